@@ -1,0 +1,86 @@
+// Package sender is bulksend's engine: it takes messages from a Source, paces
+// them through one shared Limiter, sends them with a pool of workers, retries
+// what is worth retrying and hands one Result per message to a Journal.
+//
+// The package never reads flags or the environment, never prints and never
+// exits: adapters (csvinput, preset, report) and the cmd package wire it up.
+package sender
+
+import (
+	"net/http"
+	"time"
+)
+
+// Status is the final (or, in the journal, intermediate) state of one row.
+type Status string
+
+// The statuses a report row can carry.
+const (
+	StatusSent      Status = "sent"      // the server accepted the message
+	StatusFailed    Status = "failed"    // a permanent failure, or retries exhausted
+	StatusInvalid   Status = "invalid"   // the row could not be parsed or rendered; not sent
+	StatusDuplicate Status = "duplicate" // an earlier row had the same id; not sent
+	StatusUnknown   Status = "unknown"   // the request may have reached the server; not resent without an idempotency key
+	StatusSkipped   Status = "skipped"   // not sent on purpose (another shard, or not attempted before the run stopped)
+	// StatusInFlight is written to the journal just before a request leaves.
+	// It never survives in a finished report: a later row for the same line
+	// replaces it. After a crash it tells --resume which rows may have
+	// reached the server.
+	StatusInFlight Status = "inflight"
+)
+
+// Final reports whether s ends a row's story (everything but in flight).
+func (s Status) Final() bool { return s != StatusInFlight && s != "" }
+
+// Row is one input record: its fields exactly as written, keyed by column
+// (CSV) or property (JSONL) name, and the 1-based line it starts on.
+type Row struct {
+	Line   int
+	Fields map[string]string
+	// Err is set when the record could not be parsed (a ragged CSV row, a
+	// line that is not a JSON object). The row is still reported, as invalid.
+	Err error
+}
+
+// Message is one rendered request, ready to send.
+type Message struct {
+	Line int
+	ID   string
+	// Recipient keys the per-recipient interval; empty means none.
+	Recipient string
+
+	Method string
+	URL    string
+	Header http.Header
+	Body   []byte
+	// IdempotencyKey is sent in Config.IdempotencyHeader. Empty means the
+	// request is not safe to resend once it may have reached the server.
+	IdempotencyKey string
+
+	// Invalid, when set, says why the row cannot be sent: the engine reports
+	// it with StatusInvalid and never sends it.
+	Invalid error
+	// Skip, when set to a final status (duplicate, skipped), reports the row
+	// with that status and Reason without sending it.
+	Skip   Status
+	Reason string
+}
+
+// Result is what happened to one message: a value, not a Go error, so a
+// failed send is data to report rather than a reason to stop.
+type Result struct {
+	Line       int
+	ID         string
+	Status     Status
+	HTTPStatus int
+	Attempts   int
+	// Throttled counts the 429/503 answers this message met; they are flow
+	// control and do not use up its retry budget.
+	Throttled int
+	Error     string
+	MessageID string
+	Latency   time.Duration
+	SentAt    time.Time
+	// Response is the start of the last response body, for the report.
+	Response string
+}
