@@ -64,6 +64,10 @@ type Message struct {
 	// with that status and Reason without sending it.
 	Skip   Status
 	Reason string
+	// Earlier, when set, is the final status an earlier run already recorded
+	// for this row (--resume): the row is counted, neither sent nor
+	// written again.
+	Earlier Status
 }
 
 // Result is what happened to one message: a value, not a Go error, so a

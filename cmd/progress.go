@@ -1,0 +1,136 @@
+package cmd
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/bulksend/bulksend/csvinput"
+	"github.com/bulksend/bulksend/ratelimit"
+	"github.com/bulksend/bulksend/sender"
+)
+
+// progressDisplay shows a run's counters on stderr: a bar on a terminal, a
+// plain line every --progress-interval otherwise (cron logs), nothing with
+// --quiet. The engine only bumps counters; the display reads them on its
+// own ticker.
+type progressDisplay struct {
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+func startProgress(opts *SendOptions, p *sender.Progress, total int64, lim *ratelimit.Limiter) *progressDisplay {
+	d := &progressDisplay{done: make(chan struct{})}
+	if opts.Quiet {
+		return d
+	}
+	start := time.Now()
+	status := func() string {
+		s := fmt.Sprintf("sent %d · failed %d · throttled %d", p.Sent.Load(), p.Failed.Load(), p.Throttled.Load())
+		if until, paused := lim.Paused(time.Now()); paused {
+			s += fmt.Sprintf(" · paused %.1fs", time.Until(until).Seconds())
+		}
+		return s
+	}
+	d.wg.Add(1)
+	if opts.IO.ErrTTY {
+		bar := progressbar.NewOptions64(total,
+			progressbar.OptionSetWriter(opts.IO.ErrOut),
+			progressbar.OptionSetWidth(24),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("rows"),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionShowDescriptionAtLineEnd(),
+			progressbar.OptionClearOnFinish(),
+			progressbar.OptionSetDescription(status()),
+		)
+		go func() {
+			defer d.wg.Done()
+			t := time.NewTicker(150 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-t.C:
+					bar.Describe(status())
+					_ = bar.Set64(p.Done.Load())
+				case <-d.done:
+					_ = bar.Set64(p.Done.Load())
+					_ = bar.Finish()
+					return
+				}
+			}
+		}()
+		return d
+	}
+	interval := opts.ProgressInterval
+	if interval <= 0 {
+		interval = 10 * time.Second
+	}
+	go func() {
+		defer d.wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				of := ""
+				if total >= 0 {
+					of = fmt.Sprintf("/%d", total)
+				}
+				fmt.Fprintf(opts.IO.ErrOut, "%s progress: %d%s rows done · %s · %.0fs elapsed\n",
+					time.Now().Format("15:04:05"), p.Done.Load(), of, status(), time.Since(start).Seconds())
+			case <-d.done:
+				return
+			}
+		}
+	}()
+	return d
+}
+
+func (d *progressDisplay) stop() {
+	close(d.done)
+	d.wg.Wait()
+}
+
+// countRows estimates a file's rows from its line count, for the progress
+// bar's total and ETA; -1 when it cannot tell. A quoted CSV field spanning
+// lines makes it an overestimate, which only makes the ETA cautious.
+func countRows(path string, format csvinput.Format) int64 {
+	f, err := os.Open(path)
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 256<<10)
+	var lines int64
+	var last byte = '\n'
+	buf := make([]byte, 256<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			lines += int64(bytes.Count(buf[:n], []byte{'\n'}))
+			last = buf[n-1]
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return -1
+		}
+	}
+	if last != '\n' {
+		lines++
+	}
+	if format != csvinput.FormatJSONL {
+		lines-- // the header
+	}
+	return max(lines, 0)
+}

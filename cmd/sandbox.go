@@ -1,0 +1,143 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bulksend/bulksend/ratelimit"
+	"github.com/bulksend/bulksend/sandbox"
+)
+
+// SandboxOptions is what `bulksend sandbox` serves.
+type SandboxOptions struct {
+	IO     *IOStreams
+	Signal <-chan os.Signal
+	Getenv env
+
+	Listen   string
+	AddrFile string
+	Config   sandbox.Config
+	Rate     string
+}
+
+// NewCmdSandbox builds `bulksend sandbox`.
+func NewCmdSandbox(ios *IOStreams, sig <-chan os.Signal, getenv env, runF func(*SandboxOptions) error) *cobra.Command {
+	opts := &SandboxOptions{IO: ios, Signal: sig, Getenv: getenv}
+	c := &cobra.Command{
+		Use:   "sandbox",
+		Short: "Run the built-in rate-limited messaging API, for trying bulksend out and for tests",
+		Long: `Run a real HTTP server on loopback that behaves like a rate-limited
+messaging API: a generic POST /send, Genesys Cloud's /oauth/token and
+/api/v2/conversations/messages/agentless, and Twilio's
+/2010-04-01/Accounts/{sid}/Messages.json. GET /stats reports deliveries,
+duplicates and 429s as JSON.
+
+The Genesys and Twilio endpoints accept the credentials in
+GENESYSCLOUD_OAUTHCLIENT_ID/GENESYSCLOUD_OAUTHCLIENT_SECRET and
+TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN when set, else sandbox-client /
+sandbox-secret and ACsandbox / sandbox-token.
+
+Header styles (--style): ` + strings.Join(sandbox.Styles(), ", "),
+		Example: `  bulksend sandbox --burst 15 --rate 100/s --style x-ratelimit-reset --skew 5m`,
+		Args:    cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return sandboxRun(c.Context(), opts)
+		},
+	}
+	c.SetHelpTemplate(c.HelpTemplate() + exitStatusHelp("0    stopped by SIGINT/SIGTERM", "1    could not listen", "2    usage error"))
+	f := c.Flags()
+	f.SortFlags = false
+	cfg := &opts.Config
+	f.StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
+	f.StringVar(&opts.AddrFile, "addr-file", "", "write the server's base URL to this file once it listens")
+	f.IntVar(&cfg.Burst, "burst", 15, "token bucket size (with --window: requests per window)")
+	f.StringVar(&opts.Rate, "rate", "100/s", "token refill rate, as for send --rate; 0 with --burst 0 for no limit")
+	f.DurationVar(&cfg.Window, "window", 0, "use a fixed window of this length instead of a token bucket")
+	f.StringVar(&cfg.Style, "style", sandbox.StyleRetryAfter, "rate-limit header style of the answers")
+	f.DurationVar(&cfg.Skew, "skew", 0, "shift the server's clock (Date and absolute reset times), e.g. 5m or -5m")
+	f.BoolVar(&cfg.Penalty, "penalty", false, "requests made while limited extend the lockout")
+	f.Float64Var(&cfg.FailRate, "fail-rate", 0, "share of requests answered 5xx, not delivered")
+	f.Float64Var(&cfg.CutBefore, "cut-before", 0, "share of connections cut before answering, not delivered")
+	f.Float64Var(&cfg.CutAfter, "cut-after", 0, "share of connections cut after delivering (a lost acknowledgement)")
+	f.DurationVar(&cfg.Latency, "latency", 0, "added latency per answer")
+	f.DurationVar(&cfg.LatencyJitter, "latency-jitter", 0, "random extra latency up to this much")
+	f.DurationVar(&cfg.SpamWindow, "spam-window", 0, "refuse a second message to one recipient within this window")
+	f.DurationVar(&cfg.TokenLifetime, "token-lifetime", time.Hour, "lifetime of Genesys OAuth tokens")
+	f.BoolVar(&cfg.NoIdempotency, "no-idempotency", false, "ignore Idempotency-Key (replays are delivered again)")
+	f.Int64Var(&cfg.Seed, "seed", 1, "seed for fault injection and jitter")
+	return c
+}
+
+// sandboxConfig completes opts.Config from the rate flag and the environment.
+func sandboxConfig(opts *SandboxOptions) (sandbox.Config, error) {
+	cfg := opts.Config
+	r, err := ratelimit.ParseRate(opts.Rate)
+	if err != nil {
+		return cfg, usageError("--rate: %v", err)
+	}
+	cfg.Rate = r.PerSecond()
+	if opts.Getenv != nil {
+		cfg.ClientID = opts.Getenv("GENESYSCLOUD_OAUTHCLIENT_ID")
+		cfg.ClientSecret = opts.Getenv("GENESYSCLOUD_OAUTHCLIENT_SECRET")
+		cfg.AccountSID = opts.Getenv("TWILIO_ACCOUNT_SID")
+		cfg.AuthToken = opts.Getenv("TWILIO_AUTH_TOKEN")
+	}
+	return cfg, nil
+}
+
+func sandboxRun(ctx context.Context, opts *SandboxOptions) error {
+	cfg, err := sandboxConfig(opts)
+	if err != nil {
+		return err
+	}
+	srv, err := sandbox.New(cfg)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	bound, done, err := sandbox.Start(ctx, opts.Listen, srv)
+	if err != nil {
+		return runError(fmt.Errorf("start sandbox: %w", err))
+	}
+	base := "http://" + bound
+	if opts.AddrFile != "" {
+		if err := os.WriteFile(opts.AddrFile, []byte(base+"\n"), 0o644); err != nil {
+			return runError(fmt.Errorf("write --addr-file: %w", err))
+		}
+	}
+	limit := fmt.Sprintf("burst %d, refill %s", cfg.Burst, opts.Rate)
+	if cfg.Window > 0 {
+		limit = fmt.Sprintf("%d requests per %s window", cfg.Burst, cfg.Window)
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "bulksend sandbox listening on %s (%s, %s headers)\n", base, limit, styleName(cfg.Style))
+	fmt.Fprintf(opts.IO.ErrOut, "  POST %s/send · GET %s/stats · Ctrl-C to stop\n", base, base)
+	select {
+	case <-opts.Signal:
+	case err := <-done:
+		if err != nil {
+			return runError(err)
+		}
+	}
+	cancel()
+	<-done
+	s := srv.Stats()
+	fmt.Fprintf(opts.IO.ErrOut, "bulksend sandbox: %d requests, %d delivered (%d distinct, %d duplicates), %d throttled\n",
+		s.Requests, s.Delivered, s.Distinct, s.Duplicates, s.Throttled)
+	return nil
+}
+
+func styleName(s string) string {
+	if s == "" {
+		return sandbox.StyleRetryAfter
+	}
+	return s
+}

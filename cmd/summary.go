@@ -1,0 +1,144 @@
+package cmd
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/bulksend/bulksend/ratelimit"
+	"github.com/bulksend/bulksend/sender"
+)
+
+// runSummary is the end-of-run summary, printed on stderr and, with --json,
+// as JSON on stdout.
+type runSummary struct {
+	Input          string     `json:"input"`
+	Report         string     `json:"report"`
+	Rows           int        `json:"rows"`
+	Sent           int        `json:"sent"`
+	Failed         int        `json:"failed"`
+	Invalid        int        `json:"invalid"`
+	Duplicate      int        `json:"duplicate"`
+	Unknown        int        `json:"unknown"`
+	Skipped        int        `json:"skipped"`
+	Earlier        int        `json:"from_earlier_runs"`
+	Unfinished     int        `json:"unfinished"`
+	Requests       int        `json:"requests"`
+	Throttled      int        `json:"throttled"`
+	Pauses         int        `json:"throttle_pauses"`
+	PausedSeconds  float64    `json:"paused_seconds"`
+	Retries        int        `json:"retries"`
+	LearnedBurst   int        `json:"learned_burst,omitempty"`
+	LearnedRate    float64    `json:"learned_rate_per_second,omitempty"`
+	SuggestedFlags string     `json:"suggested_flags,omitempty"`
+	Latency        latencyOut `json:"latency_ms"`
+	ElapsedSeconds float64    `json:"elapsed_seconds"`
+	PerSecond      float64    `json:"sent_per_second"`
+	TokensFetched  int        `json:"tokens_fetched,omitempty"`
+	Stopped        string     `json:"stopped,omitempty"`
+	ExitCode       int        `json:"exit_code"`
+}
+
+type latencyOut struct {
+	P50 float64 `json:"p50"`
+	P95 float64 `json:"p95"`
+	P99 float64 `json:"p99"`
+}
+
+func ms(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Millisecond)*10) / 10 }
+
+func (p *plan) summarize(sum *sender.Summary, ls ratelimit.Stats, runErr error) *runSummary {
+	out := &runSummary{
+		Input: p.name, Report: p.report, Rows: sum.Read,
+		Sent: sum.Counts[sender.StatusSent], Failed: sum.Counts[sender.StatusFailed],
+		Invalid: sum.Counts[sender.StatusInvalid], Duplicate: sum.Counts[sender.StatusDuplicate],
+		Unknown: sum.Counts[sender.StatusUnknown], Skipped: sum.Counts[sender.StatusSkipped],
+		Earlier: sum.Earlier, Unfinished: sum.Unfinished, Requests: sum.Requests,
+		Throttled: sum.Throttled, Pauses: ls.Pauses, PausedSeconds: round2(ls.Paused.Seconds()),
+		Retries: sum.Retries, LearnedBurst: ls.LearnedBurst, LearnedRate: round2(ls.LearnedRate),
+		Latency:        latencyOut{ms(sum.P50), ms(sum.P95), ms(sum.P99)},
+		ElapsedSeconds: round2(sum.Elapsed.Seconds()),
+	}
+	if p.report == "-" {
+		out.Report = "stdout"
+	}
+	if s := sum.Elapsed.Seconds(); s > 0 {
+		out.PerSecond = round2(float64(sum.Counts[sender.StatusSent]-sum.Earlier) / s)
+		if out.PerSecond < 0 {
+			out.PerSecond = 0
+		}
+	}
+	if ls.LearnedRate > 0 {
+		flags := "--rate " + ratelimit.RateFromPerSecond(ls.LearnedRate).String()
+		if ls.LearnedBurst > 0 {
+			flags += fmt.Sprintf(" --burst %d", ls.LearnedBurst)
+		}
+		out.SuggestedFlags = flags
+	}
+	if p.tokens != nil {
+		out.TokensFetched = p.tokens.Fetched()
+	}
+	switch {
+	case runErr != nil:
+		out.ExitCode = runErrorCode(runErr)
+		if !errors.Is(runErr, sender.ErrInterrupted) {
+			out.Stopped = p.masker.mask(runErr.Error())
+		} else {
+			out.Stopped = "interrupted"
+		}
+	case out.Failed+out.Invalid+out.Unknown+out.Unfinished > 0:
+		out.ExitCode = ExitIncomplete
+	default:
+		out.ExitCode = ExitOK
+	}
+	return out
+}
+
+func round2(f float64) float64 { return math.Round(f*100) / 100 }
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func printSummary(w io.Writer, s *runSummary) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "bulksend: %d rows in %.1fs: sent %d, failed %d, invalid %d, duplicate %d, unknown %d",
+		s.Rows, s.ElapsedSeconds, s.Sent, s.Failed, s.Invalid, s.Duplicate, s.Unknown)
+	if s.Skipped > 0 {
+		fmt.Fprintf(&b, ", skipped %d", s.Skipped)
+	}
+	b.WriteString("\n")
+	if s.Earlier > 0 {
+		fmt.Fprintf(&b, "  %d of them settled by an earlier run (--resume)\n", s.Earlier)
+	}
+	fmt.Fprintf(&b, "  %d requests, %.1f sent/s; throttled %d times in %d pauses (%.1fs paused); %d retries\n",
+		s.Requests, s.PerSecond, s.Throttled, s.Pauses, s.PausedSeconds, s.Retries)
+	if s.LearnedRate > 0 {
+		fmt.Fprintf(&b, "  learned limits: burst %d, %.1f requests/s; to pin them: %s\n", s.LearnedBurst, s.LearnedRate, s.SuggestedFlags)
+	}
+	if s.Sent > s.Earlier {
+		fmt.Fprintf(&b, "  latency p50 %gms, p95 %gms, p99 %gms\n", s.Latency.P50, s.Latency.P95, s.Latency.P99)
+	}
+	if s.TokensFetched > 0 {
+		fmt.Fprintf(&b, "  OAuth tokens fetched: %d\n", s.TokensFetched)
+	}
+	fmt.Fprintf(&b, "  report: %s\n", s.Report)
+	if s.Unfinished > 0 {
+		fmt.Fprintf(&b, "  %d rows were in flight when the run stopped\n", s.Unfinished)
+	}
+	switch {
+	case s.Stopped == "interrupted":
+		b.WriteString("  interrupted: run again with --resume to send the rest\n")
+	case s.Stopped != "":
+		fmt.Fprintf(&b, "  stopped: %s\n  run again with --resume to continue\n", s.Stopped)
+	case s.ExitCode == ExitIncomplete:
+		b.WriteString("  some rows were not sent: see the report's status and error columns; --resume --retry-failed resends failed ones\n")
+	}
+	io.WriteString(w, b.String())
+}

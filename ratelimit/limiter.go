@@ -1,0 +1,268 @@
+package ratelimit
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Defaults for the pause a throttle answer without any wait hint gets: full
+// jitter exponential backoff, shared by every worker.
+const (
+	DefaultHintlessBase = 50 * time.Millisecond
+	DefaultHintlessMax  = 30 * time.Second
+)
+
+// Config configures a Limiter. The zero Config is an unpaced limiter that
+// still honours throttle pauses.
+type Config struct {
+	// Rate is the pace of the whole process; when Adaptive, the ceiling the
+	// learned rate never exceeds. The zero Rate means none.
+	Rate Rate
+	// Burst is how many requests may leave at once after an idle spell.
+	// 0 means 1 for a fixed rate (strict pacing) and is learned when Adaptive.
+	Burst int
+	// Adaptive learns the server's sustained rate from its throttle answers.
+	Adaptive bool
+	// Clock and Rand are injected by tests; nil means the real ones.
+	Clock Clock
+	Rand  func() float64
+	// HintlessBase and HintlessMax bound the backoff after a throttle answer
+	// with no wait hint. 0 means the defaults.
+	HintlessBase, HintlessMax time.Duration
+}
+
+// Stats is what a Limiter has seen and learned.
+type Stats struct {
+	Throttles    int           // throttle answers reported
+	Pauses       int           // distinct pauses of the whole pool they caused
+	Paused       time.Duration // total time the pool was paused
+	LearnedBurst int           // requests the server took in its first burst (0 if never throttled)
+	LearnedRate  float64       // sustained requests/second it settled on (0 if never throttled)
+	Rate         float64       // the pace now, requests/second (+Inf for none)
+}
+
+// Limiter paces every request of a process and holds one pause gate: a
+// throttle answer seen by any worker pauses all of them until the server's
+// reset, and sending resumes at the paced rate, not as a burst.
+type Limiter struct {
+	clock Clock
+	rnd   func() float64
+	base  time.Duration
+	max   time.Duration
+
+	mu         sync.Mutex
+	lim        *rate.Limiter
+	ceiling    rate.Limit
+	pauseStart time.Time
+	pauseUntil time.Time
+	// changed is closed and replaced whenever a pause starts or grows, so
+	// every waiter re-reads the gate at once.
+	changed  chan struct{}
+	drain    bool
+	hintless int
+	stats    Stats
+	adapt    *adaptive
+}
+
+// New returns a Limiter for cfg.
+func New(cfg Config) *Limiter {
+	l := &Limiter{
+		clock:   cfg.Clock,
+		rnd:     cfg.Rand,
+		base:    cfg.HintlessBase,
+		max:     cfg.HintlessMax,
+		changed: make(chan struct{}),
+		ceiling: cfg.Rate.Limit(),
+	}
+	if l.clock == nil {
+		l.clock = SystemClock{}
+	}
+	if l.rnd == nil {
+		l.rnd = rand.Float64
+	}
+	if l.base <= 0 {
+		l.base = DefaultHintlessBase
+	}
+	if l.max <= 0 {
+		l.max = DefaultHintlessMax
+	}
+	burst := cfg.Burst
+	if burst <= 0 {
+		burst = 1
+	}
+	l.lim = rate.NewLimiter(l.ceiling, burst)
+	if cfg.Adaptive {
+		l.adapt = newAdaptive(l.ceiling, cfg.Burst, l.clock.Now())
+		l.lim.SetLimitAt(l.clock.Now(), l.adapt.limit())
+		l.lim.SetBurstAt(l.clock.Now(), l.adapt.burst())
+	}
+	return l
+}
+
+// Wait blocks until one request may leave: the pool is not paused and the
+// pace allows it. It returns ctx's error if ctx ends first.
+func (l *Limiter) Wait(ctx context.Context) error {
+	for {
+		l.mu.Lock()
+		now := l.clock.Now()
+		if now.Before(l.pauseUntil) {
+			d, changed := l.pauseUntil.Sub(now), l.changed
+			l.mu.Unlock()
+			if _, err := l.sleep(ctx, d, changed); err != nil {
+				return err
+			}
+			continue
+		}
+		if l.drain {
+			// The pause is over: start from an empty bucket so what queued
+			// up during it goes out at the paced rate, not all at once.
+			l.drain = false
+			if n := int(math.Floor(l.lim.TokensAt(now))); n > 0 && l.lim.Limit() != rate.Inf {
+				l.lim.AllowN(now, n)
+			}
+		}
+		r := l.lim.ReserveN(now, 1)
+		d, changed := r.DelayFrom(now), l.changed
+		l.mu.Unlock()
+		if d <= 0 {
+			return nil
+		}
+		interrupted, err := l.sleep(ctx, d, changed)
+		if err != nil || interrupted {
+			l.mu.Lock()
+			r.CancelAt(l.clock.Now())
+			l.mu.Unlock()
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		l.mu.Lock()
+		paused := l.clock.Now().Before(l.pauseUntil)
+		if paused {
+			r.CancelAt(l.clock.Now())
+		}
+		l.mu.Unlock()
+		if !paused {
+			return nil
+		}
+	}
+}
+
+// sleep waits d, or until changed is closed (interrupted), or ctx ends.
+func (l *Limiter) sleep(ctx context.Context, d time.Duration, changed <-chan struct{}) (interrupted bool, err error) {
+	c, stop := l.clock.NewTimer(d)
+	defer stop()
+	select {
+	case <-c:
+		return false, nil
+	case <-changed:
+		return true, nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
+
+// Throttle reports a throttle answer received at now. hinted says whether the
+// server gave a wait (then wait is it); without one the pause is a shared
+// full-jitter backoff. It pauses the whole pool until the later of the
+// current pause and the new one, and returns the pause this answer asked for.
+// Answers from requests that were already in flight when a pause began extend
+// it but do not count as a new pause.
+func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.stats.Throttles++
+	paused := now.Before(l.pauseUntil)
+	if !hinted {
+		if paused {
+			return l.pauseUntil.Sub(now)
+		}
+		wait = Backoff(l.hintless, l.base, l.max, l.rnd)
+		l.hintless++
+	}
+	until := now.Add(wait)
+	if !paused {
+		l.stats.Pauses++
+		l.pauseStart = now
+		if l.adapt != nil {
+			l.adapt.throttled(now)
+			l.applyAdaptive(now)
+		}
+	}
+	if until.After(l.pauseUntil) {
+		if paused {
+			l.stats.Paused += until.Sub(l.pauseUntil)
+		} else {
+			l.stats.Paused += wait
+		}
+		l.pauseUntil = until
+		l.drain = true
+		close(l.changed)
+		l.changed = make(chan struct{})
+	}
+	return wait
+}
+
+// Success reports an answer that was not a throttle. q, when ok, carries the
+// quota headers of the answer: with little left, the pace slows down before
+// the server has to say 429.
+func (l *Limiter) Success(now time.Time, q Quota, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.hintless > 0 {
+		l.hintless--
+	}
+	if l.adapt != nil {
+		l.adapt.succeeded(now)
+		l.applyAdaptive(now)
+	}
+	if !ok || q.Remaining < 0 || q.Reset <= 0 {
+		return
+	}
+	// With remaining requests left until the quota refills, spread them over
+	// the time to the reset; with none left, wait for the reset like a pause.
+	if q.Remaining == 0 {
+		until := now.Add(q.Reset)
+		if until.After(l.pauseUntil) {
+			l.pauseUntil = until
+			l.drain = true
+			close(l.changed)
+			l.changed = make(chan struct{})
+		}
+	}
+}
+
+// applyAdaptive moves the token bucket to the adaptive controller's rate.
+func (l *Limiter) applyAdaptive(now time.Time) {
+	if lim := l.adapt.limit(); lim != l.lim.Limit() {
+		l.lim.SetLimitAt(now, lim)
+	}
+	if b := l.adapt.burst(); b != l.lim.Burst() {
+		l.lim.SetBurstAt(now, b)
+	}
+}
+
+// Paused reports the end of the current pause, if the pool is paused at now.
+func (l *Limiter) Paused(now time.Time) (until time.Time, paused bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.pauseUntil, now.Before(l.pauseUntil)
+}
+
+// Stats returns what the limiter has seen and learned so far.
+func (l *Limiter) Stats() Stats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.stats
+	s.Rate = float64(l.lim.Limit())
+	if l.adapt != nil {
+		s.LearnedBurst, s.LearnedRate = l.adapt.learned()
+	}
+	return s
+}

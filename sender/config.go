@@ -1,0 +1,105 @@
+package sender
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/bulksend/bulksend/ratelimit"
+)
+
+// Defaults for the zero Config.
+const (
+	DefaultConcurrency       = 8
+	DefaultTimeout           = 30 * time.Second
+	DefaultMaxRetries        = 5
+	DefaultMaxWait           = 15 * time.Minute
+	DefaultIdempotencyHeader = "Idempotency-Key"
+	DefaultBackoffBase       = 200 * time.Millisecond
+	DefaultBackoffMax        = 30 * time.Second
+	// DefaultRetryBudget is how many transient retries the run may spend
+	// before it has seen a single success; every success earns
+	// RetryBudgetRefill more. An outage empties it and ends the run
+	// (resumably) instead of hammering a server that is down.
+	DefaultRetryBudget = 20
+	RetryBudgetRefill  = 0.2
+	// maxErrorWindow is how many recent results a --max-errors share is
+	// taken over, and minErrorSample the fewest it needs to judge.
+	maxErrorWindow = 100
+	minErrorSample = 20
+	// responseLimit is how much of a response body is read; responseKeep
+	// how much of it the report keeps.
+	responseLimit = 64 << 10
+	responseKeep  = 300
+)
+
+// Errors that end a run early. Every one of them leaves a journal that
+// --resume can continue.
+var (
+	// ErrMaxErrors: permanent failures passed --max-errors.
+	ErrMaxErrors = errors.New("too many failed messages")
+	// ErrAuth: the server refused our credentials; every further row would
+	// fail the same way.
+	ErrAuth = errors.New("authentication failed")
+	// ErrOutage: transient failures used up the retry budget.
+	ErrOutage = errors.New("server keeps failing")
+	// ErrInterrupted: the caller asked the run to stop.
+	ErrInterrupted = errors.New("interrupted")
+)
+
+// Doer sends one HTTP request; *http.Client implements it.
+type Doer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+// Limiter paces the whole process and pauses it on throttle answers;
+// *ratelimit.Limiter implements it.
+type Limiter interface {
+	Wait(ctx context.Context) error
+	Throttle(now time.Time, wait time.Duration, hinted bool) time.Duration
+	Success(now time.Time, q ratelimit.Quota, ok bool)
+}
+
+// Config configures a Run. The zero value sends with http.DefaultClient,
+// unpaced, 8 at a time, and journals nothing.
+type Config struct {
+	Client  Doer
+	Limiter Limiter
+	Journal Journal
+
+	Concurrency int           // requests in flight; 0 means DefaultConcurrency
+	Timeout     time.Duration // per request; 0 means DefaultTimeout
+	// MaxRetries bounds the retries of transient failures (throttle answers
+	// do not count); 0 means DefaultMaxRetries, negative means none.
+	MaxRetries int
+	MaxWait    time.Duration // longest pause honoured; 0 means DefaultMaxWait
+	// MaxErrors stops the run when this many rows failed permanently;
+	// MaxErrorShare when this share of the last 100 results failed. 0: off.
+	MaxErrors     int
+	MaxErrorShare float64
+	// RetryBudget: see DefaultRetryBudget; 0 means it, negative unlimited.
+	RetryBudget float64
+
+	// IdempotencyHeader carries Message.IdempotencyKey; "" means
+	// DefaultIdempotencyHeader. NoIdempotency sends no key, so a request
+	// that may have reached the server is never resent.
+	IdempotencyHeader string
+	NoIdempotency     bool
+
+	// RecipientInterval keeps two messages to one recipient at least this
+	// far apart, without holding up other recipients.
+	RecipientInterval time.Duration
+
+	// ParseResponse pulls a message id and an error text out of a response;
+	// nil means a generic JSON reading (id, sid, message, error, code).
+	ParseResponse func(status int, body []byte) (messageID, errText string)
+
+	BackoffBase, BackoffMax time.Duration // transient retries; 0: defaults
+
+	// Progress, when set, is updated live for a progress display.
+	Progress *Progress
+
+	Now  func() time.Time // nil: time.Now
+	Rand func() float64   // nil: math/rand/v2
+}

@@ -1,0 +1,663 @@
+package sender
+
+import (
+	"bytes"
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptrace"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/bulksend/bulksend/ratelimit"
+)
+
+// Summary is what a run did.
+type Summary struct {
+	// Counts has one entry per final status, rows settled by earlier runs
+	// included.
+	Counts map[Status]int
+	// Earlier is how many of those rows an earlier run settled.
+	Earlier int
+	// Read is the number of rows taken from the source.
+	Read int
+	// Unfinished rows were sent at least once but the run stopped before
+	// their outcome was final; the journal has them as in flight.
+	Unfinished    int
+	Requests      int // HTTP requests made
+	Throttled     int // throttle answers among them
+	Retries       int // transient retries
+	P50, P95, P99 time.Duration
+	Elapsed       time.Duration
+}
+
+// Run sends every message of src and returns what happened. It stops
+// dispatching when stop is closed (requests on the wire finish; nothing is
+// retried) and aborts requests on the wire when ctx ends. A non-nil error
+// says why the run ended early (ErrInterrupted, ErrMaxErrors, ErrAuth,
+// ErrOutage, a journal or source failure); the Summary is valid either way.
+func Run(ctx context.Context, stop <-chan struct{}, cfg Config, src Source) (*Summary, error) {
+	e := newEngine(cfg)
+	return e.run(ctx, stop, src)
+}
+
+// job is one message on its way, through retries and throttle pauses.
+type job struct {
+	m         *Message
+	attempts  int // requests made
+	transient int // transient failures so far
+	throttled int
+	begun     bool
+	ready     time.Time
+	sentAt    time.Time
+	latency   time.Duration
+}
+
+type outcomeKind int
+
+const (
+	outcomeFinal     outcomeKind = iota // res is the row's result
+	outcomeRetry                        // send the job again at job.ready
+	outcomeAbandoned                    // the run is stopping; not final
+	outcomeFatal                        // res is final and err ends the run
+)
+
+type outcome struct {
+	kind      outcomeKind
+	job       *job
+	res       *Result
+	err       error
+	transient bool
+	requests  int
+}
+
+type engine struct {
+	cfg     Config
+	client  Doer
+	lim     Limiter
+	journal Journal
+	now     func() time.Time
+	rndMu   sync.Mutex
+	rnd     func() float64
+	parse   func(int, []byte) (string, string)
+	header  string
+
+	concurrency int
+	timeout     time.Duration
+	maxRetries  int
+	maxWait     time.Duration
+	budget      float64
+	progress    *Progress
+	requests    atomic.Int64
+	throttled   atomic.Int64
+}
+
+func newEngine(cfg Config) *engine {
+	e := &engine{cfg: cfg, client: cfg.Client, lim: cfg.Limiter, journal: cfg.Journal,
+		now: cfg.Now, rnd: cfg.Rand, parse: cfg.ParseResponse, header: cfg.IdempotencyHeader,
+		concurrency: cfg.Concurrency, timeout: cfg.Timeout, maxRetries: cfg.MaxRetries,
+		maxWait: cfg.MaxWait, budget: cfg.RetryBudget, progress: cfg.Progress}
+	if e.client == nil {
+		e.client = http.DefaultClient
+	}
+	if e.lim == nil {
+		e.lim = ratelimit.New(ratelimit.Config{})
+	}
+	if e.journal == nil {
+		e.journal = discardJournal{}
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.rnd == nil {
+		e.rnd = rand.Float64
+	}
+	if e.parse == nil {
+		e.parse = func(_ int, body []byte) (string, string) { return "", oneLine(body, 200) }
+	}
+	if e.header == "" {
+		e.header = DefaultIdempotencyHeader
+	}
+	if e.concurrency <= 0 {
+		e.concurrency = DefaultConcurrency
+	}
+	if e.timeout <= 0 {
+		e.timeout = DefaultTimeout
+	}
+	switch {
+	case e.maxRetries == 0:
+		e.maxRetries = DefaultMaxRetries
+	case e.maxRetries < 0:
+		e.maxRetries = 0
+	}
+	if e.maxWait <= 0 {
+		e.maxWait = DefaultMaxWait
+	}
+	if e.budget == 0 {
+		e.budget = DefaultRetryBudget
+	}
+	if e.progress == nil {
+		e.progress = new(Progress)
+	}
+	return e
+}
+
+func (e *engine) random() float64 {
+	e.rndMu.Lock()
+	defer e.rndMu.Unlock()
+	return e.rnd()
+}
+
+// run is the dispatcher and the collector: one goroutine owns the queue of
+// jobs waiting for their time, the per-recipient clock and the counts, so
+// none of them needs a lock. Workers only wait for the limiter and send.
+func (e *engine) run(ctx context.Context, stop <-chan struct{}, src Source) (*Summary, error) {
+	start := e.now()
+	sum := &Summary{Counts: make(map[Status]int)}
+	var lat latencies
+
+	// waitCtx ends on a soft stop too: workers waiting for the limiter give
+	// up their job, while requests on the wire (ctx) run to completion.
+	waitCtx, cancelWait := context.WithCancel(ctx)
+	defer cancelWait()
+	readCtx, cancelRead := context.WithCancel(ctx)
+	defer cancelRead()
+
+	in := make(chan *Message, 64)
+	var readErr error
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		defer close(in)
+		for {
+			m, err := src.Next(readCtx)
+			if err != nil {
+				if !errors.Is(err, io.EOF) && readCtx.Err() == nil {
+					readErr = err
+				}
+				return
+			}
+			select {
+			case in <- m:
+			case <-readCtx.Done():
+				return
+			}
+		}
+	}()
+
+	work := make(chan *job)
+	outcomes := make(chan outcome, e.concurrency)
+	var wg sync.WaitGroup
+	for range e.concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range work {
+				outcomes <- e.attempt(waitCtx, ctx, j)
+			}
+		}()
+	}
+
+	var (
+		queue       jobQueue
+		busy        int // jobs handed to workers
+		inputOpen   = true
+		stopping    bool
+		runErr      error
+		failures    int
+		window      errorWindow
+		budget      = e.budget
+		recipients  = make(map[string]time.Time)
+		dispatched  int
+		timer       *time.Timer
+		timerC      <-chan time.Time
+		unfinished  = make(map[int]struct{})
+		stopCh      = stop
+		ctxDone     = ctx.Done()
+		pendingNext *job
+	)
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	// settle writes a final result and counts it.
+	settle := func(r *Result, write bool) {
+		if write {
+			if err := e.journal.Record(r); err != nil && runErr == nil {
+				runErr = fmt.Errorf("record result: %w", err)
+				stopping = true
+			}
+		}
+		delete(unfinished, r.Line)
+		sum.Counts[r.Status]++
+		e.progress.count(r.Status)
+		if r.Status == StatusSent {
+			lat.add(r.Latency)
+		}
+		switch r.Status {
+		case StatusFailed, StatusUnknown:
+			failures++
+			window.add(true)
+		case StatusSent:
+			window.add(false)
+		}
+		if runErr == nil && ((e.cfg.MaxErrors > 0 && failures >= e.cfg.MaxErrors) ||
+			(e.cfg.MaxErrorShare > 0 && window.n >= minErrorSample && window.share() >= e.cfg.MaxErrorShare)) {
+			runErr = ErrMaxErrors
+			stopping = true
+		}
+	}
+	// ready reports whether a job may go now; if its recipient is still
+	// inside the interval it is put back with the time it may.
+	recipientReady := func(j *job, now time.Time) bool {
+		iv := e.cfg.RecipientInterval
+		if iv <= 0 || j.m.Recipient == "" {
+			return true
+		}
+		if next, ok := recipients[j.m.Recipient]; ok && now.Before(next) {
+			j.ready = next
+			heap.Push(&queue, j)
+			return false
+		}
+		// Busy until the worker reports when it really sent.
+		recipients[j.m.Recipient] = now.Add(100 * 365 * 24 * time.Hour)
+		dispatched++
+		if dispatched%4096 == 0 {
+			for k, t := range recipients {
+				if t.Before(now) {
+					delete(recipients, k)
+				}
+			}
+		}
+		return true
+	}
+	release := func(j *job) {
+		if e.cfg.RecipientInterval > 0 && j.m.Recipient != "" {
+			at := j.sentAt
+			if at.IsZero() {
+				at = e.now()
+			}
+			recipients[j.m.Recipient] = at.Add(e.cfg.RecipientInterval)
+		}
+	}
+
+	for {
+		if stopping {
+			cancelWait()
+			cancelRead()
+			stopCh = nil
+		}
+		// Pick the next job that may go now, if any.
+		now := e.now()
+		for pendingNext == nil && !stopping && queue.Len() > 0 && !queue[0].ready.After(now) {
+			j := heap.Pop(&queue).(*job)
+			if recipientReady(j, now) {
+				pendingNext = j
+			}
+		}
+		var sendCh chan *job
+		if pendingNext != nil {
+			sendCh = work
+		}
+		if timer != nil {
+			timer.Stop()
+			timer, timerC = nil, nil
+		}
+		if pendingNext == nil && !stopping && queue.Len() > 0 {
+			timer = time.NewTimer(queue[0].ready.Sub(now))
+			timerC = timer.C
+		}
+		var inCh <-chan *Message
+		// Read more only while the queue is short, so memory stays flat
+		// however long the file; held-back recipients count against it.
+		if inputOpen && !stopping && pendingNext == nil && queue.Len() < 4*e.concurrency+1024 {
+			inCh = in
+		}
+		if !inputOpen || stopping {
+			if busy == 0 && pendingNext == nil && (queue.Len() == 0 || stopping) {
+				break
+			}
+		}
+
+		select {
+		case m, ok := <-inCh:
+			if !ok {
+				inputOpen = false
+				continue
+			}
+			sum.Read++
+			e.progress.Read.Add(1)
+			switch {
+			case m.Earlier != "":
+				sum.Earlier++
+				settle(&Result{Line: m.Line, ID: m.ID, Status: m.Earlier}, false)
+			case m.Invalid != nil:
+				settle(&Result{Line: m.Line, ID: m.ID, Status: StatusInvalid, Error: m.Invalid.Error()}, true)
+			case m.Skip != "":
+				settle(&Result{Line: m.Line, ID: m.ID, Status: m.Skip, Error: m.Reason}, true)
+			default:
+				heap.Push(&queue, &job{m: m, ready: now})
+			}
+		case sendCh <- pendingNext:
+			busy++
+			pendingNext = nil
+		case <-timerC:
+			timer, timerC = nil, nil
+		case o := <-outcomes:
+			busy--
+			j := o.job
+			sum.Requests += o.requests
+			release(j)
+			switch o.kind {
+			case outcomeFinal:
+				settle(o.res, true)
+			case outcomeFatal:
+				settle(o.res, true)
+				if runErr == nil {
+					runErr = o.err
+				}
+				stopping = true
+			case outcomeRetry:
+				if o.transient {
+					sum.Retries++
+					e.progress.Retries.Add(1)
+					if e.budget > 0 {
+						budget--
+						if budget < 0 {
+							if runErr == nil {
+								runErr = fmt.Errorf("%w: retry budget spent (%d retries); last error on line %d: %s",
+									ErrOutage, sum.Retries, j.m.Line, o.res.Error)
+							}
+							stopping = true
+							unfinished[j.m.Line] = struct{}{}
+							continue
+						}
+					}
+				}
+				if stopping {
+					unfinished[j.m.Line] = struct{}{}
+					continue
+				}
+				heap.Push(&queue, j)
+			case outcomeAbandoned:
+				if j.begun {
+					unfinished[j.m.Line] = struct{}{}
+				}
+			}
+			if o.kind == outcomeFinal && o.res.Status == StatusSent && e.budget > 0 {
+				budget = min(budget+RetryBudgetRefill, e.budget*5)
+			}
+		case <-stopCh:
+			stopping = true
+			if runErr == nil {
+				runErr = ErrInterrupted
+			}
+		case <-ctxDone:
+			ctxDone = nil
+			stopping = true
+			if runErr == nil {
+				runErr = ErrInterrupted
+			}
+		}
+	}
+	close(work)
+	wg.Wait()
+	cancelRead()
+	<-readDone
+	if readErr != nil && runErr == nil {
+		runErr = readErr
+	}
+	for _, j := range queue {
+		if j.begun {
+			unfinished[j.m.Line] = struct{}{}
+		}
+	}
+	sum.Unfinished = len(unfinished)
+	sum.Throttled = int(e.throttled.Load())
+	sum.P50, sum.P95, sum.P99 = lat.percentile(0.50), lat.percentile(0.95), lat.percentile(0.99)
+	sum.Elapsed = e.now().Sub(start)
+	return sum, runErr
+}
+
+// attempt makes one request for j, after the limiter lets it go.
+func (e *engine) attempt(waitCtx, ctx context.Context, j *job) outcome {
+	if err := e.lim.Wait(waitCtx); err != nil {
+		return outcome{kind: outcomeAbandoned, job: j}
+	}
+	m := j.m
+	if !j.begun {
+		if err := e.journal.Begin(m); err != nil {
+			return outcome{kind: outcomeFatal, job: j, err: fmt.Errorf("record in-flight row: %w", err),
+				res: &Result{Line: m.Line, ID: m.ID, Status: StatusFailed, Error: "journal: " + err.Error()}}
+		}
+		j.begun = true
+	}
+	j.attempts++
+	e.progress.InFlight.Add(1)
+	start := e.now()
+	status, header, body, wrote, err := e.do(ctx, m)
+	end := e.now()
+	e.progress.InFlight.Add(-1)
+	e.requests.Add(1)
+	j.sentAt, j.latency = start, end.Sub(start)
+	res := func(st Status, errText string) *Result {
+		return &Result{Line: m.Line, ID: m.ID, Status: st, HTTPStatus: status, Attempts: j.attempts,
+			Throttled: j.throttled, Error: errText, Latency: j.latency, SentAt: j.sentAt,
+			Response: oneLine(body, responseKeep)}
+	}
+	final := func(st Status, errText string) outcome {
+		return outcome{kind: outcomeFinal, job: j, res: res(st, errText), requests: 1}
+	}
+	keyed := m.IdempotencyKey != "" && !e.cfg.NoIdempotency
+
+	if err != nil {
+		if ctx.Err() != nil {
+			return outcome{kind: outcomeAbandoned, job: j, requests: 1}
+		}
+		if wrote && !refused(err) && !keyed {
+			return final(StatusUnknown, fmt.Sprintf("request may have reached the server (%s); not resent without an idempotency key", describe(err)))
+		}
+		return e.retry(j, res(StatusFailed, describe(err)), end)
+	}
+
+	sig, hinted := ratelimit.ParseWait(header, end)
+	switch {
+	case status == http.StatusTooManyRequests || (status == http.StatusServiceUnavailable && hinted):
+		j.throttled++
+		e.throttled.Add(1)
+		e.progress.Throttled.Add(1)
+		if hinted && sig.Wait > e.maxWait {
+			return final(StatusFailed, fmt.Sprintf("server asked to wait %s (%s: %s), more than --max-wait %s",
+				sig.Wait.Round(time.Second), sig.Header, sig.Value, e.maxWait))
+		}
+		e.lim.Throttle(end, sig.Wait, hinted)
+		j.ready = end
+		return outcome{kind: outcomeRetry, job: j, requests: 1}
+	case status >= 200 && status < 300:
+		q, ok := ratelimit.ParseQuota(header, end)
+		e.lim.Success(end, q, ok)
+		id, _ := e.parse(status, body)
+		r := res(StatusSent, "")
+		r.MessageID = id
+		return outcome{kind: outcomeFinal, job: j, res: r, requests: 1}
+	}
+	q, ok := ratelimit.ParseQuota(header, end)
+	e.lim.Success(end, q, ok)
+	_, errText := e.parse(status, body)
+	reason := fmt.Sprintf("HTTP %d", status)
+	if errText != "" {
+		reason += ": " + errText
+	}
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return outcome{kind: outcomeFatal, job: j, res: res(StatusFailed, reason), requests: 1,
+			err: fmt.Errorf("%w: %s", ErrAuth, reason)}
+	case status == http.StatusGatewayTimeout && !keyed:
+		return final(StatusUnknown, reason+"; the message may have been delivered, not resent without an idempotency key")
+	case status == http.StatusRequestTimeout || status == http.StatusTooEarly || status >= 500:
+		return e.retry(j, res(StatusFailed, reason), end)
+	}
+	return final(StatusFailed, reason)
+}
+
+// retry schedules a transient failure again after a full-jitter backoff, or
+// gives up when its retries are spent.
+func (e *engine) retry(j *job, r *Result, now time.Time) outcome {
+	if j.transient >= e.maxRetries {
+		r.Error = fmt.Sprintf("gave up after %d attempts: %s", j.attempts, r.Error)
+		return outcome{kind: outcomeFinal, job: j, res: r, requests: 1}
+	}
+	d := ratelimit.Backoff(j.transient, e.backoffBase(), e.backoffMax(), e.random)
+	j.transient++
+	j.ready = now.Add(d)
+	return outcome{kind: outcomeRetry, job: j, res: r, transient: true, requests: 1}
+}
+
+func (e *engine) backoffBase() time.Duration {
+	if e.cfg.BackoffBase > 0 {
+		return e.cfg.BackoffBase
+	}
+	return DefaultBackoffBase
+}
+
+func (e *engine) backoffMax() time.Duration {
+	if e.cfg.BackoffMax > 0 {
+		return e.cfg.BackoffMax
+	}
+	return DefaultBackoffMax
+}
+
+// do sends m once. wrote says whether the whole request went out, so a
+// failure after it may have reached the server.
+func (e *engine) do(ctx context.Context, m *Message) (status int, header http.Header, body []byte, wrote bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+	var written atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			if info.Err == nil {
+				written.Store(true)
+			}
+		},
+	})
+	req, err := http.NewRequestWithContext(ctx, m.Method, m.URL, bytes.NewReader(m.Body))
+	if err != nil {
+		return 0, nil, nil, false, fmt.Errorf("build request: %w", err)
+	}
+	for k, v := range m.Header {
+		req.Header[k] = v
+	}
+	if m.IdempotencyKey != "" && !e.cfg.NoIdempotency {
+		req.Header.Set(e.header, m.IdempotencyKey)
+	}
+	resp, err := e.client.Do(req)
+	if err != nil {
+		return 0, nil, nil, written.Load(), err
+	}
+	defer resp.Body.Close()
+	body, err = io.ReadAll(io.LimitReader(resp.Body, responseLimit))
+	if err != nil {
+		// The server answered, so the request reached it.
+		return 0, nil, nil, true, fmt.Errorf("read response: %w", err)
+	}
+	// Drain a little more so the connection can be reused.
+	_, _ = io.CopyN(io.Discard, resp.Body, responseLimit)
+	return resp.StatusCode, resp.Header, body, true, nil
+}
+
+// refused reports errors that prove the request never reached the server.
+func refused(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// describe turns a transport error into a short reason for the report.
+func describe(err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timed out waiting for the server"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset by the server"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "server closed the connection without answering"
+	}
+	return err.Error()
+}
+
+// oneLine is the start of b as one line of valid UTF-8, for the report.
+func oneLine(b []byte, n int) string {
+	if len(b) > n {
+		b = b[:n]
+		for len(b) > 0 && !utf8.Valid(b) {
+			b = b[:len(b)-1]
+		}
+	}
+	s := strings.ToValidUTF8(string(b), "?")
+	return strings.Join(strings.Fields(s), " ")
+}
+
+type discardJournal struct{}
+
+func (discardJournal) Begin(*Message) error { return nil }
+func (discardJournal) Record(*Result) error { return nil }
+
+// jobQueue orders waiting jobs by the time they may go, then by age, so a
+// throttled message goes before the ones read after it.
+type jobQueue []*job
+
+func (q jobQueue) Len() int { return len(q) }
+func (q jobQueue) Less(i, k int) bool {
+	if !q[i].ready.Equal(q[k].ready) {
+		return q[i].ready.Before(q[k].ready)
+	}
+	return q[i].m.Line < q[k].m.Line
+}
+func (q jobQueue) Swap(i, k int) { q[i], q[k] = q[k], q[i] }
+func (q *jobQueue) Push(x any)   { *q = append(*q, x.(*job)) }
+func (q *jobQueue) Pop() any {
+	old := *q
+	j := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q = old[:len(old)-1]
+	return j
+}
+
+// errorWindow is the failure share of the last maxErrorWindow results.
+type errorWindow struct {
+	ring   [maxErrorWindow]bool
+	next   int
+	n      int
+	failed int
+}
+
+func (w *errorWindow) add(failed bool) {
+	if w.n == maxErrorWindow {
+		if w.ring[w.next] {
+			w.failed--
+		}
+	} else {
+		w.n++
+	}
+	w.ring[w.next] = failed
+	if failed {
+		w.failed++
+	}
+	w.next = (w.next + 1) % maxErrorWindow
+}
+
+func (w *errorWindow) share() float64 {
+	if w.n == 0 {
+		return 0
+	}
+	return float64(w.failed) / float64(w.n)
+}

@@ -1,0 +1,28 @@
+package sender
+
+import "sync/atomic"
+
+// Progress holds live counters a display reads on its own ticker while the
+// engine runs; every field is updated atomically.
+type Progress struct {
+	Read      atomic.Int64 // rows taken from the source
+	Done      atomic.Int64 // rows with a final result (this run or an earlier one)
+	Sent      atomic.Int64
+	Failed    atomic.Int64 // failed, invalid and unknown
+	Throttled atomic.Int64 // throttle answers
+	Retries   atomic.Int64 // transient retries
+	InFlight  atomic.Int64 // requests on the wire
+}
+
+func (p *Progress) count(st Status) {
+	if p == nil {
+		return
+	}
+	p.Done.Add(1)
+	switch st {
+	case StatusSent:
+		p.Sent.Add(1)
+	case StatusFailed, StatusInvalid, StatusUnknown:
+		p.Failed.Add(1)
+	}
+}
