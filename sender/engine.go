@@ -194,7 +194,9 @@ func (e *engine) run(ctx context.Context, stop <-chan struct{}, src Source) (*Su
 	}()
 
 	work := make(chan *job)
-	outcomes := make(chan outcome, e.concurrency)
+	// Unbuffered: a worker takes its next job only after its outcome is in,
+	// so a result that stops the run is seen before more go out.
+	outcomes := make(chan outcome)
 	var wg sync.WaitGroup
 	for range e.concurrency {
 		wg.Add(1)
@@ -290,11 +292,70 @@ func (e *engine) run(ctx context.Context, stop <-chan struct{}, src Source) (*Su
 		}
 	}
 
+	// handle takes one worker's outcome.
+	handle := func(o outcome) {
+		busy--
+		j := o.job
+		sum.Requests += o.requests
+		release(j)
+		switch o.kind {
+		case outcomeFinal:
+			settle(o.res, true)
+		case outcomeFatal:
+			settle(o.res, true)
+			if runErr == nil {
+				runErr = o.err
+			}
+			stopping = true
+		case outcomeRetry:
+			if o.transient {
+				sum.Retries++
+				e.progress.Retries.Add(1)
+				if e.budget > 0 {
+					budget--
+					if budget < 0 {
+						if runErr == nil {
+							runErr = fmt.Errorf("%w: retry budget spent (%d retries); last error on line %d: %s",
+								ErrOutage, sum.Retries, j.m.Line, o.res.Error)
+						}
+						stopping = true
+						unfinished[j.m.Line] = struct{}{}
+						return
+					}
+				}
+			}
+			if stopping {
+				unfinished[j.m.Line] = struct{}{}
+				return
+			}
+			heap.Push(&queue, j)
+		case outcomeAbandoned:
+			if j.begun {
+				unfinished[j.m.Line] = struct{}{}
+			}
+		}
+		if o.kind == outcomeFinal && o.res.Status == StatusSent && e.budget > 0 {
+			budget = min(budget+RetryBudgetRefill, e.budget*5)
+		}
+	}
+
 	for {
+		// Outcomes first: a failure that should stop the run must be seen
+		// before another job is handed out.
+		select {
+		case o := <-outcomes:
+			handle(o)
+			continue
+		default:
+		}
 		if stopping {
 			cancelWait()
 			cancelRead()
 			stopCh = nil
+			if pendingNext != nil {
+				heap.Push(&queue, pendingNext)
+				pendingNext = nil
+			}
 		}
 		// Pick the next job that may go now, if any.
 		now := e.now()
@@ -353,49 +414,7 @@ func (e *engine) run(ctx context.Context, stop <-chan struct{}, src Source) (*Su
 		case <-timerC:
 			timer, timerC = nil, nil
 		case o := <-outcomes:
-			busy--
-			j := o.job
-			sum.Requests += o.requests
-			release(j)
-			switch o.kind {
-			case outcomeFinal:
-				settle(o.res, true)
-			case outcomeFatal:
-				settle(o.res, true)
-				if runErr == nil {
-					runErr = o.err
-				}
-				stopping = true
-			case outcomeRetry:
-				if o.transient {
-					sum.Retries++
-					e.progress.Retries.Add(1)
-					if e.budget > 0 {
-						budget--
-						if budget < 0 {
-							if runErr == nil {
-								runErr = fmt.Errorf("%w: retry budget spent (%d retries); last error on line %d: %s",
-									ErrOutage, sum.Retries, j.m.Line, o.res.Error)
-							}
-							stopping = true
-							unfinished[j.m.Line] = struct{}{}
-							continue
-						}
-					}
-				}
-				if stopping {
-					unfinished[j.m.Line] = struct{}{}
-					continue
-				}
-				heap.Push(&queue, j)
-			case outcomeAbandoned:
-				if j.begun {
-					unfinished[j.m.Line] = struct{}{}
-				}
-			}
-			if o.kind == outcomeFinal && o.res.Status == StatusSent && e.budget > 0 {
-				budget = min(budget+RetryBudgetRefill, e.budget*5)
-			}
+			handle(o)
 		case <-stopCh:
 			stopping = true
 			if runErr == nil {

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/bulksend/bulksend/cmd"
+	"github.com/bulksend/bulksend/sandbox"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"bulksend": func() { os.Exit(cmd.Main()) },
+	})
+}
+
+// TestScripts runs the end-to-end scenarios in testdata/script against the
+// real binary and an in-process sandbox on a loopback port.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"sandbox": cmdSandbox,
+			"stats":   cmdStats,
+			"gen":     cmdGen,
+			"exits":   cmdExits,
+		},
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("NO_COLOR", "1")
+			return nil
+		},
+	})
+}
+
+// cmdSandbox starts a sandbox for the rest of the script and sets $SANDBOX
+// to its base URL: sandbox [key=value ...] with the keys of sandboxConfig.
+func cmdSandbox(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! sandbox")
+	}
+	cfg, err := sandboxConfig(args)
+	ts.Check(err)
+	srv, err := sandbox.New(cfg)
+	ts.Check(err)
+	ctx, cancel := context.WithCancel(context.Background())
+	bound, done, err := sandbox.Start(ctx, "127.0.0.1:0", srv)
+	ts.Check(err)
+	ts.Defer(func() { cancel(); <-done })
+	ts.Setenv("SANDBOX", "http://"+bound)
+}
+
+func sandboxConfig(args []string) (sandbox.Config, error) {
+	var cfg sandbox.Config
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok {
+			return cfg, fmt.Errorf("sandbox: %q is not key=value", a)
+		}
+		var err error
+		f := func() (float64, error) { return strconv.ParseFloat(v, 64) }
+		d := func() (time.Duration, error) { return time.ParseDuration(v) }
+		switch k {
+		case "burst":
+			cfg.Burst, err = strconv.Atoi(v)
+		case "rate":
+			cfg.Rate, err = f()
+		case "window":
+			cfg.Window, err = d()
+		case "style":
+			cfg.Style = v
+		case "skew":
+			cfg.Skew, err = d()
+		case "penalty":
+			cfg.Penalty = v == "true"
+		case "fail":
+			cfg.FailRate, err = f()
+		case "cutbefore":
+			cfg.CutBefore, err = f()
+		case "cutafter":
+			cfg.CutAfter, err = f()
+		case "latency":
+			cfg.Latency, err = d()
+		case "spam":
+			cfg.SpamWindow, err = d()
+		case "token":
+			cfg.TokenLifetime, err = d()
+		case "seed":
+			cfg.Seed, err = strconv.ParseInt(v, 10, 64)
+		default:
+			return cfg, fmt.Errorf("sandbox: unknown key %q", k)
+		}
+		if err != nil {
+			return cfg, fmt.Errorf("sandbox: %s: %w", k, err)
+		}
+	}
+	return cfg, nil
+}
+
+// cmdStats checks the sandbox's /stats: stats delivered=300 duplicates=0
+// throttled>0 (=, <, > on the JSON fields).
+func cmdStats(ts *testscript.TestScript, neg bool, args []string) {
+	resp, err := http.Get(ts.Getenv("SANDBOX") + "/stats")
+	ts.Check(err)
+	defer resp.Body.Close()
+	var stats map[string]any
+	ts.Check(json.NewDecoder(resp.Body).Decode(&stats))
+	for _, a := range args {
+		i := strings.IndexAny(a, "=<>")
+		if i < 0 {
+			ts.Fatalf("stats: %q is not key=N, key<N or key>N", a)
+		}
+		k, op := a[:i], a[i]
+		want, err := strconv.ParseFloat(a[i+1:], 64)
+		ts.Check(err)
+		got, ok := stats[k].(float64)
+		if !ok {
+			ts.Fatalf("stats: no numeric field %q in %v", k, stats)
+		}
+		pass := (op == '=' && got == want) || (op == '<' && got < want) || (op == '>' && got > want)
+		if pass == neg {
+			ts.Fatalf("stats: %s is %v, want %c%v", k, got, op, want)
+		}
+	}
+}
+
+// cmdGen writes N sample rows: gen csv|jsonl N FILE. Row i has id r<i>, a
+// unique E.164 number and a text with a comma, a quote and an accent.
+func cmdGen(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: gen csv|jsonl N FILE")
+	}
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	var b strings.Builder
+	if args[0] == "csv" {
+		b.WriteString("id,to,name,text\n")
+	}
+	for i := 1; i <= n; i++ {
+		id, to := fmt.Sprintf("r%05d", i), fmt.Sprintf("+1555%07d", i)
+		name, text := fmt.Sprintf("Zoë O'Brien %d", i), fmt.Sprintf("Hi, \"friend\" number %d", i)
+		if args[0] == "csv" {
+			fmt.Fprintf(&b, "%s,%s,%s,\"%s\"\n", id, to, name, strings.ReplaceAll(text, `"`, `""`))
+			continue
+		}
+		line, _ := json.Marshal(map[string]string{"id": id, "to": to, "name": name, "text": text})
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	ts.Check(os.WriteFile(filepath.Join(ts.Getenv("WORK"), args[2]), []byte(b.String()), 0o644))
+}
+
+// cmdExits runs a program and checks its exit code: exits N prog args...
+// Its stdout and stderr can be checked afterwards like exec's.
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits N program [args...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("exits: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("exit status %d, want %d", got, want)
+	}
+}
