@@ -1,0 +1,272 @@
+package preset
+
+import (
+	"cmp"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/bulksend/bulksend/sender"
+)
+
+// GenesysConfig configures the Genesys Cloud agentless messaging preset.
+type GenesysConfig struct {
+	// Source names the input in invalid-row reasons; "" means DefaultSource.
+	Source string
+	// IDField names the id column; "" means "id" when present, else the line.
+	IDField string
+	// From is the fromAddress: the SMS number or the WhatsApp/open
+	// integration id. Required.
+	From string
+	// ToField names the recipient column; "" means "to".
+	ToField string
+	// TextField names the message text column; "" means "text".
+	TextField string
+	// Text is a template for the text; it overrides TextField when set.
+	Text string
+	// MessengerType is the toAddressMessengerType: sms (default), whatsapp
+	// or open.
+	MessengerType string
+	// TemplateID is a WhatsApp messagingTemplate.responseId; when set the
+	// body carries messagingTemplate instead of textBody.
+	TemplateID string
+	// TemplateParams lists the columns whose values become the template's
+	// parameters, in order, each as {"id": column, "value": value}.
+	TemplateParams []string
+	// Region is the org's Genesys Cloud domain (mypurecloud.com,
+	// usw2.pure.cloud, ...) or its AWS name (us-east-1, us-west-2, ...).
+	Region string
+	// APIURL and LoginURL override the hosts derived from Region (the
+	// sandbox, a proxy, a region not known here).
+	APIURL, LoginURL string
+	// ClientID and ClientSecret are the OAuth client-credentials grant.
+	ClientID, ClientSecret string
+	// HTTPClient sends the token requests; nil means http.DefaultClient.
+	HTTPClient *http.Client
+	// Now is the clock for token expiry; nil means time.Now.
+	Now func() time.Time
+}
+
+// genesysRegions maps each AWS region Genesys Cloud runs in to its domain;
+// users know one or the other (the Terraform provider and CLI use both).
+var genesysRegions = map[string]string{
+	"us-east-1":      "mypurecloud.com",
+	"us-east-2":      "use2.us-gov-pure.cloud",
+	"us-west-2":      "usw2.pure.cloud",
+	"ca-central-1":   "cac1.pure.cloud",
+	"sa-east-1":      "sae1.pure.cloud",
+	"eu-central-1":   "mypurecloud.de",
+	"eu-central-2":   "euc2.pure.cloud",
+	"eu-west-1":      "mypurecloud.ie",
+	"eu-west-2":      "euw2.pure.cloud",
+	"me-central-1":   "mec1.pure.cloud",
+	"ap-south-1":     "aps1.pure.cloud",
+	"ap-northeast-1": "mypurecloud.jp",
+	"ap-northeast-2": "apne2.pure.cloud",
+	"ap-northeast-3": "apne3.pure.cloud",
+	"ap-southeast-2": "mypurecloud.com.au",
+}
+
+// genesysMessengerTypes are the toAddressMessengerType values the agentless
+// API accepts.
+var genesysMessengerTypes = []string{"sms", "whatsapp", "open"}
+
+var genesysIDKeys = []string{"id", "conversationId"}
+
+// genesys is the Builder behind NewGenesys. The fixed parts of the body are
+// encoded once so Build only appends the row's values.
+type genesys struct {
+	rows
+	url       string
+	toField   string
+	textField string
+	text      *tmpl  // nil: the text comes from textField
+	head      []byte // {"fromAddress":...,"toAddress":
+	mid       []byte // ,"toAddressMessengerType":...,
+	template  []byte // "messagingTemplate":{"responseId":...,"parameters":[ ; nil: textBody
+	params    []string
+}
+
+// NewGenesys builds the Genesys Cloud agentless messaging preset and the
+// token source behind its transport (the caller may report Fetched).
+func NewGenesys(cfg GenesysConfig) (*Preset, *TokenSource, error) {
+	if cfg.ClientID == "" || cfg.ClientSecret == "" {
+		return nil, nil, errors.New("genesys: set GENESYSCLOUD_OAUTHCLIENT_ID and GENESYSCLOUD_OAUTHCLIENT_SECRET")
+	}
+	if cfg.From == "" {
+		return nil, nil, errors.New("genesys: fromAddress required (--from)")
+	}
+	messenger := strings.ToLower(cfg.MessengerType)
+	if messenger == "" {
+		messenger = "sms"
+	}
+	if !slices.Contains(genesysMessengerTypes, messenger) {
+		return nil, nil, fmt.Errorf("genesys: unknown messenger type %q (want %s)", cfg.MessengerType, strings.Join(genesysMessengerTypes, ", "))
+	}
+	if cfg.TemplateID == "" && len(cfg.TemplateParams) > 0 {
+		return nil, nil, errors.New("genesys: template parameters need a messaging template id")
+	}
+	if cfg.TemplateID != "" && cfg.Text != "" {
+		return nil, nil, errors.New("genesys: a messaging template and --text exclude each other")
+	}
+	api, login, err := genesysHosts(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	g := &genesys{
+		rows:      newRows(cfg.Source, cfg.IDField),
+		url:       api + "/api/v2/conversations/messages/agentless",
+		toField:   cmp.Or(cfg.ToField, "to"),
+		textField: cmp.Or(cfg.TextField, "text"),
+		params:    cfg.TemplateParams,
+	}
+	if cfg.Text != "" {
+		if g.text, err = parseTemplate("--text", cfg.Text, textFuncs); err != nil {
+			return nil, nil, fmt.Errorf("genesys: %w", err)
+		}
+	}
+	g.head = appendJSONString([]byte(`{"fromAddress":`), cfg.From)
+	g.head = append(g.head, `,"toAddress":`...)
+	g.mid = appendJSONString([]byte(`,"toAddressMessengerType":`), messenger)
+	g.mid = append(g.mid, ',')
+	if cfg.TemplateID != "" {
+		g.template = appendJSONString([]byte(`"messagingTemplate":{"responseId":`), cfg.TemplateID)
+		g.template = append(g.template, `,"parameters":[`...)
+	}
+
+	ts := &TokenSource{
+		url:    login + "/oauth/token",
+		id:     cfg.ClientID,
+		secret: cfg.ClientSecret,
+		client: cfg.HTTPClient,
+		now:    cfg.Now,
+	}
+	if ts.client == nil {
+		ts.client = http.DefaultClient
+	}
+	if ts.now == nil {
+		ts.now = time.Now
+	}
+	p := &Preset{
+		Builder: g,
+		Wrap: func(base http.RoundTripper) http.RoundTripper {
+			if base == nil {
+				base = http.DefaultTransport
+			}
+			return &bearerTransport{ts: ts, base: base}
+		},
+		ParseResponse: func(status int, body []byte) (string, string) {
+			return parseResponse(status, body, genesysIDKeys)
+		},
+		Secrets:  basicSecrets(cfg.ClientID, cfg.ClientSecret),
+		Describe: fmt.Sprintf("POST %s, OAuth client credentials from %s", g.url, ts.url),
+	}
+	return p, ts, nil
+}
+
+// genesysHosts returns the API and login base URLs, without a trailing slash.
+func genesysHosts(cfg GenesysConfig) (api, login string, err error) {
+	api, login = cfg.APIURL, cfg.LoginURL
+	if api == "" || login == "" {
+		region := strings.ToLower(strings.TrimSpace(cfg.Region))
+		if region == "" {
+			return "", "", errors.New("genesys: set GENESYSCLOUD_REGION or --region (e.g. mypurecloud.com), or both --api-url and --login-url")
+		}
+		domain, ok := genesysRegions[region]
+		if !ok {
+			domains := slices.Sorted(maps.Values(genesysRegions))
+			if !slices.Contains(domains, region) {
+				return "", "", fmt.Errorf("genesys: unknown region %q (known: %s, or their AWS names such as us-east-1); use --api-url and --login-url for another",
+					cfg.Region, strings.Join(domains, ", "))
+			}
+			domain = region
+		}
+		api = cmp.Or(api, "https://api."+domain)
+		login = cmp.Or(login, "https://login."+domain)
+	}
+	for _, u := range []string{api, login} {
+		if err := checkURL(u); err != nil {
+			return "", "", fmt.Errorf("genesys: %w", err)
+		}
+	}
+	return strings.TrimRight(api, "/"), strings.TrimRight(login, "/"), nil
+}
+
+// Build implements sender.Builder.
+func (g *genesys) Build(row sender.Row) *sender.Message {
+	m, ok := g.start(row)
+	if !ok {
+		return m
+	}
+	to, err := column(row, g.toField)
+	if err != nil {
+		return g.invalid(m, err)
+	}
+	m.Recipient = to
+
+	var text string
+	if g.template == nil {
+		if text, err = textOf(row, g.text, g.textField); err != nil {
+			return g.invalid(m, err)
+		}
+	}
+	body := make([]byte, 0, len(g.head)+len(to)+len(g.mid)+len(g.template)+len(text)+32)
+	body = append(body, g.head...)
+	body = appendJSONString(body, to)
+	body = append(body, g.mid...)
+	if g.template == nil {
+		body = append(body, `"textBody":`...)
+		body = appendJSONString(body, text)
+	} else {
+		body = append(body, g.template...)
+		for i, p := range g.params {
+			v, err := column(row, p)
+			if err != nil {
+				return g.invalid(m, err)
+			}
+			if i > 0 {
+				body = append(body, ',')
+			}
+			body = appendJSONString(append(body, `{"id":`...), p)
+			body = appendJSONString(append(body, `,"value":`...), v)
+			body = append(body, '}')
+		}
+		body = append(body, ']', '}')
+	}
+	body = append(body, '}')
+
+	m.Method = http.MethodPost
+	m.URL = g.url
+	m.Header = http.Header{"Content-Type": {"application/json"}}
+	m.Body = body
+	m.IdempotencyKey = sender.IdempotencyKey(m.ID, body)
+	return m
+}
+
+// textOf returns the message text: the rendered template when there is one,
+// else the required column.
+func textOf(row sender.Row, t *tmpl, field string) (string, error) {
+	if t == nil {
+		return column(row, field)
+	}
+	s, err := t.render(row.Fields)
+	if err != nil {
+		return "", err
+	}
+	if s == "" {
+		return "", errors.New("--text rendered empty")
+	}
+	return s, nil
+}
+
+// basicSecrets lists a secret and the Basic credential built from it, which
+// is just as secret.
+func basicSecrets(user, secret string) []string {
+	return []string{secret, base64.StdEncoding.EncodeToString([]byte(user + ":" + secret))}
+}

@@ -1,0 +1,243 @@
+package preset
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/bulksend/bulksend/sender"
+)
+
+const (
+	testSID   = "AC0123456789"
+	testToken = "auth-t0ken-secret"
+)
+
+func TestNewTwilioErrors(t *testing.T) {
+	ok := TwilioConfig{From: "+15559999", AccountSID: testSID, AuthToken: testToken}
+	tests := []struct {
+		name   string
+		change func(*TwilioConfig)
+		want   string
+	}{
+		{name: "no token", change: func(c *TwilioConfig) { c.AuthToken = "" }, want: "twilio: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"},
+		{name: "no sid", change: func(c *TwilioConfig) { c.AccountSID = "" }, want: "twilio: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"},
+		{name: "no sender", change: func(c *TwilioConfig) { c.From = "" }, want: "exactly one of --from and --messaging-service"},
+		{name: "two senders", change: func(c *TwilioConfig) { c.MessagingService = "MG1" }, want: "exactly one of --from and --messaging-service"},
+		{name: "bad api url", change: func(c *TwilioConfig) { c.APIURL = "localhost:8080" }, want: `twilio: invalid URL "localhost:8080"`},
+		{name: "text template", change: func(c *TwilioConfig) { c.Text = "{{" }, want: "twilio: template: --text:1:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := ok
+			tt.change(&cfg)
+			_, err := NewTwilio(cfg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), testToken) {
+				t.Errorf("error leaks the token: %v", err)
+			}
+		})
+	}
+}
+
+func TestTwilioBuild(t *testing.T) {
+	base := TwilioConfig{Source: "list.jsonl", From: "+15559999", AccountSID: testSID, AuthToken: testToken}
+	tests := []struct {
+		name     string
+		change   func(*TwilioConfig)
+		fields   map[string]string
+		wantURL  string
+		wantBody string
+		invalid  string
+	}{
+		{
+			name:     "from number, form encoded",
+			fields:   map[string]string{"to": "+15550001", "text": "Hi Zoë & co = 100%\nbye"},
+			wantURL:  "https://api.twilio.com/2010-04-01/Accounts/AC0123456789/Messages.json",
+			wantBody: "To=%2B15550001&From=%2B15559999&Body=Hi+Zo%C3%AB+%26+co+%3D+100%25%0Abye",
+		},
+		{
+			name: "messaging service, named columns, api url",
+			change: func(c *TwilioConfig) {
+				c.From, c.MessagingService, c.ToField, c.TextField, c.APIURL = "", "MG42", "phone", "msg", "http://127.0.0.1:8080/"
+			},
+			fields:   map[string]string{"phone": "+15550002", "msg": "hello"},
+			wantURL:  "http://127.0.0.1:8080/2010-04-01/Accounts/AC0123456789/Messages.json",
+			wantBody: "To=%2B15550002&MessagingServiceSid=MG42&Body=hello",
+		},
+		{
+			name:     "text template",
+			change:   func(c *TwilioConfig) { c.Text = "Hi {{.name}}" },
+			fields:   map[string]string{"to": "x", "name": "Ann"},
+			wantURL:  "https://api.twilio.com/2010-04-01/Accounts/AC0123456789/Messages.json",
+			wantBody: "To=x&From=%2B15559999&Body=Hi+Ann",
+		},
+		{name: "empty to", fields: map[string]string{"to": "", "text": "x"}, invalid: `list.jsonl:4: column "to": empty`},
+		{name: "missing text", fields: map[string]string{"to": "x"}, invalid: `list.jsonl:4: column "text": missing`},
+		{name: "template field missing", change: func(c *TwilioConfig) { c.Text = "Hi {{.name}}" }, fields: map[string]string{"to": "x"},
+			invalid: `list.jsonl:4: template: field "name" missing`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := base
+			if tt.change != nil {
+				tt.change(&cfg)
+			}
+			p, err := NewTwilio(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := p.Builder.Build(sender.Row{Line: 4, Fields: tt.fields})
+			if tt.invalid != "" {
+				if m.Invalid == nil || m.Invalid.Error() != tt.invalid {
+					t.Fatalf("Invalid = %v, want %q", m.Invalid, tt.invalid)
+				}
+				return
+			}
+			if m.Invalid != nil {
+				t.Fatalf("unexpectedly invalid: %v", m.Invalid)
+			}
+			if m.URL != tt.wantURL || string(m.Body) != tt.wantBody {
+				t.Errorf("got %s %s\nwant %s %s", m.URL, m.Body, tt.wantURL, tt.wantBody)
+			}
+			if _, err := url.ParseQuery(string(m.Body)); err != nil {
+				t.Errorf("body does not parse as a form: %v", err)
+			}
+			if m.ID != "4" || m.Method != "POST" || m.Header.Get("Content-Type") != "application/x-www-form-urlencoded" ||
+				m.IdempotencyKey != sender.IdempotencyKey(m.ID, m.Body) {
+				t.Errorf("got %+v", m)
+			}
+		})
+	}
+}
+
+func TestTwilioSend(t *testing.T) {
+	type seen struct {
+		user, pass string
+		ok         bool
+		form       url.Values
+		path       string
+	}
+	got := make(chan seen, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		r.ParseForm()
+		got <- seen{user: u, pass: p, ok: ok, form: r.PostForm, path: r.URL.Path}
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `{"code":21211,"message":"The 'To' number +1 is not a valid phone number.","more_info":"https://www.twilio.com/docs/errors/21211","status":400}`)
+	}))
+	defer srv.Close()
+	p, err := NewTwilio(TwilioConfig{From: "+15559999", APIURL: srv.URL, AccountSID: testSID, AuthToken: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := p.Builder.Build(sender.Row{Line: 2, Fields: map[string]string{"to": "+1", "text": "a&b=c d"}})
+	req, _ := http.NewRequest(m.Method, m.URL, bytes.NewReader(m.Body))
+	req.Header = m.Header.Clone()
+	resp, err := (&http.Client{Transport: p.Wrap(srv.Client().Transport)}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if req.Header.Get("Authorization") != "" {
+		t.Error("Wrap modified the caller's request")
+	}
+	s := <-got
+	if !s.ok || s.user != testSID || s.pass != testToken {
+		t.Errorf("basic auth = %q %q %v", s.user, s.pass, s.ok)
+	}
+	if s.path != "/2010-04-01/Accounts/"+testSID+"/Messages.json" {
+		t.Errorf("path = %s", s.path)
+	}
+	if s.form.Get("To") != "+1" || s.form.Get("From") != "+15559999" || s.form.Get("Body") != "a&b=c d" {
+		t.Errorf("form = %v", s.form)
+	}
+	id, errText := p.ParseResponse(resp.StatusCode, body)
+	if id != "" || errText != "21211: The 'To' number +1 is not a valid phone number." {
+		t.Errorf("ParseResponse = %q, %q", id, errText)
+	}
+	if id, _ := p.ParseResponse(201, []byte(`{"sid":"SM9","id":"other"}`)); id != "SM9" {
+		t.Errorf("message id = %q, want SM9", id)
+	}
+}
+
+// TestSecretsStayOutOfMessages builds valid and invalid rows with every
+// preset and checks no secret reaches a Message, a reason or Describe.
+func TestSecretsStayOutOfMessages(t *testing.T) {
+	genesys, _, err := NewGenesys(GenesysConfig{From: "+1", Region: "mypurecloud.com", ClientID: testClientID, ClientSecret: testClientSecret, Text: "{{.text}}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	twilio, err := NewTwilio(TwilioConfig{From: "+1", AccountSID: testSID, AuthToken: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := []sender.Row{
+		{Line: 1, Fields: map[string]string{"to": "+15550001", "text": "hi"}},
+		{Line: 2, Fields: map[string]string{"to": "+15550001"}},
+		{Line: 3, Fields: map[string]string{}},
+	}
+	for name, p := range map[string]*Preset{"genesys": genesys, "twilio": twilio} {
+		t.Run(name, func(t *testing.T) {
+			if len(p.Secrets) != 2 {
+				t.Fatalf("Secrets = %d values, want the secret and its Basic credential", len(p.Secrets))
+			}
+			for _, row := range rows {
+				m := p.Builder.Build(row)
+				var dump strings.Builder
+				dump.WriteString(m.URL + m.Method + m.ID + m.Recipient + string(m.Body) + m.IdempotencyKey + p.Describe)
+				for k, v := range m.Header {
+					dump.WriteString(k + strings.Join(v, ","))
+				}
+				if m.Invalid != nil {
+					dump.WriteString(m.Invalid.Error())
+				}
+				for _, s := range p.Secrets {
+					if strings.Contains(dump.String(), s) {
+						t.Errorf("line %d leaks a secret: %s", row.Line, dump.String())
+					}
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkBuild(b *testing.B) {
+	generic, err := NewGeneric(GenericConfig{
+		URL:     "https://api.test/send",
+		Headers: []string{"X-Campaign: spring"},
+		Body:    `{"to":{{json .to}},"text":{{json .text}}}`,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	genesys, _, err := NewGenesys(GenesysConfig{From: "+15559999", Region: "mypurecloud.com", ClientID: "i", ClientSecret: "s"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	twilio, err := NewTwilio(TwilioConfig{From: "+15559999", AccountSID: "AC1", AuthToken: "t"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	row := sender.Row{Line: 2, Fields: map[string]string{"id": "42", "to": "+15550001", "text": "Hello Zoë, your code is 007. Reply STOP to stop."}}
+	for _, bb := range []struct {
+		name string
+		p    *Preset
+	}{{"generic", generic}, {"genesys", genesys}, {"twilio", twilio}} {
+		b.Run(bb.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if m := bb.p.Builder.Build(row); m.Invalid != nil {
+					b.Fatal(m.Invalid)
+				}
+			}
+		})
+	}
+}
