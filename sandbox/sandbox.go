@@ -1,0 +1,416 @@
+// Package sandbox is bulksend's built-in messaging API: a real HTTP server
+// that rate-limits like a vendor does (token bucket or fixed window, one of
+// many reset-header styles, a skewed clock), injects faults from a seeded RNG,
+// refuses spam, honours Idempotency-Key and counts every delivery, so the
+// demo, the tests and the benchmarks can check that bulksend delivers every
+// message exactly once at the rate the server allows.
+//
+// It speaks a generic JSON API (POST /send), Genesys Cloud agentless
+// messaging with OAuth client credentials, and Twilio's Messages API; GET
+// /stats reports what was delivered.
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The rate-limit header styles a Server can speak; Config.Style takes one.
+// Each mimics a family of real APIs, so a client can be tested against every
+// way "when may I retry" is spelled in the wild.
+const (
+	StyleRetryAfter     = "retry-after"      // Retry-After: seconds
+	StyleRetryAfterDate = "retry-after-date" // Retry-After: HTTP date
+	StyleRateLimit      = "ratelimit"        // IETF RateLimit + RateLimit-Policy
+	StyleRateLimitOld   = "ratelimit-old"    // RateLimit-Limit/-Remaining/-Reset (older drafts)
+	StyleResetAfter     = "x-ratelimit-reset-after"
+	StyleInin           = "inin" // Genesys Cloud inin-ratelimit-*
+	StyleResetUnix      = "x-ratelimit-reset"
+	StyleResetUnixMS    = "x-ratelimit-reset-ms"
+	StyleResetSeconds   = "x-ratelimit-reset-seconds"
+	StyleResetISO       = "x-ratelimit-reset-iso"
+	StyleResetDuration  = "x-ratelimit-reset-duration"
+	StyleNone           = "none" // a bare 429: the client must back off on its own
+)
+
+var styles = []string{
+	StyleRetryAfter, StyleRetryAfterDate, StyleRateLimit, StyleRateLimitOld,
+	StyleResetAfter, StyleInin, StyleResetUnix, StyleResetUnixMS,
+	StyleResetSeconds, StyleResetISO, StyleResetDuration, StyleNone,
+}
+
+// Styles lists every header style, for --help and for benchmarks that run
+// against each one.
+func Styles() []string { return slices.Clone(styles) }
+
+// Defaults a zero Config gets.
+const (
+	DefaultClientID      = "sandbox-client"
+	DefaultClientSecret  = "sandbox-secret"
+	DefaultTokenLifetime = time.Hour
+	DefaultAccountSID    = "ACsandbox"
+	DefaultAuthToken     = "sandbox-token"
+)
+
+// Fixed limits. The token endpoint has its own small bucket, as Genesys's
+// login service does, so a client that fetches a token per message is caught;
+// it is not configurable because no test needs another value.
+const (
+	TokenBurst = 5
+	TokenRate  = 2.0 // tokens per second
+	// MaxBodyBytes bounds a request body; a larger one is answered 413.
+	MaxBodyBytes = 1 << 20
+	// ShutdownTimeout is how long Start lets in-flight requests finish once
+	// its context is done before it closes their connections.
+	ShutdownTimeout = 2 * time.Second
+)
+
+// ErrInvalidConfig is wrapped by every error New returns, so a caller can
+// tell a usage error from anything else.
+var ErrInvalidConfig = errors.New("invalid sandbox config")
+
+// Config shapes the server's behaviour. The zero value is an unlimited,
+// fault-free server with default credentials.
+type Config struct {
+	// Burst and Rate make a token bucket of Burst tokens refilled at Rate per
+	// second. Both zero: no limit. Rate alone: Burst 1. Burst alone needs a
+	// Window.
+	Burst int
+	Rate  float64
+	// Window > 0 switches to a fixed window of at most Burst requests per
+	// Window (Rate is ignored). A window opens at the first request after the
+	// previous one closed.
+	Window time.Duration
+	// Style names the rate-limit headers (the Style constants); "" means
+	// StyleRetryAfter.
+	Style string
+	// Skew shifts the server's clock, as seen by clients, by this much: the
+	// Date header and every absolute time it sends. Relative waits are not
+	// affected.
+	Skew time.Duration
+	// Penalty makes a request made while limited still cost: the bucket goes
+	// negative, down to -Burst; a window's end moves out by one window, up to
+	// two windows from now. Clients that hammer stay locked out longer.
+	Penalty bool
+
+	// FailRate, CutBefore and CutAfter are shares in [0,1] (together at most
+	// 1) of message requests that would otherwise be delivered. FailRate
+	// answers 500, 502 or 503 without a wait hint and does not deliver;
+	// CutBefore closes the connection without answering and does not
+	// deliver; CutAfter delivers, then closes without answering (a lost ack).
+	FailRate  float64
+	CutBefore float64
+	CutAfter  float64
+	// Latency plus a uniform draw from [0, LatencyJitter) delays every answer
+	// on a message endpoint (after the decision, so a client that gives up
+	// meanwhile may still have had its message delivered).
+	Latency       time.Duration
+	LatencyJitter time.Duration
+
+	// SpamWindow > 0 refuses (422, not delivered) a message to a recipient
+	// who was delivered one less than SpamWindow ago.
+	SpamWindow time.Duration
+
+	// Genesys OAuth client credentials; "" means the defaults.
+	ClientID, ClientSecret string
+	// TokenLifetime is how long an access token works; 0 means an hour.
+	TokenLifetime time.Duration
+
+	// Twilio account credentials; "" means the defaults.
+	AccountSID, AuthToken string
+
+	// NoIdempotency turns off Idempotency-Key handling: by default a
+	// replayed key gets the stored answer of the delivery it made, and the
+	// message is not delivered again.
+	NoIdempotency bool
+
+	// Seed seeds the RNG behind faults and jitter; 0 means 1. The same seed
+	// and the same request sequence give the same faults.
+	Seed int64
+	// Now is the server's clock; nil means time.Now. Tests inject it.
+	Now func() time.Time
+}
+
+// Stats counts what the server saw. It is served as JSON at GET /stats.
+// Times are on the server's true clock (Config.Now, not skewed): they are the
+// test harness's view, not the vendor's.
+type Stats struct {
+	Requests     int64     `json:"requests"`                   // every request to a message endpoint (GET /send probes and throttled ones included)
+	Delivered    int64     `json:"delivered"`                  // deliveries, duplicates included
+	Distinct     int64     `json:"distinct"`                   // distinct messages delivered
+	Duplicates   int64     `json:"duplicates"`                 // deliveries of a message already delivered: what bulksend must never cause
+	Throttled    int64     `json:"throttled"`                  // 429 answers, the token endpoint's included
+	Replays      int64     `json:"replays"`                    // Idempotency-Key replays answered from the store
+	Failed       int64     `json:"failed"`                     // injected 5xx answers
+	CutBefore    int64     `json:"cut_before"`                 // connections cut before delivering
+	CutAfter     int64     `json:"cut_after"`                  // connections cut after delivering
+	SpamRejected int64     `json:"spam_rejected"`              // 422 answers for the spam window
+	Rejected     int64     `json:"rejected"`                   // other 4xx answers (validation, 405, 413, a reused Idempotency-Key)
+	Unauthorized int64     `json:"unauthorized"`               // 401 answers, the token endpoint's included
+	TokensIssued int64     `json:"tokens_issued"`              // OAuth access tokens handed out
+	FirstAt      time.Time `json:"first_delivery_at,omitzero"` // first delivery
+	LastAt       time.Time `json:"last_delivery_at,omitzero"`  // last delivery
+}
+
+// Server is the sandbox API. It is an http.Handler; Start serves it on a
+// socket. All state sits behind one mutex held only for bookkeeping, never
+// while reading a body or waiting.
+type Server struct {
+	cfg Config // validated, defaults filled in
+	now func() time.Time
+
+	mu         sync.Mutex
+	limit      *limiter // nil: no limit
+	tokenLimit *limiter
+	rng        *rand.Rand
+	stats      Stats
+	seq        int64                  // deliveries ever; numbers message ids, never reset
+	seen       map[[16]byte]struct{}  // identities delivered, for Distinct/Duplicates
+	idem       map[string]storedReply // Idempotency-Key -> first answer
+	spam       map[string]time.Time   // recipient -> last delivery
+	tokens     map[string]time.Time   // access token -> expiry
+}
+
+// storedReply is the answer of a delivery, kept to replay it for its key.
+type storedReply struct {
+	identity [16]byte
+	status   int
+	body     []byte
+}
+
+// New checks cfg and builds a Server. Every error wraps ErrInvalidConfig.
+func New(cfg Config) (*Server, error) {
+	if err := validate(&cfg); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	s := &Server{
+		cfg:        cfg,
+		now:        cfg.Now,
+		limit:      newLimiter(cfg.Burst, cfg.Rate, cfg.Window, cfg.Penalty),
+		tokenLimit: newLimiter(TokenBurst, TokenRate, 0, false),
+		rng:        rand.New(rand.NewPCG(uint64(cfg.Seed), 0)),
+		tokens:     make(map[string]time.Time),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.resetLocked()
+	return s, nil
+}
+
+// validate rejects what cannot be served and fills in the defaults.
+func validate(c *Config) error {
+	if c.Style == "" {
+		c.Style = StyleRetryAfter
+	}
+	if !slices.Contains(styles, c.Style) {
+		return fmt.Errorf("unknown header style %q (want one of %s)", c.Style, strings.Join(styles, ", "))
+	}
+	if c.Burst < 0 {
+		return fmt.Errorf("burst %d is negative", c.Burst)
+	}
+	if c.Rate < 0 || math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0) {
+		return fmt.Errorf("rate %v is not a finite number >= 0", c.Rate)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"window", c.Window}, {"latency", c.Latency}, {"latency jitter", c.LatencyJitter},
+		{"spam window", c.SpamWindow}, {"token lifetime", c.TokenLifetime},
+	} {
+		if d.v < 0 {
+			return fmt.Errorf("%s %v is negative", d.name, d.v)
+		}
+	}
+	switch {
+	case c.Window > 0 && c.Burst == 0:
+		return errors.New("a window needs a burst > 0")
+	case c.Window == 0 && c.Burst > 0 && c.Rate == 0:
+		return errors.New("a burst needs a rate > 0 or a window")
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"fail rate", c.FailRate}, {"cut-before share", c.CutBefore}, {"cut-after share", c.CutAfter}} {
+		if !(f.v >= 0 && f.v <= 1) { // also catches NaN
+			return fmt.Errorf("%s %v is outside [0,1]", f.name, f.v)
+		}
+	}
+	if sum := c.FailRate + c.CutBefore + c.CutAfter; sum > 1 {
+		return fmt.Errorf("fault shares add up to %v, more than 1", sum)
+	}
+	if c.ClientID == "" {
+		c.ClientID = DefaultClientID
+	}
+	if c.ClientSecret == "" {
+		c.ClientSecret = DefaultClientSecret
+	}
+	if c.TokenLifetime == 0 {
+		c.TokenLifetime = DefaultTokenLifetime
+	}
+	if c.AccountSID == "" {
+		c.AccountSID = DefaultAccountSID
+	}
+	if c.AuthToken == "" {
+		c.AuthToken = DefaultAuthToken
+	}
+	if c.Seed == 0 {
+		c.Seed = 1
+	}
+	return nil
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+// ResetStats starts a fresh experiment on the same server: it zeroes the
+// counters and forgets what a run leaves behind (delivered identities, the
+// Idempotency-Key store, spam-window records) and refills the rate limiter,
+// so a second run is measured exactly like the first. Issued access tokens
+// stay valid and message ids keep counting up, so they stay unique.
+func (s *Server) ResetStats() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.resetLocked()
+}
+
+func (s *Server) resetLocked() {
+	s.stats = Stats{}
+	s.seen = make(map[[16]byte]struct{})
+	s.idem = make(map[string]storedReply)
+	s.spam = make(map[string]time.Time)
+	if s.limit != nil {
+		s.limit.reset()
+	}
+	s.tokenLimit.reset()
+}
+
+// Paths the server answers.
+const (
+	pathSend       = "/send"
+	pathToken      = "/oauth/token"
+	pathAgentless  = "/api/v2/conversations/messages/agentless"
+	pathTwilio     = "/2010-04-01/Accounts/"
+	pathTwilioTail = "/Messages.json"
+	pathStats      = "/stats"
+	pathStatsReset = "/stats/reset"
+)
+
+// ServeHTTP routes a request. Every answer carries a Date header from the
+// server's skewed clock, read once per request so that it and every time
+// derived from it agree.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	now := s.now()
+	w.Header().Set("Date", now.Add(s.cfg.Skew).UTC().Format(http.TimeFormat))
+	switch p := r.URL.Path; p {
+	case pathSend:
+		s.serveMessage(w, r, now, kindSend, "")
+	case pathAgentless:
+		s.serveMessage(w, r, now, kindGenesys, "")
+	case pathToken:
+		s.serveToken(w, r, now)
+	case pathStats:
+		if !allow(w, r, http.MethodGet) {
+			return
+		}
+		writeJSON(w, http.StatusOK, mustJSON(s.Stats()))
+	case pathStatsReset:
+		if !allow(w, r, http.MethodPost) {
+			return
+		}
+		s.ResetStats()
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		if sid, ok := twilioSID(p); ok {
+			s.serveMessage(w, r, now, kindTwilio, sid)
+			return
+		}
+		writeJSON(w, http.StatusNotFound, notFoundBody)
+	}
+}
+
+// twilioSID extracts {sid} from /2010-04-01/Accounts/{sid}/Messages.json.
+func twilioSID(path string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, pathTwilio)
+	if !ok {
+		return "", false
+	}
+	sid, ok := strings.CutSuffix(rest, pathTwilioTail)
+	if !ok || sid == "" || strings.Contains(sid, "/") {
+		return "", false
+	}
+	return sid, true
+}
+
+// allow answers 405 and reports false unless r uses method.
+func allow(w http.ResponseWriter, r *http.Request, method string) bool {
+	if r.Method == method {
+		return true
+	}
+	w.Header().Set("Allow", method)
+	writeJSON(w, http.StatusMethodNotAllowed, methodNotAllowedBody)
+	return false
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body) // the client may be gone; nothing to do about it
+}
+
+// Start listens on addr ("127.0.0.1:0" picks a free port), serves s until
+// ctx is done and returns the bound address at once. When ctx is done it
+// shuts down gracefully, closing whatever is still open after
+// ShutdownTimeout; done then receives nil or the error that stopped serving,
+// and is closed.
+func Start(ctx context.Context, addr string, s *Server) (bound string, done <-chan error, err error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          log.New(io.Discard, "", 0), // library code never prints
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	out := make(chan error, 1)
+	go func() {
+		defer close(out)
+		select {
+		case err := <-served: // Serve failed on its own
+			out <- fmt.Errorf("serve sandbox: %w", err)
+			return
+		case <-ctx.Done():
+		}
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+		defer cancel()
+		err := srv.Shutdown(sctx)
+		if err != nil {
+			err = errors.Join(fmt.Errorf("shut down sandbox: %w", err), srv.Close())
+		}
+		if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
+			err = errors.Join(err, fmt.Errorf("serve sandbox: %w", serr))
+		}
+		out <- err
+	}()
+	return ln.Addr().String(), out, nil
+}
