@@ -1,0 +1,45 @@
+# bulksend's build, tests and benchmarks. `make test` is what CI runs.
+GO ?= go
+STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
+
+.PHONY: build test lint fuzz bench bench-limits demo
+
+build:
+	$(GO) build -o bulksend .
+
+# The whole check: formatting, vet, staticcheck, module tidiness, and every
+# test with the race detector (unit, fuzz seed corpora, end-to-end scripts).
+test: lint
+	$(GO) test -race -count=1 ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@latest
+	$(STATICCHECK) ./...
+	@cp go.mod /tmp/bulksend-go.mod.bak; cp go.sum /tmp/bulksend-go.sum.bak; \
+		$(GO) mod tidy; \
+		if ! cmp -s go.mod /tmp/bulksend-go.mod.bak || ! cmp -s go.sum /tmp/bulksend-go.sum.bak; then \
+			cp /tmp/bulksend-go.mod.bak go.mod; cp /tmp/bulksend-go.sum.bak go.sum; \
+			echo "go mod tidy would change go.mod/go.sum"; exit 1; fi
+
+# Run each fuzz target for FUZZTIME (default 20s).
+FUZZTIME ?= 20s
+fuzz:
+	@for pkg in ./csvinput ./ratelimit ./report ./preset ./sandbox; do \
+		for f in $$($(GO) test -list 'Fuzz.*' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
+# Micro-benchmarks of the hot path.
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+# The end-to-end rate-limit benchmark of BENCHMARKS.md.
+bench-limits:
+	$(GO) run ./bench/limits -out bench-limits.md
+
+demo:
+	$(GO) run . demo
