@@ -1,0 +1,60 @@
+// Package ratelimit is bulksend's pacing toolkit: the --rate syntax, the
+// shared limiter and pause gate, the reading of every server rate-limit
+// header into one wait, and full-jitter backoff. It imports no other
+// bulksend package, so any Go program can use it.
+//
+// # Wait hints
+//
+// ParseWait reads a response's headers in this order and stops at the first
+// usable value; a malformed value is skipped and the next one tried.
+//
+//	#  header                      accepted forms                              Unit
+//	1  Retry-After                 delay seconds "120", "0.25"                 seconds
+//	                               HTTP date: IMF-fixdate, RFC 850, asctime   http_date
+//	2  RateLimit (structured)      "default";r=0;t=30  (t= seconds)            seconds
+//	                               several items: largest t= among r=0 items,
+//	                               else largest t= of all items
+//	   RateLimit (older draft)     limit=100, remaining=0, reset=30            by magnitude (below)
+//	   RateLimit-Reset             30                                          by magnitude (below)
+//	3  X-RateLimit-Reset-After     seconds, fractions allowed "1.234"          seconds
+//	4  inin-ratelimit-reset        seconds from now                            seconds
+//	5  X-RateLimit-Reset,          by magnitude:
+//	   X-Rate-Limit-Reset            number > 1e12: Unix milliseconds          unix_ms
+//	                                 number > 1e9:  Unix seconds               unix
+//	                                 other number:  seconds from now           seconds
+//	                                 2024-05-01T12:00:00Z, +02:00, +0200       iso8601
+//	                                 Go duration "6m0s", "1.5s", "250ms"       duration
+//	                                 HTTP date                                 http_date
+//
+// Numbers are plain decimals: no sign, exponent, "inf" or hex. A value in
+// seconds too large for a time.Duration saturates (a very long wait, which
+// the caller's --max-wait turns into a failure); an absolute instant past the
+// year 9999 or an ISO timestamp without a zone is malformed.
+//
+// Absolute instants (Unix s/ms, HTTP and ISO dates) are measured against the
+// response's Date header when it parses, so a client clock that is minutes
+// off changes nothing; without a valid Date the client's clock is used. The
+// Date header has one-second resolution, so such a wait may be up to a second
+// long, never short. An instant already past gives a wait of 0 with ok=true.
+//
+// Header names are case-insensitive (http.Header canonicalises them);
+// Signal.Header reports the documented spelling above.
+//
+// # Quota
+//
+// ParseQuota reads how much allowance is left from any response, from the
+// first family present: IETF RateLimit (r= remaining, t= reset; the item
+// with the fewest left wins) with RateLimit-Policy (q= quota, w= window, or
+// the older 100;w=60), the older RateLimit dictionary and
+// RateLimit-Limit/-Remaining/-Reset; then X-RateLimit-Limit/-Remaining/-Reset;
+// then X-Rate-Limit-*; then Genesys inin-ratelimit-allowed (limit),
+// -count (used so far) and -reset (seconds), where Remaining is allowed
+// minus count. Reset values are read by magnitude as above.
+//
+// # Rates
+//
+// ParseRate reads "5/s", "300/m", "10000/h", "1/2s", "2.5/s", "5/sec",
+// "300/minute", "10/hour", "1/500ms", "3/1m30s", a bare "100" (per second),
+// and "0", "unlimited", "none" or "inf" for no limit; Rate.String prints the
+// canonical form back.
+package ratelimit

@@ -1,0 +1,135 @@
+package ratelimit
+
+import (
+	"net/http"
+	"testing"
+	"time"
+)
+
+var knownUnits = map[string]bool{
+	UnitSeconds: true, UnitUnix: true, UnitUnixMS: true, UnitHTTPDate: true, UnitISO8601: true, UnitDuration: true,
+}
+
+func FuzzParseRate(f *testing.F) {
+	for _, s := range []string{
+		"5/s", "300/m", "10000/h", "1/2s", "2.5/s", "5/sec", "300/minute", "10/hour", "1/500ms",
+		"3/1m30s", "100", "0", "unlimited", " 5 / s ", "5/x", "5/", "/s", "-5/s", "1e400/s", "1/1ns", "0.0000001/h",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseRate(s)
+		if err != nil {
+			if r != (Rate{}) {
+				t.Fatalf("ParseRate(%q) failed but returned %+v", s, r)
+			}
+			return
+		}
+		if ps := r.PerSecond(); ps < 0 || ps > MaxPerSecond || (ps == 0) != r.IsZero() {
+			t.Fatalf("ParseRate(%q) = %+v: %v per second out of range", s, r, ps)
+		}
+		if r.IsZero() != (r == Rate{}) {
+			t.Fatalf("ParseRate(%q) = %+v: a zero rate that is not the zero Rate", s, r)
+		}
+		back, err := ParseRate(r.String())
+		if err != nil || back != r {
+			t.Fatalf("ParseRate(%q) = %+v; String %q reparses to %+v, %v", s, r, r.String(), back, err)
+		}
+	})
+}
+
+// fuzzHeader fills the headers ParseWait and ParseQuota read.
+func fuzzHeader(date, retryAfter, rateLimit, policy, resetAfter, inin, xReset string) http.Header {
+	h := http.Header{}
+	for name, v := range map[string]string{
+		"Date": date, "Retry-After": retryAfter, "RateLimit": rateLimit, "RateLimit-Policy": policy,
+		"RateLimit-Reset": resetAfter, "X-RateLimit-Reset-After": resetAfter, "inin-ratelimit-reset": inin,
+		"inin-ratelimit-count": inin, "inin-ratelimit-allowed": policy, "X-RateLimit-Reset": xReset,
+		"X-RateLimit-Remaining": xReset, "X-RateLimit-Limit": rateLimit, "X-Rate-Limit-Reset": xReset,
+	} {
+		if v != "" {
+			h.Set(name, v)
+		}
+	}
+	return h
+}
+
+func addHeaderSeeds(f *testing.F) {
+	now := testNow.Unix()
+	f.Add(now, "", "120", "", "", "", "", "")
+	f.Add(now, "Wed, 01 May 2024 12:00:00 GMT", "Wed, 01 May 2024 12:00:30 GMT", "", "", "", "", "")
+	f.Add(now, "", "", `"default";r=0;t=30`, `"default";q=100;w=60`, "", "", "")
+	f.Add(now, "", "", `"a";r=1;t=2, "b";r=0;t=9`, `"a";q=5;w=1, "b";q=50;w=60`, "", "", "")
+	f.Add(now, "", "", "limit=100, remaining=0, reset=30", "100;w=60", "30", "", "")
+	f.Add(now, "", "", "", "", "1.234", "", "")
+	f.Add(now, "", "", "", "", "", "45", "")
+	f.Add(now, "Wed, 01 May 2024 12:05:00 GMT", "", "", "", "", "", "1714564860")
+	f.Add(now, "", "", "", "", "", "", "1714564860123")
+	f.Add(now, "", "", "", "", "", "", "2024-05-01T12:01:00Z")
+	f.Add(now, "", "", "", "", "", "", "6m0s")
+	f.Add(now, "garbage", "-5", `"x";r=;t="`, `;;,,"\`, "1e400", "NaN", "999999999999999999999")
+	f.Add(int64(-1<<62), "", "99999999999999999999", "", "", "", "", "")
+}
+
+func FuzzParseWait(f *testing.F) {
+	addHeaderSeeds(f)
+	f.Fuzz(func(t *testing.T, nowUnix int64, date, retryAfter, rateLimit, policy, resetAfter, inin, xReset string) {
+		h := fuzzHeader(date, retryAfter, rateLimit, policy, resetAfter, inin, xReset)
+		sig, ok := ParseWait(h, time.Unix(nowUnix, 0))
+		if sig.Wait < 0 {
+			t.Fatalf("negative wait %+v", sig)
+		}
+		if ok && (sig.Header == "" || !knownUnits[sig.Unit]) {
+			t.Fatalf("ok signal without a header or unit: %+v", sig)
+		}
+		if !ok && sig != (Signal{}) {
+			t.Fatalf("not ok but signal %+v", sig)
+		}
+	})
+}
+
+func FuzzParseResetValue(f *testing.F) {
+	ref := testNow.Unix()
+	for _, s := range []string{
+		"30", "0.5", "1000000000", "1000000001", "1714564860", "1714564860.5", "1714564860123",
+		"2024-05-01T12:01:00Z", "2024-05-01T14:01:00+0200", "6m0s", "250ms", "Wed, 01 May 2024 12:01:00 GMT",
+		"", "-5", "-5s", "1e400", "inf", "999999999999999999", "2024-05-01T12:01:00",
+	} {
+		f.Add(s, ref)
+	}
+	f.Fuzz(func(t *testing.T, v string, refUnix int64) {
+		ref := time.Unix(refUnix, 0)
+		at, unit, ok := ParseResetValue(v, ref)
+		if !ok {
+			if unit != "" || !at.IsZero() {
+				t.Fatalf("ParseResetValue(%q) not ok but returned %v, %q", v, at, unit)
+			}
+			return
+		}
+		if !knownUnits[unit] {
+			t.Fatalf("ParseResetValue(%q) unit %q", v, unit)
+		}
+		// A relative value never lands before ref (unless ref is so near the
+		// end of time that adding to it wraps, which no Date header gets to).
+		if (unit == UnitSeconds || unit == UnitDuration) && at.Before(ref) && refUnix < 1<<40 {
+			t.Fatalf("ParseResetValue(%q) relative value %v before ref %v", v, at, ref)
+		}
+	})
+}
+
+func FuzzParseQuota(f *testing.F) {
+	addHeaderSeeds(f)
+	f.Fuzz(func(t *testing.T, nowUnix int64, date, retryAfter, rateLimit, policy, resetAfter, inin, xReset string) {
+		h := fuzzHeader(date, retryAfter, rateLimit, policy, resetAfter, inin, xReset)
+		q, ok := ParseQuota(h, time.Unix(nowUnix, 0))
+		if !ok {
+			if q != (Quota{Remaining: -1}) {
+				t.Fatalf("not ok but quota %+v", q)
+			}
+			return
+		}
+		if q.Header == "" || q.Limit < 0 || q.Remaining < -1 || q.Reset < 0 || q.Window < 0 {
+			t.Fatalf("ParseQuota = %+v", q)
+		}
+	})
+}
