@@ -1,0 +1,131 @@
+// Package report writes bulksend's per-message result report and reads it
+// back. The report doubles as the crash-safe journal that --resume reads:
+// every message is recorded as in flight before its request leaves and again
+// with its result, each row handed to the OS before the call returns.
+//
+// The same rows are written as CSV (through gocsv's column mapping) or as
+// JSONL, chosen by the report's file name.
+package report
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bulksend/bulksend/sender"
+)
+
+// Format is the report's file format.
+type Format string
+
+// The formats a report can be written in.
+const (
+	FormatCSV   Format = "csv"
+	FormatJSONL Format = "jsonl"
+)
+
+// FormatFromName picks the format from a report path's extension, so
+// "--report out.jsonl" needs no extra flag: .jsonl, .ndjson and .json are
+// JSONL, anything else (including "-") is CSV.
+func FormatFromName(path string) Format {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".jsonl", ".ndjson", ".json":
+		return FormatJSONL
+	}
+	return FormatCSV
+}
+
+// check rejects formats this package cannot read back, so a typo fails when
+// the report is opened rather than producing a file resume cannot use.
+func (f Format) check() error {
+	switch f {
+	case FormatCSV, FormatJSONL:
+		return nil
+	}
+	return fmt.Errorf("unknown report format %q", string(f))
+}
+
+// Row is one report line. Its field order is the column order of both
+// formats, and the csv tags are what gocsv uses for the CSV header.
+type Row struct {
+	Line       int           `csv:"line" json:"line"`
+	ID         string        `csv:"id" json:"id"`
+	Status     sender.Status `csv:"status" json:"status"`
+	HTTPStatus int           `csv:"http_status" json:"http_status"`
+	Attempts   int           `csv:"attempts" json:"attempts"`
+	Throttled  int           `csv:"throttled" json:"throttled"`
+	Error      string        `csv:"error" json:"error"`
+	MessageID  string        `csv:"message_id" json:"message_id"`
+	LatencyMS  int64         `csv:"latency_ms" json:"latency_ms"`
+	SentAt     string        `csv:"sent_at" json:"sent_at"`
+	Response   string        `csv:"response" json:"response"`
+}
+
+// numColumns is the number of fields in Row; the CSV encoder fills a fixed
+// array of this size so writing a row does not allocate a slice.
+const numColumns = 11
+
+// timeLayout is RFC 3339 with a fixed millisecond part, so sent_at columns
+// line up and sort as text.
+const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// formatTime renders t in UTC, or "" for the zero time (a row never sent).
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+// FromResult converts an engine result into its report row.
+func FromResult(r *sender.Result) Row {
+	return Row{
+		Line:       r.Line,
+		ID:         r.ID,
+		Status:     r.Status,
+		HTTPStatus: r.HTTPStatus,
+		Attempts:   r.Attempts,
+		Throttled:  r.Throttled,
+		Error:      r.Error,
+		MessageID:  r.MessageID,
+		LatencyMS:  r.Latency.Milliseconds(),
+		SentAt:     formatTime(r.SentAt),
+		Response:   r.Response,
+	}
+}
+
+// statusCodes numbers the statuses so State can keep one byte per line;
+// 0 means "no row for this line".
+var statusCodes = map[sender.Status]uint8{
+	sender.StatusInFlight:  1,
+	sender.StatusSent:      2,
+	sender.StatusFailed:    3,
+	sender.StatusInvalid:   4,
+	sender.StatusDuplicate: 5,
+	sender.StatusUnknown:   6,
+	sender.StatusSkipped:   7,
+}
+
+// statusByCode inverts statusCodes.
+var statusByCode = [...]sender.Status{
+	1: sender.StatusInFlight,
+	2: sender.StatusSent,
+	3: sender.StatusFailed,
+	4: sender.StatusInvalid,
+	5: sender.StatusDuplicate,
+	6: sender.StatusUnknown,
+	7: sender.StatusSkipped,
+}
+
+// check rejects a row that Read would refuse. The writer applies it too, so
+// a bad result can never poison the journal for a later --resume.
+func (r *Row) check() error {
+	if r.Line < 1 {
+		return fmt.Errorf("line %d is not a row number", r.Line)
+	}
+	if statusCodes[r.Status] == 0 {
+		return fmt.Errorf("line %d: unknown status %q", r.Line, string(r.Status))
+	}
+	return nil
+}
