@@ -97,7 +97,7 @@ func New(cfg Config) *Limiter {
 	}
 	l.lim = rate.NewLimiter(l.ceiling, burst)
 	if cfg.Adaptive {
-		l.adapt = newAdaptive(l.ceiling, cfg.Burst, l.clock.Now())
+		l.adapt = newAdaptive(l.ceiling, cfg.Burst)
 		l.lim.SetLimitAt(l.clock.Now(), l.adapt.limit())
 		l.lim.SetBurstAt(l.clock.Now(), l.adapt.burst())
 	}
@@ -191,7 +191,7 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 		l.stats.Pauses++
 		l.pauseStart = now
 		if l.adapt != nil {
-			l.adapt.throttled(now)
+			l.adapt.throttled(now, wait)
 			l.applyAdaptive(now)
 		}
 	}
@@ -210,32 +210,29 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 }
 
 // Success reports an answer that was not a throttle. q, when ok, carries the
-// quota headers of the answer: with little left, the pace slows down before
-// the server has to say 429.
+// quota headers of the answer: when the adaptive rate is on, an answer saying
+// nothing remains is a sign of the limit that slows the pace before the
+// server has to say 429. A fixed --rate is the user's word and is kept.
 func (l *Limiter) Success(now time.Time, q Quota, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.hintless > 0 {
 		l.hintless--
 	}
-	if l.adapt != nil {
-		l.adapt.succeeded(now)
-		l.applyAdaptive(now)
-	}
-	if !ok || q.Remaining < 0 || q.Reset <= 0 {
+	if l.adapt == nil {
 		return
 	}
-	// With remaining requests left until the quota refills, spread them over
-	// the time to the reset; with none left, wait for the reset like a pause.
-	if q.Remaining == 0 {
-		until := now.Add(q.Reset)
-		if until.After(l.pauseUntil) {
-			l.pauseUntil = until
-			l.drain = true
-			close(l.changed)
-			l.changed = make(chan struct{})
+	remaining, limit := -1, 0
+	if ok {
+		remaining = q.Remaining
+		// Only the X-RateLimit and IETF families mean the bucket size by
+		// their limit; Genesys' "allowed" is a per-window count.
+		if q.Header != "inin-ratelimit" {
+			limit = q.Limit
 		}
 	}
+	l.adapt.succeeded(now, remaining, limit)
+	l.applyAdaptive(now)
 }
 
 // applyAdaptive moves the token bucket to the adaptive controller's rate.
