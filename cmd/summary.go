@@ -73,7 +73,7 @@ func (p *plan) summarize(sum *sender.Summary, ls ratelimit.Stats, runErr error) 
 		}
 	}
 	if ls.LearnedRate > 0 {
-		flags := "--rate " + ratelimit.RateFromPerSecond(ls.LearnedRate).String()
+		flags := rateFlag(ratelimit.RateFromPerSecond(ls.LearnedRate))
 		if ls.LearnedBurst > 0 {
 			flags += fmt.Sprintf(" --burst %d", ls.LearnedBurst)
 		}
@@ -142,3 +142,6 @@ func printSummary(w io.Writer, s *runSummary) {
 	}
 	io.WriteString(w, b.String())
 }
+
+// rateFlag is the --rate flag that pins r.
+func rateFlag(r ratelimit.Rate) string { return "--rate " + r.String() }
