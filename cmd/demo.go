@@ -61,19 +61,11 @@ the rate and deliver every message exactly once. Nothing leaves this machine.`,
 
 func demoRun(ctx context.Context, opts *DemoOptions) error {
 	sbOpts := &SandboxOptions{Rate: opts.ServerRate, Config: sandbox.Config{Burst: opts.ServerBurst, Style: opts.Style}}
-	cfg, err := sandboxConfig(sbOpts)
-	if err != nil {
-		return err
-	}
-	srv, err := sandbox.New(cfg)
-	if err != nil {
-		return usageError("%v", err)
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	bound, done, err := sandbox.Start(ctx, "127.0.0.1:0", srv)
+	srv, cfg, bound, done, err := startSandbox(ctx, sbOpts, "127.0.0.1:0")
 	if err != nil {
-		return runError(fmt.Errorf("start sandbox: %w", err))
+		return err
 	}
 	defer func() { cancel(); <-done }()
 

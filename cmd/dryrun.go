@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bulksend/bulksend/csvinput"
 	"github.com/bulksend/bulksend/sender"
 )
 
@@ -35,15 +34,11 @@ type dryRunSummary struct {
 // dryRun renders every row and prints the first requests, secrets masked,
 // and the projected duration. It sends nothing and writes no report.
 func dryRun(ctx context.Context, p *plan) error {
-	in, err := p.openInput()
+	rows, in, err := p.openRows()
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	rows, err := csvinput.NewReader(in, p.name, p.format)
-	if err != nil {
-		return runError(err)
-	}
 	src := sender.NewSource(rows, p.preset.Builder, sender.SourceOptions{})
 	out, errOut := p.opts.IO.Out, p.opts.IO.ErrOut
 	if p.opts.JSON {

@@ -93,20 +93,27 @@ func sandboxConfig(opts *SandboxOptions) (sandbox.Config, error) {
 	return cfg, nil
 }
 
+// startSandbox builds the sandbox of opts and serves it on addr until ctx
+// ends; done delivers the server's end.
+func startSandbox(ctx context.Context, opts *SandboxOptions, addr string) (srv *sandbox.Server, cfg sandbox.Config, bound string, done <-chan error, err error) {
+	if cfg, err = sandboxConfig(opts); err != nil {
+		return nil, cfg, "", nil, err
+	}
+	if srv, err = sandbox.New(cfg); err != nil {
+		return nil, cfg, "", nil, usageError("%v", err)
+	}
+	if bound, done, err = sandbox.Start(ctx, addr, srv); err != nil {
+		return nil, cfg, "", nil, runError(fmt.Errorf("start sandbox: %w", err))
+	}
+	return srv, cfg, bound, done, nil
+}
+
 func sandboxRun(ctx context.Context, opts *SandboxOptions) error {
-	cfg, err := sandboxConfig(opts)
-	if err != nil {
-		return err
-	}
-	srv, err := sandbox.New(cfg)
-	if err != nil {
-		return usageError("%v", err)
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	bound, done, err := sandbox.Start(ctx, opts.Listen, srv)
+	srv, cfg, bound, done, err := startSandbox(ctx, opts, opts.Listen)
 	if err != nil {
-		return runError(fmt.Errorf("start sandbox: %w", err))
+		return err
 	}
 	base := "http://" + bound
 	if opts.AddrFile != "" {

@@ -346,30 +346,32 @@ func transport(opts *SendOptions) *http.Transport {
 	return t
 }
 
-// openInput opens the input for reading.
-func (p *plan) openInput() (io.ReadCloser, error) {
-	if p.opts.Input == "-" {
-		return io.NopCloser(p.opts.IO.In), nil
+// openRows opens the input and its row reader; close the returned closer.
+func (p *plan) openRows() (*csvinput.Reader, io.Closer, error) {
+	var in io.ReadCloser = io.NopCloser(p.opts.IO.In)
+	if p.opts.Input != "-" {
+		f, err := os.Open(p.opts.Input)
+		if err != nil {
+			return nil, nil, runError(fmt.Errorf("open input: %w", err))
+		}
+		in = f
 	}
-	f, err := os.Open(p.opts.Input)
+	rows, err := csvinput.NewReader(in, p.name, p.format)
 	if err != nil {
-		return nil, runError(fmt.Errorf("open input: %w", err))
+		in.Close()
+		return nil, nil, runError(err)
 	}
-	return f, nil
+	return rows, in, nil
 }
 
 // send is the real run: lock, journal, engine, summary, exit code.
 func (p *plan) send(ctx context.Context) error {
 	opts := p.opts
-	in, err := p.openInput()
+	rows, in, err := p.openRows()
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	rows, err := csvinput.NewReader(in, p.name, p.format)
-	if err != nil {
-		return runError(err)
-	}
 
 	var (
 		journal *report.Writer
