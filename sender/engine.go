@@ -98,6 +98,9 @@ type engine struct {
 	progress    *Progress
 	requests    atomic.Int64
 	throttled   atomic.Int64
+	// server learns the server's clock from its Date headers, so resets in
+	// Unix milliseconds are read to the millisecond whatever the skew.
+	server ratelimit.ServerClock
 }
 
 func newEngine(cfg Config) *engine {
@@ -488,7 +491,8 @@ func (e *engine) attempt(waitCtx, ctx context.Context, j *job) outcome {
 		return e.retry(j, res(StatusFailed, describe(err)), end)
 	}
 
-	sig, hinted := ratelimit.ParseWait(header, end)
+	e.server.Observe(header, start, end)
+	sig, hinted := e.server.ParseWaitAt(header, end)
 	switch {
 	case status == http.StatusTooManyRequests || (status == http.StatusServiceUnavailable && hinted):
 		j.throttled++
