@@ -50,6 +50,11 @@ func errorText(obj map[string]json.RawMessage) string {
 	msg := scalar(obj["message"])
 	if msg == "" {
 		msg = scalar(obj["error"])
+		// OAuth errors (RFC 6749) put the readable part in
+		// error_description: "invalid_client: client not found".
+		if d := scalar(obj["error_description"]); msg != "" && d != "" {
+			msg += ": " + d
+		}
 	}
 	if msg == "" {
 		var nested map[string]json.RawMessage

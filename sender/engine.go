@@ -67,7 +67,7 @@ const (
 	outcomeFinal     outcomeKind = iota // res is the row's result
 	outcomeRetry                        // send the job again at job.ready
 	outcomeAbandoned                    // the run is stopping; not final
-	outcomeFatal                        // res is final and err ends the run
+	outcomeFatal                        // err ends the run; res, if set, is final
 )
 
 type outcome struct {
@@ -245,7 +245,7 @@ func (e *engine) run(ctx context.Context, stop <-chan struct{}, src Source) (*Su
 		delete(unfinished, r.Line)
 		sum.Counts[r.Status]++
 		e.progress.count(r.Status)
-		if r.Status == StatusSent {
+		if r.Status == StatusSent && write {
 			lat.add(r.Latency)
 		}
 		switch r.Status {
@@ -305,7 +305,11 @@ func (e *engine) run(ctx context.Context, stop <-chan struct{}, src Source) (*Su
 		case outcomeFinal:
 			settle(o.res, true)
 		case outcomeFatal:
-			settle(o.res, true)
+			if o.res != nil {
+				settle(o.res, true)
+			} else if j.begun {
+				unfinished[j.m.Line] = struct{}{}
+			}
 			if runErr == nil {
 				runErr = o.err
 			}
@@ -522,8 +526,10 @@ func (e *engine) attempt(waitCtx, ctx context.Context, j *job) outcome {
 	}
 	switch {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return outcome{kind: outcomeFatal, job: j, res: res(StatusFailed, reason), requests: 1,
-			err: fmt.Errorf("%w: %s", ErrAuth, reason)}
+		// Not a final row: the server proved it did not take the message,
+		// so the journal keeps it in flight and --resume sends it again
+		// once the credentials are fixed.
+		return outcome{kind: outcomeFatal, job: j, requests: 1, err: fmt.Errorf("%w: %s", ErrAuth, reason)}
 	case status == http.StatusGatewayTimeout && !keyed:
 		return final(StatusUnknown, reason+"; the message may have been delivered, not resent without an idempotency key")
 	case status == http.StatusRequestTimeout || status == http.StatusTooEarly || status >= 500:
