@@ -23,7 +23,7 @@ const (
 	// RetryBudgetRefill more. An outage empties it and ends the run
 	// (resumably) instead of hammering a server that is down.
 	DefaultRetryBudget = 20
-	RetryBudgetRefill  = 0.2
+	RetryBudgetRefill  = 0.5
 	// maxErrorWindow is how many recent results a --max-errors share is
 	// taken over, and minErrorSample the fewest it needs to judge.
 	maxErrorWindow = 100
@@ -91,8 +91,9 @@ type Config struct {
 	// far apart, without holding up other recipients.
 	RecipientInterval time.Duration
 
-	// ParseResponse pulls a message id and an error text out of a response;
-	// nil means a generic JSON reading (id, sid, message, error, code).
+	// ParseResponse pulls a message id and an error text out of a response
+	// (preset.DefaultParseResponse reads the usual JSON fields); nil means
+	// no message id and the start of the body as the error.
 	ParseResponse func(status int, body []byte) (messageID, errText string)
 
 	BackoffBase, BackoffMax time.Duration // transient retries; 0: defaults

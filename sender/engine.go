@@ -248,11 +248,13 @@ func (e *engine) run(ctx context.Context, stop <-chan struct{}, src Source) (*Su
 		if r.Status == StatusSent && write {
 			lat.add(r.Latency)
 		}
-		switch r.Status {
-		case StatusFailed, StatusUnknown:
+		// Rows an earlier run settled say nothing about this run's errors.
+		switch {
+		case !write:
+		case r.Status == StatusFailed || r.Status == StatusUnknown:
 			failures++
 			window.add(true)
-		case StatusSent:
+		case r.Status == StatusSent:
 			window.add(false)
 		}
 		if runErr == nil && ((e.cfg.MaxErrors > 0 && failures >= e.cfg.MaxErrors) ||
@@ -269,7 +271,13 @@ func (e *engine) run(ctx context.Context, stop <-chan struct{}, src Source) (*Su
 			return true
 		}
 		if next, ok := recipients[j.m.Recipient]; ok && now.Before(next) {
+			// While a message to this recipient is on the wire, next is
+			// far away; look again an interval later, by when it has
+			// been sent or its time is known.
 			j.ready = next
+			if later := now.Add(iv); later.Before(next) {
+				j.ready = later
+			}
 			heap.Push(&queue, j)
 			return false
 		}
@@ -438,9 +446,17 @@ func (e *engine) run(ctx context.Context, stop <-chan struct{}, src Source) (*Su
 	close(work)
 	wg.Wait()
 	cancelRead()
-	<-readDone
-	if readErr != nil && runErr == nil {
-		runErr = readErr
+	if !stopping {
+		<-readDone
+	}
+	// On a stop the reader may be blocked on input that never comes (a
+	// stalled pipe); it is left behind rather than holding up the exit.
+	select {
+	case <-readDone:
+		if readErr != nil && runErr == nil {
+			runErr = readErr
+		}
+	default:
 	}
 	for _, j := range queue {
 		if j.begun {

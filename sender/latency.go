@@ -18,7 +18,7 @@ const (
 )
 
 func (h *latencies) add(d time.Duration) {
-	us := float64(d.Microseconds())
+	us := float64(d) / float64(time.Microsecond)
 	i := 0
 	if us > 1 {
 		i = int(math.Log(us) / math.Log(latencyGrowth))
@@ -40,7 +40,7 @@ func (h *latencies) percentile(p float64) time.Duration {
 	for i, c := range h.buckets {
 		seen += c
 		if seen >= want && c > 0 {
-			return time.Duration(math.Pow(latencyGrowth, float64(i)+0.5)) * time.Microsecond
+			return time.Duration(math.Pow(latencyGrowth, float64(i)+0.5) * float64(time.Microsecond))
 		}
 	}
 	return 0

@@ -1,0 +1,1043 @@
+package sender
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bulksend/bulksend/ratelimit"
+	"github.com/bulksend/bulksend/sandbox"
+)
+
+// lineHeader carries a message's line to test servers and test clients.
+const lineHeader = "X-Test-Line"
+
+// sliceSource yields prepared messages in order.
+type sliceSource struct {
+	mu   sync.Mutex
+	msgs []*Message
+}
+
+func (s *sliceSource) Next(ctx context.Context) (*Message, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.msgs) == 0 {
+		return nil, io.EOF
+	}
+	m := s.msgs[0]
+	s.msgs = s.msgs[1:]
+	return m, nil
+}
+
+// newMessages renders n JSON messages to url, on lines 2..n+1 as under a
+// CSV header, each with its own recipient.
+func newMessages(n int, url string) []*Message {
+	msgs := make([]*Message, n)
+	for i := range msgs {
+		line := i + 2
+		id := fmt.Sprintf("row-%03d", i+1)
+		body := fmt.Appendf(nil, `{"to":"+1555%07d","text":"hello %s"}`, i+1, id)
+		msgs[i] = &Message{
+			Line: line, ID: id, Recipient: fmt.Sprintf("+1555%07d", i+1),
+			Method: http.MethodPost, URL: url, Body: body,
+			Header: http.Header{
+				"Content-Type": {"application/json"},
+				lineHeader:     {strconv.Itoa(line)},
+			},
+			IdempotencyKey: IdempotencyKey(id, body),
+		}
+	}
+	return msgs
+}
+
+func lineOf(r *http.Request) int {
+	n, _ := strconv.Atoi(r.Header.Get(lineHeader))
+	return n
+}
+
+// memJournal keeps what the engine journals and checks its order.
+type memJournal struct {
+	mu      sync.Mutex
+	seq     int
+	begins  map[int][]int     // line -> sequence numbers of Begin calls
+	records map[int][]*Result // line -> every Record
+	recSeq  map[int]int       // line -> sequence number of the first Record
+	// failBegin, when set, is returned by Begin.
+	failBegin error
+}
+
+func newMemJournal() *memJournal {
+	return &memJournal{begins: make(map[int][]int), records: make(map[int][]*Result), recSeq: make(map[int]int)}
+}
+
+func (j *memJournal) Begin(m *Message) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.failBegin != nil {
+		return j.failBegin
+	}
+	j.seq++
+	j.begins[m.Line] = append(j.begins[m.Line], j.seq)
+	return nil
+}
+
+func (j *memJournal) Record(r *Result) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.seq++
+	if _, ok := j.recSeq[r.Line]; !ok {
+		j.recSeq[r.Line] = j.seq
+	}
+	cp := *r
+	j.records[r.Line] = append(j.records[r.Line], &cp)
+	return nil
+}
+
+func (j *memJournal) begun(line int) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.begins[line]) > 0
+}
+
+// result is the one result recorded for line, or nil.
+func (j *memJournal) result(line int) *Result {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if rs := j.records[line]; len(rs) > 0 {
+		return rs[len(rs)-1]
+	}
+	return nil
+}
+
+// results returns the recorded results in line order.
+func (j *memJournal) results() []*Result {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []*Result
+	for _, rs := range j.records {
+		out = append(out, rs...)
+	}
+	slices.SortFunc(out, func(a, b *Result) int { return a.Line - b.Line })
+	return out
+}
+
+// lines is every line the journal heard of.
+func (j *memJournal) lines() map[int]bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	out := make(map[int]bool)
+	for l := range j.begins {
+		out[l] = true
+	}
+	for l := range j.records {
+		out[l] = true
+	}
+	return out
+}
+
+// check verifies the journal contract: at most one Record per line, and a
+// line that made requests was begun exactly once, before its Record. It
+// returns how many lines were begun but have no Record (in flight).
+func (j *memJournal) check(t *testing.T) (inFlight int) {
+	t.Helper()
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for line, rs := range j.records {
+		if len(rs) != 1 {
+			t.Errorf("line %d recorded %d times: %v", line, len(rs), statuses(rs))
+		}
+		r := rs[0]
+		begins := j.begins[line]
+		if r.Attempts == 0 {
+			if len(begins) != 0 {
+				t.Errorf("line %d (%s, no request) was begun", line, r.Status)
+			}
+			continue
+		}
+		if len(begins) != 1 {
+			t.Errorf("line %d (%s after %d attempts) begun %d times, want once", line, r.Status, r.Attempts, len(begins))
+			continue
+		}
+		if begins[0] > j.recSeq[line] {
+			t.Errorf("line %d recorded before it was begun", line)
+		}
+	}
+	for line, b := range j.begins {
+		if len(b) != 1 {
+			t.Errorf("line %d begun %d times, want once", line, len(b))
+		}
+		if _, ok := j.records[line]; !ok {
+			inFlight++
+		}
+	}
+	return inFlight
+}
+
+func statuses(rs []*Result) []Status {
+	out := make([]Status, len(rs))
+	for i, r := range rs {
+		out[i] = r.Status
+	}
+	return out
+}
+
+// beginCheckingClient fails the test when a request leaves before its line
+// was journaled as in flight.
+type beginCheckingClient struct {
+	t       *testing.T
+	next    Doer
+	journal *memJournal
+	early   atomic.Int64
+}
+
+func (c *beginCheckingClient) Do(r *http.Request) (*http.Response, error) {
+	if line := lineOf(r); !c.journal.begun(line) {
+		c.early.Add(1)
+		c.t.Errorf("request for line %d left before Begin", line)
+	}
+	return c.next.Do(r)
+}
+
+// runResult is what a Run returned.
+type runResult struct {
+	sum *Summary
+	err error
+}
+
+// runGuarded runs Run and fails the test if it does not return within
+// guard: a hang is a bug, and the suite must not wait for it forever. The
+// guard is far above the expected run time; nothing asserts on durations.
+func runGuarded(t *testing.T, ctx context.Context, stop <-chan struct{}, cfg Config, src Source, guard time.Duration) (*Summary, error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan runResult, 1)
+	go func() {
+		sum, err := Run(ctx, stop, cfg, src)
+		done <- runResult{sum, err}
+	}()
+	select {
+	case r := <-done:
+		return r.sum, r.err
+	case <-time.After(guard):
+	}
+	t.Errorf("Run did not return within %v: it hangs; cancelling its context", guard)
+	cancel()
+	select {
+	case r := <-done:
+		return r.sum, r.err
+	case <-time.After(5 * time.Second):
+		t.Fatalf("Run did not return even after its context was cancelled")
+	}
+	return nil, nil
+}
+
+// newClient is an HTTP client of its own, so tests do not share pooled
+// connections.
+func newClient(t *testing.T) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}
+}
+
+// throttleOnceServer answers 429 with X-RateLimit-Reset-After to every
+// request until block has passed since the first one, then 200. It records
+// when each accepted request arrived.
+type throttleOnceServer struct {
+	block time.Duration
+
+	mu           sync.Mutex
+	blockedUntil time.Time
+	throttled    int
+	accepted     []time.Time
+	delivered    map[int]int
+}
+
+func (s *throttleOnceServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.blockedUntil.IsZero() {
+		s.blockedUntil = now.Add(s.block)
+	}
+	if now.Before(s.blockedUntil) {
+		s.throttled++
+		left := s.blockedUntil.Sub(now)
+		// Round up to the millisecond so the client never comes back early.
+		w.Header().Set("X-RateLimit-Reset-After", strconv.FormatFloat(float64((left+time.Millisecond-1)/time.Millisecond)/1000, 'f', 3, 64))
+		w.WriteHeader(http.StatusTooManyRequests)
+		return
+	}
+	s.accepted = append(s.accepted, now)
+	s.delivered[lineOf(r)]++
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, `{"id":"ok"}`)
+}
+
+// TestRunEightWorkersOneThrottle: the whole pool meets one 429 together. It
+// must pause once, deliver every message once, and come back at the paced
+// rate rather than as a burst. (The exact pacing after a pause is also
+// checked with a fake clock in ratelimit's TestLimiterResumesPacedAfterPause;
+// here the tolerance is generous because the clock is real.)
+func TestRunEightWorkersOneThrottle(t *testing.T) {
+	const (
+		n           = 16
+		concurrency = 8
+		perSecond   = 20
+	)
+	interval := time.Second / perSecond
+	srv := &throttleOnceServer{block: 300 * time.Millisecond, delivered: make(map[int]int)}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	// Burst 8: the pool's first requests leave together and all meet the
+	// 429; after the pause the bucket would be full again if not drained.
+	lim := ratelimit.New(ratelimit.Config{Rate: ratelimit.Rate{Count: perSecond, Per: time.Second}, Burst: concurrency})
+	j := newMemJournal()
+	cfg := Config{Client: newClient(t), Limiter: lim, Journal: j, Concurrency: concurrency}
+	sum, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: newMessages(n, ts.URL)}, 20*time.Second)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if sum.Counts[StatusSent] != n {
+		t.Errorf("sent %d of %d: %v", sum.Counts[StatusSent], n, sum.Counts)
+	}
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	for i := range n {
+		if got := srv.delivered[i+2]; got != 1 {
+			t.Errorf("line %d delivered %d times, want once", i+2, got)
+		}
+	}
+	st := lim.Stats()
+	if st.Pauses != 1 {
+		t.Errorf("limiter paused %d times, want 1 for one throttle event", st.Pauses)
+	}
+	if srv.throttled == 0 || st.Throttles != srv.throttled || sum.Throttled != srv.throttled {
+		t.Errorf("server answered %d 429s; limiter saw %d, summary %d", srv.throttled, st.Throttles, sum.Throttled)
+	}
+	if r := j.result(2); r == nil || r.Throttled == 0 {
+		t.Errorf("the first row's result does not count its throttle answer: %+v", r)
+	}
+	j.check(t)
+	if len(srv.accepted) == 0 {
+		t.Fatal("nothing accepted")
+	}
+	resumed := srv.accepted[0]
+	if resumed.Before(srv.blockedUntil) {
+		t.Errorf("a request was accepted %v before the server's reset", srv.blockedUntil.Sub(resumed))
+	}
+	var early []time.Duration
+	for _, at := range srv.accepted {
+		if at.Sub(resumed) < interval {
+			early = append(early, at.Sub(resumed))
+		}
+	}
+	// Paced: one request per 50ms, so at most one more in the first 50ms
+	// even if the machine delays one; a burst of the refilled bucket would
+	// put up to 8 there.
+	if len(early) > 2 {
+		t.Errorf("%d requests arrived within %v after the pause ended (at %v): a burst, not paced", len(early), interval, early)
+	}
+}
+
+// statusServer answers every request with one status, header and body.
+type statusServer struct {
+	status   int
+	header   http.Header
+	body     string
+	requests atomic.Int64
+}
+
+func (s *statusServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	s.requests.Add(1)
+	for k, v := range s.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(s.status)
+	_, _ = io.WriteString(w, s.body)
+}
+
+func TestRunStatuses(t *testing.T) {
+	const maxRetries = 2
+	tests := []struct {
+		name         string
+		status       int
+		header       http.Header
+		body         string
+		noKey        bool
+		maxWait      time.Duration
+		want         Status
+		wantAttempts int
+		wantErrText  []string // substrings of Result.Error
+		wantRunErr   error
+		wantPauses   int
+		// wantInFlight: the row is not settled but left in flight for
+		// --resume (the server proved it did not take it).
+		wantInFlight bool
+	}{
+		{name: "2xx is sent", status: 202, body: `{"id":"m-1"}`, want: StatusSent, wantAttempts: 1},
+		{name: "500 retried until MaxRetries", status: 500, want: StatusFailed, wantAttempts: maxRetries + 1,
+			wantErrText: []string{"gave up after 3 attempts", "HTTP 500"}},
+		{name: "503 without a hint is transient", status: 503, want: StatusFailed, wantAttempts: maxRetries + 1,
+			wantErrText: []string{"gave up after", "HTTP 503"}},
+		{name: "408 is transient", status: 408, want: StatusFailed, wantAttempts: maxRetries + 1,
+			wantErrText: []string{"gave up after", "HTTP 408"}},
+		{name: "504 with a key is retried", status: 504, want: StatusFailed, wantAttempts: maxRetries + 1,
+			wantErrText: []string{"gave up after", "HTTP 504"}},
+		{name: "504 without a key is unknown, not resent", status: 504, noKey: true, want: StatusUnknown, wantAttempts: 1,
+			wantErrText: []string{"HTTP 504", "idempotency key"}},
+		{name: "400 fails at once", status: 400, body: `{"message":"bad number"}`, want: StatusFailed, wantAttempts: 1,
+			wantErrText: []string{"HTTP 400", "bad number"}},
+		{name: "404 fails at once", status: 404, want: StatusFailed, wantAttempts: 1, wantErrText: []string{"HTTP 404"}},
+		{name: "422 fails at once", status: 422, want: StatusFailed, wantAttempts: 1, wantErrText: []string{"HTTP 422"}},
+		{name: "401 ends the run, row left for resume", status: 401, wantAttempts: 1, wantRunErr: ErrAuth, wantInFlight: true},
+		{name: "403 ends the run, row left for resume", status: 403, wantAttempts: 1, wantRunErr: ErrAuth, wantInFlight: true},
+		{name: "429 asking for more than MaxWait fails with the header", status: 429,
+			header: http.Header{"Retry-After": {"3600"}}, maxWait: time.Minute, want: StatusFailed, wantAttempts: 1,
+			wantErrText: []string{"Retry-After: 3600", "max-wait"}},
+		{name: "503 with a hint beyond MaxWait also fails", status: 503,
+			header: http.Header{"X-Ratelimit-Reset-After": {"120"}}, maxWait: time.Minute, want: StatusFailed, wantAttempts: 1,
+			wantErrText: []string{"X-RateLimit-Reset-After: 120"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := &statusServer{status: tc.status, header: tc.header, body: tc.body}
+			ts := httptest.NewServer(srv)
+			defer ts.Close()
+			msgs := newMessages(1, ts.URL)
+			if tc.noKey {
+				msgs[0].IdempotencyKey = ""
+			}
+			lim := ratelimit.New(ratelimit.Config{})
+			j := newMemJournal()
+			cfg := Config{Client: newClient(t), Limiter: lim, Journal: j, MaxRetries: maxRetries, MaxWait: tc.maxWait,
+				BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond}
+			sum, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: msgs}, 10*time.Second)
+			if tc.wantRunErr == nil && err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if tc.wantRunErr != nil && !errors.Is(err, tc.wantRunErr) {
+				t.Fatalf("Run error %v, want %v", err, tc.wantRunErr)
+			}
+			if got := int(srv.requests.Load()); got != tc.wantAttempts || sum.Requests != got {
+				t.Errorf("server saw %d requests, summary %d; want %d", got, sum.Requests, tc.wantAttempts)
+			}
+			r := j.result(2)
+			if tc.wantInFlight {
+				if r != nil || !j.begun(2) || sum.Unfinished != 1 || j.check(t) != 1 {
+					t.Errorf("result %+v, begun %v, unfinished %d: want the row begun, not recorded, unfinished",
+						r, j.begun(2), sum.Unfinished)
+				}
+				if !strings.Contains(err.Error(), fmt.Sprintf("HTTP %d", tc.status)) {
+					t.Errorf("run error %q does not say what the server answered", err)
+				}
+				return
+			}
+			if r == nil {
+				t.Fatalf("no result recorded; summary %+v", sum)
+			}
+			if r.Status != tc.want || r.Attempts != tc.wantAttempts || r.HTTPStatus != tc.status {
+				t.Errorf("result %s after %d attempts (HTTP %d), want %s after %d (HTTP %d); error %q",
+					r.Status, r.Attempts, r.HTTPStatus, tc.want, tc.wantAttempts, tc.status, r.Error)
+			}
+			for _, s := range tc.wantErrText {
+				if !strings.Contains(r.Error, s) {
+					t.Errorf("error %q does not mention %q", r.Error, s)
+				}
+			}
+			if tc.want == StatusSent && r.Error != "" {
+				t.Errorf("a sent row carries an error: %q", r.Error)
+			}
+			if got := lim.Stats().Pauses; got != tc.wantPauses {
+				t.Errorf("the limiter paused %d times, want %d", got, tc.wantPauses)
+			}
+			if sum.Counts[tc.want] != 1 {
+				t.Errorf("summary counts %v, want one %s", sum.Counts, tc.want)
+			}
+			j.check(t)
+		})
+	}
+}
+
+// TestRunAuthFailureStopsEarly: a 401 means every further row would fail the
+// same way, so the run ends rather than burning through the file.
+func TestRunAuthFailureStopsEarly(t *testing.T) {
+	const n, concurrency = 50, 4
+	srv := &statusServer{status: http.StatusUnauthorized, body: `{"message":"invalid token"}`}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	j := newMemJournal()
+	cfg := Config{Client: newClient(t), Journal: j, Concurrency: concurrency}
+	sum, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: newMessages(n, ts.URL)}, 10*time.Second)
+	if !errors.Is(err, ErrAuth) {
+		t.Fatalf("Run error %v, want ErrAuth", err)
+	}
+	if !strings.Contains(err.Error(), "401") {
+		t.Errorf("error %q does not say what the server answered", err)
+	}
+	if got := srv.requests.Load(); got > concurrency {
+		t.Errorf("%d requests after an auth failure, want at most the %d in flight", got, concurrency)
+	}
+	if len(j.lines()) >= n {
+		t.Errorf("every row was journaled; the run did not stop")
+	}
+	if inFlight := j.check(t); inFlight != sum.Unfinished {
+		t.Errorf("journal has %d rows in flight, summary says %d unfinished", inFlight, sum.Unfinished)
+	}
+}
+
+// failingServer fails (400) the lines fail says, and accepts the others.
+type failingServer struct {
+	fail     func(line int) bool
+	requests atomic.Int64
+}
+
+func (s *failingServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	s.requests.Add(1)
+	if s.fail(lineOf(r)) {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"message":"invalid recipient"}`)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func TestRunMaxErrors(t *testing.T) {
+	const n, concurrency = 60, 4
+	tests := []struct {
+		name        string
+		fail        func(line int) bool
+		maxErrors   int
+		share       float64
+		minFailures int // failures settled before the stop
+	}{
+		{"count", func(int) bool { return true }, 5, 0, 5},
+		{"share of recent results", func(line int) bool { return line%4 != 0 }, 0, 0.5, minErrorSample / 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := &failingServer{fail: tc.fail}
+			ts := httptest.NewServer(srv)
+			defer ts.Close()
+			j := newMemJournal()
+			cfg := Config{Client: newClient(t), Journal: j, Concurrency: concurrency, MaxErrors: tc.maxErrors, MaxErrorShare: tc.share}
+			sum, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: newMessages(n, ts.URL)}, 10*time.Second)
+			if !errors.Is(err, ErrMaxErrors) {
+				t.Fatalf("Run error %v, want ErrMaxErrors", err)
+			}
+			if sum.Counts[StatusFailed] < tc.minFailures {
+				t.Errorf("stopped after %d failures, want at least %d", sum.Counts[StatusFailed], tc.minFailures)
+			}
+			// Rows still in flight when the limit is reached finish; no new
+			// ones start.
+			settled := sum.Counts[StatusFailed] + sum.Counts[StatusSent]
+			if limit := max(tc.maxErrors, minErrorSample) + concurrency - 1; settled > limit {
+				t.Errorf("%d rows settled, want at most %d", settled, limit)
+			}
+			if got := int(srv.requests.Load()); got != sum.Requests || got != settled {
+				t.Errorf("server saw %d requests, summary %d, settled rows %d", got, sum.Requests, settled)
+			}
+			lines := j.lines()
+			if len(lines) != settled {
+				t.Errorf("journal has %d lines, want only the %d attempted", len(lines), settled)
+			}
+			unattempted := 0
+			for _, m := range newMessages(n, ts.URL) {
+				if !lines[m.Line] {
+					unattempted++
+				}
+			}
+			if unattempted == 0 {
+				t.Errorf("every row was attempted")
+			}
+			if inFlight := j.check(t); inFlight != 0 || sum.Unfinished != 0 {
+				t.Errorf("%d rows left in flight (summary: %d unfinished), want none after a --max-errors stop", inFlight, sum.Unfinished)
+			}
+		})
+	}
+}
+
+// TestRunEarlierFailuresDoNotCountTowardMaxErrors: rows an earlier run
+// already failed (--resume without --retry-failed) are counted in the
+// summary, but they are not failures of this run. Counting them would stop
+// every resumed run of a file with --max-errors N at once, before it sends
+// anything, once N rows failed earlier.
+func TestRunEarlierFailuresDoNotCountTowardMaxErrors(t *testing.T) {
+	srv := &failingServer{fail: func(int) bool { return false }}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	msgs := newMessages(8, ts.URL)
+	for _, m := range msgs[:3] {
+		m.Earlier = StatusFailed
+	}
+	j := newMemJournal()
+	cfg := Config{Client: newClient(t), Journal: j, MaxErrors: 2}
+	sum, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: msgs}, 10*time.Second)
+	if err != nil {
+		t.Errorf("Run: %v, want the 5 new rows sent", err)
+	}
+	if sum.Counts[StatusSent] != 5 || srv.requests.Load() != 5 {
+		t.Errorf("sent %d (server saw %d requests), want 5; counts %v", sum.Counts[StatusSent], srv.requests.Load(), sum.Counts)
+	}
+	if sum.Counts[StatusFailed] != 3 || sum.Earlier != 3 {
+		t.Errorf("counts %v, earlier %d; want the 3 earlier failures counted as such", sum.Counts, sum.Earlier)
+	}
+}
+
+// gateLimiter lets open requests through, then holds every later Wait until
+// its context ends, as a long pause would; it reports when that happened.
+type gateLimiter struct {
+	open      int64
+	waits     atomic.Int64
+	holding   atomic.Int64
+	cancelled chan struct{}
+	once      sync.Once
+}
+
+func (g *gateLimiter) Wait(ctx context.Context) error {
+	if g.waits.Add(1) <= g.open {
+		return nil
+	}
+	g.holding.Add(1)
+	<-ctx.Done()
+	g.once.Do(func() { close(g.cancelled) })
+	return ctx.Err()
+}
+
+func (g *gateLimiter) Throttle(time.Time, time.Duration, bool) time.Duration { return 0 }
+func (g *gateLimiter) Success(time.Time, ratelimit.Quota, bool)              {}
+
+// blockingServer holds every request until release is closed.
+type blockingServer struct {
+	arrived  chan int
+	release  chan struct{}
+	requests atomic.Int64
+}
+
+func (s *blockingServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	s.requests.Add(1)
+	s.arrived <- lineOf(r)
+	select {
+	case <-s.release:
+		w.WriteHeader(http.StatusOK)
+	case <-r.Context().Done():
+	}
+}
+
+func TestRunStop(t *testing.T) {
+	const n, onWire = 30, 4
+	tests := []struct {
+		name string
+		// hard cancels ctx instead of closing stop: requests on the wire
+		// are aborted rather than finished.
+		hard         bool
+		wantSent     int
+		wantInFlight int
+	}{
+		{"stop drains requests on the wire", false, onWire, 0},
+		{"context cancel aborts them", true, 0, onWire},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := &blockingServer{arrived: make(chan int, n), release: make(chan struct{})}
+			ts := httptest.NewServer(srv)
+			defer ts.Close()
+			release := sync.OnceFunc(func() { close(srv.release) })
+			defer release()
+			// One worker more than the requests let through: it waits in the
+			// limiter when the stop comes.
+			lim := &gateLimiter{open: onWire, cancelled: make(chan struct{})}
+			j := newMemJournal()
+			cfg := Config{Client: newClient(t), Limiter: lim, Journal: j, Concurrency: onWire + 1}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			stop := make(chan struct{})
+			done := make(chan runResult, 1)
+			go func() {
+				sum, err := Run(ctx, stop, cfg, &sliceSource{msgs: newMessages(n, ts.URL)})
+				done <- runResult{sum, err}
+			}()
+			for range onWire {
+				select {
+				case <-srv.arrived:
+				case <-time.After(10 * time.Second):
+					t.Fatal("requests did not arrive")
+				}
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for lim.holding.Load() == 0 && time.Now().Before(deadline) {
+				time.Sleep(100 * time.Microsecond)
+			}
+			if tc.hard {
+				cancel()
+			} else {
+				close(stop)
+				// The engine has taken the stop once it gives up the job
+				// waiting in the limiter; only then let the server answer.
+				select {
+				case <-lim.cancelled:
+				case <-time.After(10 * time.Second):
+					t.Fatal("the job waiting in the limiter was not abandoned after stop")
+				}
+				release()
+			}
+			var r runResult
+			select {
+			case r = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Run did not return after the stop")
+			}
+			if !errors.Is(r.err, ErrInterrupted) {
+				t.Errorf("Run error %v, want ErrInterrupted", r.err)
+			}
+			if got := srv.requests.Load(); got != onWire {
+				t.Errorf("server saw %d requests, want the %d on the wire and none after the stop", got, onWire)
+			}
+			if r.sum.Counts[StatusSent] != tc.wantSent || r.sum.Unfinished != tc.wantInFlight {
+				t.Errorf("sent %d, unfinished %d; want %d and %d", r.sum.Counts[StatusSent], r.sum.Unfinished, tc.wantSent, tc.wantInFlight)
+			}
+			if inFlight := j.check(t); inFlight != tc.wantInFlight {
+				t.Errorf("journal has %d rows in flight, want %d", inFlight, tc.wantInFlight)
+			}
+			if got := len(j.lines()); got != onWire {
+				t.Errorf("journal has %d lines, want only the %d sent", got, onWire)
+			}
+		})
+	}
+}
+
+// stallingRows is a RowReader whose input stops arriving after a few rows,
+// as a pipe from a slow producer does; it ends only when closed.
+type stallingRows struct {
+	n       int
+	read    int
+	closed  chan struct{}
+	stalled chan struct{}
+	once    sync.Once
+}
+
+func (r *stallingRows) Next() (Row, error) {
+	if r.read < r.n {
+		r.read++
+		return Row{Line: r.read + 1, Fields: map[string]string{"id": strconv.Itoa(r.read)}}, nil
+	}
+	r.once.Do(func() { close(r.stalled) })
+	<-r.closed
+	return Row{}, io.EOF
+}
+
+type urlBuilder string
+
+func (u urlBuilder) Build(row Row) *Message {
+	return &Message{Line: row.Line, ID: row.Fields["id"], Method: http.MethodPost, URL: string(u),
+		Header: http.Header{lineHeader: {strconv.Itoa(row.Line)}}}
+}
+
+// TestRunStopWhileInputStalls: Ctrl-C while the input (stdin from a slow
+// producer) has nothing to read must still end the run promptly.
+func TestRunStopWhileInputStalls(t *testing.T) {
+	srv := &failingServer{fail: func(int) bool { return false }}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	rows := &stallingRows{n: 3, closed: make(chan struct{}), stalled: make(chan struct{})}
+	unstall := sync.OnceFunc(func() { close(rows.closed) })
+	defer unstall()
+	stop := make(chan struct{})
+	done := make(chan runResult, 1)
+	go func() {
+		sum, err := Run(context.Background(), stop, Config{Client: newClient(t)}, NewSource(rows, urlBuilder(ts.URL), SourceOptions{}))
+		done <- runResult{sum, err}
+	}()
+	<-rows.stalled
+	eventuallyTrue(t, "the rows read to be sent", func() bool { return srv.requests.Load() == 3 })
+	close(stop)
+	select {
+	case r := <-done:
+		if !errors.Is(r.err, ErrInterrupted) {
+			t.Errorf("Run error %v, want ErrInterrupted", r.err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Errorf("Run did not return after stop while the input had nothing to read")
+		unstall()
+		<-done
+	}
+}
+
+// eventuallyTrue polls cond; the deadline only guards against a hang.
+func eventuallyTrue(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+func TestRunOutageSpendsRetryBudget(t *testing.T) {
+	const n, concurrency = 40, 4
+	srv := &statusServer{status: http.StatusServiceUnavailable, body: `{"message":"down"}`}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	j := newMemJournal()
+	cfg := Config{Client: newClient(t), Journal: j, Concurrency: concurrency, MaxRetries: 1000,
+		BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond}
+	sum, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: newMessages(n, ts.URL)}, 10*time.Second)
+	if !errors.Is(err, ErrOutage) {
+		t.Fatalf("Run error %v, want ErrOutage", err)
+	}
+	if !strings.Contains(err.Error(), "HTTP 503") {
+		t.Errorf("error %q does not say what the server answered", err)
+	}
+	// The budget allows DefaultRetryBudget retries; the next one ends the
+	// run, and the requests already on the wire finish.
+	got := int(srv.requests.Load())
+	if lo, hi := DefaultRetryBudget+1, DefaultRetryBudget+1+concurrency+concurrency; got < lo || got > hi {
+		t.Errorf("server saw %d requests, want %d..%d", got, lo, hi)
+	}
+	if sum.Requests != got {
+		t.Errorf("summary counts %d requests, server saw %d", sum.Requests, got)
+	}
+	if sum.Counts[StatusFailed] != 0 {
+		t.Errorf("%d rows marked failed; an outage leaves them for --resume", sum.Counts[StatusFailed])
+	}
+	if inFlight := j.check(t); inFlight != sum.Unfinished || inFlight == 0 {
+		t.Errorf("journal has %d rows in flight, summary %d unfinished; want the same, > 0", inFlight, sum.Unfinished)
+	}
+}
+
+func TestRunFaultMixWithSandbox(t *testing.T) {
+	const n = 300
+	tests := []struct {
+		name          string
+		noIdempotency bool
+	}{
+		{"with idempotency keys", false},
+		{"without idempotency keys", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sb, err := sandbox.New(sandbox.Config{FailRate: 0.1, CutBefore: 0.05, CutAfter: 0.05, Seed: 42})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := httptest.NewServer(sb)
+			defer ts.Close()
+			j := newMemJournal()
+			client := &beginCheckingClient{t: t, next: newClient(t), journal: j}
+			cfg := Config{
+				Client: client, Journal: j, Concurrency: 8, NoIdempotency: tc.noIdempotency,
+				// Enough retries that no row runs out of them (0.2^11), and
+				// the budget off: with 20% of requests failing the default
+				// budget (20, +0.2 a success) runs dry around row 400.
+				MaxRetries: 10, RetryBudget: -1,
+				BackoffBase: time.Millisecond, BackoffMax: 4 * time.Millisecond,
+			}
+			sum, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: newMessages(n, ts.URL+"/send")}, 15*time.Second)
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			st := sb.Stats()
+			if st.Failed == 0 || st.CutBefore == 0 || st.CutAfter == 0 {
+				t.Fatalf("the sandbox injected too few faults to test anything: %+v", st)
+			}
+			if st.Duplicates != 0 {
+				t.Errorf("the sandbox saw %d duplicate deliveries", st.Duplicates)
+			}
+			if inFlight := j.check(t); inFlight != 0 || sum.Unfinished != 0 {
+				t.Errorf("%d rows left in flight (summary %d)", inFlight, sum.Unfinished)
+			}
+			if got := len(j.results()); got != n {
+				t.Errorf("journal has %d results, want %d", got, n)
+			}
+			if !tc.noIdempotency {
+				if sum.Counts[StatusSent] != n || st.Distinct != n {
+					t.Errorf("sent %d, sandbox delivered %d distinct; want %d (counts %v)", sum.Counts[StatusSent], st.Distinct, n, sum.Counts)
+				}
+				return
+			}
+			// Without a key a request cut after it left may have been
+			// delivered (the sandbox's cut-after) or not (cut-before): the
+			// client cannot tell, so both end unknown and are never resent.
+			unknown := sum.Counts[StatusUnknown]
+			if want := int(st.CutBefore + st.CutAfter); unknown != want {
+				t.Errorf("%d rows unknown, want one per cut connection (%d)", unknown, want)
+			}
+			if sum.Counts[StatusSent] != n-unknown || sum.Counts[StatusFailed] != 0 {
+				t.Errorf("counts %v: want every row sent but the %d unknown", sum.Counts, unknown)
+			}
+			if want := int64(sum.Counts[StatusSent]) + st.CutAfter; st.Distinct != want {
+				t.Errorf("sandbox delivered %d distinct, want sent + cut-after = %d", st.Distinct, want)
+			}
+			// Every injected 5xx was retried (a row may meet a 5xx and then a
+			// cut, so count the extra attempts of every row).
+			retried := 0
+			for _, r := range j.results() {
+				retried += r.Attempts - 1
+				if r.Status == StatusUnknown && !strings.Contains(r.Error, "idempotency key") {
+					t.Errorf("line %d unknown with reason %q, want it to name the missing idempotency key", r.Line, r.Error)
+				}
+			}
+			if int64(sum.Retries) != st.Failed || int64(retried) != st.Failed {
+				t.Errorf("sandbox injected %d 5xx; engine retried %d, rows made %d extra attempts", st.Failed, sum.Retries, retried)
+			}
+		})
+	}
+}
+
+// recordingServer records the order in which lines arrive.
+type recordingServer struct {
+	mu    sync.Mutex
+	order []int
+}
+
+func (s *recordingServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	s.mu.Lock()
+	s.order = append(s.order, lineOf(r))
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusOK)
+}
+
+func TestRunRecipientInterval(t *testing.T) {
+	const interval = 400 * time.Millisecond
+	tests := []struct {
+		name        string
+		concurrency int
+	}{
+		{"one worker", 1},
+		{"four workers", 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := &recordingServer{}
+			ts := httptest.NewServer(srv)
+			defer ts.Close()
+			msgs := newMessages(6, ts.URL)
+			// Lines 2 and 3 go to one recipient; 4..7 to others.
+			msgs[1].Recipient = msgs[0].Recipient
+			j := newMemJournal()
+			cfg := Config{Client: newClient(t), Journal: j, Concurrency: tc.concurrency, RecipientInterval: interval}
+			sum, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: msgs}, 3*time.Second)
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if sum.Counts[StatusSent] != 6 {
+				t.Fatalf("sent %d of 6: %v", sum.Counts[StatusSent], sum.Counts)
+			}
+			first, second := j.result(2), j.result(3)
+			if gap := second.SentAt.Sub(first.SentAt); gap < interval {
+				t.Errorf("two messages to one recipient sent %v apart, want >= %v", gap, interval)
+			}
+			srv.mu.Lock()
+			defer srv.mu.Unlock()
+			if last := srv.order[len(srv.order)-1]; last != 3 {
+				t.Errorf("arrival order %v: other recipients were held up behind the second message to line 2's recipient", srv.order)
+			}
+		})
+	}
+}
+
+func TestRunSettlesRowsWithoutRequests(t *testing.T) {
+	srv := &statusServer{status: http.StatusOK}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	msgs := newMessages(7, ts.URL)
+	msgs[1].Invalid = errors.New(`column "to": empty`)
+	msgs[2].Skip, msgs[2].Reason = StatusDuplicate, `id "row-001" already used on line 2`
+	msgs[3].Skip, msgs[3].Reason = StatusSkipped, "another shard's row"
+	msgs[4].Earlier = StatusSent
+	msgs[5].Earlier = StatusFailed
+	j := newMemJournal()
+	progress := new(Progress)
+	sum, err := runGuarded(t, context.Background(), nil, Config{Client: newClient(t), Journal: j, Progress: progress},
+		&sliceSource{msgs: msgs}, 10*time.Second)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if got := srv.requests.Load(); got != 2 || sum.Requests != 2 {
+		t.Errorf("server saw %d requests (summary %d), want 2: only lines 2 and 8 are sendable", got, sum.Requests)
+	}
+	want := map[Status]int{StatusSent: 3, StatusInvalid: 1, StatusDuplicate: 1, StatusSkipped: 1, StatusFailed: 1}
+	for st, n := range want {
+		if sum.Counts[st] != n {
+			t.Errorf("counts %v, want %v", sum.Counts, want)
+			break
+		}
+	}
+	if sum.Read != 7 || sum.Earlier != 2 {
+		t.Errorf("read %d, earlier %d; want 7 and 2", sum.Read, sum.Earlier)
+	}
+	if got := progress.Done.Load(); got != 7 {
+		t.Errorf("progress done %d, want 7", got)
+	}
+	rows := []struct {
+		line      int
+		status    Status
+		errText   string
+		journaled bool
+	}{
+		{2, StatusSent, "", true},
+		{3, StatusInvalid, `column "to": empty`, true},
+		{4, StatusDuplicate, `already used on line 2`, true},
+		{5, StatusSkipped, "another shard's row", true},
+		{6, "", "", false}, // settled by an earlier run: not written again
+		{7, "", "", false},
+		{8, StatusSent, "", true},
+	}
+	for _, row := range rows {
+		r := j.result(row.line)
+		if !row.journaled {
+			if r != nil {
+				t.Errorf("line %d (earlier run) written again: %+v", row.line, r)
+			}
+			continue
+		}
+		if r == nil {
+			t.Errorf("line %d not recorded", row.line)
+			continue
+		}
+		if r.Status != row.status || !strings.Contains(r.Error, row.errText) || r.ID == "" {
+			t.Errorf("line %d: %s %q (id %q), want %s %q", row.line, r.Status, r.Error, r.ID, row.status, row.errText)
+		}
+		if row.status != StatusSent && (r.Attempts != 0 || j.begun(row.line)) {
+			t.Errorf("line %d (%s) was begun or attempted", row.line, r.Status)
+		}
+	}
+	j.check(t)
+}
+
+func TestRunJournalFailureEndsRun(t *testing.T) {
+	srv := &statusServer{status: http.StatusOK}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	diskFull := errors.New("no space left on device")
+	j := newMemJournal()
+	j.failBegin = diskFull
+	_, err := runGuarded(t, context.Background(), nil, Config{Client: newClient(t), Journal: j},
+		&sliceSource{msgs: newMessages(20, ts.URL)}, 10*time.Second)
+	if !errors.Is(err, diskFull) {
+		t.Errorf("Run error %v, want the journal's", err)
+	}
+	if got := srv.requests.Load(); got != 0 {
+		t.Errorf("%d requests left without being journaled as in flight", got)
+	}
+}
