@@ -476,6 +476,9 @@ func (p *plan) send(ctx context.Context) error {
 	}
 	if !opts.Quiet {
 		printSummary(opts.IO.ErrOut, out)
+	} else if out.Stopped != "" && out.Stopped != "interrupted" {
+		// --quiet silences progress and the summary, never why a run stopped.
+		fmt.Fprintf(opts.IO.ErrOut, "bulksend: stopped: %s\n", out.Stopped)
 	}
 	return silentExit(out.ExitCode)
 }

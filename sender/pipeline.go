@@ -54,12 +54,14 @@ func (s *rowSource) Next(ctx context.Context) (*Message, error) {
 			}
 			m.Earlier = earlier
 		}
-		if m.ID != "" && m.Skip == "" {
+		// Every id counts as used, whatever its row's fate (settled earlier,
+		// or unknown after a crash), so a later row repeating it is never sent.
+		if m.ID != "" {
 			h := fnv.New64a()
 			h.Write([]byte(m.ID))
 			k := h.Sum64()
 			if first, dup := s.seen[k]; dup {
-				if m.Earlier == "" {
+				if m.Earlier == "" && m.Skip == "" {
 					m.Skip = StatusDuplicate
 					m.Reason = fmt.Sprintf("id %q already used on line %d", m.ID, first)
 				}
