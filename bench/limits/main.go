@@ -1,0 +1,275 @@
+// Command limits is the end-to-end rate-limit benchmark of issue 3. For every
+// scenario (each sandbox header style, skewed server clocks, a penalty box)
+// it starts a fresh in-process sandbox with a token bucket of burst 15 and
+// 100 requests/s, runs the real bulksend binary against it in adaptive and
+// fixed-rate modes, runs a naive hand-written retry loop beside it, and
+// prints a markdown table of delivery, efficiency and 429 share with PASS or
+// MISS against the issue's targets.
+//
+// Usage:
+//
+//	go run ./bench/limits [-bin PATH] [-rows 400] [-scenarios a,b] [-modes adaptive,fixed,naive]
+//	                      [-repeat N] [-out FILE] [-json] [-strict]
+//
+// Runs are strictly sequential, because timing is what is measured. The
+// process exits 0 whatever the numbers are, unless -strict is given (then a
+// MISS exits 1); 2 means bad flags, 1 a harness failure.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// The sandbox's quota in every scenario, and what "ideal" is measured from.
+const (
+	serverBurst = 15
+	serverRate  = 100.0 // requests per second
+)
+
+// sendTimeout bounds one send (bulksend or naive), so a stuck client shows
+// up as "timeout" instead of stalling the whole benchmark.
+const sendTimeout = 60 * time.Second
+
+// modulePath is what -bin "" builds.
+const modulePath = "github.com/bulksend/bulksend"
+
+// The modes a scenario is run in.
+const (
+	modeAdaptive = "adaptive" // bulksend with no --rate
+	modeFixed    = "fixed"    // bulksend --rate 100/s --burst 15
+	modeNaive    = "naive"    // the harness's own naive client
+)
+
+var allModes = []string{modeAdaptive, modeFixed, modeNaive}
+
+// Exit codes of the harness.
+const (
+	exitOK    = 0
+	exitError = 1 // the harness could not run, or -strict and a MISS
+	exitUsage = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// options are the parsed flags.
+type options struct {
+	bin       string
+	rows      int
+	scenarios []scenario
+	modes     []string
+	out       string
+	repeat    int
+	json      bool
+	strict    bool
+	args      []string // as given, for the "command line used" line
+}
+
+func parseOptions(args []string, stderr io.Writer) (options, error) {
+	o := options{args: args}
+	fs := flag.NewFlagSet("limits", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var scenarios, modes string
+	fs.StringVar(&o.bin, "bin", "", "bulksend binary to run (default: go build the module into a temp dir)")
+	fs.IntVar(&o.rows, "rows", 400, "rows in the input file")
+	fs.StringVar(&scenarios, "scenarios", "", "comma-separated scenario names to run (default all: "+strings.Join(scenarioNames(allScenarios()), ", ")+")")
+	fs.StringVar(&modes, "modes", strings.Join(allModes, ","), "comma-separated modes to run")
+	fs.StringVar(&o.out, "out", "", "also write the markdown table to this file")
+	fs.IntVar(&o.repeat, "repeat", 1, "runs per cell; the cell shows the median efficiency")
+	fs.BoolVar(&o.json, "json", false, "print the raw results as JSON on stdout instead of the table")
+	fs.BoolVar(&o.strict, "strict", false, "exit 1 when any cell misses its target")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if o.rows <= serverBurst {
+		return o, fmt.Errorf("-rows %d: need more than the burst of %d for an ideal time", o.rows, serverBurst)
+	}
+	if o.repeat < 1 {
+		return o, fmt.Errorf("-repeat %d: need at least 1", o.repeat)
+	}
+	var err error
+	if o.scenarios, err = pickScenarios(allScenarios(), splitList(scenarios)); err != nil {
+		return o, err
+	}
+	if o.modes, err = pickModes(splitList(modes)); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// splitList splits a comma list, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// pickModes keeps allModes' order whatever order the flag names them in, so
+// the table's columns never move.
+func pickModes(names []string) ([]string, error) {
+	if len(names) == 0 {
+		return nil, errors.New("-modes: name at least one of " + strings.Join(allModes, ", "))
+	}
+	for _, n := range names {
+		if !slices.Contains(allModes, n) {
+			return nil, fmt.Errorf("-modes: unknown mode %q (want %s)", n, strings.Join(allModes, ", "))
+		}
+	}
+	var out []string
+	for _, m := range allModes {
+		if slices.Contains(names, m) {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, err := parseOptions(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "limits:", err)
+		return exitUsage
+	}
+	res, err := bench(ctx, o, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "limits:", err)
+		return exitError
+	}
+	table := res.markdown()
+	if o.out != "" {
+		if err := os.WriteFile(o.out, []byte(table), 0o644); err != nil {
+			fmt.Fprintln(stderr, "limits:", err)
+			return exitError
+		}
+	}
+	if o.json {
+		err = res.writeJSON(stdout)
+	} else {
+		_, err = io.WriteString(stdout, table)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "limits:", err)
+		return exitError
+	}
+	if o.strict && res.Miss > 0 {
+		fmt.Fprintf(stderr, "limits: %d cells missed their target\n", res.Miss)
+		return exitError
+	}
+	return exitOK
+}
+
+// bench runs every (scenario, mode) the options ask for, one after another.
+func bench(ctx context.Context, o options, progress io.Writer) (*result, error) {
+	began := time.Now()
+	dir, err := os.MkdirTemp("", "bench-limits-*")
+	if err != nil {
+		return nil, fmt.Errorf("make temp dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+
+	bin := o.bin
+	if bin == "" && slices.ContainsFunc(o.modes, isBulksend) {
+		fmt.Fprintln(progress, "limits: building bulksend")
+		if bin, err = buildBinary(ctx, dir, progress); err != nil {
+			return nil, err
+		}
+	}
+	rows := makeRows(o.rows)
+	input := filepath.Join(dir, "rows.csv")
+	if err := writeRows(input, rows); err != nil {
+		return nil, err
+	}
+
+	res := newResult(o, bin)
+	total, done := len(o.scenarios)*len(o.modes)*o.repeat, 0
+	for _, sc := range o.scenarios {
+		sr := scenarioResult{scenario: sc}
+		for _, mode := range o.modes {
+			c := cell{Mode: mode}
+			for range o.repeat {
+				var t trial
+				if mode == modeNaive {
+					t, err = runNaive(ctx, sc, rows)
+				} else {
+					t, err = runSend(ctx, bin, sc, mode, input, len(rows))
+				}
+				if err != nil {
+					return nil, fmt.Errorf("%s %s: %w", sc.Name, mode, err)
+				}
+				done++
+				fmt.Fprintf(progress, "[%d/%d] %s %s: %s\n", done, total, sc.Name, mode, t.line())
+				c.Trials = append(c.Trials, t)
+			}
+			c.settle(len(rows))
+			res.add(c)
+			sr.Cells = append(sr.Cells, c)
+		}
+		res.Scenarios = append(res.Scenarios, sr)
+	}
+	res.ElapsedSeconds = round(time.Since(began).Seconds(), 1)
+	return res, nil
+}
+
+func isBulksend(mode string) bool { return mode != modeNaive }
+
+// buildBinary builds bulksend into dir. It needs the working directory to
+// be inside the module, as `go run ./bench/limits` implies.
+func buildBinary(ctx context.Context, dir string, stderr io.Writer) (string, error) {
+	bin := filepath.Join(dir, "bulksend")
+	if runtime.GOOS == "windows" {
+		bin += ".exe"
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, modulePath)
+	cmd.Stdout, cmd.Stderr = stderr, stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("build %s: %w", modulePath, err)
+	}
+	return bin, nil
+}
+
+// shellJoin quotes args so the line can be pasted into a POSIX shell.
+func shellJoin(args ...string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = shellQuote(a)
+	}
+	return strings.Join(q, " ")
+}
+
+func shellQuote(s string) string {
+	safe := s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=+,@%$", r))
+	}) < 0
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

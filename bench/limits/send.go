@@ -1,0 +1,215 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bulksend/bulksend/sandbox"
+)
+
+// bodyTemplate is the --body every bulksend run renders.
+const bodyTemplate = `{"id": {{json .id}}, "to": {{json .to}}}`
+
+// trial is one measured send of every row, by bulksend or the naive client.
+type trial struct {
+	Mode string `json:"mode"`
+	// Command is the exact bulksend command line (with this run's
+	// temporary paths and port); empty for naive.
+	Command        string  `json:"command,omitempty"`
+	WallSeconds    float64 `json:"wall_seconds"` // measured by the harness, process start to exit
+	Efficiency     float64 `json:"efficiency"`   // ideal / wall
+	ThrottledShare float64 `json:"throttled_share"`
+	TimedOut       bool    `json:"timed_out,omitempty"`
+	Error          string  `json:"error,omitempty"`
+	// ExitCode is bulksend's; nil for naive, and -1 when it was killed.
+	ExitCode *int `json:"exit_code,omitempty"`
+	// Acked is, for bulksend, the rows its report says were sent; for
+	// naive, the rows that got a 2xx (the rest were dropped).
+	Acked int `json:"acked"`
+	// Dropped is, for naive, the rows it gave up on (or never reached).
+	Dropped       int         `json:"dropped,omitempty"`
+	Delivered     string      `json:"delivered"` // "400/400" or "397/400 (2 dup)"
+	DeliveredOnce bool        `json:"delivered_once"`
+	Summary       *summary    `json:"summary,omitempty"`
+	Server        serverStats `json:"server"`
+}
+
+// summary is the part of bulksend's --json summary the benchmark reads.
+type summary struct {
+	Sent           int     `json:"sent"`
+	Failed         int     `json:"failed"`
+	Requests       int     `json:"requests"`
+	Throttled      int     `json:"throttled"`
+	Pauses         int     `json:"throttle_pauses"`
+	PausedSeconds  float64 `json:"paused_seconds"`
+	Retries        int     `json:"retries"`
+	LearnedBurst   int     `json:"learned_burst"`
+	LearnedRate    float64 `json:"learned_rate_per_second"`
+	ElapsedSeconds float64 `json:"elapsed_seconds"`
+	Stopped        string  `json:"stopped,omitempty"`
+	ExitCode       int     `json:"exit_code"`
+}
+
+// serverStats is what the sandbox saw: the ground truth of a run.
+type serverStats struct {
+	Requests   int64 `json:"requests"`
+	Delivered  int64 `json:"delivered"`
+	Distinct   int64 `json:"distinct"`
+	Duplicates int64 `json:"duplicates"`
+	Throttled  int64 `json:"throttled"`
+}
+
+func statsOf(s sandbox.Stats) serverStats {
+	return serverStats{Requests: s.Requests, Delivered: s.Delivered, Distinct: s.Distinct, Duplicates: s.Duplicates, Throttled: s.Throttled}
+}
+
+// idealSeconds is the least time rows can take: the burst leaves at once,
+// the rest at the server's rate.
+func idealSeconds(rows int) float64 {
+	return float64(rows-serverBurst) / serverRate
+}
+
+// finish fills in what follows from the measurements.
+func (t *trial) finish(rows int, wall time.Duration) {
+	t.WallSeconds = round(wall.Seconds(), 3)
+	if wall > 0 {
+		t.Efficiency = round(idealSeconds(rows)/wall.Seconds(), 3)
+	}
+	if t.Server.Requests > 0 {
+		t.ThrottledShare = round(float64(t.Server.Throttled)/float64(t.Server.Requests), 4)
+	}
+	t.Delivered = fmt.Sprintf("%d/%d", t.Server.Distinct, rows)
+	if t.Server.Duplicates > 0 {
+		t.Delivered += fmt.Sprintf(" (%d dup)", t.Server.Duplicates)
+	}
+	if t.Mode == modeNaive {
+		t.Dropped = rows - t.Acked
+	} else if int64(t.Acked) != t.Server.Distinct {
+		t.Delivered += fmt.Sprintf(", report says %d sent", t.Acked)
+	}
+	t.DeliveredOnce = t.Server.Distinct == int64(rows) && t.Server.Duplicates == 0 && t.Acked == rows
+}
+
+// sendArgs is the bulksend command line for mode; base is the sandbox URL.
+func sendArgs(mode, input, base, report string) []string {
+	args := []string{"send", input, "--url", base + "/send", "--body", bodyTemplate, "--report", report, "--json", "--quiet"}
+	if mode == modeFixed {
+		args = append(args, "--rate", strconv.FormatFloat(serverRate, 'f', -1, 64)+"/s", "--burst", strconv.Itoa(serverBurst))
+	}
+	return args
+}
+
+// runSend runs bulksend once against a fresh sandbox. Its error is the
+// harness's own failure; whatever bulksend does is recorded in the trial.
+func runSend(ctx context.Context, bin string, sc scenario, mode, input string, rows int) (trial, error) {
+	t := trial{Mode: mode}
+	dir, err := os.MkdirTemp("", "bench-limits-run-*")
+	if err != nil {
+		return t, fmt.Errorf("make temp dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	srv, base, stop, err := startSandbox(ctx, sc)
+	if err != nil {
+		return t, err
+	}
+	defer stop()
+
+	report := filepath.Join(dir, "r.csv")
+	args := sendArgs(mode, input, base, report)
+	t.Command = shellJoin(append([]string{bin}, args...)...)
+	tctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(tctx, bin, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.WaitDelay = 5 * time.Second // the pipes may outlive a killed process
+
+	start := time.Now()
+	runErr := cmd.Run()
+	wall := time.Since(start)
+	if err := ctx.Err(); err != nil {
+		return t, fmt.Errorf("interrupted: %w", err)
+	}
+	t.Server = statsOf(srv.Stats())
+	t.TimedOut = errors.Is(tctx.Err(), context.DeadlineExceeded)
+	var problems []string
+	if cmd.ProcessState != nil {
+		code := cmd.ProcessState.ExitCode()
+		t.ExitCode = &code
+	} else {
+		problems = append(problems, fmt.Sprintf("run bulksend: %v", runErr))
+	}
+	if !t.TimedOut && cmd.ProcessState != nil {
+		var s summary
+		if err := json.Unmarshal(stdout.Bytes(), &s); err != nil {
+			problems = append(problems, fmt.Sprintf("read summary: %v (stderr: %q)", err, lastLine(stderr.String())))
+		} else {
+			t.Summary = &s
+		}
+	}
+	if f, err := os.Open(report); err == nil {
+		t.Acked, err = countSent(f)
+		f.Close()
+		if err != nil {
+			problems = append(problems, err.Error())
+		}
+	} else if !t.TimedOut {
+		problems = append(problems, fmt.Sprintf("open report: %v", err))
+	}
+	t.Error = strings.Join(problems, "; ")
+	t.finish(rows, wall)
+	return t, nil
+}
+
+// countSent counts the report rows whose status is "sent". It reads the
+// status column by name, so the report may add or move columns.
+func countSent(r io.Reader) (int, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if err != nil {
+		return 0, fmt.Errorf("read report header: %w", err)
+	}
+	col := -1
+	for i, h := range header {
+		if strings.TrimPrefix(h, "\ufeff") == "status" {
+			col = i
+			break
+		}
+	}
+	if col < 0 {
+		return 0, errors.New("read report: no status column")
+	}
+	n := 0
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, fmt.Errorf("read report: %w", err)
+		}
+		if col < len(rec) && rec[col] == "sent" {
+			n++
+		}
+	}
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
