@@ -546,13 +546,18 @@ func (f *resumeFilter) filter(m *sender.Message) (sender.Status, bool) {
 		}
 		return st, false
 	case sender.StatusInFlight:
-		if f.keyed && m.IdempotencyKey != "" || f.retryFailed {
-			// The idempotency key makes a resend safe: the server answers
-			// a replay without delivering twice.
+		sentKey := f.state.InFlightKey(m.Line)
+		if f.retryFailed || (f.keyed && sentKey != "" && sentKey == m.IdempotencyKey) {
+			// The same idempotency key makes the resend safe: the server
+			// answers a replay without delivering twice.
 			return "", false
 		}
 		m.Skip = sender.StatusUnknown
-		m.Reason = "was in flight when an earlier run stopped and may have been delivered; not resent without an idempotency key (--retry-failed resends it)"
+		if sentKey == "" {
+			m.Reason = "was in flight without an idempotency key when an earlier run stopped and may have been delivered; not resent (--retry-failed resends it)"
+		} else {
+			m.Reason = "was in flight when an earlier run stopped and may have been delivered; its idempotency key differs now (the row or template changed), so a resend could deliver twice (--retry-failed resends it)"
+		}
 		return "", false
 	}
 	return "", false

@@ -35,6 +35,9 @@ type State struct {
 	pages  map[int]*statePage
 	lines  int
 	counts [len(statusByCode)]int
+	// keys holds the idempotency key of each line whose latest row is in
+	// flight: a handful after a crash, so a map costs nothing.
+	keys map[int]string
 }
 
 // Load reads a report (journal) for --resume: for each input line, the last
@@ -58,7 +61,7 @@ func Load(path string) (*State, error) {
 }
 
 func newState() *State {
-	return &State{seed: maphash.MakeSeed(), pages: make(map[int]*statePage)}
+	return &State{seed: maphash.MakeSeed(), pages: make(map[int]*statePage), keys: make(map[int]string)}
 }
 
 // add records r as its line's latest row.
@@ -78,8 +81,17 @@ func (s *State) add(r Row) error {
 	s.counts[code]++
 	p.code[i] = code
 	p.hash[i] = s.hash(r.ID)
+	delete(s.keys, r.Line)
+	if key, ok := strings.CutPrefix(r.Response, keyPrefix); ok && r.Status == sender.StatusInFlight {
+		s.keys[r.Line] = key
+	}
 	return nil
 }
+
+// InFlightKey is the idempotency key the in-flight request of line carried,
+// or "" when it carried none, when the journal predates keys being recorded,
+// or when the line is not in flight.
+func (s *State) InFlightKey(line int) string { return s.keys[line] }
 
 func (s *State) hash(id string) uint64 { return maphash.String(s.seed, id) }
 

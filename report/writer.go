@@ -212,8 +212,15 @@ func (w *Writer) syncLoop(interval time.Duration) {
 // Begin records m as in flight, stamped now. The engine calls it just
 // before the request leaves, so after a crash --resume knows which rows may
 // have reached the server.
+//
+// Its response column names the idempotency key the request carries (empty
+// when none), so --resume resends the row only when the server can
+// recognise the resend as a replay.
 func (w *Writer) Begin(m *sender.Message) error {
 	row := Row{Line: m.Line, ID: m.ID, Status: sender.StatusInFlight, SentAt: formatTime(w.now())}
+	if m.IdempotencyKey != "" {
+		row.Response = keyPrefix + m.IdempotencyKey
+	}
 	return w.write(&row)
 }
 
@@ -222,6 +229,10 @@ func (w *Writer) Record(r *sender.Result) error {
 	row := FromResult(r)
 	return w.write(&row)
 }
+
+// keyPrefix starts an in-flight row's response column when the request
+// carries an idempotency key.
+const keyPrefix = "idempotency key "
 
 // write hands one row to the OS in a single write call, so a killed process
 // leaves either the whole row or none of it.

@@ -421,6 +421,10 @@ func (e *engine) run(ctx context.Context, stop <-chan struct{}, src Source) (*Su
 			case m.Skip != "":
 				settle(&Result{Line: m.Line, ID: m.ID, Status: m.Skip, Error: m.Reason}, true)
 			default:
+				if e.cfg.NoIdempotency {
+					// The key is not sent, so the journal must not claim it was.
+					m.IdempotencyKey = ""
+				}
 				heap.Push(&queue, &job{m: m, ready: now})
 			}
 		case sendCh <- pendingNext:
