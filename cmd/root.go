@@ -74,6 +74,7 @@ Try it: bulksend demo`,
 		NewCmdSend(ios, sig, getenv, nil),
 		NewCmdSandbox(ios, sig, getenv, nil),
 		NewCmdDemo(ios, sig, getenv, nil),
+		NewCmdProbe(ios, sig, getenv, nil),
 		NewCmdVersion(ios),
 	)
 	return root

@@ -418,7 +418,7 @@ func (p *plan) send(ctx context.Context) error {
 		src = filter.wrap(src)
 	}
 
-	lim := ratelimit.New(ratelimit.Config{Rate: p.rate, Burst: opts.Burst, Adaptive: p.adaptive})
+	lim := ratelimit.New(ratelimit.Config{Rate: p.rate, Burst: opts.Burst, Adaptive: p.adaptive, InFlight: opts.Concurrency})
 	var rt http.RoundTripper = transport(opts)
 	if p.preset.Wrap != nil {
 		rt = p.preset.Wrap(rt)

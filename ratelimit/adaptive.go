@@ -10,32 +10,43 @@ import (
 // The adaptive rate, for when nobody knows the server's limit.
 //
 // It starts unpaced (only the concurrency limit holds the pool back), so a
-// server with a generous limit is never slowed down. The first sign of the
-// limit (a throttle answer, or an answer saying no requests remain) tells
-// the server's burst B: everything accepted before it. From then on the pool
-// is paced, and the time between signs is cut into segments: a pause of p
-// (the pool sends nothing, the server refills), then d of sending, in which
-// N requests were accepted, ending with the server's bucket empty again.
-// A token bucket refilling at r accepts, over a few segments,
+// server with a generous limit is never slowed down. What follows depends on
+// what the server says.
 //
-//	sum(N) = sum(min(B, r*p)) + r*sum(d)
+// With a quota counter on its answers (X-RateLimit-Remaining, RateLimit r=,
+// inin-ratelimit-*): when the counter falls to what the requests in flight
+// could still take, the pool idles for 100ms; what the counter regained
+// meanwhile is the refill rate, measured without a single 429 (nothing is
+// lost while the refill stays under the bucket: those tokens are spent
+// after). From then on the rate is re-measured on every answer as accepted
+// plus counter gained per second over the last 300ms, and the pace follows
+// it, a little faster while the counter is more than half full and slower
+// while it is less, so a reserve stays and no request is refused.
 //
-// which is increasing in r, so r is found by bisection. Pauses of any
-// length (a whole second for Retry-After: 1, a few milliseconds for a
-// hint-less backoff, none for "remaining: 0") fit the same equation. The
-// pace is set just under the measurement and creeps upward while nothing is
-// throttled, so a raised limit is found again.
+// Without a counter, throttle answers are the only signs. The first tells
+// the server's burst B: everything accepted before it. Then the time between
+// signs is cut into segments (a pause of p, then d of sending, N accepted,
+// the bucket empty again), and a token bucket refilling at r accepts
+//
+//	sum(N) = sum(min(B, left + r*p) - left_end) + r*sum(d)
+//
+// which is increasing in r and solved by bisection: pauses of any length
+// (a whole second for Retry-After: 1, a few milliseconds for a hint-less
+// backoff) fit the same equation. The pace is set just under the
+// measurement and creeps upward while nothing is throttled.
 //
 // Why not AIMD or CUBIC, as the AWS SDKs' adaptive mode does: they cut the
 // rate blindly and climb back, throttling once per cycle forever and losing
-// a large share of a short job. A token bucket's rate can be measured from
-// two signs, so one measurement replaces many cycles; the slow upward probe
-// keeps AIMD's ability to follow a limit that changes.
+// a large share of a short job. A token bucket's rate can be measured, so a
+// measurement replaces many cycles; the upward creep keeps AIMD's ability to
+// follow a limit that changes.
 const (
 	// adaptiveMargin keeps the pace this far under the measured rate.
 	adaptiveMargin = 0.97
-	// adaptiveProbe is the relative increase per second without a sign.
-	adaptiveProbe = 0.01
+	// adaptiveProbe is the relative increase per second without a sign,
+	// and adaptiveSearch the same before any measurement.
+	adaptiveProbe  = 0.01
+	adaptiveSearch = 0.5
 	// adaptiveGuess is the first pace, in bursts per second, before any
 	// measurement: fast enough to find the limit within a segment, paced
 	// enough that finding it costs one or two throttle answers.
@@ -47,12 +58,28 @@ const (
 	// changes is followed.
 	adaptiveMemory   = 5 * time.Second
 	adaptiveSegments = 64
+	// adaptiveIdle is the idle spell that measures the server's refill the
+	// first time its quota runs low. Nothing is lost by it while the server
+	// refills less than its burst meanwhile: those tokens are spent after.
+	adaptiveIdle = 100 * time.Millisecond
+	// adaptiveWindow is the stretch of answers the counter-based rate is
+	// taken over; adaptiveSteer how strongly the counter's fill moves the
+	// pace around that rate.
+	adaptiveWindow = 300 * time.Millisecond
+	adaptiveSteer  = 0.4
 	// adaptiveLow is the remaining quota that counts as a sign: acting one
 	// request early keeps requests already in flight from being refused.
 	adaptiveLow = 1
 	// adaptiveFloor keeps a measurement gone wrong from stalling the run.
 	adaptiveFloor = 0.1
 )
+
+// observation is one answer's quota counter, by its request's send time.
+type observation struct {
+	sent      time.Time
+	remaining int
+	accepted  int // successes counted when it came
+}
 
 // segment is a pause followed by sending, ended by a sign of the limit.
 type segment struct {
@@ -69,6 +96,8 @@ type adaptive struct {
 
 	successes int // all accepted answers
 	burstSeen int
+	limitSaid int // the bucket size the server's quota headers state
+	inFlight  int // requests the pool may have in flight
 	signs     int
 
 	// The open segment.
@@ -79,44 +108,158 @@ type adaptive struct {
 	history     []segment
 
 	measured float64 // requests/second; 0 unknown
-	pace     float64 // requests/second; +Inf unpaced
-	probed   time.Time
+
+	obs []observation // recent answers' counters, for track
+
+	// The idle spell at the first sign of the quota running low.
+	idleUntil time.Time // when it ends (zero: none in progress)
+	idleAt    time.Time // when it was measured (zero: not yet)
+	idleSent  time.Time // send time of the latest request answered before it
+	idleLeft  int       // what that answer said remained
+	pace      float64   // requests/second; +Inf unpaced
+	probed    time.Time
 }
 
-func newAdaptive(ceiling rate.Limit, burst int) *adaptive {
-	return &adaptive{ceiling: ceiling, pace: math.Inf(1), burstSeen: burst}
+func newAdaptive(ceiling rate.Limit, burst, inFlight int) *adaptive {
+	return &adaptive{ceiling: ceiling, pace: math.Inf(1), burstSeen: burst, inFlight: max(inFlight, 1)}
 }
 
-// succeeded counts an accepted answer; remaining is the server's quota left
-// after it, or -1 when the answer did not say, and limit its quota size (the
-// bucket) or 0.
-func (a *adaptive) succeeded(now time.Time, remaining, limit int) {
+// succeeded counts an accepted answer to a request sent at sent, received at
+// now; remaining is the server's quota left after it, or -1 when the answer
+// did not say, and limit its quota size (the bucket) or 0. It returns how
+// long the pool should stay idle, if at all: the first time the quota runs
+// low, a short idle spell lets the server's refill show in its counter, which
+// measures the rate without a single 429.
+func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int) time.Duration {
 	a.successes++
-	if limit > a.burstSeen && a.signs > 0 {
-		a.burstSeen = limit
+	if limit > 0 {
+		// The server states its bucket: better than counting answers, some
+		// of which were already in flight when the limit showed.
+		a.limitSaid = limit
 	}
-	if now.Before(a.segStart) {
+	if !a.idleUntil.IsZero() {
+		a.refill(sent, remaining)
+		return 0
+	}
+	if !a.idleAt.IsZero() && remaining >= 0 && a.limitSaid > 0 {
+		a.track(sent, remaining)
+		return 0
+	}
+	if sent.Before(a.segStart) {
 		// The answer to a request sent before the pause: it tells nothing
 		// about the segment that starts when the pause ends, but after the
 		// first sign it was part of the server's first burst.
 		if a.signs == 1 {
 			a.burstSeen++
 		}
-		return
+		return 0
 	}
 	a.segAccepted++
-	if remaining >= 0 && remaining <= adaptiveLow {
-		// The server says the next request or two would be refused: a sign
-		// of the limit that costs no 429.
-		a.sign(now, 0, float64(remaining))
-		return
+	low := adaptiveLow
+	if a.signs == 0 {
+		// Unpaced, every request in flight may still take a token: act
+		// while enough remain for them, or they would be refused.
+		low = a.inFlight + adaptiveLow
 	}
-	if a.measured > 0 && !a.probed.IsZero() {
-		if dt := now.Sub(a.probed); dt > 0 {
-			a.pace = math.Min(a.pace*(1+adaptiveProbe*dt.Seconds()), float64(a.ceiling))
+	if remaining >= 0 && remaining <= low {
+		// The server says the next requests would be refused: a sign of
+		// the limit that costs no 429.
+		if a.signs == 0 && a.limitSaid > 0 {
+			a.sign(sent, adaptiveIdle, float64(remaining))
+			a.idleUntil = now.Add(adaptiveIdle)
+			a.segStart = a.idleUntil
+			a.idleLeft, a.idleSent = remaining, sent
+			a.pace = math.Inf(1) // set by the measurement after the spell
+			return adaptiveIdle
+		}
+		a.sign(sent, 0, float64(remaining))
+		return 0
+	}
+	if a.signs > 0 && !a.probed.IsZero() && !math.IsInf(a.pace, 1) {
+		// Creep upward while nothing says no: gently around a measured
+		// rate, briskly while the pace is still the first guess, so a
+		// guess under the limit does not hold the run down.
+		probe := adaptiveProbe
+		if a.measured == 0 {
+			probe = adaptiveSearch
+		}
+		if dt := sent.Sub(a.probed); dt > 0 {
+			a.pace = math.Min(a.pace*(1+probe*dt.Seconds()), float64(a.ceiling))
 		}
 	}
-	a.probed = now
+	a.probed = sent
+	return 0
+}
+
+// refill handles answers around the idle spell: those to requests sent
+// before it tell what the server had left when sending stopped; the first one
+// sent after it tells how much the server refilled meanwhile. It reports
+// whether the answer was used up here.
+func (a *adaptive) refill(sent time.Time, remaining int) bool {
+	if sent.Before(a.idleUntil) {
+		if remaining >= 0 {
+			a.idleLeft = min(a.idleLeft, remaining)
+			if sent.After(a.idleSent) {
+				a.idleSent = sent
+			}
+		}
+		return true
+	}
+	if remaining >= 0 && sent.After(a.idleSent) {
+		gained := float64(remaining + 1 - a.idleLeft)
+		r := gained / sent.Sub(a.idleSent).Seconds()
+		if remaining+1 >= a.burstSize() {
+			// The bucket filled up during the spell: r is at least this.
+			a.pace = math.Max(r, adaptiveFloor)
+		} else if r > 0 {
+			a.measured = r
+			a.pace = math.Max(r*adaptiveMargin, adaptiveFloor)
+		}
+	}
+	a.idleAt = sent
+	a.idleUntil = time.Time{}
+	a.lastSign, a.lastLeft = sent, float64(remaining)
+	a.segStart, a.segAccepted, a.probed = sent, 1, sent
+	a.track(sent, remaining)
+	return true
+}
+
+// track steers the pace by the server's own counter, once it has one: the
+// rate is what the server accepted plus what its counter gained, over the
+// last stretch of answers; the pace follows it, a little faster while the
+// counter holds more than half the bucket (spend what was saved), slower
+// while it holds less (keep a reserve so no request is refused).
+func (a *adaptive) track(sent time.Time, remaining int) {
+	a.obs = append(a.obs, observation{sent: sent, remaining: remaining, accepted: a.successes})
+	// Keep the window to adaptiveWindow, but at least the two ends.
+	drop := 0
+	for drop < len(a.obs)-2 && sent.Sub(a.obs[drop+1].sent) >= adaptiveWindow {
+		drop++
+	}
+	a.obs = a.obs[drop:]
+	first, last := a.obs[0], a.obs[len(a.obs)-1]
+	burst := a.burstSize()
+	if d := last.sent.Sub(first.sent); d >= adaptiveWindow/2 && first.remaining < burst-1 && last.remaining < burst-1 {
+		r := float64(last.remaining-first.remaining+last.accepted-first.accepted) / d.Seconds()
+		if r > 0 {
+			if a.measured > 0 {
+				r = 0.7*a.measured + 0.3*r
+			}
+			a.measured = r
+		}
+	}
+	if n := len(a.obs); a.measured > 0 && n >= 2 && last.remaining >= burst-1 {
+		// The counter is full: the server refills faster than we send, and
+		// a full bucket hides by how much. Search upward until it drains.
+		if dt := last.sent.Sub(a.obs[n-2].sent); dt > 0 {
+			a.measured *= 1 + adaptiveSearch*dt.Seconds()
+		}
+	}
+	if a.measured == 0 {
+		return
+	}
+	steer := 1 + adaptiveSteer*(float64(remaining)-float64(burst)/2)/float64(max(burst, 1))
+	a.pace = math.Max(math.Min(a.measured*steer, float64(a.ceiling)), adaptiveFloor)
 }
 
 // throttled records a throttle answer at now that pauses the pool for pause.
@@ -130,7 +273,7 @@ func (a *adaptive) sign(now time.Time, pause time.Duration, left float64) {
 	a.signs++
 	if a.signs == 1 {
 		a.burstSeen = a.successes
-		a.pace = math.Max(adaptiveGuess*float64(max(a.burstSeen, 1)), adaptiveFloor)
+		a.pace = math.Max(adaptiveGuess*float64(max(a.burstSize(), 1)), adaptiveFloor)
 	} else {
 		a.history = append(a.history, segment{
 			end:       now,
@@ -169,7 +312,7 @@ func (a *adaptive) measure() {
 	if sending < adaptiveMinSample.Seconds() || accepted < adaptiveMinSuccesses {
 		return
 	}
-	burst := float64(max(a.burstSeen, 1))
+	burst := float64(max(a.burstSize(), 1))
 	predicted := func(r float64) float64 {
 		n := r * sending
 		for _, s := range a.history {
@@ -205,5 +348,14 @@ func (a *adaptive) burst() int {
 }
 
 func (a *adaptive) learned() (burst int, perSecond float64) {
-	return a.burstSeen, a.measured
+	return a.burstSize(), a.measured
+}
+
+// burstSize is the server's burst: as its quota headers state it, else as
+// counted before its first sign.
+func (a *adaptive) burstSize() int {
+	if a.limitSaid > 0 {
+		return a.limitSaid
+	}
+	return a.burstSeen
 }

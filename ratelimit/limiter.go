@@ -28,6 +28,10 @@ type Config struct {
 	Burst int
 	// Adaptive learns the server's sustained rate from its throttle answers.
 	Adaptive bool
+	// InFlight is how many requests the pool may have in flight (its
+	// concurrency): before the adaptive rate knows anything, that many may
+	// still take the server's last tokens. 0 means 1.
+	InFlight int
 	// Clock and Rand are injected by tests; nil means the real ones.
 	Clock Clock
 	Rand  func() float64
@@ -97,9 +101,16 @@ func New(cfg Config) *Limiter {
 	}
 	l.lim = rate.NewLimiter(l.ceiling, burst)
 	if cfg.Adaptive {
-		l.adapt = newAdaptive(l.ceiling, cfg.Burst)
+		l.adapt = newAdaptive(l.ceiling, cfg.Burst, cfg.InFlight)
 		l.lim.SetLimitAt(l.clock.Now(), l.adapt.limit())
 		l.lim.SetBurstAt(l.clock.Now(), l.adapt.burst())
+	} else if burst > 1 && l.ceiling != rate.Inf {
+		// Start one token short. The server's bucket starts counting when
+		// the first request arrives, a dial later than ours: without the
+		// margin the request after the first burst lands just before the
+		// server's next token and is refused, which with a whole-second
+		// Retry-After costs a second.
+		l.lim.AllowN(l.clock.Now(), 1)
 	}
 	return l
 }
@@ -209,11 +220,13 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 	return wait
 }
 
-// Success reports an answer that was not a throttle. q, when ok, carries the
-// quota headers of the answer: when the adaptive rate is on, an answer saying
+// Success reports an answer that was not a throttle, to a request sent at
+// sent: the adaptive rate counts a request in the stretch of time it left
+// in, not the one its answer arrived in. q, when ok, carries the quota
+// headers of the answer: when the adaptive rate is on, an answer saying
 // nothing remains is a sign of the limit that slows the pace before the
 // server has to say 429. A fixed --rate is the user's word and is kept.
-func (l *Limiter) Success(now time.Time, q Quota, ok bool) {
+func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.hintless > 0 {
@@ -224,14 +237,16 @@ func (l *Limiter) Success(now time.Time, q Quota, ok bool) {
 	}
 	remaining, limit := -1, 0
 	if ok {
-		remaining = q.Remaining
-		// Only the X-RateLimit and IETF families mean the bucket size by
-		// their limit; Genesys' "allowed" is a per-window count.
-		if q.Header != "inin-ratelimit" {
-			limit = q.Limit
+		remaining, limit = q.Remaining, q.Limit
+	}
+	now := l.clock.Now()
+	if idle := l.adapt.succeeded(sent, now, remaining, limit); idle > 0 {
+		if until := now.Add(idle); until.After(l.pauseUntil) {
+			l.pauseUntil = until
+			close(l.changed)
+			l.changed = make(chan struct{})
 		}
 	}
-	l.adapt.succeeded(now, remaining, limit)
 	l.applyAdaptive(now)
 }
 

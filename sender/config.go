@@ -58,7 +58,7 @@ type Doer interface {
 type Limiter interface {
 	Wait(ctx context.Context) error
 	Throttle(now time.Time, wait time.Duration, hinted bool) time.Duration
-	Success(now time.Time, q ratelimit.Quota, ok bool)
+	Success(sent time.Time, q ratelimit.Quota, ok bool)
 }
 
 // Config configures a Run. The zero value sends with http.DefaultClient,

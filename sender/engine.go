@@ -531,14 +531,14 @@ func (e *engine) attempt(waitCtx, ctx context.Context, j *job) outcome {
 		return outcome{kind: outcomeRetry, job: j, requests: 1}
 	case status >= 200 && status < 300:
 		q, ok := ratelimit.ParseQuota(header, end)
-		e.lim.Success(end, q, ok)
+		e.lim.Success(start, q, ok)
 		id, _ := e.parse(status, body)
 		r := res(StatusSent, "")
 		r.MessageID = id
 		return outcome{kind: outcomeFinal, job: j, res: r, requests: 1}
 	}
 	q, ok := ratelimit.ParseQuota(header, end)
-	e.lim.Success(end, q, ok)
+	e.lim.Success(start, q, ok)
 	_, errText := e.parse(status, body)
 	reason := fmt.Sprintf("HTTP %d", status)
 	if errText != "" {

@@ -21,7 +21,7 @@ const (
 	StatusInvalid   Status = "invalid"   // the row could not be parsed or rendered; not sent
 	StatusDuplicate Status = "duplicate" // an earlier row had the same id; not sent
 	StatusUnknown   Status = "unknown"   // the request may have reached the server; not resent without an idempotency key
-	StatusSkipped   Status = "skipped"   // not sent on purpose (another shard, or not attempted before the run stopped)
+	StatusSkipped   Status = "skipped"   // not sent on purpose; settled, --resume does not send it
 	// StatusInFlight is written to the journal just before a request leaves.
 	// It never survives in a finished report: a later row for the same line
 	// replaces it. After a crash it tells --resume which rows may have

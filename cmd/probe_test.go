@@ -1,0 +1,355 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bulksend/bulksend/ratelimit"
+	"github.com/bulksend/bulksend/sandbox"
+)
+
+// TestNewCmdProbeFlags checks flags -> ProbeOptions without sending anything.
+func TestNewCmdProbeFlags(t *testing.T) {
+	tests := []struct {
+		name  string
+		args  []string
+		check func(t *testing.T, o *ProbeOptions)
+	}{
+		{"defaults", []string{"http://x/send"}, func(t *testing.T, o *ProbeOptions) {
+			if o.URL != "http://x/send" || o.Method != "GET" || o.MaxRequests != 100 || o.MaxTime != 30*time.Second ||
+				o.Timeout != 30*time.Second || o.Insecure || o.JSON || o.Body != "" || len(o.Headers) != 0 {
+				t.Errorf("defaults: %+v", o)
+			}
+		}},
+		{"a send request", []string{"http://x/send", "--method", "POST", "-H", "A: 1", "--header", "Authorization: Bearer {{env \"T\"}}",
+			"--body", `{"to":"+1555"}`, "--secret-header", "X-Key"}, func(t *testing.T, o *ProbeOptions) {
+			if o.Method != "POST" || strings.Join(o.Headers, "|") != `A: 1|Authorization: Bearer {{env "T"}}` ||
+				o.Body != `{"to":"+1555"}` || strings.Join(o.SecretHeaders, "|") != "X-Key" {
+				t.Errorf("request: %+v", o)
+			}
+		}},
+		{"budget and output", []string{"https://x/", "--max-requests", "40", "--max-time", "5s", "--timeout", "2s", "--insecure", "--json"},
+			func(t *testing.T, o *ProbeOptions) {
+				if o.MaxRequests != 40 || o.MaxTime != 5*time.Second || o.Timeout != 2*time.Second || !o.Insecure || !o.JSON {
+					t.Errorf("budget: %+v", o)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ios, _, _, _ := TestStreams()
+			var got *ProbeOptions
+			c := NewCmdProbe(ios, nil, nil, func(o *ProbeOptions) error { got = o; return nil })
+			c.SetArgs(tt.args)
+			if err := c.ExecuteContext(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, got)
+		})
+	}
+}
+
+// TestProbeUsage: what is wrong with the invocation is exit 2, found
+// before anything is sent (the URL's port would refuse a connection).
+func TestProbeUsage(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no URL", nil, "exactly one URL"},
+		{"two URLs", []string{"http://127.0.0.1:1/", "http://127.0.0.1:2/"}, "exactly one URL"},
+		{"budget too small", []string{"http://127.0.0.1:1/", "--max-requests", "1"}, "--max-requests"},
+		{"no timeout", []string{"http://127.0.0.1:1/", "--timeout", "0s"}, "--timeout"},
+		{"no time", []string{"http://127.0.0.1:1/", "--max-time", "0s"}, "--max-time"},
+		{"not a URL", []string{"ftp://127.0.0.1:1/"}, "scheme"},
+		{"bad method", []string{"http://127.0.0.1:1/", "--method", "G T"}, "method"},
+		{"bad header", []string{"http://127.0.0.1:1/", "-H", "no colon"}, "colon"},
+		{"row field", []string{"http://127.0.0.1:1/", "--body", `{"to": {{json .to}}}`}, "row fields"},
+		{"body not JSON", []string{"http://127.0.0.1:1/", "--body", `{"to": `}, "JSON"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runProbe(t, nil, nil, tt.args...)
+			if code != ExitUsage || !strings.Contains(errOut, tt.want) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, errOut, ExitUsage, tt.want)
+			}
+			if out != "" {
+				t.Errorf("stdout %q", out)
+			}
+		})
+	}
+}
+
+// runProbe runs `bulksend probe args...` as Main would, and returns the
+// exit code and what it printed.
+func runProbe(t *testing.T, sig <-chan os.Signal, getenv env, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	ios, _, out, errOut := TestStreams()
+	c := NewCmdProbe(ios, sig, getenv, nil)
+	c.SetArgs(args)
+	c.SetOut(out)
+	c.SetErr(errOut)
+	c.SilenceUsage, c.SilenceErrors = true, true
+	err := c.ExecuteContext(context.Background())
+	if err != nil {
+		errOut.WriteString("bulksend: " + err.Error() + "\n")
+	}
+	return exitCode(err), out.String(), errOut.String()
+}
+
+// startTestSandbox serves a sandbox on a loopback port for the test.
+func startTestSandbox(t *testing.T, cfg sandbox.Config) string {
+	t.Helper()
+	srv, err := sandbox.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	bound, done, err := sandbox.Start(ctx, "127.0.0.1:0", srv)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); <-done })
+	return "http://" + bound
+}
+
+// probeJSON runs a probe with --json against url and decodes its report.
+func probeJSON(t *testing.T, url string, args ...string) (int, probeReport, string) {
+	t.Helper()
+	code, out, errOut := runProbe(t, nil, nil, append([]string{url, "--json"}, args...)...)
+	var rep probeReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("stdout is not the JSON report: %v\n%s\nstderr: %s", err, out, errOut)
+	}
+	return code, rep, errOut
+}
+
+// TestProbeDoneWhen is issue 3's acceptance test: against a sandbox with a
+// burst of 15, 20 requests a second, X-RateLimit-Reset in Unix seconds and
+// a clock 90 s ahead, probe finds all four.
+func TestProbeDoneWhen(t *testing.T) {
+	base := startTestSandbox(t, sandbox.Config{Burst: 15, Rate: 20, Style: sandbox.StyleResetUnix, Skew: 90 * time.Second})
+	code, rep, errOut := probeJSON(t, base+"/send")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if rep.Burst < 13 || rep.Burst > 17 {
+		t.Errorf("burst %d, want 15±2", rep.Burst)
+	}
+	if math.Abs(rep.SustainedPerSecond-20) > 20*0.15 {
+		t.Errorf("sustained %v/s, want 20/s ±15%%", rep.SustainedPerSecond)
+	}
+	if rep.ResetHeader != "X-RateLimit-Reset" || rep.ResetUnit != ratelimit.UnitUnix {
+		t.Errorf("reset %q %q, want X-RateLimit-Reset unix", rep.ResetHeader, rep.ResetUnit)
+	}
+	if rep.ClockSkewSeconds == nil || math.Abs(*rep.ClockSkewSeconds-90) > 2 {
+		t.Errorf("skew %v, want 90±2", rep.ClockSkewSeconds)
+	}
+	if rep.QuotaHeader != "X-RateLimit" || rep.QuotaLimit != 15 {
+		t.Errorf("quota %q %d", rep.QuotaHeader, rep.QuotaLimit)
+	}
+	if !strings.HasPrefix(rep.SuggestedFlags, "--rate ") || !strings.Contains(rep.SuggestedFlags, " --burst ") {
+		t.Errorf("suggested flags %q", rep.SuggestedFlags)
+	}
+	if rep.Requests > 100 || rep.ElapsedSeconds > 10 {
+		t.Errorf("%d requests in %vs", rep.Requests, rep.ElapsedSeconds)
+	}
+}
+
+// TestProbeStyles checks that other header styles are named as send reads
+// them; probe's own tests cover every style on a simulated clock.
+func TestProbeStyles(t *testing.T) {
+	tests := []struct{ style, header, unit string }{
+		{sandbox.StyleRetryAfter, "Retry-After", ratelimit.UnitSeconds},
+		{sandbox.StyleResetUnixMS, "X-RateLimit-Reset", ratelimit.UnitUnixMS},
+		{sandbox.StyleRateLimit, "RateLimit", ratelimit.UnitSeconds},
+	}
+	for _, tt := range tests {
+		t.Run(tt.style, func(t *testing.T) {
+			t.Parallel()
+			base := startTestSandbox(t, sandbox.Config{Burst: 10, Rate: 40, Style: tt.style})
+			code, rep, errOut := probeJSON(t, base+"/send")
+			if code != ExitOK || rep.ResetHeader != tt.header || rep.ResetUnit != tt.unit || !rep.Limited || rep.Burst < 8 || rep.Burst > 12 {
+				t.Errorf("exit %d, report %+v, stderr %s", code, rep, errOut)
+			}
+			if rep.ClockSkewSeconds == nil || math.Abs(*rep.ClockSkewSeconds) > 1 {
+				t.Errorf("skew %v, want about 0", rep.ClockSkewSeconds)
+			}
+		})
+	}
+}
+
+// TestProbeTable checks the table a person reads.
+func TestProbeTable(t *testing.T) {
+	base := startTestSandbox(t, sandbox.Config{Burst: 15, Rate: 50, Style: sandbox.StyleResetUnixMS, Skew: -30 * time.Second})
+	code, out, errOut := runProbe(t, nil, nil, base+"/send")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		`^endpoint +GET ` + regexp.QuoteMeta(base) + `/send$`,
+		`^requests +\d+ in \d+\.\ds: \d+ accepted, \d+ throttled$`,
+		`^burst +1[3-7] \(\d+ accepted before the first throttle answer; its X-RateLimit headers say 15\)$`,
+		`^sustained rate +\d+/s \(\d+ accepted over \d\.\d\ds between throttle answers\)$`,
+		`^reset header +X-RateLimit-Reset, unit unix_ms: an instant in Unix milliseconds \(X-RateLimit-Reset: \d{13} asked for a wait of \d\.\ds\)$`,
+		`^clock skew +-(29\.[6-9]|30\.[0-4])s( ±0\.\ds)? \(the server is behind\); X-RateLimit-Reset read against this machine's clock would be 30s off: send reads it against the server's Date$`,
+		`^suggested flags +--rate \d+/s --burst 1[3-7]$`,
+	} {
+		if !regexp.MustCompile(`(?m)` + want).MatchString(out) {
+			t.Errorf("table lacks %s:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errOut, "bulksend probe: GET "+base+"/send, at most 100 requests") {
+		t.Errorf("stderr %q", errOut)
+	}
+}
+
+// TestProbeNotMeasured: what exits 1, and that it still prints what it saw.
+func TestProbeNotMeasured(t *testing.T) {
+	unlimited := startTestSandbox(t, sandbox.Config{})
+	slow := startTestSandbox(t, sandbox.Config{Burst: 5, Rate: 0.5})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + l.Addr().String() + "/send"
+	l.Close()
+	tests := []struct {
+		name   string
+		args   []string
+		stderr string
+		stdout string // a regexp; "" for no output at all
+	}{
+		{
+			name:   "no limit within the budget",
+			args:   []string{unlimited + "/send", "--max-requests", "20"},
+			stderr: "bulksend: no 429 in 20 requests: the limit is above ",
+			stdout: `(?m)^burst +not found: every answer was accepted$`,
+		},
+		{
+			name:   "burst but no rate within the budget",
+			args:   []string{slow + "/send", "--max-requests", "8"},
+			stderr: "bulksend: burst found, but the sustained rate could not be measured in 8 requests and 30s: raise --max-requests or --max-time",
+			stdout: `(?m)^burst +5 \(5 accepted before the first throttle answer\)\n(.|\n)*^sustained rate +not measured$`,
+		},
+		{
+			name:   "refused",
+			args:   []string{unlimited + "/nowhere"},
+			stderr: "answered 404 Not Found",
+		},
+		{
+			name:   "unreachable",
+			args:   []string{closed, "--timeout", "2s"},
+			stderr: "bulksend: GET " + closed + ": ",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runProbe(t, nil, nil, tt.args...)
+			if code != ExitError || !strings.Contains(errOut, tt.stderr) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, errOut, ExitError, tt.stderr)
+			}
+			if tt.stdout == "" && out != "" || !regexp.MustCompile(tt.stdout).MatchString(out) {
+				t.Errorf("stdout %q, want %q", out, tt.stdout)
+			}
+			if strings.Contains(out, "suggested flags") {
+				t.Errorf("flags suggested without a measurement:\n%s", out)
+			}
+		})
+	}
+	t.Run("json says why", func(t *testing.T) {
+		code, rep, _ := probeJSON(t, unlimited+"/send", "--max-requests", "10")
+		if code != ExitError || rep.ExitCode != ExitError || rep.Limited || rep.Requests != 10 || rep.SuggestedFlags != "" ||
+			!strings.HasPrefix(rep.Note, "no 429 in 10 requests") {
+			t.Errorf("exit %d, report %+v", code, rep)
+		}
+	})
+}
+
+// TestProbeMasksSecrets: credentials given in headers or read with env never
+// appear in what probe prints, even in an error that quotes the URL.
+func TestProbeMasksSecrets(t *testing.T) {
+	var (
+		mu              sync.Mutex
+		gotAuth, gotKey string
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		gotAuth, gotKey = r.Header.Get("Authorization"), r.URL.Query().Get("key")
+		mu.Unlock()
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	getenv := func(k string) string {
+		if k == "API_KEY" {
+			return "env-secret-123"
+		}
+		return ""
+	}
+	for _, asJSON := range []bool{false, true} {
+		args := []string{srv.URL + `/send?key={{env "API_KEY"}}`, "-H", "Authorization: Bearer header-secret-456", "-H", "X-Api-Key: custom-secret-789",
+			"--secret-header", "X-Api-Key"}
+		if asJSON {
+			args = append(args, "--json")
+		}
+		code, out, errOut := runProbe(t, nil, getenv, args...)
+		if code != ExitError {
+			t.Errorf("exit %d, want %d", code, ExitError)
+		}
+		mu.Lock()
+		if gotAuth != "Bearer header-secret-456" || gotKey != "env-secret-123" {
+			t.Errorf("server got Authorization %q, key %q", gotAuth, gotKey)
+		}
+		mu.Unlock()
+		for _, secret := range []string{"env-secret-123", "header-secret-456"} {
+			if strings.Contains(out+errOut, secret) {
+				t.Errorf("json=%v: %q printed:\n%s\n%s", asJSON, secret, out, errOut)
+			}
+		}
+		if !strings.Contains(out+errOut, "key=***") {
+			t.Errorf("json=%v: masked URL not shown:\n%s\n%s", asJSON, out, errOut)
+		}
+	}
+}
+
+// TestProbeInterrupted: a signal stops the probe; it exits 130 with what it
+// saw.
+func TestProbeInterrupted(t *testing.T) {
+	sig := make(chan os.Signal, 1)
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 5 {
+			sig <- syscall.SIGINT
+		}
+	}))
+	defer srv.Close()
+	ios, _, out, _ := TestStreams()
+	c := NewCmdProbe(ios, sig, nil, nil)
+	c.SilenceUsage, c.SilenceErrors = true, true
+	c.SetArgs([]string{srv.URL, "--json"})
+	err := c.ExecuteContext(context.Background())
+	if code := exitCode(err); code != ExitInterrupted {
+		t.Fatalf("exit %d (%v), want %d", code, err, ExitInterrupted)
+	}
+	var rep probeReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.ExitCode != ExitInterrupted || rep.Note != "interrupted" || rep.Accepted < 1 || rep.Requests >= 100 {
+		t.Errorf("report %+v", rep)
+	}
+}
