@@ -39,7 +39,10 @@ func dryRun(ctx context.Context, p *plan) error {
 		return err
 	}
 	defer in.Close()
-	src := sender.NewSource(rows, p.preset.Builder, sender.SourceOptions{})
+	src, err := shardSource(sender.NewSource(rows, p.preset.Builder, sender.SourceOptions{}), p.opts.Shard)
+	if err != nil {
+		return err
+	}
 	out, errOut := p.opts.IO.Out, p.opts.IO.ErrOut
 	if p.opts.JSON {
 		out = io.Discard

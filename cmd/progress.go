@@ -12,7 +12,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/bulksend/bulksend/csvinput"
-	"github.com/bulksend/bulksend/ratelimit"
 	"github.com/bulksend/bulksend/sender"
 )
 
@@ -25,7 +24,7 @@ type progressDisplay struct {
 	wg   sync.WaitGroup
 }
 
-func startProgress(opts *SendOptions, p *sender.Progress, total int64, lim *ratelimit.Limiter) *progressDisplay {
+func startProgress(opts *SendOptions, p *sender.Progress, total int64, lim runLimiter) *progressDisplay {
 	d := &progressDisplay{done: make(chan struct{})}
 	if opts.Quiet {
 		return d

@@ -75,6 +75,7 @@ Try it: bulksend demo`,
 		NewCmdSandbox(ios, sig, getenv, nil),
 		NewCmdDemo(ios, sig, getenv, nil),
 		NewCmdProbe(ios, sig, getenv, nil),
+		NewCmdReport(ios),
 		NewCmdVersion(ios),
 	)
 	return root

@@ -66,6 +66,10 @@ type SendOptions struct {
 	IdempotencyHeader string
 	NoIdempotency     bool
 
+	// Several senders on one quota (cmd/scale.go).
+	Limiter string // redis:// URL of the limiter shared with other processes
+	Shard   string // "i/n": send only shard i of n
+
 	// Report and safety.
 	Report           string
 	Resume           bool
@@ -154,6 +158,8 @@ results arrive and is the journal --resume continues from.`,
 	f.BoolVar(&opts.Insecure, "insecure", false, "skip TLS certificate verification (never for production)")
 	f.StringVar(&opts.Rate, "rate", "", "total request rate: 5/s, 300/m, 10000/h, 1/2s, 0 for none (default: adaptive)")
 	f.IntVar(&opts.Burst, "burst", 0, "requests that may leave at once (default 1 with --rate)")
+	f.StringVar(&opts.Limiter, "limiter", "", "share the rate and throttle pauses with other processes: redis://[user:pass@]host:port/db?key=NAME (needs --rate)")
+	f.StringVar(&opts.Shard, "shard", "", "send only shard i of n of the rows, by a hash of the row id, e.g. 1/3")
 	f.IntVar(&opts.Concurrency, "concurrency", sender.DefaultConcurrency, "requests in flight at once")
 	f.DurationVar(&opts.Timeout, "timeout", sender.DefaultTimeout, "timeout of one request")
 	f.IntVar(&opts.MaxRetries, "max-retries", sender.DefaultMaxRetries, "retries of a transient failure (5xx, network); throttling does not count")
@@ -217,6 +223,9 @@ func newPlan(opts *SendOptions) (*plan, error) {
 		}
 	} else {
 		p.adaptive = true
+	}
+	if err := checkScale(opts.Limiter, opts.Shard, p.adaptive); err != nil {
+		return nil, err
 	}
 	if opts.Burst < 0 || opts.Concurrency < 1 || opts.MaxRetries < 0 {
 		return nil, usageError("--burst and --max-retries must not be negative, --concurrency at least 1")
@@ -372,6 +381,13 @@ func (p *plan) send(ctx context.Context) error {
 		return err
 	}
 	defer in.Close()
+	lim, closeLim, err := buildLimiter(ctx, opts.Limiter,
+		ratelimit.Config{Rate: p.rate, Burst: opts.Burst, Adaptive: p.adaptive, InFlight: opts.Concurrency},
+		opts.IO.ErrOut, opts.Quiet)
+	if err != nil {
+		return err
+	}
+	defer closeLim()
 
 	var (
 		journal *report.Writer
@@ -417,8 +433,10 @@ func (p *plan) send(ctx context.Context) error {
 	if filter != nil {
 		src = filter.wrap(src)
 	}
+	if src, err = shardSource(src, opts.Shard); err != nil {
+		return err
+	}
 
-	lim := ratelimit.New(ratelimit.Config{Rate: p.rate, Burst: opts.Burst, Adaptive: p.adaptive, InFlight: opts.Concurrency})
 	var rt http.RoundTripper = transport(opts)
 	if p.preset.Wrap != nil {
 		rt = p.preset.Wrap(rt)
@@ -451,7 +469,7 @@ func (p *plan) send(ctx context.Context) error {
 
 	total := int64(-1)
 	if opts.Input != "-" {
-		total = countRows(opts.Input, rows.Format())
+		total = shardTotal(countRows(opts.Input, rows.Format()), opts.Shard)
 	}
 	display := startProgress(opts, progress, total, lim)
 	sum, runErr := sender.Run(runCtx, stop, cfg, src)

@@ -1,0 +1,246 @@
+package cmd
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bulksend/bulksend/report"
+	"github.com/bulksend/bulksend/sender"
+)
+
+var mergeT0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+func sent(line int, id string) *sender.Result {
+	return &sender.Result{Line: line, ID: id, Status: sender.StatusSent, HTTPStatus: 200, Attempts: 1,
+		MessageID: "m-" + id, Latency: 12 * time.Millisecond, SentAt: mergeT0.Add(time.Duration(line) * time.Second),
+		Response: `{"id":"m-` + id + `"}`}
+}
+
+// writeReport writes results as a report (its format by extension); a nil
+// result stands for an in-flight row of the next one.
+func writeReport(t *testing.T, path string, results ...*sender.Result) {
+	t.Helper()
+	w, err := report.Create(path, report.Options{Now: func() time.Time { return mergeT0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range results {
+		if r == nil {
+			next := results[i+1]
+			err = w.Begin(&sender.Message{Line: next.Line, ID: next.ID, IdempotencyKey: "k"})
+		} else {
+			err = w.Record(r)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readReport returns a report's rows in file order.
+func readReport(t *testing.T, path string) []report.Row {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var rows []report.Row
+	if err := report.Read(f, path, report.FormatFromName(path), func(r report.Row) error {
+		rows = append(rows, r)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func TestMergeRun(t *testing.T) {
+	invalid := &sender.Result{Line: 4, ID: "4", Status: sender.StatusInvalid, Error: "in.csv:4: bad row"}
+	failed := &sender.Result{Line: 3, ID: "c", Status: sender.StatusFailed, HTTPStatus: 400, Attempts: 1, Error: "HTTP 400"}
+	tests := []struct {
+		name      string
+		inputs    map[string][]*sender.Result
+		out       string
+		outExists bool
+		force     bool
+		wantLines []int
+		wantIDs   []string
+		wantErr   string
+		wantCode  int
+	}{
+		{name: "two csv shards, sorted by line",
+			inputs: map[string][]*sender.Result{"s1.csv": {sent(5, "e"), sent(1, "a"), failed}, "s2.csv": {sent(2, "b"), invalid}},
+			out:    "all.csv", wantLines: []int{1, 2, 3, 4, 5}, wantIDs: []string{"a", "b", "c", "4", "e"}},
+		{name: "jsonl and csv in, jsonl out",
+			inputs: map[string][]*sender.Result{"s1.jsonl": {sent(2, "b")}, "s2.csv": {sent(1, "a")}},
+			out:    "all.jsonl", wantLines: []int{1, 2}, wantIDs: []string{"a", "b"}},
+		{name: "a journal counts by its last row",
+			inputs: map[string][]*sender.Result{"s1.csv": {nil, sent(1, "a"), nil, sent(3, "c")}, "s2.csv": {nil, sent(2, "b")}},
+			out:    "all.csv", wantLines: []int{1, 2, 3}, wantIDs: []string{"a", "b", "c"}},
+		{name: "the same row twice is no conflict",
+			inputs: map[string][]*sender.Result{"s1.csv": {sent(1, "a"), invalid}, "s2.csv": {sent(1, "a"), invalid}},
+			out:    "all.csv", wantLines: []int{1, 4}, wantIDs: []string{"a", "4"}},
+		{name: "different rows for one line are refused",
+			inputs: map[string][]*sender.Result{"s1.csv": {sent(1, "a")}, "s2.csv": {sent(1, "z")}},
+			out:    "all.csv", wantErr: "line 1: ", wantCode: ExitError},
+		{name: "an existing OUT needs --force",
+			inputs: map[string][]*sender.Result{"s1.csv": {sent(1, "a")}},
+			out:    "all.csv", outExists: true, wantErr: "--force", wantCode: ExitUsage},
+		{name: "--force overwrites OUT",
+			inputs: map[string][]*sender.Result{"s1.csv": {sent(1, "a")}, "s2.csv": {sent(2, "b")}},
+			out:    "all.csv", outExists: true, force: true, wantLines: []int{1, 2}, wantIDs: []string{"a", "b"}},
+		{name: "OUT may be one of the inputs",
+			inputs: map[string][]*sender.Result{"s1.csv": {sent(1, "a")}, "s2.csv": {sent(2, "b")}},
+			out:    "s1.csv", wantLines: []int{1, 2}, wantIDs: []string{"a", "b"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var inputs []string
+			for name, results := range tt.inputs {
+				writeReport(t, filepath.Join(dir, name), results...)
+				inputs = append(inputs, filepath.Join(dir, name))
+			}
+			slices.Sort(inputs)
+			out := filepath.Join(dir, tt.out)
+			if tt.outExists {
+				writeReport(t, out, sent(9, "old"))
+			}
+			ios, _, _, errOut := TestStreams()
+			err := mergeRun(&MergeOptions{IO: ios, Out: out, Inputs: inputs, Force: tt.force})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || exitCode(err) != tt.wantCode {
+					t.Fatalf("mergeRun: %v (exit %d), want exit %d and %q", err, exitCode(err), tt.wantCode, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := readReport(t, out)
+			var lines []int
+			var ids []string
+			for _, r := range rows {
+				lines, ids = append(lines, r.Line), append(ids, r.ID)
+			}
+			if !slices.Equal(lines, tt.wantLines) || !slices.Equal(ids, tt.wantIDs) {
+				t.Errorf("merged lines %v ids %v, want %v %v", lines, ids, tt.wantLines, tt.wantIDs)
+			}
+			if !strings.Contains(errOut.String(), "rows") {
+				t.Errorf("stderr %q, want a one-line summary", errOut)
+			}
+			left, _ := filepath.Glob(filepath.Join(dir, "*.merge-*"))
+			locks, _ := filepath.Glob(filepath.Join(dir, "*.lock"))
+			if len(left)+len(locks) > 0 {
+				t.Errorf("left behind %v %v", left, locks)
+			}
+		})
+	}
+}
+
+// TestMergeKeepsEveryColumn: a row comes out of the merge as it went in.
+func TestMergeKeepsEveryColumn(t *testing.T) {
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "s1.csv"), filepath.Join(dir, "all.jsonl")
+	r := sent(7, "g")
+	r.Throttled, r.Attempts, r.Error = 2, 3, `quoted "text", with a comma`
+	writeReport(t, in, r)
+	ios, _, _, _ := TestStreams()
+	if err := mergeRun(&MergeOptions{IO: ios, Out: out, Inputs: []string{in}}); err != nil {
+		t.Fatal(err)
+	}
+	got, want := readReport(t, out), readReport(t, in)
+	if !slices.Equal(got, want) {
+		t.Errorf("merged %+v, want %+v", got, want)
+	}
+}
+
+func TestMergeRefusesWhatItCannotRead(t *testing.T) {
+	tests := []struct {
+		name    string
+		setup   func(t *testing.T, in string) (release func() error)
+		wantErr string
+	}{
+		{name: "missing input", setup: func(t *testing.T, in string) func() error {
+			os.Remove(in)
+			return nil
+		}, wantErr: "no such file"},
+		{name: "input in use by a running send", setup: func(t *testing.T, in string) func() error {
+			release, err := report.Lock(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return release
+		}, wantErr: "locked"},
+		{name: "damaged input", setup: func(t *testing.T, in string) func() error {
+			if err := os.WriteFile(in, []byte("line,id\nnot,a,report\n1,a\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return nil
+		}, wantErr: "s1.csv"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			in := filepath.Join(dir, "s1.csv")
+			writeReport(t, in, sent(1, "a"))
+			if release := tt.setup(t, in); release != nil {
+				defer release()
+			}
+			ios, _, _, _ := TestStreams()
+			err := mergeRun(&MergeOptions{IO: ios, Out: filepath.Join(dir, "all.csv"), Inputs: []string{in}})
+			if err == nil || exitCode(err) != ExitError || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("mergeRun: %v (exit %d), want exit 1 mentioning %q", err, exitCode(err), tt.wantErr)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "all.csv")); err == nil {
+				t.Error("a failed merge wrote OUT")
+			}
+		})
+	}
+}
+
+func TestNewCmdReportMergeArgs(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		want    *MergeOptions
+		wantErr bool
+	}{
+		{name: "out and inputs", args: []string{"all.csv", "a.csv", "b.csv"},
+			want: &MergeOptions{Out: "all.csv", Inputs: []string{"a.csv", "b.csv"}}},
+		{name: "force", args: []string{"--force", "all.csv", "a.csv"},
+			want: &MergeOptions{Out: "all.csv", Inputs: []string{"a.csv"}, Force: true}},
+		{name: "no input", args: []string{"all.csv"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ios, _, _, _ := TestStreams()
+			var got *MergeOptions
+			c := NewCmdReportMerge(ios, func(o *MergeOptions) error { got = o; return nil })
+			c.SetArgs(tt.args)
+			c.SetOut(ios.ErrOut)
+			c.SetErr(ios.ErrOut)
+			err := c.Execute()
+			if tt.wantErr {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Out != tt.want.Out || !slices.Equal(got.Inputs, tt.want.Inputs) || got.Force != tt.want.Force {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
