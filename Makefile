@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: build test lint fuzz bench bench-limits demo
+.PHONY: build test lint fuzz bench bench-limits bench-shards demo
 
 build:
 	$(GO) build -o bulksend .
@@ -40,6 +40,10 @@ bench:
 # The end-to-end rate-limit benchmark of BENCHMARKS.md.
 bench-limits:
 	$(GO) run ./bench/limits -out bench-limits.md
+
+# Several processes on one Redis-shared quota (needs redis-server).
+bench-shards:
+	$(GO) run ./bench/shards -rows 600 -procs 2,3 -styles retry-after,x-ratelimit-reset-ms,none
 
 demo:
 	$(GO) run . demo
