@@ -1,6 +1,9 @@
 package ratelimit
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Clock is the time source of a Limiter. Tests inject a fake one so pauses and
 // pacing are checked without sleeping.
@@ -21,4 +24,20 @@ func (SystemClock) Now() time.Time { return time.Now() }
 func (SystemClock) NewTimer(d time.Duration) (<-chan time.Time, func() bool) {
 	t := time.NewTimer(d)
 	return t.C, t.Stop
+}
+
+// Sleep waits d on c, or until wake is closed (woken), or ctx ends. Every
+// wait of a limiter goes through it, so a pause that starts or grows wakes
+// all waiters at once and none outlives its context.
+func Sleep(ctx context.Context, c Clock, d time.Duration, wake <-chan struct{}) (woken bool, err error) {
+	t, stop := c.NewTimer(d)
+	defer stop()
+	select {
+	case <-t:
+		return false, nil
+	case <-wake:
+		return true, nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
 }

@@ -124,7 +124,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 		if now.Before(l.pauseUntil) {
 			d, changed := l.pauseUntil.Sub(now), l.changed
 			l.mu.Unlock()
-			if _, err := l.sleep(ctx, d, changed); err != nil {
+			if _, err := Sleep(ctx, l.clock, d, changed); err != nil {
 				return err
 			}
 			continue
@@ -143,7 +143,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 		if d <= 0 {
 			return nil
 		}
-		interrupted, err := l.sleep(ctx, d, changed)
+		interrupted, err := Sleep(ctx, l.clock, d, changed)
 		if err != nil || interrupted {
 			l.mu.Lock()
 			r.CancelAt(l.clock.Now())
@@ -162,20 +162,6 @@ func (l *Limiter) Wait(ctx context.Context) error {
 		if !paused {
 			return nil
 		}
-	}
-}
-
-// sleep waits d, or until changed is closed (interrupted), or ctx ends.
-func (l *Limiter) sleep(ctx context.Context, d time.Duration, changed <-chan struct{}) (interrupted bool, err error) {
-	c, stop := l.clock.NewTimer(d)
-	defer stop()
-	select {
-	case <-c:
-		return false, nil
-	case <-changed:
-		return true, nil
-	case <-ctx.Done():
-		return false, ctx.Err()
 	}
 }
 

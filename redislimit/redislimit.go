@@ -261,7 +261,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 		d, changed := l.pauseUntil.Sub(l.clock.Now()), l.changed
 		l.mu.Unlock()
 		if d > 0 {
-			if _, err := l.sleep(ctx, d, changed); err != nil {
+			if _, err := ratelimit.Sleep(ctx, l.clock, d, changed); err != nil {
 				return err
 			}
 			continue
@@ -283,7 +283,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 		}
 		// The slot is ours at the end of the delay; a pause this process
 		// starts meanwhile gives it up (the pause empties the bucket).
-		interrupted, err := l.sleep(ctx, micros(r[1]), changed)
+		interrupted, err := ratelimit.Sleep(ctx, l.clock, micros(r[1]), changed)
 		if err != nil {
 			return err
 		}
@@ -313,7 +313,7 @@ func (l *Limiter) backoff(ctx context.Context, err error, failures *int) error {
 	l.noteError(err)
 	d := ratelimit.Backoff(*failures, l.retryBase, l.retryMax, l.rnd)
 	*failures++
-	_, err = l.sleep(ctx, d, nil)
+	_, err = ratelimit.Sleep(ctx, l.clock, d, nil)
 	return err
 }
 
@@ -322,20 +322,6 @@ func (l *Limiter) noteError(err error) {
 	defer l.mu.Unlock()
 	l.errs++
 	l.lastErr = err
-}
-
-// sleep waits d, or until changed is closed (interrupted), or ctx ends.
-func (l *Limiter) sleep(ctx context.Context, d time.Duration, changed <-chan struct{}) (interrupted bool, err error) {
-	c, stop := l.clock.NewTimer(d)
-	defer stop()
-	select {
-	case <-c:
-		return false, nil
-	case <-changed:
-		return true, nil
-	case <-ctx.Done():
-		return false, ctx.Err()
-	}
 }
 
 // Throttle reports a throttle answer received at now, as ratelimit.Limiter
