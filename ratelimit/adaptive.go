@@ -169,7 +169,9 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int) time.Dur
 			a.idleUntil = now.Add(adaptiveIdle)
 			a.segStart = a.idleUntil
 			a.idleLeft, a.idleSent = remaining, sent
-			a.pace = math.Inf(1) // set by the measurement after the spell
+			// One request after the spell, so its answer alone shows the
+			// refill; the measurement then sets the pace.
+			a.pace = 0.5 / adaptiveIdle.Seconds()
 			return adaptiveIdle
 		}
 		a.sign(sent, 0, float64(remaining))
@@ -209,8 +211,10 @@ func (a *adaptive) refill(sent time.Time, remaining int) bool {
 		gained := float64(remaining + 1 - a.idleLeft)
 		r := gained / sent.Sub(a.idleSent).Seconds()
 		if remaining+1 >= a.burstSize() {
-			// The bucket filled up during the spell: r is at least this.
-			a.pace = math.Max(r, adaptiveFloor)
+			// The bucket filled up during the spell: r is at least this,
+			// and track searches upward from it while the bucket stays full.
+			a.measured = math.Max(r, adaptiveFloor)
+			a.pace = a.measured
 		} else if r > 0 {
 			a.measured = r
 			a.pace = math.Max(r*adaptiveMargin, adaptiveFloor)

@@ -238,8 +238,14 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 
 // applyAdaptive moves the token bucket to the adaptive controller's rate.
 func (l *Limiter) applyAdaptive(now time.Time) {
-	if lim := l.adapt.limit(); lim != l.lim.Limit() {
+	if lim, old := l.adapt.limit(), l.lim.Limit(); lim != old {
 		l.lim.SetLimitAt(now, lim)
+		if lim > old*1.5 {
+			// Waiters hold reservations made at the old, much slower pace:
+			// wake them to reserve again at the new one.
+			close(l.changed)
+			l.changed = make(chan struct{})
+		}
 	}
 	if b := l.adapt.burst(); b != l.lim.Burst() {
 		l.lim.SetBurstAt(now, b)
