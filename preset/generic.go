@@ -198,6 +198,12 @@ func (g *generic) Build(row sender.Row) *sender.Message {
 	if g.body != nil {
 		if g.body.t == nil {
 			m.Body = []byte(g.body.static)
+		} else if g.body.fast != nil {
+			b, err := appendFast(make([]byte, 0, g.bodyHint), g.body.fast, row.Fields)
+			if err != nil {
+				return g.invalid(m, err)
+			}
+			m.Body = b
 		} else {
 			buf := bytes.NewBuffer(make([]byte, 0, g.bodyHint))
 			if err := g.body.t.Execute(buf, row.Fields); err != nil {

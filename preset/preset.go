@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+	"text/template/parse"
 	"unicode/utf8"
 
 	"github.com/bulksend/bulksend/sender"
@@ -110,6 +111,77 @@ func column(row sender.Row, name string) (string, error) {
 type tmpl struct {
 	t      *template.Template
 	static string
+	// fast, when set, renders the template without text/template: it is
+	// only text, {{.field}} and {{json .field}}, the shape of nearly every
+	// body, and reflection is most of a render's cost.
+	fast []piece
+}
+
+// piece is one part of a fast template: text, or a field, JSON-quoted or not.
+type piece struct {
+	text  string
+	field string
+	json  bool
+}
+
+// compileFast returns t's pieces when it has the simple shape, else nil.
+func compileFast(t *template.Template) []piece {
+	if t.Tree == nil || len(t.Templates()) != 1 {
+		return nil
+	}
+	var out []piece
+	for _, n := range t.Tree.Root.Nodes {
+		switch n := n.(type) {
+		case *parse.TextNode:
+			out = append(out, piece{text: string(n.Text)})
+		case *parse.ActionNode:
+			if n.Pipe == nil || len(n.Pipe.Decl) > 0 || len(n.Pipe.Cmds) != 1 {
+				return nil
+			}
+			args := n.Pipe.Cmds[0].Args
+			switch {
+			case len(args) == 1:
+				if f, ok := args[0].(*parse.FieldNode); ok && len(f.Ident) == 1 {
+					out = append(out, piece{field: f.Ident[0]})
+					continue
+				}
+				return nil
+			case len(args) == 2:
+				id, ok := args[0].(*parse.IdentifierNode)
+				f, ok2 := args[1].(*parse.FieldNode)
+				if ok && ok2 && id.Ident == "json" && len(f.Ident) == 1 {
+					out = append(out, piece{field: f.Ident[0], json: true})
+					continue
+				}
+				return nil
+			default:
+				return nil
+			}
+		default:
+			return nil
+		}
+	}
+	return out
+}
+
+// appendFast renders pieces over fields.
+func appendFast(dst []byte, pieces []piece, fields map[string]string) ([]byte, error) {
+	for _, p := range pieces {
+		if p.field == "" {
+			dst = append(dst, p.text...)
+			continue
+		}
+		v, ok := fields[p.field]
+		if !ok {
+			return nil, fmt.Errorf("template: field %q missing", p.field)
+		}
+		if p.json {
+			dst = appendJSONString(dst, v)
+		} else {
+			dst = append(dst, v...)
+		}
+	}
+	return dst, nil
 }
 
 // parseTemplate parses text as a template named after where it came from
@@ -122,13 +194,17 @@ func parseTemplate(name, text string, funcs template.FuncMap) (*tmpl, error) {
 	if !strings.Contains(text, "{{") {
 		return &tmpl{static: text}, nil
 	}
-	return &tmpl{t: t}, nil
+	return &tmpl{t: t, fast: compileFast(t)}, nil
 }
 
 // render executes the template over the row's fields.
 func (t *tmpl) render(fields map[string]string) (string, error) {
 	if t.t == nil {
 		return t.static, nil
+	}
+	if t.fast != nil {
+		b, err := appendFast(nil, t.fast, fields)
+		return string(b), err
 	}
 	var b strings.Builder
 	if err := t.t.Execute(&b, fields); err != nil {

@@ -26,6 +26,21 @@ func DefaultParseResponse(status int, body []byte) (messageID, errText string) {
 
 // parseResponse is DefaultParseResponse with the provider's id keys.
 func parseResponse(status int, body []byte, idKeys []string) (messageID, errText string) {
+	if status >= 200 && status < 300 {
+		if members, ok := topLevel(body); ok {
+			for _, k := range idKeys {
+				for _, m := range members {
+					if m.key == k {
+						if v := scalar(m.value); v != "" {
+							return v, ""
+						}
+						break
+					}
+				}
+			}
+			return "", ""
+		}
+	}
 	var obj map[string]json.RawMessage
 	isObject := json.Unmarshal(body, &obj) == nil
 	if status >= 200 && status < 300 {
@@ -109,4 +124,83 @@ func snippet(body []byte) string {
 		body = body[:cut]
 	}
 	return strings.ToValidUTF8(string(body), "\uFFFD")
+}
+
+type member struct {
+	key   string
+	value json.RawMessage
+}
+
+// topLevel splits a JSON object into its members without decoding the
+// values; ok is false for anything but a valid object whose keys have no
+// escapes (those take the slow path).
+func topLevel(b []byte) (out [8]member, ok bool) {
+	if !json.Valid(b) {
+		return out, false
+	}
+	n := 0
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return out, false
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return out, true
+	}
+	for i < len(b) {
+		if b[i] != '"' {
+			return out, false
+		}
+		end := i + 1
+		for end < len(b) && b[end] != '"' {
+			if b[end] == '\\' {
+				return out, false
+			}
+			end++
+		}
+		key := b[i+1 : end]
+		i = skipWS(b, end+1) + 1 // past ':'
+		i = skipWS(b, i)
+		start := i
+		depth, inStr := 0, false
+		for ; i < len(b); i++ {
+			c := b[i]
+			if inStr {
+				if c == '\\' {
+					i++
+				} else if c == '"' {
+					inStr = false
+				}
+				continue
+			}
+			if c == '"' {
+				inStr = true
+			} else if c == '{' || c == '[' {
+				depth++
+			} else if c == '}' || c == ']' {
+				if depth == 0 {
+					break
+				}
+				depth--
+			} else if c == ',' && depth == 0 {
+				break
+			}
+		}
+		if n < len(out) {
+			out[n] = member{key: string(key), value: b[start:i]}
+			n++
+		}
+		if i >= len(b) || b[i] == '}' {
+			return out, true
+		}
+		i = skipWS(b, i+1)
+	}
+	return out, true
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
 }

@@ -35,6 +35,9 @@ const (
 // when no family is present or every value is malformed; a family with some
 // malformed values reports the others and leaves those unknown.
 func ParseQuota(h http.Header, now time.Time) (q Quota, ok bool) {
+	if !hasRateLimitHeader(h) {
+		return Quota{Remaining: -1}, false
+	}
 	ref := serverNow(h, now)
 	if q, ok := ietfQuota(h, ref); ok {
 		return q, true
@@ -251,4 +254,26 @@ func parseCount(v string) (int, bool) {
 		return 0, false
 	}
 	return int(f), true
+}
+
+// hasRateLimitHeader reports whether h has any header of a quota family
+// ("RateLimit*", "X-RateLimit-*", "X-Rate-Limit-*", "inin-ratelimit-*"),
+// so the common answer without one costs no parsing.
+func hasRateLimitHeader(h http.Header) bool {
+	for k := range h {
+		if containsFold(k, "ratelimit") || containsFold(k, "rate-limit") {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold is strings.Contains ignoring ASCII case, without allocating.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
 }

@@ -19,6 +19,10 @@ type ServerClock struct {
 	mu     sync.Mutex
 	lo, hi time.Duration
 	n      int
+	// lastDate and lastParsed cache the last Date header: answers within
+	// one second share it, and parsing is most of Observe's cost.
+	lastDate   string
+	lastParsed time.Time
 }
 
 // serverClockPrecise is how narrow the interval must be before Now is used.
@@ -31,13 +35,17 @@ func (c *ServerClock) Observe(h http.Header, sent, received time.Time) {
 	if v == "" {
 		return
 	}
-	date, err := http.ParseTime(v)
-	if err != nil {
-		return
-	}
-	lo, hi := date.Sub(received), date.Add(time.Second).Sub(sent)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	date := c.lastParsed
+	if v != c.lastDate {
+		var err error
+		if date, err = http.ParseTime(v); err != nil {
+			return
+		}
+		c.lastDate, c.lastParsed = v, date
+	}
+	lo, hi := date.Sub(received), date.Add(time.Second).Sub(sent)
 	if c.n == 0 || lo > c.hi || hi < c.lo {
 		// First answer, or the server's clock jumped: start again.
 		c.lo, c.hi, c.n = lo, hi, 1

@@ -243,6 +243,9 @@ type fieldMember struct {
 // parseFieldList splits a structured field into members. It never fails:
 // junk yields members without the parameters callers look for.
 func parseFieldList(s string) []fieldMember {
+	if s == "" {
+		return nil
+	}
 	var members []fieldMember
 	for _, part := range splitOutsideQuotes(s, ',') {
 		pieces := splitOutsideQuotes(part, ';')

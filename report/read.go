@@ -8,7 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/bulksend/bulksend/sender"
 
 	"github.com/gocarina/gocsv"
 )
@@ -127,6 +131,43 @@ type csvDecoder struct {
 	cr      *csv.Reader
 	um      *gocsv.Unmarshaller
 	started bool
+	// fast: the header is exactly the columns this package writes, in
+	// order, so records are decoded by position without reflection.
+	fast bool
+}
+
+// canonicalHeader is the header Writer writes.
+var canonicalHeader = []string{"line", "id", "status", "http_status", "attempts", "throttled", "error", "message_id", "latency_ms", "sent_at", "response"}
+
+// decodeFast fills a Row from a record in canonical column order.
+func decodeFast(f []string) (Row, error) {
+	var r Row
+	if len(f) != numColumns {
+		return r, fmt.Errorf("%d fields, want %d", len(f), numColumns)
+	}
+	var err error
+	atoi := func(s string) int {
+		if s == "" || err != nil {
+			return 0
+		}
+		n, e := strconv.Atoi(s)
+		if e != nil {
+			err = e
+		}
+		return n
+	}
+	r.Line = atoi(f[0])
+	r.ID = f[1]
+	r.Status = sender.Status(f[2])
+	r.HTTPStatus = atoi(f[3])
+	r.Attempts = atoi(f[4])
+	r.Throttled = atoi(f[5])
+	r.Error = f[6]
+	r.MessageID = f[7]
+	r.LatencyMS = int64(atoi(f[8]))
+	r.SentAt = f[9]
+	r.Response = f[10]
+	return r, err
 }
 
 // errNoHeader marks the records after a damaged header.
@@ -141,7 +182,14 @@ func (d *csvDecoder) next() (record, bool) {
 		v   any
 		err error
 	)
-	if d.um != nil {
+	if d.fast {
+		var f []string
+		if f, err = d.cr.Read(); err == nil {
+			var row Row
+			row, err = decodeFast(f)
+			v = row
+		}
+	} else if d.um != nil {
 		v, err = d.um.Read()
 	} else if _, err = d.cr.Read(); err == nil {
 		err = errNoHeader // the driver reports the header's damage first
@@ -168,7 +216,9 @@ func (d *csvDecoder) next() (record, bool) {
 
 // header reads and checks the header row.
 func (d *csvDecoder) header() (record, bool) {
+	d.cr.ReuseRecord = true
 	um, err := gocsv.NewUnmarshaller(d.cr, Row{})
+	d.fast = err == nil && slices.Equal(um.Headers, canonicalHeader)
 	if err == io.EOF {
 		return record{}, false
 	}

@@ -516,7 +516,11 @@ func (e *engine) attempt(waitCtx, ctx context.Context, j *job) outcome {
 	}
 
 	e.server.Observe(header, start, end)
-	sig, hinted := e.server.ParseWaitAt(header, end)
+	var sig ratelimit.Signal
+	var hinted bool
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		sig, hinted = e.server.ParseWaitAt(header, end)
+	}
 	switch {
 	case status == http.StatusTooManyRequests || (status == http.StatusServiceUnavailable && hinted):
 		j.throttled++
@@ -645,6 +649,9 @@ func describe(err error) string {
 
 // oneLine is the start of b as one line of valid UTF-8, for the report.
 func oneLine(b []byte, n int) string {
+	if len(b) <= n && plainLine(b) {
+		return string(b)
+	}
 	if len(b) > n {
 		b = b[:n]
 		for len(b) > 0 && !utf8.Valid(b) {
@@ -709,4 +716,20 @@ func (w *errorWindow) share() float64 {
 		return 0
 	}
 	return float64(w.failed) / float64(w.n)
+}
+
+// plainLine reports whether oneLine would return b unchanged: printable
+// ASCII with single spaces between words.
+func plainLine(b []byte) bool {
+	if len(b) > 0 && (b[0] == ' ' || b[len(b)-1] == ' ') {
+		return false
+	}
+	for i, c := range b {
+		if c < 0x21 || c > 0x7e {
+			if c != ' ' || b[i-1] == ' ' {
+				return false
+			}
+		}
+	}
+	return true
 }

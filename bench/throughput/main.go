@@ -1,0 +1,313 @@
+// Command throughput is the performance benchmark of issue 6. It builds
+// bulksend, then measures, strictly one run at a time:
+//
+//   - throughput: 30,000 rows sent with --rate 0 --concurrency 32 and the
+//     report on, to an unlimited sandbox on 127.0.0.1, beside two baselines
+//     sending the same rendered requests to the same kind of sandbox: a
+//     minimal Go client (N goroutines POSTing with keep-alive, built into
+//     this harness) and vegeta at its maximum rate;
+//   - memory: peak RSS of sends and dry runs of growing files;
+//   - startup: `bulksend version` and a 1-row send, in milliseconds;
+//
+// and prints markdown tables with PASS or MISS against the issue's targets.
+//
+// Usage:
+//
+//	go run ./bench/throughput [-rows 30000] [-concurrency 32] [-repeat 3]
+//	    [-sections throughput,memory,startup] [-clients bulksend,minimal,vegeta]
+//	    [-send-sizes 10k,100k,200k,1M] [-dry-sizes 10k,100k,1M] [-startup-runs 20]
+//	    [-bin PATH] [-vegeta PATH] [-json] [-out FILE]
+//
+// Every client, the sandbox included, is a separate process, so the CPU time
+// and peak RSS of each are measured on their own (rusage of the child, the
+// figures /usr/bin/time -v prints) and no two share a Go runtime. A fresh
+// sandbox serves each throughput and memory run, so no run pays for the
+// state (idempotency store, delivered set) an earlier one left.
+//
+// The process exits 0 whatever the numbers are, unless -strict is given
+// (then a MISS exits 1); 2 means bad flags, 1 a harness failure.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// modulePath is what -bin "" builds.
+const modulePath = "github.com/bulksend/bulksend"
+
+// The sections a run can measure, in table order.
+const (
+	sectionThroughput = "throughput"
+	sectionMemory     = "memory"
+	sectionStartup    = "startup"
+)
+
+var allSections = []string{sectionThroughput, sectionMemory, sectionStartup}
+
+// Exit codes of the harness.
+const (
+	exitOK    = 0
+	exitError = 1 // the harness could not run, or -strict and a MISS
+	exitUsage = 2
+)
+
+func main() {
+	// The harness runs itself as the minimal client, so that client is a
+	// process of its own like the other two.
+	if len(os.Args) > 1 && os.Args[1] == minimalClientCmd {
+		os.Exit(minimalClientMain(os.Args[2:], os.Stdout, os.Stderr))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// options are the parsed flags.
+type options struct {
+	bin         string
+	vegeta      string
+	timeBin     string
+	rows        int
+	concurrency int
+	repeat      int
+	sections    []string
+	clients     []string
+	sendSizes   []int
+	drySizes    []int
+	startupRuns int
+	out         string
+	json        bool
+	strict      bool
+	args        []string // as given, for the "command line used" line
+}
+
+func (o options) has(section string) bool { return slices.Contains(o.sections, section) }
+
+func parseOptions(args []string, stderr io.Writer) (options, error) {
+	o := options{args: args}
+	fs := flag.NewFlagSet("throughput", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sections, clients, sendSizes, drySizes string
+	fs.StringVar(&o.bin, "bin", "", "bulksend binary to measure (default: go build the module into a temp dir)")
+	fs.StringVar(&o.vegeta, "vegeta", "", "vegeta binary (default: vegeta on PATH or in GOPATH/bin, else go install "+vegetaModule+" into a temp dir)")
+	fs.StringVar(&o.timeBin, "time", "/usr/bin/time", "GNU time, to read each client's peak RSS (\"\": rusage, which counts the harness's own RSS too)")
+	fs.IntVar(&o.rows, "rows", 30000, "rows of the throughput runs")
+	fs.IntVar(&o.concurrency, "concurrency", 32, "requests in flight, for every client")
+	fs.IntVar(&o.repeat, "repeat", 3, "throughput runs per client, interleaved; the table shows medians")
+	fs.StringVar(&sections, "sections", strings.Join(allSections, ","), "comma-separated sections to run")
+	fs.StringVar(&clients, "clients", strings.Join(allClients, ","), "comma-separated throughput clients to run")
+	fs.StringVar(&sendSizes, "send-sizes", "10k,100k,200k,1M", "row counts of the memory section's sends")
+	fs.StringVar(&drySizes, "dry-sizes", "10k,100k,1M", "row counts of the memory section's dry runs")
+	fs.IntVar(&o.startupRuns, "startup-runs", 20, "timed runs of each startup command (after 2 untimed ones)")
+	fs.StringVar(&o.out, "out", "", "also write the markdown tables to this file")
+	fs.BoolVar(&o.json, "json", false, "print the raw results as JSON on stdout instead of the tables")
+	fs.BoolVar(&o.strict, "strict", false, "exit 1 when any target is missed")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	switch {
+	case o.rows < 1:
+		return o, fmt.Errorf("-rows %d: need at least 1", o.rows)
+	case o.concurrency < 1:
+		return o, fmt.Errorf("-concurrency %d: need at least 1", o.concurrency)
+	case o.repeat < 1:
+		return o, fmt.Errorf("-repeat %d: need at least 1", o.repeat)
+	case o.startupRuns < 1:
+		return o, fmt.Errorf("-startup-runs %d: need at least 1", o.startupRuns)
+	}
+	var err error
+	if o.sections, err = pickList("-sections", allSections, splitList(sections)); err != nil {
+		return o, err
+	}
+	if o.clients, err = pickList("-clients", allClients, splitList(clients)); err != nil {
+		return o, err
+	}
+	if o.sendSizes, err = parseSizes(sendSizes); err != nil {
+		return o, fmt.Errorf("-send-sizes: %w", err)
+	}
+	if o.drySizes, err = parseSizes(drySizes); err != nil {
+		return o, fmt.Errorf("-dry-sizes: %w", err)
+	}
+	return o, nil
+}
+
+// splitList splits a comma list, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// pickList checks names against all and returns them in all's order, so
+// the tables never move whatever order the flag names them in.
+func pickList(flagName string, all, names []string) ([]string, error) {
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%s: name at least one of %s", flagName, strings.Join(all, ", "))
+	}
+	for _, n := range names {
+		if !slices.Contains(all, n) {
+			return nil, fmt.Errorf("%s: unknown %q (want %s)", flagName, n, strings.Join(all, ", "))
+		}
+	}
+	var out []string
+	for _, a := range all {
+		if slices.Contains(names, a) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, err := parseOptions(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "throughput:", err)
+		return exitUsage
+	}
+	res, err := bench(ctx, o, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "throughput:", err)
+		return exitError
+	}
+	tables := res.markdown()
+	if o.out != "" {
+		if err := os.WriteFile(o.out, []byte(tables), 0o644); err != nil {
+			fmt.Fprintln(stderr, "throughput:", err)
+			return exitError
+		}
+	}
+	if o.json {
+		err = res.writeJSON(stdout)
+	} else {
+		_, err = io.WriteString(stdout, tables)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "throughput:", err)
+		return exitError
+	}
+	if o.strict && len(res.misses()) > 0 {
+		fmt.Fprintf(stderr, "throughput: missed: %s\n", strings.Join(res.misses(), "; "))
+		return exitError
+	}
+	return exitOK
+}
+
+// env is what every measurement needs: the binaries and a scratch folder.
+type env struct {
+	o      options
+	dir    string
+	bin    string
+	vegeta string // "" when vegeta could not be had; see noVegeta
+	// noVegeta says why vegeta is missing.
+	noVegeta string
+	// timeBin is GNU time, or "" to read peak RSS from rusage.
+	timeBin string
+	log     io.Writer
+}
+
+// bench runs the sections the options ask for.
+func bench(ctx context.Context, o options, progress io.Writer) (*result, error) {
+	began := time.Now()
+	dir, err := os.MkdirTemp("", "bench-throughput-*")
+	if err != nil {
+		return nil, fmt.Errorf("make temp dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	e := &env{o: o, dir: dir, bin: o.bin, log: progress}
+	if e.bin == "" {
+		fmt.Fprintln(progress, "throughput: building bulksend")
+		if e.bin, err = buildBinary(ctx, dir, progress); err != nil {
+			return nil, err
+		}
+	}
+	if o.has(sectionThroughput) && slices.Contains(o.clients, clientVegeta) {
+		e.vegeta, e.noVegeta = findVegeta(ctx, o.vegeta, dir, progress)
+	}
+
+	e.timeBin = findTime(ctx, o.timeBin)
+	res := newResult(o, e.bin)
+	res.RSSSource = rssFromRusage
+	if e.timeBin != "" {
+		res.RSSSource = rssFromTime
+	}
+	if o.has(sectionThroughput) {
+		if res.Throughput, err = measureThroughput(ctx, e); err != nil {
+			return nil, fmt.Errorf("throughput: %w", err)
+		}
+	}
+	if o.has(sectionMemory) {
+		if res.Memory, err = measureMemory(ctx, e); err != nil {
+			return nil, fmt.Errorf("memory: %w", err)
+		}
+	}
+	if o.has(sectionStartup) {
+		if res.Startup, err = measureStartup(ctx, e); err != nil {
+			return nil, fmt.Errorf("startup: %w", err)
+		}
+	}
+	res.ElapsedSeconds = round(time.Since(began).Seconds(), 1)
+	return res, nil
+}
+
+// buildBinary builds bulksend into dir. It needs the working directory to
+// be inside the module, as `go run ./bench/throughput` implies.
+func buildBinary(ctx context.Context, dir string, stderr io.Writer) (string, error) {
+	bin := filepath.Join(dir, exeName("bulksend"))
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, modulePath)
+	cmd.Stdout, cmd.Stderr = stderr, stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("build %s: %w", modulePath, err)
+	}
+	return bin, nil
+}
+
+func exeName(name string) string {
+	if runtime.GOOS == "windows" {
+		return name + ".exe"
+	}
+	return name
+}
+
+// shellJoin quotes args so the line can be pasted into a POSIX shell.
+func shellJoin(args ...string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = shellQuote(a)
+	}
+	return strings.Join(q, " ")
+}
+
+func shellQuote(s string) string {
+	safe := s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=+,@%$", r))
+	}) < 0
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
