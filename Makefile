@@ -33,9 +33,14 @@ fuzz:
 		done; \
 	done
 
-# Micro-benchmarks of the hot path.
+# Micro-benchmarks of the hot path (about 15 s), then throughput against a
+# minimal client and vegeta, memory and startup (about 2 minutes).
+BENCHTIME ?= 20000x
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
+	$(GO) test -run='^$$' -benchmem -benchtime=$(BENCHTIME) \
+		-bench='BenchmarkCSV$$|BenchmarkJSONL$$|BenchmarkBuild|BenchmarkWriterCSV|BenchmarkWriterJSONL|BenchmarkCompact|BenchmarkWait|BenchmarkSuccess|BenchmarkParseQuota|BenchmarkParseWaitAt|BenchmarkServeHTTP/send$$|BenchmarkRun' \
+		./csvinput ./preset ./report ./ratelimit ./sandbox ./sender | tee bench-micro.txt
+	$(GO) run ./bench/throughput -out bench-throughput.md
 
 # The end-to-end rate-limit benchmark of BENCHMARKS.md.
 bench-limits:
