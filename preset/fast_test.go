@@ -1,0 +1,40 @@
+package preset
+
+import (
+	"strings"
+	"testing"
+	"text/template"
+)
+
+// FuzzFastTemplate checks the fast renderer against text/template itself:
+// for every simple template and field value, the same output, or the same
+// missing-field error.
+func FuzzFastTemplate(f *testing.F) {
+	f.Add(`{"to": {{json .to}}, "text": {{json .text}}}`, "+15550001", `Hi "Zoë", a\b`+"\n\u2028<&>")
+	f.Add(`plain {{.to}}-{{.text}}`, "007", "")
+	f.Add(`{{json .missing}}`, "x", "y")
+	f.Add(`{{.to}}{{json .to}}{{.text}}`, "\xff\xfe", "\x00\x1f\x7f")
+	f.Fuzz(func(t *testing.T, text, to, body string) {
+		tm, err := parseTemplate("fuzz", text, textFuncs)
+		if err != nil || tm.fast == nil {
+			return
+		}
+		fields := map[string]string{"to": to, "text": body}
+		got, gotErr := tm.render(fields)
+		ref, err := template.New("ref").Option("missingkey=error").Funcs(textFuncs).Parse(text)
+		if err != nil {
+			t.Fatalf("text/template refuses what the fast path took: %v", err)
+		}
+		var b strings.Builder
+		wantErr := ref.Execute(&b, fields)
+		if (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("%q: fast error %v, text/template error %v", text, gotErr, wantErr)
+		}
+		if gotErr == nil && got != b.String() {
+			t.Fatalf("%q over %q: fast %q, text/template %q", text, fields, got, b.String())
+		}
+		if gotErr != nil && gotErr.Error() != execError(wantErr).Error() {
+			t.Fatalf("%q: fast error %q, want %q", text, gotErr, execError(wantErr))
+		}
+	})
+}
