@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -483,7 +484,7 @@ func (p *plan) send(ctx context.Context) error {
 			runErr = fmt.Errorf("compact report: %w", err)
 		}
 	}
-	if *interrupted && runErr == nil {
+	if interrupted.Load() && runErr == nil {
 		runErr = sender.ErrInterrupted
 	}
 	out := p.summarize(sum, lim.Stats(), runErr)
@@ -504,8 +505,8 @@ func (p *plan) send(ctx context.Context) error {
 // watchSignals turns the first SIGINT/SIGTERM into a soft stop (nothing new
 // is sent, in-flight requests get a grace period) and the second, or the
 // end of the grace period, into cancelling every request.
-func (p *plan) watchSignals(ctx context.Context, stop chan struct{}, cancel context.CancelFunc) *bool {
-	interrupted := new(bool)
+func (p *plan) watchSignals(ctx context.Context, stop chan struct{}, cancel context.CancelFunc) *atomic.Bool {
+	interrupted := new(atomic.Bool)
 	if p.opts.Signal == nil {
 		return interrupted
 	}
@@ -519,7 +520,7 @@ func (p *plan) watchSignals(ctx context.Context, stop chan struct{}, cancel cont
 		case <-ctx.Done():
 			return
 		}
-		*interrupted = true
+		interrupted.Store(true)
 		close(stop)
 		if !p.opts.Quiet {
 			fmt.Fprintf(p.opts.IO.ErrOut, "\nbulksend: interrupted; finishing requests in flight (up to %s), Ctrl-C again to quit now\n", grace)
