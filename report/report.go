@@ -62,8 +62,7 @@ type Row struct {
 	Response   string        `csv:"response" json:"response"`
 }
 
-// numColumns is the number of fields in Row; the CSV encoder fills a fixed
-// array of this size so writing a row does not allocate a slice.
+// numColumns is the number of fields in Row, as a report row has them.
 const numColumns = 11
 
 // timeLayout is RFC 3339 with a fixed millisecond part, so sent_at columns
