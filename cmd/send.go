@@ -597,7 +597,7 @@ type sourceFunc func(ctx context.Context) (*sender.Message, error)
 
 func (f sourceFunc) Next(ctx context.Context) (*sender.Message, error) { return f(ctx) }
 
-// errorsAs is errors.As for the exit code of a run error.
+// runErrorCode is the exit code of an error that ended a run.
 func runErrorCode(err error) int {
 	var ee *exitError
 	switch {

@@ -345,12 +345,6 @@ func (a *adaptive) limit() rate.Limit {
 	return a.ceiling
 }
 
-// burst keeps pacing smooth once paced: the server's own burst is spent by
-// then, and sending it again would only be refused.
-func (a *adaptive) burst() int {
-	return 1
-}
-
 func (a *adaptive) learned() (burst int, perSecond float64) {
 	return a.burstSize(), a.measured
 }

@@ -62,7 +62,6 @@ type Limiter struct {
 	mu         sync.Mutex
 	lim        *rate.Limiter
 	ceiling    rate.Limit
-	pauseStart time.Time
 	pauseUntil time.Time
 	// changed is closed and replaced whenever a pause starts or grows, so
 	// every waiter re-reads the gate at once.
@@ -99,12 +98,16 @@ func New(cfg Config) *Limiter {
 	if burst <= 0 {
 		burst = 1
 	}
-	l.lim = rate.NewLimiter(l.ceiling, burst)
 	if cfg.Adaptive {
+		// Paced adaptively the bucket holds one request: by the time there
+		// is a pace, the server's own burst is spent, and sending it again
+		// would only be refused.
 		l.adapt = newAdaptive(l.ceiling, cfg.Burst, cfg.InFlight)
-		l.lim.SetLimitAt(l.clock.Now(), l.adapt.limit())
-		l.lim.SetBurstAt(l.clock.Now(), l.adapt.burst())
-	} else if burst > 1 && l.ceiling != rate.Inf {
+		l.lim = rate.NewLimiter(l.adapt.limit(), 1)
+		return l
+	}
+	l.lim = rate.NewLimiter(l.ceiling, burst)
+	if burst > 1 && l.ceiling != rate.Inf {
 		// Start one token short. The server's bucket starts counting when
 		// the first request arrives, a dial later than ours: without the
 		// margin the request after the first burst lands just before the
@@ -186,7 +189,6 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 	until := now.Add(wait)
 	if !paused {
 		l.stats.Pauses++
-		l.pauseStart = now
 		if l.adapt != nil {
 			l.adapt.throttled(now, wait)
 			l.applyAdaptive(now)
@@ -246,9 +248,6 @@ func (l *Limiter) applyAdaptive(now time.Time) {
 			close(l.changed)
 			l.changed = make(chan struct{})
 		}
-	}
-	if b := l.adapt.burst(); b != l.lim.Burst() {
-		l.lim.SetBurstAt(now, b)
 	}
 }
 
