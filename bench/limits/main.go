@@ -31,6 +31,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/bulksend/bulksend/bench/internal/benchcli"
 )
 
 // The sandbox's quota in every scenario, and what "ideal" is measured from.
@@ -54,13 +56,6 @@ const (
 )
 
 var allModes = []string{modeAdaptive, modeFixed, modeNaive}
-
-// Exit codes of the harness.
-const (
-	exitOK    = 0
-	exitError = 1 // the harness could not run, or -strict and a MISS
-	exitUsage = 2
-)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -108,82 +103,38 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-repeat %d: need at least 1", o.repeat)
 	}
 	var err error
-	if o.scenarios, err = pickScenarios(allScenarios(), splitList(scenarios)); err != nil {
+	if o.scenarios, err = pickScenarios(allScenarios(), benchcli.SplitList(scenarios)); err != nil {
 		return o, err
 	}
-	if o.modes, err = pickModes(splitList(modes)); err != nil {
+	if o.modes, err = benchcli.PickList("-modes", "mode", allModes, benchcli.SplitList(modes)); err != nil {
 		return o, err
 	}
 	return o, nil
-}
-
-// splitList splits a comma list, dropping blanks.
-func splitList(s string) []string {
-	var out []string
-	for f := range strings.SplitSeq(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-// pickModes keeps allModes' order whatever order the flag names them in, so
-// the table's columns never move.
-func pickModes(names []string) ([]string, error) {
-	if len(names) == 0 {
-		return nil, errors.New("-modes: name at least one of " + strings.Join(allModes, ", "))
-	}
-	for _, n := range names {
-		if !slices.Contains(allModes, n) {
-			return nil, fmt.Errorf("-modes: unknown mode %q (want %s)", n, strings.Join(allModes, ", "))
-		}
-	}
-	var out []string
-	for _, m := range allModes {
-		if slices.Contains(names, m) {
-			out = append(out, m)
-		}
-	}
-	return out, nil
 }
 
 // run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	o, err := parseOptions(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
+		return benchcli.ExitOK
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "limits:", err)
-		return exitUsage
+		return benchcli.ExitUsage
 	}
 	res, err := bench(ctx, o, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "limits:", err)
-		return exitError
+		return benchcli.ExitError
 	}
-	table := res.markdown()
-	if o.out != "" {
-		if err := os.WriteFile(o.out, []byte(table), 0o644); err != nil {
-			fmt.Fprintln(stderr, "limits:", err)
-			return exitError
-		}
-	}
+	out := benchcli.Output{Name: "limits", Table: res.markdown(), Out: o.out, Strict: o.strict, Stdout: stdout, Stderr: stderr}
 	if o.json {
-		err = res.writeJSON(stdout)
-	} else {
-		_, err = io.WriteString(stdout, table)
+		out.JSON = res.writeJSON
 	}
-	if err != nil {
-		fmt.Fprintln(stderr, "limits:", err)
-		return exitError
+	if res.Miss > 0 {
+		out.Misses = []string{fmt.Sprintf("%d cells", res.Miss)}
 	}
-	if o.strict && res.Miss > 0 {
-		fmt.Fprintf(stderr, "limits: %d cells missed their target\n", res.Miss)
-		return exitError
-	}
-	return exitOK
+	return benchcli.Finish(out)
 }
 
 // bench runs every (scenario, mode) the options ask for, one after another.

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/bulksend/bulksend/bench/internal/benchcli"
 )
 
 func TestParseOptions(t *testing.T) {
@@ -86,7 +88,7 @@ func TestRunEndToEnd(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "table.md")
 	var stdout, stderr bytes.Buffer
 	code := run(t.Context(), []string{"-bin", bin, "-rows", "40", "-scenarios", "x-ratelimit-reset-after", "-json", "-out", out}, &stdout, &stderr)
-	if code != exitOK {
+	if code != benchcli.ExitOK {
 		t.Fatalf("exit %d\n%s", code, stderr.String())
 	}
 	var res result

@@ -35,6 +35,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bulksend/bulksend/bench/internal/benchcli"
+
 	"github.com/bulksend/bulksend/report"
 	"github.com/bulksend/bulksend/sandbox"
 	"github.com/bulksend/bulksend/sender"
@@ -105,28 +107,22 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	o, err := parseOptions(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
-		return 0
+		return benchcli.ExitOK
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "shards:", err)
-		return 2
+		return benchcli.ExitUsage
 	}
 	table, miss, err := bench(ctx, o, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "shards:", err)
-		return 1
+		return benchcli.ExitError
 	}
-	fmt.Fprint(stdout, table)
-	if o.out != "" {
-		if err := os.WriteFile(o.out, []byte(table), 0o644); err != nil {
-			fmt.Fprintln(stderr, "shards:", err)
-			return 1
-		}
+	out := benchcli.Output{Name: "shards", Table: table, Out: o.out, Strict: o.strict, Stdout: stdout, Stderr: stderr}
+	if miss > 0 {
+		out.Misses = []string{fmt.Sprintf("%d runs", miss)}
 	}
-	if o.strict && miss > 0 {
-		return 1
-	}
-	return 0
+	return benchcli.Finish(out)
 }
 
 // trial is one measured run of n processes.

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/bulksend/bulksend/bench/internal/benchcli"
+
 	"github.com/bulksend/bulksend/sender"
 )
 
@@ -168,9 +170,9 @@ func TestMinimalClientMainUsage(t *testing.T) {
 		args []string
 		want int
 	}{
-		{"no targets", []string{"-concurrency", "2"}, exitUsage},
-		{"bad flag", []string{"-x"}, exitUsage},
-		{"missing file", []string{"-targets", filepath.Join(t.TempDir(), "none")}, exitError},
+		{"no targets", []string{"-concurrency", "2"}, benchcli.ExitUsage},
+		{"bad flag", []string{"-x"}, benchcli.ExitUsage},
+		{"missing file", []string{"-targets", filepath.Join(t.TempDir(), "none")}, benchcli.ExitError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -43,6 +43,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/bulksend/bulksend/bench/internal/benchcli"
 )
 
 // modulePath is what -bin "" builds.
@@ -56,13 +58,6 @@ const (
 )
 
 var allSections = []string{sectionThroughput, sectionMemory, sectionStartup}
-
-// Exit codes of the harness.
-const (
-	exitOK    = 0
-	exitError = 1 // the harness could not run, or -strict and a MISS
-	exitUsage = 2
-)
 
 func main() {
 	// The harness runs itself as the minimal client, so that client is a
@@ -133,10 +128,10 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-startup-runs %d: need at least 1", o.startupRuns)
 	}
 	var err error
-	if o.sections, err = pickList("-sections", allSections, splitList(sections)); err != nil {
+	if o.sections, err = benchcli.PickList("-sections", "", allSections, benchcli.SplitList(sections)); err != nil {
 		return o, err
 	}
-	if o.clients, err = pickList("-clients", allClients, splitList(clients)); err != nil {
+	if o.clients, err = benchcli.PickList("-clients", "", allClients, benchcli.SplitList(clients)); err != nil {
 		return o, err
 	}
 	if o.sendSizes, err = parseSizes(sendSizes); err != nil {
@@ -148,73 +143,27 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	return o, nil
 }
 
-// splitList splits a comma list, dropping blanks.
-func splitList(s string) []string {
-	var out []string
-	for f := range strings.SplitSeq(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-// pickList checks names against all and returns them in all's order, so
-// the tables never move whatever order the flag names them in.
-func pickList(flagName string, all, names []string) ([]string, error) {
-	if len(names) == 0 {
-		return nil, fmt.Errorf("%s: name at least one of %s", flagName, strings.Join(all, ", "))
-	}
-	for _, n := range names {
-		if !slices.Contains(all, n) {
-			return nil, fmt.Errorf("%s: unknown %q (want %s)", flagName, n, strings.Join(all, ", "))
-		}
-	}
-	var out []string
-	for _, a := range all {
-		if slices.Contains(names, a) {
-			out = append(out, a)
-		}
-	}
-	return out, nil
-}
-
 // run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	o, err := parseOptions(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
+		return benchcli.ExitOK
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "throughput:", err)
-		return exitUsage
+		return benchcli.ExitUsage
 	}
 	res, err := bench(ctx, o, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "throughput:", err)
-		return exitError
+		return benchcli.ExitError
 	}
-	tables := res.markdown()
-	if o.out != "" {
-		if err := os.WriteFile(o.out, []byte(tables), 0o644); err != nil {
-			fmt.Fprintln(stderr, "throughput:", err)
-			return exitError
-		}
-	}
+	out := benchcli.Output{Name: "throughput", Table: res.markdown(), Out: o.out, Strict: o.strict,
+		Misses: res.misses(), Stdout: stdout, Stderr: stderr}
 	if o.json {
-		err = res.writeJSON(stdout)
-	} else {
-		_, err = io.WriteString(stdout, tables)
+		out.JSON = res.writeJSON
 	}
-	if err != nil {
-		fmt.Fprintln(stderr, "throughput:", err)
-		return exitError
-	}
-	if o.strict && len(res.misses()) > 0 {
-		fmt.Fprintf(stderr, "throughput: missed: %s\n", strings.Join(res.misses(), "; "))
-		return exitError
-	}
-	return exitOK
+	return benchcli.Finish(out)
 }
 
 // env is what every measurement needs: the binaries and a scratch folder.

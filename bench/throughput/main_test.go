@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/bulksend/bulksend/bench/internal/benchcli"
 )
 
 // TestMain lets the test binary stand in for the harness binary when the
@@ -68,8 +70,8 @@ func TestParseOptions(t *testing.T) {
 
 func TestRunUsageError(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), []string{"-rows", "-1"}, &stdout, &stderr); code != exitUsage {
-		t.Fatalf("run = %d, want %d (stderr %q)", code, exitUsage, stderr.String())
+	if code := run(context.Background(), []string{"-rows", "-1"}, &stdout, &stderr); code != benchcli.ExitUsage {
+		t.Fatalf("run = %d, want %d (stderr %q)", code, benchcli.ExitUsage, stderr.String())
 	}
 }
 
@@ -111,7 +113,7 @@ func TestEndToEnd(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	args := []string{"-rows", "300", "-repeat", "1", "-clients", clients, "-send-sizes", "200,400",
 		"-dry-sizes", "200,400", "-startup-runs", "2", "-json", "-out", out}
-	if code := run(context.Background(), args, &stdout, &stderr); code != exitOK {
+	if code := run(context.Background(), args, &stdout, &stderr); code != benchcli.ExitOK {
 		t.Fatalf("run = %d; stderr:\n%s", code, stderr.String())
 	}
 	var res result

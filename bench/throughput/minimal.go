@@ -11,6 +11,8 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+
+	"github.com/bulksend/bulksend/bench/internal/benchcli"
 )
 
 // minimalClientCmd, as the first argument, makes the harness binary the
@@ -38,29 +40,29 @@ func minimalClientMain(args []string, stdout, stderr io.Writer) int {
 	path := fs.String("targets", "", "vegeta JSON targets file")
 	n := fs.Int("concurrency", 32, "requests in flight")
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return benchcli.ExitUsage
 	}
 	if *path == "" || *n < 1 {
 		fmt.Fprintln(stderr, "minimal-client: need -targets and -concurrency >= 1")
-		return exitUsage
+		return benchcli.ExitUsage
 	}
 	f, err := os.Open(*path)
 	if err != nil {
 		fmt.Fprintln(stderr, "minimal-client:", err)
-		return exitError
+		return benchcli.ExitError
 	}
 	ts, err := readTargets(f)
 	f.Close()
 	if err != nil {
 		fmt.Fprintln(stderr, "minimal-client:", err)
-		return exitError
+		return benchcli.ExitError
 	}
 	s := sendAll(context.Background(), ts, *n)
 	if err := json.NewEncoder(stdout).Encode(s); err != nil {
 		fmt.Fprintln(stderr, "minimal-client:", err)
-		return exitError
+		return benchcli.ExitError
 	}
-	return exitOK
+	return benchcli.ExitOK
 }
 
 // sendAll sends every target once, n at a time, and counts 2xx answers.

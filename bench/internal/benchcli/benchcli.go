@@ -1,0 +1,95 @@
+// Package benchcli is what the benchmark harnesses under bench/ share: comma
+// list flags, the exit codes, and the end of a run (write the table, print
+// it or the JSON, fail on a miss with -strict).
+package benchcli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+)
+
+// Exit codes of every harness.
+const (
+	ExitOK    = 0
+	ExitError = 1 // the harness could not run, or -strict and a target missed
+	ExitUsage = 2
+)
+
+// SplitList splits a comma list, dropping blanks.
+func SplitList(s string) []string {
+	var out []string
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// PickList checks names against all and returns them in all's order, so a
+// table's rows and columns never move whatever order the flag names them in.
+// noun, when set, names what is picked in errors ("unknown mode \"x\"").
+func PickList(flagName, noun string, all, names []string) ([]string, error) {
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%s: name at least one of %s", flagName, strings.Join(all, ", "))
+	}
+	what := "unknown"
+	if noun != "" {
+		what += " " + noun
+	}
+	for _, n := range names {
+		if !slices.Contains(all, n) {
+			return nil, fmt.Errorf("%s: %s %q (want %s)", flagName, what, n, strings.Join(all, ", "))
+		}
+	}
+	var out []string
+	for _, a := range all {
+		if slices.Contains(names, a) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// Output is how a run ends: the markdown table, where else to write it,
+// whether stdout gets JSON instead, and the targets missed with -strict.
+type Output struct {
+	Name   string // the harness, prefixed to messages
+	Table  string
+	Out    string                // also write Table here, if set
+	JSON   func(io.Writer) error // non-nil: stdout gets this instead of Table
+	Strict bool
+	Misses []string // the targets missed, for -strict
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// Finish writes o and returns the exit code.
+func Finish(o Output) int {
+	fail := func(err error) int {
+		fmt.Fprintf(o.Stderr, "%s: %v\n", o.Name, err)
+		return ExitError
+	}
+	if o.Out != "" {
+		if err := os.WriteFile(o.Out, []byte(o.Table), 0o644); err != nil {
+			return fail(err)
+		}
+	}
+	var err error
+	if o.JSON != nil {
+		err = o.JSON(o.Stdout)
+	} else {
+		_, err = io.WriteString(o.Stdout, o.Table)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if o.Strict && len(o.Misses) > 0 {
+		fmt.Fprintf(o.Stderr, "%s: missed: %s\n", o.Name, strings.Join(o.Misses, "; "))
+		return ExitError
+	}
+	return ExitOK
+}
