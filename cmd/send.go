@@ -479,10 +479,8 @@ func (p *plan) send(ctx context.Context) error {
 	if err := journal.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
-	if p.report != "-" {
-		if err := report.Compact(p.report, rformat); err != nil && runErr == nil {
-			runErr = fmt.Errorf("compact report: %w", err)
-		}
+	if err := journal.Compact(); err != nil && runErr == nil {
+		runErr = err
 	}
 	if interrupted.Load() && runErr == nil {
 		runErr = sender.ErrInterrupted

@@ -2,9 +2,11 @@ package report
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -163,7 +165,7 @@ var errChanged = errors.New("report changed while being compacted")
 // each line's rows, the second writes a line's row when its count runs out,
 // which is the row Load keeps. A damaged last row is dropped; the file's
 // permissions are kept. Hold the report's Lock while compacting.
-func Compact(path string, format Format) (err error) {
+func Compact(path string, format Format) error {
 	if err := format.check(); err != nil {
 		return fmt.Errorf("compact report %s: %w", path, err)
 	}
@@ -181,6 +183,159 @@ func Compact(path string, format Format) (err error) {
 		return fmt.Errorf("compact report: %w", err)
 	}
 
+	enc := newEncoder(format)
+	return rewrite(path, func(bw *bufio.Writer) error {
+		put := func() error {
+			_, err := bw.Write(enc.buf.Bytes())
+			enc.buf.Reset()
+			return err
+		}
+		if err := enc.header(); err != nil {
+			return err
+		}
+		if err := put(); err != nil {
+			return err
+		}
+		keepLast := func(r Row) error {
+			p := left[r.Line>>pageShift]
+			i := r.Line & (pageSize - 1)
+			if p == nil || p[i] == 0 {
+				return errChanged
+			}
+			if p[i]--; p[i] > 0 {
+				return nil
+			}
+			if err := enc.encode(&r); err != nil {
+				return err
+			}
+			return put()
+		}
+		return readFile(path, format, keepLast)
+	})
+}
+
+// errNotFresh sends compactFresh's caller back to Compact: the file holds
+// something this package's Writer would not have written.
+var errNotFresh = errors.New("report is not as its writer left it")
+
+// compactFresh is Compact for a journal one Writer wrote from its first
+// byte and closed: each line has at most one final row, and an in-flight
+// row that must stay (its line never got a final row) is in open. So one
+// pass decides each row on its own, and copies it as bytes rather than
+// decoding and encoding it. Anything unexpected returns errNotFresh with the
+// file untouched.
+func compactFresh(path string, format Format, open map[int]struct{}) error {
+	keep := func(rec []byte) (bool, error) {
+		line, inflight, err := rowKey(rec, format)
+		if err != nil || !inflight {
+			return !inflight, err
+		}
+		_, ok := open[line]
+		return ok, nil
+	}
+	return rewrite(path, func(bw *bufio.Writer) error {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		br := bufio.NewReaderSize(f, readBufferSize)
+		var rec []byte
+		for first := format == FormatCSV; ; first = false {
+			rec, err = nextRecord(br, rec[:0], format)
+			if err == io.EOF && len(rec) == 0 {
+				return nil
+			}
+			if err != nil {
+				return errNotFresh // a cut last row, or a read error: Compact knows
+			}
+			ok := first // the CSV header
+			if !first {
+				if ok, err = keep(rec); err != nil {
+					return err
+				}
+			}
+			if ok {
+				if _, err := bw.Write(rec); err != nil {
+					return err
+				}
+			}
+		}
+	})
+}
+
+// nextRecord appends the next whole record of br, newline included, to rec.
+// A CSV record ends at a newline outside quotes (quoted fields may hold
+// newlines); a JSONL record at any newline.
+func nextRecord(br *bufio.Reader, rec []byte, format Format) ([]byte, error) {
+	quoted := false
+	for {
+		chunk, err := br.ReadSlice('\n')
+		rec = append(rec, chunk...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			if err == io.EOF && len(rec) > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return rec, err
+		}
+		if format == FormatCSV {
+			for _, c := range chunk {
+				if c == '"' {
+					quoted = !quoted
+				}
+			}
+			if quoted {
+				continue
+			}
+		}
+		return rec, nil
+	}
+}
+
+// rowKey reads a record's line and whether it is an in-flight row, without
+// decoding the rest.
+func rowKey(rec []byte, format Format) (line int, inflight bool, err error) {
+	if format == FormatJSONL {
+		var k struct {
+			Line   int           `json:"line"`
+			Status sender.Status `json:"status"`
+		}
+		if err := json.Unmarshal(rec, &k); err != nil {
+			return 0, false, errNotFresh
+		}
+		return k.Line, k.Status == sender.StatusInFlight, nil
+	}
+	// line,id,status,...: the line and status are never quoted, the id may be.
+	var fields [3][]byte
+	n, start, quoted := 0, 0, false
+	for i := 0; i < len(rec) && n < 3; i++ {
+		switch c := rec[i]; {
+		case c == '"':
+			quoted = !quoted
+		case (c == ',' || c == '\n') && !quoted:
+			fields[n] = rec[start:i]
+			n, start = n+1, i+1
+		}
+	}
+	if n < 3 || len(fields[0]) == 0 || len(fields[0]) > 18 {
+		return 0, false, errNotFresh
+	}
+	for _, c := range fields[0] {
+		if c < '0' || c > '9' {
+			return 0, false, errNotFresh
+		}
+		line = line*10 + int(c-'0')
+	}
+	return line, string(fields[2]) == string(sender.StatusInFlight), nil
+}
+
+// rewrite replaces the file at path with what fill writes, through a temp
+// file in the same directory, fsync, rename and fsync of the directory, so a
+// crash leaves either the old file or the new one. The permissions are kept.
+func rewrite(path string, fill func(*bufio.Writer) error) (err error) {
 	info, err := os.Stat(path)
 	if err != nil {
 		return fmt.Errorf("compact report: %w", err)
@@ -199,36 +354,8 @@ func Compact(path string, format Format) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-
 	bw := bufio.NewWriterSize(tmp, readBufferSize)
-	enc := newEncoder(format)
-	put := func() error {
-		_, err := bw.Write(enc.buf.Bytes())
-		enc.buf.Reset()
-		return err
-	}
-	err = enc.header()
-	if err == nil {
-		err = put()
-	}
-	if err != nil {
-		return fmt.Errorf("compact report: %w", err)
-	}
-	keepLast := func(r Row) error {
-		p := left[r.Line>>pageShift]
-		i := r.Line & (pageSize - 1)
-		if p == nil || p[i] == 0 {
-			return errChanged
-		}
-		if p[i]--; p[i] > 0 {
-			return nil
-		}
-		if err := enc.encode(&r); err != nil {
-			return err
-		}
-		return put()
-	}
-	if err = readFile(path, format, keepLast); err != nil {
+	if err = fill(bw); err != nil {
 		return fmt.Errorf("compact report: %w", err)
 	}
 	if err = bw.Flush(); err == nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -26,6 +27,10 @@ import (
 // loss (not a crash or kill) can lose the last interval's rows.
 const DefaultSyncInterval = 100 * time.Millisecond
 
+// DefaultCommitDelay is how long, at most, a result row waits in memory for
+// the next write when Options.CommitDelay is zero.
+const DefaultCommitDelay = time.Millisecond
+
 // Options configures a Writer. The zero value writes the format implied by
 // the file name and group-commits fsyncs every DefaultSyncInterval.
 type Options struct {
@@ -38,6 +43,14 @@ type Options struct {
 	// background and at Close. 0 -> DefaultSyncInterval. <0 -> fsync on every
 	// write.
 	SyncInterval time.Duration
+	// CommitDelay lets result rows share a write call (group commit): a
+	// Record is written together with the next in-flight row, or by a timer
+	// after at most CommitDelay, whichever comes first. In-flight rows are
+	// always written before Begin returns, so no request leaves unrecorded.
+	// A kill -9 can lose at most the last CommitDelay of results, whose rows
+	// --resume then finds in flight. 0 -> DefaultCommitDelay; <0 -> every row
+	// is written before its call returns.
+	CommitDelay time.Duration
 	// Now stamps the in-flight rows' sent_at; nil means time.Now.
 	Now func() time.Time
 }
@@ -53,9 +66,21 @@ type Writer struct {
 	now      func() time.Time
 
 	mu     sync.Mutex
-	enc    *encoder
-	err    error // the first write or sync error; every later call returns it
+	enc    *encoder // its buffer holds the rows not yet written
+	err    error    // the first write or sync error; every later call returns it
 	closed bool
+
+	// Group commit of result rows: delay > 0 lets a Record wait for the
+	// next write; commit writes it when none comes in time.
+	delay  time.Duration
+	commit *time.Timer
+	armed  bool
+
+	// fresh: this Writer wrote the file from its first byte, so each line
+	// has at most one in-flight and one final row, and open holds the lines
+	// begun and not recorded. Compact uses that to copy rows in one pass.
+	fresh bool
+	open  map[int]struct{}
 
 	// The group-commit goroutine: a write kicks it, it waits the interval
 	// and syncs once for everything written meanwhile.
@@ -145,6 +170,8 @@ func fileFormat(path string, f Format) (Format, error) {
 // openFile wraps an open report file whose valid content ends at size.
 func openFile(f *os.File, path string, format Format, size int64, opts Options) (*Writer, error) {
 	w := newWriter(f, path, format, opts)
+	w.fresh = size == 0
+	w.open = make(map[int]struct{})
 	w.closer = f
 	w.fsync = f.Sync
 	w.startSync(opts.SyncInterval)
@@ -170,7 +197,25 @@ func newWriter(out io.Writer, name string, format Format, opts Options) *Writer 
 	if now == nil {
 		now = time.Now
 	}
-	return &Writer{name: name, out: out, now: now, enc: newEncoder(format)}
+	w := &Writer{name: name, out: out, now: now, enc: newEncoder(format), delay: opts.CommitDelay}
+	if w.delay == 0 {
+		w.delay = DefaultCommitDelay
+	}
+	if w.delay > 0 {
+		w.commit = time.AfterFunc(time.Hour, w.commitPending)
+		w.commit.Stop()
+	}
+	return w
+}
+
+// commitPending writes the result rows no in-flight row has carried.
+func (w *Writer) commitPending() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.armed = false
+	if w.err == nil && !w.closed {
+		_ = w.flush() // sticky: the next call reports it
+	}
 }
 
 // startSync sets up group commit for a file writer.
@@ -224,22 +269,23 @@ func (w *Writer) Begin(m *sender.Message) error {
 	if m.IdempotencyKey != "" {
 		row.Response = keyPrefix + m.IdempotencyKey
 	}
-	return w.write(&row)
+	return w.write(&row, true)
 }
 
-// Record writes r's result row.
+// Record writes r's result row, at once or within Options.CommitDelay.
 func (w *Writer) Record(r *sender.Result) error {
 	row := FromResult(r)
-	return w.write(&row)
+	return w.write(&row, w.delay < 0)
 }
 
 // keyPrefix starts an in-flight row's response column when the request
 // carries an idempotency key.
 const keyPrefix = "idempotency key "
 
-// write hands one row to the OS in a single write call, so a killed process
-// leaves either the whole row or none of it.
-func (w *Writer) write(row *Row) error {
+// write appends row to the rows waiting to be written and, when now is set
+// or nothing will carry it in time, hands them all to the OS in a single
+// write call, so a killed process leaves each row whole or not at all.
+func (w *Writer) write(row *Row, now bool) error {
 	if err := row.check(); err != nil {
 		return fmt.Errorf("write report %s: %w", w.name, err)
 	}
@@ -251,29 +297,43 @@ func (w *Writer) write(row *Row) error {
 	if w.closed {
 		return fmt.Errorf("write report %s: %w", w.name, os.ErrClosed)
 	}
-	w.enc.buf.Reset()
 	if err := w.enc.encode(row); err != nil {
 		return w.fail(err)
 	}
-	return w.flush()
+	if w.open != nil {
+		if row.Status == sender.StatusInFlight {
+			w.open[row.Line] = struct{}{}
+		} else {
+			delete(w.open, row.Line)
+		}
+	}
+	if now {
+		return w.flush()
+	}
+	if !w.armed {
+		w.armed = true
+		w.commit.Reset(w.delay)
+	}
+	return nil
 }
 
 // writeHeader writes the CSV header; w.mu must be held.
 func (w *Writer) writeHeader() error {
-	w.enc.buf.Reset()
 	if err := w.enc.header(); err != nil {
 		return w.fail(err)
 	}
 	return w.flush()
 }
 
-// flush writes the encoded buffer and syncs or schedules a sync; w.mu must
+// flush writes the encoded rows and syncs or schedules a sync; w.mu must
 // be held.
 func (w *Writer) flush() error {
 	if w.enc.buf.Len() == 0 {
 		return nil
 	}
-	if _, err := w.out.Write(w.enc.buf.Bytes()); err != nil {
+	_, err := w.out.Write(w.enc.buf.Bytes())
+	w.enc.buf.Reset()
+	if err != nil {
 		return w.fail(err)
 	}
 	switch {
@@ -304,6 +364,12 @@ func (w *Writer) fail(err error) error {
 func (w *Writer) Close() error {
 	w.closeOnce.Do(func() {
 		w.mu.Lock()
+		if w.err == nil {
+			_ = w.flush()
+		}
+		if w.commit != nil {
+			w.commit.Stop()
+		}
 		w.closed = true
 		w.mu.Unlock()
 		if w.stop != nil {
@@ -325,6 +391,31 @@ func (w *Writer) Close() error {
 		w.closeErr = w.err
 	})
 	return w.closeErr
+}
+
+// Compact rewrites the closed report file into exactly one row per line, as
+// the package's Compact does. A report this Writer wrote from its first byte
+// is compacted in one pass that copies each kept row as it is (it knows
+// which in-flight rows stay); any other, or one that is not as the Writer
+// left it, goes through Compact. A stream (NewWriter) has nothing to do.
+// Hold the report's Lock.
+func (w *Writer) Compact() error {
+	w.mu.Lock()
+	closed, fresh := w.closed, w.fresh && w.err == nil
+	w.mu.Unlock()
+	if w.closer == nil {
+		return nil
+	}
+	if !closed {
+		return fmt.Errorf("compact report %s: the writer is still open", w.name)
+	}
+	if fresh {
+		err := compactFresh(w.name, w.enc.format, w.open)
+		if !errors.Is(err, errNotFresh) {
+			return err
+		}
+	}
+	return Compact(w.name, w.enc.format)
 }
 
 // encoder renders rows into buf. CSV records are appended field by field,
