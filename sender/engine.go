@@ -205,8 +205,10 @@ func (e *engine) run(ctx context.Context, stop <-chan struct{}, src Source) (*Su
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			w := newWorker(ctx, e.timeout)
+			defer w.close()
 			for j := range work {
-				outcomes <- e.attempt(waitCtx, ctx, j)
+				outcomes <- e.attempt(waitCtx, w, j)
 			}
 		}()
 	}
@@ -475,7 +477,7 @@ func (e *engine) run(ctx context.Context, stop <-chan struct{}, src Source) (*Su
 }
 
 // attempt makes one request for j, after the limiter lets it go.
-func (e *engine) attempt(waitCtx, ctx context.Context, j *job) outcome {
+func (e *engine) attempt(waitCtx context.Context, w *worker, j *job) outcome {
 	if err := e.lim.Wait(waitCtx); err != nil {
 		return outcome{kind: outcomeAbandoned, job: j}
 	}
@@ -490,7 +492,7 @@ func (e *engine) attempt(waitCtx, ctx context.Context, j *job) outcome {
 	j.attempts++
 	e.progress.InFlight.Add(1)
 	start := e.now()
-	status, header, body, wrote, err := e.do(ctx, m)
+	status, header, body, wrote, err := e.do(w, m)
 	end := e.now()
 	e.progress.InFlight.Add(-1)
 	e.requests.Add(1)
@@ -506,7 +508,7 @@ func (e *engine) attempt(waitCtx, ctx context.Context, j *job) outcome {
 	keyed := m.IdempotencyKey != "" && !e.cfg.NoIdempotency
 
 	if err != nil {
-		if ctx.Err() != nil {
+		if w.run.Err() != nil {
 			return outcome{kind: outcomeAbandoned, job: j, requests: 1}
 		}
 		if wrote && !refused(err) && !keyed {
@@ -589,19 +591,15 @@ func (e *engine) backoffMax() time.Duration {
 	return DefaultBackoffMax
 }
 
-// do sends m once. wrote says whether the whole request went out, so a
+// do sends m once on w. wrote says whether the whole request went out, so a
 // failure after it may have reached the server.
-func (e *engine) do(ctx context.Context, m *Message) (status int, header http.Header, body []byte, wrote bool, err error) {
-	ctx, cancel := context.WithTimeout(ctx, e.timeout)
-	defer cancel()
-	var written atomic.Bool
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		WroteRequest: func(info httptrace.WroteRequestInfo) {
-			if info.Err == nil {
-				written.Store(true)
-			}
-		},
-	})
+func (e *engine) do(w *worker, m *Message) (status int, header http.Header, body []byte, wrote bool, err error) {
+	ctx := w.start()
+	defer func() {
+		if w.end() && err != nil {
+			err = fmt.Errorf("%w after %s: %w", context.DeadlineExceeded, w.timeout, err)
+		}
+	}()
 	req, err := http.NewRequestWithContext(ctx, m.Method, m.URL, bytes.NewReader(m.Body))
 	if err != nil {
 		return 0, nil, nil, false, fmt.Errorf("build request: %w", err)
@@ -614,7 +612,7 @@ func (e *engine) do(ctx context.Context, m *Message) (status int, header http.He
 	}
 	resp, err := e.client.Do(req)
 	if err != nil {
-		return 0, nil, nil, written.Load(), err
+		return 0, nil, nil, w.written.Load(), err
 	}
 	defer resp.Body.Close()
 	body, err = io.ReadAll(io.LimitReader(resp.Body, responseLimit))
@@ -626,6 +624,76 @@ func (e *engine) do(ctx context.Context, m *Message) (status int, header http.He
 	_, _ = io.CopyN(io.Discard, resp.Body, responseLimit)
 	return resp.StatusCode, resp.Header, body, true, nil
 }
+
+// worker is what one worker goroutine reuses from request to request: a
+// context traced once, to learn whether a request was written whole, and
+// one timer for the --timeout of the request on the wire. A new timer and
+// trace per request cost about 2µs and 4 allocations a message.
+type worker struct {
+	run     context.Context // the run's context; ends only when the run is aborted
+	traced  context.Context // run, with the trace
+	timeout time.Duration
+	written atomic.Bool // the current request went out whole
+	timer   *time.Timer
+
+	mu       sync.Mutex
+	cancel   context.CancelFunc // the current request's; nil between requests
+	deadline time.Time          // when the current request times out
+	timedOut bool
+}
+
+func newWorker(run context.Context, timeout time.Duration) *worker {
+	w := &worker{run: run, timeout: timeout}
+	w.traced = httptrace.WithClientTrace(run, &httptrace.ClientTrace{
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			if info.Err == nil {
+				w.written.Store(true)
+			}
+		},
+	})
+	w.timer = time.AfterFunc(time.Hour, w.expire)
+	w.timer.Stop()
+	return w
+}
+
+// start begins a request and returns its context, which ends at the
+// timeout or with the run.
+func (w *worker) start() context.Context {
+	ctx, cancel := context.WithCancel(w.traced)
+	w.written.Store(false)
+	w.mu.Lock()
+	w.cancel, w.deadline, w.timedOut = cancel, time.Now().Add(w.timeout), false
+	w.mu.Unlock()
+	w.timer.Reset(w.timeout)
+	return ctx
+}
+
+// end finishes the request start began and reports whether the timeout
+// ended it.
+func (w *worker) end() (timedOut bool) {
+	w.timer.Stop()
+	w.mu.Lock()
+	cancel := w.cancel
+	w.cancel = nil
+	timedOut = w.timedOut
+	w.mu.Unlock()
+	cancel()
+	return timedOut
+}
+
+// expire cancels the request on the wire if its time is up. A timer that
+// fired for an earlier request (Stop cannot recall a callback already
+// started) finds a later deadline and does nothing.
+func (w *worker) expire() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.cancel != nil && !time.Now().Before(w.deadline) {
+		w.timedOut = true
+		w.cancel()
+	}
+}
+
+func (w *worker) close() { w.timer.Stop() }
 
 // refused reports errors that prove the request never reached the server.
 func refused(err error) bool {

@@ -1041,3 +1041,64 @@ func TestRunJournalFailureEndsRun(t *testing.T) {
 		t.Errorf("%d requests left without being journaled as in flight", got)
 	}
 }
+
+// TestTimeout: a request the server never answers is cut at Config.Timeout.
+// With an idempotency key it is retried and delivered; without one it may
+// have reached the server, so it ends unknown, saying it timed out. The
+// worker's reused timer must not cut the next, answered, request.
+func TestTimeout(t *testing.T) {
+	for _, keyed := range []bool{true, false} {
+		t.Run(fmt.Sprintf("keyed=%v", keyed), func(t *testing.T) {
+			release := make(chan struct{})
+			defer close(release)
+			var calls atomic.Int32
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				if calls.Add(1) == 1 {
+					select { // hang until the client gives up, or the test ends
+					case <-r.Context().Done():
+					case <-release:
+					}
+					return
+				}
+				_, _ = io.WriteString(w, `{"id":"m"}`)
+			}))
+			defer ts.Close()
+			msgs := newMessages(3, ts.URL)
+			if !keyed {
+				for _, m := range msgs {
+					m.IdempotencyKey = ""
+				}
+			}
+			j := newMemJournal()
+			cfg := Config{Client: newClient(t), Journal: j, Concurrency: 1, Timeout: 50 * time.Millisecond,
+				BackoffBase: time.Millisecond, BackoffMax: time.Millisecond}
+			sum, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: msgs}, 30*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first := j.result(2)
+			switch {
+			case keyed && (first.Status != StatusSent || first.Attempts != 2):
+				t.Errorf("line 2 = %s after %d attempts, want sent after 2", first.Status, first.Attempts)
+			case !keyed && (first.Status != StatusUnknown || !strings.Contains(first.Error, "timed out")):
+				t.Errorf("line 2 = %s (%s), want unknown, timed out", first.Status, first.Error)
+			}
+			for _, line := range []int{3, 4} {
+				if r := j.result(line); r.Status != StatusSent || r.Attempts != 1 {
+					t.Errorf("line %d = %s after %d attempts, want sent at once", line, r.Status, r.Attempts)
+				}
+			}
+			if sum.Requests != 3+btoi(keyed) {
+				t.Errorf("%d requests, want %d", sum.Requests, 3+btoi(keyed))
+			}
+		})
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
