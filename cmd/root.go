@@ -8,9 +8,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -25,6 +27,9 @@ var Version = "dev"
 func Main() int {
 	tuneGC(os.Getenv)
 	ios := System()
+	if stop := cpuProfile(os.Getenv("BULKSEND_CPUPROFILE"), ios.ErrOut); stop != nil {
+		defer stop()
+	}
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)
@@ -42,6 +47,29 @@ func tuneGC(getenv func(string) string) {
 	}
 	if getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(48 << 20)
+	}
+}
+
+// cpuProfile starts a CPU profile into path, for measuring a whole run as
+// BENCHMARKS.md describes ("" does nothing). It returns the function that
+// stops it, or nil. A profile that cannot start is reported, not fatal.
+func cpuProfile(path string, errOut io.Writer) (stop func()) {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		if err = pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(errOut, "bulksend: BULKSEND_CPUPROFILE: %v\n", err)
+		return nil
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
 	}
 }
 
