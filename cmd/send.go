@@ -444,7 +444,7 @@ func (p *plan) send(ctx context.Context) error {
 	}
 	progress := new(sender.Progress)
 	cfg := sender.Config{
-		Client:            &http.Client{Transport: rt},
+		Client:            sender.RoundTripDoer{RoundTripper: rt},
 		Limiter:           lim,
 		Journal:           journal,
 		Concurrency:       opts.Concurrency,

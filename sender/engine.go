@@ -560,6 +560,10 @@ func (e *engine) attempt(waitCtx context.Context, w *worker, j *job) outcome {
 		return final(StatusUnknown, reason+"; the message may have been delivered, not resent without an idempotency key")
 	case status == http.StatusRequestTimeout || status == http.StatusTooEarly || status >= 500:
 		return e.retry(j, res(StatusFailed, reason), end)
+	case status >= 300 && status < 400:
+		if loc := header.Get("Location"); loc != "" {
+			reason += "; redirect to " + oneLine([]byte(loc), responseKeep) + " not followed"
+		}
 	}
 	return final(StatusFailed, reason)
 }
@@ -604,8 +608,8 @@ func (e *engine) do(w *worker, m *Message) (status int, header http.Header, body
 	if err != nil {
 		return 0, nil, nil, false, fmt.Errorf("build request: %w", err)
 	}
-	for k, v := range m.Header {
-		req.Header[k] = v
+	if m.Header != nil {
+		req.Header = m.Header // the message's own; only the key is set on it
 	}
 	if m.IdempotencyKey != "" && !e.cfg.NoIdempotency {
 		req.Header.Set(e.header, m.IdempotencyKey)

@@ -1102,3 +1102,32 @@ func btoi(b bool) int {
 	}
 	return 0
 }
+
+// TestRedirectNotFollowed: with RoundTripDoer a 302 is the row's answer,
+// never a GET of the Location that would answer 200 and deliver nothing.
+func TestRedirectNotFollowed(t *testing.T) {
+	var elsewhere atomic.Int32
+	mux := http.NewServeMux()
+	mux.HandleFunc("/send", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/elsewhere", http.StatusFound)
+	})
+	mux.HandleFunc("/elsewhere", func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Add(1)
+	})
+	ts := httptest.NewServer(mux)
+	defer ts.Close()
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	defer tr.CloseIdleConnections()
+	j := newMemJournal()
+	cfg := Config{Client: RoundTripDoer{tr}, Journal: j, Concurrency: 1}
+	if _, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: newMessages(1, ts.URL+"/send")}, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	r := j.result(2)
+	if r.Status != StatusFailed || r.HTTPStatus != http.StatusFound || !strings.Contains(r.Error, "redirect to /elsewhere not followed") {
+		t.Errorf("result = %s, HTTP %d, %q; want failed, 302, naming the Location", r.Status, r.HTTPStatus, r.Error)
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Errorf("the redirect was followed %d times", n)
+	}
+}
