@@ -141,31 +141,85 @@ func TestNewSource(t *testing.T) {
 		},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			src := NewSource(&rowList{rows: tc.rows}, idBuilder{}, SourceOptions{Filter: tc.filter})
-			var out []got
-			for {
-				m, err := src.Next(context.Background())
-				if errors.Is(err, io.EOF) {
-					break
+		for _, mode := range repeatModes {
+			t.Run(tc.name+"/"+mode.name, func(t *testing.T) {
+				src := NewSource(&rowList{rows: tc.rows}, idBuilder{}, SourceOptions{Filter: tc.filter, Repeats: mode.set(tc.rows)})
+				var out []got
+				for {
+					m, err := src.Next(context.Background())
+					if errors.Is(err, io.EOF) {
+						break
+					}
+					if err != nil {
+						t.Fatalf("Next: %v", err)
+					}
+					out = append(out, got{Line: m.Line, Invalid: m.Invalid != nil, Skip: m.Skip, Reason: m.Reason, Earlier: m.Earlier})
 				}
-				if err != nil {
-					t.Fatalf("Next: %v", err)
+				if len(out) != len(tc.want) {
+					t.Fatalf("got %+v, want %+v", out, tc.want)
 				}
-				out = append(out, got{Line: m.Line, Invalid: m.Invalid != nil, Skip: m.Skip, Reason: m.Reason, Earlier: m.Earlier})
-			}
-			if len(out) != len(tc.want) {
-				t.Fatalf("got %+v, want %+v", out, tc.want)
-			}
-			for i, w := range tc.want {
-				g := out[i]
-				if g.Line != w.Line || g.Invalid != w.Invalid || g.Skip != w.Skip || g.Earlier != w.Earlier ||
-					!strings.Contains(g.Reason, w.Reason) || (w.Reason == "" && g.Reason != "") {
-					t.Errorf("message %d: got %+v, want %+v", i, g, w)
+				for i, w := range tc.want {
+					g := out[i]
+					if g.Line != w.Line || g.Invalid != w.Invalid || g.Skip != w.Skip || g.Earlier != w.Earlier ||
+						!strings.Contains(g.Reason, w.Reason) || (w.Reason == "" && g.Reason != "") {
+						t.Errorf("message %d: got %+v, want %+v", i, g, w)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
+}
+
+// repeatModes are the two ways NewSource can dedupe, which must agree: a
+// hash of every id in memory, or exact ids for the rows a RepeatSet names.
+// Naming every row must agree too: the set may be a superset.
+var repeatModes = []struct {
+	name string
+	set  func(rows []Row) RepeatSet
+}{
+	{name: "in memory", set: func([]Row) RepeatSet { return nil }},
+	{name: "repeat set", set: func(rows []Row) RepeatSet { return sharedIDs(rows) }},
+	{name: "every row a candidate", set: func(rows []Row) RepeatSet { return &rowSet{all: true} }},
+}
+
+// rowSet is a RepeatSet over a map; it fails when asked out of order or,
+// with err set, always.
+type rowSet struct {
+	rows map[int]bool
+	all  bool
+	last int
+	err  error
+}
+
+func (s *rowSet) MayRepeat(n int) (bool, error) {
+	if s.err != nil {
+		return false, s.err
+	}
+	if n < s.last {
+		return false, fmt.Errorf("asked about row %d after row %d", n, s.last)
+	}
+	s.last = n
+	return s.all || s.rows[n], nil
+}
+
+// sharedIDs names the rows, counted from 1, whose "id" field (idBuilder's
+// id) another row has too: what dupindex finds.
+func sharedIDs(rows []Row) *rowSet {
+	byID := make(map[string][]int)
+	for i, r := range rows {
+		if r.Err == nil && r.Fields["id"] != "" {
+			byID[r.Fields["id"]] = append(byID[r.Fields["id"]], i+1)
+		}
+	}
+	s := &rowSet{rows: make(map[int]bool)}
+	for _, ns := range byID {
+		if len(ns) > 1 {
+			for _, n := range ns {
+				s.rows[n] = true
+			}
+		}
+	}
+	return s
 }
 
 func TestNewSourceErrors(t *testing.T) {
@@ -173,6 +227,7 @@ func TestNewSourceErrors(t *testing.T) {
 	tests := []struct {
 		name    string
 		rows    *rowList
+		repeats RepeatSet
 		ctx     func() context.Context
 		want    error
 		wantMsg string
@@ -183,6 +238,14 @@ func TestNewSourceErrors(t *testing.T) {
 			ctx:     context.Background,
 			want:    diskErr,
 			wantMsg: "read input: input/output error",
+		},
+		{
+			name:    "a repeat set error stops the source",
+			rows:    &rowList{rows: []Row{row(2, "id=a", "to=1")}},
+			repeats: &rowSet{err: diskErr},
+			ctx:     context.Background,
+			want:    diskErr,
+			wantMsg: "input/output error",
 		},
 		{
 			name: "a cancelled context stops reading",
@@ -197,7 +260,7 @@ func TestNewSourceErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			src := NewSource(tc.rows, idBuilder{}, SourceOptions{})
+			src := NewSource(tc.rows, idBuilder{}, SourceOptions{Repeats: tc.repeats})
 			ctx := tc.ctx()
 			var err error
 			for range 10 {
@@ -226,24 +289,28 @@ func TestNewSourceDedupeAtScale(t *testing.T) {
 			rows = append(rows, row(-(i+2), fmt.Sprintf("id=user-%d", i), "to=1")) // a repeat, marked by its negative line
 		}
 	}
-	src := NewSource(&rowList{rows: rows}, idBuilder{}, SourceOptions{})
-	dups := 0
-	for {
-		m, err := src.Next(context.Background())
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if (m.Skip == StatusDuplicate) != (m.Line < 0) {
-			t.Fatalf("line %d (id %s): skip %q %q", m.Line, m.ID, m.Skip, m.Reason)
-		}
-		if m.Skip == StatusDuplicate {
-			dups++
-		}
-	}
-	if dups != n/100 {
-		t.Errorf("%d duplicates, want %d", dups, n/100)
+	for _, mode := range repeatModes {
+		t.Run(mode.name, func(t *testing.T) {
+			src := NewSource(&rowList{rows: rows}, idBuilder{}, SourceOptions{Repeats: mode.set(rows)})
+			dups := 0
+			for {
+				m, err := src.Next(context.Background())
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if (m.Skip == StatusDuplicate) != (m.Line < 0) {
+					t.Fatalf("line %d (id %s): skip %q %q", m.Line, m.ID, m.Skip, m.Reason)
+				}
+				if m.Skip == StatusDuplicate {
+					dups++
+				}
+			}
+			if dups != n/100 {
+				t.Errorf("%d duplicates, want %d", dups, n/100)
+			}
+		})
 	}
 }

@@ -41,3 +41,16 @@ func IdempotencyKey(id string, body []byte) string {
 	h.Write(body)
 	return "bulksend-" + hex.EncodeToString(h.Sum(nil)[:16])
 }
+
+// RowIdentifier is implemented by a Builder that can tell a row's id without
+// rendering it. With it a pre-pass over the input (package dupindex) finds
+// the few rows whose id may repeat, so a run need not remember every id.
+type RowIdentifier interface {
+	// RowID returns the id Build puts in Message.ID when row is valid; ok
+	// is false when the row has none, which Build reports as invalid.
+	RowID(row Row) (id string, ok bool)
+	// IDField names the field RowID reads. A row without it is identified
+	// by its line number or is invalid, so when the input has no such
+	// column no two valid rows can share an id.
+	IDField() string
+}
