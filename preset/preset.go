@@ -47,6 +47,8 @@ type rows struct {
 	idField string
 }
 
+var _ sender.RowIdentifier = rows{}
+
 func newRows(source, idField string) rows {
 	if source == "" {
 		source = DefaultSource
@@ -67,6 +69,24 @@ func (r rows) id(row sender.Row) (string, error) {
 		return v, nil
 	}
 	return "", fmt.Errorf("id field %q missing", r.idField)
+}
+
+// RowID implements sender.RowIdentifier for every builder, which all embed
+// rows: the id Build gives a valid row, without rendering it, so a pre-pass
+// can find repeated ids cheaply.
+func (r rows) RowID(row sender.Row) (string, bool) {
+	id, err := r.id(row)
+	return id, err == nil
+}
+
+// IDField implements sender.RowIdentifier: the field id reads. Without it a
+// row's id is its line number (by default) or the row is invalid (a named
+// field), so an input without that column has no repeated ids.
+func (r rows) IDField() string {
+	if r.idField == "" {
+		return "id"
+	}
+	return r.idField
 }
 
 // start begins the message for row. ok is false when the row is already

@@ -154,3 +154,66 @@ func FuzzDefaultParseResponse(f *testing.F) {
 		}
 	})
 }
+
+// TestRowIDMatchesBuild: every builder is a sender.RowIdentifier whose
+// RowID is the id Build gives each valid row, which the duplicate pre-pass
+// relies on.
+func TestRowIDMatchesBuild(t *testing.T) {
+	builders := func(idField string) map[string]sender.Builder {
+		g, err := NewGeneric(GenericConfig{URL: "http://api.test/send", Body: `{"to":{{json .to}}}`, IDField: idField})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gs, _, err := NewGenesys(GenesysConfig{From: "f", Region: "mypurecloud.com", ClientID: "i", ClientSecret: "s", IDField: idField})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tw, err := NewTwilio(TwilioConfig{From: "f", AccountSID: "AC1", AuthToken: "t", IDField: idField})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return map[string]sender.Builder{"generic": g.Builder, "genesys": gs.Builder, "twilio": tw.Builder}
+	}
+	rows := []sender.Row{
+		{Line: 2, Fields: map[string]string{"id": "a", "msisdn": "+1", "to": "+1555", "text": "hi"}},
+		{Line: 3, Fields: map[string]string{"id": "", "msisdn": "007", "to": "+1555", "text": "hi"}},
+		{Line: 4, Fields: map[string]string{"to": "+1555", "text": "hi"}},
+		{Line: 5, Fields: map[string]string{"id": "b", "text": "no recipient"}},
+		{Line: 6, Err: errors.New("input:6: has 3 fields, header has 2")},
+	}
+	tests := []struct {
+		name      string
+		idField   string
+		wantField string
+	}{
+		{name: "default id field", wantField: "id"},
+		{name: "named id field", idField: "msisdn", wantField: "msisdn"},
+	}
+	for _, tt := range tests {
+		for name, b := range builders(tt.idField) {
+			t.Run(tt.name+"/"+name, func(t *testing.T) {
+				ri, ok := b.(sender.RowIdentifier)
+				if !ok {
+					t.Fatalf("%T is not a sender.RowIdentifier", b)
+				}
+				if got := ri.IDField(); got != tt.wantField {
+					t.Errorf("IDField = %q, want %q", got, tt.wantField)
+				}
+				valid := 0
+				for _, row := range rows {
+					m := b.Build(row)
+					if m.Invalid != nil {
+						continue
+					}
+					valid++
+					if id, ok := ri.RowID(row); !ok || id != m.ID {
+						t.Errorf("line %d: RowID = %q, %v; Build gave ID %q", row.Line, id, ok, m.ID)
+					}
+				}
+				if valid < 2 {
+					t.Errorf("only %d valid rows: the test checks too little", valid)
+				}
+			})
+		}
+	}
+}
