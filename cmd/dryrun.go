@@ -39,7 +39,12 @@ func dryRun(ctx context.Context, p *plan) error {
 		return err
 	}
 	defer in.Close()
-	src, err := shardSource(sender.NewSource(rows, p.preset.Builder, sender.SourceOptions{}), p.opts.Shard)
+	repeats, closeRepeats, err := p.findRepeats(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeRepeats()
+	src, err := shardSource(sender.NewSource(rows, p.preset.Builder, sender.SourceOptions{Repeats: repeats}), p.opts.Shard)
 	if err != nil {
 		return err
 	}

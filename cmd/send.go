@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bulksend/bulksend/csvinput"
+	"github.com/bulksend/bulksend/dupindex"
 	"github.com/bulksend/bulksend/preset"
 	"github.com/bulksend/bulksend/ratelimit"
 	"github.com/bulksend/bulksend/report"
@@ -374,6 +375,30 @@ func (p *plan) openRows() (*csvinput.Reader, io.Closer, error) {
 	return rows, in, nil
 }
 
+// findRepeats is the duplicate pre-pass: it reads the input file once more
+// to find the rows whose id may repeat, so the run remembers only their ids
+// and memory stays flat. stdin can be read only once, and a builder that
+// cannot name ids without rendering has no pre-pass: then the set is nil
+// and the run keeps a hash of every id, about 35 bytes each.
+func (p *plan) findRepeats(ctx context.Context) (sender.RepeatSet, func(), error) {
+	id, ok := p.preset.Builder.(sender.RowIdentifier)
+	if p.opts.Input == "-" || !ok {
+		return nil, func() {}, nil
+	}
+	rows, in, err := p.openRows()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer in.Close()
+	x, err := dupindex.Build(ctx, rows, id, dupindex.Options{})
+	if err != nil {
+		return nil, nil, runError(err)
+	}
+	// Close only removes a temp file the system has already unlinked where
+	// it can; there is nothing to report to the user.
+	return x, func() { _ = x.Close() }, nil
+}
+
 // send is the real run: lock, journal, engine, summary, exit code.
 func (p *plan) send(ctx context.Context) error {
 	opts := p.opts
@@ -430,6 +455,12 @@ func (p *plan) send(ctx context.Context) error {
 			keyed: !opts.NoIdempotency}
 		srcOpts.Filter = filter.filter
 	}
+	repeats, closeRepeats, err := p.findRepeats(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeRepeats()
+	srcOpts.Repeats = repeats
 	src := sender.NewSource(rows, p.preset.Builder, srcOpts)
 	if filter != nil {
 		src = filter.wrap(src)
