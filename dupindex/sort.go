@@ -51,11 +51,21 @@ type run struct{ off, n int64 }
 
 func newSorter(dir string, size int) *sorter { return &sorter{dir: dir, size: size} }
 
+// smallChunk is a chunk's first capacity: a small input stays small, and a
+// larger one grows it to full size at once rather than leaving the
+// garbage of doubling behind.
+const smallChunk = 4096
+
 func (s *sorter) add(p pair) error {
-	if len(s.chunk) == s.size {
+	switch {
+	case len(s.chunk) == s.size:
 		if err := s.flushChunk(); err != nil {
 			return err
 		}
+	case s.chunk == nil:
+		s.chunk = make([]pair, 0, min(s.size, smallChunk))
+	case len(s.chunk) == cap(s.chunk):
+		s.chunk = slices.Grow(s.chunk, s.size-len(s.chunk))
 	}
 	s.chunk = append(s.chunk, p)
 	return nil
