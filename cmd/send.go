@@ -447,6 +447,9 @@ func (p *plan) send(ctx context.Context) error {
 			return runError(err)
 		}
 	}
+	// Every way out closes the journal (Close is idempotent): an unclosed
+	// report would keep its reserved tail.
+	defer journal.Close()
 
 	var filter *resumeFilter
 	srcOpts := sender.SourceOptions{}
@@ -455,8 +458,30 @@ func (p *plan) send(ctx context.Context) error {
 			keyed: !opts.NoIdempotency}
 		srcOpts.Filter = filter.filter
 	}
-	repeats, closeRepeats, err := p.findRepeats(ctx)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := make(chan struct{})
+	interrupted := p.watchSignals(runCtx, stop, cancel)
+
+	// The pre-pass sends nothing, so the first Ctrl-C ends it at once.
+	prepCtx, endPrep := context.WithCancel(runCtx)
+	go func() {
+		select {
+		case <-stop:
+			endPrep()
+		case <-prepCtx.Done():
+		}
+	}()
+	repeats, closeRepeats, err := p.findRepeats(prepCtx)
+	endPrep()
 	if err != nil {
+		if interrupted.Load() {
+			if err := journal.Close(); err != nil {
+				return runError(err)
+			}
+			fmt.Fprintln(opts.IO.ErrOut, "bulksend: interrupted before sending anything")
+			return silentExit(ExitInterrupted)
+		}
 		return err
 	}
 	defer closeRepeats()
@@ -493,11 +518,6 @@ func (p *plan) send(ctx context.Context) error {
 	if opts.MaxRetries == 0 {
 		cfg.MaxRetries = -1
 	}
-
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop := make(chan struct{})
-	interrupted := p.watchSignals(runCtx, stop, cancel)
 
 	total := int64(-1)
 	if opts.Input != "-" {
