@@ -101,7 +101,7 @@ func Create(path string, opts Options) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("write report %s: %w", path, err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o666)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o666) // RDWR: mapFile maps it
 	if err != nil {
 		return nil, fmt.Errorf("write report %s: %w", path, err)
 	}
@@ -174,6 +174,9 @@ func openFile(f *os.File, path string, format Format, size int64, opts Options) 
 	w.open = make(map[int]struct{})
 	w.closer = f
 	w.fsync = f.Sync
+	if mf := mapFile(f, size); mf != nil {
+		w.out, w.closer, w.fsync = mf, mf, mf.Sync
+	}
 	w.startSync(opts.SyncInterval)
 	// A new file is only durable once its directory entry is.
 	if err := syncDir(filepath.Dir(path)); err != nil {
