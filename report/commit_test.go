@@ -125,7 +125,9 @@ func TestWriterCompact(t *testing.T) {
 			steps := []func() error{
 				func() error { return w.Begin(&sender.Message{Line: 1, ID: awkward, IdempotencyKey: "k1"}) },
 				func() error { return w.Begin(&sender.Message{Line: 2, ID: "waiting"}) },
-				func() error { return w.Record(&sender.Result{Line: 3, ID: "x", Status: sender.StatusInvalid, Error: awkward}) },
+				func() error {
+					return w.Record(&sender.Result{Line: 3, ID: "x", Status: sender.StatusInvalid, Error: awkward})
+				},
 				func() error {
 					return w.Record(&sender.Result{Line: 1, ID: awkward, Status: sender.StatusSent, Response: "ok"})
 				},
