@@ -2,44 +2,138 @@ package report
 
 import (
 	"bufio"
+	"cmp"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/bulksend/bulksend/internal/extsort"
 	"github.com/bulksend/bulksend/sender"
 )
 
-// Lines are kept in pages of pageSize consecutive line numbers: dense input
-// line numbers cost one array slot each, and a stray huge line number costs
-// one page, not a slice up to it.
-const (
-	pageShift = 12
-	pageSize  = 1 << pageShift
-)
-
-// statePage holds the status code and id hash of pageSize lines. Separate
-// arrays keep it at 9 bytes a line (90 MB for 10M lines) with no padding.
-type statePage struct {
-	hash [pageSize]uint64
-	code [pageSize]uint8
+// mark is what resume and compaction keep of one journal row, so a journal
+// of any size is sorted by line in bounded memory (package extsort): the
+// row's line, its place in the journal, a hash of its id and its status.
+type mark struct {
+	line uint64
+	seq  uint64 // the row's place in the journal, from 1: later rows win
+	hash uint64
+	code uint8
 }
 
+// markCodec stores a mark in 25 bytes.
+var markCodec = extsort.Codec[mark]{
+	Size: 25,
+	Put: func(b []byte, m mark) {
+		binary.LittleEndian.PutUint64(b, m.line)
+		binary.LittleEndian.PutUint64(b[8:], m.seq)
+		binary.LittleEndian.PutUint64(b[16:], m.hash)
+		b[24] = m.code
+	},
+	Get: func(b []byte) mark {
+		return mark{line: binary.LittleEndian.Uint64(b), seq: binary.LittleEndian.Uint64(b[8:]),
+			hash: binary.LittleEndian.Uint64(b[16:]), code: b[24]}
+	},
+}
+
+// byLine orders marks by line, then journal order: a total order, so a
+// line's rows come out together and its last row last.
+func byLine(a, b mark) int {
+	if c := cmp.Compare(a.line, b.line); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.seq, b.seq)
+}
+
+// bySeq orders marks in journal order.
+func bySeq(a, b mark) int { return cmp.Compare(a.seq, b.seq) }
+
+// newMarkSorter sorts the marks of the journal at path, spilling next to
+// it: the report's folder is writable and has room for a file smaller than
+// the report, where the system's temp folder may be a small RAM disk.
+// chunk 0 means extsort's default, a couple of MiB of marks.
+func newMarkSorter(path string, chunk int, order func(a, b mark) int) *extsort.Sorter[mark] {
+	return extsort.New(order, markCodec, extsort.Options{
+		Chunk: chunk, Dir: filepath.Dir(path), Pattern: filepath.Base(path) + ".sort-*"})
+}
+
+// latest reads marks sorted byLine and yields each line's last one, the
+// row Load and Compact keep.
+type latest struct {
+	it   *extsort.Iterator[mark]
+	next mark // the first mark of the next line, when has
+	has  bool
+}
+
+func latestOf(s *extsort.Sorter[mark]) (*latest, error) {
+	it, err := s.Sorted()
+	if err != nil {
+		return nil, err
+	}
+	l := &latest{it: it}
+	if l.next, l.has, err = it.Next(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *latest) Next() (mark, bool, error) {
+	if !l.has {
+		return mark{}, false, nil
+	}
+	cur := l.next
+	for {
+		m, ok, err := l.it.Next()
+		if err != nil {
+			return mark{}, false, err
+		}
+		if !ok || m.line != cur.line {
+			l.next, l.has = m, ok
+			return cur, true, nil
+		}
+		cur = m
+	}
+}
+
+// ErrOutOfOrder is State's answer to a query for a lower line than the one
+// before: it reads the report in line order, once, and cannot go back.
+var ErrOutOfOrder = errors.New("lines asked out of order")
+
+// errStateClosed answers queries after Close.
+var errStateClosed = errors.New("report state closed")
+
 // State is what an earlier run recorded for each input line, as --resume
-// needs it: the status and a hash of the id, never the whole row.
+// needs it: the status and a hash of the id, never the whole row. It is
+// kept in a temp file sorted by line and read with a cursor, so its memory
+// does not grow with the report: ask about lines in increasing order (the
+// same line may be asked again), as a resumed run reads its input. Close
+// it to remove the file.
+//
+// A query for a lower line than the previous one, or a failure to read the
+// temp file, is recorded as Err, and from then on every line reads as in
+// flight with an id that differs: the answer that resends nothing.
 type State struct {
 	seed   maphash.Seed
-	pages  map[int]*statePage
 	lines  int
 	counts [len(statusByCode)]int
 	// keys holds the idempotency key of each line whose latest row is in
 	// flight: a handful after a crash, so a map costs nothing.
 	keys map[int]string
+
+	sorted *extsort.Sorter[mark]
+	rows   *latest // nil once read to the end
+	cur    mark    // the lowest line at or past last, when curOK
+	curOK  bool
+	last   int // the last line asked about
+	err    error
 }
 
 // Load reads a report (journal) for --resume: for each input line, the last
@@ -49,84 +143,143 @@ type State struct {
 // inflight one, and an inflight row after a final one (a --retry-failed run
 // that crashed) means that retry may have reached the server. The format
 // comes from the file name, as it does for the Writer.
-func Load(path string) (*State, error) {
+//
+// The rows are sorted by line through a temp file in the report's folder,
+// so memory stays flat however long the report; the caller closes the
+// State.
+func Load(path string) (*State, error) { return load(path, 0) }
+
+// load is Load sorting chunk marks at a time (0: the default), so tests
+// can make a small report spill.
+func load(path string, chunk int) (_ *State, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("load report: %w", err)
 	}
 	defer f.Close()
-	s := newState()
-	if err := Read(f, path, FormatFromName(path), s.add); err != nil {
+	s := &State{seed: maphash.MakeSeed(), keys: make(map[int]string), last: math.MinInt,
+		sorted: newMarkSorter(path, chunk, byLine)}
+	defer func() {
+		if err != nil {
+			s.sorted.Close()
+		}
+	}()
+	var seq uint64
+	err = Read(f, path, FormatFromName(path), func(r Row) error {
+		seq++
+		delete(s.keys, r.Line)
+		if key, ok := strings.CutPrefix(r.Response, keyPrefix); ok && r.Status == sender.StatusInFlight {
+			s.keys[r.Line] = key
+		}
+		return s.sorted.Add(mark{line: uint64(r.Line), seq: seq, hash: s.hash(r.ID), code: statusCodes[r.Status]})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load report: %w", err)
+	}
+	// One pass counts, a second one answers the queries.
+	counted, err := latestOf(s.sorted)
+	for err == nil {
+		var (
+			m  mark
+			ok bool
+		)
+		if m, ok, err = counted.Next(); ok {
+			s.lines++
+			s.counts[m.code]++
+		} else if err == nil {
+			break
+		}
+	}
+	if err == nil {
+		s.rows, err = latestOf(s.sorted)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("load report: %w", err)
 	}
 	return s, nil
 }
 
-func newState() *State {
-	return &State{seed: maphash.MakeSeed(), pages: make(map[int]*statePage), keys: make(map[int]string)}
+func (s *State) hash(id string) uint64 { return maphash.String(s.seed, id) }
+
+// seek moves the cursor to line and returns its mark, if the report has
+// one.
+func (s *State) seek(line int) (mark, bool) {
+	if s.err != nil {
+		return mark{}, false
+	}
+	if line < s.last {
+		s.err = fmt.Errorf("resume state: line %d asked after line %d: %w", line, s.last, ErrOutOfOrder)
+		return mark{}, false
+	}
+	s.last = line
+	if line < 1 {
+		return mark{}, false // no row has such a line
+	}
+	for s.rows != nil && (!s.curOK || s.cur.line < uint64(line)) {
+		m, ok, err := s.rows.Next()
+		if err != nil {
+			s.err = fmt.Errorf("resume state: %w", err)
+			return mark{}, false
+		}
+		if s.cur, s.curOK = m, ok; !ok {
+			s.rows = nil
+		}
+	}
+	return s.cur, s.curOK && s.cur.line == uint64(line)
 }
 
-// add records r as its line's latest row.
-func (s *State) add(r Row) error {
-	p := s.pages[r.Line>>pageShift]
-	if p == nil {
-		p = new(statePage)
-		s.pages[r.Line>>pageShift] = p
+// Err is why the State stopped answering truthfully: ErrOutOfOrder, or a
+// failure to read its temp file. Check it after a query whose answer
+// matters.
+func (s *State) Err() error { return s.err }
+
+// Close removes the temp file. Queries after Close fail.
+func (s *State) Close() error {
+	s.rows, s.curOK = nil, false
+	if s.err == nil {
+		s.err = errStateClosed
 	}
-	i := r.Line & (pageSize - 1)
-	if old := p.code[i]; old == 0 {
-		s.lines++
-	} else {
-		s.counts[old]--
-	}
-	code := statusCodes[r.Status]
-	s.counts[code]++
-	p.code[i] = code
-	p.hash[i] = s.hash(r.ID)
-	delete(s.keys, r.Line)
-	if key, ok := strings.CutPrefix(r.Response, keyPrefix); ok && r.Status == sender.StatusInFlight {
-		s.keys[r.Line] = key
-	}
-	return nil
+	return s.sorted.Close()
 }
 
 // InFlightKey is the idempotency key the in-flight request of line carried,
 // or "" when it carried none, when the journal predates keys being recorded,
 // or when the line is not in flight.
-func (s *State) InFlightKey(line int) string { return s.keys[line] }
-
-func (s *State) hash(id string) uint64 { return maphash.String(s.seed, id) }
+func (s *State) InFlightKey(line int) string {
+	if m, ok := s.seek(line); !ok || m.code != statusCodes[sender.StatusInFlight] {
+		return ""
+	}
+	return s.keys[line]
+}
 
 // Status is the status recorded for line; ok is false if the report has no
 // row for it. StatusInFlight means the request may have left without its
 // result being recorded.
 func (s *State) Status(line int) (st sender.Status, ok bool) {
-	p := s.pages[line>>pageShift]
-	if p == nil {
+	m, ok := s.seek(line)
+	switch {
+	case s.err != nil:
+		return sender.StatusInFlight, true
+	case !ok:
 		return "", false
 	}
-	code := p.code[line&(pageSize-1)]
-	if code == 0 {
-		return "", false
-	}
-	return statusByCode[code], true
+	return statusByCode[m.code], true
 }
 
 // SameID reports whether the id recorded for line equals id, so a resumed
 // run notices that the input file changed under it rather than skipping a
 // different recipient. It is false for a line with no row.
 func (s *State) SameID(line int, id string) bool {
-	p := s.pages[line>>pageShift]
-	if p == nil || p.code[line&(pageSize-1)] == 0 {
+	m, ok := s.seek(line)
+	if !ok {
 		return false
 	}
-	h := p.hash[line&(pageSize-1)]
-	if s.hash(id) == h {
+	if s.hash(id) == m.hash {
 		return true
 	}
 	// JSON stores invalid UTF-8 as U+FFFD, byte by byte; compare an id with
 	// such bytes the way it came back.
-	return !utf8.ValidString(id) && s.hash(jsonString(id)) == h
+	return !utf8.ValidString(id) && s.hash(jsonString(id)) == m.hash
 }
 
 // jsonString is id as a JSONL report gives it back: each byte that is not
@@ -158,28 +311,51 @@ func (s *State) Len() int { return s.lines }
 var errChanged = errors.New("report changed while being compacted")
 
 // Compact rewrites the journal at path into exactly one row per line (the
-// same "last final wins, else the inflight row" rule), in journal order,
-// through a temp file in the same directory, fsync, rename, fsync of the
-// directory, so a crash during compaction leaves either the old or the new
-// file. Streaming, two passes, memory O(lines) bytes: the first pass counts
-// each line's rows, the second writes a line's row when its count runs out,
-// which is the row Load keeps. A damaged last row is dropped; the file's
-// permissions are kept. Hold the report's Lock while compacting.
-func Compact(path string, format Format) error {
+// same "last final wins, else the inflight row" rule as Load), in journal
+// order, through a temp file in the same directory, fsync, rename, fsync
+// of the directory, so a crash during compaction leaves either the old or
+// the new file. A damaged last row is dropped; the file's permissions are
+// kept. Hold the report's Lock while compacting.
+//
+// Memory stays flat however long the journal: a first pass sorts the rows'
+// (line, place) by line through a temp file to find each line's last row,
+// and sorts those places back into journal order; a second pass over the
+// journal copies the rows at those places.
+func Compact(path string, format Format) error { return compact(path, format, 0) }
+
+// compact is Compact sorting chunk marks at a time (0: the default).
+func compact(path string, format Format, chunk int) error {
 	if err := format.check(); err != nil {
 		return fmt.Errorf("compact report %s: %w", path, err)
 	}
-	left := make(map[int]*[pageSize]uint32)
-	count := func(r Row) error {
-		p := left[r.Line>>pageShift]
-		if p == nil {
-			p = new([pageSize]uint32)
-			left[r.Line>>pageShift] = p
-		}
-		p[r.Line&(pageSize-1)]++
-		return nil
+	lines := newMarkSorter(path, chunk, byLine)
+	defer lines.Close()
+	var rows uint64
+	err := readFile(path, format, func(r Row) error {
+		rows++
+		return lines.Add(mark{line: uint64(r.Line), seq: rows})
+	})
+	if err != nil {
+		return fmt.Errorf("compact report: %w", err)
 	}
-	if err := readFile(path, format, count); err != nil {
+	keep := newMarkSorter(path, chunk, bySeq)
+	defer keep.Close()
+	last, err := latestOf(lines)
+	for err == nil {
+		m, ok, nerr := last.Next()
+		if err = nerr; !ok {
+			break
+		}
+		err = keep.Add(m)
+	}
+	if err == nil {
+		err = lines.Close() // done with: free its disk before the rewrite
+	}
+	var kept *extsort.Iterator[mark]
+	if err == nil {
+		kept, err = keep.Sorted()
+	}
+	if err != nil {
 		return fmt.Errorf("compact report: %w", err)
 	}
 
@@ -196,21 +372,34 @@ func Compact(path string, format Format) error {
 		if err := put(); err != nil {
 			return err
 		}
-		keepLast := func(r Row) error {
-			p := left[r.Line>>pageShift]
-			i := r.Line & (pageSize - 1)
-			if p == nil || p[i] == 0 {
+		next, more, err := kept.Next()
+		if err != nil {
+			return err
+		}
+		var seq uint64
+		err = readFile(path, format, func(r Row) error {
+			if seq++; seq > rows {
 				return errChanged
 			}
-			if p[i]--; p[i] > 0 {
+			if !more || next.seq != seq {
 				return nil
+			}
+			if next.line != uint64(r.Line) {
+				return errChanged
 			}
 			if err := enc.encode(&r); err != nil {
 				return err
 			}
-			return put()
+			if err := put(); err != nil {
+				return err
+			}
+			next, more, err = kept.Next()
+			return err
+		})
+		if err == nil && (more || seq != rows) {
+			err = errChanged
 		}
-		return readFile(path, format, keepLast)
+		return err
 	})
 }
 

@@ -2,6 +2,7 @@ package report
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -180,18 +181,24 @@ func FuzzLoadTruncated(f *testing.F) {
 		if err != nil {
 			t.Fatalf("cut at %d of %q: %v", n, data, err)
 		}
-		// The loaded state must be that of some prefix of rows.
+		defer s.Close()
+		// The loaded state must be that of some prefix of rows. State
+		// answers in line order, once: read it all first.
+		got := map[int]sender.Status{}
+		for _, line := range []int{2, 3} {
+			if st, ok := s.Status(line); ok {
+				got[line] = st
+			}
+		}
+		if err := s.Err(); err != nil {
+			t.Fatal(err)
+		}
 		for k := 0; k <= len(rows); k++ {
 			want := map[int]sender.Status{}
 			for _, row := range rows[:k] {
 				want[row.Line] = row.Status
 			}
-			match := s.Len() == len(want)
-			for line, st := range want {
-				got, _ := s.Status(line)
-				match = match && got == st
-			}
-			if match {
+			if s.Len() == len(want) && reflect.DeepEqual(got, want) {
 				return
 			}
 		}
@@ -285,4 +292,254 @@ func TestCompactErrors(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("temp files left: %v", entries)
 	}
+}
+
+// model is the naive, in-memory reading of a journal that State and
+// Compact must agree with: each line's last row, and where it lies.
+type model struct {
+	last map[int]Row
+	pos  map[int]int // the line's last row's index in the journal
+	rows []Row
+}
+
+func newModel(rows []Row) model {
+	m := model{last: map[int]Row{}, pos: map[int]int{}, rows: rows}
+	for i, r := range rows {
+		m.last[r.Line], m.pos[r.Line] = r, i
+	}
+	return m
+}
+
+// compacted is the journal Compact must leave: each line's last row, in
+// journal order.
+func (m model) compacted() []Row {
+	var out []Row
+	for i, r := range m.rows {
+		if m.pos[r.Line] == i {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// checkState queries s about lines 0 to maxLine+1, in order, as a resumed
+// run does, and compares every answer with the model.
+func checkState(t *testing.T, s *State, m model, maxLine int) {
+	t.Helper()
+	counts := map[sender.Status]int{}
+	for _, r := range m.last {
+		counts[r.Status]++
+	}
+	if got := s.Counts(); !reflect.DeepEqual(got, counts) || s.Len() != len(m.last) {
+		t.Errorf("Counts = %v, Len %d; want %v, %d", got, s.Len(), counts, len(m.last))
+	}
+	for line := 0; line <= maxLine+1; line++ {
+		want, has := m.last[line]
+		st, ok := s.Status(line)
+		if ok != has || st != want.Status {
+			t.Errorf("Status(%d) = %q, %v; want %q, %v", line, st, ok, want.Status, has)
+		}
+		if has && !s.SameID(line, want.ID) {
+			t.Errorf("SameID(%d, %q) = false", line, want.ID)
+		}
+		if s.SameID(line, want.ID+"?") {
+			t.Errorf("SameID(%d, %q) = true", line, want.ID+"?")
+		}
+		key, _ := strings.CutPrefix(want.Response, keyPrefix)
+		if want.Status != inflight || !strings.HasPrefix(want.Response, keyPrefix) {
+			key = ""
+		}
+		if got := s.InFlightKey(line); got != key {
+			t.Errorf("InFlightKey(%d) = %q, want %q", line, got, key)
+		}
+	}
+	if err := s.Err(); err != nil {
+		t.Errorf("Err = %v after queries in order", err)
+	}
+}
+
+// spillJournal has lines spread over many rows out of line order, with
+// retries and in-flight rows with and without keys, so a small chunk
+// makes several runs whose merge must keep each line's last row.
+func spillJournal() []Row {
+	keyed := func(line int, id, key string) Row {
+		return Row{Line: line, ID: id, Status: inflight, Response: keyPrefix + key}
+	}
+	return journal(
+		keyed(5, "e", "k5"), r(3, "c", inflight), keyed(9, "i", "k9a"), r(5, "e", sent),
+		r(3, "c", failed), r(1, "a", invalid), keyed(3, "c", "k3"), r(9, "i", unknown),
+		r(7, "g", duplicate), keyed(9, "i", "k9b"), r(2, "b", inflight), r(1000, "z", sent),
+		r(4, "d", sent), r(4, "d", inflight), keyed(6, "f", "k6"), r(6, "f", sent),
+	)
+}
+
+const invalid = sender.StatusInvalid
+
+func TestLoadSpills(t *testing.T) {
+	rows := spillJournal()
+	tests := []struct {
+		name    string
+		chunk   int
+		spilled bool
+	}{
+		{"chunk of one", 1, true},
+		{"chunk of three", 3, true},
+		{"chunk of seven", 7, true},
+		{"all in memory", 0, false},
+	}
+	for _, tt := range tests {
+		for _, file := range []string{"out.csv", "out.jsonl"} {
+			t.Run(tt.name+"/"+file, func(t *testing.T) {
+				dir := t.TempDir()
+				path := filepath.Join(dir, file)
+				writeFile(t, path, rows)
+				s, err := load(path, tt.chunk)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if s.sorted.Spilled() != tt.spilled {
+					t.Errorf("spilled = %v, want %v", s.sorted.Spilled(), tt.spilled)
+				}
+				checkState(t, s, newModel(rows), 1000)
+				if err := s.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if st, _ := s.Status(2000); st != inflight || s.Err() == nil {
+					t.Errorf("a query after Close answered %q, Err %v; want in flight and an error", st, s.Err())
+				}
+				if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+					t.Errorf("temp files left: %v", entries)
+				}
+			})
+		}
+	}
+}
+
+// TestStateOutOfOrder: a query for a lower line than the one before cannot
+// be answered from a cursor; it must say so, and answer so that nothing is
+// resent, never with a silent "no row".
+func TestStateOutOfOrder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.csv")
+	writeFile(t, path, spillJournal())
+	for _, chunk := range []int{1, 0} {
+		t.Run(fmt.Sprint("chunk ", chunk), func(t *testing.T) {
+			s, err := load(path, chunk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if st, ok := s.Status(5); st != sent || !ok || !s.SameID(5, "e") || s.Err() != nil {
+				t.Fatalf("Status(5) = %q, %v, Err %v", st, ok, s.Err())
+			}
+			if st, ok := s.Status(5); st != sent || !ok {
+				t.Fatalf("asking line 5 again = %q, %v; want sent", st, ok)
+			}
+			st, ok := s.Status(2)
+			if !errors.Is(s.Err(), ErrOutOfOrder) {
+				t.Fatalf("Err after asking line 2 after 5 = %v, want ErrOutOfOrder", s.Err())
+			}
+			if st != inflight || !ok || s.SameID(2, "b") || s.InFlightKey(9) != "" {
+				t.Errorf("after the error: Status = %q, %v; SameID true or a key; want in flight, no match", st, ok)
+			}
+			if _, ok := s.Status(1000); !ok || !errors.Is(s.Err(), ErrOutOfOrder) {
+				t.Error("the error did not stick")
+			}
+		})
+	}
+}
+
+func TestCompactSpills(t *testing.T) {
+	rows := spillJournal()
+	want := newModel(rows).compacted()
+	for _, chunk := range []int{1, 2, 5, 0} {
+		for _, file := range []string{"out.csv", "out.jsonl"} {
+			t.Run(fmt.Sprintf("chunk %d/%s", chunk, file), func(t *testing.T) {
+				dir := t.TempDir()
+				path := filepath.Join(dir, file)
+				writeFile(t, path, rows)
+				if err := compact(path, FormatFromName(path), chunk); err != nil {
+					t.Fatal(err)
+				}
+				data, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := readAll(t, data, FormatFromName(path))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("compacted\n%+v\nwant\n%+v", got, want)
+				}
+				if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+					t.Errorf("temp files left: %v", entries)
+				}
+			})
+		}
+	}
+}
+
+// FuzzStateCompact builds a journal from fuzzed operations, cuts it at a
+// fuzzed byte as a crash may, and checks Load (queried in line order) and
+// Compact, each sorting in fuzzed tiny chunks, against the naive model of
+// the rows Read gives back.
+func FuzzStateCompact(f *testing.F) {
+	f.Add([]byte{0x01, 0x12, 0x23, 0x11, 0x05, 0x31}, "id,\"x\"", uint8(1), false, uint16(0))
+	f.Add([]byte{0x10, 0x10, 0x10, 0x21, 0x41, 0x51, 0x61, 0x71}, "日本\xff", uint8(2), true, uint16(90))
+	f.Add([]byte{}, "", uint8(0), false, uint16(0))
+	f.Fuzz(func(t *testing.T, ops []byte, id string, chunk uint8, jsonl bool, cut uint16) {
+		file := "out.csv"
+		if jsonl {
+			file = "out.jsonl"
+		}
+		format := FormatFromName(file)
+		rows := make([]Row, 0, len(ops))
+		for i, op := range ops {
+			line := int(op&0x0f) + 1
+			row := Row{Line: line, ID: fmt.Sprint(id, line), Status: statusByCode[int(op>>4)%(len(statusByCode)-1)+1]}
+			if row.Status == inflight && i%2 == 0 {
+				row.Response = keyPrefix + fmt.Sprint("k", i)
+			}
+			rows = append(rows, row)
+		}
+		data := encodeRows(t, format, rows)
+		if cut > 0 {
+			data = data[:int(cut)%(len(data)+1)]
+		}
+		kept, err := readAll(t, data, format)
+		if err != nil {
+			t.Skip(err) // a cut inside the header: not a journal
+		}
+		dir := t.TempDir()
+		path := filepath.Join(dir, file)
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		m := newModel(kept)
+		s, err := load(path, int(chunk%5))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkState(t, s, m, 17)
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := compact(path, format, int(chunk%5)); err != nil {
+			t.Fatal(err)
+		}
+		out, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := readAll(t, out, format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := m.compacted(); len(got)+len(want) > 0 && !reflect.DeepEqual(got, want) {
+			t.Errorf("compacted\n%+v\nwant\n%+v", got, want)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+			t.Errorf("temp files left: %v", entries)
+		}
+	})
 }
