@@ -1,6 +1,9 @@
 package cmd
 
 import (
+	"context"
+	"errors"
+	"io"
 	"path/filepath"
 	"testing"
 
@@ -32,10 +35,6 @@ func TestResumeFilterInFlight(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	state, err := report.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	tests := []struct {
 		name        string
 		m           sender.Message
@@ -54,6 +53,12 @@ func TestResumeFilterInFlight(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			// A State is read once, in line order: one per case.
+			state, err := report.Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer state.Close()
 			f := &resumeFilter{state: state, keyed: tt.keyed, retryFailed: tt.retryFailed}
 			m := tt.m
 			earlier, skip := f.filter(&m)
@@ -61,5 +66,40 @@ func TestResumeFilterInFlight(t *testing.T) {
 				t.Errorf("filter = %q, skip %v, Skip %q; want %q, false, %q", earlier, skip, m.Skip, tt.wantEarlier, tt.wantSkip)
 			}
 		})
+	}
+}
+
+// TestResumeFilterOutOfOrder: should rows ever reach the filter out of line
+// order, the state cannot answer; the row is held back and the run stops
+// with the reason rather than resend on a wrong "not in the report".
+func TestResumeFilterOutOfOrder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.csv")
+	w, err := report.Create(path, report.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := 2; line <= 3; line++ {
+		if err := w.Record(&sender.Result{Line: line, ID: "x", Status: sender.StatusSent}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	state, err := report.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer state.Close()
+	f := &resumeFilter{state: state, keyed: true}
+	if earlier, skip := f.filter(&sender.Message{Line: 3, ID: "x"}); earlier != sender.StatusSent || skip {
+		t.Fatalf("line 3: filter = %q, %v; want sent, false", earlier, skip)
+	}
+	if _, skip := f.filter(&sender.Message{Line: 2, ID: "x"}); !skip {
+		t.Error("line 2 after line 3 was not held back")
+	}
+	src := f.wrap(sourceFunc(func(context.Context) (*sender.Message, error) { return nil, io.EOF }))
+	if _, err := src.Next(context.Background()); !errors.Is(err, report.ErrOutOfOrder) || runErrorCode(err) != ExitError {
+		t.Errorf("source after the error = %v (exit %d); want report.ErrOutOfOrder, exit %d", err, runErrorCode(err), ExitError)
 	}
 }

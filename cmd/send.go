@@ -437,6 +437,7 @@ func (p *plan) send(ctx context.Context) error {
 			if state, err = report.Load(p.report); err != nil {
 				return runError(fmt.Errorf("read report for --resume: %w", err))
 			}
+			defer state.Close()
 			journal, err = report.Append(p.report, report.Options{Format: rformat})
 		case exists && !opts.Force:
 			return usageError("report %s exists: --resume continues that run, --force starts over (rows in it may be sent twice)", p.report)
@@ -592,10 +593,21 @@ type resumeFilter struct {
 	retryFailed bool
 	keyed       bool
 	mismatch    error
+	// failed is why the state could not answer (rows asked out of line
+	// order, or its temp file unreadable): the run stops rather than guess.
+	failed error
 }
 
+// filter is called for rows in input order, so the lines it asks the
+// state about only grow, as report.State requires.
 func (f *resumeFilter) filter(m *sender.Message) (sender.Status, bool) {
 	st, ok := f.state.Status(m.Line)
+	if err := f.state.Err(); err != nil {
+		if f.failed == nil {
+			f.failed = fmt.Errorf("read report for --resume: %w", err)
+		}
+		return "", true
+	}
 	if !ok {
 		return "", false
 	}
@@ -631,10 +643,13 @@ func (f *resumeFilter) filter(m *sender.Message) (sender.Status, bool) {
 	return "", false
 }
 
-// wrap stops the source at the first id mismatch.
+// wrap stops the source at the first id mismatch or state failure.
 func (f *resumeFilter) wrap(src sender.Source) sender.Source {
 	return sourceFunc(func(ctx context.Context) (*sender.Message, error) {
 		m, err := src.Next(ctx)
+		if f.failed != nil {
+			return nil, runError(f.failed)
+		}
 		if f.mismatch != nil {
 			return nil, &exitError{code: ExitUsage, err: f.mismatch}
 		}
