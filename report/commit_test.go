@@ -212,9 +212,10 @@ func fileText(t *testing.T, path string) string {
 
 // FuzzWriterCompact: for any journal a Writer writes from scratch (each line
 // begun at most once and settled at most once, as the engine does), the
-// one-pass compaction keeps the same rows as Compact.
+// one-pass compaction keeps exactly the rows Compact's rule keeps.
 func FuzzWriterCompact(f *testing.F) {
 	f.Add([]byte{1, 9, 2, 17, 3}, "a,\"b\"\nc", "resp\r\nx")
+	f.Add([]byte("1212"), "0", "\r\r\n")
 	f.Add([]byte{}, "", "")
 	f.Add([]byte{0, 8, 16, 24, 32, 40}, " lead", "\\.")
 	f.Fuzz(func(t *testing.T, ops []byte, id, text string) {
@@ -243,18 +244,29 @@ func FuzzWriterCompact(f *testing.F) {
 			if err := w.Close(); err != nil {
 				t.Fatal(err)
 			}
-			slow := filepath.Join(dir, "slow-"+file)
-			copyFile(t, path, slow)
+			// The model: the journal's rows as Read gives them back, each
+			// line's last final row, else its in-flight row, in journal
+			// order. (Compact itself is no model for fields holding "\r":
+			// encoding/csv reads a quoted "\r\n" as "\n", so decoding and
+			// encoding again is not the identity the byte copy is.)
+			var want []Row
+			final := map[int]bool{}
+			all := fileRows(t, path)
+			for _, r := range all {
+				if r.Status != sender.StatusInFlight {
+					final[r.Line] = true
+				}
+			}
+			for _, r := range all {
+				if r.Status != sender.StatusInFlight || !final[r.Line] {
+					want = append(want, r)
+				}
+			}
 			if err := w.Compact(); err != nil {
 				t.Fatal(err)
 			}
-			if err := Compact(slow, FormatFromName(file)); err != nil {
-				t.Fatal(err)
-			}
-			// Compared as rows: encoding/csv, under Compact, turns a quoted
-			// "\r\n" into "\n", where the byte copy keeps it.
-			if got, want := fileRows(t, path), fileRows(t, slow); !reflect.DeepEqual(got, want) {
-				t.Fatalf("%s one-pass:\n%+v\nCompact:\n%+v", file, got, want)
+			if got := fileRows(t, path); !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s one-pass:\n%+v\nwant:\n%+v", file, got, want)
 			}
 		}
 	})
