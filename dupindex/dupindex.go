@@ -10,15 +10,47 @@
 package dupindex
 
 import (
+	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
 	"slices"
 
+	"github.com/bulksend/bulksend/internal/extsort"
 	"github.com/bulksend/bulksend/sender"
 )
+
+// pair is one record of the pre-pass's sorts, ordered by a alone: pairs
+// with the same a come out together, in no given order, which is all
+// grouping by hash needs.
+type pair struct{ a, b uint64 }
+
+func comparePairs(x, y pair) int { return cmp.Compare(x.a, y.a) }
+
+// pairCodec stores a pair as 16 bytes.
+var pairCodec = extsort.Codec[pair]{
+	Size: 16,
+	Put: func(b []byte, p pair) {
+		binary.LittleEndian.PutUint64(b[:8], p.a)
+		binary.LittleEndian.PutUint64(b[8:], p.b)
+	},
+	Get: func(b []byte) pair {
+		return pair{a: binary.LittleEndian.Uint64(b[:8]), b: binary.LittleEndian.Uint64(b[8:])}
+	},
+}
+
+// sorter and iterator are the external sort of pairs.
+type (
+	sorter   = extsort.Sorter[pair]
+	iterator = extsort.Iterator[pair]
+)
+
+func newSorter(dir string, size int) *sorter {
+	return extsort.New(comparePairs, pairCodec, extsort.Options{Chunk: size, Dir: dir, Pattern: "bulksend-dupindex-*"})
+}
 
 // DefaultChunkSize is how many (hash, row) pairs are sorted in memory at a
 // time, 16 bytes each: 1 MiB. An input of up to that many rows never
@@ -52,7 +84,7 @@ const ctxCheckEvery = 1024
 func Build(ctx context.Context, rows sender.RowReader, id sender.RowIdentifier, opts Options) (*Index, error) {
 	if c, ok := rows.(interface{ Columns() []string }); ok {
 		if cols := c.Columns(); cols != nil && !slices.Contains(cols, id.IDField()) {
-			return &Index{rows: -1, it: &sliceIterator{}}, nil
+			return &Index{rows: -1, done: true}, nil
 		}
 	}
 	size := opts.ChunkSize
@@ -66,7 +98,7 @@ func Build(ctx context.Context, rows sender.RowReader, id sender.RowIdentifier, 
 	}
 
 	pairs := newSorter(opts.TempDir, size)
-	defer pairs.close()
+	defer pairs.Close()
 	n := 0
 	for {
 		if n%ctxCheckEvery == 0 {
@@ -86,7 +118,7 @@ func Build(ctx context.Context, rows sender.RowReader, id sender.RowIdentifier, 
 			continue // invalid in the run, where it claims no id
 		}
 		if v, ok := id.RowID(row); ok {
-			if err := pairs.add(pair{a: hash(v), b: uint64(n)}); err != nil {
+			if err := pairs.Add(pair{a: hash(v), b: uint64(n)}); err != nil {
 				return nil, fmt.Errorf("find duplicate ids: %w", err)
 			}
 		}
@@ -95,14 +127,14 @@ func Build(ctx context.Context, rows sender.RowReader, id sender.RowIdentifier, 
 	cands := newSorter(opts.TempDir, size)
 	count, err := candidates(ctx, pairs, cands)
 	if err == nil {
-		err = pairs.close()
+		err = pairs.Close()
 	}
-	var it iterator
+	var it *iterator
 	if err == nil {
-		it, err = cands.sorted()
+		it, err = cands.Sorted()
 	}
 	if err != nil {
-		cands.close()
+		cands.Close()
 		return nil, fmt.Errorf("find duplicate ids: %w", err)
 	}
 	return &Index{rows: n, count: count, it: it, spill: cands}, nil
@@ -111,7 +143,7 @@ func Build(ctx context.Context, rows sender.RowReader, id sender.RowIdentifier, 
 // candidates adds to cands, as (row, 0), every row of pairs whose hash
 // occurs more than once, and returns how many.
 func candidates(ctx context.Context, pairs, cands *sorter) (int, error) {
-	it, err := pairs.sorted()
+	it, err := pairs.Sorted()
 	if err != nil {
 		return 0, err
 	}
@@ -123,7 +155,7 @@ func candidates(ctx context.Context, pairs, cands *sorter) (int, error) {
 				return 0, err
 			}
 		}
-		p, ok, err := it.next()
+		p, ok, err := it.Next()
 		if err != nil {
 			return 0, err
 		}
@@ -132,12 +164,12 @@ func candidates(ctx context.Context, pairs, cands *sorter) (int, error) {
 		}
 		if group > 0 && p.a == prev.a {
 			if group == 1 {
-				if err := cands.add(pair{a: prev.b}); err != nil {
+				if err := cands.Add(pair{a: prev.b}); err != nil {
 					return 0, err
 				}
 				count++
 			}
-			if err := cands.add(pair{a: p.b}); err != nil {
+			if err := cands.Add(pair{a: p.b}); err != nil {
 				return 0, err
 			}
 			count++
@@ -154,7 +186,7 @@ func candidates(ctx context.Context, pairs, cands *sorter) (int, error) {
 type Index struct {
 	rows  int // rows the pre-pass read; -1 when it read none
 	count int
-	it    iterator
+	it    *iterator // nil when the pre-pass read nothing
 	spill *sorter
 	cur   int // the candidate it last yielded, 0 before the first
 	done  bool
@@ -178,7 +210,7 @@ func (x *Index) MayRepeat(n int) (bool, error) {
 		return false, x.err
 	}
 	for !x.done && x.cur < n {
-		p, ok, err := x.it.next()
+		p, ok, err := x.it.Next()
 		if err != nil {
 			x.err = fmt.Errorf("find duplicate ids: %w", err)
 			return false, x.err
@@ -201,7 +233,7 @@ func (x *Index) Close() error {
 	if x.spill == nil {
 		return nil
 	}
-	err := x.spill.close()
+	err := x.spill.Close()
 	x.spill = nil
 	return err
 }

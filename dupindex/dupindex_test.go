@@ -289,37 +289,6 @@ func TestMayRepeatInputGrew(t *testing.T) {
 	}
 }
 
-// TestMergeReadError: a spill file cut short is an error, not a short list.
-func TestMergeReadError(t *testing.T) {
-	s := newSorter(t.TempDir(), 2)
-	defer s.close()
-	for i := range 5 {
-		if err := s.add(pair{a: uint64(i)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := s.sorted(); err != nil {
-		t.Fatal(err)
-	}
-	// Three runs of 2, 2 and 1 pairs; the second is cut in half.
-	if err := s.spill.f.Truncate(2*pairSize + pairSize/2); err != nil {
-		t.Fatal(err)
-	}
-	it := newMerger(s.spill, s.runs)
-	for {
-		_, ok, err := it.next()
-		if err != nil {
-			if !errors.Is(err, io.ErrUnexpectedEOF) {
-				t.Errorf("error %v, want io.ErrUnexpectedEOF", err)
-			}
-			return
-		}
-		if !ok {
-			t.Fatal("a truncated spill file read to its end without error")
-		}
-	}
-}
-
 func assertEmptyDir(t *testing.T, dir string) {
 	t.Helper()
 	left, err := os.ReadDir(dir)
