@@ -284,3 +284,43 @@ func fileRows(t *testing.T, path string) []Row {
 	}
 	return rows
 }
+
+// TestWriterCompactLongRecord: a quoted field longer than the read buffer
+// (an id, an error text) keeps the one-pass compaction's quote count right,
+// so no row is merged into its neighbour and lost.
+func TestWriterCompactLongRecord(t *testing.T) {
+	long := strings.Repeat("x,", readBufferSize) // needs quoting, spans two buffers
+	path := filepath.Join(t.TempDir(), "out.csv")
+	w, err := Create(path, Options{Now: fixedNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []func() error{
+		func() error { return w.Begin(&sender.Message{Line: 2, ID: long}) },
+		func() error { return w.Begin(&sender.Message{Line: 3, ID: "b"}) },
+		func() error { return w.Record(&sender.Result{Line: 3, ID: "b", Status: sender.StatusSent}) },
+		func() error { return w.Record(&sender.Result{Line: 2, ID: long, Status: sender.StatusSent}) },
+		func() error { return w.Begin(&sender.Message{Line: 4, ID: "c"}) },
+		func() error { return w.Record(&sender.Result{Line: 4, ID: "c", Status: sender.StatusSent}) },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	rows := fileRows(t, path)
+	if len(rows) != 3 {
+		t.Fatalf("%d rows after compaction, want lines 2, 3 and 4", len(rows))
+	}
+	for _, r := range rows {
+		if r.Status != sender.StatusSent {
+			t.Errorf("line %d = %s, want sent", r.Line, r.Status)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"encoding/json"
@@ -461,6 +462,10 @@ func nextRecord(br *bufio.Reader, rec []byte, format Format) ([]byte, error) {
 	for {
 		chunk, err := br.ReadSlice('\n')
 		rec = append(rec, chunk...)
+		if format == FormatCSV {
+			// Every piece counts, a record longer than the buffer included.
+			quoted = quoted != (bytes.Count(chunk, []byte{'"'})%2 == 1)
+		}
 		if err == bufio.ErrBufferFull {
 			continue
 		}
@@ -470,15 +475,8 @@ func nextRecord(br *bufio.Reader, rec []byte, format Format) ([]byte, error) {
 			}
 			return rec, err
 		}
-		if format == FormatCSV {
-			for _, c := range chunk {
-				if c == '"' {
-					quoted = !quoted
-				}
-			}
-			if quoted {
-				continue
-			}
+		if quoted {
+			continue
 		}
 		return rec, nil
 	}
