@@ -81,9 +81,12 @@ func (t *TokenSource) get(req *http.Request) (string, *http.Response, error) {
 	if f == nil {
 		f = &tokenFlight{done: make(chan struct{})}
 		t.flight = f
-		// Detached from req's cancellation: the callers waiting on this
-		// flight must not fail because the one that started it gave up.
-		go t.fetch(context.WithoutCancel(req.Context()), f)
+		// Nothing of req's context: not its cancellation (the callers
+		// waiting on this flight must not fail because the one that
+		// started it gave up), nor its values (its HTTP trace would take
+		// the token request's write for the message's). The token client's
+		// own timeout bounds the fetch.
+		go t.fetch(context.Background(), f)
 	}
 	t.mu.Unlock()
 

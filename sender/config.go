@@ -61,8 +61,17 @@ type Doer interface {
 // of every request's headers (about 0.8 KB a message).
 type RoundTripDoer struct{ http.RoundTripper }
 
-// Do sends req once.
-func (d RoundTripDoer) Do(req *http.Request) (*http.Response, error) { return d.RoundTrip(req) }
+// Do sends req once. Credentials in the URL (https://user:pass@host/)
+// become Basic auth unless the request has an Authorization header, as
+// http.Client does.
+func (d RoundTripDoer) Do(req *http.Request) (*http.Response, error) {
+	if u := req.URL.User; u != nil && req.Header.Get("Authorization") == "" {
+		pass, _ := u.Password()
+		req = req.Clone(req.Context())
+		req.SetBasicAuth(u.Username(), pass)
+	}
+	return d.RoundTrip(req)
+}
 
 // Limiter paces the whole process and pauses it on throttle answers;
 // *ratelimit.Limiter implements it.

@@ -1131,3 +1131,40 @@ func TestRedirectNotFollowed(t *testing.T) {
 		t.Errorf("the redirect was followed %d times", n)
 	}
 }
+
+// TestRoundTripDoerUserinfo: credentials in the URL still become Basic
+// auth, as they did through http.Client, unless an Authorization header is
+// set.
+func TestRoundTripDoerUserinfo(t *testing.T) {
+	got := make(chan string, 2)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Get("Authorization")
+	}))
+	defer ts.Close()
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	defer tr.CloseIdleConnections()
+	for _, tt := range []struct {
+		name, header, want string
+	}{
+		{"from the URL", "", "Basic dXNlcjpwYXNz"}, // user:pass
+		{"header wins", "Bearer tok", "Bearer tok"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodPost, strings.Replace(ts.URL, "http://", "http://user:pass@", 1), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.header != "" {
+				req.Header.Set("Authorization", tt.header)
+			}
+			resp, err := RoundTripDoer{tr}.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if a := <-got; a != tt.want {
+				t.Errorf("Authorization = %q, want %q", a, tt.want)
+			}
+		})
+	}
+}
