@@ -34,14 +34,33 @@ type dryRunSummary struct {
 // dryRun renders every row and prints the first requests, secrets masked,
 // and the projected duration. It sends nothing and writes no report.
 func dryRun(ctx context.Context, p *plan) error {
+	// A dry run sends nothing, so the first Ctrl-C ends it at once.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if p.opts.Signal != nil {
+		go func() {
+			select {
+			case <-p.opts.Signal:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
+	interrupted := func(err error) error {
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			fmt.Fprintln(p.opts.IO.ErrOut, "bulksend: interrupted")
+			return silentExit(ExitInterrupted)
+		}
+		return err
+	}
 	rows, in, err := p.openRows()
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	repeats, closeRepeats, err := p.findRepeats(ctx)
+	repeats, closeRepeats, err := p.findRepeats(ctx, in)
 	if err != nil {
-		return err
+		return interrupted(err)
 	}
 	defer closeRepeats()
 	src, err := shardSource(sender.NewSource(rows, p.preset.Builder, sender.SourceOptions{Repeats: repeats}), p.opts.Shard)
@@ -59,7 +78,7 @@ func dryRun(ctx context.Context, p *plan) error {
 			break
 		}
 		if err != nil {
-			return runError(err)
+			return interrupted(runError(err))
 		}
 		s.Rows++
 		switch {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -59,5 +60,36 @@ func TestDryRunDuplicates(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestDryRunInterrupted: a Ctrl-C ends a dry run at once, pre-pass
+// included, with exit 130; it used to be ignored until the end.
+func TestDryRunInterrupted(t *testing.T) {
+	ios, _, _, errOut := TestStreams()
+	path := filepath.Join(t.TempDir(), "rows.csv")
+	if err := os.WriteFile(path, []byte("id,to\na,+1\nb,+2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sig := make(chan os.Signal, 1)
+	sig <- syscall.SIGINT // already there when the run starts
+	opts := &SendOptions{IO: ios, Input: path, Preset: "generic", URL: "http://127.0.0.1:1/send",
+		Body: `{"to":{{json .to}}}`, Method: "POST", Concurrency: 1, IdempotencyHeader: "Idempotency-Key",
+		DryRun: true, Quiet: true, Signal: sig}
+	p, err := newPlan(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The watcher may take the signal before or after the pre-pass has
+	// read the two rows; either way the run must not finish normally.
+	for range 50 {
+		err = dryRun(context.Background(), p)
+		if err != nil {
+			break
+		}
+		sig <- syscall.SIGINT
+	}
+	if code := exitCode(err); code != ExitInterrupted || !strings.Contains(errOut.String(), "interrupted") {
+		t.Fatalf("exit %d (%v), stderr %q; want 130, interrupted", code, err, errOut)
 	}
 }

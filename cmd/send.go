@@ -377,12 +377,18 @@ func (p *plan) openRows() (*csvinput.Reader, io.Closer, error) {
 
 // findRepeats is the duplicate pre-pass: it reads the input file once more
 // to find the rows whose id may repeat, so the run remembers only their ids
-// and memory stays flat. stdin can be read only once, and a builder that
-// cannot name ids without rendering has no pre-pass: then the set is nil
-// and the run keeps a hash of every id, about 35 bytes each.
-func (p *plan) findRepeats(ctx context.Context) (sender.RepeatSet, func(), error) {
+// and memory stays flat. runIn is the input as the run opened it. stdin, a
+// pipe or a device can be read only once, and a builder that cannot name
+// ids without rendering has no pre-pass: then the set is nil and the run
+// keeps a hash of every id, about 35 bytes each.
+func (p *plan) findRepeats(ctx context.Context, runIn io.Closer) (sender.RepeatSet, func(), error) {
 	id, ok := p.preset.Builder.(sender.RowIdentifier)
-	if p.opts.Input == "-" || !ok {
+	runFile, isFile := runIn.(*os.File)
+	if p.opts.Input == "-" || !ok || !isFile {
+		return nil, func() {}, nil
+	}
+	runInfo, err := runFile.Stat()
+	if err != nil || !runInfo.Mode().IsRegular() {
 		return nil, func() {}, nil
 	}
 	rows, in, err := p.openRows()
@@ -390,6 +396,11 @@ func (p *plan) findRepeats(ctx context.Context) (sender.RepeatSet, func(), error
 		return nil, nil, err
 	}
 	defer in.Close()
+	// The same file, not whatever the name points at now: one renamed into
+	// its place since the run opened it would be checked instead.
+	if info, err := in.(*os.File).Stat(); err != nil || !os.SameFile(runInfo, info) {
+		return nil, nil, runError(fmt.Errorf("input %s was replaced while the run started; run again", p.name))
+	}
 	x, err := dupindex.Build(ctx, rows, id, dupindex.Options{})
 	if err != nil {
 		return nil, nil, runError(err)
@@ -473,7 +484,7 @@ func (p *plan) send(ctx context.Context) error {
 		case <-prepCtx.Done():
 		}
 	}()
-	repeats, closeRepeats, err := p.findRepeats(prepCtx)
+	repeats, closeRepeats, err := p.findRepeats(prepCtx, in)
 	endPrep()
 	if err != nil {
 		if interrupted.Load() {
@@ -521,7 +532,8 @@ func (p *plan) send(ctx context.Context) error {
 	}
 
 	total := int64(-1)
-	if opts.Input != "-" {
+	if st, err := os.Stat(opts.Input); opts.Input != "-" && err == nil && st.Mode().IsRegular() {
+		// A pipe is read once, by the run: counting would eat its rows.
 		total = shardTotal(countRows(opts.Input, rows.Format()), opts.Shard)
 	}
 	display := startProgress(opts, progress, total, lim)
