@@ -307,9 +307,122 @@ func (s *State) Counts() map[sender.Status]int {
 // Len is the number of lines the report has a row for.
 func (s *State) Len() int { return s.lines }
 
-// errChanged means the journal changed between Compact's two passes; the
-// caller should hold the report's Lock.
-var errChanged = errors.New("report changed while being compacted")
+// errChanged means the journal changed between the two passes of LastRows
+// or Compact; the caller should hold the report's Lock.
+var errChanged = errors.New("report changed while being read")
+
+// LastRows calls fn with each line's last row of the journal at path (the
+// row Load goes by: "the last row wins"), in journal order. A damaged last
+// row is ignored, as Read ignores it. An error from fn stops LastRows and is
+// returned as is; any other names the file. Hold the report's Lock, so the
+// journal cannot change between the two passes below.
+//
+// Memory stays flat however long the journal: a first pass sorts the rows'
+// (line, place) by line through temp files next to the journal to find
+// each line's last row, and sorts those places back into journal order; a
+// second pass over the journal hands fn the rows at those places.
+func LastRows(path string, format Format, fn func(Row) error) error {
+	return lastRows(path, format, 0, fn)
+}
+
+// lastRows is LastRows sorting chunk marks at a time (0: the default), so
+// tests can make a small journal spill.
+func lastRows(path string, format Format, chunk int, fn func(Row) error) error {
+	if err := format.check(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	last, err := findLast(path, format, chunk)
+	if err != nil {
+		return err
+	}
+	defer last.close()
+	return last.visit(path, format, fn)
+}
+
+// lastPlaces is where each line's last row lies in a journal, in journal
+// order: the first pass of LastRows. Compact makes it before creating its
+// temp file, so a journal it cannot read leaves nothing behind.
+type lastPlaces struct {
+	keep *extsort.Sorter[mark]
+	rows uint64 // the journal's rows, to notice it growing
+}
+
+// findLast is the first pass of LastRows.
+func findLast(path string, format Format, chunk int) (_ *lastPlaces, err error) {
+	lines := newMarkSorter(path, chunk, byLine)
+	defer lines.Close()
+	p := &lastPlaces{keep: newMarkSorter(path, chunk, bySeq)}
+	defer func() {
+		if err != nil {
+			p.close()
+		}
+	}()
+	err = readFile(path, format, func(r Row) error {
+		p.rows++
+		return lines.Add(mark{line: uint64(r.Line), seq: p.rows})
+	})
+	if err != nil {
+		return nil, err
+	}
+	last, err := latestOf(lines)
+	for err == nil {
+		m, ok, nerr := last.Next()
+		if err = nerr; !ok {
+			break
+		}
+		err = p.keep.Add(m)
+	}
+	if err == nil {
+		err = lines.Close() // done with: free its disk before the second pass
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sort %s by line: %w", path, err)
+	}
+	return p, nil
+}
+
+// visit is the second pass of LastRows: it reads the journal again and
+// hands fn the rows at the places found.
+func (p *lastPlaces) visit(path string, format Format, fn func(Row) error) error {
+	kept, err := p.keep.Sorted()
+	if err != nil {
+		return fmt.Errorf("sort %s by line: %w", path, err)
+	}
+	next, more, err := kept.Next()
+	if err != nil {
+		return fmt.Errorf("sort %s by line: %w", path, err)
+	}
+	var (
+		seq    uint64
+		sorted error // from kept, told apart from fn's errors
+	)
+	err = readFile(path, format, func(r Row) error {
+		if seq++; seq > p.rows {
+			return fmt.Errorf("%s: %w", path, errChanged)
+		}
+		if !more || next.seq != seq {
+			return nil
+		}
+		if next.line != uint64(r.Line) {
+			return fmt.Errorf("%s: %w", path, errChanged)
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+		next, more, sorted = kept.Next()
+		if sorted != nil {
+			return fmt.Errorf("sort %s by line: %w", path, sorted)
+		}
+		return nil
+	})
+	if err == nil && (more || seq != p.rows) {
+		err = fmt.Errorf("%s: %w", path, errChanged)
+	}
+	return err
+}
+
+// close removes the temp file.
+func (p *lastPlaces) close() { _ = p.keep.Close() }
 
 // Compact rewrites the journal at path into exactly one row per line (the
 // same "last final wins, else the inflight row" rule as Load), in journal
@@ -318,10 +431,8 @@ var errChanged = errors.New("report changed while being compacted")
 // the new file. A damaged last row is dropped; the file's permissions are
 // kept. Hold the report's Lock while compacting.
 //
-// Memory stays flat however long the journal: a first pass sorts the rows'
-// (line, place) by line through a temp file to find each line's last row,
-// and sorts those places back into journal order; a second pass over the
-// journal copies the rows at those places.
+// Memory stays flat however long the journal: the rows kept are those
+// LastRows visits.
 func Compact(path string, format Format) error { return compact(path, format, 0) }
 
 // compact is Compact sorting chunk marks at a time (0: the default).
@@ -329,37 +440,11 @@ func compact(path string, format Format, chunk int) error {
 	if err := format.check(); err != nil {
 		return fmt.Errorf("compact report %s: %w", path, err)
 	}
-	lines := newMarkSorter(path, chunk, byLine)
-	defer lines.Close()
-	var rows uint64
-	err := readFile(path, format, func(r Row) error {
-		rows++
-		return lines.Add(mark{line: uint64(r.Line), seq: rows})
-	})
+	last, err := findLast(path, format, chunk)
 	if err != nil {
 		return fmt.Errorf("compact report: %w", err)
 	}
-	keep := newMarkSorter(path, chunk, bySeq)
-	defer keep.Close()
-	last, err := latestOf(lines)
-	for err == nil {
-		m, ok, nerr := last.Next()
-		if err = nerr; !ok {
-			break
-		}
-		err = keep.Add(m)
-	}
-	if err == nil {
-		err = lines.Close() // done with: free its disk before the rewrite
-	}
-	var kept *extsort.Iterator[mark]
-	if err == nil {
-		kept, err = keep.Sorted()
-	}
-	if err != nil {
-		return fmt.Errorf("compact report: %w", err)
-	}
-
+	defer last.close()
 	enc := newEncoder(format)
 	return rewrite(path, func(bw *bufio.Writer) error {
 		put := func() error {
@@ -373,34 +458,12 @@ func compact(path string, format Format, chunk int) error {
 		if err := put(); err != nil {
 			return err
 		}
-		next, more, err := kept.Next()
-		if err != nil {
-			return err
-		}
-		var seq uint64
-		err = readFile(path, format, func(r Row) error {
-			if seq++; seq > rows {
-				return errChanged
-			}
-			if !more || next.seq != seq {
-				return nil
-			}
-			if next.line != uint64(r.Line) {
-				return errChanged
-			}
+		return last.visit(path, format, func(r Row) error {
 			if err := enc.encode(&r); err != nil {
 				return err
 			}
-			if err := put(); err != nil {
-				return err
-			}
-			next, more, err = kept.Next()
-			return err
+			return put()
 		})
-		if err == nil && (more || seq != rows) {
-			err = errChanged
-		}
-		return err
 	})
 }
 
