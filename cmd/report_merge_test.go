@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -243,4 +245,185 @@ func TestNewCmdReportMergeArgs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// dirNames lists dir's entries, to catch temp files and locks left behind.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// TestMergeSpills: with a tiny sort chunk the references go through
+// extsort's temp file in many runs, and the merge must still give one row
+// per line, sorted, each input's last, with conflicts found across runs.
+func TestMergeSpills(t *testing.T) {
+	retried := &sender.Result{Line: 3, ID: "c", Status: sender.StatusFailed, HTTPStatus: 503, Attempts: 3, Error: "HTTP 503"}
+	inputs := map[string][]*sender.Result{
+		"s1.csv":   {nil, sent(9, "i"), retried, nil, sent(3, "c"), nil, sent(1, "a"), sent(7, "g")},
+		"s2.jsonl": {sent(8, "h"), nil, sent(2, "b"), sent(6, "f"), nil, sent(4, "d")},
+		"s3.csv":   {sent(5, "e"), sent(3, "c"), sent(7, "g")}, // lines 3 and 7 agree with s1
+	}
+	conflict := sent(6, "f")
+	conflict.Attempts = 2
+	tests := []struct {
+		name    string
+		extra   []*sender.Result // appended to s3.csv
+		chunk   int
+		spilled bool
+		wantErr string
+	}{
+		{name: "in memory", chunk: 0},
+		{name: "chunk of one", chunk: 1, spilled: true},
+		{name: "chunk of two", chunk: 2, spilled: true},
+		{name: "chunk of five", chunk: 5, spilled: true},
+		{name: "conflict across runs", chunk: 1, extra: []*sender.Result{conflict},
+			wantErr: `line 6: s2.jsonl has sent for id "f", s3.csv has sent for id "f": these are not reports of shards of one run`},
+		{name: "conflict in memory", chunk: 0, extra: []*sender.Result{conflict},
+			wantErr: `line 6: s2.jsonl has sent for id "f", s3.csv has sent for id "f"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var paths []string
+			for _, name := range []string{"s1.csv", "s2.jsonl", "s3.csv"} {
+				results := inputs[name]
+				if name == "s3.csv" {
+					results = append(slices.Clone(results), tt.extra...)
+				}
+				writeReport(t, filepath.Join(dir, name), results...)
+				paths = append(paths, filepath.Join(dir, name))
+			}
+			before := dirNames(t, dir)
+			out := filepath.Join(dir, "all.csv")
+			stats, err := mergeReports(out, paths, tt.chunk)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(strings.ReplaceAll(err.Error(), dir+string(filepath.Separator), ""), tt.wantErr) {
+					t.Fatalf("mergeReports: %v, want %q", err, tt.wantErr)
+				}
+				if got := dirNames(t, dir); !slices.Equal(got, before) {
+					t.Errorf("a failed merge left %v, had %v", got, before)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stats.spilled != tt.spilled {
+				t.Errorf("spilled = %v, want %v", stats.spilled, tt.spilled)
+			}
+			var lines []int
+			for _, r := range readReport(t, out) {
+				lines = append(lines, r.Line)
+				if r.Line == 3 && r.Status != sender.StatusSent {
+					t.Errorf("line 3 is %s, want its last row, sent", r.Status)
+				}
+			}
+			if want := []int{1, 2, 3, 4, 5, 6, 7, 8, 9}; !slices.Equal(lines, want) {
+				t.Errorf("merged lines %v, want %v", lines, want)
+			}
+			if stats.rows != 9 || stats.counts[sender.StatusSent] != 9 {
+				t.Errorf("stats %+v, want 9 rows, all sent", stats)
+			}
+			if got, want := dirNames(t, dir), slices.Sorted(slices.Values(append(before, "all.csv"))); !slices.Equal(got, want) {
+				t.Errorf("left %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestMergeLeavesNoTempFiles: every way a merge can end removes its temp
+// files (rows, sort runs, the half-written OUT) and locks.
+func TestMergeLeavesNoTempFiles(t *testing.T) {
+	tests := []struct {
+		name    string
+		second  string // the second input's content; "" for a good report
+		wantErr string
+	}{
+		{name: "success"},
+		{name: "the second input is damaged", second: "line,id\nnot,a,report\n1,a\n", wantErr: "s2.csv"},
+		{name: "conflict", second: "line,id,status,http_status,attempts,throttled,error,message_id,latency_ms,sent_at,response\n1,zz,sent,200,1,0,,,0,,\n",
+			wantErr: "line 1: "},
+	}
+	for _, tt := range tests {
+		for _, chunk := range []int{0, 1} {
+			t.Run(fmt.Sprintf("%s/chunk %d", tt.name, chunk), func(t *testing.T) {
+				dir := t.TempDir()
+				s1, s2 := filepath.Join(dir, "s1.csv"), filepath.Join(dir, "s2.csv")
+				writeReport(t, s1, nil, sent(1, "a"), sent(3, "c"))
+				writeReport(t, s2, sent(2, "b"))
+				if tt.second != "" {
+					if err := os.WriteFile(s2, []byte(tt.second), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				ios, _, _, _ := TestStreams()
+				err := mergeRun(&MergeOptions{IO: ios, Out: filepath.Join(dir, "all.csv"), Inputs: []string{s1, s2}, chunk: chunk})
+				want := []string{"all.csv", "s1.csv", "s2.csv"}
+				if tt.wantErr != "" {
+					if err == nil || exitCode(err) != ExitError || !strings.Contains(err.Error(), tt.wantErr) {
+						t.Fatalf("mergeRun: %v (exit %d), want exit 1 and %q", err, exitCode(err), tt.wantErr)
+					}
+					want = want[1:]
+				} else if err != nil {
+					t.Fatal(err)
+				}
+				if got := dirNames(t, dir); !slices.Equal(got, want) {
+					t.Errorf("left %v, want %v", got, want)
+				}
+			})
+		}
+	}
+}
+
+func TestRowCodec(t *testing.T) {
+	full := report.Row{Line: 1 << 40, ID: "+1555\xff,\"x\"", Status: sender.StatusFailed, HTTPStatus: 503, Attempts: 3,
+		Throttled: -1, Error: "a\nb", MessageID: "m", LatencyMS: -7, SentAt: "2026-11-27T12:00:00.000Z", Response: strings.Repeat("r", 300)}
+	good := appendRow(nil, &full)
+	tests := []struct {
+		name    string
+		data    []byte
+		want    report.Row
+		wantErr bool
+	}{
+		{name: "every field", data: good, want: full},
+		{name: "empty strings", data: appendRow(nil, &report.Row{Line: 1}), want: report.Row{Line: 1}},
+		{name: "nothing", data: nil, wantErr: true},
+		{name: "cut", data: good[:len(good)-1], wantErr: true},
+		{name: "trailing bytes", data: append(slices.Clone(good), 0), wantErr: true},
+		{name: "length past the end", data: []byte{2, 0, 0, 0, 0, 0x7f}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := decodeRow(tt.data)
+			if (err != nil) != tt.wantErr || (!tt.wantErr && got != tt.want) {
+				t.Errorf("decodeRow = %+v, %v; want %+v, error %v", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+// FuzzRowCodec: any row survives the row heap's encoding byte for byte,
+// and decoding any bytes fails cleanly rather than panicking.
+func FuzzRowCodec(f *testing.F) {
+	f.Add(int64(1), "id", "sent", "err,\"q\"\n", "resp", int64(12), []byte{2, 0, 0, 0, 0, 0})
+	f.Add(int64(-5), "\xff", "", "", "", int64(-1), []byte{0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, n int64, id, status, text, resp string, latency int64, raw []byte) {
+		r := report.Row{Line: int(n), ID: id, Status: sender.Status(status), HTTPStatus: int(n >> 3), Attempts: int(latency),
+			Throttled: int(n), Error: text, MessageID: text + id, LatencyMS: latency, SentAt: status, Response: resp}
+		got, err := decodeRow(appendRow(nil, &r))
+		if err != nil || got != r {
+			t.Fatalf("decodeRow(appendRow(%+v)) = %+v, %v", r, got, err)
+		}
+		if got, err := decodeRow(raw); err == nil && !bytes.Equal(appendRow(nil, &got), raw) {
+			t.Errorf("decodeRow(%x) = %+v, which encodes differently", raw, got)
+		}
+	})
 }
