@@ -458,8 +458,10 @@ func compact(path string, format Format, chunk int) error {
 		if err := put(); err != nil {
 			return err
 		}
+		var row Row // one for every row: &r would move each to the heap
 		return last.visit(path, format, func(r Row) error {
-			if err := enc.encode(&r); err != nil {
+			row = r
+			if err := enc.encode(&row); err != nil {
 				return err
 			}
 			return put()
