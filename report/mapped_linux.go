@@ -31,14 +31,24 @@ type mappedFile struct {
 }
 
 // mapFile returns f, whose content ends at size, as a mapped appender, or
-// nil when the file system cannot reserve space (then rows are written
-// with write calls, as everywhere but Linux).
+// nil when the file system cannot reserve space or map the file, or f is
+// not open for reading too (then rows are written with write calls, as
+// everywhere but Linux).
 func mapFile(f *os.File, size int64) *mappedFile {
-	if err := syscall.Fallocate(int(f.Fd()), 0, size, 1); err != nil {
+	fd := int(f.Fd())
+	if err := syscall.Fallocate(fd, 0, size, 1); err != nil {
 		return nil
 	}
 	// Reserving one byte past the end grew the file; cut it back.
 	if err := f.Truncate(size); err != nil {
+		return nil
+	}
+	page := int64(os.Getpagesize())
+	probe, err := syscall.Mmap(fd, size/page*page, int(page), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	if err != nil {
+		return nil
+	}
+	if err := syscall.Munmap(probe); err != nil {
 		return nil
 	}
 	return &mappedFile{f: f, size: size}
@@ -98,12 +108,15 @@ func (m *mappedFile) unmap() error {
 // dirtied through the mapping too.
 func (m *mappedFile) Sync() error { return m.f.Sync() }
 
-// Close unmaps the window, cuts the reserved space after the last row off
-// and closes the file.
+// Close unmaps the window, cuts the reserved space after the last row off,
+// syncs that, and closes the file.
 func (m *mappedFile) Close() error {
 	err := m.unmap()
-	if terr := m.f.Truncate(m.size); err == nil {
-		err = terr
+	if err == nil {
+		err = m.f.Truncate(m.size)
+	}
+	if err == nil {
+		err = m.f.Sync()
 	}
 	return errors.Join(err, m.f.Close())
 }

@@ -125,3 +125,42 @@ func TestMappedFileKilled(t *testing.T) {
 		})
 	}
 }
+
+// TestCreateWriteOnly: a report the user may write but not read is written
+// with write calls, as before the mapping.
+func TestCreateWriteOnly(t *testing.T) {
+	if os.Getuid() == 0 {
+		t.Skip("root reads any file")
+	}
+	path := filepath.Join(t.TempDir(), "out.csv")
+	if err := os.WriteFile(path, nil, 0o200); err != nil {
+		t.Fatal(err)
+	}
+	w, err := Create(path, Options{Now: fixedNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, mapped := w.out.(*mappedFile); mapped {
+		t.Error("a write-only report was mapped")
+	}
+	if err := w.Record(&sender.Result{Line: 2, ID: "a", Status: sender.StatusSent}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMapFileWriteOnly: a file open for writing only cannot be mapped, and
+// mapFile says so rather than failing the first write.
+func TestMapFileWriteOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.csv")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if m := mapFile(f, 0); m != nil {
+		t.Fatal("mapFile mapped a write-only file")
+	}
+}

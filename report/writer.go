@@ -101,7 +101,12 @@ func Create(path string, opts Options) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("write report %s: %w", path, err)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o666) // RDWR: mapFile maps it
+	// Read-write, so mapFile can map it; a report the user may write but
+	// not read is still written, with write calls.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o666)
+	if errors.Is(err, os.ErrPermission) {
+		f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o666)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("write report %s: %w", path, err)
 	}
