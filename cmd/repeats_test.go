@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,15 +65,22 @@ func TestDryRunDuplicates(t *testing.T) {
 }
 
 // TestDryRunInterrupted: a Ctrl-C ends a dry run at once, pre-pass
-// included, with exit 130; it used to be ignored until the end.
+// included, with exit 130; it used to be ignored until the end. The signal
+// is waiting before the run starts, and the input is long enough (100k
+// rows) that the run cannot finish before the watcher sees it.
 func TestDryRunInterrupted(t *testing.T) {
 	ios, _, _, errOut := TestStreams()
 	path := filepath.Join(t.TempDir(), "rows.csv")
-	if err := os.WriteFile(path, []byte("id,to\na,+1\nb,+2\n"), 0o600); err != nil {
+	var b strings.Builder
+	b.WriteString("id,to\n")
+	for i := range 100_000 {
+		fmt.Fprintf(&b, "r%d,+1555%07d\n", i, i)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	sig := make(chan os.Signal, 1)
-	sig <- syscall.SIGINT // already there when the run starts
+	sig <- syscall.SIGINT
 	opts := &SendOptions{IO: ios, Input: path, Preset: "generic", URL: "http://127.0.0.1:1/send",
 		Body: `{"to":{{json .to}}}`, Method: "POST", Concurrency: 1, IdempotencyHeader: "Idempotency-Key",
 		DryRun: true, Quiet: true, Signal: sig}
@@ -80,15 +88,7 @@ func TestDryRunInterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The watcher may take the signal before or after the pre-pass has
-	// read the two rows; either way the run must not finish normally.
-	for range 50 {
-		err = dryRun(context.Background(), p)
-		if err != nil {
-			break
-		}
-		sig <- syscall.SIGINT
-	}
+	err = dryRun(context.Background(), p)
 	if code := exitCode(err); code != ExitInterrupted || !strings.Contains(errOut.String(), "interrupted") {
 		t.Fatalf("exit %d (%v), stderr %q; want 130, interrupted", code, err, errOut)
 	}
