@@ -426,6 +426,29 @@ func (p *plan) send(ctx context.Context) error {
 	}
 	defer closeLim()
 
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := make(chan struct{})
+	interrupted := p.watchSignals(runCtx, stop, cancel)
+	// Reading the report for --resume and the duplicate pre-pass send
+	// nothing, so the first Ctrl-C ends them at once.
+	prepCtx, endPrep := context.WithCancel(runCtx)
+	defer endPrep()
+	go func() {
+		select {
+		case <-stop:
+			endPrep()
+		case <-prepCtx.Done():
+		}
+	}()
+	stoppedEarly := func(err error) error {
+		if !interrupted.Load() {
+			return err
+		}
+		fmt.Fprintln(opts.IO.ErrOut, "bulksend: interrupted before sending anything")
+		return silentExit(ExitInterrupted)
+	}
+
 	var (
 		journal *report.Writer
 		state   *report.State
@@ -445,8 +468,8 @@ func (p *plan) send(ctx context.Context) error {
 		}
 		switch {
 		case exists && opts.Resume:
-			if state, err = report.Load(p.report); err != nil {
-				return runError(fmt.Errorf("read report for --resume: %w", err))
+			if state, err = report.LoadContext(prepCtx, p.report); err != nil {
+				return stoppedEarly(runError(fmt.Errorf("read report for --resume: %w", err)))
 			}
 			defer state.Close()
 			journal, err = report.Append(p.report, report.Options{Format: rformat})
@@ -470,20 +493,6 @@ func (p *plan) send(ctx context.Context) error {
 			keyed: !opts.NoIdempotency}
 		srcOpts.Filter = filter.filter
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop := make(chan struct{})
-	interrupted := p.watchSignals(runCtx, stop, cancel)
-
-	// The pre-pass sends nothing, so the first Ctrl-C ends it at once.
-	prepCtx, endPrep := context.WithCancel(runCtx)
-	go func() {
-		select {
-		case <-stop:
-			endPrep()
-		case <-prepCtx.Done():
-		}
-	}()
 	repeats, closeRepeats, err := p.findRepeats(prepCtx, in)
 	endPrep()
 	if err != nil {
@@ -491,10 +500,8 @@ func (p *plan) send(ctx context.Context) error {
 			if err := journal.Close(); err != nil {
 				return runError(err)
 			}
-			fmt.Fprintln(opts.IO.ErrOut, "bulksend: interrupted before sending anything")
-			return silentExit(ExitInterrupted)
 		}
-		return err
+		return stoppedEarly(err)
 	}
 	defer closeRepeats()
 	srcOpts.Repeats = repeats

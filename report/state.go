@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -148,11 +149,18 @@ type State struct {
 // The rows are sorted by line through a temp file in the report's folder,
 // so memory stays flat however long the report; the caller closes the
 // State.
-func Load(path string) (*State, error) { return load(path, 0) }
+func Load(path string) (*State, error) { return load(context.Background(), path, 0) }
 
-// load is Load sorting chunk marks at a time (0: the default), so tests
-// can make a small report spill.
-func load(path string, chunk int) (_ *State, err error) {
+// LoadContext is Load that gives up, with ctx's error, when ctx ends: a
+// journal of millions of rows takes seconds to sort.
+func LoadContext(ctx context.Context, path string) (*State, error) { return load(ctx, path, 0) }
+
+// loadCheckEvery is how many rows Load reads between looks at its context.
+const loadCheckEvery = 4096
+
+// load is LoadContext sorting chunk marks at a time (0: the default), so
+// tests can make a small report spill.
+func load(ctx context.Context, path string, chunk int) (_ *State, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("load report: %w", err)
@@ -167,7 +175,11 @@ func load(path string, chunk int) (_ *State, err error) {
 	}()
 	var seq uint64
 	err = Read(f, path, FormatFromName(path), func(r Row) error {
-		seq++
+		if seq++; seq%loadCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		delete(s.keys, r.Line)
 		if key, ok := strings.CutPrefix(r.Response, keyPrefix); ok && r.Status == sender.StatusInFlight {
 			s.keys[r.Line] = key
@@ -179,7 +191,12 @@ func load(path string, chunk int) (_ *State, err error) {
 	}
 	// One pass counts, a second one answers the queries.
 	counted, err := latestOf(s.sorted)
-	for err == nil {
+	for n := 0; err == nil; n++ {
+		if n%loadCheckEvery == 0 {
+			if err = ctx.Err(); err != nil {
+				break
+			}
+		}
 		var (
 			m  mark
 			ok bool

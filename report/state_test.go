@@ -1,6 +1,7 @@
 package report
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -393,7 +394,7 @@ func TestLoadSpills(t *testing.T) {
 				dir := t.TempDir()
 				path := filepath.Join(dir, file)
 				writeFile(t, path, rows)
-				s, err := load(path, tt.chunk)
+				s, err := load(context.Background(), path, tt.chunk)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -423,7 +424,7 @@ func TestStateOutOfOrder(t *testing.T) {
 	writeFile(t, path, spillJournal())
 	for _, chunk := range []int{1, 0} {
 		t.Run(fmt.Sprint("chunk ", chunk), func(t *testing.T) {
-			s, err := load(path, chunk)
+			s, err := load(context.Background(), path, chunk)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -516,7 +517,7 @@ func FuzzStateCompact(f *testing.F) {
 			t.Fatal(err)
 		}
 		m := newModel(kept)
-		s, err := load(path, int(chunk%5))
+		s, err := load(context.Background(), path, int(chunk%5))
 		if err != nil {
 			t.Fatal(err)
 		}
