@@ -175,8 +175,9 @@ func fileFormat(path string, f Format) (Format, error) {
 // openFile wraps an open report file whose valid content ends at size.
 func openFile(f *os.File, path string, format Format, size int64, opts Options) (*Writer, error) {
 	w := newWriter(f, path, format, opts)
-	w.fresh = size == 0
-	w.open = make(map[int]struct{})
+	if w.fresh = size == 0; w.fresh {
+		w.open = make(map[int]struct{}) // only the one-pass compaction reads it
+	}
 	w.closer = f
 	w.fsync = f.Sync
 	if mf := mapFile(f, size); mf != nil {
