@@ -23,8 +23,8 @@ import (
 )
 
 // DefaultSyncInterval is how often, at most, a file report is fsynced when
-// Options.SyncInterval is zero: rows reach the OS at once, so only a power
-// loss (not a crash or kill) can lose the last interval's rows.
+// Options.SyncInterval is zero: only a power loss (not a crash or kill)
+// can lose the rows of the last interval.
 const DefaultSyncInterval = 100 * time.Millisecond
 
 // DefaultCommitDelay is how long, at most, a result row waits in memory for
@@ -37,11 +37,11 @@ type Options struct {
 	// Format of the rows; "" means FormatFromName of the path (CSV for
 	// NewWriter).
 	Format Format
-	// SyncInterval batches fsync (group commit): each Begin/Record is written
-	// to the OS (a write syscall) before it returns, so a kill -9 loses
-	// nothing already recorded; fsync runs at most every SyncInterval in the
-	// background and at Close. 0 -> DefaultSyncInterval. <0 -> fsync on every
-	// write.
+	// SyncInterval batches fsync: rows reach the OS (the page cache, by a
+	// write call or through the mapping) as CommitDelay says, so a kill -9
+	// loses nothing they hold; fsync runs at most every SyncInterval in the
+	// background and at Close. 0 -> DefaultSyncInterval. <0 -> fsync on
+	// every write.
 	SyncInterval time.Duration
 	// CommitDelay lets result rows share a write call (group commit): a
 	// Record is written together with the next in-flight row, or by a timer
