@@ -160,26 +160,7 @@ func FuzzLastRows(f *testing.F) {
 	f.Add([]byte{0x0f, 0x1f, 0x2e, 0x0f}, " lead", uint8(3), false, uint16(150))
 	f.Add([]byte{}, "", uint8(0), false, uint16(0))
 	f.Fuzz(func(t *testing.T, ops []byte, text string, chunk uint8, jsonl bool, cut uint16) {
-		file := "out.csv"
-		if jsonl {
-			file = "out.jsonl"
-		}
-		format := FormatFromName(file)
-		rows := make([]Row, 0, len(ops))
-		for i, op := range ops {
-			line := int(op&0x0f) + 1
-			row := Row{Line: line, ID: fmt.Sprint(text, line), Status: statusByCode[int(op>>4)%(len(statusByCode)-1)+1],
-				Attempts: i, Error: text}
-			rows = append(rows, row)
-		}
-		data := encodeRows(t, format, rows)
-		if cut > 0 {
-			data = data[:int(cut)%(len(data)+1)]
-		}
-		kept, err := readAll(t, data, format)
-		if err != nil {
-			t.Skip(err) // a cut inside the header: not a journal
-		}
+		file, data, kept := fuzzJournal(t, ops, text, jsonl, cut)
 		last, pos := map[int]Row{}, map[int]int{}
 		for i, r := range kept {
 			last[r.Line], pos[r.Line] = r, i
@@ -204,4 +185,37 @@ func FuzzLastRows(f *testing.F) {
 		}
 		checkNoTemp(t, dir, 1)
 	})
+}
+
+// fuzzJournal is the journal a fuzz target's input describes: one row per
+// op (line from its low bits, status from its high ones, text in the id and
+// error, an idempotency key on every other in-flight row), encoded as CSV
+// or JSONL, cut at cut as a crash may; and the rows Read gives back of it.
+// It skips inputs cut inside the header, which are no journal.
+func fuzzJournal(t *testing.T, ops []byte, text string, jsonl bool, cut uint16) (file string, data []byte, kept []Row) {
+	t.Helper()
+	file = "out.csv"
+	if jsonl {
+		file = "out.jsonl"
+	}
+	format := FormatFromName(file)
+	rows := make([]Row, 0, len(ops))
+	for i, op := range ops {
+		line := int(op&0x0f) + 1
+		row := Row{Line: line, ID: fmt.Sprint(text, line), Status: statusByCode[int(op>>4)%(len(statusByCode)-1)+1],
+			Attempts: i, Error: text}
+		if row.Status == inflight && i%2 == 0 {
+			row.Response = keyPrefix + fmt.Sprint("k", i)
+		}
+		rows = append(rows, row)
+	}
+	data = encodeRows(t, format, rows)
+	if cut > 0 {
+		data = data[:int(cut)%(len(data)+1)]
+	}
+	kept, err := readAll(t, data, format)
+	if err != nil {
+		t.Skip(err)
+	}
+	return file, data, kept
 }

@@ -489,28 +489,8 @@ func FuzzStateCompact(f *testing.F) {
 	f.Add([]byte{0x10, 0x10, 0x10, 0x21, 0x41, 0x51, 0x61, 0x71}, "日本\xff", uint8(2), true, uint16(90))
 	f.Add([]byte{}, "", uint8(0), false, uint16(0))
 	f.Fuzz(func(t *testing.T, ops []byte, id string, chunk uint8, jsonl bool, cut uint16) {
-		file := "out.csv"
-		if jsonl {
-			file = "out.jsonl"
-		}
+		file, data, kept := fuzzJournal(t, ops, id, jsonl, cut)
 		format := FormatFromName(file)
-		rows := make([]Row, 0, len(ops))
-		for i, op := range ops {
-			line := int(op&0x0f) + 1
-			row := Row{Line: line, ID: fmt.Sprint(id, line), Status: statusByCode[int(op>>4)%(len(statusByCode)-1)+1]}
-			if row.Status == inflight && i%2 == 0 {
-				row.Response = keyPrefix + fmt.Sprint("k", i)
-			}
-			rows = append(rows, row)
-		}
-		data := encodeRows(t, format, rows)
-		if cut > 0 {
-			data = data[:int(cut)%(len(data)+1)]
-		}
-		kept, err := readAll(t, data, format)
-		if err != nil {
-			t.Skip(err) // a cut inside the header: not a journal
-		}
 		dir := t.TempDir()
 		path := filepath.Join(dir, file)
 		if err := os.WriteFile(path, data, 0o644); err != nil {
