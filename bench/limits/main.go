@@ -18,7 +18,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -114,27 +113,21 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 
 // run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	o, err := parseOptions(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return benchcli.ExitOK
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "limits:", err)
-		return benchcli.ExitUsage
-	}
-	res, err := bench(ctx, o, stderr)
-	if err != nil {
-		fmt.Fprintln(stderr, "limits:", err)
-		return benchcli.ExitError
-	}
-	out := benchcli.Output{Name: "limits", Table: res.markdown(), Out: o.out, Strict: o.strict, Stdout: stdout, Stderr: stderr}
-	if o.json {
-		out.JSON = res.writeJSON
-	}
-	if res.Miss > 0 {
-		out.Misses = []string{fmt.Sprintf("%d cells", res.Miss)}
-	}
-	return benchcli.Finish(out)
+	return benchcli.Run(ctx, "limits", args, stdout, stderr, parseOptions,
+		func(ctx context.Context, o options, progress io.Writer) (benchcli.Output, error) {
+			res, err := bench(ctx, o, progress)
+			if err != nil {
+				return benchcli.Output{}, err
+			}
+			out := benchcli.Output{Table: res.markdown(), Out: o.out, Strict: o.strict}
+			if o.json {
+				out.JSON = res.writeJSON
+			}
+			if res.Miss > 0 {
+				out.Misses = []string{fmt.Sprintf("%d cells", res.Miss)}
+			}
+			return out, nil
+		})
 }
 
 // bench runs every (scenario, mode) the options ask for, one after another.

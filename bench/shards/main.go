@@ -104,25 +104,20 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	return o, nil
 }
 
+// run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	o, err := parseOptions(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return benchcli.ExitOK
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "shards:", err)
-		return benchcli.ExitUsage
-	}
-	table, miss, err := bench(ctx, o, stderr)
-	if err != nil {
-		fmt.Fprintln(stderr, "shards:", err)
-		return benchcli.ExitError
-	}
-	out := benchcli.Output{Name: "shards", Table: table, Out: o.out, Strict: o.strict, Stdout: stdout, Stderr: stderr}
-	if miss > 0 {
-		out.Misses = []string{fmt.Sprintf("%d runs", miss)}
-	}
-	return benchcli.Finish(out)
+	return benchcli.Run(ctx, "shards", args, stdout, stderr, parseOptions,
+		func(ctx context.Context, o options, progress io.Writer) (benchcli.Output, error) {
+			table, miss, err := bench(ctx, o, progress)
+			if err != nil {
+				return benchcli.Output{}, err
+			}
+			out := benchcli.Output{Table: table, Out: o.out, Strict: o.strict}
+			if miss > 0 {
+				out.Misses = []string{fmt.Sprintf("%d runs", miss)}
+			}
+			return out, nil
+		})
 }
 
 // trial is one measured run of n processes.

@@ -30,7 +30,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -145,25 +144,18 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 
 // run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	o, err := parseOptions(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return benchcli.ExitOK
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "throughput:", err)
-		return benchcli.ExitUsage
-	}
-	res, err := bench(ctx, o, stderr)
-	if err != nil {
-		fmt.Fprintln(stderr, "throughput:", err)
-		return benchcli.ExitError
-	}
-	out := benchcli.Output{Name: "throughput", Table: res.markdown(), Out: o.out, Strict: o.strict,
-		Misses: res.misses(), Stdout: stdout, Stderr: stderr}
-	if o.json {
-		out.JSON = res.writeJSON
-	}
-	return benchcli.Finish(out)
+	return benchcli.Run(ctx, "throughput", args, stdout, stderr, parseOptions,
+		func(ctx context.Context, o options, progress io.Writer) (benchcli.Output, error) {
+			res, err := bench(ctx, o, progress)
+			if err != nil {
+				return benchcli.Output{}, err
+			}
+			out := benchcli.Output{Table: res.markdown(), Out: o.out, Strict: o.strict, Misses: res.misses()}
+			if o.json {
+				out.JSON = res.writeJSON
+			}
+			return out, nil
+		})
 }
 
 // env is what every measurement needs: the binaries and a scratch folder.

@@ -1,9 +1,13 @@
 // Package benchcli is what the benchmark harnesses under bench/ share: comma
-// list flags, the exit codes, and the end of a run (write the table, print
-// it or the JSON, fail on a miss with -strict).
+// list flags, the exit codes, and the shape of a run (parse the flags,
+// measure, write the table, print it or the JSON, fail on a miss with
+// -strict).
 package benchcli
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -65,6 +69,30 @@ type Output struct {
 	Misses []string // the targets missed, for -strict
 	Stdout io.Writer
 	Stderr io.Writer
+}
+
+// Run is a harness's main without the process: parse the flags (usage
+// errors exit 2, -h exits 0), measure (progress to stderr; an error exits
+// 1), then Finish what measure returns, with Name and the streams filled
+// in. It returns the exit code.
+func Run[O any](ctx context.Context, name string, args []string, stdout, stderr io.Writer,
+	parse func(args []string, stderr io.Writer) (O, error),
+	measure func(ctx context.Context, o O, progress io.Writer) (Output, error)) int {
+	o, err := parse(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return ExitUsage
+	}
+	out, err := measure(ctx, o, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return ExitError
+	}
+	out.Name, out.Stdout, out.Stderr = name, stdout, stderr
+	return Finish(out)
 }
 
 // Finish writes o and returns the exit code.

@@ -2,6 +2,10 @@ package benchcli
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,5 +48,47 @@ func TestFinish(t *testing.T) {
 	o.Strict = true
 	if code := Finish(o); code != ExitError || !strings.Contains(stderr.String(), "x: missed: one") {
 		t.Fatalf("strict Finish = %d, stderr %q", code, stderr.String())
+	}
+}
+
+// TestRun: the exit code of each way a harness's run can end, and what it
+// says on stderr.
+func TestRun(t *testing.T) {
+	parse := func(args []string, _ io.Writer) (string, error) {
+		switch args[0] {
+		case "help":
+			return "", flag.ErrHelp
+		case "bad":
+			return "", errors.New("-x: bad")
+		}
+		return args[0], nil
+	}
+	measure := func(_ context.Context, o string, _ io.Writer) (Output, error) {
+		switch o {
+		case "fail":
+			return Output{}, errors.New("sandbox died")
+		case "miss":
+			return Output{Table: "t\n", Strict: true, Misses: []string{"1 cell"}}, nil
+		}
+		return Output{Table: "t\n"}, nil
+	}
+	tests := []struct {
+		arg, stdout, stderr string
+		code                int
+	}{
+		{"help", "", "", ExitOK},
+		{"bad", "", "h: -x: bad\n", ExitUsage},
+		{"fail", "", "h: sandbox died\n", ExitError},
+		{"miss", "t\n", "h: missed: 1 cell\n", ExitError},
+		{"ok", "t\n", "", ExitOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.arg, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := Run(context.Background(), "h", []string{tt.arg}, &stdout, &stderr, parse, measure)
+			if code != tt.code || stdout.String() != tt.stdout || stderr.String() != tt.stderr {
+				t.Errorf("Run = %d, stdout %q, stderr %q; want %d, %q, %q", code, stdout.String(), stderr.String(), tt.code, tt.stdout, tt.stderr)
+			}
+		})
 	}
 }
