@@ -22,10 +22,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -43,9 +41,6 @@ const (
 // sendTimeout bounds one send (bulksend or naive), so a stuck client shows
 // up as "timeout" instead of stalling the whole benchmark.
 const sendTimeout = 60 * time.Second
-
-// modulePath is what -bin "" builds.
-const modulePath = "github.com/bulksend/bulksend"
 
 // The modes a scenario is run in.
 const (
@@ -142,7 +137,7 @@ func bench(ctx context.Context, o options, progress io.Writer) (*result, error) 
 	bin := o.bin
 	if bin == "" && slices.ContainsFunc(o.modes, isBulksend) {
 		fmt.Fprintln(progress, "limits: building bulksend")
-		if bin, err = buildBinary(ctx, dir, progress); err != nil {
+		if bin, err = benchcli.BuildBulksend(ctx, dir, progress); err != nil {
 			return nil, err
 		}
 	}
@@ -183,37 +178,3 @@ func bench(ctx context.Context, o options, progress io.Writer) (*result, error) 
 }
 
 func isBulksend(mode string) bool { return mode != modeNaive }
-
-// buildBinary builds bulksend into dir. It needs the working directory to
-// be inside the module, as `go run ./bench/limits` implies.
-func buildBinary(ctx context.Context, dir string, stderr io.Writer) (string, error) {
-	bin := filepath.Join(dir, "bulksend")
-	if runtime.GOOS == "windows" {
-		bin += ".exe"
-	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, modulePath)
-	cmd.Stdout, cmd.Stderr = stderr, stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("build %s: %w", modulePath, err)
-	}
-	return bin, nil
-}
-
-// shellJoin quotes args so the line can be pasted into a POSIX shell.
-func shellJoin(args ...string) string {
-	q := make([]string, len(args))
-	for i, a := range args {
-		q[i] = shellQuote(a)
-	}
-	return strings.Join(q, " ")
-}
-
-func shellQuote(s string) string {
-	safe := s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=+,@%$", r))
-	}) < 0
-	if safe {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}

@@ -81,7 +81,7 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	bin := filepath.Join(t.TempDir(), "bulksend")
-	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, modulePath)
+	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, benchcli.ModulePath)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/bulksend/bulksend/sandbox"
+
+	"github.com/bulksend/bulksend/bench/internal/benchcli"
 )
 
 // bodyTemplate is the --body every bulksend run renders.
@@ -127,7 +129,7 @@ func runSend(ctx context.Context, bin string, sc scenario, mode, input string, r
 
 	report := filepath.Join(dir, "r.csv")
 	args := sendArgs(mode, input, base, report)
-	t.Command = shellJoin(append([]string{bin}, args...)...)
+	t.Command = benchcli.ShellJoin(append([]string{bin}, args...)...)
 	tctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(tctx, bin, args...)

@@ -7,6 +7,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/bulksend/bulksend/bench/internal/benchcli"
 )
 
 // target is what issue 3 asks of a bulksend mode.
@@ -174,7 +176,7 @@ type result struct {
 
 func newResult(o options, bin string) *result {
 	r := &result{
-		Command:      shellJoin(append([]string{"go", "run", "./bench/limits"}, o.args...)...),
+		Command:      benchcli.ShellJoin(append([]string{"go", "run", "./bench/limits"}, o.args...)...),
 		SendCommands: map[string]string{},
 		Bin:          bin,
 		Rows:         o.rows,
@@ -187,7 +189,7 @@ func newResult(o options, bin string) *result {
 	}
 	for _, m := range o.modes {
 		if isBulksend(m) {
-			r.SendCommands[m] = shellJoin(append([]string{bin}, sendArgs(m, "$ROWS", "$BASE", "$REPORT")...)...)
+			r.SendCommands[m] = benchcli.ShellJoin(append([]string{bin}, sendArgs(m, "$ROWS", "$BASE", "$REPORT")...)...)
 		}
 	}
 	return r

@@ -139,22 +139,3 @@ func TestResultOutput(t *testing.T) {
 		t.Errorf("JSON round trip = %+v\n%s", back, buf.String())
 	}
 }
-
-func TestShellQuote(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"send", "send"},
-		{"/tmp/x-1/r.csv", "/tmp/x-1/r.csv"},
-		{"$BASE/send", "$BASE/send"},
-		{"", "''"},
-		{"a b", "'a b'"},
-		{`{"id": {{json .id}}}`, `'{"id": {{json .id}}}'`},
-		{"it's", `'it'\''s'`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			if got := shellQuote(tt.in); got != tt.want {
-				t.Errorf("shellQuote(%q) = %s, want %s", tt.in, got, tt.want)
-			}
-		})
-	}
-}

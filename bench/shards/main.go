@@ -156,12 +156,9 @@ func bench(ctx context.Context, o options, progress io.Writer) (table string, mi
 	defer os.RemoveAll(dir)
 	bin := o.bin
 	if bin == "" {
-		bin = filepath.Join(dir, "bulksend")
 		fmt.Fprintln(progress, "shards: building bulksend")
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/bulksend/bulksend")
-		cmd.Stdout, cmd.Stderr = progress, progress
-		if err := cmd.Run(); err != nil {
-			return "", 0, fmt.Errorf("build bulksend: %w", err)
+		if bin, err = benchcli.BuildBulksend(ctx, dir, progress); err != nil {
+			return "", 0, err
 		}
 	}
 	redisAddr, stopRedis, err := startRedis(ctx, dir)

@@ -34,10 +34,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -45,9 +42,6 @@ import (
 
 	"github.com/bulksend/bulksend/bench/internal/benchcli"
 )
-
-// modulePath is what -bin "" builds.
-const modulePath = "github.com/bulksend/bulksend"
 
 // The sections a run can measure, in table order.
 const (
@@ -182,7 +176,7 @@ func bench(ctx context.Context, o options, progress io.Writer) (*result, error) 
 	e := &env{o: o, dir: dir, bin: o.bin, log: progress}
 	if e.bin == "" {
 		fmt.Fprintln(progress, "throughput: building bulksend")
-		if e.bin, err = buildBinary(ctx, dir, progress); err != nil {
+		if e.bin, err = benchcli.BuildBulksend(ctx, dir, progress); err != nil {
 			return nil, err
 		}
 	}
@@ -213,42 +207,4 @@ func bench(ctx context.Context, o options, progress io.Writer) (*result, error) 
 	}
 	res.ElapsedSeconds = round(time.Since(began).Seconds(), 1)
 	return res, nil
-}
-
-// buildBinary builds bulksend into dir. It needs the working directory to
-// be inside the module, as `go run ./bench/throughput` implies.
-func buildBinary(ctx context.Context, dir string, stderr io.Writer) (string, error) {
-	bin := filepath.Join(dir, exeName("bulksend"))
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, modulePath)
-	cmd.Stdout, cmd.Stderr = stderr, stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("build %s: %w", modulePath, err)
-	}
-	return bin, nil
-}
-
-func exeName(name string) string {
-	if runtime.GOOS == "windows" {
-		return name + ".exe"
-	}
-	return name
-}
-
-// shellJoin quotes args so the line can be pasted into a POSIX shell.
-func shellJoin(args ...string) string {
-	q := make([]string, len(args))
-	for i, a := range args {
-		q[i] = shellQuote(a)
-	}
-	return strings.Join(q, " ")
-}
-
-func shellQuote(s string) string {
-	safe := s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=+,@%$", r))
-	}) < 0
-	if safe {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -75,27 +75,6 @@ func TestRunUsageError(t *testing.T) {
 	}
 }
 
-func TestShellJoin(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		want string
-	}{
-		{"plain", []string{"bulksend", "send", "rows.csv"}, "bulksend send rows.csv"},
-		{"template", []string{"--body", `{"id": {{json .id}}}`}, `--body '{"id": {{json .id}}}'`},
-		{"quote", []string{"it's"}, `'it'\''s'`},
-		{"empty", []string{""}, "''"},
-		{"placeholder", []string{"$SANDBOX/send"}, "$SANDBOX/send"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := shellJoin(tt.args...); got != tt.want {
-				t.Errorf("shellJoin(%q) = %q, want %q", tt.args, got, tt.want)
-			}
-		})
-	}
-}
-
 // TestEndToEnd runs every section at a small size with the real binary,
 // sandbox and minimal client (and vegeta when it is on PATH).
 func TestEndToEnd(t *testing.T) {

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+
+	"github.com/bulksend/bulksend/bench/internal/benchcli"
 )
 
 // The memory section's modes.
@@ -36,9 +38,9 @@ func dryRunArgs(rows string) []string {
 // records each process's peak RSS. Every size's file is written once.
 func measureMemory(ctx context.Context, e *env) (*memoryResult, error) {
 	res := &memoryResult{SendSizes: e.o.sendSizes, DrySizes: e.o.drySizes, Concurrency: e.o.concurrency,
-		SendCommand: shellJoin(append([]string{"/usr/bin/time", "-v", "bulksend"},
+		SendCommand: benchcli.ShellJoin(append([]string{"/usr/bin/time", "-v", "bulksend"},
 			bulksendSendArgs("rows.csv", "$SANDBOX", "rows.report.csv", strconv.Itoa(e.o.concurrency))...)...),
-		DryRunCommand: shellJoin(append([]string{"/usr/bin/time", "-v", "bulksend"}, dryRunArgs("rows.csv")...)...),
+		DryRunCommand: benchcli.ShellJoin(append([]string{"/usr/bin/time", "-v", "bulksend"}, dryRunArgs("rows.csv")...)...),
 	}
 	sizes := slices.Sorted(slices.Values(append(slices.Clone(e.o.sendSizes), e.o.drySizes...)))
 	for _, n := range slices.Compact(sizes) {

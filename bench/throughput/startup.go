@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/bulksend/bulksend/bench/internal/benchcli"
 )
 
 // startupWarmups are untimed runs before the timed ones, so the binary and
@@ -47,7 +49,7 @@ func measureStartup(ctx context.Context, e *env) (*startupResult, error) {
 		args          []string
 	}{
 		{"bulksend version", "bulksend version", []string{"version"}},
-		{"1-row send, report on", shellJoin(append([]string{"bulksend"}, oneRow("one.csv", "$SANDBOX", "one.report.csv")...)...),
+		{"1-row send, report on", benchcli.ShellJoin(append([]string{"bulksend"}, oneRow("one.csv", "$SANDBOX", "one.report.csv")...)...),
 			oneRow(rows, sb.base, report)},
 	}
 	res := &startupResult{Runs: e.o.startupRuns}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bulksend/bulksend/bench/internal/benchcli"
 )
 
 // The targets.
@@ -60,7 +62,7 @@ type result struct {
 
 func newResult(o options, bin string) *result {
 	return &result{
-		Command: shellJoin(append([]string{"go", "run", "./bench/throughput"}, o.args...)...),
+		Command: benchcli.ShellJoin(append([]string{"go", "run", "./bench/throughput"}, o.args...)...),
 		Machine: fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version()),
 		Date:    time.Now().Format(time.DateOnly),
 		Bin:     bin,

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/bulksend/bulksend/bench/internal/benchcli"
 )
 
 // The throughput clients, in table order.
@@ -142,7 +144,7 @@ func runClient(ctx context.Context, e *env, c, self, rowsPath string, ts []targe
 	case clientBulksend:
 		name = e.bin
 		args = bulksendSendArgs(rowsPath, sb.base, report, n)
-		cmdline = shellJoin(append([]string{"bulksend"}, bulksendSendArgs("rows.csv", "$SANDBOX", "rows.report.csv", n)...)...)
+		cmdline = benchcli.ShellJoin(append([]string{"bulksend"}, bulksendSendArgs("rows.csv", "$SANDBOX", "rows.report.csv", n)...)...)
 	case clientMinimal, clientVegeta:
 		if err := writeTargets(targets, url, ts); err != nil {
 			return t, "", err
@@ -150,10 +152,10 @@ func runClient(ctx context.Context, e *env, c, self, rowsPath string, ts []targe
 		defer os.Remove(targets)
 		if c == clientMinimal {
 			name, args = self, minimalArgs(targets, n)
-			cmdline = shellJoin(append([]string{"throughput"}, minimalArgs("targets.jsonl", n)...)...)
+			cmdline = benchcli.ShellJoin(append([]string{"throughput"}, minimalArgs("targets.jsonl", n)...)...)
 		} else {
 			name, args = e.vegeta, vegetaArgs(targets, n)
-			cmdline = shellJoin(append([]string{"vegeta"}, vegetaArgs("targets.jsonl", n)...)...)
+			cmdline = benchcli.ShellJoin(append([]string{"vegeta"}, vegetaArgs("targets.jsonl", n)...)...)
 		}
 	}
 	var stdout bytes.Buffer
@@ -225,7 +227,7 @@ func findVegeta(ctx context.Context, flagPath, dir string, log io.Writer) (path,
 	}
 	if out, err := exec.CommandContext(ctx, "go", "env", "GOPATH").Output(); err == nil {
 		for gp := range strings.SplitSeq(strings.TrimSpace(string(out)), string(os.PathListSeparator)) {
-			p := filepath.Join(gp, "bin", exeName("vegeta"))
+			p := filepath.Join(gp, "bin", benchcli.ExeName("vegeta"))
 			if _, err := os.Stat(p); err == nil {
 				return p, ""
 			}
@@ -240,7 +242,7 @@ func findVegeta(ctx context.Context, flagPath, dir string, log io.Writer) (path,
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Sprintf("go install %s failed: %v: %s", vegetaModule, err, lastLine(out.String()))
 	}
-	return filepath.Join(gobin, exeName("vegeta")), ""
+	return filepath.Join(gobin, benchcli.ExeName("vegeta")), ""
 }
 
 // line is a trial in one line, for the progress log.
