@@ -539,7 +539,9 @@ func (p *plan) send(ctx context.Context) error {
 	}
 
 	total := int64(-1)
-	if st, err := os.Stat(opts.Input); opts.Input != "-" && err == nil && st.Mode().IsRegular() {
+	if x, ok := repeats.(*dupindex.Index); ok && x.Rows() >= 0 {
+		total = shardTotal(int64(x.Rows()), opts.Shard) // the pre-pass counted them
+	} else if st, err := os.Stat(opts.Input); opts.Input != "-" && err == nil && st.Mode().IsRegular() {
 		// A pipe is read once, by the run: counting would eat its rows.
 		total = shardTotal(countRows(opts.Input, rows.Format()), opts.Shard)
 	}

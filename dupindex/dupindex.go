@@ -228,6 +228,10 @@ func (x *Index) MayRepeat(n int) (bool, error) {
 // run's exact check.
 func (x *Index) Len() int { return x.count }
 
+// Rows is how many rows the pre-pass read, bad ones included, or -1 when it
+// read none (no row can repeat an id): the run's total, known for free.
+func (x *Index) Rows() int { return x.rows }
+
 // Close removes the temp file, if any.
 func (x *Index) Close() error {
 	if x.spill == nil {

@@ -184,6 +184,13 @@ func TestBuild(t *testing.T) {
 			if x.Len() != len(tc.want) {
 				t.Errorf("Len %d, want %d", x.Len(), len(tc.want))
 			}
+			wantRows := len(tc.ids) // every row, bad ones included
+			if tc.cols != nil && !slices.Contains(tc.cols, "id") {
+				wantRows = -1 // nothing read
+			}
+			if x.Rows() != wantRows {
+				t.Errorf("Rows %d, want %d", x.Rows(), wantRows)
+			}
 			if err := x.Close(); err != nil {
 				t.Errorf("Close: %v", err)
 			}
