@@ -27,36 +27,67 @@ func DefaultParseResponse(status int, body []byte) (messageID, errText string) {
 // parseResponse is DefaultParseResponse with the provider's id keys.
 func parseResponse(status int, body []byte, idKeys []string) (messageID, errText string) {
 	if status >= 200 && status < 300 {
-		if members, ok := topLevel(body); ok {
-			for _, k := range idKeys {
-				for _, m := range members {
-					if m.key == k {
-						if v := scalar(m.value); v != "" {
-							return v, ""
-						}
-						break
-					}
-				}
-			}
-			return "", ""
+		if id, ok := idFast(body, idKeys); ok {
+			return id, ""
 		}
+		return idSlow(body, idKeys), ""
 	}
 	var obj map[string]json.RawMessage
-	isObject := json.Unmarshal(body, &obj) == nil
-	if status >= 200 && status < 300 {
-		for _, k := range idKeys {
-			if v := scalar(obj[k]); v != "" {
-				return v, ""
-			}
-		}
-		return "", ""
-	}
-	if isObject {
+	if json.Unmarshal(body, &obj) == nil {
 		if t := errorText(obj); t != "" {
 			return "", t
 		}
 	}
 	return "", snippet(body)
+}
+
+// idSlow is the reference reading of a success body: the first of keys, in
+// order, whose value is a non-empty string or a number, as encoding/json
+// decodes the object (a repeated key keeps its last value).
+func idSlow(body []byte, keys []string) string {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(body, &obj) != nil {
+		return ""
+	}
+	for _, k := range keys {
+		if v := scalar(obj[k]); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// maxIDKeys bounds the id keys idFast tracks without allocating; every
+// preset has fewer.
+const maxIDKeys = 8
+
+// idFast is idSlow without decoding the values it does not need: it walks
+// every top-level member, wherever the id stands (Twilio's sid is the 16th
+// of 20 keys), and keeps the last value of each id key, as decoding does.
+// ok is false when it cannot answer for idSlow: a body that is not a valid
+// object, or a key written with escapes. FuzzResponseID holds the two to
+// the same answer.
+func idFast(body []byte, keys []string) (id string, ok bool) {
+	if len(keys) > maxIDKeys {
+		return "", false
+	}
+	var found [maxIDKeys][]byte
+	ok = eachMember(body, func(key, value []byte) {
+		for i, k := range keys {
+			if string(key) == k {
+				found[i] = value
+			}
+		}
+	})
+	if !ok {
+		return "", false
+	}
+	for i := range keys {
+		if v := scalar(found[i]); v != "" {
+			return v, true
+		}
+	}
+	return "", true
 }
 
 // errorText finds the readable error in a JSON error body.
@@ -126,76 +157,76 @@ func snippet(body []byte) string {
 	return strings.ToValidUTF8(string(body), "\uFFFD")
 }
 
-type member struct {
-	key   string
-	value json.RawMessage
-}
-
-// topLevel splits a JSON object into its members without decoding the
-// values; ok is false for anything but a valid object whose keys have no
-// escapes (those take the slow path).
-func topLevel(b []byte) (out [8]member, ok bool) {
+// eachMember calls fn with each top-level member of a JSON object, its key
+// as written and its value undecoded. It reports false, having called fn
+// for none or some, for anything but a valid object whose keys have no
+// escapes (those need decoding to compare).
+func eachMember(b []byte, fn func(key, value []byte)) bool {
 	if !json.Valid(b) {
-		return out, false
+		return false
 	}
-	n := 0
 	i := skipWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
-		return out, false
+		return false
 	}
 	i = skipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return out, true
+		return true
 	}
 	for i < len(b) {
-		if b[i] != '"' {
-			return out, false
-		}
+		// json.Valid vouched for the syntax: a key string, a colon, a value.
 		end := i + 1
-		for end < len(b) && b[end] != '"' {
+		for b[end] != '"' {
 			if b[end] == '\\' {
-				return out, false
+				return false
 			}
 			end++
 		}
 		key := b[i+1 : end]
-		i = skipWS(b, end+1) + 1 // past ':'
-		i = skipWS(b, i)
+		i = skipWS(b, skipWS(b, end+1)+1) // past the colon
 		start := i
-		depth, inStr := 0, false
-		for ; i < len(b); i++ {
-			c := b[i]
-			if inStr {
-				if c == '\\' {
-					i++
-				} else if c == '"' {
-					inStr = false
-				}
-				continue
-			}
-			if c == '"' {
-				inStr = true
-			} else if c == '{' || c == '[' {
-				depth++
-			} else if c == '}' || c == ']' {
-				if depth == 0 {
-					break
-				}
-				depth--
-			} else if c == ',' && depth == 0 {
-				break
-			}
-		}
-		if n < len(out) {
-			out[n] = member{key: string(key), value: b[start:i]}
-			n++
-		}
+		i = valueEnd(b, i)
+		fn(key, b[start:i])
+		i = skipWS(b, i)
 		if i >= len(b) || b[i] == '}' {
-			return out, true
+			return true
 		}
-		i = skipWS(b, i+1)
+		i = skipWS(b, i+1) // past the comma
 	}
-	return out, true
+	return true
+}
+
+// valueEnd returns the index just past the valid JSON value starting at i
+// (trailing spaces included for scalars; scalar trims them).
+func valueEnd(b []byte, i int) int {
+	depth, inStr := 0, false
+	for ; i < len(b); i++ {
+		c := b[i]
+		if inStr {
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inStr = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inStr = true
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return i
+			}
+			depth--
+		case ',':
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return i
 }
 
 func skipWS(b []byte, i int) int {
