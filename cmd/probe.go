@@ -135,77 +135,31 @@ func probeRun(ctx context.Context, opts *ProbeOptions) error {
 	case opts.MaxTime <= 0:
 		return usageError("--max-time must be longer than zero")
 	}
-	getenv := opts.Getenv
-	if getenv == nil {
-		getenv = func(string) string { return "" }
-	}
-	pr, err := preset.NewGeneric(preset.GenericConfig{
-		Source: "probe", URL: opts.URL, Method: opts.Method, Headers: opts.Headers, Body: opts.Body, Env: getenv,
-	})
+	m, mk, err := probeRequest(opts)
 	if err != nil {
-		return usageError("%v", err)
+		return err
 	}
-	m := pr.Builder.Build(sender.Row{Line: 1, Fields: map[string]string{}})
-	masker := newMasker(pr.Secrets, opts.SecretHeaders)
-	if m.Invalid != nil {
-		reason := m.Invalid
-		if inner := errors.Unwrap(reason); inner != nil {
-			reason = inner // drop the "probe:1:" row prefix: there are no rows
-		}
-		return usageError("request: %s (templates may use env and json, not row fields)", masker.mask(reason.Error()))
-	}
-	masker = newMasker(append(pr.Secrets, secretValues(masker, m.Header)...), opts.SecretHeaders)
-
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = probe.DefaultConcurrency
-	if opts.Insecure {
-		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for it
-	}
+	t := probeTransport(opts.Insecure)
 	defer t.CloseIdleConnections()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	interrupted := make(chan struct{})
-	if opts.Signal != nil {
-		go func() {
-			select {
-			case <-opts.Signal:
-				close(interrupted)
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-	}
+	interrupted := cancelOnSignal(ctx, cancel, opts.Signal)
 
-	target := masker.mask(m.URL)
+	target := mk.mask(m.URL)
 	fmt.Fprintf(opts.IO.ErrOut, "bulksend probe: %s %s, at most %d requests in %s\n", m.Method, target, opts.MaxRequests, opts.MaxTime)
 	res, runErr := probe.Run(ctx, probe.Config{
 		Client: &http.Client{Transport: t}, Method: m.Method, URL: m.URL, Header: m.Header, Body: m.Body,
 		MaxRequests: opts.MaxRequests, Timeout: opts.Timeout, MaxDuration: opts.MaxTime,
 	})
 	rep := newProbeReport(m.Method, target, res)
-
 	var exit error
 	select {
 	case <-interrupted:
 		rep.ExitCode, rep.Note = ExitInterrupted, "interrupted"
 		exit = silentExit(ExitInterrupted)
 	default:
-		switch {
-		case runErr != nil:
-			rep.ExitCode, rep.Note = ExitError, masker.mask(runErr.Error())
-		case !res.Limited:
-			rep.ExitCode = ExitError
-			rep.Note = fmt.Sprintf("no 429 in %d requests: the limit is above %s/s or the burst above %d",
-				res.Requests, formatRate(res.Rate.PerSecond), res.Requests)
-		case rep.SustainedPerSecond == 0:
-			rep.ExitCode = ExitError
-			rep.Note = fmt.Sprintf("burst found, but the sustained rate could not be measured in %d requests and %s: raise --max-requests or --max-time",
-				res.Requests, opts.MaxTime)
-		}
-		if rep.ExitCode != ExitOK {
-			exit = &exitError{code: rep.ExitCode, err: errors.New(rep.Note)}
-		}
+		exit = probeVerdict(rep, res, runErr, mk, opts.MaxTime)
 	}
 	if len(res.Events) == 0 && !opts.JSON {
 		return exit // nothing was seen: the error says it all
@@ -218,6 +172,84 @@ func probeRun(ctx context.Context, opts *ProbeOptions) error {
 	}
 	printProbeReport(opts.IO.Out, rep, res)
 	return exit
+}
+
+// probeRequest renders the one request the probe repeats, from templates
+// that may use env and json but no row fields, and the masker that hides
+// its secrets (the configured ones and the values of its secret headers).
+func probeRequest(opts *ProbeOptions) (*sender.Message, *masker, error) {
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	pr, err := preset.NewGeneric(preset.GenericConfig{
+		Source: "probe", URL: opts.URL, Method: opts.Method, Headers: opts.Headers, Body: opts.Body, Env: getenv,
+	})
+	if err != nil {
+		return nil, nil, usageError("%v", err)
+	}
+	m := pr.Builder.Build(sender.Row{Line: 1, Fields: map[string]string{}})
+	mk := newMasker(pr.Secrets, opts.SecretHeaders)
+	if m.Invalid != nil {
+		reason := m.Invalid
+		if inner := errors.Unwrap(reason); inner != nil {
+			reason = inner // drop the "probe:1:" row prefix: there are no rows
+		}
+		return nil, nil, usageError("request: %s (templates may use env and json, not row fields)", mk.mask(reason.Error()))
+	}
+	return m, newMasker(append(pr.Secrets, secretValues(mk, m.Header)...), opts.SecretHeaders), nil
+}
+
+// probeTransport is the probe's own transport: enough idle connections for
+// the requests it keeps in flight, and no certificate check with --insecure.
+func probeTransport(insecure bool) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = probe.DefaultConcurrency
+	if insecure {
+		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for it
+	}
+	return t
+}
+
+// cancelOnSignal cancels the probe at the first signal on sig (nil: never)
+// and returns a channel closed when that happened, so what was seen is
+// still printed with exit 130.
+func cancelOnSignal(ctx context.Context, cancel context.CancelFunc, sig <-chan os.Signal) <-chan struct{} {
+	interrupted := make(chan struct{})
+	if sig == nil {
+		return interrupted
+	}
+	go func() {
+		select {
+		case <-sig:
+			close(interrupted)
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return interrupted
+}
+
+// probeVerdict sets rep's exit code and note for a probe that ran to its
+// end, and returns the error that carries the code: 1 when the endpoint
+// could not be probed or no limit was measured within the budget.
+func probeVerdict(rep *probeReport, res *probe.Result, runErr error, mk *masker, maxTime time.Duration) error {
+	switch {
+	case runErr != nil:
+		rep.ExitCode, rep.Note = ExitError, mk.mask(runErr.Error())
+	case !res.Limited:
+		rep.ExitCode = ExitError
+		rep.Note = fmt.Sprintf("no 429 in %d requests: the limit is above %s/s or the burst above %d",
+			res.Requests, formatRate(res.Rate.PerSecond), res.Requests)
+	case rep.SustainedPerSecond == 0:
+		rep.ExitCode = ExitError
+		rep.Note = fmt.Sprintf("burst found, but the sustained rate could not be measured in %d requests and %s: raise --max-requests or --max-time",
+			res.Requests, maxTime)
+	}
+	if rep.ExitCode == ExitOK {
+		return nil
+	}
+	return &exitError{code: rep.ExitCode, err: errors.New(rep.Note)}
 }
 
 // secretValues lists the values of m's secret headers, and the credential
