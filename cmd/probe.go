@@ -211,25 +211,6 @@ func probeTransport(insecure bool) *http.Transport {
 	return t
 }
 
-// cancelOnSignal cancels the probe at the first signal on sig (nil: never)
-// and returns a channel closed when that happened, so what was seen is
-// still printed with exit 130.
-func cancelOnSignal(ctx context.Context, cancel context.CancelFunc, sig <-chan os.Signal) <-chan struct{} {
-	interrupted := make(chan struct{})
-	if sig == nil {
-		return interrupted
-	}
-	go func() {
-		select {
-		case <-sig:
-			close(interrupted)
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	return interrupted
-}
-
 // probeVerdict sets rep's exit code and note for a probe that ran to its
 // end, and returns the error that carries the code: 1 when the endpoint
 // could not be probed or no limit was measured within the budget.

@@ -120,7 +120,7 @@ Try it: bulksend demo`,
 		NewCmdSandbox(ios, sig, getenv, nil),
 		NewCmdDemo(ios, sig, getenv, nil),
 		NewCmdProbe(ios, sig, getenv, nil),
-		NewCmdReport(ios),
+		NewCmdReport(ios, sig),
 		NewCmdVersion(ios),
 	)
 	return root
