@@ -1,0 +1,192 @@
+package limiters
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// launch writes the limiter's configuration into c.Dir and returns the
+// process that serves it on port, passing allowed requests to backendAddr,
+// and a description of the configuration.
+func (c Config) launch(port int, backendAddr string) (*process, string, error) {
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	p := &process{name: string(c.Kind), dir: c.Dir, addr: addr, logPath: filepath.Join(c.Dir, string(c.Kind)+".log")}
+	var err error
+	switch c.Kind {
+	case Nginx:
+		conf := filepath.Join(c.Dir, "nginx.conf")
+		if err = writeFile(conf, c.nginxConf(addr, backendAddr)); err != nil {
+			return nil, "", err
+		}
+		if p.path, err = lookPath("nginx"); err != nil {
+			return nil, "", err
+		}
+		// -p and -e keep nginx away from its compiled-in prefix and
+		// /var/log before it has read the config.
+		p.args = []string{"-p", c.Dir, "-c", conf, "-e", filepath.Join(c.Dir, "nginx-error.log")}
+		return p, fmt.Sprintf("nginx limit_req rate=%s burst=%d nodelay", nginxRate(c.Limit, c.Window), c.burst()), nil
+	case HAProxy:
+		conf := filepath.Join(c.Dir, "haproxy.cfg")
+		if err = writeFile(conf, c.haproxyConf(addr, backendAddr)); err != nil {
+			return nil, "", err
+		}
+		if p.path, err = lookPath("haproxy"); err != nil {
+			return nil, "", err
+		}
+		p.args = []string{"-f", conf, "-db"} // -db: foreground, no daemon
+		return p, fmt.Sprintf("haproxy http_req_rate(%s) > %d denied 429, denied requests count", haproxyTime(c.Window), c.Limit), nil
+	case Express:
+		if p.path, err = lookPath("node"); err != nil {
+			return nil, "", err
+		}
+		p.dir = filepath.Join(c.Root, expressDir)
+		p.args = []string{"server.js", strconv.Itoa(port), strconv.Itoa(c.Limit), strconv.FormatInt(c.Window.Milliseconds(), 10), "http://" + backendAddr}
+		return p, fmt.Sprintf("express-rate-limit %s limit=%d windowMs=%d draft-8 + legacy headers", expressVersion(c.Root), c.Limit, c.Window.Milliseconds()), nil
+	case HTTPRate:
+		p.path = c.HTTPRateBin
+		p.args = []string{"-listen", addr, "-limit", strconv.Itoa(c.Limit), "-window", c.Window.String(), "-backend", "http://" + backendAddr}
+		return p, fmt.Sprintf("go-chi/httprate Limit(%d, %s) by IP", c.Limit, c.Window), nil
+	}
+	return nil, "", fmt.Errorf("launch %q: unknown limiter", c.Kind)
+}
+
+func (c Config) burst() int {
+	if c.Burst > 0 {
+		return c.Burst
+	}
+	return c.Limit
+}
+
+// nginxConf is a single-worker nginx in the foreground whose pid, logs and
+// temp files all stay in c.Dir.
+func (c Config) nginxConf(addr, backendAddr string) string {
+	user := ""
+	if os.Geteuid() == 0 {
+		// As root nginx would switch its worker to nobody:nobody, a group
+		// Debian lacks; the test's own user can read its temp dir.
+		user = "user root root;\n"
+	}
+	d := c.Dir
+	return user + `worker_processes 1;
+daemon off;
+pid ` + filepath.Join(d, "nginx.pid") + `;
+error_log ` + filepath.Join(d, "nginx-error.log") + ` warn;
+events { worker_connections 512; }
+http {
+    access_log off;
+    client_body_temp_path ` + filepath.Join(d, "client_body") + `;
+    proxy_temp_path ` + filepath.Join(d, "proxy") + `;
+    fastcgi_temp_path ` + filepath.Join(d, "fastcgi") + `;
+    uwsgi_temp_path ` + filepath.Join(d, "uwsgi") + `;
+    scgi_temp_path ` + filepath.Join(d, "scgi") + `;
+    limit_req_zone $binary_remote_addr zone=bulksend:1m rate=` + nginxRate(c.Limit, c.Window) + `;
+    limit_req_status 429;
+    upstream backend {
+        server ` + backendAddr + `;
+        keepalive 16;
+    }
+    server {
+        listen ` + addr + `;
+        location / {
+            limit_req zone=bulksend burst=` + strconv.Itoa(c.burst()) + ` nodelay;
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+`
+}
+
+// nginxRate spells limit per window in nginx's syntax, which takes whole
+// requests per second or per minute: 15 per 150ms is "100r/s", 1 per 2s
+// "30r/m". A rate neither can express is rounded to the nearer per minute.
+func nginxRate(limit int, window time.Duration) string {
+	perSecond := float64(limit) / window.Seconds()
+	if r := math.Round(perSecond); r >= 1 && math.Abs(perSecond-r) < 1e-9 {
+		return strconv.FormatFloat(r, 'f', 0, 64) + "r/s"
+	}
+	return strconv.FormatFloat(max(math.Round(perSecond*60), 1), 'f', 0, 64) + "r/m"
+}
+
+// haproxyConf is one frontend tracking each source address in a stick
+// table; the track rule runs before the deny rule, so a denied request
+// still counts against the rate.
+func (c Config) haproxyConf(addr, backendAddr string) string {
+	expire := max(2*c.Window, time.Second)
+	return `global
+    maxconn 512
+    pidfile ` + filepath.Join(c.Dir, "haproxy.pid") + `
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend limited
+    bind ` + addr + `
+    stick-table type ip size 1k expire ` + haproxyTime(expire) + ` store http_req_rate(` + haproxyTime(c.Window) + `)
+    http-request track-sc0 src
+    http-request deny deny_status 429 if { sc_http_req_rate(0) gt ` + strconv.Itoa(c.Limit) + ` }
+    default_backend counting
+backend counting
+    server counting ` + backendAddr + `
+`
+}
+
+// haproxyTime spells d in HAProxy's time syntax: whole milliseconds.
+func haproxyTime(d time.Duration) string {
+	return strconv.FormatInt(max(d.Milliseconds(), 1), 10) + "ms"
+}
+
+// expressVersion is the installed express-rate-limit's version, for Desc.
+func expressVersion(root string) string {
+	b, err := os.ReadFile(filepath.Join(root, expressDir, "node_modules", "express-rate-limit", "package.json"))
+	if err != nil {
+		return "?"
+	}
+	const key = `"version": "`
+	if _, rest, ok := strings.Cut(string(b), key); ok {
+		if v, _, ok := strings.Cut(rest, `"`); ok {
+			return v
+		}
+	}
+	return "?"
+}
+
+// BuildHTTPRate builds the httprate limiter module (its own go.mod, so the
+// main module never depends on httprate) into dir and returns the binary.
+// The module's dependencies come through the Go module proxy.
+func BuildHTTPRate(ctx context.Context, root, dir string) (string, error) {
+	root, err := findRoot(root)
+	if err != nil {
+		return "", err
+	}
+	goBin, err := lookPath("go")
+	if err != nil {
+		return "", fmt.Errorf("%w: httprate: no go on PATH", ErrUnavailable)
+	}
+	bin := filepath.Join(dir, "httprate-limiter")
+	cmd := exec.CommandContext(ctx, goBin, "build", "-o", bin, ".")
+	cmd.Dir = filepath.Join(root, httprateDir)
+	// GOFLAGS of the caller (-mod=vendor, say) are about the main module.
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=readonly", "GOWORK=off")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("build %s: %w: %s", httprateDir, err, strings.TrimSpace(string(out)))
+	}
+	return bin, nil
+}
+
+func writeFile(path, content string) error {
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}

@@ -1,0 +1,335 @@
+// Package limiters starts real, widely deployed rate limiters on loopback
+// ports for bulksend's tests and benchmarks: nginx limit_req (a leaky
+// bucket), an HAProxy stick table (a sliding window counter that counts
+// refused requests), express-rate-limit (a fixed window per client) and
+// go-chi/httprate (a sliding window counter). Each one is configured as "L
+// requests per W" and stands in front of a small counting backend, behind a
+// counting tap:
+//
+//	client -> tap -> limiter -> backend
+//
+// The tap counts every request and every 429 the limiter answers; the
+// backend counts deliveries per message id, so duplicates show. A Server's
+// Stats are the ground truth of a run, in the shape of the sandbox's.
+//
+// Only tests and bench/ import this package; production code never does.
+// Config files, logs and pid files go to Config.Dir (a test's t.TempDir()),
+// nothing binds a privileged port or writes under /var, and Close (or the
+// test's cleanup, with ForTest) ends every process started.
+package limiters
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Kind names a real limiter.
+type Kind string
+
+// The real limiters this package can start.
+const (
+	// Nginx is nginx's limit_req: a leaky bucket draining at Limit/Window
+	// requests per second that holds Burst, answered nodelay; refused
+	// requests get a bare 429 (limit_req_status 429) and do not count.
+	Nginx Kind = "nginx"
+	// HAProxy is a stick table tracking http_req_rate(Window) per source
+	// address: a sliding window counter; a request over Limit is denied
+	// with a bare 429, and denied requests count against the rate.
+	HAProxy Kind = "haproxy"
+	// Express is express-rate-limit 8 on Node.js: a fixed window of Limit
+	// requests that opens at a client's first request, with the draft-8
+	// RateLimit/RateLimit-Policy headers, the legacy X-RateLimit-* ones and
+	// Retry-After in whole seconds.
+	Express Kind = "express"
+	// HTTPRate is go-chi/httprate: a sliding window counter on windows
+	// aligned to the clock, with X-RateLimit-Limit/-Remaining/-Reset (Unix
+	// seconds) and Retry-After (the window in whole seconds, so "0" for a
+	// window under a second).
+	HTTPRate Kind = "httprate"
+)
+
+// Kinds lists every limiter, in the order tables show them.
+func Kinds() []Kind { return []Kind{Nginx, HAProxy, Express, HTTPRate} }
+
+// ParseKind reads a Kind by name.
+func ParseKind(s string) (Kind, error) {
+	k := Kind(strings.ToLower(strings.TrimSpace(s)))
+	if !slices.Contains(Kinds(), k) {
+		names := make([]string, 0, len(Kinds()))
+		for _, k := range Kinds() {
+			names = append(names, string(k))
+		}
+		return "", fmt.Errorf("unknown limiter %q (want one of %s)", s, strings.Join(names, ", "))
+	}
+	return k, nil
+}
+
+// ErrUnavailable is wrapped by the errors Available and Start return when
+// the limiter's software is not installed here.
+var ErrUnavailable = errors.New("limiter unavailable")
+
+// Config is one limiter: Limit requests per Window.
+type Config struct {
+	Kind   Kind
+	Limit  int
+	Window time.Duration
+	// Burst is nginx's burst (requests held beyond the drain rate); 0
+	// means Limit. The other limiters ignore it.
+	Burst int
+	// Dir receives config files, logs and pid files; it must exist.
+	Dir string
+	// Root is the repository root, where testdata/limiters lives; ""
+	// searches upwards from the working directory.
+	Root string
+	// HTTPRateBin is a prebuilt httprate-limiter (see BuildHTTPRate); ""
+	// builds one into Dir.
+	HTTPRateBin string
+}
+
+// StartTimeout bounds how long Start waits for a limiter to listen.
+const StartTimeout = 20 * time.Second
+
+// StopTimeout is how long Close lets a limiter exit on SIGTERM before it
+// is killed.
+const StopTimeout = 3 * time.Second
+
+// Stats is what a Server saw, with the sandbox's JSON names.
+type Stats struct {
+	Requests   int64 `json:"requests"`   // requests through the tap (GET /stats excluded)
+	Throttled  int64 `json:"throttled"`  // 429 answers
+	Failed     int64 `json:"failed"`     // other answers outside 2xx, and requests the tap could not pass on
+	Delivered  int64 `json:"delivered"`  // requests the backend accepted, duplicates included
+	Distinct   int64 `json:"distinct"`   // distinct message ids delivered
+	Duplicates int64 `json:"duplicates"` // deliveries of an id already delivered
+}
+
+// Server is a running limiter with its tap and backend.
+type Server struct {
+	// URL is the tap's base URL: send to URL+"/send" (any path reaches the
+	// backend); GET URL+"/stats" is answered by the tap with Stats as JSON.
+	URL string
+	// Desc says what runs, e.g. "nginx limit_req rate=100r/s burst=15 nodelay".
+	Desc string
+
+	cfg     Config
+	backend *backend
+	tap     *tap
+	proc    *process
+	once    sync.Once
+	err     error
+}
+
+// Start starts cfg's limiter, its backend and its tap on free loopback
+// ports and returns once the limiter accepts connections. ctx bounds the
+// start only; the Server runs until Close.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	root, err := findRoot(cfg.Root)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Root = root
+	if err := Available(cfg.Kind, root); err != nil {
+		return nil, err
+	}
+	if cfg.Kind == HTTPRate && cfg.HTTPRateBin == "" {
+		if cfg.HTTPRateBin, err = BuildHTTPRate(ctx, root, cfg.Dir); err != nil {
+			return nil, err
+		}
+	}
+	s := &Server{cfg: cfg}
+	if s.backend, err = startBackend(); err != nil {
+		return nil, err
+	}
+	var lastErr error
+	for range 3 { // a free port can be taken between picking and binding it
+		port, err := freePort()
+		if err != nil {
+			s.backend.close()
+			return nil, err
+		}
+		p, desc, err := cfg.launch(port, s.backend.addr)
+		if err != nil {
+			s.backend.close()
+			return nil, err
+		}
+		if err := p.start(ctx); err != nil {
+			lastErr = err
+			continue
+		}
+		s.proc, s.Desc = p, desc
+		break
+	}
+	if s.proc == nil {
+		s.backend.close()
+		return nil, fmt.Errorf("start %s: %w", cfg.Kind, lastErr)
+	}
+	if s.tap, err = startTap(s.proc.addr, s.backend); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.URL = "http://" + s.tap.addr
+	return s, nil
+}
+
+func (c Config) check() error {
+	switch {
+	case !slices.Contains(Kinds(), c.Kind):
+		_, err := ParseKind(string(c.Kind))
+		return err
+	case c.Limit < 1:
+		return fmt.Errorf("limit %d: need at least 1 request per window", c.Limit)
+	case c.Window < time.Millisecond:
+		return fmt.Errorf("window %v: need at least 1ms", c.Window)
+	case c.Burst < 0:
+		return fmt.Errorf("burst %d is negative", c.Burst)
+	case c.Dir == "":
+		return errors.New("config: no Dir for the limiter's files")
+	}
+	return nil
+}
+
+// Stats returns what the tap and the backend have counted so far.
+func (s *Server) Stats() Stats {
+	st := s.tap.stats()
+	st.Delivered, st.Distinct, st.Duplicates = s.backend.stats()
+	return st
+}
+
+// Close stops the limiter (SIGTERM, then SIGKILL after StopTimeout), the
+// tap and the backend. It is safe to call more than once.
+func (s *Server) Close() error {
+	s.once.Do(func() {
+		if s.tap != nil {
+			s.tap.close()
+		}
+		if s.proc != nil {
+			s.err = s.proc.stop()
+		}
+		s.backend.close()
+	})
+	return s.err
+}
+
+// Available reports whether kind's software is installed; its error wraps
+// ErrUnavailable and says what to install. root is the repository root
+// ("" searches from the working directory).
+func Available(kind Kind, root string) error {
+	missing := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrUnavailable, kind, fmt.Sprintf(format, args...))
+	}
+	switch kind {
+	case Nginx:
+		if _, err := lookPath("nginx"); err != nil {
+			return missing("no nginx on PATH or in /usr/sbin (apt-get install nginx-light)")
+		}
+	case HAProxy:
+		if _, err := lookPath("haproxy"); err != nil {
+			return missing("no haproxy on PATH or in /usr/sbin (apt-get install haproxy)")
+		}
+	case Express:
+		if _, err := lookPath("node"); err != nil {
+			return missing("no node on PATH (apt-get install nodejs)")
+		}
+		root, err := findRoot(root)
+		if err != nil {
+			return err
+		}
+		dir := filepath.Join(root, expressDir)
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", "express-rate-limit", "package.json")); err != nil {
+			return missing("express-rate-limit is not installed (run npm ci in %s)", dir)
+		}
+	case HTTPRate:
+		if _, err := lookPath("go"); err != nil {
+			return missing("no go on PATH to build %s", httprateDir)
+		}
+	default:
+		_, err := ParseKind(string(kind))
+		return err
+	}
+	return nil
+}
+
+// Where the limiters' sources live, relative to the repository root.
+const (
+	expressDir  = "testdata/limiters/express"
+	httprateDir = "testdata/limiters/httprate"
+)
+
+// findRoot returns root, or when it is "" the nearest directory upwards
+// from the working directory that holds testdata/limiters.
+func findRoot(root string) (string, error) {
+	if root != "" {
+		return root, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("find repository root: %w", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, expressDir, "package.json")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("find repository root: no testdata/limiters above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// lookPath finds a program on PATH or in the sbin directories, where
+// Debian installs nginx and haproxy and where a non-root PATH may not look.
+func lookPath(name string) (string, error) {
+	if p, err := execLookPath(name); err == nil {
+		return p, nil
+	}
+	for _, dir := range []string{"/usr/sbin", "/usr/local/sbin", "/sbin"} {
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("look for %s: not found", name)
+}
+
+// freePort returns a loopback port nothing listens on right now.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("pick a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// serve runs h on a fresh loopback listener.
+func serve(h http.Handler) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", fmt.Errorf("listen on loopback: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: discardLog}
+	go func() { _ = srv.Serve(ln) }() // ends with Close
+	return srv, ln.Addr().String(), nil
+}
+
+// shutdown closes srv, letting in-flight requests finish for a moment.
+func shutdown(srv *http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if srv.Shutdown(ctx) != nil {
+		_ = srv.Close()
+	}
+}

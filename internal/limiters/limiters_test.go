@@ -1,0 +1,177 @@
+package limiters
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestLimiters starts each real limiter at 5 requests per second and sends
+// it 10 messages at once, one after another: the first 5 (nginx: burst+1,
+// 6) get through once each, the rest are refused with 429 and the headers
+// the software is known for, and the tap and the backend count all of it.
+func TestLimiters(t *testing.T) {
+	tests := []struct {
+		kind       Kind
+		maxPassed  int64
+		header     string // set on a 429, "" for a bare one
+		noHeaderOf string // never set (a bare 429 has no Retry-After)
+	}{
+		{Nginx, 6, "", "Retry-After"},
+		{HAProxy, 5, "", "Retry-After"},
+		{Express, 5, "RateLimit-Policy", ""},
+		{HTTPRate, 5, "X-RateLimit-Reset", ""},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.kind), func(t *testing.T) {
+			s := ForTest(t, Config{Kind: tt.kind, Limit: 5, Window: time.Second})
+			var refused *http.Response
+			for i := range 10 {
+				resp, err := http.Post(s.URL+"/send", "application/json", strings.NewReader(fmt.Sprintf(`{"id": "m%d"}`, i)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusTooManyRequests && refused == nil {
+					refused = resp
+				}
+			}
+			st := s.Stats()
+			if st.Requests != 10 || st.Delivered < 5 || st.Delivered > tt.maxPassed || st.Distinct != st.Delivered ||
+				st.Throttled != 10-st.Delivered || st.Failed != 0 {
+				t.Fatalf("%s: stats %+v, want 10 requests, 5-%d delivered once each, the rest 429", s.Desc, st, tt.maxPassed)
+			}
+			if tt.header != "" && refused.Header.Get(tt.header) == "" {
+				t.Errorf("429 without %s: %v", tt.header, refused.Header)
+			}
+			if tt.noHeaderOf != "" && refused.Header.Get(tt.noHeaderOf) != "" {
+				t.Errorf("429 with %s: %v", tt.noHeaderOf, refused.Header)
+			}
+			resp, err := http.Get(s.URL + "/stats")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var served Stats
+			if err := json.NewDecoder(resp.Body).Decode(&served); err != nil || served != st {
+				t.Errorf("GET /stats = %+v, %v; want %+v", served, err, st)
+			}
+		})
+	}
+}
+
+func TestNginxRate(t *testing.T) {
+	tests := []struct {
+		name   string
+		limit  int
+		window time.Duration
+		want   string
+	}{
+		{"15 per 150ms", 15, 150 * time.Millisecond, "100r/s"},
+		{"100 per second", 100, time.Second, "100r/s"},
+		{"1 per 2s", 1, 2 * time.Second, "30r/m"},
+		{"7 per 3s rounds per minute", 7, 3 * time.Second, "140r/m"},
+		{"under one per minute", 1, time.Hour, "1r/m"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := nginxRate(tt.limit, tt.window); got != tt.want {
+				t.Errorf("nginxRate(%d, %v) = %s, want %s", tt.limit, tt.window, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestConfigs: the generated configurations say what the Config asks and
+// keep every file in Dir.
+func TestConfigs(t *testing.T) {
+	c := Config{Kind: Nginx, Limit: 15, Window: 150 * time.Millisecond, Dir: "/tmp/x"}
+	tests := []struct {
+		name string
+		conf string
+		want []string
+	}{
+		{"nginx", c.nginxConf("127.0.0.1:1", "127.0.0.1:2"), []string{
+			"rate=100r/s;", "burst=15 nodelay;", "limit_req_status 429;", "daemon off;", "pid /tmp/x/nginx.pid;",
+			"error_log /tmp/x/nginx-error.log", "client_body_temp_path /tmp/x/client_body;", "listen 127.0.0.1:1;", "server 127.0.0.1:2;",
+		}},
+		{"nginx burst", Config{Limit: 100, Window: time.Second, Burst: 15, Dir: "/d"}.nginxConf("a", "b"), []string{"rate=100r/s;", "burst=15 nodelay;"}},
+		{"haproxy", c.haproxyConf("127.0.0.1:1", "127.0.0.1:2"), []string{
+			"store http_req_rate(150ms)", "expire 1000ms", "track-sc0 src\n    http-request deny deny_status 429 if { sc_http_req_rate(0) gt 15 }",
+			"pidfile /tmp/x/haproxy.pid", "bind 127.0.0.1:1", "server counting 127.0.0.1:2",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, w := range tt.want {
+				if !strings.Contains(tt.conf, w) {
+					t.Errorf("config lacks %q:\n%s", w, tt.conf)
+				}
+			}
+			if strings.Contains(tt.conf, "/var/") {
+				t.Errorf("config names /var:\n%s", tt.conf)
+			}
+		})
+	}
+}
+
+// TestBackend: deliveries are counted per message id, whatever carries it.
+func TestBackend(t *testing.T) {
+	b := &backend{seen: make(map[string]int)}
+	srv := httptest.NewServer(b)
+	defer srv.Close()
+	post := func(body, key string) {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/send", strings.NewReader(body))
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s: %d", body, resp.StatusCode)
+		}
+	}
+	post(`{"id": "a", "to": "1"}`, "")
+	post(`{"id": "a", "to": "2"}`, "") // same id: a duplicate
+	post(`{"id": 7}`, "")
+	post(`{"to": "x"}`, "k1")
+	post(`{"to": "y"}`, "k1") // same key, no id: a duplicate
+	post(`not json`, "")
+	post(`not json`, "") // same body: a duplicate
+	resp, err := http.Get(srv.URL + "/send")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if d, n, dup := b.stats(); d != 7 || n != 4 || dup != 3 {
+		t.Fatalf("stats = %d delivered, %d distinct, %d duplicates; want 7, 4, 3", d, n, dup)
+	}
+}
+
+func TestConfigCheck(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"unknown kind", Config{Kind: "envoy", Limit: 1, Window: time.Second, Dir: "d"}, `unknown limiter "envoy"`},
+		{"no limit", Config{Kind: Nginx, Window: time.Second, Dir: "d"}, "limit 0"},
+		{"no window", Config{Kind: Nginx, Limit: 1, Dir: "d"}, "window 0s"},
+		{"negative burst", Config{Kind: Nginx, Limit: 1, Window: time.Second, Burst: -1, Dir: "d"}, "burst -1"},
+		{"no dir", Config{Kind: Nginx, Limit: 1, Window: time.Second}, "no Dir"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.cfg.check(); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("check() = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}

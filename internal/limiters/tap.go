@@ -1,0 +1,87 @@
+package limiters
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sync"
+)
+
+// tap is the counting proxy in front of a limiter: it passes every request
+// on unchanged (no X-Forwarded-For, so the limiter sees a plain loopback
+// client) and counts the answers, 429s apart. GET /stats it answers itself.
+type tap struct {
+	srv     *http.Server
+	addr    string
+	proxy   *httputil.ReverseProxy
+	tr      *http.Transport
+	backend *backend
+
+	mu sync.Mutex
+	st Stats
+}
+
+func startTap(limiterAddr string, b *backend) (*tap, error) {
+	target := &url.URL{Scheme: "http", Host: limiterAddr}
+	t := &tap{
+		backend: b,
+		// No proxy from the environment: the limiter is on loopback.
+		tr: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true},
+	}
+	t.proxy = &httputil.ReverseProxy{
+		Rewrite:   func(r *httputil.ProxyRequest) { r.SetURL(target) },
+		Transport: t.tr,
+		ErrorLog:  discardLog,
+		ModifyResponse: func(resp *http.Response) error {
+			t.count(resp.StatusCode)
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+			t.count(0)
+			http.Error(w, "tap: "+err.Error(), http.StatusBadGateway)
+		},
+	}
+	srv, addr, err := serve(t)
+	if err != nil {
+		return nil, fmt.Errorf("start tap: %w", err)
+	}
+	t.srv, t.addr = srv, addr
+	return t, nil
+}
+
+func (t *tap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == "/stats" {
+		st := t.stats()
+		st.Delivered, st.Distinct, st.Duplicates = t.backend.stats()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(st)
+		return
+	}
+	t.proxy.ServeHTTP(w, r)
+}
+
+// count records one answer; status 0 is a request that got none.
+func (t *tap) count(status int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.st.Requests++
+	switch {
+	case status == http.StatusTooManyRequests:
+		t.st.Throttled++
+	case status < 200 || status > 299:
+		t.st.Failed++
+	}
+}
+
+func (t *tap) stats() Stats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.st
+}
+
+func (t *tap) close() {
+	shutdown(t.srv)
+	t.tr.CloseIdleConnections()
+}
