@@ -36,7 +36,9 @@ func TestScripts(t *testing.T) {
 			"stats":   cmdStats,
 			"gen":     cmdGen,
 			"exits":   cmdExits,
+			"limiter": cmdLimiter,
 		},
+		Condition: limiterCondition,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("NO_COLOR", "1")
 			return nil
@@ -108,10 +110,15 @@ func sandboxConfig(args []string) (sandbox.Config, error) {
 	return cfg, nil
 }
 
-// cmdStats checks the sandbox's /stats: stats delivered=300 duplicates=0
-// throttled>0 (=, <, > on the JSON fields).
+// cmdStats checks the sandbox's /stats, or the real limiter's when the
+// script started one: stats delivered=300 duplicates=0 throttled>0 (=, <,
+// > on the JSON fields).
 func cmdStats(ts *testscript.TestScript, neg bool, args []string) {
-	resp, err := http.Get(ts.Getenv("SANDBOX") + "/stats")
+	base := ts.Getenv("SANDBOX")
+	if l := ts.Getenv("LIMITER"); l != "" {
+		base = l
+	}
+	resp, err := http.Get(base + "/stats")
 	ts.Check(err)
 	defer resp.Body.Close()
 	var stats map[string]any

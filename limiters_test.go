@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/bulksend/bulksend/internal/limiters"
+)
+
+// limiterCondition is [limiter:KIND]: true when KIND's software is
+// installed here, and always under CI=true, where a script must then fail
+// on a missing limiter rather than skip it.
+func limiterCondition(cond string) (bool, error) {
+	name, ok := strings.CutPrefix(cond, "limiter:")
+	if !ok {
+		return false, fmt.Errorf("unknown condition %q", cond)
+	}
+	kind, err := limiters.ParseKind(name)
+	if err != nil {
+		return false, err
+	}
+	return limiters.MustRun() || limiters.Available(kind, "") == nil, nil
+}
+
+// cmdLimiter starts a real rate limiter (internal/limiters) for the rest
+// of the script and sets $LIMITER to its base URL; the stats command then
+// reads its counts. limiter KIND [limit=N] [window=D] [burst=N]; the
+// default is 15 requests per 150ms.
+func cmdLimiter(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 {
+		ts.Fatalf("usage: limiter nginx|haproxy|express|httprate [limit=N] [window=D] [burst=N]")
+	}
+	kind, err := limiters.ParseKind(args[0])
+	ts.Check(err)
+	cfg := limiters.Config{Kind: kind, Limit: 15, Window: 150 * time.Millisecond}
+	for _, a := range args[1:] {
+		k, v, _ := strings.Cut(a, "=")
+		switch k {
+		case "limit":
+			cfg.Limit, err = strconv.Atoi(v)
+		case "window":
+			cfg.Window, err = time.ParseDuration(v)
+		case "burst":
+			cfg.Burst, err = strconv.Atoi(v)
+		default:
+			err = fmt.Errorf("unknown key %q", k)
+		}
+		if err != nil {
+			ts.Fatalf("limiter: %s: %v", a, err)
+		}
+	}
+	cfg.Dir = filepath.Join(ts.Getenv("WORK"), ".limiter")
+	ts.Check(os.MkdirAll(cfg.Dir, 0o755))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*limiters.StartTimeout)
+	defer cancel()
+	s, err := limiters.Start(ctx, cfg)
+	ts.Check(err)
+	ts.Defer(func() { ts.Check(s.Close()) })
+	ts.Logf("limiter: %s at %s", s.Desc, s.URL)
+	ts.Setenv("LIMITER", s.URL)
+}
