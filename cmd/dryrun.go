@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bulksend/bulksend/campaign"
 	"github.com/bulksend/bulksend/sender"
 )
 
@@ -46,56 +47,47 @@ func dryRun(ctx context.Context, p *plan) error {
 			}
 		}()
 	}
-	interrupted := func(err error) error {
-		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-			fmt.Fprintln(p.opts.IO.ErrOut, "bulksend: interrupted")
-			return silentExit(ExitInterrupted)
-		}
-		return err
-	}
-	rows, in, err := p.openRows()
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	repeats, closeRepeats, err := p.findRepeats(ctx, in)
-	if err != nil {
-		return interrupted(err)
-	}
-	defer closeRepeats()
-	src, err := shardSource(sender.NewSource(rows, p.preset.Builder, sender.SourceOptions{Repeats: repeats}), p.opts.Shard)
-	if err != nil {
-		return err
-	}
-	out, errOut := p.opts.IO.Out, p.opts.IO.ErrOut
+	out := p.opts.IO.Out
 	if p.opts.JSON {
 		out = io.Discard
 	}
 	s := dryRunSummary{Input: p.name}
-	for {
-		m, err := src.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
+	err := campaign.Preview(ctx, p.campaignOptions(nil, nil), func(m *sender.Message) {
+		p.preview(&s, out, m)
+	})
+	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			fmt.Fprintln(p.opts.IO.ErrOut, "bulksend: interrupted")
+			return silentExit(ExitInterrupted)
 		}
-		if err != nil {
-			return interrupted(runError(err))
+		return runError(err)
+	}
+	return p.finishDryRun(&s)
+}
+
+// preview counts one rendered message, and prints it when it is one of the
+// first valid ones or the first invalid ones.
+func (p *plan) preview(s *dryRunSummary, out io.Writer, m *sender.Message) {
+	s.Rows++
+	switch {
+	case m.Invalid != nil:
+		s.Invalid++
+		if s.Invalid <= dryRunInvalid && !p.opts.Quiet {
+			fmt.Fprintf(p.opts.IO.ErrOut, "invalid: %s\n", p.masker.mask(m.Invalid.Error()))
 		}
-		s.Rows++
-		switch {
-		case m.Invalid != nil:
-			s.Invalid++
-			if s.Invalid <= dryRunInvalid && !p.opts.Quiet {
-				fmt.Fprintf(errOut, "invalid: %s\n", p.masker.mask(m.Invalid.Error()))
-			}
-		case m.Skip != "":
-			s.Duplicate++
-		default:
-			s.Valid++
-			if s.Valid <= dryRunShow {
-				p.printRequest(out, m)
-			}
+	case m.Skip != "":
+		s.Duplicate++
+	default:
+		s.Valid++
+		if s.Valid <= dryRunShow {
+			p.printRequest(out, m)
 		}
 	}
+}
+
+// finishDryRun prints the end of a dry run and returns its exit status.
+func (p *plan) finishDryRun(s *dryRunSummary) error {
+	errOut := p.opts.IO.ErrOut
 	if s.Invalid > dryRunInvalid && !p.opts.Quiet {
 		fmt.Fprintf(errOut, "... and %d more invalid rows\n", s.Invalid-dryRunInvalid)
 	}

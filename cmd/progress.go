@@ -1,17 +1,12 @@
 package cmd
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
-	"io"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/bulksend/bulksend/csvinput"
 	"github.com/bulksend/bulksend/sender"
 )
 
@@ -97,39 +92,4 @@ func startProgress(opts *SendOptions, p *sender.Progress, total int64, lim runLi
 func (d *progressDisplay) stop() {
 	close(d.done)
 	d.wg.Wait()
-}
-
-// countRows estimates a file's rows from its line count, for the progress
-// bar's total and ETA; -1 when it cannot tell. A quoted CSV field spanning
-// lines makes it an overestimate, which only makes the ETA cautious.
-func countRows(path string, format csvinput.Format) int64 {
-	f, err := os.Open(path)
-	if err != nil {
-		return -1
-	}
-	defer f.Close()
-	r := bufio.NewReaderSize(f, 256<<10)
-	var lines int64
-	var last byte = '\n'
-	buf := make([]byte, 256<<10)
-	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			lines += int64(bytes.Count(buf[:n], []byte{'\n'}))
-			last = buf[n-1]
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return -1
-		}
-	}
-	if last != '\n' {
-		lines++
-	}
-	if format != csvinput.FormatJSONL {
-		lines-- // the header
-	}
-	return max(lines, 0)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -85,48 +84,4 @@ func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
 	redisLogMu.Lock()
 	defer redisLogMu.Unlock()
 	fmt.Fprintf(l.w, "bulksend: shared limiter: %s\n", msg)
-}
-
-// shardSource keeps only this process's shard of src (--shard i/n; "" keeps
-// everything). Rows of other shards get no report row, so each shard's
-// report holds just its rows, --resume works on it as on a whole file, and
-// `bulksend report merge` joins the reports. A row belongs to the shard of
-// its id, or of its line number when it has none (a row too broken to
-// name), so every row, invalid ones included, is reported by exactly one
-// shard. It wraps the source rather than using SourceOptions.Filter
-// because the filter never sees invalid rows.
-func shardSource(src sender.Source, spec string) (sender.Source, error) {
-	if spec == "" {
-		return src, nil
-	}
-	i, n, err := sender.ParseShard(spec)
-	if err != nil {
-		return nil, usageError("--shard: %v", err)
-	}
-	return sourceFunc(func(ctx context.Context) (*sender.Message, error) {
-		for {
-			m, err := src.Next(ctx)
-			if err != nil || m == nil || sender.Shard(shardKey(m), n) == i {
-				return m, err
-			}
-		}
-	}), nil
-}
-
-// shardKey is what places a message in a shard.
-func shardKey(m *sender.Message) string {
-	if m.ID != "" {
-		return m.ID
-	}
-	return strconv.Itoa(m.Line)
-}
-
-// shardTotal is the progress bar's estimate of this shard's rows, from the
-// whole file's; -1 (unknown) stays.
-func shardTotal(total int64, spec string) int64 {
-	_, n, err := sender.ParseShard(spec)
-	if spec == "" || err != nil || total < 0 {
-		return total
-	}
-	return (total + int64(n) - 1) / int64(n)
 }

@@ -2,8 +2,6 @@ package cmd
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -11,7 +9,6 @@ import (
 
 	"github.com/bulksend/bulksend/ratelimit"
 	"github.com/bulksend/bulksend/redislimit"
-	"github.com/bulksend/bulksend/sender"
 )
 
 func TestCheckScale(t *testing.T) {
@@ -77,72 +74,4 @@ func TestBuildLimiter(t *testing.T) {
 		t.Errorf("error %q shows the password", err)
 	}
 	var _ runLimiter = (*redislimit.Limiter)(nil)
-}
-
-// rowsSource yields one message per id ("" for a row without one; odd
-// lines are invalid).
-func rowsSource(ids []string) sender.Source {
-	i := 0
-	return sourceFunc(func(context.Context) (*sender.Message, error) {
-		if i == len(ids) {
-			return nil, io.EOF
-		}
-		i++
-		m := &sender.Message{Line: i + 1, ID: ids[i-1]}
-		if i%2 == 1 {
-			m.Invalid = errors.New("bad row")
-		}
-		return m, nil
-	})
-}
-
-// TestShardSource: every row, invalid or without an id included, comes out
-// of exactly one of n shards.
-func TestShardSource(t *testing.T) {
-	var ids []string
-	for i := range 300 {
-		id := fmt.Sprintf("r%05d", i)
-		if i%10 == 0 {
-			id = "" // placed by its line number
-		}
-		ids = append(ids, id)
-	}
-	for _, n := range []int{1, 2, 3} {
-		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			seen := make(map[int]int)
-			for i := 1; i <= n; i++ {
-				src, err := shardSource(rowsSource(ids), fmt.Sprintf("%d/%d", i, n))
-				if err != nil {
-					t.Fatal(err)
-				}
-				got := 0
-				for {
-					m, err := src.Next(context.Background())
-					if errors.Is(err, io.EOF) {
-						break
-					}
-					if err != nil {
-						t.Fatal(err)
-					}
-					seen[m.Line]++
-					got++
-				}
-				if n > 1 && (got < len(ids)/n*7/10 || got > len(ids)/n*13/10) {
-					t.Errorf("shard %d/%d got %d of %d rows", i, n, got, len(ids))
-				}
-			}
-			for line := 2; line <= len(ids)+1; line++ {
-				if seen[line] != 1 {
-					t.Errorf("line %d came out of %d shards, want 1", line, seen[line])
-				}
-			}
-		})
-	}
-	if _, err := shardSource(rowsSource(ids), "0/2"); err == nil || exitCode(err) != ExitUsage {
-		t.Errorf("shardSource(0/2): %v, want a usage error", err)
-	}
-	src := rowsSource(ids)
-	if got, _ := shardSource(src, ""); got == nil {
-		t.Error(`shardSource("") returned no source`)
-	}
 }

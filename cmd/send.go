@@ -5,22 +5,18 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/bulksend/bulksend/campaign"
 	"github.com/bulksend/bulksend/csvinput"
-	"github.com/bulksend/bulksend/dupindex"
 	"github.com/bulksend/bulksend/preset"
 	"github.com/bulksend/bulksend/ratelimit"
-	"github.com/bulksend/bulksend/report"
 	"github.com/bulksend/bulksend/sender"
 )
 
@@ -134,8 +130,17 @@ results arrive and is the journal --resume continues from.`,
 		"3    finished with some rows failed, invalid or unknown",
 		"4    stopped by --max-errors",
 		"130  interrupted; the report can be continued with --resume"))
+	c.Flags().SortFlags = false
+	addRequestFlags(c, opts)
+	addPresetFlags(c, opts)
+	addPacingFlags(c, opts)
+	addReportFlags(c, opts)
+	return c
+}
+
+// addRequestFlags registers the input and the generic request's flags.
+func addRequestFlags(c *cobra.Command, opts *SendOptions) {
 	f := c.Flags()
-	f.SortFlags = false
 	f.StringVar(&opts.Format, "format", "", "input format: csv or jsonl (default: by extension, sniffed on stdin)")
 	f.StringVar(&opts.Preset, "preset", "generic", "request builder: generic, genesys or twilio")
 	f.StringVar(&opts.URL, "url", "", "request URL (template)")
@@ -145,6 +150,12 @@ results arrive and is the journal --resume continues from.`,
 	f.StringVar(&opts.BodyTemplate, "body-template", "", "read the body template from this file")
 	f.StringVar(&opts.IDField, "id-field", "", `field that identifies a row (default "id" when present, else the line number)`)
 	f.StringVar(&opts.RecipientField, "recipient-field", "", "field naming the recipient, for --recipient-interval")
+}
+
+// addPresetFlags registers the vendor presets' flags, and those of every
+// request's secrets and TLS.
+func addPresetFlags(c *cobra.Command, opts *SendOptions) {
+	f := c.Flags()
 	f.StringVar(&opts.From, "from", "", "sender address (presets)")
 	f.StringVar(&opts.ToField, "to-field", "to", "field with the recipient address (presets)")
 	f.StringVar(&opts.TextField, "text-field", "text", "field with the message text (presets)")
@@ -158,6 +169,11 @@ results arrive and is the journal --resume continues from.`,
 	f.StringVar(&opts.Region, "region", "", "genesys: region such as mypurecloud.com (default $GENESYSCLOUD_REGION)")
 	f.StringArrayVar(&opts.SecretHeaders, "secret-header", nil, "header whose value is masked in all output, like Authorization (repeatable)")
 	f.BoolVar(&opts.Insecure, "insecure", false, "skip TLS certificate verification (never for production)")
+}
+
+// addPacingFlags registers pacing, retries, the error policy and scale.
+func addPacingFlags(c *cobra.Command, opts *SendOptions) {
+	f := c.Flags()
 	f.StringVar(&opts.Rate, "rate", "", "total request rate: 5/s, 300/m, 10000/h, 1/2s, 0 for none (default: adaptive)")
 	f.IntVar(&opts.Burst, "burst", 0, "requests that may leave at once (default 1 with --rate)")
 	f.StringVar(&opts.Limiter, "limiter", "", "share the rate and throttle pauses with other processes: redis://[user:pass@]host:port/db?key=NAME (needs --rate)")
@@ -170,6 +186,11 @@ results arrive and is the journal --resume continues from.`,
 	f.DurationVar(&opts.RecipientInterval, "recipient-interval", 0, "least time between two messages to one recipient (needs --recipient-field or a preset)")
 	f.StringVar(&opts.IdempotencyHeader, "idempotency-header", sender.DefaultIdempotencyHeader, "header carrying each message's idempotency key")
 	f.BoolVar(&opts.NoIdempotency, "no-idempotency", false, "send no idempotency key (then a request that may have arrived is never resent)")
+}
+
+// addReportFlags registers the report, resume and output flags.
+func addReportFlags(c *cobra.Command, opts *SendOptions) {
+	f := c.Flags()
 	f.StringVar(&opts.Report, "report", "", "report file, .csv or .jsonl, - for stdout (default <input>.report.csv)")
 	f.BoolVar(&opts.Resume, "resume", false, "continue from the report: rows already sent are not sent again")
 	f.BoolVar(&opts.RetryFailed, "retry-failed", false, "with --resume, also resend failed and unknown rows")
@@ -178,7 +199,6 @@ results arrive and is the journal --resume continues from.`,
 	f.BoolVar(&opts.JSON, "json", false, "print the summary as JSON on stdout")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress and no summary on stderr")
 	f.DurationVar(&opts.ProgressInterval, "progress-interval", 10*time.Second, "how often to print a progress line when stderr is not a terminal")
-	return c
 }
 
 // plan is a validated SendOptions, ready to run.
@@ -193,6 +213,7 @@ type plan struct {
 	maxErr   int
 	maxShare float64
 	report   string
+	shard    campaign.Shard
 	masker   *masker
 }
 
@@ -216,9 +237,6 @@ func newPlan(opts *SendOptions) (*plan, error) {
 	if p.format, err = csvinput.ParseFormat(opts.Format); err != nil {
 		return nil, usageError("--format: %v", err)
 	}
-	if p.format == csvinput.FormatAuto && opts.Input != "-" {
-		p.format = csvinput.FormatFromName(opts.Input)
-	}
 	if opts.Rate != "" {
 		if p.rate, err = ratelimit.ParseRate(opts.Rate); err != nil {
 			return nil, usageError("--rate: %v", err)
@@ -228,6 +246,9 @@ func newPlan(opts *SendOptions) (*plan, error) {
 	}
 	if err := checkScale(opts.Limiter, opts.Shard, p.adaptive); err != nil {
 		return nil, err
+	}
+	if opts.Shard != "" {
+		p.shard.Index, p.shard.Count, _ = sender.ParseShard(opts.Shard) // checked above
 	}
 	if opts.Burst < 0 || opts.Concurrency < 1 || opts.MaxRetries < 0 {
 		return nil, usageError("--burst and --max-retries must not be negative, --concurrency at least 1")
@@ -243,11 +264,7 @@ func newPlan(opts *SendOptions) (*plan, error) {
 	}
 	p.report = opts.Report
 	if p.report == "" {
-		base := "stdin"
-		if opts.Input != "-" {
-			base = filepath.Base(opts.Input)
-		}
-		p.report = base + ".report.csv"
+		p.report = campaign.DefaultReportPath(opts.Input)
 	}
 	if p.report == "-" && opts.Resume {
 		return nil, usageError("--resume needs a report file, not -")
@@ -289,30 +306,8 @@ func buildPreset(opts *SendOptions, source string) (*preset.Preset, *preset.Toke
 	}
 	switch opts.Preset {
 	case "generic", "":
-		body := opts.Body
-		bodyName := "--body"
-		if opts.BodyTemplate != "" {
-			if opts.Body != "" {
-				return nil, nil, usageError("give --body or --body-template, not both")
-			}
-			b, err := os.ReadFile(opts.BodyTemplate)
-			if err != nil {
-				return nil, nil, runError(fmt.Errorf("read body template: %w", err))
-			}
-			body, bodyName = string(b), opts.BodyTemplate
-		}
-		if opts.URL == "" {
-			return nil, nil, usageError("--url is required (or use --preset genesys|twilio)")
-		}
-		pr, err := preset.NewGeneric(preset.GenericConfig{
-			Source: source, URL: opts.URL, Method: opts.Method, Headers: opts.Headers,
-			Body: body, BodyName: bodyName, IDField: opts.IDField,
-			RecipientField: opts.RecipientField, Env: getenv,
-		})
-		if err != nil {
-			return nil, nil, usageError("%v", err)
-		}
-		return pr, nil, nil
+		pr, err := genericPreset(opts, source, getenv)
+		return pr, nil, err
 	case "genesys":
 		region := opts.Region
 		if region == "" {
@@ -345,6 +340,35 @@ func buildPreset(opts *SendOptions, source string) (*preset.Preset, *preset.Toke
 	return nil, nil, usageError("--preset %q: use generic, genesys or twilio", opts.Preset)
 }
 
+// genericPreset builds the template preset from --url, --method,
+// --header and --body or --body-template.
+func genericPreset(opts *SendOptions, source string, getenv env) (*preset.Preset, error) {
+	body := opts.Body
+	bodyName := "--body"
+	if opts.BodyTemplate != "" {
+		if opts.Body != "" {
+			return nil, usageError("give --body or --body-template, not both")
+		}
+		b, err := os.ReadFile(opts.BodyTemplate)
+		if err != nil {
+			return nil, runError(fmt.Errorf("read body template: %w", err))
+		}
+		body, bodyName = string(b), opts.BodyTemplate
+	}
+	if opts.URL == "" {
+		return nil, usageError("--url is required (or use --preset genesys|twilio)")
+	}
+	pr, err := preset.NewGeneric(preset.GenericConfig{
+		Source: source, URL: opts.URL, Method: opts.Method, Headers: opts.Headers,
+		Body: body, BodyName: bodyName, IDField: opts.IDField,
+		RecipientField: opts.RecipientField, Env: getenv,
+	})
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	return pr, nil
+}
+
 // transport is the HTTP transport of every request: keep-alive connections
 // for the whole pool, TLS verification on unless --insecure.
 func transport(opts *SendOptions) *http.Transport {
@@ -357,67 +381,10 @@ func transport(opts *SendOptions) *http.Transport {
 	return t
 }
 
-// openRows opens the input and its row reader; close the returned closer.
-func (p *plan) openRows() (*csvinput.Reader, io.Closer, error) {
-	var in io.ReadCloser = io.NopCloser(p.opts.IO.In)
-	if p.opts.Input != "-" {
-		f, err := os.Open(p.opts.Input)
-		if err != nil {
-			return nil, nil, runError(fmt.Errorf("open input: %w", err))
-		}
-		in = f
-	}
-	rows, err := csvinput.NewReader(in, p.name, p.format)
-	if err != nil {
-		in.Close()
-		return nil, nil, runError(err)
-	}
-	return rows, in, nil
-}
-
-// findRepeats is the duplicate pre-pass: it reads the input file once more
-// to find the rows whose id may repeat, so the run remembers only their ids
-// and memory stays flat. runIn is the input as the run opened it. stdin, a
-// pipe or a device can be read only once, and a builder that cannot name
-// ids without rendering has no pre-pass: then the set is nil and the run
-// keeps a hash of every id, about 35 bytes each.
-func (p *plan) findRepeats(ctx context.Context, runIn io.Closer) (sender.RepeatSet, func(), error) {
-	id, ok := p.preset.Builder.(sender.RowIdentifier)
-	runFile, isFile := runIn.(*os.File)
-	if p.opts.Input == "-" || !ok || !isFile {
-		return nil, func() {}, nil
-	}
-	runInfo, err := runFile.Stat()
-	if err != nil || !runInfo.Mode().IsRegular() {
-		return nil, func() {}, nil
-	}
-	rows, in, err := p.openRows()
-	if err != nil {
-		return nil, nil, err
-	}
-	defer in.Close()
-	// The same file, not whatever the name points at now: one renamed into
-	// its place since the run opened it would be checked instead.
-	if info, err := in.(*os.File).Stat(); err != nil || !os.SameFile(runInfo, info) {
-		return nil, nil, runError(fmt.Errorf("input %s was replaced while the run started; run again", p.name))
-	}
-	x, err := dupindex.Build(ctx, rows, id, dupindex.Options{})
-	if err != nil {
-		return nil, nil, runError(err)
-	}
-	// Close only removes a temp file the system has already unlinked where
-	// it can; there is nothing to report to the user.
-	return x, func() { _ = x.Close() }, nil
-}
-
-// send is the real run: lock, journal, engine, summary, exit code.
+// send is the real run: the limiter, the signals, the campaign, and what
+// the user sees of it.
 func (p *plan) send(ctx context.Context) error {
 	opts := p.opts
-	rows, in, err := p.openRows()
-	if err != nil {
-		return err
-	}
-	defer in.Close()
 	lim, closeLim, err := buildLimiter(ctx, opts.Limiter,
 		ratelimit.Config{Rate: p.rate, Burst: opts.Burst, Adaptive: p.adaptive, InFlight: opts.Concurrency},
 		opts.IO.ErrOut, opts.Quiet)
@@ -425,140 +392,20 @@ func (p *plan) send(ctx context.Context) error {
 		return err
 	}
 	defer closeLim()
-
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := make(chan struct{})
-	interrupted := p.watchSignals(runCtx, stop, cancel)
-	// Reading the report for --resume and the duplicate pre-pass send
-	// nothing, so the first Ctrl-C ends them at once.
-	prepCtx, endPrep := context.WithCancel(runCtx)
-	defer endPrep()
-	go func() {
-		select {
-		case <-stop:
-			endPrep()
-		case <-prepCtx.Done():
-		}
-	}()
-	stoppedEarly := func(err error) error {
-		if !interrupted.Load() {
-			return err
-		}
-		fmt.Fprintln(opts.IO.ErrOut, "bulksend: interrupted before sending anything")
-		return silentExit(ExitInterrupted)
-	}
+	p.watchSignals(runCtx, stop, cancel)
 
-	var (
-		journal *report.Writer
-		state   *report.State
-		release = func() error { return nil }
-	)
-	rformat := report.FormatFromName(p.report)
-	if p.report == "-" {
-		journal = report.NewWriter(opts.IO.Out, report.Options{Format: rformat})
-	} else {
-		if release, err = report.Lock(p.report); err != nil {
-			return runError(err)
-		}
-		defer func() { _ = release() }()
-		exists := false
-		if st, err := os.Stat(p.report); err == nil && st.Size() > 0 {
-			exists = true
-		}
-		switch {
-		case exists && opts.Resume:
-			if state, err = report.LoadContext(prepCtx, p.report); err != nil {
-				return stoppedEarly(runError(fmt.Errorf("read report for --resume: %w", err)))
-			}
-			defer state.Close()
-			journal, err = report.Append(p.report, report.Options{Format: rformat})
-		case exists && !opts.Force:
-			return usageError("report %s exists: --resume continues that run, --force starts over (rows in it may be sent twice)", p.report)
-		default:
-			journal, err = report.Create(p.report, report.Options{Format: rformat})
-		}
-		if err != nil {
-			return runError(err)
-		}
+	copts := p.campaignOptions(lim, stop)
+	copts.Progress = func(pr *sender.Progress, total int64) func() {
+		return startProgress(opts, pr, total, lim).stop
 	}
-	// Every way out closes the journal (Close is idempotent): an unclosed
-	// report would keep its reserved tail.
-	defer journal.Close()
-
-	var filter *resumeFilter
-	srcOpts := sender.SourceOptions{}
-	if state != nil {
-		filter = &resumeFilter{state: state, retryFailed: opts.RetryFailed,
-			keyed: !opts.NoIdempotency}
-		srcOpts.Filter = filter.filter
-	}
-	repeats, closeRepeats, err := p.findRepeats(prepCtx, in)
-	endPrep()
+	res, err := campaign.Run(runCtx, copts)
 	if err != nil {
-		if interrupted.Load() {
-			if err := journal.Close(); err != nil {
-				return runError(err)
-			}
-		}
-		return stoppedEarly(err)
+		return p.notStarted(err)
 	}
-	defer closeRepeats()
-	srcOpts.Repeats = repeats
-	src := sender.NewSource(rows, p.preset.Builder, srcOpts)
-	if filter != nil {
-		src = filter.wrap(src)
-	}
-	if src, err = shardSource(src, opts.Shard); err != nil {
-		return err
-	}
-
-	var rt http.RoundTripper = transport(opts)
-	if p.preset.Wrap != nil {
-		rt = p.preset.Wrap(rt)
-	}
-	progress := new(sender.Progress)
-	cfg := sender.Config{
-		Client:            sender.RoundTripDoer{RoundTripper: rt},
-		Limiter:           lim,
-		Journal:           journal,
-		Concurrency:       opts.Concurrency,
-		Timeout:           opts.Timeout,
-		MaxRetries:        opts.MaxRetries,
-		MaxWait:           opts.MaxWait,
-		MaxErrors:         p.maxErr,
-		MaxErrorShare:     p.maxShare,
-		IdempotencyHeader: opts.IdempotencyHeader,
-		NoIdempotency:     opts.NoIdempotency,
-		RecipientInterval: opts.RecipientInterval,
-		ParseResponse:     p.preset.ParseResponse,
-		Progress:          progress,
-	}
-	if opts.MaxRetries == 0 {
-		cfg.MaxRetries = -1
-	}
-
-	total := int64(-1)
-	if x, ok := repeats.(*dupindex.Index); ok && x.Rows() >= 0 {
-		total = shardTotal(int64(x.Rows()), opts.Shard) // the pre-pass counted them
-	} else if st, err := os.Stat(opts.Input); opts.Input != "-" && err == nil && st.Mode().IsRegular() {
-		// A pipe is read once, by the run: counting would eat its rows.
-		total = shardTotal(countRows(opts.Input, rows.Format()), opts.Shard)
-	}
-	display := startProgress(opts, progress, total, lim)
-	sum, runErr := sender.Run(runCtx, stop, cfg, src)
-	display.stop()
-
-	if err := journal.Close(); err != nil && runErr == nil {
-		runErr = err
-	}
-	if err := journal.Compact(); err != nil && runErr == nil {
-		runErr = err
-	}
-	if interrupted.Load() && runErr == nil {
-		runErr = sender.ErrInterrupted
-	}
-	out := p.summarize(sum, lim.Stats(), runErr)
+	out := p.summarize(res)
 	if opts.JSON {
 		if err := writeJSON(opts.IO.Out, out); err != nil {
 			return runError(err)
@@ -573,13 +420,58 @@ func (p *plan) send(ctx context.Context) error {
 	return silentExit(out.ExitCode)
 }
 
+// campaignOptions are the options of the campaign the flags describe. lim
+// and stop are nil for a dry run.
+func (p *plan) campaignOptions(lim sender.Limiter, stop <-chan struct{}) campaign.Options {
+	o := p.opts
+	rep := campaign.Report{Path: p.report, Resume: o.Resume, RetryFailed: o.RetryFailed, Force: o.Force}
+	if p.report == "-" {
+		rep = campaign.Report{Writer: o.IO.Out}
+	}
+	maxRetries := o.MaxRetries
+	if maxRetries == 0 {
+		maxRetries = -1 // --max-retries 0 is none; sender's zero is its default
+	}
+	return campaign.Options{
+		Input:     campaign.Input{Path: o.Input, Reader: o.IO.In, Name: p.name, Format: p.format},
+		Preset:    p.preset,
+		Transport: transport(o),
+		Report:    rep,
+		Shard:     p.shard,
+		Stop:      stop,
+		Engine: sender.Config{
+			Limiter:           lim,
+			Concurrency:       o.Concurrency,
+			Timeout:           o.Timeout,
+			MaxRetries:        maxRetries,
+			MaxWait:           o.MaxWait,
+			MaxErrors:         p.maxErr,
+			MaxErrorShare:     p.maxShare,
+			IdempotencyHeader: o.IdempotencyHeader,
+			NoIdempotency:     o.NoIdempotency,
+			RecipientInterval: o.RecipientInterval,
+		},
+	}
+}
+
+// notStarted maps why a campaign could not start to what the user sees.
+func (p *plan) notStarted(err error) error {
+	switch {
+	case errors.Is(err, sender.ErrInterrupted):
+		fmt.Fprintln(p.opts.IO.ErrOut, "bulksend: interrupted before sending anything")
+		return silentExit(ExitInterrupted)
+	case errors.Is(err, campaign.ErrReportExists):
+		return usageError("report %s exists: --resume continues that run, --force starts over (rows in it may be sent twice)", p.report)
+	}
+	return runError(err)
+}
+
 // watchSignals turns the first SIGINT/SIGTERM into a soft stop (nothing new
 // is sent, in-flight requests get a grace period) and the second, or the
 // end of the grace period, into cancelling every request.
-func (p *plan) watchSignals(ctx context.Context, stop chan struct{}, cancel context.CancelFunc) *atomic.Bool {
-	interrupted := new(atomic.Bool)
+func (p *plan) watchSignals(ctx context.Context, stop chan struct{}, cancel context.CancelFunc) {
 	if p.opts.Signal == nil {
-		return interrupted
+		return
 	}
 	grace := p.opts.GracePeriod
 	if grace <= 0 {
@@ -591,7 +483,6 @@ func (p *plan) watchSignals(ctx context.Context, stop chan struct{}, cancel cont
 		case <-ctx.Done():
 			return
 		}
-		interrupted.Store(true)
 		close(stop)
 		if !p.opts.Quiet {
 			fmt.Fprintf(p.opts.IO.ErrOut, "\nbulksend: interrupted; finishing requests in flight (up to %s), Ctrl-C again to quit now\n", grace)
@@ -605,82 +496,7 @@ func (p *plan) watchSignals(ctx context.Context, stop chan struct{}, cancel cont
 		}
 		cancel()
 	}()
-	return interrupted
 }
-
-// resumeFilter applies an earlier run's report to this one.
-type resumeFilter struct {
-	state       *report.State
-	retryFailed bool
-	keyed       bool
-	mismatch    error
-	// failed is why the state could not answer (rows asked out of line
-	// order, or its temp file unreadable): the run stops rather than guess.
-	failed error
-}
-
-// filter is called for rows in input order, so the lines it asks the
-// state about only grow, as report.State requires.
-func (f *resumeFilter) filter(m *sender.Message) (sender.Status, bool) {
-	st, ok := f.state.Status(m.Line)
-	if err := f.state.Err(); err != nil {
-		if f.failed == nil {
-			f.failed = fmt.Errorf("read report for --resume: %w", err)
-		}
-		return "", true
-	}
-	if !ok {
-		return "", false
-	}
-	if !f.state.SameID(m.Line, m.ID) {
-		if f.mismatch == nil {
-			f.mismatch = fmt.Errorf("line %d: id %q is not the id the report has for that line: the input changed since the report was written; use --force to start over", m.Line, m.ID)
-		}
-		return "", true
-	}
-	switch st {
-	case sender.StatusSent, sender.StatusDuplicate, sender.StatusSkipped:
-		return st, false
-	case sender.StatusFailed, sender.StatusUnknown:
-		if f.retryFailed {
-			return "", false
-		}
-		return st, false
-	case sender.StatusInFlight:
-		sentKey := f.state.InFlightKey(m.Line)
-		if f.retryFailed || (f.keyed && sentKey != "" && sentKey == m.IdempotencyKey) {
-			// The same idempotency key makes the resend safe: the server
-			// answers a replay without delivering twice.
-			return "", false
-		}
-		m.Skip = sender.StatusUnknown
-		if sentKey == "" {
-			m.Reason = "was in flight without an idempotency key when an earlier run stopped and may have been delivered; not resent (--retry-failed resends it)"
-		} else {
-			m.Reason = "was in flight when an earlier run stopped and may have been delivered; its idempotency key differs now (the row or template changed), so a resend could deliver twice (--retry-failed resends it)"
-		}
-		return "", false
-	}
-	return "", false
-}
-
-// wrap stops the source at the first id mismatch or state failure.
-func (f *resumeFilter) wrap(src sender.Source) sender.Source {
-	return sourceFunc(func(ctx context.Context) (*sender.Message, error) {
-		m, err := src.Next(ctx)
-		if f.failed != nil {
-			return nil, runError(f.failed)
-		}
-		if f.mismatch != nil {
-			return nil, &exitError{code: ExitUsage, err: f.mismatch}
-		}
-		return m, err
-	})
-}
-
-type sourceFunc func(ctx context.Context) (*sender.Message, error)
-
-func (f sourceFunc) Next(ctx context.Context) (*sender.Message, error) { return f(ctx) }
 
 // runErrorCode is the exit code of an error that ended a run.
 func runErrorCode(err error) int {
@@ -694,6 +510,8 @@ func runErrorCode(err error) int {
 		return ExitInterrupted
 	case errors.Is(err, sender.ErrMaxErrors):
 		return ExitMaxErrors
+	case errors.Is(err, campaign.ErrInputChanged):
+		return ExitUsage
 	}
 	return ExitError
 }

@@ -2,11 +2,15 @@ package cmd
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bulksend/bulksend/campaign"
 	"github.com/bulksend/bulksend/ratelimit"
+	"github.com/bulksend/bulksend/report"
+	"github.com/bulksend/bulksend/sender"
 )
 
 // TestNewCmdSendFlags checks flags -> SendOptions without running anything.
@@ -118,8 +122,22 @@ func TestParseMaxErrors(t *testing.T) {
 }
 
 func TestSummarizeExitCodes(t *testing.T) {
-	if got := runErrorCode(nil); got != ExitOK {
-		t.Errorf("nil -> %d", got)
+	tests := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"finished", nil, ExitOK},
+		{"interrupted", sender.ErrInterrupted, ExitInterrupted},
+		{"max errors", fmt.Errorf("run: %w", sender.ErrMaxErrors), ExitMaxErrors},
+		{"input changed under the report", fmt.Errorf("line 2: %w", campaign.ErrInputChanged), ExitUsage},
+		{"report unreadable", fmt.Errorf("read report to resume: %w", report.ErrOutOfOrder), ExitError},
+		{"auth", sender.ErrAuth, ExitError},
+	}
+	for _, tt := range tests {
+		if got := runErrorCode(tt.err); got != tt.want {
+			t.Errorf("%s: runErrorCode(%v) = %d, want %d", tt.name, tt.err, got, tt.want)
+		}
 	}
 	if got := exitCode(silentExit(ExitIncomplete)); got != ExitIncomplete {
 		t.Errorf("silentExit(3) -> %d", got)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bulksend/bulksend/campaign"
 	"github.com/bulksend/bulksend/ratelimit"
 	"github.com/bulksend/bulksend/sender"
 )
@@ -51,7 +52,9 @@ type latencyOut struct {
 
 func ms(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Millisecond)*10) / 10 }
 
-func (p *plan) summarize(sum *sender.Summary, ls ratelimit.Stats, runErr error) *runSummary {
+// summarize turns a campaign's result into the summary the user sees.
+func (p *plan) summarize(res *campaign.Result) *runSummary {
+	sum, ls, runErr := res.Summary, res.Limits, res.Stopped
 	out := &runSummary{
 		Input: p.name, Report: p.report, Rows: sum.Read,
 		Sent: sum.Counts[sender.StatusSent], Failed: sum.Counts[sender.StatusFailed],
@@ -85,17 +88,24 @@ func (p *plan) summarize(sum *sender.Summary, ls ratelimit.Stats, runErr error) 
 	switch {
 	case runErr != nil:
 		out.ExitCode = runErrorCode(runErr)
-		if !errors.Is(runErr, sender.ErrInterrupted) {
-			out.Stopped = p.masker.mask(runErr.Error())
-		} else {
-			out.Stopped = "interrupted"
-		}
-	case out.Failed+out.Invalid+out.Unknown+out.Unfinished > 0:
+		out.Stopped = p.masker.mask(stopReason(runErr))
+	case res.Incomplete():
 		out.ExitCode = ExitIncomplete
 	default:
 		out.ExitCode = ExitOK
 	}
 	return out
+}
+
+// stopReason says why a run stopped, with what to do about it.
+func stopReason(err error) string {
+	switch {
+	case errors.Is(err, sender.ErrInterrupted):
+		return "interrupted"
+	case errors.Is(err, campaign.ErrInputChanged):
+		return err.Error() + "; use --force to start over"
+	}
+	return err.Error()
 }
 
 func round2(f float64) float64 { return math.Round(f*100) / 100 }

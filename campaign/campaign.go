@@ -1,0 +1,303 @@
+// Package campaign runs one whole send of an input file: the work between
+// "these are the rows and this is how to render them" and "this is what
+// became of every row".
+//
+// Run takes a message's path through the project's packages in order:
+//
+//  1. the report: lock it, then create it, refuse it, or continue it
+//     (Report.Resume) or start it over (Report.Force);
+//  2. the resume state: what an earlier run recorded for each line;
+//  3. the duplicate pre-pass (package dupindex) over the input file, so the
+//     run remembers only the ids that may repeat;
+//  4. the source: rows (package csvinput) rendered by the preset, filtered
+//     by the resume state, cut to this process's shard;
+//  5. the engine (package sender) with its configuration: client, limiter,
+//     journal, progress;
+//  6. compaction of the report into one row per input row.
+//
+// Each step has its own file. The package never reads flags or the
+// environment, never prints and never exits: package cmd maps Options from
+// flags, shows progress and the summary, and turns a Result into an exit
+// status; another Go program can run a send the same way.
+package campaign
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"path/filepath"
+
+	"github.com/bulksend/bulksend/csvinput"
+	"github.com/bulksend/bulksend/preset"
+	"github.com/bulksend/bulksend/ratelimit"
+	"github.com/bulksend/bulksend/report"
+	"github.com/bulksend/bulksend/sender"
+)
+
+// Errors a run can return or stop with. Each leaves a report that Resume can
+// continue.
+var (
+	// ErrReportExists: the report holds rows and neither Resume nor Force
+	// says what to do with them; starting over could send them twice.
+	ErrReportExists = errors.New("report exists")
+	// ErrInputChanged: with Resume, a line's id is not the id the report
+	// has for it, so the report describes other rows.
+	ErrInputChanged = errors.New("the input changed since the report was written")
+)
+
+// Options describe one send. The zero value of every field but Preset has a
+// meaning: see each field.
+type Options struct {
+	Input  Input
+	Preset *preset.Preset // how a row becomes a request; required
+	// Transport carries every request, under Preset.Wrap; nil means
+	// http.DefaultTransport.
+	Transport http.RoundTripper
+	Report    Report
+	Shard     Shard
+
+	// Engine holds pacing, retries and the error policy, as sender.Config
+	// documents them (zero values: sender's defaults). Run sets its
+	// Journal and Progress, its Client unless set (Preset and Transport),
+	// its ParseResponse unless set (Preset's), and its Limiter unless set
+	// (the adaptive limiter).
+	Engine sender.Config
+
+	// Stop, when closed, ends the run softly: nothing new is sent, requests
+	// in flight finish, and the reading before the first send (the resume
+	// state, the pre-pass) ends at once. Ending ctx aborts requests in
+	// flight too.
+	Stop <-chan struct{}
+
+	// Progress, when set, is called once as sending starts, with the live
+	// counters and the estimated number of rows (-1 when unknown); the
+	// function it returns is called as soon as sending ends.
+	Progress func(p *sender.Progress, total int64) (stop func())
+}
+
+// Input is where the rows come from.
+type Input struct {
+	// Path is the file to read; "" or "-" reads Reader. A regular file is
+	// read twice: once by the duplicate pre-pass, once by the run.
+	Path string
+	// Reader holds the rows when Path is "" or "-" (stdin, a pipe): read
+	// once, without a pre-pass, so every id is kept in memory.
+	Reader io.Reader
+	// Name names the input in messages; "" means Path, or "stdin".
+	Name string
+	// Format is csv or jsonl; FormatAuto means by Path's extension, sniffed
+	// for a Reader.
+	Format csvinput.Format
+}
+
+// Report is where results are written and what an existing report means.
+type Report struct {
+	// Path is the report file (.csv or .jsonl); "" means DefaultReportPath
+	// of the input. It is locked for the whole run.
+	Path string
+	// Writer, when set, receives the report instead of a file (stdout): no
+	// lock, no resume, no compaction.
+	Writer io.Writer
+	// Resume continues the run the report records: rows it has as sent,
+	// duplicate or skipped are not sent again, nor failed or unknown ones
+	// unless RetryFailed.
+	Resume      bool
+	RetryFailed bool
+	// Force overwrites an existing report. Without Resume or Force an
+	// existing report is ErrReportExists.
+	Force bool
+}
+
+// Shard selects the rows of shard Index (1 to Count) of Count, by a stable
+// hash of each row's id (sender.Shard). The zero value sends every row.
+type Shard struct {
+	Index, Count int
+}
+
+// Result is what a run did and why it ended.
+type Result struct {
+	// Summary counts the rows by status, requests, retries and latency.
+	Summary *sender.Summary
+	// Limits are the limiter's own counts (pauses, learned limits), when it
+	// keeps them.
+	Limits ratelimit.Stats
+	// Stopped says why the run ended before every row was settled:
+	// sender.ErrInterrupted (Stop), sender.ErrMaxErrors, sender.ErrAuth,
+	// sender.ErrOutage, ErrInputChanged, a failure of the input or the
+	// report. Nil when every row was taken to its end.
+	Stopped error
+}
+
+// Incomplete reports whether rows are left that were not delivered: failed,
+// invalid, unknown, or in flight when the run stopped.
+func (r *Result) Incomplete() bool {
+	c := r.Summary.Counts
+	return c[sender.StatusFailed]+c[sender.StatusInvalid]+c[sender.StatusUnknown]+r.Summary.Unfinished > 0
+}
+
+// DefaultReportPath is the report of an input when none is named: the
+// input's base name plus ".report.csv", in the current folder.
+func DefaultReportPath(input string) string {
+	base := "stdin"
+	if input != "" && input != "-" {
+		base = filepath.Base(input)
+	}
+	return base + ".report.csv"
+}
+
+// Run sends every row of the input and returns what became of them. An
+// error means the run could not start, and nothing was sent: the report is
+// locked (report.ErrLocked) or exists (ErrReportExists), the input or the
+// report cannot be read, or Stop came first (sender.ErrInterrupted). Once
+// sending started, Run returns a Result, whose Stopped says why it ended
+// early.
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	if opts.Preset == nil || opts.Preset.Builder == nil {
+		return nil, errors.New("run campaign: no preset")
+	}
+	if err := opts.Shard.check(); err != nil {
+		return nil, err
+	}
+	opts.Input = opts.Input.withDefaults()
+	// Reading the report and the pre-pass send nothing, so Stop ends them
+	// at once.
+	prepCtx, endPrep := context.WithCancel(ctx)
+	defer endPrep()
+	go func() {
+		select {
+		case <-opts.Stop:
+			endPrep()
+		case <-prepCtx.Done():
+		}
+	}()
+	p, err := prepare(prepCtx, opts)
+	endPrep()
+	if err != nil {
+		if stopped(opts.Stop) {
+			return nil, sender.ErrInterrupted
+		}
+		return nil, err
+	}
+	defer p.close()
+	return p.send(ctx, opts)
+}
+
+// stopped reports whether stop is closed.
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// run is a prepared send: the report open, the source composed.
+type run struct {
+	journal *report.Writer
+	src     sender.Source
+	total   int64
+	closers []func()
+}
+
+// close releases what prepare took, last taken first.
+func (r *run) close() {
+	for i := len(r.closers) - 1; i >= 0; i-- {
+		r.closers[i]()
+	}
+}
+
+// prepare opens the report by policy, loads the resume state, runs the
+// pre-pass and composes the source. On error it releases what it took.
+func prepare(ctx context.Context, opts Options) (r *run, err error) {
+	r = &run{}
+	defer func() {
+		if err != nil {
+			r.close()
+		}
+	}()
+	rows, in, err := opts.Input.open()
+	if err != nil {
+		return r, err
+	}
+	r.closers = append(r.closers, func() { in.Close() })
+	journal, state, release, err := openReport(ctx, opts.Report, opts.Input)
+	if err != nil {
+		return r, err
+	}
+	r.journal = journal
+	r.closers = append(r.closers, func() { _ = release() }, func() { journal.Close() })
+	if state != nil {
+		r.closers = append(r.closers, func() { state.Close() })
+	}
+	repeats, closeRepeats, err := opts.Input.findRepeats(ctx, in, opts.Preset.Builder)
+	if err != nil {
+		// The journal is closed here so that an interrupted pre-pass
+		// leaves the report as it was; a failure to close is the error.
+		if cerr := journal.Close(); cerr != nil {
+			return r, cerr
+		}
+		return r, err
+	}
+	r.closers = append(r.closers, closeRepeats)
+	r.src = compose(rows, opts, state, repeats)
+	r.total = opts.Shard.total(opts.Input.rowTotal(repeats, rows.Format()))
+	return r, nil
+}
+
+// send runs the engine over the prepared source, then closes and compacts
+// the report.
+func (r *run) send(ctx context.Context, opts Options) (*Result, error) {
+	cfg := engineConfig(opts, r.journal)
+	var stopProgress func()
+	if opts.Progress != nil {
+		cfg.Progress = new(sender.Progress)
+		stopProgress = opts.Progress(cfg.Progress, r.total)
+	}
+	sum, runErr := sender.Run(ctx, opts.Stop, cfg, r.src)
+	if stopProgress != nil {
+		stopProgress()
+	}
+	if err := r.journal.Close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	if err := r.journal.Compact(); err != nil && runErr == nil {
+		runErr = err
+	}
+	if runErr == nil && stopped(opts.Stop) {
+		runErr = sender.ErrInterrupted
+	}
+	res := &Result{Summary: sum, Stopped: runErr}
+	if s, ok := cfg.Limiter.(interface{ Stats() ratelimit.Stats }); ok {
+		res.Limits = s.Stats()
+	}
+	return res, nil
+}
+
+// engineConfig completes the engine's configuration for this run.
+func engineConfig(opts Options, journal sender.Journal) sender.Config {
+	cfg := opts.Engine
+	cfg.Journal = journal
+	if cfg.Client == nil {
+		rt := opts.Transport
+		if rt == nil {
+			rt = http.DefaultTransport
+		}
+		if opts.Preset.Wrap != nil {
+			rt = opts.Preset.Wrap(rt)
+		}
+		cfg.Client = sender.RoundTripDoer{RoundTripper: rt}
+	}
+	if cfg.ParseResponse == nil {
+		cfg.ParseResponse = opts.Preset.ParseResponse
+	}
+	if cfg.Limiter == nil {
+		inFlight := cfg.Concurrency
+		if inFlight <= 0 {
+			inFlight = sender.DefaultConcurrency
+		}
+		cfg.Limiter = ratelimit.New(ratelimit.Config{Adaptive: true, InFlight: inFlight})
+	}
+	return cfg
+}

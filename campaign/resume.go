@@ -1,0 +1,86 @@
+package campaign
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/bulksend/bulksend/report"
+	"github.com/bulksend/bulksend/sender"
+)
+
+// resumeFilter applies an earlier run's report to this one.
+type resumeFilter struct {
+	state       *report.State
+	retryFailed bool
+	keyed       bool
+	mismatch    error
+	// failed is why the state could not answer (rows asked out of line
+	// order, or its temp file unreadable): the run stops rather than guess.
+	failed error
+}
+
+// filter is called for rows in input order, so the lines it asks the
+// state about only grow, as report.State requires.
+func (f *resumeFilter) filter(m *sender.Message) (sender.Status, bool) {
+	st, ok := f.state.Status(m.Line)
+	if err := f.state.Err(); err != nil {
+		if f.failed == nil {
+			f.failed = fmt.Errorf("read report to resume: %w", err)
+		}
+		return "", true
+	}
+	if !ok {
+		return "", false
+	}
+	if !f.state.SameID(m.Line, m.ID) {
+		if f.mismatch == nil {
+			f.mismatch = fmt.Errorf("line %d: id %q is not the id the report has for that line: %w", m.Line, m.ID, ErrInputChanged)
+		}
+		return "", true
+	}
+	switch st {
+	case sender.StatusSent, sender.StatusDuplicate, sender.StatusSkipped:
+		return st, false
+	case sender.StatusFailed, sender.StatusUnknown:
+		if f.retryFailed {
+			return "", false
+		}
+		return st, false
+	case sender.StatusInFlight:
+		f.inFlight(m)
+	}
+	return "", false
+}
+
+// inFlight decides a row an earlier run left in flight. It is resent only
+// when the server can tell the resend is a replay: the key it left with
+// equals the key it gets now. Otherwise it may have arrived and is
+// unknown, never sent twice, unless RetryFailed.
+func (f *resumeFilter) inFlight(m *sender.Message) {
+	sentKey := f.state.InFlightKey(m.Line)
+	if f.retryFailed || (f.keyed && sentKey != "" && sentKey == m.IdempotencyKey) {
+		// The same idempotency key makes the resend safe: the server
+		// answers a replay without delivering twice.
+		return
+	}
+	m.Skip = sender.StatusUnknown
+	if sentKey == "" {
+		m.Reason = "was in flight without an idempotency key when an earlier run stopped and may have been delivered; not resent (--retry-failed resends it)"
+	} else {
+		m.Reason = "was in flight when an earlier run stopped and may have been delivered; its idempotency key differs now (the row or template changed), so a resend could deliver twice (--retry-failed resends it)"
+	}
+}
+
+// wrap stops the source at the first id mismatch or state failure.
+func (f *resumeFilter) wrap(src sender.Source) sender.Source {
+	return sourceFunc(func(ctx context.Context) (*sender.Message, error) {
+		m, err := src.Next(ctx)
+		if f.failed != nil {
+			return nil, f.failed
+		}
+		if f.mismatch != nil {
+			return nil, f.mismatch
+		}
+		return m, err
+	})
+}
