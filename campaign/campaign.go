@@ -15,7 +15,14 @@
 //     journal, progress;
 //  6. compaction of the report into one row per input row.
 //
-// Each step has its own file. The package never reads flags or the
+// Each step has its own file, and a new rule belongs to one of them: which
+// rows go (a suppress list, a send window) is a stage of the source in
+// compose; what an existing report means (lookups of rows left in doubt,
+// checks that it was written for this input) is in openReport and the
+// resume filter; a new way for a run to end is an error in
+// Result.Stopped, which cmd maps to an exit status.
+//
+// The package never reads flags or the
 // environment, never prints and never exits: package cmd maps Options from
 // flags, shows progress and the summary, and turns a Result into an exit
 // status; another Go program can run a send the same way.

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,59 +9,6 @@ import (
 	"syscall"
 	"testing"
 )
-
-// TestDryRunDuplicates: a file (pre-pass, exact ids for repeats only) and
-// the same rows on stdin (every id in memory) find the same duplicates.
-func TestDryRunDuplicates(t *testing.T) {
-	tests := []struct {
-		name    string
-		file    string
-		idField string
-		rows    string
-		want    int
-	}{
-		{name: "csv repeats", file: "rows.csv", want: 2,
-			rows: "id,to\na,+1\nb,+2\na,+3\nc,+4\na,+5\n"},
-		{name: "csv without id column", file: "rows.csv", want: 0,
-			rows: "to,text\n+1,x\n+1,x\n"},
-		{name: "invalid rows claim no id", file: "rows.csv", want: 1,
-			rows: "id,to\na\na,+1\na,+2\n"},
-		{name: "a line number taken as an explicit id", file: "rows.jsonl", want: 1,
-			rows: `{"to":"+1"}` + "\n" + `{"id":"1","to":"+2"}` + "\n"},
-		{name: "named id field", file: "rows.csv", idField: "to", want: 1,
-			rows: "id,to\na,+1\nb,+2\nc,+1\n"},
-	}
-	for _, tt := range tests {
-		for _, input := range []string{"file", "stdin"} {
-			t.Run(tt.name+"/"+input, func(t *testing.T) {
-				ios, in, out, _ := TestStreams()
-				path := filepath.Join(t.TempDir(), tt.file)
-				if err := os.WriteFile(path, []byte(tt.rows), 0o600); err != nil {
-					t.Fatal(err)
-				}
-				opts := &SendOptions{IO: ios, Input: path, Preset: "generic", URL: "http://127.0.0.1:1/send",
-					Body: `{"to":{{json .to}}}`, Method: "POST", Concurrency: 1, IdempotencyHeader: "Idempotency-Key",
-					IDField: tt.idField, DryRun: true, JSON: true, Quiet: true}
-				if input == "stdin" {
-					opts.Input = "-"
-					in.WriteString(tt.rows)
-				}
-				p, err := newPlan(opts)
-				if err != nil {
-					t.Fatal(err)
-				}
-				_ = dryRun(context.Background(), p) // exit 3 when rows are invalid
-				var s dryRunSummary
-				if err := json.NewDecoder(strings.NewReader(out.String())).Decode(&s); err != nil {
-					t.Fatalf("summary %q: %v", out, err)
-				}
-				if s.Duplicate != tt.want {
-					t.Errorf("%d duplicates, want %d (summary %+v)", s.Duplicate, tt.want, s)
-				}
-			})
-		}
-	}
-}
 
 // TestDryRunInterrupted: a Ctrl-C ends a dry run at once, pre-pass
 // included, with exit 130; it used to be ignored until the end. The signal
