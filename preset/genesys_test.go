@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulksend/bulksend/internal/testkit"
 	"github.com/bulksend/bulksend/sender"
 )
 
@@ -23,24 +24,6 @@ const (
 	testClientID     = "client-id"
 	testClientSecret = "client-s3cret"
 )
-
-// fakeClock is a clock the test moves by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // genesysServer is a loopback Genesys: /oauth/token hands out tok-1, tok-2...
 // and the agentless endpoint accepts what accept says.
@@ -337,7 +320,7 @@ func TestGenesysTokenCache(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newGenesysServer(t)
 			srv.expiresIn = tt.expiresIn
-			clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+			clock := testkit.NewClock(time.Unix(1_700_000_000, 0))
 			p, ts, c := srv.preset(clock.Now)
 			for i, step := range tt.steps {
 				clock.Advance(step.advance)

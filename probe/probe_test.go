@@ -11,34 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulksend/bulksend/internal/testkit"
 	"github.com/bulksend/bulksend/probe"
 	"github.com/bulksend/bulksend/ratelimit"
 	"github.com/bulksend/bulksend/sandbox"
 )
-
-// fakeClock is a clock that only moves when the prober waits: a timer
-// fires at once, having moved the clock by its duration. With one request
-// in flight the prober only waits when nothing is in flight, so a probe
-// against it is deterministic and takes no real time.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) NewTimer(d time.Duration) (<-chan time.Time, func() bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	ch := make(chan time.Time, 1)
-	ch <- c.now
-	return ch, func() bool { return false }
-}
 
 // handlerTransport answers every request in-process from h, no sockets.
 type handlerTransport struct{ h http.Handler }
@@ -57,7 +34,11 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // simulated runs a probe against an in-process sandbox on a fake clock.
 func simulated(t *testing.T, sc sandbox.Config, pc probe.Config) *probe.Result {
 	t.Helper()
-	clock := &fakeClock{now: time.Date(2025, 3, 1, 12, 0, 0, 123e6, time.UTC)}
+	// The clock only moves when the prober waits: a timer fires at once,
+	// having moved the clock by its duration. With one request in flight the
+	// prober only waits when nothing is in flight, so the probe is
+	// deterministic and takes no real time.
+	clock := testkit.NewJumpClock(time.Date(2025, 3, 1, 12, 0, 0, 123e6, time.UTC))
 	sc.Now = clock.Now
 	srv, err := sandbox.New(sc)
 	if err != nil {
@@ -245,7 +226,7 @@ func TestRunFailures(t *testing.T) {
 				url = "http://api.test/send"
 			}
 			res, err := probe.Run(context.Background(), probe.Config{
-				URL: url, Client: &http.Client{Transport: tt.rt}, Clock: &fakeClock{}, Concurrency: 1,
+				URL: url, Client: &http.Client{Transport: tt.rt}, Clock: testkit.NewJumpClock(time.Time{}), Concurrency: 1,
 			})
 			if err == nil || tt.want != nil && !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
@@ -270,7 +251,7 @@ func TestRunThrottle503(t *testing.T) {
 		return w.Result(), nil
 	})
 	res, err := probe.Run(context.Background(), probe.Config{
-		URL: "http://api.test/", Client: &http.Client{Transport: rt}, Clock: &fakeClock{}, Concurrency: 1, MaxRequests: 10,
+		URL: "http://api.test/", Client: &http.Client{Transport: rt}, Clock: testkit.NewJumpClock(time.Time{}), Concurrency: 1, MaxRequests: 10,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -290,7 +271,7 @@ func TestRunCancel(t *testing.T) {
 		}
 		return httptest.NewRecorder().Result(), nil
 	})
-	res, err := probe.Run(ctx, probe.Config{URL: "http://api.test/", Client: &http.Client{Transport: rt}, Clock: &fakeClock{}, Concurrency: 1})
+	res, err := probe.Run(ctx, probe.Config{URL: "http://api.test/", Client: &http.Client{Transport: rt}, Clock: testkit.NewJumpClock(time.Time{}), Concurrency: 1})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
@@ -333,7 +314,7 @@ func TestRunSendsTheRequest(t *testing.T) {
 // TestRunBusyQuota: a limiter someone else just emptied gives no burst, but
 // the rate is still measured, at the usual cost.
 func TestRunBusyQuota(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clock := testkit.NewJumpClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
 	srv, err := sandbox.New(sandbox.Config{Burst: 15, Rate: 20, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/bulksend/bulksend/internal/testkit"
 )
 
 // limiterT0 is where every fake clock starts.
@@ -19,7 +21,7 @@ var limiterT0 = time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
 // instant the limiter let it go.
 type waiters struct {
 	t     *testing.T
-	clk   *fakeClock
+	clk   *testkit.Clock
 	n     int
 	mu    sync.Mutex
 	times []time.Time
@@ -27,7 +29,7 @@ type waiters struct {
 	done  atomic.Int32
 }
 
-func startWaiters(t *testing.T, ctx context.Context, l *Limiter, clk *fakeClock, n int) *waiters {
+func startWaiters(t *testing.T, ctx context.Context, l *Limiter, clk *testkit.Clock, n int) *waiters {
 	t.Helper()
 	w := &waiters{t: t, clk: clk, n: n}
 	for range n {
@@ -49,9 +51,9 @@ func startWaiters(t *testing.T, ctx context.Context, l *Limiter, clk *fakeClock,
 
 // settle waits until every waiter of every group has either returned or is
 // asleep on a timer.
-func settle(t *testing.T, clk *fakeClock, groups ...*waiters) {
+func settle(t *testing.T, clk *testkit.Clock, groups ...*waiters) {
 	t.Helper()
-	eventually(t, "waiters to return or sleep", func() bool {
+	testkit.Eventually(t, "waiters to return or sleep", func() bool {
 		alive := 0
 		for _, w := range groups {
 			alive += w.n - w.finished()
@@ -70,7 +72,7 @@ func (w *waiters) finished() int { return int(w.done.Load()) }
 
 // driveAll moves the clock from deadline to deadline until every waiter of
 // every group has returned, and gives their release times in order.
-func driveAll(t *testing.T, clk *fakeClock, groups ...*waiters) []time.Time {
+func driveAll(t *testing.T, clk *testkit.Clock, groups ...*waiters) []time.Time {
 	t.Helper()
 	for {
 		settle(t, clk, groups...)
@@ -102,7 +104,7 @@ func (w *waiters) driveAll() []time.Time {
 }
 
 // waitOne runs one Wait to completion and returns when it let go.
-func waitOne(t *testing.T, l *Limiter, clk *fakeClock) time.Time {
+func waitOne(t *testing.T, l *Limiter, clk *testkit.Clock) time.Time {
 	t.Helper()
 	ts := startWaiters(t, context.Background(), l, clk, 1).driveAll()
 	if len(ts) != 1 {
@@ -111,8 +113,8 @@ func waitOne(t *testing.T, l *Limiter, clk *fakeClock) time.Time {
 	return ts[0]
 }
 
-func newTestLimiter(cfg Config) (*Limiter, *fakeClock) {
-	clk := newFakeClock(limiterT0)
+func newTestLimiter(cfg Config) (*Limiter, *testkit.Clock) {
+	clk := testkit.NewClock(limiterT0)
 	cfg.Clock = clk
 	if cfg.Rand == nil {
 		cfg.Rand = func() float64 { return 0.5 }
@@ -260,7 +262,7 @@ func TestLimiterResumesPacedAfterPause(t *testing.T) {
 			pauseEnd := throttleAt.Add(pause)
 			if queued != nil {
 				// Every queued waiter is woken by the pause and sleeps again.
-				eventually(t, "queued waiters to re-arm", func() bool {
+				testkit.Eventually(t, "queued waiters to re-arm", func() bool {
 					return clk.Created()-before >= tc.queued-queued.finished()
 				})
 			}
@@ -337,7 +339,7 @@ func TestLimiterLongerHintExtendsPause(t *testing.T) {
 			before := clk.Created()
 			l.Throttle(clk.Now(), tc.second, true)
 			if tc.wantUntil > time.Second {
-				eventually(t, "the waiter to re-arm for the longer pause", func() bool { return clk.Created() > before })
+				testkit.Eventually(t, "the waiter to re-arm for the longer pause", func() bool { return clk.Created() > before })
 			}
 			s := l.Stats()
 			if s.Pauses != 1 || s.Throttles != 2 {
@@ -413,20 +415,20 @@ func TestLimiterHintlessThrottleBacksOff(t *testing.T) {
 func TestLimiterWaitEndsWithContext(t *testing.T) {
 	tests := []struct {
 		name  string
-		setup func(l *Limiter, clk *fakeClock)
+		setup func(l *Limiter, clk *testkit.Clock)
 		// after is how long the next Wait, made once the cancelled one is
 		// gone, must take: a cancelled reservation gives its slot back.
 		after time.Duration
 	}{
 		{
 			name:  "blocked in a pause",
-			setup: func(l *Limiter, clk *fakeClock) { l.Throttle(clk.Now(), time.Hour, true) },
+			setup: func(l *Limiter, clk *testkit.Clock) { l.Throttle(clk.Now(), time.Hour, true) },
 			// The pause ends with an empty bucket: one interval more.
 			after: time.Hour + time.Second,
 		},
 		{
 			name: "blocked on the pace",
-			setup: func(l *Limiter, clk *fakeClock) {
+			setup: func(l *Limiter, clk *testkit.Clock) {
 				_ = l.Wait(context.Background()) // spends the only token
 			},
 			after: time.Second,
@@ -440,7 +442,7 @@ func TestLimiterWaitEndsWithContext(t *testing.T) {
 			w := startWaiters(t, ctx, l, clk, 1)
 			w.settle()
 			cancel()
-			eventually(t, "Wait to return after cancel", func() bool { return w.finished() == 1 })
+			testkit.Eventually(t, "Wait to return after cancel", func() bool { return w.finished() == 1 })
 			w.mu.Lock()
 			errs := slices.Clone(w.errs)
 			w.mu.Unlock()

@@ -13,6 +13,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bulksend/bulksend/internal/testkit"
 	"github.com/bulksend/bulksend/ratelimit"
 )
 
@@ -29,35 +30,15 @@ func (quietLogger) Printf(context.Context, string, ...any) {}
 // t0 is where every virtual clock starts.
 var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
-// virtualClock is a ratelimit.Clock whose timers fire at once and move time
-// forward by their duration, its own and miniredis' TIME alike, so a Wait
-// returns at the virtual instant its slot opens and nothing really sleeps.
-// It is for tests that call Wait from one goroutine at a time.
-type virtualClock struct {
-	mu  sync.Mutex
-	now time.Time
-	m   *miniredis.Miniredis
-}
-
-func newVirtualClock(m *miniredis.Miniredis) *virtualClock {
+// newVirtualClock returns a ratelimit.Clock whose timers fire at once and move
+// time forward by their duration, its own and miniredis' TIME alike, so a
+// Wait returns at the virtual instant its slot opens and nothing really
+// sleeps. It is for tests that call Wait from one goroutine at a time.
+func newVirtualClock(m *miniredis.Miniredis) *testkit.Clock {
 	m.SetTime(t0)
-	return &virtualClock{now: t0, m: m}
-}
-
-func (c *virtualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *virtualClock) NewTimer(d time.Duration) (<-chan time.Time, func() bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	c.m.SetTime(c.now)
-	ch := make(chan time.Time, 1)
-	ch <- c.now
-	return ch, func() bool { return false }
+	c := testkit.NewJumpClock(t0)
+	c.OnMove(m.SetTime)
+	return c
 }
 
 // newMini starts a miniredis for the test and a client on it that does not
@@ -81,7 +62,7 @@ func mustRate(t *testing.T, s string) ratelimit.Rate {
 
 // offsets are the virtual times, from t0, at which successive Waits of the
 // given limiters (taking turns) returned.
-func offsets(t *testing.T, c *virtualClock, n int, lims ...*Limiter) []time.Duration {
+func offsets(t *testing.T, c *testkit.Clock, n int, lims ...*Limiter) []time.Duration {
 	t.Helper()
 	var out []time.Duration
 	for i := range n {

@@ -9,36 +9,19 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/bulksend/bulksend/internal/testkit"
 )
 
 // t0 is a Thursday, which the HTTP dates below rely on.
 var t0 = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// clock is a hand-driven clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // newServer builds a Server on a clock stopped at t0.
-func newServer(t testing.TB, cfg Config) (*Server, *clock) {
+func newServer(t testing.TB, cfg Config) (*Server, *testkit.Clock) {
 	t.Helper()
-	c := &clock{t: t0}
+	c := testkit.NewClock(t0)
 	cfg.Now = c.Now
 	s, err := New(cfg)
 	if err != nil {
