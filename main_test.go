@@ -17,6 +17,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/bulksend/bulksend/cmd"
+	"github.com/bulksend/bulksend/internal/testkit/sandboxtest"
 	"github.com/bulksend/bulksend/sandbox"
 )
 
@@ -54,13 +55,10 @@ func cmdSandbox(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	cfg, err := sandboxConfig(args)
 	ts.Check(err)
-	srv, err := sandbox.New(cfg)
+	_, base, stop, err := sandboxtest.Serve(context.Background(), cfg)
 	ts.Check(err)
-	ctx, cancel := context.WithCancel(context.Background())
-	bound, done, err := sandbox.Start(ctx, "127.0.0.1:0", srv)
-	ts.Check(err)
-	ts.Defer(func() { cancel(); <-done })
-	ts.Setenv("SANDBOX", "http://"+bound)
+	ts.Defer(stop)
+	ts.Setenv("SANDBOX", base)
 }
 
 func sandboxConfig(args []string) (sandbox.Config, error) {

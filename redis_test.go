@@ -3,21 +3,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
+	"github.com/bulksend/bulksend/internal/testkit"
+	"github.com/bulksend/bulksend/internal/testkit/sandboxtest"
 	"github.com/bulksend/bulksend/sandbox"
 	"github.com/bulksend/bulksend/sender"
 )
@@ -28,92 +24,6 @@ import (
 // mid-run holds every process instead of letting it send unpaced. As in
 // resume_test.go, the server's counts are the ground truth and time only
 // bounds waits or is checked from below.
-
-// redisServer is a redis-server on a loopback port, run by a test.
-type redisServer struct {
-	t      *testing.T
-	port   int
-	dir    string
-	cmd    *exec.Cmd
-	out    *bytes.Buffer
-	exited chan struct{}
-}
-
-// startRedis runs redis-server on a free loopback port, saving nothing to
-// disk, until the test ends. Without redis-server the test is skipped,
-// except in CI (CI=true), whose .ci/run installs it.
-func startRedis(t *testing.T) *redisServer {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("redis-server is not installed (apt-get install -y redis-server)")
-		}
-		t.Skip("redis-server is not installed; apt-get install -y redis-server to run this test")
-	}
-	r := &redisServer{t: t, dir: t.TempDir()}
-	for range 5 { // the free port may be taken between finding and binding it
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.port = ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		if r.start() {
-			t.Cleanup(r.stop)
-			return r
-		}
-	}
-	t.Fatalf("redis-server did not start:\n%s", r.out)
-	return nil
-}
-
-// start runs the server on r.port and waits until it answers.
-func (r *redisServer) start() bool {
-	r.t.Helper()
-	r.out = new(bytes.Buffer)
-	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", r.dir)
-	r.cmd.Stdout, r.cmd.Stderr = r.out, r.out
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatal(err)
-	}
-	r.exited = make(chan struct{})
-	go func(cmd *exec.Cmd, exited chan struct{}) { _ = cmd.Wait(); close(exited) }(r.cmd, r.exited)
-	rdb := redis.NewClient(&redis.Options{Addr: r.addr(), MaxRetries: -1})
-	defer rdb.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-r.exited:
-			return false
-		default:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := rdb.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			return true
-		}
-		time.Sleep(20 * time.Millisecond) // test harness polling
-	}
-	r.stop()
-	return false
-}
-
-// stop kills the server; a stopped server is left alone.
-func (r *redisServer) stop() {
-	select {
-	case <-r.exited:
-	default:
-		_ = r.cmd.Process.Kill()
-		<-r.exited
-	}
-}
-
-func (r *redisServer) addr() string { return fmt.Sprintf("127.0.0.1:%d", r.port) }
-
-// url is the --limiter URL for a quota named key.
-func (r *redisServer) url(key string) string { return "redis://" + r.addr() + "/0?key=" + key }
 
 // runSummary is the part of send's --json summary these tests read.
 type runSummary struct {
@@ -127,15 +37,10 @@ type runSummary struct {
 // runJSON runs bulksend with --json and returns its summary.
 func runJSON(t *testing.T, dir string, args ...string) runSummary {
 	t.Helper()
-	cmd := exec.Command(bulksendBinary(t), append(args, "--json", "--quiet")...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	code, out, stderr := testkit.Run(t, testkit.Cmd{Bin: testkit.Bulksend(t), Args: append(args, "--json", "--quiet"), Dir: dir})
 	var s runSummary
-	if jerr := json.Unmarshal(out, &s); jerr != nil {
-		t.Fatalf("bulksend %s: %v; no summary: %v\n%s", strings.Join(args, " "), err, jerr, stderr.String())
+	if jerr := json.Unmarshal([]byte(out), &s); jerr != nil {
+		t.Fatalf("bulksend %s: exit %d; no summary: %v\n%s", strings.Join(args, " "), code, jerr, stderr)
 	}
 	return s
 }
@@ -146,22 +51,22 @@ func TestRedisShardsShareOneQuota(t *testing.T) {
 		burst     = 15
 		perSecond = 100.0
 	)
-	rds := startRedis(t)
+	rds := testkit.RedisT(t)
 	for _, n := range []int{2, 3} {
 		t.Run(fmt.Sprintf("%d processes", n), func(t *testing.T) {
-			srv, base := startSandbox(t, sandbox.Config{Burst: burst, Rate: perSecond, Style: sandbox.StyleResetUnixMS})
+			srv, base := sandboxtest.Start(t, sandbox.Config{Burst: burst, Rate: perSecond, Style: sandbox.StyleResetUnixMS})
 			dir := t.TempDir()
 			writeRows(t, dir, "rows.csv", rows)
 			began := time.Now()
-			var procs []*proc
+			var procs []*testkit.Proc
 			for i := 1; i <= n; i++ {
 				procs = append(procs, start(t, dir, sendArgs(base, "--shard", fmt.Sprintf("%d/%d", i, n),
-					"--limiter", rds.url(t.Name()), "--rate", "100/s", "--burst", strconv.Itoa(burst),
+					"--limiter", rds.URL(t.Name()), "--rate", "100/s", "--burst", strconv.Itoa(burst),
 					"--report", fmt.Sprintf("s%d.csv", i), "--quiet")...))
 			}
 			for i, p := range procs {
-				if code := p.wait(t); code != 0 {
-					t.Fatalf("shard %d/%d: exit %d\n%s", i+1, n, code, p.stderr.String())
+				if code := p.Wait(t); code != 0 {
+					t.Fatalf("shard %d/%d: exit %d\n%s", i+1, n, code, p.Stderr.String())
 				}
 			}
 			wall := time.Since(began)
@@ -203,30 +108,30 @@ func TestRedisShardsShareOneQuota(t *testing.T) {
 // process B, sending to another, healthy server on the same quota, waits
 // out A's pause before its first request.
 func TestRedisThrottlePausesEveryProcess(t *testing.T) {
-	rds := startRedis(t)
+	rds := testkit.RedisT(t)
 	// One request, then a token every 2 s: A's second request is told
 	// Retry-After: 2.
-	strict, strictBase := startSandbox(t, sandbox.Config{Burst: 1, Rate: 0.5, Style: sandbox.StyleRetryAfter})
-	healthy, healthyBase := startSandbox(t, sandbox.Config{Burst: 1000, Rate: 1000})
+	strict, strictBase := sandboxtest.Start(t, sandbox.Config{Burst: 1, Rate: 0.5, Style: sandbox.StyleRetryAfter})
+	healthy, healthyBase := sandboxtest.Start(t, sandbox.Config{Burst: 1000, Rate: 1000})
 	dir := t.TempDir()
 	writeRows(t, dir, "rows.csv", 2)
 	writeRows(t, dir, "more.csv", 10)
-	limiter := []string{"--limiter", rds.url("pause"), "--rate", "100/s"}
+	limiter := []string{"--limiter", rds.URL("pause"), "--rate", "100/s"}
 
 	began := time.Now()
 	a := start(t, dir, sendArgs(strictBase, append(limiter, "--report", "a.csv", "--quiet")...)...)
 	deadline := time.Now().Add(runTimeout)
 	for strict.Stats().Throttled == 0 {
-		if a.hasExited() || time.Now().After(deadline) {
-			t.Fatalf("A was never throttled:\n%s", a.stderr.String())
+		if a.Exited() || time.Now().After(deadline) {
+			t.Fatalf("A was never throttled:\n%s", a.Stderr.String())
 		}
 		time.Sleep(pollEvery) // test harness polling
 	}
 	args := append([]string{"send", "more.csv", "--url", healthyBase + "/send", "--body", `{"id": {{json .id}}}`,
 		"--report", "b.csv"}, limiter...)
 	b := runJSON(t, dir, args...)
-	if code := a.wait(t); code != 0 {
-		t.Fatalf("A: exit %d\n%s", code, a.stderr.String())
+	if code := a.Wait(t); code != 0 {
+		t.Fatalf("A: exit %d\n%s", code, a.Stderr.String())
 	}
 
 	if b.ExitCode != 0 || b.Sent != 10 || b.Throttled != 0 {
@@ -249,35 +154,35 @@ func TestRedisThrottlePausesEveryProcess(t *testing.T) {
 // on when Redis is back, every row delivered once.
 func TestRedisLostMidRun(t *testing.T) {
 	const rows, concurrency = 100, 4
-	rds := startRedis(t)
-	srv, base := startSandbox(t, sandbox.Config{Burst: 1000, Rate: 1000})
+	rds := testkit.RedisT(t)
+	srv, base := sandboxtest.Start(t, sandbox.Config{Burst: 1000, Rate: 1000})
 	dir := t.TempDir()
 	writeRows(t, dir, "rows.csv", rows)
-	p := start(t, dir, sendArgs(base, "--limiter", rds.url("lost"), "--rate", "50/s",
+	p := start(t, dir, sendArgs(base, "--limiter", rds.URL("lost"), "--rate", "50/s",
 		"--concurrency", strconv.Itoa(concurrency), "--report", "r.csv", "--progress-interval", "1h")...)
 	report := filepath.Join(dir, "r.csv")
 	waitJournal(t, p, report, func(j journal) bool { return j.final() >= 10 })
-	rds.stop()
+	rds.Stop()
 	held := srv.Stats().Delivered
 
 	deadline := time.Now().Add(runTimeout)
-	for !strings.Contains(p.stderr.String(), "shared limiter:") {
-		if p.hasExited() || time.Now().After(deadline) {
-			t.Fatalf("bulksend never said it lost Redis:\n%s", p.stderr.String())
+	for !strings.Contains(p.Stderr.String(), "shared limiter:") {
+		if p.Exited() || time.Now().After(deadline) {
+			t.Fatalf("bulksend never said it lost Redis:\n%s", p.Stderr.String())
 		}
 		time.Sleep(pollEvery) // test harness polling
 	}
 	if got := srv.Stats().Delivered; got > held+concurrency {
 		t.Errorf("%d deliveries while Redis was down, want at most the %d in flight", got-held, concurrency)
 	}
-	if p.hasExited() {
-		t.Fatalf("bulksend gave up without Redis:\n%s", p.stderr.String())
+	if p.Exited() {
+		t.Fatalf("bulksend gave up without Redis:\n%s", p.Stderr.String())
 	}
-	if !rds.start() {
-		t.Fatalf("redis-server did not restart:\n%s", rds.out)
+	if err := rds.Restart(context.Background()); err != nil {
+		t.Fatalf("redis-server did not restart: %v", err)
 	}
-	if code := p.wait(t); code != 0 {
-		t.Fatalf("exit %d after Redis came back\n%s", code, p.stderr.String())
+	if code := p.Wait(t); code != 0 {
+		t.Fatalf("exit %d after Redis came back\n%s", code, p.Stderr.String())
 	}
 	if st := srv.Stats(); st.Distinct != rows || st.Duplicates != 0 {
 		t.Errorf("server: %d distinct, %d duplicates; want %d, 0", st.Distinct, st.Duplicates, rows)

@@ -4,7 +4,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,18 +11,17 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/bulksend/bulksend/internal/testkit"
+	"github.com/bulksend/bulksend/internal/testkit/sandboxtest"
 	"github.com/bulksend/bulksend/report"
 	"github.com/bulksend/bulksend/sandbox"
 	"github.com/bulksend/bulksend/sender"
@@ -46,80 +44,6 @@ const (
 	maxDrain    = 3 * time.Second // SIGINT to exit, requests on the wire included
 	maxHardExit = 3 * time.Second // second SIGINT to exit, well under the 10 s grace
 )
-
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// bulksendBinary builds the real binary once per test process. It goes into
-// the directory testscript.Main put on $PATH, which TestMain removes when the
-// tests end, so repeated runs leave nothing behind; with -race the binary is
-// race-instrumented too, so the signal and kill paths are checked for races
-// in the real process.
-func bulksendBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		goTool, err := exec.LookPath("go")
-		if err != nil {
-			binErr = fmt.Errorf("find the go tool: %w", err)
-			return
-		}
-		dir := ""
-		if p, err := exec.LookPath("bulksend"); err == nil {
-			dir = filepath.Dir(p)
-		} else if dir, err = os.MkdirTemp("", "bulksend-resume-"); err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "bulksend-built")
-		args := []string{"build", "-o", binPath}
-		if raceEnabled() {
-			args = append(args, "-race")
-		}
-		out, err := exec.Command(goTool, append(args, ".")...).CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %w\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
-
-// raceEnabled reports whether this test binary was built with -race.
-func raceEnabled() bool {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range info.Settings {
-		if s.Key == "-race" && s.Value == "true" {
-			return true
-		}
-	}
-	return false
-}
-
-// startSandbox serves a sandbox on a loopback port until the test ends and
-// returns it with its base URL.
-func startSandbox(t *testing.T, cfg sandbox.Config) (*sandbox.Server, string) {
-	t.Helper()
-	srv, err := sandbox.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	bound, done, err := sandbox.Start(ctx, "127.0.0.1:0", srv)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); <-done })
-	return srv, "http://" + bound
-}
 
 // writeRows writes n rows to dir/name: ids r00001..., a distinct number and
 // text each, so every row renders to a distinct message. Then it repeats
@@ -150,94 +74,20 @@ func sendArgs(base string, extra ...string) []string {
 		"--body", `{"id": {{json .id}}, "to": {{json .to}}, "text": {{json .text}}}`}, extra...)
 }
 
-// lockedBuffer collects a process's stderr while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// proc is a running bulksend.
-type proc struct {
-	cmd    *exec.Cmd
-	stderr *lockedBuffer
-	done   chan struct{}
-	exited time.Time
-	err    error // Wait's result, once done is closed
-}
-
 // start runs bulksend with args in dir. The process is killed if it outlives
 // runTimeout or the test.
-func start(t *testing.T, dir string, args ...string) *proc {
+func start(t *testing.T, dir string, args ...string) *testkit.Proc {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
-	p := &proc{stderr: new(lockedBuffer), done: make(chan struct{})}
-	p.cmd = exec.CommandContext(ctx, bulksendBinary(t), args...)
-	p.cmd.Dir = dir
-	// A race-enabled binary otherwise sleeps a second before exiting 0.
-	gorace := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
-	p.cmd.Env = append(os.Environ(), "NO_COLOR=1", "GORACE="+gorace)
-	p.cmd.Stdout = io.Discard
-	p.cmd.Stderr = p.stderr
-	if err := p.cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		p.exited = time.Now()
-		cancel()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-p.done
-	})
-	return p
-}
-
-// hasExited reports whether the process has ended.
-func (p *proc) hasExited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// wait waits for the process and returns its exit code (-1: killed by a
-// signal).
-func (p *proc) wait(t *testing.T) int {
-	t.Helper()
-	<-p.done
-	if p.err == nil {
-		return 0
-	}
-	var ee *exec.ExitError
-	if !errors.As(p.err, &ee) {
-		t.Fatalf("bulksend: %v", p.err)
-	}
-	return ee.ExitCode()
+	return testkit.Start(t, testkit.Cmd{Bin: testkit.Bulksend(t), Args: args, Dir: dir,
+		Env: []string{"NO_COLOR=1"}, Timeout: runTimeout, Stdout: io.Discard})
 }
 
 // run runs bulksend to the end and returns its exit code and stderr.
 func run(t *testing.T, dir string, args ...string) (int, string) {
 	t.Helper()
 	p := start(t, dir, args...)
-	code := p.wait(t)
-	return code, p.stderr.String()
+	code := p.Wait(t)
+	return code, p.Stderr.String()
 }
 
 // mustRun runs bulksend and fails the test unless it exits with want.
@@ -294,12 +144,12 @@ func (j journal) final() int { return len(j.last) - j.count[sender.StatusInFligh
 // waitJournal polls the report at path until ready says so, and fails the
 // test if the process ends first: a kill or signal is triggered by what the
 // journal holds, never by a sleep.
-func waitJournal(t *testing.T, p *proc, path string, ready func(journal) bool) journal {
+func waitJournal(t *testing.T, p *testkit.Proc, path string, ready func(journal) bool) journal {
 	t.Helper()
 	deadline := time.Now().Add(runTimeout)
 	for time.Now().Before(deadline) {
-		if p.hasExited() {
-			t.Fatalf("bulksend exited before the journal got there:\n%s", p.stderr.String())
+		if p.Exited() {
+			t.Fatalf("bulksend exited before the journal got there:\n%s", p.Stderr.String())
 		}
 		if data, err := os.ReadFile(path); err == nil {
 			// The header alone, or a first row half written: not yet.
@@ -391,7 +241,7 @@ func TestResumeAfterKill(t *testing.T) {
 		{name: "no-idempotency/at-200", kills: []int{200}, noIdempotency: true},
 		{name: "no-idempotency/at-50-then-250", kills: []int{50, 250}, noIdempotency: true},
 	}
-	bulksendBinary(t) // once, before the cases start together
+	testkit.Bulksend(t) // once, before the cases start together
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// Each case is paced at 200/s and mostly waits: running them
@@ -399,7 +249,7 @@ func TestResumeAfterKill(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			writeRows(t, dir, "rows.csv", rows)
-			srv, base := startSandbox(t, sandbox.Config{Latency: 20 * time.Millisecond})
+			srv, base := sandboxtest.Start(t, sandbox.Config{Latency: 20 * time.Millisecond})
 			args := sendArgs(base, "--concurrency", "8", "--rate", "200/s", "--quiet")
 			if tt.noIdempotency {
 				args = append(args, "--no-idempotency")
@@ -416,10 +266,10 @@ func TestResumeAfterKill(t *testing.T) {
 				}
 				p := start(t, dir, runArgs...)
 				waitJournal(t, p, reportPath, func(j journal) bool { return len(j.last) > 0 && j.final() >= at })
-				if err := p.cmd.Process.Kill(); err != nil {
+				if err := p.Cmd.Process.Kill(); err != nil {
 					t.Fatal(err)
 				}
-				if code := p.wait(t); code != -1 {
+				if code := p.Wait(t); code != -1 {
 					t.Fatalf("killed run exited %d, want killed by SIGKILL", code)
 				}
 				killed := readJournal(t, reportPath)
@@ -497,16 +347,16 @@ func TestResumeTruncatedJournal(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			writeRows(t, dir, "rows.csv", rows)
-			srv, base := startSandbox(t, sandbox.Config{Latency: 20 * time.Millisecond})
+			srv, base := sandboxtest.Start(t, sandbox.Config{Latency: 20 * time.Millisecond})
 			args := sendArgs(base, "--concurrency", "8", "--rate", "200/s", "--quiet", "--report", tt.report)
 			reportPath := filepath.Join(dir, tt.report)
 
 			p := start(t, dir, args...)
 			waitJournal(t, p, reportPath, func(j journal) bool { return j.final() >= 50 })
-			if err := p.cmd.Process.Kill(); err != nil {
+			if err := p.Cmd.Process.Kill(); err != nil {
 				t.Fatal(err)
 			}
-			p.wait(t)
+			p.Wait(t)
 
 			data, err := os.ReadFile(reportPath)
 			if err != nil {
@@ -550,19 +400,19 @@ func TestInterrupt(t *testing.T) {
 			dir := t.TempDir()
 			writeRows(t, dir, "rows.csv", rows)
 			// 200 ms a request, 8 at a time: the whole run would take 7.5 s.
-			srv, base := startSandbox(t, sandbox.Config{Latency: 200 * time.Millisecond})
+			srv, base := sandboxtest.Start(t, sandbox.Config{Latency: 200 * time.Millisecond})
 			reportPath := filepath.Join(dir, "rows.csv.report.csv")
 
 			p := start(t, dir, sendArgs(base, "--concurrency", "8", "--rate", "0", "--quiet")...)
 			waitJournal(t, p, reportPath, func(j journal) bool { return j.final() >= 50 })
 			signalled := time.Now()
-			if err := p.cmd.Process.Signal(sig); err != nil {
+			if err := p.Cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
-			if code := p.wait(t); code != 130 {
-				t.Fatalf("exit %d after %v, want 130\n%s", code, sig, p.stderr.String())
+			if code := p.Wait(t); code != 130 {
+				t.Fatalf("exit %d after %v, want 130\n%s", code, sig, p.Stderr.String())
 			}
-			if took := p.exited.Sub(signalled); took > maxDrain {
+			if took := p.ExitedAt.Sub(signalled); took > maxDrain {
 				t.Errorf("exited %s after %v, want under %s", took, sig, maxDrain)
 			}
 			stopped := readJournal(t, reportPath)
@@ -596,29 +446,29 @@ func TestInterruptTwice(t *testing.T) {
 	dir := t.TempDir()
 	writeRows(t, dir, "rows.csv", 40)
 	// Answers take 20 s: only a hard stop can end the run quickly.
-	srv, base := startSandbox(t, sandbox.Config{Latency: 20 * time.Second})
+	srv, base := sandboxtest.Start(t, sandbox.Config{Latency: 20 * time.Second})
 	reportPath := filepath.Join(dir, "rows.csv.report.csv")
 
 	p := start(t, dir, sendArgs(base, "--concurrency", "4", "--rate", "0", "--progress-interval", "1h")...)
 	waitJournal(t, p, reportPath, func(j journal) bool { return j.count[sender.StatusInFlight] >= 4 })
-	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+	if err := p.Cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
 	// The first signal is taken as a soft stop before the second is sent.
-	for !strings.Contains(p.stderr.String(), "interrupted; finishing requests in flight") {
-		if p.hasExited() {
-			t.Fatalf("exited on the first SIGINT with requests still on the wire:\n%s", p.stderr.String())
+	for !strings.Contains(p.Stderr.String(), "interrupted; finishing requests in flight") {
+		if p.Exited() {
+			t.Fatalf("exited on the first SIGINT with requests still on the wire:\n%s", p.Stderr.String())
 		}
 		time.Sleep(pollEvery)
 	}
 	second := time.Now()
-	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+	if err := p.Cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	if code := p.wait(t); code != 130 {
-		t.Fatalf("exit %d after two SIGINTs, want 130\n%s", code, p.stderr.String())
+	if code := p.Wait(t); code != 130 {
+		t.Fatalf("exit %d after two SIGINTs, want 130\n%s", code, p.Stderr.String())
 	}
-	if took := p.exited.Sub(second); took > maxHardExit {
+	if took := p.ExitedAt.Sub(second); took > maxHardExit {
 		t.Errorf("exited %s after the second SIGINT, want under %s (grace is 10 s)", took, maxHardExit)
 	}
 	stopped := readJournal(t, reportPath)
@@ -636,7 +486,7 @@ func TestInterruptDuringThrottlePause(t *testing.T) {
 	dir := t.TempDir()
 	writeRows(t, dir, "rows.csv", 20)
 	// A burst of 5, then one request every 50 s: the 429 says wait ~50 s.
-	srv, base := startSandbox(t, sandbox.Config{Burst: 5, Rate: 0.02})
+	srv, base := sandboxtest.Start(t, sandbox.Config{Burst: 5, Rate: 0.02})
 	reportPath := filepath.Join(dir, "rows.csv.report.csv")
 
 	p := start(t, dir, sendArgs(base, "--concurrency", "4", "--rate", "0", "--quiet")...)
@@ -644,13 +494,13 @@ func TestInterruptDuringThrottlePause(t *testing.T) {
 		return j.count[sender.StatusSent] == 5 && srv.Stats().Throttled > 0
 	})
 	signalled := time.Now()
-	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+	if err := p.Cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	if code := p.wait(t); code != 130 {
-		t.Fatalf("exit %d after SIGINT, want 130\n%s", code, p.stderr.String())
+	if code := p.Wait(t); code != 130 {
+		t.Fatalf("exit %d after SIGINT, want 130\n%s", code, p.Stderr.String())
 	}
-	if took := p.exited.Sub(signalled); took > maxDrain {
+	if took := p.ExitedAt.Sub(signalled); took > maxDrain {
 		t.Errorf("exited %s after SIGINT during a throttle pause, want under %s", took, maxDrain)
 	}
 	stopped := readJournal(t, reportPath)
@@ -667,13 +517,13 @@ func TestLockContention(t *testing.T) {
 	const rows = 40
 	dir := t.TempDir()
 	writeRows(t, dir, "rows.csv", rows)
-	srv, base := startSandbox(t, sandbox.Config{Latency: 300 * time.Millisecond})
+	srv, base := sandboxtest.Start(t, sandbox.Config{Latency: 300 * time.Millisecond})
 	reportPath := filepath.Join(dir, "rows.csv.report.csv")
 	args := sendArgs(base, "--concurrency", "1", "--rate", "0", "--quiet")
 
 	first := start(t, dir, args...)
 	waitJournal(t, first, reportPath, func(j journal) bool { return len(j.last) > 0 })
-	pid := strconv.Itoa(first.cmd.Process.Pid)
+	pid := strconv.Itoa(first.Cmd.Process.Pid)
 	if b, err := os.ReadFile(reportPath + ".lock"); err != nil || strings.TrimSpace(string(b)) != pid {
 		t.Fatalf("lock file holds %q (%v), want the first run's pid %s", b, err, pid)
 	}
@@ -706,17 +556,17 @@ func TestLockContention(t *testing.T) {
 			}
 		})
 	}
-	if first.hasExited() {
-		t.Fatalf("the first run ended during the test; the contention was not tested:\n%s", first.stderr.String())
+	if first.Exited() {
+		t.Fatalf("the first run ended during the test; the contention was not tested:\n%s", first.Stderr.String())
 	}
 
 	// The refused runs left the first run's journal alone: stop it and
 	// finish with --resume.
-	if err := first.cmd.Process.Signal(os.Interrupt); err != nil {
+	if err := first.Cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	if code := first.wait(t); code != 130 {
-		t.Fatalf("first run exited %d after SIGINT, want 130\n%s", code, first.stderr.String())
+	if code := first.Wait(t); code != 130 {
+		t.Fatalf("first run exited %d after SIGINT, want 130\n%s", code, first.Stderr.String())
 	}
 	if _, err := os.Stat(reportPath + ".lock"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a run that ends normally removes its lock file: %v", err)
@@ -797,10 +647,10 @@ func killHeld(t *testing.T, g *gate, srv *sandbox.Server, dir, reportPath string
 	waitJournal(t, p, reportPath, func(j journal) bool {
 		return j.count[sender.StatusInFlight] == 4 && srv.Stats().Delivered == 4
 	})
-	if err := p.cmd.Process.Kill(); err != nil {
+	if err := p.Cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	p.wait(t)
+	p.Wait(t)
 	g.holding.Store(false)
 	return readJournal(t, reportPath)
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulksend/bulksend/internal/testkit/sandboxtest"
 	"github.com/bulksend/bulksend/ratelimit"
 	"github.com/bulksend/bulksend/sandbox"
 )
@@ -110,23 +111,6 @@ func runProbe(t *testing.T, sig <-chan os.Signal, getenv env, args ...string) (c
 	return exitCode(err), out.String(), errOut.String()
 }
 
-// startTestSandbox serves a sandbox on a loopback port for the test.
-func startTestSandbox(t *testing.T, cfg sandbox.Config) string {
-	t.Helper()
-	srv, err := sandbox.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	bound, done, err := sandbox.Start(ctx, "127.0.0.1:0", srv)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); <-done })
-	return "http://" + bound
-}
-
 // probeJSON runs a probe with --json against url and decodes its report.
 func probeJSON(t *testing.T, url string, args ...string) (int, probeReport, string) {
 	t.Helper()
@@ -142,7 +126,7 @@ func probeJSON(t *testing.T, url string, args ...string) (int, probeReport, stri
 // burst of 15, 20 requests a second, X-RateLimit-Reset in Unix seconds and
 // a clock 90 s ahead, probe finds all four.
 func TestProbeDoneWhen(t *testing.T) {
-	base := startTestSandbox(t, sandbox.Config{Burst: 15, Rate: 20, Style: sandbox.StyleResetUnix, Skew: 90 * time.Second})
+	_, base := sandboxtest.Start(t, sandbox.Config{Burst: 15, Rate: 20, Style: sandbox.StyleResetUnix, Skew: 90 * time.Second})
 	code, rep, errOut := probeJSON(t, base+"/send")
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -181,7 +165,7 @@ func TestProbeStyles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.style, func(t *testing.T) {
 			t.Parallel()
-			base := startTestSandbox(t, sandbox.Config{Burst: 10, Rate: 40, Style: tt.style})
+			_, base := sandboxtest.Start(t, sandbox.Config{Burst: 10, Rate: 40, Style: tt.style})
 			code, rep, errOut := probeJSON(t, base+"/send")
 			if code != ExitOK || rep.ResetHeader != tt.header || rep.ResetUnit != tt.unit || !rep.Limited || rep.Burst < 8 || rep.Burst > 12 {
 				t.Errorf("exit %d, report %+v, stderr %s", code, rep, errOut)
@@ -195,7 +179,7 @@ func TestProbeStyles(t *testing.T) {
 
 // TestProbeTable checks the table a person reads.
 func TestProbeTable(t *testing.T) {
-	base := startTestSandbox(t, sandbox.Config{Burst: 15, Rate: 50, Style: sandbox.StyleResetUnixMS, Skew: -30 * time.Second})
+	_, base := sandboxtest.Start(t, sandbox.Config{Burst: 15, Rate: 50, Style: sandbox.StyleResetUnixMS, Skew: -30 * time.Second})
 	code, out, errOut := runProbe(t, nil, nil, base+"/send")
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -220,8 +204,8 @@ func TestProbeTable(t *testing.T) {
 
 // TestProbeNotMeasured: what exits 1, and that it still prints what it saw.
 func TestProbeNotMeasured(t *testing.T) {
-	unlimited := startTestSandbox(t, sandbox.Config{})
-	slow := startTestSandbox(t, sandbox.Config{Burst: 5, Rate: 0.5})
+	_, unlimited := sandboxtest.Start(t, sandbox.Config{})
+	_, slow := sandboxtest.Start(t, sandbox.Config{Burst: 5, Rate: 0.5})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -1,8 +1,11 @@
 // Package testkit is the scaffolding the project's tests share, so that a
 // test reads as what it checks rather than as how it sets up: a clock that
-// moves only when told, and a poll that guards against a deadlock.
+// moves only when told, a poll that guards against a deadlock, a real
+// redis-server on a free port, and a runner that builds the bulksend binary
+// once and runs it with a timeout, collecting its exit code and output.
 //
 // It imports no project package, so every package's own tests can use it.
 // Production code must not: only _test.go files and the harnesses under
-// bench/ import it.
+// bench/ import it. The sandbox on a loopback port is in the subpackage
+// sandboxtest, which imports sandbox.
 package testkit
