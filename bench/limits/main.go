@@ -21,12 +21,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/bulksend/bulksend/bench/internal/benchcli"
@@ -51,12 +48,7 @@ const (
 
 var allModes = []string{modeAdaptive, modeFixed, modeNaive}
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
-}
+func main() { benchcli.Main(run) }
 
 // options are the parsed flags.
 type options struct {
@@ -128,19 +120,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // bench runs every (scenario, mode) the options ask for, one after another.
 func bench(ctx context.Context, o options, progress io.Writer) (*result, error) {
 	began := time.Now()
-	dir, err := os.MkdirTemp("", "bench-limits-*")
+	dir, bin, cleanup, err := benchcli.Workspace(ctx, "limits", o.bin, slices.ContainsFunc(o.modes, isBulksend), progress)
 	if err != nil {
-		return nil, fmt.Errorf("make temp dir: %w", err)
+		return nil, err
 	}
-	defer os.RemoveAll(dir)
-
-	bin := o.bin
-	if bin == "" && slices.ContainsFunc(o.modes, isBulksend) {
-		fmt.Fprintln(progress, "limits: building bulksend")
-		if bin, err = benchcli.BuildBulksend(ctx, dir, progress); err != nil {
-			return nil, err
-		}
-	}
+	defer cleanup()
 	rows := makeRows(o.rows)
 	input := filepath.Join(dir, "rows.csv")
 	if err := writeRows(input, rows); err != nil {

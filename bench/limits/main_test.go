@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/bulksend/bulksend/bench/internal/benchcli"
+	"github.com/bulksend/bulksend/internal/testkit"
 )
 
 func TestParseOptions(t *testing.T) {
@@ -35,14 +35,8 @@ func TestParseOptions(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var stderr bytes.Buffer
 			o, err := parseOptions(tt.args, &stderr)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("parseOptions error = %v, want one containing %q", err, tt.wantErr)
-				}
+			if testkit.WantError(t, "parseOptions", err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if len(o.scenarios) != tt.wantScenarios || !slices.Equal(o.modes, tt.wantModes) {
 				t.Errorf("parseOptions = %d scenarios, modes %v; want %d, %v", len(o.scenarios), o.modes, tt.wantScenarios, tt.wantModes)
@@ -80,10 +74,10 @@ func TestRunEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "bulksend")
-	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, benchcli.ModulePath)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	var log bytes.Buffer
+	bin, err := testkit.Build(t.Context(), testkit.Module, t.TempDir(), "bulksend", false, &log)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
 	}
 	out := filepath.Join(t.TempDir(), "table.md")
 	var stdout, stderr bytes.Buffer

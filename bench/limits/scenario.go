@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bulksend/bulksend/internal/testkit/sandboxtest"
 	"github.com/bulksend/bulksend/sandbox"
 )
 
@@ -85,21 +86,7 @@ func (sc scenario) config() sandbox.Config {
 // startSandbox serves a fresh sandbox for sc on a loopback port. stop shuts
 // it down and waits until it has.
 func startSandbox(ctx context.Context, sc scenario) (srv *sandbox.Server, base string, stop func(), err error) {
-	srv, err = sandbox.New(sc.config())
-	if err != nil {
-		return nil, "", nil, fmt.Errorf("configure sandbox: %w", err)
-	}
-	sctx, cancel := context.WithCancel(ctx)
-	addr, done, err := sandbox.Start(sctx, "127.0.0.1:0", srv)
-	if err != nil {
-		cancel()
-		return nil, "", nil, fmt.Errorf("start sandbox: %w", err)
-	}
-	stop = func() {
-		cancel()
-		<-done // a shutdown error changes nothing about what was measured
-	}
-	return srv, "http://" + addr, stop, nil
+	return sandboxtest.Serve(ctx, sc.config())
 }
 
 // row is one recipient; ids and numbers are unique so the sandbox's

@@ -155,7 +155,7 @@ func runSend(ctx context.Context, bin string, sc scenario, mode, input string, r
 	if !t.TimedOut && cmd.ProcessState != nil {
 		var s summary
 		if err := json.Unmarshal(stdout.Bytes(), &s); err != nil {
-			problems = append(problems, fmt.Sprintf("read summary: %v (stderr: %q)", err, lastLine(stderr.String())))
+			problems = append(problems, fmt.Sprintf("read summary: %v (stderr: %q)", err, benchcli.LastLine(stderr.String())))
 		} else {
 			t.Summary = &s
 		}
@@ -206,12 +206,4 @@ func countSent(r io.Reader) (int, error) {
 			n++
 		}
 	}
-}
-
-func lastLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		return s[i+1:]
-	}
-	return s
 }

@@ -24,11 +24,6 @@ var targets = map[string]target{
 }
 
 // Verdicts of a cell.
-const (
-	verdictPass = "PASS"
-	verdictMiss = "MISS"
-)
-
 // cell is one (scenario, mode): its trials and what they add up to.
 type cell struct {
 	Mode string `json:"mode"`
@@ -85,9 +80,9 @@ func (c *cell) settle(rows int) {
 	if rep.ThrottledShare > tg.MaxThrottledShare {
 		c.Misses = append(c.Misses, fmt.Sprintf("429s %s > %s", percent(rep.ThrottledShare), percent(tg.MaxThrottledShare)))
 	}
-	c.Verdict = verdictPass
+	c.Verdict = benchcli.Pass
 	if len(c.Misses) > 0 {
-		c.Verdict = verdictMiss
+		c.Verdict = benchcli.Miss
 	}
 }
 
@@ -197,9 +192,9 @@ func newResult(o options, bin string) *result {
 
 func (r *result) add(c cell) {
 	switch c.Verdict {
-	case verdictPass:
+	case benchcli.Pass:
 		r.Pass++
-	case verdictMiss:
+	case benchcli.Miss:
 		r.Miss++
 	}
 }

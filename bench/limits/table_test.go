@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bulksend/bulksend/bench/internal/benchcli"
 )
 
 // good is a trial that delivered every row once with eff and share.
@@ -34,20 +36,20 @@ func TestCellSettle(t *testing.T) {
 		wantVerdict string
 		wantMisses  []string
 	}{
-		{"adaptive pass", cell{Mode: modeAdaptive, Trials: []trial{good(modeAdaptive, 0.92, 0.04)}}, 0.92, 0, verdictPass, nil},
-		{"adaptive slow and throttled", cell{Mode: modeAdaptive, Trials: []trial{good(modeAdaptive, 0.6, 0.06)}}, 0.6, 0, verdictMiss,
+		{"adaptive pass", cell{Mode: modeAdaptive, Trials: []trial{good(modeAdaptive, 0.92, 0.04)}}, 0.92, 0, benchcli.Pass, nil},
+		{"adaptive slow and throttled", cell{Mode: modeAdaptive, Trials: []trial{good(modeAdaptive, 0.6, 0.06)}}, 0.6, 0, benchcli.Miss,
 			[]string{"efficiency 0.60 < 0.90", "429s 6.0% > 5.0%"}},
-		{"fixed needs 0.97", cell{Mode: modeFixed, Trials: []trial{good(modeFixed, 0.95, 0)}}, 0.95, 0, verdictMiss,
+		{"fixed needs 0.97", cell{Mode: modeFixed, Trials: []trial{good(modeFixed, 0.95, 0)}}, 0.95, 0, benchcli.Miss,
 			[]string{"efficiency 0.95 < 0.97"}},
-		{"fixed share limit", cell{Mode: modeFixed, Trials: []trial{good(modeFixed, 0.99, 0.011)}}, 0.99, 0, verdictMiss,
+		{"fixed share limit", cell{Mode: modeFixed, Trials: []trial{good(modeFixed, 0.99, 0.011)}}, 0.99, 0, benchcli.Miss,
 			[]string{"429s 1.1% > 1.0%"}},
 		{"median of three", cell{Mode: modeAdaptive, Trials: []trial{good(modeAdaptive, 0.3, 0), good(modeAdaptive, 0.95, 0), good(modeAdaptive, 0.91, 0)}},
-			0.91, 2, verdictPass, nil},
+			0.91, 2, benchcli.Pass, nil},
 		{"median of two is the mean", cell{Mode: modeAdaptive, Trials: []trial{good(modeAdaptive, 0.8, 0), good(modeAdaptive, 1.0, 0)}},
-			0.9, 0, verdictPass, nil},
+			0.9, 0, benchcli.Pass, nil},
 		{"one lost row in any run misses", cell{Mode: modeAdaptive, Trials: []trial{good(modeAdaptive, 0.91, 0), lost, good(modeAdaptive, 0.95, 0)}},
-			0.95, 2, verdictMiss, []string{"delivered 399/400"}},
-		{"timeout", cell{Mode: modeFixed, Trials: []trial{slow}}, 0.5, 0, verdictMiss, []string{"timeout", "efficiency 0.50 < 0.97"}},
+			0.95, 2, benchcli.Miss, []string{"delivered 399/400"}},
+		{"timeout", cell{Mode: modeFixed, Trials: []trial{slow}}, 0.5, 0, benchcli.Miss, []string{"timeout", "efficiency 0.50 < 0.97"}},
 		{"naive is not judged", cell{Mode: modeNaive, Trials: []trial{good(modeNaive, 0.1, 0.9)}}, 0.1, 0, "", nil},
 	}
 	for _, tt := range tests {
@@ -135,7 +137,7 @@ func TestResultOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	if back.Pass != 2 || len(back.Scenarios) != 1 || back.Scenarios[0].Name != "retry-after" ||
-		len(back.Scenarios[0].Cells) != 3 || back.Scenarios[0].Cells[1].Verdict != verdictPass || !back.Scenarios[0].Cells[2].DeliveredOnce {
+		len(back.Scenarios[0].Cells) != 3 || back.Scenarios[0].Cells[1].Verdict != benchcli.Pass || !back.Scenarios[0].Cells[2].DeliveredOnce {
 		t.Errorf("JSON round trip = %+v\n%s", back, buf.String())
 	}
 }

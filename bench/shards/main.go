@@ -20,23 +20,20 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/bulksend/bulksend/bench/internal/benchcli"
-
+	"github.com/bulksend/bulksend/internal/testkit"
+	"github.com/bulksend/bulksend/internal/testkit/sandboxtest"
 	"github.com/bulksend/bulksend/report"
 	"github.com/bulksend/bulksend/sandbox"
 	"github.com/bulksend/bulksend/sender"
@@ -53,12 +50,7 @@ const (
 	runTimeout = 90 * time.Second
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
-}
+func main() { benchcli.Main(run) }
 
 type options struct {
 	bin    string
@@ -149,23 +141,16 @@ func (t trial) pass(rows int) bool {
 
 func bench(ctx context.Context, o options, progress io.Writer) (table string, miss int, err error) {
 	began := time.Now()
-	dir, err := os.MkdirTemp("", "bench-shards-*")
+	dir, bin, cleanup, err := benchcli.Workspace(ctx, "shards", o.bin, true, progress)
 	if err != nil {
 		return "", 0, err
 	}
-	defer os.RemoveAll(dir)
-	bin := o.bin
-	if bin == "" {
-		fmt.Fprintln(progress, "shards: building bulksend")
-		if bin, err = benchcli.BuildBulksend(ctx, dir, progress); err != nil {
-			return "", 0, err
-		}
-	}
-	redisAddr, stopRedis, err := startRedis(ctx, dir)
+	defer cleanup()
+	rds, err := testkit.StartRedis(ctx, dir)
 	if err != nil {
 		return "", 0, err
 	}
-	defer stopRedis()
+	defer rds.Stop()
 	input := filepath.Join(dir, "rows.csv")
 	if err := writeRows(input, o.rows); err != nil {
 		return "", 0, err
@@ -183,13 +168,13 @@ func bench(ctx context.Context, o options, progress io.Writer) (table string, mi
 		for _, n := range o.procs {
 			for range o.repeat {
 				key++
-				t, err := runTrial(ctx, bin, dir, input, redisAddr, fmt.Sprintf("bench-%d-%d", time.Now().UnixNano(), key), style, n)
+				t, err := runTrial(ctx, bin, dir, input, rds.Addr(), fmt.Sprintf("bench-%d-%d", time.Now().UnixNano(), key), style, n)
 				if err != nil {
 					return "", 0, err
 				}
-				verdict := "PASS"
+				verdict := benchcli.Pass
 				if !t.pass(o.rows) {
-					verdict, miss = "**MISS**", miss+1
+					verdict, miss = "**"+benchcli.Miss+"**", miss+1
 				}
 				line := fmt.Sprintf("| %s | %d | %s | %d/%d (%d dup), report %d sent | %.2f s | %.2f | %.1f%% (%d/%d) | %v |",
 					style, n, verdict, t.stats.Distinct, o.rows, t.stats.Duplicates, t.sent, t.wall.Seconds(),
@@ -219,17 +204,11 @@ func commandArgs(o options) []string {
 // waits for all, and merges their reports.
 func runTrial(ctx context.Context, bin, dir, input, redisAddr, key, style string, n int) (trial, error) {
 	t := trial{style: style, procs: n}
-	srv, err := sandbox.New(sandbox.Config{Burst: serverBurst, Rate: serverRate, Style: style})
+	srv, base, stop, err := sandboxtest.Serve(ctx, sandbox.Config{Burst: serverBurst, Rate: serverRate, Style: style})
 	if err != nil {
 		return t, err
 	}
-	sctx, cancel := context.WithCancel(ctx)
-	addr, done, err := sandbox.Start(sctx, "127.0.0.1:0", srv)
-	if err != nil {
-		cancel()
-		return t, err
-	}
-	defer func() { cancel(); <-done }()
+	defer stop()
 
 	tctx, tcancel := context.WithTimeout(ctx, runTimeout)
 	defer tcancel()
@@ -240,7 +219,7 @@ func runTrial(ctx context.Context, bin, dir, input, redisAddr, key, style string
 	for i := 1; i <= n; i++ {
 		rep := filepath.Join(dir, fmt.Sprintf("%s-s%d.csv", key, i))
 		reports = append(reports, rep)
-		cmd := exec.CommandContext(tctx, bin, "send", input, "--url", "http://"+addr+"/send",
+		cmd := exec.CommandContext(tctx, bin, "send", input, "--url", base+"/send",
 			"--body", `{"id": {{json .id}}, "to": {{json .to}}}`, "--shard", fmt.Sprintf("%d/%d", i, n),
 			"--limiter", "redis://"+redisAddr+"/0?key="+key, "--rate", "100/s", "--burst", strconv.Itoa(serverBurst),
 			"--report", rep, "--quiet")
@@ -292,38 +271,4 @@ func writeRows(path string, n int) error {
 		fmt.Fprintf(&b, "r%05d,+1555%07d\n", i, i)
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
-}
-
-// startRedis runs redis-server on a free loopback port until stop.
-func startRedis(ctx context.Context, dir string) (addr string, stop func(), err error) {
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		return "", nil, errors.New("redis-server is not installed (apt-get install -y redis-server)")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	addr = fmt.Sprintf("127.0.0.1:%d", port)
-	cmd := exec.CommandContext(ctx, "redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", dir)
-	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("start redis-server: %w", err)
-	}
-	stop = func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return addr, stop, nil
-		}
-		select {
-		case <-ctx.Done():
-			stop()
-			return "", nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	stop()
-	return "", nil, errors.New("redis-server did not start")
 }

@@ -3,10 +3,10 @@ package main
 import (
 	"io"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/bulksend/bulksend/internal/testkit"
 	"github.com/bulksend/bulksend/sandbox"
 )
 
@@ -28,14 +28,8 @@ func TestParseOptions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o, err := parseOptions(tt.args, io.Discard)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
+			if testkit.WantError(t, "parseOptions", err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if !slices.Equal(o.procs, tt.procs) || !slices.Equal(o.styles, tt.styles) {
 				t.Errorf("procs %v styles %v, want %v %v", o.procs, o.styles, tt.procs, tt.styles)

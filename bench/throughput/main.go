@@ -34,10 +34,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/bulksend/bulksend/bench/internal/benchcli"
@@ -58,10 +56,7 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == minimalClientCmd {
 		os.Exit(minimalClientMain(os.Args[2:], os.Stdout, os.Stderr))
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	benchcli.Main(run)
 }
 
 // options are the parsed flags.
@@ -168,18 +163,12 @@ type env struct {
 // bench runs the sections the options ask for.
 func bench(ctx context.Context, o options, progress io.Writer) (*result, error) {
 	began := time.Now()
-	dir, err := os.MkdirTemp("", "bench-throughput-*")
+	dir, bin, cleanup, err := benchcli.Workspace(ctx, "throughput", o.bin, true, progress)
 	if err != nil {
-		return nil, fmt.Errorf("make temp dir: %w", err)
+		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	e := &env{o: o, dir: dir, bin: o.bin, log: progress}
-	if e.bin == "" {
-		fmt.Fprintln(progress, "throughput: building bulksend")
-		if e.bin, err = benchcli.BuildBulksend(ctx, dir, progress); err != nil {
-			return nil, err
-		}
-	}
+	defer cleanup()
+	e := &env{o: o, dir: dir, bin: bin, log: progress}
 	if o.has(sectionThroughput) && slices.Contains(o.clients, clientVegeta) {
 		e.vegeta, e.noVegeta = findVegeta(ctx, o.vegeta, dir, progress)
 	}

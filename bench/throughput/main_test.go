@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/bulksend/bulksend/bench/internal/benchcli"
+	"github.com/bulksend/bulksend/internal/testkit"
 )
 
 // TestMain lets the test binary stand in for the harness binary when the
@@ -51,14 +52,8 @@ func TestParseOptions(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var stderr bytes.Buffer
 			o, err := parseOptions(tt.args, &stderr)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("parseOptions error = %v, want one containing %q", err, tt.wantErr)
-				}
+			if testkit.WantError(t, "parseOptions", err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if !slices.Equal(o.sections, tt.wantSections) || !slices.Equal(o.clients, tt.wantClients) || !slices.Equal(o.sendSizes, tt.wantSend) {
 				t.Errorf("parseOptions = sections %v, clients %v, send sizes %v; want %v, %v, %v",

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bulksend/bulksend/bench/internal/benchcli"
 	"github.com/bulksend/bulksend/sandbox"
 )
 
@@ -62,15 +63,7 @@ func runProc(ctx context.Context, stdout io.Writer, name string, args ...string)
 	if tctx.Err() != nil {
 		return ps, "", fmt.Errorf("%s: no exit after %s", filepath.Base(name), runTimeout)
 	}
-	return ps, lastLine(stderr.String()), nil
-}
-
-func lastLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		return s[i+1:]
-	}
-	return s
+	return ps, benchcli.LastLine(stderr.String()), nil
 }
 
 // sandboxProc is `bulksend sandbox` with no limit, running as a child.
@@ -119,7 +112,7 @@ func startSandbox(ctx context.Context, bin, dir string) (*sandboxProc, error) {
 		select {
 		case <-tick.C:
 		case <-s.exited:
-			return nil, fmt.Errorf("sandbox exited before listening: %s", lastLine(s.stderr.String()))
+			return nil, fmt.Errorf("sandbox exited before listening: %s", benchcli.LastLine(s.stderr.String()))
 		case <-deadline.C:
 			s.kill()
 			return nil, errors.New("sandbox did not listen within 10 s")

@@ -27,11 +27,6 @@ const (
 )
 
 // Verdicts of a check.
-const (
-	verdictPass = "PASS"
-	verdictMiss = "MISS"
-)
-
 // check is one target and how the run fared against it.
 type check struct {
 	What    string `json:"what"`
@@ -40,9 +35,9 @@ type check struct {
 }
 
 func newCheck(what, value string, ok bool) check {
-	c := check{What: what, Value: value, Verdict: verdictPass}
+	c := check{What: what, Value: value, Verdict: benchcli.Pass}
 	if !ok {
-		c.Verdict = verdictMiss
+		c.Verdict = benchcli.Miss
 	}
 	return c
 }
@@ -80,7 +75,7 @@ func (r *result) misses() []string {
 		checks = append(checks, r.Memory.Checks...)
 	}
 	for _, c := range checks {
-		if c.Verdict == verdictMiss {
+		if c.Verdict == benchcli.Miss {
 			out = append(out, c.What+": "+c.Value)
 		}
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/bulksend/bulksend/bench/internal/benchcli"
 )
 
 func TestThousands(t *testing.T) {
@@ -70,12 +72,12 @@ func TestThroughputJudge(t *testing.T) {
 		wantRatio float64
 		want      []string // verdicts, in check order
 	}{
-		{"fast enough", []trial{trialAt(clientBulksend, 1000, 1.05, 0.5)}, 0.952, []string{verdictPass, verdictPass}},
-		{"too slow", []trial{trialAt(clientBulksend, 1000, 2, 0.5)}, 0.5, []string{verdictPass, verdictMiss}},
+		{"fast enough", []trial{trialAt(clientBulksend, 1000, 1.05, 0.5)}, 0.952, []string{benchcli.Pass, benchcli.Pass}},
+		{"too slow", []trial{trialAt(clientBulksend, 1000, 2, 0.5)}, 0.5, []string{benchcli.Pass, benchcli.Miss}},
 		{"lost a row", []trial{func() trial { t := trialAt(clientBulksend, 1000, 1, 0.5); t.Delivered = 999; return t }()},
-			0.999, []string{verdictMiss, verdictPass}},
+			0.999, []string{benchcli.Miss, benchcli.Pass}},
 		{"median of three", []trial{trialAt(clientBulksend, 1000, 5, 0.5), trialAt(clientBulksend, 1000, 1, 0.5), trialAt(clientBulksend, 1000, 1.1, 0.5)},
-			0.909, []string{verdictPass, verdictPass}},
+			0.909, []string{benchcli.Pass, benchcli.Pass}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,13 +121,13 @@ func TestMemoryJudge(t *testing.T) {
 		want map[string]string // check "what" prefix -> verdict
 	}{
 		{"flat and small", []memRun{run(memSend, 10, 20000, ""), run(memSend, 100, 21000, ""), run(memDryRun, 10, 15000, ""), run(memDryRun, 100, 15500, "")},
-			map[string]string{"send: peak": verdictPass, "send flat": verdictPass, "dry-run: peak": verdictPass, "dry-run flat": verdictPass}},
+			map[string]string{"send: peak": benchcli.Pass, "send flat": benchcli.Pass, "dry-run: peak": benchcli.Pass, "dry-run flat": benchcli.Pass}},
 		{"grows", []memRun{run(memSend, 10, 20000, ""), run(memSend, 100, 80000, ""), run(memDryRun, 10, 15000, ""), run(memDryRun, 100, 15500, "")},
-			map[string]string{"send: peak": verdictMiss, "send flat": verdictMiss, "dry-run flat": verdictPass}},
+			map[string]string{"send: peak": benchcli.Miss, "send flat": benchcli.Miss, "dry-run flat": benchcli.Pass}},
 		{"a smaller file peaks", []memRun{run(memSend, 10, 90000, ""), run(memSend, 100, 80000, ""), run(memDryRun, 10, 15000, ""), run(memDryRun, 100, 15500, "")},
-			map[string]string{"send: peak": verdictMiss, "send flat": verdictPass}},
+			map[string]string{"send: peak": benchcli.Miss, "send flat": benchcli.Pass}},
 		{"a run failed", []memRun{run(memSend, 10, 20000, "exit 1: boom"), run(memSend, 100, 20000, ""), run(memDryRun, 10, 15000, ""), run(memDryRun, 100, 15500, "")},
-			map[string]string{"send of 10 rows ran": verdictMiss, "send: peak": verdictPass}},
+			map[string]string{"send of 10 rows ran": benchcli.Miss, "send: peak": benchcli.Pass}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/bulksend/bulksend/bench/internal/benchcli"
+	"github.com/bulksend/bulksend/internal/testkit"
 )
 
 // The throughput clients, in table order.
@@ -227,7 +228,7 @@ func findVegeta(ctx context.Context, flagPath, dir string, log io.Writer) (path,
 	}
 	if out, err := exec.CommandContext(ctx, "go", "env", "GOPATH").Output(); err == nil {
 		for gp := range strings.SplitSeq(strings.TrimSpace(string(out)), string(os.PathListSeparator)) {
-			p := filepath.Join(gp, "bin", benchcli.ExeName("vegeta"))
+			p := filepath.Join(gp, "bin", testkit.ExeName("vegeta"))
 			if _, err := os.Stat(p); err == nil {
 				return p, ""
 			}
@@ -240,9 +241,9 @@ func findVegeta(ctx context.Context, flagPath, dir string, log io.Writer) (path,
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Sprintf("go install %s failed: %v: %s", vegetaModule, err, lastLine(out.String()))
+		return "", fmt.Sprintf("go install %s failed: %v: %s", vegetaModule, err, benchcli.LastLine(out.String()))
 	}
-	return filepath.Join(gobin, benchcli.ExeName("vegeta")), ""
+	return filepath.Join(gobin, testkit.ExeName("vegeta")), ""
 }
 
 // line is a trial in one line, for the progress log.

@@ -1,7 +1,8 @@
-// Package benchcli is what the benchmark harnesses under bench/ share: comma
-// list flags, the exit codes, and the shape of a run (parse the flags,
-// measure, write the table, print it or the JSON, fail on a miss with
-// -strict).
+// Package benchcli is what the benchmark harnesses under bench/ share: the
+// process's main, comma list flags, the exit codes, the verdicts, a work
+// directory with a freshly built bulksend, and the shape of a run (parse
+// the flags, measure, write the table, print it or the JSON, fail on a miss
+// with -strict).
 package benchcli
 
 import (
@@ -11,8 +12,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"slices"
 	"strings"
+	"syscall"
 )
 
 // Exit codes of every harness.
@@ -21,6 +24,32 @@ const (
 	ExitError = 1 // the harness could not run, or -strict and a target missed
 	ExitUsage = 2
 )
+
+// The verdict of a measurement against its target, as the tables print it.
+const (
+	Pass = "PASS"
+	Miss = "MISS"
+)
+
+// Main is a harness's func main: it runs run with the process's arguments
+// and streams and a context that the first SIGINT or SIGTERM cancels, and
+// exits with the code run returns.
+func Main(run func(ctx context.Context, args []string, stdout, stderr io.Writer) int) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// LastLine is the last non-blank line of s: what a failing child said last,
+// short enough for a table cell.
+func LastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
 
 // SplitList splits a comma list, dropping blanks.
 func SplitList(s string) []string {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -90,5 +91,41 @@ func TestRun(t *testing.T) {
 				t.Errorf("Run = %d, stdout %q, stderr %q; want %d, %q, %q", code, stdout.String(), stderr.String(), tt.code, tt.stdout, tt.stderr)
 			}
 		})
+	}
+}
+
+func TestLastLine(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"one line", "boom", "boom"},
+		{"last of several", "building\nlistening\nexit status 1\n", "exit status 1"},
+		{"trailing blanks", "a\nb\n\n  \n", "b"},
+		{"empty", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := LastLine(tt.in); got != tt.want {
+				t.Errorf("LastLine(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestWorkspace: a given binary is used as it is, and cleanup removes the
+// directory.
+func TestWorkspace(t *testing.T) {
+	var progress bytes.Buffer
+	dir, bin, cleanup, err := Workspace(context.Background(), "x", "/opt/bulksend", true, &progress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bin != "/opt/bulksend" || progress.Len() != 0 || !strings.Contains(filepath.Base(dir), "bench-x-") {
+		t.Errorf("Workspace = %q, %q, progress %q", dir, bin, progress.String())
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatal(err)
+	}
+	cleanup()
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("after cleanup: %v, want the directory gone", err)
 	}
 }

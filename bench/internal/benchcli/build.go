@@ -4,34 +4,30 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os/exec"
-	"path/filepath"
-	"runtime"
+	"os"
 	"strings"
+
+	"github.com/bulksend/bulksend/internal/testkit"
 )
 
-// ModulePath is what a harness builds when it is given no -bin.
-const ModulePath = "github.com/bulksend/bulksend"
-
-// BuildBulksend builds bulksend into dir, the go tool's output to log, and
-// returns the binary's path. The working directory must be inside the
-// module, as `go run ./bench/...` implies.
-func BuildBulksend(ctx context.Context, dir string, log io.Writer) (string, error) {
-	bin := filepath.Join(dir, ExeName("bulksend"))
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ModulePath)
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("build %s: %w", ModulePath, err)
+// Workspace makes the harness's temporary directory (named after the
+// harness) and, when bin is "" and build is set, builds bulksend into it
+// and says so on progress. It returns the directory, the binary to run (bin
+// when given) and a cleanup that removes the directory.
+func Workspace(ctx context.Context, name, bin string, build bool, progress io.Writer) (dir, binary string, cleanup func(), err error) {
+	dir, err = os.MkdirTemp("", "bench-"+name+"-*")
+	if err != nil {
+		return "", "", nil, fmt.Errorf("make temp dir: %w", err)
 	}
-	return bin, nil
-}
-
-// ExeName is name as an executable's file name on this system.
-func ExeName(name string) string {
-	if runtime.GOOS == "windows" {
-		return name + ".exe"
+	cleanup = func() { os.RemoveAll(dir) }
+	if bin == "" && build {
+		fmt.Fprintf(progress, "%s: building bulksend\n", name)
+		if bin, err = testkit.Build(ctx, testkit.Module, dir, "bulksend", false, progress); err != nil {
+			cleanup()
+			return "", "", nil, err
+		}
 	}
-	return name
+	return dir, bin, cleanup, nil
 }
 
 // ShellJoin quotes args so the line can be pasted into a POSIX shell: the
