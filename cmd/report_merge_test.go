@@ -18,11 +18,15 @@ const mergeHeader = "line,id,status,http_status,attempts,throttled,error,message
 func TestMergeRun(t *testing.T) {
 	s1 := mergeHeader + "1,a,sent,200,1,0,,m-a,12,2026-11-27T12:00:01.000Z,\n3,c,failed,400,1,0,HTTP 400,,0,,\n"
 	s2 := mergeHeader + "2,b,sent,200,1,0,,m-b,12,2026-11-27T12:00:02.000Z,\n"
+	// s2 as a killed run left it: line 2 settled, line 4 still in flight.
+	killed := mergeHeader + "2,b,inflight,0,0,0,,,0,2026-11-27T12:00:02.000Z,\n" +
+		"4,d,inflight,0,0,0,,,0,2026-11-27T12:00:02.000Z,\n" + s2[len(mergeHeader):]
 	tests := []struct {
 		name       string
 		files      map[string]string
 		out        string
 		force      bool
+		partial    bool
 		lock       string // an input a running send holds
 		interrupt  bool   // a signal waits when the merge starts
 		wantCode   int
@@ -43,6 +47,11 @@ func TestMergeRun(t *testing.T) {
 			wantCode: ExitError, wantStderr: "no such file"},
 		{name: "an input in use by a running send", files: map[string]string{"s1.csv": s1, "s2.csv": s2}, out: "all.csv", lock: "s2.csv",
 			wantCode: ExitError, wantStderr: "locked"},
+		{name: "an unfinished report", files: map[string]string{"s1.csv": s1, "s2.csv": killed}, out: "all.csv",
+			wantCode: ExitError, wantStderr: "s2.csv is unfinished (its run was killed before it finished, 1 row in flight): run its send again with --resume"},
+		{name: "--partial merges it and says what is missing", files: map[string]string{"s1.csv": s1, "s2.csv": killed}, out: "all.csv", partial: true, wantOut: true,
+			wantStderr: "4 rows (sent 2, failed 1, inflight 1)\nbulksend: --partial: s2.csv is unfinished (its run was killed before it finished, 1 row in flight)\n" +
+				"bulksend: --partial: 1 row without a result"},
 		{name: "interrupted", files: map[string]string{"s1.csv": s1, "s2.csv": s2}, out: "all.csv", interrupt: true,
 			wantCode: ExitInterrupted, wantStderr: "interrupted: "},
 	}
@@ -67,7 +76,7 @@ func TestMergeRun(t *testing.T) {
 			}
 			ios, _, _, errOut := TestStreams()
 			opts := &MergeOptions{IO: ios, Signal: sig, Out: filepath.Join(dir, tt.out),
-				Inputs: []string{filepath.Join(dir, "s1.csv"), filepath.Join(dir, "s2.csv")}, Force: tt.force}
+				Inputs: []string{filepath.Join(dir, "s1.csv"), filepath.Join(dir, "s2.csv")}, Force: tt.force, Partial: tt.partial}
 			err := mergeRun(t.Context(), opts)
 			msg := strings.ReplaceAll(errOut.String(), dir+string(filepath.Separator), "")
 			if err != nil {
@@ -76,7 +85,11 @@ func TestMergeRun(t *testing.T) {
 			if exitCode(err) != tt.wantCode || !strings.Contains(msg, tt.wantStderr) {
 				t.Fatalf("mergeRun: exit %d, %q; want exit %d and %q", exitCode(err), msg, tt.wantCode, tt.wantStderr)
 			}
-			if got := readMerged(t, opts.Out); tt.wantOut != slices.Equal(got, []string{"1,a", "2,b", "3,c"}) {
+			want := []string{"1,a", "2,b", "3,c"}
+			if tt.partial {
+				want = append(want, "4,d")
+			}
+			if got := readMerged(t, opts.Out); tt.wantOut != slices.Equal(got, want) {
 				t.Errorf("OUT has %v, want the merge: %v", got, tt.wantOut)
 			}
 			if left, _ := filepath.Glob(filepath.Join(dir, "*.merge-*")); len(left) > 0 {
@@ -117,6 +130,8 @@ func TestNewCmdReportMergeArgs(t *testing.T) {
 			want: &MergeOptions{Out: "all.csv", Inputs: []string{"a.csv", "b.csv"}}},
 		{name: "force", args: []string{"--force", "all.csv", "a.csv"},
 			want: &MergeOptions{Out: "all.csv", Inputs: []string{"a.csv"}, Force: true}},
+		{name: "partial", args: []string{"all.csv", "a.csv", "--partial"},
+			want: &MergeOptions{Out: "all.csv", Inputs: []string{"a.csv"}, Partial: true}},
 		{name: "no input", args: []string{"all.csv"}, wantErr: true},
 	}
 	for _, tt := range tests {
@@ -137,7 +152,7 @@ func TestNewCmdReportMergeArgs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Out != tt.want.Out || !slices.Equal(got.Inputs, tt.want.Inputs) || got.Force != tt.want.Force {
+			if got.Out != tt.want.Out || !slices.Equal(got.Inputs, tt.want.Inputs) || got.Force != tt.want.Force || got.Partial != tt.want.Partial {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/bulksend/bulksend/internal/extsort"
@@ -18,6 +19,59 @@ import (
 
 // ErrExists means Merge's output exists and MergeOptions.Overwrite is not set.
 var ErrExists = errors.New("report exists")
+
+// Unfinished describes an input of Merge that is the journal of a run that
+// did not finish: a run that ends, however it ends, rewrites its journal
+// into one row per line, so a report with several rows for a line was left
+// by a killed run, and one with rows in flight by a run that stopped before
+// their answers came. Either may lack the rows its run never reached.
+type Unfinished struct {
+	// Report is the input's path.
+	Report string
+	// Compacted is false when some line has several rows: the run that
+	// wrote the report never rewrote it at its end.
+	Compacted bool
+	// InFlight counts the lines whose last row is in flight: the request
+	// may have arrived, and nothing settled it.
+	InFlight int
+}
+
+// UnfinishedError is Merge's refusal of unfinished inputs (all of them,
+// in the order given) without MergeOptions.Partial. Finishing a report
+// means running its send again with --resume.
+type UnfinishedError struct {
+	Reports []Unfinished
+}
+
+func (e *UnfinishedError) Error() string {
+	s := make([]string, len(e.Reports))
+	for i, u := range e.Reports {
+		s[i] = u.String()
+	}
+	return strings.Join(s, "; ")
+}
+
+// String says which report is unfinished and why, e.g. "s2.csv is
+// unfinished (1 row in flight)".
+func (u Unfinished) String() string {
+	return u.Report + " is unfinished (" + u.reason() + ")"
+}
+
+// reason says in words why u is unfinished.
+func (u Unfinished) reason() string {
+	var why []string
+	if !u.Compacted {
+		why = append(why, "its run was killed before it finished")
+	}
+	switch u.InFlight {
+	case 0:
+	case 1:
+		why = append(why, "1 row in flight")
+	default:
+		why = append(why, fmt.Sprintf("%d rows in flight", u.InFlight))
+	}
+	return strings.Join(why, ", ")
+}
 
 // MergeOptions says which reports Merge combines into which.
 type MergeOptions struct {
@@ -30,6 +84,10 @@ type MergeOptions struct {
 	// Overwrite replaces an existing Out that is not one of Inputs; without
 	// it Merge returns ErrExists.
 	Overwrite bool
+	// Partial merges unfinished inputs (see Unfinished) as they are, each
+	// line by its last row, and lists them in MergeResult.Unfinished;
+	// without it Merge refuses them with an *UnfinishedError.
+	Partial bool
 
 	chunk int // records the sort holds in memory at a time; 0: the default. Tests make it spill.
 }
@@ -40,6 +98,8 @@ type MergeResult struct {
 	Rows int
 	// Counts is the merged rows by status.
 	Counts map[sender.Status]int
+	// Unfinished lists the unfinished inputs merged with Partial.
+	Unfinished []Unfinished
 
 	spilled bool // the sort went through a temp file, for tests
 }
@@ -51,7 +111,7 @@ const mergeCheckEvery = 4096
 // Merge writes each line's last row of opts.Inputs, sorted by line, to
 // opts.Out: one row per input line, as --resume reads a journal. Two inputs
 // with different rows for one line are refused: they are not shards of one
-// run. Merge holds every report's Lock while it works, so reports in use by
+// run. So are unfinished inputs (see Unfinished), unless opts.Partial. Merge holds every report's Lock while it works, so reports in use by
 // a running send are refused too, and it writes Out through a temp file
 // renamed into place, so a failed or cancelled merge leaves no half report.
 //
@@ -86,7 +146,7 @@ func Merge(ctx context.Context, opts MergeOptions) (MergeResult, error) {
 		}
 		defer func() { _ = release() }()
 	}
-	res, err := merge(ctx, opts.Out, opts.Inputs, opts.chunk)
+	res, err := merge(ctx, opts)
 	if err != nil {
 		return MergeResult{}, fmt.Errorf("merge reports: %w", err)
 	}
@@ -96,34 +156,38 @@ func Merge(ctx context.Context, opts MergeOptions) (MergeResult, error) {
 // merger is one Merge at work: the inputs' last rows in a row heap, and
 // references to them sorted by (line, input).
 type merger struct {
-	ctx    context.Context
-	inputs []string
-	heap   *rowHeap
-	refs   *extsort.Sorter[mergeRef]
-	seen   int // rows handled, to look at ctx every mergeCheckEvery
+	ctx        context.Context
+	inputs     []string
+	heap       *rowHeap
+	refs       *extsort.Sorter[mergeRef]
+	seen       int // rows handled, to look at ctx every mergeCheckEvery
+	unfinished []Unfinished
 }
 
 // merge is Merge once the reports are locked.
-func merge(ctx context.Context, out string, inputs []string, chunk int) (MergeResult, error) {
-	dir, base := filepath.Dir(out), filepath.Base(out)
+func merge(ctx context.Context, opts MergeOptions) (MergeResult, error) {
+	dir, base := filepath.Dir(opts.Out), filepath.Base(opts.Out)
 	heap, err := newRowHeap(dir, base+".merge-rows-*")
 	if err != nil {
 		return MergeResult{}, err
 	}
 	defer heap.close()
-	m := &merger{ctx: ctx, inputs: inputs, heap: heap,
-		refs: extsort.New(byLineInput, mergeRefCodec, extsort.Options{Chunk: chunk, Dir: dir, Pattern: base + ".merge-sort-*"})}
+	m := &merger{ctx: ctx, inputs: opts.Inputs, heap: heap,
+		refs: extsort.New(byLineInput, mergeRefCodec, extsort.Options{Chunk: opts.chunk, Dir: dir, Pattern: base + ".merge-sort-*"})}
 	defer m.refs.Close()
-	for i, in := range inputs {
+	for i, in := range opts.Inputs {
 		if err := m.spool(i, in); err != nil {
 			return MergeResult{}, err
 		}
 	}
+	if len(m.unfinished) > 0 && !opts.Partial {
+		return MergeResult{}, &UnfinishedError{Reports: m.unfinished}
+	}
 	if err := heap.finish(); err != nil {
 		return MergeResult{}, err
 	}
-	res := MergeResult{Counts: make(map[sender.Status]int)}
-	err = writeMerged(out, func(emit func(*Row) error) error {
+	res := MergeResult{Counts: make(map[sender.Status]int), Unfinished: m.unfinished}
+	err = writeMerged(opts.Out, func(emit func(*Row) error) error {
 		return m.walk(&res, emit)
 	})
 	return res, err
@@ -138,10 +202,25 @@ func (m *merger) tick() error {
 }
 
 // spool adds input i's last rows to the heap and their references to the
-// sort.
+// sort (LastRows, whose two passes are used here to count the journal's
+// rows too), and notes the input if it is unfinished.
 func (m *merger) spool(i int, in string) error {
-	var spoolErr error // told apart from a failure to read the input
-	err := LastRows(in, FormatFromName(in), func(r Row) error {
+	format := FormatFromName(in)
+	last, err := findLast(in, format, 0)
+	if err != nil {
+		return fmt.Errorf("read report: %w", err)
+	}
+	defer last.close()
+	var (
+		spoolErr error // told apart from a failure to read the input
+		lines    uint64
+		inFlight int
+	)
+	err = last.visit(in, format, func(r Row) error {
+		lines++
+		if r.Status == sender.StatusInFlight {
+			inFlight++
+		}
 		off, n, err := m.heap.add(&r)
 		if err == nil {
 			err = m.refs.Add(mergeRef{line: uint64(r.Line), input: uint32(i), off: uint64(off), n: uint32(n)})
@@ -154,6 +233,9 @@ func (m *merger) spool(i int, in string) error {
 	})
 	if err != nil && spoolErr == nil {
 		err = fmt.Errorf("read report: %w", err)
+	}
+	if err == nil && (lines != last.rows || inFlight > 0) {
+		m.unfinished = append(m.unfinished, Unfinished{Report: in, Compacted: lines == last.rows, InFlight: inFlight})
 	}
 	return err
 }

@@ -71,6 +71,7 @@ func TestMerge(t *testing.T) {
 		out        string
 		outExists  bool
 		overwrite  bool
+		partial    bool
 		wantLines  []int
 		wantIDs    []string
 		wantCounts map[sender.Status]int
@@ -84,9 +85,9 @@ func TestMerge(t *testing.T) {
 		{name: "jsonl and csv in, jsonl out",
 			inputs: map[string][]*sender.Result{"s1.jsonl": {mergeSent(2, "b")}, "s2.csv": {mergeSent(1, "a")}},
 			out:    "all.jsonl", wantLines: []int{1, 2}, wantIDs: []string{"a", "b"}},
-		{name: "a journal counts by its last row",
+		{name: "with Partial, a journal counts by its last row",
 			inputs: map[string][]*sender.Result{"s1.csv": {nil, mergeSent(1, "a"), nil, mergeSent(3, "c")}, "s2.csv": {nil, mergeSent(2, "b")}},
-			out:    "all.csv", wantLines: []int{1, 2, 3}, wantIDs: []string{"a", "b", "c"}},
+			out:    "all.csv", partial: true, wantLines: []int{1, 2, 3}, wantIDs: []string{"a", "b", "c"}},
 		{name: "the same row twice is no conflict",
 			inputs: map[string][]*sender.Result{"s1.csv": {mergeSent(1, "a"), invalid}, "s2.csv": {mergeSent(1, "a"), invalid}},
 			out:    "all.csv", wantLines: []int{1, 4}, wantIDs: []string{"a", "4"}},
@@ -116,7 +117,7 @@ func TestMerge(t *testing.T) {
 			if tt.outExists {
 				writeShard(t, out, mergeSent(9, "old"))
 			}
-			res, err := Merge(context.Background(), MergeOptions{Out: out, Inputs: inputs, Overwrite: tt.overwrite})
+			res, err := Merge(context.Background(), MergeOptions{Out: out, Inputs: inputs, Overwrite: tt.overwrite, Partial: tt.partial})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || (tt.wantIs != nil && !errors.Is(err, tt.wantIs)) {
 					t.Fatalf("Merge: %v, want %q (is %v)", err, tt.wantErr, tt.wantIs)
@@ -212,6 +213,7 @@ func TestMergeRefusesWhatItCannotRead(t *testing.T) {
 // TestMergeSpills: with a tiny sort chunk the references go through
 // extsort's temp file in many runs, and the merge must still give one row
 // per line, sorted, each input's last, with conflicts found across runs.
+// The inputs are journals of killed runs, so it merges with Partial.
 func TestMergeSpills(t *testing.T) {
 	retried := &sender.Result{Line: 3, ID: "c", Status: sender.StatusFailed, HTTPStatus: 503, Attempts: 3, Error: "HTTP 503"}
 	inputs := map[string][]*sender.Result{
@@ -251,7 +253,7 @@ func TestMergeSpills(t *testing.T) {
 			}
 			before := dirNames(t, dir)
 			out := filepath.Join(dir, "all.csv")
-			res, err := Merge(context.Background(), MergeOptions{Out: out, Inputs: paths, chunk: tt.chunk})
+			res, err := Merge(context.Background(), MergeOptions{Out: out, Inputs: paths, Partial: true, chunk: tt.chunk})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(strings.ReplaceAll(err.Error(), dir+string(filepath.Separator), ""), tt.wantErr) {
 					t.Fatalf("Merge: %v, want %q", err, tt.wantErr)
@@ -288,7 +290,8 @@ func TestMergeSpills(t *testing.T) {
 }
 
 // TestMergeLeavesNoTempFiles: every way a merge can end removes its temp
-// files (rows, sort runs, the half-written OUT) and locks.
+// files (rows, sort runs, the half-written OUT) and locks. The first input
+// is a killed run's journal: without Partial it is refused.
 func TestMergeLeavesNoTempFiles(t *testing.T) {
 	cancelled := func() context.Context {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -307,6 +310,7 @@ func TestMergeLeavesNoTempFiles(t *testing.T) {
 		{name: "conflict", second: "line,id,status,http_status,attempts,throttled,error,message_id,latency_ms,sent_at,response\n1,zz,sent,200,1,0,,,0,,\n",
 			wantErr: "line 1: "},
 		{name: "cancelled", ctx: cancelled, rows: 2 * mergeCheckEvery, wantErr: context.Canceled.Error()},
+		{name: "unfinished", wantErr: "s1.csv is unfinished"},
 	}
 	for _, tt := range tests {
 		for _, chunk := range []int{0, 1} {
@@ -328,7 +332,7 @@ func TestMergeLeavesNoTempFiles(t *testing.T) {
 				if tt.ctx != nil {
 					ctx = tt.ctx()
 				}
-				_, err := Merge(ctx, MergeOptions{Out: filepath.Join(dir, "all.csv"), Inputs: []string{s1, s2}, chunk: chunk})
+				_, err := Merge(ctx, MergeOptions{Out: filepath.Join(dir, "all.csv"), Inputs: []string{s1, s2}, Partial: tt.name != "unfinished", chunk: chunk})
 				want := []string{"all.csv", "s1.csv", "s2.csv"}
 				if tt.wantErr != "" {
 					if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -343,6 +347,84 @@ func TestMergeLeavesNoTempFiles(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestMergeUnfinished: a report whose run did not finish (several rows for
+// a line: never compacted; or rows in flight) is refused, every such input
+// named, unless Partial, which merges it by its last rows and lists it.
+func TestMergeUnfinished(t *testing.T) {
+	inFlight := func(line int, id string) *sender.Result {
+		return &sender.Result{Line: line, ID: id, Status: sender.StatusInFlight}
+	}
+	done := []*sender.Result{mergeSent(2, "b")}
+	tests := []struct {
+		name      string
+		s1, s2    []*sender.Result
+		partial   bool
+		want      []Unfinished // with the file names only
+		wantLines []int        // with Partial
+	}{
+		{name: "finished reports", s1: []*sender.Result{mergeSent(1, "a"), mergeSent(3, "c")}, s2: done,
+			wantLines: []int{1, 2, 3}},
+		{name: "killed before its run compacted it", s1: []*sender.Result{nil, mergeSent(1, "a"), nil, mergeSent(3, "c")}, s2: done,
+			want: []Unfinished{{Report: "s1.csv"}}},
+		{name: "killed with a row in flight", s1: []*sender.Result{nil, mergeSent(1, "a"), inFlight(3, "c")}, s2: done,
+			want: []Unfinished{{Report: "s1.csv", InFlight: 1}}},
+		{name: "stopped with rows in flight, compacted", s1: []*sender.Result{inFlight(1, "a"), inFlight(3, "c")}, s2: done,
+			want: []Unfinished{{Report: "s1.csv", Compacted: true, InFlight: 2}}},
+		{name: "every unfinished input is named", s1: []*sender.Result{nil, mergeSent(1, "a")}, s2: []*sender.Result{inFlight(2, "b")},
+			want: []Unfinished{{Report: "s1.csv"}, {Report: "s2.csv", Compacted: true, InFlight: 1}}},
+		{name: "Partial merges by the last rows", s1: []*sender.Result{nil, mergeSent(1, "a"), inFlight(3, "c")}, s2: done, partial: true,
+			want: []Unfinished{{Report: "s1.csv", InFlight: 1}}, wantLines: []int{1, 2, 3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s1, s2, out := filepath.Join(dir, "s1.csv"), filepath.Join(dir, "s2.csv"), filepath.Join(dir, "all.csv")
+			writeShard(t, s1, tt.s1...)
+			writeShard(t, s2, tt.s2...)
+			res, err := Merge(context.Background(), MergeOptions{Out: out, Inputs: []string{s1, s2}, Partial: tt.partial})
+			var unfinished *UnfinishedError
+			got := res.Unfinished
+			if errors.As(err, &unfinished) {
+				got = unfinished.Reports
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			for i := range got {
+				got[i].Report = filepath.Base(got[i].Report)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("unfinished %+v, want %+v", got, tt.want)
+			}
+			if (unfinished != nil) != (len(tt.want) > 0 && !tt.partial) {
+				t.Fatalf("Merge: %v, want a refusal: %v", err, len(tt.want) > 0 && !tt.partial)
+			}
+			if unfinished != nil {
+				if _, err := os.Stat(out); err == nil {
+					t.Error("a refused merge wrote OUT")
+				}
+				return
+			}
+			var lines []int
+			for _, r := range fileRows(t, out) {
+				lines = append(lines, r.Line)
+			}
+			if !slices.Equal(lines, tt.wantLines) {
+				t.Errorf("merged lines %v, want %v", lines, tt.wantLines)
+			}
+		})
+	}
+}
+
+func TestUnfinishedError(t *testing.T) {
+	err := &UnfinishedError{Reports: []Unfinished{{Report: "s1.csv"}, {Report: "s2.csv", Compacted: true, InFlight: 1},
+		{Report: "s3.csv", InFlight: 3}}}
+	want := "s1.csv is unfinished (its run was killed before it finished); s2.csv is unfinished (1 row in flight); " +
+		"s3.csv is unfinished (its run was killed before it finished, 3 rows in flight)"
+	if got := err.Error(); got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
 	}
 }
 
