@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -24,7 +25,6 @@ func startProgress(opts *SendOptions, p *sender.Progress, total int64, lim runLi
 	if opts.Quiet {
 		return d
 	}
-	start := time.Now()
 	status := func() string {
 		s := fmt.Sprintf("sent %d · failed %d · throttled %d", p.Sent.Load(), p.Failed.Load(), p.Throttled.Load())
 		if until, paused := lim.Paused(time.Now()); paused {
@@ -34,59 +34,67 @@ func startProgress(opts *SendOptions, p *sender.Progress, total int64, lim runLi
 	}
 	d.wg.Add(1)
 	if opts.IO.ErrTTY {
-		bar := progressbar.NewOptions64(total,
-			progressbar.OptionSetWriter(opts.IO.ErrOut),
-			progressbar.OptionSetWidth(24),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("rows"),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionShowDescriptionAtLineEnd(),
-			progressbar.OptionClearOnFinish(),
-			progressbar.OptionSetDescription(status()),
-		)
-		go func() {
-			defer d.wg.Done()
-			t := time.NewTicker(150 * time.Millisecond)
-			defer t.Stop()
-			for {
-				select {
-				case <-t.C:
-					bar.Describe(status())
-					_ = bar.Set64(p.Done.Load())
-				case <-d.done:
-					_ = bar.Set64(p.Done.Load())
-					_ = bar.Finish()
-					return
-				}
-			}
-		}()
-		return d
+		go d.bar(opts.IO.ErrOut, p, total, status)
+	} else {
+		go d.lines(opts, p, total, status)
 	}
+	return d
+}
+
+// bar redraws a progress bar until the display stops.
+func (d *progressDisplay) bar(w io.Writer, p *sender.Progress, total int64, status func() string) {
+	defer d.wg.Done()
+	bar := progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetWidth(24),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("rows"),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionShowDescriptionAtLineEnd(),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetDescription(status()),
+	)
+	t := time.NewTicker(150 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			bar.Describe(status())
+			_ = bar.Set64(p.Done.Load())
+		case <-d.done:
+			_ = bar.Set64(p.Done.Load())
+			_ = bar.Finish()
+			return
+		}
+	}
+}
+
+// lines prints a plain progress line every --progress-interval until the
+// display stops: what a cron log can hold.
+func (d *progressDisplay) lines(opts *SendOptions, p *sender.Progress, total int64, status func() string) {
+	defer d.wg.Done()
+	start := time.Now()
 	interval := opts.ProgressInterval
 	if interval <= 0 {
 		interval = 10 * time.Second
 	}
-	go func() {
-		defer d.wg.Done()
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				of := ""
-				if total >= 0 {
-					of = fmt.Sprintf("/%d", total)
-				}
-				fmt.Fprintf(opts.IO.ErrOut, "%s progress: %d%s rows done · %s · %.0fs elapsed\n",
-					time.Now().Format("15:04:05"), p.Done.Load(), of, status(), time.Since(start).Seconds())
-			case <-d.done:
-				return
-			}
+	of := ""
+	if total >= 0 {
+		of = fmt.Sprintf("/%d", total)
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			fmt.Fprintf(opts.IO.ErrOut, "%s progress: %d%s rows done · %s · %.0fs elapsed\n",
+				time.Now().Format("15:04:05"), p.Done.Load(), of, status(), time.Since(start).Seconds())
+		case <-d.done:
+			return
 		}
-	}()
-	return d
+	}
 }
 
 func (d *progressDisplay) stop() {
