@@ -251,18 +251,17 @@ func TestSendPresetSetup(t *testing.T) {
 			wantErr:  "set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN",
 		},
 		{
-			name:     "twilio with both --from and --messaging-service",
-			args:     []string{"--preset", "twilio", "--from", "+15550000000", "--messaging-service", "MG42"},
-			env:      twilioEnv,
-			wantCode: ExitUsage,
-			wantErr:  "set exactly one of --from and --messaging-service",
+			name:    "twilio with both --from and --messaging-service",
+			args:    []string{"--preset", "twilio", "--from", "+15550000000", "--messaging-service", "MG42"},
+			env:     twilioEnv,
+			wantOut: "To=%2B15550000001&From=%2B15550000000&MessagingServiceSid=MG42&Body=hi",
 		},
 		{
 			name:     "twilio with neither --from nor --messaging-service",
 			args:     []string{"--preset", "twilio"},
 			env:      twilioEnv,
 			wantCode: ExitUsage,
-			wantErr:  "set exactly one of --from and --messaging-service",
+			wantErr:  "set --from, --messaging-service or both",
 		},
 		{
 			name:     "unknown preset",

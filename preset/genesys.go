@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bulksend/bulksend/segments"
 	"github.com/bulksend/bulksend/sender"
 )
 
@@ -32,12 +33,23 @@ type GenesysConfig struct {
 	// MessengerType is the toAddressMessengerType: sms (default), whatsapp
 	// or open.
 	MessengerType string
-	// TemplateID is a WhatsApp messagingTemplate.responseId; when set the
-	// body carries messagingTemplate instead of textBody.
+	// TemplateID is a messagingTemplate.responseId (a Response Management
+	// response); when set the body carries messagingTemplate instead of
+	// textBody. WhatsApp requires one; SMS takes none.
 	TemplateID string
-	// TemplateParams lists the columns whose values become the template's
-	// parameters, in order, each as {"id": column, "value": value}.
+	// TemplateParams lists columns whose values become the template's body
+	// parameters, each as {"id": column, "value": value}, before
+	// BodyParams. (The API's "parameters" field they once filled is
+	// deprecated in favour of bodyParameters.)
 	TemplateParams []string
+	// BodyParams, HeaderParams and ButtonURLParams fill the template's
+	// bodyParameters, headerParameters and buttonUrlParameters, in order,
+	// each from a column.
+	BodyParams, HeaderParams, ButtonURLParams []TemplateParam
+	// UseExistingConversation sends useExistingActiveConversation, so a
+	// recipient already in an active conversation gets the message there
+	// instead of the send failing.
+	UseExistingConversation bool
 	// Region is the org's Genesys Cloud domain (mypurecloud.com,
 	// usw2.pure.cloud, ...) or its AWS name (us-east-1, us-west-2, ...).
 	Region string
@@ -54,6 +66,7 @@ type GenesysConfig struct {
 
 // genesysRegions maps each AWS region Genesys Cloud runs in to its domain;
 // users know one or the other (the Terraform provider and CLI use both).
+// The list is the SDKs' (platform-client-sdk-go configuration.go, 17 regions).
 var genesysRegions = map[string]string{
 	"us-east-1":      "mypurecloud.com",
 	"us-east-2":      "use2.us-gov-pure.cloud",
@@ -70,7 +83,35 @@ var genesysRegions = map[string]string{
 	"ap-northeast-2": "apne2.pure.cloud",
 	"ap-northeast-3": "apne3.pure.cloud",
 	"ap-southeast-2": "mypurecloud.com.au",
+	"ap-southeast-1": "apse1.pure.cloud",
+	"mx-central-1":   "mxc1.pure.cloud",
 }
+
+// TemplateParam is one substitution of a messaging template: its id in the
+// template and the column its value comes from.
+type TemplateParam struct {
+	ID, Column string
+}
+
+// ParseTemplateParam reads "ID=COLUMN", or "COLUMN" alone for a
+// substitution named like its column.
+func ParseTemplateParam(s string) (TemplateParam, error) {
+	id, col, ok := strings.Cut(s, "=")
+	if !ok {
+		col = id
+	}
+	if id == "" || col == "" {
+		return TemplateParam{}, fmt.Errorf("template parameter %q: want ID=COLUMN", s)
+	}
+	return TemplateParam{ID: id, Column: col}, nil
+}
+
+// Genesys's limits on textBody, in characters (UTF-16 code units, as its
+// Java services count them).
+const (
+	GenesysMaxSMS   = 765
+	GenesysMaxOther = 2000
+)
 
 // genesysMessengerTypes are the toAddressMessengerType values the agentless
 // API accepts.
@@ -85,11 +126,20 @@ type genesys struct {
 	url       string
 	toField   string
 	textField string
+	whatsapp  bool // the address is a WhatsApp id: digits, no +
+	maxText   int
 	text      *tmpl  // nil: the text comes from textField
 	head      []byte // {"fromAddress":...,"toAddress":
 	mid       []byte // ,"toAddressMessengerType":...,
-	template  []byte // "messagingTemplate":{"responseId":...,"parameters":[ ; nil: textBody
-	params    []string
+	template  []byte // "messagingTemplate":{"responseId":... ; nil: textBody
+	groups    []paramGroup
+	tail      []byte // ,"useExistingActiveConversation":true or nothing
+}
+
+// paramGroup is one of the template's parameter lists.
+type paramGroup struct {
+	head   string // ,"bodyParameters":[
+	params []TemplateParam
 }
 
 // NewGenesys builds the Genesys Cloud agentless messaging preset and the
@@ -108,8 +158,14 @@ func NewGenesys(cfg GenesysConfig) (*Preset, *TokenSource, error) {
 	if !slices.Contains(genesysMessengerTypes, messenger) {
 		return nil, nil, fmt.Errorf("genesys: unknown messenger type %q (want %s)", cfg.MessengerType, strings.Join(genesysMessengerTypes, ", "))
 	}
-	if cfg.TemplateID == "" && len(cfg.TemplateParams) > 0 {
+	hasParams := len(cfg.TemplateParams)+len(cfg.BodyParams)+len(cfg.HeaderParams)+len(cfg.ButtonURLParams) > 0
+	switch {
+	case cfg.TemplateID == "" && hasParams:
 		return nil, nil, errors.New("genesys: template parameters need a messaging template id")
+	case messenger == "whatsapp" && cfg.TemplateID == "":
+		return nil, nil, errors.New("genesys: the whatsapp messenger type needs a messaging template (--template-id)")
+	case messenger == "sms" && cfg.TemplateID != "":
+		return nil, nil, errors.New("genesys: the sms messenger type sends text, not a messaging template (--template-id is for whatsapp or open)")
 	}
 	if cfg.TemplateID != "" && cfg.Text != "" {
 		return nil, nil, errors.New("genesys: a messaging template and --text exclude each other")
@@ -124,7 +180,11 @@ func NewGenesys(cfg GenesysConfig) (*Preset, *TokenSource, error) {
 		url:       api + "/api/v2/conversations/messages/agentless",
 		toField:   cmp.Or(cfg.ToField, "to"),
 		textField: cmp.Or(cfg.TextField, "text"),
-		params:    cfg.TemplateParams,
+		whatsapp:  messenger == "whatsapp",
+		maxText:   GenesysMaxOther,
+	}
+	if messenger == "sms" {
+		g.maxText = GenesysMaxSMS
 	}
 	if cfg.Text != "" {
 		if g.text, err = parseTemplate("--text", cfg.Text, textFuncs); err != nil {
@@ -137,7 +197,24 @@ func NewGenesys(cfg GenesysConfig) (*Preset, *TokenSource, error) {
 	g.mid = append(g.mid, ',')
 	if cfg.TemplateID != "" {
 		g.template = appendJSONString([]byte(`"messagingTemplate":{"responseId":`), cfg.TemplateID)
-		g.template = append(g.template, `,"parameters":[`...)
+		body := make([]TemplateParam, 0, len(cfg.TemplateParams)+len(cfg.BodyParams))
+		for _, c := range cfg.TemplateParams {
+			body = append(body, TemplateParam{ID: c, Column: c})
+		}
+		body = append(body, cfg.BodyParams...)
+		// The SDK model's field order.
+		for _, grp := range []paramGroup{
+			{`,"headerParameters":[`, cfg.HeaderParams},
+			{`,"bodyParameters":[`, body},
+			{`,"buttonUrlParameters":[`, cfg.ButtonURLParams},
+		} {
+			if len(grp.params) > 0 {
+				g.groups = append(g.groups, grp)
+			}
+		}
+	}
+	if cfg.UseExistingConversation {
+		g.tail = []byte(`,"useExistingActiveConversation":true`)
 	}
 
 	ts := &TokenSource{
@@ -208,12 +285,20 @@ func (g *genesys) Build(row sender.Row) *sender.Message {
 	if err != nil {
 		return g.invalid(m, err)
 	}
+	if g.whatsapp {
+		if to, err = whatsAppID(to); err != nil {
+			return g.invalid(m, err)
+		}
+	}
 	m.Recipient = to
 
 	var text string
 	if g.template == nil {
 		if text, err = textOf(row, g.text, g.textField); err != nil {
 			return g.invalid(m, err)
+		}
+		if n := segments.UTF16Len(text); n > g.maxText {
+			return g.invalid(m, fmt.Errorf("text is %d characters, more than the %d Genesys allows for this messenger type", n, g.maxText))
 		}
 	}
 	body := make([]byte, 0, len(g.head)+len(to)+len(g.mid)+len(g.template)+len(text)+32)
@@ -225,20 +310,25 @@ func (g *genesys) Build(row sender.Row) *sender.Message {
 		body = appendJSONString(body, text)
 	} else {
 		body = append(body, g.template...)
-		for i, p := range g.params {
-			v, err := column(row, p)
-			if err != nil {
-				return g.invalid(m, err)
+		for _, grp := range g.groups {
+			body = append(body, grp.head...)
+			for i, p := range grp.params {
+				v, err := column(row, p.Column)
+				if err != nil {
+					return g.invalid(m, err)
+				}
+				if i > 0 {
+					body = append(body, ',')
+				}
+				body = appendJSONString(append(body, `{"id":`...), p.ID)
+				body = appendJSONString(append(body, `,"value":`...), v)
+				body = append(body, '}')
 			}
-			if i > 0 {
-				body = append(body, ',')
-			}
-			body = appendJSONString(append(body, `{"id":`...), p)
-			body = appendJSONString(append(body, `,"value":`...), v)
-			body = append(body, '}')
+			body = append(body, ']')
 		}
-		body = append(body, ']', '}')
+		body = append(body, '}')
 	}
+	body = append(body, g.tail...)
 	body = append(body, '}')
 
 	m.Method = http.MethodPost
@@ -247,6 +337,17 @@ func (g *genesys) Build(row sender.Row) *sender.Message {
 	m.Body = body
 	m.IdempotencyKey = sender.IdempotencyKey(m.ID, body)
 	return m
+}
+
+// whatsAppID normalises a recipient to a WhatsApp id as the agentless API
+// wants it: the phone number's digits without the + of E.164 (+13175555555
+// is 13175555555). Anything else is refused rather than guessed at.
+func whatsAppID(to string) (string, error) {
+	id := strings.TrimPrefix(to, "+")
+	if len(id) < 8 || len(id) > 15 || strings.Trim(id, "0123456789") != "" {
+		return "", fmt.Errorf("whatsapp address %q: want a phone number, 8 to 15 digits with or without a leading +", to)
+	}
+	return id, nil
 }
 
 // textOf returns the message text: the rendered template when there is one,

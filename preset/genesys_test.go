@@ -151,11 +151,16 @@ func TestNewGenesysErrors(t *testing.T) {
 		{name: "no region", change: func(c *GenesysConfig) { c.Region = "" }, want: "GENESYSCLOUD_REGION or --region"},
 		{name: "only api url", change: func(c *GenesysConfig) { c.Region = ""; c.APIURL = "http://127.0.0.1:1" }, want: "GENESYSCLOUD_REGION"},
 		{name: "unknown region lists known", change: func(c *GenesysConfig) { c.Region = "mypurecloud.fr" },
-			want: `unknown region "mypurecloud.fr" (known: apne2.pure.cloud, apne3.pure.cloud, aps1.pure.cloud, cac1.pure.cloud,`},
+			want: `unknown region "mypurecloud.fr" (known: apne2.pure.cloud, apne3.pure.cloud, aps1.pure.cloud, apse1.pure.cloud, cac1.pure.cloud,`},
 		{name: "bad api url", change: func(c *GenesysConfig) { c.APIURL = "api.test" }, want: `genesys: invalid URL "api.test"`},
 		{name: "bad messenger type", change: func(c *GenesysConfig) { c.MessengerType = "fax" }, want: `unknown messenger type "fax" (want sms, whatsapp, open)`},
-		{name: "template and text", change: func(c *GenesysConfig) { c.TemplateID = "t"; c.Text = "hi" }, want: "exclude each other"},
+		{name: "template and text", change: func(c *GenesysConfig) { c.MessengerType = "whatsapp"; c.TemplateID = "t"; c.Text = "hi" }, want: "exclude each other"},
 		{name: "params without template", change: func(c *GenesysConfig) { c.TemplateParams = []string{"a"} }, want: "need a messaging template id"},
+		{name: "header params without template", change: func(c *GenesysConfig) { c.HeaderParams = []TemplateParam{{"1", "a"}} }, want: "need a messaging template id"},
+		{name: "whatsapp without template", change: func(c *GenesysConfig) { c.MessengerType = "whatsapp" },
+			want: "the whatsapp messenger type needs a messaging template (--template-id)"},
+		{name: "sms with template", change: func(c *GenesysConfig) { c.TemplateID = "t" },
+			want: "the sms messenger type sends text, not a messaging template"},
 		{name: "text template", change: func(c *GenesysConfig) { c.Text = "{{.x" }, want: "genesys: template: --text:1:"},
 	}
 	for _, tt := range tests {
@@ -181,6 +186,8 @@ func TestGenesysHosts(t *testing.T) {
 	}{
 		{name: "domain", region: "usw2.pure.cloud", wantAPI: "https://api.usw2.pure.cloud", wantLogin: "https://login.usw2.pure.cloud"},
 		{name: "aws name", region: "EU-West-1", wantAPI: "https://api.mypurecloud.ie", wantLogin: "https://login.mypurecloud.ie"},
+		{name: "mexico", region: "mx-central-1", wantAPI: "https://api.mxc1.pure.cloud", wantLogin: "https://login.mxc1.pure.cloud"},
+		{name: "singapore", region: "apse1.pure.cloud", wantAPI: "https://api.apse1.pure.cloud", wantLogin: "https://login.apse1.pure.cloud"},
 		{name: "overrides", api: "http://127.0.0.1:8080/", login: "http://127.0.0.1:8081", wantAPI: "http://127.0.0.1:8080", wantLogin: "http://127.0.0.1:8081"},
 		{name: "one override", region: "mypurecloud.com", login: "http://127.0.0.1:9", wantAPI: "https://api.mypurecloud.com", wantLogin: "http://127.0.0.1:9"},
 		{name: "overrides ignore an unknown region", region: "nowhere", api: "http://a.test", login: "http://l.test", wantAPI: "http://a.test", wantLogin: "http://l.test"},
@@ -205,6 +212,17 @@ func TestGenesysHosts(t *testing.T) {
 	}
 }
 
+// TestGenesysRegions: the SDKs list 17 regions; each has a domain of its own.
+func TestGenesysRegions(t *testing.T) {
+	domains := map[string]bool{}
+	for _, d := range genesysRegions {
+		domains[d] = true
+	}
+	if len(genesysRegions) != 17 || len(domains) != 17 {
+		t.Errorf("%d regions, %d domains, want 17", len(genesysRegions), len(domains))
+	}
+}
+
 func TestGenesysBuild(t *testing.T) {
 	base := GenesysConfig{Source: "recipients.csv", From: "+15559999", Region: "mypurecloud.com", ClientID: testClientID, ClientSecret: testClientSecret}
 	tests := []struct {
@@ -213,6 +231,7 @@ func TestGenesysBuild(t *testing.T) {
 		fields   map[string]string
 		wantBody string
 		wantID   string
+		wantTo   string // the recipient, when normalised
 		invalid  string
 	}{
 		{
@@ -242,23 +261,66 @@ func TestGenesysBuild(t *testing.T) {
 			},
 			fields:   map[string]string{"to": "+15550003", "name": "Bo", "date": "1 May"},
 			wantID:   "2",
-			wantBody: `{"fromAddress":"integration-1","toAddress":"+15550003","toAddressMessengerType":"whatsapp","messagingTemplate":{"responseId":"resp-9","parameters":[{"id":"name","value":"Bo"},{"id":"date","value":"1 May"}]}}`,
+			wantTo:   "15550003",
+			wantBody: `{"fromAddress":"integration-1","toAddress":"15550003","toAddressMessengerType":"whatsapp","messagingTemplate":{"responseId":"resp-9","bodyParameters":[{"id":"name","value":"Bo"},{"id":"date","value":"1 May"}]}}`,
 		},
 		{
-			name:     "template without parameters",
-			change:   func(c *GenesysConfig) { c.TemplateID = "r" },
+			name: "whatsapp header, body and button parameters in an active conversation",
+			change: func(c *GenesysConfig) {
+				c.MessengerType, c.From, c.TemplateID = "whatsapp", "integration-1", "resp-9"
+				c.TemplateParams = []string{"name"}
+				c.BodyParams = []TemplateParam{{"2", "order"}}
+				c.HeaderParams = []TemplateParam{{"1", "order"}}
+				c.ButtonURLParams = []TemplateParam{{"1", "code"}}
+				c.UseExistingConversation = true
+			},
+			fields: map[string]string{"to": "4915550003", "name": "Bo", "order": "A-17", "code": "x/y?z"},
+			wantID: "2",
+			wantBody: `{"fromAddress":"integration-1","toAddress":"4915550003","toAddressMessengerType":"whatsapp","messagingTemplate":{"responseId":"resp-9",` +
+				`"headerParameters":[{"id":"1","value":"A-17"}],"bodyParameters":[{"id":"name","value":"Bo"},{"id":"2","value":"A-17"}],` +
+				`"buttonUrlParameters":[{"id":"1","value":"x/y?z"}]},"useExistingActiveConversation":true}`,
+		},
+		{
+			name:     "open template without parameters",
+			change:   func(c *GenesysConfig) { c.MessengerType, c.TemplateID = "open", "r" },
 			fields:   map[string]string{"to": "x"},
 			wantID:   "2",
-			wantBody: `{"fromAddress":"+15559999","toAddress":"x","toAddressMessengerType":"sms","messagingTemplate":{"responseId":"r","parameters":[]}}`,
+			wantBody: `{"fromAddress":"+15559999","toAddress":"x","toAddressMessengerType":"open","messagingTemplate":{"responseId":"r"}}`,
 		},
+		{
+			name:     "sms in an active conversation",
+			change:   func(c *GenesysConfig) { c.UseExistingConversation = true },
+			fields:   map[string]string{"to": "+15550001", "text": "hi"},
+			wantID:   "2",
+			wantBody: `{"fromAddress":"+15559999","toAddress":"+15550001","toAddressMessengerType":"sms","textBody":"hi","useExistingActiveConversation":true}`,
+		},
+		{
+			name:     "sms of 765 characters",
+			fields:   map[string]string{"to": "+15550001", "text": strings.Repeat("é", 765)},
+			wantID:   "2",
+			wantBody: `{"fromAddress":"+15559999","toAddress":"+15550001","toAddressMessengerType":"sms","textBody":"` + strings.Repeat("é", 765) + `"}`,
+		},
+		{name: "sms of 766 characters", fields: map[string]string{"to": "+15550001", "text": strings.Repeat("a", 764) + "👍"},
+			invalid: `recipients.csv:2: text is 766 characters, more than the 765 Genesys allows for this messenger type`},
+		{name: "open of 2001 characters", change: func(c *GenesysConfig) { c.MessengerType = "open" }, fields: map[string]string{"to": "u", "text": strings.Repeat("a", 2001)},
+			invalid: `recipients.csv:2: text is 2001 characters, more than the 2000 Genesys allows for this messenger type`},
+		{name: "whatsapp address not a number", change: func(c *GenesysConfig) { c.MessengerType, c.TemplateID = "whatsapp", "r" },
+			fields: map[string]string{"to": "+1 555 0003"}, invalid: `recipients.csv:2: whatsapp address "+1 555 0003": want a phone number, 8 to 15 digits with or without a leading +`},
+		{name: "whatsapp address too short", change: func(c *GenesysConfig) { c.MessengerType, c.TemplateID = "whatsapp", "r" },
+			fields: map[string]string{"to": "+1555"}, invalid: `recipients.csv:2: whatsapp address "+1555": want a phone number, 8 to 15 digits with or without a leading +`},
 		{name: "missing to", fields: map[string]string{"text": "hi"}, invalid: `recipients.csv:2: column "to": missing`},
 		{name: "empty text", fields: map[string]string{"to": "x", "text": ""}, invalid: `recipients.csv:2: column "text": empty`},
 		{name: "template field missing", change: func(c *GenesysConfig) { c.Text = "Hi {{.name}}" }, fields: map[string]string{"to": "x"},
 			invalid: `recipients.csv:2: template: field "name" missing`},
 		{name: "template renders empty", change: func(c *GenesysConfig) { c.Text = "{{.name}}" }, fields: map[string]string{"to": "x", "name": ""},
 			invalid: `recipients.csv:2: --text rendered empty`},
-		{name: "template param missing", change: func(c *GenesysConfig) { c.TemplateID = "r"; c.TemplateParams = []string{"name"} },
+		{name: "template param missing", change: func(c *GenesysConfig) {
+			c.MessengerType, c.TemplateID, c.TemplateParams = "open", "r", []string{"name"}
+		},
 			fields: map[string]string{"to": "x"}, invalid: `recipients.csv:2: column "name": missing`},
+		{name: "button param missing", change: func(c *GenesysConfig) {
+			c.MessengerType, c.TemplateID, c.ButtonURLParams = "whatsapp", "r", []TemplateParam{{"1", "code"}}
+		}, fields: map[string]string{"to": "15550001234", "code": ""}, invalid: `recipients.csv:2: column "code": empty`},
 		{name: "id field missing", change: func(c *GenesysConfig) { c.IDField = "ref" }, fields: map[string]string{"to": "x", "text": "y"},
 			invalid: `recipients.csv:2: id field "ref" missing`},
 	}
@@ -285,7 +347,7 @@ func TestGenesysBuild(t *testing.T) {
 			if string(m.Body) != tt.wantBody {
 				t.Errorf("Body = %s\nwant   %s", m.Body, tt.wantBody)
 			}
-			if m.ID != tt.wantID || m.Recipient != tt.fields[cmp.Or(cfg.ToField, "to")] || m.Method != "POST" ||
+			if m.ID != tt.wantID || m.Recipient != cmp.Or(tt.wantTo, tt.fields[cmp.Or(cfg.ToField, "to")]) || m.Method != "POST" ||
 				m.Header.Get("Content-Type") != "application/json" || m.IdempotencyKey != sender.IdempotencyKey(m.ID, m.Body) {
 				t.Errorf("got %+v", m)
 			}
@@ -437,7 +499,20 @@ func TestGenesysTokenErrorPassedThrough(t *testing.T) {
 		status int
 		header map[string]string
 		body   string
+		// The answer the engine sees, when not the endpoint's own.
+		wantStatus int
+		wantBody   string
 	}{
+		{name: "client refused with 400 stops like a 401", status: http.StatusBadRequest,
+			body:       `{"error":"invalid_client","description":"authentication failed","error_description":"authentication failed"}`,
+			wantStatus: http.StatusUnauthorized,
+			wantBody:   `{"error":"invalid_client: authentication failed","error_description":"the token endpoint answered 400 Bad Request"}`},
+		{name: "unauthorized client", status: http.StatusBadRequest, body: `{"error":"unauthorized_client"}`,
+			wantStatus: http.StatusUnauthorized,
+			wantBody:   `{"error":"unauthorized_client","error_description":"the token endpoint answered 400 Bad Request"}`},
+		{name: "400 without a reason", status: http.StatusBadRequest, body: `<html>`,
+			wantStatus: http.StatusUnauthorized,
+			wantBody:   `{"error":"the token endpoint refused the client","error_description":"the token endpoint answered 400 Bad Request"}`},
 		{name: "throttled", status: http.StatusTooManyRequests, header: map[string]string{"Retry-After": "7"}, body: `{"message":"slow down","code":"too.many.requests"}`},
 		{name: "server error", status: http.StatusServiceUnavailable, body: `unavailable`},
 		{name: "bad credentials", status: http.StatusUnauthorized, body: `{"error":"invalid_client"}`},
@@ -467,8 +542,12 @@ func TestGenesysTokenErrorPassedThrough(t *testing.T) {
 			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode != tt.status || string(body) != tt.body || !strings.HasPrefix(resp.Status, strconv.Itoa(tt.status)) {
-				t.Errorf("got %d %q, want %d %q", resp.StatusCode, body, tt.status, tt.body)
+			wantStatus, wantBody := cmp.Or(tt.wantStatus, tt.status), cmp.Or(tt.wantBody, tt.body)
+			if resp.StatusCode != wantStatus || string(body) != wantBody || !strings.HasPrefix(resp.Status, strconv.Itoa(wantStatus)) {
+				t.Errorf("got %d %q, want %d %q", resp.StatusCode, body, wantStatus, wantBody)
+			}
+			if _, errText := p.ParseResponse(resp.StatusCode, body); tt.wantBody != "" && !strings.HasSuffix(errText, ": the token endpoint answered 400 Bad Request") {
+				t.Errorf("error text %q does not say what the endpoint answered", errText)
 			}
 			for k, v := range tt.header {
 				if resp.Header.Get(k) != v {
@@ -555,5 +634,70 @@ func TestGenesysUnreplayableBody(t *testing.T) {
 	checkSend(t, p, c, http.StatusAccepted)
 	if ts.Fetched() != 2 {
 		t.Errorf("fetched %d tokens, want 2", ts.Fetched())
+	}
+}
+
+func TestParseTemplateParam(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     TemplateParam
+		err      string
+	}{
+		{name: "id and column", in: "1=first_name", want: TemplateParam{ID: "1", Column: "first_name"}},
+		{name: "column alone", in: "order", want: TemplateParam{ID: "order", Column: "order"}},
+		{name: "column with =", in: "a=b=c", want: TemplateParam{ID: "a", Column: "b=c"}},
+		{name: "empty", in: "", err: `template parameter "": want ID=COLUMN`},
+		{name: "no id", in: "=col", err: `template parameter "=col": want ID=COLUMN`},
+		{name: "no column", in: "1=", err: `template parameter "1=": want ID=COLUMN`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseTemplateParam(tt.in)
+			if tt.err != "" {
+				if err == nil || err.Error() != tt.err {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("got %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzParseTemplateParam(f *testing.F) {
+	for _, s := range []string{"1=first_name", "order", "", "=", "a=b=c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParseTemplateParam(s)
+		if err != nil {
+			return
+		}
+		if p.ID == "" || p.Column == "" || (p.ID+"="+p.Column != s && p.ID != s) {
+			t.Fatalf("%q parsed as %+v", s, p)
+		}
+	})
+}
+
+func TestWhatsAppID(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{name: "E.164", in: "+13175555555", want: "13175555555"},
+		{name: "already an id", in: "13175555555", want: "13175555555"},
+		{name: "15 digits", in: "+123456789012345", want: "123456789012345"},
+		{name: "16 digits", in: "+1234567890123456"},
+		{name: "7 digits", in: "+1234567"},
+		{name: "spaces", in: "+1 317 555 5555"},
+		{name: "two pluses", in: "++13175555555"},
+		{name: "whatsapp prefix", in: "whatsapp:+13175555555"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := whatsAppID(tt.in)
+			if got != tt.want || (err == nil) != (tt.want != "") {
+				t.Fatalf("whatsAppID(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			}
+		})
 	}
 }

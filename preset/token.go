@@ -160,6 +160,9 @@ func (t *TokenSource) request(ctx context.Context, f *tokenFlight) time.Duration
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		f.statusLine, f.status, f.header, f.body = resp.Status, resp.StatusCode, resp.Header, body
+		if resp.StatusCode == http.StatusBadRequest {
+			f.refused()
+		}
 		return 0
 	}
 	var tr struct {
@@ -177,6 +180,29 @@ func (t *TokenSource) request(ctx context.Context, f *tokenFlight) time.Duration
 	f.token = tr.AccessToken
 	// Clamped so an absurd expires_in cannot overflow a Duration.
 	return time.Duration(min(tr.ExpiresIn, maxTokenLifetime.Seconds()) * float64(time.Second))
+}
+
+// refused turns the token endpoint's 400 into a 401. RFC 6749 answers a
+// client it will not serve (invalid_client, unauthorized_client,
+// invalid_grant, ...) with 400, and that fails every message alike: as a
+// 401 it stops the run (exit 1) as a wrong secret does, instead of failing
+// the rows one by one. The body keeps the endpoint's reason and says what
+// it answered.
+func (f *tokenFlight) refused() {
+	reason := "the token endpoint refused the client"
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(f.body, &obj) == nil {
+		if t := errorText(obj); t != "" {
+			reason = t
+		}
+	}
+	f.statusLine, f.status = "401 Unauthorized", http.StatusUnauthorized
+	f.header = f.header.Clone()
+	f.header.Del("Content-Length")
+	f.body, _ = json.Marshal(map[string]string{
+		"error":             reason,
+		"error_description": "the token endpoint answered 400 Bad Request",
+	})
 }
 
 // response is the token endpoint's error answer, as the response to req.

@@ -2,12 +2,15 @@ package preset
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bulksend/bulksend/sender"
 )
@@ -26,8 +29,14 @@ func TestNewTwilioErrors(t *testing.T) {
 	}{
 		{name: "no token", change: func(c *TwilioConfig) { c.AuthToken = "" }, want: "twilio: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"},
 		{name: "no sid", change: func(c *TwilioConfig) { c.AccountSID = "" }, want: "twilio: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"},
-		{name: "no sender", change: func(c *TwilioConfig) { c.From = "" }, want: "exactly one of --from and --messaging-service"},
-		{name: "two senders", change: func(c *TwilioConfig) { c.MessagingService = "MG1" }, want: "exactly one of --from and --messaging-service"},
+		{name: "api key without secret", change: func(c *TwilioConfig) { c.APIKey = "SK1" }, want: "set both TWILIO_API_KEY and TWILIO_API_SECRET, or neither"},
+		{name: "api secret without key", change: func(c *TwilioConfig) { c.AuthToken, c.APISecret = "", "s" }, want: "set both TWILIO_API_KEY and TWILIO_API_SECRET, or neither"},
+		{name: "api key without account", change: func(c *TwilioConfig) { c.AccountSID, c.APIKey, c.APISecret = "", "SK1", "s" }, want: "set TWILIO_ACCOUNT_SID"},
+		{name: "no sender", change: func(c *TwilioConfig) { c.From = "" }, want: "set --from, --messaging-service or both"},
+		{name: "bad status callback", change: func(c *TwilioConfig) { c.StatusCallback = "/status" }, want: `twilio: status callback: invalid URL "/status"`},
+		{name: "validity period too long", change: func(c *TwilioConfig) { c.ValidityPeriod = 36001 * time.Second }, want: "twilio: validity period 10h0m1s: want whole seconds from 1s to 10h0m0s"},
+		{name: "validity period not whole seconds", change: func(c *TwilioConfig) { c.ValidityPeriod = 1500 * time.Millisecond }, want: "want whole seconds"},
+		{name: "variables without content", change: func(c *TwilioConfig) { c.ContentVariables = []ContentVariable{{"1", "name"}} }, want: "content variables need a content template (--content-sid)"},
 		{name: "bad api url", change: func(c *TwilioConfig) { c.APIURL = "localhost:8080" }, want: `twilio: invalid URL "localhost:8080"`},
 		{name: "text template", change: func(c *TwilioConfig) { c.Text = "{{" }, want: "twilio: template: --text:1:"},
 	}
@@ -78,6 +87,67 @@ func TestTwilioBuild(t *testing.T) {
 			wantURL:  "https://api.twilio.com/2010-04-01/Accounts/AC0123456789/Messages.json",
 			wantBody: "To=x&From=%2B15559999&Body=Hi+Ann",
 		},
+		{
+			name:     "from and messaging service",
+			change:   func(c *TwilioConfig) { c.MessagingService = "MG42" },
+			fields:   map[string]string{"to": "+15550001", "text": "hi"},
+			wantURL:  "https://api.twilio.com/2010-04-01/Accounts/AC0123456789/Messages.json",
+			wantBody: "To=%2B15550001&From=%2B15559999&MessagingServiceSid=MG42&Body=hi",
+		},
+		{
+			name: "media, callback and validity",
+			change: func(c *TwilioConfig) {
+				c.MediaURLFields = []string{"img", "pdf"}
+				c.StatusCallback = "https://hooks.test/status?c=1"
+				c.ValidityPeriod = 10 * time.Minute
+			},
+			fields:   map[string]string{"to": "+15550001", "text": "see", "img": "https://cdn.test/a.jpg?x=1&y=2", "pdf": ""},
+			wantURL:  "https://api.twilio.com/2010-04-01/Accounts/AC0123456789/Messages.json",
+			wantBody: "To=%2B15550001&From=%2B15559999&Body=see&MediaUrl=https%3A%2F%2Fcdn.test%2Fa.jpg%3Fx%3D1%26y%3D2&StatusCallback=https%3A%2F%2Fhooks.test%2Fstatus%3Fc%3D1&ValidityPeriod=600",
+		},
+		{
+			name:     "media without text",
+			change:   func(c *TwilioConfig) { c.MediaURLFields = []string{"img"} },
+			fields:   map[string]string{"to": "+15550001", "img": "https://cdn.test/a.jpg"},
+			wantURL:  "https://api.twilio.com/2010-04-01/Accounts/AC0123456789/Messages.json",
+			wantBody: "To=%2B15550001&From=%2B15559999&MediaUrl=https%3A%2F%2Fcdn.test%2Fa.jpg",
+		},
+		{
+			name: "content template",
+			change: func(c *TwilioConfig) {
+				c.ContentSID = "HX0123456789abcdef0123456789abcdef"
+				c.ContentVariables = []ContentVariable{{"1", "name"}, {"2", "date"}}
+			},
+			fields:   map[string]string{"to": "whatsapp:+15550001", "text": "ignored", "name": `Zoë "Z"`, "date": "1 May"},
+			wantURL:  "https://api.twilio.com/2010-04-01/Accounts/AC0123456789/Messages.json",
+			wantBody: "To=whatsapp%3A%2B15550001&From=%2B15559999&ContentSid=HX0123456789abcdef0123456789abcdef&ContentVariables=" + url.QueryEscape(`{"1":"Zoë \"Z\"","2":"1 May"}`),
+		},
+		{
+			name:     "1600 characters",
+			fields:   map[string]string{"to": "+15550001", "text": strings.Repeat("ü", 1600)},
+			wantURL:  "https://api.twilio.com/2010-04-01/Accounts/AC0123456789/Messages.json",
+			wantBody: "To=%2B15550001&From=%2B15559999&Body=" + strings.Repeat("%C3%BC", 1600),
+		},
+		{name: "1601 characters", fields: map[string]string{"to": "+15550001", "text": strings.Repeat("a", 1599) + "👍"},
+			invalid: `list.jsonl:4: text is 1601 characters, more than the 1600 Twilio allows`},
+		{name: "media not a URL", change: func(c *TwilioConfig) { c.MediaURLFields = []string{"img"} }, fields: map[string]string{"to": "x", "text": "t", "img": "a.jpg"},
+			invalid: `list.jsonl:4: column "img": media invalid URL "a.jpg": scheme must be http or https`},
+		{name: "media column missing", change: func(c *TwilioConfig) { c.MediaURLFields = []string{"img"} }, fields: map[string]string{"to": "x", "text": "t"},
+			invalid: `list.jsonl:4: column "img": missing`},
+		{name: "eleven media", change: func(c *TwilioConfig) {
+			for i := range 11 {
+				c.MediaURLFields = append(c.MediaURLFields, fmt.Sprint("m", i))
+			}
+		}, fields: func() map[string]string {
+			f := map[string]string{"to": "x"}
+			for i := range 11 {
+				f[fmt.Sprint("m", i)] = "https://cdn.test/a.jpg"
+			}
+			return f
+		}(), invalid: `list.jsonl:4: 11 media URLs, more than the 10 Twilio allows`},
+		{name: "content variable missing", change: func(c *TwilioConfig) {
+			c.ContentSID, c.ContentVariables = "HX1", []ContentVariable{{"1", "name"}}
+		}, fields: map[string]string{"to": "x"}, invalid: `list.jsonl:4: column "name": missing`},
 		{name: "empty to", fields: map[string]string{"to": "", "text": "x"}, invalid: `list.jsonl:4: column "to": empty`},
 		{name: "missing text", fields: map[string]string{"to": "x"}, invalid: `list.jsonl:4: column "text": missing`},
 		{name: "template field missing", change: func(c *TwilioConfig) { c.Text = "Hi {{.name}}" }, fields: map[string]string{"to": "x"},
@@ -114,6 +184,72 @@ func TestTwilioBuild(t *testing.T) {
 				t.Errorf("got %+v", m)
 			}
 		})
+	}
+}
+
+func TestParseContentVariable(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     ContentVariable
+		err      bool
+	}{
+		{name: "name and column", in: "1=first_name", want: ContentVariable{Name: "1", Column: "first_name"}},
+		{name: "column with =", in: "a=b=c", want: ContentVariable{Name: "a", Column: "b=c"}},
+		{name: "column alone", in: "first_name", err: true},
+		{name: "no name", in: "=c", err: true},
+		{name: "no column", in: "1=", err: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseContentVariable(tt.in)
+			if (err != nil) != tt.err || got != tt.want {
+				t.Fatalf("ParseContentVariable(%q) = %+v, %v", tt.in, got, err)
+			}
+		})
+	}
+}
+
+func FuzzParseContentVariable(f *testing.F) {
+	for _, s := range []string{"1=first_name", "x", "=", "a=b=c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := ParseContentVariable(s)
+		if err == nil && (v.Name == "" || v.Column == "" || v.Name+"="+v.Column != s) {
+			t.Fatalf("%q parsed as %+v", s, v)
+		}
+	})
+}
+
+// TestTwilioAPIKey: with an API key the Basic credential is the key and its
+// secret; the account SID stays in the URL only.
+func TestTwilioAPIKey(t *testing.T) {
+	type seen struct {
+		user, pass, path string
+	}
+	got := make(chan seen, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, _ := r.BasicAuth()
+		got <- seen{u, p, r.URL.Path}
+		w.WriteHeader(http.StatusCreated)
+	}))
+	defer srv.Close()
+	p, err := NewTwilio(TwilioConfig{From: "+1", APIURL: srv.URL, AccountSID: testSID, AuthToken: testToken, APIKey: "SK42", APISecret: "k3y-secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := p.Builder.Build(sender.Row{Line: 2, Fields: map[string]string{"to": "+1", "text": "x"}})
+	req, _ := http.NewRequest(m.Method, m.URL, bytes.NewReader(m.Body))
+	resp, err := (&http.Client{Transport: p.Wrap(srv.Client().Transport)}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if s := <-got; s.user != "SK42" || s.pass != "k3y-secret" || s.path != "/2010-04-01/Accounts/"+testSID+"/Messages.json" {
+		t.Errorf("got %+v", s)
+	}
+	if !slices.Contains(p.Secrets, "k3y-secret") || slices.Contains(p.Secrets, testToken) || !strings.Contains(p.Describe, "API key") {
+		t.Errorf("Secrets %q, Describe %q", p.Secrets, p.Describe)
 	}
 }
 
