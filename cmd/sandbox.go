@@ -39,8 +39,11 @@ duplicates and 429s as JSON.
 
 The Genesys and Twilio endpoints accept the credentials in
 GENESYSCLOUD_OAUTHCLIENT_ID/GENESYSCLOUD_OAUTHCLIENT_SECRET and
-TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN when set, else sandbox-client /
-sandbox-secret and ACsandbox / sandbox-token.
+TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN (or the API key
+TWILIO_API_KEY/TWILIO_API_SECRET) when set, else sandbox-client /
+sandbox-secret and ACsandbox / sandbox-token (or SKsandbox /
+sandbox-key-secret). They answer in the vendors' published shapes and
+ignore Idempotency-Key, as the vendors do.
 
 Header styles (--style): ` + strings.Join(sandbox.Styles(), ", "),
 		Example: `  bulksend sandbox --burst 15 --rate 100/s --style x-ratelimit-reset --skew 5m`,
@@ -89,6 +92,8 @@ func sandboxConfig(opts *SandboxOptions) (sandbox.Config, error) {
 		cfg.ClientSecret = opts.Getenv("GENESYSCLOUD_OAUTHCLIENT_SECRET")
 		cfg.AccountSID = opts.Getenv("TWILIO_ACCOUNT_SID")
 		cfg.AuthToken = opts.Getenv("TWILIO_AUTH_TOKEN")
+		cfg.APIKey = opts.Getenv("TWILIO_API_KEY")
+		cfg.APISecret = opts.Getenv("TWILIO_API_SECRET")
 	}
 	return cfg, nil
 }

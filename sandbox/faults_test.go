@@ -227,20 +227,34 @@ func TestIdempotency(t *testing.T) {
 	}
 }
 
-func TestIdempotencyReplaysGenesysAnswer(t *testing.T) {
+// TestVendorEndpointsIgnoreIdempotencyKey: Twilio and Genesys publish no
+// idempotency key, so a repeated key delivers the message again.
+func TestVendorEndpointsIgnoreIdempotencyKey(t *testing.T) {
 	s, c := newServer(t, Config{})
 	tok := token(t, s)
-	send := func() string {
-		w := do(s, "POST", pathAgentless, agentless("sms", "+15551234567"), "Authorization: Bearer "+tok, "Idempotency-Key: k")
-		if w.Code != 202 {
-			t.Fatalf("status %d %s", w.Code, w.Body)
-		}
-		return w.Body.String()
+	twilio := "/2010-04-01/Accounts/" + DefaultAccountSID + "/Messages.json"
+	auth := basicAuth(DefaultAccountSID, DefaultAuthToken)
+	sends := []struct {
+		name string
+		send func() *httptest.ResponseRecorder
+	}{
+		{"genesys", func() *httptest.ResponseRecorder {
+			return do(s, "POST", pathAgentless, agentless("sms", "+15551234567"), "Authorization: Bearer "+tok, "Idempotency-Key: k")
+		}},
+		{"twilio", func() *httptest.ResponseRecorder {
+			return do(s, "POST", twilio, "To=%2B15551234567&From=x&Body=hi", formType, auth, "Idempotency-Key: k")
+		}},
 	}
-	first := send()
-	c.Advance(time.Minute)
-	if again := send(); again != first {
-		t.Errorf("replay %s, want %s", again, first)
+	for _, sd := range sends {
+		first := sd.send()
+		c.Advance(time.Minute)
+		again := sd.send()
+		if first.Code/100 != 2 || again.Code/100 != 2 || again.Body.String() == first.Body.String() {
+			t.Errorf("%s: %d %s then %d %s, want two deliveries", sd.name, first.Code, first.Body, again.Code, again.Body)
+		}
+	}
+	if st := s.Stats(); st.Delivered != 4 || st.Duplicates != 2 || st.Replays != 0 {
+		t.Errorf("stats %+v", st)
 	}
 }
 

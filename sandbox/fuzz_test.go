@@ -5,8 +5,11 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/bulksend/bulksend/segments"
 )
 
 var (
@@ -24,6 +27,8 @@ func FuzzServeHTTP(f *testing.F) {
 	f.Add(uint8(0), uint8(1), uint8(0), `{"fromAddress":"f","toAddress":"+15551234567","toAddressMessengerType":"sms","messagingTemplate":{"responseId":"r","parameters":[{"id":"a","value":"b"}]}}`, "")
 	f.Add(uint8(0), uint8(2), uint8(1), "grant_type=client_credentials", "")
 	f.Add(uint8(0), uint8(3), uint8(1), "To=%2B15551234567&From=x&Body=hi", "k2")
+	f.Add(uint8(0), uint8(3), uint8(1), "To=%2B15551234567&From=x&MediaUrl=https%3A%2F%2Fe.test%2Fa.jpg", "")
+	f.Add(uint8(0), uint8(1), uint8(0), whatsapp("15551234567", `{"responseId":"r"}`), "")
 	f.Add(uint8(0), uint8(3), uint8(1), "To=%zz", "")
 	f.Add(uint8(0), uint8(0), uint8(1), "To=a&to=b", "")
 	f.Add(uint8(1), uint8(4), uint8(3), "", "")
@@ -64,6 +69,7 @@ func FuzzServeHTTP(f *testing.F) {
 func FuzzParseAgentless(f *testing.F) {
 	f.Add(agentless("sms", "+15551234567"))
 	f.Add(agentless("whatsapp", "x"))
+	f.Add(whatsapp("15551234567", `{"responseId":"r","bodyParameters":[{"id":"1","value":"v"}]}`))
 	f.Add(`{"fromAddress":"f","toAddress":"o","toAddressMessengerType":"open","messagingTemplate":{"responseId":"r"}}`)
 	f.Add(`{"toAddress":null}`)
 	f.Add(`[]`)
@@ -75,18 +81,28 @@ func FuzzParseAgentless(f *testing.F) {
 		if m.FromAddress == "" || m.ToAddress == "" || !slices.Contains([]string{"sms", "whatsapp", "open"}, m.ToAddressMessengerType) {
 			t.Fatalf("accepted %+v", m)
 		}
-		if m.ToAddressMessengerType == "sms" && !isE164(m.ToAddress) {
-			t.Fatalf("accepted an sms to %q", m.ToAddress)
+		tmpl := m.MessagingTemplate
+		switch m.ToAddressMessengerType {
+		case "sms":
+			if !isE164(m.ToAddress) || m.TextBody == "" || tmpl != nil || segments.UTF16Len(m.TextBody) > 765 {
+				t.Fatalf("accepted an sms %+v", m)
+			}
+		case "whatsapp":
+			if !isWhatsAppID(m.ToAddress) || tmpl == nil || tmpl.ResponseID == "" {
+				t.Fatalf("accepted a whatsapp message %+v", m)
+			}
 		}
-		if m.TextBody == "" && (m.MessagingTemplate == nil || m.MessagingTemplate.ResponseID == "") {
-			t.Fatalf("accepted a message without text: %+v", m)
+		if m.TextBody == "" && (tmpl == nil || tmpl.ResponseID == "") || segments.UTF16Len(m.TextBody) > 2000 {
+			t.Fatalf("accepted a message without text or too long: %+v", m)
 		}
 	})
 }
 
 func FuzzParseTwilio(f *testing.F) {
 	f.Add("To=%2B15551234567&From=x&Body=hi")
-	f.Add("To=%2B15551234567&MessagingServiceSid=MG1&Body=hi")
+	f.Add("To=%2B15551234567&MessagingServiceSid=" + mg + "&Body=hi")
+	f.Add("To=whatsapp%3A%2B15551234567&From=x&ContentSid=" + hx + "&ContentVariables=%7B%221%22%3A%22a%22%7D")
+	f.Add("To=%2B15551234567&From=x&MediaUrl=https%3A%2F%2Fe.test%2Fa.jpg&ValidityPeriod=5&StatusCallback=http%3A%2F%2Fe.test")
 	f.Add("To=555")
 	f.Add("To=%zz;a=b")
 	f.Fuzz(func(t *testing.T, body string) {
@@ -97,7 +113,8 @@ func FuzzParseTwilio(f *testing.F) {
 			}
 			return
 		}
-		if !isE164(m.To) || m.Body == "" || (m.From == "" && m.MessagingServiceSID == "") {
+		if !isE164(strings.TrimPrefix(m.To, "whatsapp:")) || (m.Body == "" && len(m.MediaURL) == 0 && m.ContentSID == "") ||
+			(m.From == "" && m.MessagingServiceSID == "") || segments.UTF16Len(m.Body) > 1600 || len(m.MediaURL) > 10 {
 			t.Fatalf("accepted %+v", m)
 		}
 	})

@@ -114,7 +114,9 @@ func (s *Server) parse(w http.ResponseWriter, r *http.Request, q *request, sid s
 		return false
 	}
 	q.identity = identity(r.Method, r.URL.Path, body)
-	if !s.cfg.NoIdempotency {
+	if q.kind == kindSend && !s.cfg.NoIdempotency {
+		// Only the generic endpoint: Twilio and Genesys publish no
+		// idempotency key, so their endpoints ignore one, as they do.
 		q.key = r.Header.Get("Idempotency-Key")
 	}
 	switch q.kind {
@@ -129,8 +131,7 @@ func (s *Server) parse(w http.ResponseWriter, r *http.Request, q *request, sid s
 		q.bearer = bearerToken(r.Header.Get("Authorization"))
 		m, err := parseAgentless(body)
 		if err != nil {
-			q.invalid = &answer{status: http.StatusBadRequest, body: mustJSON(errorBody{
-				Message: err.Error(), Code: "bad.request", Status: http.StatusBadRequest})}
+			q.invalid = &answer{status: http.StatusBadRequest, body: genesysErrorBody(http.StatusBadRequest, "bad.request", err.Error())}
 		}
 		q.genesys, q.recipient = m, m.ToAddress
 	case kindTwilio:
@@ -283,28 +284,33 @@ func (s *Server) deliverLocked(q *request, now time.Time) answer {
 func (s *Server) accepted(q *request, n int64, skewed time.Time) answer {
 	switch q.kind {
 	case kindGenesys:
-		m := q.genesys
+		m := &q.genesys
+		id, conv := s.uuid(n, 1), s.uuid(n, 2)
+		ts := skewed.UTC().Format("2006-01-02T15:04:05.000Z07:00")
 		return answer{status: http.StatusAccepted, body: mustJSON(agentlessResponse{
-			ID:                s.uuid(n, 1),
-			ConversationID:    s.uuid(n, 2),
-			FromAddress:       m.FromAddress,
-			ToAddress:         m.ToAddress,
-			MessengerType:     m.ToAddressMessengerType,
-			TextBody:          m.TextBody,
-			MessagingTemplate: m.MessagingTemplate,
-			Timestamp:         skewed.UTC().Format("2006-01-02T15:04:05.000Z07:00"),
+			ID:                            id,
+			ConversationID:                conv,
+			FromAddress:                   m.FromAddress,
+			ToAddress:                     m.ToAddress,
+			MessengerType:                 m.ToAddressMessengerType,
+			TextBody:                      m.TextBody,
+			MessagingTemplate:             m.MessagingTemplate,
+			UseExistingActiveConversation: m.UseExistingActiveConversation,
+			Message: messageData{
+				ID: id, Timestamp: ts, FromAddress: m.FromAddress, ToAddress: m.ToAddress,
+				Direction: "outbound", MessengerType: m.ToAddressMessengerType, TextBody: m.TextBody,
+				Status: "queued", ConversationID: conv,
+			},
+			Timestamp: ts,
 		})}
 	case kindTwilio:
-		m := q.twilio
 		a, b := s.idBits(n, 3)
-		return answer{status: http.StatusCreated, body: mustJSON(twilioResponse{
-			SID:                 fmt.Sprintf("SM%016x%016x", a, b),
-			Status:              "queued",
-			To:                  m.To,
-			From:                m.From,
-			MessagingServiceSID: m.MessagingServiceSID,
-			Body:                m.Body,
-		})}
+		prefix := "SM"
+		if len(q.twilio.MediaURL) > 0 {
+			prefix = "MM"
+		}
+		sid := fmt.Sprintf("%s%016x%016x", prefix, a, b)
+		return answer{status: http.StatusCreated, body: mustJSON(twilioAccepted(s.cfg.AccountSID, sid, &q.twilio, skewed))}
 	default:
 		body := make([]byte, 0, 48)
 		body = append(body, `{"id":"msg-`...)
@@ -323,7 +329,11 @@ func (s *Server) idBits(n int64, salt uint64) (uint64, uint64) {
 
 // uuid formats idBits as a version-4-looking UUID, as Genesys ids look.
 func (s *Server) uuid(n int64, salt uint64) string {
-	a, b := s.idBits(n, salt)
+	return formatUUID(s.idBits(n, salt))
+}
+
+// formatUUID formats 128 bits as a version-4 UUID.
+func formatUUID(a, b uint64) string {
 	return fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x",
 		a>>32, a>>16&0xffff, a&0xfff, b>>48&0x3fff|0x8000, b&0xffffffffffff)
 }
@@ -395,7 +405,7 @@ func isE164(s string) bool {
 	return true
 }
 
-// errorBody is the generic and Genesys error shape.
+// errorBody is the generic endpoint's error shape.
 type errorBody struct {
 	Message string `json:"message"`
 	Code    string `json:"code,omitempty"`
@@ -425,16 +435,16 @@ var (
 
 	throttledBodies = [kinds][]byte{
 		kindSend:    mustJSON(errorBody{Message: "too many requests", Code: "too.many.requests", Status: http.StatusTooManyRequests}),
-		kindGenesys: mustJSON(errorBody{Message: "Rate limit exceeded the maximum allowed requests", Code: "too.many.requests", Status: http.StatusTooManyRequests}),
-		kindTwilio:  mustJSON(twilioError{Code: 20429, Message: "Too Many Requests", Status: http.StatusTooManyRequests}),
+		kindGenesys: genesysErrorBody(http.StatusTooManyRequests, "too.many.requests", "Rate limit exceeded the maximum allowed requests"),
+		kindTwilio:  mustJSON(newTwilioError(http.StatusTooManyRequests, 20429, "Too Many Requests")),
 	}
 	failBodies = func() (b [kinds][len(failStatuses)][]byte) {
 		codes := [...]string{"internal.server.error", "bad.gateway", "service.unavailable"}
 		for i, st := range failStatuses {
 			msg := http.StatusText(st) + " (injected fault)"
 			b[kindSend][i] = mustJSON(errorBody{Message: msg, Status: st})
-			b[kindGenesys][i] = mustJSON(errorBody{Message: msg, Code: codes[i], Status: st})
-			b[kindTwilio][i] = mustJSON(twilioError{Code: 20500, Message: msg, Status: st})
+			b[kindGenesys][i] = genesysErrorBody(st, codes[i], msg)
+			b[kindTwilio][i] = mustJSON(newTwilioError(st, 20500, msg))
 		}
 		return b
 	}()

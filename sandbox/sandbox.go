@@ -61,6 +61,8 @@ const (
 	DefaultTokenLifetime = time.Hour
 	DefaultAccountSID    = "ACsandbox"
 	DefaultAuthToken     = "sandbox-token"
+	DefaultAPIKey        = "SKsandbox"
+	DefaultAPISecret     = "sandbox-key-secret"
 )
 
 // Fixed limits. The token endpoint has its own small bucket, as Genesys's
@@ -129,6 +131,9 @@ type Config struct {
 
 	// Twilio account credentials; "" means the defaults.
 	AccountSID, AuthToken string
+	// Twilio API key (an SK... sid) and its secret, accepted instead of
+	// the auth token; "" means the defaults.
+	APIKey, APISecret string
 
 	// NoIdempotency turns off Idempotency-Key handling: by default a
 	// replayed key gets the stored answer of the delivery it made, and the
@@ -265,6 +270,12 @@ func validate(c *Config) error {
 	}
 	if c.AuthToken == "" {
 		c.AuthToken = DefaultAuthToken
+	}
+	if c.APIKey == "" {
+		c.APIKey = DefaultAPIKey
+	}
+	if c.APISecret == "" {
+		c.APISecret = DefaultAPISecret
 	}
 	if c.Seed == 0 {
 		c.Seed = 1

@@ -2,31 +2,45 @@ package sandbox
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bulksend/bulksend/segments"
 )
 
 // agentlessRequest is the body of Genesys's
-// POST /api/v2/conversations/messages/agentless.
+// POST /api/v2/conversations/messages/agentless, as the SDKs' model
+// SendAgentlessOutboundMessageRequest has it.
 type agentlessRequest struct {
-	FromAddress            string             `json:"fromAddress"`
-	ToAddress              string             `json:"toAddress"`
-	ToAddressMessengerType string             `json:"toAddressMessengerType"`
-	TextBody               string             `json:"textBody,omitempty"`
-	MessagingTemplate      *messagingTemplate `json:"messagingTemplate,omitempty"`
+	FromAddress                   string             `json:"fromAddress"`
+	ToAddress                     string             `json:"toAddress"`
+	ToAddressMessengerType        string             `json:"toAddressMessengerType"`
+	TextBody                      string             `json:"textBody,omitempty"`
+	MessagingTemplate             *messagingTemplate `json:"messagingTemplate,omitempty"`
+	UseExistingActiveConversation bool               `json:"useExistingActiveConversation,omitempty"`
 }
 
+// messagingTemplate is the SDKs' SendMessagingTemplateRequest: a Response
+// Management response and its substitutions (parameters is the deprecated
+// name of bodyParameters).
 type messagingTemplate struct {
-	ResponseID string              `json:"responseId"`
-	Parameters []templateParameter `json:"parameters,omitempty"`
+	ResponseID          string              `json:"responseId"`
+	Parameters          []templateParameter `json:"parameters,omitempty"`
+	HeaderParameters    []templateParameter `json:"headerParameters,omitempty"`
+	BodyParameters      []templateParameter `json:"bodyParameters,omitempty"`
+	ButtonURLParameters []templateParameter `json:"buttonUrlParameters,omitempty"`
 }
 
 type templateParameter struct {
@@ -34,20 +48,45 @@ type templateParameter struct {
 	Value string `json:"value"`
 }
 
-// agentlessResponse is Genesys's 202 answer.
+// agentlessResponse is Genesys's 202 answer, its fields in the order of the
+// SDKs' SendAgentlessOutboundMessageResponse.
 type agentlessResponse struct {
-	ID                string             `json:"id"`
-	ConversationID    string             `json:"conversationId"`
-	FromAddress       string             `json:"fromAddress"`
-	ToAddress         string             `json:"toAddress"`
-	MessengerType     string             `json:"messengerType"`
-	TextBody          string             `json:"textBody,omitempty"`
-	MessagingTemplate *messagingTemplate `json:"messagingTemplate,omitempty"`
-	Timestamp         string             `json:"timestamp"`
+	ID                            string             `json:"id"`
+	ConversationID                string             `json:"conversationId"`
+	FromAddress                   string             `json:"fromAddress"`
+	ToAddress                     string             `json:"toAddress"`
+	MessengerType                 string             `json:"messengerType"`
+	TextBody                      string             `json:"textBody,omitempty"`
+	MessagingTemplate             *messagingTemplate `json:"messagingTemplate,omitempty"`
+	UseExistingActiveConversation bool               `json:"useExistingActiveConversation"`
+	Message                       messageData        `json:"message"`
+	Timestamp                     string             `json:"timestamp"`
 }
 
-// parseAgentless decodes and checks an agentless message; the error text is
-// what the client reads in the 400 answer.
+// messageData is the answer's message in the normalized format, in the
+// order of the SDKs' MessageData.
+type messageData struct {
+	ID             string `json:"id"`
+	Timestamp      string `json:"timestamp"`
+	FromAddress    string `json:"fromAddress"`
+	ToAddress      string `json:"toAddress"`
+	Direction      string `json:"direction"`
+	MessengerType  string `json:"messengerType"`
+	TextBody       string `json:"textBody,omitempty"`
+	Status         string `json:"status"`
+	ConversationID string `json:"conversationId"`
+}
+
+// Genesys's limits on textBody, in characters (UTF-16 code units, as the
+// Java service counts them).
+const (
+	genesysMaxSMS   = 765
+	genesysMaxOther = 2000
+)
+
+// parseAgentless decodes and checks an agentless message against the rules
+// the SDK models document; the error text is what the client reads in the
+// 400 answer.
 func parseAgentless(body []byte) (agentlessRequest, error) {
 	var m agentlessRequest
 	if err := json.Unmarshal(body, &m); err != nil {
@@ -58,19 +97,39 @@ func parseAgentless(body []byte) (agentlessRequest, error) {
 	default:
 		return m, fmt.Errorf("toAddressMessengerType %q is not one of sms, whatsapp, open", m.ToAddressMessengerType)
 	}
-	switch {
+	limit := genesysMaxOther
+	if m.ToAddressMessengerType == "sms" {
+		limit = genesysMaxSMS
+	}
+	switch t := m.MessagingTemplate; {
 	case m.FromAddress == "":
 		return m, errors.New("fromAddress is required")
 	case m.ToAddress == "":
 		return m, errors.New("toAddress is required")
 	case m.ToAddressMessengerType == "sms" && !isE164(m.ToAddress):
 		return m, fmt.Errorf("toAddress %q is not an E.164 phone number", m.ToAddress)
-	case m.TextBody == "" && m.MessagingTemplate == nil:
+	case m.ToAddressMessengerType == "whatsapp" && !isWhatsAppID(m.ToAddress):
+		return m, fmt.Errorf("toAddress %q is not a WhatsApp id (the phone number's digits, without +)", m.ToAddress)
+	case m.ToAddressMessengerType == "sms" && m.TextBody == "":
+		return m, errors.New("textBody is required for the sms messenger type")
+	case m.ToAddressMessengerType == "sms" && t != nil:
+		return m, errors.New("messagingTemplate is not supported for the sms messenger type")
+	case m.ToAddressMessengerType == "whatsapp" && t == nil:
+		return m, errors.New("messagingTemplate is required for the whatsapp messenger type")
+	case m.TextBody == "" && t == nil:
 		return m, errors.New("textBody or messagingTemplate is required")
-	case m.MessagingTemplate != nil && m.MessagingTemplate.ResponseID == "":
+	case t != nil && t.ResponseID == "":
 		return m, errors.New("messagingTemplate.responseId is required")
+	case segments.UTF16Len(m.TextBody) > limit:
+		return m, fmt.Errorf("textBody is %d characters, more than the %d allowed for %s", segments.UTF16Len(m.TextBody), limit, m.ToAddressMessengerType)
 	}
 	return m, nil
+}
+
+// isWhatsAppID reports whether s is a WhatsApp id: a phone number's 8 to 15
+// digits without the +.
+func isWhatsAppID(s string) bool {
+	return isE164("+" + s)
 }
 
 // bearerToken extracts the token of an "Authorization: Bearer ..." header.
@@ -100,7 +159,31 @@ func (s *Server) checkBearerLocked(token string, now time.Time) []byte {
 }
 
 func genesysUnauthorized(msg string) []byte {
-	return mustJSON(errorBody{Message: msg, Code: "authentication.required", Status: http.StatusUnauthorized})
+	return genesysErrorBody(http.StatusUnauthorized, "authentication.required", msg)
+}
+
+// genesysError is Genesys's error shape, the SDKs' ErrorBody, with the
+// fields a platform API error carries.
+type genesysError struct {
+	Message           string            `json:"message"`
+	Code              string            `json:"code"`
+	Status            int               `json:"status"`
+	MessageWithParams string            `json:"messageWithParams"`
+	MessageParams     map[string]string `json:"messageParams"`
+	ContextID         string            `json:"contextId"`
+	Details           []struct{}        `json:"details"`
+	Errors            []struct{}        `json:"errors"`
+}
+
+// genesysErrorBody is a Genesys error answer. Its contextId, the id a
+// support case quotes, is derived from the rest so equal errors read alike.
+func genesysErrorBody(status int, code, msg string) []byte {
+	sum := sha256.Sum256([]byte(code + "\x00" + msg))
+	return mustJSON(genesysError{
+		Message: msg, Code: code, Status: status, MessageWithParams: msg,
+		MessageParams: map[string]string{}, Details: []struct{}{}, Errors: []struct{}{},
+		ContextID: formatUUID(binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:16])),
+	})
 }
 
 // oauthError is the shape of Genesys's login service errors.
@@ -172,71 +255,197 @@ type tokenResponse struct {
 	ExpiresIn   int64  `json:"expires_in"`
 }
 
-// twilioMessage is the form Twilio's Messages.json takes.
+// twilioMessage is the form Twilio's Messages.json takes (the parameters
+// bulksend sends; Twilio's OpenAPI description lists a few more).
 type twilioMessage struct {
 	To, From, MessagingServiceSID, Body string
+	MediaURL                            []string
+	ContentSID, ContentVariables        string
+	StatusCallback                      string
+	ValidityPeriod                      string
 }
 
-// twilioError is Twilio's error shape.
+// twilioError is Twilio's error shape (twilio-go's TwilioRestError).
 type twilioError struct {
 	Code     int    `json:"code"`
 	Message  string `json:"message"`
-	MoreInfo string `json:"more_info,omitempty"`
+	MoreInfo string `json:"more_info"`
 	Status   int    `json:"status"`
 }
 
-// twilioResponse is Twilio's 201 answer, trimmed to what clients read.
+// twilioResponse is Twilio's 201 answer, every field of the published
+// examples in their published order. The null fields are pointers.
 type twilioResponse struct {
-	SID                 string `json:"sid"`
-	Status              string `json:"status"`
-	To                  string `json:"to"`
-	From                string `json:"from"`
-	MessagingServiceSID string `json:"messaging_service_sid,omitempty"`
-	Body                string `json:"body"`
+	AccountSID          string          `json:"account_sid"`
+	APIVersion          string          `json:"api_version"`
+	Body                string          `json:"body"`
+	DateCreated         string          `json:"date_created"`
+	DateSent            *string         `json:"date_sent"`
+	DateUpdated         string          `json:"date_updated"`
+	Direction           string          `json:"direction"`
+	ErrorCode           *int            `json:"error_code"`
+	ErrorMessage        *string         `json:"error_message"`
+	From                *string         `json:"from"`
+	MessagingServiceSID *string         `json:"messaging_service_sid"`
+	NumMedia            string          `json:"num_media"`
+	NumSegments         string          `json:"num_segments"`
+	Price               *string         `json:"price"`
+	PriceUnit           *string         `json:"price_unit"`
+	SID                 string          `json:"sid"`
+	Status              string          `json:"status"`
+	SubresourceURIs     twilioResources `json:"subresource_uris"`
+	To                  string          `json:"to"`
+	URI                 string          `json:"uri"`
 }
 
-var twilioUnauthorizedBody = mustJSON(twilioError{Code: 20003, Message: "Authenticate", Status: http.StatusUnauthorized})
+type twilioResources struct {
+	Media string `json:"media"`
+}
 
-func badTwilio(code int, msg string) *twilioError {
+// twilioDate is the RFC 2822 layout of Twilio's date fields.
+const twilioDate = "Mon, 02 Jan 2006 15:04:05 -0700"
+
+func newTwilioError(status, code int, msg string) *twilioError {
 	return &twilioError{
 		Code:     code,
 		Message:  msg,
 		MoreInfo: "https://www.twilio.com/docs/errors/" + strconv.Itoa(code),
-		Status:   http.StatusBadRequest,
+		Status:   status,
 	}
 }
 
-// parseTwilio decodes and checks a Messages.json form, with Twilio's error
-// codes.
+var twilioUnauthorizedBody = mustJSON(newTwilioError(http.StatusUnauthorized, 20003, "Authenticate"))
+
+func badTwilio(code int, msg string) *twilioError {
+	return newTwilioError(http.StatusBadRequest, code, msg)
+}
+
+// Twilio's limits on a message.
+const (
+	twilioMaxBody  = 1600 // characters of Body
+	twilioMaxMedia = 10   // MediaUrl parameters
+)
+
+// twilioInvalid is the code the sandbox gives a parameter that breaks the
+// OpenAPI description's schema (a pattern, a range), where Twilio's own
+// code for each case is not published.
+const twilioInvalid = 20001
+
+var (
+	messagingServiceSID = regexp.MustCompile(`^MG[0-9a-fA-F]{32}$`)
+	contentSID          = regexp.MustCompile(`^HX[0-9a-fA-F]{32}$`)
+)
+
+// parseTwilio decodes and checks a Messages.json form against Twilio's
+// OpenAPI description, with Twilio's error codes.
 func parseTwilio(body []byte) (twilioMessage, *twilioError) {
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
-		return twilioMessage{}, badTwilio(20001, "Invalid form body: "+err.Error())
+		return twilioMessage{}, badTwilio(twilioInvalid, "Invalid form body: "+err.Error())
 	}
 	m := twilioMessage{
 		To:                  form.Get("To"),
 		From:                form.Get("From"),
 		MessagingServiceSID: form.Get("MessagingServiceSid"),
 		Body:                form.Get("Body"),
+		MediaURL:            form["MediaUrl"],
+		ContentSID:          form.Get("ContentSid"),
+		ContentVariables:    form.Get("ContentVariables"),
+		StatusCallback:      form.Get("StatusCallback"),
+		ValidityPeriod:      form.Get("ValidityPeriod"),
 	}
 	switch {
 	case m.To == "":
 		return m, badTwilio(21604, "A 'To' phone number is required.")
-	case !isE164(m.To):
+	case !isE164(strings.TrimPrefix(m.To, "whatsapp:")):
 		return m, badTwilio(21211, fmt.Sprintf("The 'To' number %s is not a valid phone number.", m.To))
 	case m.From == "" && m.MessagingServiceSID == "":
 		return m, badTwilio(21603, "A 'From' phone number is required.")
-	case m.Body == "":
+	case m.MessagingServiceSID != "" && !messagingServiceSID.MatchString(m.MessagingServiceSID):
+		return m, badTwilio(twilioInvalid, "MessagingServiceSid must match ^MG[0-9a-fA-F]{32}$.")
+	case m.ContentSID != "" && !contentSID.MatchString(m.ContentSID):
+		return m, badTwilio(twilioInvalid, "ContentSid must match ^HX[0-9a-fA-F]{32}$.")
+	case m.ContentVariables != "" && m.ContentSID == "":
+		return m, badTwilio(twilioInvalid, "ContentVariables needs a ContentSid.")
+	case m.ContentVariables != "" && !stringObject(m.ContentVariables):
+		return m, badTwilio(twilioInvalid, "ContentVariables must be a JSON object of strings.")
+	case m.Body == "" && len(m.MediaURL) == 0 && m.ContentSID == "":
 		return m, badTwilio(21602, "Message body is required.")
+	case segments.UTF16Len(m.Body) > twilioMaxBody:
+		return m, badTwilio(21617, "The concatenated message body exceeds the 1600 character limit.")
+	case len(m.MediaURL) > twilioMaxMedia:
+		return m, badTwilio(twilioInvalid, "At most 10 MediaUrl parameters are allowed.")
+	case slices.ContainsFunc(m.MediaURL, func(u string) bool { return !webURL(u) }):
+		return m, badTwilio(21620, "Invalid media URL(s).")
+	case m.StatusCallback != "" && !webURL(m.StatusCallback):
+		return m, badTwilio(21609, "Invalid StatusCallback URL.")
+	case m.ValidityPeriod != "" && !inRange(m.ValidityPeriod, 1, 36000):
+		return m, badTwilio(twilioInvalid, "ValidityPeriod must be an integer from 1 to 36000.")
 	}
 	return m, nil
 }
 
-// twilioAuthorized checks Basic auth against the account, and that the
-// account in the path is that account.
+// webURL reports whether s is an absolute http(s) URL with a host.
+func webURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// inRange reports whether s is a decimal integer in [lo, hi].
+func inRange(s string, lo, hi int) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= lo && n <= hi
+}
+
+// stringObject reports whether s is a JSON object whose values are strings,
+// the shape of ContentVariables.
+func stringObject(s string) bool {
+	var v map[string]string
+	return json.Unmarshal([]byte(s), &v) == nil && v != nil
+}
+
+// twilioAuthorized checks Basic auth against the account's auth token or
+// its API key, and that the account in the path is that account.
 func (s *Server) twilioAuthorized(r *http.Request, sid string) bool {
 	user, pass, ok := r.BasicAuth()
-	return ok && equal(user, s.cfg.AccountSID) && equal(pass, s.cfg.AuthToken) && equal(sid, s.cfg.AccountSID)
+	if !ok || !equal(sid, s.cfg.AccountSID) {
+		return false
+	}
+	// Both comparisons run, so the time taken does not say which matched.
+	asAccount := equal(user, s.cfg.AccountSID) && equal(pass, s.cfg.AuthToken)
+	asKey := equal(user, s.cfg.APIKey) && equal(pass, s.cfg.APISecret)
+	return asAccount || asKey
+}
+
+// twilioAccepted is the 201 answer for message m with the given sid.
+func twilioAccepted(account, sid string, m *twilioMessage, now time.Time) twilioResponse {
+	uri := "/2010-04-01/Accounts/" + account + "/Messages/" + sid
+	created := now.UTC().Format(twilioDate)
+	r := twilioResponse{
+		AccountSID:      account,
+		APIVersion:      "2010-04-01",
+		Body:            m.Body,
+		DateCreated:     created,
+		DateUpdated:     created,
+		Direction:       "outbound-api",
+		NumMedia:        strconv.Itoa(len(m.MediaURL)),
+		NumSegments:     strconv.Itoa(segments.Of(m.Body).Segments),
+		SID:             sid,
+		Status:          "queued",
+		SubresourceURIs: twilioResources{Media: uri + "/Media.json"},
+		To:              m.To,
+		URI:             uri + ".json",
+	}
+	if len(m.MediaURL) > 0 {
+		r.NumSegments = "1" // an MMS is one message
+	}
+	if m.From != "" {
+		r.From = &m.From
+	}
+	if m.MessagingServiceSID != "" {
+		r.MessagingServiceSID = &m.MessagingServiceSID
+	}
+	return r
 }
 
 // equal compares secrets in constant time, as a real server must.
