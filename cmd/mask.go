@@ -1,42 +1,20 @@
 package cmd
 
-import (
-	"net/http"
-	"strings"
-)
+import "github.com/bulksend/bulksend/internal/redact"
 
 // masker hides secrets in anything bulksend prints: the values of secret
-// headers, and every known secret value wherever it appears.
-type masker struct {
-	headers map[string]bool
-	values  []string
-}
+// headers, every known secret value in each form it takes on the wire, and
+// URL passwords. It is redact.Masker under the names the commands use.
+type masker struct{ *redact.Masker }
 
 func newMasker(secrets, secretHeaders []string) *masker {
-	m := &masker{headers: map[string]bool{"Authorization": true, "Proxy-Authorization": true}}
-	for _, h := range secretHeaders {
-		m.headers[http.CanonicalHeaderKey(strings.TrimSpace(h))] = true
-	}
-	for _, s := range secrets {
-		if len(s) >= 4 {
-			m.values = append(m.values, s)
-		}
-	}
-	return m
+	m := redact.New(secretHeaders...)
+	m.Add(secrets...)
+	return &masker{m}
 }
 
 // header returns v, or *** when the header named k is secret.
-func (m *masker) header(k, v string) string {
-	if m.headers[http.CanonicalHeaderKey(k)] {
-		return "***"
-	}
-	return m.mask(v)
-}
+func (m *masker) header(k, v string) string { return m.Header(k, v) }
 
-// mask replaces every known secret value in s with ***.
-func (m *masker) mask(s string) string {
-	for _, v := range m.values {
-		s = strings.ReplaceAll(s, v, "***")
-	}
-	return s
-}
+// mask replaces every known secret in s with ***.
+func (m *masker) mask(s string) string { return m.String(s) }

@@ -239,7 +239,7 @@ func probeVerdict(rep *probeReport, res *probe.Result, runErr error, mk *masker,
 func secretValues(mk *masker, h http.Header) []string {
 	var out []string
 	for k, vs := range h {
-		if !mk.headers[http.CanonicalHeaderKey(k)] {
+		if !mk.SecretHeader(k) {
 			continue
 		}
 		for _, v := range vs {
