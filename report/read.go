@@ -157,16 +157,16 @@ func decodeFast(f []string) (Row, error) {
 		return n
 	}
 	r.Line = atoi(f[0])
-	r.ID = f[1]
+	r.ID = unguard(f[1])
 	r.Status = sender.Status(f[2])
 	r.HTTPStatus = atoi(f[3])
 	r.Attempts = atoi(f[4])
 	r.Throttled = atoi(f[5])
-	r.Error = f[6]
-	r.MessageID = f[7]
+	r.Error = unguard(f[6])
+	r.MessageID = unguard(f[7])
 	r.LatencyMS = int64(atoi(f[8]))
 	r.SentAt = f[9]
-	r.Response = f[10]
+	r.Response = unguard(f[10])
 	return r, err
 }
 
@@ -210,6 +210,10 @@ func (d *csvDecoder) next() (record, bool) {
 		return rec, true
 	}
 	rec.row = v.(Row)
+	if !d.fast {
+		r := &rec.row
+		r.ID, r.Error, r.MessageID, r.Response = unguard(r.ID), unguard(r.Error), unguard(r.MessageID), unguard(r.Response)
+	}
 	rec.err = rec.row.check()
 	return rec, true
 }

@@ -53,6 +53,10 @@ type Options struct {
 	CommitDelay time.Duration
 	// Now stamps the in-flight rows' sent_at; nil means time.Now.
 	Now func() time.Time
+	// Redact rewrites a result's error and response columns before they
+	// are stored: the caller's secret masker, since a server may echo the
+	// request's credentials in an error body. nil stores them as they are.
+	Redact func(string) string
 }
 
 // Writer appends report rows. It implements sender.Journal and is safe for
@@ -64,6 +68,7 @@ type Writer struct {
 	fsync    func() error // nil for NewWriter: nothing to sync
 	syncEach bool
 	now      func() time.Time
+	redact   func(string) string
 
 	mu     sync.Mutex
 	enc    *encoder // its buffer holds the rows not yet written
@@ -94,6 +99,11 @@ type Writer struct {
 
 var _ sender.Journal = (*Writer)(nil)
 
+// reportPerm is a new report's mode: it holds recipients' numbers, their
+// messages and the servers' answers, which are nobody else's business. (A
+// truncated existing file keeps its mode, as the user may have chosen it.)
+const reportPerm = 0o600
+
 // Create creates (or truncates) the report at path and writes the CSV header
 // (JSONL has none).
 func Create(path string, opts Options) (*Writer, error) {
@@ -103,9 +113,9 @@ func Create(path string, opts Options) (*Writer, error) {
 	}
 	// Read-write, so mapFile can map it; a report the user may write but
 	// not read is still written, with write calls.
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o666)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND, reportPerm)
 	if errors.Is(err, os.ErrPermission) {
-		f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o666)
+		f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, reportPerm)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("write report %s: %w", path, err)
@@ -125,7 +135,7 @@ func Append(path string, opts Options) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("write report %s: %w", path, err)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o666)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, reportPerm)
 	if err != nil {
 		return nil, fmt.Errorf("write report %s: %w", path, err)
 	}
@@ -206,7 +216,7 @@ func newWriter(out io.Writer, name string, format Format, opts Options) *Writer 
 	if now == nil {
 		now = time.Now
 	}
-	w := &Writer{name: name, out: out, now: now, enc: newEncoder(format), delay: opts.CommitDelay}
+	w := &Writer{name: name, out: out, now: now, redact: opts.Redact, enc: newEncoder(format), delay: opts.CommitDelay}
 	if w.delay == 0 {
 		w.delay = DefaultCommitDelay
 	}
@@ -284,6 +294,9 @@ func (w *Writer) Begin(m *sender.Message) error {
 // Record writes r's result row, at once or within Options.CommitDelay.
 func (w *Writer) Record(r *sender.Result) error {
 	row := FromResult(r)
+	if w.redact != nil {
+		row.Error, row.Response = w.redact(row.Error), w.redact(row.Response)
+	}
 	return w.write(&row, w.delay < 0)
 }
 
@@ -456,23 +469,24 @@ func (e *encoder) header() error {
 	return gocsv.MarshalCSV([]Row(nil), gocsv.NewSafeCSVWriter(e.csv))
 }
 
-// encode appends one row, newline-terminated.
+// encode appends one row, newline-terminated. CSV text cells are guarded
+// against formula injection (see guard).
 func (e *encoder) encode(r *Row) error {
 	if e.format == FormatJSONL {
 		return e.json.Encode(r)
 	}
 	b := e.buf.AvailableBuffer()
 	b = strconv.AppendInt(b, int64(r.Line), 10)
-	b = appendField(append(b, ','), r.ID)
+	b = appendField(append(b, ','), guard(r.ID))
 	b = appendField(append(b, ','), string(r.Status))
 	b = strconv.AppendInt(append(b, ','), int64(r.HTTPStatus), 10)
 	b = strconv.AppendInt(append(b, ','), int64(r.Attempts), 10)
 	b = strconv.AppendInt(append(b, ','), int64(r.Throttled), 10)
-	b = appendField(append(b, ','), r.Error)
-	b = appendField(append(b, ','), r.MessageID)
+	b = appendField(append(b, ','), guard(r.Error))
+	b = appendField(append(b, ','), guard(r.MessageID))
 	b = strconv.AppendInt(append(b, ','), r.LatencyMS, 10)
 	b = appendField(append(b, ','), r.SentAt)
-	b = appendField(append(b, ','), r.Response)
+	b = appendField(append(b, ','), guard(r.Response))
 	b = append(b, '\n')
 	e.buf.Write(b)
 	return nil
