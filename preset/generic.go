@@ -79,11 +79,14 @@ func NewGeneric(cfg GenericConfig) (*Preset, error) {
 		env = func(string) string { return "" }
 	}
 	funcs := template.FuncMap{"json": jsonQuote, "env": env}
+	for k, f := range escapeFuncs {
+		funcs[k] = f
+	}
 
 	g := &generic{rows: newRows(cfg.Source, cfg.IDField), method: method, recipientField: cfg.RecipientField}
 	var trees []*template.Template
 	var err error
-	if g.url, err = parseTemplate("--url", cfg.URL, funcs); err != nil {
+	if g.url, err = parseEscaped("--url", cfg.URL, funcs, ctxURL); err != nil {
 		return nil, fmt.Errorf("generic: %w", err)
 	}
 	trees = append(trees, g.url.t)
@@ -93,7 +96,7 @@ func NewGeneric(cfg GenericConfig) (*Preset, error) {
 		}
 	}
 
-	hasContentType := false
+	hasContentType, contentType := false, ""
 	for i, line := range cfg.Headers {
 		name, value, err := parseHeader(line)
 		if err != nil {
@@ -106,7 +109,9 @@ func NewGeneric(cfg GenericConfig) (*Preset, error) {
 		if t.t == nil && hasCtl(value) {
 			return nil, fmt.Errorf("generic: header %q: value contains a control character", name)
 		}
-		hasContentType = hasContentType || name == "Content-Type"
+		if name == "Content-Type" {
+			hasContentType, contentType = true, value
+		}
 		g.headers = append(g.headers, genericHeader{name: name, value: t})
 		trees = append(trees, t.t)
 	}
@@ -116,7 +121,7 @@ func NewGeneric(cfg GenericConfig) (*Preset, error) {
 		if name == "" {
 			name = "--body"
 		}
-		if g.body, err = parseTemplate(name, cfg.Body, funcs); err != nil {
+		if g.body, err = parseEscaped(name, cfg.Body, funcs, bodyContext(hasContentType, contentType)); err != nil {
 			return nil, fmt.Errorf("generic: %w", err)
 		}
 		trees = append(trees, g.body.t)
@@ -140,6 +145,37 @@ func NewGeneric(cfg GenericConfig) (*Preset, error) {
 		Secrets:       g.secrets,
 		Describe:      fmt.Sprintf("%s %s (generic template)", method, cfg.URL),
 	}, nil
+}
+
+// parseEscaped is parseTemplate for a template whose row values are
+// escaped for ctx (see escape.go).
+func parseEscaped(name, text string, funcs template.FuncMap, ctx templateContext) (*tmpl, error) {
+	t, err := parseTemplate(name, text, funcs)
+	if err != nil || t.t == nil {
+		return t, err
+	}
+	if err := escapeRows(t.t, ctx, funcs); err != nil {
+		return nil, err
+	}
+	t.fast = compileFast(t.t)
+	return t, nil
+}
+
+// bodyContext is how a body's row values are escaped: as JSON when the
+// Content-Type is JSON (the default), as a URL component in a form body;
+// a Content-Type computed per row leaves the body as written.
+func bodyContext(hasContentType bool, contentType string) templateContext {
+	switch {
+	case !hasContentType:
+		return ctxJSON
+	case strings.Contains(contentType, "{{"):
+		return ctxText
+	case containsFold(contentType, "json"):
+		return ctxJSON
+	case containsFold(contentType, "x-www-form-urlencoded"):
+		return ctxURL
+	}
+	return ctxText
 }
 
 // parseHeader splits "Name: value" into a canonical name and the value text.

@@ -3,6 +3,7 @@ package preset
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -27,6 +28,8 @@ func TestNewGenericErrors(t *testing.T) {
 		{name: "header empty name", cfg: GenericConfig{URL: "http://x", Headers: []string{": z"}}, want: `header 1: invalid name ""`},
 		{name: "header template", cfg: GenericConfig{URL: "http://x", Headers: []string{"X-A: {{.a"}}, want: "template: --header X-A:1:"},
 		{name: "body flag", cfg: GenericConfig{URL: "http://x", Body: `{"a":{{nope .a}}}`}, want: `template: --body:1: function "nope" not defined`},
+		{name: "json inside a json string", cfg: GenericConfig{URL: "http://x", Body: `{"a":"{{json .a}}"}`},
+			want: `--body:1:8: {{json}} inside a JSON string writes a quoted string into it`},
 		{name: "body file", cfg: GenericConfig{URL: "http://x", Body: "{\n{{end}}", BodyName: "tmpl/body.json"}, want: "template: tmpl/body.json:2:"},
 	}
 	for _, tt := range tests {
@@ -101,26 +104,63 @@ func TestGenericBuild(t *testing.T) {
 			invalid: `input:3: template: field "path" missing`,
 		},
 		{
-			name:    "rendered json invalid",
-			cfg:     GenericConfig{URL: "http://api.test/send", Body: `{"name":"{{.name}}"}`},
-			fields:  map[string]string{"name": `say "hi"`},
-			invalid: `input:3: rendered body is not valid JSON: invalid character 'h' after object key:value pair`,
+			name:       "field inside a json string is escaped as json",
+			cfg:        GenericConfig{URL: "http://api.test/send", Body: `{"name":"{{.name}}","text":"hi {{.name}}!"}`},
+			fields:     map[string]string{"name": `x", "admin": true, "y": "`},
+			wantMethod: "POST", wantURL: "http://api.test/send", wantID: "3",
+			wantHeader: http.Header{"Content-Type": {"application/json"}},
+			wantBody:   `{"name":"x\", \"admin\": true, \"y\": \"","text":"hi x\", \"admin\": true, \"y\": \"!"}`,
 		},
 		{
-			name:    "json content type checked case-insensitively",
-			cfg:     GenericConfig{URL: "http://api.test/send", Headers: []string{"Content-Type: Application/Problem+JSON"}, Body: `{{.raw}}`},
+			name:       "number outside a json string",
+			cfg:        GenericConfig{URL: "http://api.test/send", Body: `{"n":{{.n}},"ok":{{.ok}}}`},
+			fields:     map[string]string{"n": "-1.5e3", "ok": "true"},
+			wantMethod: "POST", wantURL: "http://api.test/send", wantID: "3",
+			wantHeader: http.Header{"Content-Type": {"application/json"}},
+			wantBody:   `{"n":-1.5e3,"ok":true}`,
+		},
+		{
+			name:    "text outside a json string cannot add keys",
+			cfg:     GenericConfig{URL: "http://api.test/send", Body: `{"n":{{.n}}}`},
+			fields:  map[string]string{"n": `1, "admin": true`},
+			invalid: `input:3: template: field "n": outside a JSON string it must be one JSON value (a number, true, false, null, a quoted string); insert text with {{json .field}}`,
+		},
+		{
+			name:    "raw in a json body is the template's choice",
+			cfg:     GenericConfig{URL: "http://api.test/send", Headers: []string{"Content-Type: Application/Problem+JSON"}, Body: `{{raw .raw}}`},
 			fields:  map[string]string{"raw": "{"},
 			invalid: `input:3: rendered body is not valid JSON: unexpected end of JSON input`,
 		},
 		{
+			name:       "row value in the url path and query is escaped",
+			cfg:        GenericConfig{URL: "https://api.test/users/{{.id}}?to={{.to}}&k={{env \"API_KEY\"}}", Env: env},
+			fields:     map[string]string{"id": "../../admin?x=1#", "to": "+1 555&admin=1"},
+			wantMethod: "POST", wantURL: "https://api.test/users/..%2F..%2Fadmin%3Fx%3D1%23?to=%2B1%20555%26admin%3D1&k=k-123", wantID: "../../admin?x=1#",
+			wantHeader: http.Header{},
+		},
+		{
+			name:       "dot-dot segment is escaped",
+			cfg:        GenericConfig{URL: "https://api.test/users/{{.u}}/x"},
+			fields:     map[string]string{"u": ".."},
+			wantMethod: "POST", wantURL: "https://api.test/users/%2E%2E/x", wantID: "3",
+			wantHeader: http.Header{},
+		},
+		{
+			name:       "raw url field",
+			cfg:        GenericConfig{URL: "{{raw .url}}"},
+			fields:     map[string]string{"url": "https://api.test/a?b=c"},
+			wantMethod: "POST", wantURL: "https://api.test/a?b=c", wantID: "3",
+			wantHeader: http.Header{},
+		},
+		{
 			name:    "rendered url not absolute",
-			cfg:     GenericConfig{URL: "{{.url}}"},
+			cfg:     GenericConfig{URL: "{{raw .url}}"},
 			fields:  map[string]string{"url": "/relative"},
 			invalid: `input:3: invalid URL "/relative": scheme must be http or https`,
 		},
 		{
 			name:    "rendered url without host",
-			cfg:     GenericConfig{URL: "{{.url}}"},
+			cfg:     GenericConfig{URL: "{{.url | raw}}"},
 			fields:  map[string]string{"url": "https:///x"},
 			invalid: `input:3: invalid URL "https:///x": no host`,
 		},
@@ -281,6 +321,48 @@ func FuzzGenericBuild(f *testing.F) {
 		}
 		if want := string([]rune(text)); got.Text != want {
 			t.Errorf("text = %q, want %q", got.Text, want)
+		}
+	})
+}
+
+// FuzzEscapedRows checks that no row value changes a request's shape: a
+// value in the URL's path stays one segment and one in the query one value;
+// a value in a JSON string stays that string's content.
+func FuzzEscapedRows(f *testing.F) {
+	f.Add("../../admin?x=1#", `x", "admin": true, "y": "`)
+	f.Add("..", "+15550001&to=2")
+	f.Add("\xff/%2F", "\u0000\"")
+	p, err := NewGeneric(GenericConfig{
+		URL:  "https://api.test/u/{{.id}}/m?to={{.to}}",
+		Body: `{"to":"{{.to}}","text":"hi {{.id}}"}`,
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, id, to string) {
+		if id == "" {
+			return // the line number stands in for an empty id
+		}
+		m := p.Builder.Build(sender.Row{Line: 2, Fields: map[string]string{"id": id, "to": to}})
+		if m.Invalid != nil {
+			t.Fatalf("invalid: %v", m.Invalid)
+		}
+		u, err := url.Parse(m.URL)
+		if err != nil {
+			t.Fatalf("URL %q: %v", m.URL, err)
+		}
+		if want := "/u/" + id + "/m"; u.Path != want || u.RawQuery == "" || u.Fragment != "" {
+			t.Fatalf("URL %q: path %q, want %q", m.URL, u.Path, want)
+		}
+		if q := u.Query(); len(q) != 1 || len(q["to"]) != 1 || q.Get("to") != to {
+			t.Fatalf("URL %q: query %v, want to=%q only", m.URL, q, to)
+		}
+		var got map[string]string
+		if err := json.Unmarshal(m.Body, &got); err != nil {
+			t.Fatalf("body %q: %v", m.Body, err)
+		}
+		if len(got) != 2 || got["to"] != string([]rune(to)) || got["text"] != "hi "+string([]rune(id)) {
+			t.Fatalf("body %q decodes to %q", m.Body, got)
 		}
 	})
 }

@@ -137,11 +137,30 @@ type tmpl struct {
 	fast []piece
 }
 
-// piece is one part of a fast template: text, or a field, JSON-quoted or not.
+// piece is one part of a fast template: text, or a field and how it is
+// escaped.
 type piece struct {
 	text  string
 	field string
-	json  bool
+	esc   escape
+}
+
+// escape is how a fast template inserts a field.
+type escape uint8
+
+const (
+	escNone        escape = iota // as is
+	escJSON                      // a JSON string literal: {{json .x}}
+	escJSONInner                 // inside a JSON string literal (generic.go)
+	escJSONLiteral               // outside a JSON string: one JSON value only
+	escURL                       // percent-encoded URL component (generic.go)
+)
+
+// escapes maps the template functions a fast template may call on a field
+// to the escape it stands for.
+var escapes = map[string]escape{
+	"json": escJSON, "raw": escNone,
+	funcJSONInner: escJSONInner, funcJSONLiteral: escJSONLiteral, funcURL: escURL,
 }
 
 // compileFast returns t's pieces when it has the simple shape, else nil.
@@ -155,28 +174,14 @@ func compileFast(t *template.Template) []piece {
 		case *parse.TextNode:
 			out = append(out, piece{text: string(n.Text)})
 		case *parse.ActionNode:
-			if n.Pipe == nil || len(n.Pipe.Decl) > 0 || len(n.Pipe.Cmds) != 1 {
+			if n.Pipe == nil || len(n.Pipe.Decl) > 0 {
 				return nil
 			}
-			args := n.Pipe.Cmds[0].Args
-			switch {
-			case len(args) == 1:
-				if f, ok := args[0].(*parse.FieldNode); ok && len(f.Ident) == 1 {
-					out = append(out, piece{field: f.Ident[0]})
-					continue
-				}
-				return nil
-			case len(args) == 2:
-				id, ok := args[0].(*parse.IdentifierNode)
-				f, ok2 := args[1].(*parse.FieldNode)
-				if ok && ok2 && id.Ident == "json" && len(f.Ident) == 1 {
-					out = append(out, piece{field: f.Ident[0], json: true})
-					continue
-				}
-				return nil
-			default:
-				return nil
+			if p, ok := fastPiece(n.Pipe.Cmds); ok {
+				out = append(out, p)
+				continue
 			}
+			return nil
 		default:
 			return nil
 		}
@@ -195,13 +200,51 @@ func appendFast(dst []byte, pieces []piece, fields map[string]string) ([]byte, e
 		if !ok {
 			return nil, fmt.Errorf("template: field %q missing", p.field)
 		}
-		if p.json {
-			dst = appendJSONString(dst, v)
-		} else {
-			dst = append(dst, v...)
+		var err error
+		if dst, err = appendEscaped(dst, p.esc, v); err != nil {
+			return nil, fmt.Errorf("template: field %q: %w", p.field, err)
 		}
 	}
 	return dst, nil
+}
+
+// fastPiece recognises the actions a fast template renders: {{.x}},
+// {{fn .x}} and {{.x | fn}} for the functions in escapes.
+func fastPiece(cmds []*parse.CommandNode) (piece, bool) {
+	field := func(n parse.Node) (string, bool) {
+		f, ok := n.(*parse.FieldNode)
+		if !ok || len(f.Ident) != 1 {
+			return "", false
+		}
+		return f.Ident[0], true
+	}
+	fn := func(n parse.Node) (escape, bool) {
+		id, ok := n.(*parse.IdentifierNode)
+		if !ok {
+			return 0, false
+		}
+		e, ok := escapes[id.Ident]
+		return e, ok
+	}
+	switch {
+	case len(cmds) == 1 && len(cmds[0].Args) == 1:
+		if f, ok := field(cmds[0].Args[0]); ok {
+			return piece{field: f}, true
+		}
+	case len(cmds) == 1 && len(cmds[0].Args) == 2:
+		e, ok := fn(cmds[0].Args[0])
+		f, ok2 := field(cmds[0].Args[1])
+		if ok && ok2 {
+			return piece{field: f, esc: e}, true
+		}
+	case len(cmds) == 2 && len(cmds[0].Args) == 1 && len(cmds[1].Args) == 1:
+		f, ok := field(cmds[0].Args[0])
+		e, ok2 := fn(cmds[1].Args[0])
+		if ok && ok2 {
+			return piece{field: f, esc: e}, true
+		}
+	}
+	return piece{}, false
 }
 
 // parseTemplate parses text as a template named after where it came from
