@@ -38,6 +38,9 @@ func (r *Reader) startCSV() error {
 	seen := make(map[string]int, len(header))
 	for i, h := range header {
 		h = strings.TrimSpace(h)
+		if off := invalidUTF8(h); off >= 0 {
+			return errNotUTF8(fmt.Sprintf("%s:%d: column %d: header name", r.name, line, i+1), off, h[off])
+		}
 		if h == "" {
 			return fmt.Errorf("%s:%d: column %d: empty header name", r.name, line, i+1)
 		}
@@ -80,6 +83,9 @@ func (r *Reader) nextCSV() (sender.Row, error) {
 	}
 	fields := make(map[string]string, len(rec))
 	for i, v := range rec {
+		if off := invalidUTF8(v); off >= 0 {
+			return sender.Row{Line: line, Err: errNotUTF8(fmt.Sprintf("%s:%d: column %q:", r.name, line, r.columns[i]), off, v[off])}, nil
+		}
 		fields[r.columns[i]] = v
 	}
 	return sender.Row{Line: line, Fields: fields}, nil

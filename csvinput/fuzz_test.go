@@ -7,7 +7,9 @@ import (
 	"errors"
 	"io"
 	"maps"
+	"slices"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/bulksend/bulksend/sender"
 )
@@ -85,8 +87,11 @@ func FuzzCSV(f *testing.F) {
 				}
 				continue
 			}
+			if !slices.ContainsFunc(rec, func(f string) bool { return !utf8.ValidString(f) }) == (rows[i].Err != nil) {
+				t.Fatalf("line %d: record %q read with error %v", rows[i].Line, rec, rows[i].Err)
+			}
 			for j, c := range columns {
-				if rows[i].Fields[c] != rec[j] {
+				if rows[i].Err == nil && rows[i].Fields[c] != rec[j] {
 					t.Fatalf("line %d: column %q is %q, encoding/csv says %q", rows[i].Line, c, rows[i].Fields[c], rec[j])
 				}
 			}
@@ -158,6 +163,9 @@ func referenceObject(line []byte) (map[string]string, bool) {
 	trimmed := bytes.TrimLeft(line, " \t\r\n")
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, false
+	}
+	if !utf8.Valid(line) {
+		return nil, false // an invalid row, not U+FFFD
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(line, &raw); err != nil {

@@ -32,6 +32,10 @@ func (r *Reader) nextJSONL() (sender.Row, error) {
 		if isBlank(line) {
 			continue
 		}
+		if !utf8.Valid(line) {
+			off := invalidUTF8(string(line))
+			return sender.Row{Line: r.line, Err: errNotUTF8(fmt.Sprintf("%s:%d:", r.name, r.line), off, line[off])}, nil
+		}
 		fields, err := parseObject(line, r.lastSize)
 		if err != nil {
 			return sender.Row{Line: r.line, Err: fmt.Errorf("%s:%d: %w", r.name, r.line, err)}, nil

@@ -50,9 +50,12 @@ func TestJSONL(t *testing.T) {
 			rows:  []wantRow{{line: 1, fields: m{"name": "Zoë Ñúñez", "text": "✓ 日本"}}},
 		},
 		{
-			name:  "invalid utf-8 becomes U+FFFD as in encoding/json",
-			input: "{\"a\":\"x\xffy\"}",
-			rows:  []wantRow{{line: 1, fields: m{"a": "x\uFFFDy"}}},
+			name:  "invalid utf-8 is an invalid row with its offset",
+			input: "{\"a\":\"caf\xe9\"}\n{\"a\":\"ok\"}",
+			rows: []wantRow{
+				{line: 1, err: `data.jsonl:1: byte 9 (0xe9) is not UTF-8; if the file is Latin-1 or Windows-1252, give --input-encoding`},
+				{line: 2, fields: m{"a": "ok"}},
+			},
 		},
 		{
 			name:  "bom",
