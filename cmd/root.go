@@ -17,10 +17,18 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/bulksend/bulksend/internal/buildinfo"
+	"github.com/bulksend/bulksend/internal/redact"
 )
 
 // Version is set at build time with -ldflags "-X github.com/bulksend/bulksend/cmd.Version=...".
-var Version = "dev"
+// Without it (go build, go install, go run) the version comes from the
+// build information the Go toolchain records: see buildinfo.
+var Version = ""
+
+// build is this binary's version information.
+func build() buildinfo.Info { return buildinfo.Read(Version) }
 
 // Main runs bulksend with the process's arguments and streams and returns
 // the exit code.
@@ -84,7 +92,14 @@ func run(ctx context.Context, ios *IOStreams, args []string, sig <-chan os.Signa
 	if err != nil {
 		var ee *exitError
 		if !errors.As(err, &ee) || ee.err != nil {
-			fmt.Fprintf(ios.ErrOut, "bulksend: %v\n", err)
+			// An error may quote a server's answer or a row: neither may
+			// drive the terminal or start a line. A usage error is the
+			// user's own flags, with our "Run --help" on a line of its own.
+			clean := redact.Terminal
+			if exitCode(err) == ExitUsage {
+				clean = redact.TerminalText
+			}
+			fmt.Fprintf(ios.ErrOut, "bulksend: %s\n", clean(err.Error()))
 		}
 		code := exitCode(err)
 		// cobra's own flag and argument errors are usage errors.
@@ -108,7 +123,7 @@ signals, and writes a per-message report that is also the resume journal.
 Try it: bulksend demo`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       Version,
+		Version:       build().String(),
 	}
 	root.SetOut(ios.Out)
 	root.SetErr(ios.ErrOut)
@@ -128,15 +143,24 @@ Try it: bulksend demo`,
 
 // NewCmdVersion prints the version.
 func NewCmdVersion(ios *IOStreams) *cobra.Command {
-	return &cobra.Command{
+	c := &cobra.Command{
 		Use:   "version",
 		Short: "Print bulksend's version",
-		Args:  cobra.NoArgs,
+		Long: `Print bulksend's version: the release it was built from (set at link time, or
+the module version of 'go install ...@version'), else "devel" with the VCS
+revision and commit time of the checkout it was built in ("+dirty" when it
+had uncommitted changes), and the Go version. Requests carry the same
+version in their User-Agent.`,
+		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			fmt.Fprintf(ios.Out, "bulksend %s\n", Version)
+			fmt.Fprintf(ios.Out, "bulksend %s\n", build())
 			return nil
 		},
 	}
+	c.SetHelpTemplate(c.HelpTemplate() + exitStatusHelp(
+		"0    the version was printed",
+		"2    usage error (an argument was given)"))
+	return c
 }
 
 // exitStatusHelp is appended to each command's help.
