@@ -38,6 +38,7 @@ func TestScripts(t *testing.T) {
 			"gen":     cmdGen,
 			"exits":   cmdExits,
 			"limiter": cmdLimiter,
+			"mode":    cmdMode,
 		},
 		Condition: limiterCondition,
 		Setup: func(env *testscript.Env) error {
@@ -184,5 +185,19 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("exit status %d, want %d", got, want)
+	}
+}
+
+// cmdMode checks a file's permission bits: mode 0600 FILE.
+func cmdMode(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: mode PERM FILE")
+	}
+	want, err := strconv.ParseUint(args[0], 8, 32)
+	ts.Check(err)
+	st, err := os.Stat(ts.MkAbs(args[1]))
+	ts.Check(err)
+	if got := st.Mode().Perm(); (got == os.FileMode(want)) == neg {
+		ts.Fatalf("%s has mode %04o, want %s%04o", args[1], got, map[bool]string{true: "not "}[neg], want)
 	}
 }
