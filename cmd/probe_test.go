@@ -10,12 +10,12 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/bulksend/bulksend/internal/testkit"
 	"github.com/bulksend/bulksend/internal/testkit/sandboxtest"
 	"github.com/bulksend/bulksend/ratelimit"
 	"github.com/bulksend/bulksend/sandbox"
@@ -267,17 +267,7 @@ func TestProbeNotMeasured(t *testing.T) {
 // TestProbeMasksSecrets: credentials given in headers or read with env never
 // appear in what probe prints, even in an error that quotes the URL.
 func TestProbeMasksSecrets(t *testing.T) {
-	var (
-		mu              sync.Mutex
-		gotAuth, gotKey string
-	)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		gotAuth, gotKey = r.Header.Get("Authorization"), r.URL.Query().Get("key")
-		mu.Unlock()
-		http.NotFound(w, r)
-	}))
-	defer srv.Close()
+	srv := testkit.NewServer(t, http.NotFoundHandler())
 	getenv := func(k string) string {
 		if k == "API_KEY" {
 			return "env-secret-123"
@@ -294,11 +284,14 @@ func TestProbeMasksSecrets(t *testing.T) {
 		if code != ExitError {
 			t.Errorf("exit %d, want %d", code, ExitError)
 		}
-		mu.Lock()
+		var gotAuth, gotKey string
+		if reqs := srv.Requests(); len(reqs) > 0 {
+			last := reqs[len(reqs)-1]
+			gotAuth, gotKey = last.Header.Get("Authorization"), last.URL.Query().Get("key")
+		}
 		if gotAuth != "Bearer header-secret-456" || gotKey != "env-secret-123" {
 			t.Errorf("server got Authorization %q, key %q", gotAuth, gotKey)
 		}
-		mu.Unlock()
 		for _, secret := range []string{"env-secret-123", "header-secret-456"} {
 			if strings.Contains(out+errOut, secret) {
 				t.Errorf("json=%v: %q printed:\n%s\n%s", asJSON, secret, out, errOut)

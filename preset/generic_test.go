@@ -189,15 +189,9 @@ func TestGenericBuild(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m := p.Builder.Build(sender.Row{Line: 3, Fields: tt.fields})
-			if tt.invalid != "" {
-				if m.Invalid == nil || m.Invalid.Error() != tt.invalid {
-					t.Fatalf("Invalid = %v, want %q", m.Invalid, tt.invalid)
-				}
+			m := buildCase(t, p.Builder, 3, tt.fields, tt.invalid)
+			if m == nil {
 				return
-			}
-			if m.Invalid != nil {
-				t.Fatalf("unexpectedly invalid: %v", m.Invalid)
 			}
 			if m.Method != tt.wantMethod || m.URL != tt.wantURL || m.ID != tt.wantID || m.Recipient != tt.wantRecipient {
 				t.Errorf("got %s %s id=%q recipient=%q, want %s %s id=%q recipient=%q",

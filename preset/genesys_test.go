@@ -334,15 +334,9 @@ func TestGenesysBuild(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m := p.Builder.Build(sender.Row{Line: 2, Fields: tt.fields})
-			if tt.invalid != "" {
-				if m.Invalid == nil || m.Invalid.Error() != tt.invalid {
-					t.Fatalf("Invalid = %v, want %q", m.Invalid, tt.invalid)
-				}
+			m := buildCase(t, p.Builder, 2, tt.fields, tt.invalid)
+			if m == nil {
 				return
-			}
-			if m.Invalid != nil {
-				t.Fatalf("unexpectedly invalid: %v", m.Invalid)
 			}
 			if string(m.Body) != tt.wantBody {
 				t.Errorf("Body = %s\nwant   %s", m.Body, tt.wantBody)
@@ -438,15 +432,23 @@ func TestGenesysConcurrent401(t *testing.T) {
 	}
 }
 
-func TestGenesysSingleFlight(t *testing.T) {
-	srv := newGenesysServer(t)
-	arrived, release := make(chan struct{}), make(chan struct{})
+// holdTokens makes the token endpoint wait: arrived is closed when the
+// first token request comes, and every token request waits until the test
+// closes release.
+func (s *genesysServer) holdTokens() (arrived, release chan struct{}) {
+	arrived, release = make(chan struct{}), make(chan struct{})
 	var once sync.Once
-	srv.tokenHook = func(http.ResponseWriter) bool {
+	s.tokenHook = func(http.ResponseWriter) bool {
 		once.Do(func() { close(arrived) })
 		<-release
 		return false
 	}
+	return arrived, release
+}
+
+func TestGenesysSingleFlight(t *testing.T) {
+	srv := newGenesysServer(t)
+	arrived, release := srv.holdTokens()
 	p, ts, c := srv.preset(nil)
 	var wg sync.WaitGroup
 	for range 50 {
@@ -465,13 +467,7 @@ func TestGenesysSingleFlight(t *testing.T) {
 
 func TestGenesysWaitHonoursContext(t *testing.T) {
 	srv := newGenesysServer(t)
-	arrived, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	srv.tokenHook = func(http.ResponseWriter) bool {
-		once.Do(func() { close(arrived) })
-		<-release
-		return false
-	}
+	arrived, release := srv.holdTokens()
 	p, ts, c := srv.preset(nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)

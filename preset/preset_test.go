@@ -217,3 +217,22 @@ func TestRowIDMatchesBuild(t *testing.T) {
 		}
 	}
 }
+
+// buildCase builds the row at line with fields and checks its invalid
+// reason. With invalid set, the message must be invalid for exactly that
+// reason, and buildCase returns nil: the case is done. Otherwise the
+// message must be valid, and is returned for the case's other checks.
+func buildCase(t *testing.T, b sender.Builder, line int, fields map[string]string, invalid string) *sender.Message {
+	t.Helper()
+	m := b.Build(sender.Row{Line: line, Fields: fields})
+	if invalid != "" {
+		if m.Invalid == nil || m.Invalid.Error() != invalid {
+			t.Fatalf("Invalid = %v, want %q", m.Invalid, invalid)
+		}
+		return nil
+	}
+	if m.Invalid != nil {
+		t.Fatalf("unexpectedly invalid: %v", m.Invalid)
+	}
+	return m
+}

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bulksend/bulksend/internal/testkit"
 	"github.com/bulksend/bulksend/sender"
 )
 
@@ -163,15 +163,9 @@ func TestTwilioBuild(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m := p.Builder.Build(sender.Row{Line: 4, Fields: tt.fields})
-			if tt.invalid != "" {
-				if m.Invalid == nil || m.Invalid.Error() != tt.invalid {
-					t.Fatalf("Invalid = %v, want %q", m.Invalid, tt.invalid)
-				}
+			m := buildCase(t, p.Builder, 4, tt.fields, tt.invalid)
+			if m == nil {
 				return
-			}
-			if m.Invalid != nil {
-				t.Fatalf("unexpectedly invalid: %v", m.Invalid)
 			}
 			if m.URL != tt.wantURL || string(m.Body) != tt.wantBody {
 				t.Errorf("got %s %s\nwant %s %s", m.URL, m.Body, tt.wantURL, tt.wantBody)
@@ -224,16 +218,9 @@ func FuzzParseContentVariable(f *testing.F) {
 // TestTwilioAPIKey: with an API key the Basic credential is the key and its
 // secret; the account SID stays in the URL only.
 func TestTwilioAPIKey(t *testing.T) {
-	type seen struct {
-		user, pass, path string
-	}
-	got := make(chan seen, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, p, _ := r.BasicAuth()
-		got <- seen{u, p, r.URL.Path}
+	srv := testkit.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusCreated)
 	}))
-	defer srv.Close()
 	p, err := NewTwilio(TwilioConfig{From: "+1", APIURL: srv.URL, AccountSID: testSID, AuthToken: testToken, APIKey: "SK42", APISecret: "k3y-secret"})
 	if err != nil {
 		t.Fatal(err)
@@ -245,8 +232,12 @@ func TestTwilioAPIKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if s := <-got; s.user != "SK42" || s.pass != "k3y-secret" || s.path != "/2010-04-01/Accounts/"+testSID+"/Messages.json" {
-		t.Errorf("got %+v", s)
+	got := srv.Requests()
+	if len(got) != 1 {
+		t.Fatalf("server got %d requests, want 1", len(got))
+	}
+	if user, pass, _ := got[0].BasicAuth(); user != "SK42" || pass != "k3y-secret" || got[0].URL.Path != "/2010-04-01/Accounts/"+testSID+"/Messages.json" {
+		t.Errorf("got %q %q %s", user, pass, got[0].URL.Path)
 	}
 	if !slices.Contains(p.Secrets, "k3y-secret") || slices.Contains(p.Secrets, testToken) || !strings.Contains(p.Describe, "API key") {
 		t.Errorf("Secrets %q, Describe %q", p.Secrets, p.Describe)
@@ -254,21 +245,10 @@ func TestTwilioAPIKey(t *testing.T) {
 }
 
 func TestTwilioSend(t *testing.T) {
-	type seen struct {
-		user, pass string
-		ok         bool
-		form       url.Values
-		path       string
-	}
-	got := make(chan seen, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, p, ok := r.BasicAuth()
-		r.ParseForm()
-		got <- seen{user: u, pass: p, ok: ok, form: r.PostForm, path: r.URL.Path}
+	srv := testkit.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		io.WriteString(w, `{"code":21211,"message":"The 'To' number +1 is not a valid phone number.","more_info":"https://www.twilio.com/docs/errors/21211","status":400}`)
 	}))
-	defer srv.Close()
 	p, err := NewTwilio(TwilioConfig{From: "+15559999", APIURL: srv.URL, AccountSID: testSID, AuthToken: testToken})
 	if err != nil {
 		t.Fatal(err)
@@ -285,15 +265,19 @@ func TestTwilioSend(t *testing.T) {
 	if req.Header.Get("Authorization") != "" {
 		t.Error("Wrap modified the caller's request")
 	}
-	s := <-got
-	if !s.ok || s.user != testSID || s.pass != testToken {
-		t.Errorf("basic auth = %q %q %v", s.user, s.pass, s.ok)
+	got := srv.Requests()
+	if len(got) != 1 {
+		t.Fatalf("server got %d requests, want 1", len(got))
 	}
-	if s.path != "/2010-04-01/Accounts/"+testSID+"/Messages.json" {
-		t.Errorf("path = %s", s.path)
+	user, pass, ok := got[0].BasicAuth()
+	if !ok || user != testSID || pass != testToken {
+		t.Errorf("basic auth = %q %q %v", user, pass, ok)
 	}
-	if s.form.Get("To") != "+1" || s.form.Get("From") != "+15559999" || s.form.Get("Body") != "a&b=c d" {
-		t.Errorf("form = %v", s.form)
+	if path := got[0].URL.Path; path != "/2010-04-01/Accounts/"+testSID+"/Messages.json" {
+		t.Errorf("path = %s", path)
+	}
+	if form := got[0].PostForm(); form.Get("To") != "+1" || form.Get("From") != "+15559999" || form.Get("Body") != "a&b=c d" {
+		t.Errorf("form = %v", form)
 	}
 	id, errText := p.ParseResponse(resp.StatusCode, body)
 	if id != "" || errText != "21211: The 'To' number +1 is not a valid phone number." {

@@ -1,8 +1,10 @@
 // Package testkit is the scaffolding the project's tests share, so that a
 // test reads as what it checks rather than as how it sets up: a clock that
-// moves only when told, a poll that guards against a deadlock, a real
-// redis-server on a free port, and a runner that builds the bulksend binary
-// once and runs it with a timeout, collecting its exit code and output.
+// moves only when told, a poll that guards against a deadlock, the error
+// half of a table-test case, a loopback HTTP server that records what it
+// was sent, a real redis-server on a free port, and a runner that builds
+// the bulksend binary once and runs it with a timeout, collecting its exit
+// code and output.
 //
 // It imports no project package, so every package's own tests can use it.
 // Production code must not: only _test.go files and the harnesses under
