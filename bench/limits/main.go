@@ -108,7 +108,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 			out := benchcli.Output{Table: res.markdown(), Out: o.out, Strict: o.strict}
 			if o.json {
-				out.JSON = res.writeJSON
+				out.JSON = res
 			}
 			if res.Miss > 0 {
 				out.Misses = []string{fmt.Sprintf("%d cells", res.Miss)}

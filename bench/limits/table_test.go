@@ -119,7 +119,7 @@ func TestResultOutput(t *testing.T) {
 	}
 
 	var buf bytes.Buffer
-	if err := r.writeJSON(&buf); err != nil {
+	if err := benchcli.WriteJSON(&buf, r); err != nil {
 		t.Fatal(err)
 	}
 	var back struct {

@@ -141,7 +141,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 			out := benchcli.Output{Table: res.markdown(), Out: o.out, Strict: o.strict, Misses: res.misses()}
 			if o.json {
-				out.JSON = res.writeJSON
+				out.JSON = res
 			}
 			return out, nil
 		})

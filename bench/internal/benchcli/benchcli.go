@@ -7,6 +7,7 @@ package benchcli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -92,8 +93,8 @@ func PickList(flagName, noun string, all, names []string) ([]string, error) {
 type Output struct {
 	Name   string // the harness, prefixed to messages
 	Table  string
-	Out    string                // also write Table here, if set
-	JSON   func(io.Writer) error // non-nil: stdout gets this instead of Table
+	Out    string // also write Table here, if set
+	JSON   any    // non-nil: stdout gets it as indented JSON instead of Table
 	Strict bool
 	Misses []string // the targets missed, for -strict
 	Stdout io.Writer
@@ -124,6 +125,17 @@ func Run[O any](ctx context.Context, name string, args []string, stdout, stderr 
 	return Finish(out)
 }
 
+// WriteJSON writes v to w as indented JSON: the raw results a harness
+// prints with -json.
+func WriteJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write JSON: %w", err)
+	}
+	return nil
+}
+
 // Finish writes o and returns the exit code.
 func Finish(o Output) int {
 	fail := func(err error) int {
@@ -137,7 +149,7 @@ func Finish(o Output) int {
 	}
 	var err error
 	if o.JSON != nil {
-		err = o.JSON(o.Stdout)
+		err = WriteJSON(o.Stdout, o.JSON)
 	} else {
 		_, err = io.WriteString(o.Stdout, o.Table)
 	}

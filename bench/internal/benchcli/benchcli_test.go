@@ -50,6 +50,11 @@ func TestFinish(t *testing.T) {
 	if code := Finish(o); code != ExitError || !strings.Contains(stderr.String(), "x: missed: one") {
 		t.Fatalf("strict Finish = %d, stderr %q", code, stderr.String())
 	}
+	stdout.Reset()
+	o.Strict, o.JSON = false, map[string]int{"pass": 2}
+	if code := Finish(o); code != ExitOK || stdout.String() != "{\n  \"pass\": 2\n}\n" {
+		t.Fatalf("JSON Finish = %d, stdout %q; want the indented JSON instead of the table", code, stdout.String())
+	}
 }
 
 // TestRun: the exit code of each way a harness's run can end, and what it
