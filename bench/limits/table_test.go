@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bulksend/bulksend/bench/internal/benchcli"
+	"github.com/bulksend/bulksend/internal/testkit/golden"
 )
 
 // good is a trial that delivered every row once with eff and share.
@@ -106,6 +107,9 @@ func TestResultOutput(t *testing.T) {
 	r.ElapsedSeconds = (12 * time.Second).Seconds()
 
 	md := r.markdown()
+	// The whole table, as BENCHMARKS.md shows it; the checks below name
+	// the parts that matter.
+	golden.Check(t, "testdata/result.md", []byte(md))
 	for _, want := range []string{
 		"| scenario | adaptive | fixed | naive |\n|---|---|---|---|\n| retry-after | **PASS** · 400/400",
 		"2 PASS, 0 MISS; benchmark took 12 s.",

@@ -8,6 +8,8 @@
 //
 // It imports no project package, so every package's own tests can use it.
 // Production code must not: only _test.go files and the harnesses under
-// bench/ import it. The sandbox on a loopback port is in the subpackage
-// sandboxtest, which imports sandbox.
+// bench/ import it. Two parts live in subpackages: sandboxtest serves a
+// sandbox on a loopback port (it imports sandbox, which testkit must not),
+// and golden compares output with files under testdata (it adds the
+// -update flag, which only its users should get).
 package testkit
