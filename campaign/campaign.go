@@ -96,6 +96,9 @@ type Input struct {
 	// Format is csv or jsonl; FormatAuto means by Path's extension, sniffed
 	// for a Reader.
 	Format csvinput.Format
+	// Encoding is the input's character encoding; "" means UTF-8, where a
+	// row with a byte that is not UTF-8 is invalid.
+	Encoding csvinput.Encoding
 }
 
 // Report is where results are written and what an existing report means.
@@ -114,6 +117,10 @@ type Report struct {
 	// Force overwrites an existing report. Without Resume or Force an
 	// existing report is ErrReportExists.
 	Force bool
+	// Redact masks the secrets in each result's error and response
+	// columns before they are stored (report.Options.Redact); nil stores
+	// them as the server sent them.
+	Redact func(string) string
 }
 
 // Shard selects the rows of shard Index (1 to Count) of Count, by a stable

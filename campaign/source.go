@@ -45,7 +45,7 @@ func (in Input) open() (*csvinput.Reader, io.Closer, error) {
 		}
 		r = f
 	}
-	rows, err := csvinput.NewReader(r, in.Name, in.Format)
+	rows, err := csvinput.NewReader(in.Encoding.Reader(r), in.Name, in.Format)
 	if err != nil {
 		r.Close()
 		return nil, nil, err

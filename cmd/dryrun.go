@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bulksend/bulksend/campaign"
+	"github.com/bulksend/bulksend/internal/redact"
 	"github.com/bulksend/bulksend/sender"
 )
 
@@ -73,7 +74,7 @@ func (p *plan) preview(s *dryRunSummary, out io.Writer, m *sender.Message) {
 	case m.Invalid != nil:
 		s.Invalid++
 		if s.Invalid <= dryRunInvalid && !p.opts.Quiet {
-			fmt.Fprintf(p.opts.IO.ErrOut, "invalid: %s\n", p.masker.mask(m.Invalid.Error()))
+			fmt.Fprintf(p.opts.IO.ErrOut, "invalid: %s\n", redact.Terminal(p.masker.mask(m.Invalid.Error())))
 		}
 	case m.Skip != "":
 		s.Duplicate++
@@ -121,10 +122,12 @@ func (p *plan) project(n int) (string, float64) {
 	return fmt.Sprintf("at --rate %s that takes about %s", p.rate, d), round2(secs)
 }
 
-// printRequest writes m as an HTTP request, secrets masked.
+// printRequest writes m as an HTTP request, secrets masked, with exactly
+// the headers the real request carries; the row's text cannot drive the
+// terminal.
 func (p *plan) printRequest(w io.Writer, m *sender.Message) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# line %d, id %s\n%s %s\n", m.Line, m.ID, m.Method, p.masker.mask(m.URL))
+	fmt.Fprintf(&b, "# line %d, id %s\n%s %s\n", m.Line, redact.Terminal(m.ID), m.Method, redact.Terminal(p.masker.mask(m.URL)))
 	keys := make([]string, 0, len(m.Header))
 	for k := range m.Header {
 		keys = append(keys, k)
@@ -141,6 +144,9 @@ func (p *plan) printRequest(w io.Writer, m *sender.Message) {
 	if m.IdempotencyKey != "" && !p.opts.NoIdempotency {
 		fmt.Fprintf(&b, "%s: %s\n", p.opts.IdempotencyHeader, m.IdempotencyKey)
 	}
-	fmt.Fprintf(&b, "\n%s\n\n", p.masker.mask(string(m.Body)))
+	if _, ok := m.Header["User-Agent"]; !ok {
+		fmt.Fprintf(&b, "User-Agent: %s\n", build().UserAgent())
+	}
+	fmt.Fprintf(&b, "\n%s\n\n", redact.TerminalText(p.masker.mask(string(m.Body))))
 	io.WriteString(w, b.String())
 }

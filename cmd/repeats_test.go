@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestDryRunInterrupted: a Ctrl-C ends a dry run at once, pre-pass
@@ -29,7 +30,7 @@ func TestDryRunInterrupted(t *testing.T) {
 	sig <- syscall.SIGINT
 	opts := &SendOptions{IO: ios, Input: path, Preset: "generic", URL: "http://127.0.0.1:1/send",
 		Body: `{"to":{{json .to}}}`, Method: "POST", Concurrency: 1, IdempotencyHeader: "Idempotency-Key",
-		DryRun: true, Quiet: true, Signal: sig}
+		DryRun: true, Quiet: true, Signal: sig, Timeout: time.Second, MaxWait: time.Minute, ProgressInterval: time.Second}
 	p, err := newPlan(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +65,8 @@ func TestResumeInterruptedWhileLoading(t *testing.T) {
 	sig <- syscall.SIGINT
 	opts := &SendOptions{IO: ios, Input: input, Report: rep, Resume: true, RetryFailed: true,
 		Preset: "generic", URL: "http://127.0.0.1:1/send", Body: `{"to":{{json .to}}}`, Method: "POST",
-		Concurrency: 1, IdempotencyHeader: "Idempotency-Key", Rate: "0", Quiet: true, Signal: sig}
+		Concurrency: 1, IdempotencyHeader: "Idempotency-Key", Rate: "0", Quiet: true, Signal: sig,
+		Timeout: time.Second, MaxWait: time.Minute, ProgressInterval: time.Second}
 	p, err := newPlan(opts)
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/bulksend/bulksend/campaign"
 	"github.com/bulksend/bulksend/csvinput"
+	"github.com/bulksend/bulksend/internal/buildinfo"
 	"github.com/bulksend/bulksend/preset"
 	"github.com/bulksend/bulksend/ratelimit"
 	"github.com/bulksend/bulksend/sender"
@@ -26,8 +28,9 @@ type SendOptions struct {
 	Signal <-chan os.Signal
 	Getenv env
 
-	Input  string // path or "-"
-	Format string
+	Input    string // path or "-"
+	Format   string
+	Encoding string // --input-encoding
 
 	// The request.
 	Preset         string
@@ -51,6 +54,7 @@ type SendOptions struct {
 	Region         string
 	SecretHeaders  []string
 	Insecure       bool
+	CACert         string // PEM file of CAs to trust besides the system's
 
 	// Pacing and retries.
 	Rate              string
@@ -142,6 +146,7 @@ results arrive and is the journal --resume continues from.`,
 func addRequestFlags(c *cobra.Command, opts *SendOptions) {
 	f := c.Flags()
 	f.StringVar(&opts.Format, "format", "", "input format: csv or jsonl (default: by extension, sniffed on stdin)")
+	f.StringVar(&opts.Encoding, "input-encoding", "utf-8", "input character encoding: utf-8, latin1 or windows-1252")
 	f.StringVar(&opts.Preset, "preset", "generic", "request builder: generic, genesys or twilio")
 	f.StringVar(&opts.URL, "url", "", "request URL (template)")
 	f.StringVar(&opts.Method, "method", "POST", "HTTP method")
@@ -168,6 +173,7 @@ func addPresetFlags(c *cobra.Command, opts *SendOptions) {
 	f.StringVar(&opts.LoginURL, "login-url", "", "genesys: OAuth base URL (default from the region)")
 	f.StringVar(&opts.Region, "region", "", "genesys: region such as mypurecloud.com (default $GENESYSCLOUD_REGION)")
 	f.StringArrayVar(&opts.SecretHeaders, "secret-header", nil, "header whose value is masked in all output, like Authorization (repeatable)")
+	f.StringVar(&opts.CACert, "cacert", "", "also trust the CA certificates in this PEM file (a private CA); SSL_CERT_FILE replaces the system's")
 	f.BoolVar(&opts.Insecure, "insecure", false, "skip TLS certificate verification (never for production)")
 }
 
@@ -206,6 +212,7 @@ type plan struct {
 	opts     *SendOptions
 	name     string // input name for messages
 	format   csvinput.Format
+	encoding csvinput.Encoding
 	preset   *preset.Preset
 	tokens   *preset.TokenSource
 	rate     ratelimit.Rate
@@ -215,6 +222,9 @@ type plan struct {
 	report   string
 	shard    campaign.Shard
 	masker   *masker
+	// transport carries every request (and the Genesys token requests):
+	// TLS as the flags say, bulksend's User-Agent.
+	transport http.RoundTripper
 }
 
 func sendRun(ctx context.Context, opts *SendOptions) error {
@@ -237,6 +247,12 @@ func newPlan(opts *SendOptions) (*plan, error) {
 	if p.format, err = csvinput.ParseFormat(opts.Format); err != nil {
 		return nil, usageError("--format: %v", err)
 	}
+	if p.encoding, err = csvinput.ParseEncoding(opts.Encoding); err != nil {
+		return nil, usageError("--input-encoding: %v", err)
+	}
+	if err := checkSendFlags(opts); err != nil {
+		return nil, err
+	}
 	if opts.Rate != "" {
 		if p.rate, err = ratelimit.ParseRate(opts.Rate); err != nil {
 			return nil, usageError("--rate: %v", err)
@@ -249,9 +265,6 @@ func newPlan(opts *SendOptions) (*plan, error) {
 	}
 	if opts.Shard != "" {
 		p.shard.Index, p.shard.Count, _ = sender.ParseShard(opts.Shard) // checked above
-	}
-	if opts.Burst < 0 || opts.Concurrency < 1 || opts.MaxRetries < 0 {
-		return nil, usageError("--burst and --max-retries must not be negative, --concurrency at least 1")
 	}
 	if p.maxErr, p.maxShare, err = parseMaxErrors(opts.MaxErrors); err != nil {
 		return nil, usageError("--max-errors: %v", err)
@@ -272,11 +285,70 @@ func newPlan(opts *SendOptions) (*plan, error) {
 	if p.report == "-" && opts.JSON {
 		return nil, usageError("--json and --report - both write to stdout: give --report a file")
 	}
-	if p.preset, p.tokens, err = buildPreset(opts, p.name); err != nil {
+	if p.transport, err = newTransport(opts); err != nil {
 		return nil, err
 	}
-	p.masker = newMasker(p.preset.Secrets, opts.SecretHeaders)
+	if p.preset, p.tokens, err = buildPreset(opts, p.name, p.transport); err != nil {
+		return nil, err
+	}
+	p.masker = newRunMasker(opts, p.preset, p.tokens)
 	return p, nil
+}
+
+// checkSendFlags rejects numbers and durations that mean nothing, naming the
+// flag: a zero --timeout would let a hung server hold the run forever.
+func checkSendFlags(opts *SendOptions) error {
+	switch {
+	case opts.Concurrency < 1:
+		return usageError("--concurrency %d: must be at least 1", opts.Concurrency)
+	case opts.Burst < 0:
+		return usageError("--burst %d: must not be negative", opts.Burst)
+	case opts.MaxRetries < 0:
+		return usageError("--max-retries %d: must not be negative (0 is no retries)", opts.MaxRetries)
+	case opts.Timeout <= 0:
+		return usageError("--timeout %s: must be positive (a request with no timeout can hang the run)", opts.Timeout)
+	case opts.MaxWait <= 0:
+		return usageError("--max-wait %s: must be positive", opts.MaxWait)
+	case opts.ProgressInterval <= 0:
+		return usageError("--progress-interval %s: must be positive", opts.ProgressInterval)
+	case opts.RecipientInterval < 0:
+		return usageError("--recipient-interval %s: must not be negative", opts.RecipientInterval)
+	case opts.RecipientInterval > 0 && opts.RecipientField == "" && (opts.Preset == "" || opts.Preset == "generic"):
+		return usageError("--recipient-interval needs --recipient-field with the generic preset: name the column that holds the recipient")
+	case !opts.NoIdempotency && !validHeaderName(opts.IdempotencyHeader):
+		return usageError("--idempotency-header %q: not a header name (use --no-idempotency to send no key)", opts.IdempotencyHeader)
+	}
+	return nil
+}
+
+// validHeaderName reports whether s is an RFC 9110 token.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// newRunMasker is the run's masker, fed every secret the run knows: the
+// preset's credentials and the Basic credentials built from them, the env
+// values the templates read, passwords in the URLs given as flags, and
+// each OAuth token as soon as it is fetched. Account and client ids are
+// names, not secrets: a dry run shows the URL they are part of.
+func newRunMasker(opts *SendOptions, pr *preset.Preset, tokens *preset.TokenSource) *masker {
+	m := newMasker(pr.Secrets, opts.SecretHeaders)
+	for _, u := range []string{opts.URL, opts.APIURL, opts.LoginURL, opts.Limiter} {
+		m.AddURL(u)
+	}
+	if tokens != nil {
+		tokens.OnToken(func(tok string) { m.Add(tok) })
+	}
+	return m
 }
 
 // parseMaxErrors reads "N" or "P%".
@@ -299,7 +371,7 @@ func parseMaxErrors(s string) (count int, share float64, err error) {
 }
 
 // buildPreset turns the request flags into a preset.
-func buildPreset(opts *SendOptions, source string) (*preset.Preset, *preset.TokenSource, error) {
+func buildPreset(opts *SendOptions, source string, rt http.RoundTripper) (*preset.Preset, *preset.TokenSource, error) {
 	getenv := opts.Getenv
 	if getenv == nil {
 		getenv = func(string) string { return "" }
@@ -320,7 +392,7 @@ func buildPreset(opts *SendOptions, source string) (*preset.Preset, *preset.Toke
 			Region: region, APIURL: opts.APIURL, LoginURL: opts.LoginURL,
 			ClientID:     getenv("GENESYSCLOUD_OAUTHCLIENT_ID"),
 			ClientSecret: getenv("GENESYSCLOUD_OAUTHCLIENT_SECRET"),
-			HTTPClient:   &http.Client{Transport: transport(opts), Timeout: opts.Timeout},
+			HTTPClient:   &http.Client{Transport: rt, Timeout: opts.Timeout},
 		})
 		if err != nil {
 			return nil, nil, usageError("%v", err)
@@ -369,16 +441,43 @@ func genericPreset(opts *SendOptions, source string, getenv env) (*preset.Preset
 	return pr, nil
 }
 
-// transport is the HTTP transport of every request: keep-alive connections
-// for the whole pool, TLS verification on unless --insecure.
-func transport(opts *SendOptions) *http.Transport {
+// newTransport is the HTTP transport of every request: keep-alive
+// connections for the whole pool, TLS verification on unless --insecure
+// (with --cacert's CAs trusted too), and bulksend's User-Agent unless a
+// --header sets one.
+func newTransport(opts *SendOptions) (http.RoundTripper, error) {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 0
 	t.MaxIdleConnsPerHost = max(opts.Concurrency, 2)
-	if opts.Insecure {
+	switch {
+	case opts.Insecure && opts.CACert != "":
+		return nil, usageError("--insecure and --cacert contradict each other: --cacert verifies against a CA, --insecure verifies nothing")
+	case opts.Insecure:
 		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for it
+	case opts.CACert != "":
+		pool, err := certPool(opts.CACert)
+		if err != nil {
+			return nil, err
+		}
+		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	return t
+	return &buildinfo.Transport{Base: t, UserAgent: build().UserAgent()}, nil
+}
+
+// certPool is the system's CAs plus those in the PEM file path.
+func certPool(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, runError(fmt.Errorf("read --cacert: %w", err))
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, usageError("--cacert %s: no PEM certificate in it", path)
+	}
+	return pool, nil
 }
 
 // send is the real run: the limiter, the signals, the campaign, and what
@@ -424,18 +523,18 @@ func (p *plan) send(ctx context.Context) error {
 // and stop are nil for a dry run.
 func (p *plan) campaignOptions(lim sender.Limiter, stop <-chan struct{}) campaign.Options {
 	o := p.opts
-	rep := campaign.Report{Path: p.report, Resume: o.Resume, RetryFailed: o.RetryFailed, Force: o.Force}
+	rep := campaign.Report{Path: p.report, Resume: o.Resume, RetryFailed: o.RetryFailed, Force: o.Force, Redact: p.masker.mask}
 	if p.report == "-" {
-		rep = campaign.Report{Writer: o.IO.Out}
+		rep = campaign.Report{Writer: o.IO.Out, Redact: p.masker.mask}
 	}
 	maxRetries := o.MaxRetries
 	if maxRetries == 0 {
 		maxRetries = -1 // --max-retries 0 is none; sender's zero is its default
 	}
 	return campaign.Options{
-		Input:     campaign.Input{Path: o.Input, Reader: o.IO.In, Name: p.name, Format: p.format},
+		Input:     campaign.Input{Path: o.Input, Reader: o.IO.In, Name: p.name, Format: p.format, Encoding: p.encoding},
 		Preset:    p.preset,
-		Transport: transport(o),
+		Transport: p.transport,
 		Report:    rep,
 		Shard:     p.shard,
 		Stop:      stop,

@@ -72,7 +72,8 @@ func TestNewPlanUsage(t *testing.T) {
 	base := func() *SendOptions {
 		ios, _, _, _ := TestStreams()
 		return &SendOptions{IO: ios, Input: "rows.csv", Preset: "generic", URL: "http://127.0.0.1:1/send",
-			Method: "POST", Concurrency: 8, IdempotencyHeader: "Idempotency-Key"}
+			Method: "POST", Concurrency: 8, IdempotencyHeader: "Idempotency-Key",
+			Timeout: 30 * time.Second, MaxWait: 15 * time.Minute, ProgressInterval: 10 * time.Second}
 	}
 	tests := []struct {
 		name   string
@@ -89,7 +90,19 @@ func TestNewPlanUsage(t *testing.T) {
 		{"unknown preset", func(o *SendOptions) { o.Preset = "sms" }, "--preset"},
 		{"bad template", func(o *SendOptions) { o.Body = "{{.to" }, "body"},
 		{"resume to stdout", func(o *SendOptions) { o.Resume, o.Report = true, "-" }, "--resume needs a report file"},
-		{"zero concurrency", func(o *SendOptions) { o.Concurrency = 0 }, "--concurrency"},
+		{"zero concurrency", func(o *SendOptions) { o.Concurrency = 0 }, "--concurrency 0: must be at least 1"},
+		{"negative burst", func(o *SendOptions) { o.Burst = -1 }, "--burst -1: must not be negative"},
+		{"negative max-retries", func(o *SendOptions) { o.MaxRetries = -1 }, "--max-retries -1"},
+		{"zero timeout", func(o *SendOptions) { o.Timeout = 0 }, "--timeout 0s: must be positive"},
+		{"negative timeout", func(o *SendOptions) { o.Timeout = -time.Second }, "--timeout -1s: must be positive"},
+		{"zero max-wait", func(o *SendOptions) { o.MaxWait = 0 }, "--max-wait 0s: must be positive"},
+		{"negative max-wait", func(o *SendOptions) { o.MaxWait = -time.Second }, "--max-wait -1s"},
+		{"negative progress-interval", func(o *SendOptions) { o.ProgressInterval = -time.Second }, "--progress-interval -1s"},
+		{"negative recipient-interval", func(o *SendOptions) { o.RecipientInterval, o.RecipientField = -time.Second, "to" }, "--recipient-interval -1s: must not be negative"},
+		{"recipient-interval without field", func(o *SendOptions) { o.RecipientInterval = time.Second }, "--recipient-interval needs --recipient-field"},
+		{"empty idempotency-header", func(o *SendOptions) { o.IdempotencyHeader = "" }, `--idempotency-header "": not a header name`},
+		{"bad input-encoding", func(o *SendOptions) { o.Encoding = "ebcdic" }, "--input-encoding"},
+		{"insecure and cacert", func(o *SendOptions) { o.Insecure, o.CACert = true, "ca.pem" }, "--insecure and --cacert contradict"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -39,6 +39,7 @@ type TokenSource struct {
 	now             func() time.Time
 
 	mu      sync.Mutex
+	onToken func(string)
 	token   string
 	expiry  time.Time // zero: no known expiry, good until a 401 says otherwise
 	flight  *tokenFlight
@@ -57,6 +58,14 @@ type tokenFlight struct {
 	header     http.Header
 	body       []byte
 	err        error
+}
+
+// OnToken has fn called with each token fetched, before any request
+// carries it, so the caller can mask it wherever a server echoes it.
+func (t *TokenSource) OnToken(fn func(token string)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.onToken = fn
 }
 
 // Fetched reports how many tokens were fetched.
@@ -123,6 +132,9 @@ func (t *TokenSource) fetch(ctx context.Context, f *tokenFlight) {
 	lifetime := t.request(ctx, f)
 
 	t.mu.Lock()
+	if f.token != "" && t.onToken != nil {
+		t.onToken(f.token)
+	}
 	t.flight = nil
 	if f.token != "" {
 		t.token, t.expiry = f.token, time.Time{}
