@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/bulksend/bulksend/internal/testkit"
 	"github.com/bulksend/bulksend/sender"
 )
 
@@ -79,16 +80,10 @@ func filterFor(seed uint64) func(m *sender.Message) (sender.Status, bool) {
 func drain(t *testing.T, src sender.Source) []sender.Message {
 	t.Helper()
 	var out []sender.Message
-	for {
-		m, err := src.Next(context.Background())
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("Next: %v", err)
-		}
+	for m := range testkit.All(t, src.Next) {
 		out = append(out, *m)
 	}
+	return out
 }
 
 // TestSourceAgreesWithInMemory: a source fed the pre-pass's index reports
