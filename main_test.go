@@ -79,6 +79,14 @@ func sandboxConfig(args []string) (sandbox.Config, error) {
 			cfg.Rate, err = f()
 		case "window":
 			cfg.Window, err = d()
+		case "model":
+			cfg.Model = v
+		case "aligned":
+			cfg.Aligned = v == "true"
+		case "sliding":
+			cfg.Sliding = v
+		case "refused":
+			cfg.RefusedCount = v == "true"
 		case "style":
 			cfg.Style = v
 		case "skew":

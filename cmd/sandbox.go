@@ -45,9 +45,23 @@ sandbox-secret and ACsandbox / sandbox-token (or SKsandbox /
 sandbox-key-secret). They answer in the vendors' published shapes and
 ignore Idempotency-Key, as the vendors do.
 
+Limiter models (--model):
+  bucket       token bucket: --burst tokens refilled at --rate (the default)
+  leaky        leaky bucket as nginx limit_req burst nodelay: --burst+1 at once,
+               then one every 1/--rate
+  fixed        --burst requests per --window, the window opening at the first
+               request after the last one closed, or with --aligned on the clock
+  sliding      --burst requests in any --window: --sliding log keeps every
+               request's time, --sliding counter weighs the previous aligned
+               window (HAProxy, go-chi/httprate)
+  concurrency  at most --burst requests in flight (use --latency)
+--refused-count makes refused requests count against the quota.
+
 Header styles (--style): ` + strings.Join(sandbox.Styles(), ", "),
-		Example: `  bulksend sandbox --burst 15 --rate 100/s --style x-ratelimit-reset --skew 5m`,
-		Args:    cobra.NoArgs,
+		Example: `  bulksend sandbox --burst 15 --rate 100/s --style x-ratelimit-reset --skew 5m
+  bulksend sandbox --model fixed --burst 15 --window 150ms --aligned --style ratelimit
+  bulksend sandbox --model sliding --sliding counter --burst 100 --window 1s --refused-count --style none`,
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if runF != nil {
 				return runF(opts)
@@ -61,9 +75,13 @@ Header styles (--style): ` + strings.Join(sandbox.Styles(), ", "),
 	cfg := &opts.Config
 	f.StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
 	f.StringVar(&opts.AddrFile, "addr-file", "", "write the server's base URL to this file once it listens")
-	f.IntVar(&cfg.Burst, "burst", 15, "token bucket size (with --window: requests per window)")
-	f.StringVar(&opts.Rate, "rate", "100/s", "token refill rate, as for send --rate; 0 with --burst 0 for no limit")
-	f.DurationVar(&cfg.Window, "window", 0, "use a fixed window of this length instead of a token bucket")
+	f.StringVar(&cfg.Model, "model", "", "limiter model: "+strings.Join(sandbox.Models(), ", ")+" (default bucket, or fixed with --window)")
+	f.IntVar(&cfg.Burst, "burst", 15, "bucket size; requests per window (fixed, sliding); requests in flight (concurrency)")
+	f.StringVar(&opts.Rate, "rate", "100/s", "bucket refill rate, as for send --rate; 0 with --burst 0 for no limit")
+	f.DurationVar(&cfg.Window, "window", 0, "window length (fixed, sliding); alone it means --model fixed")
+	f.BoolVar(&cfg.Aligned, "aligned", false, "fixed windows start on the clock (multiples of --window), not at the first request")
+	f.StringVar(&cfg.Sliding, "sliding", "", "how a sliding window counts: log (default) or counter")
+	f.BoolVar(&cfg.RefusedCount, "refused-count", false, "refused requests count against the quota")
 	f.StringVar(&cfg.Style, "style", sandbox.StyleRetryAfter, "rate-limit header style of the answers")
 	f.DurationVar(&cfg.Skew, "skew", 0, "shift the server's clock (Date and absolute reset times), e.g. 5m or -5m")
 	f.BoolVar(&cfg.Penalty, "penalty", false, "requests made while limited extend the lockout")
@@ -126,10 +144,7 @@ func sandboxRun(ctx context.Context, opts *SandboxOptions) error {
 			return runError(fmt.Errorf("write --addr-file: %w", err))
 		}
 	}
-	limit := fmt.Sprintf("burst %d, refill %s", cfg.Burst, opts.Rate)
-	if cfg.Window > 0 {
-		limit = fmt.Sprintf("%d requests per %s window", cfg.Burst, cfg.Window)
-	}
+	limit := limitText(cfg, opts.Rate)
 	fmt.Fprintf(opts.IO.ErrOut, "bulksend sandbox listening on %s (%s, %s headers)\n", base, limit, styleName(cfg.Style))
 	fmt.Fprintf(opts.IO.ErrOut, "  POST %s/send · GET %s/stats · Ctrl-C to stop\n", base, base)
 	select {
@@ -145,6 +160,38 @@ func sandboxRun(ctx context.Context, opts *SandboxOptions) error {
 	fmt.Fprintf(opts.IO.ErrOut, "bulksend sandbox: %d requests, %d delivered (%d distinct, %d duplicates), %d throttled\n",
 		s.Requests, s.Delivered, s.Distinct, s.Duplicates, s.Throttled)
 	return nil
+}
+
+// limitText describes the sandbox's limiter for its first line.
+func limitText(cfg sandbox.Config, rate string) string {
+	model := cfg.Model
+	if model == "" && cfg.Window > 0 {
+		model = sandbox.ModelFixed
+	}
+	var s string
+	switch model {
+	case sandbox.ModelFixed:
+		s = fmt.Sprintf("%d requests per %s fixed window", cfg.Burst, cfg.Window)
+		if cfg.Aligned {
+			s += " on the clock"
+		}
+	case sandbox.ModelSliding:
+		kind := cfg.Sliding
+		if kind == "" {
+			kind = sandbox.SlidingLog
+		}
+		s = fmt.Sprintf("%d requests per %s sliding window (%s)", cfg.Burst, cfg.Window, kind)
+	case sandbox.ModelConcurrency:
+		s = fmt.Sprintf("%d requests in flight", cfg.Burst)
+	case sandbox.ModelLeaky:
+		s = fmt.Sprintf("leaky bucket, burst %d, drain %s", cfg.Burst, rate)
+	default:
+		s = fmt.Sprintf("burst %d, refill %s", cfg.Burst, rate)
+	}
+	if cfg.RefusedCount {
+		s += ", refused requests count"
+	}
+	return s
 }
 
 func styleName(s string) string {

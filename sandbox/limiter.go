@@ -1,23 +1,270 @@
 package sandbox
 
 import (
+	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 )
 
-// limiter is the vendor's quota: a token bucket kept as GCRA (a theoretical
-// arrival time in whole nanoseconds, so "15 accepted, refill after 10ms" is
-// exact, with no float drift) or a fixed window. It is guarded by Server.mu.
-type limiter struct {
-	burst    int64
-	interval time.Duration // bucket: time to earn one token
-	window   time.Duration // > 0: fixed window mode
-	penalty  bool
+// The limiter models a Server can run; Config.Model takes one. Each is an
+// algorithm real APIs and proxies use, so a client can be tested against
+// every way "too many requests" is decided in the wild.
+const (
+	ModelBucket      = "bucket"      // token bucket: Burst tokens refilled at Rate
+	ModelLeaky       = "leaky"       // leaky bucket as nginx limit_req burst nodelay: Burst+1 at once, drained at Rate
+	ModelFixed       = "fixed"       // fixed window: Burst requests per Window
+	ModelSliding     = "sliding"     // sliding window: Burst requests in any Window (a log, or a counter)
+	ModelConcurrency = "concurrency" // at most Burst requests in flight
+)
 
-	tat   time.Time // bucket: when the bucket would be full again
-	end   time.Time // window: when the current window closes
-	count int64     // window: requests accepted in it
+var models = []string{ModelBucket, ModelLeaky, ModelFixed, ModelSliding, ModelConcurrency}
+
+// Models lists every limiter model, for --help.
+func Models() []string { return slices.Clone(models) }
+
+// How a sliding window counts; Config.Sliding takes one.
+const (
+	// SlidingLog keeps the time of every counted request: exactly Burst in
+	// any Window.
+	SlidingLog = "log"
+	// SlidingCounter keeps counts of windows aligned to the clock and
+	// weighs the previous one by how much of it still overlaps the last
+	// Window, as HAProxy's http_req_rate and go-chi/httprate do.
+	SlidingCounter = "counter"
+)
+
+// limiter is the vendor's quota in one of the models. A bucket is kept as
+// GCRA (a theoretical arrival time in whole nanoseconds, so "15 accepted,
+// refill after 10ms" is exact, with no float drift). It is guarded by
+// Server.mu.
+type limiter struct {
+	model     string
+	burst     int64
+	interval  time.Duration // bucket, leaky: time to earn one token
+	window    time.Duration // fixed, sliding
+	perSecond float64       // the sustained rate, for StyleRateLimitRefill
+	penalty   bool
+	refused   bool // refused requests count against the quota
+	aligned   bool // fixed: windows start at multiples of window on the clock
+	counter   bool // sliding: a counter rather than a log
+
+	tat      time.Time   // bucket, leaky: when the bucket would be full again
+	end      time.Time   // fixed: when the current window closes
+	count    int64       // fixed: requests counted in it
+	log      []time.Time // sliding log: the counted requests of the last window, oldest first
+	cur      time.Time   // sliding counter: start of the current window
+	curN     int64       // sliding counter: requests counted in it
+	prevN    int64       // sliding counter: requests counted in the window before
+	inflight int64       // concurrency
+}
+
+// limiterConfig is what newLimiter builds from; a validated Config's
+// limiter fields.
+type limiterConfig struct {
+	model                              string
+	burst                              int
+	rate                               float64
+	window                             time.Duration
+	penalty, refused, aligned, counter bool
+}
+
+func (c Config) limiterConfig() limiterConfig {
+	return limiterConfig{
+		model: c.model(), burst: c.Burst, rate: c.Rate, window: c.Window,
+		penalty: c.Penalty, refused: c.RefusedCount, aligned: c.Aligned, counter: c.Sliding == SlidingCounter,
+	}
+}
+
+// newLimiter returns nil for "no limit". The caller has validated c.
+func newLimiter(c limiterConfig) *limiter {
+	l := &limiter{model: c.model, burst: int64(c.burst), window: c.window, penalty: c.penalty,
+		refused: c.refused, aligned: c.aligned, counter: c.counter}
+	switch c.model {
+	case ModelFixed, ModelSliding:
+		l.perSecond = float64(c.burst) / c.window.Seconds()
+		return l
+	case ModelConcurrency:
+		return l
+	case "":
+		return nil
+	}
+	if c.rate == 0 {
+		return nil
+	}
+	l.perSecond = c.rate
+	l.interval = max(time.Duration(float64(time.Second)/c.rate), 1)
+	l.burst = int64(max(c.burst, 1))
+	return l
+}
+
+func (l *limiter) reset() {
+	l.tat, l.end, l.count = time.Time{}, time.Time{}, 0
+	l.log, l.cur, l.curN, l.prevN, l.inflight = l.log[:0], time.Time{}, 0, 0, 0
+}
+
+// take spends one request's worth of quota at now, if there is any.
+func (l *limiter) take(now time.Time) decision {
+	switch l.model {
+	case ModelFixed:
+		return l.takeWindow(now)
+	case ModelSliding:
+		if l.counter {
+			return l.takeCounter(now)
+		}
+		return l.takeLog(now)
+	case ModelConcurrency:
+		return l.takeSlot()
+	case ModelLeaky:
+		// nginx lets the request it serves pass on top of a full burst.
+		return l.takeBucket(now, l.burst+1)
+	}
+	return l.takeBucket(now, l.burst)
+}
+
+// takeBucket is GCRA for a bucket of size tokens; the headers report
+// l.burst as the limit.
+func (l *limiter) takeBucket(now time.Time, size int64) decision {
+	capacity := time.Duration(size) * l.interval
+	d := l.decision()
+	d.period = time.Duration(l.burst) * l.interval
+	base := l.tat
+	if base.Before(now) {
+		base = now
+	}
+	next := base.Add(l.interval)
+	if ahead := next.Sub(now); ahead <= capacity {
+		l.tat = next
+		d.allowed, d.remaining, d.reset = true, min(int64((capacity-ahead)/l.interval), l.burst), ahead
+		return d
+	}
+	if l.penalty || l.refused { // the bucket goes negative, but no lower than -size
+		l.tat = next
+		if deepest := now.Add(2 * capacity); l.tat.After(deepest) {
+			l.tat = deepest
+		}
+		base = l.tat
+	}
+	d.reset = base.Add(l.interval).Sub(now) - capacity
+	return d
+}
+
+func (l *limiter) decision() decision {
+	return decision{active: true, limit: l.burst, period: l.window, perSecond: l.perSecond}
+}
+
+func (l *limiter) takeWindow(now time.Time) decision {
+	if !now.Before(l.end) {
+		start := now
+		if l.aligned {
+			start = now.Truncate(l.window)
+		}
+		l.end, l.count = start.Add(l.window), 0
+	}
+	d := l.decision()
+	if l.count < l.burst {
+		l.count++
+		d.allowed, d.remaining, d.reset = true, l.burst-l.count, l.end.Sub(now)
+		return d
+	}
+	if l.refused {
+		l.count++ // changes nothing but the count: the window still ends on time
+	}
+	if l.penalty { // one more window, but never more than two from now
+		l.end = l.end.Add(l.window)
+		if limit := now.Add(2 * l.window); l.end.After(limit) {
+			l.end = limit
+		}
+	}
+	d.reset = l.end.Sub(now)
+	return d
+}
+
+// takeLog is a sliding log: allowed while fewer than burst requests were
+// counted in (now-window, now].
+func (l *limiter) takeLog(now time.Time) decision {
+	cut := 0
+	for cut < len(l.log) && !l.log[cut].After(now.Add(-l.window)) {
+		cut++
+	}
+	l.log = append(l.log[:0], l.log[cut:]...)
+	d := l.decision()
+	n := int64(len(l.log))
+	if n < l.burst {
+		l.log = append(l.log, now)
+		// Whole again once the request just counted leaves the window.
+		d.allowed, d.remaining, d.reset = true, l.burst-n-1, l.window
+		return d
+	}
+	// The next request fits once all but burst-1 of the counted ones are
+	// out of the window.
+	d.reset = l.log[n-l.burst].Add(l.window).Sub(now)
+	if l.refused {
+		l.log = append(l.log, now)
+	}
+	return d
+}
+
+// takeCounter is a sliding window counter: the previous aligned window's
+// count, weighted by the share of it the last window still covers, plus
+// the current one's.
+func (l *limiter) takeCounter(now time.Time) decision {
+	start := now.Truncate(l.window)
+	switch {
+	case start.Equal(l.cur):
+	case start.Equal(l.cur.Add(l.window)):
+		l.cur, l.prevN, l.curN = start, l.curN, 0
+	default:
+		l.cur, l.prevN, l.curN = start, 0, 0
+	}
+	elapsed := now.Sub(start)
+	rate := float64(l.prevN)*float64(l.window-elapsed)/float64(l.window) + float64(l.curN)
+	d := l.decision()
+	if rate+1 <= float64(l.burst) {
+		l.curN++
+		d.allowed = true
+		d.remaining = int64(float64(l.burst) - rate - 1)
+		d.reset = l.window - elapsed
+		return d
+	}
+	if l.refused {
+		l.curN++
+	}
+	d.reset = l.counterWait(elapsed)
+	return d
+}
+
+// counterWait is how long until one more request fits, if none comes in
+// the meantime.
+func (l *limiter) counterWait(elapsed time.Duration) time.Duration {
+	room := float64(l.burst - 1)
+	w := float64(l.window)
+	if float64(l.curN) <= room {
+		// Within this window, once the previous one's weight has shrunk.
+		at := w * (1 - (room-float64(l.curN))/float64(l.prevN))
+		return max(time.Duration(math.Ceil(at))-elapsed, 1)
+	}
+	// In the next window, when the current one has become the previous.
+	at := w * (1 - room/float64(l.curN))
+	return l.window - elapsed + time.Duration(math.Ceil(at))
+}
+
+// takeSlot is a concurrency limit: allowed while fewer than burst requests
+// are in flight; the slot is freed by release when the answer is out.
+func (l *limiter) takeSlot() decision {
+	d := l.decision()
+	if l.inflight < l.burst {
+		l.inflight++
+		d.allowed, d.remaining, d.held = true, l.burst-l.inflight, true
+	}
+	return d
+}
+
+func (l *limiter) release() {
+	if l.inflight > 0 {
+		l.inflight--
+	}
 }
 
 // decision is the limiter's verdict on one request and what the quota
@@ -29,73 +276,10 @@ type decision struct {
 	remaining int64
 	// reset is, when allowed, the time until the quota is whole again; when
 	// not, the wait until the next request would be allowed.
-	reset  time.Duration
-	period time.Duration // the quota's window, for RateLimit-Policy
-}
-
-// newLimiter returns nil for "no limit". The caller has validated the
-// arguments: a window comes with a burst, a burst with a rate or a window.
-func newLimiter(burst int, rate float64, window time.Duration, penalty bool) *limiter {
-	switch {
-	case window > 0:
-		return &limiter{burst: int64(burst), window: window, penalty: penalty}
-	case rate == 0:
-		return nil
-	}
-	interval := max(time.Duration(float64(time.Second)/rate), 1)
-	return &limiter{burst: int64(max(burst, 1)), interval: interval, penalty: penalty}
-}
-
-func (l *limiter) reset() {
-	l.tat, l.end, l.count = time.Time{}, time.Time{}, 0
-}
-
-// take spends one request's worth of quota at now, if there is any.
-func (l *limiter) take(now time.Time) decision {
-	if l.window > 0 {
-		return l.takeWindow(now)
-	}
-	capacity := time.Duration(l.burst) * l.interval
-	d := decision{active: true, limit: l.burst, period: capacity}
-	base := l.tat
-	if base.Before(now) {
-		base = now
-	}
-	next := base.Add(l.interval)
-	if ahead := next.Sub(now); ahead <= capacity {
-		l.tat = next
-		d.allowed, d.remaining, d.reset = true, int64((capacity-ahead)/l.interval), ahead
-		return d
-	}
-	if l.penalty { // the bucket goes negative, but no lower than -burst
-		l.tat = next
-		if deepest := now.Add(2 * capacity); l.tat.After(deepest) {
-			l.tat = deepest
-		}
-		base = l.tat
-	}
-	d.reset = base.Add(l.interval).Sub(now) - capacity
-	return d
-}
-
-func (l *limiter) takeWindow(now time.Time) decision {
-	if !now.Before(l.end) {
-		l.end, l.count = now.Add(l.window), 0
-	}
-	d := decision{active: true, limit: l.burst, period: l.window}
-	if l.count < l.burst {
-		l.count++
-		d.allowed, d.remaining, d.reset = true, l.burst-l.count, l.end.Sub(now)
-		return d
-	}
-	if l.penalty { // one more window, but never more than two from now
-		l.end = l.end.Add(l.window)
-		if limit := now.Add(2 * l.window); l.end.After(limit) {
-			l.end = limit
-		}
-	}
-	d.reset = l.end.Sub(now)
-	return d
+	reset     time.Duration
+	period    time.Duration // the quota's window, for RateLimit-Policy
+	perSecond float64       // the sustained rate, for StyleRateLimitRefill
+	held      bool          // a concurrency slot to release when answered
 }
 
 // writeQuota sets the headers style uses to describe d. now is the server's
@@ -127,6 +311,11 @@ func writeQuota(h http.Header, style string, d decision, now time.Time) {
 		h.Set("RateLimit-Limit", limit)
 		h.Set("RateLimit-Remaining", remaining)
 		h.Set("RateLimit-Reset", secs)
+		return
+	case StyleRateLimitRefill:
+		h.Set("RateLimit-Limit", strconv.FormatFloat(math.Round(d.perSecond), 'f', 0, 64))
+		h.Set("RateLimit-Remaining", remaining)
+		h.Set("RateLimit-Reset", "1")
 		return
 	case StyleInin:
 		h.Set("inin-ratelimit-count", strconv.FormatInt(d.limit-d.remaining, 10))

@@ -61,6 +61,9 @@ func (s *Server) serveMessage(w http.ResponseWriter, r *http.Request, now time.T
 		return // the body could not be read: the client is gone
 	}
 	a := s.decide(&q, now)
+	if a.quota.held {
+		defer s.release()
+	}
 	writeQuota(w.Header(), s.cfg.Style, a.quota, now.Add(s.cfg.Skew))
 	if a.delay > 0 {
 		t := time.NewTimer(a.delay)
@@ -76,6 +79,15 @@ func (s *Server) serveMessage(w http.ResponseWriter, r *http.Request, now time.T
 		return
 	}
 	writeJSON(w, a.status, a.body)
+}
+
+// release frees the concurrency slot an answered request held.
+func (s *Server) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.limit != nil {
+		s.limit.release()
+	}
 }
 
 // cut closes the connection without a word, as a crashed proxy or a

@@ -1,6 +1,7 @@
 // Package sandbox is bulksend's built-in messaging API: a real HTTP server
-// that rate-limits like a vendor does (token bucket or fixed window, one of
-// many reset-header styles, a skewed clock), injects faults from a seeded RNG,
+// that rate-limits like a vendor does (a token or leaky bucket, a fixed or
+// sliding window, a concurrency limit; refused requests counting or not; one
+// of many reset-header styles; a skewed clock), injects faults from a seeded RNG,
 // refuses spam, honours Idempotency-Key and counts every delivery, so the
 // demo, the tests and the benchmarks can check that bulksend delivers every
 // message exactly once at the rate the server allows.
@@ -34,18 +35,23 @@ const (
 	StyleRetryAfterDate = "retry-after-date" // Retry-After: HTTP date
 	StyleRateLimit      = "ratelimit"        // IETF RateLimit + RateLimit-Policy
 	StyleRateLimitOld   = "ratelimit-old"    // RateLimit-Limit/-Remaining/-Reset (older drafts)
-	StyleResetAfter     = "x-ratelimit-reset-after"
-	StyleInin           = "inin" // Genesys Cloud inin-ratelimit-*
-	StyleResetUnix      = "x-ratelimit-reset"
-	StyleResetUnixMS    = "x-ratelimit-reset-ms"
-	StyleResetSeconds   = "x-ratelimit-reset-seconds"
-	StyleResetISO       = "x-ratelimit-reset-iso"
-	StyleResetDuration  = "x-ratelimit-reset-duration"
-	StyleNone           = "none" // a bare 429: the client must back off on its own
+	// StyleRateLimitRefill is RateLimit-Limit/-Remaining/-Reset where the
+	// limit is the sustained rate per second (a bucket's refill, not its
+	// size) and the reset a constant 1, as some gateways send them: a
+	// header whose value is a claim the client must cross-check.
+	StyleRateLimitRefill = "ratelimit-refill"
+	StyleResetAfter      = "x-ratelimit-reset-after"
+	StyleInin            = "inin" // Genesys Cloud inin-ratelimit-*
+	StyleResetUnix       = "x-ratelimit-reset"
+	StyleResetUnixMS     = "x-ratelimit-reset-ms"
+	StyleResetSeconds    = "x-ratelimit-reset-seconds"
+	StyleResetISO        = "x-ratelimit-reset-iso"
+	StyleResetDuration   = "x-ratelimit-reset-duration"
+	StyleNone            = "none" // a bare 429: the client must back off on its own
 )
 
 var styles = []string{
-	StyleRetryAfter, StyleRetryAfterDate, StyleRateLimit, StyleRateLimitOld,
+	StyleRetryAfter, StyleRetryAfterDate, StyleRateLimit, StyleRateLimitOld, StyleRateLimitRefill,
 	StyleResetAfter, StyleInin, StyleResetUnix, StyleResetUnixMS,
 	StyleResetSeconds, StyleResetISO, StyleResetDuration, StyleNone,
 }
@@ -94,6 +100,25 @@ type Config struct {
 	// Window (Rate is ignored). A window opens at the first request after the
 	// previous one closed.
 	Window time.Duration
+	// Model picks the algorithm (the Model constants): ModelBucket and
+	// ModelLeaky take Burst and Rate; ModelFixed and ModelSliding take Burst
+	// requests per Window; ModelConcurrency allows Burst requests in flight
+	// at once, so it wants Latency to mean anything. "" means ModelBucket,
+	// or ModelFixed when Window is set.
+	Model string
+	// Aligned starts a fixed window at multiples of Window on the clock
+	// (as most API gateways do) rather than at the first request after the
+	// last window closed (as express-rate-limit does).
+	Aligned bool
+	// Sliding is how a sliding window counts: SlidingLog ("" too) or
+	// SlidingCounter.
+	Sliding string
+	// RefusedCount makes refused requests count against the quota, as an
+	// HAProxy stick table tracking before it denies does: a bucket goes
+	// negative (down to -Burst), a sliding window counts them, so a client
+	// that hammers stays refused. A fixed window's count is only ever reset,
+	// so there it changes nothing.
+	RefusedCount bool
 	// Style names the rate-limit headers (the Style constants); "" means
 	// StyleRetryAfter.
 	Style string
@@ -202,8 +227,8 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:        cfg,
 		now:        cfg.Now,
-		limit:      newLimiter(cfg.Burst, cfg.Rate, cfg.Window, cfg.Penalty),
-		tokenLimit: newLimiter(TokenBurst, TokenRate, 0, false),
+		limit:      newLimiter(cfg.limiterConfig()),
+		tokenLimit: newLimiter(limiterConfig{model: ModelBucket, burst: TokenBurst, rate: TokenRate}),
 		rng:        rand.New(rand.NewPCG(uint64(cfg.Seed), 0)),
 		tokens:     make(map[string]time.Time),
 	}
@@ -239,11 +264,8 @@ func validate(c *Config) error {
 			return fmt.Errorf("%s %v is negative", d.name, d.v)
 		}
 	}
-	switch {
-	case c.Window > 0 && c.Burst == 0:
-		return errors.New("a window needs a burst > 0")
-	case c.Window == 0 && c.Burst > 0 && c.Rate == 0:
-		return errors.New("a burst needs a rate > 0 or a window")
+	if err := c.validateModel(); err != nil {
+		return err
 	}
 	for _, f := range []struct {
 		name string
@@ -279,6 +301,55 @@ func validate(c *Config) error {
 	}
 	if c.Seed == 0 {
 		c.Seed = 1
+	}
+	return nil
+}
+
+// model is the limiter model c runs, "" for no limit.
+func (c *Config) model() string {
+	switch {
+	case c.Model != "":
+		return c.Model
+	case c.Window > 0:
+		return ModelFixed
+	case c.Rate > 0:
+		return ModelBucket
+	}
+	return ""
+}
+
+// validateModel checks that the limiter's parameters fit its model.
+func (c *Config) validateModel() error {
+	if c.Model != "" && !slices.Contains(models, c.Model) {
+		return fmt.Errorf("unknown limiter model %q (want one of %s)", c.Model, strings.Join(models, ", "))
+	}
+	if c.Sliding != "" && c.Sliding != SlidingLog && c.Sliding != SlidingCounter {
+		return fmt.Errorf("unknown sliding window kind %q (want %s or %s)", c.Sliding, SlidingLog, SlidingCounter)
+	}
+	m := c.model()
+	switch {
+	case c.Aligned && m != ModelFixed:
+		return errors.New("an aligned window needs the fixed model")
+	case c.Sliding != "" && m != ModelSliding:
+		return errors.New("a sliding window kind needs the sliding model")
+	}
+	switch m {
+	case ModelFixed, ModelSliding:
+		if c.Window == 0 || c.Burst == 0 {
+			return fmt.Errorf("a %s window needs a window and a burst > 0 (requests per window)", m)
+		}
+	case ModelConcurrency:
+		if c.Burst == 0 {
+			return errors.New("a concurrency limit needs a burst > 0 (requests in flight)")
+		}
+	case ModelBucket, ModelLeaky:
+		if c.Rate == 0 {
+			return fmt.Errorf("a %s bucket needs a rate > 0", m)
+		}
+	default: // no limit
+		if c.Burst > 0 {
+			return errors.New("a burst needs a rate > 0 or a window")
+		}
 	}
 	return nil
 }

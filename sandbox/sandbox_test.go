@@ -72,6 +72,22 @@ func TestNewValidates(t *testing.T) {
 		{"fail rate above one", Config{FailRate: 1.5}, false},
 		{"negative cut share", Config{CutBefore: -0.1}, false},
 		{"faults above one together", Config{FailRate: 0.6, CutAfter: 0.6}, false},
+		{"bucket", Config{Model: ModelBucket, Burst: 15, Rate: 100}, true},
+		{"leaky", Config{Model: ModelLeaky, Burst: 15, Rate: 100}, true},
+		{"fixed", Config{Model: ModelFixed, Burst: 15, Window: time.Second}, true},
+		{"fixed aligned", Config{Model: ModelFixed, Aligned: true, Burst: 15, Window: time.Second}, true},
+		{"window alone is fixed, aligned", Config{Aligned: true, Burst: 15, Window: time.Second}, true},
+		{"sliding counter", Config{Model: ModelSliding, Sliding: SlidingCounter, Burst: 15, Window: time.Second, RefusedCount: true}, true},
+		{"concurrency", Config{Model: ModelConcurrency, Burst: 3}, true},
+		{"unknown model", Config{Model: "gcra", Burst: 1, Rate: 1}, false},
+		{"bucket without rate", Config{Model: ModelBucket, Burst: 15}, false},
+		{"leaky without rate", Config{Model: ModelLeaky}, false},
+		{"sliding without window", Config{Model: ModelSliding, Burst: 15}, false},
+		{"fixed without burst", Config{Model: ModelFixed, Window: time.Second}, false},
+		{"concurrency without burst", Config{Model: ModelConcurrency}, false},
+		{"aligned bucket", Config{Model: ModelBucket, Aligned: true, Rate: 1}, false},
+		{"sliding kind on a fixed window", Config{Model: ModelFixed, Sliding: SlidingLog, Burst: 1, Window: time.Second}, false},
+		{"unknown sliding kind", Config{Model: ModelSliding, Sliding: "ring", Burst: 1, Window: time.Second}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,8 +104,8 @@ func TestNewValidates(t *testing.T) {
 
 func TestStylesListsEveryStyle(t *testing.T) {
 	got := Styles()
-	if len(got) != 12 {
-		t.Fatalf("Styles() has %d entries, want 12", len(got))
+	if len(got) != 13 {
+		t.Fatalf("Styles() has %d entries, want 13", len(got))
 	}
 	got[0] = "changed"
 	if Styles()[0] != StyleRetryAfter {
@@ -171,23 +187,29 @@ func TestLimiter(t *testing.T) {
 		},
 	}}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tt.cfg.Style = StyleResetDuration
-			s, c := newServer(t, tt.cfg)
-			for i, st := range tt.steps {
-				c.Advance(st.advance)
-				w := sendJSON(s, `{"n":`+strconv.Itoa(i)+`}`)
-				if w.Code != st.status {
-					t.Fatalf("request %d: status %d, want %d (%s)", i+1, w.Code, st.status, w.Body)
-				}
-				if got := w.Header().Get("X-RateLimit-Reset"); st.reset != "" && got != st.reset {
-					t.Errorf("request %d: X-RateLimit-Reset %q, want %q", i+1, got, st.reset)
-				}
-				if got := w.Header().Get("X-RateLimit-Remaining"); st.remaining != "" && got != st.remaining {
-					t.Errorf("request %d: X-RateLimit-Remaining %q, want %q", i+1, got, st.remaining)
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { runSteps(t, tt.cfg, tt.steps) })
+	}
+}
+
+// runSteps sends one request per step to a server of cfg on a clock that
+// each step advances, and checks its status and its X-RateLimit-Reset and
+// -Remaining (cfg's style is set to StyleResetDuration).
+func runSteps(t *testing.T, cfg Config, steps []step) {
+	t.Helper()
+	cfg.Style = StyleResetDuration
+	s, c := newServer(t, cfg)
+	for i, st := range steps {
+		c.Advance(st.advance)
+		w := sendJSON(s, `{"n":`+strconv.Itoa(i)+`}`)
+		if w.Code != st.status {
+			t.Fatalf("request %d: status %d, want %d (%s)", i+1, w.Code, st.status, w.Body)
+		}
+		if got := w.Header().Get("X-RateLimit-Reset"); st.reset != "" && got != st.reset {
+			t.Errorf("request %d: X-RateLimit-Reset %q, want %q", i+1, got, st.reset)
+		}
+		if got := w.Header().Get("X-RateLimit-Remaining"); st.remaining != "" && got != st.remaining {
+			t.Errorf("request %d: X-RateLimit-Remaining %q, want %q", i+1, got, st.remaining)
+		}
 	}
 }
 
@@ -223,6 +245,10 @@ func TestStyleHeaders(t *testing.T) {
 		{StyleRateLimitOld,
 			map[string]string{"RateLimit-Limit": "2", "RateLimit-Remaining": "1", "RateLimit-Reset": "2"},
 			map[string]string{"RateLimit-Limit": "2", "RateLimit-Remaining": "0", "RateLimit-Reset": "2"}},
+		// The limit is the refill rate, 0.8/s, rounded; the reset is always 1.
+		{StyleRateLimitRefill,
+			map[string]string{"RateLimit-Limit": "1", "RateLimit-Remaining": "1", "RateLimit-Reset": "1"},
+			map[string]string{"RateLimit-Limit": "1", "RateLimit-Remaining": "0", "RateLimit-Reset": "1"}},
 		{StyleResetAfter,
 			map[string]string{"X-RateLimit-Limit": "2", "X-RateLimit-Remaining": "1", "X-RateLimit-Reset-After": "1.250"},
 			map[string]string{"X-RateLimit-Limit": "2", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": "1.250"}},

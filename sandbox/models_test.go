@@ -1,0 +1,138 @@
+package sandbox
+
+import (
+	"testing"
+	"time"
+)
+
+// TestModels walks each limiter model through requests on an injected
+// clock (t0 is on a whole second, so aligned windows start there).
+func TestModels(t *testing.T) {
+	ok := func(remaining, reset string) step { return step{status: 200, remaining: remaining, reset: reset} }
+	refused := func(reset string) step { return step{status: 429, reset: reset} }
+	at := func(d time.Duration, s step) step { s.advance = d; return s }
+	tests := []struct {
+		name  string
+		cfg   Config
+		steps []step
+	}{{
+		name: "leaky bucket: burst+1 at once, then one per 1/rate",
+		cfg:  Config{Model: ModelLeaky, Burst: 2, Rate: 1},
+		steps: []step{
+			ok("2", "1s"), ok("1", "2s"), ok("0", "3s"), refused("1s"), refused("1s"),
+			at(time.Second, ok("0", "3s")), refused("1s"),
+		},
+	}, {
+		name: "leaky bucket, refused requests count: hammering digs deeper",
+		cfg:  Config{Model: ModelLeaky, Burst: 1, Rate: 1, RefusedCount: true},
+		steps: []step{
+			// Without counting, each would say 1s.
+			ok("1", "1s"), ok("0", "2s"), refused("2s"), refused("3s"),
+			at(3*time.Second, ok("0", "2s")),
+		},
+	}, {
+		name: "fixed window from the first request",
+		cfg:  Config{Model: ModelFixed, Burst: 2, Window: time.Second},
+		steps: []step{
+			at(400*time.Millisecond, ok("1", "1s")), ok("0", "1s"), refused("1s"),
+			at(999*time.Millisecond, refused("1ms")),
+			at(time.Millisecond, ok("1", "1s")),
+		},
+	}, {
+		name: "fixed window aligned to the clock",
+		cfg:  Config{Model: ModelFixed, Aligned: true, Burst: 2, Window: time.Second},
+		steps: []step{
+			at(400*time.Millisecond, ok("1", "600ms")), ok("0", "600ms"), refused("600ms"),
+			at(600*time.Millisecond, ok("1", "1s")),
+		},
+	}, {
+		name: "fixed window: refused requests counting change nothing",
+		cfg:  Config{Model: ModelFixed, Aligned: true, Burst: 1, Window: time.Second, RefusedCount: true},
+		steps: []step{
+			ok("0", "1s"), refused("1s"), refused("1s"),
+			at(time.Second, ok("0", "1s")),
+		},
+	}, {
+		name: "sliding log: exactly burst in any window",
+		cfg:  Config{Model: ModelSliding, Burst: 2, Window: time.Second},
+		steps: []step{
+			ok("1", "1s"), at(400*time.Millisecond, ok("0", "1s")),
+			at(100*time.Millisecond, refused("500ms")),
+			at(500*time.Millisecond, ok("0", "1s")), // the first left at 1s
+			refused("400ms"),
+		},
+	}, {
+		name: "sliding log without refused counting: both fit when the window has passed",
+		cfg:  Config{Model: ModelSliding, Burst: 2, Window: time.Second},
+		steps: []step{
+			ok("1", "1s"), ok("0", "1s"),
+			at(900*time.Millisecond, refused("100ms")),
+			at(100*time.Millisecond, ok("1", "1s")), ok("0", "1s"),
+		},
+	}, {
+		name: "sliding log, refused requests count: the refused one still fills the window",
+		cfg:  Config{Model: ModelSliding, Sliding: SlidingLog, Burst: 2, Window: time.Second, RefusedCount: true},
+		steps: []step{
+			ok("1", "1s"), ok("0", "1s"),
+			at(900*time.Millisecond, refused("100ms")),
+			at(100*time.Millisecond, ok("0", "1s")), refused("900ms"),
+		},
+	}, {
+		name: "sliding counter: the previous window weighs by its overlap",
+		cfg:  Config{Model: ModelSliding, Sliding: SlidingCounter, Burst: 10, Window: time.Second},
+		steps: append(burstOf(10), refused("1.1s"),
+			// At 1.1s the previous window's 10 weigh 9: one fits.
+			at(1100*time.Millisecond, ok("0", "900ms")), refused("100ms"),
+			at(100*time.Millisecond, ok("0", "800ms"))),
+	}, {
+		name: "sliding counter, refused requests count",
+		cfg:  Config{Model: ModelSliding, Sliding: SlidingCounter, Burst: 10, Window: time.Second, RefusedCount: true},
+		// Each refused request counts before its wait is worked out: 11 in
+		// this window fit in the next after 1s + (1 - 9/11) of one.
+		steps: append(burstOf(10), refused("1.182s"), refused("1.25s"), refused("1.308s"), refused("1.358s"),
+			// 14 counted: at 1.1s they weigh 12.6, so nothing fits yet
+			// (without counting, one would).
+			at(1100*time.Millisecond, refused("329ms"))),
+	}, {
+		name:  "concurrency: a slot is free again once answered",
+		cfg:   Config{Model: ModelConcurrency, Burst: 1},
+		steps: []step{{status: 200, remaining: "0"}, {status: 200, remaining: "0"}, {status: 200, remaining: "0"}},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { runSteps(t, tt.cfg, tt.steps) })
+	}
+}
+
+// burstOf is n accepted requests at one instant.
+func burstOf(n int) []step {
+	s := make([]step, n)
+	for i := range s {
+		s[i] = step{status: 200}
+	}
+	return s
+}
+
+// TestConcurrencyLimit: while burst requests are in flight the next is
+// refused; a released slot lets one more in.
+func TestConcurrencyLimit(t *testing.T) {
+	l := newLimiter(Config{Model: ModelConcurrency, Burst: 2}.limiterConfig())
+	steps := []struct {
+		name    string
+		release bool
+		allowed bool
+	}{
+		{"first", false, true},
+		{"second", false, true},
+		{"third while two are in flight", false, false},
+		{"after one answered", true, true},
+		{"full again", false, false},
+	}
+	for _, st := range steps {
+		if st.release {
+			l.release()
+		}
+		if d := l.take(t0); d.allowed != st.allowed || d.held != st.allowed {
+			t.Fatalf("%s: allowed %v held %v, want %v", st.name, d.allowed, d.held, st.allowed)
+		}
+	}
+}
