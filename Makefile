@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: build test lint fuzz bench bench-limits bench-shards demo
+.PHONY: build test lint fuzz bench bench-limits bench-limits-real bench-shards demo
 
 build:
 	$(GO) build -o bulksend .
@@ -45,6 +45,11 @@ bench:
 # The end-to-end rate-limit benchmark of BENCHMARKS.md.
 bench-limits:
 	$(GO) run ./bench/limits -out bench-limits.md
+
+# The real-limiter table of BENCHMARKS.md (needs nginx, haproxy, node and
+# `npm ci` in testdata/limiters/express; about 15 minutes).
+bench-limits-real:
+	$(GO) run ./bench/limits -real -repeat 3 -out bench-limits-real.md
 
 # Several processes on one Redis-shared quota (needs redis-server).
 bench-shards:

@@ -6,10 +6,17 @@
 // prints a markdown table of delivery, efficiency and 429 share with PASS or
 // MISS against the issue's targets.
 //
+// With -real it measures issue 11's table instead: real rate limiters
+// (nginx, HAProxy, express-rate-limit, go-chi/httprate, started through
+// internal/limiters) at 15 per 150ms and 100 per second, bulksend adaptive
+// and pinned to the flags its summary suggests, beside xargs -P 8 curl
+// --retry 5.
+//
 // Usage:
 //
 //	go run ./bench/limits [-bin PATH] [-rows 400] [-scenarios a,b] [-modes adaptive,fixed,naive]
 //	                      [-repeat N] [-out FILE] [-json] [-strict]
+//	go run ./bench/limits -real [-limiters a,b] [-modes adaptive,pinned,curl] [-repeat 3] ...
 //
 // Runs are strictly sequential, because timing is what is measured. The
 // process exits 0 whatever the numbers are, unless -strict is given (then a
@@ -18,6 +25,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -61,13 +69,16 @@ type options struct {
 	json      bool
 	strict    bool
 	args      []string // as given, for the "command line used" line
+	// realTable is -real: the real-limiter table, of the real scenarios.
+	realTable bool
+	real      []realScenario
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
 	o := options{args: args}
 	fs := flag.NewFlagSet("limits", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var scenarios, modes string
+	var scenarios, modes, limiterNames string
 	fs.StringVar(&o.bin, "bin", "", "bulksend binary to run (default: go build the module into a temp dir)")
 	fs.IntVar(&o.rows, "rows", 400, "rows in the input file")
 	fs.StringVar(&scenarios, "scenarios", "", "comma-separated scenario names to run (default all: "+strings.Join(scenarioNames(allScenarios()), ", ")+")")
@@ -76,9 +87,13 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.repeat, "repeat", 1, "runs per cell; the cell shows the median efficiency")
 	fs.BoolVar(&o.json, "json", false, "print the raw results as JSON on stdout instead of the table")
 	fs.BoolVar(&o.strict, "strict", false, "exit 1 when any cell misses its target")
+	fs.BoolVar(&o.realTable, "real", false, "measure the real-limiter table (modes "+strings.Join(realModes, ",")+") instead of the sandbox one")
+	fs.StringVar(&limiterNames, "limiters", "", "with -real: comma-separated limiter configurations to run (default all: "+strings.Join(realScenarioNames(allRealScenarios()), ", ")+")")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	modesSet := false
+	fs.Visit(func(f *flag.Flag) { modesSet = modesSet || f.Name == "modes" })
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
@@ -89,6 +104,24 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-repeat %d: need at least 1", o.repeat)
 	}
 	var err error
+	if o.realTable {
+		if !modesSet {
+			modes = strings.Join(realModes, ",")
+		}
+		if o.real, err = pickRealScenarios(benchcli.SplitList(limiterNames)); err != nil {
+			return o, err
+		}
+		if o.modes, err = benchcli.PickList("-modes", "mode", realModes, benchcli.SplitList(modes)); err != nil {
+			return o, err
+		}
+		if slices.Contains(o.modes, modePinned) && !slices.Contains(o.modes, modeAdaptive) {
+			return o, errors.New("-modes: pinned uses the flags the adaptive run suggests; name adaptive too")
+		}
+		return o, nil
+	}
+	if limiterNames != "" {
+		return o, errors.New("-limiters: only with -real")
+	}
 	if o.scenarios, err = pickScenarios(allScenarios(), benchcli.SplitList(scenarios)); err != nil {
 		return o, err
 	}
@@ -102,19 +135,32 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return benchcli.Run(ctx, "limits", args, stdout, stderr, parseOptions,
 		func(ctx context.Context, o options, progress io.Writer) (benchcli.Output, error) {
+			if o.realTable {
+				res, err := benchReal(ctx, o, progress)
+				if err != nil {
+					return benchcli.Output{}, err
+				}
+				return output(o, res.markdown(), res, res.Miss), nil
+			}
 			res, err := bench(ctx, o, progress)
 			if err != nil {
 				return benchcli.Output{}, err
 			}
-			out := benchcli.Output{Table: res.markdown(), Out: o.out, Strict: o.strict}
-			if o.json {
-				out.JSON = res
-			}
-			if res.Miss > 0 {
-				out.Misses = []string{fmt.Sprintf("%d cells", res.Miss)}
-			}
-			return out, nil
+			return output(o, res.markdown(), res, res.Miss), nil
 		})
+}
+
+// output is how a run ends: table, or res as JSON with -json, and the
+// misses for -strict.
+func output(o options, table string, res any, misses int) benchcli.Output {
+	out := benchcli.Output{Table: table, Out: o.out, Strict: o.strict}
+	if o.json {
+		out.JSON = res
+	}
+	if misses > 0 {
+		out.Misses = []string{fmt.Sprintf("%d cells", misses)}
+	}
+	return out
 }
 
 // bench runs every (scenario, mode) the options ask for, one after another.

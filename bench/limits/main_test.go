@@ -21,7 +21,13 @@ func TestParseOptions(t *testing.T) {
 		wantModes     []string
 		wantErr       string
 	}{
-		{"defaults", nil, 19, allModes, ""},
+		{"defaults", nil, 20, allModes, ""},
+		{"real defaults", []string{"-real"}, 0, realModes, ""},
+		{"real picks", []string{"-real", "-limiters", "express-1s,nginx", "-modes", "curl"}, 0, []string{modeCurl}, ""},
+		{"real unknown limiter", []string{"-real", "-limiters", "envoy"}, 0, nil, `unknown limiter "envoy"`},
+		{"real pinned needs adaptive", []string{"-real", "-modes", "pinned,curl"}, 0, nil, "name adaptive too"},
+		{"real mode unknown", []string{"-real", "-modes", "naive"}, 0, nil, `unknown mode "naive"`},
+		{"limiters without real", []string{"-limiters", "nginx"}, 0, nil, "only with -real"},
 		{"filters keep table order", []string{"-scenarios", "retry-after/penalty, none", "-modes", "naive,adaptive"}, 2, []string{modeAdaptive, modeNaive}, ""},
 		{"unknown scenario", []string{"-scenarios", "none,bogus"}, 0, nil, "unknown bogus"},
 		{"unknown mode", []string{"-modes", "fast"}, 0, nil, `unknown mode "fast"`},

@@ -175,6 +175,6 @@ func runNaive(ctx context.Context, sc scenario, rows []row) (trial, error) {
 	}
 	t.TimedOut = tctx.Err() != nil
 	t.Server = statsOf(srv.Stats())
-	t.finish(len(rows), wall)
+	t.finish(len(rows), wall, idealSeconds(len(rows)))
 	return t, nil
 }

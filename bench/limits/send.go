@@ -59,6 +59,7 @@ type summary struct {
 	LearnedBurst   int     `json:"learned_burst"`
 	LearnedRate    float64 `json:"learned_rate_per_second"`
 	ElapsedSeconds float64 `json:"elapsed_seconds"`
+	SuggestedFlags string  `json:"suggested_flags,omitempty"`
 	Stopped        string  `json:"stopped,omitempty"`
 	ExitCode       int     `json:"exit_code"`
 }
@@ -82,11 +83,12 @@ func idealSeconds(rows int) float64 {
 	return float64(rows-serverBurst) / serverRate
 }
 
-// finish fills in what follows from the measurements.
-func (t *trial) finish(rows int, wall time.Duration) {
+// finish fills in what follows from the measurements; ideal is the least
+// time the server allows for rows, in seconds.
+func (t *trial) finish(rows int, wall time.Duration, ideal float64) {
 	t.WallSeconds = round(wall.Seconds(), 3)
 	if wall > 0 {
-		t.Efficiency = round(idealSeconds(rows)/wall.Seconds(), 3)
+		t.Efficiency = round(ideal/wall.Seconds(), 3)
 	}
 	if t.Server.Requests > 0 {
 		t.ThrottledShare = round(float64(t.Server.Throttled)/float64(t.Server.Requests), 4)
@@ -95,7 +97,7 @@ func (t *trial) finish(rows int, wall time.Duration) {
 	if t.Server.Duplicates > 0 {
 		t.Delivered += fmt.Sprintf(" (%d dup)", t.Server.Duplicates)
 	}
-	if t.Mode == modeNaive {
+	if t.Mode == modeNaive || t.Mode == modeCurl {
 		t.Dropped = rows - t.Acked
 	} else if int64(t.Acked) != t.Server.Distinct {
 		t.Delivered += fmt.Sprintf(", report says %d sent", t.Acked)
@@ -115,24 +117,42 @@ func sendArgs(mode, input, base, report string) []string {
 // runSend runs bulksend once against a fresh sandbox. Its error is the
 // harness's own failure; whatever bulksend does is recorded in the trial.
 func runSend(ctx context.Context, bin string, sc scenario, mode, input string, rows int) (trial, error) {
+	srv, base, stop, err := startSandbox(ctx, sc)
+	if err != nil {
+		return trial{Mode: mode}, err
+	}
+	defer stop()
+	ep := endpoint{base: base, stats: func() serverStats { return statsOf(srv.Stats()) }}
+	return sendOnce(ctx, bin, ep, mode, input, rows, sendTimeout, idealSeconds(rows), func(report string) []string {
+		return sendArgs(mode, input, base, report)
+	})
+}
+
+// endpoint is a running server a trial sends to: its base URL and its
+// counts, the ground truth of the trial.
+type endpoint struct {
+	base  string
+	stats func() serverStats
+}
+
+// sendOnce runs bulksend with args(report) against ep, within timeout, and
+// measures it against ideal seconds. Its error is the harness's own
+// failure; whatever bulksend does is recorded in the trial.
+func sendOnce(ctx context.Context, bin string, ep endpoint, mode, input string, rows int, timeout time.Duration, ideal float64,
+	args func(report string) []string) (trial, error) {
 	t := trial{Mode: mode}
 	dir, err := os.MkdirTemp("", "bench-limits-run-*")
 	if err != nil {
 		return t, fmt.Errorf("make temp dir: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	srv, base, stop, err := startSandbox(ctx, sc)
-	if err != nil {
-		return t, err
-	}
-	defer stop()
 
 	report := filepath.Join(dir, "r.csv")
-	args := sendArgs(mode, input, base, report)
-	t.Command = benchcli.ShellJoin(append([]string{bin}, args...)...)
-	tctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	argv := args(report)
+	t.Command = benchcli.ShellJoin(append([]string{bin}, argv...)...)
+	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(tctx, bin, args...)
+	cmd := exec.CommandContext(tctx, bin, argv...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.WaitDelay = 5 * time.Second // the pipes may outlive a killed process
@@ -143,7 +163,7 @@ func runSend(ctx context.Context, bin string, sc scenario, mode, input string, r
 	if err := ctx.Err(); err != nil {
 		return t, fmt.Errorf("interrupted: %w", err)
 	}
-	t.Server = statsOf(srv.Stats())
+	t.Server = ep.stats()
 	t.TimedOut = errors.Is(tctx.Err(), context.DeadlineExceeded)
 	var problems []string
 	if cmd.ProcessState != nil {
@@ -170,7 +190,7 @@ func runSend(ctx context.Context, bin string, sc scenario, mode, input string, r
 		problems = append(problems, fmt.Sprintf("open report: %v", err))
 	}
 	t.Error = strings.Join(problems, "; ")
-	t.finish(rows, wall)
+	t.finish(rows, wall, ideal)
 	return t, nil
 }
 

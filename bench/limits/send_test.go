@@ -101,7 +101,7 @@ func TestTrialFinish(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tr := tt.in
-			tr.finish(400, tt.wall)
+			tr.finish(400, tt.wall, idealSeconds(400))
 			if tr.Delivered != tt.wantDelivered || tr.DeliveredOnce != tt.wantOnce || tr.Efficiency != tt.wantEff ||
 				tr.ThrottledShare != tt.wantShare || tr.Dropped != tt.wantDropped {
 				t.Errorf("finish = delivered %q once %v eff %v share %v dropped %d; want %q %v %v %v %d",

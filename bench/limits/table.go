@@ -36,8 +36,16 @@ type cell struct {
 	Trials        []trial  `json:"trials"`
 }
 
-// settle computes the median, delivery across trials and the verdict.
+// settle computes the median, delivery across trials and the verdict
+// against the sandbox table's target for the cell's mode.
 func (c *cell) settle(rows int) {
+	tg, judged := targets[c.Mode]
+	c.settleAgainst(rows, tg, judged)
+}
+
+// settleAgainst is settle with the target given; judged false gives no
+// verdict.
+func (c *cell) settleAgainst(rows int, tg target, judged bool) {
 	order := make([]int, len(c.Trials))
 	for i := range order {
 		order[i] = i
@@ -61,7 +69,6 @@ func (c *cell) settle(rows int) {
 			}
 		}
 	}
-	tg, judged := targets[c.Mode]
 	if !judged {
 		return
 	}

@@ -1,0 +1,519 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/bulksend/bulksend/bench/internal/benchcli"
+	"github.com/bulksend/bulksend/internal/limiters"
+	"github.com/bulksend/bulksend/internal/testkit/sandboxtest"
+	"github.com/bulksend/bulksend/sandbox"
+)
+
+// The modes of the real-limiter table (-real).
+const (
+	modePinned = "pinned" // bulksend with the flags the adaptive run's summary suggested
+	modeCurl   = "curl"   // xargs -P 8 curl --retry 5, one curl per row
+)
+
+var realModes = []string{modeAdaptive, modePinned, modeCurl}
+
+// realSendTimeout bounds one run against a real limiter: slow adaptive
+// runs are what the table is for, so it is well above the worst seen (77 s).
+const realSendTimeout = 180 * time.Second
+
+// sendConcurrency is bulksend's --concurrency in the real table, and
+// curlWorkers xargs's -P: the same for both.
+const (
+	sendConcurrency = 8
+	curlWorkers     = sendConcurrency
+)
+
+// The limiter algorithms, which decide the ideal time and the targets.
+const (
+	algoLeaky   = "leaky bucket"
+	algoBucket  = "token bucket"
+	algoFixed   = "fixed window"
+	algoSliding = "sliding window"
+)
+
+// realScenario is one real limiter configuration: Limit requests per
+// Window (a bucket: Burst, refilled at Limit/Window per second).
+type realScenario struct {
+	Name          string  `json:"name"`
+	Kind          string  `json:"kind"` // a limiters.Kind, or "sandbox"
+	Algorithm     string  `json:"algorithm"`
+	Limit         int     `json:"limit"`
+	WindowSeconds float64 `json:"window_seconds"`
+	Burst         int     `json:"burst,omitempty"`
+	Style         string  `json:"style,omitempty"` // sandbox only: the header style
+	Notes         string  `json:"notes"`
+}
+
+func (sc realScenario) window() time.Duration {
+	return time.Duration(sc.WindowSeconds * float64(time.Second))
+}
+
+// allRealScenarios are issue 11's table: every real limiter at 15 per
+// 150ms and 100 per second (nginx: burst 15, 100/s), and the token bucket
+// whose RateLimit-Limit is its refill rate, which the sandbox plays.
+func allRealScenarios() []realScenario {
+	return []realScenario{
+		{Name: "nginx", Kind: string(limiters.Nginx), Algorithm: algoLeaky, Limit: 15, WindowSeconds: 0.15, Burst: 15,
+			Notes: "limit_req rate=100r/s burst=15 nodelay, bare 429"},
+		{Name: "haproxy-150ms", Kind: string(limiters.HAProxy), Algorithm: algoSliding, Limit: 15, WindowSeconds: 0.15,
+			Notes: "http_req_rate(150ms) > 15, bare 429, refused requests count"},
+		{Name: "haproxy-1s", Kind: string(limiters.HAProxy), Algorithm: algoSliding, Limit: 100, WindowSeconds: 1,
+			Notes: "http_req_rate(1000ms) > 100, bare 429, refused requests count"},
+		{Name: "express-150ms", Kind: string(limiters.Express), Algorithm: algoFixed, Limit: 15, WindowSeconds: 0.15,
+			Notes: "express-rate-limit 8, draft-8 + legacy headers, window from the first request"},
+		{Name: "express-1s", Kind: string(limiters.Express), Algorithm: algoFixed, Limit: 100, WindowSeconds: 1,
+			Notes: "express-rate-limit 8, draft-8 + legacy headers, window from the first request"},
+		{Name: "httprate-150ms", Kind: string(limiters.HTTPRate), Algorithm: algoSliding, Limit: 15, WindowSeconds: 0.15,
+			Notes: "go-chi/httprate sliding window counter, X-RateLimit-*, Retry-After"},
+		{Name: "httprate-1s", Kind: string(limiters.HTTPRate), Algorithm: algoSliding, Limit: 100, WindowSeconds: 1,
+			Notes: "go-chi/httprate sliding window counter, X-RateLimit-*, Retry-After"},
+		{Name: "sandbox-refill", Kind: kindSandbox, Algorithm: algoBucket, Limit: 15, WindowSeconds: 0.15, Burst: 15, Style: sandbox.StyleRateLimitRefill,
+			Notes: "the sandbox's token bucket answering RateLimit-Limit: 100 (its refill rate per second, not its size) and RateLimit-Reset: 1 (--style ratelimit-refill)"},
+	}
+}
+
+func realScenarioNames(s []realScenario) []string {
+	names := make([]string, len(s))
+	for i, sc := range s {
+		names[i] = sc.Name
+	}
+	return names
+}
+
+// idealSeconds is the least time rows can take through sc (issue 11's
+// formulas): a bucket sends its burst at once and the rest at its rate; a
+// fixed window of L per W starts the window the last row fits in after
+// (ceil(N/L)-1) windows; a sliding window sends L at once and the rest at
+// L/W.
+func (sc realScenario) idealSeconds(rows int) float64 {
+	n, l, w := float64(rows), float64(sc.Limit), sc.WindowSeconds
+	switch sc.Algorithm {
+	case algoFixed:
+		return (math.Ceil(n/l) - 1) * w
+	case algoSliding:
+		return max(n-l, 0) / (l / w)
+	}
+	return max(n-float64(sc.Burst), 0) / (l / w)
+}
+
+// target is what issue 11 asks of mode on sc's algorithm; judged is false
+// for curl, the baseline.
+func (sc realScenario) target(mode string) (tg target, judged bool) {
+	switch mode {
+	case modeAdaptive:
+		return target{MinEfficiency: 0.85, MaxThrottledShare: 0.03}, true
+	case modePinned:
+		if sc.Algorithm == algoFixed {
+			return target{MinEfficiency: 0.9, MaxThrottledShare: 1}, true
+		}
+		return target{MinEfficiency: 0.95, MaxThrottledShare: 0}, true
+	}
+	return target{}, false
+}
+
+// pickRealScenarios keeps the named scenarios in table order.
+func pickRealScenarios(names []string) ([]realScenario, error) {
+	all := allRealScenarios()
+	if len(names) == 0 {
+		return all, nil
+	}
+	picked, err := benchcli.PickList("-limiters", "limiter", realScenarioNames(all), names)
+	if err != nil {
+		return nil, err
+	}
+	var out []realScenario
+	for _, sc := range all {
+		if slices.Contains(picked, sc.Name) {
+			out = append(out, sc)
+		}
+	}
+	return out, nil
+}
+
+// startReal starts a fresh server for sc: a real limiter in dir, or the
+// sandbox. stop ends it.
+func startReal(ctx context.Context, sc realScenario, dir, httprateBin string) (ep endpoint, desc string, stop func(), err error) {
+	if sc.Kind == kindSandbox {
+		return startSandboxEndpoint(ctx, sc)
+	}
+	s, err := limiters.Start(ctx, limiters.Config{
+		Kind: limiters.Kind(sc.Kind), Limit: sc.Limit, Window: sc.window(), Burst: sc.Burst,
+		Dir: dir, HTTPRateBin: httprateBin,
+	})
+	if err != nil {
+		return ep, "", nil, err
+	}
+	ep = endpoint{base: s.URL, stats: func() serverStats {
+		st := s.Stats()
+		return serverStats{Requests: st.Requests, Delivered: st.Delivered, Distinct: st.Distinct, Duplicates: st.Duplicates, Throttled: st.Throttled}
+	}}
+	return ep, s.Desc, func() { _ = s.Close() }, nil
+}
+
+// kindSandbox marks a realScenario served by the in-process sandbox.
+const kindSandbox = "sandbox"
+
+// realRun is one trial of every mode asked: pinned uses the flags the
+// adaptive run of the same trial suggested.
+func realRun(ctx context.Context, o options, sc realScenario, bin, input, bodies, dir, httprateBin string, rows int) (map[string]trial, error) {
+	ideal := sc.idealSeconds(rows)
+	out := map[string]trial{}
+	start := func() (endpoint, func(), error) {
+		run, err := os.MkdirTemp(dir, "limiter-*")
+		if err != nil {
+			return endpoint{}, nil, fmt.Errorf("make temp dir: %w", err)
+		}
+		ep, _, stop, err := startReal(ctx, sc, run, httprateBin)
+		if err != nil {
+			return endpoint{}, nil, err
+		}
+		return ep, stop, nil
+	}
+	send := func(mode string, flags []string) error {
+		ep, stop, err := start()
+		if err != nil {
+			return err
+		}
+		defer stop()
+		t, err := sendOnce(ctx, bin, ep, mode, input, rows, realSendTimeout, ideal, func(report string) []string {
+			return append(append(sendArgs(modeAdaptive, input, ep.base, report), "--concurrency", fmt.Sprint(sendConcurrency)), flags...)
+		})
+		if err != nil {
+			return err
+		}
+		out[mode] = t
+		return nil
+	}
+	if slices.Contains(o.modes, modeAdaptive) {
+		if err := send(modeAdaptive, nil); err != nil {
+			return nil, err
+		}
+	}
+	if slices.Contains(o.modes, modePinned) {
+		var flags string
+		if s := out[modeAdaptive].Summary; s != nil {
+			flags = s.SuggestedFlags
+		}
+		if flags == "" {
+			out[modePinned] = trial{Mode: modePinned, Error: "the adaptive run suggested no flags"}
+		} else if err := send(modePinned, strings.Fields(flags)); err != nil {
+			return nil, err
+		}
+	}
+	if slices.Contains(o.modes, modeCurl) {
+		ep, stop, err := start()
+		if err != nil {
+			return nil, err
+		}
+		t, err := runCurl(ctx, ep, bodies, rows, ideal)
+		stop()
+		if err != nil {
+			return nil, err
+		}
+		out[modeCurl] = t
+	}
+	return out, nil
+}
+
+// curlArgs is the baseline: xargs runs one curl per line of the bodies
+// file, 8 at a time, each retrying up to 5 times (curl retries a 429 and
+// honours Retry-After, else backs off 1 s, 2 s, 4 s...).
+func curlArgs(url string) []string {
+	return []string{"xargs", "-d", `\n`, "-P", fmt.Sprint(curlWorkers), "-I{}",
+		"curl", "-sS", "-o", "/dev/null", "--retry", "5", "-H", "Content-Type: application/json", "--data-raw", "{}", url}
+}
+
+// runCurl sends every body through ep with curlArgs.
+func runCurl(ctx context.Context, ep endpoint, bodies string, rows int, ideal float64) (trial, error) {
+	t := trial{Mode: modeCurl}
+	argv := curlArgs(ep.base + "/send")
+	t.Command = benchcli.ShellJoin(argv...) + " < bodies.jsonl"
+	in, err := os.Open(bodies)
+	if err != nil {
+		return t, fmt.Errorf("open bodies: %w", err)
+	}
+	defer in.Close()
+	tctx, cancel := context.WithTimeout(ctx, realSendTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(tctx, argv[0], argv[1:]...)
+	var stderr bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = in, io.Discard, &stderr
+	cmd.WaitDelay = 5 * time.Second
+	start := time.Now()
+	runErr := cmd.Run()
+	wall := time.Since(start)
+	if err := ctx.Err(); err != nil {
+		return t, fmt.Errorf("interrupted: %w", err)
+	}
+	t.TimedOut = errors.Is(tctx.Err(), context.DeadlineExceeded)
+	if cmd.ProcessState != nil {
+		code := cmd.ProcessState.ExitCode()
+		t.ExitCode = &code
+	} else {
+		t.Error = fmt.Sprintf("run xargs: %v", runErr)
+	}
+	if code := t.ExitCode; code != nil && *code != 0 {
+		t.Error = "curl: " + benchcli.LastLine(stderr.String())
+	}
+	t.Server = ep.stats()
+	t.Acked = int(t.Server.Distinct) // curl keeps no report
+	t.finish(rows, wall, ideal)
+	return t, nil
+}
+
+// writeBodies writes the JSON body of every row, one a line, for curl;
+// the same bodies bulksend renders from bodyTemplate.
+func writeBodies(path string, rows []row) error {
+	var b bytes.Buffer
+	for _, r := range rows {
+		line, err := json.Marshal(struct {
+			ID string `json:"id"`
+			To string `json:"to"`
+		}{r.ID, r.To})
+		if err != nil {
+			return fmt.Errorf("write bodies: %w", err)
+		}
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write bodies: %w", err)
+	}
+	return nil
+}
+
+// realCell is one (scenario, mode) of the real table.
+type realCell struct {
+	cell
+	Target *target `json:"target,omitempty"`
+}
+
+// realScenarioResult is one scenario's rows.
+type realScenarioResult struct {
+	realScenario
+	Desc         string     `json:"desc"`
+	IdealSeconds float64    `json:"ideal_seconds"`
+	Cells        []realCell `json:"cells"`
+}
+
+// realResult is what -real measured; -json prints it as is.
+type realResult struct {
+	Command        string               `json:"command"`
+	Bin            string               `json:"bin,omitempty"`
+	Rows           int                  `json:"rows"`
+	Repeat         int                  `json:"repeat"`
+	Concurrency    int                  `json:"concurrency"`
+	Modes          []string             `json:"modes"`
+	Scenarios      []realScenarioResult `json:"scenarios"`
+	Pass           int                  `json:"pass"`
+	Miss           int                  `json:"miss"`
+	ElapsedSeconds float64              `json:"elapsed_seconds"`
+}
+
+// benchReal runs the real-limiter table: per scenario, Repeat trials of
+// every mode, each on a freshly started limiter.
+func benchReal(ctx context.Context, o options, progress io.Writer) (*realResult, error) {
+	began := time.Now()
+	build := slices.Contains(o.modes, modeAdaptive) || slices.Contains(o.modes, modePinned)
+	dir, bin, cleanup, err := benchcli.Workspace(ctx, "limits", o.bin, build, progress)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	var httprateBin string
+	for _, sc := range o.real {
+		if sc.Kind != kindSandbox {
+			if err := limiters.Available(limiters.Kind(sc.Kind), ""); err != nil {
+				return nil, err
+			}
+		}
+		if sc.Kind == string(limiters.HTTPRate) && httprateBin == "" {
+			fmt.Fprintln(progress, "limits: building the httprate limiter")
+			if httprateBin, err = limiters.BuildHTTPRate(ctx, "", dir); err != nil {
+				return nil, err
+			}
+		}
+	}
+	rows := makeRows(o.rows)
+	input, bodies := filepath.Join(dir, "rows.csv"), filepath.Join(dir, "bodies.jsonl")
+	if err := writeRows(input, rows); err != nil {
+		return nil, err
+	}
+	if err := writeBodies(bodies, rows); err != nil {
+		return nil, err
+	}
+	res := &realResult{
+		Command: benchcli.ShellJoin(append([]string{"go", "run", "./bench/limits"}, o.args...)...),
+		Bin:     bin, Rows: o.rows, Repeat: o.repeat, Concurrency: sendConcurrency, Modes: o.modes,
+	}
+	total, done := len(o.real)*o.repeat, 0
+	for _, sc := range o.real {
+		sr := realScenarioResult{realScenario: sc, IdealSeconds: round(sc.idealSeconds(o.rows), 3)}
+		trials := map[string][]trial{}
+		for range o.repeat {
+			got, err := realRun(ctx, o, sc, bin, input, bodies, dir, httprateBin, o.rows)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", sc.Name, err)
+			}
+			done++
+			for _, m := range o.modes {
+				trials[m] = append(trials[m], got[m])
+				fmt.Fprintf(progress, "[%d/%d] %s %s: %s\n", done, total, sc.Name, m, got[m].line())
+			}
+		}
+		for _, m := range o.modes {
+			c := realCell{cell: cell{Mode: m, Trials: trials[m]}}
+			tg, judged := sc.target(m)
+			if judged {
+				c.Target = &tg
+			}
+			c.settleAgainst(o.rows, tg, judged)
+			switch c.Verdict {
+			case benchcli.Pass:
+				res.Pass++
+			case benchcli.Miss:
+				res.Miss++
+			}
+			sr.Cells = append(sr.Cells, c)
+		}
+		sr.Desc = describeReal(sc)
+		res.Scenarios = append(res.Scenarios, sr)
+	}
+	res.ElapsedSeconds = round(time.Since(began).Seconds(), 1)
+	return res, nil
+}
+
+// describeReal names sc's configuration for the table.
+func describeReal(sc realScenario) string {
+	if sc.Algorithm == algoLeaky || sc.Algorithm == algoBucket {
+		return fmt.Sprintf("%s: burst %d, %g/s", sc.Name, sc.Burst, float64(sc.Limit)/sc.WindowSeconds)
+	}
+	return fmt.Sprintf("%s: %d per %s", sc.Name, sc.Limit, sc.window())
+}
+
+// markdown is the real-limiter table, then how it was made.
+func (r *realResult) markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Real limiters on loopback (internal/limiters), each started fresh per run; %d rows, --concurrency %d; median of %d by efficiency.\n",
+		r.Rows, r.Concurrency, r.Repeat)
+	b.WriteString("ideal: bucket (N - burst)/rate; fixed window (ceil(N/L) - 1) x W; sliding window (N - L)/(L/W). eff = ideal / wall. ")
+	b.WriteString("429s = answers 429 (share of all requests). Targets (issue 11): adaptive eff >= 0.85 and <= 3% 429s; ")
+	b.WriteString("pinned (the flags the adaptive run's summary suggested) eff >= 0.95 and no 429 on buckets and sliding windows, eff >= 0.9 on fixed windows; every row delivered once.\n\n")
+	b.WriteString("| limiter | algorithm | mode | delivered once | dup | 429s | wall s | ideal s | eff | verdict | flags, learned |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, sr := range r.Scenarios {
+		for _, c := range sr.Cells {
+			fmt.Fprintf(&b, "| %s | %s | %s |%s| %.2f | %s | %s | %s |\n", sr.Desc, sr.Algorithm, c.Mode, c.columns(), sr.IdealSeconds, c.effText(), c.verdictText(), c.detail())
+		}
+	}
+	fmt.Fprintf(&b, "\n%d PASS, %d MISS; benchmark took %.0f s.\n\n", r.Pass, r.Miss, r.ElapsedSeconds)
+	b.WriteString("Command line: `" + r.Command + "`\n\n")
+	adaptive := append(sendArgs(modeAdaptive, "$ROWS", "$URL", "$REPORT"), "--concurrency", fmt.Sprint(sendConcurrency))
+	b.WriteString("- adaptive: `" + benchcli.ShellJoin(append([]string{"bulksend"}, adaptive...)...) + "`\n")
+	b.WriteString("- pinned: the same plus the adaptive run's `suggested_flags`\n")
+	b.WriteString("- curl: `" + benchcli.ShellJoin(curlArgs("$URL/send")...) + " < bodies.jsonl`\n")
+	for _, sr := range r.Scenarios {
+		fmt.Fprintf(&b, "- %s: %s\n", sr.Name, sr.Notes)
+	}
+	return b.String()
+}
+
+// columns are delivered once, dup, 429s and wall s of the median trial.
+func (c *realCell) columns() string {
+	if len(c.Trials) == 0 {
+		return " - | - | - | - "
+	}
+	t := c.Trials[c.Representative]
+	if t.Error != "" && t.Server.Requests == 0 {
+		return fmt.Sprintf(" - | - | - | - (%s) ", t.Error)
+	}
+	once := "yes"
+	if !c.DeliveredOnce {
+		once = "**no**: " + t.Delivered
+		for _, o := range c.Trials {
+			if !o.DeliveredOnce {
+				once = "**no**: " + o.Delivered
+				break
+			}
+		}
+	}
+	wall := fmt.Sprintf("%.2f", t.WallSeconds)
+	if t.TimedOut {
+		wall += " (timeout)"
+	}
+	return fmt.Sprintf(" %s | %d | %d (%s) | %s ", once, t.Server.Duplicates, t.Server.Throttled, percent(t.ThrottledShare), wall)
+}
+
+func (c *realCell) effText() string {
+	if len(c.Trials) == 0 || c.Trials[c.Representative].Server.Requests == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", c.Efficiency)
+}
+
+func (c *realCell) verdictText() string {
+	if c.Verdict == "" {
+		return "-"
+	}
+	if len(c.Misses) > 0 {
+		return "**" + c.Verdict + "**: " + strings.Join(c.Misses, ", ")
+	}
+	return c.Verdict
+}
+
+// detail is the suggested flags (adaptive), the flags used (pinned) or
+// the dropped rows (curl), and any error.
+func (c *realCell) detail() string {
+	if len(c.Trials) == 0 {
+		return ""
+	}
+	t := c.Trials[c.Representative]
+	var parts []string
+	if s := t.Summary; s != nil && c.Mode == modeAdaptive && s.SuggestedFlags != "" {
+		parts = append(parts, "suggests `"+s.SuggestedFlags+"`")
+	}
+	if c.Mode == modePinned && t.Command != "" {
+		if _, f, ok := strings.Cut(t.Command, "--concurrency "+fmt.Sprint(sendConcurrency)); ok {
+			if f = strings.TrimSpace(f); f != "" {
+				parts = append(parts, "`"+f+"`")
+			}
+		}
+	}
+	if c.Mode == modeCurl && t.Dropped > 0 {
+		parts = append(parts, fmt.Sprintf("%d rows never delivered", t.Dropped))
+	}
+	if t.ExitCode != nil && *t.ExitCode != 0 {
+		parts = append(parts, fmt.Sprintf("exit %d", *t.ExitCode))
+	}
+	if t.Error != "" {
+		parts = append(parts, t.Error)
+	}
+	return strings.ReplaceAll(strings.Join(parts, "; "), "|", `\|`)
+}
+
+// startSandboxEndpoint serves sc from a fresh in-process sandbox: a token
+// bucket of sc.Burst refilled at Limit/Window per second, in sc.Style.
+func startSandboxEndpoint(ctx context.Context, sc realScenario) (endpoint, string, func(), error) {
+	srv, base, stop, err := sandboxtest.Serve(ctx, sandbox.Config{Burst: sc.Burst, Rate: float64(sc.Limit) / sc.WindowSeconds, Style: sc.Style})
+	if err != nil {
+		return endpoint{}, "", nil, err
+	}
+	return endpoint{base: base, stats: func() serverStats { return statsOf(srv.Stats()) }}, "sandbox " + sc.Style, stop, nil
+}

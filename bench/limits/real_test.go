@@ -1,0 +1,88 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestRealIdeal: issue 11's ideal times for 400 rows.
+func TestRealIdeal(t *testing.T) {
+	want := map[string]float64{
+		"nginx":          3.85, // (400-15)/100
+		"haproxy-150ms":  3.85, // (400-15)/(15/0.15)
+		"haproxy-1s":     3,    // (400-100)/100
+		"express-150ms":  3.9,  // (ceil(400/15)-1) x 0.15
+		"express-1s":     3,    // (ceil(400/100)-1) x 1
+		"httprate-150ms": 3.85,
+		"httprate-1s":    3,
+		"sandbox-refill": 3.85,
+	}
+	all := allRealScenarios()
+	if len(all) != len(want) {
+		t.Fatalf("%d scenarios, %d ideals", len(all), len(want))
+	}
+	for _, sc := range all {
+		t.Run(sc.Name, func(t *testing.T) {
+			w, ok := want[sc.Name]
+			if got := round(sc.idealSeconds(400), 3); !ok || got != w {
+				t.Errorf("ideal = %v, want %v", got, w)
+			}
+		})
+	}
+}
+
+// TestRealTargets: issue 11's targets by mode and algorithm.
+func TestRealTargets(t *testing.T) {
+	tests := []struct {
+		name      string
+		algorithm string
+		mode      string
+		want      target
+		judged    bool
+	}{
+		{"adaptive", algoFixed, modeAdaptive, target{MinEfficiency: 0.85, MaxThrottledShare: 0.03}, true},
+		{"pinned bucket", algoLeaky, modePinned, target{MinEfficiency: 0.95}, true},
+		{"pinned sliding", algoSliding, modePinned, target{MinEfficiency: 0.95}, true},
+		{"pinned fixed", algoFixed, modePinned, target{MinEfficiency: 0.9, MaxThrottledShare: 1}, true},
+		{"curl is the baseline", algoSliding, modeCurl, target{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, judged := realScenario{Algorithm: tt.algorithm}.target(tt.mode)
+			if got != tt.want || judged != tt.judged {
+				t.Errorf("target = %+v %v, want %+v %v", got, judged, tt.want, tt.judged)
+			}
+		})
+	}
+}
+
+// TestRealMarkdown: a table row per (scenario, mode) with the columns the
+// issue asks for, and a MISS that says why.
+func TestRealMarkdown(t *testing.T) {
+	sc := allRealScenarios()[0]
+	ad := trial{Mode: modeAdaptive, Acked: 400, Summary: &summary{SuggestedFlags: "--rate 101/s --burst 17"},
+		Server: serverStats{Requests: 410, Distinct: 400, Delivered: 400, Throttled: 10}}
+	ad.finish(400, 4e9, sc.idealSeconds(400))
+	cu := trial{Mode: modeCurl, Server: serverStats{Requests: 460, Distinct: 390, Delivered: 390, Throttled: 70}}
+	cu.Acked = int(cu.Server.Distinct)
+	cu.finish(400, 5e9, sc.idealSeconds(400))
+	r := &realResult{Rows: 400, Repeat: 1, Concurrency: 8, Modes: []string{modeAdaptive, modeCurl}}
+	sr := realScenarioResult{realScenario: sc, Desc: describeReal(sc), IdealSeconds: sc.idealSeconds(400)}
+	for _, tr := range []trial{ad, cu} {
+		c := realCell{cell: cell{Mode: tr.Mode, Trials: []trial{tr}}}
+		tg, judged := sc.target(tr.Mode)
+		c.settleAgainst(400, tg, judged)
+		sr.Cells = append(sr.Cells, c)
+	}
+	r.Scenarios = []realScenarioResult{sr}
+	md := r.markdown()
+	for _, want := range []string{
+		"| nginx: burst 15, 100/s | leaky bucket | adaptive | yes | 0 | 10 (2.4%) | 4.00 | 3.85 | 0.96 | PASS | suggests `--rate 101/s --burst 17` |",
+		"| nginx: burst 15, 100/s | leaky bucket | curl | **no**: 390/400 | 0 | 70 (15.2%) | 5.00 | 3.85 | 0.77 | - | 10 rows never delivered |",
+		"xargs -d '\\n' -P 8",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+}
