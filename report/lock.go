@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,7 +22,59 @@ var errWouldBlock = errors.New("lock held elsewhere")
 // removes it. When held elsewhere it returns an error wrapping ErrLocked
 // that names the lock file and the pid written in it. The OS drops the lock
 // when a process dies, so a stale file is harmless.
+//
+// Once the lock is held, the temp files this package makes next to the
+// report (a compaction's or a merge's copy of it, sort runs) are removed:
+// nobody else can be using them, so they were left by a process killed
+// while it held the lock, and a compaction's copy is as large as the report.
 func Lock(reportPath string) (release func() error, err error) {
+	release, err = lock(reportPath)
+	if err == nil {
+		removeLeftovers(reportPath)
+	}
+	return release, err
+}
+
+// tempKinds are the temp files made next to a report, as the part of their
+// name between the report's name and os.CreateTemp's random digits.
+var tempKinds = []string{".compact-", ".merge-", ".merge-rows-", ".merge-sort-", ".sort-"}
+
+// removeLeftovers removes the temp files of tempKinds next to reportPath,
+// as well as it can: one it cannot remove is no reason to refuse the run.
+func removeLeftovers(reportPath string) {
+	dir, base := filepath.Split(reportPath)
+	if dir == "" {
+		dir = "."
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() && isLeftover(base, e.Name()) {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// isLeftover says whether name is a temp file of one of tempKinds made for
+// the report named base: base, the kind, then digits only.
+func isLeftover(base, name string) bool {
+	rest, ok := strings.CutPrefix(name, base)
+	if !ok {
+		return false
+	}
+	for _, kind := range tempKinds {
+		digits, ok := strings.CutPrefix(rest, kind)
+		if ok && digits != "" && strings.Trim(digits, "0123456789") == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// lock is Lock without the clean-up.
+func lock(reportPath string) (release func() error, err error) {
 	name := reportPath + ".lock"
 	for {
 		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o666)

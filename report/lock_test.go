@@ -109,3 +109,78 @@ func TestLockHolderKilled(t *testing.T) {
 	}
 	release()
 }
+
+// TestLockRemovesLeftovers: taking a report's lock removes the temp files
+// a killed holder left next to it, and nothing else.
+func TestLockRemovesLeftovers(t *testing.T) {
+	tests := []struct {
+		name string
+		file string // made next to out.csv
+		gone bool
+	}{
+		{name: "a compaction's copy", file: "out.csv.compact-1234567", gone: true},
+		{name: "a merge's half OUT", file: "out.csv.merge-42", gone: true},
+		{name: "a merge's rows", file: "out.csv.merge-rows-42", gone: true},
+		{name: "a merge's sort runs", file: "out.csv.merge-sort-42", gone: true},
+		{name: "a journal's sort runs", file: "out.csv.sort-9", gone: true},
+		{name: "the report itself", file: "out.csv"},
+		{name: "no digits", file: "out.csv.compact-"},
+		{name: "not digits", file: "out.csv.compact-notes"},
+		{name: "another kind", file: "out.csv.backup-1"},
+		{name: "another report's", file: "other.csv.compact-1"},
+		{name: "a longer report name's", file: "out.csv2.compact-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path, other := filepath.Join(dir, "out.csv"), filepath.Join(dir, tt.file)
+			if err := os.WriteFile(other, []byte("x"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			release, err := Lock(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer release()
+			if _, err := os.Stat(other); os.IsNotExist(err) != tt.gone {
+				t.Errorf("%s: removed %v, want %v", tt.file, os.IsNotExist(err), tt.gone)
+			}
+		})
+	}
+}
+
+// TestLockRemovesKilledCompaction: the copy a compaction makes is named as
+// Lock expects (os.CreateTemp's random part is digits), so the copy a
+// process killed while compacting leaves is gone at the next Lock; a Lock
+// that is refused removes nothing.
+func TestLockRemovesKilledCompaction(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.csv")
+	writeFile(t, path, []Row{{Line: 1, ID: "a", Status: "sent"}})
+	left, err := os.CreateTemp(dir, "out.csv.compact-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	left.Close()
+	holder, err := Lock(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(left.Name()); !os.IsNotExist(err) {
+		t.Fatalf("%s survived Lock: %v", left.Name(), err)
+	}
+	again, err := os.CreateTemp(dir, "out.csv.compact-*") // the holder compacting
+	if err != nil {
+		t.Fatal(err)
+	}
+	again.Close()
+	if _, err := Lock(path); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second Lock = %v, want ErrLocked", err)
+	}
+	if _, err := os.Stat(again.Name()); err != nil {
+		t.Errorf("a refused Lock removed the holder's temp file: %v", err)
+	}
+	if err := holder(); err != nil {
+		t.Fatal(err)
+	}
+}
