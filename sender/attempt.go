@@ -1,0 +1,180 @@
+package sender
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/bulksend/bulksend/ratelimit"
+)
+
+// job is one message on its way, through retries and throttle pauses.
+type job struct {
+	m         *Message
+	attempts  int // requests made
+	transient int // transient failures so far
+	throttled int
+	begun     bool
+	ready     time.Time
+	sentAt    time.Time
+	latency   time.Duration
+}
+
+type outcomeKind int
+
+const (
+	outcomeFinal     outcomeKind = iota // res is the row's result
+	outcomeRetry                        // send the job again at job.ready
+	outcomeAbandoned                    // the run is stopping; not final
+	outcomeFatal                        // err ends the run; res, if set, is final
+)
+
+// outcome is what a worker hands back to the dispatcher for one job.
+type outcome struct {
+	kind      outcomeKind
+	job       *job
+	res       *Result
+	err       error
+	transient bool
+	requests  int
+}
+
+// attempt makes one request for j, after the limiter lets it go, and says
+// what is to become of j: the request's answer is classified (classify.go)
+// and the verdict resolved against this message.
+func (e *engine) attempt(waitCtx context.Context, w *worker, j *job) outcome {
+	if err := e.lim.Wait(waitCtx); err != nil {
+		return outcome{kind: outcomeAbandoned, job: j}
+	}
+	if !j.begun {
+		m := j.m
+		if err := e.journal.Begin(m); err != nil {
+			return outcome{kind: outcomeFatal, job: j, err: fmt.Errorf("record in-flight row: %w", err),
+				res: &Result{Line: m.Line, ID: m.ID, Status: StatusFailed, Error: "journal: " + err.Error()}}
+		}
+		j.begun = true
+	}
+	a := e.send(w, j)
+	if a.err != nil && w.run.Err() != nil {
+		return outcome{kind: outcomeAbandoned, job: j, requests: 1}
+	}
+	return e.resolve(j, &a, e.hear(&a))
+}
+
+// send makes the request and times it.
+func (e *engine) send(w *worker, j *job) answer {
+	j.attempts++
+	e.progress.InFlight.Add(1)
+	var a answer
+	a.start = e.now()
+	a.status, a.header, a.body, a.wrote, a.err = e.do(w, j.m)
+	a.end = e.now()
+	e.progress.InFlight.Add(-1)
+	j.sentAt, j.latency = a.start, a.end.Sub(a.start)
+	return a
+}
+
+// hear classifies a, and feeds what the server said about its limits and
+// its clock to the limiter and the server clock on the way.
+func (e *engine) hear(a *answer) verdict {
+	if a.err != nil {
+		return classifyTransport(a.err, a.wrote)
+	}
+	e.server.Observe(a.header, a.start, a.end)
+	var sig ratelimit.Signal
+	var hinted bool
+	if throttleStatus(a.status) {
+		sig, hinted = e.server.ParseWaitAt(a.header, a.end)
+	}
+	if v, ok := classifyThrottle(a.status, sig, hinted, e.maxWait); ok {
+		return v
+	}
+	q, ok := ratelimit.ParseQuota(a.header, a.end)
+	e.lim.Success(a.start, q, ok)
+	id, errText := e.parse(a.status, a.body)
+	if v, ok := classifySuccess(a.status, id); ok {
+		return v
+	}
+	return classifyStatus(a.status, errText, a.header.Get("Location"))
+}
+
+// resolve turns v, the verdict on j's latest answer a, into j's outcome.
+func (e *engine) resolve(j *job, a *answer, v verdict) outcome {
+	switch v.kind {
+	case verdictSent:
+		r := e.result(j, a, StatusSent, "")
+		r.MessageID = v.messageID
+		return outcome{kind: outcomeFinal, job: j, res: r, requests: 1}
+	case verdictThrottled, verdictWaitTooLong:
+		j.throttled++
+		e.throttled.Add(1)
+		e.progress.Throttled.Add(1)
+		if v.kind == verdictWaitTooLong {
+			return outcome{kind: outcomeFinal, job: j, res: e.result(j, a, StatusFailed, v.reason), requests: 1}
+		}
+		e.lim.Throttle(a.end, v.wait, v.hinted)
+		j.ready = a.end
+		return outcome{kind: outcomeRetry, job: j, requests: 1}
+	case verdictAmbiguous:
+		if !e.keyed(j.m) {
+			return outcome{kind: outcomeFinal, job: j, res: e.result(j, a, StatusUnknown, v.unsure), requests: 1}
+		}
+		// The server deduplicates by the key: sending again is safe.
+		return e.retry(j, e.result(j, a, StatusFailed, v.reason), a.end)
+	case verdictRetry:
+		return e.retry(j, e.result(j, a, StatusFailed, v.reason), a.end)
+	case verdictAuth:
+		// Not a final row: the server proved it did not take the message,
+		// so the journal keeps it in flight and --resume sends it again
+		// once the credentials are fixed.
+		return outcome{kind: outcomeFatal, job: j, requests: 1, err: fmt.Errorf("%w: %s", ErrAuth, v.reason)}
+	}
+	return outcome{kind: outcomeFinal, job: j, res: e.result(j, a, StatusFailed, v.reason), requests: 1}
+}
+
+// keyed reports whether m's request carries an idempotency key, so the
+// server drops a copy of a message it already took.
+func (e *engine) keyed(m *Message) bool {
+	return m.IdempotencyKey != "" && !e.cfg.NoIdempotency
+}
+
+// result is j's row after the answer a.
+func (e *engine) result(j *job, a *answer, st Status, errText string) *Result {
+	m := j.m
+	return &Result{Line: m.Line, ID: m.ID, Status: st, HTTPStatus: a.status, Attempts: j.attempts,
+		Throttled: j.throttled, Error: errText, Latency: j.latency, SentAt: j.sentAt,
+		Response: oneLine(a.body, responseKeep)}
+}
+
+// retry schedules a transient failure again after a full-jitter backoff, or
+// gives up when its retries are spent.
+func (e *engine) retry(j *job, r *Result, now time.Time) outcome {
+	if j.transient >= e.maxRetries {
+		r.Error = fmt.Sprintf("gave up after %d attempts: %s", j.attempts, r.Error)
+		return outcome{kind: outcomeFinal, job: j, res: r, requests: 1}
+	}
+	d := ratelimit.Backoff(j.transient, e.backoffBase(), e.backoffMax(), e.random)
+	j.transient++
+	j.ready = now.Add(d)
+	return outcome{kind: outcomeRetry, job: j, res: r, transient: true, requests: 1}
+}
+
+func (e *engine) backoffBase() time.Duration {
+	if e.cfg.BackoffBase > 0 {
+		return e.cfg.BackoffBase
+	}
+	return DefaultBackoffBase
+}
+
+func (e *engine) backoffMax() time.Duration {
+	if e.cfg.BackoffMax > 0 {
+		return e.cfg.BackoffMax
+	}
+	return DefaultBackoffMax
+}
+
+// throttleStatus reports the statuses that may carry a wait hint.
+func throttleStatus(status int) bool {
+	return status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable
+}

@@ -1,0 +1,129 @@
+package sender
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"syscall"
+	"time"
+
+	"github.com/bulksend/bulksend/ratelimit"
+)
+
+// verdictKind is what one answer, or its absence, says about a message,
+// whatever the message: the engine decides what to do about it (resolve).
+type verdictKind int
+
+const (
+	// verdictFailed: the server refused the message for good.
+	verdictFailed verdictKind = iota
+	// verdictSent: the server took the message.
+	verdictSent
+	// verdictRetry: the message was not processed, or the answer says a
+	// retry may succeed (408, 425, 5xx); it may be sent again after a
+	// backoff, while its retries last.
+	verdictRetry
+	// verdictAmbiguous: the message may have been processed and nothing
+	// says it was not (a cut or a timeout after the request went out, a
+	// 504). Sending it again is safe only if the server drops copies.
+	verdictAmbiguous
+	// verdictThrottled: flow control, not an error: the whole pool pauses
+	// for the wait and the message is requeued.
+	verdictThrottled
+	// verdictWaitTooLong: a throttle asking for a wait longer than
+	// --max-wait.
+	verdictWaitTooLong
+	// verdictAuth: the server refused the credentials; every further
+	// message would fail the same way.
+	verdictAuth
+)
+
+// verdict is a classified answer.
+type verdict struct {
+	kind verdictKind
+	// reason is the row's error should the verdict end it (failed, or the
+	// last retry); unsure is the row's error when an ambiguous attempt may
+	// not be repeated.
+	reason, unsure string
+	messageID      string // verdictSent
+	wait           time.Duration
+	hinted         bool // the wait came from the server (throttles)
+}
+
+// classifyTransport judges a request that got no answer. Only a request
+// that went out whole may have reached the server, unless the connection
+// was refused.
+func classifyTransport(err error, wrote bool) verdict {
+	reason := describe(err)
+	if wrote && !refused(err) {
+		return verdict{kind: verdictAmbiguous, reason: reason,
+			unsure: fmt.Sprintf("request may have reached the server (%s); not resent without an idempotency key", reason)}
+	}
+	return verdict{kind: verdictRetry, reason: reason}
+}
+
+// classifyThrottle judges a 429, or a 503 with a wait hint (sig, hinted);
+// ok is false for any other answer.
+func classifyThrottle(status int, sig ratelimit.Signal, hinted bool, maxWait time.Duration) (v verdict, ok bool) {
+	if status != http.StatusTooManyRequests && (status != http.StatusServiceUnavailable || !hinted) {
+		return verdict{}, false
+	}
+	if hinted && sig.Wait > maxWait {
+		return verdict{kind: verdictWaitTooLong, wait: sig.Wait, hinted: true,
+			reason: fmt.Sprintf("server asked to wait %s (%s: %s), more than --max-wait %s",
+				sig.Wait.Round(time.Second), sig.Header, sig.Value, maxWait)}, true
+	}
+	return verdict{kind: verdictThrottled, wait: sig.Wait, hinted: hinted}, true
+}
+
+// classifySuccess judges a 2xx, which carries the server's message id;
+// ok is false for any other status.
+func classifySuccess(status int, messageID string) (v verdict, ok bool) {
+	if status < 200 || status >= 300 {
+		return verdict{}, false
+	}
+	return verdict{kind: verdictSent, messageID: messageID}, true
+}
+
+// classifyStatus judges any other answer from its status, the error text
+// read from its body and its Location header.
+func classifyStatus(status int, errText, location string) verdict {
+	reason := fmt.Sprintf("HTTP %d", status)
+	if errText != "" {
+		reason += ": " + errText
+	}
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return verdict{kind: verdictAuth, reason: reason}
+	case status == http.StatusGatewayTimeout:
+		return verdict{kind: verdictAmbiguous, reason: reason,
+			unsure: reason + "; the message may have been delivered, not resent without an idempotency key"}
+	case status == http.StatusRequestTimeout || status == http.StatusTooEarly || status >= 500:
+		return verdict{kind: verdictRetry, reason: reason}
+	case status >= 300 && status < 400 && location != "":
+		reason += "; redirect to " + oneLine([]byte(location), responseKeep) + " not followed"
+	}
+	return verdict{kind: verdictFailed, reason: reason}
+}
+
+// refused reports errors that prove the request never reached the server.
+func refused(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// describe turns a transport error into a short reason for the report.
+func describe(err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timed out waiting for the server"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset by the server"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "server closed the connection without answering"
+	}
+	return err.Error()
+}

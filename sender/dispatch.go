@@ -1,0 +1,281 @@
+package sender
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+)
+
+// dispatcher is the one goroutine that owns a run's state, so none of it
+// needs a lock: the queue of jobs waiting for their time, the recipients'
+// turns, the error policy and the tallies. Workers only wait for the
+// limiter and send; the reader only reads.
+type dispatcher struct {
+	e       *engine
+	in      *reader
+	workers *pool
+
+	queue   readyQueue
+	spacing recipientSpacing
+	policy  errorPolicy
+	settler *settler
+	sum     *Summary
+
+	next      *job // the job whose turn it is, until a worker takes it
+	busy      int  // jobs handed to workers whose outcome is not in yet
+	inputOpen bool
+	stopping  bool
+	err       error // why the run stops; the first reason wins
+	// wake fires when the first job of the queue may go.
+	wake  *time.Timer
+	armed bool
+
+	stopCh     <-chan struct{} // nil once the run is stopping
+	ctxDone    <-chan struct{} // the run's context; nil once it has ended
+	cancelWait context.CancelFunc
+}
+
+func newDispatcher(e *engine, in *reader, workers *pool, stop, done <-chan struct{}, cancelWait context.CancelFunc) *dispatcher {
+	sum := &Summary{Counts: make(map[Status]int)}
+	d := &dispatcher{e: e, in: in, workers: workers, sum: sum,
+		spacing:   newRecipientSpacing(e.cfg.RecipientInterval),
+		policy:    newErrorPolicy(e.cfg.MaxErrors, e.cfg.MaxErrorShare, e.budget),
+		settler:   newSettler(e.journal, e.progress, sum.Counts),
+		inputOpen: true, stopCh: stop, ctxDone: done, cancelWait: cancelWait,
+		wake: time.NewTimer(math.MaxInt64)}
+	d.wake.Stop()
+	return d
+}
+
+// dispatch runs the life of every message until none is left or the run
+// has stopped and nothing is on the wire: read it into the queue, wait for
+// its turn, hand it to a worker, then settle it or requeue it by the
+// worker's outcome.
+func (d *dispatcher) dispatch() {
+	for {
+		// Outcomes first: a failure that should stop the run must be seen
+		// before another job is handed out.
+		select {
+		case o := <-d.workers.outcomes:
+			d.take(o)
+			continue
+		default:
+		}
+		if d.stopping {
+			d.halt()
+		}
+		now := d.e.now()
+		d.pick(now)
+		d.arm(now)
+		if d.drained() {
+			return
+		}
+		select {
+		case m, ok := <-d.input():
+			d.read(m, ok, now)
+		case d.handOut() <- d.next:
+			d.busy++
+			d.next = nil
+		case <-d.wake.C:
+			d.armed = false
+		case o := <-d.workers.outcomes:
+			d.take(o)
+		case <-d.stopCh:
+			d.end(ErrInterrupted)
+		case <-d.ctxDone:
+			d.ctxDone = nil
+			d.end(ErrInterrupted)
+		}
+	}
+}
+
+// read takes one message from the input: a row with nothing to send is
+// settled at once, the others are queued, ready now.
+func (d *dispatcher) read(m *Message, ok bool, now time.Time) {
+	if !ok {
+		d.inputOpen = false
+		return
+	}
+	d.sum.Read++
+	d.e.progress.Read.Add(1)
+	switch {
+	case m.Earlier != "":
+		d.sum.Earlier++
+		d.settler.earlier(&Result{Line: m.Line, ID: m.ID, Status: m.Earlier})
+	case m.Invalid != nil:
+		d.settle(&Result{Line: m.Line, ID: m.ID, Status: StatusInvalid, Error: m.Invalid.Error()})
+	case m.Skip != "":
+		d.settle(&Result{Line: m.Line, ID: m.ID, Status: m.Skip, Error: m.Reason})
+	default:
+		d.e.prepare(m)
+		d.queue.push(&job{m: m, ready: now})
+	}
+}
+
+// pick finds the next job whose turn it is, unless one is already waiting
+// for a worker or the run is stopping.
+func (d *dispatcher) pick(now time.Time) {
+	for d.next == nil && !d.stopping {
+		j := d.queue.popReady(now)
+		if j == nil {
+			return
+		}
+		if d.turn(j, now) {
+			d.next = j
+		}
+	}
+}
+
+// turn reports whether j, whose time has come, may go now. A job that must
+// wait longer, for its recipient's interval, goes back to the queue with
+// the time to look again, and the jobs behind it go on.
+func (d *dispatcher) turn(j *job, now time.Time) bool {
+	again, ok := d.spacing.claim(j.m.Recipient, now)
+	if !ok {
+		j.ready = again
+		d.queue.push(j)
+	}
+	return ok
+}
+
+// arm sets the wake timer for the first queued job when nothing can go now.
+func (d *dispatcher) arm(now time.Time) {
+	if d.next == nil && !d.stopping {
+		if at, ok := d.queue.next(); ok {
+			d.wake.Reset(at.Sub(now))
+			d.armed = true
+			return
+		}
+	}
+	if d.armed {
+		d.wake.Stop()
+		d.armed = false
+	}
+}
+
+// input is the reader's channel while more input is wanted: while the run
+// goes on, no job waits for a worker and the queue is short, so memory
+// stays flat however long the file; held-back recipients count against it.
+func (d *dispatcher) input() <-chan *Message {
+	if d.inputOpen && !d.stopping && d.next == nil && d.queue.len() < 4*d.e.concurrency+1024 {
+		return d.in.msgs
+	}
+	return nil
+}
+
+// handOut is the workers' channel when a job's turn has come.
+func (d *dispatcher) handOut() chan<- *job {
+	if d.next == nil {
+		return nil
+	}
+	return d.workers.work
+}
+
+// drained reports whether dispatching is over: no outcome is owed, and
+// either the input is done and nothing waits, or the run is stopping.
+func (d *dispatcher) drained() bool {
+	if d.inputOpen && !d.stopping {
+		return false
+	}
+	return d.busy == 0 && d.next == nil && (d.queue.len() == 0 || d.stopping)
+}
+
+// take handles a worker's outcome for one job: the job is settled,
+// requeued for its retry, or left unfinished.
+func (d *dispatcher) take(o outcome) {
+	d.busy--
+	j := o.job
+	d.sum.Requests += o.requests
+	d.spacing.release(j.m.Recipient, j.sentAt, d.e.now)
+	switch o.kind {
+	case outcomeFinal:
+		d.settle(o.res)
+	case outcomeFatal:
+		if o.res != nil {
+			d.settle(o.res)
+		} else {
+			d.settler.drop(j)
+		}
+		d.end(o.err)
+	case outcomeRetry:
+		d.requeue(j, o)
+	case outcomeAbandoned:
+		d.settler.drop(j)
+	}
+}
+
+// settle writes r, a final result of this run, and asks the error policy
+// whether the run may go on.
+func (d *dispatcher) settle(r *Result) {
+	if err := d.settler.record(r); err != nil {
+		d.end(fmt.Errorf("record result: %w", err))
+	}
+	if d.policy.settled(r.Status) {
+		d.end(ErrMaxErrors)
+	}
+}
+
+// requeue puts j back in the queue for another attempt at j.ready. A
+// transient retry spends the retry budget; when the budget is spent, or
+// the run is stopping, j is left unfinished instead.
+func (d *dispatcher) requeue(j *job, o outcome) {
+	if o.transient {
+		d.sum.Retries++
+		d.e.progress.Retries.Add(1)
+		if !d.policy.retry() {
+			d.end(fmt.Errorf("%w: retry budget spent (%d retries); last error on line %d: %s",
+				ErrOutage, d.sum.Retries, j.m.Line, o.res.Error))
+			d.settler.drop(j)
+			return
+		}
+	}
+	if d.stopping {
+		d.settler.drop(j)
+		return
+	}
+	d.queue.push(j)
+}
+
+// end stops the run for err, unless it is already stopping for another
+// reason: nothing more is handed out and requests on the wire finish.
+func (d *dispatcher) end(err error) {
+	d.stopping = true
+	if d.err == nil {
+		d.err = err
+	}
+}
+
+// halt stops whatever still waits as the run stops: workers waiting for
+// the limiter give up their job, the reader stops, the stop channel is no
+// longer watched, and the job whose turn it was goes back to the queue.
+func (d *dispatcher) halt() {
+	d.cancelWait()
+	d.in.cancel()
+	d.stopCh = nil
+	if d.next != nil {
+		d.queue.push(d.next)
+		d.next = nil
+	}
+}
+
+// finish closes the books once the workers are done: a source error ends
+// the run if nothing else did, and jobs still queued are left unfinished.
+func (d *dispatcher) finish() {
+	if err := d.in.end(!d.stopping); err != nil && d.err == nil {
+		d.err = err
+	}
+	for _, j := range d.queue.jobs() {
+		d.settler.drop(j)
+	}
+}
+
+// summary is what the run did, elapsed long.
+func (d *dispatcher) summary(elapsed time.Duration) *Summary {
+	sum, lat := d.sum, &d.settler.lat
+	sum.Unfinished = len(d.settler.unfinished)
+	sum.Throttled = int(d.e.throttled.Load())
+	sum.P50, sum.P95, sum.P99 = lat.percentile(0.50), lat.percentile(0.95), lat.percentile(0.99)
+	sum.Elapsed = elapsed
+	return sum
+}

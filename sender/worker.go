@@ -1,0 +1,163 @@
+package sender
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// pool is the workers: each takes a job from work, makes one attempt and
+// hands the outcome back. Workers only wait for the limiter and send; all
+// the run's state stays with the dispatcher.
+type pool struct {
+	work chan *job
+	// outcomes is unbuffered: a worker takes its next job only after its
+	// outcome is in, so a result that stops the run is seen before more go
+	// out.
+	outcomes chan outcome
+	wg       sync.WaitGroup
+}
+
+// startPool starts the workers. A request on the wire ends with ctx; a
+// wait for the limiter with waitCtx, which a soft stop ends too.
+func (e *engine) startPool(ctx, waitCtx context.Context) *pool {
+	p := &pool{work: make(chan *job), outcomes: make(chan outcome)}
+	for range e.concurrency {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			w := newWorker(ctx, e.timeout)
+			defer w.close()
+			for j := range p.work {
+				p.outcomes <- e.attempt(waitCtx, w, j)
+			}
+		}()
+	}
+	return p
+}
+
+// close lets the workers finish and waits for them. The dispatcher calls
+// it once no outcome is owed.
+func (p *pool) close() {
+	close(p.work)
+	p.wg.Wait()
+}
+
+// answer is what one request brought back: the server's answer, or the
+// transport error and whether the request had gone out whole before it.
+type answer struct {
+	status     int
+	header     http.Header
+	body       []byte
+	wrote      bool
+	err        error
+	start, end time.Time
+}
+
+// do sends m once on w. wrote says whether the whole request went out, so a
+// failure after it may have reached the server.
+func (e *engine) do(w *worker, m *Message) (status int, header http.Header, body []byte, wrote bool, err error) {
+	ctx, written := w.start()
+	defer func() {
+		if w.end() && err != nil {
+			err = fmt.Errorf("%w after %s: %w", context.DeadlineExceeded, w.timeout, err)
+		}
+	}()
+	req, err := http.NewRequestWithContext(ctx, m.Method, m.URL, bytes.NewReader(m.Body))
+	if err != nil {
+		return 0, nil, nil, false, fmt.Errorf("build request: %w", err)
+	}
+	if m.Header != nil {
+		// The message's own, never written to once it is queued (the key
+		// was set then), so a transport goroutine of an abandoned attempt
+		// that still reads it races with nothing.
+		req.Header = m.Header
+	}
+	resp, err := e.client.Do(req)
+	if err != nil {
+		return 0, nil, nil, written.Load(), err
+	}
+	defer resp.Body.Close()
+	body, err = io.ReadAll(io.LimitReader(resp.Body, responseLimit))
+	if err != nil {
+		// The server answered, so the request reached it.
+		return 0, nil, nil, true, fmt.Errorf("read response: %w", err)
+	}
+	// Drain a little more so the connection can be reused.
+	_, _ = io.CopyN(io.Discard, resp.Body, responseLimit)
+	return resp.StatusCode, resp.Header, body, true, nil
+}
+
+// worker is what one worker goroutine reuses from request to request: one
+// timer for the --timeout of the request on the wire (a timer per request,
+// context.WithTimeout, cost about 1µs and 4 allocations a message).
+type worker struct {
+	run     context.Context // the run's context; ends only when the run is aborted
+	timeout time.Duration
+	timer   *time.Timer
+
+	mu       sync.Mutex
+	cancel   context.CancelFunc // the current request's; nil between requests
+	deadline time.Time          // when the current request times out
+	timedOut bool
+}
+
+func newWorker(run context.Context, timeout time.Duration) *worker {
+	w := &worker{run: run, timeout: timeout}
+	w.timer = time.AfterFunc(time.Hour, w.expire)
+	w.timer.Stop()
+	return w
+}
+
+// start begins a request and returns its context, which ends at the
+// timeout or with the run, and the flag its trace sets once the request
+// has gone out whole. The trace is the request's own: a write reported for
+// another request (a token fetch, an earlier attempt) must not count.
+func (w *worker) start() (context.Context, *atomic.Bool) {
+	written := new(atomic.Bool)
+	ctx, cancel := context.WithCancel(httptrace.WithClientTrace(w.run, &httptrace.ClientTrace{
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			if info.Err == nil {
+				written.Store(true)
+			}
+		},
+	}))
+	w.mu.Lock()
+	w.cancel, w.deadline, w.timedOut = cancel, time.Now().Add(w.timeout), false
+	w.mu.Unlock()
+	w.timer.Reset(w.timeout)
+	return ctx, written
+}
+
+// end finishes the request start began and reports whether the timeout
+// ended it.
+func (w *worker) end() (timedOut bool) {
+	w.timer.Stop()
+	w.mu.Lock()
+	cancel := w.cancel
+	w.cancel = nil
+	timedOut = w.timedOut
+	w.mu.Unlock()
+	cancel()
+	return timedOut
+}
+
+// expire cancels the request on the wire if its time is up. A timer that
+// fired for an earlier request (Stop cannot recall a callback already
+// started) finds a later deadline and does nothing.
+func (w *worker) expire() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.cancel != nil && !time.Now().Before(w.deadline) {
+		w.timedOut = true
+		w.cancel()
+	}
+}
+
+func (w *worker) close() { w.timer.Stop() }
