@@ -1,0 +1,92 @@
+package sender
+
+import (
+	"errors"
+	"maps"
+	"testing"
+	"time"
+)
+
+// recordFailingJournal takes Begin and fails every Record.
+type recordFailingJournal struct{ err error }
+
+func (recordFailingJournal) Begin(*Message) error   { return nil }
+func (j recordFailingJournal) Record(*Result) error { return j.err }
+
+func TestSettler(t *testing.T) {
+	diskFull := errors.New("no space left on device")
+	sent := func(line int, lat time.Duration) *Result {
+		return &Result{Line: line, Status: StatusSent, Attempts: 1, Latency: lat}
+	}
+	row := func(line int, st Status) *Result { return &Result{Line: line, Status: st} }
+	tests := []struct {
+		name        string
+		journalErr  error
+		dropped     []*job    // left without a result first
+		record      []*Result // this run's results
+		earlier     []*Result // rows an earlier run settled
+		wantCounts  map[Status]int
+		wantWritten int
+		wantDone    int64
+		wantSent    int64
+		wantFailed  int64 // failed, invalid and unknown
+		wantLatency int64 // samples
+		wantUnfin   int
+	}{
+		{name: "this run's rows are written and counted",
+			record:      []*Result{sent(2, time.Millisecond), row(3, StatusFailed), row(4, StatusInvalid), row(5, StatusUnknown), row(6, StatusDuplicate), row(7, StatusSkipped)},
+			wantCounts:  map[Status]int{StatusSent: 1, StatusFailed: 1, StatusInvalid: 1, StatusUnknown: 1, StatusDuplicate: 1, StatusSkipped: 1},
+			wantWritten: 6, wantDone: 6, wantSent: 1, wantFailed: 3, wantLatency: 1},
+		{name: "earlier rows are counted, not written, not timed",
+			earlier:    []*Result{row(2, StatusSent), row(3, StatusFailed)},
+			wantCounts: map[Status]int{StatusSent: 1, StatusFailed: 1}, wantDone: 2, wantSent: 1, wantFailed: 1},
+		{name: "a journal failure is returned, the row still counted",
+			journalErr: diskFull, record: []*Result{sent(2, time.Millisecond)},
+			wantCounts: map[Status]int{StatusSent: 1}, wantDone: 1, wantSent: 1, wantLatency: 1},
+		{name: "a begun job left without a result is unfinished",
+			dropped:    []*job{{m: &Message{Line: 2}, begun: true}, {m: &Message{Line: 3}}, {m: &Message{Line: 4}, begun: true}},
+			wantCounts: map[Status]int{}, wantUnfin: 2},
+		{name: "a row settled after all is no longer unfinished",
+			dropped: []*job{{m: &Message{Line: 2}, begun: true}}, record: []*Result{row(2, StatusFailed)},
+			wantCounts: map[Status]int{StatusFailed: 1}, wantWritten: 1, wantDone: 1, wantFailed: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mem := newMemJournal()
+			var journal Journal = mem
+			if tt.journalErr != nil {
+				journal = recordFailingJournal{tt.journalErr}
+			}
+			progress := new(Progress)
+			counts := make(map[Status]int)
+			s := newSettler(journal, progress, counts)
+			for _, j := range tt.dropped {
+				s.drop(j)
+			}
+			for _, r := range tt.record {
+				if err := s.record(r); !errors.Is(err, tt.journalErr) {
+					t.Errorf("record line %d: %v, want %v", r.Line, err, tt.journalErr)
+				}
+			}
+			for _, r := range tt.earlier {
+				s.earlier(r)
+			}
+			if !maps.Equal(counts, tt.wantCounts) {
+				t.Errorf("counts %v, want %v", counts, tt.wantCounts)
+			}
+			if got := len(mem.results()); got != tt.wantWritten {
+				t.Errorf("%d rows written, want %d", got, tt.wantWritten)
+			}
+			if progress.Done.Load() != tt.wantDone || progress.Sent.Load() != tt.wantSent || progress.Failed.Load() != tt.wantFailed {
+				t.Errorf("progress done %d sent %d failed %d, want %d %d %d", progress.Done.Load(), progress.Sent.Load(),
+					progress.Failed.Load(), tt.wantDone, tt.wantSent, tt.wantFailed)
+			}
+			if s.lat.n != tt.wantLatency {
+				t.Errorf("%d latency samples, want %d", s.lat.n, tt.wantLatency)
+			}
+			if len(s.unfinished) != tt.wantUnfin {
+				t.Errorf("%d rows unfinished, want %d", len(s.unfinished), tt.wantUnfin)
+			}
+		})
+	}
+}
