@@ -1,9 +1,3 @@
-// Package sender is bulksend's engine: it takes messages from a Source, paces
-// them through one shared Limiter, sends them with a pool of workers, retries
-// what is worth retrying and hands one Result per message to a Journal.
-//
-// The package never reads flags or the environment, never prints and never
-// exits: adapters (csvinput, preset, report) and the cmd package wire it up.
 package sender
 
 import (

@@ -1,0 +1,66 @@
+// Package sender is bulksend's engine: it takes messages from a Source, paces
+// them through one shared Limiter, sends them with a pool of workers, retries
+// what is worth retrying and hands one Result per message to a Journal.
+//
+// The package never reads flags or the environment, never prints and never
+// exits: adapters (csvinput, preset, report) and the cmd package wire it up.
+//
+// # The life of a message
+//
+// Run starts a reader (read.go), a pool of Config.Concurrency workers
+// (worker.go) and a dispatcher (dispatch.go). The dispatcher is the one
+// goroutine that owns the run's state, so none of it needs a lock; the
+// reader only reads and the workers only wait for the Limiter and send.
+// Follow one row, line 17, through them.
+//
+// Read. The reader takes line 17's Message from the Source ahead of need;
+// the dispatcher takes it only while its queue is short, so memory stays
+// flat however long the input. A row with nothing to send (invalid,
+// duplicate, skipped, or settled by an earlier run) is settled at once.
+// Line 17 has a request: its headers are frozen with the idempotency key,
+// and it becomes a job in the ready queue (queue.go), ready now.
+//
+// Wait for its turn. The queue yields jobs by the time they may go, then by
+// line, so a message requeued after a throttle goes before the ones read
+// after it. When line 17's time comes, recipient spacing (spacing.go)
+// checks its recipient: while another message to it is on the wire, or
+// went out less than Config.RecipientInterval ago, the job goes back to
+// the queue with the time to look again and the jobs behind it go on.
+// Otherwise the recipient is marked busy and the job is handed to the next
+// free worker. When no job may go yet, a timer wakes the dispatcher at the
+// first one's time.
+//
+// Hand to a worker. The worker waits for the Limiter (the process-wide pace,
+// and the pause after a throttle answer), journals line 17 as in flight
+// (Journal.Begin) before its first request leaves, and sends it
+// (attempt.go). Pure functions classify the answer (classify.go): no answer
+// at all (ambiguous when the request went out whole, else to be retried), a
+// throttle (429, or 503 with a wait hint), a success (2xx) or another
+// status (3xx and 4xx fail, 401 and 403 end the run, 408, 425 and 5xx are
+// retried, 504 is ambiguous). resolve then decides for this message: a
+// throttle pauses the Limiter for the whole pool and requeues the job (one
+// asking for longer than Config.MaxWait fails it); a retry requeues it after a full-jitter backoff while its retries last; an
+// ambiguous attempt is repeated only when the request carries an
+// idempotency key, and otherwise line 17 is unknown, never resent blindly.
+//
+// Settle or requeue. The worker's outcome goes back to the dispatcher,
+// which releases the recipient (its interval runs from when the request
+// went out) and either puts the job back in the queue at its new time or
+// settles it: the settler (settle.go) writes the Result to the Journal and
+// counts it (statuses, progress, latency of sent messages), and the error
+// policy (policy.go) counts it against Config.MaxErrors and
+// Config.MaxErrorShare. A success refills the retry budget; every transient
+// retry spends from it.
+//
+// # Stopping
+//
+// A run stops when the input is done and nothing waits, or early: the stop
+// channel closes or ctx ends (ErrInterrupted), the server refuses the
+// credentials (ErrAuth), failures pass the error policy (ErrMaxErrors), the
+// retry budget runs dry (ErrOutage), or the Journal fails. From then on
+// nothing is handed out or retried, and workers waiting for the Limiter
+// give up their jobs; requests on the wire finish and are settled, unless
+// ctx ended, which aborts them. A row begun but not settled stays in flight
+// in the journal and is counted in Summary.Unfinished, for --resume to
+// look at again; a row never begun leaves no trace in the journal.
+package sender
