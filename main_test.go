@@ -16,14 +16,13 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/bulksend/bulksend/cmd"
 	"github.com/bulksend/bulksend/internal/testkit/sandboxtest"
 	"github.com/bulksend/bulksend/sandbox"
 )
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"bulksend": func() { os.Exit(cmd.Main()) },
+		"bulksend": func() { os.Exit(runScanned()) },
 	})
 }
 
@@ -33,15 +32,17 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"sandbox": cmdSandbox,
-			"stats":   cmdStats,
-			"gen":     cmdGen,
-			"exits":   cmdExits,
-			"limiter": cmdLimiter,
-			"mode":    cmdMode,
+			"sandbox":    cmdSandbox,
+			"stats":      cmdStats,
+			"gen":        cmdGen,
+			"exits":      cmdExits,
+			"limiter":    cmdLimiter,
+			"mode":       cmdMode,
+			"echoserver": cmdEchoServer,
 		},
 		Condition: limiterCondition,
 		Setup: func(env *testscript.Env) error {
+			scanAtEnd(env)
 			env.Setenv("NO_COLOR", "1")
 			return nil
 		},

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bulksend/bulksend/internal/buildinfo"
 	"github.com/bulksend/bulksend/preset"
 	"github.com/bulksend/bulksend/probe"
 	"github.com/bulksend/bulksend/ratelimit"
@@ -149,7 +150,7 @@ func probeRun(ctx context.Context, opts *ProbeOptions) error {
 	target := mk.mask(m.URL)
 	fmt.Fprintf(opts.IO.ErrOut, "bulksend probe: %s %s, at most %d requests in %s\n", m.Method, target, opts.MaxRequests, opts.MaxTime)
 	res, runErr := probe.Run(ctx, probe.Config{
-		Client: &http.Client{Transport: t}, Method: m.Method, URL: m.URL, Header: m.Header, Body: m.Body,
+		Client: &http.Client{Transport: &buildinfo.Transport{Base: t, UserAgent: build().UserAgent()}}, Method: m.Method, URL: m.URL, Header: m.Header, Body: m.Body,
 		MaxRequests: opts.MaxRequests, Timeout: opts.Timeout, MaxDuration: opts.MaxTime,
 	})
 	rep := newProbeReport(m.Method, target, res)
@@ -197,7 +198,9 @@ func probeRequest(opts *ProbeOptions) (*sender.Message, *masker, error) {
 		}
 		return nil, nil, usageError("request: %s (templates may use env and json, not row fields)", mk.mask(reason.Error()))
 	}
-	return m, newMasker(append(pr.Secrets, secretValues(mk, m.Header)...), opts.SecretHeaders), nil
+	mk = newMasker(append(pr.Secrets, secretValues(mk, m.Header)...), opts.SecretHeaders)
+	mk.AddURL(opts.URL) // its password, and the Basic credential made of it
+	return m, mk, nil
 }
 
 // probeTransport is the probe's own transport: enough idle connections for

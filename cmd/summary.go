@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bulksend/bulksend/campaign"
+	"github.com/bulksend/bulksend/internal/redact"
 	"github.com/bulksend/bulksend/ratelimit"
 	"github.com/bulksend/bulksend/sender"
 )
@@ -88,7 +89,9 @@ func (p *plan) summarize(res *campaign.Result) *runSummary {
 	switch {
 	case runErr != nil:
 		out.ExitCode = runErrorCode(runErr)
-		out.Stopped = p.masker.mask(stopReason(runErr))
+		// The reason may quote a server's answer: masked, and one line
+		// that cannot drive the terminal, here and in --json alike.
+		out.Stopped = redact.Terminal(p.masker.mask(stopReason(runErr)))
 	case res.Incomplete():
 		out.ExitCode = ExitIncomplete
 	default:
