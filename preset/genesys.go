@@ -3,6 +3,7 @@ package preset
 import (
 	"cmp"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -151,24 +152,9 @@ func NewGenesys(cfg GenesysConfig) (*Preset, *TokenSource, error) {
 	if cfg.From == "" {
 		return nil, nil, errors.New("genesys: fromAddress required (--from)")
 	}
-	messenger := strings.ToLower(cfg.MessengerType)
-	if messenger == "" {
-		messenger = "sms"
-	}
-	if !slices.Contains(genesysMessengerTypes, messenger) {
-		return nil, nil, fmt.Errorf("genesys: unknown messenger type %q (want %s)", cfg.MessengerType, strings.Join(genesysMessengerTypes, ", "))
-	}
-	hasParams := len(cfg.TemplateParams)+len(cfg.BodyParams)+len(cfg.HeaderParams)+len(cfg.ButtonURLParams) > 0
-	switch {
-	case cfg.TemplateID == "" && hasParams:
-		return nil, nil, errors.New("genesys: template parameters need a messaging template id")
-	case messenger == "whatsapp" && cfg.TemplateID == "":
-		return nil, nil, errors.New("genesys: the whatsapp messenger type needs a messaging template (--template-id)")
-	case messenger == "sms" && cfg.TemplateID != "":
-		return nil, nil, errors.New("genesys: the sms messenger type sends text, not a messaging template (--template-id is for whatsapp or open)")
-	}
-	if cfg.TemplateID != "" && cfg.Text != "" {
-		return nil, nil, errors.New("genesys: a messaging template and --text exclude each other")
+	messenger, err := genesysMessenger(cfg)
+	if err != nil {
+		return nil, nil, err
 	}
 	api, login, err := genesysHosts(cfg)
 	if err != nil {
@@ -196,22 +182,7 @@ func NewGenesys(cfg GenesysConfig) (*Preset, *TokenSource, error) {
 	g.mid = appendJSONString([]byte(`,"toAddressMessengerType":`), messenger)
 	g.mid = append(g.mid, ',')
 	if cfg.TemplateID != "" {
-		g.template = appendJSONString([]byte(`"messagingTemplate":{"responseId":`), cfg.TemplateID)
-		body := make([]TemplateParam, 0, len(cfg.TemplateParams)+len(cfg.BodyParams))
-		for _, c := range cfg.TemplateParams {
-			body = append(body, TemplateParam{ID: c, Column: c})
-		}
-		body = append(body, cfg.BodyParams...)
-		// The SDK model's field order.
-		for _, grp := range []paramGroup{
-			{`,"headerParameters":[`, cfg.HeaderParams},
-			{`,"bodyParameters":[`, body},
-			{`,"buttonUrlParameters":[`, cfg.ButtonURLParams},
-		} {
-			if len(grp.params) > 0 {
-				g.groups = append(g.groups, grp)
-			}
-		}
+		g.setTemplate(cfg)
 	}
 	if cfg.UseExistingConversation {
 		g.tail = []byte(`,"useExistingActiveConversation":true`)
@@ -230,7 +201,12 @@ func NewGenesys(cfg GenesysConfig) (*Preset, *TokenSource, error) {
 	if ts.now == nil {
 		ts.now = time.Now
 	}
+	var sms func(*sender.Message) (segments.Count, bool)
+	if messenger == "sms" {
+		sms = genesysSMS
+	}
 	p := &Preset{
+		SMS:     sms,
 		Builder: g,
 		Wrap: func(base http.RoundTripper) http.RoundTripper {
 			if base == nil {
@@ -245,6 +221,51 @@ func NewGenesys(cfg GenesysConfig) (*Preset, *TokenSource, error) {
 		Describe: fmt.Sprintf("POST %s, OAuth client credentials from %s", g.url, ts.url),
 	}
 	return p, ts, nil
+}
+
+// genesysMessenger returns the messenger type, checked with the rules the
+// SDK models document: WhatsApp needs a messaging template, SMS takes text.
+func genesysMessenger(cfg GenesysConfig) (string, error) {
+	messenger := strings.ToLower(cfg.MessengerType)
+	if messenger == "" {
+		messenger = "sms"
+	}
+	if !slices.Contains(genesysMessengerTypes, messenger) {
+		return "", fmt.Errorf("genesys: unknown messenger type %q (want %s)", cfg.MessengerType, strings.Join(genesysMessengerTypes, ", "))
+	}
+	hasParams := len(cfg.TemplateParams)+len(cfg.BodyParams)+len(cfg.HeaderParams)+len(cfg.ButtonURLParams) > 0
+	switch {
+	case cfg.TemplateID == "" && hasParams:
+		return "", errors.New("genesys: template parameters need a messaging template id")
+	case messenger == "whatsapp" && cfg.TemplateID == "":
+		return "", errors.New("genesys: the whatsapp messenger type needs a messaging template (--template-id)")
+	case messenger == "sms" && cfg.TemplateID != "":
+		return "", errors.New("genesys: the sms messenger type sends text, not a messaging template (--template-id is for whatsapp or open)")
+	case cfg.TemplateID != "" && cfg.Text != "":
+		return "", errors.New("genesys: a messaging template and --text exclude each other")
+	}
+	return messenger, nil
+}
+
+// setTemplate encodes the fixed start of the messagingTemplate and the
+// parameter lists that rows fill.
+func (g *genesys) setTemplate(cfg GenesysConfig) {
+	g.template = appendJSONString([]byte(`"messagingTemplate":{"responseId":`), cfg.TemplateID)
+	body := make([]TemplateParam, 0, len(cfg.TemplateParams)+len(cfg.BodyParams))
+	for _, c := range cfg.TemplateParams {
+		body = append(body, TemplateParam{ID: c, Column: c})
+	}
+	body = append(body, cfg.BodyParams...)
+	// The SDK model's field order.
+	for _, grp := range []paramGroup{
+		{`,"headerParameters":[`, cfg.HeaderParams},
+		{`,"bodyParameters":[`, body},
+		{`,"buttonUrlParameters":[`, cfg.ButtonURLParams},
+	} {
+		if len(grp.params) > 0 {
+			g.groups = append(g.groups, grp)
+		}
+	}
 }
 
 // genesysHosts returns the API and login base URLs, without a trailing slash.
@@ -337,6 +358,18 @@ func (g *genesys) Build(row sender.Row) *sender.Message {
 	m.Body = body
 	m.IdempotencyKey = sender.IdempotencyKey(m.ID, body)
 	return m
+}
+
+// genesysSMS counts an SMS agentless message's segments from the body
+// Build made.
+func genesysSMS(m *sender.Message) (segments.Count, bool) {
+	var b struct {
+		TextBody string `json:"textBody"`
+	}
+	if json.Unmarshal(m.Body, &b) != nil {
+		return segments.Count{}, false
+	}
+	return segments.Of(b.TextBody), true
 }
 
 // whatsAppID normalises a recipient to a WhatsApp id as the agentless API

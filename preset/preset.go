@@ -18,6 +18,7 @@ import (
 	"text/template/parse"
 	"unicode/utf8"
 
+	"github.com/bulksend/bulksend/segments"
 	"github.com/bulksend/bulksend/sender"
 )
 
@@ -34,6 +35,10 @@ type Preset struct {
 	Secrets []string
 	// Describe is a one-line human description for dry-run.
 	Describe string
+	// SMS, when set, counts the SMS segments of a message the Builder
+	// built; ok is false for one that is not billed as SMS (WhatsApp,
+	// MMS, a content template). Nil: the preset sends no SMS.
+	SMS func(m *sender.Message) (c segments.Count, ok bool)
 }
 
 // DefaultSource names the input in invalid-row reasons when the caller gives

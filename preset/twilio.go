@@ -155,7 +155,19 @@ func NewTwilio(cfg TwilioConfig) (*Preset, error) {
 		},
 		Secrets:  basicSecrets(user, secret),
 		Describe: fmt.Sprintf("POST %s, form, Basic auth as the %s", t.url, who),
+		SMS:      twilioSMS,
 	}, nil
+}
+
+// twilioSMS counts a Twilio message's segments from the form Build made. A
+// channel address (whatsapp:+1...), media or a content template make it
+// something other than an SMS.
+func twilioSMS(m *sender.Message) (segments.Count, bool) {
+	form, err := url.ParseQuery(string(m.Body))
+	if err != nil || strings.Contains(form.Get("To"), ":") || form.Has("MediaUrl") || form.Has("ContentSid") {
+		return segments.Count{}, false
+	}
+	return segments.Of(form.Get("Body")), true
 }
 
 // twilioCredentials picks the Basic auth credential: an API key when one

@@ -3,7 +3,11 @@ package preset
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/bulksend/bulksend/segments"
+	"github.com/bulksend/bulksend/sender"
 )
 
 // vendorFixture reads a golden body from testdata/vendor (see its README for
@@ -92,4 +96,66 @@ func FuzzResponseID(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPresetSMS: each SMS preset counts the segments of the messages it
+// builds, and says so of nothing that is not billed as SMS.
+func TestPresetSMS(t *testing.T) {
+	twilio := func(change func(*TwilioConfig)) *Preset {
+		cfg := TwilioConfig{From: "+15550000000", AccountSID: "AC1", AuthToken: "t"}
+		if change != nil {
+			change(&cfg)
+		}
+		p, err := NewTwilio(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	genesys := func(messenger, template string) *Preset {
+		p, _, err := NewGenesys(GenesysConfig{From: "f", Region: "mypurecloud.com", ClientID: "i", ClientSecret: "s", MessengerType: messenger, TemplateID: template})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	long := strings.Repeat("a", 161)
+	tests := []struct {
+		name   string
+		p      *Preset
+		fields map[string]string
+		want   segments.Count
+		ok     bool
+	}{
+		{name: "twilio gsm", p: twilio(nil), fields: map[string]string{"to": "+1555", "text": long}, ok: true,
+			want: segments.Count{Encoding: segments.GSM7, Units: 161, Segments: 2}},
+		{name: "twilio ucs-2", p: twilio(nil), fields: map[string]string{"to": "+1555", "text": "Hi 👍 & co"}, ok: true,
+			want: segments.Count{Encoding: segments.UCS2, Units: 10, Segments: 1, Culprit: '👍', CulpritAt: 3}},
+		{name: "twilio whatsapp", p: twilio(nil), fields: map[string]string{"to": "whatsapp:+1555", "text": "hi"}},
+		{name: "twilio mms", p: twilio(func(c *TwilioConfig) { c.MediaURLFields = []string{"img"} }),
+			fields: map[string]string{"to": "+1555", "text": "hi", "img": "https://cdn.test/a.png"}},
+		{name: "twilio no media in this row", p: twilio(func(c *TwilioConfig) { c.MediaURLFields = []string{"img"} }),
+			fields: map[string]string{"to": "+1555", "text": "hi", "img": ""}, ok: true,
+			want: segments.Count{Encoding: segments.GSM7, Units: 2, Segments: 1}},
+		{name: "twilio content template", p: twilio(func(c *TwilioConfig) { c.ContentSID = "HX1" }), fields: map[string]string{"to": "+1555"}},
+		{name: "genesys sms", p: genesys("sms", ""), fields: map[string]string{"to": "+1555", "text": "€{}"}, ok: true,
+			want: segments.Count{Encoding: segments.GSM7, Units: 6, Segments: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := tt.p.Builder.Build(sender.Row{Line: 2, Fields: tt.fields})
+			if m.Invalid != nil {
+				t.Fatal(m.Invalid)
+			}
+			c, ok := tt.p.SMS(m)
+			if ok != tt.ok || c != tt.want {
+				t.Errorf("SMS = %+v, %v; want %+v, %v", c, ok, tt.want, tt.ok)
+			}
+		})
+	}
+	for _, messenger := range []string{"whatsapp", "open"} {
+		if genesys(messenger, "r").SMS != nil {
+			t.Errorf("genesys %s counts SMS segments", messenger)
+		}
+	}
 }
