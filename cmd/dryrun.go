@@ -7,11 +7,13 @@ import (
 	"io"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/bulksend/bulksend/campaign"
 	"github.com/bulksend/bulksend/internal/redact"
+	"github.com/bulksend/bulksend/segments"
 	"github.com/bulksend/bulksend/sender"
 )
 
@@ -23,14 +25,36 @@ const (
 )
 
 type dryRunSummary struct {
-	Input            string  `json:"input"`
-	Rows             int     `json:"rows"`
-	Valid            int     `json:"valid"`
-	Invalid          int     `json:"invalid"`
-	Duplicate        int     `json:"duplicate"`
-	ProjectedSeconds float64 `json:"projected_seconds,omitempty"`
-	Projection       string  `json:"projection"`
-	ExitCode         int     `json:"exit_code"`
+	Input            string      `json:"input"`
+	Rows             int         `json:"rows"`
+	Valid            int         `json:"valid"`
+	Invalid          int         `json:"invalid"`
+	Duplicate        int         `json:"duplicate"`
+	ProjectedSeconds float64     `json:"projected_seconds,omitempty"`
+	Projection       string      `json:"projection"`
+	SMS              *smsSummary `json:"sms,omitempty"`
+	ExitCode         int         `json:"exit_code"`
+}
+
+// smsSummary is what the rows to send cost as SMS.
+type smsSummary struct {
+	Rows     int `json:"rows"`
+	GSM7     int `json:"gsm7_rows"`
+	UCS2     int `json:"ucs2_rows"`
+	Segments int `json:"segments"`
+	// UCS2Examples are the first rows that fell into UCS-2, with the
+	// character that did it.
+	UCS2Examples    []ucs2Row `json:"ucs2_examples,omitempty"`
+	PricePerSegment float64   `json:"price_per_segment,omitempty"`
+	EstimatedCost   float64   `json:"estimated_cost,omitempty"`
+}
+
+type ucs2Row struct {
+	Line      int    `json:"line"`
+	ID        string `json:"id"`
+	Character string `json:"character"`
+	Position  int    `json:"position"`
+	Segments  int    `json:"segments"`
 }
 
 // dryRun renders every row and prints the first requests, secrets masked,
@@ -53,6 +77,9 @@ func dryRun(ctx context.Context, p *plan) error {
 		out = io.Discard
 	}
 	s := dryRunSummary{Input: p.name}
+	if p.preset.SMS != nil {
+		s.SMS = &smsSummary{PricePerSegment: p.opts.PricePerSegment}
+	}
 	err := campaign.Preview(ctx, p.campaignOptions(nil, nil), func(m *sender.Message) {
 		p.preview(&s, out, m)
 	})
@@ -83,7 +110,46 @@ func (p *plan) preview(s *dryRunSummary, out io.Writer, m *sender.Message) {
 		if s.Valid <= dryRunShow {
 			p.printRequest(out, m)
 		}
+		if s.SMS != nil {
+			p.countSMS(s.SMS, m)
+		}
 	}
+}
+
+// countSMS adds m's segments to the dry run's SMS totals and names the
+// first rows that fell into UCS-2, with the character that did it.
+func (p *plan) countSMS(s *smsSummary, m *sender.Message) {
+	c, ok := p.preset.SMS(m)
+	if !ok {
+		return
+	}
+	s.Rows++
+	s.Segments += c.Segments
+	if c.Encoding == segments.GSM7 {
+		s.GSM7++
+		return
+	}
+	s.UCS2++
+	if s.UCS2 > dryRunInvalid {
+		return
+	}
+	r := ucs2Row{Line: m.Line, ID: m.ID, Character: fmt.Sprintf("%U", c.Culprit), Position: c.CulpritAt + 1, Segments: c.Segments}
+	s.UCS2Examples = append(s.UCS2Examples, r)
+	if !p.opts.Quiet {
+		// The character is quoted: it comes from the row, as does the id.
+		fmt.Fprintf(p.opts.IO.ErrOut, "ucs-2: line %d, id %q: %s %s at character %d makes it UCS-2, %d segment(s)\n",
+			r.Line, p.masker.mask(r.ID), strconv.QuoteRune(c.Culprit), r.Character, r.Position, r.Segments)
+	}
+}
+
+// smsLine is the dry run's SMS total and cost, for the summary.
+func smsLine(s *smsSummary) string {
+	line := fmt.Sprintf("SMS: %d rows, %d segments (%d rows GSM-7, %d rows UCS-2)", s.Rows, s.Segments, s.GSM7, s.UCS2)
+	if s.PricePerSegment > 0 {
+		line += fmt.Sprintf("; at %s a segment about %s", strconv.FormatFloat(s.PricePerSegment, 'f', -1, 64),
+			strconv.FormatFloat(s.EstimatedCost, 'f', -1, 64))
+	}
+	return line
 }
 
 // finishDryRun prints the end of a dry run and returns its exit status.
@@ -93,6 +159,13 @@ func (p *plan) finishDryRun(s *dryRunSummary) error {
 		fmt.Fprintf(errOut, "... and %d more invalid rows\n", s.Invalid-dryRunInvalid)
 	}
 	s.Projection, s.ProjectedSeconds = p.project(s.Valid)
+	if s.SMS != nil {
+		if s.SMS.UCS2 > dryRunInvalid && !p.opts.Quiet {
+			fmt.Fprintf(errOut, "... and %d more UCS-2 rows\n", s.SMS.UCS2-dryRunInvalid)
+		}
+		// Segment prices have several decimals (0.0079): keep six.
+		s.SMS.EstimatedCost = math.Round(float64(s.SMS.Segments)*s.SMS.PricePerSegment*1e6) / 1e6
+	}
 	if s.Invalid > 0 {
 		s.ExitCode = ExitIncomplete
 	}
@@ -104,6 +177,9 @@ func (p *plan) finishDryRun(s *dryRunSummary) error {
 	if !p.opts.Quiet {
 		fmt.Fprintf(errOut, "dry run: %d rows, %d to send, %d invalid, %d duplicate; %s; nothing was sent\n",
 			s.Rows, s.Valid, s.Invalid, s.Duplicate, s.Projection)
+		if s.SMS != nil {
+			fmt.Fprintln(errOut, smsLine(s.SMS))
+		}
 	}
 	return silentExit(s.ExitCode)
 }

@@ -1,11 +1,13 @@
 package cmd
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"strconv"
@@ -48,13 +50,24 @@ type SendOptions struct {
 	MessengerType  string
 	TemplateID     string
 	TemplateParams []string
-	MessagingSvc   string
-	APIURL         string
-	LoginURL       string
-	Region         string
-	SecretHeaders  []string
-	Insecure       bool
-	CACert         string // PEM file of CAs to trust besides the system's
+	// Genesys template parameters as ID=COLUMN, and the active conversation.
+	BodyParams, HeaderParams, ButtonURLParams []string
+	UseExistingConversation                   bool
+	MessagingSvc                              string
+	// Twilio's optional parameters.
+	MediaURLFields   []string
+	ContentSID       string
+	ContentVariables []string // NAME=COLUMN
+	StatusCallback   string
+	ValidityPeriod   time.Duration
+	// PricePerSegment prices the dry run's SMS segment count.
+	PricePerSegment float64
+	APIURL          string
+	LoginURL        string
+	Region          string
+	SecretHeaders   []string
+	Insecure        bool
+	CACert          string // PEM file of CAs to trust besides the system's
 
 	// Pacing and retries.
 	Rate              string
@@ -137,6 +150,7 @@ results arrive and is the journal --resume continues from.`,
 	c.Flags().SortFlags = false
 	addRequestFlags(c, opts)
 	addPresetFlags(c, opts)
+	addVendorFlags(c, opts)
 	addPacingFlags(c, opts)
 	addReportFlags(c, opts)
 	return c
@@ -167,14 +181,30 @@ func addPresetFlags(c *cobra.Command, opts *SendOptions) {
 	f.StringVar(&opts.Text, "text", "", "message text template, instead of --text-field (presets)")
 	f.StringVar(&opts.MessengerType, "messenger-type", "sms", "genesys: sms, whatsapp or open")
 	f.StringVar(&opts.TemplateID, "template-id", "", "genesys: WhatsApp messaging template responseId")
-	f.StringArrayVar(&opts.TemplateParams, "template-param", nil, "genesys: field whose value is the next template parameter (repeatable)")
-	f.StringVar(&opts.MessagingSvc, "messaging-service", "", "twilio: MessagingServiceSid instead of --from")
+	f.StringArrayVar(&opts.TemplateParams, "template-param", nil, "genesys: field whose value is the next template body parameter, its id the field's name (repeatable)")
+	f.StringVar(&opts.MessagingSvc, "messaging-service", "", "twilio: MessagingServiceSid, instead of or with --from")
 	f.StringVar(&opts.APIURL, "api-url", "", "presets: API base URL (default from the region / vendor)")
 	f.StringVar(&opts.LoginURL, "login-url", "", "genesys: OAuth base URL (default from the region)")
 	f.StringVar(&opts.Region, "region", "", "genesys: region such as mypurecloud.com (default $GENESYSCLOUD_REGION)")
 	f.StringArrayVar(&opts.SecretHeaders, "secret-header", nil, "header whose value is masked in all output, like Authorization (repeatable)")
 	f.StringVar(&opts.CACert, "cacert", "", "also trust the CA certificates in this PEM file (a private CA); SSL_CERT_FILE replaces the system's")
 	f.BoolVar(&opts.Insecure, "insecure", false, "skip TLS certificate verification (never for production)")
+}
+
+// addVendorFlags registers the Genesys and Twilio options beyond sender,
+// recipient and text, and the dry run's SMS pricing.
+func addVendorFlags(c *cobra.Command, opts *SendOptions) {
+	f := c.Flags()
+	f.StringArrayVar(&opts.BodyParams, "body-param", nil, "genesys: template body parameter ID=COLUMN (repeatable)")
+	f.StringArrayVar(&opts.HeaderParams, "header-param", nil, "genesys: template header parameter ID=COLUMN (repeatable)")
+	f.StringArrayVar(&opts.ButtonURLParams, "button-url-param", nil, "genesys: template button URL parameter ID=COLUMN (repeatable)")
+	f.BoolVar(&opts.UseExistingConversation, "use-existing-conversation", false, "genesys: send in the recipient's active conversation, if any (useExistingActiveConversation)")
+	f.StringArrayVar(&opts.MediaURLFields, "media-url-field", nil, "twilio: field with a media URL, sent as MediaUrl (MMS; repeatable, empty values skipped)")
+	f.StringVar(&opts.ContentSID, "content-sid", "", "twilio: content template HX... (ContentSid); the text is then sent only with --text")
+	f.StringArrayVar(&opts.ContentVariables, "content-variable", nil, "twilio: content template variable NAME=COLUMN (ContentVariables; repeatable)")
+	f.StringVar(&opts.StatusCallback, "status-callback", "", "twilio: URL Twilio posts each message's status changes to")
+	f.DurationVar(&opts.ValidityPeriod, "validity-period", 0, "twilio: drop a message still queued at Twilio after this long (1s to 10h)")
+	f.Float64Var(&opts.PricePerSegment, "price-per-segment", 0, "dry run: price of one SMS segment, for a cost estimate")
 }
 
 // addPacingFlags registers pacing, retries, the error policy and scale.
@@ -292,6 +322,12 @@ func newPlan(opts *SendOptions) (*plan, error) {
 		return nil, err
 	}
 	p.masker = newRunMasker(opts, p.preset, p.tokens)
+	switch pr := opts.PricePerSegment; {
+	case pr < 0 || math.IsNaN(pr) || math.IsInf(pr, 0):
+		return nil, usageError("--price-per-segment %v: want a price of 0 or more", pr)
+	case pr > 0 && p.preset.SMS == nil:
+		return nil, usageError("--price-per-segment: this preset sends no SMS (use twilio, or genesys with --messenger-type sms)")
+	}
 	return p, nil
 }
 
@@ -381,35 +417,79 @@ func buildPreset(opts *SendOptions, source string, rt http.RoundTripper) (*prese
 		pr, err := genericPreset(opts, source, getenv)
 		return pr, nil, err
 	case "genesys":
-		region := opts.Region
-		if region == "" {
-			region = getenv("GENESYSCLOUD_REGION")
-		}
-		pr, ts, err := preset.NewGenesys(preset.GenesysConfig{
-			Source: source, IDField: opts.IDField, From: opts.From, ToField: opts.ToField,
-			TextField: opts.TextField, Text: opts.Text, MessengerType: opts.MessengerType,
-			TemplateID: opts.TemplateID, TemplateParams: opts.TemplateParams,
-			Region: region, APIURL: opts.APIURL, LoginURL: opts.LoginURL,
-			ClientID:     getenv("GENESYSCLOUD_OAUTHCLIENT_ID"),
-			ClientSecret: getenv("GENESYSCLOUD_OAUTHCLIENT_SECRET"),
-			HTTPClient:   &http.Client{Transport: rt, Timeout: opts.Timeout},
-		})
-		if err != nil {
-			return nil, nil, usageError("%v", err)
-		}
-		return pr, ts, nil
+		return genesysPreset(opts, source, getenv, rt)
 	case "twilio":
-		pr, err := preset.NewTwilio(preset.TwilioConfig{
-			Source: source, IDField: opts.IDField, From: opts.From, MessagingService: opts.MessagingSvc,
-			ToField: opts.ToField, TextField: opts.TextField, Text: opts.Text, APIURL: opts.APIURL,
-			AccountSID: getenv("TWILIO_ACCOUNT_SID"), AuthToken: getenv("TWILIO_AUTH_TOKEN"),
-		})
-		if err != nil {
-			return nil, nil, usageError("%v", err)
-		}
-		return pr, nil, nil
+		pr, err := twilioPreset(opts, source, getenv)
+		return pr, nil, err
 	}
 	return nil, nil, usageError("--preset %q: use generic, genesys or twilio", opts.Preset)
+}
+
+// genesysPreset builds the Genesys preset from the flags and environment.
+func genesysPreset(opts *SendOptions, source string, getenv env, rt http.RoundTripper) (*preset.Preset, *preset.TokenSource, error) {
+	cfg := preset.GenesysConfig{
+		Source: source, IDField: opts.IDField, From: opts.From, ToField: opts.ToField,
+		TextField: opts.TextField, Text: opts.Text, MessengerType: opts.MessengerType,
+		TemplateID: opts.TemplateID, TemplateParams: opts.TemplateParams,
+		UseExistingConversation: opts.UseExistingConversation,
+		Region:                  cmp.Or(opts.Region, getenv("GENESYSCLOUD_REGION")),
+		APIURL:                  opts.APIURL, LoginURL: opts.LoginURL,
+		ClientID:     getenv("GENESYSCLOUD_OAUTHCLIENT_ID"),
+		ClientSecret: getenv("GENESYSCLOUD_OAUTHCLIENT_SECRET"),
+		HTTPClient:   &http.Client{Transport: rt, Timeout: opts.Timeout},
+	}
+	var err error
+	for _, pf := range []struct {
+		flag string
+		in   []string
+		out  *[]preset.TemplateParam
+	}{
+		{"--body-param", opts.BodyParams, &cfg.BodyParams},
+		{"--header-param", opts.HeaderParams, &cfg.HeaderParams},
+		{"--button-url-param", opts.ButtonURLParams, &cfg.ButtonURLParams},
+	} {
+		if *pf.out, err = parseEach(pf.in, preset.ParseTemplateParam); err != nil {
+			return nil, nil, usageError("%s: %v", pf.flag, err)
+		}
+	}
+	pr, ts, err := preset.NewGenesys(cfg)
+	if err != nil {
+		return nil, nil, usageError("%v", err)
+	}
+	return pr, ts, nil
+}
+
+// twilioPreset builds the Twilio preset from the flags and environment.
+func twilioPreset(opts *SendOptions, source string, getenv env) (*preset.Preset, error) {
+	vars, err := parseEach(opts.ContentVariables, preset.ParseContentVariable)
+	if err != nil {
+		return nil, usageError("--content-variable: %v", err)
+	}
+	pr, err := preset.NewTwilio(preset.TwilioConfig{
+		Source: source, IDField: opts.IDField, From: opts.From, MessagingService: opts.MessagingSvc,
+		ToField: opts.ToField, TextField: opts.TextField, Text: opts.Text, APIURL: opts.APIURL,
+		MediaURLFields: opts.MediaURLFields, ContentSID: opts.ContentSID, ContentVariables: vars,
+		StatusCallback: opts.StatusCallback, ValidityPeriod: opts.ValidityPeriod,
+		AccountSID: getenv("TWILIO_ACCOUNT_SID"), AuthToken: getenv("TWILIO_AUTH_TOKEN"),
+		APIKey: getenv("TWILIO_API_KEY"), APISecret: getenv("TWILIO_API_SECRET"),
+	})
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	return pr, nil
+}
+
+// parseEach parses every value of a repeatable flag.
+func parseEach[T any](in []string, parse func(string) (T, error)) ([]T, error) {
+	out := make([]T, 0, len(in))
+	for _, s := range in {
+		v, err := parse(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // genericPreset builds the template preset from --url, --method,

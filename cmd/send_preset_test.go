@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bulksend/bulksend/sandbox"
 )
@@ -390,6 +391,62 @@ func TestSendPresetMessageID(t *testing.T) {
 					t.Errorf("row %s: message id %s seen twice", r[col["id"]], got)
 				}
 				seen[got] = true
+			}
+		})
+	}
+}
+
+// TestSendVendorFlags: the Genesys template, Twilio message and pricing
+// flags reach SendOptions as given, repeatable ones in order.
+func TestSendVendorFlags(t *testing.T) {
+	type vendorFlags struct {
+		BodyParams, HeaderParams, ButtonURLParams []string
+		UseExistingConversation                   bool
+		MediaURLFields, ContentVariables          []string
+		ContentSID, StatusCallback                string
+		ValidityPeriod                            time.Duration
+		PricePerSegment                           float64
+	}
+	tests := []struct {
+		name string
+		args []string
+		want vendorFlags
+	}{
+		{name: "defaults", args: []string{"rows.csv"}},
+		{
+			name: "genesys template parameters",
+			args: []string{"rows.csv", "--body-param", "1=name", "--body-param", "2=order", "--header-param", "1=order",
+				"--button-url-param", "1=track", "--use-existing-conversation"},
+			want: vendorFlags{BodyParams: []string{"1=name", "2=order"}, HeaderParams: []string{"1=order"},
+				ButtonURLParams: []string{"1=track"}, UseExistingConversation: true},
+		},
+		{
+			name: "twilio message parameters and a price",
+			args: []string{"rows.csv", "--media-url-field", "img", "--media-url-field", "pdf", "--content-sid", "HX1",
+				"--content-variable", "1=name", "--status-callback", "https://h.test/s", "--validity-period", "90s",
+				"--price-per-segment", "0.0079"},
+			want: vendorFlags{MediaURLFields: []string{"img", "pdf"}, ContentSID: "HX1", ContentVariables: []string{"1=name"},
+				StatusCallback: "https://h.test/s", ValidityPeriod: 90 * time.Second, PricePerSegment: 0.0079},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ios, _, _, _ := TestStreams()
+			var o *SendOptions
+			c := NewCmdSend(ios, nil, func(string) string { return "" }, func(got *SendOptions) error {
+				o = got
+				return nil
+			})
+			c.SetArgs(tt.args)
+			c.SetOut(ios.Out)
+			c.SetErr(ios.ErrOut)
+			if err := c.Execute(); err != nil || o == nil {
+				t.Fatalf("Execute(%q): %v", tt.args, err)
+			}
+			got := vendorFlags{o.BodyParams, o.HeaderParams, o.ButtonURLParams, o.UseExistingConversation,
+				o.MediaURLFields, o.ContentVariables, o.ContentSID, o.StatusCallback, o.ValidityPeriod, o.PricePerSegment}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %+v\nwant %+v", got, tt.want)
 			}
 		})
 	}
