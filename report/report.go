@@ -5,6 +5,12 @@
 //
 // The same rows are written as CSV (through gocsv's column mapping) or as
 // JSONL, chosen by the report's file name.
+//
+// Around the Writer: Lock keeps two runs off one report (and clears what a
+// killed holder left), Load reads a journal back for --resume, Compact
+// rewrites it into one row per line at the end of a run, and Merge joins
+// the reports of the shards of one file, refusing those whose run did not
+// finish.
 package report
 
 import (
