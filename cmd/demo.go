@@ -39,9 +39,12 @@ func NewCmdDemo(ios *IOStreams, sig <-chan os.Signal, getenv env, runF func(*Dem
 		Use:   "demo",
 		Short: "Send the sample recipients through the built-in sandbox and show what happens",
 		Long: `Start the sandbox in this process on a free loopback port, limited to a
-burst of 15 and 50 requests/s, and send testdata/recipients.csv (250 rows)
-through it without telling bulksend the limit: watch it get throttled, learn
-the rate and deliver every message exactly once. Nothing leaves this machine.`,
+burst of 15 and 50 requests/s, and send bulksend's built-in sample of 250
+recipients (the rows of testdata/recipients.csv) through it without telling
+bulksend the limit: watch it get throttled, learn the rate and deliver every
+message exactly once. Nothing leaves this machine, and nothing is written
+in the current folder: the report goes to the system's temporary folder
+unless --report says otherwise.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if runF != nil {
@@ -50,12 +53,19 @@ the rate and deliver every message exactly once. Nothing leaves this machine.`,
 			return demoRun(c.Context(), opts)
 		},
 	}
+	c.SetHelpTemplate(c.HelpTemplate() + exitStatusHelp(
+		"0    every sample message was delivered",
+		"1    the sandbox could not start, or the send could not run",
+		"2    usage error",
+		"3    some messages were not delivered (see the report)",
+		"130  interrupted"))
 	f := c.Flags()
-	f.StringVar(&opts.Report, "report", "bulksend-demo.report.csv", "where to write the report (overwritten)")
+	f.StringVar(&opts.Report, "report", "", "where to write the report, overwritten (default bulksend-demo.report.csv in the system's temporary folder)")
 	f.StringVar(&opts.Style, "style", sandbox.StyleRetryAfter, "the sandbox's rate-limit header style")
 	f.IntVar(&opts.ServerBurst, "server-burst", 15, "the sandbox's burst")
 	f.StringVar(&opts.ServerRate, "server-rate", "50/s", "the sandbox's sustained rate")
 	f.BoolVar(&opts.JSON, "json", false, "print the send summary as JSON on stdout")
+	completeValues(c, map[string][]string{"style": sandbox.Styles()})
 	return c
 }
 
@@ -80,7 +90,11 @@ func demoRun(ctx context.Context, opts *DemoOptions) error {
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "bulksend demo: sandbox on http://%s allows a burst of %d, then %s; bulksend is not told\n",
 		bound, cfg.Burst, opts.ServerRate)
-	fmt.Fprintf(opts.IO.ErrOut, "sending testdata/recipients.csv (250 rows) to http://%s/send ...\n", bound)
+	report := opts.Report
+	if report == "" {
+		report = filepath.Join(os.TempDir(), "bulksend-demo.report.csv")
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "sending the built-in sample of 250 recipients (the rows of testdata/recipients.csv) to http://%s/send ...\n", bound)
 	sendOpts := &SendOptions{
 		IO: opts.IO, Signal: opts.Signal, Getenv: opts.Getenv,
 		Input: input, Preset: "generic", URL: "http://" + bound + "/send", Method: "POST",
@@ -88,14 +102,14 @@ func demoRun(ctx context.Context, opts *DemoOptions) error {
 		Concurrency: sender.DefaultConcurrency, Timeout: sender.DefaultTimeout,
 		MaxRetries: sender.DefaultMaxRetries, MaxWait: sender.DefaultMaxWait,
 		IdempotencyHeader: sender.DefaultIdempotencyHeader,
-		Report:            opts.Report, Force: true, JSON: opts.JSON,
+		Report:            report, Force: true, JSON: opts.JSON,
 		ProgressInterval: time.Second,
 	}
 	runErr := sendRun(ctx, sendOpts)
 	s := srv.Stats()
 	fmt.Fprintf(opts.IO.ErrOut, "sandbox saw %d requests: %d delivered (%d distinct, %d duplicates), %d answered 429\n",
 		s.Requests, s.Delivered, s.Distinct, s.Duplicates, s.Throttled)
-	abs, _ := filepath.Abs(opts.Report)
+	abs, _ := filepath.Abs(report)
 	fmt.Fprintf(opts.IO.ErrOut, "report with one row per recipient: %s\n", abs)
 	return runErr
 }

@@ -156,7 +156,7 @@ func smsLine(s *smsSummary) string {
 func (p *plan) finishDryRun(s *dryRunSummary) error {
 	errOut := p.opts.IO.ErrOut
 	if s.Invalid > dryRunInvalid && !p.opts.Quiet {
-		fmt.Fprintf(errOut, "... and %d more invalid rows\n", s.Invalid-dryRunInvalid)
+		fmt.Fprintf(errOut, "... and %s more invalid\n", count(s.Invalid-dryRunInvalid, "row"))
 	}
 	s.Projection, s.ProjectedSeconds = p.project(s.Valid)
 	if s.SMS != nil {
@@ -175,8 +175,8 @@ func (p *plan) finishDryRun(s *dryRunSummary) error {
 		}
 	}
 	if !p.opts.Quiet {
-		fmt.Fprintf(errOut, "dry run: %d rows, %d to send, %d invalid, %d duplicate; %s; nothing was sent\n",
-			s.Rows, s.Valid, s.Invalid, s.Duplicate, s.Projection)
+		fmt.Fprintf(errOut, "dry run: %s, %d to send, %d invalid, %d duplicate; %s; nothing was sent\n",
+			count(s.Rows, "row"), s.Valid, s.Invalid, s.Duplicate, s.Projection)
 		if s.SMS != nil {
 			fmt.Fprintln(errOut, smsLine(s.SMS))
 		}

@@ -93,6 +93,7 @@ row fields; Authorization and --secret-header values are never printed.`,
 	f.DurationVar(&opts.Timeout, "timeout", probe.DefaultTimeout, "timeout of one request")
 	f.BoolVar(&opts.Insecure, "insecure", false, "skip TLS certificate verification (never for production)")
 	f.BoolVar(&opts.JSON, "json", false, "print the result as JSON")
+	completeValues(c, map[string][]string{"method": methods})
 	return c
 }
 

@@ -49,3 +49,29 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version printed %q, want the version and the Go version", got)
 	}
 }
+
+func TestSummaryPlurals(t *testing.T) {
+	tests := []struct {
+		name string
+		s    runSummary
+		want []string
+	}{
+		{"one of each", runSummary{Rows: 1, Sent: 1, Requests: 1, Throttled: 1, Pauses: 1, Retries: 1, Report: "r.csv"},
+			[]string{"bulksend: 1 row in", "  1 request, ", "throttled once in 1 pause ", "; 1 retry\n"}},
+		{"several", runSummary{Rows: 3, Requests: 4, Throttled: 2, Pauses: 2, Retries: 3, Unfinished: 2, Report: "r.csv"},
+			[]string{"bulksend: 3 rows in", "  4 requests, ", "throttled twice in 2 pauses ", "; 3 retries\n", "2 rows were in flight"}},
+		{"none", runSummary{Report: "r.csv", Unfinished: 1},
+			[]string{"bulksend: 0 rows in", "  0 requests, ", "throttled 0 times in 0 pauses ", "; 0 retries\n", "1 row was in flight"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			printSummary(&b, &tt.s)
+			for _, w := range tt.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("summary lacks %q:\n%s", w, b.String())
+				}
+			}
+		})
+	}
+}

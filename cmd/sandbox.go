@@ -94,6 +94,7 @@ Header styles (--style): ` + strings.Join(sandbox.Styles(), ", "),
 	f.DurationVar(&cfg.TokenLifetime, "token-lifetime", time.Hour, "lifetime of Genesys OAuth tokens")
 	f.BoolVar(&cfg.NoIdempotency, "no-idempotency", false, "ignore Idempotency-Key (replays are delivered again)")
 	f.Int64Var(&cfg.Seed, "seed", 1, "seed for fault injection and jitter")
+	completeValues(c, sandboxCompletions())
 	return c
 }
 

@@ -153,6 +153,7 @@ results arrive and is the journal --resume continues from.`,
 	addVendorFlags(c, opts)
 	addPacingFlags(c, opts)
 	addReportFlags(c, opts)
+	completeValues(c, sendCompletions())
 	return c
 }
 

@@ -113,6 +113,32 @@ func stopReason(err error) string {
 
 func round2(f float64) float64 { return math.Round(f*100) / 100 }
 
+// count is n and the noun, singular for one: "1 row", "2 rows". The plural
+// is noun+"s" ("y" becomes "ies") unless given.
+func count[N int | int64](n N, noun string, plural ...string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	if len(plural) > 0 {
+		return fmt.Sprintf("%d %s", n, plural[0])
+	}
+	if p, ok := strings.CutSuffix(noun, "y"); ok {
+		return fmt.Sprintf("%d %sies", n, p)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// times says how often: "once", "twice", "3 times", "0 times".
+func times[N int | int64](n N) string {
+	switch n {
+	case 1:
+		return "once"
+	case 2:
+		return "twice"
+	}
+	return fmt.Sprintf("%d times", n)
+}
+
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -121,8 +147,8 @@ func writeJSON(w io.Writer, v any) error {
 
 func printSummary(w io.Writer, s *runSummary) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "bulksend: %d rows in %.1fs: sent %d, failed %d, invalid %d, duplicate %d, unknown %d",
-		s.Rows, s.ElapsedSeconds, s.Sent, s.Failed, s.Invalid, s.Duplicate, s.Unknown)
+	fmt.Fprintf(&b, "bulksend: %s in %.1fs: sent %d, failed %d, invalid %d, duplicate %d, unknown %d",
+		count(s.Rows, "row"), s.ElapsedSeconds, s.Sent, s.Failed, s.Invalid, s.Duplicate, s.Unknown)
 	if s.Skipped > 0 {
 		fmt.Fprintf(&b, ", skipped %d", s.Skipped)
 	}
@@ -130,8 +156,8 @@ func printSummary(w io.Writer, s *runSummary) {
 	if s.Earlier > 0 {
 		fmt.Fprintf(&b, "  %d of them settled by an earlier run (--resume)\n", s.Earlier)
 	}
-	fmt.Fprintf(&b, "  %d requests, %.1f sent/s; throttled %d times in %d pauses (%.1fs paused); %d retries\n",
-		s.Requests, s.PerSecond, s.Throttled, s.Pauses, s.PausedSeconds, s.Retries)
+	fmt.Fprintf(&b, "  %s, %.1f sent/s; throttled %s in %s (%.1fs paused); %s\n",
+		count(s.Requests, "request"), s.PerSecond, times(s.Throttled), count(s.Pauses, "pause"), s.PausedSeconds, count(s.Retries, "retry"))
 	if s.LearnedRate > 0 {
 		fmt.Fprintf(&b, "  learned limits: burst %d, %.1f requests/s; to pin them: %s\n", s.LearnedBurst, s.LearnedRate, s.SuggestedFlags)
 	}
@@ -143,7 +169,7 @@ func printSummary(w io.Writer, s *runSummary) {
 	}
 	fmt.Fprintf(&b, "  report: %s\n", s.Report)
 	if s.Unfinished > 0 {
-		fmt.Fprintf(&b, "  %d rows were in flight when the run stopped\n", s.Unfinished)
+		fmt.Fprintf(&b, "  %s in flight when the run stopped\n", count(s.Unfinished, "row was", "rows were"))
 	}
 	switch {
 	case s.Stopped == "interrupted":
