@@ -51,6 +51,8 @@ var (
 	// ErrInputChanged: with Resume, a line's id is not the id the report
 	// has for it, so the report describes other rows.
 	ErrInputChanged = errors.New("the input changed since the report was written")
+	// ErrMissingColumns: the CSV header lacks a column every row needs.
+	ErrMissingColumns = errors.New("the input has no column")
 )
 
 // Options describe one send. The zero value of every field but Preset has a
@@ -99,6 +101,11 @@ type Input struct {
 	// Encoding is the input's character encoding; "" means UTF-8, where a
 	// row with a byte that is not UTF-8 is invalid.
 	Encoding csvinput.Encoding
+	// Columns are the columns every row needs (the fields the templates
+	// read, a named id field): a CSV input whose header lacks one is
+	// refused with ErrMissingColumns before anything is sent, rather than
+	// every row being invalid. JSONL, which has no header, is not checked.
+	Columns []string
 }
 
 // Report is where results are written and what an existing report means.

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/bulksend/bulksend/csvinput"
 	"github.com/bulksend/bulksend/dupindex"
@@ -46,11 +48,41 @@ func (in Input) open() (*csvinput.Reader, io.Closer, error) {
 		r = f
 	}
 	rows, err := csvinput.NewReader(in.Encoding.Reader(r), in.Name, in.Format)
+	if err == nil {
+		err = in.checkColumns(rows.Columns())
+	}
 	if err != nil {
 		r.Close()
 		return nil, nil, err
 	}
 	return rows, r, nil
+}
+
+// checkColumns refuses a CSV header (header is nil for JSONL) that lacks
+// one of in.Columns.
+func (in Input) checkColumns(header []string) error {
+	if header == nil {
+		return nil
+	}
+	var missing []string
+	for _, c := range in.Columns {
+		if !slices.Contains(header, c) && !slices.Contains(missing, c) {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s: %w %s: the header has %s", in.Name, ErrMissingColumns, quoteAll(missing), quoteAll(header))
+}
+
+// quoteAll is names as "a", "b".
+func quoteAll(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
 }
 
 // findRepeats is the duplicate pre-pass: it reads the input file once more

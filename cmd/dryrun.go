@@ -88,6 +88,9 @@ func dryRun(ctx context.Context, p *plan) error {
 			fmt.Fprintln(p.opts.IO.ErrOut, "bulksend: interrupted")
 			return silentExit(ExitInterrupted)
 		}
+		if errors.Is(err, campaign.ErrMissingColumns) {
+			return usageError("%v", err)
+		}
 		return runError(err)
 	}
 	return p.finishDryRun(&s)

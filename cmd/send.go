@@ -613,7 +613,8 @@ func (p *plan) campaignOptions(lim sender.Limiter, stop <-chan struct{}) campaig
 		maxRetries = -1 // --max-retries 0 is none; sender's zero is its default
 	}
 	return campaign.Options{
-		Input:     campaign.Input{Path: o.Input, Reader: o.IO.In, Name: p.name, Format: p.format, Encoding: p.encoding},
+		Input: campaign.Input{Path: o.Input, Reader: o.IO.In, Name: p.name, Format: p.format, Encoding: p.encoding,
+			Columns: p.columns()},
 		Preset:    p.preset,
 		Transport: p.transport,
 		Report:    rep,
@@ -634,12 +635,45 @@ func (p *plan) campaignOptions(lim sender.Limiter, stop <-chan struct{}) campaig
 	}
 }
 
+// columns are the input columns every row needs, for the check of the
+// input's header before anything is sent: the generic templates' fields,
+// and for the vendor presets the recipient, text and template parameter
+// columns, and a named --id-field.
+func (p *plan) columns() []string {
+	o := p.opts
+	if cols := preset.Columns(p.preset.Builder); cols != nil {
+		return cols
+	}
+	var cols []string
+	if o.IDField != "" {
+		cols = append(cols, o.IDField)
+	}
+	cols = append(cols, o.ToField)
+	switch {
+	case o.Text != "":
+		cols = append(cols, preset.TemplateFields(o.Text)...)
+	case o.TemplateID == "":
+		cols = append(cols, o.TextField)
+	}
+	cols = append(cols, o.TemplateParams...)
+	for _, ps := range [][]string{o.BodyParams, o.HeaderParams, o.ButtonURLParams} {
+		for _, p := range ps {
+			if _, col, ok := strings.Cut(p, "="); ok {
+				cols = append(cols, col)
+			}
+		}
+	}
+	return cols
+}
+
 // notStarted maps why a campaign could not start to what the user sees.
 func (p *plan) notStarted(err error) error {
 	switch {
 	case errors.Is(err, sender.ErrInterrupted):
 		fmt.Fprintln(p.opts.IO.ErrOut, "bulksend: interrupted before sending anything")
 		return silentExit(ExitInterrupted)
+	case errors.Is(err, campaign.ErrMissingColumns):
+		return usageError("%v", err)
 	case errors.Is(err, campaign.ErrReportExists):
 		return usageError("report %s exists: --resume continues that run, --force starts over (rows in it may be sent twice)", p.report)
 	}

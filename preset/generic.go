@@ -50,6 +50,7 @@ type generic struct {
 	bodyHint       int   // initial capacity for the rendered body
 	recipientField string
 	secrets        []string
+	fields         []string // the row fields the templates read (see Columns)
 }
 
 type genericHeader struct {
@@ -130,6 +131,8 @@ func NewGeneric(cfg GenericConfig) (*Preset, error) {
 			g.headers = append(g.headers, genericHeader{name: "Content-Type", value: &tmpl{static: defaultContentType}})
 		}
 	}
+
+	g.fields = templateFields(trees)
 
 	// Values read with env are usually credentials (an API key in a header
 	// or a query string): list them so the caller masks them in dry-run
