@@ -128,6 +128,9 @@ type Report struct {
 	// columns before they are stored (report.Options.Redact); nil stores
 	// them as the server sent them.
 	Redact func(string) string
+	// Segments gives a new report the segments column: the preset counts
+	// SMS segments (report.Options.Segments).
+	Segments bool
 }
 
 // Shard selects the rows of shard Index (1 to Count) of Count, by a stable

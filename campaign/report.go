@@ -16,7 +16,7 @@ import (
 func openReport(ctx context.Context, opts Report, input Input) (journal *report.Writer, state *report.State, release func() error, err error) {
 	noop := func() error { return nil }
 	if opts.Writer != nil {
-		return report.NewWriter(opts.Writer, report.Options{Redact: opts.Redact}), nil, noop, nil
+		return report.NewWriter(opts.Writer, report.Options{Redact: opts.Redact, Segments: opts.Segments}), nil, noop, nil
 	}
 	path := opts.Path
 	if path == "" {
@@ -49,7 +49,7 @@ func openReport(ctx context.Context, opts Report, input Input) (journal *report.
 	case exists && !opts.Force:
 		return nil, nil, nil, fmt.Errorf("open report %s: %w", path, ErrReportExists)
 	}
-	if journal, err = report.Create(path, report.Options{Format: format, Redact: opts.Redact}); err != nil {
+	if journal, err = report.Create(path, report.Options{Format: format, Redact: opts.Redact, Segments: opts.Segments}); err != nil {
 		return nil, nil, nil, err
 	}
 	return journal, nil, unlock, nil

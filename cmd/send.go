@@ -604,9 +604,10 @@ func (p *plan) send(ctx context.Context) error {
 // and stop are nil for a dry run.
 func (p *plan) campaignOptions(lim sender.Limiter, stop <-chan struct{}) campaign.Options {
 	o := p.opts
-	rep := campaign.Report{Path: p.report, Resume: o.Resume, RetryFailed: o.RetryFailed, Force: o.Force, Redact: p.masker.mask}
+	rep := campaign.Report{Path: p.report, Resume: o.Resume, RetryFailed: o.RetryFailed, Force: o.Force, Redact: p.masker.mask,
+		Segments: p.preset.SMS != nil}
 	if p.report == "-" {
-		rep = campaign.Report{Writer: o.IO.Out, Redact: p.masker.mask}
+		rep = campaign.Report{Writer: o.IO.Out, Redact: p.masker.mask, Segments: p.preset.SMS != nil}
 	}
 	maxRetries := o.MaxRetries
 	if maxRetries == 0 {

@@ -351,6 +351,9 @@ func (g *genesys) Build(row sender.Row) *sender.Message {
 	}
 	body = append(body, g.tail...)
 	body = append(body, '}')
+	if g.maxText == GenesysMaxSMS {
+		m.Segments = segments.Of(text).Segments
+	}
 
 	m.Method = http.MethodPost
 	m.URL = g.url

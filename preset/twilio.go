@@ -256,6 +256,9 @@ func (t *twilio) Build(row sender.Row) *sender.Message {
 	}
 	body = append(body, t.tail...)
 
+	if len(media) == 0 && !t.content && !strings.Contains(to, ":") {
+		m.Segments = segments.Of(text).Segments // an SMS: twilioSMS agrees
+	}
 	m.Method = http.MethodPost
 	m.URL = t.url
 	m.Header = http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}

@@ -187,7 +187,9 @@ func merge(ctx context.Context, opts MergeOptions) (MergeResult, error) {
 		return MergeResult{}, err
 	}
 	res := MergeResult{Counts: make(map[sender.Status]int), Unfinished: m.unfinished}
-	err = writeMerged(opts.Out, func(emit func(*Row) error) error {
+	// The merged report has the segments column when a shard's has.
+	segments := slices.ContainsFunc(opts.Inputs, fileHasSegments)
+	err = writeMerged(opts.Out, segments, func(emit func(*Row) error) error {
 		return m.walk(&res, emit)
 	})
 	return res, err
@@ -375,7 +377,7 @@ func (h *rowHeap) close() {
 // invalid UTF-8 into U+FFFD and make two inputs' rows compare differently
 // than they were read.
 func appendRow(b []byte, r *Row) []byte {
-	for _, v := range [...]int64{int64(r.Line), int64(r.HTTPStatus), int64(r.Attempts), int64(r.Throttled), r.LatencyMS} {
+	for _, v := range [...]int64{int64(r.Line), int64(r.HTTPStatus), int64(r.Attempts), int64(r.Throttled), r.LatencyMS, int64(r.Segments)} {
 		b = binary.AppendVarint(b, v)
 	}
 	for _, s := range [...]string{r.ID, string(r.Status), r.Error, r.MessageID, r.SentAt, r.Response} {
@@ -391,7 +393,7 @@ var errDamagedRow = errors.New("damaged row")
 // decodeRow reverses appendRow.
 func decodeRow(b []byte) (Row, error) {
 	var r Row
-	var ints [5]int64
+	var ints [6]int64
 	for i := range ints {
 		v, n := binary.Varint(b)
 		if n <= 0 {
@@ -411,6 +413,7 @@ func decodeRow(b []byte) (Row, error) {
 		return r, errDamagedRow
 	}
 	r.Line, r.HTTPStatus, r.Attempts, r.Throttled, r.LatencyMS = int(ints[0]), int(ints[1]), int(ints[2]), int(ints[3]), ints[4]
+	r.Segments = int(ints[5])
 	r.ID, r.Status, r.Error, r.MessageID, r.SentAt, r.Response = strs[0], sender.Status(strs[1]), strs[2], strs[3], strs[4], strs[5]
 	return r, nil
 }
@@ -419,7 +422,7 @@ func decodeRow(b []byte) (Row, error) {
 // the same folder renamed into place, so a failed merge (rows' error)
 // leaves no half report. Rows are written as they were read, every column
 // byte for byte, by the same Writer as any other report.
-func writeMerged(path string, rows func(emit func(*Row) error) error) (err error) {
+func writeMerged(path string, segments bool, rows func(emit func(*Row) error) error) (err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".merge-*")
 	if err != nil {
 		return fmt.Errorf("write merged report: %w", err)
@@ -431,7 +434,7 @@ func writeMerged(path string, rows func(emit func(*Row) error) error) (err error
 			os.Remove(name)
 		}
 	}()
-	w, err := Create(name, Options{Format: FormatFromName(path), SyncInterval: time.Hour})
+	w, err := Create(name, Options{Format: FormatFromName(path), SyncInterval: time.Hour, Segments: segments})
 	if err != nil {
 		return fmt.Errorf("write merged report: %w", err)
 	}

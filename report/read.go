@@ -139,10 +139,16 @@ type csvDecoder struct {
 // canonicalHeader is the header Writer writes.
 var canonicalHeader = []string{"line", "id", "status", "http_status", "attempts", "throttled", "error", "message_id", "latency_ms", "sent_at", "response"}
 
+// segmentsColumn is the optional last column a vendor preset's report has.
+const segmentsColumn = "segments"
+
+// segmentsHeader is the header Writer writes with Options.Segments.
+var segmentsHeader = append(slices.Clip(canonicalHeader), segmentsColumn)
+
 // decodeFast fills a Row from a record in canonical column order.
 func decodeFast(f []string) (Row, error) {
 	var r Row
-	if len(f) != numColumns {
+	if len(f) != numColumns && len(f) != numColumns+1 {
 		return r, fmt.Errorf("%d fields, want %d", len(f), numColumns)
 	}
 	var err error
@@ -167,6 +173,9 @@ func decodeFast(f []string) (Row, error) {
 	r.LatencyMS = int64(atoi(f[8]))
 	r.SentAt = f[9]
 	r.Response = unguard(f[10])
+	if len(f) > numColumns {
+		r.Segments = atoi(f[11])
+	}
 	return r, err
 }
 
@@ -222,7 +231,7 @@ func (d *csvDecoder) next() (record, bool) {
 func (d *csvDecoder) header() (record, bool) {
 	d.cr.ReuseRecord = true
 	um, err := gocsv.NewUnmarshaller(d.cr, Row{})
-	d.fast = err == nil && slices.Equal(um.Headers, canonicalHeader)
+	d.fast = err == nil && (slices.Equal(um.Headers, canonicalHeader) || slices.Equal(um.Headers, segmentsHeader))
 	if err == io.EOF {
 		return record{}, false
 	}

@@ -66,6 +66,10 @@ type Row struct {
 	LatencyMS  int64         `csv:"latency_ms" json:"latency_ms"`
 	SentAt     string        `csv:"sent_at" json:"sent_at"`
 	Response   string        `csv:"response" json:"response"`
+	// Segments is the SMS segments the message is billed as, for the
+	// presets that count them; its CSV column is written only when the
+	// report has one (Options.Segments), so gocsv does not map it.
+	Segments int `csv:"-" json:"segments,omitempty"`
 }
 
 // numColumns is the number of fields in Row, as a report row has them.
@@ -125,6 +129,7 @@ func FromResult(r *sender.Result) Row {
 		LatencyMS:  r.Latency.Milliseconds(),
 		SentAt:     formatTime(r.SentAt),
 		Response:   r.Response,
+		Segments:   r.Segments,
 	}
 }
 

@@ -463,6 +463,7 @@ func compact(path string, format Format, chunk int) error {
 	}
 	defer last.close()
 	enc := newEncoder(format)
+	enc.segments = format == FormatCSV && fileHasSegments(path)
 	return rewrite(path, func(bw *bufio.Writer) error {
 		put := func() error {
 			_, err := bw.Write(enc.buf.Bytes())

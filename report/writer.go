@@ -53,6 +53,9 @@ type Options struct {
 	CommitDelay time.Duration
 	// Now stamps the in-flight rows' sent_at; nil means time.Now.
 	Now func() time.Time
+	// Segments adds the segments column to a new CSV report. A report that
+	// is appended to keeps the columns it has.
+	Segments bool
 	// Redact rewrites a result's error and response columns before they
 	// are stored: the caller's secret masker, since a server may echo the
 	// request's credentials in an error body. nil stores them as they are.
@@ -185,6 +188,9 @@ func fileFormat(path string, f Format) (Format, error) {
 // openFile wraps an open report file whose valid content ends at size.
 func openFile(f *os.File, path string, format Format, size int64, opts Options) (*Writer, error) {
 	w := newWriter(f, path, format, opts)
+	if size > 0 {
+		w.enc.segments = hasSegments(f)
+	}
 	if w.fresh = size == 0; w.fresh {
 		w.open = make(map[int]struct{}) // only the one-pass compaction reads it
 	}
@@ -217,6 +223,7 @@ func newWriter(out io.Writer, name string, format Format, opts Options) *Writer 
 		now = time.Now
 	}
 	w := &Writer{name: name, out: out, now: now, redact: opts.Redact, enc: newEncoder(format), delay: opts.CommitDelay}
+	w.enc.segments = opts.Segments
 	if w.delay == 0 {
 		w.delay = DefaultCommitDelay
 	}
@@ -450,6 +457,8 @@ type encoder struct {
 	buf    bytes.Buffer
 	csv    *csv.Writer
 	json   *json.Encoder
+	// segments writes the CSV segments column after response.
+	segments bool
 }
 
 func newEncoder(format Format) *encoder {
@@ -465,6 +474,15 @@ func newEncoder(format Format) *encoder {
 func (e *encoder) header() error {
 	if e.format != FormatCSV {
 		return nil
+	}
+	if e.segments {
+		// gocsv does not map the optional column: the header is written
+		// here, from the same names.
+		if err := e.csv.Write(segmentsHeader); err != nil {
+			return err
+		}
+		e.csv.Flush()
+		return e.csv.Error()
 	}
 	return gocsv.MarshalCSV([]Row(nil), gocsv.NewSafeCSVWriter(e.csv))
 }
@@ -487,6 +505,12 @@ func (e *encoder) encode(r *Row) error {
 	b = strconv.AppendInt(append(b, ','), r.LatencyMS, 10)
 	b = appendField(append(b, ','), r.SentAt)
 	b = appendField(append(b, ','), guard(r.Response))
+	if e.segments {
+		b = append(b, ',')
+		if r.Segments > 0 {
+			b = strconv.AppendInt(b, int64(r.Segments), 10)
+		}
+	}
 	b = append(b, '\n')
 	e.buf.Write(b)
 	return nil
@@ -540,4 +564,24 @@ func appendField(b []byte, f string) []byte {
 	}
 	b = append(b, f...)
 	return append(b, '"')
+}
+
+// hasSegments reports whether the CSV report f starts with the header that
+// has the segments column, so rows appended to it, or its compaction, keep
+// the file's columns.
+func hasSegments(f *os.File) bool {
+	buf := make([]byte, 256)
+	n, _ := f.ReadAt(buf, 0)
+	line, _, _ := bytes.Cut(buf[:n], []byte("\n"))
+	return string(bytes.TrimSuffix(line, []byte("\r"))) == strings.Join(segmentsHeader, ",")
+}
+
+// fileHasSegments is hasSegments for the CSV report at path.
+func fileHasSegments(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return hasSegments(f)
 }

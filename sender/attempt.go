@@ -144,7 +144,7 @@ func (e *engine) result(j *job, a *answer, st Status, errText string) *Result {
 	m := j.m
 	return &Result{Line: m.Line, ID: m.ID, Status: st, HTTPStatus: a.status, Attempts: j.attempts,
 		Throttled: j.throttled, Error: errText, Latency: j.latency, SentAt: j.sentAt,
-		Response: oneLine(a.body, responseKeep)}
+		Response: oneLine(a.body, responseKeep), Segments: m.Segments}
 }
 
 // retry schedules a transient failure again after a full-jitter backoff, or

@@ -50,6 +50,10 @@ type Message struct {
 	// IdempotencyKey is sent in Config.IdempotencyHeader. Empty means the
 	// request is not safe to resend once it may have reached the server.
 	IdempotencyKey string
+	// Segments is what the message is billed as, in SMS segments, when the
+	// builder counts them (0: not counted); the engine only carries it to
+	// the Result.
+	Segments int
 
 	// Invalid, when set, says why the row cannot be sent: the engine reports
 	// it with StatusInvalid and never sends it.
@@ -81,4 +85,6 @@ type Result struct {
 	SentAt    time.Time
 	// Response is the start of the last response body, for the report.
 	Response string
+	// Segments is the Message's, for the report.
+	Segments int
 }
