@@ -40,7 +40,7 @@ func TestSendTransport(t *testing.T) {
 	}{
 		{"private CA", []string{"--cacert", ca}, ExitOK, "bulksend/"},
 		{"user agent from --header", []string{"--cacert", ca, "--header", "User-Agent: acme-notify/2"}, ExitOK, "acme-notify/2"},
-		{"untrusted certificate", nil, ExitIncomplete, ""},
+		{"untrusted certificate", nil, ExitError, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -81,6 +81,7 @@ func (e *engine) hear(a *answer) verdict {
 	if a.err != nil {
 		return classifyTransport(a.err, a.wrote)
 	}
+	e.answered.Store(true)
 	e.server.Observe(a.header, a.start, a.end)
 	var sig ratelimit.Signal
 	var hinted bool
@@ -123,7 +124,17 @@ func (e *engine) resolve(j *job, a *answer, v verdict) outcome {
 		// The server deduplicates by the key: sending again is safe.
 		return e.retry(j, e.result(j, a, StatusFailed, v.reason), a.end)
 	case verdictRetry:
-		return e.retry(j, e.result(j, a, StatusFailed, v.reason), a.end)
+		o := e.retry(j, e.result(j, a, StatusFailed, v.reason), a.end)
+		if o.kind == outcomeFinal && v.unreached && !e.answered.Load() {
+			// This row's every attempt failed to connect and no request has
+			// reached the server: the rest would fail the same way.
+			return e.unreachable(j, o.res.Error)
+		}
+		return o
+	case verdictUntrusted:
+		if !e.answered.Load() {
+			return e.unreachable(j, v.reason)
+		}
 	case verdictAuth:
 		// Not a final row: the server proved it did not take the message,
 		// so the journal keeps it in flight and --resume sends it again
@@ -131,6 +142,13 @@ func (e *engine) resolve(j *job, a *answer, v verdict) outcome {
 		return outcome{kind: outcomeFatal, job: j, requests: 1, err: fmt.Errorf("%w: %s", ErrAuth, v.reason)}
 	}
 	return outcome{kind: outcomeFinal, job: j, res: e.result(j, a, StatusFailed, v.reason), requests: 1}
+}
+
+// unreachable ends the run: the server cannot be reached. j stays in flight
+// in the journal, like every row not yet sent: the server proved it never
+// took the message, and --resume sends it once the server is reachable.
+func (e *engine) unreachable(j *job, reason string) outcome {
+	return outcome{kind: outcomeFatal, job: j, requests: 1, err: fmt.Errorf("%w: %s", ErrUnreachable, reason)}
 }
 
 // keyed reports whether m's request carries an idempotency key, so the

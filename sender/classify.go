@@ -2,9 +2,12 @@ package sender
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"syscall"
 	"time"
@@ -38,6 +41,10 @@ const (
 	// verdictAuth: the server refused the credentials; every further
 	// message would fail the same way.
 	verdictAuth
+	// verdictUntrusted: the server's certificate does not verify. Not
+	// transient: no retry makes it verify, so every message would fail
+	// the same way.
+	verdictUntrusted
 )
 
 // verdict is a classified answer.
@@ -50,6 +57,9 @@ type verdict struct {
 	messageID      string // verdictSent
 	wait           time.Duration
 	hinted         bool // the wait came from the server (throttles)
+	// unreached: no connection was made (refused, no such host, no
+	// route): the server was not reached at all.
+	unreached bool
 }
 
 // classifyTransport judges a request that got no answer. Only a request
@@ -57,6 +67,12 @@ type verdict struct {
 // was refused.
 func classifyTransport(err error, wrote bool) verdict {
 	reason := describe(err)
+	if untrusted(err) {
+		return verdict{kind: verdictUntrusted, reason: reason, unreached: true}
+	}
+	if !wrote && unreached(err) {
+		return verdict{kind: verdictRetry, reason: reason, unreached: true}
+	}
 	if wrote && !refused(err) {
 		return verdict{kind: verdictAmbiguous, reason: reason,
 			unsure: fmt.Sprintf("request may have reached the server (%s); not resent without an idempotency key", reason)}
@@ -111,6 +127,26 @@ func classifyStatus(status int, errText, location string) verdict {
 // refused reports errors that prove the request never reached the server.
 func refused(err error) bool {
 	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// unreached reports errors of a connection that was never made: refused,
+// no route, a name that does not resolve, a dial that failed.
+func unreached(err error) bool {
+	var dns *net.DNSError
+	var op *net.OpError
+	return refused(err) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) ||
+		errors.As(err, &dns) || (errors.As(err, &op) && op.Op == "dial")
+}
+
+// untrusted reports a TLS certificate that does not verify.
+func untrusted(err error) bool {
+	var (
+		verify    *tls.CertificateVerificationError
+		authority x509.UnknownAuthorityError
+		invalid   x509.CertificateInvalidError
+		host      x509.HostnameError
+	)
+	return errors.As(err, &verify) || errors.As(err, &authority) || errors.As(err, &invalid) || errors.As(err, &host)
 }
 
 // describe turns a transport error into a short reason for the report.

@@ -2,9 +2,12 @@ package sender
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"strings"
 	"syscall"
@@ -13,6 +16,30 @@ import (
 
 	"github.com/bulksend/bulksend/ratelimit"
 )
+
+// TestClassifyUnreached checks which failures say no connection was made.
+func TestClassifyUnreached(t *testing.T) {
+	tests := []struct {
+		name  string
+		err   error
+		wrote bool
+		want  bool
+	}{
+		{"refused", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, false, true},
+		{"no such host", &net.DNSError{Err: "no such host"}, false, true},
+		{"no route", syscall.EHOSTUNREACH, false, true},
+		{"untrusted certificate", &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}, false, true},
+		{"reset", syscall.ECONNRESET, false, false},
+		{"timeout after writing", context.DeadlineExceeded, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := classifyTransport(tt.err, tt.wrote).unreached; got != tt.want {
+				t.Errorf("unreached = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
 
 func TestClassifyTransport(t *testing.T) {
 	timeout := fmt.Errorf("%w after 30s: %w", context.DeadlineExceeded, &url.Error{Op: "Post", Err: context.Canceled})
@@ -34,6 +61,10 @@ func TestClassifyTransport(t *testing.T) {
 			"connection reset by the server", "connection reset"},
 		{"refused never reached the server", syscall.ECONNREFUSED, true, verdictRetry, "connection refused", ""},
 		{"anything else is said as it is", errors.New("tls: bad certificate"), false, verdictRetry, "tls: bad certificate", ""},
+		{"an untrusted certificate is not transient", &url.Error{Op: "Post", Err: &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}},
+			false, verdictUntrusted, `Post "": tls: failed to verify certificate: x509: certificate signed by unknown authority`, ""},
+		{"a name that does not resolve", &net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "api.invalid"}},
+			false, verdictRetry, "dial: lookup api.invalid: no such host", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -44,6 +44,10 @@ var (
 	ErrAuth = errors.New("authentication failed")
 	// ErrOutage: transient failures used up the retry budget.
 	ErrOutage = errors.New("server keeps failing")
+	// ErrUnreachable: no request has reached the server (refused, no such
+	// host, no route, a certificate that does not verify), and the first
+	// rows have proved it will not: every row would fail the same way.
+	ErrUnreachable = errors.New("server unreachable")
 	// ErrInterrupted: the caller asked the run to stop.
 	ErrInterrupted = errors.New("interrupted")
 )

@@ -234,8 +234,12 @@ func (d *dispatcher) requeue(j *job, o outcome) {
 		d.sum.Retries++
 		d.e.progress.Retries.Add(1)
 		if !d.policy.retry() {
+			err := ErrOutage
+			if !d.e.answered.Load() {
+				err = ErrUnreachable // the same outage, told apart by no answer at all
+			}
 			d.end(fmt.Errorf("%w: retry budget spent (%d retries); last error on line %d: %s",
-				ErrOutage, d.sum.Retries, j.m.Line, o.res.Error))
+				err, d.sum.Retries, j.m.Line, o.res.Error))
 			d.settler.drop(j)
 			return
 		}

@@ -60,6 +60,10 @@ type engine struct {
 	budget      float64
 	progress    *Progress
 	throttled   atomic.Int64
+	// answered: some request got an HTTP answer (any status), so the
+	// server is reachable; until then connection failures may prove it
+	// is not (ErrUnreachable).
+	answered atomic.Bool
 	// server learns the server's clock from its Date headers, so resets in
 	// Unix milliseconds are read to the millisecond whatever the skew.
 	server ratelimit.ServerClock

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -789,6 +790,50 @@ func eventuallyTrue(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+// TestRunUnreachable: a server no request reaches ends the run with
+// ErrUnreachable once the first rows prove it, whatever the number of
+// rows, leaving the rows in flight for --resume; a server that answered
+// once is an outage, not unreachable.
+func TestRunUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close() // nothing listens: every connection is refused
+	untrusted := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer untrusted.Close()
+	tests := []struct {
+		name string
+		url  string
+		rows int
+	}{
+		{"refused, two rows", closed, 2},
+		{"refused, three hundred rows", closed, 300},
+		{"untrusted certificate", untrusted.URL, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j := newMemJournal()
+			cfg := Config{Client: newClient(t), Journal: j, Concurrency: 4,
+				BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond}
+			sum, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: newMessages(tt.rows, tt.url)}, 10*time.Second)
+			if !errors.Is(err, ErrUnreachable) {
+				t.Fatalf("Run error %v, want ErrUnreachable", err)
+			}
+			if sum.Counts[StatusFailed] != 0 {
+				t.Errorf("%d rows failed; rows the server never got stay for --resume", sum.Counts[StatusFailed])
+			}
+			if sum.Requests > 2*(DefaultRetryBudget+DefaultMaxRetries+4) {
+				t.Errorf("%d requests to a server that cannot be reached", sum.Requests)
+			}
+			if inFlight := j.check(t); inFlight != sum.Unfinished {
+				t.Errorf("journal has %d rows in flight, summary says %d unfinished", inFlight, sum.Unfinished)
+			}
+		})
 	}
 }
 
