@@ -67,6 +67,11 @@ const (
 	// pace around that rate.
 	adaptiveWindow = 300 * time.Millisecond
 	adaptiveSteer  = 0.4
+	// adaptiveReserve is the share of the quota the pace steers the
+	// counter to: enough to absorb a misjudged rate, and no more, since a
+	// sliding window's counter settles at the quota minus what the pace
+	// takes over a window, so every token kept back is pace given up.
+	adaptiveReserve = 0.15
 	// adaptiveLow is the remaining quota that counts as a sign: acting one
 	// request early keeps requests already in flight from being refused.
 	adaptiveLow = 1
@@ -97,8 +102,11 @@ type adaptive struct {
 	successes int // all accepted answers
 	burstSeen int
 	limitSaid int // the bucket size the server's quota headers state
-	inFlight  int // requests the pool may have in flight
-	signs     int
+	// counterMax is the most the server's counter has shown, plus the
+	// request that answer was for: what the quota evidently holds.
+	counterMax int
+	inFlight   int // requests the pool may have in flight
+	signs      int
 
 	// The open segment.
 	lastSign    time.Time
@@ -118,6 +126,14 @@ type adaptive struct {
 	idleLeft  int       // what that answer said remained
 	pace      float64   // requests/second; +Inf unpaced
 	probed    time.Time
+
+	// The first answer: when the server's counting began.
+	firstSent, firstRecv time.Time
+	// claimEnd is the earliest end of the quota's period its reset
+	// headers stated, for the window model to try.
+	claimEnd time.Time
+	// win is the fixed-window model, once the counter showed one.
+	win *windowModel
 }
 
 func newAdaptive(ceiling rate.Limit, burst, inFlight int) *adaptive {
@@ -130,15 +146,34 @@ func newAdaptive(ceiling rate.Limit, burst, inFlight int) *adaptive {
 // long the pool should stay idle, if at all: the first time the quota runs
 // low, a short idle spell lets the server's refill show in its counter, which
 // measures the rate without a single 429.
-func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int) time.Duration {
+func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset time.Duration) time.Duration {
 	a.successes++
+	if a.firstSent.IsZero() || sent.Before(a.firstSent) {
+		a.firstSent, a.firstRecv = sent, now
+	}
+	if remaining >= 0 {
+		a.counterMax = max(a.counterMax, remaining+1)
+		if end := now.Add(reset); reset > 0 && (a.claimEnd.IsZero() || end.Before(a.claimEnd)) {
+			a.claimEnd = end
+		}
+	}
+	if a.win != nil {
+		if !a.win.answered(sent, now, remaining, reset) {
+			// The counter came back part of the way: a bucket or a
+			// sliding window after all, refilling since it last fell.
+			a.idleLeft, a.idleSent = a.win.left, a.win.leftSent
+			a.win = nil
+			a.measureRefill(sent, remaining)
+		}
+		return 0
+	}
 	if limit > 0 {
 		// The server states its bucket: better than counting answers, some
 		// of which were already in flight when the limit showed.
 		a.limitSaid = limit
 	}
 	if !a.idleUntil.IsZero() {
-		a.refill(sent, remaining)
+		a.refill(sent, now, remaining, reset)
 		return 0
 	}
 	if !a.idleAt.IsZero() && remaining >= 0 && a.limitSaid > 0 {
@@ -159,7 +194,8 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int) time.Dur
 	if a.signs == 0 {
 		// Unpaced, every request in flight may still take a token: act
 		// while enough remain for them, or they would be refused.
-		low = a.inFlight + adaptiveLow
+		// A few more are kept for the probes that time a window.
+		low = a.inFlight + adaptiveLow + windowProbes
 	}
 	if remaining >= 0 && remaining <= low {
 		// The server says the next requests would be refused: a sign of
@@ -197,7 +233,7 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int) time.Dur
 // before it tell what the server had left when sending stopped; the first one
 // sent after it tells how much the server refilled meanwhile. It reports
 // whether the answer was used up here.
-func (a *adaptive) refill(sent time.Time, remaining int) bool {
+func (a *adaptive) refill(sent, now time.Time, remaining int, reset time.Duration) bool {
 	if sent.Before(a.idleUntil) {
 		if remaining >= 0 {
 			a.idleLeft = min(a.idleLeft, remaining)
@@ -207,6 +243,28 @@ func (a *adaptive) refill(sent time.Time, remaining int) bool {
 		}
 		return true
 	}
+	if remaining >= 0 && sent.After(a.idleSent) {
+		gained := float64(remaining + 1 - a.idleLeft)
+		if gained <= 0 {
+			// Nothing came back in the spell: not a bucket that refills
+			// as time passes, but a window that has not ended yet.
+			a.idleUntil = time.Time{}
+			a.win = newWindowModel(a.burstSize(), a.inFlight, a.burstSize()-remaining, a.firstSent, a.firstRecv, sent.Sub(a.firstRecv))
+			if !a.claimEnd.IsZero() {
+				a.win.claim = a.claimEnd.Sub(a.firstSent)
+			}
+			a.win.answered(sent, now, remaining, reset)
+			return true
+		}
+	}
+	a.measureRefill(sent, remaining)
+	return true
+}
+
+// measureRefill reads the refill a bucket-like counter shows from
+// idleLeft, left by a request sent at idleSent, to remaining after one sent
+// at sent, sets the pace by it, and from then on tracks the counter.
+func (a *adaptive) measureRefill(sent time.Time, remaining int) {
 	if remaining >= 0 && sent.After(a.idleSent) {
 		gained := float64(remaining + 1 - a.idleLeft)
 		r := gained / sent.Sub(a.idleSent).Seconds()
@@ -225,7 +283,6 @@ func (a *adaptive) refill(sent time.Time, remaining int) bool {
 	a.lastSign, a.lastLeft = sent, float64(remaining)
 	a.segStart, a.segAccepted, a.probed = sent, 1, sent
 	a.track(sent, remaining)
-	return true
 }
 
 // track steers the pace by the server's own counter, once it has one: the
@@ -262,12 +319,16 @@ func (a *adaptive) track(sent time.Time, remaining int) {
 	if a.measured == 0 {
 		return
 	}
-	steer := 1 + adaptiveSteer*(float64(remaining)-float64(burst)/2)/float64(max(burst, 1))
+	steer := 1 + adaptiveSteer*(float64(remaining)-adaptiveReserve*float64(burst))/float64(max(burst, 1))
 	a.pace = math.Max(math.Min(a.measured*steer, float64(a.ceiling)), adaptiveFloor)
 }
 
 // throttled records a throttle answer at now that pauses the pool for pause.
 func (a *adaptive) throttled(now time.Time, pause time.Duration) {
+	if a.win != nil {
+		a.win.throttled(now)
+		return
+	}
 	a.sign(now, pause, 0)
 }
 
@@ -339,6 +400,10 @@ func (a *adaptive) measure() {
 
 // limit is the pace for the token bucket, never above the ceiling.
 func (a *adaptive) limit() rate.Limit {
+	if a.win != nil {
+		// The window's pacer holds the pool back.
+		return a.ceiling
+	}
 	if l := rate.Limit(a.pace); l < a.ceiling {
 		return l
 	}
@@ -346,6 +411,9 @@ func (a *adaptive) limit() rate.Limit {
 }
 
 func (a *adaptive) learned() (burst int, perSecond float64) {
+	if a.win != nil {
+		return a.win.quota, a.win.perSecond()
+	}
 	return a.burstSize(), a.measured
 }
 
@@ -353,6 +421,11 @@ func (a *adaptive) learned() (burst int, perSecond float64) {
 // counted before its first sign.
 func (a *adaptive) burstSize() int {
 	if a.limitSaid > 0 {
+		// The stated limit is a claim: it may be the bucket, or a rate,
+		// or a window's quota. The counter never exceeds the bucket.
+		if a.counterMax > 0 {
+			return min(a.limitSaid, a.counterMax)
+		}
 		return a.limitSaid
 	}
 	return a.burstSeen

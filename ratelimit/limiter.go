@@ -70,6 +70,7 @@ type Limiter struct {
 	hintless int
 	stats    Stats
 	adapt    *adaptive
+	fixed    *windowPacer // --window fixed
 }
 
 // New returns a Limiter for cfg.
@@ -123,49 +124,80 @@ func New(cfg Config) *Limiter {
 func (l *Limiter) Wait(ctx context.Context) error {
 	for {
 		l.mu.Lock()
-		now := l.clock.Now()
-		if now.Before(l.pauseUntil) {
-			d, changed := l.pauseUntil.Sub(now), l.changed
-			l.mu.Unlock()
-			if _, err := Sleep(ctx, l.clock, d, changed); err != nil {
-				return err
-			}
-			continue
-		}
-		if l.drain {
-			// The pause is over: start from an empty bucket so what queued
-			// up during it goes out at the paced rate, not all at once.
-			l.drain = false
-			if n := int(math.Floor(l.lim.TokensAt(now))); n > 0 && l.lim.Limit() != rate.Inf {
-				l.lim.AllowN(now, n)
-			}
-		}
-		r := l.lim.ReserveN(now, 1)
-		d, changed := r.DelayFrom(now), l.changed
+		d, r, changed := l.admit(l.clock.Now())
 		l.mu.Unlock()
 		if d <= 0 {
 			return nil
 		}
 		interrupted, err := Sleep(ctx, l.clock, d, changed)
-		if err != nil || interrupted {
-			l.mu.Lock()
-			r.CancelAt(l.clock.Now())
-			l.mu.Unlock()
+		if r == nil {
+			// A pause: look again when it ends or changes.
 			if err != nil {
 				return err
 			}
 			continue
 		}
 		l.mu.Lock()
-		paused := l.clock.Now().Before(l.pauseUntil)
-		if paused {
-			r.CancelAt(l.clock.Now())
-		}
+		ok := l.settle(l.clock.Now(), r, interrupted || err != nil)
 		l.mu.Unlock()
-		if !paused {
+		if err != nil {
+			return err
+		}
+		if ok {
 			return nil
 		}
 	}
+}
+
+// admit is one step of Wait at now, with l.mu held: it returns 0 when a
+// request may leave now; else how long to sleep, with the pace's
+// reservation to settle after the sleep (nil for a pause, which holds
+// none), and the channel that is closed when the gate changes meanwhile.
+func (l *Limiter) admit(now time.Time) (time.Duration, *rate.Reservation, chan struct{}) {
+	if now.Before(l.pauseUntil) {
+		return l.pauseUntil.Sub(now), nil, l.changed
+	}
+	if l.drain {
+		// The pause is over: start from an empty bucket so what queued
+		// up during it goes out at the paced rate, not all at once.
+		l.drain = false
+		if n := int(math.Floor(l.lim.TokensAt(now))); n > 0 && l.lim.Limit() != rate.Inf {
+			l.lim.AllowN(now, n)
+		}
+	}
+	if w := l.window(); w != nil {
+		if d := w.reserve(now); d > 0 {
+			return d, nil, l.changed
+		}
+		if l.adapt != nil && l.adapt.win != nil {
+			l.adapt.win.sent(now)
+		}
+	}
+	r := l.lim.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		return d, r, l.changed
+	}
+	return 0, nil, l.changed
+}
+
+// window is the fixed-window pacer in force, if any: the one --window
+// fixed pins, or the adaptive rate's once it learned a fixed window.
+func (l *Limiter) window() *windowPacer {
+	if l.adapt != nil && l.adapt.win != nil {
+		return &l.adapt.win.pacer
+	}
+	return l.fixed
+}
+
+// settle ends the sleep on reservation r at now, with l.mu held: it reports
+// whether the request may leave, else gives the reservation back (the sleep
+// was interrupted, or a pause began meanwhile) so Wait asks again.
+func (l *Limiter) settle(now time.Time, r *rate.Reservation, interrupted bool) bool {
+	if interrupted || now.Before(l.pauseUntil) {
+		r.CancelAt(now)
+		return false
+	}
+	return true
 }
 
 // Throttle reports a throttle answer received at now. hinted says whether the
@@ -223,12 +255,12 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 	if l.adapt == nil {
 		return
 	}
-	remaining, limit := -1, 0
+	remaining, limit, reset := -1, 0, time.Duration(0)
 	if ok {
-		remaining, limit = q.Remaining, q.Limit
+		remaining, limit, reset = q.Remaining, q.Limit, q.Reset
 	}
 	now := l.clock.Now()
-	if idle := l.adapt.succeeded(sent, now, remaining, limit); idle > 0 {
+	if idle := l.adapt.succeeded(sent, now, remaining, limit, reset); idle > 0 {
 		if until := now.Add(idle); until.After(l.pauseUntil) {
 			l.pauseUntil = until
 			close(l.changed)

@@ -1,0 +1,404 @@
+package ratelimit
+
+import (
+	"container/heap"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// The simulation: the real Limiter, driven by a pool of simulated workers
+// against a simulated server, in virtual time. Every kind of rate limiter
+// issue 11 names (token and leaky buckets, fixed windows, sliding windows
+// as a log or as a counter, with refused requests counting or not) and the
+// header styles real servers give them run here in milliseconds of CPU and
+// always the same way, so the adaptive rate's efficiency and 429 share are
+// measured per limiter class (TestAdaptiveLearnsLimiters) and can be
+// compared change by change. The workers do what sender's do: wait on the
+// Limiter, send, read the wait hint or the quota of the answer and report
+// it with Throttle or Success.
+
+// simEpoch is the virtual time a run starts at: not on a whole second, as a
+// real run never is, so one-second header precision shows.
+var simEpoch = time.Date(2026, 12, 3, 12, 0, 0, 370_000_000, time.UTC)
+
+// simServer is a rate limiter as a server runs it, in virtual time: serve
+// answers a request that arrives at at.
+type simServer interface {
+	serve(at time.Time) (accepted bool, h http.Header)
+}
+
+// simClock is the Limiter's clock in the simulation: the time of the event
+// being handled. Timers are the simulation's own events, so NewTimer is
+// never called.
+type simClock struct{ now time.Time }
+
+func (c *simClock) Now() time.Time { return c.now }
+
+func (c *simClock) NewTimer(time.Duration) (<-chan time.Time, func() bool) {
+	panic("simulation: the workers schedule their own wake-ups")
+}
+
+type simEventKind int
+
+const (
+	simWake simEventKind = iota
+	simArrive
+	simAnswer
+)
+
+type simEvent struct {
+	at     time.Time
+	seq    int
+	kind   simEventKind
+	worker int
+	gen    int // simWake: stale when the worker's generation moved on
+	sent   time.Time
+	ok     bool
+	h      http.Header
+}
+
+type simEvents []simEvent
+
+func (q simEvents) Len() int { return len(q) }
+func (q simEvents) Less(i, j int) bool {
+	if !q[i].at.Equal(q[j].at) {
+		return q[i].at.Before(q[j].at)
+	}
+	return q[i].seq < q[j].seq
+}
+func (q simEvents) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *simEvents) Push(x any)   { *q = append(*q, x.(simEvent)) }
+func (q *simEvents) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return e
+}
+
+// simWorker is one worker of the pool.
+type simWorker struct {
+	job     bool // holds a message to send
+	waiting bool // sleeping in Wait
+	gen     int
+	res     *rate.Reservation
+	changed chan struct{}
+}
+
+// simResult is what a simulated run measured.
+type simResult struct {
+	wall      time.Duration // first send to last answer
+	requests  int
+	throttled int
+	stats     Stats
+}
+
+// simRun sends n messages with workers workers through l to srv.
+func simRun(l *Limiter, clk *simClock, srv simServer, n, workers int, seed uint64) simResult {
+	s := &simulation{l: l, clk: clk, srv: srv, left: n, ws: make([]simWorker, workers),
+		rnd: rand.New(rand.NewPCG(seed, 11))}
+	for w := range s.ws {
+		s.try(w)
+	}
+	for s.events.Len() > 0 && s.delivered < n {
+		e := heap.Pop(&s.events).(simEvent)
+		clk.now = e.at
+		switch e.kind {
+		case simWake:
+			w := &s.ws[e.worker]
+			if e.gen != w.gen || !w.waiting {
+				continue
+			}
+			w.waiting = false
+			if w.res != nil {
+				l.mu.Lock()
+				ok := l.settle(e.at, w.res, false)
+				l.mu.Unlock()
+				w.res = nil
+				if ok {
+					s.send(e.worker)
+					continue
+				}
+			}
+			s.try(e.worker)
+		case simArrive:
+			ok, h := srv.serve(e.at)
+			h.Set("Date", e.at.Format(http.TimeFormat))
+			s.push(simEvent{at: e.at.Add(s.latency() / 2), kind: simAnswer, worker: e.worker, sent: e.sent, ok: ok, h: h})
+		case simAnswer:
+			s.answer(e)
+		}
+	}
+	return simResult{wall: s.last.Sub(simEpoch), requests: s.requests, throttled: s.throttled, stats: l.Stats()}
+}
+
+type simulation struct {
+	l      *Limiter
+	clk    *simClock
+	srv    simServer
+	server ServerClock
+	events simEvents
+	seq    int
+	ws     []simWorker
+	rnd    *rand.Rand
+
+	left                           int // messages no worker has taken yet
+	delivered, requests, throttled int
+	last                           time.Time
+}
+
+func (s *simulation) push(e simEvent) {
+	s.seq++
+	e.seq = s.seq
+	heap.Push(&s.events, e)
+}
+
+// latency is one request's round trip on loopback: 1ms give or take 0.3.
+func (s *simulation) latency() time.Duration {
+	return time.Duration((0.7 + 0.6*s.rnd.Float64()) * float64(time.Millisecond))
+}
+
+// try is a worker's turn: take a message if it has none, then Wait.
+func (s *simulation) try(w int) {
+	wk := &s.ws[w]
+	if !wk.job {
+		if s.left == 0 {
+			return
+		}
+		s.left--
+		wk.job = true
+	}
+	now := s.clk.now
+	s.l.mu.Lock()
+	d, r, changed := s.l.admit(now)
+	s.l.mu.Unlock()
+	if d <= 0 {
+		s.send(w)
+		return
+	}
+	wk.gen++
+	wk.waiting, wk.res, wk.changed = true, r, changed
+	s.push(simEvent{at: now.Add(d), kind: simWake, worker: w, gen: wk.gen})
+}
+
+func (s *simulation) send(w int) {
+	s.requests++
+	now := s.clk.now
+	s.push(simEvent{at: now.Add(s.latency() / 2), kind: simArrive, worker: w, sent: now})
+}
+
+// answer is what sender does with an answer, then wakes the workers whose
+// gate changed, as closing Limiter.changed does.
+func (s *simulation) answer(e simEvent) {
+	s.server.Observe(e.h, e.sent, e.at)
+	if e.ok {
+		q, ok := ParseQuota(e.h, e.at)
+		s.l.Success(e.sent, q, ok)
+		s.delivered++
+		s.last = e.at
+		s.ws[e.worker].job = false
+	} else {
+		s.throttled++
+		sig, hinted := s.server.ParseWaitAt(e.h, e.at)
+		s.l.Throttle(e.at, sig.Wait, hinted)
+	}
+	s.try(e.worker)
+	for w := range s.ws {
+		wk := &s.ws[w]
+		if !wk.waiting {
+			continue
+		}
+		select {
+		case <-wk.changed:
+		default:
+			continue
+		}
+		wk.waiting = false
+		if wk.res != nil {
+			s.l.mu.Lock()
+			s.l.settle(e.at, wk.res, true)
+			s.l.mu.Unlock()
+			wk.res = nil
+		}
+		s.try(w)
+	}
+}
+
+// Header styles of the simulated servers.
+const (
+	styleBare        = "bare"        // nothing but the status (nginx, HAProxy)
+	styleCounters    = "counters"    // RateLimit-Limit/-Remaining/-Reset, Retry-After with fractions
+	styleRateAsLimit = "rate-limit"  // RateLimit-Limit is the refill rate, RateLimit-Reset always 1
+	styleExpress     = "express"     // draft-8 RateLimit + X-RateLimit-*, whole seconds
+	styleHTTPRate    = "httprate"    // X-RateLimit-* with a Unix-seconds reset, Retry-After
+	styleRetryAfter  = "retry-after" // only Retry-After in whole seconds on a 429
+)
+
+// simBucket is a token bucket (a leaky bucket as nginx runs it behaves the
+// same for a client): burst tokens, refilled at rate per second.
+type simBucket struct {
+	burst        float64
+	rate         float64
+	countRefused bool
+	style        string
+
+	tokens float64
+	last   time.Time
+}
+
+func (b *simBucket) serve(at time.Time) (bool, http.Header) {
+	if b.last.IsZero() {
+		b.tokens, b.last = b.burst, at
+	}
+	b.tokens = math.Min(b.burst, b.tokens+b.rate*at.Sub(b.last).Seconds())
+	b.last = at
+	ok := b.tokens >= 1
+	if ok || b.countRefused {
+		b.tokens = math.Max(b.tokens-1, -b.burst)
+	}
+	h := http.Header{}
+	next := (1 - b.tokens) / b.rate // seconds to the next token
+	switch b.style {
+	case styleCounters:
+		h.Set("RateLimit-Limit", strconv.Itoa(int(b.burst)))
+		h.Set("RateLimit-Remaining", strconv.Itoa(max(int(math.Floor(b.tokens)), 0)))
+		h.Set("RateLimit-Reset", strconv.FormatFloat(math.Ceil((b.burst-b.tokens)/b.rate*1000)/1000, 'f', -1, 64))
+		if !ok {
+			h.Set("Retry-After", strconv.FormatFloat(math.Ceil(next*1000)/1000, 'f', -1, 64))
+		}
+	case styleRateAsLimit:
+		h.Set("RateLimit-Limit", strconv.Itoa(int(b.rate)))
+		h.Set("RateLimit-Remaining", strconv.Itoa(max(int(math.Floor(b.tokens)), 0)))
+		h.Set("RateLimit-Reset", "1")
+		if !ok {
+			h.Set("Retry-After", "1")
+		}
+	}
+	return ok, h
+}
+
+// simFixed is a fixed window of limit requests per window, aligned on the
+// clock or started by the first request after the last one ended
+// (express-rate-limit's memory store). Refused requests count when
+// countRefused, as express-rate-limit counts them.
+type simFixed struct {
+	limit        int
+	window       time.Duration
+	aligned      bool
+	countRefused bool
+	style        string
+
+	start time.Time
+	count int
+}
+
+func (f *simFixed) serve(at time.Time) (bool, http.Header) {
+	switch {
+	case f.aligned:
+		if s := at.Truncate(f.window); !s.Equal(f.start) {
+			f.start, f.count = s, 0
+		}
+	case f.start.IsZero() || !at.Before(f.start.Add(f.window)):
+		f.start, f.count = at, 0
+	}
+	ok := f.count < f.limit
+	if ok || f.countRefused {
+		f.count++
+	}
+	end := f.start.Add(f.window)
+	left := end.Sub(at).Seconds()
+	remaining := max(f.limit-f.count, 0)
+	h := http.Header{}
+	switch f.style {
+	case styleExpress:
+		name := fmt.Sprintf(`"%d-in-%gsec"`, f.limit, f.window.Seconds())
+		h.Set("RateLimit", fmt.Sprintf("%s; r=%d; t=%d", name, remaining, int(math.Ceil(left))))
+		h.Set("RateLimit-Policy", fmt.Sprintf("%s; q=%d; w=%d", name, f.limit, int(math.Ceil(f.window.Seconds()))))
+		h.Set("X-RateLimit-Limit", strconv.Itoa(f.limit))
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		h.Set("X-RateLimit-Reset", strconv.FormatInt(int64(math.Ceil(float64(end.UnixNano())/1e9)), 10))
+		if !ok {
+			h.Set("Retry-After", strconv.Itoa(int(math.Ceil(left))))
+		}
+	case styleRetryAfter:
+		if !ok {
+			h.Set("Retry-After", strconv.Itoa(int(math.Ceil(left))))
+		}
+	}
+	return ok, h
+}
+
+// simSliding is a sliding window of limit requests per window: as a log
+// (every request of the last window counts) or as a counter (go-chi/httprate
+// and HAProxy: the previous aligned window's count weighted by how much of
+// it still overlaps, plus the current one's).
+type simSliding struct {
+	limit        int
+	window       time.Duration
+	counter      bool
+	countRefused bool
+	style        string
+
+	log        []time.Time
+	start      time.Time
+	prev, curr int
+}
+
+func (s *simSliding) serve(at time.Time) (bool, http.Header) {
+	var used float64
+	var reset time.Time
+	if s.counter {
+		if ws := at.Truncate(s.window); !ws.Equal(s.start) {
+			if ws.Sub(s.start) == s.window {
+				s.prev = s.curr
+			} else {
+				s.prev = 0
+			}
+			s.start, s.curr = ws, 0
+		}
+		elapsed := at.Sub(s.start)
+		used = float64(s.prev)*float64(s.window-elapsed)/float64(s.window) + float64(s.curr)
+		reset = s.start.Add(s.window)
+	} else {
+		keep := s.log[:0]
+		for _, t := range s.log {
+			if at.Sub(t) < s.window {
+				keep = append(keep, t)
+			}
+		}
+		s.log = keep
+		used = float64(len(s.log))
+		if len(s.log) > 0 {
+			reset = s.log[0].Add(s.window)
+		} else {
+			reset = at
+		}
+	}
+	ok := int(math.Round(used)) < s.limit
+	if ok || s.countRefused {
+		if s.counter {
+			s.curr++
+		} else {
+			s.log = append(s.log, at)
+		}
+	}
+	h := http.Header{}
+	if s.style == styleHTTPRate {
+		remaining := 0
+		if ok {
+			remaining = max(s.limit-int(math.Round(used))-1, 0)
+		}
+		h.Set("X-RateLimit-Limit", strconv.Itoa(s.limit))
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		h.Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+		if !ok {
+			h.Set("Retry-After", strconv.Itoa(int(math.Ceil(reset.Sub(at).Seconds()))))
+		}
+	}
+	return ok, h
+}

@@ -1,0 +1,254 @@
+package ratelimit
+
+import (
+	"math"
+	"time"
+)
+
+// windowPacer sends a fixed window's allowance at each window's start: a
+// window opens with the first request after the last one closed, lets
+// allowance requests go at once (or, while the adaptive rate still learns
+// the window, holds the last few back to leave at the probe offsets), and
+// closes length after it opened. It serves --window fixed and the adaptive
+// rate's fixed-window model alike.
+type windowPacer struct {
+	allowance int
+	length    time.Duration // from a window's opening to the next one's
+	probes    []time.Duration
+
+	open time.Time
+	sent int // requests let go in the open window
+}
+
+// reserve lets one request go at now (0), or says how long until one may.
+func (p *windowPacer) reserve(now time.Time) time.Duration {
+	if p.open.IsZero() || !now.Before(p.open.Add(p.length)) {
+		p.open, p.sent = now, 0
+	}
+	burst := p.allowance - len(p.probes)
+	switch {
+	case p.sent < burst:
+	case p.sent < p.allowance:
+		if at := p.open.Add(p.probes[p.sent-max(burst, 0)]); now.Before(at) {
+			return at.Sub(now)
+		}
+	default:
+		return p.open.Add(p.length).Sub(now)
+	}
+	p.sent++
+	return 0
+}
+
+// restart moves the open window's start to at, where the server's window
+// evidently started, counting the requests let go since as sent in it.
+func (p *windowPacer) restart(at time.Time, sentSince int) {
+	p.open, p.sent = at, sentSince
+}
+
+// The fixed-window model of the adaptive rate.
+const (
+	// windowProbes is how many of a window's requests are held back to
+	// measure its length while it is not known to windowPrecision.
+	windowProbes    = 3
+	windowPrecision = 0.03
+	// windowNever is a length that no window closes by: the length is
+	// not known yet and only the server's reset will show it.
+	windowNever = 1000 * time.Hour
+)
+
+// windowModel learns a fixed window from the server's counter: its quota
+// is the most the counter shows; a counter back at the quota after it was
+// spent is a new window, opened by the request that answer is for. The
+// window's length L lies between the latest request still counted in a
+// window and the first counted in the next, both measured from the window's
+// first request: lo < L <= hi.
+type windowModel struct {
+	quota    int
+	inFlight int // requests the pool may have in flight: answers come back that far out of order
+	lo       time.Duration
+	hi       time.Duration // 0: no reset seen yet
+	claim    time.Duration // when the server's reset header says the window ends; 0 none
+	exact    bool          // hi is the server's claim, proven by a probe
+	left     int           // the least the counter showed left in this window
+	leftSent time.Time     // the send time of the request that answer was for
+
+	// The server's current window: send and answer time of its first
+	// request.
+	startSent, startRecv time.Time
+	rtt                  time.Duration // longest round trip seen
+	sends                []time.Time   // our sends since startSent
+	before               int           // and how many went before the log began
+	pacer                windowPacer
+}
+
+func newWindowModel(quota, inFlight, before int, startSent, startRecv time.Time, lo time.Duration) *windowModel {
+	w := &windowModel{quota: quota, inFlight: inFlight, before: before, startSent: startSent, startRecv: startRecv, lo: lo,
+		rtt: startRecv.Sub(startSent)}
+	w.pacer.open = startSent
+	w.left, w.leftSent = quota-before, startSent
+	w.pacer.sent = quota
+	w.plan()
+	return w
+}
+
+// sent records a request let go at now.
+func (w *windowModel) sent(now time.Time) {
+	w.sends = append(w.sends, now)
+}
+
+// answered reads an accepted answer's counter.
+// It reports false when the counter contradicts a fixed window: it came
+// back part of the way, as a bucket's or a sliding window's does.
+func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.Duration) bool {
+	w.rtt = max(w.rtt, recv.Sub(sent))
+	if sent.Before(w.startSent) || remaining < 0 {
+		return true
+	}
+	if reset > 0 && remaining < w.quota-1 {
+		// The server's word for when this window ends: a claim, tried
+		// with a probe before it is relied on.
+		if c := recv.Add(reset).Sub(w.startSent); w.claim == 0 || c < w.claim {
+			w.claim = c
+		}
+	}
+	// Where this request stands among our sends since the window's
+	// first, and among the requests its window counted before it.
+	idx := 0
+	for idx < len(w.sends) && w.sends[idx].Before(sent) {
+		idx++
+	}
+	idx += w.before
+	pos := max(w.quota-1-remaining, 0)
+	// A request sent a round trip after another arrived after it: if its
+	// counter shows more left, the counter went up in between.
+	rose := sent.Sub(w.leftSent) > w.rtt && remaining > w.left
+	if remaining >= w.quota-1 && sent.Sub(w.startRecv) < w.lo {
+		// The first request of the window we took another for: the
+		// window cannot have ended this soon.
+		w.startSent, w.startRecv = sent, recv
+		return true
+	}
+	if !sent.After(w.startSent) || (!rose && remaining < w.quota-1 && idx < w.quota) {
+		// Still counted in the window that startSent opened.
+		if remaining < w.left || sent.After(w.leftSent) {
+			w.left, w.leftSent = remaining, sent
+		}
+		w.narrow(max(w.lo, sent.Sub(w.startRecv)), w.hi)
+		return true
+	}
+	if rose {
+		// A new window counted pos requests before this one: they must
+		// be ours, sent since the counter was last seen going down.
+		n := 0
+		for _, t := range w.sends {
+			if t.After(w.leftSent) && t.Before(sent) {
+				n++
+			}
+		}
+		if pos > n+w.inFlight {
+			return false
+		}
+	}
+	// A new window: the counter is back at the quota, or a quota of our
+	// requests went before this one since the last window opened. The
+	// last one closed before this request's answer.
+	// It opened with the request pos places before this one, or later:
+	// the window before took the first quota of them.
+	opener := sent
+	openerRecv := recv
+	if i := max(idx-pos, w.quota) - w.before; pos > 0 && i >= 0 && i < len(w.sends) && w.sends[i].Before(sent) {
+		opener, openerRecv = w.sends[i], w.sends[i].Add(w.rtt)
+	}
+	hi := recv.Sub(w.startSent)
+	if w.hi > 0 {
+		hi = min(hi, w.hi)
+	}
+	if w.claim > 0 && opener.Sub(w.startSent) >= w.claim-w.rtt {
+		// The probe at the server's claim found the window over: the
+		// claim holds, and bounds the length tighter than the probe.
+		hi, w.exact = min(hi, w.claim+w.rtt), true
+	}
+	w.narrow(w.lo, hi)
+	w.startSent, w.startRecv, w.claim, w.left = opener, openerRecv, 0, remaining
+	keep := w.sends[:0]
+	for _, t := range w.sends {
+		if !t.Before(opener) {
+			keep = append(keep, t)
+		}
+	}
+	w.sends, w.before = keep, 0
+	w.leftSent = sent
+	w.pacer.restart(opener, len(keep))
+	return true
+}
+
+// throttled reads a refusal answered at now: the request was still in the
+// window, and when the pause ends a new one has begun.
+func (w *windowModel) throttled(now time.Time) {
+	w.pacer.open = time.Time{}
+	w.narrow(max(w.lo, now.Add(-w.rtt).Sub(w.startRecv)), w.hi)
+}
+
+// narrow sets the bounds; evidence that contradicts them (the window
+// changed, or was not one from our first request) starts the search over.
+func (w *windowModel) narrow(lo, hi time.Duration) {
+	if hi > 0 && lo >= hi {
+		lo, hi, w.exact = hi/2, 0, false
+	}
+	w.lo, w.hi = lo, hi
+	w.plan()
+}
+
+// plan sets the pacer from what is known: until a reset shows, one probe
+// at a time at doubling offsets; then the whole quota at each window's
+// start, the last few held back to bisect the length while it is unsure.
+func (w *windowModel) plan() {
+	p := &w.pacer
+	p.allowance = w.quota
+	if w.hi == 0 {
+		p.length = windowNever
+		p.probes = p.probes[:0]
+		if p.open.IsZero() {
+			// After a pause to the server's reset: a new window.
+			return
+		}
+		// Doubling from what is known. When the server claims an end,
+		// the requests the counter says are left go before it (if the
+		// window ended earlier, they open the next one: nothing lost)
+		// and one probe at the claim, which costs nothing if it is true.
+		d := max(w.lo, time.Millisecond)
+		if w.claim > w.lo {
+			for w.left > len(p.probes) && 2*d <= w.claim/2 {
+				d *= 2
+				p.probes = append(p.probes, d)
+			}
+			for i, extra := 0, w.left-len(p.probes); i < extra; i++ {
+				p.probes = append(p.probes, d+(w.claim-d)*time.Duration(i+1)/time.Duration(extra+1))
+			}
+			d = w.claim
+			p.probes = append(p.probes, d)
+		}
+		for d < time.Minute && len(p.probes) < w.quota {
+			d *= 2
+			p.probes = append(p.probes, d)
+		}
+		p.allowance = p.sent + len(p.probes)
+		return
+	}
+	p.length = w.hi + w.rtt
+	p.probes = p.probes[:0]
+	if !w.exact && float64(w.hi-w.lo) > windowPrecision*float64(w.hi) {
+		n := min(windowProbes, w.quota-1)
+		for i := range n {
+			p.probes = append(p.probes, w.lo+(w.hi-w.lo)*time.Duration(i+1)/time.Duration(n+1))
+		}
+	}
+}
+
+// perSecond is the window's average rate.
+func (w *windowModel) perSecond() float64 {
+	if w.hi == 0 {
+		return 0
+	}
+	return float64(w.quota) / math.Max(w.hi.Seconds(), 1e-3)
+}
