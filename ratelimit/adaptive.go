@@ -67,11 +67,12 @@ const (
 	// pace around that rate.
 	adaptiveWindow = 300 * time.Millisecond
 	adaptiveSteer  = 0.4
-	// adaptiveReserve is the share of the quota the pace steers the
-	// counter to: enough to absorb a misjudged rate, and no more, since a
-	// sliding window's counter settles at the quota minus what the pace
-	// takes over a window, so every token kept back is pace given up.
-	adaptiveReserve = 0.15
+	// adaptiveReserve is the share of the quota (at least one request)
+	// the pace steers the counter to: enough to absorb a misjudged rate,
+	// and no more, since a sliding window's counter settles at the quota
+	// minus what the pace takes over a window, so every request kept back
+	// is pace given up.
+	adaptiveReserve = 0.05
 	// adaptiveLow is the remaining quota that counts as a sign: acting one
 	// request early keeps requests already in flight from being refused.
 	adaptiveLow = 1
@@ -133,7 +134,8 @@ type adaptive struct {
 	// headers stated, for the window model to try.
 	claimEnd time.Time
 	// win is the fixed-window model, once the counter showed one.
-	win *windowModel
+	win      *windowModel
+	lastRecv time.Time
 }
 
 func newAdaptive(ceiling rate.Limit, burst, inFlight int) *adaptive {
@@ -148,6 +150,7 @@ func newAdaptive(ceiling rate.Limit, burst, inFlight int) *adaptive {
 // measures the rate without a single 429.
 func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset time.Duration) time.Duration {
 	a.successes++
+	a.lastRecv = now
 	if a.firstSent.IsZero() || sent.Before(a.firstSent) {
 		a.firstSent, a.firstRecv = sent, now
 	}
@@ -292,6 +295,9 @@ func (a *adaptive) measureRefill(sent time.Time, remaining int) {
 // while it holds less (keep a reserve so no request is refused).
 func (a *adaptive) track(sent time.Time, remaining int) {
 	a.obs = append(a.obs, observation{sent: sent, remaining: remaining, accepted: a.successes})
+	if a.fixedWindowShows(sent, remaining) {
+		return
+	}
 	// Keep the window to adaptiveWindow, but at least the two ends.
 	drop := 0
 	for drop < len(a.obs)-2 && sent.Sub(a.obs[drop+1].sent) >= adaptiveWindow {
@@ -319,14 +325,48 @@ func (a *adaptive) track(sent time.Time, remaining int) {
 	if a.measured == 0 {
 		return
 	}
-	steer := 1 + adaptiveSteer*(float64(remaining)-adaptiveReserve*float64(burst))/float64(max(burst, 1))
+	reserve := math.Max(1, adaptiveReserve*float64(burst))
+	steer := 1 + adaptiveSteer*(float64(remaining)-reserve)/float64(max(burst, 1))
 	a.pace = math.Max(math.Min(a.measured*steer, float64(a.ceiling)), adaptiveFloor)
+}
+
+// fixedWindowShows looks for a fixed window in a counter taken for a
+// bucket's: one that comes back whole from empty between two requests
+// sent in a row. A bucket paced near its rate regains a request or two in
+// that time; only a window's reset gives back the quota at once. Then the
+// window model takes over, the window opened by that request, its length
+// to be found. It reports whether it did.
+func (a *adaptive) fixedWindowShows(sent time.Time, remaining int) bool {
+	n := len(a.obs)
+	if n < 2 || a.pace <= 0 || math.IsInf(a.pace, 1) {
+		return false
+	}
+	prev, burst := a.obs[n-2], a.burstSize()
+	if prev.remaining > burst/4 || remaining < burst-1-a.inFlight || sent.Sub(prev.sent).Seconds() > 3/a.pace {
+		return false
+	}
+	a.win = newWindowModel(burst, a.inFlight, burst-remaining, sent, a.lastRecv, 0)
+	return true
 }
 
 // throttled records a throttle answer at now that pauses the pool for pause.
 func (a *adaptive) throttled(now time.Time, pause time.Duration) {
 	if a.win != nil {
-		a.win.throttled(now)
+		if a.win.throttled(now) {
+			return
+		}
+		// Not a fixed window: a bucket that refills about a quota per
+		// window length, measured from here on.
+		// What it accepted on average so far is the safe first guess.
+		rate := float64(a.successes) / math.Max(now.Sub(a.firstSent).Seconds(), 1e-3)
+		a.win = nil
+		a.idleAt, a.obs = now, nil
+		if rate > 0 {
+			a.measured = rate
+			a.pace = math.Max(rate*adaptiveMargin, adaptiveFloor)
+		}
+		a.lastSign, a.lastLeft = now, 0
+		a.segStart, a.segAccepted, a.probed = now.Add(pause), 0, now.Add(pause)
 		return
 	}
 	a.sign(now, pause, 0)

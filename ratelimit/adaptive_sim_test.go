@@ -18,6 +18,11 @@ type simCase struct {
 	// hold today's figure so that no change makes them worse.
 	minEff       float64
 	maxThrottled float64
+	// coldMinEff, when not 0, runs the case a second time against a
+	// server that answers its first requests slowly and then now and then
+	// late, as express-rate-limit on Node.js does on a busy machine, and
+	// holds it to that efficiency.
+	coldMinEff float64
 }
 
 const (
@@ -44,35 +49,35 @@ func simCases() []simCase {
 	const w150, w1 = 150 * time.Millisecond, time.Second
 	return []simCase{
 		{"token bucket, counters", func() simServer { return &simBucket{burst: 15, rate: 100, style: styleCounters} },
-			idealBucket(15, 100), 0.95, 0.01},
+			idealBucket(15, 100), 0.95, 0.01, 0},
 		{"leaky bucket, bare 429 (nginx)", func() simServer { return &simBucket{burst: 15, rate: 100, style: styleBare} },
-			idealBucket(15, 100), 0.90, 0.03},
+			idealBucket(15, 100), 0.90, 0.03, 0},
 		{"token bucket, RateLimit-Limit is the rate", func() simServer { return &simBucket{burst: 15, rate: 100, style: styleRateAsLimit} },
-			idealBucket(15, 100), 0.85, 0.03},
+			idealBucket(15, 100), 0.85, 0.03, 0},
 		{"fixed window 15/150ms from first request (express)", func() simServer {
 			return &simFixed{limit: 15, window: w150, countRefused: true, style: styleExpress}
-		}, idealFixed(15, w150), 0.85, 0.03},
+		}, idealFixed(15, w150), 0.85, 0.03, 0.75},
 		{"fixed window 100/1s from first request (express)", func() simServer {
 			return &simFixed{limit: 100, window: w1, countRefused: true, style: styleExpress}
-		}, idealFixed(100, w1), 0.85, 0.03},
+		}, idealFixed(100, w1), 0.85, 0.03, 0.68},
 		{"fixed window 15/150ms aligned, Retry-After only", func() simServer {
 			return &simFixed{limit: 15, window: w150, aligned: true, style: styleRetryAfter}
-		}, idealFixed(15, w150), 0.13, 0.03},
+		}, idealFixed(15, w150), 0.13, 0.03, 0},
 		{"sliding counter 15/150ms (httprate)", func() simServer {
 			return &simSliding{limit: 15, window: w150, counter: true, style: styleHTTPRate}
-		}, idealSliding(15, w150), 0.73, 0.03},
+		}, idealSliding(15, w150), 0.82, 0.03, 0},
 		{"sliding counter 100/1s (httprate)", func() simServer {
 			return &simSliding{limit: 100, window: w1, counter: true, style: styleHTTPRate}
-		}, idealSliding(100, w1), 0.71, 0.03},
+		}, idealSliding(100, w1), 0.71, 0.03, 0},
 		{"sliding counter 15/150ms, bare, refused count (HAProxy)", func() simServer {
 			return &simSliding{limit: 15, window: w150, counter: true, countRefused: true, style: styleBare}
-		}, idealSliding(15, w150), 0.52, 0.03},
+		}, idealSliding(15, w150), 0.52, 0.03, 0},
 		{"sliding counter 100/1s, bare, refused count (HAProxy)", func() simServer {
 			return &simSliding{limit: 100, window: w1, counter: true, countRefused: true, style: styleBare}
-		}, idealSliding(100, w1), 0.31, 0.05},
+		}, idealSliding(100, w1), 0.31, 0.05, 0},
 		{"sliding log 100/1s, bare", func() simServer {
 			return &simSliding{limit: 100, window: w1, style: styleBare}
-		}, idealSliding(100, w1), 0.42, 0.06},
+		}, idealSliding(100, w1), 0.42, 0.06, 0},
 	}
 }
 
@@ -81,22 +86,36 @@ func simCases() []simCase {
 // Time is virtual, so the figures are the same on every machine.
 func TestAdaptiveLearnsLimiters(t *testing.T) {
 	for _, tc := range simCases() {
-		t.Run(tc.name, func(t *testing.T) {
-			clk := &simClock{now: simEpoch}
-			rnd := rand.New(rand.NewPCG(1, 2))
-			l := New(Config{Adaptive: true, InFlight: simWorkers, Clock: clk, Rand: rnd.Float64})
-			res := simRun(l, clk, tc.srv(), simRows, simWorkers, 1)
-			eff := tc.ideal.Seconds() / res.wall.Seconds()
-			share := float64(res.throttled) / float64(res.requests)
-			t.Logf("eff %.2f (%.2fs, ideal %.2fs), 429s %d (%.1f%%), learned burst %d rate %.1f/s, pace %.1f/s",
-				eff, res.wall.Seconds(), tc.ideal.Seconds(), res.throttled, 100*share,
-				res.stats.LearnedBurst, res.stats.LearnedRate, res.stats.Rate)
-			if eff < tc.minEff {
-				t.Errorf("efficiency %.2f, want at least %.2f", eff, tc.minEff)
+		runs := []bool{false}
+		if tc.coldMinEff > 0 {
+			runs = append(runs, true)
+		}
+		for _, cold := range runs {
+			name := tc.name
+			if cold {
+				name += ", cold start"
 			}
-			if share > tc.maxThrottled {
-				t.Errorf("%.1f%% of requests throttled, want at most %.1f%%", 100*share, 100*tc.maxThrottled)
-			}
-		})
+			t.Run(name, func(t *testing.T) {
+				clk := &simClock{now: simEpoch}
+				rnd := rand.New(rand.NewPCG(1, 2))
+				l := New(Config{Adaptive: true, InFlight: simWorkers, Clock: clk, Rand: rnd.Float64})
+				res := simRun(l, clk, tc.srv(), simRows, simWorkers, 1, cold)
+				eff := tc.ideal.Seconds() / res.wall.Seconds()
+				share := float64(res.throttled) / float64(res.requests)
+				t.Logf("eff %.2f (%.2fs, ideal %.2fs), 429s %d (%.1f%%), learned burst %d rate %.1f/s, pace %.1f/s",
+					eff, res.wall.Seconds(), tc.ideal.Seconds(), res.throttled, 100*share,
+					res.stats.LearnedBurst, res.stats.LearnedRate, res.stats.Rate)
+				minEff := tc.minEff
+				if cold {
+					minEff = tc.coldMinEff
+				}
+				if eff < minEff {
+					t.Errorf("efficiency %.2f, want at least %.2f", eff, minEff)
+				}
+				if share > tc.maxThrottled {
+					t.Errorf("%.1f%% of requests throttled, want at most %.1f%%", 100*share, 100*tc.maxThrottled)
+				}
+			})
+		}
 	}
 }

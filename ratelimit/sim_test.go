@@ -99,9 +99,9 @@ type simResult struct {
 }
 
 // simRun sends n messages with workers workers through l to srv.
-func simRun(l *Limiter, clk *simClock, srv simServer, n, workers int, seed uint64) simResult {
+func simRun(l *Limiter, clk *simClock, srv simServer, n, workers int, seed uint64, cold bool) simResult {
 	s := &simulation{l: l, clk: clk, srv: srv, left: n, ws: make([]simWorker, workers),
-		rnd: rand.New(rand.NewPCG(seed, 11))}
+		rnd: rand.New(rand.NewPCG(seed, 11)), cold: cold}
 	for w := range s.ws {
 		s.try(w)
 	}
@@ -146,6 +146,7 @@ type simulation struct {
 	seq    int
 	ws     []simWorker
 	rnd    *rand.Rand
+	cold   bool
 
 	left                           int // messages no worker has taken yet
 	delivered, requests, throttled int
@@ -158,8 +159,18 @@ func (s *simulation) push(e simEvent) {
 	heap.Push(&s.events, e)
 }
 
-// latency is one request's round trip on loopback: 1ms give or take 0.3.
+// latency is one request's round trip on loopback: 1ms give or take 0.3;
+// on a cold server (a JIT warming up, as Node.js does) anything up to
+// 300ms for the first 300ms of the run, and then one in 50 up to 60ms, as
+// on a busy machine.
 func (s *simulation) latency() time.Duration {
+	if s.cold && s.clk.now.Sub(simEpoch) < 300*time.Millisecond {
+		return time.Duration((10 + 290*s.rnd.Float64()) * float64(time.Millisecond))
+	}
+	if s.cold && s.rnd.Float64() < 0.02 {
+		// A busy machine: now and then a request waits for a CPU.
+		return time.Duration((5 + 55*s.rnd.Float64()) * float64(time.Millisecond))
+	}
 	return time.Duration((0.7 + 0.6*s.rnd.Float64()) * float64(time.Millisecond))
 }
 

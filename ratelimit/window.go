@@ -40,9 +40,9 @@ func (p *windowPacer) reserve(now time.Time) time.Duration {
 }
 
 // restart moves the open window's start to at, where the server's window
-// evidently started, counting the requests let go since as sent in it.
-func (p *windowPacer) restart(at time.Time, sentSince int) {
-	p.open, p.sent = at, sentSince
+// evidently started, with sent of our requests counted in it so far.
+func (p *windowPacer) restart(at time.Time, sent int) {
+	p.open, p.sent = at, sent
 }
 
 // The fixed-window model of the adaptive rate.
@@ -63,19 +63,21 @@ const (
 // window and the first counted in the next, both measured from the window's
 // first request: lo < L <= hi.
 type windowModel struct {
-	quota    int
-	inFlight int // requests the pool may have in flight: answers come back that far out of order
-	lo       time.Duration
-	hi       time.Duration // 0: no reset seen yet
-	claim    time.Duration // when the server's reset header says the window ends; 0 none
-	exact    bool          // hi is the server's claim, proven by a probe
-	left     int           // the least the counter showed left in this window
-	leftSent time.Time     // the send time of the request that answer was for
+	quota      int
+	inFlight   int // requests the pool may have in flight: answers come back that far out of order
+	lo         time.Duration
+	hi         time.Duration // 0: no reset seen yet
+	claim      time.Duration // when the server's reset header says the window ends; 0 none
+	exact      bool          // hi is the server's claim, proven by a probe
+	refusals   int           // throttle answers in windows after a reset was seen, in a row
+	refusedNow bool          // one came in the current window
+	left       int           // the least the counter showed left in this window
+	leftSent   time.Time     // the send time of the request that answer was for
 
 	// The server's current window: send and answer time of its first
 	// request.
 	startSent, startRecv time.Time
-	rtt                  time.Duration // longest round trip seen
+	rtt                  time.Duration // longest recent round trip
 	sends                []time.Time   // our sends since startSent
 	before               int           // and how many went before the log began
 	pacer                windowPacer
@@ -84,9 +86,9 @@ type windowModel struct {
 func newWindowModel(quota, inFlight, before int, startSent, startRecv time.Time, lo time.Duration) *windowModel {
 	w := &windowModel{quota: quota, inFlight: inFlight, before: before, startSent: startSent, startRecv: startRecv, lo: lo,
 		rtt: startRecv.Sub(startSent)}
-	w.pacer.open = startSent
+	w.pacer.open = startRecv
 	w.left, w.leftSent = quota-before, startSent
-	w.pacer.sent = quota
+	w.pacer.sent = before
 	w.plan()
 	return w
 }
@@ -100,7 +102,9 @@ func (w *windowModel) sent(now time.Time) {
 // It reports false when the counter contradicts a fixed window: it came
 // back part of the way, as a bucket's or a sliding window's does.
 func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.Duration) bool {
-	w.rtt = max(w.rtt, recv.Sub(sent))
+	// The longest round trip, forgetting the slow start of a server that
+	// warms up (a JIT, a first connection) over some tens of answers.
+	w.rtt = max(recv.Sub(sent), w.rtt-w.rtt/16)
 	if sent.Before(w.startSent) || remaining < 0 {
 		return true
 	}
@@ -111,89 +115,106 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 			w.claim = c
 		}
 	}
-	// Where this request stands among our sends since the window's
-	// first, and among the requests its window counted before it.
-	idx := 0
-	for idx < len(w.sends) && w.sends[idx].Before(sent) {
-		idx++
+	if remaining >= w.quota-1 {
+		if !sent.After(w.startSent) || sent.Sub(w.startRecv) < w.lo {
+			// The first request of the window we took another for: the
+			// window cannot have ended this soon.
+			w.startSent, w.startRecv = sent, recv
+			return true
+		}
+		w.opened(sent, recv, remaining)
+		return true
 	}
-	idx += w.before
-	pos := max(w.quota-1-remaining, 0)
+	// Where this request stands among our sends since the window's first.
+	idx := w.before
+	for _, t := range w.sends {
+		if t.Before(sent) {
+			idx++
+		}
+	}
 	// A request sent a round trip after another arrived after it: if its
 	// counter shows more left, the counter went up in between.
-	rose := sent.Sub(w.leftSent) > w.rtt && remaining > w.left
-	if remaining >= w.quota-1 && sent.Sub(w.startRecv) < w.lo {
-		// The first request of the window we took another for: the
-		// window cannot have ended this soon.
-		w.startSent, w.startRecv = sent, recv
-		return true
-	}
-	if !sent.After(w.startSent) || (!rose && remaining < w.quota-1 && idx < w.quota) {
-		// Still counted in the window that startSent opened.
-		if remaining < w.left || sent.After(w.leftSent) {
-			w.left, w.leftSent = remaining, sent
-		}
-		w.narrow(max(w.lo, sent.Sub(w.startRecv)), w.hi)
-		return true
-	}
-	if rose {
-		// A new window counted pos requests before this one: they must
-		// be ours, sent since the counter was last seen going down.
+	if sent.Sub(w.leftSent) > w.rtt && remaining > w.left {
+		// A new window counted quota-1-remaining requests before this
+		// one: they must be ours, sent since the counter was last seen
+		// going down. If not, it came back part of the way.
 		n := 0
 		for _, t := range w.sends {
 			if t.After(w.leftSent) && t.Before(sent) {
 				n++
 			}
 		}
-		if pos > n+w.inFlight {
-			return false
-		}
+		return w.quota-1-remaining <= n+w.inFlight
 	}
-	// A new window: the counter is back at the quota, or a quota of our
-	// requests went before this one since the last window opened. The
-	// last one closed before this request's answer.
-	// It opened with the request pos places before this one, or later:
-	// the window before took the first quota of them.
-	opener := sent
-	openerRecv := recv
-	if i := max(idx-pos, w.quota) - w.before; pos > 0 && i >= 0 && i < len(w.sends) && w.sends[i].Before(sent) {
-		opener, openerRecv = w.sends[i], w.sends[i].Add(w.rtt)
+	if idx >= w.quota {
+		// Counted in a later window whose first answer is still to come.
+		return true
 	}
+	// Still counted in the window that startSent opened.
+	if remaining < w.left || sent.After(w.leftSent) {
+		w.left, w.leftSent = remaining, sent
+	}
+	if lo := sent.Sub(w.startRecv); lo > w.lo && (w.hi == 0 || lo < w.hi) {
+		w.narrow(lo, w.hi)
+	}
+	return true
+}
+
+// opened records the first request of a new window, sent and answered at
+// the given times: the last window closed before that answer.
+func (w *windowModel) opened(sent, recv time.Time, remaining int) {
 	hi := recv.Sub(w.startSent)
 	if w.hi > 0 {
 		hi = min(hi, w.hi)
 	}
-	if w.claim > 0 && opener.Sub(w.startSent) >= w.claim-w.rtt {
+	if off := sent.Sub(w.startSent); w.claim > 0 && off >= w.claim-w.rtt && off <= w.claim+2*w.rtt {
 		// The probe at the server's claim found the window over: the
 		// claim holds, and bounds the length tighter than the probe.
-		hi, w.exact = min(hi, w.claim+w.rtt), true
+		hi = min(hi, w.claim+w.rtt)
 	}
+	if !w.refusedNow {
+		w.refusals = 0
+	}
+	w.refusedNow = false
 	w.narrow(w.lo, hi)
-	w.startSent, w.startRecv, w.claim, w.left = opener, openerRecv, 0, remaining
+	w.startSent, w.startRecv, w.claim = sent, recv, 0
+	w.left, w.leftSent = remaining, sent
+	// Ours sent a round trip before the opener or later count in the new
+	// window: sent in the same breath, they may have arrived after it.
 	keep := w.sends[:0]
 	for _, t := range w.sends {
-		if !t.Before(opener) {
+		if !t.Before(sent.Add(-w.rtt)) {
 			keep = append(keep, t)
 		}
 	}
 	w.sends, w.before = keep, 0
-	w.leftSent = sent
-	w.pacer.restart(opener, len(keep))
-	return true
+	w.pacer.restart(recv, len(keep))
 }
 
 // throttled reads a refusal answered at now: the request was still in the
 // window, and when the pause ends a new one has begun.
-func (w *windowModel) throttled(now time.Time) {
+//
+// It reports false when refusals contradict a fixed window: once a reset
+// was seen, the pacer sends a window's quota only after the window ended,
+// so a second refusal means the server is not counting in fixed windows.
+func (w *windowModel) throttled(now time.Time) bool {
+	if w.hi > 0 {
+		w.refusals++
+		w.refusedNow = true
+		if w.refusals >= 2 {
+			return false
+		}
+	}
 	w.pacer.open = time.Time{}
 	w.narrow(max(w.lo, now.Add(-w.rtt).Sub(w.startRecv)), w.hi)
+	return true
 }
 
 // narrow sets the bounds; evidence that contradicts them (the window
 // changed, or was not one from our first request) starts the search over.
 func (w *windowModel) narrow(lo, hi time.Duration) {
 	if hi > 0 && lo >= hi {
-		lo, hi, w.exact = hi/2, 0, false
+		lo, hi = hi/2, 0
 	}
 	w.lo, w.hi = lo, hi
 	w.plan()
@@ -212,17 +233,26 @@ func (w *windowModel) plan() {
 			// After a pause to the server's reset: a new window.
 			return
 		}
-		// Doubling from what is known. When the server claims an end,
-		// the requests the counter says are left go before it (if the
+		// What the counter says is left, less what is on its way, goes
+		// at once but for a few held back to probe at doubling offsets.
+		// When the server claims an end, they all go before it (if the
 		// window ended earlier, they open the next one: nothing lost)
 		// and one probe at the claim, which costs nothing if it is true.
-		d := max(w.lo, time.Millisecond)
+		pending := 0
+		for _, t := range w.sends {
+			if t.After(w.leftSent) {
+				pending++
+			}
+		}
+		left := max(w.left-pending, 0)
+		held := min(left, windowProbes)
+		d := max(w.lo, w.rtt, time.Millisecond)
 		if w.claim > w.lo {
-			for w.left > len(p.probes) && 2*d <= w.claim/2 {
+			for held > len(p.probes) && 2*d <= w.claim/2 {
 				d *= 2
 				p.probes = append(p.probes, d)
 			}
-			for i, extra := 0, w.left-len(p.probes); i < extra; i++ {
+			for i, extra := 0, held-len(p.probes); i < extra; i++ {
 				p.probes = append(p.probes, d+(w.claim-d)*time.Duration(i+1)/time.Duration(extra+1))
 			}
 			d = w.claim
@@ -232,15 +262,22 @@ func (w *windowModel) plan() {
 			d *= 2
 			p.probes = append(p.probes, d)
 		}
-		p.allowance = p.sent + len(p.probes)
+		p.allowance = p.sent + left - held + len(p.probes)
 		return
 	}
-	p.length = w.hi + w.rtt
+	// The pacer times a window from its first request's answer, when the
+	// server surely had it: hi measured from that request's send is
+	// enough, however long that answer took.
+	p.length = w.hi
 	p.probes = p.probes[:0]
-	if !w.exact && float64(w.hi-w.lo) > windowPrecision*float64(w.hi) {
+	if float64(w.hi-w.lo) > windowPrecision*float64(w.hi)+float64(w.rtt) {
+		// Spread geometrically: the length is as likely a tenth of what
+		// is known as nine tenths.
 		n := min(windowProbes, w.quota-1)
+		lo := max(w.lo, w.rtt, time.Millisecond)
 		for i := range n {
-			p.probes = append(p.probes, w.lo+(w.hi-w.lo)*time.Duration(i+1)/time.Duration(n+1))
+			f := math.Pow(float64(w.hi)/float64(lo), float64(i+1)/float64(n+1))
+			p.probes = append(p.probes, time.Duration(float64(lo)*f))
 		}
 	}
 }
