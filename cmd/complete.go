@@ -37,6 +37,7 @@ func sendCompletions() map[string][]string {
 		"method":         methods,
 		"messenger-type": preset.GenesysMessengerTypes(),
 		"region":         preset.GenesysRegions(),
+		"window":         {"fixed", "none"},
 	}
 }
 

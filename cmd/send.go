@@ -72,6 +72,7 @@ type SendOptions struct {
 	// Pacing and retries.
 	Rate              string
 	Burst             int
+	Window            string // "fixed": --rate is a fixed window's quota
 	Concurrency       int
 	Timeout           time.Duration
 	MaxRetries        int
@@ -213,6 +214,7 @@ func addPacingFlags(c *cobra.Command, opts *SendOptions) {
 	f := c.Flags()
 	f.StringVar(&opts.Rate, "rate", "", "total request rate: 5/s, 300/m, 10000/h, 1/2s, 0 for none (default: adaptive)")
 	f.IntVar(&opts.Burst, "burst", 0, "requests that may leave at once (default 1 with --rate)")
+	f.StringVar(&opts.Window, "window", "", `"fixed": send --rate's count at once at the start of each window of its period, as a fixed-window server allows`)
 	f.StringVar(&opts.Limiter, "limiter", "", "share the rate and throttle pauses with other processes: redis://[user:pass@]host:port/db?key=NAME (needs --rate)")
 	f.StringVar(&opts.Shard, "shard", "", "send only shard i of n of the rows, by a hash of the row id, e.g. 1/3")
 	f.IntVar(&opts.Concurrency, "concurrency", sender.DefaultConcurrency, "requests in flight at once")
@@ -247,12 +249,14 @@ type plan struct {
 	preset   *preset.Preset
 	tokens   *preset.TokenSource
 	rate     ratelimit.Rate
-	adaptive bool
-	maxErr   int
-	maxShare float64
-	report   string
-	shard    campaign.Shard
-	masker   *masker
+	// fixedWindow: --window fixed.
+	fixedWindow bool
+	adaptive    bool
+	maxErr      int
+	maxShare    float64
+	report      string
+	shard       campaign.Shard
+	masker      *masker
 	// transport carries every request (and the Genesys token requests):
 	// TLS as the flags say, bulksend's User-Agent.
 	transport http.RoundTripper
@@ -290,6 +294,23 @@ func newPlan(opts *SendOptions) (*plan, error) {
 		}
 	} else {
 		p.adaptive = true
+	}
+	switch opts.Window {
+	case "", "none":
+	case "fixed":
+		switch {
+		case p.adaptive || p.rate.IsZero():
+			return nil, usageError("--window fixed needs --rate, the window's quota per its length (e.g. 15/150ms)")
+		case p.rate.Count != math.Trunc(p.rate.Count):
+			return nil, usageError("--window fixed: the quota in --rate %s is not a whole number of requests", p.rate)
+		case opts.Burst != 0:
+			return nil, usageError("--window fixed sends the whole quota at once: leave out --burst")
+		case opts.Limiter != "":
+			return nil, usageError("--window fixed is not supported with --limiter")
+		}
+		p.fixedWindow = true
+	default:
+		return nil, usageError("--window %q: want fixed (or none)", opts.Window)
 	}
 	if err := checkScale(opts.Limiter, opts.Shard, p.adaptive); err != nil {
 		return nil, err
@@ -566,7 +587,7 @@ func certPool(path string) (*x509.CertPool, error) {
 func (p *plan) send(ctx context.Context) error {
 	opts := p.opts
 	lim, closeLim, err := buildLimiter(ctx, opts.Limiter,
-		ratelimit.Config{Rate: p.rate, Burst: opts.Burst, Adaptive: p.adaptive, InFlight: opts.Concurrency},
+		ratelimit.Config{Rate: p.rate, Burst: opts.Burst, Adaptive: p.adaptive, FixedWindow: p.fixedWindow, InFlight: opts.Concurrency},
 		opts.IO.ErrOut, opts.Quiet)
 	if err != nil {
 		return err

@@ -36,6 +36,8 @@ type runSummary struct {
 	Retries        int        `json:"retries"`
 	LearnedBurst   int        `json:"learned_burst,omitempty"`
 	LearnedRate    float64    `json:"learned_rate_per_second,omitempty"`
+	LearnedModel   string     `json:"learned_model,omitempty"`
+	LearnedWindow  float64    `json:"learned_window_seconds,omitempty"`
 	SuggestedFlags string     `json:"suggested_flags,omitempty"`
 	Latency        latencyOut `json:"latency_ms"`
 	ElapsedSeconds float64    `json:"elapsed_seconds"`
@@ -76,12 +78,10 @@ func (p *plan) summarize(res *campaign.Result) *runSummary {
 			out.PerSecond = 0
 		}
 	}
-	if ls.LearnedRate > 0 {
-		flags := rateFlag(ratelimit.RateFromPerSecond(ls.LearnedRate))
-		if ls.LearnedBurst > 0 {
-			flags += fmt.Sprintf(" --burst %d", ls.LearnedBurst)
-		}
-		out.SuggestedFlags = flags
+	if cfg, ok := ls.Pinned(); ok {
+		out.LearnedModel = ls.LearnedModel
+		out.LearnedWindow = ls.LearnedWindow.Seconds()
+		out.SuggestedFlags = pinFlags(cfg)
 	}
 	if p.tokens != nil {
 		out.TokensFetched = p.tokens.Fetched()
@@ -158,8 +158,8 @@ func printSummary(w io.Writer, s *runSummary) {
 	}
 	fmt.Fprintf(&b, "  %s, %.1f sent/s; throttled %s in %s (%.1fs paused); %s\n",
 		count(s.Requests, "request"), s.PerSecond, times(s.Throttled), count(s.Pauses, "pause"), s.PausedSeconds, count(s.Retries, "retry"))
-	if s.LearnedRate > 0 {
-		fmt.Fprintf(&b, "  learned limits: burst %d, %.1f requests/s; to pin them: %s\n", s.LearnedBurst, s.LearnedRate, s.SuggestedFlags)
+	if s.SuggestedFlags != "" {
+		fmt.Fprintf(&b, "  learned limits: %s; to pin them: %s\n", learnedLimits(s), s.SuggestedFlags)
 	}
 	if s.Sent > s.Earlier {
 		fmt.Fprintf(&b, "  latency p50 %gms, p95 %gms, p99 %gms\n", s.Latency.P50, s.Latency.P95, s.Latency.P99)
@@ -184,3 +184,29 @@ func printSummary(w io.Writer, s *runSummary) {
 
 // rateFlag is the --rate flag that pins r.
 func rateFlag(r ratelimit.Rate) string { return "--rate " + r.String() }
+
+// pinFlags are the send flags that pace as cfg does.
+func pinFlags(cfg ratelimit.Config) string {
+	flags := rateFlag(cfg.Rate)
+	switch {
+	case cfg.FixedWindow:
+		flags += " --window fixed"
+	case cfg.Burst > 0:
+		flags += fmt.Sprintf(" --burst %d", cfg.Burst)
+	}
+	return flags
+}
+
+// learnedLimits says what the adaptive rate learned of the server, in its
+// model's terms: "15 per 151ms fixed window", "sliding window, 88.0
+// requests/s", "bucket: burst 15, 98.2 requests/s".
+func learnedLimits(s *runSummary) string {
+	switch s.LearnedModel {
+	case ratelimit.ModelFixedWindow:
+		w := time.Duration(s.LearnedWindow * float64(time.Second)).Round(time.Millisecond)
+		return fmt.Sprintf("%d per %v fixed window", s.LearnedBurst, w)
+	case ratelimit.ModelSlidingWindow:
+		return fmt.Sprintf("sliding window, %.1f requests/s", s.LearnedRate)
+	}
+	return fmt.Sprintf("burst %d, %.1f requests/s", s.LearnedBurst, s.LearnedRate)
+}

@@ -133,8 +133,10 @@ type adaptive struct {
 	// claimEnd is the earliest end of the quota's period its reset
 	// headers stated, for the window model to try.
 	claimEnd time.Time
-	// win is the fixed-window model, once the counter showed one.
+	// win is the fixed-window model, once the counter showed one; sliding
+	// is set when it turned out a sliding window instead.
 	win      *windowModel
+	sliding  bool
 	lastRecv time.Time
 }
 
@@ -162,10 +164,12 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 	}
 	if a.win != nil {
 		if !a.win.answered(sent, now, remaining, reset) {
-			// The counter came back part of the way: a bucket or a
-			// sliding window after all, refilling since it last fell.
+			// The counter came back part of the way after it stood
+			// still: a sliding window, whose requests age out of it one
+			// by one once a window has passed. Paced like a bucket from
+			// here, but it gives nothing back for a window after a burst.
 			a.idleLeft, a.idleSent = a.win.left, a.win.leftSent
-			a.win = nil
+			a.win, a.sliding = nil, true
 			a.measureRefill(sent, remaining)
 		}
 		return 0

@@ -28,6 +28,11 @@ type Config struct {
 	Burst int
 	// Adaptive learns the server's sustained rate from its throttle answers.
 	Adaptive bool
+	// FixedWindow sends Rate as a fixed window's quota (--window fixed):
+	// Rate.Count requests at once when a window opens, none more until
+	// Rate.Per has passed, as a server counting in fixed windows allows.
+	// Burst is then unused. Ignored when Adaptive or without a Rate.
+	FixedWindow bool
 	// InFlight is how many requests the pool may have in flight (its
 	// concurrency): before the adaptive rate knows anything, that many may
 	// still take the server's last tokens. 0 means 1.
@@ -47,7 +52,31 @@ type Stats struct {
 	Paused       time.Duration // total time the pool was paused
 	LearnedBurst int           // requests the server took in its first burst (0 if never throttled)
 	LearnedRate  float64       // sustained requests/second it settled on (0 if never throttled)
-	Rate         float64       // the pace now, requests/second (+Inf for none)
+	// LearnedModel is how the server counts, as learned: ModelBucket,
+	// ModelSlidingWindow or ModelFixedWindow ("" before anything was
+	// learned). For a fixed
+	// window, LearnedBurst is its quota and LearnedWindow its length.
+	LearnedModel  string
+	LearnedWindow time.Duration
+	Rate          float64 // the pace now, requests/second (+Inf for none)
+}
+
+// The Stats.LearnedModel values.
+const (
+	ModelBucket        = "bucket"         // a token or leaky bucket: a burst, then a steady refill
+	ModelSlidingWindow = "sliding window" // a quota over the last window: nothing back for a window after a burst
+	ModelFixedWindow   = "fixed window"   // a quota per window, all of it usable at the window's start
+)
+
+// pinnedMargin keeps a pinned rate this far under the learned one: the
+// adaptive rate steered by the server's answers, a pinned one cannot.
+const pinnedMargin = 0.97
+
+// fixedWindowMargin is how much longer than the server's window a pinned
+// fixed window waits: a window that starts when the server has our first
+// request may start a little after we sent it.
+func fixedWindowMargin(per time.Duration) time.Duration {
+	return max(2*time.Millisecond, per/50)
 }
 
 // Limiter paces every request of a process and holds one pause gate: a
@@ -105,6 +134,11 @@ func New(cfg Config) *Limiter {
 		// would only be refused.
 		l.adapt = newAdaptive(l.ceiling, cfg.Burst, cfg.InFlight)
 		l.lim = rate.NewLimiter(l.adapt.limit(), 1)
+		return l
+	}
+	if cfg.FixedWindow && !cfg.Rate.IsZero() {
+		l.fixed = &windowPacer{allowance: max(int(cfg.Rate.Count), 1), length: cfg.Rate.Per + fixedWindowMargin(cfg.Rate.Per)}
+		l.lim = rate.NewLimiter(rate.Inf, 1)
 		return l
 	}
 	l.lim = rate.NewLimiter(l.ceiling, burst)
@@ -221,6 +255,11 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 	until := now.Add(wait)
 	if !paused {
 		l.stats.Pauses++
+		if l.fixed != nil {
+			// The server's window is full: a new one opens when the
+			// pause ends.
+			l.fixed.open = time.Time{}
+		}
 		if l.adapt != nil {
 			l.adapt.throttled(now, wait)
 			l.applyAdaptive(now)
@@ -283,6 +322,27 @@ func (l *Limiter) applyAdaptive(now time.Time) {
 	}
 }
 
+// Pinned returns the Config that paces as the adaptive rate learned it,
+// for a later run to start from (the summary's "to pin them" flags): a
+// little under the learned rate, with the learned burst for a bucket and
+// none for a sliding window (after a burst it gives nothing back for a
+// whole window); a fixed window's quota per its length rounded up to the
+// millisecond. ok is false when nothing was learned.
+func (s Stats) Pinned() (cfg Config, ok bool) {
+	switch {
+	case s.LearnedModel == ModelFixedWindow && s.LearnedWindow > 0 && s.LearnedBurst > 0:
+		per := (s.LearnedWindow + time.Millisecond - 1).Truncate(time.Millisecond)
+		return Config{Rate: Rate{Count: float64(s.LearnedBurst), Per: per}, FixedWindow: true}, true
+	case s.LearnedRate > 0:
+		cfg := Config{Rate: RateFromPerSecond(s.LearnedRate * pinnedMargin), Burst: s.LearnedBurst}
+		if s.LearnedModel == ModelSlidingWindow {
+			cfg.Burst = 1
+		}
+		return cfg, true
+	}
+	return Config{}, false
+}
+
 // Paused reports the end of the current pause, if the pool is paused at now.
 func (l *Limiter) Paused(now time.Time) (until time.Time, paused bool) {
 	l.mu.Lock()
@@ -298,6 +358,14 @@ func (l *Limiter) Stats() Stats {
 	s.Rate = float64(l.lim.Limit())
 	if l.adapt != nil {
 		s.LearnedBurst, s.LearnedRate = l.adapt.learned()
+		switch {
+		case l.adapt.win != nil && l.adapt.win.hi > 0:
+			s.LearnedModel, s.LearnedWindow = ModelFixedWindow, l.adapt.win.hi
+		case s.LearnedRate > 0 && l.adapt.sliding:
+			s.LearnedModel = ModelSlidingWindow
+		case s.LearnedRate > 0:
+			s.LearnedModel = ModelBucket
+		}
 	}
 	return s
 }

@@ -497,3 +497,36 @@ func TestLimiterSuccessQuota(t *testing.T) {
 		})
 	}
 }
+
+// TestLimiterFixedWindow: --window fixed sends a window's quota at once and
+// the next quota a window (and a small margin) later; a throttle answer
+// ends the window, and the next one opens when the pause is over.
+func TestLimiterFixedWindow(t *testing.T) {
+	const per = 100 * time.Millisecond
+	margin := fixedWindowMargin(per)
+	tests := []struct {
+		name     string
+		throttle time.Duration // a throttle answer after the first request, pausing this long; 0 none
+		want     []time.Duration
+	}{
+		{"quota at each window's start", 0, []time.Duration{0, 0, 0, per + margin, per + margin, per + margin, 2 * (per + margin)}},
+		{"a throttle answer opens the next window after the pause", 30 * time.Millisecond,
+			[]time.Duration{0, 30 * time.Millisecond, 30 * time.Millisecond, 30 * time.Millisecond, 30*time.Millisecond + per + margin}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l, clk := newTestLimiter(Config{Rate: Rate{Count: 3, Per: per}, FixedWindow: true})
+			t0 := clk.Now()
+			var got []time.Duration
+			for i := range tc.want {
+				got = append(got, waitOne(t, l, clk).Sub(t0))
+				if i == 0 && tc.throttle > 0 {
+					l.Throttle(clk.Now(), tc.throttle, true)
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("requests left at %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
