@@ -291,6 +291,9 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 	if l.hintless > 0 {
 		l.hintless--
 	}
+	if l.fixed != nil {
+		l.fixed.answered(sent, l.clock.Now())
+	}
 	if l.adapt == nil {
 		return
 	}

@@ -499,19 +499,23 @@ func TestLimiterSuccessQuota(t *testing.T) {
 }
 
 // TestLimiterFixedWindow: --window fixed sends a window's quota at once and
-// the next quota a window (and a small margin) later; a throttle answer
-// ends the window, and the next one opens when the pause is over.
+// the next quota a window (and a small margin) later, timed from the
+// window's first answer when one came; a throttle answer ends the window,
+// and the next one opens when the pause is over.
 func TestLimiterFixedWindow(t *testing.T) {
 	const per = 100 * time.Millisecond
 	margin := fixedWindowMargin(per)
 	tests := []struct {
 		name     string
 		throttle time.Duration // a throttle answer after the first request, pausing this long; 0 none
+		answer   time.Duration // the first request's answer, this long after it; 0 none
 		want     []time.Duration
 	}{
-		{"quota at each window's start", 0, []time.Duration{0, 0, 0, per + margin, per + margin, per + margin, 2 * (per + margin)}},
-		{"a throttle answer opens the next window after the pause", 30 * time.Millisecond,
+		{"quota at each window's start", 0, 0, []time.Duration{0, 0, 0, per + margin, per + margin, per + margin, 2 * (per + margin)}},
+		{"a throttle answer opens the next window after the pause", 30 * time.Millisecond, 0,
 			[]time.Duration{0, 30 * time.Millisecond, 30 * time.Millisecond, 30 * time.Millisecond, 30*time.Millisecond + per + margin}},
+		{"a slow first answer times the window", 0, 40 * time.Millisecond,
+			[]time.Duration{0, 40 * time.Millisecond, 40 * time.Millisecond, 40*time.Millisecond + per + margin}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -522,6 +526,10 @@ func TestLimiterFixedWindow(t *testing.T) {
 				got = append(got, waitOne(t, l, clk).Sub(t0))
 				if i == 0 && tc.throttle > 0 {
 					l.Throttle(clk.Now(), tc.throttle, true)
+				}
+				if i == 0 && tc.answer > 0 {
+					clk.Advance(tc.answer)
+					l.Success(t0, Quota{Remaining: -1}, false)
 				}
 			}
 			if !slices.Equal(got, tc.want) {

@@ -18,12 +18,14 @@ type windowPacer struct {
 
 	open time.Time
 	sent int // requests let go in the open window
+	// anchored: open moved to the first answer from the open window.
+	anchored bool
 }
 
 // reserve lets one request go at now (0), or says how long until one may.
 func (p *windowPacer) reserve(now time.Time) time.Duration {
 	if p.open.IsZero() || !now.Before(p.open.Add(p.length)) {
-		p.open, p.sent = now, 0
+		p.open, p.sent, p.anchored = now, 0, false
 	}
 	burst := p.allowance - len(p.probes)
 	switch {
@@ -37,6 +39,18 @@ func (p *windowPacer) reserve(now time.Time) time.Duration {
 	}
 	p.sent++
 	return 0
+}
+
+// answered moves the open window's start to the first answer from it,
+// received at recv for a request sent at sent: the server's window began
+// when it had the first of them, before any answer came back. Timing the
+// window from there keeps a slow first request from making the next
+// window open early. The adaptive model does the same with restart.
+func (p *windowPacer) answered(sent, recv time.Time) {
+	if p.anchored || p.open.IsZero() || sent.Before(p.open) {
+		return
+	}
+	p.open, p.anchored = recv, true
 }
 
 // restart moves the open window's start to at, where the server's window
