@@ -15,13 +15,16 @@ import (
 //
 // With a quota counter on its answers (X-RateLimit-Remaining, RateLimit r=,
 // inin-ratelimit-*): when the counter falls to what the requests in flight
-// could still take, the pool idles for 100ms; what the counter regained
-// meanwhile is the refill rate, measured without a single 429 (nothing is
-// lost while the refill stays under the bucket: those tokens are spent
-// after). From then on the rate is re-measured on every answer as accepted
+// (and a few probes) could still take, the pool idles for 100ms; what the
+// counter regained meanwhile is the refill rate, measured without a single
+// 429. From then on the rate is re-measured on every answer as accepted
 // plus counter gained per second over the last 300ms, and the pace follows
-// it, a little faster while the counter is more than half full and slower
-// while it is less, so a reserve stays and no request is refused.
+// it, a little faster while the counter holds more than a small reserve
+// and slower while it holds less. A counter that regained nothing in the
+// spell belongs to a window that has not ended: the fixed-window model
+// (window.go) takes over, and hands back if the counter then comes back
+// part of the way (a sliding window) or its pacing is refused twice. The
+// package documentation says how the models are told apart.
 //
 // Without a counter, throttle answers are the only signs. The first tells
 // the server's burst B: everything accepted before it. Then the time between

@@ -51,6 +51,53 @@
 // -count (used so far) and -reset (seconds), where Remaining is allowed
 // minus count. Reset values are read by magnitude as above.
 //
+// # The adaptive rate: which limiter is it?
+//
+// Without --rate, the Limiter learns what the server runs from what it
+// does, not from a header's name: a header's value is a claim that the
+// counter's behaviour over time confirms or not (RateLimit-Limit: 100 may
+// be a bucket's size, a refill rate or a window's quota). Three models
+// cover the limiters met in the field; each is fitted to the evidence and
+// gives a schedule:
+//
+//	model           evidence                                      schedule
+//	bucket          the counter (or accepted requests) comes      a pace just under the measured
+//	(token, leaky)  back steadily as time passes                  refill, the counter steered to a
+//	                                                              small reserve
+//	sliding window  the counter stands still for a while after   the same pace, but a pinned run
+//	(log, counter)  a burst, then comes back steadily             gets no burst (--burst 1)
+//	fixed window    the counter stands still, then comes back     the whole quota when a window
+//	(aligned or     whole at once, between two requests sent      opens, nothing until it ends
+//	first request)  in a row                                      (windowPacer)
+//
+// The bucket's size is the most the counter ever showed, never more than a
+// stated limit. A fixed window's quota is the counter's most; its length L
+// lies between the latest request still counted in a window and the first
+// counted in the next, both measured from the window's first request (the
+// one whose counter reads quota-1): lo < L <= hi. Until a reset is seen the
+// model probes at doubling offsets with the requests the counter says are
+// left, and once at the server's reset claim (RateLimit t=, X-RateLimit-
+// Reset), which costs nothing when the claim is true; then it bisects with
+// the last few requests of a window until the bounds are as close as the
+// round trip allows. A window is timed from its first request's answer,
+// when the server surely had it, so slow answers never make it early.
+// Whether refused requests count against the quota (HAProxy,
+// express-rate-limit) is not modelled yet: the window models send nothing
+// a window cannot take, and the bucket equation measures less than the
+// true rate when refusals count.
+//
+// Without a counter only 429s are evidence, and the bucket equation below
+// (adaptive.go) is fitted to them: a bare fixed or sliding window is paced
+// as a bucket of its quota and measured rate, which is safe but slow (see
+// BENCHMARKS.md for the figures).
+//
+// What the summary prints as learned is Stats.LearnedModel, LearnedBurst,
+// LearnedRate and LearnedWindow; Stats.Pinned turns them into the Config
+// (--rate, --burst, --window fixed) that paces a later run the same way,
+// a little under the learned rate, never throttled more than the adaptive
+// run. A program such as probe can run a Limiter with Adaptive set against
+// a server and read the same Stats.
+//
 // # Rates
 //
 // ParseRate reads "5/s", "300/m", "10000/h", "1/2s", "2.5/s", "5/sec",
