@@ -82,7 +82,6 @@ type windowModel struct {
 	lo         time.Duration
 	hi         time.Duration // 0: no reset seen yet
 	claim      time.Duration // when the server's reset header says the window ends; 0 none
-	exact      bool          // hi is the server's claim, proven by a probe
 	refusals   int           // throttle answers in windows after a reset was seen, in a row
 	refusedNow bool          // one came in the current window
 	left       int           // the least the counter showed left in this window
