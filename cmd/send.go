@@ -344,12 +344,6 @@ func newPlan(opts *SendOptions) (*plan, error) {
 		return nil, err
 	}
 	p.masker = newRunMasker(opts, p.preset, p.tokens)
-	switch pr := opts.PricePerSegment; {
-	case pr < 0 || math.IsNaN(pr) || math.IsInf(pr, 0):
-		return nil, usageError("--price-per-segment %v: want a price of 0 or more", pr)
-	case pr > 0 && p.preset.SMS == nil:
-		return nil, usageError("--price-per-segment: this preset sends no SMS (use twilio, or genesys with --messenger-type sms)")
-	}
 	return p, nil
 }
 
@@ -375,6 +369,8 @@ func checkSendFlags(opts *SendOptions) error {
 		return usageError("--recipient-interval needs --recipient-field with the generic preset: name the column that holds the recipient")
 	case !opts.NoIdempotency && !validHeaderName(opts.IdempotencyHeader):
 		return usageError("--idempotency-header %q: not a header name (use --no-idempotency to send no key)", opts.IdempotencyHeader)
+	case opts.PricePerSegment < 0 || math.IsNaN(opts.PricePerSegment) || math.IsInf(opts.PricePerSegment, 0):
+		return usageError("--price-per-segment %v: want a price of 0 or more", opts.PricePerSegment)
 	}
 	return nil
 }
@@ -428,8 +424,18 @@ func parseMaxErrors(s string) (count int, share float64, err error) {
 	return n, 0, nil
 }
 
-// buildPreset turns the request flags into a preset.
+// buildPreset turns the request flags into a preset, and refuses a price
+// per segment for one that sends no SMS.
 func buildPreset(opts *SendOptions, source string, rt http.RoundTripper) (*preset.Preset, *preset.TokenSource, error) {
+	pr, ts, err := presetOf(opts, source, rt)
+	if err == nil && opts.PricePerSegment > 0 && pr.SMS == nil {
+		err = usageError("--price-per-segment: this preset sends no SMS (use twilio, or genesys with --messenger-type sms)")
+	}
+	return pr, ts, err
+}
+
+// presetOf builds the preset --preset names.
+func presetOf(opts *SendOptions, source string, rt http.RoundTripper) (*preset.Preset, *preset.TokenSource, error) {
 	getenv := opts.Getenv
 	if getenv == nil {
 		getenv = func(string) string { return "" }
