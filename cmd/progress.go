@@ -3,11 +3,13 @@ package cmd
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/bulksend/bulksend/internal/redact"
 	"github.com/bulksend/bulksend/sender"
 )
 
@@ -25,46 +27,96 @@ func startProgress(opts *SendOptions, p *sender.Progress, total int64, lim runLi
 	if opts.Quiet {
 		return d
 	}
-	status := func() string {
-		s := fmt.Sprintf("sent %d · failed %d · throttled %d", p.Sent.Load(), p.Failed.Load(), p.Throttled.Load())
-		if until, paused := lim.Paused(time.Now()); paused {
-			s += fmt.Sprintf(" · paused %.1fs", time.Until(until).Seconds())
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	start := now()
+	snap := func() frame {
+		t := now()
+		f := frame{done: p.Done.Load(), sent: p.Sent.Load(), failed: p.Failed.Load(), throttled: p.Throttled.Load(),
+			retries: p.Retries.Load(), inFlight: p.InFlight.Load(), total: total, elapsed: t.Sub(start)}
+		if until, paused := lim.Paused(t); paused {
+			f.pausedFor, f.pauseReason = until.Sub(t), p.ThrottleReason()
 		}
-		return s
+		return f
 	}
 	d.wg.Add(1)
 	if opts.IO.ErrTTY {
-		go d.bar(opts.IO.ErrOut, p, total, status)
+		go d.bar(opts.IO.ErrOut, total, snap)
 	} else {
-		go d.lines(opts, p, total, status)
+		go d.lines(opts, now, snap)
 	}
 	return d
 }
 
-// bar redraws a progress bar until the display stops.
-func (d *progressDisplay) bar(w io.Writer, p *sender.Progress, total int64, status func() string) {
+// frame is what the display shows at one moment.
+type frame struct {
+	done, sent, failed, throttled, retries, inFlight int64
+	total                                            int64 // -1: unknown
+	elapsed                                          time.Duration
+	pausedFor                                        time.Duration // 0: not paused
+	pauseReason                                      string        // the throttle answer that paused the run
+}
+
+// status is the counters, and why the run is paused: what a user watching
+// a run that seems stuck needs to tell a slow server from a hung one.
+func (f frame) status() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "sent %d · failed %d · throttled %d · retries %d · in flight %d",
+		f.sent, f.failed, f.throttled, f.retries, f.inFlight)
+	if f.pausedFor > 0 {
+		fmt.Fprintf(&b, " · paused %.1fs", f.pausedFor.Seconds())
+		if f.pauseReason != "" {
+			fmt.Fprintf(&b, " (%s)", redact.Terminal(f.pauseReason))
+		}
+	}
+	return b.String()
+}
+
+// times is the elapsed time and, once a second has passed and a row is
+// done, the rate and the time left: never a "0 rows/hr" guess.
+func (f frame) times() string {
+	s := "elapsed " + f.elapsed.Round(time.Second).String()
+	if f.done == 0 || f.elapsed < time.Second {
+		return s
+	}
+	rate := float64(f.done) / f.elapsed.Seconds()
+	s += fmt.Sprintf(" · %.1f rows/s", rate)
+	if f.total > f.done {
+		left := time.Duration(float64(f.total-f.done) / rate * float64(time.Second))
+		s += " · ETA " + left.Round(time.Second).String()
+	}
+	return s
+}
+
+// bar redraws a progress bar until the display stops. The count is set
+// before the description, so the bar's count and the sent counter come
+// from the same moment.
+func (d *progressDisplay) bar(w io.Writer, total int64, snap func() frame) {
 	defer d.wg.Done()
 	bar := progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetWidth(24),
 		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("rows"),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionSetPredictTime(false),
 		progressbar.OptionShowDescriptionAtLineEnd(),
 		progressbar.OptionClearOnFinish(),
-		progressbar.OptionSetDescription(status()),
 	)
+	draw := func() {
+		f := snap()
+		_ = bar.Set64(f.done)
+		bar.Describe(f.status() + " · " + f.times())
+	}
+	draw()
 	t := time.NewTicker(150 * time.Millisecond)
 	defer t.Stop()
 	for {
 		select {
 		case <-t.C:
-			bar.Describe(status())
-			_ = bar.Set64(p.Done.Load())
+			draw()
 		case <-d.done:
-			_ = bar.Set64(p.Done.Load())
+			draw()
 			_ = bar.Finish()
 			return
 		}
@@ -72,29 +124,32 @@ func (d *progressDisplay) bar(w io.Writer, p *sender.Progress, total int64, stat
 }
 
 // lines prints a plain progress line every --progress-interval until the
-// display stops: what a cron log can hold.
-func (d *progressDisplay) lines(opts *SendOptions, p *sender.Progress, total int64, status func() string) {
+// display stops: what a cron log can hold, each line dated.
+func (d *progressDisplay) lines(opts *SendOptions, now func() time.Time, snap func() frame) {
 	defer d.wg.Done()
-	start := time.Now()
 	interval := opts.ProgressInterval
 	if interval <= 0 {
 		interval = 10 * time.Second
-	}
-	of := ""
-	if total >= 0 {
-		of = fmt.Sprintf("/%d", total)
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-t.C:
-			fmt.Fprintf(opts.IO.ErrOut, "%s progress: %d%s rows done · %s · %.0fs elapsed\n",
-				time.Now().Format("15:04:05"), p.Done.Load(), of, status(), time.Since(start).Seconds())
+			fmt.Fprintln(opts.IO.ErrOut, progressLine(now(), snap()))
 		case <-d.done:
 			return
 		}
 	}
+}
+
+// progressLine is one dated progress line of a log.
+func progressLine(at time.Time, f frame) string {
+	of := ""
+	if f.total >= 0 {
+		of = fmt.Sprintf("/%d", f.total)
+	}
+	return fmt.Sprintf("%s progress: %d%s rows done · %s · %s", at.Format(time.RFC3339), f.done, of, f.status(), f.times())
 }
 
 func (d *progressDisplay) stop() {

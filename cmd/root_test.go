@@ -19,7 +19,7 @@ func TestRunErrorsAreTerminalSafe(t *testing.T) {
 		want  string
 		lines int
 	}{
-		{"run error", []string{"send", hostile, "--url", "http://127.0.0.1:1/"}, `\x1b]0;pwned\a\x1b[2J\r\nbulksend: all rows sent.csv`, 1},
+		{"run error", []string{"send", hostile, "--quiet", "--url", "http://127.0.0.1:1/"}, `\x1b]0;pwned\a\x1b[2J\r\nbulksend: all rows sent.csv`, 1},
 		{"usage error keeps its help line", []string{"send", "--no-such-flag\x1b[2J"}, `unknown flag: --no-such-flag\x1b[2J`, 2},
 	}
 	for _, tt := range tests {

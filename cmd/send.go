@@ -15,10 +15,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/bulksend/bulksend/campaign"
 	"github.com/bulksend/bulksend/csvinput"
 	"github.com/bulksend/bulksend/internal/buildinfo"
+	"github.com/bulksend/bulksend/internal/redact"
 	"github.com/bulksend/bulksend/preset"
 	"github.com/bulksend/bulksend/ratelimit"
 	"github.com/bulksend/bulksend/sender"
@@ -96,6 +98,10 @@ type SendOptions struct {
 	Quiet            bool
 	ProgressInterval time.Duration
 
+	// Flags are the flags given on the command line, for the start line a
+	// log gets ("--rate=5/s"); secrets are masked when it is printed.
+	Flags []string
+
 	// GracePeriod is how long in-flight requests may take to finish after
 	// the first interrupt.
 	GracePeriod time.Duration
@@ -135,6 +141,7 @@ results arrive and is the journal --resume continues from.`,
 			if opts.Input == "-" && opts.IO.InTTY {
 				return usageError("no input: give a FILE, or pipe rows into 'bulksend send -'")
 			}
+			opts.Flags = givenFlags(c.Flags())
 			if runF != nil {
 				return runF(opts)
 			}
@@ -604,6 +611,13 @@ func (p *plan) send(ctx context.Context) error {
 	stop := make(chan struct{})
 	p.watchSignals(runCtx, stop, cancel)
 
+	if !opts.Quiet && !opts.IO.ErrTTY {
+		now := opts.Now
+		if now == nil {
+			now = time.Now
+		}
+		fmt.Fprintln(opts.IO.ErrOut, p.startLine(now()))
+	}
 	copts := p.campaignOptions(lim, stop)
 	copts.Progress = func(pr *sender.Progress, total int64) func() {
 		return startProgress(opts, pr, total, lim).stop
@@ -692,6 +706,42 @@ func (p *plan) columns() []string {
 		}
 	}
 	return cols
+}
+
+// givenFlags lists the flags set on the command line as --name=value, one
+// entry per occurrence of a repeatable flag.
+func givenFlags(fs *pflag.FlagSet) []string {
+	var out []string
+	fs.Visit(func(f *pflag.Flag) {
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			for _, v := range sv.GetSlice() {
+				out = append(out, "--"+f.Name+"="+v)
+			}
+			return
+		}
+		out = append(out, "--"+f.Name+"="+f.Value.String())
+	})
+	return out
+}
+
+// startLine is the first line of a run's log when stderr is not a terminal
+// (cron): when, which bulksend, what it reads and writes, and the flags,
+// secrets masked, so a log says what ran.
+func (p *plan) startLine(at time.Time) string {
+	flags := make([]string, len(p.opts.Flags))
+	for i, f := range p.opts.Flags {
+		if v, ok := strings.CutPrefix(f, "--header="); ok {
+			if name, _, found := strings.Cut(v, ":"); found && p.masker.SecretHeader(strings.TrimSpace(name)) {
+				f = "--header=" + strings.TrimSpace(name) + ": ***"
+			}
+		}
+		if v, ok := strings.CutPrefix(f, "-H="); ok {
+			f = "--header=" + v
+		}
+		flags[i] = strconv.Quote(p.masker.mask(f))
+	}
+	return redact.Terminal(fmt.Sprintf("%s bulksend %s start: input %s, report %s, flags: %s",
+		at.Format(time.RFC3339), build(), p.name, p.report, strings.Join(flags, " ")))
 }
 
 // notStarted maps why a campaign could not start to what the user sees.

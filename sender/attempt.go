@@ -111,6 +111,9 @@ func (e *engine) resolve(j *job, a *answer, v verdict) outcome {
 		j.throttled++
 		e.throttled.Add(1)
 		e.progress.Throttled.Add(1)
+		if e.progress != nil {
+			e.progress.LastThrottle.Store(v.reason)
+		}
 		if v.kind == verdictWaitTooLong {
 			return outcome{kind: outcomeFinal, job: j, res: e.result(j, a, StatusFailed, v.reason), requests: 1}
 		}

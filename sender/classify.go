@@ -91,7 +91,11 @@ func classifyThrottle(status int, sig ratelimit.Signal, hinted bool, maxWait tim
 			reason: fmt.Sprintf("server asked to wait %s (%s: %s), more than --max-wait %s",
 				sig.Wait.Round(time.Second), sig.Header, sig.Value, maxWait)}, true
 	}
-	return verdict{kind: verdictThrottled, wait: sig.Wait, hinted: hinted}, true
+	reason := fmt.Sprintf("HTTP %d without a wait hint: backing off", status)
+	if hinted {
+		reason = fmt.Sprintf("HTTP %d, %s: %s", status, sig.Header, sig.Value)
+	}
+	return verdict{kind: verdictThrottled, wait: sig.Wait, hinted: hinted, reason: reason}, true
 }
 
 // classifySuccess judges a 2xx, which carries the server's message id;

@@ -94,13 +94,14 @@ func TestClassifyThrottle(t *testing.T) {
 		wantWait   time.Duration
 		wantReason string
 	}{
-		{name: "429 without a hint", status: 429, wantOK: true, want: verdictThrottled},
+		{name: "429 without a hint", status: 429, wantOK: true, want: verdictThrottled,
+			wantReason: "HTTP 429 without a wait hint: backing off"},
 		{name: "429 with a hint", status: 429, sig: hint(3*time.Second, "Retry-After", "3"), hinted: true,
-			wantOK: true, want: verdictThrottled, wantWait: 3 * time.Second},
+			wantOK: true, want: verdictThrottled, wantWait: 3 * time.Second, wantReason: "HTTP 429, Retry-After: 3"},
 		{name: "429 asking exactly --max-wait", status: 429, sig: hint(maxWait, "Retry-After", "60"), hinted: true,
-			wantOK: true, want: verdictThrottled, wantWait: maxWait},
+			wantOK: true, want: verdictThrottled, wantWait: maxWait, wantReason: "HTTP 429, Retry-After: 60"},
 		{name: "503 with a hint", status: 503, sig: hint(time.Second, "X-RateLimit-Reset-After", "1"), hinted: true,
-			wantOK: true, want: verdictThrottled, wantWait: time.Second},
+			wantOK: true, want: verdictThrottled, wantWait: time.Second, wantReason: "HTTP 503, X-RateLimit-Reset-After: 1"},
 		{name: "503 without a hint is not a throttle", status: 503},
 		{name: "429 asking more than --max-wait", status: 429, sig: hint(time.Hour, "Retry-After", "3600"), hinted: true,
 			wantOK: true, want: verdictWaitTooLong, wantWait: time.Hour,

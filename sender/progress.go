@@ -12,6 +12,16 @@ type Progress struct {
 	Throttled atomic.Int64 // throttle answers
 	Retries   atomic.Int64 // transient retries
 	InFlight  atomic.Int64 // requests on the wire
+	// LastThrottle says what the last throttle answer was and the wait it
+	// asked for ("HTTP 429, Retry-After: 7"), so a display can say why
+	// the run is paused. It holds a string once a throttle was seen.
+	LastThrottle atomic.Value
+}
+
+// ThrottleReason is LastThrottle's text, "" before any throttle.
+func (p *Progress) ThrottleReason() string {
+	s, _ := p.LastThrottle.Load().(string)
+	return s
 }
 
 func (p *Progress) count(st Status) {
