@@ -425,8 +425,11 @@ func TestInterrupt(t *testing.T) {
 			if n := stopped.count[sender.StatusInFlight]; n != 0 {
 				t.Errorf("%d rows still in flight after a soft stop whose requests take 200 ms of a 10 s grace", n)
 			}
-			if len(stopped.last) >= rows {
-				t.Fatalf("the run finished (%d rows) before the signal took effect", len(stopped.last))
+			if stopped.count[sender.StatusPending] == 0 {
+				t.Fatalf("the run finished (%v) before the signal took effect", stopped.count)
+			}
+			if len(stopped.last) != rows {
+				t.Errorf("interrupted report has %d rows, want one for each of the %d input rows", len(stopped.last), rows)
 			}
 			t.Logf("stopped with journal %v; sandbox distinct %d", stopped.count, srv.Stats().Distinct)
 
@@ -441,7 +444,8 @@ func TestInterrupt(t *testing.T) {
 }
 
 // TestInterruptTwice: a second SIGINT does not wait for the grace period or
-// for the requests on the wire; they stay in the report as in flight.
+// for the requests on the wire; they may have arrived, so the report has
+// them as unknown, and the rows never sent as pending.
 func TestInterruptTwice(t *testing.T) {
 	dir := t.TempDir()
 	writeRows(t, dir, "rows.csv", 40)
@@ -472,16 +476,17 @@ func TestInterruptTwice(t *testing.T) {
 		t.Errorf("exited %s after the second SIGINT, want under %s (grace is 10 s)", took, maxHardExit)
 	}
 	stopped := readJournal(t, reportPath)
-	if n := stopped.count[sender.StatusInFlight]; n != 4 {
-		t.Errorf("report has %d rows in flight, want the 4 requests on the wire: %v", n, stopped.count)
+	if c := stopped.count; c[sender.StatusUnknown] != 4 || c[sender.StatusPending] != 36 || c[sender.StatusInFlight] != 0 {
+		t.Errorf("report counts %v, want the 4 requests on the wire unknown and the other 36 rows pending", c)
 	}
 	checkJournalCovers(t, srv, stopped)
 }
 
 // TestInterruptDuringThrottlePause: a run paused by a 429 for longer than
 // anyone wants to wait (a cron job stuck behind a quota) stops at once on
-// SIGINT, not when the server's reset comes; the throttled rows stay in
-// the journal as in flight, so --resume sends them later.
+// SIGINT, not when the server's reset comes; the throttled rows are
+// pending (a 429 proves the server did not take them), so --resume sends
+// them later.
 func TestInterruptDuringThrottlePause(t *testing.T) {
 	dir := t.TempDir()
 	writeRows(t, dir, "rows.csv", 20)
@@ -505,8 +510,8 @@ func TestInterruptDuringThrottlePause(t *testing.T) {
 	}
 	stopped := readJournal(t, reportPath)
 	checkJournalCovers(t, srv, stopped)
-	if stopped.count[sender.StatusInFlight] == 0 {
-		t.Errorf("journal %v: the throttled rows should be in flight (begun, not settled)", stopped.count)
+	if c := stopped.count; c[sender.StatusInFlight] != 0 || c[sender.StatusPending] != 15 {
+		t.Errorf("journal %v: want the 15 rows not sent pending, none in flight", c)
 	}
 }
 

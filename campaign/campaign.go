@@ -154,10 +154,11 @@ type Result struct {
 }
 
 // Incomplete reports whether rows are left that were not delivered: failed,
-// invalid, unknown, or in flight when the run stopped.
+// invalid, unknown, pending (the run stopped first), left in flight, or
+// never read.
 func (r *Result) Incomplete() bool {
-	c := r.Summary.Counts
-	return c[sender.StatusFailed]+c[sender.StatusInvalid]+c[sender.StatusUnknown]+r.Summary.Unfinished > 0
+	c, s := r.Summary.Counts, r.Summary
+	return c[sender.StatusFailed]+c[sender.StatusInvalid]+c[sender.StatusUnknown]+c[sender.StatusPending]+s.Unfinished > 0 || s.Unread
 }
 
 // DefaultReportPath is the report of an input when none is named: the
@@ -303,6 +304,9 @@ func (r *run) send(ctx context.Context, opts Options) (*Result, error) {
 func engineConfig(opts Options, journal sender.Journal) sender.Config {
 	cfg := opts.Engine
 	cfg.Journal = journal
+	// A file always ends, so a stopped run reads it to the end and reports
+	// the rows it never reached as pending; a pipe may stall.
+	cfg.ReadToEnd = !opts.Input.fromReader()
 	if cfg.Client == nil {
 		rt := opts.Transport
 		if rt == nil {

@@ -48,6 +48,8 @@ func (f *resumeFilter) filter(m *sender.Message) (sender.Status, bool) {
 		return st, false
 	case sender.StatusInFlight:
 		f.inFlight(m)
+	case sender.StatusPending:
+		// Never sent: the earlier run stopped first.
 	}
 	return "", false
 }

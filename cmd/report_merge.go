@@ -121,7 +121,7 @@ func printPartial(w io.Writer, unfinished []report.Unfinished) {
 func statusCounts(counts map[sender.Status]int) string {
 	s := ""
 	for _, st := range []sender.Status{sender.StatusSent, sender.StatusFailed, sender.StatusInvalid,
-		sender.StatusDuplicate, sender.StatusUnknown, sender.StatusSkipped, sender.StatusInFlight} {
+		sender.StatusDuplicate, sender.StatusUnknown, sender.StatusSkipped, sender.StatusPending, sender.StatusInFlight} {
 		if counts[st] == 0 {
 			continue
 		}

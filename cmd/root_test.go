@@ -59,9 +59,9 @@ func TestSummaryPlurals(t *testing.T) {
 		{"one of each", runSummary{Rows: 1, Sent: 1, Requests: 1, Throttled: 1, Pauses: 1, Retries: 1, Report: "r.csv"},
 			[]string{"bulksend: 1 row in", "  1 request, ", "throttled once in 1 pause ", "; 1 retry\n"}},
 		{"several", runSummary{Rows: 3, Requests: 4, Throttled: 2, Pauses: 2, Retries: 3, Unfinished: 2, Report: "r.csv"},
-			[]string{"bulksend: 3 rows in", "  4 requests, ", "throttled twice in 2 pauses ", "; 3 retries\n", "2 rows were in flight"}},
+			[]string{"bulksend: 3 rows in", "  4 requests, ", "throttled twice in 2 pauses ", "; 3 retries\n", "2 rows were left in flight"}},
 		{"none", runSummary{Report: "r.csv", Unfinished: 1},
-			[]string{"bulksend: 0 rows in", "  0 requests, ", "throttled 0 times in 0 pauses ", "; 0 retries\n", "1 row was in flight"}},
+			[]string{"bulksend: 0 rows in", "  0 requests, ", "throttled 0 times in 0 pauses ", "; 0 retries\n", "1 row was left in flight"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -27,6 +27,8 @@ type runSummary struct {
 	Duplicate      int        `json:"duplicate"`
 	Unknown        int        `json:"unknown"`
 	Skipped        int        `json:"skipped"`
+	Pending        int        `json:"pending"`
+	Unread         bool       `json:"input_not_read_to_end,omitempty"`
 	Earlier        int        `json:"from_earlier_runs"`
 	Unfinished     int        `json:"unfinished"`
 	Requests       int        `json:"requests"`
@@ -63,6 +65,7 @@ func (p *plan) summarize(res *campaign.Result) *runSummary {
 		Sent: sum.Counts[sender.StatusSent], Failed: sum.Counts[sender.StatusFailed],
 		Invalid: sum.Counts[sender.StatusInvalid], Duplicate: sum.Counts[sender.StatusDuplicate],
 		Unknown: sum.Counts[sender.StatusUnknown], Skipped: sum.Counts[sender.StatusSkipped],
+		Pending: sum.Counts[sender.StatusPending], Unread: sum.Unread,
 		Earlier: sum.Earlier, Unfinished: sum.Unfinished, Requests: sum.Requests,
 		Throttled: sum.Throttled, Pauses: ls.Pauses, PausedSeconds: round2(ls.Paused.Seconds()),
 		Retries: sum.Retries, LearnedBurst: ls.LearnedBurst, LearnedRate: round2(ls.LearnedRate),
@@ -152,6 +155,9 @@ func printSummary(w io.Writer, s *runSummary) {
 	if s.Skipped > 0 {
 		fmt.Fprintf(&b, ", skipped %d", s.Skipped)
 	}
+	if s.Pending > 0 {
+		fmt.Fprintf(&b, ", pending %d", s.Pending)
+	}
 	b.WriteString("\n")
 	if s.Earlier > 0 {
 		fmt.Fprintf(&b, "  %d of them settled by an earlier run (--resume)\n", s.Earlier)
@@ -169,7 +175,10 @@ func printSummary(w io.Writer, s *runSummary) {
 	}
 	fmt.Fprintf(&b, "  report: %s\n", s.Report)
 	if s.Unfinished > 0 {
-		fmt.Fprintf(&b, "  %s in flight when the run stopped\n", count(s.Unfinished, "row was", "rows were"))
+		fmt.Fprintf(&b, "  %s left in flight: the report could not be written\n", count(s.Unfinished, "row was", "rows were"))
+	}
+	if s.Unread {
+		b.WriteString("  the input was not read to its end: rows after the last one reported have no report row\n")
 	}
 	switch {
 	case s.Stopped == "interrupted":

@@ -143,6 +143,7 @@ var statusCodes = map[sender.Status]uint8{
 	sender.StatusDuplicate: 5,
 	sender.StatusUnknown:   6,
 	sender.StatusSkipped:   7,
+	sender.StatusPending:   8,
 }
 
 // statusByCode inverts statusCodes.
@@ -154,6 +155,7 @@ var statusByCode = [...]sender.Status{
 	5: sender.StatusDuplicate,
 	6: sender.StatusUnknown,
 	7: sender.StatusSkipped,
+	8: sender.StatusPending,
 }
 
 // check rejects a row that Read would refuse. The writer applies it too, so

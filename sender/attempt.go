@@ -16,9 +16,12 @@ type job struct {
 	transient int // transient failures so far
 	throttled int
 	begun     bool
-	ready     time.Time
-	sentAt    time.Time
-	latency   time.Duration
+	// maybe: a request of this job may have reached the server (an
+	// ambiguous attempt, or one aborted after it was written).
+	maybe   bool
+	ready   time.Time
+	sentAt  time.Time
+	latency time.Duration
 }
 
 type outcomeKind int
@@ -57,6 +60,9 @@ func (e *engine) attempt(waitCtx context.Context, w *worker, j *job) outcome {
 	}
 	a := e.send(w, j)
 	if a.err != nil && w.run.Err() != nil {
+		if a.wrote && !refused(a.err) {
+			j.maybe = true
+		}
 		return outcome{kind: outcomeAbandoned, job: j, requests: 1}
 	}
 	return e.resolve(j, &a, e.hear(&a))
@@ -121,6 +127,7 @@ func (e *engine) resolve(j *job, a *answer, v verdict) outcome {
 		j.ready = a.end
 		return outcome{kind: outcomeRetry, job: j, requests: 1}
 	case verdictAmbiguous:
+		j.maybe = true
 		if !e.keyed(j.m) {
 			return outcome{kind: outcomeFinal, job: j, res: e.result(j, a, StatusUnknown, v.unsure), requests: 1}
 		}
@@ -139,10 +146,15 @@ func (e *engine) resolve(j *job, a *answer, v verdict) outcome {
 			return e.unreachable(j, v.reason)
 		}
 	case verdictAuth:
-		// Not a final row: the server proved it did not take the message,
-		// so the journal keeps it in flight and --resume sends it again
-		// once the credentials are fixed.
-		return outcome{kind: outcomeFatal, job: j, requests: 1, err: fmt.Errorf("%w: %s", ErrAuth, v.reason)}
+		// The server proved it did not take the message: the row is
+		// pending, and --resume sends it once the credentials are fixed
+		// (unless an earlier attempt may have arrived).
+		st := StatusPending
+		if j.maybe {
+			st = StatusUnknown
+		}
+		return outcome{kind: outcomeFatal, job: j, requests: 1, err: fmt.Errorf("%w: %s", ErrAuth, v.reason),
+			res: e.result(j, a, st, "not sent: "+v.reason)}
 	}
 	return outcome{kind: outcomeFinal, job: j, res: e.result(j, a, StatusFailed, v.reason), requests: 1}
 }

@@ -111,6 +111,15 @@ type Config struct {
 	IdempotencyHeader string
 	NoIdempotency     bool
 
+	// ReadToEnd says the source always reaches its end without waiting on
+	// anyone (a file). When a run stops early, the rows it did not reach
+	// are still read and settled (pending, or invalid, duplicate, skipped
+	// as they are), so every row has a result. Without it (a pipe) the
+	// rest is read while ctx lasts, and after an interrupt only the rows
+	// already read are settled: a producer that has gone quiet must not
+	// hold up the exit (Summary.Unread says so).
+	ReadToEnd bool
+
 	// RecipientInterval keeps two messages to one recipient at least this
 	// far apart, without holding up other recipients.
 	RecipientInterval time.Duration

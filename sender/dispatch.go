@@ -2,6 +2,7 @@ package sender
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -97,6 +98,17 @@ func (d *dispatcher) read(m *Message, ok bool, now time.Time) {
 		d.inputOpen = false
 		return
 	}
+	if d.settleUnsent(m) {
+		return
+	}
+	d.e.prepare(m)
+	d.queue.push(&job{m: m, ready: now})
+}
+
+// settleUnsent counts m as read and settles it if it has nothing to send
+// (invalid, duplicate, skipped, or settled by an earlier run), reporting
+// whether it did.
+func (d *dispatcher) settleUnsent(m *Message) bool {
 	d.sum.Read++
 	d.e.progress.Read.Add(1)
 	switch {
@@ -108,9 +120,9 @@ func (d *dispatcher) read(m *Message, ok bool, now time.Time) {
 	case m.Skip != "":
 		d.settle(&Result{Line: m.Line, ID: m.ID, Status: m.Skip, Error: m.Reason})
 	default:
-		d.e.prepare(m)
-		d.queue.push(&job{m: m, ready: now})
+		return false
 	}
+	return true
 }
 
 // pick finds the next job whose turn it is, unless one is already waiting
@@ -202,16 +214,16 @@ func (d *dispatcher) take(o outcome) {
 	case outcomeFinal:
 		d.settle(o.res)
 	case outcomeFatal:
+		d.end(o.err)
 		if o.res != nil {
 			d.settle(o.res)
 		} else {
-			d.settler.drop(j)
+			d.leave(j)
 		}
-		d.end(o.err)
 	case outcomeRetry:
 		d.requeue(j, o)
 	case outcomeAbandoned:
-		d.settler.drop(j)
+		d.leave(j)
 	}
 }
 
@@ -228,7 +240,7 @@ func (d *dispatcher) settle(r *Result) {
 
 // requeue puts j back in the queue for another attempt at j.ready. A
 // transient retry spends the retry budget; when the budget is spent, or
-// the run is stopping, j is left unfinished instead.
+// the run is stopping, j is settled as the run leaves it instead.
 func (d *dispatcher) requeue(j *job, o outcome) {
 	if o.transient {
 		d.sum.Retries++
@@ -240,32 +252,31 @@ func (d *dispatcher) requeue(j *job, o outcome) {
 			}
 			d.end(fmt.Errorf("%w: retry budget spent (%d retries); last error on line %d: %s",
 				err, d.sum.Retries, j.m.Line, o.res.Error))
-			d.settler.drop(j)
+			d.leave(j)
 			return
 		}
 	}
 	if d.stopping {
-		d.settler.drop(j)
+		d.leave(j)
 		return
 	}
 	d.queue.push(j)
 }
 
-// end stops the run for err, unless it is already stopping for another
-// reason: nothing more is handed out and requests on the wire finish.
-func (d *dispatcher) end(err error) {
-	d.stopping = true
-	if d.err == nil {
-		d.err = err
+// leave settles j as the stopping run leaves it (settler.leave), and ends
+// the run if the journal fails.
+func (d *dispatcher) leave(j *job) {
+	if err := d.settler.leave(j); err != nil {
+		d.end(fmt.Errorf("record result: %w", err))
 	}
 }
 
 // halt stops whatever still waits as the run stops: workers waiting for
-// the limiter give up their job, the reader stops, the stop channel is no
-// longer watched, and the job whose turn it was goes back to the queue.
+// the limiter give up their job, the stop channel is no longer watched,
+// and the job whose turn it was goes back to the queue. The reader goes on:
+// finish settles the rows it has not handed over yet.
 func (d *dispatcher) halt() {
 	d.cancelWait()
-	d.in.cancel()
 	d.stopCh = nil
 	if d.next != nil {
 		d.queue.push(d.next)
@@ -273,21 +284,34 @@ func (d *dispatcher) halt() {
 	}
 }
 
-// finish closes the books once the workers are done: a source error ends
-// the run if nothing else did, and jobs still queued are left unfinished.
+// finish closes the books once the workers are done: jobs still queued
+// are settled as the run leaves them, then the rows never read, so that
+// every row has a result; a source error ends the run if nothing else did.
+// After an interrupt, input that is not a file is not waited for.
 func (d *dispatcher) finish() {
-	if err := d.in.end(!d.stopping); err != nil && d.err == nil {
+	for _, j := range d.queue.jobs() {
+		d.leave(j)
+	}
+	atEnd := !d.inputOpen
+	if d.inputOpen {
+		wait := d.e.cfg.ReadToEnd || !errors.Is(d.err, ErrInterrupted)
+		atEnd = d.in.rest(wait, func(m *Message) {
+			if !d.settleUnsent(m) {
+				d.leave(&job{m: m})
+			}
+		})
+	}
+	err := d.in.end(atEnd)
+	if err != nil && d.err == nil {
 		d.err = err
 	}
-	for _, j := range d.queue.jobs() {
-		d.settler.drop(j)
-	}
+	d.sum.Unread = !atEnd || err != nil
 }
 
 // summary is what the run did, elapsed long.
 func (d *dispatcher) summary(elapsed time.Duration) *Summary {
 	sum, lat := d.sum, &d.settler.lat
-	sum.Unfinished = len(d.settler.unfinished)
+	sum.Unfinished = d.settler.unfinished
 	sum.Throttled = int(d.e.throttled.Load())
 	sum.P50, sum.P95, sum.P99 = lat.percentile(0.50), lat.percentile(0.95), lat.percentile(0.99)
 	sum.Elapsed = elapsed

@@ -60,7 +60,11 @@
 // retry budget runs dry (ErrOutage), or the Journal fails. From then on
 // nothing is handed out or retried, and workers waiting for the Limiter
 // give up their jobs; requests on the wire finish and are settled, unless
-// ctx ended, which aborts them. A row begun but not settled stays in flight
-// in the journal and is counted in Summary.Unfinished, for --resume to
-// look at again; a row never begun leaves no trace in the journal.
+// ctx ended, which aborts them. Then every row still without a result is
+// settled (settler.leave): unknown when a request of it may have reached
+// the server, pending otherwise, and the rows never read are read and
+// settled the same way (Config.ReadToEnd says whether a stalled input may
+// be waited for), so the journal has a final row for every row and none is
+// left in flight. Summary.Unfinished counts the rows the journal failed to
+// settle, Summary.Unread says the input was not read to its end.
 package sender

@@ -18,10 +18,15 @@ type Summary struct {
 	Counts map[Status]int
 	// Earlier is how many of those rows an earlier run settled.
 	Earlier int
-	// Read is the number of rows taken from the source.
+	// Read is the number of rows taken from the source: every row of the
+	// input, unless Unread.
 	Read int
-	// Unfinished rows were sent at least once but the run stopped before
-	// their outcome was final; the journal has them as in flight.
+	// Unread is set when the run stopped before the end of the input and
+	// could not read the rest (an interrupt while a pipe had nothing to
+	// read, a source error): rows after the last one read have no result.
+	Unread bool
+	// Unfinished rows were begun but the journal failed before their
+	// result was written: the journal has them as in flight.
 	Unfinished    int
 	Requests      int // HTTP requests made
 	Throttled     int // throttle answers among them
@@ -136,7 +141,13 @@ func (e *engine) run(ctx context.Context, stop <-chan struct{}, src Source) (*Su
 	waitCtx, cancelWait := context.WithCancel(ctx)
 	defer cancelWait()
 
-	in := startReading(ctx, src)
+	readCtx := ctx
+	if e.cfg.ReadToEnd {
+		// A file always ends: the rows a stopped run never reached are read
+		// to the end and reported pending, even after ctx ends.
+		readCtx = context.WithoutCancel(ctx)
+	}
+	in := startReading(readCtx, src)
 	defer in.cancel()
 	workers := e.startPool(ctx, waitCtx)
 	d := newDispatcher(e, in, workers, stop, ctx.Done(), cancelWait)

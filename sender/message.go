@@ -16,10 +16,14 @@ const (
 	StatusDuplicate Status = "duplicate" // an earlier row had the same id; not sent
 	StatusUnknown   Status = "unknown"   // the request may have reached the server; not resent without an idempotency key
 	StatusSkipped   Status = "skipped"   // not sent on purpose; settled, --resume does not send it
+	// StatusPending: not sent, because the run stopped first. The row was
+	// never attempted, or every attempt was refused in a way that proves the
+	// server did not take it; --resume sends it.
+	StatusPending Status = "pending"
 	// StatusInFlight is written to the journal just before a request leaves.
-	// It never survives in a finished report: a later row for the same line
-	// replaces it. After a crash it tells --resume which rows may have
-	// reached the server.
+	// It never survives a run that exits: a later row for the same line
+	// replaces it. After a crash (kill -9, power loss) it tells --resume
+	// which rows may have reached the server.
 	StatusInFlight Status = "inflight"
 )
 

@@ -25,7 +25,7 @@ func (p *Progress) ThrottleReason() string {
 }
 
 func (p *Progress) count(st Status) {
-	if p == nil {
+	if p == nil || st == StatusPending {
 		return
 	}
 	p.Done.Add(1)
