@@ -7,6 +7,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/bulksend/bulksend/internal/testkit"
 	"github.com/bulksend/bulksend/sender"
 )
 
@@ -44,14 +45,7 @@ func TestShardSource(t *testing.T) {
 			for i := 1; i <= n; i++ {
 				src := Shard{Index: i, Count: n}.filter(rowsSource(ids))
 				got := 0
-				for {
-					m, err := src.Next(context.Background())
-					if errors.Is(err, io.EOF) {
-						break
-					}
-					if err != nil {
-						t.Fatal(err)
-					}
+				for m := range testkit.All(t, src.Next) {
 					seen[m.Line]++
 					got++
 				}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulksend/bulksend/internal/testkit/sandboxtest"
 	"github.com/bulksend/bulksend/sandbox"
 )
 
@@ -305,12 +305,7 @@ func TestSendPresetSetup(t *testing.T) {
 // report row's message_id is the id the vendor answered for that very row
 // (Genesys's "id", not its "conversationId"; Twilio's "sid").
 func TestSendPresetMessageID(t *testing.T) {
-	srv, err := sandbox.New(sandbox.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
-	defer ts.Close()
+	_, base := sandboxtest.Start(t, sandbox.Config{})
 	env := map[string]string{
 		"GENESYSCLOUD_OAUTHCLIENT_ID":     sandbox.DefaultClientID,
 		"GENESYSCLOUD_OAUTHCLIENT_SECRET": sandbox.DefaultClientSecret,
@@ -326,13 +321,13 @@ func TestSendPresetMessageID(t *testing.T) {
 	}{
 		{
 			name:   "genesys",
-			args:   []string{"--preset", "genesys", "--from", "+15550000000", "--api-url", ts.URL, "--login-url", ts.URL},
+			args:   []string{"--preset", "genesys", "--from", "+15550000000", "--api-url", base, "--login-url", base},
 			status: "202",
 			idKey:  regexp.MustCompile(`^\{"id":"([0-9a-f-]{36})","conversationId":"[0-9a-f-]{36}"`),
 		},
 		{
 			name:   "twilio",
-			args:   []string{"--preset", "twilio", "--from", "+15550000000", "--api-url", ts.URL},
+			args:   []string{"--preset", "twilio", "--from", "+15550000000", "--api-url", base},
 			status: "201",
 			// Twilio's sid is the 16th key, past the report's cut of the
 			// response; the start shows the published shape.

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulksend/bulksend/internal/testkit"
 	"github.com/bulksend/bulksend/ratelimit"
 	"github.com/bulksend/bulksend/sandbox"
 )
@@ -763,7 +764,7 @@ func TestRunStopWhileInputStalls(t *testing.T) {
 		done <- runResult{sum, err}
 	}()
 	<-rows.stalled
-	eventuallyTrue(t, "the rows read to be sent", func() bool { return srv.requests.Load() == 3 })
+	testkit.Eventually(t, "the rows read to be sent", func() bool { return srv.requests.Load() == 3 })
 	close(stop)
 	select {
 	case r := <-done:
@@ -779,18 +780,6 @@ func TestRunStopWhileInputStalls(t *testing.T) {
 		t.Errorf("Run did not return after stop while the input had nothing to read")
 		unstall()
 		<-done
-	}
-}
-
-// eventuallyTrue polls cond; the deadline only guards against a hang.
-func eventuallyTrue(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(100 * time.Microsecond)
 	}
 }
 
@@ -1183,11 +1172,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 // auth, as they did through http.Client, unless an Authorization header is
 // set.
 func TestRoundTripDoerUserinfo(t *testing.T) {
-	got := make(chan string, 2)
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got <- r.Header.Get("Authorization")
-	}))
-	defer ts.Close()
+	ts := testkit.NewServer(t, nil)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	defer tr.CloseIdleConnections()
 	for _, tt := range []struct {
@@ -1209,7 +1194,8 @@ func TestRoundTripDoerUserinfo(t *testing.T) {
 				t.Fatal(err)
 			}
 			resp.Body.Close()
-			if a := <-got; a != tt.want {
+			reqs := ts.Requests()
+			if a := reqs[len(reqs)-1].Header.Get("Authorization"); a != tt.want {
 				t.Errorf("Authorization = %q, want %q", a, tt.want)
 			}
 		})

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/bulksend/bulksend/internal/testkit"
 )
 
 // rowList is a RowReader over prepared rows, ending with err (io.EOF if nil).
@@ -145,14 +147,7 @@ func TestNewSource(t *testing.T) {
 			t.Run(tc.name+"/"+mode.name, func(t *testing.T) {
 				src := NewSource(&rowList{rows: tc.rows}, idBuilder{}, SourceOptions{Filter: tc.filter, Repeats: mode.set(tc.rows)})
 				var out []got
-				for {
-					m, err := src.Next(context.Background())
-					if errors.Is(err, io.EOF) {
-						break
-					}
-					if err != nil {
-						t.Fatalf("Next: %v", err)
-					}
+				for m := range testkit.All(t, src.Next) {
 					out = append(out, got{Line: m.Line, Invalid: m.Invalid != nil, Skip: m.Skip, Reason: m.Reason, Earlier: m.Earlier})
 				}
 				if len(out) != len(tc.want) {
@@ -293,14 +288,7 @@ func TestNewSourceDedupeAtScale(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			src := NewSource(&rowList{rows: rows}, idBuilder{}, SourceOptions{Repeats: mode.set(rows)})
 			dups := 0
-			for {
-				m, err := src.Next(context.Background())
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
+			for m := range testkit.All(t, src.Next) {
 				if (m.Skip == StatusDuplicate) != (m.Line < 0) {
 					t.Fatalf("line %d (id %s): skip %q %q", m.Line, m.ID, m.Skip, m.Reason)
 				}
