@@ -7,13 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/bulksend/bulksend/internal/testkit"
 	"github.com/bulksend/bulksend/preset"
 	"github.com/bulksend/bulksend/ratelimit"
 	"github.com/bulksend/bulksend/report"
@@ -22,42 +21,32 @@ import (
 
 // server is a messaging API that accepts every message and counts them by
 // the id in the body.
-type server struct {
-	*httptest.Server
-	mu   sync.Mutex
-	got  map[string]int
-	reqs int
-}
+type server struct{ *testkit.Server }
 
 func newServer(t *testing.T) *server {
 	t.Helper()
-	s := &server{got: make(map[string]int)}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return &server{testkit.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var m struct{ ID string }
 		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		s.mu.Lock()
-		s.got[m.ID]++
-		s.reqs++
-		s.mu.Unlock()
 		w.WriteHeader(http.StatusAccepted)
 		fmt.Fprintf(w, `{"id":"msg-%s"}`, m.ID)
-	}))
-	t.Cleanup(s.Close)
-	return s
+	}))}
 }
 
-// requests returns how many requests arrived and, for each, the row id.
+// requests returns how many messages arrived and, for each, the row id.
 func (s *server) requests() (int, map[string]int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	got := make(map[string]int, len(s.got))
-	for k, v := range s.got {
-		got[k] = v
+	n, got := 0, make(map[string]int)
+	for _, r := range s.Requests() {
+		var m struct{ ID string }
+		if json.NewDecoder(bytes.NewReader(r.Body)).Decode(&m) == nil {
+			n++
+			got[m.ID]++
+		}
 	}
-	return s.reqs, got
+	return n, got
 }
 
 // writeInput writes n rows r1..rn to dir/rows.csv.

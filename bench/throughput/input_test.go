@@ -6,14 +6,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/bulksend/bulksend/bench/internal/benchcli"
+	"github.com/bulksend/bulksend/internal/testkit"
 
 	"github.com/bulksend/bulksend/sender"
 )
@@ -134,18 +133,11 @@ func FuzzReadTargets(f *testing.F) {
 }
 
 func TestSendAll(t *testing.T) {
-	var mu sync.Mutex
-	seen := map[string]int{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		seen[string(b)+"|"+r.Header.Get("Idempotency-Key")]++
-		mu.Unlock()
-		if strings.Contains(string(b), "fail") {
+	srv := testkit.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if b, _ := io.ReadAll(r.Body); strings.Contains(string(b), "fail") {
 			w.WriteHeader(http.StatusBadRequest)
 		}
 	}))
-	defer srv.Close()
 	var ts []target
 	for _, body := range []string{"a", "b", "c", "fail", "d"} {
 		ts = append(ts, target{Method: http.MethodPost, URL: srv.URL, Body: []byte(body), Header: http.Header{"Idempotency-Key": {"k-" + body}}})
@@ -153,6 +145,10 @@ func TestSendAll(t *testing.T) {
 	got := sendAll(context.Background(), ts, 3)
 	if got.OK != 4 || got.Failed != 1 {
 		t.Errorf("sendAll = %+v, want 4 ok, 1 failed", got)
+	}
+	seen := map[string]int{}
+	for _, r := range srv.Requests() {
+		seen[string(r.Body)+"|"+r.Header.Get("Idempotency-Key")]++
 	}
 	if len(seen) != 5 {
 		t.Errorf("server saw %d distinct requests, want 5: %v", len(seen), seen)

@@ -2,9 +2,10 @@ package buildinfo
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"runtime/debug"
 	"testing"
+
+	"github.com/bulksend/bulksend/internal/testkit"
 )
 
 func TestFromBuildInfo(t *testing.T) {
@@ -41,11 +42,7 @@ func TestFromBuildInfo(t *testing.T) {
 }
 
 func TestTransport(t *testing.T) {
-	got := make(chan string, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got <- r.Header.Get("User-Agent")
-	}))
-	defer srv.Close()
+	srv := testkit.NewServer(t, nil)
 	c := &http.Client{Transport: &Transport{UserAgent: "bulksend/v1 (+x)"}}
 	tests := []struct {
 		name, set, want string
@@ -67,7 +64,8 @@ func TestTransport(t *testing.T) {
 				t.Fatal(err)
 			}
 			resp.Body.Close()
-			if ua := <-got; ua != tt.want {
+			reqs := srv.Requests()
+			if ua := reqs[len(reqs)-1].Header.Get("User-Agent"); ua != tt.want {
 				t.Errorf("server saw User-Agent %q, want %q", ua, tt.want)
 			}
 			if tt.set == "" && req.Header.Get("User-Agent") != "" {
