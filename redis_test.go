@@ -184,6 +184,11 @@ func TestRedisLostMidRun(t *testing.T) {
 	if code := p.Wait(t); code != 0 {
 		t.Fatalf("exit %d after Redis came back\n%s", code, p.Stderr.String())
 	}
+	// One line for the outage and one when Redis is back, not one per
+	// failed call.
+	if down, up := strings.Count(p.Stderr.String(), "Redis unreachable"), strings.Count(p.Stderr.String(), "Redis is back"); down != 1 || up != 1 {
+		t.Errorf("stderr says Redis unreachable %d times and back %d times, want once each:\n%s", down, up, p.Stderr.String())
+	}
 	if st := srv.Stats(); st.Distinct != rows || st.Duplicates != 0 {
 		t.Errorf("server: %d distinct, %d duplicates; want %d, 0", st.Distinct, st.Duplicates, rows)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bulksend/bulksend/internal/redact"
 	"github.com/bulksend/bulksend/ratelimit"
 	"github.com/bulksend/bulksend/redislimit"
 	"github.com/bulksend/bulksend/sender"
@@ -57,31 +58,39 @@ func buildLimiter(ctx context.Context, limiterURL string, cfg ratelimit.Config, 
 	if limiterURL == "" {
 		return ratelimit.New(cfg), func() error { return nil }, nil
 	}
-	redis.SetLogger(redisLogger{w: errOut, quiet: quiet})
-	lim, err := redislimit.Open(ctx, limiterURL, redislimit.Config{Rate: cfg.Rate, Burst: cfg.Burst})
+	// go-redis logs every failed dial of every connection, dozens of lines
+	// a second during an outage; the limiter's own report says it once.
+	redis.SetLogger(discardLogger{})
+	lim, err := redislimit.Open(ctx, limiterURL, redislimit.Config{Rate: cfg.Rate, Burst: cfg.Burst,
+		OnOutage: outageReporter(errOut, quiet, time.Now)})
 	if err != nil {
 		return nil, nil, runError(err)
 	}
 	return lim, lim.Close, nil
 }
 
-// redisLogger shows go-redis' own messages (a lost connection, failed
-// dials) on stderr, so a run held up by a Redis outage says why; the
-// limiter keeps retrying meanwhile. Nothing with --quiet.
-type redisLogger struct {
-	w     io.Writer
-	quiet bool
-}
+// discardLogger drops go-redis' own messages.
+type discardLogger struct{}
 
-// redisLogMu serialises the lines go-redis logs from several goroutines.
-var redisLogMu sync.Mutex
+func (discardLogger) Printf(context.Context, string, ...any) {}
 
-func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
-	if l.quiet {
-		return
+// outageReporter says on stderr, once each, that the shared limiter lost
+// Redis (nothing is sent meanwhile) and that it is back; the lines are
+// dated for logs. Nothing with --quiet.
+func outageReporter(w io.Writer, quiet bool, now func() time.Time) func(error, time.Duration) {
+	var mu sync.Mutex
+	return func(err error, down time.Duration) {
+		if quiet {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		at := now().Format(time.RFC3339)
+		if err != nil {
+			msg := strings.TrimPrefix(err.Error(), "redis: ")
+			fmt.Fprintf(w, "%s bulksend: shared limiter: Redis unreachable (%s); nothing is sent until it is back\n", at, redact.Terminal(msg))
+			return
+		}
+		fmt.Fprintf(w, "%s bulksend: shared limiter: Redis is back after %s; sending again\n", at, down.Round(100*time.Millisecond))
 	}
-	msg := strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: ")
-	redisLogMu.Lock()
-	defer redisLogMu.Unlock()
-	fmt.Fprintf(l.w, "bulksend: shared limiter: %s\n", msg)
 }

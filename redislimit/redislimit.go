@@ -36,6 +36,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -84,6 +85,11 @@ type Config struct {
 	RetryBase, RetryMax time.Duration
 	// OpTimeout bounds Throttle's call to Redis; 0 means DefaultOpTimeout.
 	OpTimeout time.Duration
+	// OnOutage, when set, is called once when Redis stops answering (with
+	// the error) and once when it answers again (with nil, and how long it
+	// was away): one report per outage however many calls failed during
+	// it. It must not block.
+	OnOutage func(err error, down time.Duration)
 }
 
 // Limiter paces every process that uses the same Redis key as one, and
@@ -122,6 +128,10 @@ type Limiter struct {
 	seenUntil int64
 	errs      int
 	lastErr   error
+
+	onOutage  func(error, time.Duration)
+	down      atomic.Bool // Redis stopped answering; no call has succeeded since
+	downSince time.Time   // under mu
 }
 
 // New returns a Limiter drawing on rdb under key. The caller keeps rdb:
@@ -137,6 +147,7 @@ func New(rdb redis.UniversalClient, key string, cfg Config) *Limiter {
 		hintBase:  cfg.HintlessBase,
 		hintMax:   cfg.HintlessMax,
 		retryBase: cfg.RetryBase,
+		onOutage:  cfg.OnOutage,
 		retryMax:  cfg.RetryMax,
 		opTimeout: cfg.OpTimeout,
 		changed:   make(chan struct{}),
@@ -273,6 +284,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 			}
 			continue
 		}
+		l.noteUp()
 		failures = 0
 		if r[0] == 1 {
 			l.seePause(r[1], r[2])
@@ -319,9 +331,31 @@ func (l *Limiter) backoff(ctx context.Context, err error, failures *int) error {
 
 func (l *Limiter) noteError(err error) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.errs++
 	l.lastErr = err
+	first := !l.down.Swap(true)
+	if first {
+		l.downSince = l.clock.Now()
+	}
+	l.mu.Unlock()
+	if first && l.onOutage != nil {
+		l.onOutage(err, 0)
+	}
+}
+
+// noteUp records a Redis call that succeeded, ending an outage if one was
+// on. Outside an outage it costs one atomic load.
+func (l *Limiter) noteUp() {
+	if !l.down.Load() {
+		return
+	}
+	l.mu.Lock()
+	was := l.down.Swap(false)
+	since := l.downSince
+	l.mu.Unlock()
+	if was && l.onOutage != nil {
+		l.onOutage(nil, l.clock.Now().Sub(since))
+	}
 }
 
 // Throttle reports a throttle answer received at now, as ratelimit.Limiter
@@ -352,6 +386,7 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 		l.noteError(err)
 		return wait
 	}
+	l.noteUp()
 	l.seePause(r[0], r[1])
 	return wait
 }

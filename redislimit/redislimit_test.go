@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -217,7 +218,21 @@ func TestHintlessThrottleSharesOneBackoff(t *testing.T) {
 
 func TestWaitHoldsWhileRedisIsDown(t *testing.T) {
 	m, rdb := newMini(t)
-	l := New(rdb, "q", Config{Rate: mustRate(t, "1000/s"), RetryBase: time.Millisecond, RetryMax: 5 * time.Millisecond})
+	var (
+		mu      sync.Mutex
+		reports []string
+	)
+	onOutage := func(err error, _ time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			reports = append(reports, "down")
+		} else {
+			reports = append(reports, "up")
+		}
+	}
+	l := New(rdb, "q", Config{Rate: mustRate(t, "1000/s"), RetryBase: time.Millisecond, RetryMax: 5 * time.Millisecond,
+		OnOutage: onOutage})
 	if err := l.Wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -247,6 +262,13 @@ func TestWaitHoldsWhileRedisIsDown(t *testing.T) {
 	}
 	if _, last := l.Errors(); last == nil || !strings.Contains(last.Error(), "redis limiter") {
 		t.Errorf("last error %v, want a redis limiter error", last)
+	}
+	// One report when Redis went away, however many calls failed, and
+	// one when it came back.
+	mu.Lock()
+	defer mu.Unlock()
+	if n, _ := l.Errors(); n < 3 || !slices.Equal(reports, []string{"down", "up"}) {
+		t.Errorf("%d failed calls reported as %q, want down then up", n, reports)
 	}
 }
 
