@@ -173,10 +173,12 @@ func BuildHTTPRate(ctx context.Context, root, dir string) (string, error) {
 		return "", fmt.Errorf("%w: httprate: no go on PATH", ErrUnavailable)
 	}
 	bin := filepath.Join(dir, "httprate-limiter")
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", bin, ".")
+	// On the command line these override the caller's GOFLAGS, which are
+	// about the main module (-mod=vendor, say); the module's own go.sum
+	// must do, and it is no checkout of its own to stamp.
+	cmd := exec.CommandContext(ctx, goBin, "build", "-mod=readonly", "-buildvcs=false", "-o", bin, ".")
 	cmd.Dir = filepath.Join(root, httprateDir)
-	// GOFLAGS of the caller (-mod=vendor, say) are about the main module.
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=readonly", "GOWORK=off")
+	cmd.Env = append(os.Environ(), "GOWORK=off")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("build %s: %w: %s", httprateDir, err, strings.TrimSpace(string(out)))
