@@ -234,17 +234,19 @@ func realRun(ctx context.Context, o options, sc realScenario, bin, input, bodies
 
 // curlArgs is the baseline: xargs runs one curl per line of the bodies
 // file, 8 at a time, each retrying up to 5 times (curl retries a 429 and
-// honours Retry-After, else backs off 1 s, 2 s, 4 s...).
+// honours Retry-After, else backs off 1 s, 2 s, 4 s...). The answers go to
+// stdout, which the harness discards: with -o /dev/null curl gives up on
+// the first retry, failing to truncate the file (error 23).
 func curlArgs(url string) []string {
 	return []string{"xargs", "-d", `\n`, "-P", fmt.Sprint(curlWorkers), "-I{}",
-		"curl", "-sS", "-o", "/dev/null", "--retry", "5", "-H", "Content-Type: application/json", "--data-raw", "{}", url}
+		"curl", "-sS", "--retry", "5", "-H", "Content-Type: application/json", "--data-raw", "{}", url}
 }
 
 // runCurl sends every body through ep with curlArgs.
 func runCurl(ctx context.Context, ep endpoint, bodies string, rows int, ideal float64) (trial, error) {
 	t := trial{Mode: modeCurl}
 	argv := curlArgs(ep.base + "/send")
-	t.Command = benchcli.ShellJoin(argv...) + " < bodies.jsonl"
+	t.Command = benchcli.ShellJoin(argv...) + " < bodies.jsonl > /dev/null"
 	in, err := os.Open(bodies)
 	if err != nil {
 		return t, fmt.Errorf("open bodies: %w", err)
@@ -428,7 +430,7 @@ func (r *realResult) markdown() string {
 	adaptive := append(sendArgs(modeAdaptive, "$ROWS", "$URL", "$REPORT"), "--concurrency", fmt.Sprint(sendConcurrency))
 	b.WriteString("- adaptive: `" + benchcli.ShellJoin(append([]string{"bulksend"}, adaptive...)...) + "`\n")
 	b.WriteString("- pinned: the same plus the adaptive run's `suggested_flags`\n")
-	b.WriteString("- curl: `" + benchcli.ShellJoin(curlArgs("$URL/send")...) + " < bodies.jsonl`\n")
+	b.WriteString("- curl: `" + benchcli.ShellJoin(curlArgs("$URL/send")...) + " < bodies.jsonl > /dev/null`\n")
 	for _, sr := range r.Scenarios {
 		fmt.Fprintf(&b, "- %s: %s\n", sr.Name, sr.Notes)
 	}
