@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -135,4 +136,67 @@ func TestConcurrencyLimit(t *testing.T) {
 			t.Fatalf("%s: allowed %v held %v, want %v", st.name, d.allowed, d.held, st.allowed)
 		}
 	}
+}
+
+// FuzzModels drives each time-based model with requests at fuzzed gaps and
+// checks what it promises: never more than its quota over any stretch of
+// time (a sliding log exactly Burst per Window), and a refused request's
+// wait is honest: after exactly that wait, with nothing in between, the
+// next request is allowed.
+func FuzzModels(f *testing.F) {
+	f.Add(uint8(0), []byte{0, 0, 0, 0, 0, 10, 0, 0, 200})
+	f.Add(uint8(1), []byte{0, 0, 0, 5, 5, 5, 5, 5, 5, 5})
+	f.Add(uint8(2), []byte{1, 1, 1, 1, 90, 0, 0, 0, 0, 0})
+	f.Add(uint8(3), []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 33, 0})
+	f.Add(uint8(4), []byte{7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7})
+	configs := []struct {
+		cfg Config
+		// slack is how many more than Burst any Window may hold (a
+		// bucket's Window is the time it takes to refill).
+		slack int
+	}{
+		{Config{Model: ModelBucket, Burst: 4, Rate: 40}, 4},                                                 // its size, and 100ms of refill
+		{Config{Model: ModelLeaky, Burst: 4, Rate: 40}, 5},                                                  // the same, and nginx's extra one
+		{Config{Model: ModelFixed, Burst: 4, Window: 100 * time.Millisecond}, 4},                            // two windows' worth across a boundary
+		{Config{Model: ModelSliding, Burst: 4, Window: 100 * time.Millisecond}, 0},                          // exact
+		{Config{Model: ModelSliding, Sliding: SlidingCounter, Burst: 4, Window: 100 * time.Millisecond}, 4}, // an estimate
+	}
+	f.Fuzz(func(t *testing.T, pick uint8, gaps []byte) {
+		c := configs[int(pick)%len(configs)]
+		cfg := c.cfg
+		window := cfg.Window
+		if window == 0 {
+			window = time.Duration(float64(cfg.Burst) / cfg.Rate * float64(time.Second))
+		}
+		l := newLimiter(cfg.limiterConfig())
+		now := t0.Add(37 * time.Millisecond) // off the aligned grid
+		var allowed []time.Time
+		for i, g := range gaps {
+			now = now.Add(time.Duration(g) * window / 50)
+			d := l.take(now)
+			if d.allowed {
+				allowed = append(allowed, now)
+				n := 0
+				for _, a := range allowed {
+					if now.Sub(a) < window {
+						n++
+					}
+				}
+				if n > cfg.Burst+c.slack {
+					t.Fatalf("request %d: %d allowed within %v, quota %d (+%d)", i, n, window, cfg.Burst, c.slack)
+				}
+				continue
+			}
+			if d.reset <= 0 {
+				t.Fatalf("request %d refused with a wait of %v", i, d.reset)
+			}
+			// A copy of the limiter answers the honest-wait question, so
+			// the fuzzed sequence goes on as it was.
+			probe := *l
+			probe.log = slices.Clone(l.log)
+			if again := probe.take(now.Add(d.reset)); !again.allowed {
+				t.Fatalf("request %d refused with a wait of %v, and refused again after it (wait %v)", i, d.reset, again.reset)
+			}
+		}
+	})
 }
