@@ -305,7 +305,37 @@ func writeBodies(path string, rows []row) error {
 type realCell struct {
 	cell
 	Target *target `json:"target,omitempty"`
+	// NotRun says why each trial left out did not run.
+	NotRun []string `json:"not_run,omitempty"`
 }
+
+// newRealCell settles the trials of one mode that ran. A pinned trial does
+// not run when its adaptive run suggested no flags; if none ran, the cell
+// says so and, judged, misses: the summary owes the user flags to pin.
+func newRealCell(mode string, trials []trial, rows int, tg target, judged bool) realCell {
+	c := realCell{cell: cell{Mode: mode}}
+	if judged {
+		c.Target = &tg
+	}
+	for _, t := range trials {
+		if t.ran() {
+			c.Trials = append(c.Trials, t)
+		} else {
+			c.NotRun = append(c.NotRun, t.Error)
+		}
+	}
+	if len(c.Trials) > 0 {
+		c.settleAgainst(rows, tg, judged)
+		return c
+	}
+	if judged {
+		c.Verdict, c.Misses = benchcli.Miss, []string{"not run"}
+	}
+	return c
+}
+
+// ran tells a trial that was measured from one that was skipped.
+func (t trial) ran() bool { return t.Server.Requests > 0 || t.ExitCode != nil || t.TimedOut }
 
 // realScenarioResult is one scenario's rows.
 type realScenarioResult struct {
@@ -381,12 +411,8 @@ func benchReal(ctx context.Context, o options, progress io.Writer) (*realResult,
 			}
 		}
 		for _, m := range o.modes {
-			c := realCell{cell: cell{Mode: m, Trials: trials[m]}}
 			tg, judged := sc.target(m)
-			if judged {
-				c.Target = &tg
-			}
-			c.settleAgainst(o.rows, tg, judged)
+			c := newRealCell(m, trials[m], o.rows, tg, judged)
 			switch c.Verdict {
 			case benchcli.Pass:
 				res.Pass++
@@ -443,9 +469,6 @@ func (c *realCell) columns() string {
 		return " - | - | - | - "
 	}
 	t := c.Trials[c.Representative]
-	if t.Error != "" && t.Server.Requests == 0 {
-		return fmt.Sprintf(" - | - | - | - (%s) ", t.Error)
-	}
 	once := "yes"
 	if !c.DeliveredOnce {
 		once = "**no**: " + t.Delivered
@@ -464,7 +487,7 @@ func (c *realCell) columns() string {
 }
 
 func (c *realCell) effText() string {
-	if len(c.Trials) == 0 || c.Trials[c.Representative].Server.Requests == 0 {
+	if len(c.Trials) == 0 {
 		return "-"
 	}
 	return fmt.Sprintf("%.2f", c.Efficiency)
@@ -483,11 +506,14 @@ func (c *realCell) verdictText() string {
 // detail is the suggested flags (adaptive), the flags used (pinned) or
 // the dropped rows (curl), and any error.
 func (c *realCell) detail() string {
+	var parts []string
+	if n := len(c.NotRun); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d not run: %s", n, n+len(c.Trials), c.NotRun[0]))
+	}
 	if len(c.Trials) == 0 {
-		return ""
+		return strings.Join(parts, "; ")
 	}
 	t := c.Trials[c.Representative]
-	var parts []string
 	if s := t.Summary; s != nil && c.Mode == modeAdaptive && s.SuggestedFlags != "" {
 		parts = append(parts, "suggests `"+s.SuggestedFlags+"`")
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/bulksend/bulksend/bench/internal/benchcli"
 )
 
 // TestRealIdeal: issue 11's ideal times for 400 rows.
@@ -84,5 +86,33 @@ func TestRealMarkdown(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
+	}
+}
+
+// TestNewRealCell: pinned trials that never ran (no flags suggested) are
+// left out of the median; a cell with none that ran misses, saying so.
+func TestNewRealCell(t *testing.T) {
+	skipped := trial{Mode: modePinned, Error: "the adaptive run suggested no flags"}
+	code := 0
+	ran := trial{Mode: modePinned, ExitCode: &code, Acked: 400, Efficiency: 0.97, DeliveredOnce: true,
+		Server: serverStats{Requests: 400, Distinct: 400, Delivered: 400}}
+	tg := target{MinEfficiency: 0.95}
+	tests := []struct {
+		name    string
+		trials  []trial
+		verdict string
+		detail  string
+	}{
+		{"none ran", []trial{skipped, skipped, skipped}, benchcli.Miss, "3 of 3 not run: the adaptive run suggested no flags"},
+		{"one ran", []trial{skipped, ran, skipped}, benchcli.Pass, "2 of 3 not run: the adaptive run suggested no flags"},
+		{"all ran", []trial{ran, ran, ran}, benchcli.Pass, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newRealCell(modePinned, tt.trials, 400, tg, true)
+			if c.Verdict != tt.verdict || !strings.HasPrefix(c.detail(), tt.detail) {
+				t.Errorf("verdict %s, detail %q; want %s, %q", c.Verdict, c.detail(), tt.verdict, tt.detail)
+			}
+		})
 	}
 }
