@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,10 +40,12 @@ func TestScripts(t *testing.T) {
 			"limiter":    cmdLimiter,
 			"mode":       cmdMode,
 			"echoserver": cmdEchoServer,
+			"advance":    cmdAdvance,
 		},
 		Condition: limiterCondition,
 		Setup: func(env *testscript.Env) error {
 			scanAtEnd(env)
+			env.Values[clockKey{}] = new(shiftedClock)
 			env.Setenv("NO_COLOR", "1")
 			return nil
 		},
@@ -57,6 +60,7 @@ func cmdSandbox(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	cfg, err := sandboxConfig(args)
 	ts.Check(err)
+	cfg.Now = ts.Value(clockKey{}).(*shiftedClock).now
 	_, base, stop, err := sandboxtest.Serve(context.Background(), cfg)
 	ts.Check(err)
 	ts.Defer(stop)
@@ -116,6 +120,25 @@ func sandboxConfig(args []string) (sandbox.Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// clockKey keys the script's sandbox clock in testscript's Values.
+type clockKey struct{}
+
+// shiftedClock is the real clock moved forward by what the script advanced
+// it: a sandbox's day passes without a test sleeping for it.
+type shiftedClock struct{ shift atomic.Int64 }
+
+func (c *shiftedClock) now() time.Time { return time.Now().Add(time.Duration(c.shift.Load())) }
+
+// cmdAdvance moves the sandbox's clock forward: advance 24h.
+func cmdAdvance(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: advance DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	ts.Value(clockKey{}).(*shiftedClock).shift.Add(int64(d))
 }
 
 // cmdStats checks the sandbox's /stats, or the real limiter's when the

@@ -12,6 +12,7 @@ const (
 	ExitUsage       = 2   // bad flags or arguments, or a report that would be overwritten
 	ExitIncomplete  = 3   // finished, but some rows failed, were invalid or are unknown
 	ExitMaxErrors   = 4   // stopped by --max-errors
+	ExitParked      = 5   // parked: a quota or send window closed; resume after the time the summary gives
 	ExitInterrupted = 130 // interrupted by SIGINT/SIGTERM
 )
 

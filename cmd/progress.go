@@ -36,7 +36,9 @@ func startProgress(opts *SendOptions, p *sender.Progress, total int64, lim runLi
 		t := now()
 		f := frame{done: p.Done.Load(), sent: p.Sent.Load(), failed: p.Failed.Load(), throttled: p.Throttled.Load(),
 			retries: p.Retries.Load(), inFlight: p.InFlight.Load(), total: total, elapsed: t.Sub(start)}
-		if until, paused := lim.Paused(t); paused {
+		if until, parked := p.ParkedUntil(t); parked {
+			f.parkedUntil = until
+		} else if until, paused := lim.Paused(t); paused {
 			f.pausedFor, f.pauseReason = until.Sub(t), p.ThrottleReason()
 		}
 		return f
@@ -57,6 +59,7 @@ type frame struct {
 	elapsed                                          time.Duration
 	pausedFor                                        time.Duration // 0: not paused
 	pauseReason                                      string        // the throttle answer that paused the run
+	parkedUntil                                      time.Time     // zero: not parked (--wait-parked sleeps until then)
 }
 
 // status is the counters, and why the run is paused: what a user watching
@@ -65,7 +68,9 @@ func (f frame) status() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "sent %d · failed %d · throttled %d · retries %d · in flight %d",
 		f.sent, f.failed, f.throttled, f.retries, f.inFlight)
-	if f.pausedFor > 0 {
+	if !f.parkedUntil.IsZero() {
+		fmt.Fprintf(&b, " · parked until %s (--wait-parked)", f.parkedUntil.Format(time.RFC3339))
+	} else if f.pausedFor > 0 {
 		fmt.Fprintf(&b, " · paused %.1fs", f.pausedFor.Seconds())
 		if f.pauseReason != "" {
 			fmt.Fprintf(&b, " (%s)", redact.Terminal(f.pauseReason))

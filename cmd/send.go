@@ -79,6 +79,7 @@ type SendOptions struct {
 	Timeout           time.Duration
 	MaxRetries        int
 	MaxWait           time.Duration
+	WaitParked        bool
 	MaxErrors         string
 	RecipientInterval time.Duration
 	IdempotencyHeader string
@@ -101,6 +102,10 @@ type SendOptions struct {
 	// Flags are the flags given on the command line, for the start line a
 	// log gets ("--rate=5/s"); secrets are masked when it is printed.
 	Flags []string
+
+	// ResumeCommand is the command line that continues this run: its own
+	// flags, with --resume. A parked run prints it.
+	ResumeCommand string
 
 	// GracePeriod is how long in-flight requests may take to finish after
 	// the first interrupt.
@@ -142,6 +147,7 @@ results arrive and is the journal --resume continues from.`,
 				return usageError("no input: give a FILE, or pipe rows into 'bulksend send -'")
 			}
 			opts.Flags = givenFlags(c.Flags())
+			opts.ResumeCommand = resumeCommand(c, opts.Input)
 			if runF != nil {
 				return runF(opts)
 			}
@@ -154,6 +160,7 @@ results arrive and is the journal --resume continues from.`,
 		"2    usage error, or the report exists (use --resume or --force)",
 		"3    finished with some rows failed, invalid or unknown",
 		"4    stopped by --max-errors",
+		"5    parked: a quota or send window closed; --resume after the resume_after the summary gives",
 		"130  interrupted; the report can be continued with --resume"))
 	c.Flags().SortFlags = false
 	addRequestFlags(c, opts)
@@ -227,7 +234,8 @@ func addPacingFlags(c *cobra.Command, opts *SendOptions) {
 	f.IntVar(&opts.Concurrency, "concurrency", sender.DefaultConcurrency, "requests in flight at once")
 	f.DurationVar(&opts.Timeout, "timeout", sender.DefaultTimeout, "timeout of one request")
 	f.IntVar(&opts.MaxRetries, "max-retries", sender.DefaultMaxRetries, "retries of a transient failure (5xx, network); throttling does not count")
-	f.DurationVar(&opts.MaxWait, "max-wait", sender.DefaultMaxWait, "longest server-requested wait to honour; past it the row fails")
+	f.DurationVar(&opts.MaxWait, "max-wait", sender.DefaultMaxWait, "longest wait to sleep through; a longer one (a quota, a closed send window) parks the run: exit 5")
+	f.BoolVar(&opts.WaitParked, "wait-parked", false, "sleep through a wait longer than --max-wait instead of parking, however long")
 	f.StringVar(&opts.MaxErrors, "max-errors", "", "stop (resumably) after N failed rows, or P% of the last 100")
 	f.DurationVar(&opts.RecipientInterval, "recipient-interval", 0, "least time between two messages to one recipient (needs --recipient-field or a preset)")
 	f.StringVar(&opts.IdempotencyHeader, "idempotency-header", sender.DefaultIdempotencyHeader, "header carrying each message's idempotency key")
@@ -637,6 +645,9 @@ func (p *plan) send(ctx context.Context) error {
 	} else if out.Stopped != "" && out.Stopped != "interrupted" {
 		// --quiet silences progress and the summary, never why a run stopped.
 		fmt.Fprintf(opts.IO.ErrOut, "bulksend: stopped: %s\n", out.Stopped)
+		if out.ResumeAfter != "" {
+			fmt.Fprintf(opts.IO.ErrOut, "bulksend: parked until %s; then: %s\n", out.ResumeAfter, out.ResumeCommand)
+		}
 	}
 	return silentExit(out.ExitCode)
 }
@@ -668,6 +679,7 @@ func (p *plan) campaignOptions(lim sender.Limiter, stop <-chan struct{}) campaig
 			Timeout:           o.Timeout,
 			MaxRetries:        maxRetries,
 			MaxWait:           o.MaxWait,
+			WaitParked:        o.WaitParked,
 			MaxErrors:         p.maxErr,
 			MaxErrorShare:     p.maxShare,
 			IdempotencyHeader: o.IdempotencyHeader,
@@ -802,6 +814,8 @@ func runErrorCode(err error) int {
 		return ExitInterrupted
 	case errors.Is(err, sender.ErrMaxErrors):
 		return ExitMaxErrors
+	case errors.Is(err, sender.ErrParked):
+		return ExitParked
 	case errors.Is(err, campaign.ErrInputChanged):
 		return ExitUsage
 	}

@@ -146,6 +146,7 @@ func TestSummarizeExitCodes(t *testing.T) {
 		{"input changed under the report", fmt.Errorf("line 2: %w", campaign.ErrInputChanged), ExitUsage},
 		{"report unreadable", fmt.Errorf("read report to resume: %w", report.ErrOutOfOrder), ExitError},
 		{"auth", sender.ErrAuth, ExitError},
+		{"parked", &sender.ParkedError{Until: time.Now(), Reason: "quota"}, ExitParked},
 	}
 	for _, tt := range tests {
 		if got := runErrorCode(tt.err); got != tt.want {
@@ -157,5 +158,38 @@ func TestSummarizeExitCodes(t *testing.T) {
 	}
 	if got := rateFlag(ratelimit.RateFromPerSecond(97.4)); got != "--rate 97.4/s" {
 		t.Errorf("suggestion %q", got)
+	}
+}
+
+// TestResumeCommand: a parked run prints the command that continues it:
+// the flags given, quoted for a shell, less those that start over, plus
+// --resume.
+func TestResumeCommand(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{name: "plain", args: []string{"rows.csv", "--url", "https://api.example.com/send"},
+			want: "bulksend send rows.csv --url https://api.example.com/send --resume"},
+		{name: "templates and repeated flags quoted",
+			args: []string{"my rows.csv", "--body", `{"to": {{json .to}}}`, "-H", "A: b", "-H", "C: it's"},
+			want: `bulksend send 'my rows.csv' --body '{"to": {{json .to}}}' --header 'A: b' --header 'C: it'\''s' --resume`},
+		{name: "force, resume and dry-run dropped; booleans kept",
+			args: []string{"rows.csv", "--force", "--dry-run", "--resume", "--quiet", "--rate", "5/s"},
+			want: "bulksend send rows.csv --quiet --rate 5/s --resume"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got string
+			c := NewCmdSend(&IOStreams{}, nil, nil, func(o *SendOptions) error { got = o.ResumeCommand; return nil })
+			c.SetArgs(tt.args)
+			if err := c.Execute(); err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("resume command\n %s\nwant\n %s", got, tt.want)
+			}
+		})
 	}
 }

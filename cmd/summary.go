@@ -46,7 +46,12 @@ type runSummary struct {
 	PerSecond      float64    `json:"sent_per_second"`
 	TokensFetched  int        `json:"tokens_fetched,omitempty"`
 	Stopped        string     `json:"stopped,omitempty"`
-	ExitCode       int        `json:"exit_code"`
+	// ResumeAfter and ResumeCommand say, for a parked run, from when and
+	// how to continue it: RFC 3339, on the server's clock when a server's
+	// quota parked the run.
+	ResumeAfter   string `json:"resume_after,omitempty"`
+	ResumeCommand string `json:"resume_command,omitempty"`
+	ExitCode      int    `json:"exit_code"`
 }
 
 type latencyOut struct {
@@ -95,6 +100,11 @@ func (p *plan) summarize(res *campaign.Result) *runSummary {
 		// The reason may quote a server's answer: masked, and one line
 		// that cannot drive the terminal, here and in --json alike.
 		out.Stopped = redact.Terminal(p.masker.mask(stopReason(runErr)))
+		var parked *sender.ParkedError
+		if errors.As(runErr, &parked) {
+			out.ResumeAfter = parked.Until.Format(time.RFC3339)
+			out.ResumeCommand = redact.Terminal(p.masker.mask(p.opts.ResumeCommand))
+		}
 	case res.Incomplete():
 		out.ExitCode = ExitIncomplete
 	default:
@@ -105,11 +115,14 @@ func (p *plan) summarize(res *campaign.Result) *runSummary {
 
 // stopReason says why a run stopped, with what to do about it.
 func stopReason(err error) string {
+	var parked *sender.ParkedError
 	switch {
 	case errors.Is(err, sender.ErrInterrupted):
 		return "interrupted"
 	case errors.Is(err, campaign.ErrInputChanged):
 		return err.Error() + "; use --force to start over"
+	case errors.As(err, &parked):
+		return "parked: " + parked.Reason
 	}
 	return err.Error()
 }
@@ -181,6 +194,8 @@ func printSummary(w io.Writer, s *runSummary) {
 		b.WriteString("  the input was not read to its end: rows after the last one reported have no report row\n")
 	}
 	switch {
+	case s.ResumeAfter != "":
+		fmt.Fprintf(&b, "  %s\n  parked until %s: run again then with --resume:\n    %s\n", s.Stopped, s.ResumeAfter, s.ResumeCommand)
 	case s.Stopped == "interrupted":
 		b.WriteString("  interrupted: run again with --resume to send the rest\n")
 	case s.Stopped != "":

@@ -71,6 +71,17 @@ func (c *ServerClock) Now(t time.Time) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// At is the server's time at local time t, for an answer with headers h:
+// the learned clock when it is precise, else the answer's Date header (to
+// the second), else t itself. A reset the server announces as a wait is an
+// instant on this clock.
+func (c *ServerClock) At(h http.Header, t time.Time) time.Time {
+	if server, ok := c.Now(t); ok {
+		return server
+	}
+	return serverNow(h, t)
+}
+
 // ParseWaitAt is ParseWait with absolute times read against the learned
 // server clock when it is precise, else against the answer's Date header.
 func (c *ServerClock) ParseWaitAt(h http.Header, now time.Time) (Signal, bool) {

@@ -121,7 +121,17 @@ func (e *engine) resolve(j *job, a *answer, v verdict) outcome {
 			e.progress.LastThrottle.Store(v.reason)
 		}
 		if v.kind == verdictWaitTooLong {
-			return outcome{kind: outcomeFinal, job: j, res: e.result(j, a, StatusFailed, v.reason), requests: 1}
+			if !e.cfg.WaitParked {
+				// The whole run parks: the server refused this request,
+				// so the row is pending (unless an earlier attempt may
+				// have arrived), and no other row is worth a request
+				// before the reset.
+				until := e.server.At(a.header, a.end).Add(v.wait)
+				return outcome{kind: outcomeFatal, job: j, requests: 1,
+					err: &ParkedError{Until: until, Reason: v.reason},
+					res: e.result(j, a, e.unsent(j), "not sent: parked: "+v.reason)}
+			}
+			e.progress.park(a.end.Add(v.wait))
 		}
 		e.lim.Throttle(a.end, v.wait, v.hinted)
 		j.ready = a.end
@@ -149,14 +159,20 @@ func (e *engine) resolve(j *job, a *answer, v verdict) outcome {
 		// The server proved it did not take the message: the row is
 		// pending, and --resume sends it once the credentials are fixed
 		// (unless an earlier attempt may have arrived).
-		st := StatusPending
-		if j.maybe {
-			st = StatusUnknown
-		}
 		return outcome{kind: outcomeFatal, job: j, requests: 1, err: fmt.Errorf("%w: %s", ErrAuth, v.reason),
-			res: e.result(j, a, st, "not sent: "+v.reason)}
+			res: e.result(j, a, e.unsent(j), "not sent: "+v.reason)}
 	}
 	return outcome{kind: outcomeFinal, job: j, res: e.result(j, a, StatusFailed, v.reason), requests: 1}
+}
+
+// unsent is the status of j when its latest request proved the server did
+// not take it and the run ends: pending, which --resume sends, unless an
+// earlier attempt may have arrived.
+func (e *engine) unsent(j *job) Status {
+	if j.maybe {
+		return StatusUnknown
+	}
+	return StatusPending
 }
 
 // unreachable ends the run: the server cannot be reached. j stays in flight

@@ -219,6 +219,8 @@ func TestResolve(t *testing.T) {
 		// wantThrottled: the answer counts as a throttle for the job (and
 		// its row); wantPaused: the limiter was told to pause.
 		wantThrottled, wantPaused bool
+		waitParked                bool
+		wantRunErr                error // what err, if set, must be
 	}{
 		{name: "sent", v: verdict{kind: verdictSent, messageID: "m-1"}, want: outcomeFinal, wantStatus: StatusSent},
 		{name: "failed", v: verdict{kind: verdictFailed, reason: "HTTP 400"}, want: outcomeFinal, wantStatus: StatusFailed, wantErr: "HTTP 400"},
@@ -232,14 +234,16 @@ func TestResolve(t *testing.T) {
 			want: outcomeFinal, wantStatus: StatusUnknown, wantErr: "may have"},
 		{name: "throttled is requeued, the limiter told", v: verdict{kind: verdictThrottled, wait: time.Second, hinted: true},
 			want: outcomeRetry, wantThrottled: true, wantPaused: true},
-		{name: "a wait too long fails the row", v: verdict{kind: verdictWaitTooLong, reason: "server asked to wait 1h0m0s"},
-			want: outcomeFinal, wantStatus: StatusFailed, wantErr: "server asked to wait", wantThrottled: true},
-		{name: "auth ends the run", v: verdict{kind: verdictAuth, reason: "HTTP 401"}, want: outcomeFatal, wantErr: "HTTP 401"},
+		{name: "a wait too long parks the run", v: verdict{kind: verdictWaitTooLong, wait: time.Hour, hinted: true, reason: "server asked to wait 1h0m0s"},
+			want: outcomeFatal, wantStatus: StatusPending, wantErr: "parked until 2026-01-02T04:04:05Z: server asked to wait", wantThrottled: true, wantRunErr: ErrParked},
+		{name: "a wait too long is slept through with WaitParked", v: verdict{kind: verdictWaitTooLong, wait: time.Hour, hinted: true},
+			waitParked: true, want: outcomeRetry, wantThrottled: true, wantPaused: true},
+		{name: "auth ends the run", v: verdict{kind: verdictAuth, reason: "HTTP 401"}, want: outcomeFatal, wantErr: "HTTP 401", wantRunErr: ErrAuth},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			lim := new(countingLimiter)
-			e := newEngine(Config{Limiter: lim, MaxRetries: 2, Rand: func() float64 { return 0.5 }})
+			e := newEngine(Config{Limiter: lim, MaxRetries: 2, Rand: func() float64 { return 0.5 }, WaitParked: tt.waitParked})
 			m := &Message{Line: 2, ID: "row-1"}
 			if tt.keyed {
 				m.IdempotencyKey = "k"
@@ -253,8 +257,8 @@ func TestResolve(t *testing.T) {
 			switch {
 			case o.err != nil:
 				errText = o.err.Error()
-				if !errors.Is(o.err, ErrAuth) {
-					t.Errorf("err %v, want ErrAuth", o.err)
+				if !errors.Is(o.err, tt.wantRunErr) {
+					t.Errorf("err %v, want %v", o.err, tt.wantRunErr)
 				}
 			case o.res != nil:
 				errText = o.res.Error

@@ -3,6 +3,7 @@ package sender
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -50,7 +51,29 @@ var (
 	ErrUnreachable = errors.New("server unreachable")
 	// ErrInterrupted: the caller asked the run to stop.
 	ErrInterrupted = errors.New("interrupted")
+	// ErrParked: nothing may be sent before a time further off than
+	// Config.MaxWait (a quota spent, a send window closed). The run ends
+	// with a *ParkedError, which says until when.
+	ErrParked = errors.New("parked")
 )
+
+// ParkedError ends a parked run: nothing could be sent before Until, and
+// the rows not sent are left for --resume. errors.Is(err, ErrParked) holds.
+type ParkedError struct {
+	// Until is the earliest time sending may go on, on the server's clock
+	// when the server set it (a quota's reset), else on the local clock (a
+	// send window's opening, a local limit).
+	Until time.Time
+	// Reason says what parked the run.
+	Reason string
+}
+
+func (e *ParkedError) Error() string {
+	return fmt.Sprintf("parked until %s: %s", e.Until.Format(time.RFC3339), e.Reason)
+}
+
+// Is makes errors.Is(err, ErrParked) hold.
+func (e *ParkedError) Is(target error) bool { return target == ErrParked }
 
 // Doer sends one HTTP request; *http.Client implements it.
 type Doer interface {
@@ -97,7 +120,12 @@ type Config struct {
 	// MaxRetries bounds the retries of transient failures (throttle answers
 	// do not count); 0 means DefaultMaxRetries, negative means none.
 	MaxRetries int
-	MaxWait    time.Duration // longest pause honoured; 0 means DefaultMaxWait
+	// MaxWait is the longest pause honoured; 0 means DefaultMaxWait. A
+	// longer one parks the run (ErrParked), unless WaitParked.
+	MaxWait time.Duration
+	// WaitParked sleeps through what would park the run, however long,
+	// and goes on; Progress.ParkedUntil says until when.
+	WaitParked bool
 	// MaxErrors stops the run when this many rows failed permanently;
 	// MaxErrorShare when this share of the last 100 results failed. 0: off.
 	MaxErrors     int

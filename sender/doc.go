@@ -39,7 +39,8 @@
 // status (3xx and 4xx fail, 401 and 403 end the run, 408, 425 and 5xx are
 // retried, 504 is ambiguous). resolve then decides for this message: a
 // throttle pauses the Limiter for the whole pool and requeues the job (one
-// asking for longer than Config.MaxWait fails it); a retry requeues it after a full-jitter backoff while its retries last; an
+// asking for longer than Config.MaxWait parks the run, unless
+// Config.WaitParked); a retry requeues it after a full-jitter backoff while its retries last; an
 // ambiguous attempt is repeated only when the request carries an
 // idempotency key, and otherwise line 17 is unknown, never resent blindly.
 //
@@ -56,7 +57,8 @@
 //
 // A run stops when the input is done and nothing waits, or early: the stop
 // channel closes or ctx ends (ErrInterrupted), the server refuses the
-// credentials (ErrAuth), failures pass the error policy (ErrMaxErrors), the
+// credentials (ErrAuth), nothing may go before a time further off than
+// Config.MaxWait (ErrParked, as a *ParkedError that says until when), failures pass the error policy (ErrMaxErrors), the
 // retry budget runs dry (ErrOutage), or the Journal fails. From then on
 // nothing is handed out or retried, and workers waiting for the Limiter
 // give up their jobs; requests on the wire finish and are settled, unless

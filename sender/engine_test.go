@@ -1,6 +1,7 @@
 package sender
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -388,6 +389,7 @@ func TestRunStatuses(t *testing.T) {
 		wantErrText  []string // substrings of Result.Error
 		wantRunErr   error
 		wantPauses   int
+		wantRunText  string // in the run's error; "" means "HTTP <status>"
 	}{
 		{name: "2xx is sent", status: 202, body: `{"id":"m-1"}`, want: StatusSent, wantAttempts: 1},
 		{name: "500 retried until MaxRetries", status: 500, want: StatusFailed, wantAttempts: maxRetries + 1,
@@ -408,12 +410,12 @@ func TestRunStatuses(t *testing.T) {
 			wantErrText: []string{"not sent", "HTTP 401"}},
 		{name: "403 ends the run, row pending for resume", status: 403, want: StatusPending, wantAttempts: 1, wantRunErr: ErrAuth,
 			wantErrText: []string{"not sent", "HTTP 403"}},
-		{name: "429 asking for more than MaxWait fails with the header", status: 429,
-			header: http.Header{"Retry-After": {"3600"}}, maxWait: time.Minute, want: StatusFailed, wantAttempts: 1,
-			wantErrText: []string{"Retry-After: 3600", "max-wait"}},
-		{name: "503 with a hint beyond MaxWait also fails", status: 503,
-			header: http.Header{"X-Ratelimit-Reset-After": {"120"}}, maxWait: time.Minute, want: StatusFailed, wantAttempts: 1,
-			wantErrText: []string{"X-RateLimit-Reset-After: 120"}},
+		{name: "429 asking for more than MaxWait parks the run, row pending for resume", status: 429,
+			header: http.Header{"Retry-After": {"3600"}}, maxWait: time.Minute, want: StatusPending, wantAttempts: 1,
+			wantRunErr: ErrParked, wantRunText: "Retry-After: 3600", wantErrText: []string{"not sent"}},
+		{name: "503 with a hint beyond MaxWait also parks", status: 503,
+			header: http.Header{"X-Ratelimit-Reset-After": {"120"}}, maxWait: time.Minute, want: StatusPending, wantAttempts: 1,
+			wantRunErr: ErrParked, wantRunText: "X-RateLimit-Reset-After: 120", wantErrText: []string{"not sent"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -439,7 +441,7 @@ func TestRunStatuses(t *testing.T) {
 				t.Errorf("server saw %d requests, summary %d; want %d", got, sum.Requests, tc.wantAttempts)
 			}
 			r := j.result(2)
-			if tc.wantRunErr != nil && !strings.Contains(err.Error(), fmt.Sprintf("HTTP %d", tc.status)) {
+			if want := cmp.Or(tc.wantRunText, fmt.Sprintf("HTTP %d", tc.status)); tc.wantRunErr != nil && !strings.Contains(err.Error(), want) {
 				t.Errorf("run error %q does not say what the server answered", err)
 			}
 			if r == nil {

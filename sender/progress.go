@@ -1,6 +1,9 @@
 package sender
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // Progress holds live counters a display reads on its own ticker while the
 // engine runs; every field is updated atomically.
@@ -16,12 +19,39 @@ type Progress struct {
 	// asked for ("HTTP 429, Retry-After: 7"), so a display can say why
 	// the run is paused. It holds a string once a throttle was seen.
 	LastThrottle atomic.Value
+	// parkedUntil is when a wait that would have parked the run ends
+	// (Config.WaitParked), in Unix nanoseconds; 0 if none.
+	parkedUntil atomic.Int64
 }
 
 // ThrottleReason is LastThrottle's text, "" before any throttle.
 func (p *Progress) ThrottleReason() string {
 	s, _ := p.LastThrottle.Load().(string)
 	return s
+}
+
+// ParkedUntil reports when the wait that would have parked the run, slept
+// through with Config.WaitParked, ends, if it has not ended by now.
+func (p *Progress) ParkedUntil(now time.Time) (until time.Time, parked bool) {
+	ns := p.parkedUntil.Load()
+	if ns == 0 {
+		return time.Time{}, false
+	}
+	until = time.Unix(0, ns)
+	return until, now.Before(until)
+}
+
+// park records that the run sleeps until t instead of parking.
+func (p *Progress) park(t time.Time) {
+	if p == nil {
+		return
+	}
+	for {
+		old := p.parkedUntil.Load()
+		if old >= t.UnixNano() || p.parkedUntil.CompareAndSwap(old, t.UnixNano()) {
+			return
+		}
+	}
 }
 
 func (p *Progress) count(st Status) {

@@ -1,0 +1,119 @@
+package sender
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bulksend/bulksend/ratelimit"
+	"github.com/bulksend/bulksend/sandbox"
+)
+
+// fakeNow is a clock tests move by hand.
+type fakeNow struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeNow) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeNow) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// TestRunParksOnADailyQuota: a server that allows 20 messages a day answers
+// the 21st with Retry-After: 86400. The run parks: no further request goes
+// out, the rows not sent are left for --resume, and the error says until
+// when, on the server's clock.
+func TestRunParksOnADailyQuota(t *testing.T) {
+	tests := []struct {
+		name        string
+		concurrency int
+		// gate, when set, lets that many requests go and holds every
+		// later wait, as a long pause would: parking must end those waits.
+		gate int64
+		// maxRequests: at most one request finds the cap per worker that
+		// was already sending when it was found.
+		maxRequests int
+	}{
+		{name: "one worker spends one request on the cap", concurrency: 1, maxRequests: 21},
+		{name: "workers waiting for the limiter give up at once", concurrency: 8, gate: 21, maxRequests: 21},
+		{name: "eight unpaced workers spend at most one each", concurrency: 8, maxRequests: 28},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := &fakeNow{t: time.Date(2026, 3, 7, 10, 0, 0, 0, time.UTC)}
+			srv, err := sandbox.New(sandbox.Config{Burst: 20, Window: 24 * time.Hour, Skew: time.Hour, Now: clock.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := httptest.NewServer(srv)
+			defer ts.Close()
+			j := newMemJournal()
+			cfg := Config{Client: newClient(t), Journal: j, Concurrency: tt.concurrency, Limiter: ratelimit.New(ratelimit.Config{})}
+			if tt.gate > 0 {
+				cfg.Limiter = &gateLimiter{open: tt.gate, cancelled: make(chan struct{})}
+			}
+			sum, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: newMessages(100, ts.URL+"/send")}, 10*time.Second)
+			var parked *ParkedError
+			if !errors.As(err, &parked) || !errors.Is(err, ErrParked) {
+				t.Fatalf("Run: %v, want a *ParkedError", err)
+			}
+			// The server's clock is an hour ahead; its window resets a day
+			// after the first request, which is when sending may go on.
+			reset := clock.now().Add(time.Hour + 24*time.Hour)
+			if d := parked.Until.Sub(reset); d < -time.Second || d > time.Second {
+				t.Errorf("parked until %v, want within 1s of the server's reset %v", parked.Until, reset)
+			}
+			st := srv.Stats()
+			if sum.Counts[StatusSent] != 20 || st.Delivered != 20 {
+				t.Errorf("%d sent, %d delivered; want 20", sum.Counts[StatusSent], st.Delivered)
+			}
+			if st.Requests > int64(tt.maxRequests) || sum.Requests != int(st.Requests) {
+				t.Errorf("the server saw %d requests (summary %d), want at most %d", st.Requests, sum.Requests, tt.maxRequests)
+			}
+			// Every other row is pending: the server took none of them,
+			// the one that found the cap included.
+			for _, r := range j.results() {
+				if r.Status != StatusSent && r.Status != StatusPending {
+					t.Errorf("line %d settled %s (%s): a parked run leaves rows pending", r.Line, r.Status, r.Error)
+				}
+			}
+			if sum.Counts[StatusPending] != 80 || sum.Unfinished != 0 {
+				t.Errorf("counts %v, %d unfinished; want 80 pending, none unfinished", sum.Counts, sum.Unfinished)
+			}
+			j.check(t)
+		})
+	}
+}
+
+// TestRunWaitParked: with WaitParked the run sleeps through the server's
+// long wait instead of parking, and says so in Progress.
+func TestRunWaitParked(t *testing.T) {
+	const wait = 300 * time.Millisecond
+	srv := &throttleOnceServer{block: wait, delivered: make(map[int]int)}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	p := new(Progress)
+	cfg := Config{Client: newClient(t), Journal: newMemJournal(), Concurrency: 1, MaxWait: time.Millisecond,
+		WaitParked: true, Progress: p, Limiter: ratelimit.New(ratelimit.Config{})}
+	sum, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: newMessages(3, ts.URL)}, 10*time.Second)
+	if err != nil {
+		t.Fatalf("Run: %v, want the run to sleep through the wait", err)
+	}
+	if sum.Counts[StatusSent] != 3 {
+		t.Errorf("counts %v, want 3 sent", sum.Counts)
+	}
+	if until, _ := p.ParkedUntil(time.Now()); until.IsZero() {
+		t.Errorf("Progress never said the run was parked")
+	}
+}
