@@ -514,8 +514,17 @@ func (c *realCell) detail() string {
 		return strings.Join(parts, "; ")
 	}
 	t := c.Trials[c.Representative]
-	if s := t.Summary; s != nil && c.Mode == modeAdaptive && s.SuggestedFlags != "" {
-		parts = append(parts, "suggests `"+s.SuggestedFlags+"`")
+	if s := t.Summary; s != nil && c.Mode == modeAdaptive {
+		if s.LearnedModel != "" {
+			learned := "learned " + s.LearnedModel
+			if s.LearnedWindow > 0 {
+				learned += fmt.Sprintf(" (window %.3gs)", s.LearnedWindow)
+			}
+			parts = append(parts, learned)
+		}
+		if s.SuggestedFlags != "" {
+			parts = append(parts, "suggests `"+s.SuggestedFlags+"`")
+		}
 	}
 	if c.Mode == modePinned && t.Command != "" {
 		if _, f, ok := strings.Cut(t.Command, "--concurrency "+fmt.Sprint(sendConcurrency)); ok {

@@ -62,7 +62,7 @@ func TestRealTargets(t *testing.T) {
 // issue asks for, and a MISS that says why.
 func TestRealMarkdown(t *testing.T) {
 	sc := allRealScenarios()[0]
-	ad := trial{Mode: modeAdaptive, Acked: 400, Summary: &summary{SuggestedFlags: "--rate 101/s --burst 17"},
+	ad := trial{Mode: modeAdaptive, Acked: 400, Summary: &summary{SuggestedFlags: "--rate 101/s --burst 17", LearnedModel: "bucket"},
 		Server: serverStats{Requests: 410, Distinct: 400, Delivered: 400, Throttled: 10}}
 	ad.finish(400, 4e9, sc.idealSeconds(400))
 	cu := trial{Mode: modeCurl, Server: serverStats{Requests: 460, Distinct: 390, Delivered: 390, Throttled: 70}}
@@ -79,7 +79,7 @@ func TestRealMarkdown(t *testing.T) {
 	r.Scenarios = []realScenarioResult{sr}
 	md := r.markdown()
 	for _, want := range []string{
-		"| nginx: burst 15, 100/s | leaky bucket | adaptive | yes | 0 | 10 (2.4%) | 4.00 | 3.85 | 0.96 | PASS | suggests `--rate 101/s --burst 17` |",
+		"| nginx: burst 15, 100/s | leaky bucket | adaptive | yes | 0 | 10 (2.4%) | 4.00 | 3.85 | 0.96 | PASS | learned bucket; suggests `--rate 101/s --burst 17` |",
 		"| nginx: burst 15, 100/s | leaky bucket | curl | **no**: 390/400 | 0 | 70 (15.2%) | 5.00 | 3.85 | 0.77 | - | 10 rows never delivered |",
 		"xargs -d '\\n' -P 8",
 	} {

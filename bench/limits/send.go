@@ -59,6 +59,8 @@ type summary struct {
 	LearnedBurst   int     `json:"learned_burst"`
 	LearnedRate    float64 `json:"learned_rate_per_second"`
 	ElapsedSeconds float64 `json:"elapsed_seconds"`
+	LearnedModel   string  `json:"learned_model,omitempty"`
+	LearnedWindow  float64 `json:"learned_window_seconds,omitempty"`
 	SuggestedFlags string  `json:"suggested_flags,omitempty"`
 	Stopped        string  `json:"stopped,omitempty"`
 	ExitCode       int     `json:"exit_code"`

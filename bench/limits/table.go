@@ -263,6 +263,12 @@ func (t trial) line() string {
 	}
 	if u := t.Summary; u != nil {
 		s += fmt.Sprintf(", summary %.2f s, %d pauses %.1f s, learned %.1f/s burst %d", u.ElapsedSeconds, u.Pauses, u.PausedSeconds, u.LearnedRate, u.LearnedBurst)
+		if u.LearnedModel != "" {
+			s += ", model " + u.LearnedModel
+		}
+		if u.SuggestedFlags != "" {
+			s += ", suggests " + u.SuggestedFlags
+		}
 	}
 	if t.Dropped > 0 {
 		s += fmt.Sprintf(", %d dropped", t.Dropped)
