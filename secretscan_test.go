@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"io/fs"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -245,14 +247,15 @@ func scanAtEnd(env *testscript.Env) {
 // cmdEchoServer starts a server that answers every request with the
 // request's own headers and URL in an error body, as careless servers do,
 // with a terminal escape sequence in it: echoserver [status=N]
-// [tokenstatus=N]. /oauth/token answers a token (ECHO_OAUTH_TOKEN) unless
-// tokenstatus says otherwise. It sets $ECHO (the base URL) and $ECHOHOST
-// (host:port).
+// [tokenstatus=N] [tls=1]. /oauth/token answers a token (ECHO_OAUTH_TOKEN)
+// unless tokenstatus says otherwise. With tls=1 it serves HTTPS with a
+// certificate of its own CA, written to $WORK/ca.pem. It sets $ECHO (the
+// base URL) and $ECHOHOST (host:port).
 func cmdEchoServer(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! echoserver")
 	}
-	status, tokenStatus := http.StatusBadRequest, http.StatusOK
+	status, tokenStatus, useTLS := http.StatusBadRequest, http.StatusOK, false
 	for _, a := range args {
 		k, v, _ := strings.Cut(a, "=")
 		n, err := strconv.Atoi(v)
@@ -262,6 +265,8 @@ func cmdEchoServer(ts *testscript.TestScript, neg bool, args []string) {
 			status = n
 		case "tokenstatus":
 			tokenStatus = n
+		case "tls":
+			useTLS = n == 1
 		default:
 			ts.Fatalf("echoserver: unknown key %q", k)
 		}
@@ -284,7 +289,7 @@ func cmdEchoServer(ts *testscript.TestScript, neg bool, args []string) {
 		w.WriteHeader(code)
 		io.WriteString(w, b.String())
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/oauth/token") {
 			if tokenStatus != http.StatusOK {
 				echo(w, r, tokenStatus)
@@ -296,9 +301,18 @@ func cmdEchoServer(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		echo(w, r, status)
 	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are the point
+	if useTLS {
+		srv.StartTLS()
+		ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+		ts.Check(os.WriteFile(ts.MkAbs("ca.pem"), ca, 0o600))
+	} else {
+		srv.Start()
+	}
 	ts.Defer(srv.Close)
 	ts.Setenv("ECHO", srv.URL)
-	ts.Setenv("ECHOHOST", strings.TrimPrefix(srv.URL, "http://"))
+	host := strings.TrimPrefix(strings.TrimPrefix(srv.URL, "http://"), "https://")
+	ts.Setenv("ECHOHOST", host)
 	ts.Setenv("ECHO_OAUTH_TOKEN", token)
 }
 
