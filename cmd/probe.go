@@ -9,7 +9,6 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -199,7 +198,10 @@ func probeRequest(opts *ProbeOptions) (*sender.Message, *masker, error) {
 		}
 		return nil, nil, usageError("request: %s (templates may use env and json, not row fields)", mk.mask(reason.Error()))
 	}
-	mk = newMasker(append(pr.Secrets, secretValues(mk, m.Header)...), opts.SecretHeaders)
+	// The values of the secret headers, and the credential of an
+	// "Authorization: Scheme credential", are masked even where they turn
+	// up in an error.
+	mk.Add(mk.HeaderValues(m.Header)...)
 	mk.AddURL(opts.URL) // its password, and the Basic credential made of it
 	return m, mk, nil
 }
@@ -235,25 +237,6 @@ func probeVerdict(rep *probeReport, res *probe.Result, runErr error, mk *masker,
 		return nil
 	}
 	return &exitError{code: rep.ExitCode, err: errors.New(rep.Note)}
-}
-
-// secretValues lists the values of m's secret headers, and the credential
-// in an "Authorization: Scheme credential" value, so they are masked even
-// where they turn up in an error.
-func secretValues(mk *masker, h http.Header) []string {
-	var out []string
-	for k, vs := range h {
-		if !mk.SecretHeader(k) {
-			continue
-		}
-		for _, v := range vs {
-			out = append(out, v)
-			if _, cred, ok := strings.Cut(v, " "); ok {
-				out = append(out, strings.TrimSpace(cred))
-			}
-		}
-	}
-	return out
 }
 
 func newProbeReport(method, url string, res *probe.Result) *probeReport {
