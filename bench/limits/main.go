@@ -87,7 +87,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.repeat, "repeat", 1, "runs per cell; the cell shows the median efficiency")
 	fs.BoolVar(&o.json, "json", false, "print the raw results as JSON on stdout instead of the table")
 	fs.BoolVar(&o.strict, "strict", false, "exit 1 when any cell misses its target")
-	fs.BoolVar(&o.realTable, "real", false, "measure the real-limiter table (modes "+strings.Join(realModes, ",")+") instead of the sandbox one")
+	fs.BoolVar(&o.realTable, "real", false, "measure the real-limiter table (modes "+strings.Join(realModes, ",")+"; default "+strings.Join(defaultRealModes, ",")+") instead of the sandbox one")
 	fs.StringVar(&limiterNames, "limiters", "", "with -real: comma-separated limiter configurations to run (default all: "+strings.Join(realScenarioNames(allRealScenarios()), ", ")+")")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -106,7 +106,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	var err error
 	if o.realTable {
 		if !modesSet {
-			modes = strings.Join(realModes, ",")
+			modes = strings.Join(defaultRealModes, ",")
 		}
 		if o.real, err = pickRealScenarios(benchcli.SplitList(limiterNames)); err != nil {
 			return o, err

@@ -22,7 +22,8 @@ func TestParseOptions(t *testing.T) {
 		wantErr       string
 	}{
 		{"defaults", nil, 20, allModes, ""},
-		{"real defaults", []string{"-real"}, 0, realModes, ""},
+		{"real defaults", []string{"-real"}, 0, defaultRealModes, ""},
+		{"real with probe", []string{"-real", "-modes", "probe,adaptive"}, 0, []string{modeAdaptive, modeProbe}, ""},
 		{"real picks", []string{"-real", "-limiters", "express-1s,nginx", "-modes", "curl"}, 0, []string{modeCurl}, ""},
 		{"real unknown limiter", []string{"-real", "-limiters", "envoy"}, 0, nil, `unknown limiter "envoy"`},
 		{"real pinned needs adaptive", []string{"-real", "-modes", "pinned,curl"}, 0, nil, "name adaptive too"},

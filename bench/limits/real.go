@@ -27,7 +27,12 @@ const (
 	modeCurl   = "curl"   // xargs -P 8 curl --retry 5, one curl per row
 )
 
-var realModes = []string{modeAdaptive, modePinned, modeCurl}
+// realModes are the modes -real knows; defaultRealModes those it runs
+// unless -modes says otherwise.
+var (
+	realModes        = []string{modeAdaptive, modePinned, modeCurl, modeProbe}
+	defaultRealModes = []string{modeAdaptive, modePinned, modeCurl}
+)
 
 // realSendTimeout bounds one run against a real limiter: slow adaptive
 // runs are what the table is for, so it is well above the worst seen (77 s).
@@ -343,6 +348,7 @@ type realScenarioResult struct {
 	Desc         string     `json:"desc"`
 	IdealSeconds float64    `json:"ideal_seconds"`
 	Cells        []realCell `json:"cells"`
+	Probes       []probeRun `json:"probes,omitempty"`
 }
 
 // realResult is what -real measured; -json prints it as is.
@@ -363,7 +369,7 @@ type realResult struct {
 // every mode, each on a freshly started limiter.
 func benchReal(ctx context.Context, o options, progress io.Writer) (*realResult, error) {
 	began := time.Now()
-	build := slices.Contains(o.modes, modeAdaptive) || slices.Contains(o.modes, modePinned)
+	build := slices.Contains(o.modes, modeAdaptive) || slices.Contains(o.modes, modePinned) || slices.Contains(o.modes, modeProbe)
 	dir, bin, cleanup, err := benchcli.Workspace(ctx, "limits", o.bin, build, progress)
 	if err != nil {
 		return nil, err
@@ -405,12 +411,20 @@ func benchReal(ctx context.Context, o options, progress io.Writer) (*realResult,
 				return nil, fmt.Errorf("%s: %w", sc.Name, err)
 			}
 			done++
-			for _, m := range o.modes {
+			for _, m := range sendModes(o.modes) {
 				trials[m] = append(trials[m], got[m])
 				fmt.Fprintf(progress, "[%d/%d] %s %s: %s\n", done, total, sc.Name, m, got[m].line())
 			}
+			if slices.Contains(o.modes, modeProbe) {
+				p, err := probeOnce(ctx, sc, bin, dir, httprateBin)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", sc.Name, err)
+				}
+				sr.Probes = append(sr.Probes, p)
+				fmt.Fprintf(progress, "[%d/%d] %s probe: %s in %.2f s; %s\n", done, total, sc.Name, p.summary(), p.WallSeconds, strings.Join(p.Misses, ", "))
+			}
 		}
-		for _, m := range o.modes {
+		for _, m := range sendModes(o.modes) {
 			tg, judged := sc.target(m)
 			c := newRealCell(m, trials[m], o.rows, tg, judged)
 			switch c.Verdict {
@@ -450,6 +464,9 @@ func (r *realResult) markdown() string {
 		for _, c := range sr.Cells {
 			fmt.Fprintf(&b, "| %s | %s | %s |%s| %.2f | %s | %s | %s |\n", sr.Desc, sr.Algorithm, c.Mode, c.columns(), sr.IdealSeconds, c.effText(), c.verdictText(), c.detail())
 		}
+		if len(sr.Probes) > 0 {
+			b.WriteString(probeRow(sr))
+		}
 	}
 	fmt.Fprintf(&b, "\n%d PASS, %d MISS; benchmark took %.0f s.\n\n", r.Pass, r.Miss, r.ElapsedSeconds)
 	b.WriteString("Command line: `" + r.Command + "`\n\n")
@@ -457,6 +474,9 @@ func (r *realResult) markdown() string {
 	b.WriteString("- adaptive: `" + benchcli.ShellJoin(append([]string{"bulksend"}, adaptive...)...) + "`\n")
 	b.WriteString("- pinned: the same plus the adaptive run's `suggested_flags`\n")
 	b.WriteString("- curl: `" + benchcli.ShellJoin(curlArgs("$URL/send")...) + " < bodies.jsonl > /dev/null`\n")
+	if slices.Contains(r.Modes, modeProbe) {
+		b.WriteString("- probe: `bulksend probe $URL/send --json`, default flags; right when it names the model, a window's limit within 10% and length within 20% (a bucket's rate within 10%); the row shows the first run that was wrong\n")
+	}
 	for _, sr := range r.Scenarios {
 		fmt.Fprintf(&b, "- %s: %s\n", sr.Name, sr.Notes)
 	}
@@ -553,4 +573,29 @@ func startSandboxEndpoint(ctx context.Context, sc realScenario) (endpoint, strin
 		return endpoint{}, "", nil, err
 	}
 	return endpoint{base: base, stats: func() serverStats { return statsOf(srv.Stats()) }}, "sandbox " + sc.Style, stop, nil
+}
+
+// sendModes are the modes that send the rows, in table order.
+func sendModes(modes []string) []string {
+	var out []string
+	for _, m := range modes {
+		if m != modeProbe {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// probeOnce probes a freshly started limiter for sc.
+func probeOnce(ctx context.Context, sc realScenario, bin, dir, httprateBin string) (probeRun, error) {
+	run, err := os.MkdirTemp(dir, "limiter-*")
+	if err != nil {
+		return probeRun{}, fmt.Errorf("make temp dir: %w", err)
+	}
+	ep, _, stop, err := startReal(ctx, sc, run, httprateBin)
+	if err != nil {
+		return probeRun{}, err
+	}
+	defer stop()
+	return runProbe(ctx, bin, ep, sc)
 }

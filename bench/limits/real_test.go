@@ -116,3 +116,34 @@ func TestNewRealCell(t *testing.T) {
 		})
 	}
 }
+
+// TestJudgeProbe: issue 11's probe targets, the model named, a window's
+// limit within 10% and length within 20%, a bucket's rate within 10%.
+func TestJudgeProbe(t *testing.T) {
+	fixed := realScenario{Algorithm: algoFixed, Limit: 15, WindowSeconds: 0.15}
+	bucket := realScenario{Algorithm: algoLeaky, Limit: 15, WindowSeconds: 0.15, Burst: 15}
+	zero, one := 0, 1
+	tests := []struct {
+		name   string
+		sc     realScenario
+		exit   *int
+		out    map[string]any
+		misses string
+	}{
+		{"window right", fixed, &zero, map[string]any{"model": "fixed window", "limit_per_window": 14.0, "window_seconds": 0.17}, ""},
+		{"window too long", fixed, &zero, map[string]any{"model": "fixed", "limit_per_window": 15.0, "window_seconds": 1.0}, "window 1, not 0.15±20%"},
+		{"wrong model, no window", fixed, &zero, map[string]any{"model": "bucket", "sustained_per_second": 100.0}, "model bucket, not fixed, no limit, no window"},
+		{"bucket rate", bucket, &zero, map[string]any{"model": "token bucket", "sustained_per_second": 95.0}, ""},
+		{"no model, slow", bucket, &zero, map[string]any{"sustained_per_second": 40.0}, "no model, rate 40, not 100±10%"},
+		{"exit 1", bucket, &one, map[string]any{"note": "no 429 in 100 requests", "model": "bucket", "sustained_per_second": 100.0}, "exit 1: no 429 in 100 requests"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := probeRun{ExitCode: tt.exit, Output: tt.out}
+			tt.sc.judgeProbe(&p)
+			if got := strings.Join(p.Misses, ", "); got != tt.misses || p.Right != (tt.misses == "") {
+				t.Errorf("misses %q right %v, want %q", got, p.Right, tt.misses)
+			}
+		})
+	}
+}
