@@ -175,3 +175,39 @@ func TestConfigCheck(t *testing.T) {
 		})
 	}
 }
+
+// recorder is a testing.TB that records how a test would end.
+type recorder struct {
+	testing.TB
+	skipped, failed string
+}
+
+func (r *recorder) Helper()                        {}
+func (r *recorder) Skipf(format string, a ...any)  { r.skipped = fmt.Sprintf(format, a...) }
+func (r *recorder) Fatalf(format string, a ...any) { r.failed = fmt.Sprintf(format, a...) }
+
+// TestUnavailable: a missing limiter skips a test here and fails it
+// under CI, where every real limiter must run; any other error fails.
+func TestUnavailable(t *testing.T) {
+	missing := fmt.Errorf("%w: nginx: no nginx on PATH", ErrUnavailable)
+	tests := []struct {
+		name       string
+		ci         string
+		err        error
+		skip, fail bool
+	}{
+		{"missing here", "", missing, true, false},
+		{"missing under CI", "true", missing, false, true},
+		{"broken here", "", fmt.Errorf("find repository root: no testdata/limiters"), false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("CI", tt.ci)
+			r := &recorder{TB: t}
+			Unavailable(r, tt.err)
+			if (r.skipped != "") != tt.skip || (r.failed != "") != tt.fail {
+				t.Errorf("skipped %q, failed %q; want skip %v, fail %v", r.skipped, r.failed, tt.skip, tt.fail)
+			}
+		})
+	}
+}

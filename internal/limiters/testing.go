@@ -18,6 +18,7 @@ func ForTest(t testing.TB, cfg Config) *Server {
 	t.Helper()
 	if err := Available(cfg.Kind, cfg.Root); err != nil {
 		Unavailable(t, err)
+		return nil // not reached: Unavailable ends t
 	}
 	if cfg.Dir == "" {
 		cfg.Dir = t.TempDir()
@@ -39,6 +40,7 @@ func Unavailable(t testing.TB, err error) {
 	t.Helper()
 	if MustRun() || !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("%v", err)
+		return
 	}
 	t.Skipf("%v (skipped here; CI=true fails instead)", err)
 }
