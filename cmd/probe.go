@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bulksend/bulksend/internal/buildinfo"
+	"github.com/bulksend/bulksend/internal/redact"
 	"github.com/bulksend/bulksend/preset"
 	"github.com/bulksend/bulksend/probe"
 	"github.com/bulksend/bulksend/ratelimit"
@@ -286,7 +287,11 @@ func absoluteUnit(u string) bool {
 
 func printProbeReport(w io.Writer, rep *probeReport, res *probe.Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	row := func(k, format string, a ...any) { fmt.Fprintf(tw, "%s\t%s\n", k, fmt.Sprintf(format, a...)) }
+	// Header values and the URL come from the server and the user: no
+	// control character of theirs reaches the terminal.
+	row := func(k, format string, a ...any) {
+		fmt.Fprintf(tw, "%s\t%s\n", k, redact.Terminal(fmt.Sprintf(format, a...)))
+	}
 	row("endpoint", "%s %s", rep.Method, rep.URL)
 	row("requests", "%d in %.1fs: %d accepted, %d throttled", rep.Requests, rep.ElapsedSeconds, rep.Accepted, rep.Throttled)
 	switch {
