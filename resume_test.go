@@ -253,6 +253,10 @@ func TestResumeAfterKill(t *testing.T) {
 			args := sendArgs(base, "--concurrency", "8", "--rate", "200/s", "--quiet")
 			if tt.noIdempotency {
 				args = append(args, "--no-idempotency")
+			} else {
+				// The sandbox's /send drops a request whose key it has
+				// seen, and the run is told so.
+				args = append(args, "--idempotent-server")
 			}
 			reportPath := filepath.Join(dir, "rows.csv.report.csv")
 
@@ -348,7 +352,7 @@ func TestResumeTruncatedJournal(t *testing.T) {
 			dir := t.TempDir()
 			writeRows(t, dir, "rows.csv", rows)
 			srv, base := sandboxtest.Start(t, sandbox.Config{Latency: 20 * time.Millisecond})
-			args := sendArgs(base, "--concurrency", "8", "--rate", "200/s", "--quiet", "--report", tt.report)
+			args := sendArgs(base, "--concurrency", "8", "--rate", "200/s", "--quiet", "--report", tt.report, "--idempotent-server")
 			reportPath := filepath.Join(dir, tt.report)
 
 			p := start(t, dir, args...)
@@ -626,7 +630,7 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.Unmarshal(body, &m) // a body without an id passes through
 	switch {
 	case g.failing.Load() && g.fail[m.ID]:
-		http.Error(w, `{"message":"injected failure"}`, http.StatusInternalServerError)
+		http.Error(w, `{"message":"injected failure"}`, http.StatusUnprocessableEntity)
 	case g.holding.Load() && g.hold[m.ID]:
 		// Delivered, but the answer never comes.
 		g.next.ServeHTTP(httptest.NewRecorder(), r)

@@ -304,6 +304,9 @@ func (r *run) send(ctx context.Context, opts Options) (*Result, error) {
 func engineConfig(opts Options, journal sender.Journal) sender.Config {
 	cfg := opts.Engine
 	cfg.Journal = journal
+	if opts.Preset.NoKeyHeader {
+		cfg.NoIdempotency, cfg.IdempotentServer = true, false
+	}
 	// A file always ends, so a stopped run reads it to the end and reports
 	// the rows it never reached as pending; a pipe may stall.
 	cfg.ReadToEnd = !opts.Input.fromReader()

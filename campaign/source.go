@@ -176,7 +176,7 @@ func compose(rows sender.RowReader, opts Options, state *report.State, repeats s
 	var filter *resumeFilter
 	if state != nil {
 		filter = &resumeFilter{state: state, retryFailed: opts.Report.RetryFailed,
-			keyed: !opts.Engine.NoIdempotency}
+			keyed: opts.Engine.IdempotentServer && !opts.Engine.NoIdempotency && !opts.Preset.NoKeyHeader}
 		srcOpts.Filter = filter.filter
 	}
 	src := sender.NewSource(rows, opts.Preset.Builder, srcOpts)

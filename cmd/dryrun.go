@@ -220,7 +220,7 @@ func (p *plan) printRequest(w io.Writer, m *sender.Message) {
 	if p.preset.Wrap != nil {
 		b.WriteString("Authorization: *** (added when sending)\n")
 	}
-	if m.IdempotencyKey != "" && !p.opts.NoIdempotency {
+	if m.IdempotencyKey != "" && !p.opts.NoIdempotency && !p.preset.NoKeyHeader {
 		fmt.Fprintf(&b, "%s: %s\n", p.opts.IdempotencyHeader, m.IdempotencyKey)
 	}
 	if _, ok := m.Header["User-Agent"]; !ok {

@@ -84,6 +84,7 @@ type SendOptions struct {
 	RecipientInterval time.Duration
 	IdempotencyHeader string
 	NoIdempotency     bool
+	IdempotentServer  bool
 
 	// Several senders on one quota (cmd/scale.go).
 	Limiter string // redis:// URL of the limiter shared with other processes
@@ -239,7 +240,8 @@ func addPacingFlags(c *cobra.Command, opts *SendOptions) {
 	f.StringVar(&opts.MaxErrors, "max-errors", "", "stop (resumably) after N failed rows, or P% of the last 100")
 	f.DurationVar(&opts.RecipientInterval, "recipient-interval", 0, "least time between two messages to one recipient (needs --recipient-field or a preset)")
 	f.StringVar(&opts.IdempotencyHeader, "idempotency-header", sender.DefaultIdempotencyHeader, "header carrying each message's idempotency key")
-	f.BoolVar(&opts.NoIdempotency, "no-idempotency", false, "send no idempotency key (then a request that may have arrived is never resent)")
+	f.BoolVar(&opts.NoIdempotency, "no-idempotency", false, "send no idempotency key header")
+	f.BoolVar(&opts.IdempotentServer, "idempotent-server", false, "the server drops a request whose --idempotency-header key it has seen, so one that may have arrived can be resent (generic preset)")
 }
 
 // addReportFlags registers the report, resume and output flags.
@@ -382,6 +384,10 @@ func checkSendFlags(opts *SendOptions) error {
 		return usageError("--recipient-interval %s: must not be negative", opts.RecipientInterval)
 	case opts.RecipientInterval > 0 && opts.RecipientField == "" && (opts.Preset == "" || opts.Preset == "generic"):
 		return usageError("--recipient-interval needs --recipient-field with the generic preset: name the column that holds the recipient")
+	case opts.IdempotentServer && opts.NoIdempotency:
+		return usageError("--idempotent-server with --no-idempotency: the server cannot deduplicate by a key that is not sent")
+	case opts.IdempotentServer && opts.Preset != "" && opts.Preset != "generic":
+		return usageError("--idempotent-server: the %s preset sends no idempotency key (its API documents none)", opts.Preset)
 	case !opts.NoIdempotency && !validHeaderName(opts.IdempotencyHeader):
 		return usageError("--idempotency-header %q: not a header name (use --no-idempotency to send no key)", opts.IdempotencyHeader)
 	case opts.PricePerSegment < 0 || math.IsNaN(opts.PricePerSegment) || math.IsInf(opts.PricePerSegment, 0):
@@ -684,6 +690,7 @@ func (p *plan) campaignOptions(lim sender.Limiter, stop <-chan struct{}) campaig
 			MaxErrorShare:     p.maxShare,
 			IdempotencyHeader: o.IdempotencyHeader,
 			NoIdempotency:     o.NoIdempotency,
+			IdempotentServer:  o.IdempotentServer,
 			RecipientInterval: o.RecipientInterval,
 		},
 	}

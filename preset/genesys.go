@@ -206,8 +206,9 @@ func NewGenesys(cfg GenesysConfig) (*Preset, *TokenSource, error) {
 		sms = genesysSMS
 	}
 	p := &Preset{
-		SMS:     sms,
-		Builder: g,
+		SMS:         sms,
+		Builder:     g,
+		NoKeyHeader: true, // the agentless call takes auth, content type and one query flag
 		Wrap: func(base http.RoundTripper) http.RoundTripper {
 			if base == nil {
 				base = http.DefaultTransport

@@ -31,6 +31,10 @@ type Preset struct {
 	// ParseResponse pulls the provider's message id and a readable error out
 	// of a response body.
 	ParseResponse func(status int, body []byte) (messageID, errText string)
+	// NoKeyHeader: the vendor's published API has no idempotency header,
+	// so none is sent and the server is never taken to deduplicate; an
+	// ambiguous attempt is settled by a lookup or left unknown.
+	NoKeyHeader bool
 	// Secrets lists the secret values the caller must mask in any output.
 	Secrets []string
 	// Describe is a one-line human description for dry-run.

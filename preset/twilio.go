@@ -139,7 +139,8 @@ func NewTwilio(cfg TwilioConfig) (*Preset, error) {
 		who = "API key"
 	}
 	return &Preset{
-		Builder: t,
+		Builder:     t,
+		NoKeyHeader: true, // Messages create documents no idempotency header
 		Wrap: func(base http.RoundTripper) http.RoundTripper {
 			if base == nil {
 				base = http.DefaultTransport

@@ -182,10 +182,11 @@ func (e *engine) unreachable(j *job, reason string) outcome {
 	return outcome{kind: outcomeFatal, job: j, requests: 1, err: fmt.Errorf("%w: %s", ErrUnreachable, reason)}
 }
 
-// keyed reports whether m's request carries an idempotency key, so the
-// server drops a copy of a message it already took.
+// keyed reports whether m's request carries an idempotency key that the
+// server is known to honour, so it drops a copy of a message it already
+// took.
 func (e *engine) keyed(m *Message) bool {
-	return m.IdempotencyKey != "" && !e.cfg.NoIdempotency
+	return e.cfg.IdempotentServer && m.IdempotencyKey != "" && !e.cfg.NoIdempotency
 }
 
 // result is j's row after the answer a.
@@ -197,10 +198,15 @@ func (e *engine) result(j *job, a *answer, st Status, errText string) *Result {
 }
 
 // retry schedules a transient failure again after a full-jitter backoff, or
-// gives up when its retries are spent.
+// gives up when its retries are spent: failed, or unknown when one of its
+// attempts may have reached the server (every one timed out, say).
 func (e *engine) retry(j *job, r *Result, now time.Time) outcome {
 	if j.transient >= e.maxRetries {
 		r.Error = fmt.Sprintf("gave up after %d attempts: %s", j.attempts, r.Error)
+		if j.maybe {
+			r.Status = StatusUnknown
+			r.Error = fmt.Sprintf("gave up after %d attempts, which may have reached the server: %s", j.attempts, r.Error)
+		}
 		return outcome{kind: outcomeFinal, job: j, res: r, requests: 1}
 	}
 	d := ratelimit.Backoff(j.transient, e.backoffBase(), e.backoffMax(), e.random)

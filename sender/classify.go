@@ -24,13 +24,15 @@ const (
 	verdictFailed verdictKind = iota
 	// verdictSent: the server took the message.
 	verdictSent
-	// verdictRetry: the message was not processed, or the answer says a
-	// retry may succeed (408, 425, 5xx); it may be sent again after a
-	// backoff, while its retries last.
+	// verdictRetry: the message was definitely not processed (a 503
+	// without a wait hint, a 425, a refused connection, a cut before the
+	// request went out whole); it may be sent again after a backoff, while
+	// its retries last.
 	verdictRetry
 	// verdictAmbiguous: the message may have been processed and nothing
 	// says it was not (a cut or a timeout after the request went out, a
-	// 504). Sending it again is safe only if the server drops copies.
+	// 408, any 5xx but 503). Sending it again is safe only if the server
+	// drops copies, or a lookup says the message is absent.
 	verdictAmbiguous
 	// verdictThrottled: flow control, not an error: the whole pool pauses
 	// for the wait and the message is requeued.
@@ -75,7 +77,7 @@ func classifyTransport(err error, wrote bool) verdict {
 	}
 	if wrote && !refused(err) {
 		return verdict{kind: verdictAmbiguous, reason: reason,
-			unsure: fmt.Sprintf("request may have reached the server (%s); not resent without an idempotency key", reason)}
+			unsure: fmt.Sprintf("request may have reached the server (%s); %s", reason, notResent)}
 	}
 	return verdict{kind: verdictRetry, reason: reason}
 }
@@ -117,16 +119,22 @@ func classifyStatus(status int, errText, location string) verdict {
 	switch {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		return verdict{kind: verdictAuth, reason: reason}
-	case status == http.StatusGatewayTimeout:
-		return verdict{kind: verdictAmbiguous, reason: reason,
-			unsure: reason + "; the message may have been delivered, not resent without an idempotency key"}
-	case status == http.StatusRequestTimeout || status == http.StatusTooEarly || status >= 500:
+	case status == http.StatusServiceUnavailable || status == http.StatusTooEarly:
+		// The server says it did not process the request.
 		return verdict{kind: verdictRetry, reason: reason}
+	case status == http.StatusRequestTimeout || status >= 500:
+		// A 5xx may come from a proxy after the server took the message,
+		// and a 408 after the server read the whole request.
+		return verdict{kind: verdictAmbiguous, reason: reason,
+			unsure: reason + "; the message may have been delivered; " + notResent}
 	case status >= 300 && status < 400 && location != "":
 		reason += "; redirect to " + oneLine([]byte(location), responseKeep) + " not followed"
 	}
 	return verdict{kind: verdictFailed, reason: reason}
 }
+
+// notResent ends the error of an ambiguous row left unknown.
+const notResent = "not resent: the server is not known to deduplicate (--idempotent-server) and no lookup settled it"
 
 // refused reports errors that prove the request never reached the server.
 func refused(err error) bool {

@@ -55,7 +55,7 @@ func TestClassifyTransport(t *testing.T) {
 			"timed out waiting for the server", "request may have reached the server (timed out waiting for the server)"},
 		{"timeout before it went out", timeout, false, verdictRetry, "timed out waiting for the server", ""},
 		{"cut after it went out", io.ErrUnexpectedEOF, true, verdictAmbiguous,
-			"server closed the connection without answering", "not resent without an idempotency key"},
+			"server closed the connection without answering", "not resent: the server is not known to deduplicate"},
 		{"reset before it went out", syscall.ECONNRESET, false, verdictRetry, "connection reset by the server", ""},
 		{"reset after it went out", &url.Error{Op: "Post", Err: syscall.ECONNRESET}, true, verdictAmbiguous,
 			"connection reset by the server", "connection reset"},
@@ -169,13 +169,16 @@ func TestClassifyStatus(t *testing.T) {
 		{name: "422 fails", status: 422, want: verdictFailed, wantReason: "HTTP 422"},
 		{name: "401 is an auth failure", status: 401, errText: "invalid token", want: verdictAuth, wantReason: "HTTP 401: invalid token"},
 		{name: "403 is an auth failure", status: 403, want: verdictAuth, wantReason: "HTTP 403"},
-		{name: "408 is retried", status: 408, want: verdictRetry, wantReason: "HTTP 408"},
+		{name: "408 may have been processed", status: 408, want: verdictAmbiguous, wantReason: "HTTP 408",
+			wantUnsure: "HTTP 408; the message may have been delivered; " + notResent},
 		{name: "425 is retried", status: 425, want: verdictRetry, wantReason: "HTTP 425"},
-		{name: "500 is retried", status: 500, errText: "oops", want: verdictRetry, wantReason: "HTTP 500: oops"},
-		{name: "502 is retried", status: 502, want: verdictRetry, wantReason: "HTTP 502"},
+		{name: "500 may have been processed", status: 500, errText: "oops", want: verdictAmbiguous, wantReason: "HTTP 500: oops",
+			wantUnsure: "HTTP 500: oops; the message may have been delivered; " + notResent},
+		{name: "502 after the server took it may come from a proxy", status: 502, want: verdictAmbiguous, wantReason: "HTTP 502",
+			wantUnsure: "HTTP 502; the message may have been delivered; " + notResent},
 		{name: "503 without a hint is retried", status: 503, want: verdictRetry, wantReason: "HTTP 503"},
 		{name: "504 may have been delivered", status: 504, want: verdictAmbiguous, wantReason: "HTTP 504",
-			wantUnsure: "HTTP 504; the message may have been delivered, not resent without an idempotency key"},
+			wantUnsure: "HTTP 504; the message may have been delivered; " + notResent},
 		{name: "a redirect says where it pointed", status: 302, location: "/elsewhere", want: verdictFailed,
 			wantReason: "HTTP 302; redirect to /elsewhere not followed"},
 		{name: "a redirect's location is one line", status: 301, location: "/a\r\n  b", want: verdictFailed,
@@ -228,8 +231,10 @@ func TestResolve(t *testing.T) {
 			wantErr: "HTTP 500", wantTransient: true},
 		{name: "retry with none left", v: verdict{kind: verdictRetry, reason: "HTTP 500"}, transient: 2,
 			want: outcomeFinal, wantStatus: StatusFailed, wantErr: "gave up after 1 attempts: HTTP 500"},
-		{name: "ambiguous with a key is retried", v: verdict{kind: verdictAmbiguous, reason: "HTTP 504", unsure: "may"}, keyed: true,
+		{name: "ambiguous with a key the server honours is retried", v: verdict{kind: verdictAmbiguous, reason: "HTTP 504", unsure: "may"}, keyed: true,
 			want: outcomeRetry, wantStatus: StatusFailed, wantErr: "HTTP 504", wantTransient: true},
+		{name: "ambiguous with its retries spent is unknown", v: verdict{kind: verdictAmbiguous, reason: "HTTP 504", unsure: "may"}, keyed: true,
+			transient: 2, want: outcomeFinal, wantStatus: StatusUnknown, wantErr: "may have reached the server: gave up after 1 attempts: HTTP 504"},
 		{name: "ambiguous without a key is unknown", v: verdict{kind: verdictAmbiguous, reason: "HTTP 504", unsure: "may have"},
 			want: outcomeFinal, wantStatus: StatusUnknown, wantErr: "may have"},
 		{name: "throttled is requeued, the limiter told", v: verdict{kind: verdictThrottled, wait: time.Second, hinted: true},
@@ -243,7 +248,8 @@ func TestResolve(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			lim := new(countingLimiter)
-			e := newEngine(Config{Limiter: lim, MaxRetries: 2, Rand: func() float64 { return 0.5 }, WaitParked: tt.waitParked})
+			e := newEngine(Config{Limiter: lim, MaxRetries: 2, Rand: func() float64 { return 0.5 }, WaitParked: tt.waitParked,
+				IdempotentServer: true})
 			m := &Message{Line: 2, ID: "row-1"}
 			if tt.keyed {
 				m.IdempotencyKey = "k"

@@ -134,10 +134,15 @@ type Config struct {
 	RetryBudget float64
 
 	// IdempotencyHeader carries Message.IdempotencyKey; "" means
-	// DefaultIdempotencyHeader. NoIdempotency sends no key, so a request
-	// that may have reached the server is never resent.
+	// DefaultIdempotencyHeader. NoIdempotency sends no key.
 	IdempotencyHeader string
 	NoIdempotency     bool
+	// IdempotentServer says the server deduplicates by the key header: it
+	// drops a request whose key it has already taken. Only then is an
+	// ambiguous attempt (the request may have been processed and no answer
+	// says it was not) repeated. Whether a server deduplicates is a fact
+	// about the server, never assumed from the header being sent.
+	IdempotentServer bool
 
 	// ReadToEnd says the source always reaches its end without waiting on
 	// anyone (a file). When a run stops early, the rows it did not reach

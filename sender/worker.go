@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,6 +80,7 @@ func (e *engine) do(w *worker, m *Message) (status int, header http.Header, body
 		// that still reads it races with nothing.
 		req.Header = m.Header
 	}
+	noReplay(req)
 	resp, err := e.client.Do(req)
 	if err != nil {
 		return 0, nil, nil, written.Load(), err
@@ -92,6 +94,47 @@ func (e *engine) do(w *worker, m *Message) (status int, header http.Header, body
 	// Drain a little more so the connection can be reused.
 	_, _ = io.CopyN(io.Discard, resp.Body, responseLimit)
 	return resp.StatusCode, resp.Header, body, true, nil
+}
+
+// noReplay makes sure the transport never sends req a second time on its
+// own. net/http's Transport sends a request again on a new connection when
+// a reused one fails before the answer, if it deems the request replayable
+// ((*Request).isReplayable, then rewindBody): its body is empty or can be
+// rewound (GetBody), and its method is idempotent or it carries an
+// Idempotency-Key or X-Idempotency-Key header, even a POST. Whether a
+// message that may have arrived is sent again is the engine's decision
+// (resolve), against what is known of the server, so:
+//   - GetBody goes: a request with a body is never rewound and resent;
+//   - an empty body of a method that usually has none becomes an empty
+//     reader the transport cannot rewind, which it sends as no body at all;
+//   - an empty POST (or PUT, PATCH) keeps such a key header under a
+//     lower-case name, which the transport does not look up and the
+//     server reads the same (header names are case-insensitive), in a
+//     copy of the header, as the message's own is shared.
+func noReplay(req *http.Request) {
+	req.GetBody = nil
+	if req.Body != nil && req.Body != http.NoBody {
+		return
+	}
+	switch req.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodDelete:
+		req.Body = io.NopCloser(bytes.NewReader(nil))
+		req.ContentLength = 0
+		return
+	}
+	var h http.Header
+	for _, k := range []string{"Idempotency-Key", "X-Idempotency-Key"} {
+		if v, ok := req.Header[k]; ok {
+			if h == nil {
+				h = req.Header.Clone()
+			}
+			delete(h, k)
+			h[strings.ToLower(k)] = v
+		}
+	}
+	if h != nil {
+		req.Header = h
+	}
 }
 
 // worker is what one worker goroutine reuses from request to request: one
