@@ -335,7 +335,7 @@ func FuzzEscapedRows(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, id, to string) {
 		if id == "" {
-			return // the line number stands in for an empty id
+			return // an empty id is invalid
 		}
 		m := p.Builder.Build(sender.Row{Line: 2, Fields: map[string]string{"id": id, "to": to}})
 		if m.Invalid != nil {

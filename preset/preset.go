@@ -10,6 +10,7 @@
 package preset
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -66,16 +67,26 @@ func newRows(source, idField string) rows {
 }
 
 // id returns the row's identity: the named field, or by default the "id"
-// field when present and otherwise the line number, so every row has one.
+// field when the row has one and otherwise the line number. An id field
+// that is there but empty is an error, never the line number, which could
+// equal another row's real id and make that row a duplicate.
 func (r rows) id(row sender.Row) (string, error) {
 	if r.idField == "" {
-		if v := row.Fields["id"]; v != "" {
+		v, has := row.Fields["id"]
+		switch {
+		case v != "":
 			return v, nil
+		case has:
+			return "", errors.New("empty id")
 		}
 		return strconv.Itoa(row.Line), nil
 	}
-	if v := row.Fields[r.idField]; v != "" {
+	v, has := row.Fields[r.idField]
+	switch {
+	case v != "":
 		return v, nil
+	case has:
+		return "", fmt.Errorf("empty id (field %q)", r.idField)
 	}
 	return "", fmt.Errorf("id field %q missing", r.idField)
 }

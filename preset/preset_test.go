@@ -20,13 +20,14 @@ func TestRowIdentity(t *testing.T) {
 	}{
 		{name: "id column", row: sender.Row{Line: 4, Fields: map[string]string{"id": "a-1"}}, wantID: "a-1"},
 		{name: "no id column: line number", row: sender.Row{Line: 4, Fields: map[string]string{"to": "x"}}, wantID: "4"},
-		{name: "empty id column: line number", row: sender.Row{Line: 9, Fields: map[string]string{"id": ""}}, wantID: "9"},
+		{name: "empty id column: invalid, never the line number", row: sender.Row{Line: 9, Fields: map[string]string{"id": ""}},
+			invalid: "recipients.csv:9: empty id"},
 		{name: "named field", idField: "msisdn", row: sender.Row{Line: 2, Fields: map[string]string{"id": "x", "msisdn": "+1555"}}, wantID: "+1555"},
 		{name: "named field keeps zeros", idField: "msisdn", row: sender.Row{Line: 2, Fields: map[string]string{"msisdn": "007"}}, wantID: "007"},
 		{name: "named field missing", idField: "msisdn", row: sender.Row{Line: 17, Fields: map[string]string{"id": "x"}},
 			invalid: `recipients.csv:17: id field "msisdn" missing`},
 		{name: "named field empty", idField: "msisdn", row: sender.Row{Line: 17, Fields: map[string]string{"msisdn": ""}},
-			invalid: `recipients.csv:17: id field "msisdn" missing`},
+			invalid: `recipients.csv:17: empty id (field "msisdn")`},
 		{name: "reader error kept as is", row: sender.Row{Line: 5, Err: errors.New("recipients.csv:5: wrong number of fields")},
 			wantID: "5", invalid: "recipients.csv:5: wrong number of fields"},
 	}
