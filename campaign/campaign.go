@@ -65,6 +65,10 @@ type Options struct {
 	Transport http.RoundTripper
 	Report    Report
 	Shard     Shard
+	// Windows, when set, send each row only inside its send window; a row
+	// whose window opens further off than Engine.MaxWait is left pending
+	// and the run parks (sender.ErrParked) until the earliest opening.
+	Windows *Windows
 
 	// Engine holds pacing, retries and the error policy, as sender.Config
 	// documents them (zero values: sender's defaults). Run sets its

@@ -179,7 +179,7 @@ func compose(rows sender.RowReader, opts Options, state *report.State, repeats s
 			keyed: opts.Engine.IdempotentServer && !opts.Engine.NoIdempotency && !opts.Preset.NoKeyHeader}
 		srcOpts.Filter = filter.filter
 	}
-	src := sender.NewSource(rows, opts.Preset.Builder, srcOpts)
+	src := sender.NewSource(rows, stage(opts.Preset.Builder, opts), srcOpts)
 	if filter != nil {
 		src = filter.wrap(src)
 	}

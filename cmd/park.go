@@ -2,10 +2,45 @@ package cmd
 
 import (
 	"strings"
+	"time"
+	_ "time/tzdata" // send windows name zones; a minimal system may have no zone database
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/bulksend/bulksend/campaign"
+	"github.com/bulksend/bulksend/sendwindow"
 )
+
+// sendWindows reads --send-window, --tz and --tz-field; nil when no window
+// is given.
+func sendWindows(opts *SendOptions) (*campaign.Windows, error) {
+	if len(opts.SendWindows) == 0 {
+		if opts.TZ != "" || opts.TZField != "" {
+			return nil, usageError("--tz and --tz-field are the zone of --send-window: give a window")
+		}
+		return nil, nil
+	}
+	sched, err := sendwindow.ParseSchedule(opts.SendWindows)
+	if err != nil {
+		return nil, usageError("--send-window: %v", err)
+	}
+	w := &campaign.Windows{Schedule: sched, ZoneField: opts.TZField}
+	if opts.TZ != "" {
+		if w.Zone, err = time.LoadLocation(opts.TZ); err != nil {
+			return nil, usageError("--tz %q: not a time zone (an IANA name like America/New_York)", opts.TZ)
+		}
+	}
+	return w, nil
+}
+
+// stageColumns are the columns the row stages read: --tz-field's.
+func (p *plan) stageColumns() []string {
+	if p.windows != nil && p.windows.ZoneField != "" {
+		return []string{p.windows.ZoneField}
+	}
+	return nil
+}
 
 // resumeCommand is the command line that continues the run c describes:
 // the flags given, less those that start over or send nothing, plus

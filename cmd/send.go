@@ -86,6 +86,11 @@ type SendOptions struct {
 	NoIdempotency     bool
 	IdempotentServer  bool
 
+	// Long campaigns (cmd/park.go): send windows, in which zone.
+	SendWindows []string
+	TZ          string
+	TZField     string
+
 	// Several senders on one quota (cmd/scale.go).
 	Limiter string // redis:// URL of the limiter shared with other processes
 	Shard   string // "i/n": send only shard i of n
@@ -237,6 +242,9 @@ func addPacingFlags(c *cobra.Command, opts *SendOptions) {
 	f.IntVar(&opts.MaxRetries, "max-retries", sender.DefaultMaxRetries, "retries of a transient failure (5xx, network); throttling does not count")
 	f.DurationVar(&opts.MaxWait, "max-wait", sender.DefaultMaxWait, "longest wait to sleep through; a longer one (a quota, a closed send window) parks the run: exit 5")
 	f.BoolVar(&opts.WaitParked, "wait-parked", false, "sleep through a wait longer than --max-wait instead of parking, however long")
+	f.StringArrayVar(&opts.SendWindows, "send-window", nil, "send only inside this weekly window, e.g. 'Mon-Fri 09:00-20:00' (repeatable; in --tz or the row's --tz-field zone)")
+	f.StringVar(&opts.TZ, "tz", "", "time zone of the send windows, an IANA name like America/New_York (default: local)")
+	f.StringVar(&opts.TZField, "tz-field", "", "column with each row's time zone for the send windows (empty: --tz)")
 	f.StringVar(&opts.MaxErrors, "max-errors", "", "stop (resumably) after N failed rows, or P% of the last 100")
 	f.DurationVar(&opts.RecipientInterval, "recipient-interval", 0, "least time between two messages to one recipient (needs --recipient-field or a preset)")
 	f.StringVar(&opts.IdempotencyHeader, "idempotency-header", sender.DefaultIdempotencyHeader, "header carrying each message's idempotency key")
@@ -273,6 +281,7 @@ type plan struct {
 	maxShare    float64
 	report      string
 	shard       campaign.Shard
+	windows     *campaign.Windows // --send-window; nil: send at any time
 	masker      *masker
 	// transport carries every request (and the Genesys token requests):
 	// TLS as the flags say, bulksend's User-Agent.
@@ -334,6 +343,9 @@ func newPlan(opts *SendOptions) (*plan, error) {
 	}
 	if opts.Shard != "" {
 		p.shard.Index, p.shard.Count, _ = sender.ParseShard(opts.Shard) // checked above
+	}
+	if p.windows, err = sendWindows(opts); err != nil {
+		return nil, err
 	}
 	if p.maxErr, p.maxShare, err = parseMaxErrors(opts.MaxErrors); err != nil {
 		return nil, usageError("--max-errors: %v", err)
@@ -673,11 +685,12 @@ func (p *plan) campaignOptions(lim sender.Limiter, stop <-chan struct{}) campaig
 	}
 	return campaign.Options{
 		Input: campaign.Input{Path: o.Input, Reader: o.IO.In, Name: p.name, Format: p.format, Encoding: p.encoding,
-			Columns: p.columns()},
+			Columns: append(p.columns(), p.stageColumns()...)},
 		Preset:    p.preset,
 		Transport: p.transport,
 		Report:    rep,
 		Shard:     p.shard,
+		Windows:   p.windows,
 		Stop:      stop,
 		Engine: sender.Config{
 			Limiter:           lim,
@@ -686,6 +699,7 @@ func (p *plan) campaignOptions(lim sender.Limiter, stop <-chan struct{}) campaig
 			MaxRetries:        maxRetries,
 			MaxWait:           o.MaxWait,
 			WaitParked:        o.WaitParked,
+			Now:               o.Now,
 			MaxErrors:         p.maxErr,
 			MaxErrorShare:     p.maxShare,
 			IdempotencyHeader: o.IdempotencyHeader,

@@ -31,6 +31,10 @@ type dispatcher struct {
 	// wake fires when the first job of the queue may go.
 	wake  *time.Timer
 	armed bool
+	// outside counts the rows left pending because their send window
+	// opens only after MaxWait; opens is the earliest of those openings.
+	outside int
+	opens   time.Time
 
 	stopCh     <-chan struct{} // nil once the run is stopping
 	ctxDone    <-chan struct{} // the run's context; nil once it has ended
@@ -140,15 +144,62 @@ func (d *dispatcher) pick(now time.Time) {
 }
 
 // turn reports whether j, whose time has come, may go now. A job that must
-// wait longer, for its recipient's interval, goes back to the queue with
-// the time to look again, and the jobs behind it go on.
+// wait longer, for its send window to open or its recipient's interval,
+// goes back to the queue with the time to look again, and the jobs behind
+// it go on. A job whose window opens further off than MaxWait is left
+// pending (closed), and the run parks once the others are done.
 func (d *dispatcher) turn(j *job, now time.Time) bool {
+	if w := j.m.Window; w != nil {
+		at, ok := w.Next(now)
+		switch {
+		case !ok:
+			d.settle(&Result{Line: j.m.Line, ID: j.m.ID, Status: StatusSkipped, Attempts: j.attempts,
+				Throttled: j.throttled, Error: "its send window never opens"})
+			return false
+		case at.After(now) && at.Sub(now) > d.e.maxWait && !d.e.cfg.WaitParked:
+			d.closed(j, at)
+			return false
+		case at.After(now):
+			if at.Sub(now) > d.e.maxWait {
+				d.e.progress.park(at)
+			}
+			j.ready = at
+			d.queue.push(j)
+			return false
+		}
+	}
 	again, ok := d.spacing.claim(j.m.Recipient, now)
 	if !ok {
 		j.ready = again
 		d.queue.push(j)
 	}
 	return ok
+}
+
+// closed leaves j, whose send window opens only at at, further off than
+// MaxWait, as pending (unknown if an earlier attempt may have arrived), and
+// remembers the earliest such opening: once no other job is left, the run
+// parks until then.
+func (d *dispatcher) closed(j *job, at time.Time) {
+	if d.opens.IsZero() || at.Before(d.opens) {
+		d.opens = at
+	}
+	d.outside++
+	if j.maybe {
+		d.leave(j)
+		return
+	}
+	d.settle(&Result{Line: j.m.Line, ID: j.m.ID, Status: StatusPending, Attempts: j.attempts,
+		Throttled: j.throttled, Latency: j.latency, SentAt: j.sentAt,
+		Error: "not sent: outside its send window, which opens " + at.Format(time.RFC3339)})
+}
+
+// parkForWindows ends a run that left rows outside their send windows:
+// it parks until the earliest of them opens.
+func (d *dispatcher) parkForWindows() {
+	if d.outside > 0 && d.err == nil {
+		d.err = &ParkedError{Until: d.opens, Reason: plural(d.outside, "row") + " outside the send window"}
+	}
 }
 
 // arm sets the wake timer for the first queued job when nothing can go now.
@@ -306,6 +357,7 @@ func (d *dispatcher) finish() {
 		d.err = err
 	}
 	d.sum.Unread = !atEnd || err != nil
+	d.parkForWindows()
 }
 
 // summary is what the run did, elapsed long.

@@ -59,6 +59,10 @@ type Message struct {
 	// the Result.
 	Segments int
 
+	// Window, when set, says when the message may go (a send window in the
+	// recipient's time zone); nil means at any time.
+	Window Window
+
 	// Invalid, when set, says why the row cannot be sent: the engine reports
 	// it with StatusInvalid and never sends it.
 	Invalid error
@@ -70,6 +74,13 @@ type Message struct {
 	// for this row (--resume): the row is counted, neither sent nor
 	// written again.
 	Earlier Status
+}
+
+// Window says when a message may be sent; sendwindow.Zoned implements it.
+type Window interface {
+	// Next returns t when the message may go at t, else the next time it
+	// may; ok is false when it never may.
+	Next(t time.Time) (at time.Time, ok bool)
 }
 
 // Result is what happened to one message: a value, not a Go error, so a

@@ -1,0 +1,86 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bulksend/bulksend/internal/testkit/sandboxtest"
+	"github.com/bulksend/bulksend/sandbox"
+)
+
+// TestSendWindowParks: at Saturday 7 March 2026, 21:00 in New York, the
+// night before clocks spring forward, rows in New York are outside
+// 'Mon-Sun 09:00-20:00' and rows in Tokyo (11:00 Sunday there) are inside.
+// The Tokyo rows are sent; the run parks until 09:00 New York time, given
+// in that zone, and never sends a New York row.
+func TestSendWindowParks(t *testing.T) {
+	now := time.Date(2026, 3, 8, 2, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		rows      string
+		wantSent  int
+		wantAfter string
+	}{
+		{name: "closed for every row: parked before any request",
+			rows:     "id,to,tz\n1,+15550000001,America/New_York\n2,+15550000002,\n",
+			wantSent: 0, wantAfter: "2026-03-08T09:00:00-04:00"},
+		{name: "open rows go on",
+			rows:     "id,to,tz\n1,+15550000001,America/New_York\n2,+15550000002,Asia/Tokyo\n3,+15550000003,Asia/Tokyo\n",
+			wantSent: 2, wantAfter: "2026-03-08T09:00:00-04:00"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, base := sandboxtest.Start(t, sandbox.Config{})
+			ios, in, out, errOut := TestStreams()
+			in.WriteString(tt.rows)
+			c := NewCmdSend(ios, nil, nil, func(o *SendOptions) error {
+				o.Now = func() time.Time { return now }
+				return sendRun(context.Background(), o)
+			})
+			c.SetArgs([]string{"-", "--url", base + "/send", "--body", `{"to": {{json .to}}}`, "--json", "--quiet",
+				"--report", filepath.Join(t.TempDir(), "r.csv"),
+				"--send-window", "Mon-Sun 09:00-20:00", "--tz", "America/New_York", "--tz-field", "tz"})
+			c.SilenceErrors, c.SilenceUsage = true, true
+			if code := exitCode(c.Execute()); code != ExitParked {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, ExitParked, errOut)
+			}
+			var sum runSummary
+			if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
+				t.Fatal(err)
+			}
+			if sum.ResumeAfter != tt.wantAfter || sum.Sent != tt.wantSent || !strings.HasSuffix(sum.ResumeCommand, " --resume") {
+				t.Errorf("resume_after %q, sent %d, command %q; want %q, %d", sum.ResumeAfter, sum.Sent, sum.ResumeCommand, tt.wantAfter, tt.wantSent)
+			}
+			if got := srv.Stats().Requests; got != int64(tt.wantSent) {
+				t.Errorf("the server saw %d requests, want %d", got, tt.wantSent)
+			}
+		})
+	}
+}
+
+func TestSendWindowFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{name: "a bad window", args: []string{"--send-window", "Mon-Fry 09:00-20:00"}, wantErr: "--send-window"},
+		{name: "an unknown zone", args: []string{"--send-window", "09:00-20:00", "--tz", "Mars/Olympus"}, wantErr: "--tz"},
+		{name: "a zone without a window", args: []string{"--tz", "Europe/Paris"}, wantErr: "give a window"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := NewCmdSend(&IOStreams{}, nil, nil, func(o *SendOptions) error { _, err := newPlan(o); return err })
+			c.SetArgs(append([]string{"rows.csv", "--url", "http://127.0.0.1/"}, tt.args...))
+			c.SilenceErrors, c.SilenceUsage = true, true
+			err := c.Execute()
+			if exitCode(err) != ExitUsage || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("error %v (exit %d), want a usage error about %s", err, exitCode(err), tt.wantErr)
+			}
+		})
+	}
+}
