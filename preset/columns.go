@@ -51,47 +51,77 @@ func TemplateFields(text string) []string {
 // templateFields is TemplateFields over parsed templates.
 func templateFields(ts []*template.Template) []string {
 	var out []string
-	for _, t := range ts {
-		if t != nil && t.Tree != nil {
-			out = fieldsIn(t.Tree.Root, out)
+	walkPipes(ts, func(p *parse.PipeNode, rowDot bool) {
+		if !rowDot {
+			return
 		}
-	}
+		for _, c := range p.Cmds {
+			for _, a := range c.Args {
+				switch a := a.(type) {
+				case *parse.FieldNode:
+					out = append(out, a.Ident[0])
+				case *parse.ChainNode:
+					if f, ok := a.Node.(*parse.FieldNode); ok {
+						out = append(out, f.Ident[0])
+					}
+				}
+			}
+		}
+	})
 	slices.Sort(out)
 	return slices.Compact(out)
 }
 
-func fieldsIn(n parse.Node, out []string) []string {
-	switch n := n.(type) {
-	case *parse.ListNode:
-		if n != nil {
-			for _, c := range n.Nodes {
-				out = fieldsIn(c, out)
-			}
-		}
-	case *parse.ActionNode:
-		out = fieldsIn(n.Pipe, out)
-	case *parse.IfNode:
-		out = fieldsIn(n.Pipe, out)
-		out = fieldsIn(n.List, out)
-		out = fieldsIn(n.ElseList, out)
-	case *parse.WithNode:
-		out = fieldsIn(n.Pipe, out) // the body's dot is the pipe's value
-		out = fieldsIn(n.ElseList, out)
-	case *parse.RangeNode:
-		out = fieldsIn(n.Pipe, out)
-		out = fieldsIn(n.ElseList, out)
-	case *parse.PipeNode:
-		if n != nil {
-			for _, c := range n.Cmds {
-				for _, a := range c.Args {
-					out = fieldsIn(a, out)
+// walkPipes calls fn on every pipeline of the templates (nested ones
+// too), saying whether the dot is still the row there: it is not in the
+// body of {{with}} or {{range}}.
+func walkPipes(ts []*template.Template, fn func(p *parse.PipeNode, rowDot bool)) {
+	var walk func(n parse.Node, rowDot bool)
+	branch := func(b *parse.BranchNode, rowDot, bodyRowDot bool) {
+		walk(b.Pipe, rowDot)
+		walk(b.List, bodyRowDot)
+		walk(b.ElseList, rowDot)
+	}
+	walk = func(n parse.Node, rowDot bool) {
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n != nil {
+				for _, c := range n.Nodes {
+					walk(c, rowDot)
 				}
 			}
+		case *parse.ActionNode:
+			walk(n.Pipe, rowDot)
+		case *parse.TemplateNode:
+			walk(n.Pipe, rowDot)
+		case *parse.IfNode:
+			branch(&n.BranchNode, rowDot, rowDot)
+		case *parse.WithNode:
+			branch(&n.BranchNode, rowDot, false) // the body's dot is the pipe's value
+		case *parse.RangeNode:
+			branch(&n.BranchNode, rowDot, false)
+		case *parse.PipeNode:
+			if n == nil {
+				return
+			}
+			fn(n, rowDot)
+			for _, c := range n.Cmds {
+				for _, a := range c.Args {
+					walk(a, rowDot)
+				}
+			}
+		case *parse.ChainNode:
+			walk(n.Node, rowDot)
 		}
-	case *parse.FieldNode:
-		out = append(out, n.Ident[0])
-	case *parse.ChainNode:
-		out = fieldsIn(n.Node, out)
 	}
-	return out
+	for _, t := range ts {
+		if t == nil {
+			continue
+		}
+		for _, tt := range t.Templates() {
+			if tt.Tree != nil {
+				walk(tt.Tree.Root, true)
+			}
+		}
+	}
 }

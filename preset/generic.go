@@ -322,64 +322,21 @@ func containsFold(s, sub string) bool {
 // known in advance and is not listed.
 func envNames(ts []*template.Template) []string {
 	var names []string
-	for _, t := range ts {
-		if t == nil {
-			continue
-		}
-		for _, tt := range t.Templates() {
-			if tt.Tree != nil {
-				names = walkEnv(tt.Tree.Root, names)
+	walkPipes(ts, func(p *parse.PipeNode, _ bool) {
+		for i, c := range p.Cmds {
+			id, ok := c.Args[0].(*parse.IdentifierNode)
+			if !ok || id.Ident != "env" {
+				continue
+			}
+			switch {
+			case len(c.Args) == 2:
+				names = appendString(c.Args[1], names)
+			case len(c.Args) == 1 && i > 0 && len(p.Cmds[i-1].Args) == 1:
+				names = appendString(p.Cmds[i-1].Args[0], names)
 			}
 		}
-	}
+	})
 	return names
-}
-
-func walkEnv(n parse.Node, names []string) []string {
-	switch n := n.(type) {
-	case *parse.ListNode:
-		if n != nil {
-			for _, c := range n.Nodes {
-				names = walkEnv(c, names)
-			}
-		}
-	case *parse.ActionNode:
-		names = walkEnv(n.Pipe, names)
-	case *parse.TemplateNode:
-		names = walkEnv(n.Pipe, names)
-	case *parse.ChainNode:
-		names = walkEnv(n.Node, names)
-	case *parse.IfNode:
-		names = walkBranch(&n.BranchNode, names)
-	case *parse.RangeNode:
-		names = walkBranch(&n.BranchNode, names)
-	case *parse.WithNode:
-		names = walkBranch(&n.BranchNode, names)
-	case *parse.PipeNode:
-		if n == nil {
-			break
-		}
-		for i, c := range n.Cmds {
-			if id, ok := c.Args[0].(*parse.IdentifierNode); ok && id.Ident == "env" {
-				switch {
-				case len(c.Args) == 2:
-					names = appendString(c.Args[1], names)
-				case len(c.Args) == 1 && i > 0 && len(n.Cmds[i-1].Args) == 1:
-					names = appendString(n.Cmds[i-1].Args[0], names)
-				}
-			}
-			for _, a := range c.Args {
-				names = walkEnv(a, names)
-			}
-		}
-	}
-	return names
-}
-
-func walkBranch(b *parse.BranchNode, names []string) []string {
-	names = walkEnv(b.Pipe, names)
-	names = walkEnv(b.List, names)
-	return walkEnv(b.ElseList, names)
 }
 
 func appendString(n parse.Node, names []string) []string {
