@@ -83,6 +83,12 @@ type Options struct {
 	// flight too.
 	Stop <-chan struct{}
 
+	// Resumed, when set, is called with the earlier run's counts by status
+	// (rows in flight under sender.StatusInFlight) once a report is
+	// loaded to resume, before anything is sent: a caller warns about
+	// what Report.ResendUnknown is about to send again.
+	Resumed func(counts map[sender.Status]int)
+
 	// Progress, when set, is called once as sending starts, with the live
 	// counters and the estimated number of rows (-1 when unknown); the
 	// function it returns is called as soon as sending ends.
@@ -121,10 +127,15 @@ type Report struct {
 	// lock, no resume, no compaction.
 	Writer io.Writer
 	// Resume continues the run the report records: rows it has as sent,
-	// duplicate or skipped are not sent again, nor failed or unknown ones
-	// unless RetryFailed.
-	Resume      bool
-	RetryFailed bool
+	// duplicate or skipped are not sent again, pending rows are sent.
+	// Failed rows (proven not taken) are sent again only with RetryFailed.
+	// Rows that may have arrived (unknown, or in flight when a run was
+	// killed) are sent again only when that is safe: the server
+	// deduplicates by the same key; otherwise they stay unknown unless
+	// ResendUnknown, which may deliver them twice.
+	Resume        bool
+	RetryFailed   bool
+	ResendUnknown bool
 	// Force overwrites an existing report. Without Resume or Force an
 	// existing report is ErrReportExists.
 	Force bool
@@ -259,6 +270,9 @@ func prepare(ctx context.Context, opts Options) (r *run, err error) {
 	r.closers = append(r.closers, func() { _ = release() }, func() { journal.Close() })
 	if state != nil {
 		r.closers = append(r.closers, func() { state.Close() })
+		if opts.Resumed != nil {
+			opts.Resumed(state.Counts())
+		}
 	}
 	repeats, closeRepeats, err := opts.Input.findRepeats(ctx, in, opts.Preset.Builder)
 	if err != nil {

@@ -10,10 +10,11 @@ import (
 
 // resumeFilter applies an earlier run's report to this one.
 type resumeFilter struct {
-	state       *report.State
-	retryFailed bool
-	keyed       bool
-	mismatch    error
+	state         *report.State
+	retryFailed   bool
+	resendUnknown bool
+	keyed         bool
+	mismatch      error
 	// failed is why the state could not answer (rows asked out of line
 	// order, or its temp file unreadable): the run stops rather than guess.
 	failed error
@@ -41,8 +42,16 @@ func (f *resumeFilter) filter(m *sender.Message) (sender.Status, bool) {
 	switch st {
 	case sender.StatusSent, sender.StatusDuplicate, sender.StatusSkipped:
 		return st, false
-	case sender.StatusFailed, sender.StatusUnknown:
+	case sender.StatusFailed:
+		// Every attempt was proven not taken: resending is safe, on request.
 		if f.retryFailed {
+			return "", false
+		}
+		return st, false
+	case sender.StatusUnknown:
+		if f.keyed || f.resendUnknown {
+			// The server drops a copy by the same key (the row's content,
+			// hence its key, is unchanged), or the user accepts the risk.
 			return "", false
 		}
 		return st, false
@@ -54,22 +63,24 @@ func (f *resumeFilter) filter(m *sender.Message) (sender.Status, bool) {
 	return "", false
 }
 
-// inFlight decides a row an earlier run left in flight. It is resent only
-// when the server can tell the resend is a replay: the key it left with
-// equals the key it gets now. Otherwise it may have arrived and is
-// unknown, never sent twice, unless RetryFailed.
+// inFlight decides a row an earlier run left in flight (it was killed). It
+// is resent only when the server can tell the resend is a replay: it
+// deduplicates, and the key the row left with equals the key it gets now.
+// Otherwise it may have arrived and is unknown, never sent twice, unless
+// ResendUnknown.
 func (f *resumeFilter) inFlight(m *sender.Message) {
 	sentKey := f.state.InFlightKey(m.Line)
-	if f.retryFailed || (f.keyed && sentKey != "" && sentKey == m.IdempotencyKey) {
-		// The same idempotency key makes the resend safe: the server
-		// answers a replay without delivering twice.
+	if f.resendUnknown || (f.keyed && sentKey != "" && sentKey == m.IdempotencyKey) {
 		return
 	}
 	m.Skip = sender.StatusUnknown
-	if sentKey == "" {
-		m.Reason = "was in flight without an idempotency key when an earlier run stopped and may have been delivered; not resent (--retry-failed resends it)"
-	} else {
-		m.Reason = "was in flight when an earlier run stopped and may have been delivered; its idempotency key differs now (the row or template changed), so a resend could deliver twice (--retry-failed resends it)"
+	switch {
+	case !f.keyed:
+		m.Reason = "was in flight when an earlier run stopped and may have been delivered; not resent: the server is not known to deduplicate and no lookup settled it"
+	case sentKey == "":
+		m.Reason = "was in flight without an idempotency key when an earlier run stopped and may have been delivered; not resent"
+	default:
+		m.Reason = "was in flight when an earlier run stopped and may have been delivered; its idempotency key differs now (the row or template changed), so a resend could deliver twice"
 	}
 }
 

@@ -11,10 +11,12 @@ import (
 	"github.com/bulksend/bulksend/sender"
 )
 
-// TestResumeFilterInFlight: a row in flight when a run died is resent only
-// when the server can tell the resend is a replay: the key it left with
-// equals the key it would get now. Otherwise it is unknown, never sent twice.
-func TestResumeFilterInFlight(t *testing.T) {
+// TestResumeFilter: what --resume does with each row of an earlier report.
+// A row that may have arrived (in flight when a run died, or unknown) is
+// resent only when the server can tell the resend is a replay (it
+// deduplicates, and the key is the same) or with --resend-unknown; a failed
+// row, proven not taken, with --retry-failed, which never resends the former.
+func TestResumeFilter(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "r.csv")
 	w, err := report.Create(path, report.Options{})
 	if err != nil {
@@ -26,30 +28,46 @@ func TestResumeFilterInFlight(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	record := func(line int, id string, st sender.Status) {
+		t.Helper()
+		if err := w.Record(&sender.Result{Line: line, ID: id, Status: st}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	begin(2, "a", "k-a")  // keyed run, same key now
 	begin(3, "b", "")     // a --no-idempotency run
 	begin(4, "c", "k-c0") // the body changed since: a different key now
-	if err := w.Record(&sender.Result{Line: 5, ID: "d", Status: sender.StatusSent}); err != nil {
-		t.Fatal(err)
-	}
+	record(5, "d", sender.StatusSent)
+	record(6, "f", sender.StatusFailed)
+	record(7, "u", sender.StatusUnknown)
+	record(8, "p", sender.StatusPending)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
+	type flags struct{ keyed, retryFailed, resendUnknown bool }
+	keyed := flags{keyed: true}
 	tests := []struct {
 		name        string
 		m           sender.Message
-		keyed       bool
-		retryFailed bool
+		flags       flags
 		wantEarlier sender.Status
 		wantSkip    sender.Status
 	}{
-		{"same key: resent", sender.Message{Line: 2, ID: "a", IdempotencyKey: "k-a"}, true, false, "", ""},
-		{"left without a key: unknown", sender.Message{Line: 3, ID: "b", IdempotencyKey: "k-b"}, true, false, "", sender.StatusUnknown},
-		{"key changed: unknown", sender.Message{Line: 4, ID: "c", IdempotencyKey: "k-c1"}, true, false, "", sender.StatusUnknown},
-		{"this run sends no key: unknown", sender.Message{Line: 2, ID: "a", IdempotencyKey: "k-a"}, false, false, "", sender.StatusUnknown},
-		{"--retry-failed resends anyway", sender.Message{Line: 3, ID: "b"}, true, true, "", ""},
-		{"sent earlier: settled", sender.Message{Line: 5, ID: "d"}, true, false, sender.StatusSent, ""},
-		{"not in the report: sent", sender.Message{Line: 6, ID: "e"}, true, false, "", ""},
+		{"in flight, same key, server deduplicates: resent", sender.Message{Line: 2, ID: "a", IdempotencyKey: "k-a"}, keyed, "", ""},
+		{"in flight without a key: unknown", sender.Message{Line: 3, ID: "b", IdempotencyKey: "k-b"}, keyed, "", sender.StatusUnknown},
+		{"in flight, key changed: unknown", sender.Message{Line: 4, ID: "c", IdempotencyKey: "k-c1"}, keyed, "", sender.StatusUnknown},
+		{"in flight, server not known to deduplicate: unknown", sender.Message{Line: 2, ID: "a", IdempotencyKey: "k-a"}, flags{}, "", sender.StatusUnknown},
+		{"in flight, --retry-failed: still unknown", sender.Message{Line: 3, ID: "b"}, flags{retryFailed: true}, "", sender.StatusUnknown},
+		{"in flight, --resend-unknown: resent", sender.Message{Line: 3, ID: "b"}, flags{resendUnknown: true}, "", ""},
+		{"sent earlier: settled", sender.Message{Line: 5, ID: "d"}, keyed, sender.StatusSent, ""},
+		{"failed: stays failed", sender.Message{Line: 6, ID: "f"}, flags{}, sender.StatusFailed, ""},
+		{"failed, --retry-failed: resent", sender.Message{Line: 6, ID: "f"}, flags{retryFailed: true}, "", ""},
+		{"unknown: stays unknown", sender.Message{Line: 7, ID: "u"}, flags{}, sender.StatusUnknown, ""},
+		{"unknown, --retry-failed: stays unknown", sender.Message{Line: 7, ID: "u"}, flags{retryFailed: true}, sender.StatusUnknown, ""},
+		{"unknown, server deduplicates: resent", sender.Message{Line: 7, ID: "u"}, keyed, "", ""},
+		{"unknown, --resend-unknown: resent", sender.Message{Line: 7, ID: "u"}, flags{resendUnknown: true}, "", ""},
+		{"pending: sent", sender.Message{Line: 8, ID: "p"}, flags{}, "", ""},
+		{"not in the report: sent", sender.Message{Line: 9, ID: "e"}, keyed, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,7 +77,8 @@ func TestResumeFilterInFlight(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer state.Close()
-			f := &resumeFilter{state: state, keyed: tt.keyed, retryFailed: tt.retryFailed}
+			f := &resumeFilter{state: state, keyed: tt.flags.keyed, retryFailed: tt.flags.retryFailed,
+				resendUnknown: tt.flags.resendUnknown}
 			m := tt.m
 			earlier, skip := f.filter(&m)
 			if skip || earlier != tt.wantEarlier || m.Skip != tt.wantSkip {

@@ -175,7 +175,7 @@ func compose(rows sender.RowReader, opts Options, state *report.State, repeats s
 	srcOpts := sender.SourceOptions{Repeats: repeats}
 	var filter *resumeFilter
 	if state != nil {
-		filter = &resumeFilter{state: state, retryFailed: opts.Report.RetryFailed,
+		filter = &resumeFilter{state: state, retryFailed: opts.Report.RetryFailed, resendUnknown: opts.Report.ResendUnknown,
 			keyed: opts.Engine.IdempotentServer && !opts.Engine.NoIdempotency && !opts.Preset.NoKeyHeader}
 		srcOpts.Filter = filter.filter
 	}

@@ -99,6 +99,7 @@ type SendOptions struct {
 	Report           string
 	Resume           bool
 	RetryFailed      bool
+	ResendUnknown    bool
 	Force            bool
 	DryRun           bool
 	JSON             bool
@@ -257,7 +258,8 @@ func addReportFlags(c *cobra.Command, opts *SendOptions) {
 	f := c.Flags()
 	f.StringVar(&opts.Report, "report", "", "report file, .csv or .jsonl, - for stdout (default <input>.report.csv)")
 	f.BoolVar(&opts.Resume, "resume", false, "continue from the report: rows already sent are not sent again")
-	f.BoolVar(&opts.RetryFailed, "retry-failed", false, "with --resume, also resend failed and unknown rows")
+	f.BoolVar(&opts.RetryFailed, "retry-failed", false, "with --resume, also resend failed rows (every attempt proven not taken)")
+	f.BoolVar(&opts.ResendUnknown, "resend-unknown", false, "with --resume, resend unknown rows unsettled: they may have arrived, and may arrive twice")
 	f.BoolVar(&opts.Force, "force", false, "overwrite an existing report (rows in it may be sent again)")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "render every row, print the first requests, send nothing")
 	f.BoolVar(&opts.JSON, "json", false, "print the summary as JSON on stdout")
@@ -352,6 +354,9 @@ func newPlan(opts *SendOptions) (*plan, error) {
 	}
 	if opts.RetryFailed && !opts.Resume {
 		return nil, usageError("--retry-failed needs --resume")
+	}
+	if opts.ResendUnknown && !opts.Resume {
+		return nil, usageError("--resend-unknown needs --resume")
 	}
 	if opts.Resume && opts.Force {
 		return nil, usageError("--resume and --force contradict each other: pick one")
@@ -645,6 +650,15 @@ func (p *plan) send(ctx context.Context) error {
 		fmt.Fprintln(opts.IO.ErrOut, p.startLine(now()))
 	}
 	copts := p.campaignOptions(lim, stop)
+	if opts.ResendUnknown {
+		copts.Resumed = func(c map[sender.Status]int) {
+			// Said even with --quiet: this run may deliver messages twice.
+			if n := c[sender.StatusUnknown] + c[sender.StatusInFlight]; n > 0 {
+				fmt.Fprintf(opts.IO.ErrOut, "bulksend: warning: --resend-unknown sends %s again that may have arrived already; they may arrive twice\n",
+					count(n, "row"))
+			}
+		}
+	}
 	copts.Progress = func(pr *sender.Progress, total int64) func() {
 		return startProgress(opts, pr, total, lim).stop
 	}
@@ -674,7 +688,7 @@ func (p *plan) send(ctx context.Context) error {
 // and stop are nil for a dry run.
 func (p *plan) campaignOptions(lim sender.Limiter, stop <-chan struct{}) campaign.Options {
 	o := p.opts
-	rep := campaign.Report{Path: p.report, Resume: o.Resume, RetryFailed: o.RetryFailed, Force: o.Force, Redact: p.masker.mask,
+	rep := campaign.Report{Path: p.report, Resume: o.Resume, RetryFailed: o.RetryFailed, ResendUnknown: o.ResendUnknown, Force: o.Force, Redact: p.masker.mask,
 		Segments: p.preset.SMS != nil}
 	if p.report == "-" {
 		rep = campaign.Report{Writer: o.IO.Out, Redact: p.masker.mask, Segments: p.preset.SMS != nil}

@@ -201,7 +201,14 @@ func printSummary(w io.Writer, s *runSummary) {
 	case s.Stopped != "":
 		fmt.Fprintf(&b, "  stopped: %s\n  run again with --resume to continue\n", s.Stopped)
 	case s.ExitCode == ExitIncomplete:
-		b.WriteString("  some rows were not sent: see the report's status and error columns; --resume --retry-failed resends failed ones\n")
+		b.WriteString("  some rows were not sent: see the report's status and error columns")
+		if s.Failed > 0 {
+			b.WriteString("; --resume --retry-failed resends the failed ones (none of their attempts was taken)")
+		}
+		b.WriteString("\n")
+		if s.Unknown > 0 {
+			fmt.Fprintf(&b, "  %s may have arrived: not resent until settled (see README, \"unknown rows\")\n", count(s.Unknown, "unknown row"))
+		}
 	}
 	io.WriteString(w, b.String())
 }
