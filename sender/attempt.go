@@ -148,12 +148,12 @@ func (e *engine) resolve(j *job, a *answer, v verdict) outcome {
 		if o.kind == outcomeFinal && v.unreached && !e.answered.Load() {
 			// This row's every attempt failed to connect and no request has
 			// reached the server: the rest would fail the same way.
-			return e.unreachable(j, o.res.Error)
+			return e.unreachable(j, a, o.res.Error)
 		}
 		return o
 	case verdictUntrusted:
 		if !e.answered.Load() {
-			return e.unreachable(j, v.reason)
+			return e.unreachable(j, a, v.reason)
 		}
 	case verdictAuth:
 		// The server proved it did not take the message: the row is
@@ -175,11 +175,12 @@ func (e *engine) unsent(j *job) Status {
 	return StatusPending
 }
 
-// unreachable ends the run: the server cannot be reached. j stays in flight
-// in the journal, like every row not yet sent: the server proved it never
-// took the message, and --resume sends it once the server is reachable.
-func (e *engine) unreachable(j *job, reason string) outcome {
-	return outcome{kind: outcomeFatal, job: j, requests: 1, err: fmt.Errorf("%w: %s", ErrUnreachable, reason)}
+// unreachable ends the run: the server cannot be reached. Like an auth
+// failure, the row is pending (unknown if an earlier attempt may have
+// arrived), and --resume sends it once the server is reachable.
+func (e *engine) unreachable(j *job, a *answer, reason string) outcome {
+	return outcome{kind: outcomeFatal, job: j, requests: 1, err: fmt.Errorf("%w: %s", ErrUnreachable, reason),
+		res: e.result(j, a, e.unsent(j), "not sent: "+reason)}
 }
 
 // keyed reports whether m's request carries an idempotency key that the
