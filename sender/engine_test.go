@@ -256,32 +256,59 @@ func newClient(t *testing.T) *http.Client {
 	return &http.Client{Transport: tr}
 }
 
-// throttleOnceServer answers 429 with X-RateLimit-Reset-After to every
-// request until block has passed since the first one, then 200. It records
-// when each accepted request arrived.
+// throttleOnceServer refuses the first wave of requests together: it holds
+// each of the first wave until all of them have arrived, then answers every
+// one 429 with X-RateLimit-Reset-After: block, so which rows meet the 429
+// does not depend on how fast a loaded machine gets them out. It keeps
+// refusing until block has passed on its clock since its last such answer,
+// then answers 200, recording when each accepted request arrived.
 type throttleOnceServer struct {
 	block time.Duration
+	wave  int
+	now   func() time.Time
+	full  chan struct{} // closed when the whole wave has arrived
 
 	mu           sync.Mutex
+	arrived      int
 	blockedUntil time.Time
 	throttled    int
 	accepted     []time.Time
 	delivered    map[int]int
 }
 
+func newThrottleOnceServer(wave int, block time.Duration, now func() time.Time) *throttleOnceServer {
+	return &throttleOnceServer{block: block, wave: wave, now: now, full: make(chan struct{}), delivered: make(map[int]int)}
+}
+
 func (s *throttleOnceServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.Copy(io.Discard, r.Body)
-	now := time.Now()
+	s.mu.Lock()
+	inWave := s.arrived < s.wave
+	if inWave {
+		s.arrived++
+		if s.arrived == s.wave {
+			close(s.full)
+		}
+	}
+	s.mu.Unlock()
+	if inWave {
+		select {
+		case <-s.full:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.blockedUntil.IsZero() {
-		s.blockedUntil = now.Add(s.block)
-	}
-	if now.Before(s.blockedUntil) {
+	if inWave || now.Before(s.blockedUntil) {
 		s.throttled++
-		left := s.blockedUntil.Sub(now)
-		// Round up to the millisecond so the client never comes back early.
-		w.Header().Set("X-RateLimit-Reset-After", strconv.FormatFloat(float64((left+time.Millisecond-1)/time.Millisecond)/1000, 'f', 3, 64))
+		// The client waits block from when it reads this answer, which
+		// is not before now: it never comes back before blockedUntil.
+		if until := now.Add(s.block); until.After(s.blockedUntil) {
+			s.blockedUntil = until
+		}
+		w.Header().Set("X-RateLimit-Reset-After", strconv.FormatFloat(s.block.Seconds(), 'f', 3, 64))
 		w.WriteHeader(http.StatusTooManyRequests)
 		return
 	}
@@ -291,11 +318,22 @@ func (s *throttleOnceServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, `{"id":"ok"}`)
 }
 
+// remaining is how many of n messages the server has not accepted yet, and
+// held how many requests of the first wave it is holding.
+func (s *throttleOnceServer) remaining(n int) (left, held int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.arrived < s.wave {
+		held = s.arrived
+	}
+	return n - len(s.accepted), held
+}
+
 // TestRunEightWorkersOneThrottle: the whole pool meets one 429 together. It
 // must pause once, deliver every message once, and come back at the paced
-// rate rather than as a burst. (The exact pacing after a pause is also
-// checked with a fake clock in ratelimit's TestLimiterResumesPacedAfterPause;
-// here the tolerance is generous because the clock is real.)
+// rate rather than as a burst. The limiter, the engine and the server share
+// a fake clock that moves only when every worker with a message is asleep
+// on it, so the pause and the pace are checked exactly, whatever the load.
 func TestRunEightWorkersOneThrottle(t *testing.T) {
 	const (
 		n           = 16
@@ -303,15 +341,53 @@ func TestRunEightWorkersOneThrottle(t *testing.T) {
 		perSecond   = 20
 	)
 	interval := time.Second / perSecond
-	srv := &throttleOnceServer{block: 300 * time.Millisecond, delivered: make(map[int]int)}
+	clock := testkit.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	// The pool's first requests (lines 2..9) all meet the 429, however
+	// late a loaded machine gets them out.
+	srv := newThrottleOnceServer(concurrency, 300*time.Millisecond, clock.Now)
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	// Burst 8: the pool's first requests leave together and all meet the
 	// 429; after the pause the bucket would be full again if not drained.
-	lim := ratelimit.New(ratelimit.Config{Rate: ratelimit.Rate{Count: perSecond, Per: time.Second}, Burst: concurrency})
+	lim := ratelimit.New(ratelimit.Config{Rate: ratelimit.Rate{Count: perSecond, Per: time.Second}, Burst: concurrency, Clock: clock})
 	j := newMemJournal()
-	cfg := Config{Client: newClient(t), Limiter: lim, Journal: j, Concurrency: concurrency}
-	sum, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: newMessages(n, ts.URL)}, 20*time.Second)
+	cfg := Config{Client: newClient(t), Limiter: lim, Journal: j, Concurrency: concurrency, Now: clock.Now}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan runResult, 1)
+	go func() {
+		sum, err := Run(ctx, nil, cfg, &sliceSource{msgs: newMessages(n, ts.URL)})
+		done <- runResult{sum, err}
+	}()
+	// Move the clock only when it is all that holds the run up: every
+	// message not yet accepted is with a worker asleep in the limiter or
+	// held in the first wave by the server (or, beyond the pool's size,
+	// queued behind them). The limiter starts one token short, so the
+	// eighth request of the wave leaves one pace after the others. The
+	// limit guards against a hang; nothing is timed.
+	var r runResult
+	deadline := time.Now().Add(testkit.EventuallyLimit)
+wait:
+	for {
+		select {
+		case r = <-done:
+			break wait
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			<-done
+			left, held := srv.remaining(n)
+			t.Fatalf("Run did not finish: %d messages not accepted, %d held by the server, %d waiters on the clock at %v",
+				left, held, clock.Pending(), clock.Now())
+		}
+		if left, held := srv.remaining(n); left > 0 && held+clock.Pending() == min(concurrency, left) {
+			clock.AdvanceToNext()
+			continue
+		}
+		time.Sleep(50 * time.Microsecond) // test harness polling
+	}
+	sum, err := r.sum, r.err
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -329,32 +405,39 @@ func TestRunEightWorkersOneThrottle(t *testing.T) {
 	if st.Pauses != 1 {
 		t.Errorf("limiter paused %d times, want 1 for one throttle event", st.Pauses)
 	}
-	if srv.throttled == 0 || st.Throttles != srv.throttled || sum.Throttled != srv.throttled {
-		t.Errorf("server answered %d 429s; limiter saw %d, summary %d", srv.throttled, st.Throttles, sum.Throttled)
+	if srv.throttled != concurrency || st.Throttles != srv.throttled || sum.Throttled != srv.throttled {
+		t.Errorf("server answered %d 429s, want %d; limiter saw %d, summary %d", srv.throttled, concurrency, st.Throttles, sum.Throttled)
 	}
-	if r := j.result(2); r == nil || r.Throttled == 0 {
-		t.Errorf("the first row's result does not count its throttle answer: %+v", r)
-	}
-	j.check(t)
-	if len(srv.accepted) == 0 {
-		t.Fatal("nothing accepted")
-	}
-	resumed := srv.accepted[0]
-	if resumed.Before(srv.blockedUntil) {
-		t.Errorf("a request was accepted %v before the server's reset", srv.blockedUntil.Sub(resumed))
-	}
-	var early []time.Duration
-	for _, at := range srv.accepted {
-		if at.Sub(resumed) < interval {
-			early = append(early, at.Sub(resumed))
+	for line := 2; line < 2+concurrency; line++ {
+		if r := j.result(line); r == nil || r.Throttled != 1 {
+			t.Errorf("line %d's result does not count its one throttle answer: %+v", line, r)
 		}
 	}
-	// Paced: one request per 50ms, so at most one more in the first 50ms
-	// even if the machine delays one; a burst of the refilled bucket would
-	// put up to 8 there.
-	if len(early) > 2 {
-		t.Errorf("%d requests arrived within %v after the pause ended (at %v): a burst, not paced", len(early), interval, early)
+	j.check(t)
+	if len(srv.accepted) != n {
+		t.Fatalf("%d accepted, want %d", len(srv.accepted), n)
 	}
+	if resumed := srv.accepted[0]; resumed.Before(srv.blockedUntil) {
+		t.Errorf("a request was accepted %v before the server's reset", srv.blockedUntil.Sub(resumed))
+	}
+	// Paced: one request per interval from the end of the pause on; a
+	// burst of the refilled bucket would put up to 8 at once.
+	for i := 1; i < n; i++ {
+		if gap := srv.accepted[i].Sub(srv.accepted[i-1]); gap < interval-time.Microsecond {
+			t.Errorf("requests %d and %d after the pause arrived %v apart, want >= %v: a burst, not paced (arrivals %v after the reset)",
+				i, i+1, gap, interval, sinceEach(srv.blockedUntil, srv.accepted))
+			break
+		}
+	}
+}
+
+// sinceEach is how long after t0 each of ts is.
+func sinceEach(t0 time.Time, ts []time.Time) []time.Duration {
+	d := make([]time.Duration, len(ts))
+	for i, t := range ts {
+		d[i] = t.Sub(t0)
+	}
+	return d
 }
 
 // statusServer answers every request with one status, header and body.
@@ -783,7 +866,7 @@ func TestRunStopWhileInputStalls(t *testing.T) {
 		if r.sum.Read != 3 || r.sum.Counts[StatusSent] != 3 || !r.sum.Unread {
 			t.Errorf("read %d, counts %v, unread %v; want 3 read and sent, the rest unread", r.sum.Read, r.sum.Counts, r.sum.Unread)
 		}
-	case <-time.After(3 * time.Second):
+	case <-time.After(testkit.EventuallyLimit): // a hang guard, not a duration: without the fix it waits for ever
 		t.Errorf("Run did not return after stop while the input had nothing to read")
 		unstall()
 		<-done
@@ -981,7 +1064,7 @@ func TestRunRecipientInterval(t *testing.T) {
 			msgs[1].Recipient = msgs[0].Recipient
 			j := newMemJournal()
 			cfg := Config{Client: newClient(t), Journal: j, Concurrency: tc.concurrency, RecipientInterval: interval}
-			sum, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: msgs}, 3*time.Second)
+			sum, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: msgs}, testkit.EventuallyLimit)
 			if err != nil {
 				t.Fatalf("Run: %v", err)
 			}
@@ -1091,9 +1174,15 @@ func TestRunJournalFailureEndsRun(t *testing.T) {
 // With an idempotency key it is retried and delivered; without one it may
 // have reached the server, so it ends unknown, saying it timed out. The
 // worker's reused timer must not cut the next, answered, request.
+//
+// The timeout is a real one, so it is far above what an answered request
+// takes on a loaded machine under -race (a 50ms one cut answered requests
+// there): only the request that hangs may reach it.
 func TestTimeout(t *testing.T) {
+	const timeout = 2 * time.Second
 	for _, keyed := range []bool{true, false} {
 		t.Run(fmt.Sprintf("keyed=%v", keyed), func(t *testing.T) {
+			t.Parallel() // each waits out one timeout
 			release := make(chan struct{})
 			defer close(release)
 			var calls atomic.Int32
@@ -1116,7 +1205,7 @@ func TestTimeout(t *testing.T) {
 				}
 			}
 			j := newMemJournal()
-			cfg := Config{Client: newClient(t), Journal: j, Concurrency: 1, Timeout: 50 * time.Millisecond,
+			cfg := Config{Client: newClient(t), Journal: j, Concurrency: 1, Timeout: timeout,
 				BackoffBase: time.Millisecond, BackoffMax: time.Millisecond, IdempotentServer: true}
 			sum, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: msgs}, 30*time.Second)
 			if err != nil {

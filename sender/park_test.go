@@ -100,7 +100,7 @@ func TestRunParksOnADailyQuota(t *testing.T) {
 // long wait instead of parking, and says so in Progress.
 func TestRunWaitParked(t *testing.T) {
 	const wait = 300 * time.Millisecond
-	srv := &throttleOnceServer{block: wait, delivered: make(map[int]int)}
+	srv := newThrottleOnceServer(1, wait, time.Now)
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	p := new(Progress)
