@@ -108,6 +108,8 @@ func sandboxConfig(args []string) (sandbox.Config, error) {
 			cfg.Latency, err = d()
 		case "spam":
 			cfg.SpamWindow, err = d()
+		case "optout":
+			cfg.OptOut = strings.Split(v, ",")
 		case "token":
 			cfg.TokenLifetime, err = d()
 		case "seed":

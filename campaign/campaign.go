@@ -34,12 +34,14 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"time"
 
 	"github.com/bulksend/bulksend/csvinput"
 	"github.com/bulksend/bulksend/preset"
 	"github.com/bulksend/bulksend/ratelimit"
 	"github.com/bulksend/bulksend/report"
 	"github.com/bulksend/bulksend/sender"
+	"github.com/bulksend/bulksend/suppress"
 )
 
 // Errors a run can return or stop with. Each leaves a report that Resume can
@@ -69,6 +71,9 @@ type Options struct {
 	// whose window opens further off than Engine.MaxWait is left pending
 	// and the run parks (sender.ErrParked) until the earliest opening.
 	Windows *Windows
+	// Suppress, when set, skips the rows to recipients on an opt-out
+	// list, and with Update adds those who opted out during the run.
+	Suppress *Suppress
 
 	// Engine holds pacing, retries and the error policy, as sender.Config
 	// documents them (zero values: sender's defaults). Run sets its
@@ -166,6 +171,8 @@ type Result struct {
 	// sender.ErrOutage, ErrInputChanged, a failure of the input or the
 	// report. Nil when every row was taken to its end.
 	Stopped error
+	// Suppressed is how many recipients Suppress.Update added to the list.
+	Suppressed int
 }
 
 // Incomplete reports whether rows are left that were not delivered: failed,
@@ -292,7 +299,13 @@ func prepare(ctx context.Context, opts Options) (r *run, err error) {
 // send runs the engine over the prepared source, then closes and compacts
 // the report.
 func (r *run) send(ctx context.Context, opts Options) (*Result, error) {
-	cfg := engineConfig(opts, r.journal)
+	var journal sender.Journal = r.journal
+	var optOuts *optOutJournal
+	if opts.Suppress != nil && opts.Suppress.Update {
+		optOuts = newOptOutJournal(r.journal)
+		journal = optOuts
+	}
+	cfg := engineConfig(opts, journal)
 	var stopProgress func()
 	if opts.Progress != nil {
 		cfg.Progress = new(sender.Progress)
@@ -312,6 +325,18 @@ func (r *run) send(ctx context.Context, opts Options) (*Result, error) {
 		runErr = sender.ErrInterrupted
 	}
 	res := &Result{Summary: sum, Stopped: runErr}
+	if optOuts != nil {
+		// The list is updated even when the run stopped early: what the
+		// vendor said about a recipient holds either way.
+		// A list locked by another run for longer than this is stuck.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		n, err := suppress.Append(actx, opts.Suppress.List.Path, optOuts.recipients())
+		cancel()
+		res.Suppressed = n
+		if err != nil && res.Stopped == nil {
+			res.Stopped = err
+		}
+	}
 	if s, ok := cfg.Limiter.(interface{ Stats() ratelimit.Stats }); ok {
 		res.Limits = s.Stats()
 	}

@@ -10,7 +10,25 @@ import (
 
 	"github.com/bulksend/bulksend/campaign"
 	"github.com/bulksend/bulksend/sendwindow"
+	"github.com/bulksend/bulksend/suppress"
 )
+
+// suppressList reads --suppress and --suppress-update; nil without a list.
+func suppressList(opts *SendOptions) (*campaign.Suppress, error) {
+	switch {
+	case opts.Suppress == "" && opts.SuppressUpdate:
+		return nil, usageError("--suppress-update needs --suppress FILE, the list to add to")
+	case opts.Suppress == "":
+		return nil, nil
+	case opts.RecipientField == "" && (opts.Preset == "" || opts.Preset == "generic"):
+		return nil, usageError("--suppress needs --recipient-field with the generic preset: name the column that holds the recipient")
+	}
+	l, err := suppress.Load(opts.Suppress)
+	if err != nil {
+		return nil, runError(err)
+	}
+	return &campaign.Suppress{List: l, Update: opts.SuppressUpdate}, nil
+}
 
 // sendWindows reads --send-window, --tz and --tz-field; nil when no window
 // is given.

@@ -91,6 +91,7 @@ Header styles (--style): ` + strings.Join(sandbox.Styles(), ", "),
 	f.DurationVar(&cfg.Latency, "latency", 0, "added latency per answer")
 	f.DurationVar(&cfg.LatencyJitter, "latency-jitter", 0, "random extra latency up to this much")
 	f.DurationVar(&cfg.SpamWindow, "spam-window", 0, "refuse a second message to one recipient within this window")
+	f.StringArrayVar(&cfg.OptOut, "opt-out", nil, "a recipient who unsubscribed: the Twilio endpoint answers 21610 (repeatable)")
 	f.DurationVar(&cfg.TokenLifetime, "token-lifetime", time.Hour, "lifetime of Genesys OAuth tokens")
 	f.BoolVar(&cfg.NoIdempotency, "no-idempotency", false, "ignore Idempotency-Key (replays are delivered again)")
 	f.Int64Var(&cfg.Seed, "seed", 1, "seed for fault injection and jitter")

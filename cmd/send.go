@@ -86,10 +86,13 @@ type SendOptions struct {
 	NoIdempotency     bool
 	IdempotentServer  bool
 
-	// Long campaigns (cmd/park.go): send windows, in which zone.
-	SendWindows []string
-	TZ          string
-	TZField     string
+	// Long campaigns (cmd/park.go): send windows, in which zone, and the
+	// opt-out list.
+	SendWindows    []string
+	TZ             string
+	TZField        string
+	Suppress       string
+	SuppressUpdate bool
 
 	// Several senders on one quota (cmd/scale.go).
 	Limiter string // redis:// URL of the limiter shared with other processes
@@ -246,6 +249,8 @@ func addPacingFlags(c *cobra.Command, opts *SendOptions) {
 	f.StringArrayVar(&opts.SendWindows, "send-window", nil, "send only inside this weekly window, e.g. 'Mon-Fri 09:00-20:00' (repeatable; in --tz or the row's --tz-field zone)")
 	f.StringVar(&opts.TZ, "tz", "", "time zone of the send windows, an IANA name like America/New_York (default: local)")
 	f.StringVar(&opts.TZField, "tz-field", "", "column with each row's time zone for the send windows (empty: --tz)")
+	f.StringVar(&opts.Suppress, "suppress", "", "opt-out list: rows to recipients in FILE (one a line, or a CSV with a recipient column) are skipped")
+	f.BoolVar(&opts.SuppressUpdate, "suppress-update", false, "add recipients the vendor reports as opted out or invalid (Twilio 21610, 21211, 21614) to the --suppress FILE")
 	f.StringVar(&opts.MaxErrors, "max-errors", "", "stop (resumably) after N failed rows, or P% of the last 100")
 	f.DurationVar(&opts.RecipientInterval, "recipient-interval", 0, "least time between two messages to one recipient (needs --recipient-field or a preset)")
 	f.StringVar(&opts.IdempotencyHeader, "idempotency-header", sender.DefaultIdempotencyHeader, "header carrying each message's idempotency key")
@@ -284,6 +289,7 @@ type plan struct {
 	report      string
 	shard       campaign.Shard
 	windows     *campaign.Windows // --send-window; nil: send at any time
+	suppress    *campaign.Suppress
 	masker      *masker
 	// transport carries every request (and the Genesys token requests):
 	// TLS as the flags say, bulksend's User-Agent.
@@ -347,6 +353,9 @@ func newPlan(opts *SendOptions) (*plan, error) {
 		p.shard.Index, p.shard.Count, _ = sender.ParseShard(opts.Shard) // checked above
 	}
 	if p.windows, err = sendWindows(opts); err != nil {
+		return nil, err
+	}
+	if p.suppress, err = suppressList(opts); err != nil {
 		return nil, err
 	}
 	if p.maxErr, p.maxShare, err = parseMaxErrors(opts.MaxErrors); err != nil {
@@ -705,6 +714,7 @@ func (p *plan) campaignOptions(lim sender.Limiter, stop <-chan struct{}) campaig
 		Report:    rep,
 		Shard:     p.shard,
 		Windows:   p.windows,
+		Suppress:  p.suppress,
 		Stop:      stop,
 		Engine: sender.Config{
 			Limiter:           lim,

@@ -49,6 +49,8 @@ type runSummary struct {
 	// ResumeAfter and ResumeCommand say, for a parked run, from when and
 	// how to continue it: RFC 3339, on the server's clock when a server's
 	// quota parked the run.
+	// SuppressAdded counts the recipients --suppress-update added.
+	SuppressAdded int    `json:"suppress_added,omitempty"`
 	ResumeAfter   string `json:"resume_after,omitempty"`
 	ResumeCommand string `json:"resume_command,omitempty"`
 	ExitCode      int    `json:"exit_code"`
@@ -80,6 +82,7 @@ func (p *plan) summarize(res *campaign.Result) *runSummary {
 	if p.report == "-" {
 		out.Report = "stdout"
 	}
+	out.SuppressAdded = res.Suppressed
 	if s := sum.Elapsed.Seconds(); s > 0 {
 		out.PerSecond = round2(float64(sum.Counts[sender.StatusSent]-sum.Earlier) / s)
 		if out.PerSecond < 0 {
@@ -187,6 +190,9 @@ func printSummary(w io.Writer, s *runSummary) {
 		fmt.Fprintf(&b, "  OAuth tokens fetched: %d\n", s.TokensFetched)
 	}
 	fmt.Fprintf(&b, "  report: %s\n", s.Report)
+	if s.SuppressAdded > 0 {
+		fmt.Fprintf(&b, "  %s added to the --suppress list (opted out or invalid)\n", count(s.SuppressAdded, "recipient"))
+	}
 	if s.Unfinished > 0 {
 		fmt.Fprintf(&b, "  %s left in flight: the report could not be written\n", count(s.Unfinished, "row was", "rows were"))
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -152,6 +153,9 @@ func (s *Server) parse(w http.ResponseWriter, r *http.Request, q *request, sid s
 			return true
 		}
 		m, bad := parseTwilio(body)
+		if bad == nil && slices.Contains(s.cfg.OptOut, strings.TrimPrefix(m.To, "whatsapp:")) {
+			bad = badTwilio(21610, "Attempt to send to unsubscribed recipient")
+		}
 		if bad != nil {
 			q.invalid = &answer{status: bad.Status, body: mustJSON(bad)}
 		}

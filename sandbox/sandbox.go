@@ -149,6 +149,11 @@ type Config struct {
 	// who was delivered one less than SpamWindow ago.
 	SpamWindow time.Duration
 
+	// OptOut are recipients (E.164, as sent) who unsubscribed: the Twilio
+	// endpoint refuses a message to one with 400 and code 21610, as Twilio
+	// does, and delivers nothing.
+	OptOut []string
+
 	// Genesys OAuth client credentials; "" means the defaults.
 	ClientID, ClientSecret string
 	// TokenLifetime is how long an access token works; 0 means an hour.
