@@ -35,7 +35,11 @@
 // response's Date header when it parses, so a client clock that is minutes
 // off changes nothing; without a valid Date the client's clock is used. The
 // Date header has one-second resolution, so such a wait may be up to a second
-// long, never short. An instant already past gives a wait of 0 with ok=true.
+// long, never short. A reset in whole Unix seconds ("1764763200") is an
+// interval, [reset, reset+1s), since some servers truncate the instant
+// their window ends: the wait lasts to its end, so nothing is sent into a
+// window before it has surely ended (a fractional value is taken as
+// exact). An instant already past gives a wait of 0 with ok=true.
 //
 // Header names are case-insensitive (http.Header canonicalises them);
 // Signal.Header reports the documented spelling above.

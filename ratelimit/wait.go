@@ -84,7 +84,7 @@ func ParseWait(h http.Header, now time.Time) (sig Signal, ok bool) {
 	}
 	for _, name := range []string{headerXReset, headerXRateReset} {
 		for _, v := range h.Values(name) {
-			if at, unit, ok := ParseResetValue(v, ref); ok {
+			if at, unit, ok := parseResetEnd(v, ref); ok {
 				return Signal{Wait: waitUntil(at, ref), Header: name, Value: v, Unit: unit}, true
 			}
 		}
@@ -127,12 +127,12 @@ func rateLimitWait(h http.Header, ref time.Time) (Signal, bool) {
 		if m.key != "reset" {
 			continue
 		}
-		if at, unit, ok := ParseResetValue(m.value, ref); ok {
+		if at, unit, ok := parseResetEnd(m.value, ref); ok {
 			return Signal{Wait: waitUntil(at, ref), Header: headerRateLimit, Value: raw, Unit: unit}, true
 		}
 	}
 	for _, v := range h.Values(headerRateLimitReset) {
-		if at, unit, ok := ParseResetValue(v, ref); ok {
+		if at, unit, ok := parseResetEnd(v, ref); ok {
 			return Signal{Wait: waitUntil(at, ref), Header: headerRateLimitReset, Value: v, Unit: unit}, true
 		}
 	}
@@ -148,6 +148,18 @@ var isoLayouts = []string{
 	"2006-01-02T15:04:05Z0700",
 	"2006-01-02 15:04:05Z07:00",
 	"2006-01-02 15:04:05Z0700",
+}
+
+// parseResetEnd is ParseResetValue for a wait: when the quota is surely
+// back. A reset in whole Unix seconds is an interval, [reset, reset+1s):
+// some servers truncate the instant their window ends, and sending before
+// the end of that second may land in the old window.
+func parseResetEnd(v string, ref time.Time) (time.Time, string, bool) {
+	at, unit, ok := ParseResetValue(v, ref)
+	if ok && unit == UnitUnix && !strings.Contains(v, ".") {
+		at = at.Add(time.Second)
+	}
+	return at, unit, ok
 }
 
 // ParseResetValue reads one reset-style value and returns the instant it

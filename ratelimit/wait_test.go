@@ -73,13 +73,16 @@ func TestParseWait(t *testing.T) {
 		{"older dictionary form", header("RateLimit", "limit=100, remaining=0, reset=30"), true, 30 * time.Second, "RateLimit", UnitSeconds},
 		{"older dictionary junk reset", header("RateLimit", "limit=100, remaining=0, reset=x"), false, 0, "", ""},
 		{"ratelimit-reset seconds", header("RateLimit-Reset", "30"), true, 30 * time.Second, "RateLimit-Reset", UnitSeconds},
-		{"ratelimit-reset unix", header("RateLimit-Reset", unixText(in(time.Minute))), true, time.Minute, "RateLimit-Reset", UnitUnix},
+		// A reset in whole Unix seconds may be truncated: the quota is
+		// surely back a second after it.
+		{"ratelimit-reset unix", header("RateLimit-Reset", unixText(in(time.Minute))), true, time.Minute + time.Second, "RateLimit-Reset", UnitUnix},
 
 		{"reset-after fraction", header("X-RateLimit-Reset-After", "1.234"), true, 1234 * time.Millisecond, "X-RateLimit-Reset-After", UnitSeconds},
 		{"reset-after junk", header("X-RateLimit-Reset-After", "1.2.3"), false, 0, "", ""},
 		{"genesys reset", header("inin-ratelimit-reset", "45"), true, 45 * time.Second, "inin-ratelimit-reset", UnitSeconds},
 
-		{"x-ratelimit-reset unix", header("X-RateLimit-Reset", unixText(in(time.Minute))), true, time.Minute, "X-RateLimit-Reset", UnitUnix},
+		{"x-ratelimit-reset unix", header("X-RateLimit-Reset", unixText(in(time.Minute))), true, time.Minute + time.Second, "X-RateLimit-Reset", UnitUnix},
+		{"x-ratelimit-reset fractional unix", header("X-RateLimit-Reset", unixText(in(time.Minute))+".25"), true, time.Minute + 250*time.Millisecond, "X-RateLimit-Reset", UnitUnix},
 		{"x-ratelimit-reset unix ms", header("X-RateLimit-Reset", unixMSText(in(1500*time.Millisecond))), true, 1500 * time.Millisecond, "X-RateLimit-Reset", UnitUnixMS},
 		{"x-ratelimit-reset seconds", header("X-RateLimit-Reset", "42"), true, 42 * time.Second, "X-RateLimit-Reset", UnitSeconds},
 		{"x-ratelimit-reset ISO", header("X-RateLimit-Reset", "2024-05-01T12:01:00Z"), true, time.Minute, "X-RateLimit-Reset", UnitISO8601},
@@ -96,7 +99,7 @@ func TestParseWait(t *testing.T) {
 		{"reset-after beats genesys", header("X-RateLimit-Reset-After", "3", "inin-ratelimit-reset", "4", "X-RateLimit-Reset", "5"), true, 3 * time.Second, "X-RateLimit-Reset-After", UnitSeconds},
 		{"genesys beats x-ratelimit-reset", header("inin-ratelimit-reset", "4", "X-RateLimit-Reset", "5"), true, 4 * time.Second, "inin-ratelimit-reset", UnitSeconds},
 
-		{"invalid date header uses client clock", header("Date", "yesterday", "X-RateLimit-Reset", unixText(in(time.Minute))), true, time.Minute, "X-RateLimit-Reset", UnitUnix},
+		{"invalid date header uses client clock", header("Date", "yesterday", "X-RateLimit-Reset", unixText(in(time.Minute))), true, time.Minute + time.Second, "X-RateLimit-Reset", UnitUnix},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,18 +157,21 @@ func TestParseWaitLowerCaseNames(t *testing.T) {
 func TestParseWaitClockSkew(t *testing.T) {
 	server := testNow
 	reset := server.Add(90 * time.Second)
+	// A wait for a reset in whole Unix seconds lasts to the end of that
+	// second (ParseQuota's Reset is the instant itself).
 	values := []struct {
 		name   string
 		header string
 		value  string
+		extra  time.Duration
 	}{
-		{"unix seconds", "X-RateLimit-Reset", unixText(reset)},
-		{"unix milliseconds", "X-RateLimit-Reset", unixMSText(reset)},
-		{"HTTP date in reset", "X-RateLimit-Reset", httpDate(reset)},
-		{"ISO-8601", "X-Rate-Limit-Reset", reset.Format(time.RFC3339)},
-		{"retry-after HTTP date", "Retry-After", httpDate(reset)},
-		{"ratelimit-reset unix", "RateLimit-Reset", unixText(reset)},
-		{"relative seconds", "X-RateLimit-Reset", "90"},
+		{"unix seconds", "X-RateLimit-Reset", unixText(reset), time.Second},
+		{"unix milliseconds", "X-RateLimit-Reset", unixMSText(reset), 0},
+		{"HTTP date in reset", "X-RateLimit-Reset", httpDate(reset), 0},
+		{"ISO-8601", "X-Rate-Limit-Reset", reset.Format(time.RFC3339), 0},
+		{"retry-after HTTP date", "Retry-After", httpDate(reset), 0},
+		{"ratelimit-reset unix", "RateLimit-Reset", unixText(reset), time.Second},
+		{"relative seconds", "X-RateLimit-Reset", "90", 0},
 	}
 	skews := []struct {
 		name string
@@ -180,8 +186,8 @@ func TestParseWaitClockSkew(t *testing.T) {
 			t.Run(v.name+"/"+s.name, func(t *testing.T) {
 				h := header("Date", httpDate(server), v.header, v.value)
 				sig, ok := ParseWait(h, server.Add(s.skew))
-				if !ok || sig.Wait != 90*time.Second {
-					t.Fatalf("ParseWait = %+v, %v; want 1m30s", sig, ok)
+				if want := 90*time.Second + v.extra; !ok || sig.Wait != want {
+					t.Fatalf("ParseWait = %+v, %v; want %v", sig, ok, want)
 				}
 				q, ok := ParseQuota(header("Date", httpDate(server), v.header, v.value), server.Add(s.skew))
 				if v.header != "Retry-After" && (!ok || q.Reset != 90*time.Second) {
@@ -192,8 +198,8 @@ func TestParseWaitClockSkew(t *testing.T) {
 	}
 	// Without a Date header the client clock is all there is.
 	sig, ok := ParseWait(header("X-RateLimit-Reset", unixText(reset)), server.Add(-5*time.Minute))
-	if !ok || sig.Wait != 6*time.Minute+30*time.Second {
-		t.Fatalf("without Date: ParseWait = %+v, %v; want 6m30s", sig, ok)
+	if !ok || sig.Wait != 6*time.Minute+31*time.Second {
+		t.Fatalf("without Date: ParseWait = %+v, %v; want 6m31s", sig, ok)
 	}
 }
 
