@@ -340,9 +340,11 @@ func (a *adaptive) track(sent time.Time, remaining int) {
 // fixedWindowShows looks for a fixed window in a counter taken for a
 // bucket's: one that comes back whole from empty between two requests
 // sent in a row. A bucket paced near its rate regains a request or two in
-// that time; only a window's reset gives back the quota at once. Then the
-// window model takes over, the window opened by that request, its length
-// to be found. It reports whether it did.
+// that time; a fixed window's reset gives the whole quota back at once (a
+// sliding window too, after a window without requests: the window model
+// then sees it come back part of the way, and hands back). The window
+// model takes over, the window opened by that request, its length to be
+// found. It reports whether it did.
 func (a *adaptive) fixedWindowShows(sent time.Time, remaining int) bool {
 	n := len(a.obs)
 	if n < 2 || a.pace <= 0 || math.IsInf(a.pace, 1) {

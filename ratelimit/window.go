@@ -151,13 +151,15 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 		// A new window counted quota-1-remaining requests before this
 		// one: they must be ours, sent since the counter was last seen
 		// going down. If not, it came back part of the way.
+		// Ours sent a round trip before leftSent may have arrived after
+		// that request, so they count too.
 		n := 0
 		for _, t := range w.sends {
-			if t.After(w.leftSent) && t.Before(sent) {
+			if t.After(w.leftSent.Add(-w.rtt)) && t.Before(sent) {
 				n++
 			}
 		}
-		return w.quota-1-remaining <= n+w.inFlight
+		return w.quota-1-remaining <= n+min(w.inFlight, w.quota/4)
 	}
 	if idx >= w.quota {
 		// Counted in a later window whose first answer is still to come.
