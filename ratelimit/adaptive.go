@@ -351,7 +351,8 @@ func (a *adaptive) fixedWindowShows(sent time.Time, remaining int) bool {
 		return false
 	}
 	prev, burst := a.obs[n-2], a.burstSize()
-	if prev.remaining > burst/4 || remaining < burst-1-a.inFlight || sent.Sub(prev.sent).Seconds() > 3/a.pace {
+	// Whole: all but what a request or two in flight took meanwhile.
+	if prev.remaining > burst/4 || remaining < burst-1-min(a.inFlight, max(burst/8, 1)) || sent.Sub(prev.sent).Seconds() > 3/a.pace {
 		return false
 	}
 	a.win = newWindowModel(burst, a.inFlight, burst-remaining, sent, a.lastRecv, 0)
