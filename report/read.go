@@ -132,8 +132,10 @@ type csvDecoder struct {
 	um      *gocsv.Unmarshaller
 	started bool
 	// fast: the header is exactly the columns this package writes, in
-	// order, so records are decoded by position without reflection.
+	// order (cols says which), so records are decoded by position without
+	// reflection.
 	fast bool
+	cols columns
 }
 
 // canonicalHeader is the header Writer writes.
@@ -145,11 +147,56 @@ const segmentsColumn = "segments"
 // segmentsHeader is the header Writer writes with Options.Segments.
 var segmentsHeader = append(slices.Clip(canonicalHeader), segmentsColumn)
 
-// decodeFast fills a Row from a record in canonical column order.
-func decodeFast(f []string) (Row, error) {
+// deliveryColumns are the optional columns `bulksend status` adds, after
+// response and segments.
+var deliveryColumns = []string{"delivery_status", "delivery_error", "delivery_at"}
+
+// columns says which optional columns a CSV report has after response.
+type columns struct{ segments, delivery bool }
+
+// header is the CSV header of a report with these columns.
+func (c columns) header() []string {
+	h := slices.Clip(canonicalHeader)
+	if c.segments {
+		h = append(h, segmentsColumn)
+	}
+	if c.delivery {
+		h = append(h, deliveryColumns...)
+	}
+	return h
+}
+
+// width is the number of fields of a record with these columns.
+func (c columns) width() int {
+	n := numColumns
+	if c.segments {
+		n++
+	}
+	if c.delivery {
+		n += len(deliveryColumns)
+	}
+	return n
+}
+
+// knownColumns lists every column layout this package writes.
+var knownColumns = []columns{{}, {segments: true}, {delivery: true}, {segments: true, delivery: true}}
+
+// columnsOf finds the layout whose header is h; ok is false for a header
+// this package does not write as is.
+func columnsOf(h []string) (c columns, ok bool) {
+	for _, c := range knownColumns {
+		if slices.Equal(h, c.header()) {
+			return c, true
+		}
+	}
+	return columns{}, false
+}
+
+// decodeFast fills a Row from a record in the column order of cols.
+func decodeFast(f []string, cols columns) (Row, error) {
 	var r Row
-	if len(f) != numColumns && len(f) != numColumns+1 {
-		return r, fmt.Errorf("%d fields, want %d", len(f), numColumns)
+	if len(f) != cols.width() {
+		return r, fmt.Errorf("%d fields, want %d", len(f), cols.width())
 	}
 	var err error
 	atoi := func(s string) int {
@@ -173,8 +220,13 @@ func decodeFast(f []string) (Row, error) {
 	r.LatencyMS = int64(atoi(f[8]))
 	r.SentAt = f[9]
 	r.Response = unguard(f[10])
-	if len(f) > numColumns {
-		r.Segments = atoi(f[11])
+	i := numColumns
+	if cols.segments {
+		r.Segments = atoi(f[i])
+		i++
+	}
+	if cols.delivery {
+		r.DeliveryStatus, r.DeliveryError, r.DeliveryAt = unguard(f[i]), unguard(f[i+1]), f[i+2]
 	}
 	return r, err
 }
@@ -195,7 +247,7 @@ func (d *csvDecoder) next() (record, bool) {
 		var f []string
 		if f, err = d.cr.Read(); err == nil {
 			var row Row
-			row, err = decodeFast(f)
+			row, err = decodeFast(f, d.cols)
 			v = row
 		}
 	} else if d.um != nil {
@@ -231,7 +283,9 @@ func (d *csvDecoder) next() (record, bool) {
 func (d *csvDecoder) header() (record, bool) {
 	d.cr.ReuseRecord = true
 	um, err := gocsv.NewUnmarshaller(d.cr, Row{})
-	d.fast = err == nil && (slices.Equal(um.Headers, canonicalHeader) || slices.Equal(um.Headers, segmentsHeader))
+	if err == nil {
+		d.cols, d.fast = columnsOf(um.Headers)
+	}
 	if err == io.EOF {
 		return record{}, false
 	}

@@ -70,6 +70,15 @@ type Row struct {
 	// presets that count them; its CSV column is written only when the
 	// report has one (Options.Segments), so gocsv does not map it.
 	Segments int `csv:"-" json:"segments,omitempty"`
+	// DeliveryStatus, DeliveryError and DeliveryAt are what `bulksend
+	// status` learned of a sent message from its vendor: the vendor's word
+	// for its state (delivered, undelivered, delivery-success, ...), the
+	// error code and text of a message that did not arrive, and when the
+	// vendor last changed the state. Like Segments, their CSV columns are
+	// written only when the report has them (UpdateDelivery adds them).
+	DeliveryStatus string `csv:"-" json:"delivery_status,omitempty"`
+	DeliveryError  string `csv:"-" json:"delivery_error,omitempty"`
+	DeliveryAt     string `csv:"-" json:"delivery_at,omitempty"`
 }
 
 // numColumns is the number of fields in Row, as a report row has them.

@@ -463,7 +463,9 @@ func compact(path string, format Format, chunk int) error {
 	}
 	defer last.close()
 	enc := newEncoder(format)
-	enc.segments = format == FormatCSV && fileHasSegments(path)
+	if format == FormatCSV {
+		enc.cols = pathColumns(path)
+	}
 	return rewrite(path, func(bw *bufio.Writer) error {
 		put := func() error {
 			_, err := bw.Write(enc.buf.Bytes())

@@ -189,7 +189,7 @@ func fileFormat(path string, f Format) (Format, error) {
 func openFile(f *os.File, path string, format Format, size int64, opts Options) (*Writer, error) {
 	w := newWriter(f, path, format, opts)
 	if size > 0 {
-		w.enc.segments = hasSegments(f)
+		w.enc.cols = fileColumns(f)
 	}
 	if w.fresh = size == 0; w.fresh {
 		w.open = make(map[int]struct{}) // only the one-pass compaction reads it
@@ -223,7 +223,7 @@ func newWriter(out io.Writer, name string, format Format, opts Options) *Writer 
 		now = time.Now
 	}
 	w := &Writer{name: name, out: out, now: now, redact: opts.Redact, enc: newEncoder(format), delay: opts.CommitDelay}
-	w.enc.segments = opts.Segments
+	w.enc.cols.segments = opts.Segments
 	if w.delay == 0 {
 		w.delay = DefaultCommitDelay
 	}
@@ -457,8 +457,8 @@ type encoder struct {
 	buf    bytes.Buffer
 	csv    *csv.Writer
 	json   *json.Encoder
-	// segments writes the CSV segments column after response.
-	segments bool
+	// cols says which optional CSV columns follow response.
+	cols columns
 }
 
 func newEncoder(format Format) *encoder {
@@ -475,10 +475,10 @@ func (e *encoder) header() error {
 	if e.format != FormatCSV {
 		return nil
 	}
-	if e.segments {
-		// gocsv does not map the optional column: the header is written
+	if e.cols != (columns{}) {
+		// gocsv does not map the optional columns: the header is written
 		// here, from the same names.
-		if err := e.csv.Write(segmentsHeader); err != nil {
+		if err := e.csv.Write(e.cols.header()); err != nil {
 			return err
 		}
 		e.csv.Flush()
@@ -505,11 +505,16 @@ func (e *encoder) encode(r *Row) error {
 	b = strconv.AppendInt(append(b, ','), r.LatencyMS, 10)
 	b = appendField(append(b, ','), r.SentAt)
 	b = appendField(append(b, ','), guard(r.Response))
-	if e.segments {
+	if e.cols.segments {
 		b = append(b, ',')
 		if r.Segments > 0 {
 			b = strconv.AppendInt(b, int64(r.Segments), 10)
 		}
+	}
+	if e.cols.delivery {
+		b = appendField(append(b, ','), guard(r.DeliveryStatus))
+		b = appendField(append(b, ','), guard(r.DeliveryError))
+		b = appendField(append(b, ','), r.DeliveryAt)
 	}
 	b = append(b, '\n')
 	e.buf.Write(b)
@@ -566,22 +571,27 @@ func appendField(b []byte, f string) []byte {
 	return append(b, '"')
 }
 
-// hasSegments reports whether the CSV report f starts with the header that
-// has the segments column, so rows appended to it, or its compaction, keep
-// the file's columns.
-func hasSegments(f *os.File) bool {
-	buf := make([]byte, 256)
+// fileColumns reports which optional columns the CSV report f's header
+// has (the segments column, the delivery columns), so rows appended to it,
+// or its compaction, keep the file's columns.
+func fileColumns(f *os.File) columns {
+	buf := make([]byte, 512)
 	n, _ := f.ReadAt(buf, 0)
 	line, _, _ := bytes.Cut(buf[:n], []byte("\n"))
-	return string(bytes.TrimSuffix(line, []byte("\r"))) == strings.Join(segmentsHeader, ",")
+	c, _ := columnsOf(strings.Split(string(bytes.TrimSuffix(line, []byte("\r"))), ","))
+	return c
 }
 
-// fileHasSegments is hasSegments for the CSV report at path.
-func fileHasSegments(path string) bool {
+// pathColumns is fileColumns for the CSV report at path.
+func pathColumns(path string) columns {
 	f, err := os.Open(path)
 	if err != nil {
-		return false
+		return columns{}
 	}
 	defer f.Close()
-	return hasSegments(f)
+	return fileColumns(f)
 }
+
+// fileHasSegments reports whether the CSV report at path has the segments
+// column.
+func fileHasSegments(path string) bool { return pathColumns(path).segments }
