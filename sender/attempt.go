@@ -101,6 +101,9 @@ func (e *engine) hear(a *answer) verdict {
 	e.lim.Success(a.start, q, ok)
 	id, errText := e.parse(a.status, a.body)
 	if v, ok := classifySuccess(a.status, id); ok {
+		if e.cfg.Detail != nil {
+			v.detail = e.cfg.Detail(a.status, a.body)
+		}
 		return v
 	}
 	return classifyStatus(a.status, errText, a.header.Get("Location"))
@@ -111,7 +114,7 @@ func (e *engine) resolve(j *job, a *answer, v verdict) outcome {
 	switch v.kind {
 	case verdictSent:
 		r := e.result(j, a, StatusSent, "")
-		r.MessageID = v.messageID
+		r.MessageID, r.Detail = v.messageID, v.detail
 		return outcome{kind: outcomeFinal, job: j, res: r, requests: 1}
 	case verdictThrottled, verdictWaitTooLong:
 		j.throttled++

@@ -57,6 +57,7 @@ type verdict struct {
 	// not be repeated.
 	reason, unsure string
 	messageID      string // verdictSent
+	detail         any    // verdictSent: what Config.Detail read
 	wait           time.Duration
 	hinted         bool // the wait came from the server (throttles)
 	// unreached: no connection was made (refused, no such host, no

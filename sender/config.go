@@ -161,6 +161,10 @@ type Config struct {
 	// (preset.DefaultParseResponse reads the usual JSON fields); nil means
 	// no message id and the start of the body as the error.
 	ParseResponse func(status int, body []byte) (messageID, errText string)
+	// Detail, when set, reads what the caller needs of a 2xx answer beyond
+	// its message id (for `bulksend status`, the message's delivery state);
+	// the engine only carries it to Result.Detail.
+	Detail func(status int, body []byte) any
 
 	BackoffBase, BackoffMax time.Duration // transient retries; 0: defaults
 

@@ -1299,3 +1299,33 @@ func TestRoundTripDoerUserinfo(t *testing.T) {
 		})
 	}
 }
+
+// TestRunDetail: Config.Detail reads a 2xx answer and its value reaches
+// the Result; a refused message carries none.
+func TestRunDetail(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		want   any
+	}{
+		{name: "2xx read", status: 200, body: `{"status":"delivered"}`, want: `200 {"status":"delivered"}`},
+		{name: "4xx not read", status: 404, body: `{"message":"no such message"}`, want: nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := httptest.NewServer(&statusServer{status: tc.status, body: tc.body})
+			defer ts.Close()
+			j := newMemJournal()
+			cfg := Config{Client: newClient(t), Journal: j, Detail: func(status int, body []byte) any {
+				return fmt.Sprintf("%d %s", status, body)
+			}}
+			if _, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: newMessages(1, ts.URL)}, 10*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			if r := j.result(2); r == nil || r.Detail != tc.want {
+				t.Errorf("result %+v, want detail %v", r, tc.want)
+			}
+		})
+	}
+}

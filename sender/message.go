@@ -102,4 +102,7 @@ type Result struct {
 	Response string
 	// Segments is the Message's, for the report.
 	Segments int
+	// Detail is what Config.Detail made of the 2xx answer of a sent
+	// message; nil without Config.Detail or for any other status.
+	Detail any
 }
