@@ -120,6 +120,49 @@ var genesysMessengerTypes = []string{"sms", "whatsapp", "open"}
 
 var genesysIDKeys = []string{"id", "conversationId"}
 
+// genesysParseResponse reads the agentless answer. Its message id is
+// "conversationId/id": Genesys finds a message's status only under its
+// conversation (GET /api/v2/conversations/messages/{conversationId}/
+// messages/{messageId}), so `bulksend status` needs both. An answer with
+// only one of them gives that one.
+func genesysParseResponse(status int, body []byte) (messageID, errText string) {
+	id, errText := parseResponse(status, body, genesysIDKeys[:1])
+	if status < 200 || status >= 300 {
+		return id, errText
+	}
+	conv, _ := parseResponse(status, body, genesysIDKeys[1:])
+	if id == "" || conv == "" {
+		return cmp.Or(id, conv), ""
+	}
+	return conv + "/" + id, ""
+}
+
+// newGenesysTokens is the token source of the org's login host.
+func newGenesysTokens(cfg GenesysConfig, login string) *TokenSource {
+	ts := &TokenSource{
+		url:    login + "/oauth/token",
+		id:     cfg.ClientID,
+		secret: cfg.ClientSecret,
+		client: cfg.HTTPClient,
+		now:    cfg.Now,
+	}
+	if ts.client == nil {
+		ts.client = http.DefaultClient
+	}
+	if ts.now == nil {
+		ts.now = time.Now
+	}
+	return ts
+}
+
+// wrap adds the bearer token to every request of base.
+func (ts *TokenSource) wrap(base http.RoundTripper) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return &bearerTransport{ts: ts, base: base}
+}
+
 // genesys is the Builder behind NewGenesys. The fixed parts of the body are
 // encoded once so Build only appends the row's values.
 type genesys struct {
@@ -188,38 +231,19 @@ func NewGenesys(cfg GenesysConfig) (*Preset, *TokenSource, error) {
 		g.tail = []byte(`,"useExistingActiveConversation":true`)
 	}
 
-	ts := &TokenSource{
-		url:    login + "/oauth/token",
-		id:     cfg.ClientID,
-		secret: cfg.ClientSecret,
-		client: cfg.HTTPClient,
-		now:    cfg.Now,
-	}
-	if ts.client == nil {
-		ts.client = http.DefaultClient
-	}
-	if ts.now == nil {
-		ts.now = time.Now
-	}
+	ts := newGenesysTokens(cfg, login)
 	var sms func(*sender.Message) (segments.Count, bool)
 	if messenger == "sms" {
 		sms = genesysSMS
 	}
 	p := &Preset{
-		SMS:         sms,
-		Builder:     g,
-		NoKeyHeader: true, // the agentless call takes auth, content type and one query flag
-		Wrap: func(base http.RoundTripper) http.RoundTripper {
-			if base == nil {
-				base = http.DefaultTransport
-			}
-			return &bearerTransport{ts: ts, base: base}
-		},
-		ParseResponse: func(status int, body []byte) (string, string) {
-			return parseResponse(status, body, genesysIDKeys)
-		},
-		Secrets:  basicSecrets(cfg.ClientID, cfg.ClientSecret),
-		Describe: fmt.Sprintf("POST %s, OAuth client credentials from %s", g.url, ts.url),
+		SMS:           sms,
+		Builder:       g,
+		NoKeyHeader:   true, // the agentless call takes auth, content type and one query flag
+		Wrap:          ts.wrap,
+		ParseResponse: genesysParseResponse,
+		Secrets:       basicSecrets(cfg.ClientID, cfg.ClientSecret),
+		Describe:      fmt.Sprintf("POST %s, OAuth client credentials from %s", g.url, ts.url),
 	}
 	return p, ts, nil
 }

@@ -594,7 +594,8 @@ func TestGenesysParseResponse(t *testing.T) {
 		body            string
 		wantID, wantErr string
 	}{
-		{name: "id", status: 202, body: `{"id":"m1","conversationId":"c1"}`, wantID: "m1"},
+		{name: "conversation and message id", status: 202, body: `{"id":"m1","conversationId":"c1"}`, wantID: "c1/m1"},
+		{name: "message id only", status: 202, body: `{"id":"m1"}`, wantID: "m1"},
 		{name: "conversation id", status: 202, body: `{"conversationId":"c1","sid":"x"}`, wantID: "c1"},
 		{name: "error", status: 400, body: `{"message":"Invalid toAddress","code":"bad.request","status":400}`, wantErr: "bad.request: Invalid toAddress"},
 	}

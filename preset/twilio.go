@@ -141,16 +141,7 @@ func NewTwilio(cfg TwilioConfig) (*Preset, error) {
 	return &Preset{
 		Builder:     t,
 		NoKeyHeader: true, // Messages create documents no idempotency header
-		Wrap: func(base http.RoundTripper) http.RoundTripper {
-			if base == nil {
-				base = http.DefaultTransport
-			}
-			return roundTripFunc(func(req *http.Request) (*http.Response, error) {
-				r := req.Clone(req.Context())
-				r.SetBasicAuth(user, secret)
-				return base.RoundTrip(r)
-			})
-		},
+		Wrap:        basicAuth(user, secret),
 		ParseResponse: func(status int, body []byte) (string, string) {
 			return parseResponse(status, body, twilioIDKeys)
 		},
@@ -169,6 +160,20 @@ func twilioSMS(m *sender.Message) (segments.Count, bool) {
 		return segments.Count{}, false
 	}
 	return segments.Of(form.Get("Body")), true
+}
+
+// basicAuth is a Wrap that adds Basic auth to every request.
+func basicAuth(user, secret string) func(http.RoundTripper) http.RoundTripper {
+	return func(base http.RoundTripper) http.RoundTripper {
+		if base == nil {
+			base = http.DefaultTransport
+		}
+		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			r := req.Clone(req.Context())
+			r.SetBasicAuth(user, secret)
+			return base.RoundTrip(r)
+		})
+	}
 }
 
 // twilioCredentials picks the Basic auth credential: an API key when one
