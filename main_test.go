@@ -112,6 +112,10 @@ func sandboxConfig(args []string) (sandbox.Config, error) {
 			cfg.OptOut = strings.Split(v, ",")
 		case "token":
 			cfg.TokenLifetime, err = d()
+		case "step":
+			cfg.DeliveryStep, err = d()
+		case "undelivered":
+			cfg.Undelivered, err = f()
 		case "seed":
 			cfg.Seed, err = strconv.ParseInt(v, 10, 64)
 		default:

@@ -43,7 +43,14 @@ TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN (or the API key
 TWILIO_API_KEY/TWILIO_API_SECRET) when set, else sandbox-client /
 sandbox-secret and ACsandbox / sandbox-token (or SKsandbox /
 sandbox-key-secret). They answer in the vendors' published shapes and
-ignore Idempotency-Key, as the vendors do.
+ignore Idempotency-Key, as the vendors do. Each message they take can be
+read back, as bulksend status does, at Twilio's
+/2010-04-01/Accounts/{sid}/Messages/{MessageSid}.json and Genesys's
+/api/v2/conversations/messages/{conversationId}/messages/{messageId}; it
+moves one status every --delivery-step (queued, sending, sent, delivered
+for Twilio; queued, sent, delivery-success for Genesys), and the
+--undelivered share ends undelivered with an error code (30003, 30005,
+30007, 21610; Genesys's matching reason). Lookups count against the limit.
 
 Limiter models (--model):
   bucket       token bucket: --burst tokens refilled at --rate (the default)
@@ -93,6 +100,8 @@ Header styles (--style): ` + strings.Join(sandbox.Styles(), ", "),
 	f.DurationVar(&cfg.SpamWindow, "spam-window", 0, "refuse a second message to one recipient within this window")
 	f.StringArrayVar(&cfg.OptOut, "opt-out", nil, "a recipient who unsubscribed: the Twilio endpoint answers 21610 (repeatable)")
 	f.DurationVar(&cfg.TokenLifetime, "token-lifetime", time.Hour, "lifetime of Genesys OAuth tokens")
+	f.DurationVar(&cfg.DeliveryStep, "delivery-step", 0, "how long a vendor message stays in each delivery status before the next (0: "+sandbox.DefaultDeliveryStep.String()+")")
+	f.Float64Var(&cfg.Undelivered, "undelivered", 0, "share of vendor messages that end undelivered, with an error code")
 	f.BoolVar(&cfg.NoIdempotency, "no-idempotency", false, "ignore Idempotency-Key (replays are delivered again)")
 	f.Int64Var(&cfg.Seed, "seed", 1, "seed for fault injection and jitter")
 	completeValues(c, sandboxCompletions())

@@ -303,6 +303,12 @@ func (s *Server) accepted(q *request, n int64, skewed time.Time) answer {
 		m := &q.genesys
 		id, conv := s.uuid(n, 1), s.uuid(n, 2)
 		ts := skewed.UTC().Format("2006-01-02T15:04:05.000Z07:00")
+		msg := messageData{
+			ID: id, Timestamp: ts, FromAddress: m.FromAddress, ToAddress: m.ToAddress,
+			Direction: "outbound", MessengerType: m.ToAddressMessengerType, TextBody: m.TextBody,
+			Status: "queued", ConversationID: conv,
+		}
+		s.keepLocked(conv+"/"+id, &sentMessage{at: skewed, fate: s.fateOf(n), genesys: &msg})
 		return answer{status: http.StatusAccepted, body: mustJSON(agentlessResponse{
 			ID:                            id,
 			ConversationID:                conv,
@@ -312,12 +318,8 @@ func (s *Server) accepted(q *request, n int64, skewed time.Time) answer {
 			TextBody:                      m.TextBody,
 			MessagingTemplate:             m.MessagingTemplate,
 			UseExistingActiveConversation: m.UseExistingActiveConversation,
-			Message: messageData{
-				ID: id, Timestamp: ts, FromAddress: m.FromAddress, ToAddress: m.ToAddress,
-				Direction: "outbound", MessengerType: m.ToAddressMessengerType, TextBody: m.TextBody,
-				Status: "queued", ConversationID: conv,
-			},
-			Timestamp: ts,
+			Message:                       msg,
+			Timestamp:                     ts,
 		})}
 	case kindTwilio:
 		a, b := s.idBits(n, 3)
@@ -326,7 +328,9 @@ func (s *Server) accepted(q *request, n int64, skewed time.Time) answer {
 			prefix = "MM"
 		}
 		sid := fmt.Sprintf("%s%016x%016x", prefix, a, b)
-		return answer{status: http.StatusCreated, body: mustJSON(twilioAccepted(s.cfg.AccountSID, sid, &q.twilio, skewed))}
+		r := twilioAccepted(s.cfg.AccountSID, sid, &q.twilio, skewed)
+		s.keepLocked(sid, &sentMessage{at: skewed, fate: s.fateOf(n), twilio: &r})
+		return answer{status: http.StatusCreated, body: mustJSON(r)}
 	default:
 		body := make([]byte, 0, 48)
 		body = append(body, `{"id":"msg-`...)

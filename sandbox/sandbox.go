@@ -165,6 +165,17 @@ type Config struct {
 	// the auth token; "" means the defaults.
 	APIKey, APISecret string
 
+	// DeliveryStep is how long a message of the vendor endpoints stays in
+	// each status before the next, as read back from its resource (Twilio:
+	// queued, sending, sent, then delivered, undelivered or failed;
+	// Genesys: queued, sent, then delivery-success or delivery-failed);
+	// 0 means DefaultDeliveryStep.
+	DeliveryStep time.Duration
+	// Undelivered is the share in [0,1] of vendor messages that end
+	// undelivered, each with an error code (Twilio 30003, 30005, 30007 or
+	// 21610, Genesys's matching reason), picked per message from Seed.
+	Undelivered float64
+
 	// NoIdempotency turns off Idempotency-Key handling: by default a
 	// replayed key gets the stored answer of the delivery it made, and the
 	// message is not delivered again.
@@ -194,6 +205,7 @@ type Stats struct {
 	Rejected     int64     `json:"rejected"`                   // other 4xx answers (validation, 405, 413, a reused Idempotency-Key)
 	Unauthorized int64     `json:"unauthorized"`               // 401 answers, the token endpoint's included
 	TokensIssued int64     `json:"tokens_issued"`              // OAuth access tokens handed out
+	Lookups      int64     `json:"lookups"`                    // GETs of a vendor message's resource (its status)
 	FirstAt      time.Time `json:"first_delivery_at,omitzero"` // first delivery
 	LastAt       time.Time `json:"last_delivery_at,omitzero"`  // last delivery
 }
@@ -215,6 +227,10 @@ type Server struct {
 	idem       map[string]storedReply // Idempotency-Key -> first answer
 	spam       map[string]time.Time   // recipient -> last delivery
 	tokens     map[string]time.Time   // access token -> expiry
+	// msgs are the vendor messages taken, by the id their status is read
+	// by (Twilio's sid, Genesys's conversationId/id); kept across
+	// ResetStats, as the vendor keeps them.
+	msgs map[string]*sentMessage
 }
 
 // storedReply is the answer of a delivery, kept to replay it for its key.
@@ -236,6 +252,7 @@ func New(cfg Config) (*Server, error) {
 		tokenLimit: newLimiter(limiterConfig{model: ModelBucket, burst: TokenBurst, rate: TokenRate}),
 		rng:        rand.New(rand.NewPCG(uint64(cfg.Seed), 0)),
 		tokens:     make(map[string]time.Time),
+		msgs:       make(map[string]*sentMessage),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -263,7 +280,7 @@ func validate(c *Config) error {
 		v    time.Duration
 	}{
 		{"window", c.Window}, {"latency", c.Latency}, {"latency jitter", c.LatencyJitter},
-		{"spam window", c.SpamWindow}, {"token lifetime", c.TokenLifetime},
+		{"spam window", c.SpamWindow}, {"token lifetime", c.TokenLifetime}, {"delivery step", c.DeliveryStep},
 	} {
 		if d.v < 0 {
 			return fmt.Errorf("%s %v is negative", d.name, d.v)
@@ -275,13 +292,16 @@ func validate(c *Config) error {
 	for _, f := range []struct {
 		name string
 		v    float64
-	}{{"fail rate", c.FailRate}, {"cut-before share", c.CutBefore}, {"cut-after share", c.CutAfter}} {
+	}{{"fail rate", c.FailRate}, {"cut-before share", c.CutBefore}, {"cut-after share", c.CutAfter}, {"undelivered share", c.Undelivered}} {
 		if !(f.v >= 0 && f.v <= 1) { // also catches NaN
 			return fmt.Errorf("%s %v is outside [0,1]", f.name, f.v)
 		}
 	}
 	if sum := c.FailRate + c.CutBefore + c.CutAfter; sum > 1 {
 		return fmt.Errorf("fault shares add up to %v, more than 1", sum)
+	}
+	if c.DeliveryStep == 0 {
+		c.DeliveryStep = DefaultDeliveryStep
 	}
 	if c.ClientID == "" {
 		c.ClientID = DefaultClientID
@@ -426,6 +446,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		if sid, ok := twilioSID(p); ok {
 			s.serveMessage(w, r, now, kindTwilio, sid)
+			return
+		}
+		if l, ok := lookupOf(p); ok {
+			s.serveLookup(w, r, now, l)
 			return
 		}
 		writeJSON(w, http.StatusNotFound, notFoundBody)

@@ -66,15 +66,17 @@ type agentlessResponse struct {
 // messageData is the answer's message in the normalized format, in the
 // order of the SDKs' MessageData.
 type messageData struct {
-	ID             string `json:"id"`
-	Timestamp      string `json:"timestamp"`
-	FromAddress    string `json:"fromAddress"`
-	ToAddress      string `json:"toAddress"`
-	Direction      string `json:"direction"`
-	MessengerType  string `json:"messengerType"`
-	TextBody       string `json:"textBody,omitempty"`
-	Status         string `json:"status"`
-	ConversationID string `json:"conversationId"`
+	ID            string `json:"id"`
+	Timestamp     string `json:"timestamp"`
+	FromAddress   string `json:"fromAddress"`
+	ToAddress     string `json:"toAddress"`
+	Direction     string `json:"direction"`
+	MessengerType string `json:"messengerType"`
+	TextBody      string `json:"textBody,omitempty"`
+	Status        string `json:"status"`
+	// NormalizedReceipts is the delivery receipt, once there is one.
+	NormalizedReceipts []receipt `json:"normalizedReceipts,omitempty"`
+	ConversationID     string    `json:"conversationId"`
 }
 
 // Genesys's limits on textBody, in characters (UTF-16 code units, as the
