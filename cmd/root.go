@@ -135,6 +135,7 @@ Try it: bulksend demo`,
 		NewCmdSandbox(ios, sig, getenv, nil),
 		NewCmdDemo(ios, sig, getenv, nil),
 		NewCmdProbe(ios, sig, getenv, nil),
+		NewCmdStatus(ios, sig, getenv, nil),
 		NewCmdReport(ios, sig),
 		NewCmdVersion(ios),
 	)

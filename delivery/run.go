@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -73,6 +75,11 @@ type Result struct {
 	// Requests and Throttled are the engine's: HTTP requests made and
 	// throttle answers among them.
 	Requests, Throttled int
+	// Unasked counts the sent rows the vendor could not be asked about
+	// (no message id, a URL template that does not render); Why is the
+	// reason of the first, which its delivery_error column has too.
+	Unasked int
+	Why     string
 	// TimedOut: --watch stopped at MaxTime with rows still open.
 	TimedOut bool
 	Elapsed  time.Duration
@@ -148,7 +155,7 @@ func newRunner(opts Options) *runner {
 // or the time is up.
 func (r *runner) passes(ctx context.Context, stop <-chan struct{}, start time.Time, res *Result) error {
 	for {
-		open, err := r.openRows()
+		open, err := r.openRows(res)
 		if err != nil || len(open) == 0 {
 			return err
 		}
@@ -186,9 +193,9 @@ func (r *runner) passes(ctx context.Context, stop <-chan struct{}, start time.Ti
 }
 
 // openRows are the sent rows whose delivery is not final, in report order.
-// A row the vendor cannot be asked about is recorded as such and not
-// returned.
-func (r *runner) openRows() ([]*sender.Message, error) {
+// A row the vendor cannot be asked about is recorded as such in the report
+// and res, and not returned.
+func (r *runner) openRows(res *Result) ([]*sender.Message, error) {
 	var (
 		open     []*sender.Message
 		unasked  = map[int]string{}
@@ -215,7 +222,9 @@ func (r *runner) openRows() ([]*sender.Message, error) {
 	case inflight:
 		return nil, ErrUnfinished
 	}
+	res.Unasked, res.Why = len(unasked), ""
 	if len(unasked) > 0 {
+		res.Why = unasked[slices.Min(slices.Collect(maps.Keys(unasked)))]
 		err := report.UpdateDelivery(r.opts.Report, r.format, func(row *report.Row) {
 			if why, ok := unasked[row.Line]; ok && row.Status == sender.StatusSent {
 				row.DeliveryError = why
