@@ -144,9 +144,6 @@ var canonicalHeader = []string{"line", "id", "status", "http_status", "attempts"
 // segmentsColumn is the optional last column a vendor preset's report has.
 const segmentsColumn = "segments"
 
-// segmentsHeader is the header Writer writes with Options.Segments.
-var segmentsHeader = append(slices.Clip(canonicalHeader), segmentsColumn)
-
 // deliveryColumns are the optional columns `bulksend status` adds, after
 // response and segments.
 var deliveryColumns = []string{"delivery_status", "delivery_error", "delivery_at"}
