@@ -41,6 +41,9 @@ type outcome struct {
 	err       error
 	transient bool
 	requests  int
+	// park, when set, ends the run after this outcome: the answer said
+	// the server's quota is spent for longer than MaxWait.
+	park *ParkedError
 }
 
 // attempt makes one request for j, after the limiter lets it go, and says
@@ -65,7 +68,27 @@ func (e *engine) attempt(waitCtx context.Context, w *worker, j *job) outcome {
 		}
 		return outcome{kind: outcomeAbandoned, job: j, requests: 1}
 	}
-	return e.resolve(j, &a, e.hear(&a))
+	o := e.resolve(j, &a, e.hear(&a))
+	if a.spent.Reset > 0 && o.kind != outcomeFatal {
+		o.park = e.quotaSpent(&a)
+	}
+	return o
+}
+
+// quotaSpent is what to do when an answer says the quota that governs (of
+// several RateLimit policies, the one with none left and the latest
+// reset) is spent until further off than MaxWait: park the run rather than
+// send into refusals, or with WaitParked pause the pool until the reset.
+func (e *engine) quotaSpent(a *answer) *ParkedError {
+	q := a.spent
+	if e.cfg.WaitParked {
+		e.lim.Throttle(a.end, q.Reset, true)
+		e.progress.park(a.end.Add(q.Reset))
+		return nil
+	}
+	return &ParkedError{Until: e.server.At(a.header, a.end).Add(q.Reset),
+		Reason: fmt.Sprintf("the server's quota is spent (%s: 0 left of %d) until its reset in %s, more than --max-wait %s",
+			q.Header, q.Limit, q.Reset.Round(time.Second), e.maxWait)}
 }
 
 // send makes the request and times it.
@@ -99,6 +122,9 @@ func (e *engine) hear(a *answer) verdict {
 	}
 	q, ok := ratelimit.ParseQuota(a.header, a.end)
 	e.lim.Success(a.start, q, ok)
+	if ok && q.Remaining == 0 && q.Reset > e.maxWait {
+		a.spent = q
+	}
 	id, errText := e.parse(a.status, a.body)
 	if v, ok := classifySuccess(a.status, id); ok {
 		if e.cfg.Detail != nil {

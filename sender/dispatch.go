@@ -261,6 +261,10 @@ func (d *dispatcher) take(o outcome) {
 	j := o.job
 	d.sum.Requests += o.requests
 	d.spacing.release(j.m.Recipient, j.sentAt, d.e.now)
+	if o.park != nil {
+		// Before the outcome is taken: a job requeued now is left pending.
+		d.end(o.park)
+	}
 	switch o.kind {
 	case outcomeFinal:
 		d.settle(o.res)

@@ -3,7 +3,11 @@ package sender
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -116,4 +120,53 @@ func TestRunWaitParked(t *testing.T) {
 	if until, _ := p.ParkedUntil(time.Now()); until.IsZero() {
 		t.Errorf("Progress never said the run was parked")
 	}
+}
+
+// policyServer answers 200 with two IETF RateLimit policies, a
+// per-second one that never runs out and a daily one of daily messages,
+// and 429 once the daily one is spent.
+type policyServer struct {
+	daily int
+	mu    sync.Mutex
+	seen  int
+}
+
+func (s *policyServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	s.mu.Lock()
+	s.seen++
+	left := s.daily - s.seen
+	s.mu.Unlock()
+	w.Header().Set("RateLimit-Policy", fmt.Sprintf(`"second";q=50;w=1, "day";q=%d;w=86400`, s.daily))
+	if left < 0 {
+		w.Header().Set("RateLimit", `"second";r=49;t=1, "day";r=0;t=43200`)
+		w.WriteHeader(http.StatusTooManyRequests)
+		return
+	}
+	w.Header().Set("RateLimit", fmt.Sprintf(`"second";r=49;t=1, "day";r=%d;t=43200`, left))
+	w.WriteHeader(http.StatusOK)
+}
+
+// TestRunParksOnASpentPolicy: when the answers' daily RateLimit policy
+// reaches 0 left, the run parks until its reset instead of sending into
+// 429s: the server sees not one request past its quota.
+func TestRunParksOnASpentPolicy(t *testing.T) {
+	srv := &policyServer{daily: 5}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	j := newMemJournal()
+	start := time.Now()
+	cfg := Config{Client: newClient(t), Journal: j, Concurrency: 1, Limiter: ratelimit.New(ratelimit.Config{})}
+	sum, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: newMessages(20, ts.URL)}, 10*time.Second)
+	var parked *ParkedError
+	if !errors.As(err, &parked) || !strings.Contains(parked.Reason, "quota is spent") {
+		t.Fatalf("Run: %v, want parked on the spent quota", err)
+	}
+	if want := start.Add(12 * time.Hour); parked.Until.Before(want) || parked.Until.After(want.Add(time.Minute)) {
+		t.Errorf("parked until %v, want the daily reset, 12h from now", parked.Until)
+	}
+	if srv.seen != 5 || sum.Counts[StatusSent] != 5 || sum.Counts[StatusPending] != 15 || sum.Throttled != 0 {
+		t.Errorf("%d requests, counts %v, %d throttled; want 5 sent, 15 pending, no 429", srv.seen, sum.Counts, sum.Throttled)
+	}
+	j.check(t)
 }

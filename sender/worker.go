@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bulksend/bulksend/ratelimit"
 )
 
 // pool is the workers: each takes a job from work, makes one attempt and
@@ -59,6 +61,9 @@ type answer struct {
 	wrote      bool
 	err        error
 	start, end time.Time
+	// spent is the answer's quota when it says none is left until a reset
+	// further off than MaxWait (zero otherwise).
+	spent ratelimit.Quota
 }
 
 // do sends m once on w. wrote says whether the whole request went out, so a
