@@ -104,6 +104,14 @@ func sandboxConfig(args []string) (sandbox.Config, error) {
 			cfg.CutBefore, err = f()
 		case "cutafter":
 			cfg.CutAfter, err = f()
+		case "failafter":
+			cfg.FailAfter, err = f()
+		case "late":
+			cfg.Late, err = f()
+		case "lateby":
+			cfg.LateBy, err = d()
+		case "nokeys":
+			cfg.NoIdempotency = v == "true"
 		case "latency":
 			cfg.Latency, err = d()
 		case "spam":

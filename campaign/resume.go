@@ -49,6 +49,11 @@ func (f *resumeFilter) filter(m *sender.Message) (sender.Status, bool) {
 		}
 		return st, false
 	case sender.StatusUnknown:
+		if m.Lookup != nil && !f.keyed {
+			// Asked first: sent only if the server says it is absent.
+			m.Settle = true
+			return "", false
+		}
 		if f.keyed || f.resendUnknown {
 			// The server drops a copy by the same key (the row's content,
 			// hence its key, is unchanged), or the user accepts the risk.
@@ -70,7 +75,13 @@ func (f *resumeFilter) filter(m *sender.Message) (sender.Status, bool) {
 // ResendUnknown.
 func (f *resumeFilter) inFlight(m *sender.Message) {
 	sentKey := f.state.InFlightKey(m.Line)
-	if f.resendUnknown || (f.keyed && sentKey != "" && sentKey == m.IdempotencyKey) {
+	switch {
+	case f.keyed && sentKey != "" && sentKey == m.IdempotencyKey:
+		return
+	case m.Lookup != nil:
+		m.Settle = true // looked up first, sent only if absent
+		return
+	case f.resendUnknown:
 		return
 	}
 	m.Skip = sender.StatusUnknown

@@ -34,8 +34,10 @@ func NewCmdSandbox(ios *IOStreams, sig <-chan os.Signal, getenv env, runF func(*
 		Long: `Run a real HTTP server on loopback that behaves like a rate-limited
 messaging API: a generic POST /send, Genesys Cloud's /oauth/token and
 /api/v2/conversations/messages/agentless, and Twilio's
-/2010-04-01/Accounts/{sid}/Messages.json. GET /stats reports deliveries,
-duplicates and 429s as JSON.
+/2010-04-01/Accounts/{sid}/Messages.json. GET /messages/{id} answers
+whether a /send message whose JSON body has that "id" was delivered (200
+with its answer, or 404): a lookup to settle a lost answer. GET /stats
+reports deliveries, duplicates and 429s as JSON.
 
 The Genesys and Twilio endpoints accept the credentials in
 GENESYSCLOUD_OAUTHCLIENT_ID/GENESYSCLOUD_OAUTHCLIENT_SECRET and
@@ -95,6 +97,9 @@ Header styles (--style): ` + strings.Join(sandbox.Styles(), ", "),
 	f.Float64Var(&cfg.FailRate, "fail-rate", 0, "share of requests answered 5xx, not delivered")
 	f.Float64Var(&cfg.CutBefore, "cut-before", 0, "share of connections cut before answering, not delivered")
 	f.Float64Var(&cfg.CutAfter, "cut-after", 0, "share of connections cut after delivering (a lost acknowledgement)")
+	f.Float64Var(&cfg.FailAfter, "fail-after", 0, "share of requests answered 502 after delivering")
+	f.Float64Var(&cfg.Late, "late", 0, "share of answers held --late-by after delivering")
+	f.DurationVar(&cfg.LateBy, "late-by", 0, "how late a --late answer comes (0: 2s)")
 	f.DurationVar(&cfg.Latency, "latency", 0, "added latency per answer")
 	f.DurationVar(&cfg.LatencyJitter, "latency-jitter", 0, "random extra latency up to this much")
 	f.DurationVar(&cfg.SpamWindow, "spam-window", 0, "refuse a second message to one recipient within this window")

@@ -85,6 +85,8 @@ type SendOptions struct {
 	IdempotencyHeader string
 	NoIdempotency     bool
 	IdempotentServer  bool
+	LookupURL         string
+	LookupMethod      string
 
 	// Long campaigns (cmd/park.go): send windows, in which zone, and the
 	// opt-out list.
@@ -255,6 +257,8 @@ func addPacingFlags(c *cobra.Command, opts *SendOptions) {
 	f.DurationVar(&opts.RecipientInterval, "recipient-interval", 0, "least time between two messages to one recipient (needs --recipient-field or a preset)")
 	f.StringVar(&opts.IdempotencyHeader, "idempotency-header", sender.DefaultIdempotencyHeader, "header carrying each message's idempotency key")
 	f.BoolVar(&opts.NoIdempotency, "no-idempotency", false, "send no idempotency key header")
+	f.StringVar(&opts.LookupURL, "lookup-url", "", "template of the URL that says whether a row's message exists (2xx yes, 404 no), to settle a request that may have arrived (generic preset)")
+	f.StringVar(&opts.LookupMethod, "lookup-method", "GET", "method of the --lookup-url request")
 	f.BoolVar(&opts.IdempotentServer, "idempotent-server", false, "the server drops a request whose --idempotency-header key it has seen, so one that may have arrived can be resent (generic preset)")
 }
 
@@ -410,6 +414,8 @@ func checkSendFlags(opts *SendOptions) error {
 		return usageError("--recipient-interval %s: must not be negative", opts.RecipientInterval)
 	case opts.RecipientInterval > 0 && opts.RecipientField == "" && (opts.Preset == "" || opts.Preset == "generic"):
 		return usageError("--recipient-interval needs --recipient-field with the generic preset: name the column that holds the recipient")
+	case opts.LookupURL != "" && opts.Preset != "" && opts.Preset != "generic":
+		return usageError("--lookup-url is for the generic preset; the %s preset settles what it can itself", opts.Preset)
 	case opts.IdempotentServer && opts.NoIdempotency:
 		return usageError("--idempotent-server with --no-idempotency: the server cannot deduplicate by a key that is not sent")
 	case opts.IdempotentServer && opts.Preset != "" && opts.Preset != "generic":
@@ -589,6 +595,7 @@ func genericPreset(opts *SendOptions, source string, getenv env) (*preset.Preset
 		Source: source, URL: opts.URL, Method: opts.Method, Headers: opts.Headers,
 		Body: body, BodyName: bodyName, IDField: opts.IDField,
 		RecipientField: opts.RecipientField, Env: getenv,
+		LookupURL: opts.LookupURL, LookupMethod: opts.LookupMethod,
 	})
 	if err != nil {
 		return nil, usageError("%v", err)

@@ -2,6 +2,7 @@ package preset
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,6 +37,11 @@ type GenericConfig struct {
 	// RecipientField, when set, names the column that keys the engine's
 	// per-recipient interval; a row without it is invalid.
 	RecipientField string
+	// LookupURL, when set, is a template like URL: the address that says
+	// whether the row's message exists (2xx yes, 404 no), asked with
+	// LookupMethod (default GET) and the same headers as the send.
+	LookupURL    string
+	LookupMethod string
 	// Env backs the templates' env function; nil makes env return "".
 	Env func(string) string
 }
@@ -45,6 +51,8 @@ type generic struct {
 	rows
 	method         string
 	url            *tmpl
+	lookup         *tmpl // nil: no lookup
+	lookupMethod   string
 	headers        []genericHeader
 	body           *tmpl // nil: no body
 	bodyHint       int   // initial capacity for the rendered body
@@ -94,6 +102,21 @@ func NewGeneric(cfg GenericConfig) (*Preset, error) {
 	if g.url.t == nil {
 		if err := checkURL(g.url.static); err != nil {
 			return nil, fmt.Errorf("generic: %w", err)
+		}
+	}
+	if cfg.LookupURL != "" {
+		if g.lookup, err = parseEscaped("--lookup-url", cfg.LookupURL, funcs, ctxURL); err != nil {
+			return nil, fmt.Errorf("generic: %w", err)
+		}
+		trees = append(trees, g.lookup.t)
+		if g.lookup.t == nil {
+			if err := checkURL(g.lookup.static); err != nil {
+				return nil, fmt.Errorf("generic: --lookup-url: %w", err)
+			}
+		}
+		g.lookupMethod = strings.ToUpper(cmp.Or(cfg.LookupMethod, http.MethodGet))
+		if !validToken(g.lookupMethod) {
+			return nil, fmt.Errorf("generic: invalid lookup method %q", cfg.LookupMethod)
 		}
 	}
 
@@ -253,6 +276,18 @@ func (g *generic) Build(row sender.Row) *sender.Message {
 		if isJSON && !json.Valid(m.Body) {
 			return g.invalid(m, fmt.Errorf("rendered body is not valid JSON: %w", jsonError(m.Body)))
 		}
+	}
+	if g.lookup != nil {
+		lu, err := g.lookup.render(row.Fields)
+		if err != nil {
+			return g.invalid(m, err)
+		}
+		if g.lookup.t != nil {
+			if err := checkURL(lu); err != nil {
+				return g.invalid(m, fmt.Errorf("--lookup-url: %s", g.mask(err.Error())))
+			}
+		}
+		m.Lookup = &sender.Lookup{Method: g.lookupMethod, URL: lu, Header: m.Header}
 	}
 	m.IdempotencyKey = sender.IdempotencyKey(m.ID, m.Body)
 	return m

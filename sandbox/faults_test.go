@@ -359,3 +359,43 @@ func TestIsE164(t *testing.T) {
 		})
 	}
 }
+
+// TestFaultsAfterDelivery: a 502 after delivering and a late answer both
+// deliver the message, and GET /messages/{id} finds it by its body's id;
+// an id never delivered is 404.
+func TestFaultsAfterDelivery(t *testing.T) {
+	tests := []struct {
+		name       string
+		cfg        Config
+		wantStatus int
+		check      func(Stats) bool
+	}{
+		{"502 after delivering", Config{FailAfter: 1}, http.StatusBadGateway, func(st Stats) bool { return st.FailedAfter == 1 }},
+		{"a late answer", Config{Late: 1, LateBy: time.Millisecond}, http.StatusOK, func(st Stats) bool { return st.Late == 1 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := New(tt.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := httptest.NewRecorder()
+			r := httptest.NewRequest(http.MethodPost, "/send", strings.NewReader(`{"id":"r1","to":"+1555"}`))
+			r.Header.Set("Content-Type", "application/json")
+			s.ServeHTTP(w, r)
+			if w.Code != tt.wantStatus {
+				t.Errorf("answer %d, want %d", w.Code, tt.wantStatus)
+			}
+			if st := s.Stats(); st.Delivered != 1 || !tt.check(st) {
+				t.Errorf("stats %+v: want the message delivered and the fault counted", st)
+			}
+			for ref, want := range map[string]int{"r1": http.StatusOK, "r2": http.StatusNotFound} {
+				w := httptest.NewRecorder()
+				s.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/messages/"+ref, nil))
+				if w.Code != want || (want == http.StatusOK && !strings.Contains(w.Body.String(), `"id":"msg-1"`)) {
+					t.Errorf("GET /messages/%s: %d %s, want %d", ref, w.Code, w.Body, want)
+				}
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -39,6 +40,7 @@ type request struct {
 	invalid   *answer
 	identity  [16]byte // what makes two deliveries "the same message"
 	key       string   // Idempotency-Key, "" when absent or not honoured
+	ref       string   // the "id" field of a /send JSON body, for lookups
 	recipient string   // for the spam window; "" means none
 
 	genesys agentlessRequest
@@ -52,6 +54,7 @@ type answer struct {
 	quota  decision // rate-limit headers to send; zero for none
 	cut    bool     // close the connection instead of answering
 	delay  time.Duration
+	late   time.Duration // a fault's extra delay, on top of delay
 }
 
 // serveMessage handles the message endpoints in three steps: parse and
@@ -66,8 +69,8 @@ func (s *Server) serveMessage(w http.ResponseWriter, r *http.Request, now time.T
 		defer s.release()
 	}
 	writeQuota(w.Header(), s.cfg.Style, a.quota, now.Add(s.cfg.Skew))
-	if a.delay > 0 {
-		t := time.NewTimer(a.delay)
+	if d := a.delay + a.late; d > 0 {
+		t := time.NewTimer(d)
 		select {
 		case <-r.Context().Done():
 			t.Stop()
@@ -137,8 +140,22 @@ func (s *Server) parse(w http.ResponseWriter, r *http.Request, q *request, sid s
 		ct := mediaType(r.Header.Get("Content-Type"))
 		if isJSON(ct) && !json.Valid(body) {
 			q.invalid = &answer{status: http.StatusBadRequest, body: invalidJSONBody}
-		} else if s.cfg.SpamWindow > 0 {
-			q.recipient = recipientOf(ct, body, r.Header)
+		} else {
+			if isJSON(ct) {
+				var v struct {
+					ID json.RawMessage `json:"id"`
+				}
+				if json.Unmarshal(body, &v) == nil && len(v.ID) > 0 {
+					var str string
+					if json.Unmarshal(v.ID, &str) != nil {
+						str = string(v.ID) // a number
+					}
+					q.ref = str
+				}
+			}
+			if s.cfg.SpamWindow > 0 {
+				q.recipient = recipientOf(ct, body, r.Header)
+			}
 		}
 	case kindGenesys:
 		q.bearer = bearerToken(r.Header.Get("Authorization"))
@@ -245,8 +262,8 @@ func (s *Server) decideLocked(q *request, now time.Time) answer {
 			})}
 		}
 	}
-	cutAfter := false
-	if c := s.cfg; c.FailRate+c.CutBefore+c.CutAfter > 0 {
+	cutAfter, failAfter, late := false, false, false
+	if c := s.cfg; c.FailRate+c.CutBefore+c.CutAfter+c.FailAfter+c.Late > 0 {
 		switch u := s.rng.Float64(); {
 		case u < c.FailRate:
 			// No quota headers: a 503 with a wait hint would be flow control,
@@ -259,13 +276,24 @@ func (s *Server) decideLocked(q *request, now time.Time) answer {
 			return answer{cut: true}
 		case u < c.FailRate+c.CutBefore+c.CutAfter:
 			cutAfter = true
+		case u < c.FailRate+c.CutBefore+c.CutAfter+c.FailAfter:
+			failAfter = true
+		case u < c.FailRate+c.CutBefore+c.CutAfter+c.FailAfter+c.Late:
+			late = true
 		}
 	}
 	a := s.deliverLocked(q, now)
 	a.quota = d
-	if cutAfter {
+	switch {
+	case cutAfter:
 		s.stats.CutAfter++
 		a.cut = true
+	case failAfter:
+		s.stats.FailedAfter++
+		a = answer{status: http.StatusBadGateway, body: failBodies[q.kind][1]}
+	case late:
+		s.stats.Late++
+		a.late = cmp.Or(s.cfg.LateBy, 2*time.Second)
 	}
 	return a
 }
@@ -290,6 +318,11 @@ func (s *Server) deliverLocked(q *request, now time.Time) answer {
 		s.spam[q.recipient] = now
 	}
 	a := s.accepted(q, s.seq, now.Add(s.cfg.Skew))
+	if q.ref != "" {
+		if _, ok := s.byRef[q.ref]; !ok {
+			s.byRef[q.ref] = a.body
+		}
+	}
 	if q.key != "" {
 		s.idem[q.key] = storedReply{identity: q.identity, status: a.status, body: a.body}
 	}
@@ -469,3 +502,21 @@ var (
 		return b
 	}()
 )
+
+// serveMessageRef answers GET /messages/{id}: the answer the /send delivery of
+// the message whose JSON body has that "id" got, or 404 when none was
+// delivered. It is how a client settles a request whose answer it lost.
+func (s *Server) serveMessageRef(w http.ResponseWriter, r *http.Request, ref string) {
+	if !allow(w, r, http.MethodGet) {
+		return
+	}
+	s.mu.Lock()
+	s.stats.MessageLookups++
+	body, ok := s.byRef[ref]
+	s.mu.Unlock()
+	if !ok {
+		writeJSON(w, http.StatusNotFound, notFoundBody)
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}

@@ -139,6 +139,13 @@ type Config struct {
 	FailRate  float64
 	CutBefore float64
 	CutAfter  float64
+	// FailAfter and Late are shares too (all five together at most 1) of
+	// faults after the message was delivered: FailAfter answers 502, as a
+	// proxy whose upstream took the message does; Late answers only after
+	// LateBy (default 2s), later than a client's timeout.
+	FailAfter float64
+	Late      float64
+	LateBy    time.Duration
 	// Latency plus a uniform draw from [0, LatencyJitter) delays every answer
 	// on a message endpoint (after the decision, so a client that gives up
 	// meanwhile may still have had its message delivered).
@@ -192,22 +199,25 @@ type Config struct {
 // Times are on the server's true clock (Config.Now, not skewed): they are the
 // test harness's view, not the vendor's.
 type Stats struct {
-	Requests     int64     `json:"requests"`                   // every request to a message endpoint (GET /send probes and throttled ones included)
-	Delivered    int64     `json:"delivered"`                  // deliveries, duplicates included
-	Distinct     int64     `json:"distinct"`                   // distinct messages delivered
-	Duplicates   int64     `json:"duplicates"`                 // deliveries of a message already delivered: what bulksend must never cause
-	Throttled    int64     `json:"throttled"`                  // 429 answers, the token endpoint's included
-	Replays      int64     `json:"replays"`                    // Idempotency-Key replays answered from the store
-	Failed       int64     `json:"failed"`                     // injected 5xx answers
-	CutBefore    int64     `json:"cut_before"`                 // connections cut before delivering
-	CutAfter     int64     `json:"cut_after"`                  // connections cut after delivering
-	SpamRejected int64     `json:"spam_rejected"`              // 422 answers for the spam window
-	Rejected     int64     `json:"rejected"`                   // other 4xx answers (validation, 405, 413, a reused Idempotency-Key)
-	Unauthorized int64     `json:"unauthorized"`               // 401 answers, the token endpoint's included
-	TokensIssued int64     `json:"tokens_issued"`              // OAuth access tokens handed out
-	Lookups      int64     `json:"lookups"`                    // GETs of a vendor message's resource (its status)
-	FirstAt      time.Time `json:"first_delivery_at,omitzero"` // first delivery
-	LastAt       time.Time `json:"last_delivery_at,omitzero"`  // last delivery
+	Requests       int64     `json:"requests"`                   // every request to a message endpoint (GET /send probes and throttled ones included)
+	Delivered      int64     `json:"delivered"`                  // deliveries, duplicates included
+	Distinct       int64     `json:"distinct"`                   // distinct messages delivered
+	Duplicates     int64     `json:"duplicates"`                 // deliveries of a message already delivered: what bulksend must never cause
+	Throttled      int64     `json:"throttled"`                  // 429 answers, the token endpoint's included
+	Replays        int64     `json:"replays"`                    // Idempotency-Key replays answered from the store
+	Failed         int64     `json:"failed"`                     // injected 5xx answers
+	FailedAfter    int64     `json:"failed_after"`               // 502 answers after delivering
+	Late           int64     `json:"late"`                       // answers held LateBy after delivering
+	MessageLookups int64     `json:"message_lookups"`            // GET /messages/{id}
+	CutBefore      int64     `json:"cut_before"`                 // connections cut before delivering
+	CutAfter       int64     `json:"cut_after"`                  // connections cut after delivering
+	SpamRejected   int64     `json:"spam_rejected"`              // 422 answers for the spam window
+	Rejected       int64     `json:"rejected"`                   // other 4xx answers (validation, 405, 413, a reused Idempotency-Key)
+	Unauthorized   int64     `json:"unauthorized"`               // 401 answers, the token endpoint's included
+	TokensIssued   int64     `json:"tokens_issued"`              // OAuth access tokens handed out
+	Lookups        int64     `json:"lookups"`                    // GETs of a vendor message's resource (its status)
+	FirstAt        time.Time `json:"first_delivery_at,omitzero"` // first delivery
+	LastAt         time.Time `json:"last_delivery_at,omitzero"`  // last delivery
 }
 
 // Server is the sandbox API. It is an http.Handler; Start serves it on a
@@ -225,6 +235,7 @@ type Server struct {
 	seq        int64                  // deliveries ever; numbers message ids, never reset
 	seen       map[[16]byte]struct{}  // identities delivered, for Distinct/Duplicates
 	idem       map[string]storedReply // Idempotency-Key -> first answer
+	byRef      map[string][]byte      // the "id" of a /send body -> its first answer, for GET /messages/{id}
 	spam       map[string]time.Time   // recipient -> last delivery
 	tokens     map[string]time.Time   // access token -> expiry
 	// msgs are the vendor messages taken, by the id their status is read
@@ -292,12 +303,13 @@ func validate(c *Config) error {
 	for _, f := range []struct {
 		name string
 		v    float64
-	}{{"fail rate", c.FailRate}, {"cut-before share", c.CutBefore}, {"cut-after share", c.CutAfter}, {"undelivered share", c.Undelivered}} {
+	}{{"fail rate", c.FailRate}, {"cut-before share", c.CutBefore}, {"cut-after share", c.CutAfter},
+		{"fail-after share", c.FailAfter}, {"late share", c.Late}, {"undelivered share", c.Undelivered}} {
 		if !(f.v >= 0 && f.v <= 1) { // also catches NaN
 			return fmt.Errorf("%s %v is outside [0,1]", f.name, f.v)
 		}
 	}
-	if sum := c.FailRate + c.CutBefore + c.CutAfter; sum > 1 {
+	if sum := c.FailRate + c.CutBefore + c.CutAfter + c.FailAfter + c.Late; sum > 1 {
 		return fmt.Errorf("fault shares add up to %v, more than 1", sum)
 	}
 	if c.DeliveryStep == 0 {
@@ -401,6 +413,7 @@ func (s *Server) resetLocked() {
 	s.stats = Stats{}
 	s.seen = make(map[[16]byte]struct{})
 	s.idem = make(map[string]storedReply)
+	s.byRef = make(map[string][]byte)
 	s.spam = make(map[string]time.Time)
 	if s.limit != nil {
 		s.limit.reset()
@@ -417,6 +430,7 @@ const (
 	pathTwilioTail = "/Messages.json"
 	pathStats      = "/stats"
 	pathStatsReset = "/stats/reset"
+	pathMessages   = "/messages/"
 )
 
 // ServeHTTP routes a request. Every answer carries a Date header from the
@@ -444,6 +458,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.ResetStats()
 		w.WriteHeader(http.StatusNoContent)
 	default:
+		if ref, ok := strings.CutPrefix(p, pathMessages); ok && ref != "" {
+			s.serveMessageRef(w, r, ref)
+			return
+		}
 		if sid, ok := twilioSID(p); ok {
 			s.serveMessage(w, r, now, kindTwilio, sid)
 			return

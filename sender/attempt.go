@@ -18,7 +18,11 @@ type job struct {
 	begun     bool
 	// maybe: a request of this job may have reached the server (an
 	// ambiguous attempt, or one aborted after it was written).
-	maybe   bool
+	maybe bool
+	// looking: the job's next request is its Lookup, to settle whether an
+	// earlier attempt arrived; lookups counts the lookups made.
+	looking bool
+	lookups int
 	ready   time.Time
 	sentAt  time.Time
 	latency time.Duration
@@ -61,6 +65,9 @@ func (e *engine) attempt(waitCtx context.Context, w *worker, j *job) outcome {
 		}
 		j.begun = true
 	}
+	if j.looking {
+		return e.look(w, j)
+	}
 	a := e.send(w, j)
 	if a.err != nil && w.run.Err() != nil {
 		if a.wrote && !refused(a.err) {
@@ -89,6 +96,86 @@ func (e *engine) quotaSpent(a *answer) *ParkedError {
 	return &ParkedError{Until: e.server.At(a.header, a.end).Add(q.Reset),
 		Reason: fmt.Sprintf("the server's quota is spent (%s: 0 left of %d) until its reset in %s, more than --max-wait %s",
 			q.Header, q.Limit, q.Reset.Round(time.Second), e.maxWait)}
+}
+
+// look asks the server whether j's message exists (Message.Lookup): yes
+// settles the row sent, no sends it again, anything else looks again after
+// a backoff, until the lookups run out and the row is unknown. A lookup is
+// paced like a send and counts as a request.
+func (e *engine) look(w *worker, j *job) outcome {
+	lk := j.m.Lookup
+	q := &Message{Method: lk.Method, URL: lk.URL, Header: lk.Header}
+	if q.Method == "" {
+		q.Method = http.MethodGet
+	}
+	j.lookups++
+	e.progress.InFlight.Add(1)
+	var a answer
+	a.start = e.now()
+	a.status, a.header, a.body, a.wrote, a.err = e.do(w, q)
+	a.end = e.now()
+	e.progress.InFlight.Add(-1)
+	if a.err != nil && w.run.Err() != nil {
+		return outcome{kind: outcomeAbandoned, job: j, requests: 1}
+	}
+	var reason string
+	switch {
+	case a.err != nil:
+		reason = describe(a.err)
+	case throttleStatus(a.status):
+		e.server.Observe(a.header, a.start, a.end)
+		sig, hinted := e.server.ParseWaitAt(a.header, a.end)
+		if v, ok := classifyThrottle(a.status, sig, hinted, e.maxWait); ok && v.kind == verdictThrottled {
+			j.throttled++
+			e.throttled.Add(1)
+			e.progress.Throttled.Add(1)
+			e.lim.Throttle(a.end, v.wait, v.hinted)
+			j.lookups-- // flow control, not a lookup that failed
+			j.ready = a.end
+			return outcome{kind: outcomeRetry, job: j, requests: 1}
+		}
+		reason = fmt.Sprintf("HTTP %d", a.status)
+	case a.status >= 200 && a.status < 300:
+		id, _ := e.parse(a.status, a.body)
+		found := true
+		if lk.Match != nil {
+			id, found = lk.Match(a.body)
+		}
+		if found {
+			r := e.result(j, &a, StatusSent, "")
+			r.MessageID = id
+			return outcome{kind: outcomeFinal, job: j, res: r, requests: 1}
+		}
+		return e.absent(j, a.end)
+	case a.status == http.StatusNotFound:
+		return e.absent(j, a.end)
+	default:
+		reason = fmt.Sprintf("HTTP %d", a.status)
+	}
+	if j.lookups > e.maxRetries {
+		return outcome{kind: outcomeFinal, job: j, requests: 1, res: e.result(j, &a, StatusUnknown,
+			fmt.Sprintf("may have reached the server; %s could not settle it (last: %s); not resent", plural(j.lookups, "lookup"), reason))}
+	}
+	j.ready = a.end.Add(ratelimit.Backoff(j.lookups-1, e.backoffBase(), e.backoffMax(), e.random))
+	return outcome{kind: outcomeRetry, job: j, requests: 1}
+}
+
+// absent sends j again: the server says its message does not exist, so no
+// earlier attempt arrived.
+func (e *engine) absent(j *job, now time.Time) outcome {
+	j.looking, j.maybe = false, false
+	j.ready = now
+	return outcome{kind: outcomeRetry, job: j, requests: 1}
+}
+
+// lookupDelay is how long after an ambiguous attempt its lookup waits: as
+// long as the attempt was given, so a request the server is still working
+// on is not taken for absent.
+func (e *engine) lookupDelay() time.Duration {
+	if e.cfg.LookupDelay > 0 {
+		return e.cfg.LookupDelay
+	}
+	return e.timeout
 }
 
 // send makes the request and times it.
@@ -167,11 +254,17 @@ func (e *engine) resolve(j *job, a *answer, v verdict) outcome {
 		return outcome{kind: outcomeRetry, job: j, requests: 1}
 	case verdictAmbiguous:
 		j.maybe = true
-		if !e.keyed(j.m) {
-			return outcome{kind: outcomeFinal, job: j, res: e.result(j, a, StatusUnknown, v.unsure), requests: 1}
+		if e.keyed(j.m) {
+			// The server deduplicates by the key: sending again is safe.
+			return e.retry(j, e.result(j, a, StatusFailed, v.reason), a.end)
 		}
-		// The server deduplicates by the key: sending again is safe.
-		return e.retry(j, e.result(j, a, StatusFailed, v.reason), a.end)
+		if j.m.Lookup != nil && j.lookups <= e.maxRetries {
+			// Ask the server, once it has had as long as we waited.
+			j.looking = true
+			j.ready = a.end.Add(e.lookupDelay())
+			return outcome{kind: outcomeRetry, job: j, requests: 1}
+		}
+		return outcome{kind: outcomeFinal, job: j, res: e.result(j, a, StatusUnknown, v.unsure), requests: 1}
 	case verdictRetry:
 		o := e.retry(j, e.result(j, a, StatusFailed, v.reason), a.end)
 		if o.kind == outcomeFinal && v.unreached && !e.answered.Load() {

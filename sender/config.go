@@ -143,6 +143,9 @@ type Config struct {
 	// says it was not) repeated. Whether a server deduplicates is a fact
 	// about the server, never assumed from the header being sent.
 	IdempotentServer bool
+	// LookupDelay is how long after an ambiguous attempt the message's
+	// Lookup is asked; 0 means Timeout.
+	LookupDelay time.Duration
 
 	// ReadToEnd says the source always reaches its end without waiting on
 	// anyone (a file). When a run stops early, the rows it did not reach

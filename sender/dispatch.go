@@ -106,7 +106,9 @@ func (d *dispatcher) read(m *Message, ok bool, now time.Time) {
 		return
 	}
 	d.e.prepare(m)
-	d.queue.push(&job{m: m, ready: now})
+	// A row an earlier run may have delivered is looked up first.
+	settle := m.Settle && m.Lookup != nil
+	d.queue.push(&job{m: m, ready: now, looking: settle, maybe: settle})
 }
 
 // settleUnsent counts m as read and settles it if it has nothing to send

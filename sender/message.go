@@ -62,6 +62,13 @@ type Message struct {
 	// Window, when set, says when the message may go (a send window in the
 	// recipient's time zone); nil means at any time.
 	Window Window
+	// Lookup, when set, asks the server whether this message exists, to
+	// settle an ambiguous attempt instead of leaving the row unknown.
+	Lookup *Lookup
+	// Settle says an earlier run may have delivered the message (it was
+	// unknown, or in flight when that run was killed): the run asks Lookup
+	// first, and sends only if the server says the message is absent.
+	Settle bool
 
 	// Invalid, when set, says why the row cannot be sent: the engine reports
 	// it with StatusInvalid and never sends it.
@@ -81,6 +88,21 @@ type Window interface {
 	// Next returns t when the message may go at t, else the next time it
 	// may; ok is false when it never may.
 	Next(t time.Time) (at time.Time, ok bool)
+}
+
+// Lookup is the request that asks the server whether a message exists.
+// A 2xx answer says it does (Config.ParseResponse reads its message id),
+// unless Match says otherwise; a 404 says it does not; any other answer,
+// or none, settles nothing, and the message is looked up again after a
+// backoff.
+type Lookup struct {
+	Method string // "" means GET
+	URL    string
+	Header http.Header
+	// Match, when set, reads a 2xx answer that lists messages (Twilio's
+	// Message list): found, and the message's id, when the list holds it;
+	// not found means absent.
+	Match func(body []byte) (messageID string, found bool)
 }
 
 // Result is what happened to one message: a value, not a Go error, so a
