@@ -28,6 +28,9 @@ type dispatcher struct {
 	inputOpen bool
 	stopping  bool
 	err       error // why the run stops; the first reason wins
+	// stoppedAt is how many rows had failed when the error policy stopped
+	// the run.
+	stoppedAt int
 	// wake fires when the first job of the queue may go.
 	wake  *time.Timer
 	armed bool
@@ -290,9 +293,21 @@ func (d *dispatcher) settle(r *Result) {
 	if err := d.settler.record(r); err != nil {
 		d.end(fmt.Errorf("record result: %w", err))
 	}
-	if d.policy.settled(r.Status) {
+	if d.policy.settled(r.Status) && d.err == nil {
+		d.stoppedAt = d.policy.failures
 		d.end(ErrMaxErrors)
 	}
+}
+
+// maxErrorsReason says, once the requests on the wire are in, how many rows
+// had failed when --max-errors stopped the run and how many more failed
+// among the requests already in flight then.
+func (d *dispatcher) maxErrorsReason() {
+	if d.err != ErrMaxErrors {
+		return
+	}
+	d.err = fmt.Errorf("%w: stopped after %s; %d more failed among the requests already in flight",
+		ErrMaxErrors, plural(d.stoppedAt, "failed row"), d.policy.failures-d.stoppedAt)
 }
 
 // requeue puts j back in the queue for another attempt at j.ready. A

@@ -156,6 +156,7 @@ func (e *engine) run(ctx context.Context, stop <-chan struct{}, src Source) (*Su
 	d.dispatch()
 	workers.close()
 	d.finish()
+	d.maxErrorsReason()
 	return d.summary(e.now().Sub(start)), d.err
 }
 

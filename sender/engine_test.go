@@ -645,6 +645,15 @@ func TestRunMaxErrors(t *testing.T) {
 			if !errors.Is(err, ErrMaxErrors) {
 				t.Fatalf("Run error %v, want ErrMaxErrors", err)
 			}
+			if tc.maxErrors > 0 {
+				// It stops dispatching at N and says how many more failed
+				// among the requests already on the wire.
+				want := fmt.Sprintf("stopped after %d failed rows; %d more failed among the requests already in flight",
+					tc.maxErrors, sum.Counts[StatusFailed]-tc.maxErrors)
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q, want it to say %q", err, want)
+				}
+			}
 			if sum.Counts[StatusFailed] < tc.minFailures {
 				t.Errorf("stopped after %d failures, want at least %d", sum.Counts[StatusFailed], tc.minFailures)
 			}
