@@ -33,9 +33,12 @@ func TestRun(t *testing.T) {
 	}
 }
 
-// TestStartTimeout: a process that outlives its Timeout is killed.
+// TestStartTimeout: a process that outlives its Timeout is killed. The
+// Timeout leaves a loaded machine ample time to start the shell and let it
+// print before the kill (100ms is not that on a machine at load 20), and
+// is still far short of the sleep.
 func TestStartTimeout(t *testing.T) {
-	p := Start(t, Cmd{Bin: "/bin/sh", Args: []string{"-c", "echo started; exec sleep 60"}, Timeout: 100 * time.Millisecond})
+	p := Start(t, Cmd{Bin: "/bin/sh", Args: []string{"-c", "echo started; exec sleep 60"}, Timeout: 2 * time.Second})
 	if code := p.Wait(t); code != -1 {
 		t.Errorf("exit %d, want -1 (killed)", code)
 	}
