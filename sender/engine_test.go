@@ -137,20 +137,6 @@ func (j *memJournal) results() []*Result {
 	return out
 }
 
-// lines is every line the journal heard of.
-func (j *memJournal) lines() map[int]bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	out := make(map[int]bool)
-	for l := range j.begins {
-		out[l] = true
-	}
-	for l := range j.records {
-		out[l] = true
-	}
-	return out
-}
-
 // check verifies the journal contract: at most one Record per line, and a
 // line that made requests was begun exactly once, before its Record. It
 // returns how many lines were begun but have no Record (in flight).
