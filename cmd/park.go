@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"strings"
 	"time"
 	_ "time/tzdata" // send windows name zones; a minimal system may have no zone database
@@ -9,9 +10,76 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/bulksend/bulksend/campaign"
+	"github.com/bulksend/bulksend/ratelimit"
 	"github.com/bulksend/bulksend/sendwindow"
 	"github.com/bulksend/bulksend/suppress"
 )
+
+// splitRates splits the --rate flags into the pace, the rate of the
+// shortest period, and the caps, the others. A rate that does not parse is
+// made the pace, so newPlan reports it.
+func splitRates(rates []string) (pace string, caps []string) {
+	if len(rates) == 0 {
+		return "", nil
+	}
+	best := -1
+	var bestPer time.Duration
+	for i, s := range rates {
+		r, err := ratelimit.ParseRate(s)
+		if err != nil {
+			best = i
+			break
+		}
+		if best < 0 || (!r.IsZero() && (bestPer == 0 || r.Per < bestPer)) {
+			best, bestPer = i, r.Per
+		}
+	}
+	for i, s := range rates {
+		if i != best {
+			caps = append(caps, s)
+		}
+	}
+	return rates[best], caps
+}
+
+// parseCaps reads the --rate flags after the pace.
+func parseCaps(opts *SendOptions) ([]ratelimit.Rate, error) {
+	caps, err := parseEach(opts.Caps, ratelimit.ParseRate)
+	switch {
+	case err != nil:
+		return nil, usageError("--rate: %v", err)
+	case len(caps) > 0 && opts.Limiter != "":
+		return nil, usageError("several --rate flags are not shared through --limiter: give one --rate")
+	}
+	return caps, nil
+}
+
+// capped puts the --rate caps on top of lim. A cap spent for longer than
+// --max-wait parks the run; with --wait-parked it is slept through.
+func (p *plan) capped(lim runLimiter) runLimiter {
+	if len(p.caps) == 0 {
+		return lim
+	}
+	maxWait := p.opts.MaxWait
+	if p.opts.WaitParked {
+		maxWait = 0
+	}
+	return cappedLimiter{runLimiter: lim, caps: ratelimit.NewCaps(p.caps, maxWait, nil)}
+}
+
+// cappedLimiter is a limiter whose requests also take from long caps.
+type cappedLimiter struct {
+	runLimiter
+	caps *ratelimit.Caps
+}
+
+// Wait waits for the pace, then for the caps.
+func (l cappedLimiter) Wait(ctx context.Context) error {
+	if err := l.runLimiter.Wait(ctx); err != nil {
+		return err
+	}
+	return l.caps.Wait(ctx)
+}
 
 // suppressList reads --suppress and --suppress-update; nil without a list.
 func suppressList(opts *SendOptions) (*campaign.Suppress, error) {

@@ -84,3 +84,25 @@ func TestSendWindowFlags(t *testing.T) {
 		})
 	}
 }
+
+func TestSplitRates(t *testing.T) {
+	tests := []struct {
+		name     string
+		in       []string
+		wantPace string
+		wantCaps []string
+	}{
+		{name: "none", in: nil},
+		{name: "one", in: []string{"5/s"}, wantPace: "5/s"},
+		{name: "the shortest period paces", in: []string{"10000/24h", "50/s"}, wantPace: "50/s", wantCaps: []string{"10000/24h"}},
+		{name: "a bad one is the pace, to be reported", in: []string{"50/s", "fast"}, wantPace: "fast", wantCaps: []string{"50/s"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pace, caps := splitRates(tt.in)
+			if pace != tt.wantPace || strings.Join(caps, " ") != strings.Join(tt.wantCaps, " ") {
+				t.Errorf("splitRates(%q) = %q, %q; want %q, %q", tt.in, pace, caps, tt.wantPace, tt.wantCaps)
+			}
+		})
+	}
+}

@@ -90,6 +90,10 @@ type SendOptions struct {
 
 	// Long campaigns (cmd/park.go): send windows, in which zone, and the
 	// opt-out list.
+	// Rates are the --rate flags: the one of the shortest period is Rate,
+	// the pace, the others Caps, long limits that park the run when spent.
+	Rates          []string
+	Caps           []string
 	SendWindows    []string
 	TZ             string
 	TZField        string
@@ -160,6 +164,7 @@ results arrive and is the journal --resume continues from.`,
 			}
 			opts.Flags = givenFlags(c.Flags())
 			opts.ResumeCommand = resumeCommand(c, opts.Input)
+			opts.Rate, opts.Caps = splitRates(opts.Rates)
 			if runF != nil {
 				return runF(opts)
 			}
@@ -238,7 +243,7 @@ func addVendorFlags(c *cobra.Command, opts *SendOptions) {
 // addPacingFlags registers pacing, retries, the error policy and scale.
 func addPacingFlags(c *cobra.Command, opts *SendOptions) {
 	f := c.Flags()
-	f.StringVar(&opts.Rate, "rate", "", "total request rate: 5/s, 300/m, 10000/h, 1/2s, 0 for none (default: adaptive)")
+	f.StringArrayVar(&opts.Rates, "rate", nil, "total request rate: 5/s, 300/m, 10000/h, 1/2s, 0 for none (default: adaptive); repeat for long caps: --rate 50/s --rate 10000/24h")
 	f.IntVar(&opts.Burst, "burst", 0, "requests that may leave at once (default 1 with --rate)")
 	f.StringVar(&opts.Window, "window", "", `"fixed": send --rate's count at once at the start of each window of its period, as a fixed-window server allows`)
 	f.StringVar(&opts.Limiter, "limiter", "", "share the rate and throttle pauses with other processes: redis://[user:pass@]host:port/db?key=NAME (needs --rate)")
@@ -293,6 +298,7 @@ type plan struct {
 	report      string
 	shard       campaign.Shard
 	windows     *campaign.Windows // --send-window; nil: send at any time
+	caps        []ratelimit.Rate  // the --rate flags after the pace
 	suppress    *campaign.Suppress
 	masker      *masker
 	// transport carries every request (and the Genesys token requests):
@@ -355,6 +361,9 @@ func newPlan(opts *SendOptions) (*plan, error) {
 	}
 	if opts.Shard != "" {
 		p.shard.Index, p.shard.Count, _ = sender.ParseShard(opts.Shard) // checked above
+	}
+	if p.caps, err = parseCaps(opts); err != nil {
+		return nil, err
 	}
 	if p.windows, err = sendWindows(opts); err != nil {
 		return nil, err
@@ -653,6 +662,7 @@ func (p *plan) send(ctx context.Context) error {
 		return err
 	}
 	defer closeLim()
+	lim = p.capped(lim)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := make(chan struct{})

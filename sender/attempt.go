@@ -2,6 +2,7 @@ package sender
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -55,6 +56,12 @@ type outcome struct {
 // and the verdict resolved against this message.
 func (e *engine) attempt(waitCtx context.Context, w *worker, j *job) outcome {
 	if err := e.lim.Wait(waitCtx); err != nil {
+		var spent *ratelimit.SpentError
+		if errors.As(err, &spent) {
+			// A local cap (--rate 10000/24h) is spent: the run parks, and
+			// j, not sent, is left pending with the others.
+			return outcome{kind: outcomeFatal, job: j, err: &ParkedError{Until: spent.Until, Reason: spent.Error()}}
+		}
 		return outcome{kind: outcomeAbandoned, job: j}
 	}
 	if !j.begun {
