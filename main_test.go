@@ -116,6 +116,10 @@ func sandboxConfig(args []string) (sandbox.Config, error) {
 			cfg.Latency, err = d()
 		case "spam":
 			cfg.SpamWindow, err = d()
+		case "quota":
+			cfg.Quota, err = strconv.Atoi(v)
+		case "quotawindow":
+			cfg.QuotaWindow, err = d()
 		case "optout":
 			cfg.OptOut = strings.Split(v, ",")
 		case "token":

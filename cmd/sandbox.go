@@ -103,6 +103,8 @@ Header styles (--style): ` + strings.Join(sandbox.Styles(), ", "),
 	f.DurationVar(&cfg.Latency, "latency", 0, "added latency per answer")
 	f.DurationVar(&cfg.LatencyJitter, "latency-jitter", 0, "random extra latency up to this much")
 	f.DurationVar(&cfg.SpamWindow, "spam-window", 0, "refuse a second message to one recipient within this window")
+	f.IntVar(&cfg.Quota, "quota", 0, "a long limit on top of the model, e.g. a daily cap: requests per --quota-window (a second RateLimit policy)")
+	f.DurationVar(&cfg.QuotaWindow, "quota-window", 0, "the --quota's window, e.g. 24h")
 	f.StringArrayVar(&cfg.OptOut, "opt-out", nil, "a recipient who unsubscribed: the Twilio endpoint answers 21610 (repeatable)")
 	f.DurationVar(&cfg.TokenLifetime, "token-lifetime", time.Hour, "lifetime of Genesys OAuth tokens")
 	f.DurationVar(&cfg.DeliveryStep, "delivery-step", 0, "how long a vendor message stays in each delivery status before the next (0: "+sandbox.DefaultDeliveryStep.String()+")")

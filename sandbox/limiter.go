@@ -280,6 +280,9 @@ type decision struct {
 	period    time.Duration // the quota's window, for RateLimit-Policy
 	perSecond float64       // the sustained rate, for StyleRateLimitRefill
 	held      bool          // a concurrency slot to release when answered
+	// long is Config.Quota's decision on the same request, reported by the
+	// ratelimit style as a second policy; nil without a quota.
+	long *decision
 }
 
 // writeQuota sets the headers style uses to describe d. now is the server's
@@ -304,8 +307,14 @@ func writeQuota(h http.Header, style string, d decision, now time.Time) {
 		}
 		return
 	case StyleRateLimit:
-		h.Set("RateLimit", `"default";r=`+remaining+`;t=`+secs)
-		h.Set("RateLimit-Policy", `"default";q=`+limit+`;w=`+strconv.FormatInt(max(ceilSeconds(d.period), 1), 10))
+		items := `"default";r=` + remaining + `;t=` + secs
+		policies := `"default";q=` + limit + `;w=` + strconv.FormatInt(max(ceilSeconds(d.period), 1), 10)
+		if l := d.long; l != nil {
+			items += `, "quota";r=` + strconv.FormatInt(l.remaining, 10) + `;t=` + strconv.FormatInt(ceilSeconds(l.reset), 10)
+			policies += `, "quota";q=` + strconv.FormatInt(l.limit, 10) + `;w=` + strconv.FormatInt(max(ceilSeconds(l.period), 1), 10)
+		}
+		h.Set("RateLimit", items)
+		h.Set("RateLimit-Policy", policies)
 		return
 	case StyleRateLimitOld:
 		h.Set("RateLimit-Limit", limit)

@@ -234,6 +234,23 @@ func (s *Server) decideLocked(q *request, now time.Time) answer {
 			return answer{status: http.StatusTooManyRequests, body: throttledBodies[q.kind], quota: d}
 		}
 	}
+	if s.quota != nil {
+		long := s.quota.take(now)
+		if !long.allowed {
+			// Refused by the long quota: its wait is the answer's.
+			s.stats.Throttled++
+			if d.active {
+				d.allowed, d.reset, d.long = false, long.reset, &long
+				long = d
+			}
+			return answer{status: http.StatusTooManyRequests, body: throttledBodies[q.kind], quota: long}
+		}
+		if d.active {
+			d.long = &long
+		} else {
+			d = long
+		}
+	}
 	if q.invalid != nil {
 		s.stats.Rejected++
 		a := *q.invalid

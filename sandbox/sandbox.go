@@ -156,6 +156,13 @@ type Config struct {
 	// who was delivered one less than SpamWindow ago.
 	SpamWindow time.Duration
 
+	// Quota > 0 adds a long limit on top of the model, a daily cap say: a
+	// fixed window of Quota requests per QuotaWindow, counting the requests
+	// the model allows. The ratelimit style reports it as a second
+	// RateLimit policy, "quota", beside "default".
+	Quota       int
+	QuotaWindow time.Duration
+
 	// OptOut are recipients (E.164, as sent) who unsubscribed: the Twilio
 	// endpoint refuses a message to one with 400 and code 21610, as Twilio
 	// does, and delivers nothing.
@@ -229,6 +236,7 @@ type Server struct {
 
 	mu         sync.Mutex
 	limit      *limiter // nil: no limit
+	quota      *limiter // Config.Quota; nil: none
 	tokenLimit *limiter
 	rng        *rand.Rand
 	stats      Stats
@@ -265,6 +273,9 @@ func New(cfg Config) (*Server, error) {
 		tokens:     make(map[string]time.Time),
 		msgs:       make(map[string]*sentMessage),
 	}
+	if cfg.Quota > 0 {
+		s.quota = newLimiter(limiterConfig{model: ModelFixed, burst: cfg.Quota, window: cfg.QuotaWindow})
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -274,6 +285,12 @@ func New(cfg Config) (*Server, error) {
 
 // validate rejects what cannot be served and fills in the defaults.
 func validate(c *Config) error {
+	if c.Quota < 0 || (c.Quota > 0) != (c.QuotaWindow > 0) {
+		return fmt.Errorf("quota %d per %s: give both, positive", c.Quota, c.QuotaWindow)
+	}
+	if c.Quota == 0 {
+		c.QuotaWindow = 0
+	}
 	if c.Style == "" {
 		c.Style = StyleRetryAfter
 	}
@@ -417,6 +434,9 @@ func (s *Server) resetLocked() {
 	s.spam = make(map[string]time.Time)
 	if s.limit != nil {
 		s.limit.reset()
+	}
+	if s.quota != nil {
+		s.quota.reset()
 	}
 	s.tokenLimit.reset()
 }

@@ -28,12 +28,6 @@ func (c *fakeNow) now() time.Time {
 	return c.t
 }
 
-func (c *fakeNow) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // TestRunParksOnADailyQuota: a server that allows 20 messages a day answers
 // the 21st with Retry-After: 86400. The run parks: no further request goes
 // out, the rows not sent are left for --resume, and the error says until
