@@ -35,8 +35,8 @@ func TestResumeKilledUnderFaults(t *testing.T) {
 			dir := t.TempDir()
 			writeRows(t, dir, "rows.csv", rows)
 			srv, base := sandboxtest.Start(t, sandbox.Config{NoIdempotency: true, CutAfter: 0.05, FailAfter: 0.05,
-				Late: 0.05, LateBy: 300 * time.Millisecond, Latency: 2 * time.Millisecond, Seed: int64(7 + i)})
-			args := sendArgs(base, "--concurrency", "8", "--rate", "0", "--quiet", "--timeout", "100ms", "--resume")
+				Late: 0.05, LateBy: 3 * time.Second, Latency: 2 * time.Millisecond, Seed: int64(7 + i)})
+			args := sendArgs(base, "--concurrency", "8", "--rate", "0", "--quiet", "--timeout", "1s", "--resume")
 			if tt.lookup {
 				args = append(args, "--lookup-url", base+"/messages/{{.id}}")
 			}
