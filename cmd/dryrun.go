@@ -33,7 +33,12 @@ type dryRunSummary struct {
 	ProjectedSeconds float64     `json:"projected_seconds,omitempty"`
 	Projection       string      `json:"projection"`
 	SMS              *smsSummary `json:"sms,omitempty"`
-	ExitCode         int         `json:"exit_code"`
+	// FinishesAt and Windows project a run with send windows or --rate
+	// caps: when the last row would go, and in how many openings.
+	FinishesAt string `json:"finishes_at,omitempty"`
+	Windows    int    `json:"windows,omitempty"`
+	ExitCode   int    `json:"exit_code"`
+	zones      zoneCounts
 }
 
 // smsSummary is what the rows to send cost as SMS.
@@ -110,6 +115,7 @@ func (p *plan) preview(s *dryRunSummary, out io.Writer, m *sender.Message) {
 		s.Duplicate++
 	default:
 		s.Valid++
+		s.zones.add(m.Window)
 		if s.Valid <= dryRunShow {
 			p.printRequest(out, m)
 		}
@@ -162,6 +168,9 @@ func (p *plan) finishDryRun(s *dryRunSummary) error {
 		fmt.Fprintf(errOut, "... and %s more invalid\n", count(s.Invalid-dryRunInvalid, "row"))
 	}
 	s.Projection, s.ProjectedSeconds = p.project(s.Valid)
+	if p.windows != nil || len(p.caps) > 0 {
+		p.projectLong(s)
+	}
 	if s.SMS != nil {
 		if s.SMS.UCS2 > dryRunInvalid && !p.opts.Quiet {
 			fmt.Fprintf(errOut, "... and %d more UCS-2 rows\n", s.SMS.UCS2-dryRunInvalid)

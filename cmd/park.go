@@ -2,15 +2,19 @@ package cmd
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 	_ "time/tzdata" // send windows name zones; a minimal system may have no zone database
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/time/rate"
 
 	"github.com/bulksend/bulksend/campaign"
 	"github.com/bulksend/bulksend/ratelimit"
+	"github.com/bulksend/bulksend/sender"
 	"github.com/bulksend/bulksend/sendwindow"
 	"github.com/bulksend/bulksend/suppress"
 )
@@ -164,4 +168,98 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// zoneCounts counts the dry run's rows to send by the zone of their send
+// window, for projectLong: a few entries however many rows.
+type zoneCounts struct {
+	zones []sendwindow.Zoned
+	n     []int
+}
+
+func (z *zoneCounts) add(w sender.Window) {
+	zw, ok := w.(sendwindow.Zoned)
+	if !ok {
+		zw = sendwindow.Zoned{Loc: time.UTC} // no window: always open
+	}
+	for i, have := range z.zones {
+		if have.Loc == zw.Loc {
+			z.n[i]++
+			return
+		}
+	}
+	z.zones, z.n = append(z.zones, zw), append(z.n, 1)
+}
+
+// projectLong projects when a run with send windows or --rate caps ends:
+// each zone's rows in turn, the zone whose window opens first first, each
+// row at the first time its window is open and the pace and every cap
+// allow it. Zones whose windows overlap may in fact interleave, so it is
+// an estimate; the adaptive rate counts as unpaced.
+func (p *plan) projectLong(s *dryRunSummary) {
+	now := time.Now()
+	if p.opts.Now != nil {
+		now = p.opts.Now()
+	}
+	var lims []*rate.Limiter
+	if !p.adaptive && !p.rate.IsZero() {
+		lims = append(lims, rate.NewLimiter(p.rate.Limit(), max(p.opts.Burst, 1)))
+	}
+	for _, c := range p.caps {
+		if !c.IsZero() {
+			lims = append(lims, rate.NewLimiter(c.Limit(), max(int(c.Count), 1)))
+		}
+	}
+	order := make([]int, len(s.zones.zones))
+	for i := range order {
+		order[i] = i
+	}
+	opens := func(i int) time.Time { at, _ := s.zones.zones[i].Next(now); return at }
+	slices.SortStableFunc(order, func(a, b int) int { return opens(a).Compare(opens(b)) })
+	t, windows, last := now, 0, now
+	for _, zi := range order {
+		z := s.zones.zones[zi]
+		for range s.zones.n[zi] {
+			for {
+				if at, ok := z.Next(t); ok && at.After(t) {
+					t = at
+					windows++
+				} else if windows == 0 {
+					windows = 1 // the first row goes in a window open now
+				}
+				var wait time.Duration
+				res := make([]*rate.Reservation, 0, len(lims))
+				for _, l := range lims {
+					r := l.ReserveN(t, 1)
+					res = append(res, r)
+					wait = max(wait, r.DelayFrom(t))
+				}
+				if wait == 0 {
+					break
+				}
+				for _, r := range res {
+					r.CancelAt(t)
+				}
+				t = t.Add(wait)
+			}
+			last = t
+		}
+	}
+	if s.Valid == 0 {
+		return
+	}
+	loc := time.Local
+	if p.windows != nil && p.windows.Zone != nil {
+		loc = p.windows.Zone
+	}
+	when := last.In(loc).Format("Mon 15:04")
+	if last.Sub(now) > 6*24*time.Hour {
+		when = last.In(loc).Format("Mon 2 Jan 15:04")
+	}
+	s.FinishesAt, s.Windows = last.Format(time.RFC3339), windows
+	s.Projection = fmt.Sprintf("finishes %s %s, in %s", when, last.In(loc).Format("MST"), count(windows, "window"))
+	if p.windows == nil {
+		s.Projection = fmt.Sprintf("finishes %s %s, with the --rate caps", when, last.In(loc).Format("MST"))
+	}
+	s.ProjectedSeconds = round2(last.Sub(now).Seconds())
 }

@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -102,6 +103,53 @@ func TestSplitRates(t *testing.T) {
 			pace, caps := splitRates(tt.in)
 			if pace != tt.wantPace || strings.Join(caps, " ") != strings.Join(tt.wantCaps, " ") {
 				t.Errorf("splitRates(%q) = %q, %q; want %q, %q", tt.in, pace, caps, tt.wantPace, tt.wantCaps)
+			}
+		})
+	}
+}
+
+// TestDryRunProjectsWindows: --dry-run projects when the file is done from
+// the rate, the caps and the windows. At Monday 2 March 2026, 11:30 UTC,
+// ten rows at one an hour in 'Mon-Fri 09:00-12:00' go 1 on Monday and 3 a
+// day after: the last on Thursday at 11:00, in 4 windows.
+func TestDryRunProjectsWindows(t *testing.T) {
+	now := time.Date(2026, 3, 2, 11, 30, 0, 0, time.UTC)
+	var rows strings.Builder
+	rows.WriteString("id,to,text\n")
+	for i := 1; i <= 10; i++ {
+		fmt.Fprintf(&rows, "%d,+1555000%04d,hi\n", i, i)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		wantProj string
+		wantAt   string
+	}{
+		{name: "windows", args: []string{"--rate", "1/h", "--send-window", "Mon-Fri 09:00-12:00", "--tz", "UTC"},
+			wantProj: "finishes Thu 11:00 UTC, in 4 windows", wantAt: "2026-03-05T11:00:00Z"},
+		{name: "a daily cap", args: []string{"--rate", "10/s", "--rate", "4/24h", "--tz", "UTC", "--send-window", "00:00-24:00"},
+			// 4 at once, then one every 6 hours: the 10th 36 hours later.
+			wantProj: "finishes Tue 23:30 UTC, in 1 window", wantAt: "2026-03-03T23:30:00Z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ios, in, out, errOut := TestStreams()
+			in.WriteString(rows.String())
+			c := NewCmdSend(ios, nil, nil, func(o *SendOptions) error {
+				o.Now = func() time.Time { return now }
+				return sendRun(context.Background(), o)
+			})
+			c.SetArgs(append([]string{"-", "--url", "http://127.0.0.1:9/send", "--body", "{}", "--dry-run", "--json", "--quiet"}, tt.args...))
+			c.SilenceErrors, c.SilenceUsage = true, true
+			if err := c.Execute(); exitCode(err) != ExitOK {
+				t.Fatalf("exit %d: %v; stderr:\n%s", exitCode(err), err, errOut)
+			}
+			var s dryRunSummary
+			if err := json.Unmarshal(out.Bytes(), &s); err != nil {
+				t.Fatal(err)
+			}
+			if s.Projection != tt.wantProj || s.FinishesAt != tt.wantAt {
+				t.Errorf("projection %q finishing %s, want %q finishing %s", s.Projection, s.FinishesAt, tt.wantProj, tt.wantAt)
 			}
 		})
 	}
