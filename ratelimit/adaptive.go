@@ -141,6 +141,9 @@ type adaptive struct {
 	win      *windowModel
 	sliding  bool
 	lastRecv time.Time
+	// bare is the bare-window model (bare.go), once a server that shows
+	// no counter refused a request.
+	bare *bareWindow
 }
 
 func newAdaptive(ceiling rate.Limit, burst, inFlight int) *adaptive {
@@ -163,6 +166,11 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 		a.counterMax = max(a.counterMax, remaining+1)
 		if end := now.Add(reset); reset > 0 && (a.claimEnd.IsZero() || end.Before(a.claimEnd)) {
 			a.claimEnd = end
+		}
+	}
+	if a.bare != nil {
+		if a.bareAccepted(sent) {
+			return 0
 		}
 	}
 	if a.win != nil {

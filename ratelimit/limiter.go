@@ -252,6 +252,16 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 		wait = Backoff(l.hintless, l.base, l.max, l.rnd)
 		l.hintless++
 	}
+	bare := false
+	if l.adapt != nil && !hinted && !paused {
+		// A server that says nothing but 429: the bare-window model
+		// (bare.go) times the pause, not a backoff guess.
+		if l.adapt.bare != nil {
+			wait, bare = l.adapt.bareRefused(now), true
+		} else if d, ok := l.adapt.startBare(now, wait); ok {
+			wait, bare = d, true
+		}
+	}
 	until := now.Add(wait)
 	if !paused {
 		l.stats.Pauses++
@@ -261,8 +271,15 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 			l.fixed.open = time.Time{}
 		}
 		if l.adapt != nil {
-			l.adapt.throttled(now, wait)
+			if !bare {
+				l.adapt.throttled(now, wait)
+			}
 			l.applyAdaptive(now)
+			if bare {
+				// Reservations made at the old pace would hold the
+				// probe back: start the pace afresh.
+				l.lim = rate.NewLimiter(l.adapt.limit(), 1)
+			}
 		}
 	}
 	if until.After(l.pauseUntil) {

@@ -1,0 +1,121 @@
+package ratelimit
+
+import (
+	"math"
+	"time"
+)
+
+// The bare-window model of the adaptive rate: for a server that answers
+// nothing but a status, with no counter and no wait (HAProxy's stick
+// tables, a sliding log or counter behind a proxy). There only 429s are
+// evidence, and where refused requests count against the window (HAProxy
+// counts every request it sees) each one sent while the window is full
+// keeps it full: a backoff guess that resumes too early pays again.
+//
+// So the first refusal ends the unpaced burst, whose accepted requests are
+// the quota L (the window was empty), and the pool sends nothing but one
+// probe at doubling offsets from the burst's first request. A bucket has
+// refilled a request or two at the first probe and accepts it: the bucket
+// equation (adaptive.go) takes over as before. A window refuses it until
+// the burst has aged out of it: the first probe accepted bounds its length,
+// lo < W <= hi, and from then on the pool sends L per hi evenly spaced, a
+// request and a half under, which a sliding log or counter never refuses.
+// A refusal after that means the window is longer than hi thought: the pool
+// waits a whole window, not a backoff guess, and paces by a longer one.
+const (
+	// bareFirstProbe is the earliest probe after the burst (or four times
+	// the burst's length, if longer, and never before the backoff a bare
+	// refusal gets anyway): a bucket refilling at 100/s has a request back
+	// by then, a window of more than twice this length none.
+	bareFirstProbe = 10 * time.Millisecond
+	// bareSpare is how many requests under the quota per window the pace
+	// keeps: a sliding counter weighs its previous window by a fraction
+	// and rounds, which is worth up to a request and a half.
+	bareSpare = 1.5
+	// bareGrow lengthens the window after a refusal while paced.
+	bareGrow = 1.25
+)
+
+type bareWindow struct {
+	quota  int
+	start  time.Time     // the first request's send time
+	lo, hi time.Duration // lo < W <= hi; hi 0 while probing
+	probe  time.Duration // the offset of the current probe
+}
+
+// pace is the even pace that the window allows, in requests/second.
+func (b *bareWindow) pace() float64 {
+	return math.Max(float64(b.quota)-bareSpare, 1) / b.hi.Seconds()
+}
+
+// startBare begins the bare-window model at the first hint-less refusal
+// at now, when the server never showed a counter. It returns the pause.
+//
+// backoff is the pause a refusal without a hint gets otherwise: the first
+// probe leaves after it, at the pace the bucket equation starts with, so
+// that a bucket is paced as it was without this model.
+func (a *adaptive) startBare(now time.Time, backoff time.Duration) (time.Duration, bool) {
+	if a.signs > 0 || a.bare != nil || a.win != nil || a.counterMax > 0 || a.limitSaid > 0 || a.successes < 2 || a.firstSent.IsZero() {
+		return 0, false
+	}
+	a.bare = &bareWindow{quota: a.successes, start: a.firstSent}
+	pause := max(backoff, a.firstSent.Add(max(bareFirstProbe, 4*now.Sub(a.firstSent))).Sub(now))
+	a.sign(now, pause, 0)
+	a.bare.probe = now.Add(pause).Sub(a.firstSent)
+	return pause, true
+}
+
+// next schedules the probe at offset d from the burst's start and returns
+// the pause until it: one request leaves at the pause's end plus one pace
+// interval, which is d/4.
+func (b *bareWindow) next(a *adaptive, now time.Time, d time.Duration) time.Duration {
+	b.probe = d
+	a.pace = 4 / d.Seconds()
+	return max(b.start.Add(d-d/4).Sub(now), 0)
+}
+
+// bareRefused reads a hint-less refusal at now while the bare-window
+// model is on and returns the pause.
+func (a *adaptive) bareRefused(now time.Time) time.Duration {
+	b := a.bare
+	if b.hi == 0 {
+		// The probe was refused: the window, if it is one, is longer.
+		b.lo = max(b.lo, b.probe)
+		return b.next(a, now, 2*b.probe)
+	}
+	// Paced and refused: the window is longer than hi. Wait a whole one,
+	// so everything refused meanwhile has aged out, and pace by a longer.
+	b.lo = max(b.lo, b.hi)
+	b.hi = time.Duration(float64(b.hi) * bareGrow)
+	a.pace = b.pace()
+	a.measured = float64(b.quota) / b.hi.Seconds()
+	return b.hi
+}
+
+// bareAccepted reads an accepted answer to a request sent at sent while
+// the bare-window model is on. It reports whether the model keeps it: not
+// when the server turned out a bucket.
+func (a *adaptive) bareAccepted(sent time.Time) bool {
+	b := a.bare
+	if b.hi > 0 {
+		return true
+	}
+	if sent.Before(b.start.Add(b.probe / 2)) {
+		// A request of the burst, answered late: the bucket equation
+		// counts it in the server's burst.
+		return false
+	}
+	if b.lo == 0 {
+		// The first probe went through: the server gave back requests
+		// soon after the burst, as a bucket does. Its equation takes over
+		// from the sign the first refusal made, at the pace it set.
+		a.bare = nil
+		return false
+	}
+	b.hi = max(sent.Sub(b.start), b.lo+time.Millisecond)
+	b.quota = max(a.burstSize(), b.quota)
+	a.sliding = true
+	a.measured = float64(b.quota) / b.hi.Seconds()
+	a.pace = b.pace()
+	return true
+}
