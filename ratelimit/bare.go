@@ -32,8 +32,11 @@ const (
 	// keeps: a sliding counter weighs its previous window by a fraction
 	// and rounds, which is worth up to a request and a half.
 	bareSpare = 1.5
-	// bareGrow lengthens the window after a refusal while paced.
-	bareGrow = 1.25
+	// bareGrow lengthens the window after a refusal while paced, when no
+	// longer one is known to hold; bareClose is how close the bounds on
+	// the window get before the search stops.
+	bareGrow  = 1.25
+	bareClose = 0.05
 )
 
 type bareWindow struct {
@@ -41,6 +44,24 @@ type bareWindow struct {
 	start  time.Time     // the first request's send time
 	lo, hi time.Duration // lo < W <= hi; hi 0 while probing
 	probe  time.Duration // the offset of the current probe
+	// safe is the shortest window paced by for a whole window without a
+	// refusal (0 none yet), since when the pace by hi began.
+	safe  time.Duration
+	since time.Time
+}
+
+// shorten tries a shorter window, halfway (geometrically) to lo, after a
+// whole window paced by hi went without a refusal: the first probe
+// accepted may have come up to twice the window's length after the burst.
+func (b *bareWindow) shorten(a *adaptive, sent time.Time) {
+	if sent.Sub(b.since) < b.hi || float64(b.hi) <= float64(b.lo)*(1+bareClose) {
+		return
+	}
+	b.safe = b.hi
+	b.hi = max(time.Duration(math.Sqrt(float64(b.lo)*float64(b.hi))), b.lo+time.Millisecond)
+	b.since = sent
+	a.measured = b.pace()
+	a.pace = b.pace()
 }
 
 // pace is the even pace that the window allows, in requests/second.
@@ -84,11 +105,19 @@ func (a *adaptive) bareRefused(now time.Time) time.Duration {
 		return b.next(a, now, 2*b.probe)
 	}
 	// Paced and refused: the window is longer than hi. Wait a whole one,
-	// so everything refused meanwhile has aged out, and pace by a longer.
+	// so everything refused meanwhile has aged out, and pace by a longer:
+	// the last one that held, if any.
 	b.lo = max(b.lo, b.hi)
-	b.hi = time.Duration(float64(b.hi) * bareGrow)
+	if b.safe > b.hi {
+		// Back to the last that held, and no more trying: each try
+		// costs a window's pause.
+		b.hi, b.lo = b.safe, b.safe
+	} else {
+		b.hi = time.Duration(float64(b.hi) * bareGrow)
+	}
 	a.pace = b.pace()
-	a.measured = float64(b.quota) / b.hi.Seconds()
+	a.measured = b.pace()
+	b.since = now.Add(b.hi)
 	return b.hi
 }
 
@@ -98,6 +127,7 @@ func (a *adaptive) bareRefused(now time.Time) time.Duration {
 func (a *adaptive) bareAccepted(sent time.Time) bool {
 	b := a.bare
 	if b.hi > 0 {
+		b.shorten(a, sent)
 		return true
 	}
 	if sent.Before(b.start.Add(b.probe / 2)) {
@@ -114,8 +144,9 @@ func (a *adaptive) bareAccepted(sent time.Time) bool {
 	}
 	b.hi = max(sent.Sub(b.start), b.lo+time.Millisecond)
 	b.quota = max(a.burstSize(), b.quota)
+	b.since = sent
 	a.sliding = true
-	a.measured = float64(b.quota) / b.hi.Seconds()
+	a.measured = b.pace()
 	a.pace = b.pace()
 	return true
 }
