@@ -86,14 +86,27 @@
 // round trip allows. A window is timed from its first request's answer,
 // when the server surely had it, so slow answers never make it early.
 // Whether refused requests count against the quota (HAProxy,
-// express-rate-limit) is not modelled yet: the window models send nothing
-// a window cannot take, and the bucket equation measures less than the
-// true rate when refusals count.
+// express-rate-limit) is not a model parameter: the window models send
+// nothing a window cannot take, the bare-window model pauses a whole window
+// after a refusal, and the bucket equation measures less than the true rate
+// when refusals count.
 //
-// Without a counter only 429s are evidence, and the bucket equation below
-// (adaptive.go) is fitted to them: a bare fixed or sliding window is paced
-// as a bucket of its quota and measured rate, which is safe but slow (see
-// BENCHMARKS.md for the figures).
+// Without a counter only 429s are evidence. With a wait hint on them the
+// bucket equation (adaptive.go) is fitted to them. With nothing at all on
+// them (a bare 429: nginx, HAProxy) the bare-window model (bare.go) tells a
+// bucket from a window first: the burst's accepted requests are the quota
+// L, and one probe at a time goes at doubling offsets from the burst's
+// start. A bucket accepts the first (it refills at once): the bucket
+// equation takes over. A window refuses until the burst has aged out of
+// it, and the first probe accepted bounds its length: lo < W <= hi. Then
+// the pool sends L-1.5 per hi evenly spaced, which a sliding log or counter
+// never refuses (a burst would be), tries the geometric middle of the
+// bounds after each whole window without a refusal, and when refused waits
+// a whole window, not a backoff guess, because where refused requests
+// count (HAProxy) each one sent into a full window keeps it full, and goes
+// back to the last window that held. A bare fixed window is paced the same
+// way (no limiter in the benchmark is one; see BENCHMARKS.md for the
+// figures of those that are).
 //
 // What the summary prints as learned is Stats.LearnedModel, LearnedBurst,
 // LearnedRate and LearnedWindow; Stats.Pinned turns them into the Config
