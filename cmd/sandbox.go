@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/bulksend/bulksend/ratelimit"
 	"github.com/bulksend/bulksend/sandbox"
@@ -81,9 +82,17 @@ Header styles (--style): ` + strings.Join(sandbox.Styles(), ", "),
 	c.SetHelpTemplate(c.HelpTemplate() + exitStatusHelp("0    stopped by SIGINT/SIGTERM", "1    could not listen", "2    usage error"))
 	f := c.Flags()
 	f.SortFlags = false
-	cfg := &opts.Config
 	f.StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
 	f.StringVar(&opts.AddrFile, "addr-file", "", "write the server's base URL to this file once it listens")
+	sandboxLimitFlags(f, opts)
+	sandboxFaultFlags(f, &opts.Config)
+	completeValues(c, sandboxCompletions())
+	return c
+}
+
+// sandboxLimitFlags registers how the sandbox limits requests and says so in its headers.
+func sandboxLimitFlags(f *pflag.FlagSet, opts *SandboxOptions) {
+	cfg := &opts.Config
 	f.StringVar(&cfg.Model, "model", "", "limiter model: "+strings.Join(sandbox.Models(), ", ")+" (default bucket, or fixed with --window)")
 	f.IntVar(&cfg.Burst, "burst", 15, "bucket size; requests per window (fixed, sliding); requests in flight (concurrency)")
 	f.StringVar(&opts.Rate, "rate", "100/s", "bucket refill rate, as for send --rate; 0 with --burst 0 for no limit")
@@ -94,6 +103,12 @@ Header styles (--style): ` + strings.Join(sandbox.Styles(), ", "),
 	f.StringVar(&cfg.Style, "style", sandbox.StyleRetryAfter, "rate-limit header style of the answers")
 	f.DurationVar(&cfg.Skew, "skew", 0, "shift the server's clock (Date and absolute reset times), e.g. 5m or -5m")
 	f.BoolVar(&cfg.Penalty, "penalty", false, "requests made while limited extend the lockout")
+	f.IntVar(&cfg.Quota, "quota", 0, "a long limit on top of the model, e.g. a daily cap: requests per --quota-window (a second RateLimit policy)")
+	f.DurationVar(&cfg.QuotaWindow, "quota-window", 0, "the --quota's window, e.g. 24h")
+}
+
+// sandboxFaultFlags registers the faults, vendor behaviour and randomness of the sandbox.
+func sandboxFaultFlags(f *pflag.FlagSet, cfg *sandbox.Config) {
 	f.Float64Var(&cfg.FailRate, "fail-rate", 0, "share of requests answered 5xx, not delivered")
 	f.Float64Var(&cfg.CutBefore, "cut-before", 0, "share of connections cut before answering, not delivered")
 	f.Float64Var(&cfg.CutAfter, "cut-after", 0, "share of connections cut after delivering (a lost acknowledgement)")
@@ -103,16 +118,12 @@ Header styles (--style): ` + strings.Join(sandbox.Styles(), ", "),
 	f.DurationVar(&cfg.Latency, "latency", 0, "added latency per answer")
 	f.DurationVar(&cfg.LatencyJitter, "latency-jitter", 0, "random extra latency up to this much")
 	f.DurationVar(&cfg.SpamWindow, "spam-window", 0, "refuse a second message to one recipient within this window")
-	f.IntVar(&cfg.Quota, "quota", 0, "a long limit on top of the model, e.g. a daily cap: requests per --quota-window (a second RateLimit policy)")
-	f.DurationVar(&cfg.QuotaWindow, "quota-window", 0, "the --quota's window, e.g. 24h")
 	f.StringArrayVar(&cfg.OptOut, "opt-out", nil, "a recipient who unsubscribed: the Twilio endpoint answers 21610 (repeatable)")
 	f.DurationVar(&cfg.TokenLifetime, "token-lifetime", time.Hour, "lifetime of Genesys OAuth tokens")
 	f.DurationVar(&cfg.DeliveryStep, "delivery-step", 0, "how long a vendor message stays in each delivery status before the next (0: "+sandbox.DefaultDeliveryStep.String()+")")
 	f.Float64Var(&cfg.Undelivered, "undelivered", 0, "share of vendor messages that end undelivered, with an error code")
 	f.BoolVar(&cfg.NoIdempotency, "no-idempotency", false, "ignore Idempotency-Key (replays are delivered again)")
 	f.Int64Var(&cfg.Seed, "seed", 1, "seed for fault injection and jitter")
-	completeValues(c, sandboxCompletions())
-	return c
 }
 
 // sandboxConfig completes opts.Config from the rate flag and the environment.

@@ -332,29 +332,8 @@ func newPlan(opts *SendOptions) (*plan, error) {
 	if err := checkSendFlags(opts); err != nil {
 		return nil, err
 	}
-	if opts.Rate != "" {
-		if p.rate, err = ratelimit.ParseRate(opts.Rate); err != nil {
-			return nil, usageError("--rate: %v", err)
-		}
-	} else {
-		p.adaptive = true
-	}
-	switch opts.Window {
-	case "", "none":
-	case "fixed":
-		switch {
-		case p.adaptive || p.rate.IsZero():
-			return nil, usageError("--window fixed needs --rate, the window's quota per its length (e.g. 15/150ms)")
-		case p.rate.Count != math.Trunc(p.rate.Count):
-			return nil, usageError("--window fixed: the quota in --rate %s is not a whole number of requests", p.rate)
-		case opts.Burst != 0:
-			return nil, usageError("--window fixed sends the whole quota at once: leave out --burst")
-		case opts.Limiter != "":
-			return nil, usageError("--window fixed is not supported with --limiter")
-		}
-		p.fixedWindow = true
-	default:
-		return nil, usageError("--window %q: want fixed (or none)", opts.Window)
+	if err := p.parsePace(); err != nil {
+		return nil, err
 	}
 	if err := checkScale(opts.Limiter, opts.Shard, p.adaptive); err != nil {
 		return nil, err
@@ -374,24 +353,8 @@ func newPlan(opts *SendOptions) (*plan, error) {
 	if p.maxErr, p.maxShare, err = parseMaxErrors(opts.MaxErrors); err != nil {
 		return nil, usageError("--max-errors: %v", err)
 	}
-	if opts.RetryFailed && !opts.Resume {
-		return nil, usageError("--retry-failed needs --resume")
-	}
-	if opts.ResendUnknown && !opts.Resume {
-		return nil, usageError("--resend-unknown needs --resume")
-	}
-	if opts.Resume && opts.Force {
-		return nil, usageError("--resume and --force contradict each other: pick one")
-	}
-	p.report = opts.Report
-	if p.report == "" {
-		p.report = campaign.DefaultReportPath(opts.Input)
-	}
-	if p.report == "-" && opts.Resume {
-		return nil, usageError("--resume needs a report file, not -")
-	}
-	if p.report == "-" && opts.JSON {
-		return nil, usageError("--json and --report - both write to stdout: give --report a file")
+	if err := p.parseReport(); err != nil {
+		return nil, err
 	}
 	if p.transport, err = newTransport(opts); err != nil {
 		return nil, err
@@ -401,6 +364,63 @@ func newPlan(opts *SendOptions) (*plan, error) {
 	}
 	p.masker = newRunMasker(opts, p.preset, p.tokens)
 	return p, nil
+}
+
+// parsePace reads --rate and --window: a fixed pace, a fixed window, or
+// the adaptive rate when no --rate is given.
+func (p *plan) parsePace() error {
+	opts := p.opts
+	var err error
+	if opts.Rate != "" {
+		if p.rate, err = ratelimit.ParseRate(opts.Rate); err != nil {
+			return usageError("--rate: %v", err)
+		}
+	} else {
+		p.adaptive = true
+	}
+	switch opts.Window {
+	case "", "none":
+	case "fixed":
+		switch {
+		case p.adaptive || p.rate.IsZero():
+			return usageError("--window fixed needs --rate, the window's quota per its length (e.g. 15/150ms)")
+		case p.rate.Count != math.Trunc(p.rate.Count):
+			return usageError("--window fixed: the quota in --rate %s is not a whole number of requests", p.rate)
+		case opts.Burst != 0:
+			return usageError("--window fixed sends the whole quota at once: leave out --burst")
+		case opts.Limiter != "":
+			return usageError("--window fixed is not supported with --limiter")
+		}
+		p.fixedWindow = true
+	default:
+		return usageError("--window %q: want fixed (or none)", opts.Window)
+	}
+	return nil
+}
+
+// parseReport checks the resume flags and picks the report path.
+func (p *plan) parseReport() error {
+	opts := p.opts
+	if opts.RetryFailed && !opts.Resume {
+		return usageError("--retry-failed needs --resume")
+	}
+	if opts.ResendUnknown && !opts.Resume {
+		return usageError("--resend-unknown needs --resume")
+	}
+	if opts.Resume && opts.Force {
+		return usageError("--resume and --force contradict each other: pick one")
+	}
+	p.report = opts.Report
+	if p.report == "" {
+		p.report = campaign.DefaultReportPath(opts.Input)
+	}
+	if p.report == "-" && opts.Resume {
+		return usageError("--resume needs a report file, not -")
+	}
+	if p.report == "-" && opts.JSON {
+		return usageError("--json and --report - both write to stdout: give --report a file")
+	}
+	return nil
 }
 
 // checkSendFlags rejects numbers and durations that mean nothing, naming the
