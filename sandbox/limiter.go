@@ -374,3 +374,41 @@ func ceilDiv(a, b int64) int64 {
 	}
 	return q
 }
+
+// Model is one of the sandbox's limiter models on its own, deciding on
+// requests at the times it is given rather than on a server's clock: the
+// one implementation of each algorithm, for a client that replays a
+// timeline against it (bulksend probe fits these models to what a server
+// did).
+type Model struct{ l *limiter }
+
+// NewModel returns the limiter that cfg's Model, Burst, Rate, Window,
+// Aligned, Sliding, RefusedCount and Penalty describe (the other fields are
+// ignored), or nil when they limit nothing or are incomplete.
+func NewModel(cfg Config) *Model {
+	c := cfg.limiterConfig()
+	switch c.model {
+	case ModelFixed, ModelSliding:
+		if c.window <= 0 || c.burst <= 0 {
+			return nil
+		}
+	case ModelConcurrency:
+		if c.burst <= 0 {
+			return nil
+		}
+	}
+	l := newLimiter(c)
+	if l == nil {
+		return nil
+	}
+	return &Model{l: l}
+}
+
+// Allow decides on one request the limiter has at now, and counts it as
+// the model does. A concurrency model holds a slot for each allowed request
+// until Release.
+func (m *Model) Allow(now time.Time) bool { return m.l.take(now).allowed }
+
+// Release frees the slot of an allowed request of a concurrency model; the
+// other models ignore it.
+func (m *Model) Release() { m.l.release() }

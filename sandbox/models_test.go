@@ -200,3 +200,37 @@ func FuzzModels(f *testing.F) {
 		}
 	})
 }
+
+// TestModelReplay: a Model decides as the server's limiter does, on the
+// times it is given.
+func TestModelReplay(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	tests := []struct {
+		name string
+		cfg  Config
+		at   []time.Duration
+		want []bool
+	}{
+		{"bucket of 2 at 10/s", Config{Burst: 2, Rate: 10}, []time.Duration{0, 0, 0, 100 * time.Millisecond, 100 * time.Millisecond},
+			[]bool{true, true, false, true, false}},
+		{"fixed window of 2 per 100ms", Config{Model: ModelFixed, Burst: 2, Window: 100 * time.Millisecond},
+			[]time.Duration{0, 10 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 100 * time.Millisecond},
+			[]bool{true, true, false, true, true}},
+		{"sliding log of 2 per 100ms", Config{Model: ModelSliding, Burst: 2, Window: 100 * time.Millisecond},
+			[]time.Duration{0, 50 * time.Millisecond, 99 * time.Millisecond, 100 * time.Millisecond, 120 * time.Millisecond},
+			[]bool{true, true, false, true, false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := NewModel(tt.cfg)
+			for i, d := range tt.at {
+				if got := m.Allow(t0.Add(d)); got != tt.want[i] {
+					t.Errorf("request %d at %v: allowed %v, want %v", i, d, got, tt.want[i])
+				}
+			}
+		})
+	}
+	if NewModel(Config{}) != nil || NewModel(Config{Model: ModelFixed, Burst: 3}) != nil {
+		t.Error("a model that limits nothing is not nil")
+	}
+}
