@@ -412,3 +412,56 @@ func (m *Model) Allow(now time.Time) bool { return m.l.take(now).allowed }
 // Release frees the slot of an allowed request of a concurrency model; the
 // other models ignore it.
 func (m *Model) Release() { m.l.release() }
+
+// Follow decides on one request at now as Allow does, returns that
+// prediction, and then counts the request as the server really decided it
+// (accepted or not), so one wrong prediction does not carry into the next
+// ones: a model fitted to a server's answers is scored by how often it
+// disagrees, not by how far a single early disagreement throws it off.
+func (m *Model) Follow(now time.Time, accepted bool) (predicted bool) {
+	l := m.l
+	tat := l.tat
+	predicted = l.take(now).allowed
+	if predicted == accepted {
+		return predicted
+	}
+	counted := l.refused // a refused request was counted all the same
+	switch l.model {
+	case ModelBucket, ModelLeaky:
+		switch {
+		case accepted:
+			l.tat = tat
+			if l.tat.Before(now) {
+				l.tat = now
+			}
+			l.tat = l.tat.Add(l.interval)
+		case !l.penalty && !counted:
+			l.tat = tat
+		}
+	case ModelFixed:
+		switch {
+		case accepted && !counted:
+			l.count++
+		case !accepted && !counted:
+			l.count--
+		}
+	case ModelSliding:
+		switch {
+		case accepted && !counted && l.counter:
+			l.curN++
+		case accepted && !counted:
+			l.log = append(l.log, now)
+		case !accepted && !counted && l.counter:
+			l.curN--
+		case !accepted && !counted:
+			l.log = l.log[:len(l.log)-1]
+		}
+	case ModelConcurrency:
+		if accepted {
+			l.inflight++
+		} else {
+			l.inflight--
+		}
+	}
+	return predicted
+}

@@ -230,6 +230,13 @@ func TestModelReplay(t *testing.T) {
 			}
 		})
 	}
+	// Follow counts what the server decided: a bucket that thinks it is
+	// empty but was told the request went through is one further down.
+	m := NewModel(Config{Burst: 1, Rate: 10})
+	if !m.Follow(t0, true) || m.Follow(t0.Add(50*time.Millisecond), true) || m.Follow(t0.Add(150*time.Millisecond), false) ||
+		!m.Follow(t0.Add(250*time.Millisecond), true) {
+		t.Error("Follow: the bucket did not follow the answers given")
+	}
 	if NewModel(Config{}) != nil || NewModel(Config{Model: ModelFixed, Burst: 3}) != nil {
 		t.Error("a model that limits nothing is not nil")
 	}
