@@ -88,7 +88,7 @@ row fields; Authorization and --secret-header values are never printed.`,
 	f.StringArrayVarP(&opts.Headers, "header", "H", nil, "request header 'Name: value' (template; repeatable)")
 	f.StringVar(&opts.Body, "body", "", "request body (template); a json function quotes a value, env reads a variable")
 	f.StringArrayVar(&opts.SecretHeaders, "secret-header", nil, "header whose value is masked in all output, like Authorization (repeatable)")
-	f.IntVar(&opts.MaxRequests, "max-requests", probe.DefaultMaxRequests, "most requests to send")
+	f.IntVar(&opts.MaxRequests, "max-requests", probe.DefaultMaxRequests, "most requests to send (0: as many as the measurement needs within --max-time)")
 	f.DurationVar(&opts.MaxTime, "max-time", probe.DefaultMaxDuration, "longest the probe may take")
 	f.DurationVar(&opts.Timeout, "timeout", probe.DefaultTimeout, "timeout of one request")
 	f.BoolVar(&opts.Insecure, "insecure", false, "skip TLS certificate verification (never for production)")
@@ -111,6 +111,13 @@ type probeReport struct {
 	Burst                  int      `json:"burst"`
 	AcceptedBeforeThrottle int      `json:"accepted_before_throttle"`
 	SustainedPerSecond     float64  `json:"sustained_per_second"`
+	Model                  string   `json:"model"`
+	ModelVariant           string   `json:"model_variant,omitempty"`
+	WindowSeconds          float64  `json:"window_seconds"`
+	LimitPerWindow         int      `json:"limit_per_window"`
+	RefusedCount           bool     `json:"refused_count"`
+	Confidence             float64  `json:"confidence"`
+	Explained              string   `json:"explained,omitempty"`
 	SustainedCounted       int      `json:"sustained_accepted_counted"`
 	SustainedOverSeconds   float64  `json:"sustained_over_seconds"`
 	SustainedLowerBound    bool     `json:"sustained_lower_bound,omitempty"`
@@ -130,8 +137,8 @@ type probeReport struct {
 
 func probeRun(ctx context.Context, opts *ProbeOptions) error {
 	switch {
-	case opts.MaxRequests < 2:
-		return usageError("--max-requests must be at least 2 (one burst and one throttle answer), got %d", opts.MaxRequests)
+	case opts.MaxRequests != 0 && opts.MaxRequests < 2:
+		return usageError("--max-requests must be 0 (as many as needed) or at least 2 (one burst and one throttle answer), got %d", opts.MaxRequests)
 	case opts.Timeout <= 0:
 		return usageError("--timeout must be longer than zero")
 	case opts.MaxTime <= 0:
@@ -149,7 +156,11 @@ func probeRun(ctx context.Context, opts *ProbeOptions) error {
 	interrupted := cancelOnSignal(ctx, cancel, opts.Signal)
 
 	target := mk.mask(m.URL)
-	fmt.Fprintf(opts.IO.ErrOut, "bulksend probe: %s %s, at most %d requests in %s\n", m.Method, target, opts.MaxRequests, opts.MaxTime)
+	budget := "as many requests as needed"
+	if opts.MaxRequests > 0 {
+		budget = fmt.Sprintf("at most %d requests", opts.MaxRequests)
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "bulksend probe: %s %s, %s in %s\n", m.Method, target, budget, opts.MaxTime)
 	res, runErr := probe.Run(ctx, probe.Config{
 		Client: &http.Client{Transport: &buildinfo.Transport{Base: t, UserAgent: build().UserAgent()}}, Method: m.Method, URL: m.URL, Header: m.Header, Body: m.Body,
 		MaxRequests: opts.MaxRequests, Timeout: opts.Timeout, MaxDuration: opts.MaxTime,
@@ -161,7 +172,7 @@ func probeRun(ctx context.Context, opts *ProbeOptions) error {
 		rep.ExitCode, rep.Note = ExitInterrupted, "interrupted"
 		exit = silentExit(ExitInterrupted)
 	default:
-		exit = probeVerdict(rep, res, runErr, mk, opts.MaxTime)
+		exit = probeVerdict(rep, res, runErr, mk, opts.MaxRequests, opts.MaxTime)
 	}
 	if len(res.Events) == 0 && !opts.JSON {
 		return exit // nothing was seen: the error says it all
@@ -221,18 +232,23 @@ func probeTransport(insecure bool) *http.Transport {
 // probeVerdict sets rep's exit code and note for a probe that ran to its
 // end, and returns the error that carries the code: 1 when the endpoint
 // could not be probed or no limit was measured within the budget.
-func probeVerdict(rep *probeReport, res *probe.Result, runErr error, mk *masker, maxTime time.Duration) error {
+func probeVerdict(rep *probeReport, res *probe.Result, runErr error, mk *masker, maxRequests int, maxTime time.Duration) error {
+	// What ran out, so the note names the flag to raise.
+	raise := fmt.Sprintf("raise --max-time (now %s)", maxTime)
+	if maxRequests > 0 && res.Requests >= maxRequests {
+		raise = fmt.Sprintf("raise --max-requests (now %d)", maxRequests)
+	}
 	switch {
 	case runErr != nil:
 		rep.ExitCode, rep.Note = ExitError, mk.mask(runErr.Error())
 	case !res.Limited:
 		rep.ExitCode = ExitError
-		rep.Note = fmt.Sprintf("no 429 in %d requests: the limit is above %s/s or the burst above %d",
-			res.Requests, formatRate(res.Rate.PerSecond), res.Requests)
-	case rep.SustainedPerSecond == 0:
+		rep.Note = fmt.Sprintf("no 429 in %d requests over %.1fs: the limit is above %s/s or the burst above %d; %s to look further",
+			res.Requests, res.Elapsed.Seconds(), formatRate(res.Rate.PerSecond), res.Accepted, raise)
+	case rep.SustainedPerSecond == 0 && rep.Model != probe.ModelConcurrency:
 		rep.ExitCode = ExitError
-		rep.Note = fmt.Sprintf("burst found, but the sustained rate could not be measured in %d requests and %s: raise --max-requests or --max-time",
-			res.Requests, maxTime)
+		rep.Note = fmt.Sprintf("burst found, but the sustained rate could not be measured in %d requests and %.1fs: %s",
+			res.Requests, res.Elapsed.Seconds(), raise)
 	}
 	if rep.ExitCode == ExitOK {
 		return nil
@@ -261,6 +277,13 @@ func newProbeReport(method, url string, res *probe.Result) *probeReport {
 	}
 	if res.QuotaOK {
 		rep.QuotaHeader, rep.QuotaLimit = res.Quota.Header, res.Quota.Limit
+	}
+	if f := res.Model; res.ModelOK {
+		rep.Model, rep.ModelVariant, rep.LimitPerWindow, rep.RefusedCount, rep.Confidence = f.Model, f.Variant, f.Limit, f.RefusedCount, f.Confidence
+		if !f.Unbounded {
+			rep.WindowSeconds = math.Round(f.Period.Seconds()*1000) / 1000
+		}
+		rep.Explained = fmt.Sprintf("%d of %d answers", f.Explained, f.Answers)
 	}
 	if res.ClockSkewKnown {
 		s := math.Round(res.ClockSkew.Seconds()*10) / 10
@@ -309,6 +332,9 @@ func printProbeReport(w io.Writer, rep *probeReport, res *probe.Result) {
 		}
 		row("burst", "%s)", b)
 	}
+	if rep.Model != "" {
+		row("model", "%s (confidence %.2f: it explains %s)", describeModel(res.Model), rep.Confidence, rep.Explained)
+	}
 	switch {
 	case !rep.Limited && rep.SustainedPerSecond == 0 && res.Rate.PerSecond > 0:
 		row("sustained rate", "over %s/s: all that was sent was accepted", formatRate(res.Rate.PerSecond))
@@ -354,6 +380,33 @@ func printProbeReport(w io.Writer, rep *probeReport, res *probe.Result) {
 		row("suggested flags", "%s", rep.SuggestedFlags)
 	}
 	_ = tw.Flush() // a failed write to stdout has nowhere better to be reported
+}
+
+// describeModel says what a fitted model is in words: "15 per 150ms fixed
+// window (from first request)", "bucket of 16 refilled at 100/s", "at most
+// 4 requests in flight".
+func describeModel(f probe.Fit) string {
+	if f.Model == probe.ModelConcurrency {
+		return fmt.Sprintf("concurrency limit: at most %d requests in flight", f.Limit)
+	}
+	period := f.Period.Round(time.Millisecond).String()
+	if f.Unbounded {
+		period = "at least " + period
+	}
+	var s string
+	switch f.Model {
+	case ratelimit.ModelBucket:
+		s = fmt.Sprintf("bucket (token, or leaky answering at once) of %d", f.Limit)
+		if !f.Unbounded {
+			s += fmt.Sprintf(" refilled at %s/s", formatRate(f.PerSecond()))
+		}
+	default:
+		s = fmt.Sprintf("%d per %s %s (%s)", f.Limit, period, f.Model, f.Variant)
+	}
+	if f.RefusedCount {
+		s += "; refused requests count against it"
+	}
+	return s
 }
 
 // formatRate prints a rate per second with the precision it was measured

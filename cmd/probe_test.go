@@ -29,7 +29,7 @@ func TestNewCmdProbeFlags(t *testing.T) {
 		check func(t *testing.T, o *ProbeOptions)
 	}{
 		{"defaults", []string{"http://x/send"}, func(t *testing.T, o *ProbeOptions) {
-			if o.URL != "http://x/send" || o.Method != "GET" || o.MaxRequests != 100 || o.MaxTime != 30*time.Second ||
+			if o.URL != "http://x/send" || o.Method != "GET" || o.MaxRequests != 0 || o.MaxTime != 30*time.Second ||
 				o.Timeout != 30*time.Second || o.Insecure || o.JSON || o.Body != "" || len(o.Headers) != 0 {
 				t.Errorf("defaults: %+v", o)
 			}
@@ -149,7 +149,7 @@ func TestProbeDoneWhen(t *testing.T) {
 	if !strings.HasPrefix(rep.SuggestedFlags, "--rate ") || !strings.Contains(rep.SuggestedFlags, " --burst ") {
 		t.Errorf("suggested flags %q", rep.SuggestedFlags)
 	}
-	if rep.Requests > 100 || rep.ElapsedSeconds > 10 {
+	if rep.Requests > 400 || rep.ElapsedSeconds > 10 {
 		t.Errorf("%d requests in %vs", rep.Requests, rep.ElapsedSeconds)
 	}
 }
@@ -191,13 +191,13 @@ func TestProbeTable(t *testing.T) {
 		`^sustained rate +\d+/s \(\d+ accepted over \d\.\d\ds between throttle answers\)$`,
 		`^reset header +X-RateLimit-Reset, unit unix_ms: an instant in Unix milliseconds \(X-RateLimit-Reset: \d{13} asked for a wait of \d\.\ds\)$`,
 		`^clock skew +-(29\.[6-9]|30\.[0-4])s( ±0\.\ds)? \(the server is behind\); X-RateLimit-Reset read against this machine's clock would be 30s off: send reads it against the server's Date$`,
-		`^suggested flags +--rate \d+/s --burst 1[3-7]$`,
+		`^suggested flags +--rate [\d.]+/s --burst 1[3-7]$`,
 	} {
 		if !regexp.MustCompile(`(?m)` + want).MatchString(out) {
 			t.Errorf("table lacks %s:\n%s", want, out)
 		}
 	}
-	if !strings.Contains(errOut, "bulksend probe: GET "+base+"/send, at most 100 requests") {
+	if !strings.Contains(errOut, "bulksend probe: GET "+base+"/send, as many requests as needed in 30s") {
 		t.Errorf("stderr %q", errOut)
 	}
 }
@@ -221,13 +221,13 @@ func TestProbeNotMeasured(t *testing.T) {
 		{
 			name:   "no limit within the budget",
 			args:   []string{unlimited + "/send", "--max-requests", "20"},
-			stderr: "bulksend: no 429 in 20 requests: the limit is above ",
+			stderr: "bulksend: no 429 in 20 requests over ",
 			stdout: `(?m)^burst +not found: every answer was accepted$`,
 		},
 		{
 			name:   "burst but no rate within the budget",
 			args:   []string{slow + "/send", "--max-requests", "8"},
-			stderr: "bulksend: burst found, but the sustained rate could not be measured in 8 requests and 30s: raise --max-requests or --max-time",
+			stderr: "bulksend: burst found, but the sustained rate could not be measured in 8 requests and ",
 			stdout: `(?m)^burst +5 \(5 accepted before the first throttle answer\)\n(.|\n)*^sustained rate +not measured$`,
 		},
 		{

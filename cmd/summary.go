@@ -11,6 +11,7 @@ import (
 
 	"github.com/bulksend/bulksend/campaign"
 	"github.com/bulksend/bulksend/internal/redact"
+	"github.com/bulksend/bulksend/probe"
 	"github.com/bulksend/bulksend/ratelimit"
 	"github.com/bulksend/bulksend/sender"
 )
@@ -223,16 +224,7 @@ func printSummary(w io.Writer, s *runSummary) {
 func rateFlag(r ratelimit.Rate) string { return "--rate " + r.String() }
 
 // pinFlags are the send flags that pace as cfg does.
-func pinFlags(cfg ratelimit.Config) string {
-	flags := rateFlag(cfg.Rate)
-	switch {
-	case cfg.FixedWindow:
-		flags += " --window fixed"
-	case cfg.Burst > 0:
-		flags += fmt.Sprintf(" --burst %d", cfg.Burst)
-	}
-	return flags
-}
+func pinFlags(cfg ratelimit.Config) string { return probe.PinnedFlags(cfg) }
 
 // learnedLimits says what the adaptive rate learned of the server, in its
 // model's terms: "15 per 151ms fixed window", "sliding window, 88.0

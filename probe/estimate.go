@@ -202,6 +202,19 @@ func SuggestedFlags(burst int, perSecond float64) string {
 	return flags
 }
 
+// PinnedFlags are the send flags that pace as cfg does: --rate with
+// --burst, or --window fixed for a fixed window's quota per its length.
+func PinnedFlags(cfg ratelimit.Config) string {
+	flags := "--rate " + cfg.Rate.String()
+	switch {
+	case cfg.FixedWindow:
+		flags += " --window fixed"
+	case cfg.Burst > 0:
+		flags += " --burst " + strconv.Itoa(cfg.Burst)
+	}
+	return flags
+}
+
 // floorSignificant rounds x (> 0) down to n significant digits; the nudge
 // keeps 0.29 from becoming 0.28 through binary rounding.
 func floorSignificant(x float64, n int) float64 {

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/bulksend/bulksend/ratelimit"
@@ -32,29 +33,40 @@ import (
 
 // Defaults a zero Config gets.
 const (
-	DefaultMaxRequests = 100
+	DefaultMaxRequests = 0 // as many as needed, within MaxDuration
 	DefaultTimeout     = 30 * time.Second
 	DefaultMaxDuration = 30 * time.Second
 	DefaultConcurrency = 4
 	DefaultMethod      = http.MethodGet
 )
 
-// Pacing of the sustained phase.
+// The probe's schedule after the first throttle answer (see Run).
 const (
-	// targetAccepted is how many refilled requests make the rate precise
-	// enough (one request of error in 25 is 4%); fewer if the budget ends.
-	targetAccepted = 25
-	// minInterval and maxInterval bound the gap between two probes: no
-	// faster than a loopback server can usefully answer, no slower than
-	// keeps a slow limit measurable within the time budget.
-	minInterval = time.Millisecond
-	maxInterval = 2 * time.Second
-	// overdrive is how much faster than the rate accepted so far probes are
-	// sent, so the limiter stays empty even when that rate is an
-	// underestimate; it doubles the pace until throttled answers come back.
-	overdrive = 2.0
-	// overdriveSingle replaces it when the burst is a single request.
-	overdriveSingle = 8.0
+	// minCycles is how many times the probe drains the limiter before it
+	// may stop: every other cycle is split, and the fit needs both kinds.
+	minCycles = 6
+	// minPaced is the fewest accepted requests after the first drain that
+	// measure a small limit.
+	minPaced = 12
+	// probeBase is the first probe's offset from a drain; the next ones
+	// double it, up to maxProbeStep apart.
+	probeBase    = time.Millisecond
+	maxProbeStep = 2 * time.Second
+	// autoMaxRequests bounds a probe whose MaxRequests is 0: as many as the
+	// measurement needs within MaxDuration, and no more than this.
+	autoMaxRequests = 3000
+	// MaxConcurrency is the most requests a probe keeps in flight: it
+	// doubles its concurrency from Config.Concurrency while nothing is
+	// throttled, so a distant server is still sent requests faster than
+	// 100 a second, and a concurrency limit above the start is reached.
+	MaxConcurrency = 32
+	// growAfter is how many accepted answers per request in flight, with
+	// no throttle answer, double the concurrency, if they took at least
+	// growEvery.
+	growAfter = 8
+	// growEvery is the least time between two doublings: a server that
+	// answers that many that fast is not the reason no limit showed yet.
+	growEvery = 50 * time.Millisecond
 	// drainBody bounds how much of an answer is read to reuse its connection.
 	drainBody = 64 << 10
 )
@@ -77,7 +89,8 @@ type Config struct {
 	Header http.Header
 	// Body is sent with every request; nil sends none.
 	Body []byte
-	// MaxRequests bounds the requests sent; 0 means DefaultMaxRequests.
+	// MaxRequests bounds the requests sent; 0 means as many as the
+	// measurement needs within MaxDuration (at most a few thousand).
 	MaxRequests int
 	// Timeout bounds one request; 0 means DefaultTimeout.
 	Timeout time.Duration
@@ -127,13 +140,29 @@ type Result struct {
 	ClockSkewMargin time.Duration
 	ClockSkewKnown  bool
 
+	// Model is the limiter model that explains the answers (see
+	// FitModel); ModelOK is false without a throttle answer. When it has
+	// a rate, Burst and Rate are its limit and rate.
+	Model   Fit
+	ModelOK bool
+
 	// Events are the answered requests in the order they were answered.
 	Events []Event
 }
 
-// SuggestedFlags is the send pacing that matches the result, "" when the
-// rate is unknown.
+// SuggestedFlags is the send pacing that reproduces the server: the fitted
+// model pinned as send's adaptive rate pins what it learned (see
+// Fit.Pinned), "--concurrency N" for a concurrency limit, else the burst
+// and rate measured; "" when the rate is unknown.
 func (r *Result) SuggestedFlags() string {
+	if r.ModelOK {
+		if r.Model.Model == ModelConcurrency {
+			return "--concurrency " + strconv.Itoa(r.Model.Limit)
+		}
+		if cfg, ok := r.Model.Pinned(); ok {
+			return PinnedFlags(cfg)
+		}
+	}
 	return SuggestedFlags(r.Burst, r.Rate.PerSecond)
 }
 
@@ -153,16 +182,26 @@ type prober struct {
 	server ratelimit.ServerClock
 	res    *Result
 
-	start              time.Time
-	drained            time.Time // when the first throttle answer was decided; zero before
-	burstSeen          int       // accepted before the first throttle answer
-	pacedFrom          int       // Seq of the first request sent after it
-	acceptedSinceDrain int
-	firstRefill        time.Time // when the first request after the drain was accepted
-	streak             int       // answers accepted in a row
-	lastSent           time.Time // when the last request left
-	gap                time.Duration
-	lastThrottled      bool
+	start     time.Time
+	burstSeen int // accepted before the first throttle answer
+	pacedFrom int // Seq of the first request sent after it
+
+	// The schedule (see Run).
+	concurrency int       // requests in flight at most, for now
+	grown       int       // accepted since the concurrency last grew
+	grownAt     time.Time // when it did, or the start
+	probing     bool      // between a drain and the first accepted probe
+	cycles      int       // drains so far
+	drainedAt   time.Time // when the last drain was decided
+	firstDrain  time.Time // and the first
+	probeK      int       // the next probe's number since the drain
+	probeSeq    int       // Seq of the probe in flight; -1 none
+	burstFrom   int       // Seq of the first request of the current burst
+	refill      time.Duration
+	splitLeft   int       // requests of a split burst before its pause; -1 none
+	splitUntil  time.Time // the end of its pause
+	paced       int       // accepted since the first throttle answer
+
 	// offLo and offHi bound the server clock's offset, as server does to
 	// read reset times; the skew reported is their middle. (ServerClock.Now
 	// would say 0 while the bounds are wide but include 0: right for
@@ -174,9 +213,21 @@ type prober struct {
 // Run probes the endpoint of cfg. The Result is never nil: when Run fails
 // (the endpoint cannot be reached or refuses the request, or ctx ends) it
 // holds what was seen until then.
+//
+// The schedule: a burst (as many requests in flight as allowed, doubling
+// while nothing is throttled) until the first throttle answer, which
+// drains the limiter. Then cycles: single probes at 1, 2, 4, ...
+// milliseconds after the drain until one is accepted (how long the
+// limiter takes to give anything back), then a burst until throttled,
+// which drains it again. Every other burst is split: half the first
+// burst, a pause of half the last refill, then the rest; a sliding window
+// gives back what a fixed window would not, a bucket what a window would
+// hold back. FitModel then explains the whole timeline. The probe stops
+// after minCycles drains, with at least twice the first burst accepted
+// since the first one.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	cfg = withDefaults(cfg)
-	p := &prober{cfg: cfg, clock: cfg.Clock, res: &Result{}}
+	p := &prober{cfg: cfg, clock: cfg.Clock, res: &Result{}, concurrency: cfg.Concurrency, probeSeq: -1, splitLeft: -1}
 	if _, err := http.NewRequestWithContext(ctx, cfg.Method, cfg.URL, nil); err != nil {
 		return p.res, fmt.Errorf("probe: %w", err)
 	}
@@ -190,7 +241,7 @@ func withDefaults(cfg Config) Config {
 		cfg.Method = DefaultMethod
 	}
 	if cfg.MaxRequests <= 0 {
-		cfg.MaxRequests = DefaultMaxRequests
+		cfg.MaxRequests = autoMaxRequests
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
@@ -206,20 +257,21 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.Client == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConnsPerHost = cfg.Concurrency
+		t.MaxIdleConnsPerHost = MaxConcurrency
 		cfg.Client = &http.Client{Transport: t}
 	}
 	return cfg
 }
 
-// loop sends and paces requests until the measurement is done, the budget
-// is spent, an answer stops it or ctx ends, then waits for the requests
-// still in flight.
+// loop sends requests on the schedule until the measurement is done, the
+// budget is spent, an answer stops it or ctx ends, then waits for the
+// requests still in flight.
 func (p *prober) loop(ctx context.Context) error {
 	reqCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	answers := make(chan answer, p.cfg.Concurrency)
+	answers := make(chan answer, MaxConcurrency)
 	p.start = p.clock.Now()
+	p.grownAt = p.start
 	deadline := p.start.Add(p.cfg.MaxDuration)
 	ctxDone := ctx.Done()
 	var (
@@ -237,18 +289,16 @@ func (p *prober) loop(ctx context.Context) error {
 		}
 		var timer <-chan time.Time
 		stopTimer := func() bool { return false }
-		if !stopping && inFlight < p.cfg.Concurrency {
-			wait := time.Duration(0)
-			if !p.drained.IsZero() {
-				wait = p.lastSent.Add(p.gap).Sub(now)
+		if !stopping {
+			if at, ok := p.next(inFlight); ok {
+				if !at.After(now) {
+					p.sent(now)
+					p.send(reqCtx, answers)
+					inFlight++
+					continue
+				}
+				timer, stopTimer = p.clock.NewTimer(min(at.Sub(now), deadline.Sub(now)))
 			}
-			if wait <= 0 {
-				p.lastSent = now
-				p.send(reqCtx, answers)
-				inFlight++
-				continue
-			}
-			timer, stopTimer = p.clock.NewTimer(min(wait, deadline.Sub(now)))
 		}
 		select {
 		case a := <-answers:
@@ -270,48 +320,75 @@ func (p *prober) loop(ctx context.Context) error {
 	}
 }
 
-// measured says the sustained rate is known well enough, and the last
-// answer left the limiter empty so the span is closed.
+// measured says the timeline holds enough cycles for the fit, and the
+// limiter was just drained so the last cycle is whole: twice the first
+// burst accepted since, or many cycles when a server that counts refusals
+// gives little back.
 func (p *prober) measured() bool {
-	return !p.drained.IsZero() && p.acceptedSinceDrain >= targetAccepted && p.lastThrottled
+	return p.probing && p.probeSeq < 0 && p.probeK == 0 && p.cycles >= minCycles &&
+		(p.paced >= max(2*p.burstSeen, minPaced) || p.cycles >= 4*minCycles)
 }
 
-// nextGap is the gap between probes once the limiter was emptied, worked
-// out afresh at every answer. Until a request gets through again the gaps
-// grow geometrically, finding the refill time in a few requests whether it
-// is milliseconds or seconds. After that probes go at overdrive times the
-// rate accepted so far, counted from the drain or, if faster, from the
-// first request accepted after it. Two answers accepted in a row mean the
-// pace is below the limit (a fixed window just opened, or the rate was
-// underestimated): the pace then doubles at each answer until throttled.
-func (p *prober) nextGap(now time.Time) time.Duration {
-	since := now.Sub(p.drained)
-	if p.acceptedSinceDrain == 0 || since <= 0 {
-		return min(max(since/2, minInterval), maxInterval)
+// next says when the next request may leave, or ok=false when it waits
+// for an answer: in a burst, for a free slot; between a drain and an
+// accepted probe, for the probe in flight.
+func (p *prober) next(inFlight int) (at time.Time, ok bool) {
+	if p.probing {
+		if p.probeSeq >= 0 {
+			return time.Time{}, false
+		}
+		var gap time.Duration // between accepted requests since the first drain
+		if p.paced > 0 {
+			gap = p.drainedAt.Sub(p.firstDrain) / time.Duration(p.paced)
+		}
+		return p.drainedAt.Add(probeOffset(p.probeK, p.refill, gap)), true
 	}
-	perSecond := float64(p.acceptedSinceDrain) / since.Seconds()
-	if d := now.Sub(p.firstRefill).Seconds(); p.acceptedSinceDrain > 1 && d > 0 {
-		perSecond = max(perSecond, float64(p.acceptedSinceDrain-1)/d)
+	if inFlight >= p.concurrency {
+		return time.Time{}, false
 	}
-	drive := overdrive
-	if p.single() {
-		// A limiter that holds a single request loses the time between
-		// its refill and the next probe: probe often enough that the loss
-		// is a few percent, and on the safe side.
-		drive = overdriveSingle
+	if p.splitLeft == 0 {
+		return p.splitUntil, true
 	}
-	gap := time.Duration(float64(time.Second) / (drive * perSecond))
-	if p.streak >= 2 {
-		gap = min(gap, p.gap/2)
-	}
-	return min(max(gap, minInterval), maxInterval)
+	return time.Time{}, true
 }
 
-// single says the limiter holds a single request: one got through before
-// the first throttle answer, and no quota header says there is room for
-// more (which would mean something else had just used up the rest).
-func (p *prober) single() bool {
-	return p.burstSeen == 1 && (!p.res.QuotaOK || p.res.Quota.Limit <= 1)
+// probeOffset is when the kth probe after a drain leaves, counted from
+// the drain: at 0, 1, 3, 7, ... milliseconds (each step twice the last,
+// at most maxProbeStep) after the first drain; after the next ones from
+// half the last refill (the time from a drain to an accepted probe) in steps of a
+// sixteenth of it, so the refill is bracketed to a few percent, but no
+// closer than twice the average gap between accepted requests so far (or
+// a quarter of the refill): a server that counts refused requests must not
+// be kept full by the probes themselves.
+func probeOffset(k int, refill, gap time.Duration) time.Duration {
+	off, step := time.Duration(0), probeBase
+	if refill > 0 {
+		off = refill / 2
+	}
+	for range k {
+		off += step
+		switch {
+		case refill > 0 && off >= refill/2 && off < 2*refill:
+			step = max(refill/16, min(2*gap, refill/4), probeBase)
+		default:
+			step = min(2*step, maxProbeStep)
+		}
+	}
+	return off
+}
+
+// sent moves the schedule past a request leaving at now.
+func (p *prober) sent(now time.Time) {
+	switch {
+	case p.probing:
+		p.probeSeq = p.res.Requests
+	case p.splitLeft > 0:
+		if p.splitLeft--; p.splitLeft == 0 {
+			p.splitUntil = now.Add(p.refill / 2)
+		}
+	case p.splitLeft == 0:
+		p.splitLeft = -1 // the pause is over: the rest of the burst
+	}
 }
 
 // send starts one request; its answer arrives on answers.
@@ -368,22 +445,26 @@ func (p *prober) record(a answer) error {
 	}
 	e := Event{Seq: a.seq, Sent: a.sent, Received: a.received, Status: a.status, Throttled: throttled}
 	p.res.Events = append(p.res.Events, e)
-	p.lastThrottled = throttled
-	defer func() {
-		if !p.drained.IsZero() {
-			p.gap = p.nextGap(p.clock.Now())
-		}
-	}()
 	if !throttled {
 		p.res.Accepted++
 		switch {
-		case p.drained.IsZero():
-		case a.seq < p.pacedFrom: // part of the burst, answered late
+		case !p.res.Limited:
+			if p.grown++; p.grown >= growAfter*p.concurrency && p.concurrency < MaxConcurrency && a.received.Sub(p.grownAt) >= growEvery {
+				p.concurrency, p.grown, p.grownAt = min(2*p.concurrency, MaxConcurrency), 0, a.received
+			}
+		case a.seq < p.pacedFrom: // part of the first burst, answered late
 			p.burstSeen++
 		default:
-			p.streak++
-			if p.acceptedSinceDrain++; p.acceptedSinceDrain == 1 {
-				p.firstRefill = e.At()
+			p.paced++
+		}
+		if a.seq == p.probeSeq {
+			// The limiter gave something back: burst until it is empty
+			// again, split every other time.
+			p.probing, p.probeSeq, p.burstFrom = false, -1, p.res.Requests
+			p.refill = e.At().Sub(p.drainedAt)
+			p.splitLeft = -1
+			if p.cycles%2 == 1 {
+				p.splitLeft = max(p.burstSeen/2, 1)
 			}
 		}
 		if !p.res.Limited {
@@ -392,14 +473,24 @@ func (p *prober) record(a answer) error {
 		return nil
 	}
 	p.res.Throttled++
-	p.streak = 0
 	if !p.res.Limited {
-		p.res.Limited, p.drained, p.burstSeen, p.pacedFrom = true, e.At(), p.res.Accepted, p.res.Requests
+		p.res.Limited, p.burstSeen, p.pacedFrom = true, p.res.Accepted, p.res.Requests
 		if hinted {
 			p.res.Reset = sig
 		}
 		if q, ok := ratelimit.ParseQuota(a.header, a.received); ok {
 			p.res.Quota, p.res.QuotaOK = q, true
+		}
+	}
+	switch {
+	case p.probing && a.seq == p.probeSeq:
+		p.probeSeq = -1
+		p.probeK++
+	case !p.probing && a.seq >= p.burstFrom:
+		// The burst emptied the limiter: probe for its refill.
+		p.probing, p.cycles, p.drainedAt, p.probeK, p.probeSeq = true, p.cycles+1, e.At(), 0, -1
+		if p.cycles == 1 {
+			p.firstDrain = p.drainedAt
 		}
 	}
 	return nil
@@ -433,7 +524,8 @@ func (p *prober) finish() {
 	if r, ok := EstimateRate(paced); ok {
 		res.Rate = r
 	}
-	if p.single() && !res.Rate.LowerBound {
+	if p.burstSeen == 1 && (!res.QuotaOK || res.Quota.Limit <= 1) && !res.Rate.LowerBound {
+		// A limiter that holds a single request: see estimateSingle.
 		if r, ok := estimateSingle(paced); ok {
 			res.Rate = r
 		}
@@ -454,6 +546,24 @@ func (p *prober) finish() {
 	}
 	if b, n, ok := EstimateBurst(burst, res.Rate.PerSecond); ok {
 		res.Burst, res.AcceptedBeforeThrottle = b, n
+	}
+	hints := []int{p.burstSeen}
+	if res.QuotaOK && res.Quota.Limit > 0 {
+		hints = append(hints, res.Quota.Limit)
+	}
+	if f, ok := FitModel(res.Events, hints...); ok && p.paced > 0 {
+		res.Model, res.ModelOK = f, true
+		// The fitted model says what the burst and the rate are; the
+		// raw estimates stay where it cannot (a concurrency limit).
+		if single, ok := estimateSingle(paced); ok && !f.Unbounded && f.Model == ratelimit.ModelBucket && f.Limit == 1 && !single.LowerBound {
+			// A bucket of one is timed best from the probes around each
+			// refill (see estimateSingle), the fit only bounds it.
+			res.Model.Period = time.Duration(float64(time.Second) / single.PerSecond)
+			f = res.Model
+		}
+		if ps := f.PerSecond(); ps > 0 {
+			res.Burst, res.Rate.PerSecond, res.Rate.LowerBound, res.Rate.FromQuota = f.Limit, ps, false, false
+		}
 	}
 	if p.dates > 0 {
 		res.ClockSkew, res.ClockSkewMargin, res.ClockSkewKnown = (p.offLo+p.offHi)/2, (p.offHi-p.offLo)/2, true
