@@ -124,6 +124,10 @@ const (
 	// fitRunnerUp is how much worse than the best a shape may score and
 	// still lower the confidence.
 	fitRunnerUp = 12
+	// fitMargin answers, or fitMarginShare percent of them, is the margin
+	// a shape with more freedom must win by.
+	fitMargin      = 2
+	fitMarginShare = 2
 	// fitRefine is how many coarse steps either side of the best the fine
 	// search covers.
 	fitRefine = 1
@@ -236,13 +240,28 @@ func FitModel(events []Event, hints ...int) (Fit, bool) {
 		global = min(global, best[si].score)
 	}
 	conc := fitConcurrency(evs)
+	n := len(evs)
 
+	// A shape with an unknown phase (aligned windows, the counter) or
+	// refusals that count can bend to fit noise that a plainer one
+	// misses: it wins only by a clear margin.
+	margin := max(fitMargin, n*fitMarginShare/100)
+	handicap := func(c candidate) int {
+		h := 0
+		if c.aligned() {
+			h += margin
+		}
+		if c.refused {
+			h += margin
+		}
+		return h
+	}
 	winner := -1
 	for i, c := range best {
 		if c.model == "" {
 			continue
 		}
-		if winner < 0 || c.score < best[winner].score {
+		if winner < 0 || c.score+handicap(c) < best[winner].score+handicap(best[winner]) {
 			winner = i
 		}
 	}
@@ -259,7 +278,6 @@ func FitModel(events []Event, hints ...int) (Fit, bool) {
 			runnerUp = c.score
 		}
 	}
-	n := len(evs)
 	fit := Fit{Model: w.model, Variant: w.variant, Limit: w.limit, Period: w.period, RefusedCount: w.refused,
 		Explained: n - w.score, Answers: n, Unbounded: w.open || w.period >= span}
 	if w.model == ratelimit.ModelBucket {
