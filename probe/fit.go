@@ -127,7 +127,7 @@ const (
 	// fitMargin answers, or fitMarginShare percent of them, is the margin
 	// a shape with more freedom must win by.
 	fitMargin      = 2
-	fitMarginShare = 2
+	fitMarginShare = 1
 	// fitRefine is how many coarse steps either side of the best the fine
 	// search covers.
 	fitRefine = 1
@@ -242,19 +242,15 @@ func FitModel(events []Event, hints ...int) (Fit, bool) {
 	conc := fitConcurrency(evs)
 	n := len(evs)
 
-	// A shape with an unknown phase (aligned windows, the counter) or
-	// refusals that count can bend to fit noise that a plainer one
-	// misses: it wins only by a clear margin.
+	// A shape with an unknown phase (aligned windows, the counter) can
+	// bend to fit jitter that a plainer one misses: it wins only by a
+	// clear margin.
 	margin := max(fitMargin, n*fitMarginShare/100)
 	handicap := func(c candidate) int {
-		h := 0
 		if c.aligned() {
-			h += margin
+			return margin
 		}
-		if c.refused {
-			h += margin
-		}
-		return h
+		return 0
 	}
 	winner := -1
 	for i, c := range best {
@@ -274,8 +270,8 @@ func FitModel(events []Event, hints ...int) (Fit, bool) {
 	}
 	runnerUp := math.MaxInt
 	for _, c := range append(best, conc) {
-		if c.model != "" && c.kind() != w.kind() && c.score < runnerUp {
-			runnerUp = c.score
+		if s := c.score + handicap(c); c.model != "" && c.kind() != w.kind() && c.score < math.MaxInt-margin && s < runnerUp {
+			runnerUp = s
 		}
 	}
 	fit := Fit{Model: w.model, Variant: w.variant, Limit: w.limit, Period: w.period, RefusedCount: w.refused,
@@ -285,7 +281,7 @@ func FitModel(events []Event, hints ...int) (Fit, bool) {
 	}
 	fit.Confidence = float64(fit.Explained) / float64(n)
 	if runnerUp < math.MaxInt {
-		fit.Confidence *= 1 - math.Pow(2, -float64(runnerUp-w.score)/2)
+		fit.Confidence *= 1 - math.Pow(2, -float64(max(runnerUp-w.score-handicap(w), 0))/2)
 	}
 	fit.Confidence = math.Round(fit.Confidence*100) / 100
 	return fit, true
