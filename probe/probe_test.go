@@ -333,3 +333,41 @@ func TestRunBusyQuota(t *testing.T) {
 		t.Errorf("result: %d requests, burst %d, rate %+v, flags %q", res.Requests, res.Burst, res.Rate, res.SuggestedFlags())
 	}
 }
+
+// TestRunModels probes every limiter model of the sandbox on a simulated
+// clock: the model, its limit within 10% and its period within 20%, and
+// suggested flags that send no faster than the server allows.
+func TestRunModels(t *testing.T) {
+	w := 150 * time.Millisecond
+	tests := []struct {
+		name   string
+		cfg    sandbox.Config
+		model  string
+		limit  int
+		period time.Duration
+	}{
+		{"token bucket", sandbox.Config{Burst: 15, Rate: 100}, ratelimit.ModelBucket, 15, w},
+		{"leaky bucket", sandbox.Config{Model: sandbox.ModelLeaky, Burst: 15, Rate: 100}, ratelimit.ModelBucket, 16, 160 * time.Millisecond},
+		{"fixed window", sandbox.Config{Model: sandbox.ModelFixed, Burst: 15, Window: w}, ratelimit.ModelFixedWindow, 15, w},
+		{"fixed window of 100 per second", sandbox.Config{Model: sandbox.ModelFixed, Burst: 100, Window: time.Second}, ratelimit.ModelFixedWindow, 100, time.Second},
+		{"sliding log", sandbox.Config{Model: sandbox.ModelSliding, Burst: 15, Window: w}, ratelimit.ModelSlidingWindow, 15, w},
+		{"sliding counter counting refusals", sandbox.Config{Model: sandbox.ModelSliding, Sliding: sandbox.SlidingCounter, Burst: 15, Window: w, RefusedCount: true},
+			ratelimit.ModelSlidingWindow, 15, w},
+		{"bucket counting refusals", sandbox.Config{Burst: 15, Rate: 100, RefusedCount: true}, ratelimit.ModelBucket, 15, w},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := simulated(t, tt.cfg, probe.Config{})
+			f := res.Model
+			if !res.ModelOK || f.Model != tt.model {
+				t.Fatalf("model %+v, want %s", f, tt.model)
+			}
+			if math.Abs(float64(f.Limit-tt.limit)) > 0.1*float64(tt.limit) || math.Abs(f.Period.Seconds()-tt.period.Seconds()) > 0.2*tt.period.Seconds() {
+				t.Errorf("%d per %v, want %d per %v", f.Limit, f.Period, tt.limit, tt.period)
+			}
+			if truth := float64(tt.limit) / tt.period.Seconds(); res.Rate.PerSecond*0.97 > truth*1.001 || res.SuggestedFlags() == "" {
+				t.Errorf("rate %v/s, flags %q: faster than the server's %v/s", res.Rate.PerSecond, res.SuggestedFlags(), truth)
+			}
+		})
+	}
+}
