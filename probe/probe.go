@@ -555,10 +555,12 @@ func (p *prober) finish() {
 		res.Model, res.ModelOK = f, true
 		// The fitted model says what the burst and the rate are; the
 		// raw estimates stay where it cannot (a concurrency limit).
-		if single, ok := estimateSingle(paced); ok && !f.Unbounded && f.Model == ratelimit.ModelBucket && f.Limit == 1 && !single.LowerBound {
-			// A bucket of one is timed best from the probes around each
-			// refill (see estimateSingle), the fit only bounds it.
-			res.Model.Period = time.Duration(float64(time.Second) / single.PerSecond)
+		if est := res.Rate; f.Model == ratelimit.ModelBucket && !f.RefusedCount && !f.Unbounded && !est.LowerBound && !est.FromQuota &&
+			est.PerSecond > 0 && f.PerSecond() > est.PerSecond {
+			// A bucket kept empty lets through exactly its refill between
+			// two drains (EstimateRate): a fit faster than that took a
+			// bucket it never saw full for a smaller one.
+			res.Model.Period = time.Duration(float64(f.Limit) / est.PerSecond * float64(time.Second))
 			f = res.Model
 		}
 		if ps := f.PerSecond(); ps > 0 {
