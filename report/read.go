@@ -29,6 +29,9 @@ const readBufferSize = 64 << 10
 // next run's journal will not contain. An error from fn stops Read and is
 // returned as is.
 //
+// The input ends at its first NUL byte: the rest is what a killed run left
+// half copied (see tailReader).
+//
 // A CSV quoted field left open (an unbalanced quote) swallows the rest of
 // the file, so a record damaged that way is indistinguishable from a cut
 // last record and is ignored along with everything after it.
@@ -107,14 +110,30 @@ func scan(r io.Reader, name string, format Format, fn func(Row) error) (int64, e
 // tailReader remembers the last byte read, to tell whether the input ends
 // with a complete line, and any read error, so a failing disk is reported
 // rather than mistaken for a damaged record.
+//
+// It ends the input at the first NUL byte. No report row holds one (the
+// CSV encoder replaces it, JSON escapes it), and a run killed while
+// copying rows into the mapped file (mapped_linux.go) can leave a hole of
+// zero bytes anywhere in that last copy, not only after it: memmove stores
+// the first 32 bytes of a large copy last, so a complete-looking row after
+// the hole would otherwise make the row cut by it a damaged row before the
+// last. Nothing the killed write held was acted on (Begin had not
+// returned), so it is all dropped, and Append cuts it off.
 type tailReader struct {
 	r    io.Reader
 	last byte
 	err  error
+	nul  bool // a NUL byte was met: the input ends there
 }
 
 func (t *tailReader) Read(p []byte) (int, error) {
+	if t.nul {
+		return 0, io.EOF
+	}
 	n, err := t.r.Read(p)
+	if i := bytes.IndexByte(p[:n], 0); i >= 0 {
+		n, err, t.nul = i, io.EOF, true
+	}
 	if n > 0 {
 		t.last = p[n-1]
 	}

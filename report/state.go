@@ -297,6 +297,9 @@ func (s *State) SameID(line int, id string) bool {
 	}
 	// JSON stores invalid UTF-8 as U+FFFD, byte by byte; compare an id with
 	// such bytes the way it came back.
+	if strings.IndexByte(id, 0) >= 0 && s.hash(strings.ReplaceAll(id, "\x00", "\uFFFD")) == m.hash {
+		return true // a CSV report stores a NUL as U+FFFD
+	}
 	return !utf8.ValidString(id) && s.hash(jsonString(id)) == m.hash
 }
 

@@ -541,8 +541,13 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// appendField appends f as encoding/csv writes it (comma ',', LF line ends).
+// appendField appends f as encoding/csv writes it (comma ',', LF line ends),
+// with each NUL byte replaced by U+FFFD: readers take a NUL for the end of
+// a journal a killed run left (see tailReader).
 func appendField(b []byte, f string) []byte {
+	if strings.IndexByte(f, 0) >= 0 {
+		f = strings.ReplaceAll(f, "\x00", "\uFFFD")
+	}
 	quote := f == `\.`
 	for i := 0; i < len(f) && !quote; i++ {
 		switch f[i] {
