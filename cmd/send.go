@@ -423,20 +423,13 @@ func (p *plan) parseReport() error {
 	return nil
 }
 
-// checkSendFlags rejects numbers and durations that mean nothing, naming the
-// flag: a zero --timeout would let a hung server hold the run forever.
+// checkSendFlags rejects send's numbers, durations and combinations that
+// mean nothing, naming the flag.
 func checkSendFlags(opts *SendOptions) error {
+	if err := checkEngineFlags(opts.Concurrency, opts.Burst, opts.MaxRetries, opts.Timeout, opts.MaxWait); err != nil {
+		return err
+	}
 	switch {
-	case opts.Concurrency < 1:
-		return usageError("--concurrency %d: must be at least 1", opts.Concurrency)
-	case opts.Burst < 0:
-		return usageError("--burst %d: must not be negative", opts.Burst)
-	case opts.MaxRetries < 0:
-		return usageError("--max-retries %d: must not be negative (0 is no retries)", opts.MaxRetries)
-	case opts.Timeout <= 0:
-		return usageError("--timeout %s: must be positive (a request with no timeout can hang the run)", opts.Timeout)
-	case opts.MaxWait <= 0:
-		return usageError("--max-wait %s: must be positive", opts.MaxWait)
 	case opts.ProgressInterval <= 0:
 		return usageError("--progress-interval %s: must be positive", opts.ProgressInterval)
 	case opts.RecipientInterval < 0:
@@ -455,6 +448,34 @@ func checkSendFlags(opts *SendOptions) error {
 		return usageError("--price-per-segment %v: want a price of 0 or more", opts.PricePerSegment)
 	}
 	return nil
+}
+
+// checkEngineFlags rejects the engine flags send and status share when they
+// mean nothing, naming the flag: a zero --timeout would let a hung server
+// hold the run forever.
+func checkEngineFlags(concurrency, burst, maxRetries int, timeout, maxWait time.Duration) error {
+	switch {
+	case concurrency < 1:
+		return usageError("--concurrency %d: must be at least 1", concurrency)
+	case burst < 0:
+		return usageError("--burst %d: must not be negative", burst)
+	case maxRetries < 0:
+		return usageError("--max-retries %d: must not be negative (0 is no retries)", maxRetries)
+	case timeout <= 0:
+		return usageError("--timeout %s: must be positive (a request with no timeout can hang the run)", timeout)
+	case maxWait <= 0:
+		return usageError("--max-wait %s: must be positive", maxWait)
+	}
+	return nil
+}
+
+// engineRetries is --max-retries as sender.Config wants it: the flag's 0
+// is no retries, sender's zero is its default.
+func engineRetries(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // validHeaderName reports whether s is an RFC 9110 token.
@@ -739,10 +760,7 @@ func (p *plan) campaignOptions(lim sender.Limiter, stop <-chan struct{}) campaig
 	if p.report == "-" {
 		rep = campaign.Report{Writer: o.IO.Out, Redact: p.masker.mask, Segments: p.preset.SMS != nil}
 	}
-	maxRetries := o.MaxRetries
-	if maxRetries == 0 {
-		maxRetries = -1 // --max-retries 0 is none; sender's zero is its default
-	}
+	maxRetries := engineRetries(o.MaxRetries)
 	return campaign.Options{
 		Input: campaign.Input{Path: o.Input, Reader: o.IO.In, Name: p.name, Format: p.format, Encoding: p.encoding,
 			Columns: append(p.columns(), p.stageColumns()...)},

@@ -144,11 +144,10 @@ has passed.`,
 // statusRun is the command: the vendor, the engine's pieces, the run, and
 // what the user sees of it.
 func statusRun(ctx context.Context, opts *StatusOptions) error {
+	if err := checkEngineFlags(opts.Concurrency, opts.Burst, opts.MaxRetries, opts.Timeout, opts.MaxWait); err != nil {
+		return err
+	}
 	switch {
-	case opts.Concurrency < 1:
-		return usageError("--concurrency %d: must be at least 1", opts.Concurrency)
-	case opts.Timeout <= 0:
-		return usageError("--timeout %s: must be more than 0", opts.Timeout)
 	case opts.Interval <= 0:
 		return usageError("--interval %s: must be more than 0", opts.Interval)
 	case opts.MaxTime < 0:
@@ -196,7 +195,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	dopts := delivery.Options{
 		Report: opts.Report, Vendor: vendor, Redact: m.mask,
 		Engine: sender.Config{Client: sender.RoundTripDoer{RoundTripper: rt}, Limiter: lim,
-			Concurrency: opts.Concurrency, Timeout: opts.Timeout, MaxRetries: opts.MaxRetries, MaxWait: opts.MaxWait, Now: opts.Now},
+			Concurrency: opts.Concurrency, Timeout: opts.Timeout, MaxRetries: engineRetries(opts.MaxRetries), MaxWait: opts.MaxWait, Now: opts.Now},
 		Watch: opts.Watch, Interval: opts.Interval, MaxTime: opts.MaxTime,
 	}
 	if !opts.Quiet {

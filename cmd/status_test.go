@@ -75,6 +75,9 @@ func TestStatusRun(t *testing.T) {
 			stderr: "TWILIO_ACCOUNT_SID"},
 		{name: "vendor flag on generic", args: []string{"--api-url", ts.URL}, want: ExitUsage, stderr: "are for --preset genesys or twilio"},
 		{name: "bad interval", args: []string{"--preset", "twilio", "--interval", "0s"}, env: good, want: ExitUsage, stderr: "--interval 0s"},
+		{name: "negative max-retries", args: []string{"--preset", "twilio", "--max-retries", "-1"}, env: good, want: ExitUsage, stderr: "--max-retries -1"},
+		{name: "zero max-wait", args: []string{"--preset", "twilio", "--max-wait", "0s"}, env: good, want: ExitUsage, stderr: "--max-wait 0s"},
+		{name: "negative burst", args: []string{"--preset", "twilio", "--burst", "-1"}, env: good, want: ExitUsage, stderr: "--burst -1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,6 +98,26 @@ func TestStatusRun(t *testing.T) {
 				if err := json.Unmarshal(out.Bytes(), &v); err != nil || v["exit_code"] != float64(tt.want) {
 					t.Errorf("--json %s: %v", out, err)
 				}
+			}
+		})
+	}
+}
+
+// TestEngineRetries pins --max-retries 0 to no retries for send and status
+// alike: the engine reads its own zero as DefaultMaxRetries.
+func TestEngineRetries(t *testing.T) {
+	tests := []struct {
+		name string
+		flag int
+		want int
+	}{
+		{"zero is none", 0, -1},
+		{"a count is kept", 3, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := engineRetries(tt.flag); got != tt.want {
+				t.Errorf("engineRetries(%d) = %d, want %d", tt.flag, got, tt.want)
 			}
 		})
 	}
