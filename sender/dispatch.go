@@ -109,9 +109,15 @@ func (d *dispatcher) read(m *Message, ok bool, now time.Time) {
 		return
 	}
 	d.e.prepare(m)
-	// A row an earlier run may have delivered is looked up first.
+	d.queue.push(newJob(m, now))
+}
+
+// newJob is m's job, ready at now. A row an earlier run may have delivered
+// is looked up first, and until then may have arrived: left unsent, it is
+// unknown, never pending.
+func newJob(m *Message, now time.Time) *job {
 	settle := m.Settle && m.Lookup != nil
-	d.queue.push(&job{m: m, ready: now, looking: settle, maybe: settle})
+	return &job{m: m, ready: now, looking: settle, maybe: settle}
 }
 
 // settleUnsent counts m as read and settles it if it has nothing to send
@@ -369,7 +375,7 @@ func (d *dispatcher) finish() {
 		wait := d.e.cfg.ReadToEnd || !errors.Is(d.err, ErrInterrupted)
 		atEnd = d.in.rest(wait, func(m *Message) {
 			if !d.settleUnsent(m) {
-				d.leave(&job{m: m})
+				d.leave(newJob(m, time.Time{}))
 			}
 		})
 	}
