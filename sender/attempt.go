@@ -291,6 +291,12 @@ func (e *engine) resolve(j *job, a *answer, v verdict) outcome {
 		return outcome{kind: outcomeFatal, job: j, requests: 1, err: fmt.Errorf("%w: %s", ErrAuth, v.reason),
 			res: e.result(j, a, e.unsent(j), "not sent: "+v.reason)}
 	}
+	if j.maybe {
+		// This answer refused the request, but an earlier attempt may
+		// have reached the server (a resend with its key met a 409, say).
+		return outcome{kind: outcomeFinal, job: j, requests: 1, res: e.result(j, a, StatusUnknown,
+			v.reason+"; an earlier attempt may have reached the server")}
+	}
 	return outcome{kind: outcomeFinal, job: j, res: e.result(j, a, StatusFailed, v.reason), requests: 1}
 }
 

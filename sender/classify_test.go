@@ -223,10 +223,13 @@ func TestResolve(t *testing.T) {
 		// its row); wantPaused: the limiter was told to pause.
 		wantThrottled, wantPaused bool
 		waitParked                bool
+		maybe                     bool  // an earlier attempt may have arrived
 		wantRunErr                error // what err, if set, must be
 	}{
 		{name: "sent", v: verdict{kind: verdictSent, messageID: "m-1"}, want: outcomeFinal, wantStatus: StatusSent},
 		{name: "failed", v: verdict{kind: verdictFailed, reason: "HTTP 400"}, want: outcomeFinal, wantStatus: StatusFailed, wantErr: "HTTP 400"},
+		{name: "failed after an attempt that may have arrived is unknown", v: verdict{kind: verdictFailed, reason: "HTTP 409"}, maybe: true,
+			want: outcomeFinal, wantStatus: StatusUnknown, wantErr: "HTTP 409; an earlier attempt may have reached the server"},
 		{name: "retry", v: verdict{kind: verdictRetry, reason: "HTTP 500"}, want: outcomeRetry, wantStatus: StatusFailed,
 			wantErr: "HTTP 500", wantTransient: true},
 		{name: "retry with none left", v: verdict{kind: verdictRetry, reason: "HTTP 500"}, transient: 2,
@@ -254,7 +257,7 @@ func TestResolve(t *testing.T) {
 			if tt.keyed {
 				m.IdempotencyKey = "k"
 			}
-			j := &job{m: m, attempts: 1, transient: tt.transient, begun: true, sentAt: t0}
+			j := &job{m: m, attempts: 1, transient: tt.transient, begun: true, sentAt: t0, maybe: tt.maybe}
 			o := e.resolve(j, &answer{status: 200, start: t0, end: t0.Add(time.Millisecond)}, tt.v)
 			if o.kind != tt.want || o.transient != tt.wantTransient || o.requests != 1 || o.job != j {
 				t.Fatalf("outcome %+v, want kind %d, transient %v, one request", o, tt.want, tt.wantTransient)
