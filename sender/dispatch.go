@@ -164,8 +164,12 @@ func (d *dispatcher) turn(j *job, now time.Time) bool {
 		at, ok := w.Next(now)
 		switch {
 		case !ok:
-			d.settle(&Result{Line: j.m.Line, ID: j.m.ID, Status: StatusSkipped, Attempts: j.attempts,
-				Throttled: j.throttled, Error: "its send window never opens"})
+			r := &Result{Line: j.m.Line, ID: j.m.ID, Status: StatusSkipped, Attempts: j.attempts,
+				Throttled: j.throttled, Error: "its send window never opens"}
+			if j.maybe {
+				r.Status, r.Error = StatusUnknown, r.Error+"; an earlier attempt may have reached the server"
+			}
+			d.settle(r)
 			return false
 		case at.After(now) && at.Sub(now) > d.e.maxWait && !d.e.cfg.WaitParked:
 			d.closed(j, at)

@@ -122,3 +122,39 @@ func TestRunWaitsForAWindowWithinMaxWait(t *testing.T) {
 		t.Errorf("lines sent in the order %v, want line 2 last: the others go on while it waits", got)
 	}
 }
+
+// never is a window that never opens.
+type never struct{}
+
+func (never) Next(time.Time) (time.Time, bool) { return time.Time{}, false }
+
+// TestRunWindowNeverOpens: a row whose window never opens is skipped
+// without a request, unless an earlier run may have delivered it: that row
+// is unknown, not skipped.
+func TestRunWindowNeverOpens(t *testing.T) {
+	srv := &recordingServer{}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	msgs := newMessages(2, ts.URL)
+	for _, m := range msgs {
+		m.Window = never{}
+	}
+	msgs[1].Settle, msgs[1].Lookup = true, &Lookup{URL: ts.URL + "/lookup"}
+	j := newMemJournal()
+	cfg := Config{Client: newClient(t), Journal: j, Concurrency: 1, Limiter: ratelimit.New(ratelimit.Config{})}
+	if _, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: msgs}, 10*time.Second); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	srv.mu.Lock()
+	requests := len(srv.order)
+	srv.mu.Unlock()
+	if requests != 0 {
+		t.Errorf("%d requests, want none", requests)
+	}
+	for line, want := range map[int]Status{2: StatusSkipped, 3: StatusUnknown} {
+		if r := j.result(line); r == nil || r.Status != want {
+			t.Errorf("line %d: %+v, want %s", line, r, want)
+		}
+	}
+	j.check(t)
+}
