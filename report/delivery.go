@@ -26,15 +26,10 @@ func UpdateDelivery(path string, format Format, fn func(*Row)) error {
 		enc.cols.delivery = true
 	}
 	err := rewrite(path, func(bw *bufio.Writer) error {
-		put := func() error {
-			_, err := bw.Write(enc.buf.Bytes())
-			enc.buf.Reset()
-			return err
-		}
 		if err := enc.header(); err != nil {
 			return err
 		}
-		if err := put(); err != nil {
+		if err := enc.drain(bw); err != nil {
 			return err
 		}
 		return readFile(path, format, func(r Row) error {
@@ -45,7 +40,7 @@ func UpdateDelivery(path string, format Format, fn func(*Row)) error {
 			if err := enc.encode(&r); err != nil {
 				return err
 			}
-			return put()
+			return enc.drain(bw)
 		})
 	})
 	if err != nil {

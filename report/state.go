@@ -470,15 +470,10 @@ func compact(path string, format Format, chunk int) error {
 		enc.cols = pathColumns(path)
 	}
 	return rewrite(path, func(bw *bufio.Writer) error {
-		put := func() error {
-			_, err := bw.Write(enc.buf.Bytes())
-			enc.buf.Reset()
-			return err
-		}
 		if err := enc.header(); err != nil {
 			return err
 		}
-		if err := put(); err != nil {
+		if err := enc.drain(bw); err != nil {
 			return err
 		}
 		var row Row // one for every row: &r would move each to the heap
@@ -487,7 +482,7 @@ func compact(path string, format Format, chunk int) error {
 			if err := enc.encode(&row); err != nil {
 				return err
 			}
-			return put()
+			return enc.drain(bw)
 		})
 	})
 }

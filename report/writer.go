@@ -360,9 +360,7 @@ func (w *Writer) flush() error {
 	if w.enc.buf.Len() == 0 {
 		return nil
 	}
-	_, err := w.out.Write(w.enc.buf.Bytes())
-	w.enc.buf.Reset()
-	if err != nil {
+	if err := w.enc.drain(w.out); err != nil {
 		return w.fail(err)
 	}
 	switch {
@@ -468,6 +466,13 @@ func newEncoder(format Format) *encoder {
 	// Responses often hold HTML or URLs; keep them readable.
 	e.json.SetEscapeHTML(false)
 	return e
+}
+
+// drain writes the rows encoded so far to w and empties the buffer.
+func (e *encoder) drain(w io.Writer) error {
+	_, err := w.Write(e.buf.Bytes())
+	e.buf.Reset()
+	return err
 }
 
 // header appends the CSV header row; JSONL has none.
