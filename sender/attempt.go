@@ -67,8 +67,14 @@ func (e *engine) attempt(waitCtx context.Context, w *worker, j *job) outcome {
 	if !j.begun {
 		m := j.m
 		if err := e.journal.Begin(m); err != nil {
+			// Not sent; but a row resumed for a lookup may have arrived
+			// in an earlier run, and failed would let --retry-failed send it.
+			st := StatusFailed
+			if j.maybe {
+				st = StatusUnknown
+			}
 			return outcome{kind: outcomeFatal, job: j, err: fmt.Errorf("record in-flight row: %w", err),
-				res: &Result{Line: m.Line, ID: m.ID, Status: StatusFailed, Error: "journal: " + err.Error()}}
+				res: &Result{Line: m.Line, ID: m.ID, Status: st, Error: "journal: " + err.Error()}}
 		}
 		j.begun = true
 	}

@@ -1,10 +1,15 @@
 package sender
 
 import (
+	"context"
 	"errors"
 	"maps"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/bulksend/bulksend/ratelimit"
 )
 
 // recordFailingJournal takes Begin and fails every Record.
@@ -98,5 +103,39 @@ func TestSettler(t *testing.T) {
 				t.Errorf("%d rows unfinished, want %d", s.unfinished, tt.wantUnfin)
 			}
 		})
+	}
+}
+
+// beginFailingJournal refuses every Begin and keeps every Record.
+type beginFailingJournal struct{ *memJournal }
+
+func (beginFailingJournal) Begin(*Message) error { return errors.New("no space left on device") }
+
+// TestRunBeginFails: a journal that cannot record a row in flight ends the
+// run before its request; the row is failed, or unknown when an earlier
+// run may have delivered it.
+func TestRunBeginFails(t *testing.T) {
+	for _, settle := range []bool{false, true} {
+		srv := &recordingServer{}
+		ts := httptest.NewServer(srv)
+		msgs := newMessages(1, ts.URL)
+		want := StatusFailed
+		if settle {
+			msgs[0].Settle, msgs[0].Lookup, want = true, &Lookup{URL: ts.URL + "/lookup"}, StatusUnknown
+		}
+		j := newMemJournal()
+		cfg := Config{Client: newClient(t), Journal: beginFailingJournal{j}, Concurrency: 1, Limiter: ratelimit.New(ratelimit.Config{})}
+		if _, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: msgs}, 10*time.Second); err == nil {
+			t.Errorf("settle %v: Run succeeded, want the journal's error", settle)
+		}
+		ts.Close()
+		if r := j.result(2); r == nil || r.Status != want || !strings.Contains(r.Error, "journal: ") {
+			t.Errorf("settle %v: %+v, want %s for the journal's error", settle, r, want)
+		}
+		srv.mu.Lock()
+		if len(srv.order) != 0 {
+			t.Errorf("settle %v: %d requests, want none", settle, len(srv.order))
+		}
+		srv.mu.Unlock()
 	}
 }
