@@ -122,12 +122,7 @@ func (e *engine) look(w *worker, j *job) outcome {
 		q.Method = http.MethodGet
 	}
 	j.lookups++
-	e.progress.InFlight.Add(1)
-	var a answer
-	a.start = e.now()
-	a.status, a.header, a.body, a.wrote, a.err = e.do(w, q)
-	a.end = e.now()
-	e.progress.InFlight.Add(-1)
+	a := e.request(w, q)
 	if a.err != nil && w.run.Err() != nil {
 		return outcome{kind: outcomeAbandoned, job: j, requests: 1}
 	}
@@ -191,16 +186,23 @@ func (e *engine) lookupDelay() time.Duration {
 	return e.timeout
 }
 
-// send makes the request and times it.
+// send makes j's request and times it.
 func (e *engine) send(w *worker, j *job) answer {
 	j.attempts++
+	a := e.request(w, j.m)
+	j.sentAt, j.latency = a.start, a.end.Sub(a.start)
+	return a
+}
+
+// request makes m's request on w, counted in flight while it is on the
+// wire, and times it.
+func (e *engine) request(w *worker, m *Message) answer {
 	e.progress.InFlight.Add(1)
 	var a answer
 	a.start = e.now()
-	a.status, a.header, a.body, a.wrote, a.err = e.do(w, j.m)
+	a.status, a.header, a.body, a.wrote, a.err = e.do(w, m)
 	a.end = e.now()
 	e.progress.InFlight.Add(-1)
-	j.sentAt, j.latency = a.start, a.end.Sub(a.start)
 	return a
 }
 
