@@ -200,6 +200,7 @@ func (r *runner) openRows(res *Result) ([]*sender.Message, error) {
 		open     []*sender.Message
 		unasked  = map[int]string{}
 		inflight bool
+		stale    bool // an unasked row's delivery_error does not say why yet
 	)
 	err := report.LastRows(r.opts.Report, r.format, func(row report.Row) error {
 		switch {
@@ -209,7 +210,9 @@ func (r *runner) openRows(res *Result) ([]*sender.Message, error) {
 		default:
 			method, url, header, err := r.opts.Vendor.Request(&row)
 			if err != nil {
-				unasked[row.Line] = "not looked up: " + err.Error()
+				why := "not looked up: " + err.Error()
+				unasked[row.Line] = why
+				stale = stale || row.DeliveryError != why
 				return nil
 			}
 			open = append(open, &sender.Message{Line: row.Line, ID: row.ID, Method: method, URL: url, Header: header})
@@ -225,6 +228,8 @@ func (r *runner) openRows(res *Result) ([]*sender.Message, error) {
 	res.Unasked, res.Why = len(unasked), ""
 	if len(unasked) > 0 {
 		res.Why = unasked[slices.Min(slices.Collect(maps.Keys(unasked)))]
+	}
+	if stale { // each --watch pass finds the same rows: rewrite only once
 		err := report.UpdateDelivery(r.opts.Report, r.format, func(row *report.Row) {
 			if why, ok := unasked[row.Line]; ok && row.Status == sender.StatusSent {
 				row.DeliveryError = why
