@@ -167,11 +167,25 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	if err != nil {
 		return err
 	}
-	vendor, auth, err := statusVendor(opts, rt)
+	// Every value the templates read with env is a secret to mask, as in
+	// send; the reads happen during the run, once m is set.
+	var m *masker
+	vopts := *opts
+	vopts.Getenv = func(k string) string {
+		v := ""
+		if opts.Getenv != nil {
+			v = opts.Getenv(k)
+		}
+		if m != nil {
+			m.Add(v)
+		}
+		return v
+	}
+	vendor, auth, err := statusVendor(&vopts, rt)
 	if err != nil {
 		return err
 	}
-	m := newMasker(auth.Secrets, opts.SecretHeaders)
+	m = newMasker(auth.Secrets, opts.SecretHeaders)
 	for _, u := range []string{opts.APIURL, opts.LoginURL, opts.StatusURL} {
 		m.AddURL(u)
 	}

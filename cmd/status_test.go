@@ -69,6 +69,8 @@ func TestStatusRun(t *testing.T) {
 	}{
 		{name: "wrong secret", args: []string{"--preset", "twilio", "--api-url", ts.URL}, env: bad, want: ExitError,
 			stderr: "authentication failed", noSecret: "wrong-secret-123"},
+		{name: "env secret in an unaskable url", args: []string{"--status-url", `ftp://h/{{env "API_TOKEN"}}/{{path .message_id}}`, "--json"},
+			env: map[string]string{"API_TOKEN": "tok-secret-4567"}, want: ExitIncomplete, stderr: "could not be looked up", noSecret: "tok-secret-4567"},
 		{name: "all delivered", args: []string{"--preset", "twilio", "--api-url", ts.URL, "--json"}, env: good, want: ExitOK,
 			stdout: `"delivered": 2,`, stderr: "delivered 2, undelivered 0, pending 0, not sent 0"},
 		{name: "no credentials", args: []string{"--preset", "twilio", "--api-url", ts.URL}, env: nil, want: ExitUsage,
@@ -90,8 +92,14 @@ func TestStatusRun(t *testing.T) {
 			if !strings.Contains(out.String(), tt.stdout) || !strings.Contains(errOut.String(), tt.stderr) {
 				t.Errorf("stdout %q, stderr %q; want %q and %q", out, errOut, tt.stdout, tt.stderr)
 			}
-			if tt.noSecret != "" && strings.Contains(out.String()+errOut.String(), tt.noSecret) {
-				t.Errorf("the secret is in the output: %s%s", out, errOut)
+			if tt.noSecret != "" {
+				rep, err := os.ReadFile(reportPath)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if strings.Contains(out.String()+errOut.String()+string(rep), tt.noSecret) {
+					t.Errorf("the secret is in the output or the report: %s%s%s", out, errOut, rep)
+				}
 			}
 			if tt.stdout != "" {
 				var v map[string]any

@@ -211,6 +211,9 @@ func (r *runner) openRows(res *Result) ([]*sender.Message, error) {
 			method, url, header, err := r.opts.Vendor.Request(&row)
 			if err != nil {
 				why := "not looked up: " + err.Error()
+				if r.opts.Redact != nil { // a rendered URL may hold an {{env}} secret
+					why = r.opts.Redact(why)
+				}
 				unasked[row.Line] = why
 				stale = stale || row.DeliveryError != why
 				return nil
