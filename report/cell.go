@@ -18,6 +18,13 @@ import "strings"
 // Read removes the ' again, so resume, merge and status see each value as
 // it was. JSONL reports are not guarded: no spreadsheet runs them.
 
+// GuardCell returns s as a CSV file bulksend writes stores it (a report, a
+// suppress list): with a ' in front when it could start a formula.
+func GuardCell(s string) string { return guard(s) }
+
+// UnguardCell returns the value a cell written by GuardCell stores.
+func UnguardCell(s string) string { return unguard(s) }
+
 // guard returns s as a CSV report stores it.
 func guard(s string) string {
 	if needsGuard(s) {

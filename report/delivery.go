@@ -25,7 +25,7 @@ func UpdateDelivery(path string, format Format, fn func(*Row)) error {
 		enc.cols = pathColumns(path)
 		enc.cols.delivery = true
 	}
-	err := rewrite(path, func(bw *bufio.Writer) error {
+	err := rewrite(path, "update report", func(bw *bufio.Writer) error {
 		if err := enc.header(); err != nil {
 			return err
 		}

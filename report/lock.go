@@ -36,8 +36,9 @@ func Lock(reportPath string) (release func() error, err error) {
 }
 
 // tempKinds are the temp files made next to a report, as the part of their
-// name between the report's name and os.CreateTemp's random digits.
-var tempKinds = []string{".compact-", ".merge-", ".merge-rows-", ".merge-sort-", ".sort-"}
+// name between the report's name and os.CreateTemp's random digits
+// (".tmp-": suppress.Append, which takes a suppress list's lock with Lock).
+var tempKinds = []string{".compact-", ".merge-", ".merge-rows-", ".merge-sort-", ".sort-", ".tmp-"}
 
 // removeLeftovers removes the temp files of tempKinds next to reportPath,
 // as well as it can: one it cannot remove is no reason to refuse the run.

@@ -454,5 +454,8 @@ func writeMerged(path string, segments bool, rows func(emit func(*Row) error) er
 	if err := os.Rename(name, path); err != nil {
 		return fmt.Errorf("write merged report: %w", err)
 	}
+	if err := SyncDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("write merged report: %w", err)
+	}
 	return nil
 }

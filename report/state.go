@@ -469,7 +469,7 @@ func compact(path string, format Format, chunk int) error {
 	if format == FormatCSV {
 		enc.cols = pathColumns(path)
 	}
-	return rewrite(path, func(bw *bufio.Writer) error {
+	return rewrite(path, "compact report", func(bw *bufio.Writer) error {
 		if err := enc.header(); err != nil {
 			return err
 		}
@@ -506,7 +506,7 @@ func compactFresh(path string, format Format, open map[int]struct{}) error {
 		_, ok := open[line]
 		return ok, nil
 	}
-	return rewrite(path, func(bw *bufio.Writer) error {
+	return rewrite(path, "compact report", func(bw *bufio.Writer) error {
 		f, err := os.Open(path)
 		if err != nil {
 			return err
@@ -605,10 +605,10 @@ func rowKey(rec []byte, format Format) (line int, inflight bool, err error) {
 // rewrite replaces the file at path with what fill writes, through a temp
 // file in the same directory, fsync, rename and fsync of the directory, so a
 // crash leaves either the old file or the new one. The permissions are kept.
-func rewrite(path string, fill func(*bufio.Writer) error) (err error) {
+func rewrite(path, what string, fill func(*bufio.Writer) error) (err error) {
 	info, err := os.Stat(path)
 	if err != nil {
-		return fmt.Errorf("compact report: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	dir, base := filepath.Split(path)
 	if dir == "" {
@@ -616,7 +616,7 @@ func rewrite(path string, fill func(*bufio.Writer) error) (err error) {
 	}
 	tmp, err := os.CreateTemp(dir, base+".compact-*")
 	if err != nil {
-		return fmt.Errorf("compact report: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	defer func() {
 		if err != nil {
@@ -626,7 +626,7 @@ func rewrite(path string, fill func(*bufio.Writer) error) (err error) {
 	}()
 	bw := bufio.NewWriterSize(tmp, readBufferSize)
 	if err = fill(bw); err != nil {
-		return fmt.Errorf("compact report: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	if err = bw.Flush(); err == nil {
 		err = tmp.Chmod(info.Mode().Perm())
@@ -641,10 +641,10 @@ func rewrite(path string, fill func(*bufio.Writer) error) (err error) {
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
-		return fmt.Errorf("compact report: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("compact report %s: %w", path, err)
+	if err := SyncDir(dir); err != nil {
+		return fmt.Errorf("%s %s: %w", what, path, err)
 	}
 	return nil
 }

@@ -201,7 +201,7 @@ func openFile(f *os.File, path string, format Format, size int64, opts Options) 
 	}
 	w.startSync(opts.SyncInterval)
 	// A new file is only durable once its directory entry is.
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := SyncDir(filepath.Dir(path)); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("write report %s: %w", path, err)
 	}
@@ -526,9 +526,9 @@ func (e *encoder) encode(r *Row) error {
 	return nil
 }
 
-// syncDir makes a file's creation or rename in dir durable. Windows cannot
+// SyncDir makes a file's creation or rename in dir durable. Windows cannot
 // fsync a directory, and its file system orders metadata itself.
-func syncDir(dir string) error {
+func SyncDir(dir string) error {
 	if runtime.GOOS == "windows" {
 		return nil
 	}

@@ -91,7 +91,7 @@ func (l *List) read(r io.Reader) error {
 		if v == "" || strings.HasPrefix(v, "#") {
 			continue
 		}
-		l.add(v, n)
+		l.add(report.UnguardCell(v), n)
 	}
 	return sc.Err()
 }
@@ -112,7 +112,7 @@ func (l *List) readCSV(r io.Reader) error {
 		}
 		n, _ := cr.FieldPos(0)
 		if l.column < len(rec) {
-			l.add(rec[l.column], n)
+			l.add(report.UnguardCell(rec[l.column]), n)
 		}
 	}
 }
@@ -244,12 +244,15 @@ func Append(ctx context.Context, path string, recipients []string) (added int, e
 		}
 		l.add(r, -1)
 		added++
+		// A list is opened in spreadsheets like a report: a recipient
+		// that could start a formula is written as text.
+		cell := report.GuardCell(strings.TrimSpace(r))
 		if l.column < 0 {
-			b.WriteString(strings.TrimSpace(r) + "\n")
+			b.WriteString(cell + "\n")
 			continue
 		}
 		rec := make([]string, l.width)
-		rec[l.column] = strings.TrimSpace(r)
+		rec[l.column] = cell
 		w := csv.NewWriter(&b)
 		_ = w.Write(rec)
 		w.Flush()
@@ -263,14 +266,20 @@ func Append(ctx context.Context, path string, recipients []string) (added int, e
 	return added, nil
 }
 
-// writeAtomic replaces path with data: a temp file beside it, synced, then
-// renamed over it, keeping the old file's permissions.
+// tmpSuffix names writeAtomic's temp files: the list's name, this, and
+// os.CreateTemp's random digits. report.Lock removes those a killed run
+// left behind when it takes the list's lock.
+const tmpSuffix = ".tmp-"
+
+// writeAtomic replaces path with data: a temp file beside it, synced,
+// renamed over it and the directory synced, keeping the old file's
+// permissions, so a crash leaves the old list or the new one.
 func writeAtomic(path string, data []byte) error {
 	mode := os.FileMode(0o644)
 	if st, err := os.Stat(path); err == nil {
 		mode = st.Mode().Perm()
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-")
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+tmpSuffix)
 	if err != nil {
 		return fmt.Errorf("update suppress list: %w", err)
 	}
@@ -291,6 +300,9 @@ func writeAtomic(path string, data []byte) error {
 		return fmt.Errorf("update suppress list: %w", err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("update suppress list: %w", err)
+	}
+	if err := report.SyncDir(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("update suppress list: %w", err)
 	}
 	return nil

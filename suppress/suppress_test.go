@@ -94,6 +94,7 @@ func TestAppend(t *testing.T) {
 		add     []string
 		want    string
 		added   int
+		stale   bool // a killed run's temp file lies beside the list
 	}{
 		{name: "creates the list", add: []string{"+15550000001"}, want: "+15550000001\n", added: 1},
 		{name: "adds what is new, once", content: "+15550000001",
@@ -102,12 +103,25 @@ func TestAppend(t *testing.T) {
 			add: []string{"+15550000002"}, want: "name,phone\nAna,+15550000001\n,+15550000002\n", added: 1},
 		{name: "nothing new leaves the file", content: "+15550000001\n", add: []string{"15550000001"},
 			want: "+15550000001\n"},
+		{name: "a formula is written as text", add: []string{"=HYPERLINK(\"http://x/\")", "@SUM(A1)"},
+			want: "'=HYPERLINK(\"http://x/\")\n'@SUM(A1)\n", added: 2},
+		{name: "a guarded entry reads back as itself", content: "'=cmd\n", add: []string{"=cmd", "-x"},
+			want: "'=cmd\n'-x\n", added: 1},
+		{name: "a formula in a CSV column", content: "name,email\nAna,a@example.com\n", add: []string{"+x@example.com"},
+			want: "name,email\nAna,a@example.com\n,'+x@example.com\n", added: 1},
+		{name: "a killed run's temp file is removed", content: "+15550000001\n", add: []string{"+15550000002"},
+			want: "+15550000001\n+15550000002\n", added: 1, stale: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "optout.txt")
 			if tt.content != "" {
 				if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.stale {
+				if err := os.WriteFile(path+".tmp-123456", []byte("half"), 0o600); err != nil {
 					t.Fatal(err)
 				}
 			}
