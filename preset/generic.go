@@ -196,9 +196,9 @@ func bodyContext(hasContentType bool, contentType string) templateContext {
 		return ctxJSON
 	case strings.Contains(contentType, "{{"):
 		return ctxText
-	case containsFold(contentType, "json"):
+	case strings.Contains(strings.ToLower(contentType), "json"):
 		return ctxJSON
-	case containsFold(contentType, "x-www-form-urlencoded"):
+	case strings.Contains(strings.ToLower(contentType), "x-www-form-urlencoded"):
 		return ctxURL
 	}
 	return ctxText
@@ -252,7 +252,7 @@ func (g *generic) Build(row sender.Row) *sender.Message {
 			return g.invalid(m, fmt.Errorf("header %q: rendered value contains a line break or control character", h.name))
 		}
 		m.Header[h.name] = append(m.Header[h.name], v)
-		if h.name == "Content-Type" && containsFold(v, "json") {
+		if h.name == "Content-Type" && strings.Contains(strings.ToLower(v), "json") {
 			isJSON = true
 		}
 	}
@@ -336,16 +336,6 @@ func checkURL(s string) error {
 func hasCtl(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
-			return true
-		}
-	}
-	return false
-}
-
-// containsFold is a case-insensitive strings.Contains for ASCII sub.
-func containsFold(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(sub)], sub) {
 			return true
 		}
 	}
