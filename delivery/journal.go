@@ -64,6 +64,7 @@ func (j *journal) Record(r *sender.Result) error {
 	if j.r.opts.Redact != nil {
 		a.err = j.r.opts.Redact(a.err)
 		a.state.Error = j.r.opts.Redact(a.state.Error)
+		a.state.Status = j.r.opts.Redact(a.state.Status) // a server's word, echoed as it likes
 	}
 	now := j.r.now()
 	j.mu.Lock()

@@ -47,8 +47,8 @@ type Options struct {
 	MaxTime  time.Duration
 	// Checkpoint: see DefaultCheckpoint; 0 means it.
 	Checkpoint time.Duration
-	// Redact rewrites a delivery error before it is stored (the caller's
-	// secret masker); nil stores it as it is.
+	// Redact rewrites a delivery status and error before they are stored
+	// (the caller's secret masker); nil stores them as they are.
 	Redact func(string) string
 	// Sleep waits d or until ctx ends; nil uses a timer. Tests inject one
 	// that moves their clock.

@@ -345,3 +345,34 @@ func TestRunRefuses(t *testing.T) {
 		}
 	})
 }
+
+// TestRunMasksEchoes: a server that echoes a secret into a message's
+// status word and error gets neither stored: both pass Options.Redact.
+func TestRunMasksEchoes(t *testing.T) {
+	const secret = "s3cr3t-token-value"
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"status":"failed-%s","error":"bad key %s"}`, secret, secret)
+	}))
+	t.Cleanup(ts.Close)
+	s := newSetup(t, vendors[0], sandbox.Config{}, 1, "report.csv")
+	g, err := NewGeneric(GenericConfig{URL: ts.URL + "/m/{{.message_id}}", ErrorField: "error"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := s.options(vendors[0], http.DefaultClient)
+	opts.Vendor = g
+	opts.Redact = func(v string) string { return strings.ReplaceAll(v, secret, "***") }
+	if _, err := Run(context.Background(), nil, opts); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(s.report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), secret) {
+		t.Fatalf("the report stores the secret:\n%s", raw)
+	}
+	if r := readReport(t, s.report)[2]; r.DeliveryStatus != "failed-***" || !strings.Contains(r.DeliveryError, "***") {
+		t.Errorf("delivery %q / %q, want both masked", r.DeliveryStatus, r.DeliveryError)
+	}
+}
