@@ -187,9 +187,15 @@ func merge(ctx context.Context, opts MergeOptions) (MergeResult, error) {
 		return MergeResult{}, err
 	}
 	res := MergeResult{Counts: make(map[sender.Status]int), Unfinished: m.unfinished}
-	// The merged report has the segments column when a shard's has.
-	segments := slices.ContainsFunc(opts.Inputs, fileHasSegments)
-	err = writeMerged(opts.Out, segments, func(emit func(*Row) error) error {
+	// The merged report has each optional column (segments, delivery) a
+	// shard's has.
+	var cols columns
+	for _, in := range opts.Inputs {
+		c := pathColumns(in)
+		cols.segments = cols.segments || c.segments
+		cols.delivery = cols.delivery || c.delivery
+	}
+	err = writeMerged(opts.Out, cols, func(emit func(*Row) error) error {
 		return m.walk(&res, emit)
 	})
 	return res, err
@@ -372,6 +378,13 @@ func (h *rowHeap) close() {
 	}
 }
 
+// rowStrings are the text fields of r the row heap carries, in its
+// order: every text column a report can have.
+func rowStrings(r *Row) [9]*string {
+	return [...]*string{&r.ID, (*string)(&r.Status), &r.Error, &r.MessageID, &r.SentAt, &r.Response,
+		&r.DeliveryStatus, &r.DeliveryError, &r.DeliveryAt}
+}
+
 // appendRow encodes r for the row heap: its integers as varints, its
 // strings length-prefixed. Every byte survives, where JSON would turn
 // invalid UTF-8 into U+FFFD and make two inputs' rows compare differently
@@ -380,9 +393,9 @@ func appendRow(b []byte, r *Row) []byte {
 	for _, v := range [...]int64{int64(r.Line), int64(r.HTTPStatus), int64(r.Attempts), int64(r.Throttled), r.LatencyMS, int64(r.Segments)} {
 		b = binary.AppendVarint(b, v)
 	}
-	for _, s := range [...]string{r.ID, string(r.Status), r.Error, r.MessageID, r.SentAt, r.Response} {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
+	for _, s := range rowStrings(r) {
+		b = binary.AppendUvarint(b, uint64(len(*s)))
+		b = append(b, *s...)
 	}
 	return b
 }
@@ -401,20 +414,18 @@ func decodeRow(b []byte) (Row, error) {
 		}
 		ints[i], b = v, b[n:]
 	}
-	var strs [6]string
-	for i := range strs {
+	for _, s := range rowStrings(&r) {
 		l, n := binary.Uvarint(b)
 		if n <= 0 || l > uint64(len(b)-n) {
 			return r, errDamagedRow
 		}
-		strs[i], b = string(b[n:n+int(l)]), b[n+int(l):]
+		*s, b = string(b[n:n+int(l)]), b[n+int(l):]
 	}
 	if len(b) != 0 {
 		return r, errDamagedRow
 	}
 	r.Line, r.HTTPStatus, r.Attempts, r.Throttled, r.LatencyMS = int(ints[0]), int(ints[1]), int(ints[2]), int(ints[3]), ints[4]
 	r.Segments = int(ints[5])
-	r.ID, r.Status, r.Error, r.MessageID, r.SentAt, r.Response = strs[0], sender.Status(strs[1]), strs[2], strs[3], strs[4], strs[5]
 	return r, nil
 }
 
@@ -422,7 +433,7 @@ func decodeRow(b []byte) (Row, error) {
 // the same folder renamed into place, so a failed merge (rows' error)
 // leaves no half report. Rows are written as they were read, every column
 // byte for byte, by the same Writer as any other report.
-func writeMerged(path string, segments bool, rows func(emit func(*Row) error) error) (err error) {
+func writeMerged(path string, cols columns, rows func(emit func(*Row) error) error) (err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".merge-*")
 	if err != nil {
 		return fmt.Errorf("write merged report: %w", err)
@@ -434,7 +445,7 @@ func writeMerged(path string, segments bool, rows func(emit func(*Row) error) er
 			os.Remove(name)
 		}
 	}()
-	w, err := Create(name, Options{Format: FormatFromName(path), SyncInterval: time.Hour, Segments: segments})
+	w, err := Create(name, Options{Format: FormatFromName(path), SyncInterval: time.Hour, Segments: cols.segments, Delivery: cols.delivery})
 	if err != nil {
 		return fmt.Errorf("write merged report: %w", err)
 	}

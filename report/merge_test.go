@@ -472,3 +472,36 @@ func FuzzRowCodec(f *testing.F) {
 		}
 	})
 }
+
+// TestMergeKeepsDeliveryColumns: a shard that `bulksend status` has
+// updated keeps its delivery columns in the merged report, in either
+// format, beside a shard that has none.
+func TestMergeKeepsDeliveryColumns(t *testing.T) {
+	for _, ext := range []string{".csv", ".jsonl"} {
+		t.Run(ext, func(t *testing.T) {
+			dir := t.TempDir()
+			s1, s2, out := filepath.Join(dir, "s1.csv"), filepath.Join(dir, "s2.csv"), filepath.Join(dir, "all"+ext)
+			writeShard(t, s1, mergeSent(2, "a"))
+			writeShard(t, s2, mergeSent(3, "b"))
+			err := UpdateDelivery(s1, FormatCSV, func(r *Row) {
+				r.DeliveryStatus, r.DeliveryError, r.DeliveryAt = "undelivered", "30003 unreachable", "2026-11-27T12:00:00Z"
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Merge(context.Background(), MergeOptions{Out: out, Inputs: []string{s1, s2}}); err != nil {
+				t.Fatal(err)
+			}
+			got := map[int]Row{}
+			if err := readFile(out, FormatFromName(out), func(r Row) error { got[r.Line] = r; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if r := got[2]; r.DeliveryStatus != "undelivered" || r.DeliveryError != "30003 unreachable" || r.DeliveryAt != "2026-11-27T12:00:00Z" {
+				t.Errorf("line 2 merged as %q %q %v, want its delivery columns", r.DeliveryStatus, r.DeliveryError, r.DeliveryAt)
+			}
+			if r := got[3]; r.DeliveryStatus != "" || r.ID != "b" {
+				t.Errorf("line 3 merged as %+v", r)
+			}
+		})
+	}
+}

@@ -53,9 +53,11 @@ type Options struct {
 	CommitDelay time.Duration
 	// Now stamps the in-flight rows' sent_at; nil means time.Now.
 	Now func() time.Time
-	// Segments adds the segments column to a new CSV report. A report that
+	// Segments adds the segments column to a new CSV report, Delivery the
+	// delivery columns (a merge of reports that have them). A report that
 	// is appended to keeps the columns it has.
 	Segments bool
+	Delivery bool
 	// Redact rewrites a result's error and response columns before they
 	// are stored: the caller's secret masker, since a server may echo the
 	// request's credentials in an error body. nil stores them as they are.
@@ -223,7 +225,7 @@ func newWriter(out io.Writer, name string, format Format, opts Options) *Writer 
 		now = time.Now
 	}
 	w := &Writer{name: name, out: out, now: now, redact: opts.Redact, enc: newEncoder(format), delay: opts.CommitDelay}
-	w.enc.cols.segments = opts.Segments
+	w.enc.cols.segments, w.enc.cols.delivery = opts.Segments, opts.Delivery
 	if w.delay == 0 {
 		w.delay = DefaultCommitDelay
 	}
@@ -601,7 +603,3 @@ func pathColumns(path string) columns {
 	defer f.Close()
 	return fileColumns(f)
 }
-
-// fileHasSegments reports whether the CSV report at path has the segments
-// column.
-func fileHasSegments(path string) bool { return pathColumns(path).segments }
