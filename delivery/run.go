@@ -21,6 +21,9 @@ const (
 	// DefaultCheckpoint is how often, at most, a pass rewrites the report
 	// with the answers it has.
 	DefaultCheckpoint = time.Second
+	// DefaultBatch is how many rows a pass holds lookups for at a time:
+	// about 30 MB, whatever the report's length.
+	DefaultBatch = 100_000
 	// MaxFailures bounds Result.Failures.
 	MaxFailures = 100
 )
@@ -47,6 +50,8 @@ type Options struct {
 	MaxTime  time.Duration
 	// Checkpoint: see DefaultCheckpoint; 0 means it.
 	Checkpoint time.Duration
+	// Batch: see DefaultBatch; 0 means it.
+	Batch int
 	// Redact rewrites a delivery status and error before they are stored
 	// (the caller's secret masker); nil stores them as they are.
 	Redact func(string) string
@@ -148,6 +153,9 @@ func newRunner(opts Options) *runner {
 	if r.opts.Checkpoint <= 0 {
 		r.opts.Checkpoint = DefaultCheckpoint
 	}
+	if r.opts.Batch <= 0 {
+		r.opts.Batch = DefaultBatch
+	}
 	return r
 }
 
@@ -155,16 +163,8 @@ func newRunner(opts Options) *runner {
 // or the time is up.
 func (r *runner) passes(ctx context.Context, stop <-chan struct{}, start time.Time, res *Result) error {
 	for {
-		open, err := r.openRows(res)
-		if err != nil || len(open) == 0 {
-			return err
-		}
-		res.Passes++
-		if r.opts.OnPass != nil {
-			r.opts.OnPass(res.Passes, len(open))
-		}
-		left, err := r.pass(ctx, stop, open, res)
-		if err != nil || !r.opts.Watch || left == 0 {
+		left, asked, err := r.askOpen(ctx, stop, res)
+		if err != nil || asked == 0 || !r.opts.Watch || left == 0 {
 			return err
 		}
 		if r.opts.MaxTime > 0 && r.now().Add(r.opts.Interval).Sub(start) > r.opts.MaxTime {
@@ -192,21 +192,62 @@ func (r *runner) passes(ctx context.Context, stop <-chan struct{}, start time.Ti
 	}
 }
 
-// openRows are the sent rows whose delivery is not final, in report order.
-// A row the vendor cannot be asked about is recorded as such in the report
+// askOpen is one pass: it asks every open row once, Batch rows at a time
+// so that memory stays flat however long the report (each batch reads the
+// report again, skipping the rows this pass has asked). left is how many
+// of the asked rows are still not final.
+func (r *runner) askOpen(ctx context.Context, stop <-chan struct{}, res *Result) (left, asked int, err error) {
+	var done lineSet
+	for {
+		open, total, err := r.openRows(res, &done)
+		if err != nil || len(open) == 0 {
+			return left, asked, err
+		}
+		if asked == 0 {
+			res.Passes++
+			if r.opts.OnPass != nil {
+				r.opts.OnPass(res.Passes, total)
+			}
+		}
+		for _, m := range open {
+			done.add(m.Line)
+		}
+		asked += len(open)
+		n, err := r.pass(ctx, stop, open, res)
+		left += n
+		if err != nil {
+			return left, asked, err
+		}
+	}
+}
+
+// lineSet is a set of report lines, a bit each.
+type lineSet []uint64
+
+func (s *lineSet) add(line int) {
+	for line/64 >= len(*s) {
+		*s = append(*s, 0)
+	}
+	(*s)[line/64] |= 1 << (line % 64)
+}
+
+func (s lineSet) has(line int) bool { return line/64 < len(s) && s[line/64]&(1<<(line%64)) != 0 }
+
+// openRows are the first Batch sent rows whose delivery is not final and
+// that done does not hold, in report order; total counts all of them. A
+// row the vendor cannot be asked about is recorded as such in the report
 // and res, and not returned.
-func (r *runner) openRows(res *Result) ([]*sender.Message, error) {
+func (r *runner) openRows(res *Result, done *lineSet) (open []*sender.Message, total int, err error) {
 	var (
-		open     []*sender.Message
 		unasked  = map[int]string{}
 		inflight bool
 		stale    bool // an unasked row's delivery_error does not say why yet
 	)
-	err := report.LastRows(r.opts.Report, r.format, func(row report.Row) error {
+	err = report.LastRows(r.opts.Report, r.format, func(row report.Row) error {
 		switch {
 		case row.Status == sender.StatusInFlight:
 			inflight = true
-		case row.Status != sender.StatusSent || OutcomeOf(row.DeliveryStatus).Final():
+		case row.Status != sender.StatusSent || OutcomeOf(row.DeliveryStatus).Final() || done.has(row.Line):
 		default:
 			method, url, header, err := r.opts.Vendor.Request(&row)
 			if err != nil {
@@ -218,15 +259,17 @@ func (r *runner) openRows(res *Result) ([]*sender.Message, error) {
 				stale = stale || row.DeliveryError != why
 				return nil
 			}
-			open = append(open, &sender.Message{Line: row.Line, ID: row.ID, Method: method, URL: url, Header: header})
+			if total++; len(open) < r.opts.Batch {
+				open = append(open, &sender.Message{Line: row.Line, ID: row.ID, Method: method, URL: url, Header: header})
+			}
 		}
 		return nil
 	})
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("read report: %w", err)
+		return nil, 0, fmt.Errorf("read report: %w", err)
 	case inflight:
-		return nil, ErrUnfinished
+		return nil, 0, ErrUnfinished
 	}
 	res.Unasked, res.Why = len(unasked), ""
 	if len(unasked) > 0 {
@@ -239,10 +282,10 @@ func (r *runner) openRows(res *Result) ([]*sender.Message, error) {
 			}
 		})
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
-	return open, nil
+	return open, total, nil
 }
 
 // pass sends one lookup per open row through the engine and saves the

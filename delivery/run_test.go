@@ -376,3 +376,28 @@ func TestRunMasksEchoes(t *testing.T) {
 		t.Errorf("delivery %q / %q, want both masked", r.DeliveryStatus, r.DeliveryError)
 	}
 }
+
+// TestRunBatches: a pass holds lookups for Batch rows at a time and still
+// asks every open row exactly once, reported as one pass over all of them.
+func TestRunBatches(t *testing.T) {
+	const n = 10
+	vc := vendors[0]
+	s := newSetup(t, vc, sandbox.Config{DeliveryStep: time.Second}, n, "report.csv")
+	// The clock stands still: every message stays open after its lookup,
+	// so only the pass's own bookkeeping keeps it from being asked again.
+	doer := &authDoer{auth: vc.auth(s.base)}
+	opts := s.options(vc, doer)
+	opts.Batch = 3
+	var passes []string
+	opts.OnPass = func(pass, rows int) { passes = append(passes, fmt.Sprintf("%d:%d", pass, rows)) }
+	res, err := Run(context.Background(), nil, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := doer.requests.Load(); got != n {
+		t.Errorf("%d lookups, want %d", got, n)
+	}
+	if strings.Join(passes, " ") != "1:10" || res.Passes != 1 || res.Pending != n+0 || res.Delivered != 0 {
+		t.Errorf("passes %v, result %+v", passes, res)
+	}
+}
