@@ -104,6 +104,40 @@ func TestRedisShardsShareOneQuota(t *testing.T) {
 	}
 }
 
+// TestRedisSharesCaps: two processes with --rate 100/s --rate 20/24h on
+// one --limiter key send 20 messages between them, not 20 each; both park
+// (exit 5) with the rest pending, and no request was refused to find out.
+func TestRedisSharesCaps(t *testing.T) {
+	const rows, daily = 60, 20
+	rds := testkit.RedisT(t)
+	srv, base := sandboxtest.Start(t, sandbox.Config{Burst: rows, Rate: 1000})
+	dir := t.TempDir()
+	writeRows(t, dir, "rows.csv", rows)
+	var procs []*testkit.Proc
+	for i := 1; i <= 2; i++ {
+		procs = append(procs, start(t, dir, sendArgs(base, "--shard", fmt.Sprintf("%d/2", i),
+			"--limiter", rds.URL(t.Name()), "--rate", "100/s", "--rate", fmt.Sprintf("%d/24h", daily),
+			"--report", fmt.Sprintf("s%d.csv", i), "--quiet")...))
+	}
+	for i, p := range procs {
+		if code := p.Wait(t); code != 5 {
+			t.Fatalf("shard %d/2: exit %d, want 5 (parked)\n%s", i+1, code, p.Stderr.String())
+		}
+	}
+	if st := srv.Stats(); st.Delivered != daily || st.Requests != daily || st.Duplicates != 0 {
+		t.Errorf("server: %d requests, %d delivered, %d duplicates; want %d, %d, 0", st.Requests, st.Delivered, st.Duplicates, daily, daily)
+	}
+	sent, pending := 0, 0
+	for i := 1; i <= 2; i++ {
+		j := readJournal(t, filepath.Join(dir, fmt.Sprintf("s%d.csv", i)))
+		sent += j.count[sender.StatusSent]
+		pending += j.count[sender.StatusPending]
+	}
+	if sent != daily || pending != rows-daily {
+		t.Errorf("reports: %d sent, %d pending; want %d and %d", sent, pending, daily, rows-daily)
+	}
+}
+
 // TestRedisThrottlePausesEveryProcess: process A meets a 429 asking for 2 s;
 // process B, sending to another, healthy server on the same quota, waits
 // out A's pause before its first request.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/bulksend/bulksend/campaign"
 	"github.com/bulksend/bulksend/ratelimit"
+	"github.com/bulksend/bulksend/redislimit"
 	"github.com/bulksend/bulksend/sender"
 	"github.com/bulksend/bulksend/sendwindow"
 	"github.com/bulksend/bulksend/suppress"
@@ -52,14 +53,13 @@ func parseCaps(opts *SendOptions) ([]ratelimit.Rate, error) {
 	switch {
 	case err != nil:
 		return nil, usageError("--rate: %v", err)
-	case len(caps) > 0 && opts.Limiter != "":
-		return nil, usageError("several --rate flags are not shared through --limiter: give one --rate")
 	}
 	return caps, nil
 }
 
-// capped puts the --rate caps on top of lim. A cap spent for longer than
-// --max-wait parks the run; with --wait-parked it is slept through.
+// capped puts the --rate caps on top of lim, shared through Redis when lim
+// is. A cap spent for longer than --max-wait parks the run; with
+// --wait-parked it is slept through.
 func (p *plan) capped(lim runLimiter) runLimiter {
 	if len(p.caps) == 0 {
 		return lim
@@ -68,13 +68,20 @@ func (p *plan) capped(lim runLimiter) runLimiter {
 	if p.opts.WaitParked {
 		maxWait = 0
 	}
+	if shared, ok := lim.(*redislimit.Limiter); ok {
+		// Every process sharing the --limiter key draws on the same caps.
+		return cappedLimiter{runLimiter: lim, caps: shared.Caps(p.caps, maxWait)}
+	}
 	return cappedLimiter{runLimiter: lim, caps: ratelimit.NewCaps(p.caps, maxWait, nil)}
 }
 
-// cappedLimiter is a limiter whose requests also take from long caps.
+// cappedLimiter is a limiter whose requests also take from long caps:
+// *ratelimit.Caps, or *redislimit.Caps with --limiter.
 type cappedLimiter struct {
 	runLimiter
-	caps *ratelimit.Caps
+	caps interface {
+		Wait(ctx context.Context) error
+	}
 }
 
 // Wait waits for the pace, then for the caps.

@@ -460,7 +460,12 @@ func (l *Limiter) Errors() (n int, last error) {
 
 // run runs one of the scripts and returns its integer reply.
 func (l *Limiter) run(ctx context.Context, s *redis.Script, args ...any) ([]int64, error) {
-	r, err := s.Run(ctx, l.rdb, l.keys, args...).Int64Slice()
+	return l.runKeys(ctx, s, l.keys, args...)
+}
+
+// runKeys runs s on keys (all under l's hash tag).
+func (l *Limiter) runKeys(ctx context.Context, s *redis.Script, keys []string, args ...any) ([]int64, error) {
+	r, err := s.Run(ctx, l.rdb, keys, args...).Int64Slice()
 	if err != nil {
 		return nil, fmt.Errorf("redis limiter: %w", err)
 	}
