@@ -57,6 +57,9 @@ func (f *resumeFilter) filter(m *sender.Message) (sender.Status, bool) {
 		if f.keyed || f.resendUnknown {
 			// The server drops a copy by the same key (the row's content,
 			// hence its key, is unchanged), or the user accepts the risk.
+			// It may still have arrived: whatever the resend meets, the
+			// row ends sent or unknown, never failed or pending.
+			m.MayHaveArrived = true
 			return "", false
 		}
 		return st, false
@@ -77,11 +80,13 @@ func (f *resumeFilter) inFlight(m *sender.Message) {
 	sentKey := f.state.InFlightKey(m.Line)
 	switch {
 	case f.keyed && sentKey != "" && sentKey == m.IdempotencyKey:
+		m.MayHaveArrived = true
 		return
 	case m.Lookup != nil:
 		m.Settle = true // looked up first, sent only if absent
 		return
 	case f.resendUnknown:
+		m.MayHaveArrived = true
 		return
 	}
 	m.Skip = sender.StatusUnknown

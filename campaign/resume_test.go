@@ -52,22 +52,25 @@ func TestResumeFilter(t *testing.T) {
 		flags       flags
 		wantEarlier sender.Status
 		wantSkip    sender.Status
+		// wantMaybe: resent although it may have arrived, so it must end
+		// sent or unknown whatever the resend meets.
+		wantMaybe bool
 	}{
-		{"in flight, same key, server deduplicates: resent", sender.Message{Line: 2, ID: "a", IdempotencyKey: "k-a"}, keyed, "", ""},
-		{"in flight without a key: unknown", sender.Message{Line: 3, ID: "b", IdempotencyKey: "k-b"}, keyed, "", sender.StatusUnknown},
-		{"in flight, key changed: unknown", sender.Message{Line: 4, ID: "c", IdempotencyKey: "k-c1"}, keyed, "", sender.StatusUnknown},
-		{"in flight, server not known to deduplicate: unknown", sender.Message{Line: 2, ID: "a", IdempotencyKey: "k-a"}, flags{}, "", sender.StatusUnknown},
-		{"in flight, --retry-failed: still unknown", sender.Message{Line: 3, ID: "b"}, flags{retryFailed: true}, "", sender.StatusUnknown},
-		{"in flight, --resend-unknown: resent", sender.Message{Line: 3, ID: "b"}, flags{resendUnknown: true}, "", ""},
-		{"sent earlier: settled", sender.Message{Line: 5, ID: "d"}, keyed, sender.StatusSent, ""},
-		{"failed: stays failed", sender.Message{Line: 6, ID: "f"}, flags{}, sender.StatusFailed, ""},
-		{"failed, --retry-failed: resent", sender.Message{Line: 6, ID: "f"}, flags{retryFailed: true}, "", ""},
-		{"unknown: stays unknown", sender.Message{Line: 7, ID: "u"}, flags{}, sender.StatusUnknown, ""},
-		{"unknown, --retry-failed: stays unknown", sender.Message{Line: 7, ID: "u"}, flags{retryFailed: true}, sender.StatusUnknown, ""},
-		{"unknown, server deduplicates: resent", sender.Message{Line: 7, ID: "u"}, keyed, "", ""},
-		{"unknown, --resend-unknown: resent", sender.Message{Line: 7, ID: "u"}, flags{resendUnknown: true}, "", ""},
-		{"pending: sent", sender.Message{Line: 8, ID: "p"}, flags{}, "", ""},
-		{"not in the report: sent", sender.Message{Line: 9, ID: "e"}, keyed, "", ""},
+		{"in flight, same key, server deduplicates: resent", sender.Message{Line: 2, ID: "a", IdempotencyKey: "k-a"}, keyed, "", "", true},
+		{"in flight without a key: unknown", sender.Message{Line: 3, ID: "b", IdempotencyKey: "k-b"}, keyed, "", sender.StatusUnknown, false},
+		{"in flight, key changed: unknown", sender.Message{Line: 4, ID: "c", IdempotencyKey: "k-c1"}, keyed, "", sender.StatusUnknown, false},
+		{"in flight, server not known to deduplicate: unknown", sender.Message{Line: 2, ID: "a", IdempotencyKey: "k-a"}, flags{}, "", sender.StatusUnknown, false},
+		{"in flight, --retry-failed: still unknown", sender.Message{Line: 3, ID: "b"}, flags{retryFailed: true}, "", sender.StatusUnknown, false},
+		{"in flight, --resend-unknown: resent", sender.Message{Line: 3, ID: "b"}, flags{resendUnknown: true}, "", "", true},
+		{"sent earlier: settled", sender.Message{Line: 5, ID: "d"}, keyed, sender.StatusSent, "", false},
+		{"failed: stays failed", sender.Message{Line: 6, ID: "f"}, flags{}, sender.StatusFailed, "", false},
+		{"failed, --retry-failed: resent", sender.Message{Line: 6, ID: "f"}, flags{retryFailed: true}, "", "", false},
+		{"unknown: stays unknown", sender.Message{Line: 7, ID: "u"}, flags{}, sender.StatusUnknown, "", false},
+		{"unknown, --retry-failed: stays unknown", sender.Message{Line: 7, ID: "u"}, flags{retryFailed: true}, sender.StatusUnknown, "", false},
+		{"unknown, server deduplicates: resent", sender.Message{Line: 7, ID: "u"}, keyed, "", "", true},
+		{"unknown, --resend-unknown: resent", sender.Message{Line: 7, ID: "u"}, flags{resendUnknown: true}, "", "", true},
+		{"pending: sent", sender.Message{Line: 8, ID: "p"}, flags{}, "", "", false},
+		{"not in the report: sent", sender.Message{Line: 9, ID: "e"}, keyed, "", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,6 +86,9 @@ func TestResumeFilter(t *testing.T) {
 			earlier, skip := f.filter(&m)
 			if skip || earlier != tt.wantEarlier || m.Skip != tt.wantSkip {
 				t.Errorf("filter = %q, skip %v, Skip %q; want %q, false, %q", earlier, skip, m.Skip, tt.wantEarlier, tt.wantSkip)
+			}
+			if m.MayHaveArrived != tt.wantMaybe {
+				t.Errorf("MayHaveArrived = %v, want %v", m.MayHaveArrived, tt.wantMaybe)
 			}
 		})
 	}

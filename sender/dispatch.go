@@ -113,11 +113,11 @@ func (d *dispatcher) read(m *Message, ok bool, now time.Time) {
 }
 
 // newJob is m's job, ready at now. A row an earlier run may have delivered
-// is looked up first, and until then may have arrived: left unsent, it is
-// unknown, never pending.
+// starts as one that may have arrived (maybe), so unless a lookup says it
+// is absent it ends sent or unknown, never failed or pending; when it has
+// a Lookup and Settle asks for it, it is looked up before it is sent.
 func newJob(m *Message, now time.Time) *job {
-	settle := m.Settle && m.Lookup != nil
-	return &job{m: m, ready: now, looking: settle, maybe: settle}
+	return &job{m: m, ready: now, looking: m.Settle && m.Lookup != nil, maybe: m.Settle || m.MayHaveArrived}
 }
 
 // settleUnsent counts m as read and settles it if it has nothing to send

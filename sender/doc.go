@@ -53,6 +53,20 @@
 // Config.MaxErrorShare. A success refills the retry budget; every transient
 // retry spends from it.
 //
+// # A row that may have arrived
+//
+// A job is "maybe" once one of its requests may have reached the server
+// (an ambiguous attempt, or one aborted after it was written), and from
+// the start when an earlier run may have delivered it (Message.Settle or
+// Message.MayHaveArrived: it was unknown, or in flight when that run was
+// killed). From then on, whatever its later requests meet, the row ends
+// sent or unknown, never failed or pending: a refusal (a 4xx, a refused
+// connection, a 429 or 503 until its retries run out, a park, an auth
+// failure, the run stopping) proves only that this request was not taken,
+// not that the earlier one was not, and failed or pending would let a
+// later --retry-failed or --resume send it blind. Only a lookup that says
+// the message is absent clears it (absent, in attempt.go).
+//
 // # Stopping
 //
 // A run stops when the input is done and nothing waits, or early: the stop

@@ -65,10 +65,18 @@ type Message struct {
 	// Lookup, when set, asks the server whether this message exists, to
 	// settle an ambiguous attempt instead of leaving the row unknown.
 	Lookup *Lookup
-	// Settle says an earlier run may have delivered the message (it was
-	// unknown, or in flight when that run was killed): the run asks Lookup
-	// first, and sends only if the server says the message is absent.
+	// Settle says the run asks Lookup first, before any send, because an
+	// earlier run may have delivered the message (it was unknown, or in
+	// flight when that run was killed); it sends only if the server says
+	// the message is absent. Settle implies MayHaveArrived.
 	Settle bool
+	// MayHaveArrived says an earlier run may have delivered the message,
+	// and this run sends it anyway (the server deduplicates, or the user
+	// accepted the risk: --resend-unknown). Whatever this run's attempts
+	// meet, the row ends sent or unknown, never failed or pending, which
+	// a later --retry-failed or --resume would send blind; only a lookup
+	// that says the message is absent clears it.
+	MayHaveArrived bool
 
 	// Invalid, when set, says why the row cannot be sent: the engine reports
 	// it with StatusInvalid and never sends it.

@@ -1,0 +1,135 @@
+package sender
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// scriptedDoer answers each request with the next of its answers, in
+// order, without a network: the test decides exactly what the server said.
+// Requests to paths starting with /lookup/ take from lookups, the others
+// from sends; the last answer repeats.
+type scriptedDoer struct {
+	mu             sync.Mutex
+	sends, lookups []scripted
+	nSend, nLookup int
+}
+
+// scripted is one answer: a status with headers, or a transport error.
+type scripted struct {
+	status int
+	header http.Header
+	err    error
+}
+
+func (d *scriptedDoer) Do(r *http.Request) (*http.Response, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var a scripted
+	if strings.HasPrefix(r.URL.Path, "/lookup/") {
+		a = d.lookups[min(d.nLookup, len(d.lookups)-1)]
+		d.nLookup++
+	} else {
+		a = d.sends[min(d.nSend, len(d.sends)-1)]
+		d.nSend++
+	}
+	if a.err != nil {
+		return nil, a.err
+	}
+	h := a.header
+	if h == nil {
+		h = http.Header{}
+	}
+	return &http.Response{StatusCode: a.status, Header: h, Body: io.NopCloser(strings.NewReader(`{"id":"m-1"}`)), Request: r}, nil
+}
+
+// refusedErr is a connection the server refused: proof it took nothing.
+var refusedErr = &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+
+func says(status int, kv ...string) scripted {
+	h := http.Header{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		h.Set(kv[i], kv[i+1])
+	}
+	return scripted{status: status, header: h}
+}
+
+// TestRunRowThatMayHaveArrived: a row an earlier run may have delivered
+// (Message.MayHaveArrived), resent because the server deduplicates or the
+// user accepted the risk (--resend-unknown), ends sent or unknown whatever
+// the resend meets: never failed or pending, which a later --retry-failed
+// or --resume would send blind. The same answers to a fresh row (wantFresh)
+// show what the mark changes. Only a lookup that says the message is
+// absent clears it.
+func TestRunRowThatMayHaveArrived(t *testing.T) {
+	const maxRetries = 2
+	tests := []struct {
+		name             string
+		sends, lookups   []scripted
+		settle           bool // looked up first (Message.Settle with a Lookup)
+		wantFresh, want  Status
+		wantErr          error
+		wantSends, wantL int
+	}{
+		{name: "accepted: sent", sends: []scripted{says(200)},
+			wantFresh: StatusSent, want: StatusSent, wantSends: 1},
+		{name: "refused for good (400): unknown, the first send may have arrived", sends: []scripted{says(400)},
+			wantFresh: StatusFailed, want: StatusUnknown, wantSends: 1},
+		{name: "503 until its retries run out: unknown", sends: []scripted{says(503)},
+			wantFresh: StatusFailed, want: StatusUnknown, wantSends: maxRetries + 1},
+		{name: "connection refused every time: unknown", sends: []scripted{{err: refusedErr}},
+			wantFresh: StatusPending, want: StatusUnknown, wantErr: ErrUnreachable, wantSends: maxRetries + 1},
+		{name: "429 past --max-wait parks: unknown", sends: []scripted{says(429, "Retry-After", "86400")},
+			wantFresh: StatusPending, want: StatusUnknown, wantErr: ErrParked, wantSends: 1},
+		{name: "credentials refused: unknown", sends: []scripted{says(401)},
+			wantFresh: StatusPending, want: StatusUnknown, wantErr: ErrAuth, wantSends: 1},
+		{name: "a lookup says absent, then refused for good: failed", settle: true,
+			lookups: []scripted{says(404)}, sends: []scripted{says(400)},
+			wantFresh: StatusFailed, want: StatusFailed, wantSends: 1, wantL: 1},
+		{name: "a lookup says absent, then parked: pending", settle: true,
+			lookups: []scripted{says(404)}, sends: []scripted{says(429, "Retry-After", "86400")},
+			wantFresh: StatusPending, want: StatusPending, wantErr: ErrParked, wantSends: 1, wantL: 1},
+	}
+	for _, tt := range tests {
+		for _, maybe := range []bool{false, true} {
+			name := tt.name + "/fresh"
+			want := tt.wantFresh
+			if maybe {
+				name, want = tt.name+"/may have arrived", tt.want
+			}
+			t.Run(name, func(t *testing.T) {
+				doer := &scriptedDoer{sends: tt.sends, lookups: tt.lookups}
+				clock := &fakeNow{t: time.Date(2026, 3, 7, 10, 0, 0, 0, time.UTC)}
+				m := newMessages(1, "http://bulksend.test/send")[0]
+				m.MayHaveArrived = maybe
+				if tt.settle {
+					m.Settle, m.Lookup = true, &Lookup{URL: "http://bulksend.test/lookup/row-001"}
+				}
+				j := newMemJournal()
+				cfg := Config{Client: doer, Journal: j, Limiter: new(waitCountingLimiter), Concurrency: 1,
+					MaxRetries: maxRetries, RetryBudget: -1, Now: clock.now, Rand: func() float64 { return 0 }}
+				_, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: []*Message{m}}, 10*time.Second)
+				if (tt.wantErr == nil) != (err == nil) || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
+					t.Errorf("Run: %v, want %v", err, tt.wantErr)
+				}
+				r := j.result(2)
+				if r == nil || r.Status != want {
+					t.Fatalf("result %+v, want %s", r, want)
+				}
+				if doer.nSend != tt.wantSends || doer.nLookup != tt.wantL {
+					t.Errorf("%d sends and %d lookups, want %d and %d", doer.nSend, doer.nLookup, tt.wantSends, tt.wantL)
+				}
+				j.check(t)
+			})
+		}
+	}
+}
