@@ -126,6 +126,21 @@ func (e *engine) look(w *worker, j *job) outcome {
 	if a.err != nil && w.run.Err() != nil {
 		return outcome{kind: outcomeAbandoned, job: j, requests: 1}
 	}
+	o := e.lookedUp(j, &a)
+	if a.err == nil && !throttleStatus(a.status) && o.kind != outcomeFatal {
+		// A lookup spends the quota as a send does: one that says it is
+		// spent for longer than MaxWait parks the run as a send's would.
+		if q, ok := ratelimit.ParseQuota(a.header, a.end); ok && q.Remaining == 0 && q.Reset > e.maxWait {
+			a.spent = q
+			o.park = e.quotaSpent(&a)
+		}
+	}
+	return o
+}
+
+// lookedUp resolves the answer a to j's lookup.
+func (e *engine) lookedUp(j *job, a *answer) outcome {
+	lk := j.m.Lookup
 	var reason string
 	switch {
 	case a.err != nil:
@@ -133,14 +148,12 @@ func (e *engine) look(w *worker, j *job) outcome {
 	case throttleStatus(a.status):
 		e.server.Observe(a.header, a.start, a.end)
 		sig, hinted := e.server.ParseWaitAt(a.header, a.end)
-		if v, ok := classifyThrottle(a.status, sig, hinted, e.maxWait); ok && v.kind == verdictThrottled {
-			j.throttled++
-			e.throttled.Add(1)
-			e.progress.Throttled.Add(1)
-			e.lim.Throttle(a.end, v.wait, v.hinted)
-			j.lookups-- // flow control, not a lookup that failed
-			j.ready = a.end
-			return outcome{kind: outcomeRetry, job: j, requests: 1}
+		if v, ok := classifyThrottle(a.status, sig, hinted, e.maxWait); ok {
+			// Flow control, not a lookup that failed: the same pause, or
+			// park, as a send meets. A parked row stays unknown, so
+			// --resume looks it up again.
+			j.lookups--
+			return e.throttle(j, a, v, "not settled: parked: ")
 		}
 		reason = fmt.Sprintf("HTTP %d", a.status)
 	case a.status >= 200 && a.status < 300:
@@ -150,7 +163,7 @@ func (e *engine) look(w *worker, j *job) outcome {
 			id, found = lk.Match(a.body)
 		}
 		if found {
-			r := e.result(j, &a, StatusSent, "")
+			r := e.result(j, a, StatusSent, "")
 			r.MessageID = id
 			return outcome{kind: outcomeFinal, job: j, res: r, requests: 1}
 		}
@@ -161,7 +174,7 @@ func (e *engine) look(w *worker, j *job) outcome {
 		reason = fmt.Sprintf("HTTP %d", a.status)
 	}
 	if j.lookups > e.maxRetries {
-		return outcome{kind: outcomeFinal, job: j, requests: 1, res: e.result(j, &a, StatusUnknown,
+		return outcome{kind: outcomeFinal, job: j, requests: 1, res: e.result(j, a, StatusUnknown,
 			fmt.Sprintf("may have reached the server; %s could not settle it (last: %s); not resent", plural(j.lookups, "lookup"), reason))}
 	}
 	j.ready = a.end.Add(ratelimit.Backoff(j.lookups-1, e.backoffBase(), e.backoffMax(), e.random))
@@ -245,28 +258,7 @@ func (e *engine) resolve(j *job, a *answer, v verdict) outcome {
 		r.MessageID, r.Detail = v.messageID, v.detail
 		return outcome{kind: outcomeFinal, job: j, res: r, requests: 1}
 	case verdictThrottled, verdictWaitTooLong:
-		j.throttled++
-		e.throttled.Add(1)
-		e.progress.Throttled.Add(1)
-		if e.progress != nil {
-			e.progress.LastThrottle.Store(v.reason)
-		}
-		if v.kind == verdictWaitTooLong {
-			if !e.cfg.WaitParked {
-				// The whole run parks: the server refused this request,
-				// so the row is pending (unless an earlier attempt may
-				// have arrived), and no other row is worth a request
-				// before the reset.
-				until := e.server.At(a.header, a.end).Add(v.wait)
-				return outcome{kind: outcomeFatal, job: j, requests: 1,
-					err: &ParkedError{Until: until, Reason: v.reason},
-					res: e.result(j, a, e.unsent(j), "not sent: parked: "+v.reason)}
-			}
-			e.progress.park(a.end.Add(v.wait))
-		}
-		e.lim.Throttle(a.end, v.wait, v.hinted)
-		j.ready = a.end
-		return outcome{kind: outcomeRetry, job: j, requests: 1}
+		return e.throttle(j, a, v, "not sent: parked: ")
 	case verdictAmbiguous:
 		j.maybe = true
 		if e.keyed(j.m) {
@@ -306,6 +298,34 @@ func (e *engine) resolve(j *job, a *answer, v verdict) outcome {
 			v.reason+"; an earlier attempt may have reached the server")}
 	}
 	return outcome{kind: outcomeFinal, job: j, res: e.result(j, a, StatusFailed, v.reason), requests: 1}
+}
+
+// throttle handles a throttle answer a (verdict v) to j's send or lookup.
+// It is flow control: the whole pool pauses and j is requeued. A wait
+// longer than MaxWait parks the whole run instead (unless WaitParked): the
+// server refused this request, so j is left as unsent (pending, or unknown
+// when an earlier attempt may have arrived, which a lookup always means),
+// its error starting with parked, and no other row is worth a request
+// before the reset.
+func (e *engine) throttle(j *job, a *answer, v verdict, parked string) outcome {
+	j.throttled++
+	e.throttled.Add(1)
+	e.progress.Throttled.Add(1)
+	if e.progress != nil {
+		e.progress.LastThrottle.Store(v.reason)
+	}
+	if v.kind == verdictWaitTooLong {
+		if !e.cfg.WaitParked {
+			until := e.server.At(a.header, a.end).Add(v.wait)
+			return outcome{kind: outcomeFatal, job: j, requests: 1,
+				err: &ParkedError{Until: until, Reason: v.reason},
+				res: e.result(j, a, e.unsent(j), parked+v.reason)}
+		}
+		e.progress.park(a.end.Add(v.wait))
+	}
+	e.lim.Throttle(a.end, v.wait, v.hinted)
+	j.ready = a.end
+	return outcome{kind: outcomeRetry, job: j, requests: 1}
 }
 
 // unsent is the status of j when its latest request proved the server did

@@ -133,3 +133,65 @@ func TestRunRowThatMayHaveArrived(t *testing.T) {
 		}
 	}
 }
+
+// TestLookupObeysMaxWait: a lookup meets the same park and --max-wait
+// rules as a send. A throttle asking for longer than MaxWait, or an answer
+// saying the quota is spent until then, parks the run; the row, not
+// settled, stays unknown, so a later --resume looks it up again: it is
+// never sent, never taken for sent. A shorter throttle pauses the pool and
+// the lookup is asked again, not counted as a lookup that failed.
+func TestLookupObeysMaxWait(t *testing.T) {
+	const maxRetries = 1
+	tests := []struct {
+		name       string
+		lookups    []scripted
+		waitParked bool
+		want       Status
+		wantErr    error
+		wantL      int
+		wantSends  int
+	}{
+		{name: "429 past --max-wait: parked, unknown",
+			lookups: []scripted{says(429, "Retry-After", "86400")},
+			want:    StatusUnknown, wantErr: ErrParked, wantL: 1},
+		{name: "503 with a wait past --max-wait: parked, unknown",
+			lookups: []scripted{says(503, "Retry-After", "3600")},
+			want:    StatusUnknown, wantErr: ErrParked, wantL: 1},
+		{name: "found, but the quota is spent past --max-wait: sent, then parked",
+			lookups: []scripted{says(200, "X-RateLimit-Limit", "100", "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", "86400")},
+			want:    StatusSent, wantErr: ErrParked, wantL: 1},
+		{name: "short throttles are flow control: asked again, then found",
+			lookups: []scripted{says(429, "Retry-After", "1"), says(429, "Retry-After", "1"), says(429, "Retry-After", "1"), says(200)},
+			want:    StatusSent, wantL: 4},
+		{name: "429 past --max-wait with --wait-parked: waits, asks again",
+			lookups: []scripted{says(429, "Retry-After", "86400"), says(404)}, waitParked: true,
+			want: StatusSent, wantL: 2, wantSends: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doer := &scriptedDoer{sends: []scripted{says(200)}, lookups: tt.lookups}
+			clock := &fakeNow{t: time.Date(2026, 3, 7, 10, 0, 0, 0, time.UTC)}
+			m := newMessages(1, "http://bulksend.test/send")[0]
+			m.Settle, m.Lookup = true, &Lookup{URL: "http://bulksend.test/lookup/row-001"}
+			j := newMemJournal()
+			cfg := Config{Client: doer, Journal: j, Limiter: new(waitCountingLimiter), Concurrency: 1,
+				MaxRetries: maxRetries, WaitParked: tt.waitParked, Now: clock.now, Rand: func() float64 { return 0 }}
+			_, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: []*Message{m}}, 10*time.Second)
+			if (tt.wantErr == nil) != (err == nil) || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
+				t.Errorf("Run: %v, want %v", err, tt.wantErr)
+			}
+			r := j.result(2)
+			if r == nil || r.Status != tt.want {
+				t.Fatalf("result %+v, want %s", r, tt.want)
+			}
+			if doer.nLookup != tt.wantL || doer.nSend != tt.wantSends {
+				t.Errorf("%d lookups and %d sends, want %d and %d", doer.nLookup, doer.nSend, tt.wantL, tt.wantSends)
+			}
+			// A row settled by lookups alone made no send (Attempts 0),
+			// which check takes for a row that was never begun.
+			if n := len(j.records[2]); n != 1 || len(j.begins[2]) != 1 {
+				t.Errorf("line 2 begun %d times, recorded %d times; want once each", len(j.begins[2]), n)
+			}
+		})
+	}
+}
