@@ -1,6 +1,7 @@
 package sender
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,7 +25,14 @@ type job struct {
 	// earlier attempt arrived; lookups counts the lookups made.
 	looking bool
 	lookups int
-	ready   time.Time
+	// next is the URL of the next page of a list the lookup is reading,
+	// pages the pages it has read.
+	next  string
+	pages int
+	ready time.Time
+	// firstAt is when the job's first request left: a message it created
+	// is no older.
+	firstAt time.Time
 	sentAt  time.Time
 	latency time.Duration
 }
@@ -117,7 +125,7 @@ func (e *engine) quotaSpent(a *answer) *ParkedError {
 // paced like a send and counts as a request.
 func (e *engine) look(w *worker, j *job) outcome {
 	lk := j.m.Lookup
-	q := &Message{Method: lk.Method, URL: lk.URL, Header: lk.Header}
+	q := &Message{Method: lk.Method, URL: cmp.Or(j.next, lk.URL), Header: lk.Header, bodyLimit: lookupLimit}
 	if q.Method == "" {
 		q.Method = http.MethodGet
 	}
@@ -140,7 +148,6 @@ func (e *engine) look(w *worker, j *job) outcome {
 
 // lookedUp resolves the answer a to j's lookup.
 func (e *engine) lookedUp(j *job, a *answer) outcome {
-	lk := j.m.Lookup
 	var reason string
 	switch {
 	case a.err != nil:
@@ -157,22 +164,17 @@ func (e *engine) lookedUp(j *job, a *answer) outcome {
 		}
 		reason = fmt.Sprintf("HTTP %d", a.status)
 	case a.status >= 200 && a.status < 300:
-		id, _ := e.parse(a.status, a.body)
-		found := true
-		if lk.Match != nil {
-			id, found = lk.Match(a.body)
+		o, why := e.read(j, a)
+		if why == "" {
+			return o
 		}
-		if found {
-			r := e.result(j, a, StatusSent, "")
-			r.MessageID = id
-			return outcome{kind: outcomeFinal, job: j, res: r, requests: 1}
-		}
-		return e.absent(j, a.end)
+		reason = why
 	case a.status == http.StatusNotFound:
 		return e.absent(j, a.end)
 	default:
 		reason = fmt.Sprintf("HTTP %d", a.status)
 	}
+	j.next, j.pages = "", 0 // the next lookup reads the list from the start
 	if j.lookups > e.maxRetries {
 		return outcome{kind: outcomeFinal, job: j, requests: 1, res: e.result(j, a, StatusUnknown,
 			fmt.Sprintf("may have reached the server; %s could not settle it (last: %s); not resent", plural(j.lookups, "lookup"), reason))}
@@ -203,6 +205,9 @@ func (e *engine) lookupDelay() time.Duration {
 func (e *engine) send(w *worker, j *job) answer {
 	j.attempts++
 	a := e.request(w, j.m)
+	if j.firstAt.IsZero() {
+		j.firstAt = a.start
+	}
 	j.sentAt, j.latency = a.start, a.end.Sub(a.start)
 	return a
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 // with lookupStatus.
 type lookupServer struct {
 	lookupStatus int
+	lookupBody   string // "" means {"id":"m-found"}
 	sends        atomic.Int64
 	lookups      atomic.Int64
 }
@@ -25,7 +28,11 @@ func (s *lookupServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/lookup/") {
 		s.lookups.Add(1)
 		w.WriteHeader(s.lookupStatus)
-		_, _ = w.Write([]byte(`{"id":"m-found"}`))
+		body := s.lookupBody
+		if body == "" {
+			body = `{"id":"m-found"}`
+		}
+		_, _ = w.Write([]byte(strings.TrimPrefix(body, "-")))
 		return
 	}
 	if s.sends.Add(1) == 1 {
@@ -38,24 +45,34 @@ func (s *lookupServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // TestLookupSettles: an ambiguous attempt against a server not known to
 // deduplicate is settled by the message's Lookup, paced and counted like a
 // send: found is sent (with the lookup's message id), absent is sent again,
-// anything else is looked up again and then left unknown.
+// anything else is looked up again and then left unknown. A 2xx that is
+// empty does not say "exists": it settles nothing either.
 func TestLookupSettles(t *testing.T) {
 	const maxRetries = 2
 	tests := []struct {
 		name         string
 		lookupStatus int
+		lookupBody   string // "-" alone: no body
 		want         Status
 		wantSends    int64
 		wantLookups  int64
 		wantID       string
 	}{
-		{"found: sent, not resent", http.StatusOK, StatusSent, 1, 1, "m-found"},
-		{"absent: sent again", http.StatusNotFound, StatusSent, 2, 1, "m-sent"},
-		{"unsettled: looked up again, then unknown", http.StatusInternalServerError, StatusUnknown, 1, maxRetries + 1, ""},
+		{"found: sent, not resent", http.StatusOK, "", StatusSent, 1, 1, "m-found"},
+		{"found without an id: sent", http.StatusOK, `{"status":"delivered"}`, StatusSent, 1, 1, ""},
+		{"absent: sent again", http.StatusNotFound, "", StatusSent, 2, 1, "m-sent"},
+		{"unsettled: looked up again, then unknown", http.StatusInternalServerError, "", StatusUnknown, 1, maxRetries + 1, ""},
+		{"200 with no body: unsettled", http.StatusOK, "-", StatusUnknown, 1, maxRetries + 1, ""},
+		{"200 []: unsettled", http.StatusOK, "[]", StatusUnknown, 1, maxRetries + 1, ""},
+		{"200 [ ] with spaces: unsettled", http.StatusOK, " [ ]\n", StatusUnknown, 1, maxRetries + 1, ""},
+		{"200 {}: unsettled", http.StatusOK, "{}", StatusUnknown, 1, maxRetries + 1, ""},
+		{"200 null: unsettled", http.StatusOK, "null", StatusUnknown, 1, maxRetries + 1, ""},
+		{"204: unsettled", http.StatusNoContent, "-", StatusUnknown, 1, maxRetries + 1, ""},
+		{"200 a list of one: found", http.StatusOK, `[{"id":"m-1"}]`, StatusSent, 1, 1, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := &lookupServer{lookupStatus: tt.lookupStatus}
+			srv := &lookupServer{lookupStatus: tt.lookupStatus, lookupBody: tt.lookupBody}
 			ts := httptest.NewServer(srv)
 			defer ts.Close()
 			msgs := newMessages(1, ts.URL+"/send")
@@ -72,7 +89,7 @@ func TestLookupSettles(t *testing.T) {
 				t.Fatal(err)
 			}
 			r := j.result(2)
-			if r == nil || r.Status != tt.want || r.MessageID != tt.wantID {
+			if r == nil || r.Status != tt.want || (tt.wantID != "" && r.MessageID != tt.wantID) {
 				t.Fatalf("result %+v, want %s with message id %q", r, tt.want, tt.wantID)
 			}
 			if srv.sends.Load() != tt.wantSends || srv.lookups.Load() != tt.wantLookups {
@@ -94,3 +111,110 @@ func (l *waitCountingLimiter) Throttle(time.Time, time.Duration, bool) time.Dura
 	return 0
 }
 func (l *waitCountingLimiter) Success(time.Time, ratelimit.Quota, bool) {}
+
+// pagesServer loses the answer to the first send (a 502) and serves a list
+// of pages at /list/{n}: page n's body is "n"; the last page is pages.
+type pagesServer struct {
+	pages   int
+	sends   atomic.Int64
+	lookups atomic.Int64
+}
+
+func (s *pagesServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if n, ok := strings.CutPrefix(r.URL.Path, "/list/"); ok {
+		s.lookups.Add(1)
+		_, _ = w.Write([]byte(n))
+		return
+	}
+	if s.sends.Add(1) == 1 {
+		w.WriteHeader(http.StatusBadGateway)
+		return
+	}
+	_, _ = w.Write([]byte(`{"id":"m-sent"}`))
+}
+
+// TestLookupPages: a Lookup whose Match reads a list follows its pages, each
+// a paced and counted request, up to Lookup.Pages; found on a page is sent,
+// the end of the list without it is absent (sent again), a list longer than
+// the bound or a page that cannot be judged settles nothing (looked up
+// again from the first page, then unknown). Match is given the time of the
+// row's first request on the server's clock, less LookupClockSlack.
+func TestLookupPages(t *testing.T) {
+	const maxRetries = 1
+	tests := []struct {
+		name        string
+		pages       int // pages in the list
+		foundOn     int // page holding the message; 0: none
+		unsettledOn int // page Match cannot judge; 0: none
+		bound       int // Lookup.Pages
+		want        Status
+		wantSends   int64
+		wantLookups int64
+	}{
+		{"found on the first page", 3, 1, 0, 5, StatusSent, 1, 1},
+		{"found on the third page", 3, 3, 0, 5, StatusSent, 1, 3},
+		{"absent at the end of the list: sent again", 3, 0, 0, 5, StatusSent, 2, 3},
+		{"the list outlasts the bound: unknown", 10, 0, 0, 4, StatusUnknown, 1, (maxRetries + 1) * 4},
+		{"a page that cannot be judged: unknown", 3, 3, 2, 5, StatusUnknown, 1, (maxRetries + 1) * 2},
+		{"found on the last page the bound reads", DefaultLookupPages, DefaultLookupPages, 0, 0, StatusSent, 1, DefaultLookupPages},
+		{"found one page past the default bound: unknown", DefaultLookupPages + 1, DefaultLookupPages + 1, 0, 0, StatusUnknown, 1, (maxRetries + 1) * DefaultLookupPages},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := &pagesServer{pages: tt.pages}
+			ts := httptest.NewServer(srv)
+			defer ts.Close()
+			var sinces []time.Time
+			var mu sync.Mutex
+			msgs := newMessages(1, ts.URL+"/send")
+			msgs[0].Lookup = &Lookup{URL: ts.URL + "/list/1", Pages: tt.bound, Match: func(body []byte, since time.Time) Page {
+				mu.Lock()
+				sinces = append(sinces, since)
+				mu.Unlock()
+				n, err := strconv.Atoi(string(body))
+				switch {
+				case err != nil:
+					return Page{Unsettled: "not a page: " + err.Error()}
+				case n == tt.unsettledOn:
+					return Page{Unsettled: "a message without a date"}
+				case n == tt.foundOn:
+					return Page{Found: true, MessageID: "m-listed"}
+				case n == tt.pages:
+					return Page{}
+				}
+				return Page{Next: ts.URL + "/list/" + strconv.Itoa(n+1)}
+			}}
+			j := newMemJournal()
+			lim := new(waitCountingLimiter)
+			start := time.Now()
+			cfg := Config{Client: newClient(t), Journal: j, Limiter: lim, MaxRetries: maxRetries, LookupDelay: time.Millisecond,
+				BackoffBase: time.Millisecond, BackoffMax: time.Millisecond,
+				ParseResponse: func(_ int, body []byte) (string, string) { return "", "" }}
+			sum, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: msgs}, 10*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := j.result(2)
+			if r == nil || r.Status != tt.want {
+				t.Fatalf("result %+v, want %s", r, tt.want)
+			}
+			if tt.want == StatusSent && tt.wantSends == 1 && r.MessageID != "m-listed" {
+				t.Errorf("message id %q, want the listed m-listed", r.MessageID)
+			}
+			if srv.sends.Load() != tt.wantSends || srv.lookups.Load() != tt.wantLookups {
+				t.Errorf("server saw %d sends and %d page reads, want %d and %d", srv.sends.Load(), srv.lookups.Load(), tt.wantSends, tt.wantLookups)
+			}
+			if n := tt.wantSends + tt.wantLookups; int64(sum.Requests) != n || lim.waits.Load() != n {
+				t.Errorf("%d requests counted, %d limiter waits; want %d each (every page is paced and counted)", sum.Requests, lim.waits.Load(), n)
+			}
+			// httptest sends a Date header to the second: the offset it
+			// gives is within a second of none.
+			for _, s := range sinces {
+				if lo, hi := start.Add(-LookupClockSlack-2*time.Second), time.Now().Add(-LookupClockSlack+time.Second); s.Before(lo) || s.After(hi) {
+					t.Errorf("since %v, want the first request's start less %s (between %v and %v)", s, LookupClockSlack, lo, hi)
+				}
+			}
+			j.check(t)
+		})
+	}
+}

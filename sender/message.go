@@ -51,6 +51,9 @@ type Message struct {
 	URL    string
 	Header http.Header
 	Body   []byte
+	// bodyLimit, when set, is how much of the answer is read instead of
+	// responseLimit: a page of a list is larger than a send's answer.
+	bodyLimit int64
 	// IdempotencyKey is sent in Config.IdempotencyHeader. Empty means the
 	// request is not safe to resend once it may have reached the server.
 	IdempotencyKey string
@@ -100,17 +103,38 @@ type Window interface {
 
 // Lookup is the request that asks the server whether a message exists.
 // A 2xx answer says it does (Config.ParseResponse reads its message id),
-// unless Match says otherwise; a 404 says it does not; any other answer,
-// or none, settles nothing, and the message is looked up again after a
-// backoff.
+// unless it is empty (no body, or only `[]`, `{}` or `null`: it does not
+// say "exists", so it settles nothing) or Match reads it; a 404 says it
+// does not; any other answer, or none, settles nothing, and the message is
+// looked up again after a backoff.
 type Lookup struct {
 	Method string // "" means GET
 	URL    string
 	Header http.Header
 	// Match, when set, reads a 2xx answer that lists messages (Twilio's
-	// Message list): found, and the message's id, when the list holds it;
-	// not found means absent.
-	Match func(body []byte) (messageID string, found bool)
+	// Message list), one page at a time (see Page). since is the earliest
+	// time, on the server's clock, that a message created by this row's
+	// requests can carry, clock slack included; zero means unknown (a row
+	// an earlier run left unsettled): Match must then not take an older
+	// look-alike for this row's message.
+	Match func(body []byte, since time.Time) Page
+	// Pages bounds the pages one lookup reads; 0 means DefaultLookupPages.
+	// A list longer than that settles nothing.
+	Pages int
+}
+
+// Page is what Lookup.Match made of one page of a list of messages.
+type Page struct {
+	// Found says the list holds the message; MessageID is its id.
+	Found     bool
+	MessageID string
+	// Next, when the message is not on this page, is the absolute URL of
+	// the next page; "" means the list ended without it: it is absent.
+	Next string
+	// Unsettled, when set, says why the page settles nothing (it is not a
+	// list, a message on it cannot be judged); Found and Next are then
+	// ignored and the row is looked up again after a backoff.
+	Unsettled string
 }
 
 // Result is what happened to one message: a value, not a Go error, so a

@@ -2,6 +2,7 @@ package sender
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -91,7 +92,7 @@ func (e *engine) do(w *worker, m *Message) (status int, header http.Header, body
 		return 0, nil, nil, written.Load(), err
 	}
 	defer resp.Body.Close()
-	body, err = io.ReadAll(io.LimitReader(resp.Body, responseLimit))
+	body, err = io.ReadAll(io.LimitReader(resp.Body, cmp.Or(m.bodyLimit, responseLimit)))
 	if err != nil {
 		// The server answered, so the request reached it.
 		return 0, nil, nil, true, fmt.Errorf("read response: %w", err)
