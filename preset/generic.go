@@ -38,7 +38,7 @@ type GenericConfig struct {
 	// per-recipient interval; a row without it is invalid.
 	RecipientField string
 	// LookupURL, when set, is a template like URL: the address that says
-	// whether the row's message exists (2xx yes, 404 no), asked with
+	// whether the row's message exists (a 2xx with a body yes, 404 no), asked with
 	// LookupMethod (default GET) and the same headers as the send.
 	LookupURL    string
 	LookupMethod string
