@@ -144,6 +144,8 @@ type adaptive struct {
 	// bare is the bare-window model (bare.go), once a server that shows
 	// no counter refused a request.
 	bare *bareWindow
+	// repace asks the Limiter for a fresh pacer at the new pace.
+	repace bool
 }
 
 func newAdaptive(ceiling rate.Limit, burst, inFlight int) *adaptive {

@@ -14,14 +14,20 @@ import (
 //
 // So the first refusal ends the unpaced burst, whose accepted requests are
 // the quota L (the window was empty), and the pool sends nothing but one
-// probe at doubling offsets from the burst's first request. A bucket has
-// refilled a request or two at the first probe and accepts it: the bucket
-// equation (adaptive.go) takes over as before. A window refuses it until
-// the burst has aged out of it: the first probe accepted bounds its length,
-// lo < W <= hi, and from then on the pool sends L per hi evenly spaced, a
-// request and a half under, which a sliding log or counter never refuses.
-// A refusal after that means the window is longer than hi thought: the pool
-// waits a whole window, not a backoff guess, and paces by a longer one.
+// probe at a time (never a second before the first's answer) at growing
+// offsets from the burst's first request. A bucket has refilled a request
+// or two at the first probe and accepts it: the bucket equation
+// (adaptive.go) takes over as before. A window refuses it until the burst
+// has aged out of it: the first probe accepted bounds its length from
+// above, the last refused from below (for a counter that weighs its
+// previous period, by a factor the burst's size gives: see bareAccepted).
+// The pool then paces L-1.5 per window evenly, which a sliding log or
+// counter never refuses, starting at the geometric middle of the bounds,
+// and tries the middle again after each whole window without a refusal.
+// A refusal while paced raises the lower bound to the window it paced by
+// and goes back to the last that held; the pause is a few intervals of
+// the slower pace, since an evenly paced window ages out as fast as it
+// filled. Two such refusals end the search.
 const (
 	// bareFirstProbe is the earliest probe after the burst (or four times
 	// the burst's length, if longer, and never before the backoff a bare
@@ -37,6 +43,13 @@ const (
 	// the window get before the search stops.
 	bareGrow  = 1.25
 	bareClose = 0.05
+	// bareSettle is the pause after a refusal while paced, in intervals
+	// of the new, slower pace.
+	bareSettle = 3
+	// bareMisses is how many refusals while paced end the search for a
+	// shorter window: each is a 429, and the probes spent most of the
+	// share a run may have.
+	bareMisses = 2
 )
 
 type bareWindow struct {
@@ -48,6 +61,10 @@ type bareWindow struct {
 	// refusal (0 none yet), since when the pace by hi began.
 	safe  time.Duration
 	since time.Time
+	// refused counts the refusals since the burst began: where they
+	// count (HAProxy), they are part of what the window holds. misses
+	// counts those while paced.
+	refused, misses int
 }
 
 // shorten tries a shorter window, halfway (geometrically) to lo, after a
@@ -62,6 +79,7 @@ func (b *bareWindow) shorten(a *adaptive, sent time.Time) {
 	b.since = sent
 	a.measured = b.pace()
 	a.pace = b.pace()
+	a.repace = true
 }
 
 // pace is the even pace that the window allows, in requests/second.
@@ -79,11 +97,13 @@ func (a *adaptive) startBare(now time.Time, backoff time.Duration) (time.Duratio
 	if a.signs > 0 || a.bare != nil || a.win != nil || a.counterMax > 0 || a.limitSaid > 0 || a.successes < 2 || a.firstSent.IsZero() {
 		return 0, false
 	}
-	a.bare = &bareWindow{quota: a.successes, start: a.firstSent}
+	a.bare = &bareWindow{quota: a.successes, start: a.firstSent, refused: 1}
 	pause := max(backoff, a.firstSent.Add(max(bareFirstProbe, 4*now.Sub(a.firstSent))).Sub(now))
 	a.sign(now, pause, 0)
-	a.bare.probe = now.Add(pause).Sub(a.firstSent)
-	return pause, true
+	// One probe at the pause's end, and no second before its answer: the
+	// pace the bucket equation starts with would send one a millisecond
+	// later, refused too where the first is.
+	return a.bare.next(a, now, now.Add(pause).Sub(a.firstSent)), true
 }
 
 // next schedules the probe at offset d from the burst's start and returns
@@ -99,26 +119,45 @@ func (b *bareWindow) next(a *adaptive, now time.Time, d time.Duration) time.Dura
 // model is on and returns the pause.
 func (a *adaptive) bareRefused(now time.Time) time.Duration {
 	b := a.bare
+	b.refused++
 	if b.hi == 0 {
 		// The probe was refused: the window, if it is one, is longer.
+		// Past the first probe the server is no fast bucket: skip an
+		// offset, which saves a refusal where the window is long and
+		// changes nothing where it is short (the first acceptance is at
+		// most twice the burst's age-out either way).
+		first := b.lo == 0
 		b.lo = max(b.lo, b.probe)
+		if first {
+			return b.next(a, now, 4*b.probe)
+		}
 		return b.next(a, now, 2*b.probe)
 	}
 	// Paced and refused: the window is longer than hi. Wait a whole one,
 	// so everything refused meanwhile has aged out, and pace by a longer:
 	// the last one that held, if any.
 	b.lo = max(b.lo, b.hi)
+	b.misses++
 	if b.safe > b.hi {
-		// Back to the last that held, and no more trying: each try
-		// costs a window's pause.
-		b.hi, b.lo = b.safe, b.safe
+		// Back to the last that held; the search goes on between the
+		// two while refusals are few.
+		b.hi = b.safe
 	} else {
 		b.hi = time.Duration(float64(b.hi) * bareGrow)
 	}
+	if b.misses >= bareMisses {
+		b.lo = b.hi
+	}
 	a.pace = b.pace()
 	a.measured = b.pace()
-	b.since = now.Add(b.hi)
-	return b.hi
+	a.repace = true
+	// Paced evenly, the window holds about the pace times its length, and
+	// what it holds ages out at the pace it was sent: a few intervals of
+	// the slower pace bring it under the quota, refused requests and all.
+	// Waiting a whole window would cost a window's sending per refusal.
+	pause := time.Duration(bareSettle / a.pace * float64(time.Second))
+	b.since = now.Add(pause)
+	return pause
 }
 
 // bareAccepted reads an accepted answer to a request sent at sent while
@@ -138,15 +177,30 @@ func (a *adaptive) bareAccepted(sent time.Time) bool {
 	if b.lo == 0 {
 		// The first probe went through: the server gave back requests
 		// soon after the burst, as a bucket does. Its equation takes over
-		// from the sign the first refusal made, at the pace it set.
+		// from the sign the first refusal made, at the pace it starts with.
 		a.bare = nil
+		a.pace = math.Max(adaptiveGuess*float64(max(a.burstSize(), 1)), adaptiveFloor)
 		return false
 	}
+	// The probe refused at lo says the burst had not aged out by then. A
+	// sliding log frees it a window after it was sent, so W > lo; a
+	// counter that weighs its previous period (HAProxy) gives the first
+	// request back at W(2 - L/B) once B requests were counted in the
+	// burst's period, refused ones included, so W > lo/(2 - L/B).
+	held := float64(b.quota + b.refused)
+	b.lo = time.Duration(float64(b.lo) / (2 - float64(b.quota)/held))
 	b.hi = max(sent.Sub(b.start), b.lo+time.Millisecond)
 	b.quota = max(a.burstSize(), b.quota)
 	b.since = sent
+	// hi holds (the burst aged out by then); start at the geometric
+	// middle of the bounds, and go back to hi if refused: a refusal costs
+	// a request and a few intervals' pause, pacing by hi a window's worth
+	// of sending.
+	b.safe = b.hi
+	b.hi = max(time.Duration(math.Sqrt(float64(b.lo)*float64(b.hi))), b.lo+time.Millisecond)
 	a.sliding = true
 	a.measured = b.pace()
 	a.pace = b.pace()
+	a.repace = true
 	return true
 }

@@ -87,24 +87,34 @@
 // when the server surely had it, so slow answers never make it early.
 // Whether refused requests count against the quota (HAProxy,
 // express-rate-limit) is not a model parameter: the window models send
-// nothing a window cannot take, the bare-window model pauses a whole window
-// after a refusal, and the bucket equation measures less than the true rate
-// when refusals count.
+// nothing a window cannot take, the bare-window model counts refusals in
+// what a counter holds and pauses after one until what it sent ages out,
+// and the bucket equation measures less than the true rate when refusals
+// count.
 //
 // Without a counter only 429s are evidence. With a wait hint on them the
 // bucket equation (adaptive.go) is fitted to them. With nothing at all on
 // them (a bare 429: nginx, HAProxy) the bare-window model (bare.go) tells a
 // bucket from a window first: the burst's accepted requests are the quota
-// L, and one probe at a time goes at doubling offsets from the burst's
-// start. A bucket accepts the first (it refills at once): the bucket
-// equation takes over. A window refuses until the burst has aged out of
-// it, and the first probe accepted bounds its length: lo < W <= hi. Then
-// the pool sends L-1.5 per hi evenly spaced, which a sliding log or counter
-// never refuses (a burst would be), tries the geometric middle of the
-// bounds after each whole window without a refusal, and when refused waits
-// a whole window, not a backoff guess, because where refused requests
-// count (HAProxy) each one sent into a full window keeps it full, and goes
-// back to the last window that held. A bare fixed window is paced the same
+// L, and one probe at a time (never two in flight) goes at growing
+// offsets from the burst's start. A bucket accepts the first (it refills
+// at once): the bucket equation takes over. A window refuses until the
+// burst has aged out of it. The first probe accepted bounds its length W
+// from above; the last refused bounds it from below, directly for a
+// sliding log (the burst comes back a window after it was sent) and
+// divided by 2 - L/B for a counter that weighs its previous period
+// (HAProxy's stick tables, whose period starts at the first request: B
+// requests counted in it, refused ones too, give the first back at
+// W(2 - L/B)). Then the pool sends L-1.5 per window evenly, which a
+// sliding log or counter never refuses (a burst would be), starting at the
+// geometric middle of the bounds and trying the middle again after each
+// whole window without a refusal. A refusal while paced raises the lower
+// bound and goes back to the last window that held, after a pause of a
+// few intervals: an evenly paced window ages out as fast as it filled, so
+// where refused requests count a short pause at the slower pace clears it
+// (waiting a whole window costs a window's sending). Two refusals end the
+// search; each is a 429, and the burst's in-flight tail and the probes
+// spend most of what a run may have. A bare fixed window is paced the same
 // way (no limiter in the benchmark is one; see BENCHMARKS.md for the
 // figures of those that are).
 //

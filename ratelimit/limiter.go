@@ -247,6 +247,9 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 	paused := now.Before(l.pauseUntil)
 	if !hinted {
 		if paused {
+			if l.adapt != nil && l.adapt.bare != nil {
+				l.adapt.bare.refused++
+			}
 			return l.pauseUntil.Sub(now)
 		}
 		wait = Backoff(l.hintless, l.base, l.max, l.rnd)
@@ -327,6 +330,15 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 		}
 	}
 	l.applyAdaptive(now)
+	if l.adapt.repace {
+		// The bare-window model set a new pace: reservations made at the
+		// old one would let a burst through when given back, which a
+		// sliding window counts.
+		l.adapt.repace = false
+		l.lim = rate.NewLimiter(l.adapt.limit(), 1)
+		close(l.changed)
+		l.changed = make(chan struct{})
+	}
 }
 
 // applyAdaptive moves the token bucket to the adaptive controller's rate.

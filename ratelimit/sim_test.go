@@ -353,7 +353,12 @@ type simSliding struct {
 	window       time.Duration
 	counter      bool
 	countRefused bool
-	style        string
+	// haproxy is a counter as HAProxy's stick tables keep it: the first
+	// period starts at the first request (and again after two idle
+	// periods), the previous period's weight is rounded down, and a
+	// request is refused when the count including it exceeds limit.
+	haproxy bool
+	style   string
 
 	log        []time.Time
 	start      time.Time
@@ -363,7 +368,17 @@ type simSliding struct {
 func (s *simSliding) serve(at time.Time) (bool, http.Header) {
 	var used float64
 	var reset time.Time
-	if s.counter {
+	if s.haproxy {
+		switch {
+		case s.start.IsZero() || at.Sub(s.start) >= 2*s.window:
+			s.start, s.prev, s.curr = at, 0, 0
+		case at.Sub(s.start) >= s.window:
+			s.start, s.prev, s.curr = s.start.Add(s.window), s.curr, 0
+		}
+		remain := s.window - at.Sub(s.start)
+		used = float64(s.curr) + math.Floor(float64(s.prev)*float64(remain)/float64(s.window))
+		reset = s.start.Add(s.window)
+	} else if s.counter {
 		if ws := at.Truncate(s.window); !ws.Equal(s.start) {
 			if ws.Sub(s.start) == s.window {
 				s.prev = s.curr
@@ -392,7 +407,7 @@ func (s *simSliding) serve(at time.Time) (bool, http.Header) {
 	}
 	ok := int(math.Round(used)) < s.limit
 	if ok || s.countRefused {
-		if s.counter {
+		if s.counter || s.haproxy {
 			s.curr++
 		} else {
 			s.log = append(s.log, at)
