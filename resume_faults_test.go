@@ -90,3 +90,89 @@ func TestResumeKilledUnderFaults(t *testing.T) {
 		})
 	}
 }
+
+// TestResumeNeverStalls is issue 12's stall hunt: under lost
+// acknowledgements, 502s after the message was taken and late answers,
+// three kill -9 at random points, then --resume, which must finish within
+// stallBound, with one row per input row and no message delivered twice.
+// A resume once sat at "553 of 600" with nothing in flight: each ambiguous
+// row waited --timeout (30s by default) for its first lookup, although
+// the server had long since taken the message. With --timeout 30s, far
+// above the bound, any wait of a --timeout shows here; the late answers
+// case times requests out (they answer after --timeout), so its resumes
+// make ambiguous rows of both kinds. The bound is a hang detector far
+// above a healthy run, not a speed figure.
+func TestResumeNeverStalls(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and resumes real processes: skipped with -short")
+	}
+	const rows, kills, stallBound = 600, 3, 20 * time.Second
+	tests := []struct {
+		name    string
+		rounds  int
+		lookup  bool
+		timeout string
+		cfg     sandbox.Config
+	}{
+		{name: "lost acks and 502s, answers late within --timeout, with a lookup", rounds: 3, lookup: true, timeout: "30s",
+			cfg: sandbox.Config{CutAfter: 0.05, FailAfter: 0.05, Late: 0.05, LateBy: 300 * time.Millisecond}},
+		{name: "the same without a lookup", rounds: 1, timeout: "30s",
+			cfg: sandbox.Config{CutAfter: 0.05, FailAfter: 0.05, Late: 0.05, LateBy: 300 * time.Millisecond}},
+		{name: "answers later than --timeout, with a lookup", rounds: 1, lookup: true, timeout: "2s",
+			cfg: sandbox.Config{CutAfter: 0.05, FailAfter: 0.05, Late: 0.03, LateBy: 3 * time.Second}},
+	}
+	testkit.Bulksend(t)
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rnd := rand.New(rand.NewPCG(uint64(i), 12)) // the kill points, the same every run
+			for round := range tt.rounds {
+				dir := t.TempDir()
+				writeRows(t, dir, "rows.csv", rows)
+				cfg := tt.cfg
+				cfg.NoIdempotency, cfg.Latency, cfg.Seed = true, 2*time.Millisecond, int64(100*i+round)
+				srv, base := sandboxtest.Start(t, cfg)
+				args := sendArgs(base, "--concurrency", "8", "--rate", "0", "--quiet", "--timeout", tt.timeout, "--resume")
+				if tt.lookup {
+					args = append(args, "--lookup-url", base+"/messages/{{.id}}")
+				}
+				reportPath := filepath.Join(dir, "rows.csv.report.csv")
+				at := 0
+				for range kills {
+					at += 30 + rnd.IntN(120)
+					p := start(t, dir, args...)
+					waitJournal(t, p, reportPath, func(j journal) bool { return len(j.last) > 0 && j.final() >= at })
+					if err := p.Cmd.Process.Kill(); err != nil {
+						t.Fatal(err)
+					}
+					p.Wait(t)
+				}
+				p := start(t, dir, args...)
+				select {
+				case <-p.Done():
+				case <-time.After(stallBound):
+					j := readJournal(t, reportPath)
+					t.Fatalf("round %d: --resume still running after %v: it stalls; journal %v; sandbox %+v",
+						round, stallBound, j.count, srv.Stats())
+				}
+				code := p.Wait(t)
+				got := checkReport(t, reportPath, rows)
+				st := srv.Stats()
+				t.Logf("round %d: exit %d, report %v; sandbox delivered %d, duplicates %d, lookups %d, late %d",
+					round, code, got.count, st.Delivered, st.Duplicates, st.MessageLookups, st.Late)
+				if st.Duplicates != 0 {
+					t.Errorf("round %d: the sandbox delivered %d messages twice", round, st.Duplicates)
+				}
+				if n := got.count[sender.StatusInFlight] + got.count[sender.StatusPending]; n != 0 {
+					t.Errorf("round %d: %d rows in flight or pending after the final run", round, n)
+				}
+				if tt.lookup && (code != 0 || got.count[sender.StatusSent] != rows) {
+					t.Errorf("round %d: exit %d, report %v; want 0 and all %d sent", round, code, got.count, rows)
+				}
+				if !tt.lookup && (code != 3 || got.count[sender.StatusSent]+got.count[sender.StatusUnknown] != rows) {
+					t.Errorf("round %d: exit %d, report %v; want 3 and every row sent or unknown", round, code, got.count)
+				}
+			}
+		})
+	}
+}

@@ -143,8 +143,11 @@ type Config struct {
 	// says it was not) repeated. Whether a server deduplicates is a fact
 	// about the server, never assumed from the header being sent.
 	IdempotentServer bool
-	// LookupDelay is how long after an ambiguous attempt the message's
-	// Lookup is asked; 0 means Timeout.
+	// LookupDelay is how long after an ambiguous attempt a Lookup answer
+	// saying the message is absent is trusted, so a request the server is
+	// still working on is not sent again; 0 means Timeout. The first
+	// lookup goes within a second: a found message settles the row at
+	// once, an absent one is asked again once LookupDelay has passed.
 	LookupDelay time.Duration
 
 	// ReadToEnd says the source always reaches its end without waiting on

@@ -65,7 +65,11 @@
 // failure, the run stopping) proves only that this request was not taken,
 // not that the earlier one was not, and failed or pending would let a
 // later --retry-failed or --resume send it blind. Only a lookup that says
-// the message is absent clears it (absent, in attempt.go). A lookup meets
+// the message is absent clears it (absent, in attempt.go). After an
+// ambiguous attempt the first lookup goes within a second (lookSoon): a
+// found message settles the row at once, while an answer that it is absent
+// is trusted only once the server has had Config.LookupDelay (--timeout)
+// to finish the attempt, and is asked again then. A lookup meets
 // the same throttle, park and --max-wait rules as a send (throttle, in
 // attempt.go); a parked lookup leaves the row unknown, so --resume looks
 // it up again.

@@ -195,3 +195,70 @@ func TestLookupObeysMaxWait(t *testing.T) {
 		})
 	}
 }
+
+// TestLookupSchedule: after an ambiguous attempt the first lookup goes
+// within a second, as a found message settles the row at once; an answer
+// saying the message is absent is trusted only once the server has had
+// LookupDelay (--timeout) to finish the attempt, and before that the row
+// is looked up again then, without spending a lookup. A row an earlier run
+// left (no settleAt) trusts absent at once. The decisions are read off the
+// engine on an injected clock; nothing waits.
+func TestLookupSchedule(t *testing.T) {
+	t0 := time.Date(2026, 3, 7, 10, 0, 0, 0, time.UTC)
+	type want struct {
+		kind     outcomeKind
+		status   Status // outcomeFinal
+		looking  bool
+		maybe    bool
+		ready    time.Time
+		settleAt time.Time
+		lookups  int
+	}
+	tests := []struct {
+		name        string
+		lookupDelay time.Duration
+		settleAt    time.Time // the job's before the answer
+		lookup      int       // the lookup's answer; 0: the answer is the send's 502
+		at          time.Time // when the answer came
+		want        want
+	}{
+		{name: "a 502: first lookup in a second, absent trusted after --timeout", at: t0,
+			want: want{kind: outcomeRetry, looking: true, maybe: true, ready: t0.Add(time.Second), settleAt: t0.Add(30 * time.Second)}},
+		{name: "a LookupDelay under a second: both at it", lookupDelay: 200 * time.Millisecond, at: t0,
+			want: want{kind: outcomeRetry, looking: true, maybe: true, ready: t0.Add(200 * time.Millisecond), settleAt: t0.Add(200 * time.Millisecond)}},
+		{name: "found early: sent", settleAt: t0.Add(30 * time.Second), lookup: 200, at: t0.Add(time.Second),
+			want: want{kind: outcomeFinal, status: StatusSent, looking: true, maybe: true, settleAt: t0.Add(30 * time.Second), lookups: 1}},
+		{name: "absent early: asked again once trusted, not counted", settleAt: t0.Add(30 * time.Second), lookup: 404, at: t0.Add(time.Second),
+			want: want{kind: outcomeRetry, looking: true, maybe: true, ready: t0.Add(30 * time.Second), settleAt: t0.Add(30 * time.Second)}},
+		{name: "absent once trusted: sent again", settleAt: t0.Add(30 * time.Second), lookup: 404, at: t0.Add(30 * time.Second),
+			want: want{kind: outcomeRetry, ready: t0.Add(30 * time.Second), lookups: 1}},
+		{name: "absent for a row an earlier run left: sent again at once", lookup: 404, at: t0,
+			want: want{kind: outcomeRetry, ready: t0, lookups: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEngine(Config{Timeout: 30 * time.Second, LookupDelay: tt.lookupDelay,
+				Now: func() time.Time { return tt.at }, Rand: func() float64 { return 0 }})
+			m := newMessages(1, "http://bulksend.test/send")[0]
+			m.Lookup = &Lookup{URL: "http://bulksend.test/lookup/row-001"}
+			a := &answer{status: tt.lookup, header: http.Header{}, body: []byte(`{"id":"m-1"}`), start: tt.at, end: tt.at}
+			var o outcome
+			if tt.lookup == 0 {
+				j := &job{m: m, attempts: 1}
+				a.status = http.StatusBadGateway
+				o = e.resolve(j, a, classifyStatus(a.status, "", ""))
+			} else {
+				j := &job{m: m, attempts: 1, maybe: true, looking: true, settleAt: tt.settleAt, lookups: 1}
+				o = e.lookedUp(j, a)
+			}
+			j := o.job
+			got := want{kind: o.kind, looking: j.looking, maybe: j.maybe, ready: j.ready, settleAt: j.settleAt, lookups: j.lookups}
+			if o.res != nil && o.kind == outcomeFinal {
+				got.status = o.res.Status
+			}
+			if got != tt.want {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
