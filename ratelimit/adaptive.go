@@ -105,6 +105,9 @@ type adaptive struct {
 
 	successes int // all accepted answers
 	burstSeen int
+	// burstLast is the latest send time of a request counted in
+	// burstSeen: a bucket refilled until then.
+	burstLast time.Time
 	limitSaid int // the bucket size the server's quota headers state
 	// counterMax is the most the server's counter has shown, plus the
 	// request that answer was for: what the quota evidently holds.
@@ -161,6 +164,9 @@ func newAdaptive(ceiling rate.Limit, burst, inFlight int) *adaptive {
 func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset time.Duration) time.Duration {
 	a.successes++
 	a.lastRecv = now
+	if a.signs == 0 && sent.After(a.burstLast) {
+		a.burstLast = sent
+	}
 	if a.firstSent.IsZero() || sent.Before(a.firstSent) {
 		a.firstSent, a.firstRecv = sent, now
 	}
@@ -206,6 +212,9 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 		// first sign it was part of the server's first burst.
 		if a.signs == 1 {
 			a.burstSeen++
+			if sent.After(a.burstLast) {
+				a.burstLast = sent
+			}
 		}
 		return 0
 	}
@@ -474,7 +483,17 @@ func (a *adaptive) learned() (burst int, perSecond float64) {
 	if a.win != nil {
 		return a.win.quota, a.win.perSecond()
 	}
-	return a.burstSize(), a.measured
+	burst = a.burstSize()
+	if a.limitSaid == 0 && !a.sliding && a.measured > 0 && !a.burstLast.IsZero() {
+		// Counted from answers, the burst includes what the bucket
+		// refilled while it lasted (requests in flight when the first
+		// refusal came, accepted with the refill): a pinned --burst that
+		// large would be refused. The bucket held what was accepted less
+		// that refill.
+		refill := int(math.Round(a.measured * a.burstLast.Sub(a.firstSent).Seconds()))
+		burst = max(burst-refill, 1)
+	}
+	return burst, a.measured
 }
 
 // burstSize is the server's burst: as its quota headers state it, else as
