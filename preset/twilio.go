@@ -98,6 +98,7 @@ type twilio struct {
 	contentSID string // "&ContentSid=...", encoded once
 	variables  []ContentVariable
 	tail       string // "&StatusCallback=...&ValidityPeriod=...", encoded once
+	lookup     *twilioLookup
 }
 
 // NewTwilio builds the Twilio preset: a form POST per row to the account's
@@ -114,9 +115,11 @@ func NewTwilio(cfg TwilioConfig) (*Preset, error) {
 	if err := checkURL(api); err != nil {
 		return nil, fmt.Errorf("twilio: %w", err)
 	}
+	base, path := strings.TrimRight(api, "/"), "/2010-04-01/Accounts/"+url.PathEscape(cfg.AccountSID)+"/Messages.json"
 	t := &twilio{
 		rows:      newRows(cfg.Source, cfg.IDField),
-		url:       strings.TrimRight(api, "/") + "/2010-04-01/Accounts/" + url.PathEscape(cfg.AccountSID) + "/Messages.json",
+		url:       base + path,
+		lookup:    newTwilioLookup(base, path, cfg.From, cfg.MessagingService),
 		toField:   cmp.Or(cfg.ToField, "to"),
 		textField: cmp.Or(cfg.TextField, "text"),
 		media:     cfg.MediaURLFields,
@@ -270,6 +273,13 @@ func (t *twilio) Build(row sender.Row) *sender.Message {
 	m.Header = http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
 	m.Body = body
 	m.IdempotencyKey = sender.IdempotencyKey(m.ID, body)
+	if text != "" && !t.content {
+		// A content template's body is Twilio's rendering, which the row
+		// does not know, and a message without text cannot be told from
+		// another: such rows are not looked up, and end unknown when
+		// their request may have arrived.
+		m.Lookup = t.lookup.lookup(to, text)
+	}
 	return m
 }
 

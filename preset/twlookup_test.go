@@ -1,0 +1,194 @@
+package preset
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bulksend/bulksend/sender"
+)
+
+// The account, sender and service of twilio-oai's ListMessage example
+// readFullPage1 (twilio_message_list_200_read_full_page1.json): its first
+// message is an outbound-api "testing" to +18182008801 created Fri, 24 May
+// 2019 17:44:46 +0000 (SMded05904ccb347238880ca9264e8fe1c); its second, with
+// the same addresses and time, is inbound.
+const (
+	oaiAccount = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	oaiPath    = "/2010-04-01/Accounts/" + oaiAccount + "/Messages.json"
+	oaiFrom    = "+12019235161"
+	oaiTo      = "+18182008801"
+	oaiService = "MGaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	oaiSID     = "SMded05904ccb347238880ca9264e8fe1c"
+	oaiNext    = "https://api.example" + oaiPath + "?To=%2B123456789&From=%2B987654321&DateSent%3E=2008-01-02&PageSize=2&Page=1&PageToken=PAMMc26223853f8c46b4ab7dfaa6abba0a26"
+)
+
+var oaiCreated = time.Date(2019, 5, 24, 17, 44, 46, 0, time.UTC)
+
+// TestTwilioListMatch: a page of the Message list, in twilio-oai's
+// published shape and field order, settles a row only when it holds an
+// outbound-api message to the row's recipient, from its sender (or its
+// Messaging Service), with exactly its text, created no earlier than the
+// row's first request; otherwise the next page is read, the list's end is
+// absent, and an answer that is not the published list, or a look-alike
+// that cannot be dated, settles nothing.
+func TestTwilioListMatch(t *testing.T) {
+	full := string(vendorFixture(t, "twilio_message_list_200_read_full_page1.json"))
+	empty := string(vendorFixture(t, "twilio_message_list_200_read_empty.json"))
+	last := strings.Replace(full, `"next_page_uri": "/2010`, `"next_page_uri": null, "was": "/2010`, 1)
+	before := oaiCreated.Add(-time.Minute)
+	tests := []struct {
+		name          string
+		from, service string
+		body          string
+		since         time.Time
+		to, text      string
+		want          sender.Page
+	}{
+		{"the published example: found", oaiFrom, "", full, before, oaiTo, "testing", sender.Page{Found: true, MessageID: oaiSID}},
+		{"created the second the row left: found", oaiFrom, "", full, oaiCreated, oaiTo, "testing", sender.Page{Found: true, MessageID: oaiSID}},
+		{"by the Messaging Service alone: found", "", oaiService, full, before, oaiTo, "testing", sender.Page{Found: true, MessageID: oaiSID}},
+		{"sender and service: found", oaiFrom, oaiService, full, before, oaiTo, "testing", sender.Page{Found: true, MessageID: oaiSID}},
+		{"created before the row's first request: the next page", oaiFrom, "", full, oaiCreated.Add(time.Second), oaiTo, "testing", sender.Page{Next: oaiNext}},
+		{"yesterday's identical message on the last page: absent", oaiFrom, "", last, oaiCreated.Add(24 * time.Hour), oaiTo, "testing", sender.Page{}},
+		{"a trailing space is another text", oaiFrom, "", last, before, oaiTo, "testing ", sender.Page{}},
+		{"case is another text", oaiFrom, "", last, before, oaiTo, "Testing", sender.Page{}},
+		{"another recipient", oaiFrom, "", last, before, "+18182008802", "testing", sender.Page{}},
+		{"another sender", "+12019235162", "", last, before, oaiTo, "testing", sender.Page{}},
+		{"another Messaging Service", "", "MGbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", last, before, oaiTo, "testing", sender.Page{}},
+		{"an inbound message with the text is not the row's", oaiFrom, "", last, before, oaiTo, "look mom I have media!", sender.Page{}},
+		{"the published empty list: absent", oaiFrom, "", empty, before, oaiTo, "testing", sender.Page{}},
+		{"a look-alike when the row's time is unknown: unsettled", oaiFrom, "", full, time.Time{}, oaiTo, "testing",
+			sender.Page{Unsettled: "a message like this row's exists, and when this row's request left is not known"}},
+		{"no look-alike when the row's time is unknown: absent", oaiFrom, "", last, time.Time{}, oaiTo, "other", sender.Page{}},
+		{"a look-alike without a date: unsettled", oaiFrom, "", strings.Replace(full, `"date_created": "Fri, 24 May 2019 17:44:46 +0000"`, `"date_created": null`, 1), before, oaiTo, "testing",
+			sender.Page{Unsettled: "a message like this row's has no date_created"}},
+		{"a look-alike with an ISO date: unsettled", oaiFrom, "", strings.Replace(full, `"Fri, 24 May 2019 17:44:46 +0000"`, `"2019-05-24T17:44:46Z"`, 1), before, oaiTo, "testing",
+			sender.Page{Unsettled: "a message like this row's has a date_created that is not RFC 2822"}},
+		{"an undated message of another text is skipped", oaiFrom, "", strings.Replace(last, `"date_created": "Fri, 24 May 2019 17:44:46 +0000"`, `"date_created": null`, 1), before, oaiTo, "other", sender.Page{}},
+		{"a next page of another account: unsettled", oaiFrom, "", strings.Replace(full, `"next_page_uri": "/2010-04-01/Accounts/ACa`, `"next_page_uri": "/2010-04-01/Accounts/ACb`, 1), before, oaiTo, "other",
+			sender.Page{Unsettled: "next_page_uri is not the Message list's"}},
+		{"a next page on another host: unsettled", oaiFrom, "", strings.Replace(full, `"next_page_uri": "/2010`, `"next_page_uri": "https://elsewhere.example/2010`, 1), before, oaiTo, "other",
+			sender.Page{Unsettled: "next_page_uri is not the Message list's"}},
+		{"200 {}: unsettled", oaiFrom, "", `{}`, before, oaiTo, "testing", sender.Page{Unsettled: "not Twilio's Message list: no messages"}},
+		{"200 []: unsettled", oaiFrom, "", `[]`, before, oaiTo, "testing", sender.Page{Unsettled: "not Twilio's Message list: json: cannot unmarshal array into Go value of type preset.twilioList"}},
+		{"200 null: unsettled", oaiFrom, "", `null`, before, oaiTo, "testing", sender.Page{Unsettled: "not Twilio's Message list: no messages"}},
+		{"no body: unsettled", oaiFrom, "", ``, before, oaiTo, "testing", sender.Page{Unsettled: "not Twilio's Message list: unexpected end of JSON input"}},
+		{"messages without next_page_uri: unsettled", oaiFrom, "", `{"messages": []}`, before, oaiTo, "testing",
+			sender.Page{Unsettled: "not Twilio's Message list: no next_page_uri, so its end is unknown"}},
+		{"an empty next_page_uri: unsettled", oaiFrom, "", `{"messages": [], "next_page_uri": ""}`, before, oaiTo, "testing",
+			sender.Page{Unsettled: "not Twilio's Message list: an empty next_page_uri"}},
+		{"a cut page: unsettled", oaiFrom, "", full[:len(full)/2], before, oaiTo, "testing", sender.Page{Unsettled: "not Twilio's Message list: unexpected end of JSON input"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newTwilioLookup("https://api.example", oaiPath, tt.from, tt.service)
+			got := l.lookup(tt.to, tt.text).Match([]byte(tt.body), tt.since)
+			if got != tt.want {
+				t.Errorf("got %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestTwilioListClaims: two rows with the same recipient and text that both
+// may have arrived are settled by two messages, never both by one.
+func TestTwilioListClaims(t *testing.T) {
+	msg := func(sid string) string {
+		return `{"body": "hi", "date_created": "Fri, 24 May 2019 17:44:46 +0000", "direction": "outbound-api", "from": "+15550000000", "sid": "` + sid + `", "to": "+15550000001"}`
+	}
+	page := `{"messages": [` + msg("SM1") + `, ` + msg("SM2") + `], "next_page_uri": null}`
+	l := newTwilioLookup("https://api.example", oaiPath, "+15550000000", "")
+	var got []sender.Page
+	for range 3 {
+		got = append(got, l.lookup("+15550000001", "hi").Match([]byte(page), oaiCreated))
+	}
+	want := []sender.Page{{Found: true, MessageID: "SM1"}, {Found: true, MessageID: "SM2"}, {}}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("row %d: %+v, want %+v", i+1, got[i], want[i])
+		}
+	}
+}
+
+// TestTwilioBuildLookup: a row with text is looked up through the Message
+// list filtered by To and From (or To alone for a Messaging Service), a
+// page of TwilioListPageSize; a content template or media without text is
+// not looked up.
+func TestTwilioBuildLookup(t *testing.T) {
+	const api = "https://api.example/"
+	list := "https://api.example/2010-04-01/Accounts/" + testSID + "/Messages.json"
+	tests := []struct {
+		name       string
+		cfg        TwilioConfig
+		fields     map[string]string
+		wantLookup string // "" means none
+	}{
+		{"from a number", TwilioConfig{From: "+15550000000"}, map[string]string{"to": "+15550000001", "text": "hi"},
+			list + "?To=%2B15550000001&From=%2B15550000000&PageSize=200"},
+		{"a Messaging Service alone: To only", TwilioConfig{MessagingService: "MG0123456789abcdef0123456789abcdef"}, map[string]string{"to": "+15550000001", "text": "hi"},
+			list + "?To=%2B15550000001&PageSize=200"},
+		{"a WhatsApp address", TwilioConfig{From: "whatsapp:+15550000000"}, map[string]string{"to": "whatsapp:+15550000001", "text": "hi"},
+			list + "?To=whatsapp%3A%2B15550000001&From=whatsapp%3A%2B15550000000&PageSize=200"},
+		{"media without text: none", TwilioConfig{From: "+1", MediaURLFields: []string{"media"}}, map[string]string{"to": "+15550000001", "text": "", "media": "https://example.com/a.png"}, ""},
+		{"a content template: none", TwilioConfig{From: "+1", ContentSID: "HX0123456789abcdef0123456789abcdef", Text: "x"}, map[string]string{"to": "+15550000001"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			cfg.APIURL, cfg.AccountSID, cfg.AuthToken = api, testSID, testToken
+			p, err := NewTwilio(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := p.Builder.Build(sender.Row{Line: 2, Fields: tt.fields})
+			if m.Invalid != nil {
+				t.Fatal(m.Invalid)
+			}
+			switch {
+			case tt.wantLookup == "" && m.Lookup != nil:
+				t.Errorf("lookup %s, want none", m.Lookup.URL)
+			case tt.wantLookup != "" && (m.Lookup == nil || m.Lookup.URL != tt.wantLookup || m.Lookup.Match == nil || m.Lookup.Method != ""):
+				t.Errorf("lookup %+v, want GET %s with a Match", m.Lookup, tt.wantLookup)
+			}
+		})
+	}
+}
+
+// FuzzTwilioList: no page makes the list reader panic, and what it says
+// holds: found names a message of the page that is the row's, created at
+// since or later; a next page is the Message list's, on the API's host.
+func FuzzTwilioList(f *testing.F) {
+	f.Add(vendorFixture(f, "twilio_message_list_200_read_full_page1.json"), "+12019235161", "+18182008801", "testing", int64(0))
+	f.Add(vendorFixture(f, "twilio_message_list_200_read_empty.json"), "+1", "+2", "x", int64(1))
+	f.Add([]byte(`{"messages":[{"sid":"SM1","to":"+2","from":"+1","body":"x","direction":"outbound-api","date_created":"Fri, 24 May 2019 17:44:46 +0000"}],"next_page_uri":null}`), "+1", "+2", "x", int64(-5))
+	f.Add([]byte(`{"messages":null,"next_page_uri":"/x"}`), "", "", "", int64(0))
+	f.Fuzz(func(t *testing.T, body []byte, from, to, text string, offset int64) {
+		since := oaiCreated.Add(time.Duration(offset) * time.Second)
+		l := newTwilioLookup("https://api.example", oaiPath, from, "")
+		p := l.lookup(to, text).Match(body, since)
+		if p.Unsettled != "" {
+			return
+		}
+		msgs, next, bad := parseTwilioList(body)
+		if bad != "" {
+			t.Fatalf("settled (%+v) a page the reader refuses: %s", p, bad)
+		}
+		if p.Found {
+			for _, m := range msgs {
+				if m.SID == p.MessageID && l.same(&m, to, text) && m.DateCreated != nil {
+					if c, err := time.Parse(twilioDate, *m.DateCreated); err == nil && !c.Before(since) {
+						return
+					}
+				}
+			}
+			t.Fatalf("found %q, which is no message of the row's on the page", p.MessageID)
+		}
+		if p.Next != "" && (next == "" || !strings.HasPrefix(p.Next, "https://api.example"+oaiPath+"?")) {
+			t.Fatalf("next page %q, from next_page_uri %q", p.Next, next)
+		}
+		if p.Next == "" && next != "" {
+			t.Fatalf("absent, though the list goes on at %q", next)
+		}
+	})
+}
