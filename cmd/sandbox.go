@@ -53,7 +53,12 @@ read back, as bulksend status does, at Twilio's
 moves one status every --delivery-step (queued, sending, sent, delivered
 for Twilio; queued, sent, delivery-success for Genesys), and the
 --undelivered share ends undelivered with an error code (30003, 30005,
-30007, 21610; Genesys's matching reason). Lookups count against the limit.
+30007, 21610; Genesys's matching reason). GET on Twilio's Messages.json is
+its Message list, newest first, filtered by To, From and DateSent (=, <, >;
+a message not yet sent has no date_sent, so no DateSent filter keeps it),
+PageSize at a time (default 50, at most 1000) with a next_page_uri: how
+the twilio preset settles a lost answer. Lookups and list pages count
+against the limit.
 
 Limiter models (--model):
   bucket       token bucket: --burst tokens refilled at --rate (the default)

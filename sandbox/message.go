@@ -358,7 +358,7 @@ func (s *Server) accepted(q *request, n int64, skewed time.Time) answer {
 			Direction: "outbound", MessengerType: m.ToAddressMessengerType, TextBody: m.TextBody,
 			Status: "queued", ConversationID: conv,
 		}
-		s.keepLocked(conv+"/"+id, &sentMessage{at: skewed, fate: s.fateOf(n), genesys: &msg})
+		s.keepLocked(conv+"/"+id, &sentMessage{n: n, at: skewed, fate: s.fateOf(n), genesys: &msg})
 		return answer{status: http.StatusAccepted, body: mustJSON(agentlessResponse{
 			ID:                            id,
 			ConversationID:                conv,
@@ -379,7 +379,7 @@ func (s *Server) accepted(q *request, n int64, skewed time.Time) answer {
 		}
 		sid := fmt.Sprintf("%s%016x%016x", prefix, a, b)
 		r := twilioAccepted(s.cfg.AccountSID, sid, &q.twilio, skewed)
-		s.keepLocked(sid, &sentMessage{at: skewed, fate: s.fateOf(n), twilio: &r})
+		s.keepLocked(sid, &sentMessage{n: n, at: skewed, fate: s.fateOf(n), twilio: &r})
 		return answer{status: http.StatusCreated, body: mustJSON(r)}
 	default:
 		body := make([]byte, 0, 48)

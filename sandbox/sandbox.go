@@ -223,6 +223,7 @@ type Stats struct {
 	Unauthorized   int64     `json:"unauthorized"`               // 401 answers, the token endpoint's included
 	TokensIssued   int64     `json:"tokens_issued"`              // OAuth access tokens handed out
 	Lookups        int64     `json:"lookups"`                    // GETs of a vendor message's resource (its status)
+	ListReads      int64     `json:"list_reads"`                 // GETs of Twilio's Message list (pages), to settle a lost answer
 	FirstAt        time.Time `json:"first_delivery_at,omitzero"` // first delivery
 	LastAt         time.Time `json:"last_delivery_at,omitzero"`  // last delivery
 }
@@ -250,6 +251,10 @@ type Server struct {
 	// by (Twilio's sid, Genesys's conversationId/id); kept across
 	// ResetStats, as the vendor keeps them.
 	msgs map[string]*sentMessage
+	// twilioOrder holds the Twilio messages in the order they were taken,
+	// and twilioByTo the same by recipient, for the Message list.
+	twilioOrder []*sentMessage
+	twilioByTo  map[string][]*sentMessage
 }
 
 // storedReply is the answer of a delivery, kept to replay it for its key.
@@ -272,6 +277,7 @@ func New(cfg Config) (*Server, error) {
 		rng:        rand.New(rand.NewPCG(uint64(cfg.Seed), 0)),
 		tokens:     make(map[string]time.Time),
 		msgs:       make(map[string]*sentMessage),
+		twilioByTo: make(map[string][]*sentMessage),
 	}
 	if cfg.Quota > 0 {
 		s.quota = newLimiter(limiterConfig{model: ModelFixed, burst: cfg.Quota, window: cfg.QuotaWindow})
@@ -483,6 +489,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if sid, ok := twilioSID(p); ok {
+			if r.Method == http.MethodGet {
+				s.serveTwilioList(w, r, now, sid)
+				return
+			}
 			s.serveMessage(w, r, now, kindTwilio, sid)
 			return
 		}

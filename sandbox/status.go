@@ -22,6 +22,7 @@ const (
 // can be read back: when it was taken (on the server's skewed clock), its
 // fate, and the answer it was accepted with.
 type sentMessage struct {
+	n       int64 // the delivery's number: later messages have higher ones
 	at      time.Time
 	fate    fate
 	twilio  *twilioResponse // Twilio's message resource as created
@@ -68,6 +69,10 @@ func (s *Server) fateOf(n int64) fate {
 // read by.
 func (s *Server) keepLocked(id string, m *sentMessage) {
 	s.msgs[id] = m
+	if m.twilio != nil {
+		s.twilioOrder = append(s.twilioOrder, m)
+		s.twilioByTo[m.twilio.To] = append(s.twilioByTo[m.twilio.To], m)
+	}
 }
 
 // twilioStatusAt is a Twilio message's status at t: queued, sending and
