@@ -14,10 +14,12 @@ const (
 	// before it gives up settling the row this time.
 	DefaultLookupPages = 10
 	// LookupClockSlack is taken off the time of a row's first request
-	// before a listed message's creation time is compared with it: the
-	// server's clock is known from its Date headers to about a second, and
-	// lists give creation times to the second.
-	LookupClockSlack = 5 * time.Second
+	// before a listed message's creation time is compared with it: lists
+	// give creation times to the second, and the server's clock is known
+	// from its Date headers to within a second (an error that only ever
+	// moves the time earlier), so 2s keeps the row's own message in while
+	// an identical one sent a few seconds before is left out.
+	LookupClockSlack = 2 * time.Second
 	// lookupLimit is how much of a lookup's answer is read: a page of a
 	// list holds many messages.
 	lookupLimit = 1 << 20

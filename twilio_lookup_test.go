@@ -1,0 +1,88 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bulksend/bulksend/internal/testkit"
+	"github.com/bulksend/bulksend/internal/testkit/sandboxtest"
+	"github.com/bulksend/bulksend/sandbox"
+	"github.com/bulksend/bulksend/sender"
+)
+
+// TestTwilioLookupUnderFaults: the Twilio preset against a sandbox that, as
+// Twilio, has no idempotency key, and loses 5% of its acknowledgements,
+// answers 5% with a 502 after taking the message and 5% later than
+// --timeout (and cuts 3% before taking them), over 1,000 rows. Every row
+// whose answer was lost is settled through the Message list: it arrives
+// once, its row is sent with the sid of the message Twilio holds, and the
+// run exits 0.
+func TestTwilioLookupUnderFaults(t *testing.T) {
+	const rows = 1000
+	dir := t.TempDir()
+	writeRows(t, dir, "rows.csv", rows)
+	srv, base := sandboxtest.Start(t, sandbox.Config{CutBefore: 0.03, CutAfter: 0.05, FailAfter: 0.05,
+		Late: 0.05, LateBy: 400 * time.Millisecond, Seed: 31})
+	p := testkit.Start(t, testkit.Cmd{Bin: testkit.Bulksend(t), Dir: dir, Timeout: runTimeout, Stdout: io.Discard,
+		Env: []string{"NO_COLOR=1", "TWILIO_ACCOUNT_SID=" + sandbox.DefaultAccountSID, "TWILIO_AUTH_TOKEN=" + sandbox.DefaultAuthToken},
+		Args: []string{"send", "rows.csv", "--preset", "twilio", "--api-url", base, "--from", "+15550000000",
+			"--rate", "0", "--concurrency", "32", "--timeout", "150ms", "--quiet"}})
+	if code := p.Wait(t); code != 0 {
+		t.Fatalf("exit %d, want 0\n%s", code, p.Stderr)
+	}
+	st := srv.Stats()
+	t.Logf("sandbox %+v", st)
+	checkDelivered(t, srv, rows)
+	if st.CutAfter == 0 || st.FailedAfter == 0 || st.Late == 0 || st.ListReads == 0 {
+		t.Fatalf("no lost answer, or none looked up: %+v", st)
+	}
+	j := checkReport(t, filepath.Join(dir, "rows.csv.report.csv"), rows)
+	if n := j.count[sender.StatusSent]; n != rows {
+		t.Errorf("%d rows sent, want %d: %v", n, rows, j.count)
+	}
+	// The report's sid for each row is the one Twilio holds for its
+	// recipient (every row has its own): the settled rows too.
+	for line, r := range j.last {
+		to := fmt.Sprintf("+1555%07d", line-1)
+		if got, want := r.MessageID, listedSID(t, base, to); got != want {
+			t.Errorf("line %d: message id %q, but the Message list has %q for %s", line, got, want, to)
+		}
+	}
+}
+
+// listedSID is the sid of the one message the sandbox's Twilio list has for
+// to.
+func listedSID(t *testing.T, base, to string) string {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, base+"/2010-04-01/Accounts/"+sandbox.DefaultAccountSID+"/Messages.json?To="+url.QueryEscape(to), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(sandbox.DefaultAccountSID, sandbox.DefaultAuthToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var page struct {
+		Messages []struct{ SID string }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("list for %s: HTTP %d, %v", to, resp.StatusCode, err)
+	}
+	if len(page.Messages) != 1 {
+		var sids []string
+		for _, m := range page.Messages {
+			sids = append(sids, m.SID)
+		}
+		t.Fatalf("the list has %d messages for %s (%s), want 1", len(page.Messages), to, strings.Join(sids, ", "))
+	}
+	return page.Messages[0].SID
+}
