@@ -143,11 +143,14 @@ func (p *plan) stageColumns() []string {
 // the flags given, less those that start over or send nothing, plus
 // --resume, quoted for a POSIX shell. It is what a parked run prints for
 // the user to run (or to put in cron) once resume_after has passed.
+// --resend-unknown is dropped too: the risk it accepts was for the rows
+// unknown before this run, and carried on it would resend blind the rows
+// this run leaves unknown; no advice sends a message twice.
 func resumeCommand(c *cobra.Command, input string) string {
 	args := []string{"bulksend", "send", shellQuote(input)}
 	c.Flags().Visit(func(f *pflag.Flag) {
 		switch f.Name {
-		case "resume", "force", "dry-run":
+		case "resume", "force", "dry-run", "resend-unknown":
 			return
 		}
 		if sv, ok := f.Value.(pflag.SliceValue); ok {

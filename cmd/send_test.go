@@ -162,8 +162,8 @@ func TestSummarizeExitCodes(t *testing.T) {
 }
 
 // TestResumeCommand: a parked run prints the command that continues it:
-// the flags given, quoted for a shell, less those that start over, plus
-// --resume.
+// the flags given, quoted for a shell, less those that start over or could
+// send a message twice, plus --resume.
 func TestResumeCommand(t *testing.T) {
 	tests := []struct {
 		name string
@@ -178,6 +178,9 @@ func TestResumeCommand(t *testing.T) {
 		{name: "force, resume and dry-run dropped; booleans kept",
 			args: []string{"rows.csv", "--force", "--dry-run", "--resume", "--quiet", "--rate", "5/s"},
 			want: "bulksend send rows.csv --quiet --rate 5/s --resume"},
+		{name: "--resend-unknown dropped: the rows this run leaves unknown are not resent blind",
+			args: []string{"rows.csv", "--resume", "--resend-unknown", "--retry-failed"},
+			want: "bulksend send rows.csv --retry-failed --resume"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
