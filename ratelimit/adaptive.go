@@ -144,6 +144,12 @@ type adaptive struct {
 	win      *windowModel
 	sliding  bool
 	lastRecv time.Time
+	// wholeSent and wholeRecv time the latest request whose answer showed
+	// the counter whole (the quota but itself): in a fixed window, the
+	// first of its window. countedSent is the latest request after it
+	// whose answer showed less: still counted in that window. They bound
+	// a window's length when one is found later.
+	wholeSent, wholeRecv, countedSent time.Time
 	// bare is the bare-window model (bare.go), once a server that shows
 	// no counter refused a request.
 	bare *bareWindow
@@ -172,6 +178,7 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 	}
 	if remaining >= 0 {
 		a.counterMax = max(a.counterMax, remaining+1)
+		defer a.noteWhole(sent, now, remaining)
 		if end := now.Add(reset); reset > 0 && (a.claimEnd.IsZero() || end.Before(a.claimEnd)) {
 			a.claimEnd = end
 		}
@@ -375,7 +382,40 @@ func (a *adaptive) fixedWindowShows(sent time.Time, remaining int) bool {
 		return false
 	}
 	a.win = newWindowModel(burst, a.inFlight, burst-remaining, sent, a.lastRecv, 0)
+	if lo, hi, ok := a.windowBounds(sent, a.lastRecv); ok {
+		a.win.narrow(lo, hi)
+	}
 	return true
+}
+
+// noteWhole records whether an answer to a request sent at sent,
+// received at recv, showed the counter whole, for windowBounds.
+func (a *adaptive) noteWhole(sent, recv time.Time, remaining int) {
+	switch {
+	case remaining >= a.burstSize()-1:
+		if sent.After(a.wholeSent) {
+			a.wholeSent, a.wholeRecv = sent, recv
+		}
+	case sent.After(a.wholeSent) && sent.After(a.countedSent):
+		a.countedSent = sent
+	}
+}
+
+// windowBounds bounds a fixed window's length when the counter shows
+// whole again for a request sent at sent and answered at recv, from the
+// latest earlier whole counter: that request opened the window that has
+// just ended, so its length is at most the time from that request's send
+// to this one's answer, and at least from that request's answer to the
+// send of the latest request still counted in it. ok is false without an
+// earlier whole counter.
+func (a *adaptive) windowBounds(sent, recv time.Time) (lo, hi time.Duration, ok bool) {
+	if a.wholeSent.IsZero() || !a.wholeSent.Before(sent) {
+		return 0, 0, false
+	}
+	if a.countedSent.After(a.wholeSent) && a.countedSent.Before(sent) {
+		lo = max(a.countedSent.Sub(a.wholeRecv), 0)
+	}
+	return lo, recv.Sub(a.wholeSent), true
 }
 
 // throttled records a throttle answer at now that pauses the pool for pause.

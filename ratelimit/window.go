@@ -271,7 +271,14 @@ func (w *windowModel) plan() {
 				p.probes = append(p.probes, d+(w.claim-d)*time.Duration(i+1)/time.Duration(extra+1))
 			}
 			d = w.claim
-			p.probes = append(p.probes, d)
+			// The claim counts from the window's first request's send,
+			// the pacer from its answer: a slow first answer would
+			// make the probe late by as much.
+			at := d - p.open.Sub(w.startSent)
+			if n := len(p.probes); n > 0 {
+				at = max(at, p.probes[n-1])
+			}
+			p.probes = append(p.probes, at)
 		}
 		for d < time.Minute && len(p.probes) < w.quota {
 			d *= 2
