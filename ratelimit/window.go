@@ -92,6 +92,7 @@ type windowModel struct {
 	startSent, startRecv time.Time
 	rtt                  time.Duration // longest recent round trip
 	sends                []time.Time   // our sends since startSent
+	counted              []time.Time   // those whose answers showed them counted in its window
 	before               int           // and how many went before the log began
 	pacer                windowPacer
 }
@@ -152,20 +153,30 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 		// one: they must be ours, sent since the counter was last seen
 		// going down. If not, it came back part of the way.
 		// Ours sent a round trip before leftSent may have arrived after
-		// that request, so they count too.
-		n := 0
+		// that request, so they count too, but for those whose own
+		// answers showed them counted in the old window.
+		// Those sent at the same instant as this one may have too; the
+		// request itself is one of the sends.
+		from := w.leftSent.Add(-w.rtt)
+		n := -1
 		for _, t := range w.sends {
-			if t.After(w.leftSent.Add(-w.rtt)) && t.Before(sent) {
+			if t.After(from) && !t.After(sent) {
 				n++
 			}
 		}
-		return w.quota-1-remaining <= n+min(w.inFlight, w.quota/4)
+		for _, t := range w.counted {
+			if t.After(from) && t.Before(sent) {
+				n--
+			}
+		}
+		return w.quota-1-remaining <= max(n, 0)+min(w.inFlight, w.quota/4)
 	}
 	if idx >= w.quota {
 		// Counted in a later window whose first answer is still to come.
 		return true
 	}
 	// Still counted in the window that startSent opened.
+	w.counted = append(w.counted, sent)
 	if remaining < w.left || sent.After(w.leftSent) {
 		w.left, w.leftSent = remaining, sent
 	}
@@ -202,7 +213,7 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int) {
 			keep = append(keep, t)
 		}
 	}
-	w.sends, w.before = keep, 0
+	w.sends, w.before, w.counted = keep, 0, w.counted[:0]
 	w.pacer.restart(recv, len(keep))
 }
 
