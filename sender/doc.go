@@ -40,9 +40,11 @@
 // retried, 504 is ambiguous). resolve then decides for this message: a
 // throttle pauses the Limiter for the whole pool and requeues the job (one
 // asking for longer than Config.MaxWait parks the run, unless
-// Config.WaitParked); a retry requeues it after a full-jitter backoff while its retries last; an
-// ambiguous attempt is repeated only when the request carries an
-// idempotency key, and otherwise line 17 is unknown, never resent blindly.
+// Config.WaitParked); a retry requeues it after a full-jitter backoff while
+// its retries last; an ambiguous attempt is repeated only when the request
+// carries an idempotency key the server is known to honour
+// (Config.IdempotentServer), is looked up when the message has a Lookup,
+// and otherwise line 17 is unknown, never resent blindly.
 //
 // Settle or requeue. The worker's outcome goes back to the dispatcher,
 // which releases the recipient (its interval runs from when the request
