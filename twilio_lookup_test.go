@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -85,4 +88,99 @@ func listedSID(t *testing.T, base, to string) string {
 		t.Fatalf("the list has %d messages for %s (%s), want 1", len(page.Messages), to, strings.Join(sids, ", "))
 	}
 	return page.Messages[0].SID
+}
+
+// TestTwilioResumeSettles: rows an earlier run left in flight (as a kill -9
+// right after their requests left would) are looked up first by --resume
+// through the Message list. With the sent_at the journal recorded, each is
+// found, sent with the sid Twilio holds, and not sent again; without one,
+// when the request left is not known, so a look-alike may be older than
+// it, and the row stays unknown, never resent.
+func TestTwilioResumeSettles(t *testing.T) {
+	const rows = 40
+	tests := []struct {
+		name     string
+		keepTime bool
+		wantExit int
+		want     sender.Status
+	}{
+		{"the journal's sent_at: found", true, 0, sender.StatusSent},
+		{"no sent_at: unknown, not resent", false, 3, sender.StatusUnknown},
+	}
+	testkit.Bulksend(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeRows(t, dir, "rows.csv", rows)
+			srv, base := sandboxtest.Start(t, sandbox.Config{})
+			twilio := func(extra ...string) int {
+				p := testkit.Start(t, testkit.Cmd{Bin: testkit.Bulksend(t), Dir: dir, Timeout: runTimeout, Stdout: io.Discard,
+					Env: []string{"NO_COLOR=1", "TWILIO_ACCOUNT_SID=" + sandbox.DefaultAccountSID, "TWILIO_AUTH_TOKEN=" + sandbox.DefaultAuthToken},
+					Args: append([]string{"send", "rows.csv", "--preset", "twilio", "--api-url", base, "--from", "+15550000000",
+						"--rate", "0", "--max-retries", "1", "--quiet"}, extra...)})
+				return p.Wait(t)
+			}
+			if code := twilio(); code != 0 {
+				t.Fatalf("first run: exit %d", code)
+			}
+			path := filepath.Join(dir, "rows.csv.report.csv")
+			unsettle(t, path, tt.keepTime)
+			if code := twilio("--resume"); code != tt.wantExit {
+				t.Fatalf("--resume: exit %d, want %d", code, tt.wantExit)
+			}
+			checkDelivered(t, srv, rows)
+			j := checkReport(t, path, rows)
+			if n := j.count[tt.want]; n != rows {
+				t.Fatalf("%d rows %s, want %d: %v", n, tt.want, rows, j.count)
+			}
+			if st := srv.Stats(); st.ListReads < rows {
+				t.Errorf("%d list reads, want one at least per row", st.ListReads)
+			}
+			if tt.want != sender.StatusSent {
+				return
+			}
+			for line, r := range j.last {
+				if want := listedSID(t, base, fmt.Sprintf("+1555%07d", line-1)); r.MessageID != want {
+					t.Errorf("line %d: message id %q, want the listed %q", line, r.MessageID, want)
+				}
+			}
+		})
+	}
+}
+
+// unsettle rewrites the report at path as a journal whose every row was in
+// flight when its run was killed: status inflight, no answer, and sent_at
+// kept or not.
+func unsettle(t *testing.T, path string, keepTime bool) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, name := range recs[0] {
+		col[name] = i
+	}
+	for _, rec := range recs[1:] {
+		for name, v := range map[string]string{"status": "inflight", "http_status": "", "attempts": "", "message_id": "", "latency_ms": "", "response": ""} {
+			if i, ok := col[name]; ok {
+				rec[i] = v
+			}
+		}
+		if !keepTime {
+			rec[col["sent_at"]] = ""
+		}
+	}
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	if err := w.WriteAll(recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

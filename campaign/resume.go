@@ -51,7 +51,7 @@ func (f *resumeFilter) filter(m *sender.Message) (sender.Status, bool) {
 	case sender.StatusUnknown:
 		if m.Lookup != nil && !f.keyed {
 			// Asked first: sent only if the server says it is absent.
-			m.Settle = true
+			m.Settle, m.Since = true, f.state.SentAt(m.Line)
 			return "", false
 		}
 		if f.keyed || f.resendUnknown {
@@ -83,7 +83,7 @@ func (f *resumeFilter) inFlight(m *sender.Message) {
 		m.MayHaveArrived = true
 		return
 	case m.Lookup != nil:
-		m.Settle = true // looked up first, sent only if absent
+		m.Settle, m.Since = true, f.state.SentAt(m.Line) // looked up first, sent only if absent
 		return
 	case f.resendUnknown:
 		m.MayHaveArrived = true

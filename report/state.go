@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/bulksend/bulksend/internal/extsort"
@@ -129,6 +130,10 @@ type State struct {
 	// keys holds the idempotency key of each line whose latest row is in
 	// flight: a handful after a crash, so a map costs nothing.
 	keys map[int]string
+	// since holds, for each line whose latest rows are unknown or in
+	// flight, the earliest sent_at among them: when the oldest request
+	// that may have arrived left. As few as keys.
+	since map[int]time.Time
 
 	sorted *extsort.Sorter[mark]
 	rows   *latest // nil once read to the end
@@ -166,7 +171,7 @@ func load(ctx context.Context, path string, chunk int) (_ *State, err error) {
 		return nil, fmt.Errorf("load report: %w", err)
 	}
 	defer f.Close()
-	s := &State{seed: maphash.MakeSeed(), keys: make(map[int]string), last: math.MinInt,
+	s := &State{seed: maphash.MakeSeed(), keys: make(map[int]string), since: make(map[int]time.Time), last: math.MinInt,
 		sorted: newMarkSorter(path, chunk, byLine)}
 	defer func() {
 		if err != nil {
@@ -181,6 +186,7 @@ func load(ctx context.Context, path string, chunk int) (_ *State, err error) {
 			}
 		}
 		delete(s.keys, r.Line)
+		s.noteSince(r)
 		if key, ok := strings.CutPrefix(r.Response, keyPrefix); ok && r.Status == sender.StatusInFlight {
 			s.keys[r.Line] = key
 		}
@@ -268,6 +274,37 @@ func (s *State) InFlightKey(line int) string {
 		return ""
 	}
 	return s.keys[line]
+}
+
+// noteSince keeps, for r's line, the earliest sent_at of the unsettled
+// rows (unknown, in flight) it has ended with so far in the journal's
+// order: a row that settles the line (sent, failed, pending...) forgets it.
+// A later run's in-flight row for the same line (a --resume that looked it
+// up and was killed) keeps the older time: that run's request is not the
+// oldest that may have arrived.
+func (s *State) noteSince(r Row) {
+	if r.Status != sender.StatusUnknown && r.Status != sender.StatusInFlight {
+		delete(s.since, r.Line)
+		return
+	}
+	t, err := time.Parse(timeLayout, r.SentAt)
+	if err != nil {
+		return // none recorded: the earlier time, if any, stands
+	}
+	if old, ok := s.since[r.Line]; !ok || t.Before(old) {
+		s.since[r.Line] = t
+	}
+}
+
+// SentAt is when the oldest request of line that may have arrived and was
+// never settled left, as the report recorded it (to the millisecond, on the
+// clock of the run that sent it); zero when the line's latest row is
+// settled or no time was recorded.
+func (s *State) SentAt(line int) time.Time {
+	if st, ok := s.Status(line); !ok || (st != sender.StatusUnknown && st != sender.StatusInFlight) {
+		return time.Time{}
+	}
+	return s.since[line]
 }
 
 // Status is the status recorded for line; ok is false if the report has no

@@ -117,7 +117,11 @@ func (d *dispatcher) read(m *Message, ok bool, now time.Time) {
 // is absent it ends sent or unknown, never failed or pending; when it has
 // a Lookup and Settle asks for it, it is looked up before it is sent.
 func newJob(m *Message, now time.Time) *job {
-	return &job{m: m, ready: now, looking: m.Settle && m.Lookup != nil, maybe: m.Settle || m.MayHaveArrived}
+	j := &job{m: m, ready: now, looking: m.Settle && m.Lookup != nil, maybe: m.Settle || m.MayHaveArrived}
+	if j.looking {
+		j.firstAt = m.Since // the earlier run's request is the oldest that may have arrived
+	}
+	return j
 }
 
 // settleUnsent counts m as read and settles it if it has nothing to send

@@ -218,3 +218,49 @@ func TestLookupPages(t *testing.T) {
 		})
 	}
 }
+
+// TestLookupSinceResumed: a row an earlier run left unsettled is looked up
+// first, and Match is given the time that run's request left
+// (Message.Since, less LookupClockSlack), or zero when it is not known.
+func TestLookupSinceResumed(t *testing.T) {
+	earlier := time.Now().Add(-time.Hour)
+	tests := []struct {
+		name  string
+		since time.Time
+		want  time.Time
+	}{
+		{"the earlier run's time", earlier, earlier.Add(-LookupClockSlack)},
+		{"not known", time.Time{}, time.Time{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := &pagesServer{pages: 1}
+			ts := httptest.NewServer(srv)
+			defer ts.Close()
+			var got []time.Time
+			var mu sync.Mutex
+			msgs := newMessages(1, ts.URL+"/send")
+			msgs[0].Settle, msgs[0].Since = true, tt.since
+			msgs[0].Lookup = &Lookup{URL: ts.URL + "/list/1", Match: func(_ []byte, since time.Time) Page {
+				mu.Lock()
+				got = append(got, since)
+				mu.Unlock()
+				return Page{Found: true, MessageID: "m-listed"}
+			}}
+			j := newMemJournal()
+			cfg := Config{Client: newClient(t), Journal: j, Limiter: new(waitCountingLimiter), MaxRetries: 1,
+				ParseResponse: func(int, []byte) (string, string) { return "", "" }}
+			if _, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: msgs}, 10*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			if r := j.result(2); r == nil || r.Status != StatusSent || r.MessageID != "m-listed" || srv.sends.Load() != 0 {
+				t.Fatalf("result %+v after %d sends; want sent by the lookup alone", r, srv.sends.Load())
+			}
+			// httptest's Date header is to the second: the offset it gives
+			// is within a second of none.
+			if len(got) != 1 || got[0].IsZero() != tt.want.IsZero() || got[0].Sub(tt.want).Abs() > time.Second {
+				t.Errorf("since %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -80,6 +80,11 @@ type Message struct {
 	// a later --retry-failed or --resume would send blind; only a lookup
 	// that says the message is absent clears it.
 	MayHaveArrived bool
+	// Since, for a Settle row, is when the earlier run's request that may
+	// have arrived left (the report's sent_at, on the local clock); zero
+	// when not known. A lookup that reads a list takes no older message
+	// for this row's.
+	Since time.Time
 
 	// Invalid, when set, says why the row cannot be sent: the engine reports
 	// it with StatusInvalid and never sends it.
