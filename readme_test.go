@@ -186,6 +186,44 @@ func FuzzReadmeBlocks(f *testing.F) {
 	})
 }
 
+func TestReadmeCommands(t *testing.T) {
+	tests := []struct {
+		name string
+		b    readmeBlock
+		want []readmeCommand
+	}{
+		{
+			name: "continued lines and a comment",
+			b: readmeBlock{Line: 10, Lang: "sh", Text: []string{
+				"export X=1",
+				"bulksend send a.csv --url http://x \\",
+				"  --body '{}' --rate=5/s   # --not-a-flag",
+			}},
+			want: []readmeCommand{{Line: 12, Sub: []string{"send"}, Flags: []string{"--url", "--body", "--rate"}}},
+		},
+		{
+			name: "cron line with a path",
+			b:    readmeBlock{Line: 1, Lang: "cron", Text: []string{"5 0 * * * cd /srv && /usr/local/bin/bulksend report merge out.csv in*.csv --partial"}},
+			want: []readmeCommand{{Line: 2, Sub: []string{"report", "merge"}, Flags: []string{"--partial"}}},
+		},
+		{
+			name: "not a command",
+			b:    readmeBlock{Line: 1, Lang: "sh", Text: []string{"go build -o bulksend . && export PATH", "kill $sandbox"}},
+		},
+		{
+			name: "output blocks are not read",
+			b:    readmeBlock{Line: 1, Text: []string{"bulksend send rows.csv --nope"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := readmeCommands([]readmeBlock{tt.b}); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestReadmeCron(t *testing.T) {
 	tests := []struct {
 		name string
@@ -342,6 +380,7 @@ func TestReadme(t *testing.T) {
 	if !strings.Contains(log, "==> end") {
 		t.Fatalf("the script stopped early\n%s", tail(log, 60))
 	}
+	checkReadmeFlags(t, filepath.Join(dir, "bulksend"), blocks)
 	if leftover {
 		t.Errorf("a process README.md started was still running after its last block: every section must stop its sandbox (kill $sandbox)\n%s", tail(log, 20))
 	}
@@ -468,4 +507,80 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// readmeCommand is one bulksend command line of README, continuation lines
+// joined.
+type readmeCommand struct {
+	Line  int      // README line where it starts
+	Sub   []string // the subcommand: [send], [report merge], ...
+	Flags []string // its --flags, without values
+}
+
+var readmeFlag = regexp.MustCompile(`(?:^|\s)(--[a-z][a-z0-9-]*)`)
+
+// readmeCommands finds the bulksend commands of sh and cron blocks (run or
+// not), so that a flag in an example nobody runs is still a real flag.
+func readmeCommands(blocks []readmeBlock) []readmeCommand {
+	var cmds []readmeCommand
+	for _, b := range blocks {
+		if b.Lang != "sh" && b.Lang != "cron" {
+			continue
+		}
+		for i := 0; i < len(b.Text); i++ {
+			start, line := i, b.Text[i]
+			for strings.HasSuffix(line, "\\") && i+1 < len(b.Text) {
+				i++
+				line = strings.TrimSuffix(line, "\\") + " " + b.Text[i]
+			}
+			if c, _, ok := strings.Cut(line, " #"); ok {
+				line = c
+			}
+			fields := strings.Fields(line)
+			for j, f := range fields {
+				if f != "bulksend" && !strings.HasSuffix(f, "/bulksend") {
+					continue
+				}
+				var sub []string
+				for _, w := range fields[j+1:] {
+					if w != "send" && w != "status" && w != "probe" && w != "sandbox" && w != "report" && w != "merge" && w != "demo" && w != "version" {
+						break
+					}
+					sub = append(sub, w)
+				}
+				if len(sub) == 0 {
+					continue
+				}
+				c := readmeCommand{Line: b.Line + 1 + start, Sub: sub}
+				for _, m := range readmeFlag.FindAllStringSubmatch(strings.Join(fields[j+1:], " "), -1) {
+					c.Flags = append(c.Flags, m[1])
+				}
+				cmds = append(cmds, c)
+				break
+			}
+		}
+	}
+	return cmds
+}
+
+// checkReadmeFlags fails for a flag of a README command that the command's
+// --help does not list.
+func checkReadmeFlags(t *testing.T, bin string, blocks []readmeBlock) {
+	t.Helper()
+	help := map[string]string{}
+	for _, c := range readmeCommands(blocks) {
+		key := strings.Join(c.Sub, " ")
+		if _, ok := help[key]; !ok {
+			out, err := exec.Command(bin, append(c.Sub, "--help")...).CombinedOutput()
+			if err != nil {
+				t.Errorf("README.md:%d: bulksend %s --help: %v\n%s", c.Line, key, err, out)
+			}
+			help[key] = string(out)
+		}
+		for _, f := range c.Flags {
+			if !regexp.MustCompile(`(^|[\s,])` + regexp.QuoteMeta(f) + `([\s=]|$)`).MatchString(help[key]) {
+				t.Errorf("README.md:%d: bulksend %s has no flag %s", c.Line, key, f)
+			}
+		}
+	}
 }
