@@ -244,8 +244,9 @@ func (t *twilio) Build(row sender.Row) *sender.Message {
 	if n := segments.UTF16Len(text); n > TwilioMaxBody {
 		return t.invalid(m, fmt.Errorf("text is %d characters, more than the %d Twilio allows", n, TwilioMaxBody))
 	}
-	body := make([]byte, 0, 64+len(to)+len(t.from)+len(text)+len(t.tail))
-	body = append(append(body, "To="...), url.QueryEscape(to)...)
+	escTo := url.QueryEscape(to) // the form's and the lookup's
+	body := make([]byte, 0, 64+len(escTo)+len(t.from)+len(text)+len(t.tail))
+	body = append(append(body, "To="...), escTo...)
 	body = append(body, t.from...)
 	if text != "" {
 		body = append(append(body, "&Body="...), url.QueryEscape(text)...)
@@ -278,7 +279,7 @@ func (t *twilio) Build(row sender.Row) *sender.Message {
 		// does not know, and a message without text cannot be told from
 		// another: such rows are not looked up, and end unknown when
 		// their request may have arrived.
-		m.Lookup = t.lookup.lookup(to, text)
+		m.Lookup = t.lookup.lookup(to, escTo, text)
 	}
 	return m
 }

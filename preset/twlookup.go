@@ -59,10 +59,11 @@ func newTwilioLookup(api, path, from, service string) *twilioLookup {
 		query: q + "&PageSize=" + strconv.Itoa(TwilioListPageSize), claimed: make(map[string]struct{})}
 }
 
-// lookup is the Lookup of a message to to with text as its Body.
-func (l *twilioLookup) lookup(to, text string) *sender.Lookup {
+// lookup is the Lookup of a message to to (escTo, query-escaped) with text
+// as its Body.
+func (l *twilioLookup) lookup(to, escTo, text string) *sender.Lookup {
 	return &sender.Lookup{
-		URL: l.api + l.path + "?To=" + url.QueryEscape(to) + l.query,
+		URL: l.api + l.path + "?To=" + escTo + l.query,
 		Match: func(body []byte, since time.Time) sender.Page {
 			return l.match(body, since, to, text)
 		},

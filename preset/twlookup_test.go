@@ -1,6 +1,7 @@
 package preset
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -83,7 +84,7 @@ func TestTwilioListMatch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := newTwilioLookup("https://api.example", oaiPath, tt.from, tt.service)
-			got := l.lookup(tt.to, tt.text).Match([]byte(tt.body), tt.since)
+			got := l.lookup(tt.to, url.QueryEscape(tt.to), tt.text).Match([]byte(tt.body), tt.since)
 			if got != tt.want {
 				t.Errorf("got %+v\nwant %+v", got, tt.want)
 			}
@@ -101,7 +102,7 @@ func TestTwilioListClaims(t *testing.T) {
 	l := newTwilioLookup("https://api.example", oaiPath, "+15550000000", "")
 	var got []sender.Page
 	for range 3 {
-		got = append(got, l.lookup("+15550000001", "hi").Match([]byte(page), oaiCreated))
+		got = append(got, l.lookup("+15550000001", "%2B15550000001", "hi").Match([]byte(page), oaiCreated))
 	}
 	want := []sender.Page{{Found: true, MessageID: "SM1"}, {Found: true, MessageID: "SM2"}, {}}
 	for i := range want {
@@ -166,7 +167,7 @@ func FuzzTwilioList(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, from, to, text string, offset int64) {
 		since := oaiCreated.Add(time.Duration(offset) * time.Second)
 		l := newTwilioLookup("https://api.example", oaiPath, from, "")
-		p := l.lookup(to, text).Match(body, since)
+		p := l.lookup(to, url.QueryEscape(to), text).Match(body, since)
 		if p.Unsettled != "" {
 			return
 		}
