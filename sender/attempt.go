@@ -173,7 +173,9 @@ func (e *engine) lookedUp(j *job, a *answer) outcome {
 			return o
 		}
 		reason = why
-	case a.status == http.StatusNotFound:
+	case a.status == http.StatusNotFound && j.m.Lookup.Match == nil:
+		// A list's 404 (Match) says the list is not there, not that the
+		// message is absent from it: it settles nothing.
 		return e.absent(j, a.end)
 	default:
 		reason = fmt.Sprintf("HTTP %d", a.status)

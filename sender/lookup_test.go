@@ -264,3 +264,29 @@ func TestLookupSinceResumed(t *testing.T) {
 		})
 	}
 }
+
+// TestLookupList404: a 404 to a Lookup that reads a list (Match) is a list
+// that is not there, not a message absent from it: it settles nothing, so
+// the row is never resent on it, and ends unknown.
+func TestLookupList404(t *testing.T) {
+	const maxRetries = 1
+	srv := &lookupServer{lookupStatus: http.StatusNotFound}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	msgs := newMessages(1, ts.URL+"/send")
+	msgs[0].Lookup = &Lookup{URL: ts.URL + "/lookup/list", Match: func([]byte, time.Time) Page { return Page{} }}
+	j := newMemJournal()
+	cfg := Config{Client: newClient(t), Journal: j, Limiter: new(waitCountingLimiter), MaxRetries: maxRetries,
+		LookupDelay: time.Millisecond, BackoffBase: time.Millisecond, BackoffMax: time.Millisecond,
+		ParseResponse: func(int, []byte) (string, string) { return "", "" }}
+	if _, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: msgs}, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if r := j.result(2); r == nil || r.Status != StatusUnknown || !strings.Contains(r.Error, "HTTP 404") {
+		t.Fatalf("result %+v, want unknown after HTTP 404", r)
+	}
+	if srv.sends.Load() != 1 || srv.lookups.Load() != maxRetries+1 {
+		t.Errorf("%d sends and %d lookups, want 1 and %d", srv.sends.Load(), srv.lookups.Load(), maxRetries+1)
+	}
+	j.check(t)
+}

@@ -110,8 +110,9 @@ type Window interface {
 // A 2xx answer says it does (Config.ParseResponse reads its message id),
 // unless it is empty (no body, or only `[]`, `{}` or `null`: it does not
 // say "exists", so it settles nothing) or Match reads it; a 404 says it
-// does not; any other answer, or none, settles nothing, and the message is
-// looked up again after a backoff.
+// does not, except to a Match (a list that is not there says nothing of
+// what it holds); any other answer, or none, settles nothing, and the
+// message is looked up again after a backoff.
 type Lookup struct {
 	Method string // "" means GET
 	URL    string
