@@ -35,7 +35,7 @@ func startProgress(opts *SendOptions, p *sender.Progress, total int64, lim runLi
 	snap := func() frame {
 		t := now()
 		f := frame{done: p.Done.Load(), sent: p.Sent.Load(), failed: p.Failed.Load(), throttled: p.Throttled.Load(),
-			retries: p.Retries.Load(), inFlight: p.InFlight.Load(), total: total, elapsed: t.Sub(start)}
+			retries: p.Retries.Load(), inFlight: p.InFlight.Load(), settling: p.Settling.Load(), total: total, elapsed: t.Sub(start)}
 		if until, parked := p.ParkedUntil(t); parked {
 			f.parkedUntil = until
 		} else if until, paused := lim.Paused(t); paused {
@@ -55,6 +55,7 @@ func startProgress(opts *SendOptions, p *sender.Progress, total int64, lim runLi
 // frame is what the display shows at one moment.
 type frame struct {
 	done, sent, failed, throttled, retries, inFlight int64
+	settling                                         int64 // rows waiting for a lookup
 	total                                            int64 // -1: unknown
 	elapsed                                          time.Duration
 	pausedFor                                        time.Duration // 0: not paused
@@ -68,6 +69,11 @@ func (f frame) status() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "sent %d · failed %d · throttled %d · retries %d · in flight %d",
 		f.sent, f.failed, f.throttled, f.retries, f.inFlight)
+	if f.settling > 0 {
+		// Rows that may have arrived wait for a lookup: found settles
+		// them at once, absent only --timeout after their attempt.
+		fmt.Fprintf(&b, " · awaiting lookup %d", f.settling)
+	}
 	if !f.parkedUntil.IsZero() {
 		fmt.Fprintf(&b, " · parked until %s (--wait-parked)", f.parkedUntil.Format(time.RFC3339))
 	} else if f.pausedFor > 0 {

@@ -20,6 +20,8 @@ func TestProgressFrame(t *testing.T) {
 		{"paused, and why", frame{done: 15, sent: 15, throttled: 1, total: -1, elapsed: 2 * time.Second,
 			pausedFor: 700 * time.Millisecond, pauseReason: "HTTP 429, Retry-After: 1"},
 			"2026-12-03T14:00:00Z progress: 15 rows done · sent 15 · failed 0 · throttled 1 · retries 0 · in flight 0 · paused 0.7s (HTTP 429, Retry-After: 1) · elapsed 2s · 7.5 rows/s"},
+		{"rows waiting for a lookup: waiting, not hung", frame{done: 553, sent: 553, settling: 47, total: 600, elapsed: 34 * time.Second},
+			"2026-12-03T14:00:00Z progress: 553/600 rows done · sent 553 · failed 0 · throttled 0 · retries 0 · in flight 0 · awaiting lookup 47 · elapsed 34s · 16.3 rows/s · ETA 3s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

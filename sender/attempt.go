@@ -25,6 +25,8 @@ type job struct {
 	// earlier attempt arrived; lookups counts the lookups made.
 	looking bool
 	lookups int
+	// settling: the job is counted in Progress.Settling (dispatcher.track).
+	settling bool
 	// next is the URL of the next page of a list the lookup is reading,
 	// pages the pages it has read.
 	next  string

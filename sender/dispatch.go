@@ -109,7 +109,23 @@ func (d *dispatcher) read(m *Message, ok bool, now time.Time) {
 		return
 	}
 	d.e.prepare(m)
-	d.queue.push(newJob(m, now))
+	j := newJob(m, now)
+	d.track(j, true)
+	d.queue.push(j)
+}
+
+// track keeps Progress.Settling in step with j: j is counted while it
+// goes on (alive) and waits for a lookup. Called whenever j is queued
+// again or ends.
+func (d *dispatcher) track(j *job, alive bool) {
+	if want := alive && j.looking; want != j.settling {
+		j.settling = want
+		if want {
+			d.e.progress.Settling.Add(1)
+		} else {
+			d.e.progress.Settling.Add(-1)
+		}
+	}
 }
 
 // newJob is m's job, ready at now. A row an earlier run may have delivered
@@ -173,6 +189,7 @@ func (d *dispatcher) turn(j *job, now time.Time) bool {
 			if j.maybe {
 				r.Status, r.Error = StatusUnknown, r.Error+"; an earlier attempt may have reached the server"
 			}
+			d.track(j, false)
 			d.settle(r)
 			return false
 		case at.After(now) && at.Sub(now) > d.e.maxWait && !d.e.cfg.WaitParked:
@@ -208,6 +225,7 @@ func (d *dispatcher) closed(j *job, at time.Time) {
 		d.leave(j)
 		return
 	}
+	d.track(j, false)
 	d.settle(&Result{Line: j.m.Line, ID: j.m.ID, Status: StatusPending, Attempts: j.attempts,
 		Throttled: j.throttled, Latency: j.latency, SentAt: j.sentAt,
 		Error: "not sent: outside its send window, which opens " + at.Format(time.RFC3339)})
@@ -286,10 +304,12 @@ func (d *dispatcher) take(o outcome) {
 	}
 	switch o.kind {
 	case outcomeFinal:
+		d.track(j, false)
 		d.settle(o.res)
 	case outcomeFatal:
 		d.end(o.err)
 		if o.res != nil {
+			d.track(j, false)
 			d.settle(o.res)
 		} else {
 			d.leave(j)
@@ -346,12 +366,14 @@ func (d *dispatcher) requeue(j *job, o outcome) {
 		d.leave(j)
 		return
 	}
+	d.track(j, true)
 	d.queue.push(j)
 }
 
 // leave settles j as the stopping run leaves it (settler.leave), and ends
 // the run if the journal fails.
 func (d *dispatcher) leave(j *job) {
+	d.track(j, false)
 	if err := d.settler.leave(j); err != nil {
 		d.end(fmt.Errorf("record result: %w", err))
 	}

@@ -79,7 +79,8 @@ func TestLookupSettles(t *testing.T) {
 			msgs[0].Lookup = &Lookup{URL: ts.URL + "/lookup/row-001"}
 			j := newMemJournal()
 			lim := new(waitCountingLimiter)
-			cfg := Config{Client: newClient(t), Journal: j, Limiter: lim, MaxRetries: maxRetries, LookupDelay: time.Millisecond,
+			progress := new(Progress)
+			cfg := Config{Client: newClient(t), Journal: j, Limiter: lim, MaxRetries: maxRetries, LookupDelay: time.Millisecond, Progress: progress,
 				BackoffBase: time.Millisecond, BackoffMax: time.Millisecond,
 				ParseResponse: func(_ int, body []byte) (string, string) {
 					return strings.TrimSuffix(strings.TrimPrefix(string(body), `{"id":"`), `"}`), ""
@@ -97,6 +98,9 @@ func TestLookupSettles(t *testing.T) {
 			}
 			if n := tt.wantSends + tt.wantLookups; int64(sum.Requests) != n || lim.waits.Load() != n {
 				t.Errorf("%d requests counted, %d limiter waits; want %d each (lookups are paced and counted)", sum.Requests, lim.waits.Load(), n)
+			}
+			if n := progress.Settling.Load(); n != 0 {
+				t.Errorf("Progress.Settling is %d after the run, want 0", n)
 			}
 			j.check(t)
 		})

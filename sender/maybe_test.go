@@ -22,6 +22,10 @@ type scriptedDoer struct {
 	mu             sync.Mutex
 	sends, lookups []scripted
 	nSend, nLookup int
+	// progress, when set, is read at each lookup: settling is the most
+	// rows Progress.Settling counted then.
+	progress *Progress
+	settling int64
 }
 
 // scripted is one answer: a status with headers, or a transport error.
@@ -36,6 +40,9 @@ func (d *scriptedDoer) Do(r *http.Request) (*http.Response, error) {
 	defer d.mu.Unlock()
 	var a scripted
 	if strings.HasPrefix(r.URL.Path, "/lookup/") {
+		if d.progress != nil {
+			d.settling = max(d.settling, d.progress.Settling.Load())
+		}
 		a = d.lookups[min(d.nLookup, len(d.lookups)-1)]
 		d.nLookup++
 	} else {
@@ -115,7 +122,8 @@ func TestRunRowThatMayHaveArrived(t *testing.T) {
 					m.Settle, m.Lookup = true, &Lookup{URL: "http://bulksend.test/lookup/row-001"}
 				}
 				j := newMemJournal()
-				cfg := Config{Client: doer, Journal: j, Limiter: new(waitCountingLimiter), Concurrency: 1,
+				progress := new(Progress)
+				cfg := Config{Client: doer, Journal: j, Limiter: new(waitCountingLimiter), Concurrency: 1, Progress: progress,
 					MaxRetries: maxRetries, RetryBudget: -1, Now: clock.now, Rand: func() float64 { return 0 }}
 				_, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: []*Message{m}}, 10*time.Second)
 				if (tt.wantErr == nil) != (err == nil) || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
@@ -127,6 +135,9 @@ func TestRunRowThatMayHaveArrived(t *testing.T) {
 				}
 				if doer.nSend != tt.wantSends || doer.nLookup != tt.wantL {
 					t.Errorf("%d sends and %d lookups, want %d and %d", doer.nSend, doer.nLookup, tt.wantSends, tt.wantL)
+				}
+				if n := progress.Settling.Load(); n != 0 {
+					t.Errorf("Progress.Settling is %d after the run, want 0", n)
 				}
 				j.check(t)
 			})
@@ -169,13 +180,14 @@ func TestLookupObeysMaxWait(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			doer := &scriptedDoer{sends: []scripted{says(200)}, lookups: tt.lookups}
+			progress := new(Progress)
+			doer := &scriptedDoer{sends: []scripted{says(200)}, lookups: tt.lookups, progress: progress}
 			clock := &fakeNow{t: time.Date(2026, 3, 7, 10, 0, 0, 0, time.UTC)}
 			m := newMessages(1, "http://bulksend.test/send")[0]
 			m.Settle, m.Lookup = true, &Lookup{URL: "http://bulksend.test/lookup/row-001"}
 			j := newMemJournal()
 			cfg := Config{Client: doer, Journal: j, Limiter: new(waitCountingLimiter), Concurrency: 1,
-				MaxRetries: maxRetries, WaitParked: tt.waitParked, Now: clock.now, Rand: func() float64 { return 0 }}
+				MaxRetries: maxRetries, WaitParked: tt.waitParked, Progress: progress, Now: clock.now, Rand: func() float64 { return 0 }}
 			_, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: []*Message{m}}, 10*time.Second)
 			if (tt.wantErr == nil) != (err == nil) || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
 				t.Errorf("Run: %v, want %v", err, tt.wantErr)
@@ -186,6 +198,12 @@ func TestLookupObeysMaxWait(t *testing.T) {
 			}
 			if doer.nLookup != tt.wantL || doer.nSend != tt.wantSends {
 				t.Errorf("%d lookups and %d sends, want %d and %d", doer.nLookup, doer.nSend, tt.wantL, tt.wantSends)
+			}
+			// The progress display says the row waits for a lookup while
+			// it does, and nothing once the run is over.
+			if doer.settling != 1 || progress.Settling.Load() != 0 {
+				t.Errorf("Progress.Settling was %d during the lookups and is %d after the run; want 1 and 0",
+					doer.settling, progress.Settling.Load())
 			}
 			// A row settled by lookups alone made no send (Attempts 0),
 			// which check takes for a row that was never begun.

@@ -15,6 +15,11 @@ type Progress struct {
 	Throttled atomic.Int64 // throttle answers
 	Retries   atomic.Int64 // transient retries
 	InFlight  atomic.Int64 // requests on the wire
+	// Settling counts the rows waiting for a lookup to settle whether an
+	// earlier attempt arrived, its request on the wire included: a run
+	// with none in flight and some settling is waiting, not hung (an
+	// absent message is trusted only --timeout after its attempt).
+	Settling atomic.Int64
 	// LastThrottle says what the last throttle answer was and the wait it
 	// asked for ("HTTP 429, Retry-After: 7"), so a display can say why
 	// the run is paused. It holds a string once a throttle was seen.
