@@ -74,7 +74,12 @@
 // to finish the attempt, and is asked again then. A lookup meets
 // the same throttle, park and --max-wait rules as a send (throttle, in
 // attempt.go); a parked lookup leaves the row unknown, so --resume looks
-// it up again.
+// it up again. A Lookup with a Match reads a list (Twilio's Message list)
+// page by page, each page a paced request, up to Lookup.Pages (lookup.go,
+// read): Match is told the time of the row's first request on the
+// server's clock (Message.Since for a resumed row), so an older message
+// with the same text is not taken for the row's; a 2xx without a Match
+// that is empty, and a 404 to a Match, settle nothing.
 //
 // # Stopping
 //
