@@ -430,12 +430,20 @@ func readmeEnv() []string {
 	return append(env, "NO_COLOR=1")
 }
 
-// copyCheckout copies the checkout at src into dst, as a fresh clone would
-// have it: no .git or other dot folders, no node_modules, symbolic links
-// kept as links (testdata/recipients.csv is one).
+// copyCheckout copies the checkout at src into dst as a fresh clone has
+// it, so that what a reader left there by running README's examples (its
+// reports, mixed.csv, the bulksend binary) cannot change the run: with git,
+// the tracked files and untracked .go files (compiled as go test compiles
+// them); without, every file but those at the top that are not Go, go.mod,
+// go.sum or markdown. Dot folders and node_modules are left out, symbolic
+// links are kept as links (testdata/recipients.csv is one).
 func copyCheckout(t *testing.T, src, dst string) {
 	t.Helper()
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+	keep, err := checkoutFiles(src)
+	if err != nil {
+		t.Logf("copy checkout without git: %v", err)
+	}
+	err = filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -449,6 +457,11 @@ func copyCheckout(t *testing.T, src, dst string) {
 			return filepath.SkipDir
 		case d.IsDir():
 			return os.MkdirAll(to, 0o755)
+		case keep != nil && !keep[filepath.ToSlash(rel)] && !strings.HasSuffix(rel, ".go"):
+			return nil
+		case keep == nil && !strings.ContainsRune(rel, filepath.Separator) &&
+			!strings.HasSuffix(rel, ".go") && !strings.HasSuffix(rel, ".md") && rel != "go.mod" && rel != "go.sum":
+			return nil
 		case d.Type()&fs.ModeSymlink != 0:
 			link, err := os.Readlink(path)
 			if err != nil {
@@ -463,6 +476,27 @@ func copyCheckout(t *testing.T, src, dst string) {
 	if err != nil {
 		t.Fatalf("copy checkout: %v", err)
 	}
+}
+
+// checkoutFiles returns the files git tracks in the checkout at dir, or nil
+// and why not when it is not a git checkout.
+func checkoutFiles(dir string) (map[string]bool, error) {
+	cmd := exec.Command("git", "ls-files", "-z")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("git ls-files: %w", err)
+	}
+	files := map[string]bool{}
+	for _, f := range strings.Split(string(out), "\x00") {
+		if f != "" {
+			files[f] = true
+		}
+	}
+	if len(files) == 0 {
+		return nil, errors.New("git ls-files: no files")
+	}
+	return files, nil
 }
 
 func copyFile(from, to string) error {
