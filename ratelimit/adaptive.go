@@ -23,8 +23,10 @@ import (
 // and slower while it holds less. A counter that regained nothing in the
 // spell belongs to a window that has not ended: the fixed-window model
 // (window.go) takes over, and hands back if the counter then comes back
-// part of the way (a sliding window) or its pacing is refused twice. The
-// package documentation says how the models are told apart.
+// part of the way (a sliding window, paced from then on at least at what
+// its counter's fill shows it sustains: slidingRate) or its pacing is
+// refused twice. The package documentation says how the models are told
+// apart.
 //
 // Without a counter, throttle answers are the only signs. The first tells
 // the server's burst B: everything accepted before it. Then the time between
@@ -141,9 +143,14 @@ type adaptive struct {
 	claimEnd time.Time
 	// win is the fixed-window model, once the counter showed one; sliding
 	// is set when it turned out a sliding window instead.
-	win      *windowModel
-	sliding  bool
-	lastRecv time.Time
+	win     *windowModel
+	sliding bool
+	// slideUsed is how much of a sliding window's quota its counter
+	// showed used, on average, once paced; slideRefused is set when a
+	// request was refused while the pace followed it.
+	slideUsed    ewma
+	slideRefused bool
+	lastRecv     time.Time
 	// wholeSent and wholeRecv time the latest request whose answer showed
 	// the counter whole (the quota but itself): in a fixed window, the
 	// first of its window. countedSent is the latest request after it
@@ -358,9 +365,16 @@ func (a *adaptive) track(sent time.Time, remaining int) {
 	if a.measured == 0 {
 		return
 	}
+	if a.sliding {
+		a.slideUsed.add(float64(burst - 1 - remaining))
+	}
 	reserve := math.Max(1, adaptiveReserve*float64(burst))
 	steer := 1 + adaptiveSteer*(float64(remaining)-reserve)/float64(max(burst, 1))
-	a.pace = math.Max(math.Min(a.measured*steer, float64(a.ceiling)), adaptiveFloor)
+	pace := a.measured * steer
+	if r, ok := a.slidingRate(); ok && r > a.measured {
+		pace = math.Max(pace, adaptiveMargin*r)
+	}
+	a.pace = math.Max(math.Min(pace, float64(a.ceiling)), adaptiveFloor)
 }
 
 // fixedWindowShows looks for a fixed window in a counter taken for a
@@ -420,6 +434,9 @@ func (a *adaptive) windowBounds(sent, recv time.Time) (lo, hi time.Duration, ok 
 
 // throttled records a throttle answer at now that pauses the pool for pause.
 func (a *adaptive) throttled(now time.Time, pause time.Duration) {
+	if a.sliding {
+		a.slideRefused = true
+	}
 	if a.win != nil {
 		if a.win.throttled(now) {
 			return
@@ -533,7 +550,41 @@ func (a *adaptive) learned() (burst int, perSecond float64) {
 		refill := int(math.Round(a.measured * a.burstLast.Sub(a.firstSent).Seconds()))
 		burst = max(burst-refill, 1)
 	}
+	if r, ok := a.slidingRate(); ok {
+		return burst, r
+	}
 	return burst, a.measured
+}
+
+// slidingRate is the rate a sliding window's counter shows it sustains,
+// once paced for slideMinAnswers answers without a refusal. Paced at r, a
+// sliding window (a log, or a counter weighing its previous window) holds
+// r*W requests, and the counter says how many: used, on average. The most
+// it sustains, a request and a half under its quota (the counter weighs
+// and rounds) before each request, is r*(quota-1.5)/used. A bucket's
+// counter tells nothing of the kind (its fill is any level at any rate).
+func (a *adaptive) slidingRate() (float64, bool) {
+	if !a.sliding || a.slideRefused || a.slideUsed.n < slideMinAnswers || a.measured <= 0 {
+		return 0, false
+	}
+	used := math.Max(a.slideUsed.mean, 1)
+	return math.Max(a.measured, a.measured*(float64(a.burstSize())-bareSpare)/used), true
+}
+
+// slideMinAnswers is how many answers a sliding window's fill is averaged
+// over before it is trusted.
+const slideMinAnswers = 20
+
+// ewma is an exponentially weighted mean, over about the last 20 values.
+type ewma struct {
+	mean float64
+	n    int
+}
+
+func (e *ewma) add(x float64) {
+	e.n++
+	w := math.Max(1/float64(e.n), 0.05)
+	e.mean += w * (x - e.mean)
 }
 
 // burstSize is the server's burst: as its quota headers state it, else as

@@ -78,7 +78,7 @@ func simCases() []simCase {
 		}, idealSliding(15, w150), 0.79, 0.03, 0, 0.69, 1},
 		{"sliding counter 100/1s (httprate)", func() simServer {
 			return &simSliding{limit: 100, window: w1, counter: true, style: styleHTTPRate}
-		}, idealSliding(100, w1), 0.71, 0.03, 0, 0.63, 0},
+		}, idealSliding(100, w1), 0.77, 0.03, 0, 0.70, 0},
 		// HAProxy's periods start at the first request, so no client
 		// gets more than L per period from the first: 400 rows take at
 		// least ceil(400/L)-1 periods and the rest of the last one, 4 s

@@ -68,8 +68,9 @@
 //	bucket          the counter (or accepted requests) comes      a pace just under the measured
 //	(token, leaky)  back steadily as time passes                  refill, the counter steered to a
 //	                                                              small reserve
-//	sliding window  the counter stands still for a while after   the same pace, but a pinned run
-//	(log, counter)  a burst, then comes back steadily             gets no burst (--burst 1)
+//	sliding window  the counter stands still for a while after   the pace its fill shows the window
+//	(log, counter)  a burst, then comes back part of the way      sustains; a pinned run gets no
+//	                                                              burst (--burst 1)
 //	fixed window    the counter stands still, then comes back     the whole quota when a window
 //	(aligned or     whole at once, between two requests sent      opens, nothing until it ends
 //	first request)  in a row                                      (windowPacer)
@@ -78,13 +79,29 @@
 // stated limit. A fixed window's quota is the counter's most; its length L
 // lies between the latest request still counted in a window and the first
 // counted in the next, both measured from the window's first request (the
-// one whose counter reads quota-1): lo < L <= hi. Until a reset is seen the
-// model probes at doubling offsets with the requests the counter says are
-// left, and once at the server's reset claim (RateLimit t=, X-RateLimit-
-// Reset), which costs nothing when the claim is true; then it bisects with
-// the last few requests of a window until the bounds are as close as the
-// round trip allows. A window is timed from its first request's answer,
-// when the server surely had it, so slow answers never make it early.
+// one whose counter reads quota-1): lo < L <= hi. When the window shows
+// only after the counter was taken for a bucket's (it came back whole
+// between two requests in a row), the latest earlier answer that showed
+// the counter whole opened the window just ended and bounds L at once.
+// Until a reset is seen the model probes at doubling offsets with the
+// requests the counter says are left, and once at the server's reset claim
+// (RateLimit t=, X-RateLimit-Reset), which costs nothing when the claim is
+// true; then it bisects with the last few requests of a window until the
+// bounds are as close as the round trip allows. A window is timed from its
+// first request's answer, when the server surely had it, so slow answers
+// never make it early.
+//
+// A counter that comes back part of the way is a sliding window's: a
+// request a round trip after the lowest reading that finds more left than
+// our requests since could have taken from a new window is not a fixed
+// window's, whatever came before (our requests whose own answers showed
+// them counted in the old window are not among those). Paced at r, a
+// sliding window (log or counter) holds r*W requests, and its counter says
+// how many: averaged over the last 20 answers, used of quota Q. The most it
+// sustains is r*(Q-1.5)/used (a counter weighs its previous window and
+// rounds, worth up to a request and a half), and the pace does not fall
+// below that (less a 3% margin) until a refusal says otherwise. A bucket's
+// counter says nothing of the kind: its fill is any level at any rate.
 // Whether refused requests count against the quota (HAProxy,
 // express-rate-limit) is not a model parameter: the window models send
 // nothing a window cannot take, the bare-window model counts refusals in
