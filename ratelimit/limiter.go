@@ -73,8 +73,8 @@ const (
 const pinnedMargin = 0.97
 
 // fixedWindowMargin is how much longer than the server's window a pinned
-// fixed window waits: a window that starts when the server has our first
-// request may start a little after we sent it.
+// fixed window waits until an answer anchors it: a window that starts when
+// the server has our first request may start a little after we sent it.
 func fixedWindowMargin(per time.Duration) time.Duration {
 	return max(2*time.Millisecond, per/50)
 }
@@ -137,7 +137,7 @@ func New(cfg Config) *Limiter {
 		return l
 	}
 	if cfg.FixedWindow && !cfg.Rate.IsZero() {
-		l.fixed = &windowPacer{allowance: max(int(cfg.Rate.Count), 1), length: cfg.Rate.Per + fixedWindowMargin(cfg.Rate.Per)}
+		l.fixed = &windowPacer{allowance: max(int(cfg.Rate.Count), 1), length: cfg.Rate.Per, margin: fixedWindowMargin(cfg.Rate.Per)}
 		l.lim = rate.NewLimiter(rate.Inf, 1)
 		return l
 	}

@@ -14,7 +14,10 @@ import (
 type windowPacer struct {
 	allowance int
 	length    time.Duration // from a window's opening to the next one's
-	probes    []time.Duration
+	// margin lengthens a window not anchored to an answer: opened at our
+	// first send, the server's may have started a little later.
+	margin time.Duration
+	probes []time.Duration
 
 	open time.Time
 	sent int // requests let go in the open window
@@ -24,7 +27,7 @@ type windowPacer struct {
 
 // reserve lets one request go at now (0), or says how long until one may.
 func (p *windowPacer) reserve(now time.Time) time.Duration {
-	if p.open.IsZero() || !now.Before(p.open.Add(p.length)) {
+	if p.open.IsZero() || !now.Before(p.end()) {
 		p.open, p.sent, p.anchored = now, 0, false
 	}
 	burst := p.allowance - len(p.probes)
@@ -35,10 +38,19 @@ func (p *windowPacer) reserve(now time.Time) time.Duration {
 			return at.Sub(now)
 		}
 	default:
-		return p.open.Add(p.length).Sub(now)
+		return p.end().Sub(now)
 	}
 	p.sent++
 	return 0
+}
+
+// end is when the open window closes. Anchored to an answer it needs no
+// margin: the server had the window's first request before it answered any.
+func (p *windowPacer) end() time.Time {
+	if p.anchored {
+		return p.open.Add(p.length)
+	}
+	return p.open.Add(p.length + p.margin)
 }
 
 // answered moves the open window's start to the first answer from it,
