@@ -95,7 +95,11 @@
 // request a round trip after the lowest reading that finds more left than
 // our requests since could have taken from a new window is not a fixed
 // window's, whatever came before (our requests whose own answers showed
-// them counted in the old window are not among those). Paced at r, a
+// them counted in the old window are not among those; when ours sent just
+// after it could make up the difference, as on a busy machine where a
+// request starts late, the verdict waits for its burst: the new window's
+// opener among them clears it, a later request answered first does not).
+// Paced at r, a
 // sliding window (log or counter) holds r*W requests, and its counter says
 // how many: averaged over the last 20 answers, used of quota Q. The most it
 // sustains is r*(Q-1.5)/used (a counter weighs its previous window and

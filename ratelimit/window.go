@@ -105,8 +105,12 @@ type windowModel struct {
 	rtt                  time.Duration // longest recent round trip
 	sends                []time.Time   // our sends since startSent
 	counted              []time.Time   // those whose answers showed them counted in its window
-	before               int           // and how many went before the log began
-	pacer                windowPacer
+	// suspect is the send time of a request whose counter came back part
+	// of the way, more than our requests could have taken from a new
+	// window; zero none. Its burst's answers decide (answered).
+	suspect time.Time
+	before  int // and how many went before the log began
+	pacer   windowPacer
 }
 
 func newWindowModel(quota, inFlight, before int, startSent, startRecv time.Time, lo time.Duration) *windowModel {
@@ -133,6 +137,19 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 	w.rtt = max(recv.Sub(sent), w.rtt-w.rtt/16)
 	if sent.Before(w.startSent) || remaining < 0 {
 		return true
+	}
+	if !w.suspect.IsZero() {
+		switch {
+		case remaining >= w.quota-1 && sent.Sub(w.suspect).Abs() <= w.rtt:
+			// The opener of a new window, sent in the same breath as
+			// the suspect: the counter came back whole, its answers out
+			// of order.
+			w.suspect = time.Time{}
+		case sent.Sub(w.suspect) > w.rtt:
+			// A later request answered, and none sent with the suspect
+			// found the counter whole: it came back part of the way.
+			return false
+		}
 	}
 	if reset > 0 && remaining < w.quota-1 {
 		// The server's word for when this window ends: a claim, tried
@@ -181,7 +198,25 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 				n--
 			}
 		}
-		return w.quota-1-remaining <= max(n, 0)+min(w.inFlight, w.quota/4)
+		// Under load a request may start late and arrive after ours
+		// sent a little after it: those sent within a round trip after
+		// it may have been counted first too.
+		later := 0
+		for _, t := range w.sends {
+			if t.After(sent) && !t.After(sent.Add(w.rtt)) {
+				later++
+			}
+		}
+		taken, slack := w.quota-1-remaining, min(w.inFlight, w.quota/4)
+		switch {
+		case taken > max(n+later, 0)+slack:
+			return false
+		case taken > max(n, 0)+slack && w.suspect.IsZero():
+			// Only if they were: the rest of its burst's answers
+			// decide (suspect).
+			w.suspect = sent
+		}
+		return true
 	}
 	if idx >= w.quota {
 		// Counted in a later window whose first answer is still to come.

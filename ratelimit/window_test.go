@@ -7,66 +7,73 @@ import (
 
 // TestWindowModelTellsSlidingFromFixed feeds the fixed-window model the
 // answers of a counter that came back: whole at once (a fixed window's
-// next one, its burst sent at one instant and answered in any order) or
-// part of the way (a sliding counter's previous window weighing less),
-// with the requests whose answers showed them counted in the old window
-// not taken for the new one's.
+// next one, its burst sent at one instant and answered in any order, or
+// started late under load) or part of the way (a sliding counter's
+// previous window weighing less), with the requests whose answers showed
+// them counted in the old window not taken for the new one's.
 func TestWindowModelTellsSlidingFromFixed(t *testing.T) {
 	const ms = time.Millisecond
 	type answer struct {
 		sent, recv time.Duration // from the window's first request's send
 		remaining  int
+		want       bool // consistent with a fixed window
+	}
+	// The end of a window of 15: three requests counted low, after eight
+	// before the model began.
+	tail := []answer{
+		{100 * ms, 101 * ms, 6, true}, {102 * ms, 103 * ms, 5, true}, {102 * ms, 103 * ms, 4, true}, {102*ms + ms/2, 104 * ms, 3, true},
 	}
 	tests := []struct {
 		name    string
-		answers []answer
-		fixed   bool // the last answer is consistent with a fixed window
+		sends   []time.Duration // let go after the tail, by the limiter's clock
+		answers []answer        // after the tail's
 	}{
 		{
 			// go-chi/httprate at 15 per 150ms, as seen on the real
-			// server: three requests counted low, then a probe a
-			// window later finds 9 left of 15.
-			name: "sliding counter comes back part of the way",
-			answers: []answer{
-				{100 * ms, 101 * ms, 6}, {102 * ms, 103 * ms, 5}, {102 * ms, 103 * ms, 4}, {102*ms + ms/2, 104 * ms, 3},
-				{203 * ms, 205 * ms, 9},
-			},
+			// server: a probe a window later finds 9 left of 15.
+			name:    "sliding counter comes back part of the way",
+			sends:   []time.Duration{203 * ms},
+			answers: []answer{{203 * ms, 205 * ms, 9, false}},
 		},
 		{
 			// The next fixed window's burst, all sent at one instant; an
 			// answer that counts three of them first comes before the
 			// opener's.
-			name: "fixed window's burst answered out of order",
-			answers: []answer{
-				{100 * ms, 101 * ms, 6}, {102 * ms, 103 * ms, 5}, {102 * ms, 103 * ms, 4}, {102*ms + ms/2, 104 * ms, 3},
-				{203 * ms, 204 * ms, 11},
-			},
-			fixed: true,
+			name:    "fixed window's burst answered out of order",
+			sends:   []time.Duration{203 * ms, 203 * ms, 203 * ms, 203 * ms, 203 * ms},
+			answers: []answer{{203 * ms, 204 * ms, 11, true}, {203 * ms, 204 * ms, 14, true}},
+		},
+		{
+			// The same burst on a busy machine: the request answered
+			// first started after the limiter let it go, so the requests
+			// counted before it left later by the limiter's clock; the
+			// opener's answer, from the same burst, settles it.
+			name:    "fixed window's burst started late",
+			sends:   []time.Duration{203 * ms, 203*ms + ms/5, 203*ms + 2*ms/5, 203*ms + 3*ms/5, 203*ms + 4*ms/5},
+			answers: []answer{{203*ms + ms/10, 205 * ms, 10, true}, {203 * ms, 206 * ms, 14, true}},
+		},
+		{
+			// A suspect the rest of its burst does not clear: a later
+			// request is answered and no opener came with it.
+			name:    "partial rise not cleared by its burst",
+			sends:   []time.Duration{203 * ms, 203*ms + ms/5, 203*ms + 2*ms/5, 203*ms + 3*ms/5, 203*ms + 4*ms/5, 260 * ms},
+			answers: []answer{{203*ms + ms/10, 205 * ms, 10, true}, {260 * ms, 261 * ms, 9, false}},
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t0 := simEpoch
 			w := newWindowModel(15, 8, 8, t0, t0.Add(ms), 0)
-			last := tc.answers[len(tc.answers)-1]
-			for _, a := range tc.answers[:len(tc.answers)-1] {
+			for _, a := range tail {
 				w.sent(t0.Add(a.sent))
 			}
-			if tc.fixed {
-				// The burst: the rest of the quota at one instant.
-				for range 4 {
-					w.sent(t0.Add(last.sent))
-				}
-			} else {
-				w.sent(t0.Add(last.sent))
+			for _, d := range tc.sends {
+				w.sent(t0.Add(d))
 			}
-			for _, a := range tc.answers[:len(tc.answers)-1] {
-				if !w.answered(t0.Add(a.sent), t0.Add(a.recv), a.remaining, 0) {
-					t.Fatalf("answer %+v taken for a sliding counter's", a)
+			for _, a := range append(append([]answer(nil), tail...), tc.answers...) {
+				if got := w.answered(t0.Add(a.sent), t0.Add(a.recv), a.remaining, 0); got != a.want {
+					t.Fatalf("answered(%+v) = %v, want %v", a, got, a.want)
 				}
-			}
-			if got := w.answered(t0.Add(last.sent), t0.Add(last.recv), last.remaining, 0); got != tc.fixed {
-				t.Errorf("answered(%+v) = %v, want %v", last, got, tc.fixed)
 			}
 		})
 	}
