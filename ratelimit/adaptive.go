@@ -191,8 +191,8 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 		}
 	}
 	if a.bare != nil {
-		if a.bareAccepted(sent) {
-			return 0
+		if keep, hold := a.bareAccepted(sent); keep {
+			return hold
 		}
 	}
 	if a.win != nil {

@@ -21,6 +21,10 @@ import (
 // has aged out of it: the first probe accepted bounds its length from
 // above, the last refused from below (for a counter that weighs its
 // previous period, by a factor the burst's size gives: see bareAccepted).
+// A bucket refilling slower than the probes come refuses them too; one
+// more request right after the first accepted one tells it apart (a
+// bucket has given back one request, a window its burst), asked twice
+// since a counter gives back a few at a time.
 // The pool then paces L-1.5 per window evenly, which a sliding log or
 // counter never refuses, starting at the geometric middle of the bounds,
 // and tries the middle again after each whole window without a refusal.
@@ -65,6 +69,12 @@ type bareWindow struct {
 	// count (HAProxy), they are part of what the window holds. misses
 	// counts those while paced.
 	refused, misses int
+	// confirm is set from the first accepted probe to the answer to the
+	// request after it, which tells a window from a slow bucket.
+	confirm bool
+	// confirmed is set once the request after it was refused and asked
+	// again.
+	confirmed bool
 }
 
 // shorten tries a shorter window, halfway (geometrically) to lo, after a
@@ -117,9 +127,25 @@ func (b *bareWindow) next(a *adaptive, now time.Time, d time.Duration) time.Dura
 
 // bareRefused reads a hint-less refusal at now while the bare-window
 // model is on and returns the pause.
-func (a *adaptive) bareRefused(now time.Time) time.Duration {
+func (a *adaptive) bareRefused(now time.Time, backoff time.Duration) time.Duration {
 	b := a.bare
 	b.refused++
+	if b.confirm && !b.confirmed {
+		// A bucket gives the next request back only at its refill's
+		// pace, a counter that weighs its previous period (HAProxy) a
+		// few at a time as the period goes on: ask once more an eighth
+		// of the window later.
+		b.confirmed = true
+		return b.safe / 8
+	}
+	if b.confirm {
+		// A bucket after all: its equation takes over from the sign
+		// the first refusal made, the accepted probe in its segment.
+		a.bare = nil
+		a.segAccepted++
+		a.sign(now, backoff, 0)
+		return backoff
+	}
 	if b.hi == 0 {
 		// The probe was refused: the window, if it is one, is longer.
 		// Past the first probe the server is no fast bucket: skip an
@@ -163,16 +189,29 @@ func (a *adaptive) bareRefused(now time.Time) time.Duration {
 // bareAccepted reads an accepted answer to a request sent at sent while
 // the bare-window model is on. It reports whether the model keeps it: not
 // when the server turned out a bucket.
-func (a *adaptive) bareAccepted(sent time.Time) bool {
+func (a *adaptive) bareAccepted(sent time.Time) (keep bool, hold time.Duration) {
 	b := a.bare
+	if b.confirm {
+		// The request after the first accepted probe went through too:
+		// the burst came back whole or nearly, as from a window.
+		b.confirm = false
+		b.since = sent
+		a.sliding = true
+		a.measured = b.pace()
+		a.pace = b.pace()
+		a.repace = true
+		// The probe and this request are in the window as well: the
+		// pace starts two intervals on, so that none of it is refused.
+		return true, time.Duration(2 / a.pace * float64(time.Second))
+	}
 	if b.hi > 0 {
 		b.shorten(a, sent)
-		return true
+		return true, 0
 	}
 	if sent.Before(b.start.Add(b.probe / 2)) {
 		// A request of the burst, answered late: the bucket equation
 		// counts it in the server's burst.
-		return false
+		return false, 0
 	}
 	if b.lo == 0 {
 		// The first probe went through: the server gave back requests
@@ -180,7 +219,7 @@ func (a *adaptive) bareAccepted(sent time.Time) bool {
 		// from the sign the first refusal made, at the pace it starts with.
 		a.bare = nil
 		a.pace = math.Max(adaptiveGuess*float64(max(a.burstSize(), 1)), adaptiveFloor)
-		return false
+		return false, 0
 	}
 	// The probe refused at lo says the burst had not aged out by then. A
 	// sliding log frees it a window after it was sent, so W > lo; a
@@ -198,9 +237,12 @@ func (a *adaptive) bareAccepted(sent time.Time) bool {
 	// of sending.
 	b.safe = b.hi
 	b.hi = max(time.Duration(math.Sqrt(float64(b.lo)*float64(b.hi))), b.lo+time.Millisecond)
-	a.sliding = true
-	a.measured = b.pace()
-	a.pace = b.pace()
+	// But a bucket refilling slower than a request per probe offset
+	// refuses the first probes too: one more request, right after this
+	// one's answer, tells them apart. A bucket that just gave back one
+	// request refuses it; a window that gave back its burst does not.
+	b.confirm = true
+	a.pace = 1 / (2 * max(a.lastRecv.Sub(sent), time.Millisecond).Seconds())
 	a.repace = true
-	return true
+	return true, 0
 }

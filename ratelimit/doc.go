@@ -126,7 +126,12 @@
 // divided by 2 - L/B for a counter that weighs its previous period
 // (HAProxy's stick tables, whose period starts at the first request: B
 // requests counted in it, refused ones too, give the first back at
-// W(2 - L/B)). Then the pool sends L-1.5 per window evenly, which a
+// W(2 - L/B)). A bucket that refills slower than the probes come (nginx
+// at 10r/s) refuses them too: the request right after the first accepted
+// one is refused by such a bucket (it gave back one request) and not by a
+// window (it gave back its burst); refused, it is asked once more an
+// eighth of the window later, since a counter gives back a few at a time,
+// and refused again the bucket equation takes over. Then the pool sends L-1.5 per window evenly, which a
 // sliding log or counter never refuses (a burst would be), starting at the
 // geometric middle of the bounds and trying the middle again after each
 // whole window without a refusal. A refusal while paced raises the lower

@@ -260,7 +260,7 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 		// A server that says nothing but 429: the bare-window model
 		// (bare.go) times the pause, not a backoff guess.
 		if l.adapt.bare != nil {
-			wait, bare = l.adapt.bareRefused(now), true
+			wait, bare = l.adapt.bareRefused(now, wait), true
 		} else if d, ok := l.adapt.startBare(now, wait); ok {
 			wait, bare = d, true
 		}
