@@ -50,7 +50,14 @@ type twilioLookup struct {
 	claimed map[string]struct{}
 }
 
+// newTwilioLookup is the lookup of the account's Message list at api+path,
+// for messages from from or through service; nil when from is not written
+// as Twilio writes a sender back (see listedAs): every row's look-alike
+// would then go unseen and be called absent.
 func newTwilioLookup(api, path, from, service string) *twilioLookup {
+	if from != "" && !listedAs(from, true) {
+		return nil
+	}
 	q := ""
 	if from != "" {
 		q = "&From=" + url.QueryEscape(from)
@@ -60,8 +67,12 @@ func newTwilioLookup(api, path, from, service string) *twilioLookup {
 }
 
 // lookup is the Lookup of a message to to (escTo, query-escaped) with text
-// as its Body.
+// as its Body; nil when there is none (a nil l, or a recipient not written
+// as Twilio lists it).
 func (l *twilioLookup) lookup(to, escTo, text string) *sender.Lookup {
+	if l == nil || !listedAs(to, false) {
+		return nil
+	}
 	return &sender.Lookup{
 		URL: l.api + l.path + "?To=" + escTo + l.query,
 		Match: func(body []byte, since time.Time) sender.Page {
@@ -165,6 +176,50 @@ func (l *twilioLookup) same(m *twilioListed, to, text string) bool {
 		return false
 	}
 	return true
+}
+
+// listedAs reports whether addr is written as the Message list gives it
+// back, so that an exact match can find it: an E.164 number (+ and 8 to 15
+// digits), alone or after a channel prefix such as whatsapp:, or, for a
+// sender, a short code (3 to 8 digits) or an alphanumeric sender id (1 to
+// 11 letters, digits or spaces, a letter among them). A number written
+// otherwise ("+1 555 0100", "(555) 0100") may be stored as Twilio
+// normalises it, and a list that seems not to hold the message would
+// have it sent twice; such rows are not looked up.
+func listedAs(addr string, sender bool) bool {
+	if i := strings.IndexByte(addr, ':'); i > 0 {
+		addr = addr[i+1:] // a channel address: whatsapp:+1555...
+		sender = false
+	}
+	if digits, ok := strings.CutPrefix(addr, "+"); ok {
+		return len(digits) >= 8 && len(digits) <= 15 && allDigits(digits)
+	}
+	if !sender || addr == "" || len(addr) > 11 {
+		return false
+	}
+	if allDigits(addr) {
+		return len(addr) >= 3 && len(addr) <= 8
+	}
+	letter := false
+	for i := 0; i < len(addr); i++ {
+		switch c := addr[i]; {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z':
+			letter = true
+		case c >= '0' && c <= '9', c == ' ':
+		default:
+			return false
+		}
+	}
+	return letter
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // claim takes sid for one row; false when another row has it.

@@ -131,8 +131,14 @@ func TestTwilioBuildLookup(t *testing.T) {
 			list + "?To=%2B15550000001&PageSize=200"},
 		{"a WhatsApp address", TwilioConfig{From: "whatsapp:+15550000000"}, map[string]string{"to": "whatsapp:+15550000001", "text": "hi"},
 			list + "?To=whatsapp%3A%2B15550000001&From=whatsapp%3A%2B15550000000&PageSize=200"},
-		{"media without text: none", TwilioConfig{From: "+1", MediaURLFields: []string{"media"}}, map[string]string{"to": "+15550000001", "text": "", "media": "https://example.com/a.png"}, ""},
-		{"a content template: none", TwilioConfig{From: "+1", ContentSID: "HX0123456789abcdef0123456789abcdef", Text: "x"}, map[string]string{"to": "+15550000001"}, ""},
+		{"media without text: none", TwilioConfig{From: "+15550000000", MediaURLFields: []string{"media"}}, map[string]string{"to": "+15550000001", "text": "", "media": "https://example.com/a.png"}, ""},
+		{"a content template: none", TwilioConfig{From: "+15550000000", ContentSID: "HX0123456789abcdef0123456789abcdef", Text: "x"}, map[string]string{"to": "+15550000001"}, ""},
+		{"a short code", TwilioConfig{From: "55512"}, map[string]string{"to": "+15550000001", "text": "hi"},
+			list + "?To=%2B15550000001&From=55512&PageSize=200"},
+		{"an alphanumeric sender id", TwilioConfig{From: "My Shop 24"}, map[string]string{"to": "+15550000001", "text": "hi"},
+			list + "?To=%2B15550000001&From=My+Shop+24&PageSize=200"},
+		{"a recipient not in E.164: none", TwilioConfig{From: "+15550000000"}, map[string]string{"to": "+1 555 000 0001", "text": "hi"}, ""},
+		{"a sender not as Twilio lists it: none", TwilioConfig{From: "+1 (555) 000-0000"}, map[string]string{"to": "+15550000001", "text": "hi"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,6 +162,41 @@ func TestTwilioBuildLookup(t *testing.T) {
 	}
 }
 
+// TestListedAs: only addresses written as the Message list gives them back
+// are looked up, so an exact match can find them.
+func TestListedAs(t *testing.T) {
+	tests := []struct {
+		name   string
+		addr   string
+		sender bool
+		want   bool
+	}{
+		{"E.164", "+15550000001", false, true},
+		{"E.164 sender", "+15550000001", true, true},
+		{"WhatsApp", "whatsapp:+15550000001", false, true},
+		{"WhatsApp sender", "whatsapp:+15550000001", true, true},
+		{"too short", "+1555000", false, false},
+		{"too long", "+1234567890123456", false, false},
+		{"spaces", "+1 555 000 0001", false, false},
+		{"national", "(555) 000-0001", false, false},
+		{"no plus", "15550000001", false, false},
+		{"short code", "55512", true, true},
+		{"short code as a recipient", "55512", false, false},
+		{"alphanumeric sender id", "My Shop 24", true, true},
+		{"alphanumeric, too long", "My Shop 24 7", true, false},
+		{"alphanumeric with punctuation", "Shop-24", true, false},
+		{"a channel id without a number", "messenger:1234567", false, false},
+		{"empty", "", true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := listedAs(tt.addr, tt.sender); got != tt.want {
+				t.Errorf("listedAs(%q, %v) = %v, want %v", tt.addr, tt.sender, got, tt.want)
+			}
+		})
+	}
+}
+
 // FuzzTwilioList: no page makes the list reader panic, and what it says
 // holds: found names a message of the page that is the row's, created at
 // since or later; a next page is the Message list's, on the API's host.
@@ -166,8 +207,8 @@ func FuzzTwilioList(f *testing.F) {
 	f.Add([]byte(`{"messages":null,"next_page_uri":"/x"}`), "", "", "", int64(0))
 	f.Fuzz(func(t *testing.T, body []byte, from, to, text string, offset int64) {
 		since := oaiCreated.Add(time.Duration(offset) * time.Second)
-		l := newTwilioLookup("https://api.example", oaiPath, from, "")
-		p := l.lookup(to, url.QueryEscape(to), text).Match(body, since)
+		l := &twilioLookup{api: "https://api.example", path: oaiPath, from: from, claimed: make(map[string]struct{})}
+		p := l.match(body, since, to, text)
 		if p.Unsettled != "" {
 			return
 		}
