@@ -146,7 +146,11 @@ func NewTwilio(cfg TwilioConfig) (*Preset, error) {
 		NoKeyHeader: true, // Messages create documents no idempotency header
 		Wrap:        basicAuth(user, secret),
 		ParseResponse: func(status int, body []byte) (string, string) {
-			return parseResponse(status, body, twilioIDKeys)
+			id, errText := parseResponse(status, body, twilioIDKeys)
+			if status == http.StatusCreated && id != "" {
+				t.lookup.answered(id) // another row's: never a lookup's find
+			}
+			return id, errText
 		},
 		Secrets:  basicSecrets(user, secret),
 		Describe: fmt.Sprintf("POST %s, form, Basic auth as the %s", t.url, who),

@@ -45,10 +45,20 @@ type twilioLookup struct {
 
 	// claimed holds the sids a lookup has taken for a row, so two rows with
 	// the same recipient and text that both may have arrived are not both
-	// settled by one message.
+	// settled by one message, and the sids the latest TwilioRecentAnswers
+	// create answers gave (recent, oldest first, a ring), so a row whose
+	// answer was lost is not settled by its twin's message, which was
+	// answered: lookups follow their attempt within seconds, so the twin's
+	// answer is among the latest.
 	mu      sync.Mutex
 	claimed map[string]struct{}
+	recent  []string
+	next    int // where recent's next sid goes
 }
+
+// TwilioRecentAnswers is how many of the latest create answers' sids a
+// Twilio lookup keeps to leave out.
+const TwilioRecentAnswers = 1 << 16
 
 // newTwilioLookup is the lookup of the account's Message list at api+path,
 // for messages from from or through service; nil when from is not written
@@ -222,7 +232,8 @@ func allDigits(s string) bool {
 	return s != ""
 }
 
-// claim takes sid for one row; false when another row has it.
+// claim takes sid for one row; false when another row has it, by a lookup
+// or by its own answer.
 func (l *twilioLookup) claim(sid string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -231,4 +242,25 @@ func (l *twilioLookup) claim(sid string) bool {
 	}
 	l.claimed[sid] = struct{}{}
 	return true
+}
+
+// answered notes sid, a create answer's: that message is its row's. The
+// oldest of TwilioRecentAnswers is forgotten, unless a lookup took it.
+func (l *twilioLookup) answered(sid string) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.claimed[sid]; ok {
+		return // a lookup took it first: see the README
+	}
+	if len(l.recent) < TwilioRecentAnswers {
+		l.recent = append(l.recent, sid)
+	} else {
+		delete(l.claimed, l.recent[l.next])
+		l.recent[l.next] = sid
+		l.next = (l.next + 1) % TwilioRecentAnswers
+	}
+	l.claimed[sid] = struct{}{}
 }

@@ -1,6 +1,7 @@
 package preset
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -109,6 +110,45 @@ func TestTwilioListClaims(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("row %d: %+v, want %+v", i+1, got[i], want[i])
 		}
+	}
+}
+
+// TestTwilioListAnswered: a message whose sid a create answer gave is its
+// own row's, so a lookup for a twin row (same recipient and text) whose
+// answer was lost does not take it; of the answers only the latest
+// TwilioRecentAnswers are kept.
+func TestTwilioListAnswered(t *testing.T) {
+	msg := func(sid string) string {
+		return `{"body": "hi", "date_created": "Fri, 24 May 2019 17:44:46 +0000", "direction": "outbound-api", "from": "+15550000000", "sid": "` + sid + `", "to": "+15550000001"}`
+	}
+	page := []byte(`{"messages": [` + msg("SM1") + `, ` + msg("SM2") + `], "next_page_uri": null}`)
+	p, err := NewTwilio(TwilioConfig{From: "+15550000000", AccountSID: testSID, AuthToken: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The twin's answer, as the engine reads it.
+	if id, _ := p.ParseResponse(201, []byte(`{"sid": "SM1", "status": "queued"}`)); id != "SM1" {
+		t.Fatalf("ParseResponse read %q", id)
+	}
+	p.ParseResponse(200, []byte(`{"sid": "SM2"}`)) // not a create answer: SM2 is not taken
+	m := p.Builder.Build(sender.Row{Line: 3, Fields: map[string]string{"to": "+15550000001", "text": "hi"}})
+	if got := m.Lookup.Match(page, oaiCreated); got != (sender.Page{Found: true, MessageID: "SM2"}) {
+		t.Errorf("lookup of the twin whose answer was lost: %+v, want SM2, the message no answer gave", got)
+	}
+	if got := m.Lookup.Match(page, oaiCreated); got != (sender.Page{}) {
+		t.Errorf("once more: %+v, want absent: SM1 was answered, SM2 taken", got)
+	}
+
+	l := newTwilioLookup("https://api.example", oaiPath, "+15550000000", "")
+	l.answered("SM1")
+	for i := range TwilioRecentAnswers {
+		l.answered(fmt.Sprint("SMx", i))
+	}
+	if got := l.match(page, oaiCreated, "+15550000001", "hi"); got != (sender.Page{Found: true, MessageID: "SM1"}) {
+		t.Errorf("after %d later answers: %+v, want SM1, forgotten", TwilioRecentAnswers, got)
+	}
+	if len(l.claimed) != TwilioRecentAnswers+1 || len(l.recent) != TwilioRecentAnswers {
+		t.Errorf("%d claimed, %d recent: the ring does not hold its size", len(l.claimed), len(l.recent))
 	}
 }
 
