@@ -70,10 +70,10 @@ func simCases() []simCase {
 			idealBucket(15, 100), 0.85, 0.03, 0, 0.95, 0},
 		{"fixed window 15/150ms from first request (express)", func() simServer {
 			return &simFixed{limit: 15, window: w150, countRefused: true, style: styleExpress}
-		}, idealFixed(15, w150), 0.85, 0.03, 0.88, 0.9, 0},
+		}, idealFixed(15, w150), 0.85, 0.03, 0.88, 0.97, 0},
 		{"fixed window 100/1s from first request (express)", func() simServer {
 			return &simFixed{limit: 100, window: w1, countRefused: true, style: styleExpress}
-		}, idealFixed(100, w1), 0.85, 0.03, 0.70, 0.9, 0},
+		}, idealFixed(100, w1), 0.85, 0.03, 0.70, 0.97, 0},
 		{"fixed window 15/150ms aligned, Retry-After only", func() simServer {
 			return &simFixed{limit: 15, window: w150, aligned: true, style: styleRetryAfter}
 		}, idealFixed(15, w150), 0.13, 0.03, 0, 0.12, 0},
