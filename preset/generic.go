@@ -44,6 +44,10 @@ type GenericConfig struct {
 	LookupMethod string
 	// Env backs the templates' env function; nil makes env return "".
 	Env func(string) string
+	// SecretHeaders name headers whose values are credentials, besides
+	// Authorization: they stay out of the row's fingerprint, so a rotated
+	// secret does not make the row look changed.
+	SecretHeaders []string
 }
 
 // generic is the Builder behind NewGeneric.
@@ -58,7 +62,8 @@ type generic struct {
 	bodyHint       int   // initial capacity for the rendered body
 	recipientField string
 	secrets        []string
-	fields         []string // the row fields the templates read (see Columns)
+	secretHeaders  map[string]bool // canonical names, out of the fingerprint
+	fields         []string        // the row fields the templates read (see Columns)
 }
 
 type genericHeader struct {
@@ -93,6 +98,12 @@ func NewGeneric(cfg GenericConfig) (*Preset, error) {
 	}
 
 	g := &generic{rows: newRows(cfg.Source, cfg.IDField), method: method, recipientField: cfg.RecipientField}
+	for _, name := range cfg.SecretHeaders {
+		if g.secretHeaders == nil {
+			g.secretHeaders = make(map[string]bool)
+		}
+		g.secretHeaders[http.CanonicalHeaderKey(strings.TrimSpace(name))] = true
+	}
 	var trees []*template.Template
 	var err error
 	if g.url, err = parseEscaped("--url", cfg.URL, funcs, ctxURL); err != nil {
@@ -289,8 +300,52 @@ func (g *generic) Build(row sender.Row) *sender.Message {
 		}
 		m.Lookup = &sender.Lookup{Method: g.lookupMethod, URL: lu, Header: m.Header}
 	}
-	m.IdempotencyKey = sender.IdempotencyKey(m.ID, m.Body)
+	m.Fingerprint = g.fingerprint(m)
+	m.IdempotencyKey = sender.KeyOf(m.Fingerprint)
 	return m
+}
+
+// fingerprint is m's sender.Fingerprint without its secrets: the secret
+// headers are left out, and a value read with env (a token in the URL or
+// the body) is hashed as "***", so rotating it changes nothing.
+func (g *generic) fingerprint(m *sender.Message) string {
+	omit := func(name string) bool { return g.secretHeaders[name] }
+	if !g.hasSecret(m) {
+		return sender.Fingerprint(m, omit)
+	}
+	masked := *m
+	masked.URL = g.mask(m.URL)
+	masked.Body = []byte(g.mask(string(m.Body)))
+	masked.Header = make(http.Header, len(m.Header))
+	for name, vs := range m.Header {
+		mv := make([]string, len(vs))
+		for i, v := range vs {
+			mv[i] = g.mask(v)
+		}
+		masked.Header[name] = mv
+	}
+	return sender.Fingerprint(&masked, omit)
+}
+
+// hasSecret reports whether one of the env-read secrets is in m's URL,
+// headers or body; most requests hold none outside a secret header.
+func (g *generic) hasSecret(m *sender.Message) bool {
+	for _, v := range g.secrets {
+		if strings.Contains(m.URL, v) || bytes.Contains(m.Body, []byte(v)) {
+			return true
+		}
+		for name, vs := range m.Header {
+			if g.secretHeaders[name] || sender.SecretHeader(name) {
+				continue
+			}
+			for _, hv := range vs {
+				if strings.Contains(hv, v) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // mask hides the env-read secrets in s.

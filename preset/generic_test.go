@@ -203,7 +203,7 @@ func TestGenericBuild(t *testing.T) {
 			if string(m.Body) != tt.wantBody {
 				t.Errorf("Body = %s, want %s", m.Body, tt.wantBody)
 			}
-			if m.Line != 3 || m.IdempotencyKey != sender.IdempotencyKey(m.ID, m.Body) {
+			if m.Line != 3 || m.IdempotencyKey != sender.KeyOf(m.Fingerprint) || m.Fingerprint == "" {
 				t.Errorf("Line = %d, IdempotencyKey = %q", m.Line, m.IdempotencyKey)
 			}
 		})

@@ -384,7 +384,8 @@ func (g *genesys) Build(row sender.Row) *sender.Message {
 	m.URL = g.url
 	m.Header = http.Header{"Content-Type": {"application/json"}}
 	m.Body = body
-	m.IdempotencyKey = sender.IdempotencyKey(m.ID, body)
+	m.Fingerprint = sender.Fingerprint(m, nil)
+	m.IdempotencyKey = sender.KeyOf(m.Fingerprint)
 	return m
 }
 

@@ -342,7 +342,7 @@ func TestGenesysBuild(t *testing.T) {
 				t.Errorf("Body = %s\nwant   %s", m.Body, tt.wantBody)
 			}
 			if m.ID != tt.wantID || m.Recipient != cmp.Or(tt.wantTo, tt.fields[cmp.Or(cfg.ToField, "to")]) || m.Method != "POST" ||
-				m.Header.Get("Content-Type") != "application/json" || m.IdempotencyKey != sender.IdempotencyKey(m.ID, m.Body) {
+				m.Header.Get("Content-Type") != "application/json" || m.IdempotencyKey != sender.KeyOf(sender.Fingerprint(m, nil)) {
 				t.Errorf("got %+v", m)
 			}
 		})

@@ -277,7 +277,8 @@ func (t *twilio) Build(row sender.Row) *sender.Message {
 	m.URL = t.url
 	m.Header = http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
 	m.Body = body
-	m.IdempotencyKey = sender.IdempotencyKey(m.ID, body)
+	m.Fingerprint = sender.Fingerprint(m, nil)
+	m.IdempotencyKey = sender.KeyOf(m.Fingerprint)
 	if text != "" && !t.content {
 		// A content template's body is Twilio's rendering, which the row
 		// does not know, and a message without text cannot be told from

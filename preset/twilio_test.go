@@ -174,7 +174,7 @@ func TestTwilioBuild(t *testing.T) {
 				t.Errorf("body does not parse as a form: %v", err)
 			}
 			if m.ID != "4" || m.Method != "POST" || m.Header.Get("Content-Type") != "application/x-www-form-urlencoded" ||
-				m.IdempotencyKey != sender.IdempotencyKey(m.ID, m.Body) {
+				m.IdempotencyKey != sender.KeyOf(sender.Fingerprint(m, nil)) {
 				t.Errorf("got %+v", m)
 			}
 		})

@@ -88,7 +88,7 @@ func (e *engine) attempt(waitCtx context.Context, w *worker, j *job) outcome {
 				st = StatusUnknown
 			}
 			return outcome{kind: outcomeFatal, job: j, err: fmt.Errorf("record in-flight row: %w", err),
-				res: &Result{Line: m.Line, ID: m.ID, Status: st, Error: "journal: " + err.Error()}}
+				res: &Result{Line: m.Line, ID: m.ID, Fingerprint: m.Fingerprint, Status: st, Error: "journal: " + err.Error()}}
 		}
 		j.begun = true
 	}
@@ -396,7 +396,7 @@ func (e *engine) result(j *job, a *answer, st Status, errText string) *Result {
 	m := j.m
 	return &Result{Line: m.Line, ID: m.ID, Status: st, HTTPStatus: a.status, Attempts: j.attempts,
 		Throttled: j.throttled, Error: errText, Latency: j.latency, SentAt: j.sentAt,
-		Response: oneLine(a.body, responseKeep), Segments: m.Segments}
+		Response: oneLine(a.body, responseKeep), Segments: m.Segments, Fingerprint: m.Fingerprint}
 }
 
 // retry schedules a transient failure again after a full-jitter backoff, or

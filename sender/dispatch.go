@@ -151,9 +151,9 @@ func (d *dispatcher) settleUnsent(m *Message) bool {
 		d.sum.Earlier++
 		d.settler.earlier(&Result{Line: m.Line, ID: m.ID, Status: m.Earlier})
 	case m.Invalid != nil:
-		d.settle(&Result{Line: m.Line, ID: m.ID, Status: StatusInvalid, Error: m.Invalid.Error()})
+		d.settle(&Result{Line: m.Line, ID: m.ID, Fingerprint: m.Fingerprint, Status: StatusInvalid, Error: m.Invalid.Error()})
 	case m.Skip != "":
-		d.settle(&Result{Line: m.Line, ID: m.ID, Status: m.Skip, Error: m.Reason})
+		d.settle(&Result{Line: m.Line, ID: m.ID, Fingerprint: m.Fingerprint, Status: m.Skip, Error: m.Reason})
 	default:
 		return false
 	}
@@ -184,7 +184,7 @@ func (d *dispatcher) turn(j *job, now time.Time) bool {
 		at, ok := w.Next(now)
 		switch {
 		case !ok:
-			r := &Result{Line: j.m.Line, ID: j.m.ID, Status: StatusSkipped, Attempts: j.attempts,
+			r := &Result{Line: j.m.Line, ID: j.m.ID, Fingerprint: j.m.Fingerprint, Status: StatusSkipped, Attempts: j.attempts,
 				Throttled: j.throttled, Error: "its send window never opens"}
 			if j.maybe {
 				r.Status, r.Error = StatusUnknown, r.Error+"; an earlier attempt may have reached the server"
@@ -226,7 +226,7 @@ func (d *dispatcher) closed(j *job, at time.Time) {
 		return
 	}
 	d.track(j, false)
-	d.settle(&Result{Line: j.m.Line, ID: j.m.ID, Status: StatusPending, Attempts: j.attempts,
+	d.settle(&Result{Line: j.m.Line, ID: j.m.ID, Fingerprint: j.m.Fingerprint, Status: StatusPending, Attempts: j.attempts,
 		Throttled: j.throttled, Latency: j.latency, SentAt: j.sentAt,
 		Error: "not sent: outside its send window, which opens " + at.Format(time.RFC3339)})
 }

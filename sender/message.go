@@ -54,6 +54,9 @@ type Message struct {
 	// bodyLimit, when set, is how much of the answer is read instead of
 	// responseLimit: a page of a list is larger than a send's answer.
 	bodyLimit int64
+	// Fingerprint identifies the request the row became (see Fingerprint);
+	// the report records it, so a resumed run notices a changed input.
+	Fingerprint string
 	// IdempotencyKey is sent in Config.IdempotencyHeader. Empty means the
 	// request is not safe to resend once it may have reached the server.
 	IdempotencyKey string
@@ -162,6 +165,8 @@ type Result struct {
 	Response string
 	// Segments is the Message's, for the report.
 	Segments int
+	// Fingerprint is the Message's, for the report.
+	Fingerprint string
 	// Detail is what Config.Detail made of the 2xx answer of a sent
 	// message; nil without Config.Detail or for any other status.
 	Detail any

@@ -74,6 +74,9 @@ func (s *rowSource) Next(ctx context.Context) (*Message, error) {
 		s.n++
 		m := s.build.Build(row)
 		if m.Invalid != nil {
+			if m.Fingerprint == "" {
+				m.Fingerprint = RowFingerprint(row)
+			}
 			return m, nil
 		}
 		if s.filter != nil {

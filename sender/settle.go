@@ -47,7 +47,7 @@ func (s *settler) count(r *Result) {
 // unfinished.
 func (s *settler) leave(j *job) error {
 	m := j.m
-	r := &Result{Line: m.Line, ID: m.ID, Status: StatusPending, Attempts: j.attempts,
+	r := &Result{Line: m.Line, ID: m.ID, Fingerprint: m.Fingerprint, Status: StatusPending, Attempts: j.attempts,
 		Throttled: j.throttled, Latency: j.latency, SentAt: j.sentAt}
 	switch {
 	case j.maybe:

@@ -34,7 +34,8 @@ func TestRenderTargets(t *testing.T) {
 	if got := string(ts[2].Body); got != wantBody {
 		t.Errorf("body = %s, want %s", got, wantBody)
 	}
-	if got, want := ts[2].Header.Get(sender.DefaultIdempotencyHeader), sender.IdempotencyKey("r00000002", []byte(wantBody)); got != want {
+	if got, want := ts[2].Header.Get(sender.DefaultIdempotencyHeader), sender.KeyOf(sender.Fingerprint(&sender.Message{ID: "r00000002", Method: http.MethodPost,
+		URL: "http://127.0.0.1/send", Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(wantBody)}, nil)); got != want {
 		t.Errorf("idempotency key = %q, want %q", got, want)
 	}
 	if ts[2].Method != http.MethodPost || ts[2].Header.Get("Content-Type") != "application/json" {
