@@ -27,11 +27,11 @@ func TestUpdateDelivery(t *testing.T) {
 		wantRow2 string
 	}{
 		{name: "csv", file: "r.csv",
-			wantHead: "line,id,status,http_status,attempts,throttled,error,message_id,latency_ms,sent_at,response,delivery_status,delivery_error,delivery_at\n",
-			wantRow2: "2,r2,sent,201,1,0,,SM2,0,2026-12-03T14:00:00.000Z,,undelivered,'=30003: x,2026-12-03T14:00:05.000Z\n"},
+			wantHead: "line,id,status,http_status,attempts,throttled,error,message_id,latency_ms,sent_at,response,fingerprint,delivery_status,delivery_error,delivery_at\n",
+			wantRow2: "2,r2,sent,201,1,0,,SM2,0,2026-12-03T14:00:00.000Z,,,undelivered,'=30003: x,2026-12-03T14:00:05.000Z\n"},
 		{name: "csv with segments", file: "r.csv", segments: true,
-			wantHead: "line,id,status,http_status,attempts,throttled,error,message_id,latency_ms,sent_at,response,segments,delivery_status,delivery_error,delivery_at\n",
-			wantRow2: "2,r2,sent,201,1,0,,SM2,0,2026-12-03T14:00:00.000Z,,1,undelivered,'=30003: x,2026-12-03T14:00:05.000Z\n"},
+			wantHead: "line,id,status,http_status,attempts,throttled,error,message_id,latency_ms,sent_at,response,segments,fingerprint,delivery_status,delivery_error,delivery_at\n",
+			wantRow2: "2,r2,sent,201,1,0,,SM2,0,2026-12-03T14:00:00.000Z,,1,,undelivered,'=30003: x,2026-12-03T14:00:05.000Z\n"},
 		{name: "jsonl", file: "r.jsonl",
 			wantRow2: `"segments":1,"delivery_status":"undelivered","delivery_error":"=30003: x","delivery_at":"2026-12-03T14:00:05.000Z"}` + "\n"},
 	}

@@ -380,9 +380,9 @@ func (h *rowHeap) close() {
 
 // rowStrings are the text fields of r the row heap carries, in its
 // order: every text column a report can have.
-func rowStrings(r *Row) [9]*string {
+func rowStrings(r *Row) [10]*string {
 	return [...]*string{&r.ID, (*string)(&r.Status), &r.Error, &r.MessageID, &r.SentAt, &r.Response,
-		&r.DeliveryStatus, &r.DeliveryError, &r.DeliveryAt}
+		&r.DeliveryStatus, &r.DeliveryError, &r.DeliveryAt, &r.Fingerprint}
 }
 
 // appendRow encodes r for the row heap: its integers as varints, its

@@ -163,18 +163,25 @@ var canonicalHeader = []string{"line", "id", "status", "http_status", "attempts"
 // segmentsColumn is the optional last column a vendor preset's report has.
 const segmentsColumn = "segments"
 
+// fingerprintColumn is the optional column every report has since
+// fingerprints are recorded, after segments.
+const fingerprintColumn = "fingerprint"
+
 // deliveryColumns are the optional columns `bulksend status` adds, after
-// response and segments.
+// response, segments and fingerprint.
 var deliveryColumns = []string{"delivery_status", "delivery_error", "delivery_at"}
 
 // columns says which optional columns a CSV report has after response.
-type columns struct{ segments, delivery bool }
+type columns struct{ segments, fingerprint, delivery bool }
 
 // header is the CSV header of a report with these columns.
 func (c columns) header() []string {
 	h := slices.Clip(canonicalHeader)
 	if c.segments {
 		h = append(h, segmentsColumn)
+	}
+	if c.fingerprint {
+		h = append(h, fingerprintColumn)
 	}
 	if c.delivery {
 		h = append(h, deliveryColumns...)
@@ -188,6 +195,9 @@ func (c columns) width() int {
 	if c.segments {
 		n++
 	}
+	if c.fingerprint {
+		n++
+	}
 	if c.delivery {
 		n += len(deliveryColumns)
 	}
@@ -195,7 +205,17 @@ func (c columns) width() int {
 }
 
 // knownColumns lists every column layout this package writes.
-var knownColumns = []columns{{}, {segments: true}, {delivery: true}, {segments: true, delivery: true}}
+var knownColumns = func() []columns {
+	var all []columns
+	for _, s := range []bool{false, true} {
+		for _, f := range []bool{false, true} {
+			for _, d := range []bool{false, true} {
+				all = append(all, columns{segments: s, fingerprint: f, delivery: d})
+			}
+		}
+	}
+	return all
+}()
 
 // columnsOf finds the layout whose header is h; ok is false for a header
 // this package does not write as is.
@@ -239,6 +259,10 @@ func decodeFast(f []string, cols columns) (Row, error) {
 	i := numColumns
 	if cols.segments {
 		r.Segments = atoi(f[i])
+		i++
+	}
+	if cols.fingerprint {
+		r.Fingerprint = f[i]
 		i++
 	}
 	if cols.delivery {

@@ -70,6 +70,13 @@ type Row struct {
 	// presets that count them; its CSV column is written only when the
 	// report has one (Options.Segments), so gocsv does not map it.
 	Segments int `csv:"-" json:"segments,omitempty"`
+	// Fingerprint is the hash of the request the row became (of the row
+	// itself for an invalid row; sender.Fingerprint), so --resume can tell
+	// that the input or a template changed under the report. A report
+	// written before it was recorded has none: those rows are not
+	// compared. Like Segments, its CSV column is optional (Options and
+	// the file's header say), after segments.
+	Fingerprint string `csv:"-" json:"fingerprint,omitempty"`
 	// DeliveryStatus, DeliveryError and DeliveryAt are what `bulksend
 	// status` learned of a sent message from its vendor: the vendor's word
 	// for its state (delivered, undelivered, delivery-success, ...), the
@@ -127,18 +134,19 @@ func formatTime(t time.Time) string {
 // FromResult converts an engine result into its report row.
 func FromResult(r *sender.Result) Row {
 	return Row{
-		Line:       r.Line,
-		ID:         r.ID,
-		Status:     r.Status,
-		HTTPStatus: r.HTTPStatus,
-		Attempts:   r.Attempts,
-		Throttled:  r.Throttled,
-		Error:      r.Error,
-		MessageID:  r.MessageID,
-		LatencyMS:  r.Latency.Milliseconds(),
-		SentAt:     formatTime(r.SentAt),
-		Response:   r.Response,
-		Segments:   r.Segments,
+		Line:        r.Line,
+		ID:          r.ID,
+		Status:      r.Status,
+		HTTPStatus:  r.HTTPStatus,
+		Attempts:    r.Attempts,
+		Throttled:   r.Throttled,
+		Error:       r.Error,
+		MessageID:   r.MessageID,
+		LatencyMS:   r.Latency.Milliseconds(),
+		SentAt:      formatTime(r.SentAt),
+		Response:    r.Response,
+		Segments:    r.Segments,
+		Fingerprint: r.Fingerprint,
 	}
 }
 

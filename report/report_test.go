@@ -140,7 +140,7 @@ func TestRoundTrip(t *testing.T) {
 		name, file string
 		header     string
 	}{
-		{"csv", "out.csv", "line,id,status,http_status,attempts,throttled,error,message_id,latency_ms,sent_at,response\n"},
+		{"csv", "out.csv", "line,id,status,http_status,attempts,throttled,error,message_id,latency_ms,sent_at,response,fingerprint\n"},
 		{"jsonl", "out.jsonl", `{"line":2,"id":"a","status":"inflight","http_status":0,"attempts":0,"throttled":0,` +
 			`"error":"","message_id":"","latency_ms":0,"sent_at":"2025-03-04T05:06:07.891Z","response":""}` + "\n"},
 	}

@@ -16,8 +16,8 @@ import (
 // survives reading, appending (--resume), compaction and merging, and a
 // report without it gets none appended.
 func TestSegmentsColumn(t *testing.T) {
-	const withCol = "line,id,status,http_status,attempts,throttled,error,message_id,latency_ms,sent_at,response,segments\n"
-	const without = "line,id,status,http_status,attempts,throttled,error,message_id,latency_ms,sent_at,response\n"
+	const withCol = "line,id,status,http_status,attempts,throttled,error,message_id,latency_ms,sent_at,response,segments,fingerprint\n"
+	const without = "line,id,status,http_status,attempts,throttled,error,message_id,latency_ms,sent_at,response,fingerprint\n"
 	sent := func(line, segs int) *sender.Result {
 		return &sender.Result{Line: line, ID: "r" + string(rune('0'+line)), Status: sender.StatusSent, HTTPStatus: 201, Attempts: 1,
 			MessageID: "SM1", SentAt: time.Date(2026, 12, 3, 14, 0, 0, 0, time.UTC), Segments: segs}
@@ -28,8 +28,8 @@ func TestSegmentsColumn(t *testing.T) {
 		header   string
 		wantRow2 string
 	}{
-		{name: "vendor preset", segments: true, header: withCol, wantRow2: "2,r2,sent,201,1,0,,SM1,0,2026-12-03T14:00:00.000Z,,3\n"},
-		{name: "generic", segments: false, header: without, wantRow2: "2,r2,sent,201,1,0,,SM1,0,2026-12-03T14:00:00.000Z,\n"},
+		{name: "vendor preset", segments: true, header: withCol, wantRow2: "2,r2,sent,201,1,0,,SM1,0,2026-12-03T14:00:00.000Z,,3,\n"},
+		{name: "generic", segments: false, header: without, wantRow2: "2,r2,sent,201,1,0,,SM1,0,2026-12-03T14:00:00.000Z,,\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

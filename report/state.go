@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,27 +25,63 @@ import (
 
 // mark is what resume and compaction keep of one journal row, so a journal
 // of any size is sorted by line in bounded memory (package extsort): the
-// row's line, its place in the journal, a hash of its id and its status.
+// row's line, its place in the journal, a hash of its id, its status and
+// its fingerprint, when it has one.
 type mark struct {
 	line uint64
 	seq  uint64 // the row's place in the journal, from 1: later rows win
 	hash uint64
 	code uint8
+	fpOK bool // fp holds the row's fingerprint
+	fp   [sender.FingerprintLen / 2]byte
 }
 
-// markCodec stores a mark in 25 bytes.
+// markCodec stores a mark in 42 bytes.
 var markCodec = extsort.Codec[mark]{
-	Size: 25,
+	Size: 42,
 	Put: func(b []byte, m mark) {
 		binary.LittleEndian.PutUint64(b, m.line)
 		binary.LittleEndian.PutUint64(b[8:], m.seq)
 		binary.LittleEndian.PutUint64(b[16:], m.hash)
 		b[24] = m.code
+		b[25] = 0
+		if m.fpOK {
+			b[25] = 1
+		}
+		copy(b[26:42], m.fp[:])
 	},
 	Get: func(b []byte) mark {
-		return mark{line: binary.LittleEndian.Uint64(b), seq: binary.LittleEndian.Uint64(b[8:]),
-			hash: binary.LittleEndian.Uint64(b[16:]), code: b[24]}
+		m := mark{line: binary.LittleEndian.Uint64(b), seq: binary.LittleEndian.Uint64(b[8:]),
+			hash: binary.LittleEndian.Uint64(b[16:]), code: b[24], fpOK: b[25] == 1}
+		copy(m.fp[:], b[26:42])
+		return m
 	},
+}
+
+// setFingerprint stores fp in m when it is one (sender.ValidFingerprint);
+// a row without one, or with a damaged one, is not compared.
+func (m *mark) setFingerprint(fp string) {
+	if !sender.ValidFingerprint(fp) {
+		return
+	}
+	_, err := hex.Decode(m.fp[:], []byte(fp))
+	m.fpOK = err == nil
+}
+
+// fingerprint is the fingerprint m records, "" when none.
+func (m *mark) fingerprint() string {
+	if !m.fpOK {
+		return ""
+	}
+	return hex.EncodeToString(m.fp[:])
+}
+
+// compared reports whether a resumed run compares the row m records with
+// the input's: every row but those whose request never left, invalid and
+// pending ones, which a fixed input is meant to send.
+func (m *mark) compared() bool {
+	st := statusByCode[m.code]
+	return st != sender.StatusInvalid && st != sender.StatusPending
 }
 
 // byLine orders marks by line, then journal order: a total order, so a
@@ -124,9 +161,13 @@ var errStateClosed = errors.New("report state closed")
 // temp file, is recorded as Err, and from then on every line reads as in
 // flight with an id that differs: the answer that resends nothing.
 type State struct {
+	path   string
 	seed   maphash.Seed
 	lines  int
 	counts [len(statusByCode)]int
+	// unchecked counts the lines compared (mark.compared) whose row has no
+	// fingerprint: written before fingerprints were recorded.
+	unchecked int
 	// keys holds the idempotency key of each line whose latest row is in
 	// flight: a handful after a crash, so a map costs nothing.
 	keys map[int]string
@@ -171,7 +212,7 @@ func load(ctx context.Context, path string, chunk int) (_ *State, err error) {
 		return nil, fmt.Errorf("load report: %w", err)
 	}
 	defer f.Close()
-	s := &State{seed: maphash.MakeSeed(), keys: make(map[int]string), since: make(map[int]time.Time), last: math.MinInt,
+	s := &State{path: path, seed: maphash.MakeSeed(), keys: make(map[int]string), since: make(map[int]time.Time), last: math.MinInt,
 		sorted: newMarkSorter(path, chunk, byLine)}
 	defer func() {
 		if err != nil {
@@ -190,7 +231,9 @@ func load(ctx context.Context, path string, chunk int) (_ *State, err error) {
 		if key, ok := strings.CutPrefix(r.Response, keyPrefix); ok && r.Status == sender.StatusInFlight {
 			s.keys[r.Line] = key
 		}
-		return s.sorted.Add(mark{line: uint64(r.Line), seq: seq, hash: s.hash(r.ID), code: statusCodes[r.Status]})
+		m := mark{line: uint64(r.Line), seq: seq, hash: s.hash(r.ID), code: statusCodes[r.Status]}
+		m.setFingerprint(r.Fingerprint)
+		return s.sorted.Add(m)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load report: %w", err)
@@ -210,6 +253,9 @@ func load(ctx context.Context, path string, chunk int) (_ *State, err error) {
 		if m, ok, err = counted.Next(); ok {
 			s.lines++
 			s.counts[m.code]++
+			if !m.fpOK && m.compared() {
+				s.unchecked++
+			}
 		} else if err == nil {
 			break
 		}
@@ -326,9 +372,44 @@ func (s *State) Status(line int) (st sender.Status, ok bool) {
 // different recipient. It is false for a line with no row.
 func (s *State) SameID(line int, id string) bool {
 	m, ok := s.seek(line)
-	if !ok {
-		return false
+	return ok && s.sameID(&m, id)
+}
+
+// SameRequest reports whether the row recorded for line was the request
+// whose fingerprint is fp. It is true when the report cannot tell: the
+// row has no fingerprint (an older report), or its request never left
+// (invalid, pending: see Check). It is false for a line with no row.
+func (s *State) SameRequest(line int, fp string) bool {
+	m, ok := s.seek(line)
+	return ok && (!m.fpOK || !m.compared() || m.fingerprint() == fp)
+}
+
+// Key is the idempotency key to resend line with: the key its in-flight
+// request carried, as the journal recorded it, or for a row left unknown
+// the key of the fingerprint recorded (sender.KeyOf), so a resend carries
+// the key the server saw even if the row's rendering changed since. It is
+// "" when the report recorded neither.
+func (s *State) Key(line int) string {
+	m, ok := s.seek(line)
+	switch {
+	case !ok:
+		return ""
+	case m.code == statusCodes[sender.StatusInFlight]:
+		return s.keys[line]
 	}
+	return sender.KeyOf(m.fingerprint())
+}
+
+// Path is the report the State was loaded from.
+func (s *State) Path() string { return s.path }
+
+// Unchecked is the number of lines whose row would be compared with the
+// input but has no fingerprint: a report written before fingerprints were
+// recorded. Only their ids are compared.
+func (s *State) Unchecked() int { return s.unchecked }
+
+// sameID reports whether m records id.
+func (s *State) sameID(m *mark, id string) bool {
 	if s.hash(id) == m.hash {
 		return true
 	}

@@ -226,6 +226,9 @@ func newWriter(out io.Writer, name string, format Format, opts Options) *Writer 
 	}
 	w := &Writer{name: name, out: out, now: now, redact: opts.Redact, enc: newEncoder(format), delay: opts.CommitDelay}
 	w.enc.cols.segments, w.enc.cols.delivery = opts.Segments, opts.Delivery
+	// Every new report records fingerprints; one appended to keeps the
+	// columns it has (openFile).
+	w.enc.cols.fingerprint = true
 	if w.delay == 0 {
 		w.delay = DefaultCommitDelay
 	}
@@ -293,7 +296,7 @@ func (w *Writer) syncLoop(interval time.Duration) {
 // when none), so --resume resends the row only when the server can
 // recognise the resend as a replay.
 func (w *Writer) Begin(m *sender.Message) error {
-	row := Row{Line: m.Line, ID: m.ID, Status: sender.StatusInFlight, SentAt: formatTime(w.now())}
+	row := Row{Line: m.Line, ID: m.ID, Status: sender.StatusInFlight, SentAt: formatTime(w.now()), Fingerprint: m.Fingerprint}
 	if m.IdempotencyKey != "" {
 		row.Response = keyPrefix + m.IdempotencyKey
 	}
@@ -517,6 +520,9 @@ func (e *encoder) encode(r *Row) error {
 		if r.Segments > 0 {
 			b = strconv.AppendInt(b, int64(r.Segments), 10)
 		}
+	}
+	if e.cols.fingerprint {
+		b = appendField(append(b, ','), r.Fingerprint)
 	}
 	if e.cols.delivery {
 		b = appendField(append(b, ','), guard(r.DeliveryStatus))

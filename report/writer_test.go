@@ -352,8 +352,8 @@ func TestNewWriterStdout(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	want := "line,id,status,http_status,attempts,throttled,error,message_id,latency_ms,sent_at,response\n" +
-		"2,a,inflight,0,0,0,,,0,2025-03-04T05:06:07.891Z,\n"
+	want := "line,id,status,http_status,attempts,throttled,error,message_id,latency_ms,sent_at,response,fingerprint\n" +
+		"2,a,inflight,0,0,0,,,0,2025-03-04T05:06:07.891Z,,\n"
 	if buf.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
 	}
