@@ -50,8 +50,12 @@ var (
 	// ErrReportExists: the report holds rows and neither Resume nor Force
 	// says what to do with them; starting over could send them twice.
 	ErrReportExists = errors.New("report exists")
-	// ErrInputChanged: with Resume, a line's id is not the id the report
-	// has for it, so the report describes other rows.
+	// ErrInputChanged: with Resume, the input is not the one the report
+	// was written for: a line's id or request (its fingerprint) is not
+	// the one the report has for it, or the input lacks a line the report
+	// has. A file is compared before anything is sent (Run returns the
+	// error); input read once (stdin) as it is read, which stops the run
+	// at the first difference (Result.Stopped).
 	ErrInputChanged = errors.New("the input changed since the report was written")
 	// ErrMissingColumns: the CSV header lacks a column every row needs.
 	ErrMissingColumns = errors.New("the input has no column")
@@ -93,6 +97,11 @@ type Options struct {
 	// loaded to resume, before anything is sent: a caller warns about
 	// what Report.ResendUnknown is about to send again.
 	Resumed func(counts map[sender.Status]int)
+	// Unchecked, when set, is called once a report is loaded to resume,
+	// before anything is sent, with how many of its rows have no
+	// fingerprint (written by an older bulksend): the input's rows on
+	// those lines are compared by id only.
+	Unchecked func(rows int)
 
 	// Progress, when set, is called once as sending starts, with the live
 	// counters and the estimated number of rows (-1 when unknown); the
@@ -275,13 +284,20 @@ func prepare(ctx context.Context, opts Options) (r *run, err error) {
 	}
 	r.journal = journal
 	r.closers = append(r.closers, func() { _ = release() }, func() { journal.Close() })
+	var check *report.Check
 	if state != nil {
 		r.closers = append(r.closers, func() { state.Close() })
 		if opts.Resumed != nil {
 			opts.Resumed(state.Counts())
 		}
+		if n := state.Unchecked(); n > 0 && opts.Unchecked != nil {
+			opts.Unchecked(n)
+		}
+		if check, err = state.Check(); err != nil {
+			return r, err
+		}
 	}
-	repeats, closeRepeats, err := opts.Input.findRepeats(ctx, in, opts.Preset.Builder)
+	repeats, closeRepeats, err := opts.Input.findRepeats(ctx, in, opts.Preset.Builder, check, stage(opts.Preset.Builder, opts))
 	if err != nil {
 		// The journal is closed here so that an interrupted pre-pass
 		// leaves the report as it was; a failure to close is the error.

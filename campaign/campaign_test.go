@@ -284,8 +284,8 @@ func TestRunShards(t *testing.T) {
 	}
 }
 
-// TestRunResumeInputChanged: a report written for other rows stops the run
-// before anything is sent, and stays as it was.
+// TestRunResumeInputChanged: a report written for other rows refuses the
+// run before anything is sent, and stays as it was.
 func TestRunResumeInputChanged(t *testing.T) {
 	dir := t.TempDir()
 	srv := newServer(t)
@@ -304,8 +304,8 @@ func TestRunResumeInputChanged(t *testing.T) {
 	opts := options(t, srv, input, rep)
 	opts.Report.Resume = true
 	res, err := Run(context.Background(), opts)
-	if err != nil || !errors.Is(res.Stopped, ErrInputChanged) || !strings.Contains(res.Stopped.Error(), `line 2: id "r1"`) {
-		t.Fatalf("Run = %+v, %v; want stopped by ErrInputChanged at line 2", res, err)
+	if res != nil || !errors.Is(err, ErrInputChanged) || !strings.Contains(err.Error(), `rows.csv line 2: id "r1"`) {
+		t.Fatalf("Run = %+v, %v; want ErrInputChanged at line 2", res, err)
 	}
 	if reqs, _ := srv.requests(); reqs != 0 {
 		t.Errorf("%d requests, want none", reqs)

@@ -26,7 +26,7 @@ func Preview(ctx context.Context, opts Options, see func(*sender.Message)) error
 		return err
 	}
 	defer in.Close()
-	repeats, closeRepeats, err := opts.Input.findRepeats(ctx, in, opts.Preset.Builder)
+	repeats, closeRepeats, err := opts.Input.findRepeats(ctx, in, opts.Preset.Builder, nil, nil)
 	if err != nil {
 		return err
 	}

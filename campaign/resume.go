@@ -11,6 +11,7 @@ import (
 // resumeFilter applies an earlier run's report to this one.
 type resumeFilter struct {
 	state         *report.State
+	input         string // the input's name, for the mismatch error
 	retryFailed   bool
 	resendUnknown bool
 	keyed         bool
@@ -33,11 +34,13 @@ func (f *resumeFilter) filter(m *sender.Message) (sender.Status, bool) {
 	if !ok {
 		return "", false
 	}
-	if !f.state.SameID(m.Line, m.ID) {
-		if f.mismatch == nil {
-			f.mismatch = fmt.Errorf("line %d: id %q is not the id the report has for that line: %w", m.Line, m.ID, ErrInputChanged)
-		}
-		return "", true
+	// The same rules as the pre-pass over a file (report.Check), for
+	// input read once.
+	if st != sender.StatusInvalid && !f.state.SameID(m.Line, m.ID) {
+		return f.changed(&report.Mismatch{Line: m.Line, ID: m.ID, Reason: report.IDDiffers, Report: f.state.Path()})
+	}
+	if !f.state.SameRequest(m.Line, m.Fingerprint) {
+		return f.changed(&report.Mismatch{Line: m.Line, ID: m.ID, Reason: report.RequestDiffers, Report: f.state.Path()})
 	}
 	switch st {
 	case sender.StatusSent, sender.StatusDuplicate, sender.StatusSkipped:
@@ -55,10 +58,11 @@ func (f *resumeFilter) filter(m *sender.Message) (sender.Status, bool) {
 			return "", false
 		}
 		if f.keyed || f.resendUnknown {
-			// The server drops a copy by the same key (the row's content,
-			// hence its key, is unchanged), or the user accepts the risk.
-			// It may still have arrived: whatever the resend meets, the
-			// row ends sent or unknown, never failed or pending.
+			// The server drops a copy by the key the row went with, or
+			// the user accepts the risk. It may still have arrived:
+			// whatever the resend meets, the row ends sent or unknown,
+			// never failed or pending.
+			f.recordedKey(m)
 			m.MayHaveArrived = true
 			return "", false
 		}
@@ -73,19 +77,23 @@ func (f *resumeFilter) filter(m *sender.Message) (sender.Status, bool) {
 
 // inFlight decides a row an earlier run left in flight (it was killed). It
 // is resent only when the server can tell the resend is a replay: it
-// deduplicates, and the key the row left with equals the key it gets now.
-// Otherwise it may have arrived and is unknown, never sent twice, unless
+// deduplicates, and the resend carries the key the row left with, as the
+// journal recorded it (whatever key the row would get now). Otherwise it may have arrived and is unknown, never sent twice, unless
 // ResendUnknown.
 func (f *resumeFilter) inFlight(m *sender.Message) {
 	sentKey := f.state.InFlightKey(m.Line)
 	switch {
-	case f.keyed && sentKey != "" && sentKey == m.IdempotencyKey:
+	case f.keyed && sentKey != "":
+		m.IdempotencyKey = sentKey // the key the server may have seen
 		m.MayHaveArrived = true
 		return
 	case m.Lookup != nil:
 		m.Settle, m.Since = true, f.state.SentAt(m.Line) // looked up first, sent only if absent
 		return
 	case f.resendUnknown:
+		if sentKey != "" {
+			m.IdempotencyKey = sentKey
+		}
 		m.MayHaveArrived = true
 		return
 	}
@@ -93,11 +101,34 @@ func (f *resumeFilter) inFlight(m *sender.Message) {
 	switch {
 	case !f.keyed:
 		m.Reason = "was in flight when an earlier run stopped and may have been delivered; not resent: the server is not known to deduplicate and no lookup settled it"
-	case sentKey == "":
-		m.Reason = "was in flight without an idempotency key when an earlier run stopped and may have been delivered; not resent"
 	default:
-		m.Reason = "was in flight when an earlier run stopped and may have been delivered; its idempotency key differs now (the row or template changed), so a resend could deliver twice"
+		m.Reason = "was in flight without an idempotency key when an earlier run stopped and may have been delivered; not resent"
 	}
+}
+
+// recordedKey gives m, an unknown row about to be resent, the idempotency
+// key its earlier requests carried: the key of the fingerprint the report
+// recorded, so the server can recognise the resend even if the row's
+// rendering changed since. A report written before fingerprints were
+// recorded went with the key of the row's id and body.
+func (f *resumeFilter) recordedKey(m *sender.Message) {
+	if m.IdempotencyKey == "" {
+		return // no key is sent in this run
+	}
+	if k := f.state.Key(m.Line); k != "" {
+		m.IdempotencyKey = k
+		return
+	}
+	m.IdempotencyKey = sender.IdempotencyKey(m.ID, m.Body)
+}
+
+// changed records the first difference between the input and the report;
+// the source stops there.
+func (f *resumeFilter) changed(mm *report.Mismatch) (sender.Status, bool) {
+	if f.mismatch == nil {
+		f.mismatch = changed(f.input, mm)
+	}
+	return "", true
 }
 
 // wrap stops the source at the first id mismatch or state failure.

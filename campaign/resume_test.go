@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -28,9 +29,13 @@ func TestResumeFilter(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	record := func(line int, id string, st sender.Status) {
+	record := func(line int, id string, st sender.Status, fp ...string) {
 		t.Helper()
-		if err := w.Record(&sender.Result{Line: line, ID: id, Status: st}); err != nil {
+		r := &sender.Result{Line: line, ID: id, Status: st}
+		if len(fp) > 0 {
+			r.Fingerprint = fp[0]
+		}
+		if err := w.Record(r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -41,6 +46,8 @@ func TestResumeFilter(t *testing.T) {
 	record(6, "f", sender.StatusFailed)
 	record(7, "u", sender.StatusUnknown)
 	record(8, "p", sender.StatusPending)
+	const fp = "0123456789abcdef0123456789abcdef"
+	record(10, "v", sender.StatusUnknown, fp)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -52,25 +59,29 @@ func TestResumeFilter(t *testing.T) {
 		flags       flags
 		wantEarlier sender.Status
 		wantSkip    sender.Status
+		wantKey     string // the key a resent row goes with; "" means as given
 		// wantMaybe: resent although it may have arrived, so it must end
 		// sent or unknown whatever the resend meets.
 		wantMaybe bool
 	}{
-		{"in flight, same key, server deduplicates: resent", sender.Message{Line: 2, ID: "a", IdempotencyKey: "k-a"}, keyed, "", "", true},
-		{"in flight without a key: unknown", sender.Message{Line: 3, ID: "b", IdempotencyKey: "k-b"}, keyed, "", sender.StatusUnknown, false},
-		{"in flight, key changed: unknown", sender.Message{Line: 4, ID: "c", IdempotencyKey: "k-c1"}, keyed, "", sender.StatusUnknown, false},
-		{"in flight, server not known to deduplicate: unknown", sender.Message{Line: 2, ID: "a", IdempotencyKey: "k-a"}, flags{}, "", sender.StatusUnknown, false},
-		{"in flight, --retry-failed: still unknown", sender.Message{Line: 3, ID: "b"}, flags{retryFailed: true}, "", sender.StatusUnknown, false},
-		{"in flight, --resend-unknown: resent", sender.Message{Line: 3, ID: "b"}, flags{resendUnknown: true}, "", "", true},
-		{"sent earlier: settled", sender.Message{Line: 5, ID: "d"}, keyed, sender.StatusSent, "", false},
-		{"failed: stays failed", sender.Message{Line: 6, ID: "f"}, flags{}, sender.StatusFailed, "", false},
-		{"failed, --retry-failed: resent", sender.Message{Line: 6, ID: "f"}, flags{retryFailed: true}, "", "", false},
-		{"unknown: stays unknown", sender.Message{Line: 7, ID: "u"}, flags{}, sender.StatusUnknown, "", false},
-		{"unknown, --retry-failed: stays unknown", sender.Message{Line: 7, ID: "u"}, flags{retryFailed: true}, sender.StatusUnknown, "", false},
-		{"unknown, server deduplicates: resent", sender.Message{Line: 7, ID: "u"}, keyed, "", "", true},
-		{"unknown, --resend-unknown: resent", sender.Message{Line: 7, ID: "u"}, flags{resendUnknown: true}, "", "", true},
-		{"pending: sent", sender.Message{Line: 8, ID: "p"}, flags{}, "", "", false},
-		{"not in the report: sent", sender.Message{Line: 9, ID: "e"}, keyed, "", "", false},
+		{"in flight, same key, server deduplicates: resent", sender.Message{Line: 2, ID: "a", IdempotencyKey: "k-a"}, keyed, "", "", "", true},
+		{"in flight without a key: unknown", sender.Message{Line: 3, ID: "b", IdempotencyKey: "k-b"}, keyed, "", sender.StatusUnknown, "", false},
+		{"in flight, key changed: resent with the key it went with", sender.Message{Line: 4, ID: "c", IdempotencyKey: "k-c1"}, keyed, "", "", "k-c0", true},
+		{"in flight, server not known to deduplicate: unknown", sender.Message{Line: 2, ID: "a", IdempotencyKey: "k-a"}, flags{}, "", sender.StatusUnknown, "", false},
+		{"in flight, --retry-failed: still unknown", sender.Message{Line: 3, ID: "b"}, flags{retryFailed: true}, "", sender.StatusUnknown, "", false},
+		{"in flight, --resend-unknown: resent", sender.Message{Line: 3, ID: "b"}, flags{resendUnknown: true}, "", "", "", true},
+		{"sent earlier: settled", sender.Message{Line: 5, ID: "d"}, keyed, sender.StatusSent, "", "", false},
+		{"failed: stays failed", sender.Message{Line: 6, ID: "f"}, flags{}, sender.StatusFailed, "", "", false},
+		{"failed, --retry-failed: resent", sender.Message{Line: 6, ID: "f"}, flags{retryFailed: true}, "", "", "", false},
+		{"unknown: stays unknown", sender.Message{Line: 7, ID: "u"}, flags{}, sender.StatusUnknown, "", "", false},
+		{"unknown, --retry-failed: stays unknown", sender.Message{Line: 7, ID: "u"}, flags{retryFailed: true}, sender.StatusUnknown, "", "", false},
+		{"unknown without a fingerprint, server deduplicates: resent with the key of its id and body", sender.Message{Line: 7, ID: "u", IdempotencyKey: "k-u", Body: []byte("b")},
+			keyed, "", "", sender.IdempotencyKey("u", []byte("b")), true},
+		{"unknown, server deduplicates: resent with the key of its recorded fingerprint", sender.Message{Line: 10, ID: "v", IdempotencyKey: "k-v", Fingerprint: fp},
+			keyed, "", "", sender.KeyOf(fp), true},
+		{"unknown, --resend-unknown: resent", sender.Message{Line: 7, ID: "u"}, flags{resendUnknown: true}, "", "", "", true},
+		{"pending: sent", sender.Message{Line: 8, ID: "p"}, flags{}, "", "", "", false},
+		{"not in the report: sent", sender.Message{Line: 9, ID: "e"}, keyed, "", "", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,6 +100,9 @@ func TestResumeFilter(t *testing.T) {
 			}
 			if m.MayHaveArrived != tt.wantMaybe {
 				t.Errorf("MayHaveArrived = %v, want %v", m.MayHaveArrived, tt.wantMaybe)
+			}
+			if want := cmp.Or(tt.wantKey, tt.m.IdempotencyKey); m.IdempotencyKey != want {
+				t.Errorf("key %q, want %q", m.IdempotencyKey, want)
 			}
 		})
 	}

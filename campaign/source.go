@@ -91,7 +91,12 @@ func quoteAll(names []string) string {
 // pipe or a device can be read only once, and a builder that cannot name
 // ids without rendering has no pre-pass: then the set is nil and the run
 // keeps a hash of every id, about 35 bytes each.
-func (in Input) findRepeats(ctx context.Context, runIn io.Closer, b sender.Builder) (sender.RepeatSet, func(), error) {
+//
+// With check (a resumed run), the same pass compares every row with the
+// report, rendered by staged, and fails with ErrInputChanged at the first
+// difference, before anything is sent. Input read once (stdin) is checked
+// by the resume filter instead, as the run reads it.
+func (in Input) findRepeats(ctx context.Context, runIn io.Closer, b sender.Builder, check *report.Check, staged sender.Builder) (_ sender.RepeatSet, _ func(), err error) {
 	id, ok := b.(sender.RowIdentifier)
 	runFile, isFile := runIn.(*os.File)
 	if in.fromReader() || !ok || !isFile {
@@ -111,7 +116,17 @@ func (in Input) findRepeats(ctx context.Context, runIn io.Closer, b sender.Build
 	if info, err := again.(*os.File).Stat(); err != nil || !os.SameFile(runInfo, info) {
 		return nil, nil, fmt.Errorf("input %s was replaced while the run started; run again", in.Name)
 	}
-	x, err := dupindex.Build(ctx, rows, id, dupindex.Options{})
+	var src sender.RowReader = rows
+	if check != nil {
+		checked := &checkedRows{RowReader: rows, check: check, build: staged, input: in.Name}
+		src = checked
+		defer func() {
+			if checked.err != nil {
+				err = checked.err // not wrapped by the pre-pass: it is the user's answer
+			}
+		}()
+	}
+	x, err := dupindex.Build(ctx, src, id, dupindex.Options{})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -175,7 +190,7 @@ func compose(rows sender.RowReader, opts Options, state *report.State, repeats s
 	srcOpts := sender.SourceOptions{Repeats: repeats}
 	var filter *resumeFilter
 	if state != nil {
-		filter = &resumeFilter{state: state, retryFailed: opts.Report.RetryFailed, resendUnknown: opts.Report.ResendUnknown,
+		filter = &resumeFilter{state: state, input: opts.Input.Name, retryFailed: opts.Report.RetryFailed, resendUnknown: opts.Report.ResendUnknown,
 			keyed: opts.Engine.IdempotentServer && !opts.Engine.NoIdempotency && !opts.Preset.NoKeyHeader}
 		srcOpts.Filter = filter.filter
 	}

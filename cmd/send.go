@@ -646,6 +646,7 @@ func genericPreset(opts *SendOptions, source string, getenv env) (*preset.Preset
 		Body: body, BodyName: bodyName, IDField: opts.IDField,
 		RecipientField: opts.RecipientField, Env: getenv,
 		LookupURL: opts.LookupURL, LookupMethod: opts.LookupMethod,
+		SecretHeaders: opts.SecretHeaders,
 	})
 	if err != nil {
 		return nil, usageError("%v", err)
@@ -726,6 +727,7 @@ func (p *plan) send(ctx context.Context) error {
 			}
 		}
 	}
+	copts.Unchecked = p.warnUnchecked
 	copts.Progress = func(pr *sender.Progress, total int64) func() {
 		return startProgress(opts, pr, total, lim).stop
 	}
@@ -866,8 +868,22 @@ func (p *plan) notStarted(err error) error {
 		return usageError("%v", err)
 	case errors.Is(err, campaign.ErrReportExists):
 		return usageError("report %s exists: --resume continues that run, --force starts over (rows in it may be sent twice)", p.report)
+	case errors.Is(err, campaign.ErrInputChanged):
+		return usageError("%s; %s", p.masker.mask(err.Error()), inputChangedFix)
 	}
 	return runError(err)
+}
+
+// inputChangedFix is what to do when --resume meets an input the report
+// was not written for.
+const inputChangedFix = "nothing was sent: to send this input as a new campaign give it a new --report (a dated name, as in the cron recipes); --force starts this report over and sends every row again"
+
+// warnUnchecked says, once, that a report written by an older bulksend
+// has no fingerprints, so whether the input still matches it is checked
+// by id only.
+func (p *plan) warnUnchecked(rows int) {
+	fmt.Fprintf(p.opts.IO.ErrOut, "bulksend: note: %s: %s no fingerprint (written by an older bulksend): --resume compares only the ids of the input's rows with them, not their content\n",
+		p.report, count(rows, "row has", "rows have"))
 }
 
 // watchSignals turns the first SIGINT/SIGTERM into a soft stop (nothing new

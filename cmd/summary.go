@@ -124,7 +124,7 @@ func stopReason(err error) string {
 	case errors.Is(err, sender.ErrInterrupted):
 		return "interrupted"
 	case errors.Is(err, campaign.ErrInputChanged):
-		return err.Error() + "; use --force to start over"
+		return err.Error() + "; the rows before it matched the report; to send this input as a new campaign give it a new --report (a dated name); --force starts this report over and sends every row again"
 	case errors.As(err, &parked):
 		return "parked: " + parked.Reason
 	}
