@@ -14,8 +14,11 @@ const FingerprintLen = 32
 
 // Fingerprint is what a report records of the request a row became, so a
 // resumed run can tell that the input (or a template) changed under the
-// report: a hash of the row's id, the method, the URL, the headers and the
-// body, as the builder rendered them. A header omit names is left out: the
+// report: a hash of the row's id, the method, the URL's path and query,
+// the headers and the body, as the builder rendered them. The URL's
+// scheme and host say where the message goes, not what it is: a run
+// resumed against another host or port (a failover, a region) sends the
+// same messages. A header omit names is left out: the
 // credentials (Authorization, a --secret-header) and anything else that
 // changes from run to run although the message does not, such as a rotated
 // token. Authentication a preset adds in the transport is never in the
@@ -25,7 +28,8 @@ const FingerprintLen = 32
 func Fingerprint(m *Message, omit func(name string) bool) string {
 	var small [8]string
 	names := small[:0]
-	size := 64 + len(m.ID) + len(m.Method) + len(m.URL) + len(m.Body)
+	target := urlTarget(m.URL)
+	size := 64 + len(m.ID) + len(m.Method) + len(target) + len(m.Body)
 	for name, vs := range m.Header {
 		if !SecretHeader(name) && (omit == nil || !omit(name)) {
 			names = append(names, name)
@@ -40,7 +44,7 @@ func Fingerprint(m *Message, omit func(name string) bool) string {
 	b = appendField(b, "bulksend fingerprint 1")
 	b = appendField(b, m.ID)
 	b = appendField(b, m.Method)
-	b = appendField(b, m.URL)
+	b = appendField(b, target)
 	b = binary.AppendUvarint(b, uint64(len(names)))
 	for _, name := range names {
 		vs := m.Header[name]
@@ -74,6 +78,20 @@ func RowFingerprint(row Row) string {
 		b = appendField(b, row.Fields[name])
 	}
 	return sum(b)
+}
+
+// urlTarget is u without its scheme and authority (host, port, user):
+// its path, query and fragment.
+func urlTarget(u string) string {
+	i := strings.Index(u, "://")
+	if i < 0 {
+		return u
+	}
+	rest := u[i+3:]
+	if j := strings.IndexAny(rest, "/?#"); j >= 0 {
+		return rest[j:]
+	}
+	return ""
 }
 
 // sum is the fingerprint of the encoded fields b.

@@ -27,6 +27,8 @@ func TestFingerprint(t *testing.T) {
 			omit: func(n string) bool { return n == DefaultIdempotencyHeader }, wantEqual: true},
 		{name: "body", change: func(m *Message) { m.Body = []byte(`{"to":"+1556"}`) }},
 		{name: "url", change: func(m *Message) { m.URL += "?x=1" }},
+		{name: "the url's path", change: func(m *Message) { m.URL = "http://api.test/send2" }},
+		{name: "another host, port or scheme is the same message", change: func(m *Message) { m.URL = "https://u:p@backup.test:8443/send" }, wantEqual: true},
 		{name: "method", change: func(m *Message) { m.Method = "PUT" }},
 		{name: "id", change: func(m *Message) { m.ID = "2" }},
 		{name: "header value", change: func(m *Message) { m.Header.Set("X-A", "b") }},
