@@ -124,7 +124,7 @@ func (c *Check) Row(line int, id, fp string, valid bool) error {
 	if valid && st != sender.StatusInvalid && !c.s.sameID(&m, id) {
 		return &Mismatch{Line: line, ID: id, Reason: IDDiffers, Report: c.s.path}
 	}
-	if m.fpOK && m.compared() && m.fingerprint() != fp {
+	if m.fpOK && m.compared() && !m.sameFingerprint(fp) {
 		return &Mismatch{Line: line, ID: id, Reason: RequestDiffers, Report: c.s.path}
 	}
 	return nil

@@ -40,7 +40,11 @@ func Fingerprint(m *Message, omit func(name string) bool) string {
 		}
 	}
 	slices.Sort(names)
-	b := make([]byte, 0, size)
+	var stack [512]byte // most requests fit: no allocation
+	b := stack[:0]
+	if size > len(stack) {
+		b = make([]byte, 0, size)
+	}
 	b = appendField(b, "bulksend fingerprint 1")
 	b = appendField(b, m.ID)
 	b = appendField(b, m.Method)
