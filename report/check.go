@@ -54,10 +54,11 @@ func (e *Mismatch) Error() string {
 // answers the run's queries from the first line afterwards.
 //
 // What differs: an input row whose line the report has with another id,
-// or (when the report recorded a fingerprint and the row's request may
-// have left: not invalid, not pending) another fingerprint; and a line the
-// report has that the input lacks. A line the report does not have is a
-// new row, to send: rows appended to the input, or another shard's.
+// or (when the report recorded a fingerprint and the server may have
+// taken the row's request: not invalid, pending or failed) another
+// fingerprint; and a line the report has that the input lacks. A line
+// the report does not have is a new row, to send: rows appended to the
+// input, or another shard's.
 type Check struct {
 	s     *State
 	rows  *latest // nil once read to the end

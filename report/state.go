@@ -106,11 +106,15 @@ func unhex(c byte) (byte, bool) {
 }
 
 // compared reports whether a resumed run compares the row m records with
-// the input's: every row but those whose request never left, invalid and
-// pending ones, which a fixed input is meant to send.
+// the input's: every row but those the server took no request of, which a
+// fixed input is meant to send: invalid and pending rows, and failed ones
+// (each attempt proven not taken), which --retry-failed sends fixed.
 func (m *mark) compared() bool {
-	st := statusByCode[m.code]
-	return st != sender.StatusInvalid && st != sender.StatusPending
+	switch statusByCode[m.code] {
+	case sender.StatusInvalid, sender.StatusPending, sender.StatusFailed:
+		return false
+	}
+	return true
 }
 
 // byLine orders marks by line, then journal order: a total order, so a
@@ -406,8 +410,8 @@ func (s *State) SameID(line int, id string) bool {
 
 // SameRequest reports whether the row recorded for line was the request
 // whose fingerprint is fp. It is true when the report cannot tell: the
-// row has no fingerprint (an older report), or its request never left
-// (invalid, pending: see Check). It is false for a line with no row.
+// row has no fingerprint (an older report), or the server took none of
+// its requests (invalid, pending, failed: see Check). It is false for a line with no row.
 func (s *State) SameRequest(line int, fp string) bool {
 	m, ok := s.seek(line)
 	return ok && (!m.fpOK || !m.compared() || m.sameFingerprint(fp))
