@@ -23,7 +23,8 @@ import (
 // TestTwilioLookupUnderFaults: the Twilio preset against a sandbox that, as
 // Twilio, has no idempotency key, and loses 5% of its acknowledgements,
 // answers 5% with a 502 after taking the message and 5% later than
-// --timeout (and cuts 3% before taking them), over 1,000 rows. Every row
+// --timeout, cuts 3% before taking them, and fails 3% of sends and of list
+// pages with a 5xx, over 1,000 rows. Every row
 // whose answer was lost is settled through the Message list: it arrives
 // once, its row is sent with the sid of the message Twilio holds, and the
 // run exits 0.
@@ -31,7 +32,7 @@ func TestTwilioLookupUnderFaults(t *testing.T) {
 	const rows = 1000
 	dir := t.TempDir()
 	writeRows(t, dir, "rows.csv", rows)
-	srv, base := sandboxtest.Start(t, sandbox.Config{CutBefore: 0.03, CutAfter: 0.05, FailAfter: 0.05,
+	srv, base := sandboxtest.Start(t, sandbox.Config{FailRate: 0.03, CutBefore: 0.03, CutAfter: 0.05, FailAfter: 0.05,
 		Late: 0.05, LateBy: 400 * time.Millisecond, Seed: 31})
 	p := testkit.Start(t, testkit.Cmd{Bin: testkit.Bulksend(t), Dir: dir, Timeout: runTimeout, Stdout: io.Discard,
 		Env: []string{"NO_COLOR=1", "TWILIO_ACCOUNT_SID=" + sandbox.DefaultAccountSID, "TWILIO_AUTH_TOKEN=" + sandbox.DefaultAuthToken},
@@ -43,7 +44,7 @@ func TestTwilioLookupUnderFaults(t *testing.T) {
 	st := srv.Stats()
 	t.Logf("sandbox %+v", st)
 	checkDelivered(t, srv, rows)
-	if st.CutAfter == 0 || st.FailedAfter == 0 || st.Late == 0 || st.ListReads == 0 {
+	if st.CutAfter == 0 || st.FailedAfter == 0 || st.Late == 0 || st.ListReads == 0 || st.Failed == 0 {
 		t.Fatalf("no lost answer, or none looked up: %+v", st)
 	}
 	j := checkReport(t, filepath.Join(dir, "rows.csv.report.csv"), rows)
@@ -61,24 +62,31 @@ func TestTwilioLookupUnderFaults(t *testing.T) {
 }
 
 // listedSID is the sid of the one message the sandbox's Twilio list has for
-// to.
+// to, asked again past the sandbox's injected 5xx.
 func listedSID(t *testing.T, base, to string) string {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, base+"/2010-04-01/Accounts/"+sandbox.DefaultAccountSID+"/Messages.json?To="+url.QueryEscape(to), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.SetBasicAuth(sandbox.DefaultAccountSID, sandbox.DefaultAuthToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var page struct {
 		Messages []struct{ SID string }
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("list for %s: HTTP %d, %v", to, resp.StatusCode, err)
+	for try := 1; ; try++ {
+		req, err := http.NewRequest(http.MethodGet, base+"/2010-04-01/Accounts/"+sandbox.DefaultAccountSID+"/Messages.json?To="+url.QueryEscape(to), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.SetBasicAuth(sandbox.DefaultAccountSID, sandbox.DefaultAuthToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if resp.StatusCode >= 500 && try < 10 {
+			continue
+		}
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("list for %s: HTTP %d, %v", to, resp.StatusCode, err)
+		}
+		break
 	}
 	if len(page.Messages) != 1 {
 		var sids []string

@@ -58,7 +58,7 @@ its Message list, newest first, filtered by To, From and DateSent (=, <, >;
 a message not yet sent has no date_sent, so no DateSent filter keeps it),
 PageSize at a time (default 50, at most 1000) with a next_page_uri: how
 the twilio preset settles a lost answer. Lookups and list pages count
-against the limit.
+against the limit; the --fail-rate share of list pages fail with a 5xx.
 
 Limiter models (--model):
   bucket       token bucket: --burst tokens refilled at --rate (the default)

@@ -126,7 +126,7 @@ func (lq *listQuery) keeps(m *twilioResponse) bool {
 // Twilio's Message list: the account's messages, newest first, filtered by
 // To, From and DateSent (=, <, >), PageSize at a time, each page naming the
 // next by a PageToken. Like every call it needs the account's credentials
-// and draws on the rate limit.
+// and draws on the rate limit; the --fail-rate share of pages are a 5xx.
 func (s *Server) serveTwilioList(w http.ResponseWriter, r *http.Request, now time.Time, account string) {
 	if !s.twilioAuthorized(r, account) {
 		s.mu.Lock()
@@ -146,10 +146,15 @@ func (s *Server) serveTwilioList(w http.ResponseWriter, r *http.Request, now tim
 	}
 	throttled := s.limit != nil && !d.allowed
 	var page twilioList
+	fail := -1 // an injected 5xx (Config.FailRate), as a send may meet
 	switch {
 	case throttled:
 		s.stats.Throttled++
-	case bad == nil:
+	case bad != nil:
+	case s.cfg.FailRate > 0 && s.rng.Float64() < s.cfg.FailRate:
+		s.stats.Failed++
+		fail = s.rng.IntN(len(failStatuses))
+	default:
 		page, bad = s.listLocked(&lq, pathTwilio+account+pathTwilioTail, skewed)
 	}
 	if d.held {
@@ -161,6 +166,8 @@ func (s *Server) serveTwilioList(w http.ResponseWriter, r *http.Request, now tim
 	switch {
 	case throttled:
 		writeJSON(w, http.StatusTooManyRequests, throttledBodies[kindTwilio])
+	case fail >= 0:
+		writeJSON(w, failStatuses[fail], failBodies[kindTwilio][fail])
 	case bad != nil:
 		writeJSON(w, bad.Status, mustJSON(bad))
 	default:

@@ -208,3 +208,16 @@ func FuzzTwilioListQuery(f *testing.F) {
 		}
 	})
 }
+
+// TestTwilioListFails: the --fail-rate share of list pages are a 5xx in
+// Twilio's error shape, as a send may meet, counted as failed.
+func TestTwilioListFails(t *testing.T) {
+	s, _ := newServer(t, Config{FailRate: 1})
+	w := do(s, "GET", "/2010-04-01/Accounts/"+DefaultAccountSID+"/Messages.json?To=%2B15551234567", "", basicAuth(DefaultAccountSID, DefaultAuthToken))
+	if w.Code < 500 || !strings.Contains(w.Body.String(), `"code":20500`) {
+		t.Errorf("%d %s, want an injected 5xx", w.Code, w.Body)
+	}
+	if st := s.Stats(); st.Failed != 1 || st.ListReads != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
