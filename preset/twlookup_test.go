@@ -3,6 +3,8 @@ package preset
 import (
 	"fmt"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -198,6 +200,9 @@ func TestTwilioBuildLookup(t *testing.T) {
 			case tt.wantLookup != "" && (m.Lookup == nil || m.Lookup.URL != tt.wantLookup || m.Lookup.Match == nil || m.Lookup.Method != ""):
 				t.Errorf("lookup %+v, want GET %s with a Match", m.Lookup, tt.wantLookup)
 			}
+			if m.Lookup != nil {
+				checkListQuery(t, m.Lookup.URL)
+			}
 		})
 	}
 }
@@ -234,6 +239,34 @@ func TestListedAs(t *testing.T) {
 				t.Errorf("listedAs(%q, %v) = %v, want %v", tt.addr, tt.sender, got, tt.want)
 			}
 		})
+	}
+}
+
+// listMessageParams are the query parameters of twilio-oai's ListMessage
+// (spec/json/twilio_api_v2010.json at the commit preset/testdata/vendor's
+// README names), PageSize's range with them.
+var listMessageParams = []string{"To", "From", "DateSent", "DateSent<", "DateSent>", "PageSize", "Page", "PageToken"}
+
+// checkListQuery checks a lookup URL's query against ListMessage: only its
+// parameters, each once, PageSize from 1 to 1000, and no DateSent filter
+// (a message not yet sent has no date_sent).
+func checkListQuery(t *testing.T, u string) {
+	t.Helper()
+	parsed, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := parsed.Query()
+	for k, v := range q {
+		if !slices.Contains(listMessageParams, k) || len(v) != 1 {
+			t.Errorf("%s: query parameter %q (%d times) is not one of ListMessage's", u, k, len(v))
+		}
+		if strings.HasPrefix(k, "DateSent") {
+			t.Errorf("%s: a DateSent filter drops messages not yet sent", u)
+		}
+	}
+	if n, err := strconv.Atoi(q.Get("PageSize")); err != nil || n < 1 || n > 1000 {
+		t.Errorf("%s: PageSize %q, want 1 to 1000", u, q.Get("PageSize"))
 	}
 }
 
