@@ -93,14 +93,16 @@ func (l *twilioLookup) lookup(to, escTo, text string) *sender.Lookup {
 
 // twilioList is one page of the Message list: the fields a lookup reads.
 type twilioList struct {
-	Messages *[]twilioListed `json:"messages"`
+	Messages *[]json.RawMessage `json:"messages"`
 	// NextPageURI is null on the last page; absent, the answer is not the
 	// published list.
 	NextPageURI json.RawMessage `json:"next_page_uri"`
 }
 
-// twilioListed is a message of the list: the fields a lookup reads.
+// twilioListed is a message of the list: the fields a lookup reads, and
+// the message as listed.
 type twilioListed struct {
+	raw                 json.RawMessage
 	SID                 string  `json:"sid"`
 	Body                *string `json:"body"`
 	To                  *string `json:"to"`
@@ -124,13 +126,20 @@ func parseTwilioList(body []byte) ([]twilioListed, string, string) {
 	if len(p.NextPageURI) == 0 || json.Unmarshal(p.NextPageURI, &next) != nil {
 		return nil, "", "not Twilio's Message list: no next_page_uri, so its end is unknown"
 	}
-	if next == nil {
-		return *p.Messages, "", ""
-	}
-	if *next == "" {
+	if next != nil && *next == "" {
 		return nil, "", "not Twilio's Message list: an empty next_page_uri"
 	}
-	return *p.Messages, *next, ""
+	msgs := make([]twilioListed, len(*p.Messages))
+	for i, raw := range *p.Messages {
+		if err := json.Unmarshal(raw, &msgs[i]); err != nil {
+			return nil, "", "not Twilio's Message list: " + err.Error()
+		}
+		msgs[i].raw = raw
+	}
+	if next == nil {
+		return msgs, "", ""
+	}
+	return msgs, *next, ""
 }
 
 // match reads a page of the list for the message to to with body text,
@@ -160,7 +169,7 @@ func (l *twilioLookup) match(body []byte, since time.Time, to, text string) send
 		if created.Before(since) || m.SID == "" || !l.claim(m.SID) {
 			continue // an older message with the same text, or another row's
 		}
-		return sender.Page{Found: true, MessageID: m.SID}
+		return sender.Page{Found: true, MessageID: m.SID, Message: m.raw}
 	}
 	if next == "" {
 		return sender.Page{}

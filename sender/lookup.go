@@ -47,7 +47,11 @@ func (e *engine) read(j *job, a *answer) (outcome, string) {
 		return outcome{}, p.Unsettled
 	case p.Found:
 		j.next, j.pages = "", 0
-		return e.found(j, a, p.MessageID), ""
+		o := e.found(j, a, p.MessageID)
+		if p.Message != nil {
+			o.res.Response = oneLine(p.Message, responseKeep)
+		}
+		return o, ""
 	case p.Next == "":
 		j.next, j.pages = "", 0
 		return e.absent(j, a.end), ""

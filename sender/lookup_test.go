@@ -249,7 +249,7 @@ func TestLookupSinceResumed(t *testing.T) {
 				mu.Lock()
 				got = append(got, since)
 				mu.Unlock()
-				return Page{Found: true, MessageID: "m-listed"}
+				return Page{Found: true, MessageID: "m-listed", Message: []byte(`{"sid": "m-listed"}`)}
 			}}
 			j := newMemJournal()
 			cfg := Config{Client: newClient(t), Journal: j, Limiter: new(waitCountingLimiter), MaxRetries: 1,
@@ -259,6 +259,8 @@ func TestLookupSinceResumed(t *testing.T) {
 			}
 			if r := j.result(2); r == nil || r.Status != StatusSent || r.MessageID != "m-listed" || srv.sends.Load() != 0 {
 				t.Fatalf("result %+v after %d sends; want sent by the lookup alone", r, srv.sends.Load())
+			} else if r.Response != `{"sid": "m-listed"}` {
+				t.Errorf("response %q, want the message as listed", r.Response)
 			}
 			// httptest's Date header is to the second: the offset it gives
 			// is within a second of none.

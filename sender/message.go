@@ -134,9 +134,12 @@ type Lookup struct {
 
 // Page is what Lookup.Match made of one page of a list of messages.
 type Page struct {
-	// Found says the list holds the message; MessageID is its id.
+	// Found says the list holds the message; MessageID is its id, and
+	// Message, when set, the message as listed: the report's response for
+	// the row, instead of the start of the page.
 	Found     bool
 	MessageID string
+	Message   []byte
 	// Next, when the message is not on this page, is the absolute URL of
 	// the next page; "" means the list ended without it: it is absent.
 	Next string
