@@ -12,8 +12,9 @@ import (
 )
 
 // TwilioListPageSize is the PageSize of the Message list a Twilio lookup
-// reads: a page of 200 messages of up to 1,600 characters each fits the
-// engine's 1 MiB read of a lookup's answer (Twilio allows up to 1,000).
+// reads (Twilio allows up to 1,000): a page of 200 messages of up to 1,600
+// UTF-16 units each, were every unit escaped as \uXXXX, is about 2 MB,
+// inside the engine's 4 MiB read of a lookup's answer.
 const TwilioListPageSize = 200
 
 // twilioDate is the RFC 2822 layout of Twilio's date fields.
@@ -46,7 +47,8 @@ type twilioLookup struct {
 	// claimed holds the sids a lookup has taken for a row, so two rows with
 	// the same recipient and text that both may have arrived are not both
 	// settled by one message, and the sids the latest TwilioRecentAnswers
-	// create answers gave (recent, oldest first, a ring), so a row whose
+	// create answers gave (recent, a ring: once full, the oldest is at
+	// next), so a row whose
 	// answer was lost is not settled by its twin's message, which was
 	// answered: lookups follow their attempt within seconds, so the twin's
 	// answer is among the latest.

@@ -21,8 +21,9 @@ const (
 	// an identical one sent a few seconds before is left out.
 	LookupClockSlack = 2 * time.Second
 	// lookupLimit is how much of a lookup's answer is read: a page of a
-	// list holds many messages.
-	lookupLimit = 1 << 20
+	// list holds many messages. A longer answer is cut, so it does not
+	// parse and settles nothing.
+	lookupLimit = 4 << 20
 )
 
 // read makes sense of a 2xx answer a to j's lookup: the outcome when it
