@@ -307,7 +307,11 @@ func prepare(ctx context.Context, opts Options) (r *run, err error) {
 		return r, err
 	}
 	r.closers = append(r.closers, closeRepeats)
-	r.src = compose(rows, opts, state, repeats)
+	var inline *report.Check
+	if check != nil && repeats == nil {
+		inline = check // no pre-pass read the input: compare it as the run reads it
+	}
+	r.src = compose(rows, opts, state, inline, repeats)
 	r.total = opts.Shard.total(opts.Input.rowTotal(repeats, rows.Format()))
 	return r, nil
 }

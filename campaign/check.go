@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,34 @@ func changed(input string, err error) error {
 		return fmt.Errorf("check %s against the report: %w", input, err)
 	}
 	return fmt.Errorf("%s %w: %w", input, mm, ErrInputChanged)
+}
+
+// checkedSource compares each message of src with the report as the run
+// reads it, for input read once (stdin), which has no pre-pass: the resume
+// filter finds a row that differs, this finds lines the report has that
+// the input lacks, in the middle or at the end. The run stops there, with
+// the rows before it, which matched, sent.
+func checkedSource(src sender.Source, check *report.Check, input string) sender.Source {
+	var failed error
+	return sourceFunc(func(ctx context.Context) (*sender.Message, error) {
+		if failed != nil {
+			return nil, failed
+		}
+		m, err := src.Next(ctx)
+		switch {
+		case errors.Is(err, io.EOF):
+			if cerr := check.End(); cerr != nil {
+				failed = changed(input, cerr)
+				return nil, failed
+			}
+		case err == nil && m != nil:
+			if cerr := check.Row(m.Line, m.ID, m.Fingerprint, m.Invalid == nil); cerr != nil {
+				failed = changed(input, cerr)
+				return nil, failed
+			}
+		}
+		return m, err
+	})
 }
 
 // checkedRows compares each row it reads with the report before a resumed

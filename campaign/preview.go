@@ -31,7 +31,7 @@ func Preview(ctx context.Context, opts Options, see func(*sender.Message)) error
 		return err
 	}
 	defer closeRepeats()
-	src := compose(rows, opts, nil, repeats)
+	src := compose(rows, opts, nil, nil, repeats)
 	for {
 		m, err := src.Next(ctx)
 		if errors.Is(err, io.EOF) {

@@ -185,8 +185,9 @@ func countRows(path string, format csvinput.Format) int64 {
 
 // compose builds the run's source, stage by stage: rows rendered by the
 // preset and checked for duplicates, the earlier run's report applied
-// (state, when resuming), then this process's shard kept.
-func compose(rows sender.RowReader, opts Options, state *report.State, repeats sender.RepeatSet) sender.Source {
+// (state, when resuming; inline, when no pre-pass compared the input with
+// it), then this process's shard kept.
+func compose(rows sender.RowReader, opts Options, state *report.State, inline *report.Check, repeats sender.RepeatSet) sender.Source {
 	srcOpts := sender.SourceOptions{Repeats: repeats}
 	var filter *resumeFilter
 	if state != nil {
@@ -197,6 +198,9 @@ func compose(rows sender.RowReader, opts Options, state *report.State, repeats s
 	src := sender.NewSource(rows, stage(opts.Preset.Builder, opts), srcOpts)
 	if filter != nil {
 		src = filter.wrap(src)
+	}
+	if inline != nil {
+		src = checkedSource(src, inline, opts.Input.Name)
 	}
 	return opts.Shard.filter(src)
 }
