@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -77,6 +78,27 @@ func simCases() []simCase {
 		{"fixed window 15/150ms aligned, Retry-After only", func() simServer {
 			return &simFixed{limit: 15, window: w150, aligned: true, style: styleRetryAfter}
 		}, idealFixed(15, w150), 0.13, 0.03, 0, 0.12, 0},
+		// Aligned on the clock (Kong, GitHub-style quotas, Redis INCR
+		// key:<epoch second>): the first window began before the run. The
+		// counter rows learn the window from the boundaries its resets
+		// bracket; the Retry-After rows have no window model yet (the
+		// bucket equation paces them), nor has 15/150ms with counters
+		// until its first 3.7 s, taken for a bucket.
+		{"fixed window 10/1s aligned, counters", func() simServer {
+			return &simFixed{limit: 10, window: w1, aligned: true, style: styleExpress}
+		}, idealFixed(10, w1), 0.95, 0.03, 0, 0.95, 0},
+		{"fixed window 10/1s aligned, Retry-After only", func() simServer {
+			return &simFixed{limit: 10, window: w1, aligned: true, style: styleRetryAfter}
+		}, idealFixed(10, w1), 0.86, 0.03, 0, 0.83, 0},
+		{"fixed window 100/1s aligned, counters", func() simServer {
+			return &simFixed{limit: 100, window: w1, aligned: true, style: styleExpress}
+		}, idealFixed(100, w1), 0.75, 0.03, 0, 0.90, 0},
+		{"fixed window 100/1s aligned, Retry-After only", func() simServer {
+			return &simFixed{limit: 100, window: w1, aligned: true, style: styleRetryAfter}
+		}, idealFixed(100, w1), 0.68, 0.03, 0, 0.67, 0},
+		{"fixed window 15/150ms aligned, counters", func() simServer {
+			return &simFixed{limit: 15, window: w150, aligned: true, style: styleExpress}
+		}, idealFixed(15, w150), 0.50, 0.03, 0, 0.95, 0},
 		// Here the counter never shows the sliding window (the idle spell
 		// catches it mid-refill, as a bucket), so the flags keep a burst
 		// of 15 that the window refuses once: a known gap.
@@ -178,5 +200,47 @@ func TestPinnedFlagsInSimulation(t *testing.T) {
 				t.Errorf("pinned efficiency %.2f, want at least %.2f", eff, tc.minPinned)
 			}
 		})
+	}
+}
+
+// TestAdaptiveAlignedWindowNeverShort runs the adaptive rate against fixed
+// windows aligned on the clock, whose boundaries fall anywhere relative to
+// the run's first request, and checks the window it learns: never shorter
+// than the server's (a window timed short sends into one not yet ended),
+// and close enough to it to pace the run.
+func TestAdaptiveAlignedWindowNeverShort(t *testing.T) {
+	tests := []struct {
+		name   string
+		limit  int
+		window time.Duration
+	}{
+		{"10 per 1s", 10, time.Second},
+		{"15 per 150ms", 15, 150 * time.Millisecond},
+		{"20 per 250ms", 20, 250 * time.Millisecond},
+		{"40 per 500ms", 40, 500 * time.Millisecond},
+	}
+	for _, tc := range tests {
+		for _, frac := range []float64{0.05, 0.37, 0.63, 0.95} {
+			phase := time.Duration(frac * float64(tc.window))
+			t.Run(fmt.Sprintf("%s, boundary %v into the run", tc.name, phase), func(t *testing.T) {
+				clk := &simClock{now: simEpoch}
+				rnd := rand.New(rand.NewPCG(1, 2))
+				l := New(Config{Adaptive: true, InFlight: simWorkers, Clock: clk, Rand: rnd.Float64})
+				start := simEpoch.Sub(simEpoch.Truncate(tc.window))
+				srv := &simFixed{limit: tc.limit, window: tc.window, aligned: true, phase: start + tc.window - phase, style: styleExpress}
+				res := simRun(l, clk, srv, simRows, simWorkers, 1, false)
+				st := res.stats
+				t.Logf("learned %s, %d per %v; 429s %d of %d", st.LearnedModel, st.LearnedBurst, st.LearnedWindow, res.throttled, res.requests)
+				if st.LearnedModel != ModelFixedWindow {
+					t.Fatalf("learned model %q, want %q", st.LearnedModel, ModelFixedWindow)
+				}
+				if st.LearnedWindow < tc.window {
+					t.Errorf("learned window %v, shorter than the server's %v", st.LearnedWindow, tc.window)
+				}
+				if st.LearnedWindow > tc.window*11/10 {
+					t.Errorf("learned window %v, more than a tenth over the server's %v", st.LearnedWindow, tc.window)
+				}
+			})
+		}
 	}
 }

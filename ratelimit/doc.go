@@ -89,10 +89,29 @@
 // true; then it bisects with the last few requests of a window until the
 // bounds are as close as the round trip allows. A window is timed from its
 // first request's answer, when the server surely had it, so slow answers
-// never make it early. A window aligned on the clock is not modelled: it
-// began before our first request in it, so the bounds measured from that
-// request are too short (about half its length at 10 per 1s in the
-// simulation) and refusals follow (BENCHMARKS.md).
+// never make it early.
+//
+// A window aligned on the clock (windows start at multiples of L since the
+// epoch: Kong, hourly quotas, Redis INCR key:<epoch second>) began before
+// our first request in it, so lengths measured from that request are too
+// short. Each reset brackets a boundary instead, whatever the window's
+// phase: after the send of the latest request known in the old window
+// (counted, or refused), at or before the answer to the first counted in
+// the new. A boundary seen k resets after another lies at least k windows
+// on, so the time from the earlier bracket's start to the later one's end,
+// divided by k, bounds L from above; a confirmed reset claim narrows the
+// later end. Which of the two a window is, the evidence says, never a
+// header's name: a window that ended sooner after our first request in it
+// than windows last (a reset, a request counted, or a refusal past the
+// length measured from that request) opened before it. From then on only
+// the brackets bound L, the pacer sends the quota when the next window
+// surely opened (timed from its first answer, as above) and probes evenly
+// across where the next boundary may fall until L is known as closely as
+// the round trip allows. The first window's reset costs a round of
+// refusals (the model tries a window from the first request first, which
+// is the more common), and a window short enough to reset inside the idle
+// spell (15 per 150ms) is taken for a bucket until its counter comes back
+// whole between two requests in a row (BENCHMARKS.md).
 //
 // A counter that comes back part of the way is a sliding window's: a
 // request a round trip after the lowest reading that finds more left than

@@ -301,6 +301,7 @@ type simFixed struct {
 	limit        int
 	window       time.Duration
 	aligned      bool
+	phase        time.Duration // aligned windows start at phase past a multiple of window
 	countRefused bool
 	style        string
 
@@ -311,7 +312,7 @@ type simFixed struct {
 func (f *simFixed) serve(at time.Time) (bool, http.Header) {
 	switch {
 	case f.aligned:
-		if s := at.Truncate(f.window); !s.Equal(f.start) {
+		if s := at.Add(-f.phase).Truncate(f.window).Add(f.phase); !s.Equal(f.start) {
 			f.start, f.count = s, 0
 		}
 	case f.start.IsZero() || !at.Before(f.start.Add(f.window)):

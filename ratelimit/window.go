@@ -111,7 +111,30 @@ type windowModel struct {
 	suspect time.Time
 	before  int // and how many went before the log began
 	pacer   windowPacer
+
+	// A window aligned on the clock began before our first request in
+	// it, so bounds measured from that request are too short. Each reset
+	// brackets a boundary instead: after the send of the latest request
+	// known in the old window (lastIn, counted or refused), at or before
+	// the answer to the first counted in the new. Two brackets a window
+	// apart bound the length from above whatever the window's phase:
+	// safeHi, the least of them. aligned is set once a window ended
+	// sooner after our first request in it than a window lasts: from
+	// then on only safeHi bounds the length.
+	aligned  bool
+	prevLast time.Time // lastIn of the window before this one; zero unknown
+	lastIn   time.Time
+	safeHi   time.Duration // 0: no two brackets yet
+	// brackets holds the lower ends of the latest boundaries seen,
+	// oldest first. A boundary seen k boundaries later lies at least k
+	// windows on (more if a window passed with nothing of ours in it),
+	// which bounds the length by a k-th of the time between: ever
+	// tighter as the run goes on, however wide each bracket.
+	brackets []time.Time
 }
+
+// windowBrackets is how many boundaries back the length is bounded from.
+const windowBrackets = 32
 
 func newWindowModel(quota, inFlight, before int, startSent, startRecv time.Time, lo time.Duration) *windowModel {
 	w := &windowModel{quota: quota, inFlight: inFlight, before: before, startSent: startSent, startRecv: startRecv, lo: lo,
@@ -119,6 +142,7 @@ func newWindowModel(quota, inFlight, before int, startSent, startRecv time.Time,
 	w.pacer.open = startRecv
 	w.left, w.leftSent = quota-before, startSent
 	w.pacer.sent = before
+	w.lastIn = startSent
 	w.plan()
 	return w
 }
@@ -159,7 +183,18 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 		}
 	}
 	if remaining >= w.quota-1 {
-		if !sent.After(w.startSent) || sent.Sub(w.startRecv) < w.lo {
+		early := !sent.After(w.startSent)
+		switch {
+		case early:
+		case w.aligned:
+			// The window opened before our first request in it: a new
+			// one cannot open sooner than a window after the latest
+			// request known in the one before.
+			early = !w.prevLast.IsZero() && recv.Sub(w.prevLast) <= w.lo
+		default:
+			early = sent.Sub(w.startRecv) < w.lo
+		}
+		if early {
 			// The first request of the window we took another for: the
 			// window cannot have ended this soon.
 			w.startSent, w.startRecv = sent, recv
@@ -224,10 +259,14 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 	}
 	// Still counted in the window that startSent opened.
 	w.counted = append(w.counted, sent)
+	if sent.After(w.lastIn) {
+		w.lastIn = sent
+	}
 	if remaining < w.left || sent.After(w.leftSent) {
 		w.left, w.leftSent = remaining, sent
 	}
-	if lo := sent.Sub(w.startRecv); lo > w.lo && (w.hi == 0 || lo < w.hi) {
+	if lo := sent.Sub(w.startRecv); lo > w.lo && (w.hi == 0 || lo < w.hi || !w.aligned) {
+		// Past hi, it says the window opened before startSent (narrow).
 		w.narrow(lo, w.hi)
 	}
 	return true
@@ -236,20 +275,41 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 // opened records the first request of a new window, sent and answered at
 // the given times: the last window closed before that answer.
 func (w *windowModel) opened(sent, recv time.Time, remaining int) {
-	hi := recv.Sub(w.startSent)
-	if w.hi > 0 {
-		hi = min(hi, w.hi)
-	}
+	// The boundary just crossed lies in (w.lastIn, edge].
+	hi, edge := recv.Sub(w.startSent), recv
 	if off := sent.Sub(w.startSent); w.claim > 0 && off >= w.claim-w.rtt && off <= w.claim+2*w.rtt {
 		// The probe at the server's claim found the window over: the
 		// claim holds, and bounds the length tighter than the probe.
 		hi = min(hi, w.claim+w.rtt)
+		edge = minTime(edge, w.startSent.Add(w.claim+w.rtt))
 	}
+	for i, lo := range w.brackets {
+		k := time.Duration(len(w.brackets) - i)
+		if h := edge.Sub(lo) / k; w.safeHi == 0 || h < w.safeHi {
+			w.safeHi = h
+		}
+	}
+	if len(w.brackets) == windowBrackets {
+		w.brackets = w.brackets[1:]
+	}
+	w.brackets = append(w.brackets, w.lastIn)
+	if !w.aligned && hi <= w.lo {
+		// This window ended sooner after our first request in it than
+		// windows last: it opened before that request.
+		w.aligned = true
+		w.hi = 0
+	}
+	if w.aligned {
+		hi = w.safeHi
+	}
+	if w.hi > 0 && (hi == 0 || w.hi < hi) {
+		hi = w.hi
+	}
+	w.prevLast, w.lastIn = w.lastIn, sent
 	if !w.refusedNow {
 		w.refusals = 0
 	}
 	w.refusedNow = false
-	w.narrow(w.lo, hi)
 	w.startSent, w.startRecv, w.claim = sent, recv, 0
 	w.left, w.leftSent = remaining, sent
 	// Ours sent a round trip before the opener or later count in the new
@@ -262,6 +322,7 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int) {
 	}
 	w.sends, w.before, w.counted = keep, 0, w.counted[:0]
 	w.pacer.restart(recv, len(keep))
+	w.narrow(w.lo, hi)
 }
 
 // throttled reads a refusal answered at now: the request was still in the
@@ -278,14 +339,34 @@ func (w *windowModel) throttled(now time.Time) bool {
 			return false
 		}
 	}
+	// The refused request left at least a round trip ago, before the
+	// window ended.
+	if t := now.Add(-w.rtt); t.After(w.lastIn) {
+		w.lastIn = t
+	}
 	w.pacer.open = time.Time{}
-	w.narrow(max(w.lo, now.Add(-w.rtt).Sub(w.startRecv)), w.hi)
+	lo := now.Add(-w.rtt).Sub(w.startRecv)
+	if !w.aligned && w.hi > 0 && now.Add(-w.rtt).Sub(w.startSent) >= w.hi {
+		// Refused past the window's end as measured from our first
+		// request in it: the window opened before that request.
+		lo = max(lo, w.hi)
+	}
+	w.narrow(max(w.lo, lo), w.hi)
 	return true
 }
 
 // narrow sets the bounds; evidence that contradicts them (the window
 // changed, or was not one from our first request) starts the search over.
 func (w *windowModel) narrow(lo, hi time.Duration) {
+	if hi > 0 && lo >= hi && !w.aligned {
+		// A window lasted longer than one was measured to, from our
+		// first request in it: that one began before the request, on
+		// the clock. Only brackets a window apart bound it.
+		w.aligned, hi = true, w.safeHi
+		if hi > 0 && lo >= hi {
+			hi = 0
+		}
+	}
 	if hi > 0 && lo >= hi {
 		lo, hi = hi/2, 0
 	}
@@ -355,6 +436,18 @@ func (w *windowModel) plan() {
 		// is known as nine tenths.
 		n := min(windowProbes, w.quota-1)
 		lo := max(w.lo, w.rtt, time.Millisecond)
+		if w.aligned && !w.prevLast.IsZero() {
+			// The next boundary is a window after this one, which lies
+			// between the latest request known in the last window and
+			// the answer the pacer's window is timed from: probe evenly
+			// across where it may fall, and each probe narrows its
+			// bracket.
+			lo = max(w.lo-w.startRecv.Sub(w.prevLast), w.rtt, time.Millisecond)
+			for i := range n {
+				p.probes = append(p.probes, lo+(w.hi-lo)*time.Duration(i+1)/time.Duration(n+1))
+			}
+			return
+		}
 		for i := range n {
 			f := math.Pow(float64(w.hi)/float64(lo), float64(i+1)/float64(n+1))
 			p.probes = append(p.probes, time.Duration(float64(lo)*f))
@@ -368,4 +461,12 @@ func (w *windowModel) perSecond() float64 {
 		return 0
 	}
 	return float64(w.quota) / math.Max(w.hi.Seconds(), 1e-3)
+}
+
+// minTime is the earlier of a and b.
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
