@@ -384,7 +384,16 @@ func (w *windowModel) plan() {
 		p.length = windowNever
 		p.probes = p.probes[:0]
 		if p.open.IsZero() {
-			// After a pause to the server's reset: a new window.
+			// After a pause to the server's reset: a new window, its
+			// quota at once. Should its answers show no reset (a window
+			// aligned on the clock that the pause did not outlast),
+			// probes beyond the quota at doubling offsets find the
+			// reset; else they are planned over as the answers come.
+			for d := max(w.lo, w.rtt, time.Millisecond); d < time.Minute; {
+				d *= 2
+				p.probes = append(p.probes, d)
+			}
+			p.allowance += len(p.probes)
 			return
 		}
 		// What the counter says is left, less what is on its way, goes
