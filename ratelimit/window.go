@@ -259,9 +259,6 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 	}
 	// Still counted in the window that startSent opened.
 	w.counted = append(w.counted, sent)
-	if sent.After(w.lastIn) {
-		w.lastIn = sent
-	}
 	if remaining < w.left || sent.After(w.leftSent) {
 		w.left, w.leftSent = remaining, sent
 	}
@@ -275,7 +272,15 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 // opened records the first request of a new window, sent and answered at
 // the given times: the last window closed before that answer.
 func (w *windowModel) opened(sent, recv time.Time, remaining int) {
-	// The boundary just crossed lies in (w.lastIn, edge].
+	// The boundary just crossed lies in (w.lastIn, edge]: lastIn the
+	// latest of ours known in the old window, sent a round trip before
+	// the opener (those sent with it may have come after it and been
+	// counted in the new window, their answers first).
+	for _, t := range w.counted {
+		if t.After(w.lastIn) && t.Before(sent.Add(-w.rtt)) {
+			w.lastIn = t
+		}
+	}
 	hi, edge := recv.Sub(w.startSent), recv
 	if off := sent.Sub(w.startSent); w.claim > 0 && off >= w.claim-w.rtt && off <= w.claim+2*w.rtt {
 		// The probe at the server's claim found the window over: the
@@ -344,9 +349,13 @@ func (w *windowModel) throttled(now time.Time) bool {
 	if t := now.Add(-w.rtt); t.After(w.lastIn) {
 		w.lastIn = t
 	}
+	// The pacer opened a window of its own, the length measured from
+	// startSent after it, and sent into it: a refusal now (the round trip
+	// may be long, as on a cold server) says the same.
+	ownWindow := w.pacer.open.After(w.startRecv) && w.pacer.sent > 0 && !now.Before(w.pacer.open)
 	w.pacer.open = time.Time{}
 	lo := now.Add(-w.rtt).Sub(w.startRecv)
-	if !w.aligned && w.hi > 0 && now.Add(-w.rtt).Sub(w.startSent) >= w.hi {
+	if !w.aligned && w.hi > 0 && (ownWindow || now.Add(-w.rtt).Sub(w.startSent) >= w.hi) {
 		// Refused past the window's end as measured from our first
 		// request in it: the window opened before that request.
 		lo = max(lo, w.hi)
