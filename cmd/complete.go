@@ -45,7 +45,7 @@ func sendCompletions() map[string][]string {
 func sandboxCompletions() map[string][]string {
 	return map[string][]string{
 		"model":   sandbox.Models(),
-		"sliding": {sandbox.SlidingLog, sandbox.SlidingCounter},
+		"sliding": {sandbox.SlidingLog, sandbox.SlidingCounter, sandbox.SlidingCounterFirst},
 		"style":   sandbox.Styles(),
 	}
 }

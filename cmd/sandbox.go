@@ -68,7 +68,9 @@ Limiter models (--model):
                request after the last one closed, or with --aligned on the clock
   sliding      --burst requests in any --window: --sliding log keeps every
                request's time, --sliding counter weighs the previous aligned
-               window (HAProxy, go-chi/httprate)
+               window (go-chi/httprate), --sliding counter-first the same with
+               windows from the first request, rounding down (HAProxy
+               http_req_rate)
   concurrency  at most --burst requests in flight (use --latency)
 --refused-count makes refused requests count against the quota.
 
@@ -103,7 +105,7 @@ func sandboxLimitFlags(f *pflag.FlagSet, opts *SandboxOptions) {
 	f.StringVar(&opts.Rate, "rate", "100/s", "bucket refill rate, as for send --rate; 0 with --burst 0 for no limit")
 	f.DurationVar(&cfg.Window, "window", 0, "window length (fixed, sliding); alone it means --model fixed")
 	f.BoolVar(&cfg.Aligned, "aligned", false, "fixed windows start on the clock (multiples of --window), not at the first request")
-	f.StringVar(&cfg.Sliding, "sliding", "", "how a sliding window counts: log (default) or counter")
+	f.StringVar(&cfg.Sliding, "sliding", "", "how a sliding window counts: log (default), counter or counter-first")
 	f.BoolVar(&cfg.RefusedCount, "refused-count", false, "refused requests count against the quota")
 	f.StringVar(&cfg.Style, "style", sandbox.StyleRetryAfter, "rate-limit header style of the answers")
 	f.DurationVar(&cfg.Skew, "skew", 0, "shift the server's clock (Date and absolute reset times), e.g. 5m or -5m")

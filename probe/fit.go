@@ -21,6 +21,9 @@ const (
 	VariantAligned   = "aligned"            // fixed or sliding window: on multiples of the period on the server's clock
 	VariantLog       = "log"                // sliding window: every counted request's time is kept
 	VariantCounter   = "counter"            // sliding window: the previous aligned window's count is weighed
+	// VariantCounterFirst is a sliding window counter whose windows follow
+	// on from the first request, as HAProxy's http_req_rate.
+	VariantCounterFirst = "counter from first request"
 )
 
 // Fit is the limiter model that explains a probe's answers best.
@@ -102,8 +105,11 @@ func (c candidate) config() sandbox.Config {
 		return sandbox.Config{Model: sandbox.ModelFixed, Burst: c.limit, Window: c.period, Aligned: c.variant == VariantAligned}
 	case ratelimit.ModelSlidingWindow:
 		s := sandbox.SlidingLog
-		if c.variant == VariantCounter {
+		switch c.variant {
+		case VariantCounter:
 			s = sandbox.SlidingCounter
+		case VariantCounterFirst:
+			s = sandbox.SlidingCounterFirst
 		}
 		return sandbox.Config{Model: sandbox.ModelSliding, Burst: c.limit, Window: c.period, Sliding: s, RefusedCount: c.refused}
 	}
@@ -145,7 +151,8 @@ const (
 // from a period too short would be too fast. Candidates
 // that score alike are told apart by how simple they are: a bucket, then
 // a window from the first request, an aligned window, a sliding log, a
-// sliding counter; refused requests not counting before counting.
+// sliding counter from the first request (HAProxy's), an aligned sliding
+// counter; refused requests not counting before counting.
 //
 // A concurrency limit is fitted apart from the rest: a request is refused
 // when limit of the others were in flight (from their send to their
@@ -186,9 +193,11 @@ func FitModel(events []Event, hints ...int) (Fit, bool) {
 		{model: ratelimit.ModelFixedWindow, variant: VariantFromFirst},
 		{model: ratelimit.ModelFixedWindow, variant: VariantAligned},
 		{model: ratelimit.ModelSlidingWindow, variant: VariantLog},
+		{model: ratelimit.ModelSlidingWindow, variant: VariantCounterFirst},
 		{model: ratelimit.ModelSlidingWindow, variant: VariantCounter},
 		{model: ratelimit.ModelBucket, refused: true},
 		{model: ratelimit.ModelSlidingWindow, variant: VariantLog, refused: true},
+		{model: ratelimit.ModelSlidingWindow, variant: VariantCounterFirst, refused: true},
 		{model: ratelimit.ModelSlidingWindow, variant: VariantCounter, refused: true},
 	}
 	// Periods: a coarse grid over all that the probe could have seen,

@@ -340,20 +340,27 @@ func TestRunBusyQuota(t *testing.T) {
 func TestRunModels(t *testing.T) {
 	w := 150 * time.Millisecond
 	tests := []struct {
-		name   string
-		cfg    sandbox.Config
-		model  string
-		limit  int
-		period time.Duration
+		name    string
+		cfg     sandbox.Config
+		model   string
+		variant string // "" for a bucket
+		limit   int
+		period  time.Duration
 	}{
-		{"token bucket", sandbox.Config{Burst: 15, Rate: 100}, ratelimit.ModelBucket, 15, w},
-		{"leaky bucket", sandbox.Config{Model: sandbox.ModelLeaky, Burst: 15, Rate: 100}, ratelimit.ModelBucket, 16, 160 * time.Millisecond},
-		{"fixed window", sandbox.Config{Model: sandbox.ModelFixed, Burst: 15, Window: w}, ratelimit.ModelFixedWindow, 15, w},
-		{"fixed window of 100 per second", sandbox.Config{Model: sandbox.ModelFixed, Burst: 100, Window: time.Second}, ratelimit.ModelFixedWindow, 100, time.Second},
-		{"sliding log", sandbox.Config{Model: sandbox.ModelSliding, Burst: 15, Window: w}, ratelimit.ModelSlidingWindow, 15, w},
+		{"token bucket", sandbox.Config{Burst: 15, Rate: 100}, ratelimit.ModelBucket, "", 15, w},
+		{"leaky bucket", sandbox.Config{Model: sandbox.ModelLeaky, Burst: 15, Rate: 100}, ratelimit.ModelBucket, "", 16, 160 * time.Millisecond},
+		{"fixed window", sandbox.Config{Model: sandbox.ModelFixed, Burst: 15, Window: w}, ratelimit.ModelFixedWindow, probe.VariantFromFirst, 15, w},
+		{"fixed window of 100 per second", sandbox.Config{Model: sandbox.ModelFixed, Burst: 100, Window: time.Second}, ratelimit.ModelFixedWindow, probe.VariantFromFirst, 100, time.Second},
+		{"sliding log", sandbox.Config{Model: sandbox.ModelSliding, Burst: 15, Window: w}, ratelimit.ModelSlidingWindow, probe.VariantLog, 15, w},
 		{"sliding counter counting refusals", sandbox.Config{Model: sandbox.ModelSliding, Sliding: sandbox.SlidingCounter, Burst: 15, Window: w, RefusedCount: true},
-			ratelimit.ModelSlidingWindow, 15, w},
-		{"bucket counting refusals", sandbox.Config{Burst: 15, Rate: 100, RefusedCount: true}, ratelimit.ModelBucket, 15, w},
+			ratelimit.ModelSlidingWindow, probe.VariantCounter, 15, w},
+		{"sliding counter from the first request counting refusals (HAProxy)",
+			sandbox.Config{Model: sandbox.ModelSliding, Sliding: sandbox.SlidingCounterFirst, Burst: 15, Window: w, RefusedCount: true},
+			ratelimit.ModelSlidingWindow, probe.VariantCounterFirst, 15, w},
+		{"sliding counter from the first request of 100 per second",
+			sandbox.Config{Model: sandbox.ModelSliding, Sliding: sandbox.SlidingCounterFirst, Burst: 100, Window: time.Second, RefusedCount: true},
+			ratelimit.ModelSlidingWindow, probe.VariantCounterFirst, 100, time.Second},
+		{"bucket counting refusals", sandbox.Config{Burst: 15, Rate: 100, RefusedCount: true}, ratelimit.ModelBucket, "", 15, w},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -361,6 +368,9 @@ func TestRunModels(t *testing.T) {
 			f := res.Model
 			if !res.ModelOK || f.Model != tt.model {
 				t.Fatalf("model %+v, want %s", f, tt.model)
+			}
+			if f.Variant != tt.variant {
+				t.Errorf("variant %q, want %q", f.Variant, tt.variant)
 			}
 			if math.Abs(float64(f.Limit-tt.limit)) > 0.1*float64(tt.limit) || math.Abs(f.Period.Seconds()-tt.period.Seconds()) > 0.2*tt.period.Seconds() {
 				t.Errorf("%d per %v, want %d per %v", f.Limit, f.Period, tt.limit, tt.period)

@@ -31,8 +31,14 @@ const (
 	SlidingLog = "log"
 	// SlidingCounter keeps counts of windows aligned to the clock and
 	// weighs the previous one by how much of it still overlaps the last
-	// Window, as HAProxy's http_req_rate and go-chi/httprate do.
+	// Window, as go-chi/httprate does.
 	SlidingCounter = "counter"
+	// SlidingCounterFirst is HAProxy's http_req_rate(Window): a counter
+	// whose first window opens at the first request and whose next ones
+	// follow it back to back, restarting at the next request once two
+	// windows went by without one; the previous window's count weighs
+	// (Window - elapsed)/Window, rounded down.
+	SlidingCounterFirst = "counter-first"
 )
 
 // limiter is the vendor's quota in one of the models. A bucket is kept as
@@ -49,12 +55,13 @@ type limiter struct {
 	refused   bool // refused requests count against the quota
 	aligned   bool // fixed: windows start at multiples of window on the clock
 	counter   bool // sliding: a counter rather than a log
+	first     bool // sliding counter: windows from the first request, as HAProxy's
 
 	tat      time.Time   // bucket, leaky: when the bucket would be full again
 	end      time.Time   // fixed: when the current window closes
 	count    int64       // fixed: requests counted in it
 	log      []time.Time // sliding log: the counted requests of the last window, oldest first
-	cur      time.Time   // sliding counter: start of the current window
+	cur      time.Time   // sliding counter: start of the current window (zero: none yet)
 	curN     int64       // sliding counter: requests counted in it
 	prevN    int64       // sliding counter: requests counted in the window before
 	inflight int64       // concurrency
@@ -68,19 +75,21 @@ type limiterConfig struct {
 	rate                               float64
 	window                             time.Duration
 	penalty, refused, aligned, counter bool
+	first                              bool
 }
 
 func (c Config) limiterConfig() limiterConfig {
 	return limiterConfig{
 		model: c.model(), burst: c.Burst, rate: c.Rate, window: c.Window,
-		penalty: c.Penalty, refused: c.RefusedCount, aligned: c.Aligned, counter: c.Sliding == SlidingCounter,
+		penalty: c.Penalty, refused: c.RefusedCount, aligned: c.Aligned, counter: c.Sliding == SlidingCounter || c.Sliding == SlidingCounterFirst,
+		first: c.Sliding == SlidingCounterFirst,
 	}
 }
 
 // newLimiter returns nil for "no limit". The caller has validated c.
 func newLimiter(c limiterConfig) *limiter {
 	l := &limiter{model: c.model, burst: int64(c.burst), window: c.window, penalty: c.penalty,
-		refused: c.refused, aligned: c.aligned, counter: c.counter}
+		refused: c.refused, aligned: c.aligned, counter: c.counter, first: c.first}
 	switch c.model {
 	case ModelFixed, ModelSliding:
 		l.perSecond = float64(c.burst) / c.window.Seconds()
@@ -206,11 +215,22 @@ func (l *limiter) takeLog(now time.Time) decision {
 	return d
 }
 
-// takeCounter is a sliding window counter: the previous aligned window's
-// count, weighted by the share of it the last window still covers, plus
-// the current one's.
+// takeCounter is a sliding window counter: the previous window's count,
+// weighted by the share of it the last window still covers, plus the
+// current one's. Its windows are aligned to the clock, or with first
+// follow on from the first request (see SlidingCounterFirst).
 func (l *limiter) takeCounter(now time.Time) decision {
-	start := now.Truncate(l.window)
+	var start time.Time
+	switch {
+	case !l.first:
+		start = now.Truncate(l.window)
+	case l.cur.IsZero() || now.Sub(l.cur) >= 2*l.window:
+		start = now
+	case now.Sub(l.cur) >= l.window:
+		start = l.cur.Add(l.window)
+	default:
+		start = l.cur
+	}
 	switch {
 	case start.Equal(l.cur):
 	case start.Equal(l.cur.Add(l.window)):
@@ -219,7 +239,12 @@ func (l *limiter) takeCounter(now time.Time) decision {
 		l.cur, l.prevN, l.curN = start, 0, 0
 	}
 	elapsed := now.Sub(start)
-	rate := float64(l.prevN)*float64(l.window-elapsed)/float64(l.window) + float64(l.curN)
+	past := float64(l.prevN) * float64(l.window-elapsed) / float64(l.window)
+	if l.first {
+		// HAProxy weighs in whole requests, rounding down.
+		past = math.Floor(past)
+	}
+	rate := past + float64(l.curN)
 	d := l.decision()
 	if rate+1 <= float64(l.burst) {
 		l.curN++

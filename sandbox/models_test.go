@@ -95,6 +95,21 @@ func TestModels(t *testing.T) {
 			// (without counting, one would).
 			at(1100*time.Millisecond, refused("329ms"))),
 	}, {
+		name: "sliding counter from the first request, as HAProxy's",
+		cfg:  Config{Model: ModelSliding, Sliding: SlidingCounterFirst, Burst: 10, Window: time.Second},
+		steps: append(append([]step{at(400*time.Millisecond, ok("9", "1s"))}, burstOf(9)...), refused("1.1s"),
+			// At 1.5s the window that opened at 0.4s is 100ms behind: its
+			// 10 weigh 9 (aligned on the clock they would weigh 5).
+			at(1100*time.Millisecond, ok("0", "900ms")), refused("100ms"),
+			// Two windows without a request: the next opens a new one.
+			at(3*time.Second, ok("9", "1s"))),
+	}, {
+		name: "sliding counter from the first request weighs in whole requests",
+		cfg:  Config{Model: ModelSliding, Sliding: SlidingCounterFirst, Burst: 3, Window: time.Second, RefusedCount: true},
+		// 4 counted (one refused); at 1.3s they weigh 2.8, counted as 2.
+		steps: append(burstOf(3), refused("1.5s"),
+			at(1300*time.Millisecond, ok("0", "700ms")), refused("700ms")),
+	}, {
 		name:  "concurrency: a slot is free again once answered",
 		cfg:   Config{Model: ModelConcurrency, Burst: 1},
 		steps: []step{{status: 200, remaining: "0"}, {status: 200, remaining: "0"}, {status: 200, remaining: "0"}},

@@ -110,8 +110,8 @@ type Config struct {
 	// (as most API gateways do) rather than at the first request after the
 	// last window closed (as express-rate-limit does).
 	Aligned bool
-	// Sliding is how a sliding window counts: SlidingLog ("" too) or
-	// SlidingCounter.
+	// Sliding is how a sliding window counts: SlidingLog ("" too),
+	// SlidingCounter or SlidingCounterFirst.
 	Sliding string
 	// RefusedCount makes refused requests count against the quota, as an
 	// HAProxy stick table tracking before it denies does: a bucket goes
@@ -383,8 +383,8 @@ func (c *Config) validateModel() error {
 	if c.Model != "" && !slices.Contains(models, c.Model) {
 		return fmt.Errorf("unknown limiter model %q (want one of %s)", c.Model, strings.Join(models, ", "))
 	}
-	if c.Sliding != "" && c.Sliding != SlidingLog && c.Sliding != SlidingCounter {
-		return fmt.Errorf("unknown sliding window kind %q (want %s or %s)", c.Sliding, SlidingLog, SlidingCounter)
+	if c.Sliding != "" && c.Sliding != SlidingLog && c.Sliding != SlidingCounter && c.Sliding != SlidingCounterFirst {
+		return fmt.Errorf("unknown sliding window kind %q (want %s, %s or %s)", c.Sliding, SlidingLog, SlidingCounter, SlidingCounterFirst)
 	}
 	m := c.model()
 	switch {
