@@ -134,6 +134,11 @@ const (
 	// a shape with more freedom must win by.
 	fitMargin      = 2
 	fitMarginShare = 1
+	// fitMarginUncertain percent of the answers whose round trip was
+	// longer than 1/fitUncertainGap of the time between two accepted
+	// requests widen the margin.
+	fitMarginUncertain = 10
+	fitUncertainGap    = 2
 	// fitRefine is how many coarse steps either side of the best the fine
 	// search covers.
 	fitRefine = 1
@@ -204,23 +209,32 @@ func FitModel(events []Event, hints ...int) (Fit, bool) {
 	// and a fine one around what the rate between drains suggests
 	// (EstimateRate), where every model's period lies for a probe that
 	// kept the limiter drained.
-	var periods []time.Duration
+	var coarse []time.Duration
 	for p := float64(fitMinPeriod); p <= float64(maxPeriod); p *= fitCoarse {
-		periods = append(periods, time.Duration(p))
-	}
-	if r, ok := EstimateRate(evs); ok && r.PerSecond > 0 {
-		guess := float64(burst) / r.PerSecond * float64(time.Second)
-		// A server that counts refusals lets less through than it
-		// allows, so the guess may be long: the band reaches further down.
-		for p := guess / fitBand / fitBand; p <= guess*fitBand; p *= fitMid {
-			periods = append(periods, time.Duration(p))
-		}
+		coarse = append(coarse, time.Duration(p))
 	}
 	ls := make([]int, 0, len(limits))
 	for l := range limits {
 		ls = append(ls, l)
 	}
 	slices.Sort(ls)
+	// The fine band is around each limit's own period at the rate seen: a
+	// busy client sees a longer first burst than the server's, and the
+	// limit its headers state is the one that needs the fine grid.
+	rate, rateOK := EstimateRate(evs)
+	periodsOf := func(l int) []time.Duration {
+		periods := coarse
+		if rateOK && rate.PerSecond > 0 && l > 0 {
+			periods = slices.Clone(coarse)
+			guess := float64(l) / rate.PerSecond * float64(time.Second)
+			// A server that counts refusals lets less through than it
+			// allows, so the guess may be long: the band reaches further down.
+			for p := guess / fitBand / fitBand; p <= guess*fitBand; p *= fitMid {
+				periods = append(periods, time.Duration(p))
+			}
+		}
+		return periods
+	}
 
 	// The best candidate of each shape, and the best of each kind.
 	best := make([]candidate, len(shapes))
@@ -233,7 +247,7 @@ func FitModel(events []Event, hints ...int) (Fit, bool) {
 			b.score = global + fitRunnerUp
 		}
 		for _, l := range ls {
-			for _, p := range periods {
+			for _, p := range periodsOf(l) {
 				c := shape
 				c.limit, c.period = l, p
 				c = f.bestPhase(c, fitPhases, b.score)
@@ -253,8 +267,19 @@ func FitModel(events []Event, hints ...int) (Fit, bool) {
 
 	// A shape with an unknown phase (aligned windows, the counter) can
 	// bend to fit jitter that a plainer one misses: it wins only by a
-	// clear margin.
-	margin := max(fitMargin, n*fitMarginShare/100)
+	// clear margin, wider when many answers took long enough, against the
+	// time between two requests the server lets through, to have been
+	// decided at any of several moments (a busy client, or a far server).
+	uncertain := 0
+	if rateOK && rate.PerSecond > 0 {
+		gap := time.Duration(float64(time.Second) / rate.PerSecond)
+		for _, e := range evs {
+			if e.Received.Sub(e.Sent) > gap/fitUncertainGap {
+				uncertain++
+			}
+		}
+	}
+	margin := max(fitMargin, n*fitMarginShare/100, uncertain*fitMarginUncertain/100)
 	handicap := func(c candidate) int {
 		if c.aligned() {
 			return margin
@@ -391,8 +416,10 @@ func (f *fitter) refine(c candidate, burst int) candidate {
 
 // fitter holds the timeline being fitted.
 type fitter struct {
-	at []time.Time // when the server decided, in order
-	ok []bool      // and whether it accepted
+	at []time.Time // when the server most likely decided, in order
+	// from and to bound when it may have: the request's send and answer.
+	from, to []time.Time
+	ok       []bool // and whether it accepted
 	// resets are the instants a window may have begun: each accepted
 	// answer after a refused one, and a nanosecond after that refused one.
 	resets []time.Time
@@ -406,9 +433,9 @@ const (
 )
 
 func newFitter(evs []Event) *fitter {
-	f := &fitter{at: make([]time.Time, len(evs)), ok: make([]bool, len(evs))}
+	f := &fitter{at: make([]time.Time, len(evs)), from: make([]time.Time, len(evs)), to: make([]time.Time, len(evs)), ok: make([]bool, len(evs))}
 	for i, e := range evs {
-		f.at[i], f.ok[i] = e.At(), !e.Throttled
+		f.at[i], f.from[i], f.to[i], f.ok[i] = e.At(), e.Sent, e.Received, !e.Throttled
 		if i > 0 && f.ok[i] && !f.ok[i-1] {
 			f.resets = append(f.resets, f.at[i], f.at[i-1].Add(1))
 		}
@@ -425,7 +452,12 @@ func newFitter(evs []Event) *fitter {
 	return f
 }
 
-// replay counts the answers c predicts wrongly, stopping past cut.
+// replay counts the answers c predicts wrongly, stopping past cut. An
+// answer is wrong when no moment between its request's send and its
+// answer explains it (see sandbox.Model.FollowWithin): a busy client
+// stretches its own timeline, and a model with more freedom (a phase, a
+// limit far from the burst seen) would otherwise win by fitting that
+// noise.
 func (f *fitter) replay(c candidate, cut int) int {
 	m := sandbox.NewModel(c.config())
 	if m == nil {
@@ -433,7 +465,7 @@ func (f *fitter) replay(c candidate, cut int) int {
 	}
 	wrong := 0
 	for i, t := range f.at {
-		if m.Follow(t.Add(c.shift), f.ok[i]) != f.ok[i] {
+		if m.FollowWithin(f.from[i].Add(c.shift), t.Add(c.shift), f.to[i].Add(c.shift), f.ok[i]) != f.ok[i] {
 			if wrong++; wrong > cut {
 				return wrong
 			}

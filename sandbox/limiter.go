@@ -197,7 +197,9 @@ func (l *limiter) takeLog(now time.Time) decision {
 	for cut < len(l.log) && !l.log[cut].After(now.Add(-l.window)) {
 		cut++
 	}
-	l.log = append(l.log[:0], l.log[cut:]...)
+	// Resliced, not moved: a copy of the limiter taken before (see
+	// Model.FollowWithin) still sees its own log.
+	l.log = l.log[cut:]
 	d := l.decision()
 	n := int64(len(l.log))
 	if n < l.burst {
@@ -405,7 +407,10 @@ func ceilDiv(a, b int64) int64 {
 // one implementation of each algorithm, for a client that replays a
 // timeline against it (bulksend probe fits these models to what a server
 // did).
-type Model struct{ l *limiter }
+type Model struct {
+	l    *limiter
+	last time.Time // the latest time FollowWithin decided at
+}
 
 // NewModel returns the limiter that cfg's Model, Burst, Rate, Window,
 // Aligned, Sliding, RefusedCount and Penalty describe (the other fields are
@@ -447,9 +452,75 @@ func (m *Model) Follow(now time.Time, accepted bool) (predicted bool) {
 	l := m.l
 	tat := l.tat
 	predicted = l.take(now).allowed
-	if predicted == accepted {
-		return predicted
+	if predicted != accepted {
+		l.correct(tat, now, accepted)
 	}
+	return predicted
+}
+
+// FollowWithin is Follow for a request the server decided at some moment
+// between from and to (sent and answered, as a client sees it), most
+// likely at now: when the decision at now is not the server's but one at
+// from or at to is, the model is taken to have decided then, and the
+// prediction is right. A client's clock under load stretches the time
+// between its requests; a model is wrong only where no moment the server
+// could have decided at explains the answer. Times earlier than the last
+// one followed count as that one.
+func (m *Model) FollowWithin(from, now, to time.Time, accepted bool) (predicted bool) {
+	l := m.l
+	if now.Before(m.last) {
+		now = m.last
+	}
+	before := *l
+	if l.take(now).allowed == accepted {
+		m.last = now
+		return accepted
+	}
+	after := *l
+	// decides says the limiter, as it was before this request, decides as
+	// the server did at t; it leaves the limiter as that decision does.
+	decides := func(t time.Time) bool {
+		*l = before
+		// A log appended to again must not write over the one after holds.
+		l.log = slices.Clip(l.log)
+		return l.take(t).allowed == accepted
+	}
+	for _, t := range [...]time.Time{from, to} {
+		if t.Before(m.last) {
+			t = m.last
+		}
+		if t.Equal(now) || !decides(t) {
+			continue
+		}
+		// The moment nearest now that explains the answer: the limiter
+		// then counts the request as near as can be to when it most
+		// likely came (a decision changes once between now and t).
+		near := now
+		for range followSteps {
+			mid := near.Add(t.Sub(near) / 2)
+			if decides(mid) {
+				t = mid
+			} else {
+				near = mid
+			}
+		}
+		decides(t)
+		m.last = t
+		return accepted
+	}
+	*l = after
+	l.correct(before.tat, now, accepted)
+	m.last = now
+	return !accepted
+}
+
+// followSteps is how many halvings FollowWithin takes to find the moment
+// nearest the likeliest one that explains an answer.
+const followSteps = 8
+
+// correct counts a request take decided wrongly at now as the server did
+// (accepted or not); tat is the bucket's before take.
+func (l *limiter) correct(tat, now time.Time, accepted bool) {
 	counted := l.refused // a refused request was counted all the same
 	switch l.model {
 	case ModelBucket, ModelLeaky:
@@ -488,5 +559,4 @@ func (m *Model) Follow(now time.Time, accepted bool) (predicted bool) {
 			l.inflight--
 		}
 	}
-	return predicted
 }
