@@ -38,6 +38,12 @@ type ProbeOptions struct {
 	Timeout       time.Duration
 	Insecure      bool
 	JSON          bool
+
+	// adjust, when set, changes the probe's configuration before it runs:
+	// tests put the probe and an in-process sandbox on one simulated
+	// clock, so what the probe finds does not depend on how busy the
+	// machine is.
+	adjust func(*probe.Config)
 }
 
 // NewCmdProbe builds `bulksend probe`. runF replaces probeRun in tests that
@@ -161,10 +167,14 @@ func probeRun(ctx context.Context, opts *ProbeOptions) error {
 		budget = fmt.Sprintf("at most %d requests", opts.MaxRequests)
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "bulksend probe: %s %s, %s in %s\n", m.Method, target, budget, opts.MaxTime)
-	res, runErr := probe.Run(ctx, probe.Config{
+	cfg := probe.Config{
 		Client: &http.Client{Transport: &buildinfo.Transport{Base: t, UserAgent: build().UserAgent()}}, Method: m.Method, URL: m.URL, Header: m.Header, Body: m.Body,
 		MaxRequests: opts.MaxRequests, Timeout: opts.Timeout, MaxDuration: opts.MaxTime,
-	})
+	}
+	if opts.adjust != nil {
+		opts.adjust(&cfg)
+	}
+	res, runErr := probe.Run(ctx, cfg)
 	rep := newProbeReport(m.Method, target, res)
 	var exit error
 	select {

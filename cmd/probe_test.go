@@ -17,6 +17,7 @@ import (
 
 	"github.com/bulksend/bulksend/internal/testkit"
 	"github.com/bulksend/bulksend/internal/testkit/sandboxtest"
+	"github.com/bulksend/bulksend/probe"
 	"github.com/bulksend/bulksend/ratelimit"
 	"github.com/bulksend/bulksend/sandbox"
 )
@@ -111,6 +112,41 @@ func runProbe(t *testing.T, sig <-chan os.Signal, getenv env, args ...string) (c
 	return exitCode(err), out.String(), errOut.String()
 }
 
+// simulatedSandbox starts a sandbox on 127.0.0.1 whose clock is a
+// simulated one, and returns its base URL and what makes a probe use that
+// clock, one request at a time: the clock only moves when the probe waits,
+// so the server decides every request at the instant the probe means to
+// send it, however long the machine takes to carry it (see probe's own
+// simulated tests). A probe run on the real clock on a busy machine
+// stretches its timeline and at times reads the wrong model.
+func simulatedSandbox(t *testing.T, cfg sandbox.Config) (string, func(*probe.Config)) {
+	t.Helper()
+	clock := testkit.NewJumpClock(time.Date(2025, 3, 1, 12, 0, 0, 123e6, time.UTC))
+	cfg.Now = clock.Now
+	_, base := sandboxtest.Start(t, cfg)
+	return base, func(c *probe.Config) { c.Clock, c.Concurrency = clock, 1 }
+}
+
+// runSimulatedProbe is runProbe with the probe's configuration changed by
+// adjust (see simulatedSandbox).
+func runSimulatedProbe(t *testing.T, adjust func(*probe.Config), args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	ios, _, out, errOut := TestStreams()
+	c := NewCmdProbe(ios, nil, nil, func(o *ProbeOptions) error {
+		o.adjust = adjust
+		return probeRun(context.Background(), o)
+	})
+	c.SetArgs(args)
+	c.SetOut(out)
+	c.SetErr(errOut)
+	c.SilenceUsage, c.SilenceErrors = true, true
+	err := c.ExecuteContext(context.Background())
+	if err != nil {
+		errOut.WriteString("bulksend: " + err.Error() + "\n")
+	}
+	return exitCode(err), out.String(), errOut.String()
+}
+
 // probeJSON runs a probe with --json against url and decodes its report.
 func probeJSON(t *testing.T, url string, args ...string) (int, probeReport, string) {
 	t.Helper()
@@ -165,8 +201,12 @@ func TestProbeStyles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.style, func(t *testing.T) {
 			t.Parallel()
-			_, base := sandboxtest.Start(t, sandbox.Config{Burst: 10, Rate: 40, Style: tt.style})
-			code, rep, errOut := probeJSON(t, base+"/send")
+			base, adjust := simulatedSandbox(t, sandbox.Config{Burst: 10, Rate: 40, Style: tt.style})
+			code, out, errOut := runSimulatedProbe(t, adjust, base+"/send", "--json")
+			var rep probeReport
+			if err := json.Unmarshal([]byte(out), &rep); err != nil {
+				t.Fatalf("stdout is not the JSON report: %v\n%s\nstderr: %s", err, out, errOut)
+			}
 			if code != ExitOK || rep.ResetHeader != tt.header || rep.ResetUnit != tt.unit || !rep.Limited || rep.Burst < 8 || rep.Burst > 12 {
 				t.Errorf("exit %d, report %+v, stderr %s", code, rep, errOut)
 			}
@@ -179,8 +219,8 @@ func TestProbeStyles(t *testing.T) {
 
 // TestProbeTable checks the table a person reads.
 func TestProbeTable(t *testing.T) {
-	_, base := sandboxtest.Start(t, sandbox.Config{Burst: 15, Rate: 50, Style: sandbox.StyleResetUnixMS, Skew: -30 * time.Second})
-	code, out, errOut := runProbe(t, nil, nil, base+"/send")
+	base, adjust := simulatedSandbox(t, sandbox.Config{Burst: 15, Rate: 50, Style: sandbox.StyleResetUnixMS, Skew: -30 * time.Second})
+	code, out, errOut := runSimulatedProbe(t, adjust, base+"/send")
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
