@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -247,4 +248,115 @@ func TestTwilioKilledUnderFaults(t *testing.T) {
 			t.Errorf("line %d: message id %q, want the listed %q", line, r.MessageID, want)
 		}
 	}
+}
+
+// TestTwilioResumeTwinClaimed: two rows with the same recipient and text; the
+// report an earlier run left has the first in flight and the second sent
+// with sid X, a message created after the first row's request left, and
+// the only one Twilio holds. --resume must not take X for the first row:
+// X is the second row's, so the first is absent and is sent again, and no
+// two rows of the report end with the same message id.
+func TestTwilioResumeTwinClaimed(t *testing.T) {
+	const twins = "id,to,text\na,+15550000001,Hello twin\nb,+15550000001,Hello twin\n"
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "rows.csv"), []byte(twins), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "b.csv"), []byte("id,to,text\nb,+15550000001,Hello twin\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	twilio := func(base string, args ...string) {
+		t.Helper()
+		p := testkit.Start(t, testkit.Cmd{Bin: testkit.Bulksend(t), Dir: dir, Timeout: runTimeout, Stdout: io.Discard,
+			Env:  []string{"NO_COLOR=1", "TWILIO_ACCOUNT_SID=" + sandbox.DefaultAccountSID, "TWILIO_AUTH_TOKEN=" + sandbox.DefaultAuthToken},
+			Args: append(args, "--preset", "twilio", "--api-url", base, "--from", "+15550000000", "--rate", "0", "--quiet")})
+		if code := p.Wait(t); code != 0 {
+			t.Fatalf("%v: exit %d", args, code)
+		}
+	}
+	// The earlier run: its report has the rows' fingerprints and a's
+	// sent_at, its messages are on a server that is gone.
+	_, old := sandboxtest.Start(t, sandbox.Config{})
+	twilio(old, "send", "rows.csv")
+	// Later, b alone arrives on the server the resume talks to: X.
+	_, base := sandboxtest.Start(t, sandbox.Config{})
+	twilio(base, "send", "b.csv", "--report", "b.report.csv")
+	x := readJournal(t, filepath.Join(dir, "b.report.csv")).last[2].MessageID
+	if x == "" {
+		t.Fatal("b.csv: no message id")
+	}
+	path := filepath.Join(dir, "rows.csv.report.csv")
+	editReport(t, path, map[int]map[string]string{
+		2: {"status": "inflight", "http_status": "", "attempts": "", "message_id": "", "latency_ms": "", "response": ""},
+		3: {"message_id": x},
+	})
+	twilio(base, "send", "rows.csv", "--resume")
+	j := checkReport(t, path, 2)
+	a, b := j.last[2], j.last[3]
+	if a.Status != sender.StatusSent || b.MessageID != x || a.MessageID == "" || a.MessageID == x {
+		t.Errorf("after --resume: a %s %q, b %s %q; want a sent with its own message, b %q", a.Status, a.MessageID, b.Status, b.MessageID, x)
+	}
+	if n := listedCount(t, base, "+15550000001"); n != 2 {
+		t.Errorf("the server holds %d messages for the twins, want 2", n)
+	}
+}
+
+// editReport sets, in the CSV report at path, the named columns of the rows
+// of the given lines.
+func editReport(t *testing.T, path string, set map[int]map[string]string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, name := range recs[0] {
+		col[name] = i
+	}
+	for _, rec := range recs[1:] {
+		for name, v := range set[atoi(t, rec[col["line"]])] {
+			rec[col[name]] = v
+		}
+	}
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	if err := w.WriteAll(recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// listedCount is how many messages the sandbox's Message list holds for to.
+func listedCount(t *testing.T, base, to string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, base+"/2010-04-01/Accounts/"+sandbox.DefaultAccountSID+"/Messages.json?To="+url.QueryEscape(to), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(sandbox.DefaultAccountSID, sandbox.DefaultAuthToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var page struct{ Messages []json.RawMessage }
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("list for %s: HTTP %d, %v", to, resp.StatusCode, err)
+	}
+	return len(page.Messages)
 }

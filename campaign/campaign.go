@@ -296,6 +296,9 @@ func prepare(ctx context.Context, opts Options) (r *run, err error) {
 		if check, err = state.Check(); err != nil {
 			return r, err
 		}
+		if err = claimSent(ctx, state, opts.Preset.Claim); err != nil {
+			return r, err
+		}
 	}
 	repeats, closeRepeats, err := opts.Input.findRepeats(ctx, in, opts.Preset.Builder, check, stage(opts.Preset.Builder, opts))
 	if err != nil {

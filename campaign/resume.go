@@ -3,6 +3,7 @@ package campaign
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/bulksend/bulksend/report"
 	"github.com/bulksend/bulksend/sender"
@@ -143,4 +144,38 @@ func (f *resumeFilter) wrap(src sender.Source) sender.Source {
 		}
 		return m, err
 	})
+}
+
+// claimSent tells claim the message id of every row the report at state
+// records as sent, so that a lookup of this run never settles a row the
+// report left in flight or unknown with another row's message (a twin
+// with the same recipient and text, sent by the earlier run). The report
+// is read once more only when claim is set and the report has rows to
+// look up.
+func claimSent(ctx context.Context, state *report.State, claim func(string)) error {
+	counts := state.Counts()
+	if claim == nil || counts[sender.StatusUnknown]+counts[sender.StatusInFlight] == 0 {
+		return nil
+	}
+	f, err := os.Open(state.Path())
+	if err != nil {
+		return fmt.Errorf("read report to resume: %w", err)
+	}
+	defer f.Close()
+	n := 0
+	err = report.Read(f, state.Path(), report.FormatFromName(state.Path()), func(r report.Row) error {
+		if n++; n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if r.Status == sender.StatusSent && r.MessageID != "" {
+			claim(r.MessageID)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read report to resume: %w", err)
+	}
+	return nil
 }

@@ -44,6 +44,11 @@ type Preset struct {
 	// built; ok is false for one that is not billed as SMS (WhatsApp,
 	// MMS, a content template). Nil: the preset sends no SMS.
 	SMS func(m *sender.Message) (c segments.Count, ok bool)
+	// Claim, when set, is told the message id of every row an earlier
+	// run's report records as sent, before a resumed run looks any row
+	// up: a lookup that matches look-alikes (Twilio's) must never take
+	// that message for another row. Nil: the preset's lookups need none.
+	Claim func(messageID string)
 }
 
 // DefaultSource names the input in invalid-row reasons when the caller gives

@@ -141,8 +141,13 @@ func NewTwilio(cfg TwilioConfig) (*Preset, error) {
 	if user != cfg.AccountSID {
 		who = "API key"
 	}
+	var claim func(string)
+	if t.lookup != nil {
+		claim = t.lookup.claimEarlier
+	}
 	return &Preset{
 		Builder:     t,
+		Claim:       claim,
 		NoKeyHeader: true, // Messages create documents no idempotency header
 		Wrap:        basicAuth(user, secret),
 		ParseResponse: func(status int, body []byte) (string, string) {

@@ -255,6 +255,19 @@ func (l *twilioLookup) claim(sid string) bool {
 	return true
 }
 
+// claimEarlier notes sid, the message an earlier run's report gives a sent
+// row: that message is its row's, and no lookup of this run may take it
+// for a twin row (same recipient and text) the report left in flight or
+// unknown. It is never forgotten.
+func (l *twilioLookup) claimEarlier(sid string) {
+	if sid == "" {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.claimed[sid] = struct{}{}
+}
+
 // answered notes sid, a create answer's: that message is its row's. The
 // oldest of TwilioRecentAnswers is forgotten, unless a lookup took it.
 func (l *twilioLookup) answered(sid string) {
