@@ -142,14 +142,17 @@ func NewTwilio(cfg TwilioConfig) (*Preset, error) {
 		who = "API key"
 	}
 	var claim func(string)
+	wrap := basicAuth(user, secret)
 	if t.lookup != nil {
 		claim = t.lookup.claimEarlier
+		auth := wrap
+		wrap = func(base http.RoundTripper) http.RoundTripper { return auth(t.lookup.transport(base)) }
 	}
 	return &Preset{
 		Builder:     t,
 		Claim:       claim,
 		NoKeyHeader: true, // Messages create documents no idempotency header
-		Wrap:        basicAuth(user, secret),
+		Wrap:        wrap,
 		ParseResponse: func(status int, body []byte) (string, string) {
 			id, errText := parseResponse(status, body, twilioIDKeys)
 			if status == http.StatusCreated && id != "" {

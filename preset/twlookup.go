@@ -1,7 +1,11 @@
 package preset
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -54,13 +58,41 @@ type twilioLookup struct {
 	// answer is among the latest.
 	mu      sync.Mutex
 	claimed map[string]struct{}
-	recent  []string
+	recent  []answer
 	next    int // where recent's next sid goes
+	// creating counts, per twin key (recipient and text), the creates
+	// sent and not yet answered: while one is, a look-alike on the list
+	// may be that twin's message, whose answer is still to come, so it
+	// settles nothing. answering holds the key of each create whose 201
+	// was read until the engine hands its sid to answered.
+	creating  map[twinKey]int
+	answering map[string]twinKey
+	// looking counts, per twin key, the rows whose lookup has begun and
+	// not ended found or absent: the sids answered for that key are not
+	// forgotten while one is.
+	looking map[twinKey]int
+}
+
+// twinKey is what twin rows share: the recipient and the text.
+type twinKey struct{ to, text string }
+
+// answer is a create answer's sid, with the key of its request when known.
+type answer struct {
+	sid string
+	key twinKey
 }
 
 // TwilioRecentAnswers is how many of the latest create answers' sids a
-// Twilio lookup keeps to leave out.
+// Twilio lookup keeps to leave out; older ones are kept too while a twin
+// row (same recipient and text) is being looked up.
 const TwilioRecentAnswers = 1 << 16
+
+// TwilioClockWindow is how far before a row's first request (clock slack
+// included) a look-alike may be created and still be the row's own
+// message, seen through a clock error: the earlier run of a resumed row
+// ran on another host, or the clock was stepped. Such a look-alike settles
+// nothing; only one created earlier still is taken for an older message.
+const TwilioClockWindow = 5 * time.Minute
 
 // newTwilioLookup is the lookup of the account's Message list at api+path,
 // for messages from from or through service; nil when from is not written
@@ -75,7 +107,8 @@ func newTwilioLookup(api, path, from, service string) *twilioLookup {
 		q = "&From=" + url.QueryEscape(from)
 	}
 	return &twilioLookup{api: api, path: path, from: from, service: service,
-		query: q + "&PageSize=" + strconv.Itoa(TwilioListPageSize), claimed: make(map[string]struct{})}
+		query: q + "&PageSize=" + strconv.Itoa(TwilioListPageSize), claimed: make(map[string]struct{}),
+		creating: make(map[twinKey]int), answering: make(map[string]twinKey), looking: make(map[twinKey]int)}
 }
 
 // lookup is the Lookup of a message to to (escTo, query-escaped) with text
@@ -85,10 +118,22 @@ func (l *twilioLookup) lookup(to, escTo, text string) *sender.Lookup {
 	if l == nil || !listedAs(to, false) {
 		return nil
 	}
+	key := twinKey{to, text}
+	active := false // this row's lookup has begun and not ended
 	return &sender.Lookup{
 		URL: l.api + l.path + "?To=" + escTo + l.query,
 		Match: func(body []byte, since time.Time) sender.Page {
-			return l.match(body, since, to, text)
+			// A row's pages are read one after the other, never at once.
+			if !active {
+				active = true
+				l.look(key, 1)
+			}
+			p := l.match(body, since, to, text)
+			if p.Unsettled == "" && (p.Found || p.Next == "") {
+				active = false
+				l.look(key, -1)
+			}
+			return p
 		},
 	}
 }
@@ -168,8 +213,19 @@ func (l *twilioLookup) match(body []byte, since time.Time, to, text string) send
 			// look-alike may be an older message with the same text.
 			return sender.Page{Unsettled: "a message like this row's exists, and when this row's request left is not known"}
 		}
-		if created.Before(since) || m.SID == "" || !l.claim(m.SID) {
+		if created.Before(since.Add(-TwilioClockWindow)) || m.SID == "" || l.taken(m.SID) {
 			continue // an older message with the same text, or another row's
+		}
+		if l.twinCreating(twinKey{to, text}) {
+			return sender.Page{Unsettled: "a message like this row's exists while a twin row's create (same recipient and text) is unanswered: it may be the twin's"}
+		}
+		if created.Before(since) {
+			// Too close to call: a clock error (another host's, a
+			// step) can put the row's own message here.
+			return sender.Page{Unsettled: "a message like this row's was created shortly before this row's first request: it may be this row's, seen through a clock error"}
+		}
+		if !l.claim(m.SID) {
+			continue // another row's, taken since
 		}
 		return sender.Page{Found: true, MessageID: m.SID, Message: m.raw}
 	}
@@ -268,23 +324,144 @@ func (l *twilioLookup) claimEarlier(sid string) {
 	l.claimed[sid] = struct{}{}
 }
 
+// taken reports whether another row has sid, by a lookup or by its own
+// answer.
+func (l *twilioLookup) taken(sid string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ok := l.claimed[sid]
+	return ok
+}
+
+// twinCreating reports whether a create for key is still unanswered.
+func (l *twilioLookup) twinCreating(key twinKey) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.creating[key] > 0
+}
+
+// look counts a row's lookup for key begun (+1) or ended (-1).
+func (l *twilioLookup) look(key twinKey, d int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.looking[key] += d; l.looking[key] <= 0 {
+		delete(l.looking, key)
+	}
+}
+
+// create counts a create for key sent (+1) or answered (-1); with a sid,
+// the answer was a 201 the engine is about to read: the count drops when
+// answered notes the sid, so no lookup sees the message between the two.
+func (l *twilioLookup) create(key twinKey, d int, sid string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if sid != "" {
+		l.answering[sid] = key
+		return
+	}
+	if l.creating[key] += d; l.creating[key] <= 0 {
+		delete(l.creating, key)
+	}
+}
+
 // answered notes sid, a create answer's: that message is its row's. The
-// oldest of TwilioRecentAnswers is forgotten, unless a lookup took it.
+// oldest of TwilioRecentAnswers is forgotten, unless a lookup took it or a
+// row with its recipient and text is being looked up.
 func (l *twilioLookup) answered(sid string) {
 	if l == nil {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	key, known := l.answering[sid]
+	if known {
+		delete(l.answering, sid)
+		if l.creating[key]--; l.creating[key] <= 0 {
+			delete(l.creating, key)
+		}
+	}
 	if _, ok := l.claimed[sid]; ok {
 		return // a lookup took it first: see the README
 	}
+	a := answer{sid: sid, key: key}
 	if len(l.recent) < TwilioRecentAnswers {
-		l.recent = append(l.recent, sid)
+		l.recent = append(l.recent, a)
 	} else {
-		delete(l.claimed, l.recent[l.next])
-		l.recent[l.next] = sid
+		// An old answer whose twin is still looked up stays claimed.
+		if old := l.recent[l.next]; l.looking[old.key] == 0 {
+			delete(l.claimed, old.sid)
+		}
+		l.recent[l.next] = a
 		l.next = (l.next + 1) % TwilioRecentAnswers
 	}
 	l.claimed[sid] = struct{}{}
+}
+
+// createTeeLimit bounds what of a create's answer is kept to read its sid:
+// Twilio's answer to a create is a couple of KB.
+const createTeeLimit = 64 << 10
+
+// transport counts the creates base carries per twin key, from the moment
+// each leaves until its answer is known (see creating).
+func (l *twilioLookup) transport(base http.RoundTripper) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		if req.Method != http.MethodPost || req.URL.Path != l.path || req.Body == nil || req.Body == http.NoBody {
+			return base.RoundTrip(req)
+		}
+		form, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read request: %w", err)
+		}
+		r := req.Clone(req.Context())
+		r.Body = io.NopCloser(bytes.NewReader(form))
+		vals, _ := url.ParseQuery(string(form))
+		key := twinKey{vals.Get("To"), vals.Get("Body")}
+		l.create(key, 1, "")
+		resp, err := base.RoundTrip(r)
+		if err != nil {
+			l.create(key, -1, "")
+			return nil, err
+		}
+		resp.Body = &createBody{ReadCloser: resp.Body, l: l, key: key, created: resp.StatusCode == http.StatusCreated}
+		return resp, nil
+	})
+}
+
+// createBody is a create's answer, kept (up to createTeeLimit) as it is
+// read, so that on Close the count of its twin key drops, or, for a 201
+// with a sid, waits for answered.
+type createBody struct {
+	io.ReadCloser
+	l       *twilioLookup
+	key     twinKey
+	created bool
+	buf     []byte
+	closed  bool
+}
+
+func (b *createBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if keep := min(n, createTeeLimit-len(b.buf)); keep > 0 {
+		b.buf = append(b.buf, p[:keep]...)
+	}
+	return n, err
+}
+
+func (b *createBody) Close() error {
+	if !b.closed {
+		b.closed = true
+		var a struct {
+			SID string `json:"sid"`
+		}
+		if b.created && json.Unmarshal(b.buf, &a) == nil && a.SID != "" {
+			b.l.create(b.key, 0, a.SID)
+		} else {
+			b.l.create(b.key, -1, "")
+		}
+	}
+	return b.ReadCloser.Close()
 }

@@ -3,6 +3,8 @@ package preset
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"reflect"
 	"slices"
@@ -55,7 +57,11 @@ func TestTwilioListMatch(t *testing.T) {
 		{"created the second the row left: found", oaiFrom, "", full, oaiCreated, oaiTo, "testing", sender.Page{Found: true, MessageID: oaiSID}},
 		{"by the Messaging Service alone: found", "", oaiService, full, before, oaiTo, "testing", sender.Page{Found: true, MessageID: oaiSID}},
 		{"sender and service: found", oaiFrom, oaiService, full, before, oaiTo, "testing", sender.Page{Found: true, MessageID: oaiSID}},
-		{"created before the row's first request: the next page", oaiFrom, "", full, oaiCreated.Add(time.Second), oaiTo, "testing", sender.Page{Next: oaiNext}},
+		{"created well before the row's first request: the next page", oaiFrom, "", full, oaiCreated.Add(TwilioClockWindow + time.Second), oaiTo, "testing", sender.Page{Next: oaiNext}},
+		{"created just before the row's first request: unsettled", oaiFrom, "", full, oaiCreated.Add(time.Second), oaiTo, "testing",
+			sender.Page{Unsettled: "a message like this row's was created shortly before this row's first request: it may be this row's, seen through a clock error"}},
+		{"created a clock window before the row's first request: unsettled", oaiFrom, "", full, oaiCreated.Add(TwilioClockWindow), oaiTo, "testing",
+			sender.Page{Unsettled: "a message like this row's was created shortly before this row's first request: it may be this row's, seen through a clock error"}},
 		{"yesterday's identical message on the last page: absent", oaiFrom, "", last, oaiCreated.Add(24 * time.Hour), oaiTo, "testing", sender.Page{}},
 		{"a trailing space is another text", oaiFrom, "", last, before, oaiTo, "testing ", sender.Page{}},
 		{"case is another text", oaiFrom, "", last, before, oaiTo, "Testing", sender.Page{}},
@@ -327,4 +333,90 @@ func FuzzTwilioList(f *testing.F) {
 			t.Fatalf("absent, though the list goes on at %q", next)
 		}
 	})
+}
+
+// twinCreate sends, through p's transport over a fake server, a create to
+// to with text, answered 201 with sid; during tells what a lookup sees while
+// the create is on the wire. It returns the answer's body, read and closed
+// as the engine does, not yet parsed.
+func twinCreate(t *testing.T, p *Preset, to, text, sid string, during func()) []byte {
+	t.Helper()
+	answer := `{"sid": "` + sid + `", "status": "queued"}`
+	rt := p.Wrap(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if during != nil {
+			during()
+		}
+		return &http.Response{StatusCode: http.StatusCreated, Body: io.NopCloser(strings.NewReader(answer)), Request: r}, nil
+	}))
+	form := url.Values{"To": {to}, "From": {"+15550000000"}, "Body": {text}}.Encode()
+	req, err := http.NewRequest(http.MethodPost, "https://api.twilio.com/2010-04-01/Accounts/"+testSID+"/Messages.json", strings.NewReader(form))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return body
+}
+
+// TestTwilioListTwinCreating: while a twin row's create (same recipient and
+// text) is unanswered, or answered but not yet read, a look-alike on the
+// list may be the twin's message, so it settles nothing; once the twin's
+// sid is known the lookup leaves that message out.
+func TestTwilioListTwinCreating(t *testing.T) {
+	page := []byte(`{"messages": [{"body": "hi", "date_created": "Fri, 24 May 2019 17:44:46 +0000", "direction": "outbound-api", "from": "+15550000000", "sid": "SM1", "to": "+15550000001"}], "next_page_uri": null}`)
+	p, err := NewTwilio(TwilioConfig{From: "+15550000000", AccountSID: testSID, AuthToken: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := p.Builder.Build(sender.Row{Line: 2, Fields: map[string]string{"to": "+15550000001", "text": "hi"}})
+	other := p.Builder.Build(sender.Row{Line: 3, Fields: map[string]string{"to": "+15550000001", "text": "other"}})
+	const unanswered = "a message like this row's exists while a twin row's create (same recipient and text) is unanswered: it may be the twin's"
+	body := twinCreate(t, p, "+15550000001", "hi", "SM1", func() {
+		if got := row.Lookup.Match(page, oaiCreated); !samePage(t, got, sender.Page{Unsettled: unanswered}) {
+			t.Errorf("while the twin's create is on the wire: %+v, want unsettled", got)
+		}
+		if got := other.Lookup.Match(page, oaiCreated); !samePage(t, got, sender.Page{}) {
+			t.Errorf("another text while the create is on the wire: %+v, want absent", got)
+		}
+	})
+	if got := row.Lookup.Match(page, oaiCreated); !samePage(t, got, sender.Page{Unsettled: unanswered}) {
+		t.Errorf("answered, not yet parsed: %+v, want unsettled", got)
+	}
+	if id, _ := p.ParseResponse(http.StatusCreated, body); id != "SM1" {
+		t.Fatalf("ParseResponse read %q", id)
+	}
+	if got := row.Lookup.Match(page, oaiCreated); !samePage(t, got, sender.Page{}) {
+		t.Errorf("after the twin's answer: %+v, want absent, SM1 being the twin's", got)
+	}
+}
+
+// TestTwilioListKeepsLookedUpTwins: a twin's answered sid is not forgotten
+// after TwilioRecentAnswers later answers while a row with its recipient
+// and text is still being looked up.
+func TestTwilioListKeepsLookedUpTwins(t *testing.T) {
+	msg := `{"body": "hi", "date_created": "Fri, 24 May 2019 17:44:46 +0000", "direction": "outbound-api", "from": "+15550000000", "sid": "SM1", "to": "+15550000001"}`
+	first := []byte(`{"messages": [], "next_page_uri": "` + "/2010-04-01/Accounts/" + testSID + `/Messages.json?To=x&Page=1"}`)
+	last := []byte(`{"messages": [` + msg + `], "next_page_uri": null}`)
+	p, err := NewTwilio(TwilioConfig{From: "+15550000000", AccountSID: testSID, AuthToken: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.ParseResponse(http.StatusCreated, twinCreate(t, p, "+15550000001", "hi", "SM1", nil))
+	row := p.Builder.Build(sender.Row{Line: 2, Fields: map[string]string{"to": "+15550000001", "text": "hi"}})
+	if got := row.Lookup.Match(first, oaiCreated); got.Next == "" {
+		t.Fatalf("first page: %+v, want the next page", got)
+	}
+	for i := range TwilioRecentAnswers {
+		p.ParseResponse(http.StatusCreated, []byte(fmt.Sprintf(`{"sid": "SMx%d"}`, i)))
+	}
+	if got := row.Lookup.Match(last, oaiCreated); !samePage(t, got, sender.Page{}) {
+		t.Errorf("after %d later answers, the lookup still running: %+v, want absent, SM1 being the twin's", TwilioRecentAnswers, got)
+	}
 }
