@@ -149,12 +149,11 @@ func (f *resumeFilter) wrap(src sender.Source) sender.Source {
 // claimSent tells claim the message id of every row the report at state
 // records as sent, so that a lookup of this run never settles a row the
 // report left in flight or unknown with another row's message (a twin
-// with the same recipient and text, sent by the earlier run). The report
-// is read once more only when claim is set and the report has rows to
-// look up.
+// with the same recipient and text, sent by the earlier run), nor a row
+// whose answer this run loses. The report is read once more only when
+// claim is set and the report has sent rows.
 func claimSent(ctx context.Context, state *report.State, claim func(string)) error {
-	counts := state.Counts()
-	if claim == nil || counts[sender.StatusUnknown]+counts[sender.StatusInFlight] == 0 {
+	if claim == nil || state.Counts()[sender.StatusSent] == 0 {
 		return nil
 	}
 	f, err := os.Open(state.Path())

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,6 +60,12 @@ type twilioLookup struct {
 	// answer is among the latest.
 	mu      sync.Mutex
 	claimed map[string]struct{}
+	// earlier holds a hash of each sid an earlier run's report gives a
+	// sent row (claimEarlier), sorted when sorted is set: 8 bytes a row,
+	// for reports of millions of rows.
+	earlier []uint64
+	sorted  bool
+	seed    maphash.Seed
 	recent  []answer
 	next    int // where recent's next sid goes
 	// creating counts, per twin key (recipient and text), the creates
@@ -107,7 +115,7 @@ func newTwilioLookup(api, path, from, service string) *twilioLookup {
 		q = "&From=" + url.QueryEscape(from)
 	}
 	return &twilioLookup{api: api, path: path, from: from, service: service,
-		query: q + "&PageSize=" + strconv.Itoa(TwilioListPageSize), claimed: make(map[string]struct{}),
+		query: q + "&PageSize=" + strconv.Itoa(TwilioListPageSize), claimed: make(map[string]struct{}), seed: maphash.MakeSeed(),
 		creating: make(map[twinKey]int), answering: make(map[string]twinKey), looking: make(map[twinKey]int)}
 }
 
@@ -304,7 +312,7 @@ func allDigits(s string) bool {
 func (l *twilioLookup) claim(sid string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if _, ok := l.claimed[sid]; ok {
+	if _, ok := l.claimed[sid]; ok || l.earlierHas(sid) {
 		return false
 	}
 	l.claimed[sid] = struct{}{}
@@ -314,14 +322,30 @@ func (l *twilioLookup) claim(sid string) bool {
 // claimEarlier notes sid, the message an earlier run's report gives a sent
 // row: that message is its row's, and no lookup of this run may take it
 // for a twin row (same recipient and text) the report left in flight or
-// unknown. It is never forgotten.
+// unknown. It is never forgotten. Only a hash of it is kept: two sids
+// with one 64-bit hash are as unlikely as a guessed sid.
 func (l *twilioLookup) claimEarlier(sid string) {
 	if sid == "" {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.claimed[sid] = struct{}{}
+	l.earlier = append(l.earlier, maphash.String(l.seed, sid))
+	l.sorted = false
+}
+
+// earlierHas reports whether an earlier run's report gives sid to a sent
+// row; l.mu is held.
+func (l *twilioLookup) earlierHas(sid string) bool {
+	if len(l.earlier) == 0 {
+		return false
+	}
+	if !l.sorted {
+		slices.Sort(l.earlier)
+		l.sorted = true
+	}
+	_, ok := slices.BinarySearch(l.earlier, maphash.String(l.seed, sid))
+	return ok
 }
 
 // taken reports whether another row has sid, by a lookup or by its own
@@ -330,7 +354,7 @@ func (l *twilioLookup) taken(sid string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	_, ok := l.claimed[sid]
-	return ok
+	return ok || l.earlierHas(sid)
 }
 
 // twinCreating reports whether a create for key is still unanswered.

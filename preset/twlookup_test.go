@@ -125,10 +125,7 @@ func samePage(t *testing.T, got, want sender.Page) bool {
 // TestTwilioListClaims: two rows with the same recipient and text that both
 // may have arrived are settled by two messages, never both by one.
 func TestTwilioListClaims(t *testing.T) {
-	msg := func(sid string) string {
-		return `{"body": "hi", "date_created": "Fri, 24 May 2019 17:44:46 +0000", "direction": "outbound-api", "from": "+15550000000", "sid": "` + sid + `", "to": "+15550000001"}`
-	}
-	page := `{"messages": [` + msg("SM1") + `, ` + msg("SM2") + `], "next_page_uri": null}`
+	page := `{"messages": [` + hiMsg("SM1") + `, ` + hiMsg("SM2") + `], "next_page_uri": null}`
 	l := newTwilioLookup("https://api.example", oaiPath, "+15550000000", "")
 	var got []sender.Page
 	for range 3 {
@@ -147,10 +144,7 @@ func TestTwilioListClaims(t *testing.T) {
 // answer was lost does not take it; of the answers only the latest
 // TwilioRecentAnswers are kept.
 func TestTwilioListAnswered(t *testing.T) {
-	msg := func(sid string) string {
-		return `{"body": "hi", "date_created": "Fri, 24 May 2019 17:44:46 +0000", "direction": "outbound-api", "from": "+15550000000", "sid": "` + sid + `", "to": "+15550000001"}`
-	}
-	page := []byte(`{"messages": [` + msg("SM1") + `, ` + msg("SM2") + `], "next_page_uri": null}`)
+	page := []byte(`{"messages": [` + hiMsg("SM1") + `, ` + hiMsg("SM2") + `], "next_page_uri": null}`)
 	p, err := NewTwilio(TwilioConfig{From: "+15550000000", AccountSID: testSID, AuthToken: testToken})
 	if err != nil {
 		t.Fatal(err)
@@ -419,4 +413,34 @@ func TestTwilioListKeepsLookedUpTwins(t *testing.T) {
 	if got := row.Lookup.Match(last, oaiCreated); !samePage(t, got, sender.Page{}) {
 		t.Errorf("after %d later answers, the lookup still running: %+v, want absent, SM1 being the twin's", TwilioRecentAnswers, got)
 	}
+}
+
+// TestTwilioListClaimEarlier: a sid an earlier run's report gives a sent
+// row (Preset.Claim, on --resume) is never taken for another row.
+func TestTwilioListClaimEarlier(t *testing.T) {
+	page := []byte(`{"messages": [` + hiMsg("SM1") + `, ` + hiMsg("SM2") + `], "next_page_uri": null}`)
+	p, err := NewTwilio(TwilioConfig{From: "+15550000000", AccountSID: testSID, AuthToken: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1000 {
+		p.Claim(fmt.Sprint("SMy", i))
+	}
+	p.Claim("SM1")
+	p.Claim("")
+	row := p.Builder.Build(sender.Row{Line: 2, Fields: map[string]string{"to": "+15550000001", "text": "hi"}})
+	if got := row.Lookup.Match(page, oaiCreated); !samePage(t, got, sender.Page{Found: true, MessageID: "SM2"}) {
+		t.Errorf("first lookup: %+v, want SM2, SM1 being a sent row's", got)
+	}
+	p.Claim("SM3") // claimed after the set was sorted
+	page3 := []byte(`{"messages": [` + hiMsg("SM3") + `], "next_page_uri": null}`)
+	if got := row.Lookup.Match(page3, oaiCreated); !samePage(t, got, sender.Page{}) {
+		t.Errorf("a sid claimed late: %+v, want absent", got)
+	}
+}
+
+// hiMsg is an outbound "hi" from +15550000000 to +15550000001 with sid,
+// created at oaiCreated, as the list gives it.
+func hiMsg(sid string) string {
+	return `{"body": "hi", "date_created": "Fri, 24 May 2019 17:44:46 +0000", "direction": "outbound-api", "from": "+15550000000", "sid": "` + sid + `", "to": "+15550000001"}`
 }
