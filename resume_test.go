@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -144,6 +145,32 @@ func parseJournal(data []byte, path string) (journal, error) {
 // final is the number of lines whose latest row is a final status.
 func (j journal) final() int { return len(j.last) - j.count[sender.StatusInFlight] }
 
+// finalOnDisk is how many rows of the report at path are final (not in
+// flight), 0 when there is no report yet: what a run found on disk.
+func finalOnDisk(t *testing.T, path string) int {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := parseJournal(data, path)
+	if err != nil {
+		return 0 // a header alone, or a first row half written
+	}
+	return j.final()
+}
+
+// grownTo is a kill point for waitJournal: the report holds at least at
+// final rows and more than before, the count on disk when this run started
+// (finalOnDisk). Without the second condition a --resume was killed at once
+// when earlier runs had already reached at, before it sent anything.
+func grownTo(before, at int) func(journal) bool {
+	return func(j journal) bool { return len(j.last) > 0 && j.final() > before && j.final() >= at }
+}
+
 // waitJournal polls the report at path until ready says so, and fails the
 // test if the process ends first: a kill or signal is triggered by what the
 // journal holds, never by a sleep.
@@ -271,8 +298,9 @@ func TestResumeAfterKill(t *testing.T) {
 				if i > 0 {
 					runArgs = append(args[:len(args):len(args)], "--resume")
 				}
+				before := finalOnDisk(t, reportPath)
 				p := start(t, dir, runArgs...)
-				waitJournal(t, p, reportPath, func(j journal) bool { return len(j.last) > 0 && j.final() >= at })
+				waitJournal(t, p, reportPath, grownTo(before, at))
 				if err := p.Cmd.Process.Kill(); err != nil {
 					t.Fatal(err)
 				}

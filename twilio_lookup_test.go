@@ -219,8 +219,9 @@ func TestTwilioKilledUnderFaults(t *testing.T) {
 	at := 0
 	for k := range kills {
 		at += 10 + rnd.IntN(20)
+		before := finalOnDisk(t, reportPath)
 		p := testkit.Start(t, cmd)
-		waitJournal(t, p, reportPath, func(j journal) bool { return len(j.last) > 0 && j.final() >= at })
+		waitJournal(t, p, reportPath, grownTo(before, at))
 		if err := p.Cmd.Process.Kill(); err != nil {
 			t.Fatal(err)
 		}

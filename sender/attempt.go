@@ -33,7 +33,7 @@ type job struct {
 	pages int
 	// settleAt is when a lookup saying the message is absent may be
 	// trusted: the server has had lookupDelay to finish the ambiguous
-	// attempt. Zero for a row an earlier run left, trusted at once.
+	// attempt, this run's or an earlier run's (resumeSettle).
 	settleAt time.Time
 	ready    time.Time
 	// firstAt is when the job's first request left: a message it created
@@ -232,6 +232,25 @@ func (e *engine) lookSoon(j *job, end time.Time) {
 	j.looking = true
 	j.settleAt = end.Add(d)
 	j.ready = end.Add(min(d, quickLookup))
+}
+
+// resumeSettle sets when a lookup saying that the message of j, a row an
+// earlier run left unsettled, is absent may be trusted: once the server has
+// had lookupDelay to finish that run's request, from when it left
+// (Message.Since, plus LookupClockSlack, as the runs may be on different
+// clocks), or from now when that is not known. A kill -9 or a second
+// Ctrl-C can cut a create the server is still finishing, and an immediate
+// --resume must not take it for absent and send the row again. A found
+// message still settles the row at once.
+func (e *engine) resumeSettle(j *job, now time.Time) {
+	if !j.looking {
+		return
+	}
+	if since := j.m.Since; !since.IsZero() {
+		j.settleAt = since.Add(e.lookupDelay() + LookupClockSlack)
+	} else {
+		j.settleAt = now.Add(e.lookupDelay())
+	}
 }
 
 // send makes j's request and times it.

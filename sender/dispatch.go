@@ -110,6 +110,7 @@ func (d *dispatcher) read(m *Message, ok bool, now time.Time) {
 	}
 	d.e.prepare(m)
 	j := newJob(m, now)
+	d.e.resumeSettle(j, now)
 	d.track(j, true)
 	d.queue.push(j)
 }

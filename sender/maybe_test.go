@@ -120,6 +120,9 @@ func TestRunRowThatMayHaveArrived(t *testing.T) {
 				m.MayHaveArrived = maybe
 				if tt.settle {
 					m.Settle, m.Lookup = true, &Lookup{URL: "http://bulksend.test/lookup/row-001"}
+					// Sent an hour before: absent is trusted at once (a recent
+					// or unknown sent_at waits --timeout; the clock is frozen).
+					m.Since = clock.t.Add(-time.Hour)
 				}
 				j := newMemJournal()
 				progress := new(Progress)
@@ -185,6 +188,9 @@ func TestLookupObeysMaxWait(t *testing.T) {
 			clock := &fakeNow{t: time.Date(2026, 3, 7, 10, 0, 0, 0, time.UTC)}
 			m := newMessages(1, "http://bulksend.test/send")[0]
 			m.Settle, m.Lookup = true, &Lookup{URL: "http://bulksend.test/lookup/row-001"}
+			// Sent an hour before: the absent lookup is trusted at once (a
+			// recent or unknown sent_at waits --timeout; the clock is frozen).
+			m.Since = clock.t.Add(-time.Hour)
 			j := newMemJournal()
 			cfg := Config{Client: doer, Journal: j, Limiter: new(waitCountingLimiter), Concurrency: 1,
 				MaxRetries: maxRetries, WaitParked: tt.waitParked, Progress: progress, Now: clock.now, Rand: func() float64 { return 0 }}
@@ -276,6 +282,58 @@ func TestLookupSchedule(t *testing.T) {
 			}
 			if got != tt.want {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestLookupResumedSchedule: a row an earlier run left unsettled trusts a
+// lookup saying its message is absent only once the server has had
+// LookupDelay (--timeout) to finish that run's request, counted from its
+// sent_at (Message.Since) plus LookupClockSlack, or from now when sent_at
+// is not known: after a kill -9, an immediate --resume must not take a
+// create the server is still finishing for absent. Before then the row is
+// asked again then; a found message settles it at once. The decisions are
+// read off the dispatcher and engine on an injected clock; nothing waits.
+func TestLookupResumedSchedule(t *testing.T) {
+	t0 := time.Date(2026, 3, 7, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		since     time.Time
+		lookup    int
+		wantKind  outcomeKind
+		wantLook  bool // still looking: absent not trusted yet
+		wantReady time.Time
+	}{
+		{name: "killed a second ago: absent not trusted until sent_at + --timeout + slack", since: t0.Add(-time.Second), lookup: 404,
+			wantKind: outcomeRetry, wantLook: true, wantReady: t0.Add(-time.Second + 30*time.Second + LookupClockSlack)},
+		{name: "sent_at unknown: absent not trusted until now + --timeout", lookup: 404,
+			wantKind: outcomeRetry, wantLook: true, wantReady: t0.Add(30 * time.Second)},
+		{name: "sent an hour ago: absent trusted, sent again at once", since: t0.Add(-time.Hour), lookup: 404,
+			wantKind: outcomeRetry, wantReady: t0},
+		{name: "killed a second ago, found: sent at once", since: t0.Add(-time.Second), lookup: 200,
+			wantKind: outcomeFinal, wantLook: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEngine(Config{Timeout: 30 * time.Second, Progress: new(Progress),
+				Now: func() time.Time { return t0 }, Rand: func() float64 { return 0 }})
+			d := newDispatcher(e, nil, &pool{}, nil, nil, func() {})
+			m := newMessages(1, "http://bulksend.test/send")[0]
+			m.Lookup = &Lookup{URL: "http://bulksend.test/lookup/row-001"}
+			m.Settle, m.Since = true, tt.since
+			d.read(m, true, t0)
+			j := d.queue.popReady(t0)
+			if j == nil || !j.looking {
+				t.Fatalf("job %+v, want one looking at once", j)
+			}
+			a := &answer{status: tt.lookup, header: http.Header{}, body: []byte(`{"id":"m-1"}`), start: t0, end: t0}
+			o := e.lookedUp(j, a)
+			if o.kind != tt.wantKind || j.looking != tt.wantLook || (o.kind == outcomeRetry && !j.ready.Equal(tt.wantReady)) {
+				t.Errorf("outcome %v, looking %v, ready %v; want %v, %v, %v", o.kind, j.looking, j.ready, tt.wantKind, tt.wantLook, tt.wantReady)
+			}
+			if o.kind == outcomeFinal && (o.res == nil || o.res.Status != StatusSent) {
+				t.Errorf("result %+v, want sent", o.res)
 			}
 		})
 	}
