@@ -35,6 +35,9 @@ func (f *resumeFilter) filter(m *sender.Message) (sender.Status, bool) {
 	if !ok {
 		return "", false
 	}
+	if m.Invalid != nil {
+		return f.invalid(m, st)
+	}
 	// The same rules as the pre-pass over a file (report.Check), for
 	// input read once.
 	if st != sender.StatusInvalid && !f.state.SameID(m.Line, m.ID) {
@@ -72,6 +75,25 @@ func (f *resumeFilter) filter(m *sender.Message) (sender.Status, bool) {
 		f.inFlight(m)
 	case sender.StatusPending:
 		// Never sent: the earlier run stopped first.
+	}
+	return "", false
+}
+
+// invalid decides m, a row this input cannot send (Message.Invalid), on a
+// line the report has with status st. It is never recorded invalid over a
+// row whose message may have arrived or that was settled as another's
+// copy: a sent, unknown or duplicate row keeps its status, and a row left
+// in flight becomes unknown. Else compaction would drop the earlier row,
+// and once the input is fixed the next --resume would send it again. A
+// report from before empty ids were invalid has such rows: their id was
+// the line number. The pre-pass (report.Check) compared fingerprints.
+func (f *resumeFilter) invalid(m *sender.Message, st sender.Status) (sender.Status, bool) {
+	switch st {
+	case sender.StatusSent, sender.StatusUnknown, sender.StatusDuplicate:
+		return st, false
+	case sender.StatusInFlight:
+		m.Skip = sender.StatusUnknown
+		m.Reason = fmt.Sprintf("was in flight when an earlier run stopped and may have been delivered; not resent: %v", m.Invalid)
 	}
 	return "", false
 }

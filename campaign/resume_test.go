@@ -82,6 +82,14 @@ func TestResumeFilter(t *testing.T) {
 		{"unknown, --resend-unknown: resent", sender.Message{Line: 7, ID: "u"}, flags{resendUnknown: true}, "", "", "", true},
 		{"pending: sent", sender.Message{Line: 8, ID: "p"}, flags{}, "", "", "", false},
 		{"not in the report: sent", sender.Message{Line: 9, ID: "e"}, keyed, "", "", "", false},
+		// A row the input cannot send now (an empty id an older bulksend
+		// made the line number, say) is never recorded invalid over a row
+		// whose message may have arrived.
+		{"invalid, sent earlier: stays sent", sender.Message{Line: 5, Invalid: errEmptyID}, flags{}, sender.StatusSent, "", "", false},
+		{"invalid, unknown: stays unknown", sender.Message{Line: 7, Invalid: errEmptyID}, flags{resendUnknown: true}, sender.StatusUnknown, "", "", false},
+		{"invalid, in flight: unknown", sender.Message{Line: 3, Invalid: errEmptyID}, flags{resendUnknown: true}, "", sender.StatusUnknown, "", false},
+		{"invalid, failed: invalid", sender.Message{Line: 6, Invalid: errEmptyID}, flags{}, "", "", "", false},
+		{"invalid, pending: invalid", sender.Message{Line: 8, Invalid: errEmptyID}, flags{}, "", "", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,6 +115,8 @@ func TestResumeFilter(t *testing.T) {
 		})
 	}
 }
+
+var errEmptyID = errors.New("empty id")
 
 // TestResumeFilterOutOfOrder: should rows ever reach the filter out of line
 // order, the state cannot answer; the row is held back and the run stops

@@ -151,10 +151,12 @@ func (d *dispatcher) settleUnsent(m *Message) bool {
 	case m.Earlier != "":
 		d.sum.Earlier++
 		d.settler.earlier(&Result{Line: m.Line, ID: m.ID, Status: m.Earlier})
+	case m.Skip != "":
+		// Before Invalid: an invalid row an earlier run left in flight is
+		// unknown (it may have arrived), never invalid.
+		d.settle(&Result{Line: m.Line, ID: m.ID, Fingerprint: m.Fingerprint, Status: m.Skip, Error: m.Reason})
 	case m.Invalid != nil:
 		d.settle(&Result{Line: m.Line, ID: m.ID, Fingerprint: m.Fingerprint, Status: StatusInvalid, Error: m.Invalid.Error()})
-	case m.Skip != "":
-		d.settle(&Result{Line: m.Line, ID: m.ID, Fingerprint: m.Fingerprint, Status: m.Skip, Error: m.Reason})
 	default:
 		return false
 	}

@@ -10,9 +10,9 @@ import (
 
 // SourceOptions configures NewSource.
 type SourceOptions struct {
-	// Filter is consulted for every rendered row before dedupe. skip drops
-	// the row from this run without a report row (another shard's row);
-	// a non-empty earlier marks it as settled by an earlier run (--resume).
+	// Filter is consulted for every rendered row, invalid ones included,
+	// before dedupe. skip drops the row from this run without a report row
+	// (another shard's row); a non-empty earlier marks it as settled by an earlier run (--resume).
 	Filter func(m *Message) (earlier Status, skip bool)
 	// Repeats, when set, names the only rows whose id may repeat another
 	// row's (package dupindex finds them in a pre-pass over the input).
@@ -76,6 +76,16 @@ func (s *rowSource) Next(ctx context.Context) (*Message, error) {
 		if m.Invalid != nil {
 			if m.Fingerprint == "" {
 				m.Fingerprint = RowFingerprint(row)
+			}
+			// The filter too: an earlier run may have sent this line
+			// (before its id was found empty, say), and its row must not
+			// be recorded over as invalid. Its id is not claimed.
+			if s.filter != nil {
+				earlier, skip := s.filter(m)
+				if skip {
+					continue
+				}
+				m.Earlier = earlier
 			}
 			return m, nil
 		}
