@@ -262,7 +262,7 @@ func addPacingFlags(c *cobra.Command, opts *SendOptions) {
 	f.DurationVar(&opts.RecipientInterval, "recipient-interval", 0, "least time between two messages to one recipient (needs --recipient-field or a preset)")
 	f.StringVar(&opts.IdempotencyHeader, "idempotency-header", sender.DefaultIdempotencyHeader, "header carrying each message's idempotency key")
 	f.BoolVar(&opts.NoIdempotency, "no-idempotency", false, "send no idempotency key header")
-	f.StringVar(&opts.LookupURL, "lookup-url", "", "template of the URL that says whether a row's message exists (a 2xx with a body yes, 404 no), to settle a request that may have arrived (generic preset)")
+	f.StringVar(&opts.LookupURL, "lookup-url", "", "template of the URL that says whether a row's message exists (a 2xx with a body yes, 404 no; only an empty body, [], {} or null says neither: point it at an address that answers 404, not a search), to settle a request that may have arrived (generic preset)")
 	f.StringVar(&opts.LookupMethod, "lookup-method", "GET", "method of the --lookup-url request")
 	f.BoolVar(&opts.IdempotentServer, "idempotent-server", false, "the server drops a request whose --idempotency-header key it has seen, so one that may have arrived can be resent (generic preset)")
 }

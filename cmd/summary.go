@@ -205,6 +205,10 @@ func printSummary(w io.Writer, s *runSummary) {
 		fmt.Fprintf(&b, "  %s\n  parked until %s: run again then with --resume:\n    %s\n", s.Stopped, s.ResumeAfter, s.ResumeCommand)
 	case s.Stopped == "interrupted":
 		b.WriteString("  interrupted: run again with --resume to send the rest\n")
+	case s.Stopped != "" && s.ExitCode == ExitUsage:
+		// An input refused partway (a pipe that differs from the report):
+		// the reason says what to do; --resume would refuse it again.
+		fmt.Fprintf(&b, "  stopped: %s\n", s.Stopped)
 	case s.Stopped != "":
 		fmt.Fprintf(&b, "  stopped: %s\n  run again with --resume to continue\n", s.Stopped)
 	case s.ExitCode == ExitIncomplete:

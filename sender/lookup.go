@@ -90,7 +90,10 @@ func (e *engine) since(j *job, a *answer) time.Time {
 }
 
 // empty reports whether a lookup's answer says nothing: no body, or only
-// an empty list, an empty object or null.
+// an empty list, an empty object or null. The rule is deliberately narrow,
+// a guard against the commonest answers of a search that found nothing,
+// not a reader of the server's format: {"data":[]} or {"count":0} counts
+// as found, which is why README asks for a URL that answers 404.
 func empty(body []byte) bool {
 	body = bytes.TrimSpace(body)
 	if len(body) > 16 {

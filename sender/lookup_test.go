@@ -296,3 +296,32 @@ func TestLookupList404(t *testing.T) {
 	}
 	j.check(t)
 }
+
+// TestLookupEmpty pins the narrow rule README documents for a lookup's 2xx:
+// only no body, [], {} or null says nothing; any other body, a wrapped
+// empty list or a zero count included, counts as the message found.
+func TestLookupEmpty(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want bool
+	}{
+		{"no body", "", true},
+		{"spaces", " \n", true},
+		{"empty list", "[]", true},
+		{"empty list with spaces", "[ ]", true},
+		{"empty object", "{ }", true},
+		{"null", "null", true},
+		{"a message", `{"id":"m-1"}`, false},
+		{"a wrapped empty list: found", `{"data":[]}`, false},
+		{"a zero count: found", `{"count":0}`, false},
+		{"a list with a message", `[{"id":"m-1"}]`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := empty([]byte(tt.body)); got != tt.want {
+				t.Errorf("empty(%q) = %v, want %v", tt.body, got, tt.want)
+			}
+		})
+	}
+}
