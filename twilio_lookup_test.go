@@ -163,19 +163,7 @@ func TestTwilioResumeSettles(t *testing.T) {
 // kept or not.
 func unsettle(t *testing.T, path string, keepTime bool) {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := map[string]int{}
-	for i, name := range recs[0] {
-		col[name] = i
-	}
-	for _, rec := range recs[1:] {
+	rewriteReport(t, path, func(col map[string]int, rec []string) {
 		for name, v := range map[string]string{"status": "inflight", "http_status": "", "attempts": "", "message_id": "", "latency_ms": "", "response": ""} {
 			if i, ok := col[name]; ok {
 				rec[i] = v
@@ -184,15 +172,7 @@ func unsettle(t *testing.T, path string, keepTime bool) {
 		if !keepTime {
 			rec[col["sent_at"]] = ""
 		}
-	}
-	var b bytes.Buffer
-	w := csv.NewWriter(&b)
-	if err := w.WriteAll(recs); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	})
 }
 
 // TestTwilioKilledUnderFaults: the Twilio preset under lost
@@ -306,6 +286,17 @@ func TestTwilioResumeTwinClaimed(t *testing.T) {
 // of the given lines.
 func editReport(t *testing.T, path string, set map[int]map[string]string) {
 	t.Helper()
+	rewriteReport(t, path, func(col map[string]int, rec []string) {
+		for name, v := range set[atoi(t, rec[col["line"]])] {
+			rec[col[name]] = v
+		}
+	})
+}
+
+// rewriteReport rewrites each row of the CSV report at path with edit,
+// which gets the column of each header name.
+func rewriteReport(t *testing.T, path string, edit func(col map[string]int, rec []string)) {
+	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -319,9 +310,7 @@ func editReport(t *testing.T, path string, set map[int]map[string]string) {
 		col[name] = i
 	}
 	for _, rec := range recs[1:] {
-		for name, v := range set[atoi(t, rec[col["line"]])] {
-			rec[col[name]] = v
-		}
+		edit(col, rec)
 	}
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
