@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"math"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/bulksend/bulksend/internal/testkit"
 	"github.com/bulksend/bulksend/internal/testkit/sandboxtest"
@@ -100,16 +103,7 @@ func TestProbeUsage(t *testing.T) {
 func runProbe(t *testing.T, sig <-chan os.Signal, getenv env, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	ios, _, out, errOut := TestStreams()
-	c := NewCmdProbe(ios, sig, getenv, nil)
-	c.SetArgs(args)
-	c.SetOut(out)
-	c.SetErr(errOut)
-	c.SilenceUsage, c.SilenceErrors = true, true
-	err := c.ExecuteContext(context.Background())
-	if err != nil {
-		errOut.WriteString("bulksend: " + err.Error() + "\n")
-	}
-	return exitCode(err), out.String(), errOut.String()
+	return execProbe(NewCmdProbe(ios, sig, getenv, nil), out, errOut, args)
 }
 
 // simulatedSandbox starts a sandbox on 127.0.0.1 whose clock is a
@@ -136,6 +130,12 @@ func runSimulatedProbe(t *testing.T, adjust func(*probe.Config), args ...string)
 		o.adjust = adjust
 		return probeRun(context.Background(), o)
 	})
+	return execProbe(c, out, errOut, args)
+}
+
+// execProbe runs the probe command c with args, its output in out and
+// errOut, and returns its exit code and what it printed.
+func execProbe(c *cobra.Command, out, errOut *bytes.Buffer, args []string) (code int, stdout, stderr string) {
 	c.SetArgs(args)
 	c.SetOut(out)
 	c.SetErr(errOut)
