@@ -35,16 +35,13 @@ func (f *resumeFilter) filter(m *sender.Message) (sender.Status, bool) {
 	if !ok {
 		return "", false
 	}
+	// The pre-pass over a file (report.Check) has compared every row
+	// already; input read once is compared here, by the same rule.
+	if mm := f.state.Compare(m.Line, m.ID, m.Fingerprint, m.Invalid == nil); mm != nil {
+		return f.changed(mm)
+	}
 	if m.Invalid != nil {
 		return f.invalid(m, st)
-	}
-	// The same rules as the pre-pass over a file (report.Check), for
-	// input read once.
-	if st != sender.StatusInvalid && !f.state.SameID(m.Line, m.ID) {
-		return f.changed(&report.Mismatch{Line: m.Line, ID: m.ID, Reason: report.IDDiffers, Report: f.state.Path()})
-	}
-	if !f.state.SameRequest(m.Line, m.Fingerprint) {
-		return f.changed(&report.Mismatch{Line: m.Line, ID: m.ID, Reason: report.RequestDiffers, Report: f.state.Path()})
 	}
 	switch st {
 	case sender.StatusSent, sender.StatusDuplicate, sender.StatusSkipped:

@@ -116,6 +116,62 @@ func TestResumeFilter(t *testing.T) {
 	}
 }
 
+// TestResumeFilterComparesAsCheck: input read once (a pipe) is compared
+// row by row by the rule the pre-pass over a file uses (report.Check):
+// an invalid row is compared by its fingerprint too, so a row that may
+// have arrived is never kept or changed under an input that differs.
+func TestResumeFilterComparesAsCheck(t *testing.T) {
+	const fpA, fpB = "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"
+	path := filepath.Join(t.TempDir(), "r.csv")
+	w, err := report.Create(path, report.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Record(&sender.Result{Line: 2, ID: "a", Status: sender.StatusSent, Fingerprint: fpA}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Record(&sender.Result{Line: 3, ID: "b", Status: sender.StatusFailed, Fingerprint: fpA}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		m          sender.Message
+		wantReason string // "" for no difference
+	}{
+		{"same row", sender.Message{Line: 2, ID: "a", Fingerprint: fpA}, ""},
+		{"another id", sender.Message{Line: 2, ID: "x", Fingerprint: fpA}, report.IDDiffers},
+		{"another request", sender.Message{Line: 2, ID: "a", Fingerprint: fpB}, report.RequestDiffers},
+		{"invalid now, same fingerprint", sender.Message{Line: 2, Fingerprint: fpA, Invalid: errEmptyID}, ""},
+		{"invalid now, another fingerprint", sender.Message{Line: 2, Fingerprint: fpB, Invalid: errEmptyID}, report.RequestDiffers},
+		{"failed rows may change", sender.Message{Line: 3, ID: "b", Fingerprint: fpB}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			state, err := report.Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer state.Close()
+			f := &resumeFilter{state: state, input: "stdin"}
+			m := tt.m
+			_, skip := f.filter(&m)
+			var mm *report.Mismatch
+			switch {
+			case tt.wantReason == "" && (skip || f.mismatch != nil):
+				t.Errorf("skip %v, mismatch %v; want the row taken", skip, f.mismatch)
+			case tt.wantReason == "":
+			case !skip || !errors.As(f.mismatch, &mm) || !errors.Is(f.mismatch, ErrInputChanged):
+				t.Errorf("skip %v, mismatch %v; want a %s mismatch", skip, f.mismatch, tt.wantReason)
+			case mm.Reason != tt.wantReason || mm.Line != tt.m.Line:
+				t.Errorf("mismatch %+v, want line %d, %s", *mm, tt.m.Line, tt.wantReason)
+			}
+		})
+	}
+}
+
 var errEmptyID = errors.New("empty id")
 
 // TestResumeFilterOutOfOrder: should rows ever reach the filter out of line

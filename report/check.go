@@ -121,12 +121,35 @@ func (c *Check) Row(line int, id, fp string, valid bool) error {
 	if err := c.advance(); err != nil {
 		return err
 	}
-	st := statusByCode[m.code]
-	if valid && st != sender.StatusInvalid && !c.s.sameID(&m, id) {
-		return &Mismatch{Line: line, ID: id, Reason: IDDiffers, Report: c.s.path}
+	if mm := c.s.compare(&m, line, id, fp, valid); mm != nil {
+		return mm
+	}
+	return nil
+}
+
+// Compare is Check.Row's rule for one line of input read once (a pipe,
+// checked as it is read): a *Mismatch when the row recorded for line is
+// not the input row whose id is id and fingerprint fp (valid false for a
+// row that cannot be sent), nil when it is or the report has no row there.
+func (s *State) Compare(line int, id, fp string, valid bool) *Mismatch {
+	m, ok := s.seek(line)
+	if !ok {
+		return nil
+	}
+	return s.compare(&m, line, id, fp, valid)
+}
+
+// compare is the one rule for whether m, the row recorded for line, is
+// the input row (id, fp, valid): the id must match unless either side was
+// invalid (an invalid row's id is a best effort), and the fingerprint
+// wherever the report has one and the server may have taken the request
+// (not for invalid, pending or failed rows, which may be changed).
+func (s *State) compare(m *mark, line int, id, fp string, valid bool) *Mismatch {
+	if valid && statusByCode[m.code] != sender.StatusInvalid && !s.sameID(m, id) {
+		return &Mismatch{Line: line, ID: id, Reason: IDDiffers, Report: s.path}
 	}
 	if m.fpOK && m.compared() && !m.sameFingerprint(fp) {
-		return &Mismatch{Line: line, ID: id, Reason: RequestDiffers, Report: c.s.path}
+		return &Mismatch{Line: line, ID: id, Reason: RequestDiffers, Report: s.path}
 	}
 	return nil
 }

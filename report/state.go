@@ -408,15 +408,6 @@ func (s *State) SameID(line int, id string) bool {
 	return ok && s.sameID(&m, id)
 }
 
-// SameRequest reports whether the row recorded for line was the request
-// whose fingerprint is fp. It is true when the report cannot tell: the
-// row has no fingerprint (an older report), or the server took none of
-// its requests (invalid, pending, failed: see Check). It is false for a line with no row.
-func (s *State) SameRequest(line int, fp string) bool {
-	m, ok := s.seek(line)
-	return ok && (!m.fpOK || !m.compared() || m.sameFingerprint(fp))
-}
-
 // Key is the idempotency key to resend line with: the key its in-flight
 // request carried, as the journal recorded it, or for a row left unknown
 // the key of the fingerprint recorded (sender.KeyOf), so a resend carries
