@@ -17,14 +17,24 @@
 //	   RateLimit (older draft)     limit=100, remaining=0, reset=30            by magnitude (below)
 //	   RateLimit-Reset             30                                          by magnitude (below)
 //	3  X-RateLimit-Reset-After     seconds, fractions allowed "1.234"          seconds
-//	4  inin-ratelimit-reset        seconds from now                            seconds
-//	5  X-RateLimit-Reset,          by magnitude:
+//	4  X-Rate-Limit-Retry-After-   seconds (bucket4j)                          seconds
+//	   Seconds
+//	5  inin-ratelimit-reset        seconds from now                            seconds
+//	6  X-Retry-In                  Go duration "9.876ms" (Traefik), seconds    duration, seconds
+//	7  X-RateLimit-Reset,          by magnitude:
 //	   X-Rate-Limit-Reset            number > 1e12: Unix milliseconds          unix_ms
 //	                                 number > 1e9:  Unix seconds               unix
 //	                                 other number:  seconds from now           seconds
 //	                                 2024-05-01T12:00:00Z, +02:00, +0200       iso8601
 //	                                 Go duration "6m0s", "1.5s", "250ms"       duration
 //	                                 HTTP date                                 http_date
+//
+// A Retry-After in whole seconds is often a finer delay rounded up
+// (Traefik: Retry-After: 1 beside X-Retry-In: 9.876ms). When a later
+// header gives a wait that is not whole seconds and lies in (Retry-After -
+// 1s, Retry-After], it is the same instant said more precisely and is the
+// wait used (Signal.Header names it); a fractional Retry-After is taken
+// as exact.
 //
 // Numbers are plain decimals: no sign, exponent, "inf" or hex. A value in
 // seconds too large for a time.Duration saturates (a very long wait, which

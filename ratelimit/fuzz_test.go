@@ -46,6 +46,7 @@ func fuzzHeader(date, retryAfter, rateLimit, policy, resetAfter, inin, xReset st
 		"RateLimit-Reset": resetAfter, "X-RateLimit-Reset-After": resetAfter, "inin-ratelimit-reset": inin,
 		"inin-ratelimit-count": inin, "inin-ratelimit-allowed": policy, "X-RateLimit-Reset": xReset,
 		"X-RateLimit-Remaining": xReset, "X-RateLimit-Limit": rateLimit, "X-Rate-Limit-Reset": xReset,
+		"X-Retry-In": resetAfter, "X-Rate-Limit-Retry-After-Seconds": inin,
 	} {
 		if v != "" {
 			h.Set(name, v)
@@ -67,6 +68,8 @@ func addHeaderSeeds(f *testing.F) {
 	f.Add(now, "", "", "", "", "", "", "1714564860123")
 	f.Add(now, "", "", "", "", "", "", "2024-05-01T12:01:00Z")
 	f.Add(now, "", "", "", "", "", "", "6m0s")
+	f.Add(now, "", "1", "", "", "9.876ms", "", "")
+	f.Add(now, "", "2", "", "", "1.5", "", "")
 	f.Add(now, "garbage", "-5", `"x";r=;t="`, `;;,,"\`, "1e400", "NaN", "999999999999999999999")
 	f.Add(int64(-1<<62), "", "99999999999999999999", "", "", "", "", "")
 }
@@ -84,6 +87,13 @@ func FuzzParseWait(f *testing.F) {
 		}
 		if !ok && sig != (Signal{}) {
 			t.Fatalf("not ok but signal %+v", sig)
+		}
+		// A Retry-After in seconds is only ever made more precise, never
+		// longer or more than a second shorter.
+		if ra := h.Get("Retry-After"); ra != "" {
+			if d, raOK := parseSeconds(ra); raOK && (!ok || sig.Wait > d || (sig.Wait < d && sig.Wait <= d-time.Second)) {
+				t.Fatalf("Retry-After %q (%v) read as %+v, %v", ra, d, sig, ok)
+			}
 		}
 	})
 }

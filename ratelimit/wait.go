@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"iter"
 	"math"
 	"net/http"
 	"strings"
@@ -29,6 +30,8 @@ const (
 	headerRateLimitRemaining = "RateLimit-Remaining"
 	headerRateLimitReset     = "RateLimit-Reset"
 	headerXResetAfter        = "X-RateLimit-Reset-After"
+	headerXRateRetryAfter    = "X-Rate-Limit-Retry-After-Seconds" // bucket4j and the Spring APIs built on it
+	headerXRetryIn           = "X-Retry-In"                       // Traefik: the exact delay beside a rounded-up Retry-After
 	headerXLimit             = "X-RateLimit-Limit"
 	headerXRemaining         = "X-RateLimit-Remaining"
 	headerXReset             = "X-RateLimit-Reset"
@@ -62,34 +65,78 @@ type Signal struct {
 // now. ok=false when no header gives a usable wait. Malformed values are
 // skipped, never an error: the next header in precedence is tried. A wait
 // that works out negative is 0 with ok=true: the server says "now".
+//
+// Retry-After in whole seconds is often a finer delay rounded up (Traefik
+// sends Retry-After: 1 beside X-Retry-In: 9.8ms): when a later header gives
+// a wait that is not whole seconds and lies in the second below it, that
+// wait is the same instant said more precisely, and it is the one used.
 func ParseWait(h http.Header, now time.Time) (sig Signal, ok bool) {
 	ref := serverNow(h, now)
 	for _, v := range h.Values(headerRetryAfter) {
 		if d, ok := parseSeconds(v); ok {
+			if fine, ok := finerWait(h, ref, d, v); ok {
+				return fine, true
+			}
 			return Signal{Wait: d, Header: headerRetryAfter, Value: v, Unit: UnitSeconds}, true
 		}
 		if at, err := http.ParseTime(strings.TrimSpace(v)); err == nil {
 			return Signal{Wait: waitUntil(at, ref), Header: headerRetryAfter, Value: v, Unit: UnitHTTPDate}, true
 		}
 	}
-	if sig, ok := rateLimitWait(h, ref); ok {
+	for sig := range hints(h, ref) {
 		return sig, true
 	}
-	for _, name := range []string{headerXResetAfter, headerIninReset} {
-		for _, v := range h.Values(name) {
-			if d, ok := parseSeconds(v); ok {
-				return Signal{Wait: d, Header: name, Value: v, Unit: UnitSeconds}, true
-			}
-		}
+	return Signal{}, false
+}
+
+// finerWait is the wait of a header after Retry-After that says d, given
+// in whole seconds as v, more precisely: not whole seconds itself, and in
+// (d-1s, d]. ok=false when no header does.
+func finerWait(h http.Header, ref time.Time, d time.Duration, v string) (Signal, bool) {
+	if d < time.Second || d%time.Second != 0 || strings.Contains(v, ".") {
+		return Signal{}, false
 	}
-	for _, name := range []string{headerXReset, headerXRateReset} {
-		for _, v := range h.Values(name) {
-			if at, unit, ok := parseResetEnd(v, ref); ok {
-				return Signal{Wait: waitUntil(at, ref), Header: name, Value: v, Unit: unit}, true
-			}
+	for sig := range hints(h, ref) {
+		if sig.Wait%time.Second != 0 && sig.Wait > d-time.Second && sig.Wait <= d {
+			return sig, true
 		}
 	}
 	return Signal{}, false
+}
+
+// hints yields the usable wait hints of every header after Retry-After, in
+// precedence order.
+func hints(h http.Header, ref time.Time) iter.Seq[Signal] {
+	return func(yield func(Signal) bool) {
+		if sig, ok := rateLimitWait(h, ref); ok && !yield(sig) {
+			return
+		}
+		for _, name := range []string{headerXResetAfter, headerXRateRetryAfter, headerIninReset} {
+			for _, v := range h.Values(name) {
+				if d, ok := parseSeconds(v); ok && !yield(Signal{Wait: d, Header: name, Value: v, Unit: UnitSeconds}) {
+					return
+				}
+			}
+		}
+		for _, v := range h.Values(headerXRetryIn) {
+			if d, ok := parseSeconds(v); ok {
+				if !yield(Signal{Wait: d, Header: headerXRetryIn, Value: v, Unit: UnitSeconds}) {
+					return
+				}
+			} else if d, err := time.ParseDuration(strings.TrimSpace(v)); err == nil && d >= 0 {
+				if !yield(Signal{Wait: d, Header: headerXRetryIn, Value: v, Unit: UnitDuration}) {
+					return
+				}
+			}
+		}
+		for _, name := range []string{headerXReset, headerXRateReset} {
+			for _, v := range h.Values(name) {
+				if at, unit, ok := parseResetEnd(v, ref); ok && !yield(Signal{Wait: waitUntil(at, ref), Header: name, Value: v, Unit: unit}) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // rateLimitWait reads the IETF RateLimit header family, newest draft first.

@@ -97,6 +97,23 @@ func TestParseWait(t *testing.T) {
 		{"retry-after beats everything", header("Retry-After", "1", "RateLimit", `"d";r=0;t=2`, "X-RateLimit-Reset-After", "3", "inin-ratelimit-reset", "4", "X-RateLimit-Reset", "5"), true, time.Second, "Retry-After", UnitSeconds},
 		{"ratelimit beats reset-after", header("RateLimit", `"d";r=0;t=2`, "X-RateLimit-Reset-After", "3", "inin-ratelimit-reset", "4", "X-RateLimit-Reset", "5"), true, 2 * time.Second, "RateLimit", UnitSeconds},
 		{"reset-after beats genesys", header("X-RateLimit-Reset-After", "3", "inin-ratelimit-reset", "4", "X-RateLimit-Reset", "5"), true, 3 * time.Second, "X-RateLimit-Reset-After", UnitSeconds},
+		{"bucket4j retry-after seconds", header("X-Rate-Limit-Retry-After-Seconds", "10"), true, 10 * time.Second, "X-Rate-Limit-Retry-After-Seconds", UnitSeconds},
+		{"reset-after beats bucket4j", header("X-RateLimit-Reset-After", "3", "X-Rate-Limit-Retry-After-Seconds", "4"), true, 3 * time.Second, "X-RateLimit-Reset-After", UnitSeconds},
+		{"bucket4j beats genesys", header("X-Rate-Limit-Retry-After-Seconds", "4", "inin-ratelimit-reset", "5"), true, 4 * time.Second, "X-Rate-Limit-Retry-After-Seconds", UnitSeconds},
+		{"x-retry-in duration", header("X-Retry-In", "9.876ms"), true, 9876 * time.Microsecond, "X-Retry-In", UnitDuration},
+		{"x-retry-in seconds", header("X-Retry-In", "0.5"), true, 500 * time.Millisecond, "X-Retry-In", UnitSeconds},
+		{"x-retry-in negative is skipped", header("X-Retry-In", "-1s"), false, 0, "", ""},
+		{"genesys beats x-retry-in", header("inin-ratelimit-reset", "4", "X-Retry-In", "3s"), true, 4 * time.Second, "inin-ratelimit-reset", UnitSeconds},
+		// Retry-After in whole seconds made precise by a header that says
+		// the same instant more finely (Traefik rounds its delay up).
+		{"retry-after refined by x-retry-in", header("Retry-After", "1", "X-Retry-In", "9.876ms"), true, 9876 * time.Microsecond, "X-Retry-In", UnitDuration},
+		{"retry-after refined by reset-after", header("Retry-After", "2", "X-RateLimit-Reset-After", "1.25"), true, 1250 * time.Millisecond, "X-RateLimit-Reset-After", UnitSeconds},
+		{"retry-after refined by reset in ms", header("Retry-After", "1", "X-RateLimit-Reset", unixMSText(in(400*time.Millisecond))), true, 400 * time.Millisecond, "X-RateLimit-Reset", UnitUnixMS},
+		{"a finer hint more than a second below is not the same instant", header("Retry-After", "5", "X-Retry-In", "1.5s"), true, 5 * time.Second, "Retry-After", UnitSeconds},
+		{"a finer hint past retry-after is not taken", header("Retry-After", "1", "X-Retry-In", "1.5s"), true, time.Second, "Retry-After", UnitSeconds},
+		{"a whole-second hint adds nothing", header("Retry-After", "2", "RateLimit", `"d";r=0;t=2`), true, 2 * time.Second, "Retry-After", UnitSeconds},
+		{"a fractional retry-after is already precise", header("Retry-After", "0.5", "X-Retry-In", "200ms"), true, 500 * time.Millisecond, "Retry-After", UnitSeconds},
+		{"retry-after 0 is not refined", header("Retry-After", "0", "X-Retry-In", "200ms"), true, 0, "Retry-After", UnitSeconds},
 		{"genesys beats x-ratelimit-reset", header("inin-ratelimit-reset", "4", "X-RateLimit-Reset", "5"), true, 4 * time.Second, "inin-ratelimit-reset", UnitSeconds},
 
 		{"invalid date header uses client clock", header("Date", "yesterday", "X-RateLimit-Reset", unixText(in(time.Minute))), true, time.Minute + time.Second, "X-RateLimit-Reset", UnitUnix},

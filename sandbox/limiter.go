@@ -328,6 +328,12 @@ func writeQuota(h http.Header, style string, d decision, now time.Time) {
 			h.Set("Retry-After", strconv.FormatInt(max(ceilSeconds(d.reset), 1), 10))
 		}
 		return
+	case StyleRetryIn:
+		if !d.allowed {
+			h.Set("Retry-After", strconv.FormatInt(max(ceilSeconds(d.reset), 1), 10))
+			h.Set("X-Retry-In", d.reset.String())
+		}
+		return
 	case StyleRetryAfterDate:
 		if !d.allowed {
 			h.Set("Retry-After", time.Unix(ceilUnix(at, time.Second), 0).UTC().Format(http.TimeFormat))

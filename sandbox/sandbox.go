@@ -33,8 +33,11 @@ import (
 const (
 	StyleRetryAfter     = "retry-after"      // Retry-After: seconds
 	StyleRetryAfterDate = "retry-after-date" // Retry-After: HTTP date
-	StyleRateLimit      = "ratelimit"        // IETF RateLimit + RateLimit-Policy
-	StyleRateLimitOld   = "ratelimit-old"    // RateLimit-Limit/-Remaining/-Reset (older drafts)
+	// StyleRetryIn is Traefik's: Retry-After in whole seconds, rounded up,
+	// beside X-Retry-In, the exact delay as a Go duration.
+	StyleRetryIn      = "x-retry-in"
+	StyleRateLimit    = "ratelimit"     // IETF RateLimit + RateLimit-Policy
+	StyleRateLimitOld = "ratelimit-old" // RateLimit-Limit/-Remaining/-Reset (older drafts)
 	// StyleRateLimitRefill is RateLimit-Limit/-Remaining/-Reset where the
 	// limit is the sustained rate per second (a bucket's refill, not its
 	// size) and the reset a constant 1, as some gateways send them: a
@@ -51,7 +54,7 @@ const (
 )
 
 var styles = []string{
-	StyleRetryAfter, StyleRetryAfterDate, StyleRateLimit, StyleRateLimitOld, StyleRateLimitRefill,
+	StyleRetryAfter, StyleRetryAfterDate, StyleRetryIn, StyleRateLimit, StyleRateLimitOld, StyleRateLimitRefill,
 	StyleResetAfter, StyleInin, StyleResetUnix, StyleResetUnixMS,
 	StyleResetSeconds, StyleResetISO, StyleResetDuration, StyleNone,
 }

@@ -104,8 +104,8 @@ func TestNewValidates(t *testing.T) {
 
 func TestStylesListsEveryStyle(t *testing.T) {
 	got := Styles()
-	if len(got) != 13 {
-		t.Fatalf("Styles() has %d entries, want 13", len(got))
+	if len(got) != 14 {
+		t.Fatalf("Styles() has %d entries, want 14", len(got))
 	}
 	got[0] = "changed"
 	if Styles()[0] != StyleRetryAfter {
@@ -218,6 +218,7 @@ var quotaHeaders = []string{
 	"Retry-After", "RateLimit", "RateLimit-Policy", "RateLimit-Limit", "RateLimit-Remaining",
 	"RateLimit-Reset", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
 	"X-RateLimit-Reset-After", "inin-ratelimit-count", "inin-ratelimit-allowed", "inin-ratelimit-reset",
+	"X-Retry-In",
 }
 
 func checkHeaders(t *testing.T, what string, h http.Header, want map[string]string) {
@@ -239,6 +240,7 @@ func TestStyleHeaders(t *testing.T) {
 	}{
 		{StyleRetryAfter, nil, map[string]string{"Retry-After": "2"}},
 		{StyleRetryAfterDate, nil, map[string]string{"Retry-After": "Thu, 02 Jan 2025 03:04:07 GMT"}},
+		{StyleRetryIn, nil, map[string]string{"Retry-After": "2", "X-Retry-In": "1.25s"}},
 		{StyleRateLimit,
 			map[string]string{"RateLimit": `"default";r=1;t=2`, "RateLimit-Policy": `"default";q=2;w=3`},
 			map[string]string{"RateLimit": `"default";r=0;t=2`, "RateLimit-Policy": `"default";q=2;w=3`}},
@@ -302,6 +304,7 @@ func TestStyleHeadersRoundUp(t *testing.T) {
 		style, header, want string
 	}{
 		{StyleRetryAfter, "Retry-After", "1"},
+		{StyleRetryIn, "X-Retry-In", "333.333333ms"},
 		{StyleResetAfter, "X-RateLimit-Reset-After", "0.334"},
 		{StyleResetUnixMS, "X-RateLimit-Reset", "1735787045334"},
 		{StyleResetDuration, "X-RateLimit-Reset", "334ms"},

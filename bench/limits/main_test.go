@@ -21,7 +21,7 @@ func TestParseOptions(t *testing.T) {
 		wantModes     []string
 		wantErr       string
 	}{
-		{"defaults", nil, 20, allModes, ""},
+		{"defaults", nil, 21, allModes, ""},
 		{"real defaults", []string{"-real"}, 0, defaultRealModes, ""},
 		{"real with probe", []string{"-real", "-modes", "probe,adaptive"}, 0, []string{modeAdaptive, modeProbe}, ""},
 		{"real picks", []string{"-real", "-limiters", "express-1s,nginx", "-modes", "curl"}, 0, []string{modeCurl}, ""},
