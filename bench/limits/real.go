@@ -62,7 +62,7 @@ type realScenario struct {
 	Limit         int     `json:"limit"`
 	WindowSeconds float64 `json:"window_seconds"`
 	Burst         int     `json:"burst,omitempty"`
-	Style         string  `json:"style,omitempty"` // sandbox only: the header style
+	Style         string  `json:"style,omitempty"` // the sandbox's or express-rate-limit's header style
 	Notes         string  `json:"notes"`
 }
 
@@ -85,6 +85,10 @@ func allRealScenarios() []realScenario {
 			Notes: "express-rate-limit 8, draft-8 + legacy headers, window from the first request"},
 		{Name: "express-1s", Kind: string(limiters.Express), Algorithm: algoFixed, Limit: 100, WindowSeconds: 1,
 			Notes: "express-rate-limit 8, draft-8 + legacy headers, window from the first request"},
+		{Name: "express-ra-150ms", Kind: string(limiters.Express), Algorithm: algoFixed, Limit: 15, WindowSeconds: 0.15, Style: limiters.StyleRetryAfter,
+			Notes: "express-rate-limit 8, headers off, Retry-After (whole seconds) on 429 only, window from the first request"},
+		{Name: "express-ra-1s", Kind: string(limiters.Express), Algorithm: algoFixed, Limit: 100, WindowSeconds: 1, Style: limiters.StyleRetryAfter,
+			Notes: "express-rate-limit 8, headers off, Retry-After (whole seconds) on 429 only, window from the first request"},
 		{Name: "httprate-150ms", Kind: string(limiters.HTTPRate), Algorithm: algoSliding, Limit: 15, WindowSeconds: 0.15,
 			Notes: "go-chi/httprate sliding window counter, X-RateLimit-*, Retry-After"},
 		{Name: "httprate-1s", Kind: string(limiters.HTTPRate), Algorithm: algoSliding, Limit: 100, WindowSeconds: 1,
@@ -159,7 +163,7 @@ func startReal(ctx context.Context, sc realScenario, dir, httprateBin string) (e
 		return startSandboxEndpoint(ctx, sc)
 	}
 	s, err := limiters.Start(ctx, limiters.Config{
-		Kind: limiters.Kind(sc.Kind), Limit: sc.Limit, Window: sc.window(), Burst: sc.Burst,
+		Kind: limiters.Kind(sc.Kind), Limit: sc.Limit, Window: sc.window(), Burst: sc.Burst, Style: sc.Style,
 		Dir: dir, HTTPRateBin: httprateBin,
 	})
 	if err != nil {

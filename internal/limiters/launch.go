@@ -47,14 +47,32 @@ func (c Config) launch(port int, backendAddr string) (*process, string, error) {
 			return nil, "", err
 		}
 		p.dir = filepath.Join(c.Root, expressDir)
-		p.args = []string{"server.js", strconv.Itoa(port), strconv.Itoa(c.Limit), strconv.FormatInt(c.Window.Milliseconds(), 10), "http://" + backendAddr}
-		return p, fmt.Sprintf("express-rate-limit %s limit=%d windowMs=%d draft-8 + legacy headers", expressVersion(c.Root), c.Limit, c.Window.Milliseconds()), nil
+		style := c.expressStyle()
+		p.args = []string{"server.js", strconv.Itoa(port), strconv.Itoa(c.Limit), strconv.FormatInt(c.Window.Milliseconds(), 10), "http://" + backendAddr, style}
+		return p, fmt.Sprintf("express-rate-limit %s limit=%d windowMs=%d %s", expressVersion(c.Root), c.Limit, c.Window.Milliseconds(), expressStyleDesc[style]), nil
 	case HTTPRate:
 		p.path = c.HTTPRateBin
 		p.args = []string{"-listen", addr, "-limit", strconv.Itoa(c.Limit), "-window", c.Window.String(), "-backend", "http://" + backendAddr}
 		return p, fmt.Sprintf("go-chi/httprate Limit(%d, %s) by IP", c.Limit, c.Window), nil
 	}
 	return nil, "", fmt.Errorf("launch %q: unknown limiter", c.Kind)
+}
+
+// expressStyle is c's express-rate-limit header style, the default for "".
+func (c Config) expressStyle() string {
+	if c.Style == "" {
+		return StyleDraft8
+	}
+	return c.Style
+}
+
+// expressStyleDesc says what each style answers, for Desc.
+var expressStyleDesc = map[string]string{
+	StyleDraft8:     "draft-8 + legacy headers",
+	StyleDraft7:     "draft-7 headers",
+	StyleDraft6:     "draft-6 headers",
+	StyleRetryAfter: "headers off, Retry-After on 429 only",
+	StyleNone:       "headers off, bare 429",
 }
 
 func (c Config) burst() int {

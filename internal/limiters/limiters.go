@@ -46,9 +46,10 @@ const (
 	// with a bare 429, and denied requests count against the rate.
 	HAProxy Kind = "haproxy"
 	// Express is express-rate-limit 8 on Node.js: a fixed window of Limit
-	// requests that opens at a client's first request, with the draft-8
-	// RateLimit/RateLimit-Policy headers, the legacy X-RateLimit-* ones and
-	// Retry-After in whole seconds.
+	// requests that opens at a client's first request. By default it
+	// answers the draft-8 RateLimit/RateLimit-Policy headers, the legacy
+	// X-RateLimit-* ones and Retry-After in whole seconds; Config.Style
+	// picks another of its configurations.
 	Express Kind = "express"
 	// HTTPRate is go-chi/httprate: a sliding window counter on windows
 	// aligned to the clock, with X-RateLimit-Limit/-Remaining/-Reset (Unix
@@ -85,6 +86,9 @@ type Config struct {
 	// Burst is nginx's burst (requests held beyond the drain rate); 0
 	// means Limit. The other limiters ignore it.
 	Burst int
+	// Style is express-rate-limit's header style, one of ExpressStyles;
+	// "" means StyleDraft8. The other limiters ignore it.
+	Style string
 	// Dir receives config files, logs and pid files; it must exist.
 	Dir string
 	// Root is the repository root, where testdata/limiters lives; ""
@@ -93,6 +97,36 @@ type Config struct {
 	// HTTPRateBin is a prebuilt httprate-limiter (see BuildHTTPRate); ""
 	// builds one into Dir.
 	HTTPRateBin string
+}
+
+// The header styles of express-rate-limit (Config.Style), each a
+// configuration of it met in the field. Every one but StyleNone answers a
+// 429 with Retry-After in whole seconds to the window's end, rounded up.
+const (
+	// StyleDraft8 is standardHeaders 'draft-8' (RateLimit: "15-in-0.15sec";
+	// r=14; t=1, RateLimit-Policy) and legacyHeaders (X-RateLimit-*).
+	StyleDraft8 = "draft-8"
+	// StyleDraft7 is standardHeaders 'draft-7' (RateLimit: limit=15,
+	// remaining=14, reset=1, RateLimit-Policy: 15;w=1) alone.
+	StyleDraft7 = "draft-7"
+	// StyleDraft6 is standardHeaders 'draft-6' (RateLimit-Limit,
+	// -Remaining, -Reset, RateLimit-Policy: 15;w=1) alone.
+	StyleDraft6 = "draft-6"
+	// StyleRetryAfter has no counter headers (standardHeaders and
+	// legacyHeaders false) and a handler that sets Retry-After on a 429
+	// as express-rate-limit does with headers on: a window whose only
+	// signal is Retry-After, as many gateways and hand-rolled limiters
+	// answer.
+	StyleRetryAfter = "retry-after"
+	// StyleNone is standardHeaders and legacyHeaders false and nothing
+	// else: a bare 429, since express-rate-limit then sets no
+	// Retry-After either.
+	StyleNone = "none"
+)
+
+// ExpressStyles lists the header styles of express-rate-limit.
+func ExpressStyles() []string {
+	return []string{StyleDraft8, StyleDraft7, StyleDraft6, StyleRetryAfter, StyleNone}
 }
 
 // StartTimeout bounds how long Start waits for a limiter to listen.
@@ -194,6 +228,8 @@ func (c Config) check() error {
 		return fmt.Errorf("window %v: need at least 1ms", c.Window)
 	case c.Burst < 0:
 		return fmt.Errorf("burst %d is negative", c.Burst)
+	case c.Style != "" && (c.Kind != Express || !slices.Contains(ExpressStyles(), c.Style)):
+		return fmt.Errorf("style %q: want one of %s for express", c.Style, strings.Join(ExpressStyles(), ", "))
 	case c.Dir == "":
 		return errors.New("config: no Dir for the limiter's files")
 	}

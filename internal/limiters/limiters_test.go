@@ -14,21 +14,31 @@ import (
 // it 10 messages at once, one after another: the first 5 (nginx: burst+1,
 // 6) get through once each, the rest are refused with 429 and the headers
 // the software is known for, and the tap and the backend count all of it.
+// express-rate-limit runs in each of its header styles.
 func TestLimiters(t *testing.T) {
 	tests := []struct {
 		kind       Kind
+		style      string
 		maxPassed  int64
-		header     string // set on a 429, "" for a bare one
-		noHeaderOf string // never set (a bare 429 has no Retry-After)
+		header     []string // set on a 429, none for a bare one
+		noHeaderOf []string // never set (a bare 429 has no Retry-After)
 	}{
-		{Nginx, 6, "", "Retry-After"},
-		{HAProxy, 5, "", "Retry-After"},
-		{Express, 5, "RateLimit-Policy", ""},
-		{HTTPRate, 5, "X-RateLimit-Reset", ""},
+		{Nginx, "", 6, nil, []string{"Retry-After"}},
+		{HAProxy, "", 5, nil, []string{"Retry-After"}},
+		{Express, "", 5, []string{"RateLimit-Policy", "X-RateLimit-Remaining", "Retry-After"}, nil},
+		{Express, StyleDraft7, 5, []string{"RateLimit", "RateLimit-Policy", "Retry-After"}, []string{"RateLimit-Remaining", "X-RateLimit-Remaining"}},
+		{Express, StyleDraft6, 5, []string{"RateLimit-Remaining", "RateLimit-Policy", "Retry-After"}, []string{"RateLimit", "X-RateLimit-Remaining"}},
+		{Express, StyleRetryAfter, 5, []string{"Retry-After"}, []string{"RateLimit", "RateLimit-Policy", "RateLimit-Remaining", "X-RateLimit-Remaining"}},
+		{Express, StyleNone, 5, nil, []string{"Retry-After", "RateLimit", "RateLimit-Remaining", "X-RateLimit-Remaining"}},
+		{HTTPRate, "", 5, []string{"X-RateLimit-Reset"}, nil},
 	}
 	for _, tt := range tests {
-		t.Run(string(tt.kind), func(t *testing.T) {
-			s := ForTest(t, Config{Kind: tt.kind, Limit: 5, Window: time.Second})
+		name := string(tt.kind)
+		if tt.style != "" {
+			name += " " + tt.style
+		}
+		t.Run(name, func(t *testing.T) {
+			s := ForTest(t, Config{Kind: tt.kind, Limit: 5, Window: time.Second, Style: tt.style})
 			var refused *http.Response
 			for i := range 10 {
 				resp, err := http.Post(s.URL+"/send", "application/json", strings.NewReader(fmt.Sprintf(`{"id": "m%d"}`, i)))
@@ -45,11 +55,15 @@ func TestLimiters(t *testing.T) {
 				st.Throttled != 10-st.Delivered || st.Failed != 0 {
 				t.Fatalf("%s: stats %+v, want 10 requests, 5-%d delivered once each, the rest 429", s.Desc, st, tt.maxPassed)
 			}
-			if tt.header != "" && refused.Header.Get(tt.header) == "" {
-				t.Errorf("429 without %s: %v", tt.header, refused.Header)
+			for _, h := range tt.header {
+				if refused.Header.Get(h) == "" {
+					t.Errorf("429 without %s: %v", h, refused.Header)
+				}
 			}
-			if tt.noHeaderOf != "" && refused.Header.Get(tt.noHeaderOf) != "" {
-				t.Errorf("429 with %s: %v", tt.noHeaderOf, refused.Header)
+			for _, h := range tt.noHeaderOf {
+				if refused.Header.Get(h) != "" {
+					t.Errorf("429 with %s: %v", h, refused.Header)
+				}
 			}
 			resp, err := http.Get(s.URL + "/stats")
 			if err != nil {
@@ -166,6 +180,8 @@ func TestConfigCheck(t *testing.T) {
 		{"no window", Config{Kind: Nginx, Limit: 1, Dir: "d"}, "window 0s"},
 		{"negative burst", Config{Kind: Nginx, Limit: 1, Window: time.Second, Burst: -1, Dir: "d"}, "burst -1"},
 		{"no dir", Config{Kind: Nginx, Limit: 1, Window: time.Second}, "no Dir"},
+		{"unknown style", Config{Kind: Express, Limit: 1, Window: time.Second, Style: "draft-9", Dir: "d"}, `style "draft-9"`},
+		{"style of another kind", Config{Kind: Nginx, Limit: 1, Window: time.Second, Style: StyleNone, Dir: "d"}, `style "none"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
