@@ -17,6 +17,7 @@ type job struct {
 	attempts  int // requests made
 	transient int // transient failures so far
 	throttled int
+	busy      int // bare 503s from a busy server met (verdict.busy)
 	begun     bool
 	// maybe: a request of this job may have reached the server (an
 	// ambiguous attempt, or one aborted after it was written).
@@ -160,8 +161,8 @@ func (e *engine) lookedUp(j *job, a *answer) outcome {
 		reason = describe(a.err)
 	case throttleStatus(a.status):
 		e.server.Observe(a.header, a.start, a.end)
-		sig, hinted := e.server.ParseWaitAt(a.header, a.end)
-		if v, ok := classifyThrottle(a.status, sig, hinted, e.maxWait); ok {
+		sig, hinted, busy := e.throttleHint(a)
+		if v, ok := classifyThrottle(a.status, sig, hinted, busy, e.maxWait); ok {
 			// Flow control, not a lookup that failed: the same pause, or
 			// park, as a send meets. A parked row stays unknown, so
 			// --resume looks it up again.
@@ -284,13 +285,12 @@ func (e *engine) hear(a *answer) verdict {
 	}
 	e.answered.Store(true)
 	e.server.Observe(a.header, a.start, a.end)
-	var sig ratelimit.Signal
-	var hinted bool
-	if throttleStatus(a.status) {
-		sig, hinted = e.server.ParseWaitAt(a.header, a.end)
-	}
-	if v, ok := classifyThrottle(a.status, sig, hinted, e.maxWait); ok {
+	sig, hinted, busy := e.throttleHint(a)
+	if v, ok := classifyThrottle(a.status, sig, hinted, busy, e.maxWait); ok {
 		return v
+	}
+	if a.status >= 200 && a.status < 300 {
+		e.bare503Since.Store(0)
 	}
 	q, ok := ratelimit.ParseQuota(a.header, a.end)
 	e.lim.Success(a.start, q, ok)
@@ -307,6 +307,25 @@ func (e *engine) hear(a *answer) verdict {
 	return classifyStatus(a.status, errText, a.header.Get("Location"))
 }
 
+// throttleHint reads the wait hint of a, an answer that may be a throttle
+// (429, 503), and whether a bare 503 in it is one (busy): it is while the
+// server has taken a request since bare 503s began, or began them less
+// than Config.OutageGrace ago. nginx's limit_req answers 503 by default, between
+// requests it takes; a server that is down answers 503 to everything, and
+// past the grace its 503s are retried as failures, which spend the retry
+// budget and end the run (ErrOutage) as before.
+func (e *engine) throttleHint(a *answer) (sig ratelimit.Signal, hinted, busy bool) {
+	if !throttleStatus(a.status) {
+		return sig, false, false
+	}
+	sig, hinted = e.server.ParseWaitAt(a.header, a.end)
+	if a.status == http.StatusServiceUnavailable && !hinted {
+		e.bare503Since.CompareAndSwap(0, a.end.UnixNano())
+		busy = a.end.Sub(time.Unix(0, e.bare503Since.Load())) <= e.outageGrace
+	}
+	return sig, hinted, busy
+}
+
 // resolve turns v, the verdict on j's latest answer a, into j's outcome.
 func (e *engine) resolve(j *job, a *answer, v verdict) outcome {
 	switch v.kind {
@@ -315,6 +334,15 @@ func (e *engine) resolve(j *job, a *answer, v verdict) outcome {
 		r.MessageID, r.Detail = v.messageID, v.detail
 		return outcome{kind: outcomeFinal, job: j, res: r, requests: 1}
 	case verdictThrottled, verdictWaitTooLong:
+		if v.busy {
+			// Most likely the server's rate limit, and the pool slows
+			// down for it; but a row that meets it again and again while
+			// others go through has a failure of its own.
+			if j.busy >= busyLimit(e.maxRetries) {
+				return e.giveUp(j, e.result(j, a, StatusFailed, "HTTP 503 without a wait hint, while the server took other requests"))
+			}
+			j.busy++
+		}
 		return e.throttle(j, a, v, "not sent: parked: ")
 	case verdictAmbiguous:
 		j.maybe = true
@@ -423,17 +451,31 @@ func (e *engine) result(j *job, a *answer, st Status, errText string) *Result {
 // attempts may have reached the server (every one timed out, say).
 func (e *engine) retry(j *job, r *Result, now time.Time) outcome {
 	if j.transient >= e.maxRetries {
-		r.Error = fmt.Sprintf("gave up after %d attempts: %s", j.attempts, r.Error)
-		if j.maybe {
-			r.Status = StatusUnknown
-			r.Error = fmt.Sprintf("gave up after %d attempts, which may have reached the server: %s", j.attempts, r.Error)
-		}
-		return outcome{kind: outcomeFinal, job: j, res: r, requests: 1}
+		return e.giveUp(j, r)
 	}
 	d := ratelimit.Backoff(j.transient, e.backoffBase(), e.backoffMax(), e.random)
 	j.transient++
 	j.ready = now.Add(d)
 	return outcome{kind: outcomeRetry, job: j, res: r, transient: true, requests: 1}
+}
+
+// giveUp ends j, whose retries are spent, with r: failed, or unknown
+// when one of its attempts may have reached the server.
+func (e *engine) giveUp(j *job, r *Result) outcome {
+	if j.maybe {
+		r.Status = StatusUnknown
+		r.Error = fmt.Sprintf("gave up after %d attempts, which may have reached the server: %s", j.attempts, r.Error)
+	} else {
+		r.Error = fmt.Sprintf("gave up after %d attempts: %s", j.attempts, r.Error)
+	}
+	return outcome{kind: outcomeFinal, job: j, res: r, requests: 1}
+}
+
+// busyLimit is how many bare 503s from a busy server one row may meet: a
+// few times its retries, since a rate limit refuses a row more often than
+// a fault does (the request in flight when a window fills, a probe).
+func busyLimit(maxRetries int) int {
+	return 3 * (max(maxRetries, 0) + 1)
 }
 
 func (e *engine) backoffBase() time.Duration {

@@ -25,7 +25,7 @@ const (
 	// verdictSent: the server took the message.
 	verdictSent
 	// verdictRetry: the message was definitely not processed (a 503
-	// without a wait hint, a 425, a refused connection, a cut before the
+	// without a wait hint from a server taking nothing, a 425, a refused connection, a cut before the
 	// request went out whole); it may be sent again after a backoff, while
 	// its retries last.
 	verdictRetry
@@ -60,6 +60,9 @@ type verdict struct {
 	detail         any    // verdictSent: what Config.Detail read
 	wait           time.Duration
 	hinted         bool // the wait came from the server (throttles)
+	// busy: a throttle that is a bare 503 from a busy server, which a row
+	// meets only so many times (engine.resolve).
+	busy bool
 	// unreached: no connection was made (refused, no such host, no
 	// route): the server was not reached at all.
 	unreached bool
@@ -83,10 +86,12 @@ func classifyTransport(err error, wrote bool) verdict {
 	return verdict{kind: verdictRetry, reason: reason}
 }
 
-// classifyThrottle judges a 429, or a 503 with a wait hint (sig, hinted);
-// ok is false for any other answer.
-func classifyThrottle(status int, sig ratelimit.Signal, hinted bool, maxWait time.Duration) (v verdict, ok bool) {
-	if status != http.StatusTooManyRequests && (status != http.StatusServiceUnavailable || !hinted) {
+// classifyThrottle judges a 429, a 503 with a wait hint (sig, hinted), or
+// a bare 503 from a busy server (busy: one taking other requests, whose
+// 503 is a rate limit, as nginx's limit_req answers by default, not an
+// outage); ok is false for any other answer.
+func classifyThrottle(status int, sig ratelimit.Signal, hinted, busy bool, maxWait time.Duration) (v verdict, ok bool) {
+	if status != http.StatusTooManyRequests && (status != http.StatusServiceUnavailable || !hinted && !busy) {
 		return verdict{}, false
 	}
 	if hinted && sig.Wait > maxWait {
@@ -98,7 +103,8 @@ func classifyThrottle(status int, sig ratelimit.Signal, hinted bool, maxWait tim
 	if hinted {
 		reason = fmt.Sprintf("HTTP %d, %s: %s", status, sig.Header, sig.Value)
 	}
-	return verdict{kind: verdictThrottled, wait: sig.Wait, hinted: hinted, reason: reason}, true
+	return verdict{kind: verdictThrottled, wait: sig.Wait, hinted: hinted, busy: !hinted && status == http.StatusServiceUnavailable,
+		reason: reason}, true
 }
 
 // classifySuccess judges a 2xx, which carries the server's message id;

@@ -89,6 +89,7 @@ func TestClassifyThrottle(t *testing.T) {
 		status     int
 		sig        ratelimit.Signal
 		hinted     bool
+		busy       bool // a bare 503 from a server taking other requests
 		wantOK     bool
 		want       verdictKind
 		wantWait   time.Duration
@@ -102,7 +103,12 @@ func TestClassifyThrottle(t *testing.T) {
 			wantOK: true, want: verdictThrottled, wantWait: maxWait, wantReason: "HTTP 429, Retry-After: 60"},
 		{name: "503 with a hint", status: 503, sig: hint(time.Second, "X-RateLimit-Reset-After", "1"), hinted: true,
 			wantOK: true, want: verdictThrottled, wantWait: time.Second, wantReason: "HTTP 503, X-RateLimit-Reset-After: 1"},
-		{name: "503 without a hint is not a throttle", status: 503},
+		{name: "503 without a hint from a server taking nothing is not a throttle", status: 503},
+		{name: "503 without a hint from a busy server", status: 503, busy: true, wantOK: true, want: verdictThrottled,
+			wantReason: "HTTP 503 without a wait hint: backing off"},
+		{name: "a hint wins over busy", status: 503, sig: hint(time.Second, "Retry-After", "1"), hinted: true, busy: true,
+			wantOK: true, want: verdictThrottled, wantWait: time.Second, wantReason: "HTTP 503, Retry-After: 1"},
+		{name: "busy says nothing of a 500", status: 500, busy: true},
 		{name: "429 asking more than --max-wait", status: 429, sig: hint(time.Hour, "Retry-After", "3600"), hinted: true,
 			wantOK: true, want: verdictWaitTooLong, wantWait: time.Hour,
 			wantReason: "server asked to wait 1h0m0s (Retry-After: 3600), more than --max-wait 1m0s"},
@@ -114,7 +120,7 @@ func TestClassifyThrottle(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, ok := classifyThrottle(tt.status, tt.sig, tt.hinted, maxWait)
+			v, ok := classifyThrottle(tt.status, tt.sig, tt.hinted, tt.busy, maxWait)
 			if ok != tt.wantOK {
 				t.Fatalf("ok = %v, want %v", ok, tt.wantOK)
 			}
@@ -215,6 +221,7 @@ func TestResolve(t *testing.T) {
 		v             verdict
 		keyed         bool
 		transient     int // the job's transient failures so far (MaxRetries is 2)
+		busy          int // the job's bare 503s from a busy server so far (busyLimit(2) is 9)
 		want          outcomeKind
 		wantStatus    Status
 		wantErr       string // substring of the result's error, or of err
@@ -237,11 +244,17 @@ func TestResolve(t *testing.T) {
 		{name: "ambiguous with a key the server honours is retried", v: verdict{kind: verdictAmbiguous, reason: "HTTP 504", unsure: "may"}, keyed: true,
 			want: outcomeRetry, wantStatus: StatusFailed, wantErr: "HTTP 504", wantTransient: true},
 		{name: "ambiguous with its retries spent is unknown", v: verdict{kind: verdictAmbiguous, reason: "HTTP 504", unsure: "may"}, keyed: true,
-			transient: 2, want: outcomeFinal, wantStatus: StatusUnknown, wantErr: "may have reached the server: gave up after 1 attempts: HTTP 504"},
+			transient: 2, want: outcomeFinal, wantStatus: StatusUnknown, wantErr: "gave up after 1 attempts, which may have reached the server: HTTP 504"},
 		{name: "ambiguous without a key is unknown", v: verdict{kind: verdictAmbiguous, reason: "HTTP 504", unsure: "may have"},
 			want: outcomeFinal, wantStatus: StatusUnknown, wantErr: "may have"},
 		{name: "throttled is requeued, the limiter told", v: verdict{kind: verdictThrottled, wait: time.Second, hinted: true},
 			want: outcomeRetry, wantThrottled: true, wantPaused: true},
+		{name: "a bare 503 from a busy server is requeued, the limiter told", v: verdict{kind: verdictThrottled, busy: true, reason: "HTTP 503 without a wait hint: backing off"},
+			busy: 8, want: outcomeRetry, wantThrottled: true, wantPaused: true},
+		{name: "a row that keeps meeting bare 503s while others go through fails", v: verdict{kind: verdictThrottled, busy: true, reason: "HTTP 503 without a wait hint: backing off"},
+			busy: 9, want: outcomeFinal, wantStatus: StatusFailed, wantErr: "gave up after 1 attempts: HTTP 503 without a wait hint, while the server took other requests"},
+		{name: "such a row that may have arrived is unknown", v: verdict{kind: verdictThrottled, busy: true},
+			busy: 9, maybe: true, want: outcomeFinal, wantStatus: StatusUnknown, wantErr: "gave up after 1 attempts, which may have reached the server: HTTP 503"},
 		{name: "a wait too long parks the run", v: verdict{kind: verdictWaitTooLong, wait: time.Hour, hinted: true, reason: "server asked to wait 1h0m0s"},
 			want: outcomeFatal, wantStatus: StatusPending, wantErr: "parked until 2026-01-02T04:04:05Z: server asked to wait", wantThrottled: true, wantRunErr: ErrParked},
 		{name: "a wait too long is slept through with WaitParked", v: verdict{kind: verdictWaitTooLong, wait: time.Hour, hinted: true},
@@ -257,7 +270,7 @@ func TestResolve(t *testing.T) {
 			if tt.keyed {
 				m.IdempotencyKey = "k"
 			}
-			j := &job{m: m, attempts: 1, transient: tt.transient, begun: true, sentAt: t0, maybe: tt.maybe}
+			j := &job{m: m, attempts: 1, transient: tt.transient, busy: tt.busy, begun: true, sentAt: t0, maybe: tt.maybe}
 			o := e.resolve(j, &answer{status: 200, start: t0, end: t0.Add(time.Millisecond)}, tt.v)
 			if o.kind != tt.want || o.transient != tt.wantTransient || o.requests != 1 || o.job != j {
 				t.Fatalf("outcome %+v, want kind %d, transient %v, one request", o, tt.want, tt.wantTransient)

@@ -19,6 +19,7 @@ const (
 	DefaultIdempotencyHeader = "Idempotency-Key"
 	DefaultBackoffBase       = 200 * time.Millisecond
 	DefaultBackoffMax        = 30 * time.Second
+	DefaultOutageGrace       = 30 * time.Second
 	// DefaultRetryBudget is how many transient retries the run may spend
 	// before it has seen a single success; every success earns
 	// RetryBudgetRefill more. An outage empties it and ends the run
@@ -120,6 +121,12 @@ type Config struct {
 	// MaxRetries bounds the retries of transient failures (throttle answers
 	// do not count); 0 means DefaultMaxRetries, negative means none.
 	MaxRetries int
+	// OutageGrace is how long a server may answer nothing but 503s
+	// without a wait hint before they are taken for an outage (retried
+	// as failures, which spend the retry budget: ErrOutage) rather than
+	// its rate limit (a throttle, as nginx's limit_req answers by
+	// default); 0 means DefaultOutageGrace, negative means at once.
+	OutageGrace time.Duration
 	// MaxWait is the longest pause honoured; 0 means DefaultMaxWait. A
 	// longer one parks the run (ErrParked), unless WaitParked.
 	MaxWait time.Duration

@@ -35,7 +35,8 @@
 // (Journal.Begin) before its first request leaves, and sends it
 // (attempt.go). Pure functions classify the answer (classify.go): no answer
 // at all (ambiguous when the request went out whole, else to be retried), a
-// throttle (429, or 503 with a wait hint), a success (2xx) or another
+// throttle (429, 503 with a wait hint, or a bare 503 while the server
+// takes other requests: engine.throttleHint), a success (2xx) or another
 // status (3xx and 4xx fail, 401 and 403 end the run, 408, 425 and 5xx are
 // retried, 504 is ambiguous). resolve then decides for this message: a
 // throttle pauses the Limiter for the whole pool and requeues the job (one

@@ -69,6 +69,10 @@ type engine struct {
 	// server is reachable; until then connection failures may prove it
 	// is not (ErrUnreachable).
 	answered atomic.Bool
+	// bare503Since is when the current spell of 503s without a wait hint
+	// began (Unix ns), 0 once a request was taken since: see busy.
+	bare503Since atomic.Int64
+	outageGrace  time.Duration // Config.OutageGrace, defaulted
 	// server learns the server's clock from its Date headers, so resets in
 	// Unix milliseconds are read to the millisecond whatever the skew.
 	server ratelimit.ServerClock
@@ -78,7 +82,10 @@ func newEngine(cfg Config) *engine {
 	e := &engine{cfg: cfg, client: cfg.Client, lim: cfg.Limiter, journal: cfg.Journal,
 		now: cfg.Now, rnd: cfg.Rand, parse: cfg.ParseResponse, header: cfg.IdempotencyHeader,
 		concurrency: cfg.Concurrency, timeout: cfg.Timeout, maxRetries: cfg.MaxRetries,
-		maxWait: cfg.MaxWait, budget: cfg.RetryBudget, progress: cfg.Progress}
+		maxWait: cfg.MaxWait, budget: cfg.RetryBudget, progress: cfg.Progress, outageGrace: cfg.OutageGrace}
+	if e.outageGrace == 0 {
+		e.outageGrace = DefaultOutageGrace
+	}
 	if e.client == nil {
 		e.client = http.DefaultClient
 	}

@@ -503,7 +503,8 @@ func TestRunStatuses(t *testing.T) {
 			lim := ratelimit.New(ratelimit.Config{})
 			j := newMemJournal()
 			cfg := Config{Client: newClient(t), Limiter: lim, Journal: j, MaxRetries: maxRetries, MaxWait: tc.maxWait,
-				BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond, IdempotentServer: tc.idempotent}
+				BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond, IdempotentServer: tc.idempotent,
+				OutageGrace: -1} // a server that answers one status to everything is down, not busy
 			sum, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: msgs}, 10*time.Second)
 			if tc.wantRunErr == nil && err != nil {
 				t.Fatalf("Run: %v", err)
@@ -912,6 +913,97 @@ func TestRunUnreachable(t *testing.T) {
 	}
 }
 
+// limit503Server is nginx's limit_req as configured by default: a bucket
+// that answers 503, with no wait hint, to what it refuses.
+type limit503Server struct {
+	mu       sync.Mutex
+	tokens   float64
+	last     time.Time
+	refused  atomic.Int64
+	accepted atomic.Int64
+}
+
+func (s *limit503Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	const burst, perSecond = 5, 200
+	s.mu.Lock()
+	now := time.Now()
+	if s.last.IsZero() {
+		s.tokens = burst
+	}
+	s.tokens = min(burst, s.tokens+now.Sub(s.last).Seconds()*perSecond)
+	s.last = now
+	ok := s.tokens >= 1
+	if ok {
+		s.tokens--
+	}
+	s.mu.Unlock()
+	if !ok {
+		s.refused.Add(1)
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, "<html><head><title>503 Service Temporarily Unavailable</title></head></html>")
+		return
+	}
+	s.accepted.Add(1)
+	_, _ = io.WriteString(w, `{"id":"ok"}`)
+}
+
+// TestRunBusy503: a 503 without a wait hint from a server that takes other
+// requests is its rate limit (nginx's limit_req answers so by default):
+// flow control, which spends no retry budget, so the run delivers every
+// row; a server that answers nothing but such 503s for longer than
+// OutageGrace is down, and the run ends with ErrOutage as before.
+func TestRunBusy503(t *testing.T) {
+	t.Run("a rate limit", func(t *testing.T) {
+		const n = 80
+		srv := &limit503Server{}
+		ts := httptest.NewServer(srv)
+		defer ts.Close()
+		j := newMemJournal()
+		cfg := Config{Client: newClient(t), Limiter: ratelimit.New(ratelimit.Config{}), Journal: j, Concurrency: 4,
+			BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond}
+		sum, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: newMessages(n, ts.URL)}, 10*time.Second)
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if srv.refused.Load() == 0 {
+			t.Fatal("the server refused nothing: the test tests nothing")
+		}
+		if sum.Counts[StatusSent] != n || srv.accepted.Load() != n {
+			t.Errorf("counts %v, server accepted %d; want all %d sent once", sum.Counts, srv.accepted.Load(), n)
+		}
+		if sum.Retries != 0 {
+			t.Errorf("%d retries: a busy server's 503 is flow control, not a failure", sum.Retries)
+		}
+		throttled := 0
+		for _, r := range j.results() {
+			throttled += r.Throttled
+		}
+		if int64(throttled) != srv.refused.Load() {
+			t.Errorf("rows count %d throttles, the server refused %d", throttled, srv.refused.Load())
+		}
+		wantEveryRowOnce(t, j, sum, n)
+	})
+	t.Run("an outage past the grace", func(t *testing.T) {
+		const n = 20
+		srv := &statusServer{status: http.StatusServiceUnavailable, body: `{"message":"down"}`}
+		ts := httptest.NewServer(srv)
+		defer ts.Close()
+		j := newMemJournal()
+		cfg := Config{Client: newClient(t), Limiter: ratelimit.New(ratelimit.Config{}), Journal: j, Concurrency: 4,
+			MaxRetries: 1000, BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond, OutageGrace: 50 * time.Millisecond}
+		sum, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: newMessages(n, ts.URL)}, 10*time.Second)
+		if !errors.Is(err, ErrOutage) {
+			t.Fatalf("Run error %v, want ErrOutage", err)
+		}
+		if sum.Counts[StatusPending] != n {
+			t.Errorf("counts %v, want every row pending: a 503 proves the server took none", sum.Counts)
+		}
+		wantEveryRowOnce(t, j, sum, n)
+	})
+}
+
 func TestRunOutageSpendsRetryBudget(t *testing.T) {
 	const n, concurrency = 40, 4
 	srv := &statusServer{status: http.StatusServiceUnavailable, body: `{"message":"down"}`}
@@ -919,7 +1011,7 @@ func TestRunOutageSpendsRetryBudget(t *testing.T) {
 	defer ts.Close()
 	j := newMemJournal()
 	cfg := Config{Client: newClient(t), Journal: j, Concurrency: concurrency, MaxRetries: 1000,
-		BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond}
+		BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond, OutageGrace: -1}
 	sum, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: newMessages(n, ts.URL)}, 10*time.Second)
 	if !errors.Is(err, ErrOutage) {
 		t.Fatalf("Run error %v, want ErrOutage", err)
@@ -1010,17 +1102,20 @@ func TestRunFaultMixWithSandbox(t *testing.T) {
 			if want := int64(sum.Counts[StatusSent]) + st.CutAfter; st.Distinct != want {
 				t.Errorf("sandbox delivered %d distinct, want sent + cut-after = %d", st.Distinct, want)
 			}
-			// Only 503s were retried (a row may meet a 503 and then a cut,
-			// so count the extra attempts of every row).
-			retried := 0
+			// Only 503s were sent again (a row may meet a 503 and then a
+			// cut, so count the extra attempts of every row): as throttles,
+			// since the server took other requests meanwhile (TestRunBusy503).
+			retried, throttled := 0, 0
 			for _, r := range j.results() {
 				retried += r.Attempts - 1
+				throttled += r.Throttled
 				if r.Status == StatusUnknown && !strings.Contains(r.Error, "not known to deduplicate") {
 					t.Errorf("line %d unknown with reason %q, want it to say why it is not resent", r.Line, r.Error)
 				}
 			}
-			if sum.Retries != retried || int64(retried)+int64(unknown)-st.CutBefore-st.CutAfter != st.Failed {
-				t.Errorf("sandbox injected %d 5xx; engine retried %d, rows made %d extra attempts, %d unknown", st.Failed, sum.Retries, retried, unknown)
+			if sum.Retries+throttled != retried || int64(retried)+int64(unknown)-st.CutBefore-st.CutAfter != st.Failed {
+				t.Errorf("sandbox injected %d 5xx; engine retried %d and was throttled %d times, rows made %d extra attempts, %d unknown",
+					st.Failed, sum.Retries, throttled, retried, unknown)
 			}
 		})
 	}

@@ -127,7 +127,9 @@ func TestRunRowThatMayHaveArrived(t *testing.T) {
 				j := newMemJournal()
 				progress := new(Progress)
 				cfg := Config{Client: doer, Journal: j, Limiter: new(waitCountingLimiter), Concurrency: 1, Progress: progress,
-					MaxRetries: maxRetries, RetryBudget: -1, Now: clock.now, Rand: func() float64 { return 0 }}
+					MaxRetries: maxRetries, RetryBudget: -1, Now: clock.now, Rand: func() float64 { return 0 },
+					// A 503 here is a failure, not a busy server's limit (TestRunBusy503).
+					OutageGrace: -1}
 				_, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: []*Message{m}}, 10*time.Second)
 				if (tt.wantErr == nil) != (err == nil) || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
 					t.Errorf("Run: %v, want %v", err, tt.wantErr)
