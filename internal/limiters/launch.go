@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,7 +32,7 @@ func (c Config) launch(port int, backendAddr string) (*process, string, error) {
 		// -p and -e keep nginx away from its compiled-in prefix and
 		// /var/log before it has read the config.
 		p.args = []string{"-p", c.Dir, "-c", conf, "-e", filepath.Join(c.Dir, "nginx-error.log")}
-		return p, fmt.Sprintf("nginx limit_req rate=%s burst=%d nodelay", nginxRate(c.Limit, c.Window), c.burst()), nil
+		return p, fmt.Sprintf("nginx limit_req rate=%s burst=%d nodelay, refused %d", nginxRate(c.Limit, c.Window), c.burst(), c.refusal()), nil
 	case HAProxy:
 		conf := filepath.Join(c.Dir, "haproxy.cfg")
 		if err = writeFile(conf, c.haproxyConf(addr, backendAddr)); err != nil {
@@ -41,7 +42,7 @@ func (c Config) launch(port int, backendAddr string) (*process, string, error) {
 			return nil, "", err
 		}
 		p.args = []string{"-f", conf, "-db"} // -db: foreground, no daemon
-		return p, fmt.Sprintf("haproxy http_req_rate(%s) > %d denied 429, denied requests count", haproxyTime(c.Window), c.Limit), nil
+		return p, fmt.Sprintf("haproxy http_req_rate(%s) > %d denied %d, denied requests count", haproxyTime(c.Window), c.Limit, c.refusal()), nil
 	case Express:
 		if p.path, err = lookPath("node"); err != nil {
 			return nil, "", err
@@ -105,7 +106,7 @@ http {
     uwsgi_temp_path ` + filepath.Join(d, "uwsgi") + `;
     scgi_temp_path ` + filepath.Join(d, "scgi") + `;
     limit_req_zone $binary_remote_addr zone=bulksend:1m rate=` + nginxRate(c.Limit, c.Window) + `;
-    limit_req_status 429;
+    limit_req_status ` + strconv.Itoa(c.refusal()) + `;
     upstream backend {
         server ` + backendAddr + `;
         keepalive 16;
@@ -121,6 +122,14 @@ http {
     }
 }
 `
+}
+
+// refusal is the status nginx and HAProxy answer a refused request with.
+func (c Config) refusal() int {
+	if c.Status == 0 {
+		return http.StatusTooManyRequests
+	}
+	return c.Status
 }
 
 // nginxRate spells limit per window in nginx's syntax, which takes whole
@@ -151,7 +160,7 @@ frontend limited
     bind ` + addr + `
     stick-table type ip size 1k expire ` + haproxyTime(expire) + ` store http_req_rate(` + haproxyTime(c.Window) + `)
     http-request track-sc0 src
-    http-request deny deny_status 429 if { sc_http_req_rate(0) gt ` + strconv.Itoa(c.Limit) + ` }
+    http-request deny deny_status ` + strconv.Itoa(c.refusal()) + ` if { sc_http_req_rate(0) gt ` + strconv.Itoa(c.Limit) + ` }
     default_backend counting
 backend counting
     server counting ` + backendAddr + `

@@ -89,6 +89,10 @@ type Config struct {
 	// Style is express-rate-limit's header style, one of ExpressStyles;
 	// "" means StyleDraft8. The other limiters ignore it.
 	Style string
+	// Status is the answer nginx and HAProxy give a refused request
+	// (limit_req_status, deny_status); 0 means 429. nginx's own default is
+	// 503. The other limiters answer 429.
+	Status int
 	// Dir receives config files, logs and pid files; it must exist.
 	Dir string
 	// Root is the repository root, where testdata/limiters lives; ""
@@ -139,7 +143,7 @@ const StopTimeout = 3 * time.Second
 // Stats is what a Server saw, with the sandbox's JSON names.
 type Stats struct {
 	Requests   int64 `json:"requests"`   // requests through the tap (GET /stats excluded)
-	Throttled  int64 `json:"throttled"`  // 429 answers
+	Throttled  int64 `json:"throttled"`  // refusals: 429 answers, or Config.Status ones
 	Failed     int64 `json:"failed"`     // other answers outside 2xx, and requests the tap could not pass on
 	Delivered  int64 `json:"delivered"`  // requests the backend accepted, duplicates included
 	Distinct   int64 `json:"distinct"`   // distinct message ids delivered
@@ -209,7 +213,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.backend.close()
 		return nil, fmt.Errorf("start %s: %w", cfg.Kind, lastErr)
 	}
-	if s.tap, err = startTap(s.proc.addr, s.backend); err != nil {
+	if s.tap, err = startTap(s.proc.addr, s.backend, cfg.refusal()); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -230,6 +234,8 @@ func (c Config) check() error {
 		return fmt.Errorf("burst %d is negative", c.Burst)
 	case c.Style != "" && (c.Kind != Express || !slices.Contains(ExpressStyles(), c.Style)):
 		return fmt.Errorf("style %q: want one of %s for express", c.Style, strings.Join(ExpressStyles(), ", "))
+	case c.Status != 0 && (c.Status < 400 || c.Status > 599):
+		return fmt.Errorf("status %d: a refusal is a 4xx or 5xx", c.Status)
 	case c.Dir == "":
 		return errors.New("config: no Dir for the limiter's files")
 	}

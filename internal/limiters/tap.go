@@ -11,22 +11,24 @@ import (
 
 // tap is the counting proxy in front of a limiter: it passes every request
 // on unchanged (no X-Forwarded-For, so the limiter sees a plain loopback
-// client) and counts the answers, 429s apart. GET /stats it answers itself.
+// client) and counts the answers, refusals apart. GET /stats it answers itself.
 type tap struct {
 	srv     *http.Server
 	addr    string
 	proxy   *httputil.ReverseProxy
 	tr      *http.Transport
 	backend *backend
+	refusal int // the status the limiter refuses with
 
 	mu sync.Mutex
 	st Stats
 }
 
-func startTap(limiterAddr string, b *backend) (*tap, error) {
+func startTap(limiterAddr string, b *backend, refusal int) (*tap, error) {
 	target := &url.URL{Scheme: "http", Host: limiterAddr}
 	t := &tap{
 		backend: b,
+		refusal: refusal,
 		// No proxy from the environment: the limiter is on loopback.
 		tr: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true},
 	}
@@ -68,7 +70,7 @@ func (t *tap) count(status int) {
 	defer t.mu.Unlock()
 	t.st.Requests++
 	switch {
-	case status == http.StatusTooManyRequests:
+	case status == http.StatusTooManyRequests || status == t.refusal:
 		t.st.Throttled++
 	case status < 200 || status > 299:
 		t.st.Failed++
