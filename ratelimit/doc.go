@@ -97,9 +97,16 @@
 // requests the counter says are left, and once at the server's reset claim
 // (RateLimit t=, X-RateLimit-Reset), which costs nothing when the claim is
 // true; then it bisects with the last few requests of a window until the
-// bounds are as close as the round trip allows. A window is timed from its
-// first request's answer, when the server surely had it, so slow answers
-// never make it early.
+// bounds are as close as the round trip allows. A window length the
+// server states (RateLimit-Policy w=, in whole seconds) is a claim too:
+// once a reset came no sooner and the bounds reach at least halfway to it,
+// one request of the next window is held back to just before the claimed
+// end (3% and two round trips), and if it is still counted the stated
+// length is taken and the measuring ends (express-rate-limit's w=1 at
+// 100 per 1s); a length outside the bounds (its w=1 for a window of 150ms,
+// rounded up) or a refusal while paced by it puts the claim aside for
+// good. A window is timed from its first request's answer, when the
+// server surely had it, so slow answers never make it early.
 //
 // A window aligned on the clock (windows start at multiples of L since the
 // epoch: Kong, hourly quotas, Redis INCR key:<epoch second>) began before

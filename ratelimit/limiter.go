@@ -329,6 +329,9 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 			l.changed = make(chan struct{})
 		}
 	}
+	if l.adapt.win != nil && ok {
+		l.adapt.win.statePolicy(q.Window)
+	}
 	l.applyAdaptive(now)
 	if l.adapt.repace {
 		// The bare-window model set a new pace: reservations made at the
@@ -392,7 +395,7 @@ func (l *Limiter) Stats() Stats {
 		s.LearnedBurst, s.LearnedRate = l.adapt.learned()
 		switch {
 		case l.adapt.win != nil && l.adapt.win.hi > 0:
-			s.LearnedModel, s.LearnedWindow = ModelFixedWindow, l.adapt.win.hi
+			s.LearnedModel, s.LearnedWindow = ModelFixedWindow, l.adapt.win.length()
 		case s.LearnedRate > 0 && l.adapt.sliding:
 			s.LearnedModel = ModelSlidingWindow
 		case s.LearnedRate > 0:

@@ -246,6 +246,7 @@ const (
 	styleCounters    = "counters"    // RateLimit-Limit/-Remaining/-Reset, Retry-After with fractions
 	styleRateAsLimit = "rate-limit"  // RateLimit-Limit is the refill rate, RateLimit-Reset always 1
 	styleExpress     = "express"     // draft-8 RateLimit + X-RateLimit-*, whole seconds
+	styleLegacy      = "legacy"      // X-RateLimit-* alone (express-rate-limit without standardHeaders)
 	styleHTTPRate    = "httprate"    // X-RateLimit-* with a Unix-seconds reset, Retry-After
 	styleRetryAfter  = "retry-after" // only Retry-After in whole seconds on a 429
 )
@@ -331,6 +332,13 @@ func (f *simFixed) serve(at time.Time) (bool, http.Header) {
 		name := fmt.Sprintf(`"%d-in-%gsec"`, f.limit, f.window.Seconds())
 		h.Set("RateLimit", fmt.Sprintf("%s; r=%d; t=%d", name, remaining, int(math.Ceil(left))))
 		h.Set("RateLimit-Policy", fmt.Sprintf("%s; q=%d; w=%d", name, f.limit, int(math.Ceil(f.window.Seconds()))))
+		h.Set("X-RateLimit-Limit", strconv.Itoa(f.limit))
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		h.Set("X-RateLimit-Reset", strconv.FormatInt(int64(math.Ceil(float64(end.UnixNano())/1e9)), 10))
+		if !ok {
+			h.Set("Retry-After", strconv.Itoa(int(math.Ceil(left))))
+		}
+	case styleLegacy:
 		h.Set("X-RateLimit-Limit", strconv.Itoa(f.limit))
 		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
 		h.Set("X-RateLimit-Reset", strconv.FormatInt(int64(math.Ceil(float64(end.UnixNano())/1e9)), 10))

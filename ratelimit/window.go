@@ -99,6 +99,14 @@ type windowModel struct {
 	left       int           // the least the counter showed left in this window
 	leftSent   time.Time     // the send time of the request that answer was for
 
+	// policy is the window's length as the server's policy header
+	// states it (RateLimit-Policy w=): a claim, relied on (trusted) once
+	// a reset came no sooner and a request sent just before it ends was
+	// still counted; policyOff once the evidence contradicted it.
+	policy    time.Duration
+	trusted   bool
+	policyOff bool
+
 	// The server's current window: send and answer time of its first
 	// request.
 	startSent, startRecv time.Time
@@ -337,6 +345,11 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int) {
 // was seen, the pacer sends a window's quota only after the window ended,
 // so a second refusal means the server is not counting in fixed windows.
 func (w *windowModel) throttled(now time.Time) bool {
+	if w.trusted {
+		// Paced by the stated window and refused: it is not the
+		// server's.
+		w.trusted, w.policyOff = false, true
+	}
 	if w.hi > 0 {
 		w.refusals++
 		w.refusedNow = true
@@ -380,7 +393,50 @@ func (w *windowModel) narrow(lo, hi time.Duration) {
 		lo, hi = hi/2, 0
 	}
 	w.lo, w.hi = lo, hi
+	w.checkPolicy()
 	w.plan()
+}
+
+// statePolicy records the window length the server's policy header
+// states, a claim to check against the counter's resets.
+func (w *windowModel) statePolicy(d time.Duration) {
+	if d <= 0 || w.policyOff || d == w.policy {
+		return
+	}
+	w.policy, w.trusted = d, false
+	w.checkPolicy()
+	w.plan()
+}
+
+// checkPolicy weighs the server's stated window against the bounds: a
+// length outside them is not the window's (express-rate-limit rounds
+// 150ms up to w=1), and once the bounds hold it within policyTolerance
+// below, it is taken as the length: a window from the first request
+// that lasts what the server says needs no more measuring.
+func (w *windowModel) checkPolicy() {
+	switch {
+	case w.policy <= 0 || w.policyOff:
+	case w.aligned || w.lo >= w.policy || (w.hi > 0 && w.hi < w.policy):
+		w.policyOff, w.trusted = true, false
+	case w.hi > 0 && w.lo >= w.policy-w.policyTolerance():
+		w.trusted = true
+	}
+}
+
+// policyTolerance is how close below the stated window a request must
+// have been counted for the claim to hold: the window's precision plus
+// what a round trip each way can hide.
+func (w *windowModel) policyTolerance() time.Duration {
+	return time.Duration(windowPrecision*float64(w.policy)) + 2*w.rtt
+}
+
+// length is the window's length as the pacer times it: the stated one
+// once trusted, else the upper bound; 0 while no reset was seen.
+func (w *windowModel) length() time.Duration {
+	if w.trusted {
+		return min(w.hi, w.policy)
+	}
+	return w.hi
 }
 
 // plan sets the pacer from what is known: until a reset shows, one probe
@@ -447,8 +503,25 @@ func (w *windowModel) plan() {
 	// The pacer times a window from its first request's answer, when the
 	// server surely had it: hi measured from that request's send is
 	// enough, however long that answer took.
-	p.length = w.hi
+	p.length = w.length()
 	p.probes = p.probes[:0]
+	switch {
+	case w.trusted:
+		return
+	case w.policy > 0 && !w.policyOff && w.lo >= w.policy/2:
+		// The server's stated window fits the bounds: one request held
+		// back to just before it ends tries the claim; counted, it holds
+		// (checkPolicy), and if it opened the next window instead, the
+		// claim is off at a cost of one request. Tried only once the
+		// window surely lasts half of it: before, bisecting narrows the
+		// bounds faster, and on a window aligned on the clock (which
+		// starts before our first request in it) a probe this late
+		// finds the window ended and sends the bounds the wrong way.
+		// Half the tolerance is margin: the round trip it is measured
+		// by moves meanwhile.
+		p.probes = append(p.probes, max(w.policy-w.policyTolerance()/2, w.lo+time.Millisecond))
+		return
+	}
 	if float64(w.hi-w.lo) > windowPrecision*float64(w.hi)+float64(w.rtt) {
 		// Spread geometrically: the length is as likely a tenth of what
 		// is known as nine tenths.
@@ -478,7 +551,7 @@ func (w *windowModel) perSecond() float64 {
 	if w.hi == 0 {
 		return 0
 	}
-	return float64(w.quota) / math.Max(w.hi.Seconds(), 1e-3)
+	return float64(w.quota) / math.Max(w.length().Seconds(), 1e-3)
 }
 
 // minTime is the earlier of a and b.
