@@ -212,12 +212,16 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 		return true
 	}
 	// Where this request stands among our sends since the window's first.
-	idx := w.before
+	// The request is one of them: let go by the pacer a little before
+	// the sender took its send time (a journal write lies between), it
+	// is not one that went before it.
+	idx := w.before - 1
 	for _, t := range w.sends {
-		if t.Before(sent) {
+		if !t.After(sent) {
 			idx++
 		}
 	}
+	idx = max(idx, w.before)
 	// A request sent a round trip after another arrived after it: if its
 	// counter shows more left, the counter went up in between.
 	if sent.Sub(w.leftSent) > w.rtt && remaining > w.left {

@@ -78,3 +78,44 @@ func TestWindowModelTellsSlidingFromFixed(t *testing.T) {
 		})
 	}
 }
+
+// TestWindowModelCountsLastRequest checks that a window's last request,
+// whose send time the sender takes a little after the limiter let it go
+// (a journal write lies between), still counts in the window: it is the
+// one that measures how long the window lasts at least.
+func TestWindowModelCountsLastRequest(t *testing.T) {
+	const ms = time.Millisecond
+	tests := []struct {
+		name string
+		lag  time.Duration // from the limiter's letting go to the send time
+	}{
+		{"send time as let go", 0},
+		{"send time a little later", 3 * ms / 10},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t0 := simEpoch
+			// The window's first request is sent at t0 and answered 1ms
+			// later, before the model began; 13 more go at once and the
+			// last, its 15th, 120ms later.
+			w := newWindowModel(15, 8, 1, t0, t0.Add(ms), 0)
+			offsets := []time.Duration{}
+			for i := range 13 {
+				offsets = append(offsets, 2*ms+time.Duration(i)*ms/10)
+			}
+			offsets = append(offsets, 120*ms)
+			for _, d := range offsets {
+				w.sent(t0.Add(d))
+			}
+			for i, d := range offsets {
+				sent := t0.Add(d + tc.lag)
+				if !w.answered(sent, sent.Add(ms), 13-i, 0) {
+					t.Fatalf("answer %d taken for a sliding window's", i)
+				}
+			}
+			if w.lo < 119*ms {
+				t.Errorf("lower bound %v, want at least 119ms: the 15th request, sent at 120ms, still counted", w.lo)
+			}
+		})
+	}
+}
