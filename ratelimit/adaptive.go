@@ -83,7 +83,14 @@ const (
 	adaptiveLow = 1
 	// adaptiveFloor keeps a measurement gone wrong from stalling the run.
 	adaptiveFloor = 0.1
+	// adaptiveSustain is the longest stretch of accepted requests that
+	// bounds a bucket's rate from below (sustained).
+	adaptiveSustain = 2 * time.Second
 )
+
+// sustainSpans are the stretches, ending at a sign, over which accepted
+// requests bound a bucket's rate from below.
+var sustainSpans = [...]time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, adaptiveSustain}
 
 // observation is one answer's quota counter, by its request's send time.
 type observation struct {
@@ -125,6 +132,13 @@ type adaptive struct {
 	history     []segment
 
 	measured float64 // requests/second; 0 unknown
+	// loose: the latest measurement is what the bucket was seen to
+	// sustain, more than the equation gave, so only a lower bound: the
+	// pace searches upward briskly until the next sign measures again.
+	loose bool
+	// accepted is the send times of the requests accepted over the last
+	// adaptiveSustain, in the order their answers came (sustained).
+	accepted []time.Time
 
 	obs []observation // recent answers' counters, for track
 
@@ -177,6 +191,7 @@ func newAdaptive(ceiling rate.Limit, burst, inFlight int) *adaptive {
 func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset time.Duration) time.Duration {
 	a.successes++
 	a.lastRecv = now
+	a.noteAccepted(sent)
 	if a.signs == 0 && sent.After(a.burstLast) {
 		a.burstLast = sent
 	}
@@ -261,7 +276,7 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 		// rate, briskly while the pace is still the first guess, so a
 		// guess under the limit does not hold the run down.
 		probe := adaptiveProbe
-		if a.measured == 0 {
+		if a.measured == 0 || a.loose {
 			probe = adaptiveSearch
 		}
 		if dt := sent.Sub(a.probed); dt > 0 {
@@ -475,7 +490,7 @@ func (a *adaptive) sign(now time.Time, pause time.Duration, left float64) {
 			endLeft:   left,
 		})
 		a.forget(now)
-		a.measure()
+		a.measure(now)
 	}
 	a.lastSign, a.lastLeft = now, left
 	a.segStart = now.Add(pause)
@@ -492,8 +507,47 @@ func (a *adaptive) forget(now time.Time) {
 	a.history = a.history[drop:]
 }
 
-// measure solves the segments' equation for the server's rate.
-func (a *adaptive) measure() {
+// noteAccepted remembers the send time of an accepted request for
+// sustained, forgetting those older than adaptiveSustain.
+func (a *adaptive) noteAccepted(sent time.Time) {
+	drop := 0
+	for drop < len(a.accepted) && sent.Sub(a.accepted[drop]) > adaptiveSustain {
+		drop++
+	}
+	if drop > 0 || len(a.accepted) >= 4096 {
+		a.accepted = append(a.accepted[:0], a.accepted[max(drop, 1):]...)
+	}
+	a.accepted = append(a.accepted, sent)
+}
+
+// sustained bounds the bucket's rate from below by what it accepted up to
+// now: no bucket of size B accepts more than B + r*L requests in a stretch
+// of L, whatever came before. The segments' equation assumes the pool
+// kept the bucket empty between signs; while the pace was under the rate
+// (the first guess creeping up, a pace a jittered 429 cut short) the
+// bucket overflowed, and the equation measured the pace, not the rate:
+// nginx's limit_req without a burst (one request per 1/r, any two closer
+// refused) was paced at 36/s for a true 100/s.
+func (a *adaptive) sustained(now time.Time) float64 {
+	burst := float64(max(a.burstSize(), 1))
+	best := 0.0
+	for _, span := range sustainSpans {
+		n := 0
+		for _, t := range a.accepted {
+			if now.Sub(t) <= span {
+				n++
+			}
+		}
+		if n >= adaptiveMinSuccesses {
+			best = math.Max(best, (float64(n)-burst)/span.Seconds())
+		}
+	}
+	return best
+}
+
+// measure solves the segments' equation for the server's rate at a sign
+// at now, never under what the bucket was seen to sustain.
+func (a *adaptive) measure(now time.Time) {
 	var sending float64
 	accepted := 0
 	for _, s := range a.history {
@@ -520,7 +574,8 @@ func (a *adaptive) measure() {
 			hi = mid
 		}
 	}
-	a.measured = (lo + hi) / 2
+	eq, sus := (lo+hi)/2, a.sustained(now)
+	a.measured, a.loose = math.Max(eq, sus), sus > eq
 	a.pace = math.Max(a.measured*adaptiveMargin, adaptiveFloor)
 }
 
