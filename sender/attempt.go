@@ -314,7 +314,18 @@ func (e *engine) hear(a *answer) verdict {
 // requests it takes; a server that is down answers 503 to everything, and
 // past the grace its 503s are retried as failures, which spend the retry
 // budget and end the run (ErrOutage) as before.
+//
+// A 403 is a throttle only when it says so (GitHub's rate limits answer
+// 403 with Retry-After, or with X-RateLimit-Remaining: 0 and a reset):
+// then it is hinted, else it is the refusal of credentials it usually is.
 func (e *engine) throttleHint(a *answer) (sig ratelimit.Signal, hinted, busy bool) {
+	if a.status == http.StatusForbidden {
+		if !rateLimited403(a.header, a.end) {
+			return sig, false, false
+		}
+		sig, hinted = e.server.ParseWaitAt(a.header, a.end)
+		return sig, hinted, false
+	}
 	if !throttleStatus(a.status) {
 		return sig, false, false
 	}
@@ -490,6 +501,16 @@ func (e *engine) backoffMax() time.Duration {
 		return e.cfg.BackoffMax
 	}
 	return DefaultBackoffMax
+}
+
+// rateLimited403 reports whether a 403's headers say a rate limit refused
+// it: a Retry-After, or a quota with nothing remaining.
+func rateLimited403(h http.Header, now time.Time) bool {
+	if h.Get("Retry-After") != "" {
+		return true
+	}
+	q, ok := ratelimit.ParseQuota(h, now)
+	return ok && q.Remaining == 0
 }
 
 // throttleStatus reports the statuses that may carry a wait hint.

@@ -86,12 +86,17 @@ func classifyTransport(err error, wrote bool) verdict {
 	return verdict{kind: verdictRetry, reason: reason}
 }
 
-// classifyThrottle judges a 429, a 503 with a wait hint (sig, hinted), or
-// a bare 503 from a busy server (busy: one taking other requests, whose
-// 503 is a rate limit, as nginx's limit_req answers by default, not an
-// outage); ok is false for any other answer.
+// classifyThrottle judges a 429, a 503 or 403 with a wait hint (sig,
+// hinted; the caller hints a 403 only when its headers say a rate limit
+// refused it), or a bare 503 from a busy server (busy: one taking other
+// requests, whose 503 is a rate limit, as nginx's limit_req answers by
+// default, not an outage); ok is false for any other answer.
 func classifyThrottle(status int, sig ratelimit.Signal, hinted, busy bool, maxWait time.Duration) (v verdict, ok bool) {
-	if status != http.StatusTooManyRequests && (status != http.StatusServiceUnavailable || !hinted && !busy) {
+	switch {
+	case status == http.StatusTooManyRequests:
+	case status == http.StatusServiceUnavailable && (hinted || busy):
+	case status == http.StatusForbidden && hinted:
+	default:
 		return verdict{}, false
 	}
 	if hinted && sig.Wait > maxWait {

@@ -484,6 +484,17 @@ func TestRunStatuses(t *testing.T) {
 			wantErrText: []string{"not sent", "HTTP 401"}},
 		{name: "403 ends the run, row pending for resume", status: 403, want: StatusPending, wantAttempts: 1, wantRunErr: ErrAuth,
 			wantErrText: []string{"not sent", "HTTP 403"}},
+		{name: "403 with a quota left is still the credentials", status: 403,
+			header: http.Header{"X-Ratelimit-Remaining": {"4999"}, "X-Ratelimit-Reset": {"60"}}, want: StatusPending, wantAttempts: 1,
+			wantRunErr: ErrAuth, wantErrText: []string{"not sent", "HTTP 403"}},
+		// GitHub's rate limits answer 403 with Retry-After, or with the
+		// quota spent and its reset: a throttle, which past MaxWait parks.
+		{name: "403 with Retry-After is a throttle", status: 403,
+			header: http.Header{"Retry-After": {"3600"}}, maxWait: time.Minute, want: StatusPending, wantAttempts: 1,
+			wantRunErr: ErrParked, wantRunText: "Retry-After: 3600", wantErrText: []string{"not sent"}},
+		{name: "403 with the quota spent is a throttle", status: 403,
+			header: http.Header{"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset": {"3600"}}, maxWait: time.Minute, want: StatusPending, wantAttempts: 1,
+			wantRunErr: ErrParked, wantRunText: "X-RateLimit-Reset: 3600", wantErrText: []string{"not sent"}},
 		{name: "429 asking for more than MaxWait parks the run, row pending for resume", status: 429,
 			header: http.Header{"Retry-After": {"3600"}}, maxWait: time.Minute, want: StatusPending, wantAttempts: 1,
 			wantRunErr: ErrParked, wantRunText: "Retry-After: 3600", wantErrText: []string{"not sent"}},
