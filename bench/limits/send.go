@@ -45,6 +45,16 @@ type trial struct {
 	DeliveredOnce bool        `json:"delivered_once"`
 	Summary       *summary    `json:"summary,omitempty"`
 	Server        serverStats `json:"server"`
+	// The real table's second measure: BestSeconds is the server's best
+	// for this trial (see bestSeconds), EfficiencyVsBest best / wall, and
+	// PhaseSeconds, where windows are aligned to the limiter's start, how
+	// far into its window the first request came.
+	BestSeconds      float64  `json:"best_seconds,omitempty"`
+	EfficiencyVsBest float64  `json:"efficiency_vs_best,omitempty"`
+	PhaseSeconds     *float64 `json:"phase_seconds,omitempty"`
+	// firstSent is the run's first request, from the report (or, for
+	// curl, when xargs started).
+	firstSent time.Time
 }
 
 // summary is the part of bulksend's --json summary the benchmark reads.
@@ -183,8 +193,9 @@ func sendOnce(ctx context.Context, bin string, ep endpoint, mode, input string, 
 		}
 	}
 	if f, err := os.Open(report); err == nil {
-		t.Acked, err = countSent(f)
+		facts, err := readReport(f)
 		f.Close()
+		t.Acked, t.firstSent = facts.Sent, facts.First
 		if err != nil {
 			problems = append(problems, err.Error())
 		}
@@ -196,36 +207,56 @@ func sendOnce(ctx context.Context, bin string, ep endpoint, mode, input string, 
 	return t, nil
 }
 
-// countSent counts the report rows whose status is "sent". It reads the
-// status column by name, so the report may add or move columns.
-func countSent(r io.Reader) (int, error) {
+// reportFacts is what the harness reads from bulksend's report: the rows
+// sent, and the earliest sent_at, the run's first request as near as the
+// report tells it (zero if no row has one).
+type reportFacts struct {
+	Sent  int
+	First time.Time
+}
+
+// readReport reads a report's facts. It reads the status and sent_at
+// columns by name, so the report may add or move columns; a sent_at it
+// cannot read (RFC 3339) is left out.
+func readReport(r io.Reader) (reportFacts, error) {
+	var f reportFacts
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if err != nil {
-		return 0, fmt.Errorf("read report header: %w", err)
+		return f, fmt.Errorf("read report header: %w", err)
 	}
-	col := -1
+	col, at := -1, -1
 	for i, h := range header {
-		if strings.TrimPrefix(h, "\ufeff") == "status" {
-			col = i
-			break
+		switch strings.TrimPrefix(h, "\ufeff") {
+		case "status":
+			if col < 0 {
+				col = i
+			}
+		case "sent_at":
+			if at < 0 {
+				at = i
+			}
 		}
 	}
 	if col < 0 {
-		return 0, errors.New("read report: no status column")
+		return f, errors.New("read report: no status column")
 	}
-	n := 0
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
-			return n, nil
+			return f, nil
 		}
 		if err != nil {
-			return n, fmt.Errorf("read report: %w", err)
+			return f, fmt.Errorf("read report: %w", err)
 		}
 		if col < len(rec) && rec[col] == "sent" {
-			n++
+			f.Sent++
+		}
+		if at >= 0 && at < len(rec) && rec[at] != "" {
+			if t, err := time.Parse(time.RFC3339Nano, rec[at]); err == nil && (f.First.IsZero() || t.Before(f.First)) {
+				f.First = t
+			}
 		}
 	}
 }

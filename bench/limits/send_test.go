@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-func TestCountSent(t *testing.T) {
+func TestReadReportSent(t *testing.T) {
 	const header = "line,id,status,http_status,attempts,throttled,error,message_id,latency_ms,sent_at,response\n"
 	tests := []struct {
 		name    string
@@ -32,25 +32,63 @@ func TestCountSent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := countSent(strings.NewReader(tt.in))
+			got, err := readReport(strings.NewReader(tt.in))
 			if (err != nil) != tt.wantErr {
-				t.Fatalf("countSent error = %v, wantErr %v", err, tt.wantErr)
+				t.Fatalf("readReport error = %v, wantErr %v", err, tt.wantErr)
 			}
-			if got != tt.want {
-				t.Errorf("countSent = %d, want %d", got, tt.want)
+			if got.Sent != tt.want {
+				t.Errorf("readReport sent = %d, want %d", got.Sent, tt.want)
 			}
 		})
 	}
 }
 
-func FuzzCountSent(f *testing.F) {
+// TestReadReportFirst: the run's first request is the earliest sent_at of
+// any row, sent or not; rows never sent and unreadable times are left out.
+func TestReadReportFirst(t *testing.T) {
+	const header = "line,id,status,http_status,attempts,throttled,error,message_id,latency_ms,sent_at,response\n"
+	tests := []struct {
+		name string
+		in   string
+		want string
+	}{
+		{"earliest, not the first line", header +
+			"2,a,sent,200,1,0,,m1,1,2026-03-01T12:00:00.250Z,\n" +
+			"3,b,unknown,,1,0,cut,,,2026-03-01T12:00:00.125Z,\n" +
+			"4,c,failed,500,1,0,boom,,1,,\n", "2026-03-01T12:00:00.125Z"},
+		{"offsets are times", "sent_at,status\n2026-03-01T13:00:00.010+01:00,sent\n2026-03-01T12:00:00.020Z,sent\n", "2026-03-01T12:00:00.010Z"},
+		{"unreadable left out", "status,sent_at\nsent,yesterday\nsent,2026-03-01T12:00:01Z\n", "2026-03-01T12:00:01Z"},
+		{"none sent", header + "2,a,skipped,,0,0,,,,,\n", ""},
+		{"no sent_at column", "status\nsent\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := readReport(strings.NewReader(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want time.Time
+			if tt.want != "" {
+				want, _ = time.Parse(time.RFC3339Nano, tt.want)
+			}
+			if !got.First.Equal(want) {
+				t.Errorf("first = %v, want %v", got.First, want)
+			}
+		})
+	}
+}
+
+func FuzzReadReport(f *testing.F) {
 	for _, s := range []string{"", "status\nsent\n", "id,status\na,sent\nb,failed\n", "status\n\"sent\n", "\ufeffstatus\r\nsent\r\n", "a,b\n1\n1,2,3\n"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		n, err := countSent(strings.NewReader(in))
-		if n < 0 || n > strings.Count(in, "sent") {
-			t.Errorf("countSent = %d, %v for %q: more than the word appears", n, err, in)
+		got, err := readReport(strings.NewReader(in))
+		if n := got.Sent; n < 0 || n > strings.Count(in, "sent") {
+			t.Errorf("readReport sent = %d, %v for %q: more than the word appears", n, err, in)
+		}
+		if !got.First.IsZero() && strings.Count(in, "sent_at") == 0 {
+			t.Errorf("readReport first = %v for %q: no sent_at column", got.First, in)
 		}
 	})
 }
