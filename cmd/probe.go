@@ -123,6 +123,7 @@ type probeReport struct {
 	LimitPerWindow         int      `json:"limit_per_window"`
 	RefusedCount           bool     `json:"refused_count"`
 	Confidence             float64  `json:"confidence"`
+	Rounds                 int      `json:"rounds"`
 	Explained              string   `json:"explained,omitempty"`
 	SustainedCounted       int      `json:"sustained_accepted_counted"`
 	SustainedOverSeconds   float64  `json:"sustained_over_seconds"`
@@ -290,6 +291,7 @@ func newProbeReport(method, url string, res *probe.Result) *probeReport {
 	}
 	if f := res.Model; res.ModelOK {
 		rep.Model, rep.ModelVariant, rep.LimitPerWindow, rep.RefusedCount, rep.Confidence = f.Model, f.Variant, f.Limit, f.RefusedCount, f.Confidence
+		rep.Rounds = res.Rounds
 		if !f.Unbounded {
 			rep.WindowSeconds = math.Round(f.Period.Seconds()*1000) / 1000
 		}
@@ -343,7 +345,14 @@ func printProbeReport(w io.Writer, rep *probeReport, res *probe.Result) {
 		row("burst", "%s)", b)
 	}
 	if rep.Model != "" {
-		row("model", "%s (confidence %.2f: it explains %s)", describeModel(res.Model), rep.Confidence, rep.Explained)
+		rounds := ""
+		if rep.Rounds > 1 {
+			rounds = fmt.Sprintf(" after %d rounds", rep.Rounds)
+		}
+		row("model", "%s (confidence %.2f%s: it explains %s)", describeModel(res.Model), rep.Confidence, rounds, rep.Explained)
+		if rep.Confidence < probe.DefaultMinConfidence {
+			row("", "a weak fit: another kind of limiter explains these answers nearly as well")
+		}
 	}
 	switch {
 	case !rep.Limited && rep.SustainedPerSecond == 0 && res.Rate.PerSecond > 0:

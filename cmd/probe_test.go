@@ -242,6 +242,47 @@ func TestProbeTable(t *testing.T) {
 	}
 }
 
+// TestProbeRounds: a probe whose first fit was weak says how many rounds
+// it took, and a fit still weak at the end says so.
+func TestProbeRounds(t *testing.T) {
+	tests := []struct {
+		name   string
+		cfg    sandbox.Config
+		want   string
+		weak   bool
+		rounds int
+	}{
+		{"HAProxy's counter, told apart in a second round",
+			sandbox.Config{Model: sandbox.ModelSliding, Sliding: sandbox.SlidingCounterFirst, Burst: 15, Window: 150 * time.Millisecond, RefusedCount: true},
+			`^model +15 per 150ms sliding window \(counter from first request\); refused requests count against it \(confidence 1\.00 after 2 rounds: it explains \d+ of \d+ answers\)$`, false, 2},
+		{"one at a time, a bucket or a window alike",
+			sandbox.Config{Burst: 1, Rate: 10},
+			`^model +.* \(confidence 0\.\d\d after 2 rounds: it explains \d+ of \d+ answers\)$`, true, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			base, adjust := simulatedSandbox(t, tt.cfg)
+			code, out, errOut := runSimulatedProbe(t, adjust, base+"/send")
+			if code != ExitOK {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			if !regexp.MustCompile(`(?m)` + tt.want).MatchString(out) {
+				t.Errorf("table lacks %s:\n%s", tt.want, out)
+			}
+			if weak := strings.Contains(out, "a weak fit: another kind of limiter explains these answers nearly as well"); weak != tt.weak {
+				t.Errorf("weak fit said %v, want %v:\n%s", weak, tt.weak, out)
+			}
+			base, adjust = simulatedSandbox(t, tt.cfg)
+			_, out, _ = runSimulatedProbe(t, adjust, base+"/send", "--json")
+			var rep probeReport
+			if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Rounds != tt.rounds {
+				t.Errorf("JSON rounds %d (%v), want %d", rep.Rounds, err, tt.rounds)
+			}
+		})
+	}
+}
+
 // TestProbeNotMeasured: what exits 1, and that it still prints what it saw.
 func TestProbeNotMeasured(t *testing.T) {
 	_, unlimited := sandboxtest.Start(t, sandbox.Config{})

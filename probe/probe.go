@@ -38,6 +38,9 @@ const (
 	DefaultMaxDuration = 30 * time.Second
 	DefaultConcurrency = 4
 	DefaultMethod      = http.MethodGet
+	// DefaultMinConfidence is the fit's confidence below which a probe
+	// takes another round rather than report a weak fit.
+	DefaultMinConfidence = 0.8
 )
 
 // The probe's schedule after the first throttle answer (see Run).
@@ -102,6 +105,12 @@ type Config struct {
 	Concurrency int
 	// Clock is the time source; nil means the system clock.
 	Clock ratelimit.Clock
+	// MinConfidence is the least Fit.Confidence the probe settles for:
+	// below it, the probe takes another round, twice as long as the
+	// rounds before, while MaxRequests and MaxDuration allow, and then
+	// reports the fit of everything it saw. 0 means DefaultMinConfidence;
+	// above 1, every round the budget allows.
+	MinConfidence float64
 }
 
 // Result is what a probe saw and what it makes of it.
@@ -145,6 +154,9 @@ type Result struct {
 	// a rate, Burst and Rate are its limit and rate.
 	Model   Fit
 	ModelOK bool
+	// Rounds is how many rounds the probe took: one, or more when a fit
+	// of the first ones was below Config.MinConfidence.
+	Rounds int
 
 	// Events are the answered requests in the order they were answered.
 	Events []Event
@@ -201,6 +213,15 @@ type prober struct {
 	splitLeft   int       // requests of a split burst before its pause; -1 none
 	splitUntil  time.Time // the end of its pause
 	paced       int       // accepted since the first throttle answer
+	round       int       // rounds ended with a weak fit: each doubles what measured asks
+
+	// fit is FitModel's answer on the first fitted events, kept so that a
+	// round's fit is not computed twice.
+	fit    Fit
+	fitOK  bool
+	fitted int // events fitted; -1 none yet
+	// lastConfidence is the fit's at the end of the last round.
+	lastConfidence float64
 
 	// offLo and offHi bound the server clock's offset, as server does to
 	// read reset times; the skew reported is their middle. (ServerClock.Now
@@ -224,10 +245,13 @@ type prober struct {
 // gives back what a fixed window would not, a bucket what a window would
 // hold back. FitModel then explains the whole timeline. The probe stops
 // after minCycles drains, with at least twice the first burst accepted
-// since the first one.
+// since the first one, if the fit of what it saw is confident enough
+// (Config.MinConfidence); else it takes another round, a burst on the
+// limiter refilled meanwhile and as many cycles again as all the rounds
+// before, within its budget.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	cfg = withDefaults(cfg)
-	p := &prober{cfg: cfg, clock: cfg.Clock, res: &Result{}, concurrency: cfg.Concurrency, probeSeq: -1, splitLeft: -1}
+	p := &prober{cfg: cfg, clock: cfg.Clock, res: &Result{}, concurrency: cfg.Concurrency, probeSeq: -1, splitLeft: -1, fitted: -1}
 	if _, err := http.NewRequestWithContext(ctx, cfg.Method, cfg.URL, nil); err != nil {
 		return p.res, fmt.Errorf("probe: %w", err)
 	}
@@ -255,6 +279,9 @@ func withDefaults(cfg Config) Config {
 	if cfg.Clock == nil {
 		cfg.Clock = ratelimit.SystemClock{}
 	}
+	if cfg.MinConfidence <= 0 {
+		cfg.MinConfidence = DefaultMinConfidence
+	}
 	if cfg.Client == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = MaxConcurrency
@@ -281,15 +308,26 @@ func (p *prober) loop(ctx context.Context) error {
 	)
 	for {
 		now := p.clock.Now()
-		if !stopping && (p.res.Requests >= p.cfg.MaxRequests || !now.Before(deadline) || p.measured()) {
+		if !stopping && (p.res.Requests >= p.cfg.MaxRequests || !now.Before(deadline)) {
 			stopping = true
+		}
+		// A measured round is judged on every answer: the fit decides
+		// whether another round is worth it.
+		judging := !stopping && p.measured()
+		if judging && inFlight == 0 {
+			if p.confident() {
+				stopping = true
+			} else {
+				p.anotherRound()
+				continue
+			}
 		}
 		if stopping && inFlight == 0 {
 			return runErr
 		}
 		var timer <-chan time.Time
 		stopTimer := func() bool { return false }
-		if !stopping {
+		if !stopping && !judging {
 			if at, ok := p.next(inFlight); ok {
 				if !at.After(now) {
 					p.sent(now)
@@ -323,10 +361,48 @@ func (p *prober) loop(ctx context.Context) error {
 // measured says the timeline holds enough cycles for the fit, and the
 // limiter was just drained so the last cycle is whole: twice the first
 // burst accepted since, or many cycles when a server that counts refusals
-// gives little back.
+// gives little back; each round ended with a weak fit doubles both.
 func (p *prober) measured() bool {
-	return p.probing && p.probeSeq < 0 && p.probeK == 0 && p.cycles >= minCycles &&
-		(p.paced >= max(2*p.burstSeen, minPaced) || p.cycles >= 4*minCycles)
+	grow := 1 << p.round
+	return p.probing && p.probeSeq < 0 && p.probeK == 0 && p.cycles >= minCycles*grow &&
+		(p.paced >= max(2*p.burstSeen, minPaced)*grow || p.cycles >= 4*minCycles*grow)
+}
+
+// confident says the probe has seen enough: the fit of the answers so far
+// is at least MinConfidence, or there is nothing to fit, or the last round
+// did not raise the confidence (two models that decide alike on every
+// timeline, a bucket and a window of one, stay apart by nothing).
+func (p *prober) confident() bool {
+	f, ok := p.fitModel()
+	if !ok || f.Confidence >= p.cfg.MinConfidence || p.round > 0 && f.Confidence <= p.lastConfidence {
+		return true
+	}
+	p.lastConfidence = f.Confidence
+	return false
+}
+
+// anotherRound starts a round after a weak fit: a burst until throttled,
+// on a limiter that refilled while the fit ran, then cycles as before
+// until measured asks twice as many.
+func (p *prober) anotherRound() {
+	p.round++
+	p.probing, p.probeSeq, p.probeK = false, -1, 0
+	p.burstFrom, p.splitLeft = p.res.Requests, -1
+}
+
+// fitModel is FitModel on the answers so far, with the burst seen and the
+// quota the headers state as hints; computed once per set of answers.
+func (p *prober) fitModel() (Fit, bool) {
+	if p.fitted == len(p.res.Events) {
+		return p.fit, p.fitOK
+	}
+	hints := []int{p.burstSeen}
+	if p.res.QuotaOK && p.res.Quota.Limit > 0 {
+		hints = append(hints, p.res.Quota.Limit)
+	}
+	p.fit, p.fitOK = FitModel(p.res.Events, hints...)
+	p.fitted = len(p.res.Events)
+	return p.fit, p.fitOK
 }
 
 // next says when the next request may leave, or ok=false when it waits
@@ -547,11 +623,8 @@ func (p *prober) finish() {
 	if b, n, ok := EstimateBurst(burst, res.Rate.PerSecond); ok {
 		res.Burst, res.AcceptedBeforeThrottle = b, n
 	}
-	hints := []int{p.burstSeen}
-	if res.QuotaOK && res.Quota.Limit > 0 {
-		hints = append(hints, res.Quota.Limit)
-	}
-	if f, ok := FitModel(res.Events, hints...); ok && p.paced > 0 {
+	res.Rounds = p.round + 1
+	if f, ok := p.fitModel(); ok && p.paced > 0 {
 		res.Model, res.ModelOK = f, true
 		// The fitted model says what the burst and the rate are; the
 		// raw estimates stay where it cannot (a concurrency limit).

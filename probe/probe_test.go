@@ -310,8 +310,10 @@ func TestRunSendsTheRequest(t *testing.T) {
 }
 
 // TestRunBusyQuota: a limiter someone else just emptied shows no burst, but
-// the rate is still measured, at the usual cost, and nothing suggests a
-// burst that was never seen.
+// the rate is still measured, and nothing suggests a burst that was never
+// seen. A fit around a burst of one is weak (a bucket of one and a window
+// of one decide alike), so the probe takes more rounds, but stops once a
+// round no longer raises the confidence.
 func TestRunBusyQuota(t *testing.T) {
 	clock := testkit.NewJumpClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
 	srv, err := sandbox.New(sandbox.Config{Burst: 15, Rate: 20, Now: clock.Now})
@@ -327,7 +329,7 @@ func TestRunBusyQuota(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Limited || res.AcceptedBeforeThrottle != 0 || res.Requests > 80 ||
+	if !res.Limited || res.AcceptedBeforeThrottle != 0 || res.Requests > 300 || res.Rounds > 3 ||
 		math.Abs(res.Rate.PerSecond-20) > 20*0.08 || !strings.HasPrefix(res.SuggestedFlags(), "--rate ") ||
 		regexp.MustCompile(`--burst ([2-9]|\d\d)`).MatchString(res.SuggestedFlags()) {
 		t.Errorf("result: %d requests, burst %d, rate %+v, flags %q", res.Requests, res.Burst, res.Rate, res.SuggestedFlags())
@@ -377,6 +379,44 @@ func TestRunModels(t *testing.T) {
 			}
 			if truth := float64(tt.limit) / tt.period.Seconds(); res.Rate.PerSecond*0.97 > truth*1.001 || res.SuggestedFlags() == "" {
 				t.Errorf("rate %v/s, flags %q: faster than the server's %v/s", res.Rate.PerSecond, res.SuggestedFlags(), truth)
+			}
+		})
+	}
+}
+
+// TestRunRounds: a fit below Config.MinConfidence makes the probe take
+// another round, twice the evidence, rather than report a weak fit; it
+// stops when the fit is confident, when a round did not raise the
+// confidence, or when the budget is spent.
+func TestRunRounds(t *testing.T) {
+	haproxy := sandbox.Config{Model: sandbox.ModelSliding, Sliding: sandbox.SlidingCounterFirst, Burst: 15, Window: 150 * time.Millisecond, RefusedCount: true}
+	tests := []struct {
+		name          string
+		sandbox       sandbox.Config
+		probe         probe.Config
+		rounds        int
+		minConfidence float64
+		maxConfidence float64
+	}{
+		// One round of HAProxy's counter leaves a fixed window nearly as
+		// good (confidence 0.5); the second tells them apart.
+		{"weak fit, another round", haproxy, probe.Config{}, 2, 0.8, 1},
+		{"settling for less", haproxy, probe.Config{MinConfidence: 0.4}, 1, 0.4, 0.79},
+		{"confident at once", sandbox.Config{Model: sandbox.ModelLeaky, Burst: 15, Rate: 100}, probe.Config{}, 1, 0.8, 1},
+		// A bucket of one and a window of one decide alike: the second
+		// round adds nothing, and the probe stops there.
+		{"nothing to gain", sandbox.Config{Burst: 1, Rate: 10}, probe.Config{}, 2, 0, 0.79},
+		// The second round would end at about 120 requests.
+		{"the budget ends it", haproxy, probe.Config{MinConfidence: 2, MaxRequests: 100}, 2, 0, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := simulated(t, tt.sandbox, tt.probe)
+			if c := res.Model.Confidence; !res.ModelOK || res.Rounds != tt.rounds || c < tt.minConfidence || c > tt.maxConfidence {
+				t.Errorf("%d rounds, confidence %.2f (model %v), want %d rounds, %.2f-%.2f", res.Rounds, c, res.ModelOK, tt.rounds, tt.minConfidence, tt.maxConfidence)
+			}
+			if tt.probe.MaxRequests > 0 && res.Requests != tt.probe.MaxRequests {
+				t.Errorf("%d requests, want the budget's %d", res.Requests, tt.probe.MaxRequests)
 			}
 		})
 	}
