@@ -62,8 +62,8 @@ func TestRunRealLimiters(t *testing.T) {
 					t.Fatal(err)
 				}
 				f := res.Model
-				t.Logf("| %s | %s %s | %d per %v | %d per %v | %d | %.1f s | %.2f | `%s` |", tt.name, f.Model, f.Variant,
-					f.Limit, f.Period.Round(time.Millisecond), tt.limit, tt.period, res.Requests, res.Elapsed.Seconds(), f.Confidence, res.SuggestedFlags())
+				t.Logf("| %s | %s %s | %d per %v | %d per %v | %d | %.1f s | %d | %.2f | `%s` |", tt.name, f.Model, f.Variant,
+					f.Limit, f.Period.Round(time.Millisecond), tt.limit, tt.period, res.Requests, res.Elapsed.Seconds(), res.Rounds, f.Confidence, res.SuggestedFlags())
 				switch {
 				case !res.ModelOK || f.Model != tt.model:
 					miss = fmt.Sprintf("model %+v, want %s", f, tt.model)
