@@ -16,6 +16,10 @@ type Event struct {
 	Received  time.Time // local time the answer arrived
 	Status    int       // HTTP status of the answer
 	Throttled bool      // a throttle answer: 429, or 503 with a wait hint
+	// Round is the probe's round the request was sent in, from 0: between
+	// two rounds the limiter sat idle (see Run), a time no rate is
+	// measured across.
+	Round int
 }
 
 // At is when the server most likely decided on the request: halfway
@@ -49,36 +53,30 @@ type Rate struct {
 // used would read as a slower rate. The estimate improves with the number
 // of accepted requests counted, not with the number of throttled ones.
 //
+// Each round of a probe (Event.Round) is counted on its own and the rounds
+// added up: between two rounds the limiter sat idle, and a full limiter
+// wastes what it would refill.
+//
 // Without two drain starts around some accepted requests, the best that can
 // be said is the pace the server accepted after the last throttled answer
 // (or from the first answer): a lower bound. ok=false when not even that is
 // known (fewer than two events, or no time between them).
 func EstimateRate(events []Event) (r Rate, ok bool) {
 	evs := byTime(events)
-	var starts []int
+	var sum Rate
+	for _, round := range byRound(evs) {
+		if a, span := drainedRate(round); a > 0 && span > 0 {
+			sum.Accepted, sum.Span = sum.Accepted+a, sum.Span+span
+		}
+	}
+	if sum.Accepted > 0 {
+		sum.PerSecond = float64(sum.Accepted) / sum.Span.Seconds()
+		return sum, true
+	}
 	last := -1
 	for i, e := range evs {
-		if !e.Throttled {
-			continue
-		}
-		if i == 0 || !evs[i-1].Throttled {
-			starts = append(starts, i)
-		}
-		last = i
-	}
-	if len(starts) >= 2 {
-		from, to := starts[0], starts[len(starts)-1]
-		if len(starts) >= 3 {
-			from = starts[1]
-		}
-		accepted := 0
-		for _, e := range evs[from+1 : to] {
-			if !e.Throttled {
-				accepted++
-			}
-		}
-		if span := evs[to].At().Sub(evs[from].At()); accepted > 0 && span > 0 {
-			return Rate{PerSecond: float64(accepted) / span.Seconds(), Accepted: accepted, Span: span}, true
+		if e.Throttled {
+			last = i
 		}
 	}
 	if len(evs) < 2 {
@@ -104,6 +102,49 @@ func EstimateRate(events []Event) (r Rate, ok bool) {
 	return Rate{PerSecond: float64(accepted) / span.Seconds(), Accepted: accepted, Span: span, LowerBound: true}, true
 }
 
+// drainedRate counts what the limiter accepted from one drain start to the
+// last one in evs (one round, in time order), and the time between them;
+// 0, 0 without two drain starts (see EstimateRate).
+func drainedRate(evs []Event) (accepted int, span time.Duration) {
+	var starts []int
+	for i, e := range evs {
+		if e.Throttled && (i == 0 || !evs[i-1].Throttled) {
+			starts = append(starts, i)
+		}
+	}
+	if len(starts) < 2 {
+		return 0, 0
+	}
+	from, to := starts[0], starts[len(starts)-1]
+	if len(starts) >= 3 {
+		from = starts[1]
+	}
+	for _, e := range evs[from+1 : to] {
+		if !e.Throttled {
+			accepted++
+		}
+	}
+	return accepted, evs[to].At().Sub(evs[from].At())
+}
+
+// byRound splits events in time order into their rounds, in order.
+func byRound(evs []Event) [][]Event {
+	rounds := map[int][]Event{}
+	var order []int
+	for _, e := range evs {
+		if _, ok := rounds[e.Round]; !ok {
+			order = append(order, e.Round)
+		}
+		rounds[e.Round] = append(rounds[e.Round], e)
+	}
+	slices.Sort(order)
+	out := make([][]Event, 0, len(order))
+	for _, r := range order {
+		out = append(out, rounds[r])
+	}
+	return out
+}
+
 // estimateSingle measures the rate of a limiter that holds a single
 // request (a burst of 1), where EstimateRate reads low: such a limiter does
 // not bank the time between its refill and the next probe, so every accepted
@@ -111,13 +152,14 @@ func EstimateRate(events []Event) (r Rate, ok bool) {
 // after the last accepted one; it lies between the last throttled probe
 // before the next accepted one and that accepted probe, and the middle of
 // that bracket is an unbiased guess. Pairs with no throttled probe between
-// them bound nothing and are skipped.
+// them bound nothing and are skipped, and so are pairs from two rounds.
 func estimateSingle(events []Event) (Rate, bool) {
 	var (
 		sum     time.Duration
 		n       int
 		prev    time.Time // the last accepted
 		between time.Time // the last throttled after it
+		round   int       // prev's
 	)
 	for _, e := range byTime(events) {
 		if e.Throttled {
@@ -126,11 +168,11 @@ func estimateSingle(events []Event) (Rate, bool) {
 			}
 			continue
 		}
-		if !between.IsZero() {
+		if !between.IsZero() && e.Round == round {
 			sum += between.Add(e.At().Sub(between) / 2).Sub(prev)
 			n++
 		}
-		prev, between = e.At(), time.Time{}
+		prev, between, round = e.At(), time.Time{}, e.Round
 	}
 	if n == 0 || sum <= 0 {
 		return Rate{}, false

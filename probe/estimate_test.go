@@ -38,6 +38,16 @@ func bucketEvents(perSecond, stepMS, endMS float64) []Event {
 	return evs
 }
 
+// inRound moves events by shift and marks them sent in round r.
+func inRound(evs []Event, r int, shift time.Duration) []Event {
+	out := make([]Event, len(evs))
+	for i, e := range evs {
+		e.Sent, e.Received, e.Round, e.Seq = e.Sent.Add(shift), e.Received.Add(shift), r, e.Seq+1000*r
+		out[i] = e
+	}
+	return out
+}
+
 func TestEstimateRate(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -50,6 +60,14 @@ func TestEstimateRate(t *testing.T) {
 		{
 			name:   "token bucket 20/s probed every 25ms",
 			events: bucketEvents(20, 25, 1500),
+			want:   20, tolerance: 0.05, ok: true,
+		},
+		{
+			// Two rounds of a bucket kept empty, three seconds of idle
+			// (a fit running) between them: counted over the idle time,
+			// the refill a full bucket wasted would read 2/s.
+			name:   "token bucket 20/s in two rounds",
+			events: append(bucketEvents(20, 25, 1500), inRound(bucketEvents(20, 25, 1500), 1, 4500*time.Millisecond)...),
 			want:   20, tolerance: 0.05, ok: true,
 		},
 		{
@@ -218,6 +236,16 @@ func TestEstimateSingle(t *testing.T) {
 				ev(0, 0, false), ev(1, 85, true), ev(2, 115, false),
 				ev(3, 200, true), ev(4, 230, false),
 				ev(5, 310, true), ev(6, 350, false),
+			},
+			want: 10, ok: true,
+		},
+		{
+			name: "no bracket across two rounds",
+			events: []Event{
+				ev(0, 0, false), ev(1, 85, true), ev(2, 115, false), ev(3, 200, true),
+				inRound([]Event{ev(0, 0, false)}, 1, 5*time.Second)[0],
+				inRound([]Event{ev(1, 85, true)}, 1, 5*time.Second)[0],
+				inRound([]Event{ev(2, 115, false)}, 1, 5*time.Second)[0],
 			},
 			want: 10, ok: true,
 		},

@@ -40,7 +40,7 @@ const (
 	DefaultMethod      = http.MethodGet
 	// DefaultMinConfidence is the fit's confidence below which a probe
 	// takes another round rather than report a weak fit.
-	DefaultMinConfidence = 0.8
+	DefaultMinConfidence = 0.9
 )
 
 // The probe's schedule after the first throttle answer (see Run).
@@ -369,12 +369,13 @@ func (p *prober) measured() bool {
 }
 
 // confident says the probe has seen enough: the fit of the answers so far
-// is at least MinConfidence, or there is nothing to fit, or the last round
-// did not raise the confidence (two models that decide alike on every
-// timeline, a bucket and a window of one, stay apart by nothing).
+// is at least MinConfidence, or there is nothing to fit, or nothing more
+// would tell the models apart: a limit of one (a bucket, a window and a
+// log of one decide alike on every timeline), or a last round that did
+// not raise the confidence.
 func (p *prober) confident() bool {
 	f, ok := p.fitModel()
-	if !ok || f.Confidence >= p.cfg.MinConfidence || p.round > 0 && f.Confidence <= p.lastConfidence {
+	if !ok || f.Confidence >= p.cfg.MinConfidence || f.Limit <= 1 || p.round > 0 && f.Confidence <= p.lastConfidence {
 		return true
 	}
 	p.lastConfidence = f.Confidence
@@ -519,7 +520,9 @@ func (p *prober) record(a answer) error {
 	if a.status >= 400 && !throttled {
 		return fmt.Errorf("%w: %s %s answered %d %s", ErrRejected, p.cfg.Method, p.cfg.URL, a.status, http.StatusText(a.status))
 	}
-	e := Event{Seq: a.seq, Sent: a.sent, Received: a.received, Status: a.status, Throttled: throttled}
+	// A round starts only with nothing in flight: every answer is of the
+	// round its request was sent in.
+	e := Event{Seq: a.seq, Sent: a.sent, Received: a.received, Status: a.status, Throttled: throttled, Round: p.round}
 	p.res.Events = append(p.res.Events, e)
 	if !throttled {
 		p.res.Accepted++
