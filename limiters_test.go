@@ -31,13 +31,13 @@ func limiterCondition(cond string) (bool, error) {
 
 // cmdLimiter starts a real rate limiter (internal/limiters) for the rest
 // of the script and sets $LIMITER to its base URL; the stats command then
-// reads its counts. limiter KIND [limit=N] [window=D] [burst=N] [style=S]
+// reads its counts. limiter KIND [limit=N] [window=D] [burst=N|none] [style=S]
 // [status=N] (express-rate-limit's header style, limiters.ExpressStyles;
 // the status nginx and HAProxy refuse with); the default is 15 requests
 // per 150ms.
 func cmdLimiter(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 1 {
-		ts.Fatalf("usage: limiter nginx|haproxy|express|httprate [limit=N] [window=D] [burst=N] [style=S] [status=N]")
+		ts.Fatalf("usage: limiter nginx|haproxy|express|httprate [limit=N] [window=D] [burst=N|none] [style=S] [status=N]")
 	}
 	kind, err := limiters.ParseKind(args[0])
 	ts.Check(err)
@@ -50,6 +50,10 @@ func cmdLimiter(ts *testscript.TestScript, neg bool, args []string) {
 		case "window":
 			cfg.Window, err = time.ParseDuration(v)
 		case "burst":
+			if v == "none" {
+				cfg.NoBurst = true
+				break
+			}
 			cfg.Burst, err = strconv.Atoi(v)
 		case "style":
 			cfg.Style = v

@@ -32,7 +32,7 @@ func (c Config) launch(port int, backendAddr string) (*process, string, error) {
 		// -p and -e keep nginx away from its compiled-in prefix and
 		// /var/log before it has read the config.
 		p.args = []string{"-p", c.Dir, "-c", conf, "-e", filepath.Join(c.Dir, "nginx-error.log")}
-		return p, fmt.Sprintf("nginx limit_req rate=%s burst=%d nodelay, refused %d", nginxRate(c.Limit, c.Window), c.burst(), c.refusal()), nil
+		return p, fmt.Sprintf("nginx limit_req rate=%s%s, refused %d", nginxRate(c.Limit, c.Window), c.nginxBurst(), c.refusal()), nil
 	case HAProxy:
 		conf := filepath.Join(c.Dir, "haproxy.cfg")
 		if err = writeFile(conf, c.haproxyConf(addr, backendAddr)); err != nil {
@@ -77,7 +77,10 @@ var expressStyleDesc = map[string]string{
 }
 
 func (c Config) burst() int {
-	if c.Burst > 0 {
+	switch {
+	case c.NoBurst:
+		return 0
+	case c.Burst > 0:
 		return c.Burst
 	}
 	return c.Limit
@@ -114,7 +117,7 @@ http {
     server {
         listen ` + addr + `;
         location / {
-            limit_req zone=bulksend burst=` + strconv.Itoa(c.burst()) + ` nodelay;
+            limit_req zone=bulksend` + c.nginxBurst() + `;
             proxy_pass http://backend;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
@@ -122,6 +125,15 @@ http {
     }
 }
 `
+}
+
+// nginxBurst is limit_req's burst clause: none for NoBurst (nginx takes
+// no burst=0).
+func (c Config) nginxBurst() string {
+	if c.NoBurst {
+		return ""
+	}
+	return " burst=" + strconv.Itoa(c.burst()) + " nodelay"
 }
 
 // refusal is the status nginx and HAProxy answer a refused request with.

@@ -84,8 +84,11 @@ type Config struct {
 	Limit  int
 	Window time.Duration
 	// Burst is nginx's burst (requests held beyond the drain rate); 0
-	// means Limit. The other limiters ignore it.
-	Burst int
+	// means Limit, NoBurst none (nginx's own default: any two requests
+	// closer than the drain rate's interval are refused). The other
+	// limiters ignore it.
+	Burst   int
+	NoBurst bool
 	// Style is express-rate-limit's header style, one of ExpressStyles;
 	// "" means StyleDraft8. The other limiters ignore it.
 	Style string
@@ -232,6 +235,8 @@ func (c Config) check() error {
 		return fmt.Errorf("window %v: need at least 1ms", c.Window)
 	case c.Burst < 0:
 		return fmt.Errorf("burst %d is negative", c.Burst)
+	case c.NoBurst && c.Burst > 0:
+		return fmt.Errorf("burst %d with NoBurst", c.Burst)
 	case c.Style != "" && (c.Kind != Express || !slices.Contains(ExpressStyles(), c.Style)):
 		return fmt.Errorf("style %q: want one of %s for express", c.Style, strings.Join(ExpressStyles(), ", "))
 	case c.Status != 0 && (c.Status < 400 || c.Status > 599):

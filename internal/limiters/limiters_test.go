@@ -114,6 +114,7 @@ func TestConfigs(t *testing.T) {
 			"error_log /tmp/x/nginx-error.log", "client_body_temp_path /tmp/x/client_body;", "listen 127.0.0.1:1;", "server 127.0.0.1:2;",
 		}},
 		{"nginx burst", Config{Limit: 100, Window: time.Second, Burst: 15, Dir: "/d"}.nginxConf("a", "b"), []string{"rate=100r/s;", "burst=15 nodelay;"}},
+		{"nginx without a burst", Config{Limit: 100, Window: time.Second, NoBurst: true, Dir: "/d"}.nginxConf("a", "b"), []string{"rate=100r/s;", "limit_req zone=bulksend;"}},
 		{"nginx refusing with its default 503", Config{Limit: 15, Window: time.Second, Status: 503, Dir: "/d"}.nginxConf("a", "b"), []string{"limit_req_status 503;"}},
 		{"haproxy refusing with 503", Config{Limit: 15, Window: time.Second, Status: 503, Dir: "/d"}.haproxyConf("a", "b"), []string{"deny_status 503 if"}},
 		{"haproxy", c.haproxyConf("127.0.0.1:1", "127.0.0.1:2"), []string{
