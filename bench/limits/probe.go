@@ -147,6 +147,7 @@ func probeRow(sr realScenarioResult) string {
 		share = float64(p.Server.Throttled) / float64(p.Server.Requests)
 	}
 	cell := strings.ReplaceAll(p.summary(), "|", `\|`)
-	return fmt.Sprintf("| %s | %s | probe | - | - | %d (%s) | %.2f | - | - | %s | %s |\n",
+	// No ideal, best or their verdicts: a probe sends no rows.
+	return fmt.Sprintf("| %s | %s | probe | - | - | %d (%s) | %.2f | - | - | %s | - | - | - | %s |\n",
 		sr.Desc, sr.Algorithm, p.Server.Throttled, percent(share), p.WallSeconds, verdict, cell)
 }

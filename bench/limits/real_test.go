@@ -79,6 +79,8 @@ func TestRealMarkdown(t *testing.T) {
 		tg, judged := sc.target(tr.Mode)
 		sr.Cells = append(sr.Cells, newRealCell(tr.Mode, []trial{tr}, 400, tg, judged))
 	}
+	zero := 0
+	sr.Probes = []probeRun{{ExitCode: &zero, WallSeconds: 0.5, Right: true, Output: map[string]any{"model": "bucket"}}}
 	r.Scenarios = []realScenarioResult{sr}
 	r.Pass, r.PassVsBest = 1, 1
 	md := r.markdown()
@@ -86,6 +88,7 @@ func TestRealMarkdown(t *testing.T) {
 		"| nginx: burst 15, 100/s | leaky bucket | adaptive | yes | 0 | 10 (2.4%) | 4.00 | 3.85 | 0.96 | PASS | 3.84 | 0.96 | PASS | learned bucket; suggests `--rate 101/s --burst 17` |",
 		"| nginx: burst 15, 100/s | leaky bucket | curl | **no**: 390/400 | 0 | 70 (15.2%) | 5.00 | 3.85 | 0.77 | - | 3.84 | 0.77 | - | 10 rows never delivered |",
 		"1 PASS, 0 MISS against issue 11's ideal (1 PASS, 0 MISS against the server's best)",
+		"| nginx: burst 15, 100/s | leaky bucket | probe | - | - | 0 (0.0%) | 0.50 | - | - | PASS 1/1 | - | - | - | model bucket",
 		"xargs -d '\\n' -P 8",
 	} {
 		if !strings.Contains(md, want) {
