@@ -9,9 +9,12 @@
 // accepted before it. Then probes go out at about twice the rate accepted so
 // far, so the limiter stays empty and every request it lets through is one
 // it has just refilled; counted between two moments the limiter ran out,
-// they are the sustained rate (see EstimateRate). The probe stops once
+// they are the sustained rate (see EstimateRate). A round stops once
 // enough were counted to be a few percent precise and the last answer was
-// throttled, or when the budget of requests or time is spent.
+// throttled; FitModel then names the limiter model, and a fit below
+// Config.MinConfidence makes the probe take another round, twice the
+// evidence, rather than report a weak fit. The budget of requests or time
+// ends it in any case.
 //
 // A server that punishes requests made while limited (a lockout that grows
 // with each one) reads as slower than it is: the suggested rate is then on
