@@ -101,6 +101,7 @@ func TestServerBest(t *testing.T) {
 		why   string
 	}{
 		{"nginx", 0, 3.84, "16 at once (burst 15 + the one served), 384 at 100/s"},
+		{"nginx-noburst", 0, 3.99, "the one served, 399 at 100/s"},
 		// Windows from the first request: 15 at 0, then prev 15 lets the
 		// c-th request of a window in at floor(15(150-e)/150) <= 14-c,
 		// e = 10c+1 ms; 26 full windows hold 390, the 10th of the 27th

@@ -62,7 +62,9 @@ type realScenario struct {
 	Limit         int     `json:"limit"`
 	WindowSeconds float64 `json:"window_seconds"`
 	Burst         int     `json:"burst,omitempty"`
-	Style         string  `json:"style,omitempty"` // the sandbox's or express-rate-limit's header style
+	NoBurst       bool    `json:"no_burst,omitempty"` // nginx without a burst clause
+	Status        int     `json:"status,omitempty"`   // nginx's limit_req_status, HAProxy's deny_status; 0: 429
+	Style         string  `json:"style,omitempty"`    // the sandbox's or express-rate-limit's header style
 	Notes         string  `json:"notes"`
 }
 
@@ -77,6 +79,10 @@ func allRealScenarios() []realScenario {
 	return []realScenario{
 		{Name: "nginx", Kind: string(limiters.Nginx), Algorithm: algoLeaky, Limit: 15, WindowSeconds: 0.15, Burst: 15,
 			Notes: "limit_req rate=100r/s burst=15 nodelay, bare 429"},
+		{Name: "nginx-503", Kind: string(limiters.Nginx), Algorithm: algoLeaky, Limit: 15, WindowSeconds: 0.15, Burst: 15, Status: 503,
+			Notes: "limit_req rate=100r/s burst=15 nodelay, bare 503 (nginx's default limit_req_status)"},
+		{Name: "nginx-noburst", Kind: string(limiters.Nginx), Algorithm: algoLeaky, Limit: 15, WindowSeconds: 0.15, NoBurst: true,
+			Notes: "limit_req rate=100r/s without a burst (nginx's default): any two requests closer than 10ms refused, bare 429"},
 		{Name: "haproxy-150ms", Kind: string(limiters.HAProxy), Algorithm: algoSliding, Limit: 15, WindowSeconds: 0.15,
 			Notes: "http_req_rate(150ms) > 15, bare 429, refused requests count"},
 		{Name: "haproxy-1s", Kind: string(limiters.HAProxy), Algorithm: algoSliding, Limit: 100, WindowSeconds: 1,
@@ -119,7 +125,11 @@ func (sc realScenario) idealSeconds(rows int) float64 {
 	case algoSliding:
 		return max(n-l, 0) / (l / w)
 	}
-	return max(n-float64(sc.Burst), 0) / (l / w)
+	burst := float64(sc.Burst)
+	if sc.NoBurst {
+		burst = 1 // nginx serves one request at a time
+	}
+	return max(n-burst, 0) / (l / w)
 }
 
 // target is what issue 11 asks of mode on sc's algorithm; judged is false
@@ -163,7 +173,7 @@ func startReal(ctx context.Context, sc realScenario, dir, httprateBin string) (e
 		return startSandboxEndpoint(ctx, sc)
 	}
 	s, err := limiters.Start(ctx, limiters.Config{
-		Kind: limiters.Kind(sc.Kind), Limit: sc.Limit, Window: sc.window(), Burst: sc.Burst, Style: sc.Style,
+		Kind: limiters.Kind(sc.Kind), Limit: sc.Limit, Window: sc.window(), Burst: sc.Burst, NoBurst: sc.NoBurst, Status: sc.Status, Style: sc.Style,
 		Dir: dir, HTTPRateBin: httprateBin,
 	})
 	if err != nil {

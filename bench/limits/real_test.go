@@ -12,6 +12,8 @@ import (
 func TestRealIdeal(t *testing.T) {
 	want := map[string]float64{
 		"nginx":            3.85, // (400-15)/100
+		"nginx-503":        3.85,
+		"nginx-noburst":    3.99, // (400-1)/100
 		"haproxy-150ms":    3.85, // (400-15)/(15/0.15)
 		"haproxy-1s":       3,    // (400-100)/100
 		"express-150ms":    3.9,  // (ceil(400/15)-1) x 0.15
