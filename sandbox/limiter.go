@@ -31,7 +31,8 @@ const (
 	SlidingLog = "log"
 	// SlidingCounter keeps counts of windows aligned to the clock and
 	// weighs the previous one by how much of it still overlaps the last
-	// Window, as go-chi/httprate does.
+	// Window, rounded to a whole request, as go-chi/httprate does (its
+	// in-memory counter aligns the windows to the limiter's start instead).
 	SlidingCounter = "counter"
 	// SlidingCounterFirst is HAProxy's http_req_rate(Window): a counter
 	// whose first window opens at the first request and whose next ones
@@ -247,6 +248,10 @@ func (l *limiter) takeCounter(now time.Time) decision {
 		past = math.Floor(past)
 	}
 	rate := past + float64(l.curN)
+	if !l.first {
+		// httprate rounds the weighed count to a whole request.
+		rate = math.Round(rate)
+	}
 	d := l.decision()
 	if rate+1 <= float64(l.burst) {
 		l.curN++
@@ -266,15 +271,24 @@ func (l *limiter) takeCounter(now time.Time) decision {
 // the meantime.
 func (l *limiter) counterWait(elapsed time.Duration) time.Duration {
 	room := float64(l.burst - 1)
+	if !l.first {
+		// Rounded, the weighed count fits while under burst - 1/2.
+		room = float64(l.burst) - 0.5
+	}
 	w := float64(l.window)
+	// Rounded, the count must be under room, not at it: a nanosecond more.
+	var past time.Duration
+	if !l.first {
+		past = 1
+	}
 	if float64(l.curN) <= room {
 		// Within this window, once the previous one's weight has shrunk.
 		at := w * (1 - (room-float64(l.curN))/float64(l.prevN))
-		return max(time.Duration(math.Ceil(at))-elapsed, 1)
+		return max(time.Duration(math.Ceil(at))+past-elapsed, 1)
 	}
 	// In the next window, when the current one has become the previous.
 	at := w * (1 - room/float64(l.curN))
-	return l.window - elapsed + time.Duration(math.Ceil(at))
+	return l.window - elapsed + time.Duration(math.Ceil(at)) + past
 }
 
 // takeSlot is a concurrency limit: allowed while fewer than burst requests

@@ -81,19 +81,23 @@ func TestModels(t *testing.T) {
 	}, {
 		name: "sliding counter: the previous window weighs by its overlap",
 		cfg:  Config{Model: ModelSliding, Sliding: SlidingCounter, Burst: 10, Window: time.Second},
-		steps: append(burstOf(10), refused("1.1s"),
-			// At 1.1s the previous window's 10 weigh 9: one fits.
-			at(1100*time.Millisecond, ok("0", "900ms")), refused("100ms"),
+		// httprate rounds the weighed count: one more fits while it is
+		// under 9.5, from 1.05s (shown rounded up to the millisecond).
+		steps: append(burstOf(10), refused("1.051s"),
+			// At 1.1s the previous window's 10 weigh 9: one fits; the next
+			// once 10(1-d) + 1 < 9.5, at 1.15s.
+			at(1100*time.Millisecond, ok("0", "900ms")), refused("51ms"),
 			at(100*time.Millisecond, ok("0", "800ms"))),
 	}, {
 		name: "sliding counter, refused requests count",
 		cfg:  Config{Model: ModelSliding, Sliding: SlidingCounter, Burst: 10, Window: time.Second, RefusedCount: true},
 		// Each refused request counts before its wait is worked out: 11 in
-		// this window fit in the next after 1s + (1 - 9/11) of one.
-		steps: append(burstOf(10), refused("1.182s"), refused("1.25s"), refused("1.308s"), refused("1.358s"),
+		// this window fit in the next after 1s + (1 - 9.5/11) of one.
+		steps: append(burstOf(10), refused("1.137s"), refused("1.209s"), refused("1.27s"), refused("1.322s"),
 			// 14 counted: at 1.1s they weigh 12.6, so nothing fits yet
-			// (without counting, one would).
-			at(1100*time.Millisecond, refused("329ms"))),
+			// (without counting, one would); with the refused one at 1.1s
+			// counted too, once 14(1-d) + 1 < 9.5, at 1.393s.
+			at(1100*time.Millisecond, refused("293ms"))),
 	}, {
 		name: "sliding counter from the first request, as HAProxy's",
 		cfg:  Config{Model: ModelSliding, Sliding: SlidingCounterFirst, Burst: 10, Window: time.Second},
