@@ -185,8 +185,10 @@ func TestProbeDoneWhen(t *testing.T) {
 	if !strings.HasPrefix(rep.SuggestedFlags, "--rate ") || !strings.Contains(rep.SuggestedFlags, " --burst ") {
 		t.Errorf("suggested flags %q", rep.SuggestedFlags)
 	}
-	if rep.Requests > 400 || rep.ElapsedSeconds > 10 {
-		t.Errorf("%d requests in %vs", rep.Requests, rep.ElapsedSeconds)
+	// At most 400 requests a round: a fit left weak by a busy machine
+	// takes another round of evidence (probe.Config.MinConfidence).
+	if rep.Requests > 400*max(rep.Rounds, 1) || rep.ElapsedSeconds > 10 {
+		t.Errorf("%d requests in %d rounds, %vs", rep.Requests, rep.Rounds, rep.ElapsedSeconds)
 	}
 }
 
