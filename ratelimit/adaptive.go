@@ -174,6 +174,9 @@ type adaptive struct {
 	// bare is the bare-window model (bare.go), once a server that shows
 	// no counter refused a request.
 	bare *bareWindow
+	// ra is the Retry-After window model (retryafter.go), once a server
+	// that shows no counter refused a request with a wait hint.
+	ra *raWindow
 	// repace asks the Limiter for a fresh pacer at the new pace.
 	repace bool
 }
@@ -209,6 +212,15 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 		if keep, hold := a.bareAccepted(sent); keep {
 			return hold
 		}
+	}
+	if a.ra != nil {
+		if a.raAccepted(sent, now) {
+			return 0
+		}
+		// The first opener went through: a bucket. Its equation takes
+		// over from the sign the first refusal made, at the pace it
+		// starts with.
+		a.ra = nil
 	}
 	if a.win != nil {
 		if !a.win.answered(sent, now, remaining, reset) {
@@ -581,7 +593,7 @@ func (a *adaptive) measure(now time.Time) {
 
 // limit is the pace for the token bucket, never above the ceiling.
 func (a *adaptive) limit() rate.Limit {
-	if a.win != nil {
+	if a.win != nil || a.ra != nil {
 		// The window's pacer holds the pool back.
 		return a.ceiling
 	}
@@ -594,6 +606,9 @@ func (a *adaptive) limit() rate.Limit {
 func (a *adaptive) learned() (burst int, perSecond float64) {
 	if a.win != nil {
 		return a.win.quota, a.win.perSecond()
+	}
+	if a.ra != nil {
+		return a.ra.quota, a.ra.perSecond()
 	}
 	burst = a.burstSize()
 	if a.limitSaid == 0 && !a.sliding && a.measured > 0 && !a.burstLast.IsZero() {

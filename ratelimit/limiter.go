@@ -199,6 +199,11 @@ func (l *Limiter) admit(now time.Time) (time.Duration, *rate.Reservation, chan s
 			l.lim.AllowN(now, n)
 		}
 	}
+	if l.adapt != nil && l.adapt.ra != nil {
+		if d := l.adapt.ra.reserve(now); d > 0 {
+			return d, nil, l.changed
+		}
+	}
 	if w := l.window(); w != nil {
 		if d := w.reserve(now); d > 0 {
 			return d, nil, l.changed
@@ -256,6 +261,18 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 		l.hintless++
 	}
 	bare := false
+	if l.adapt != nil && hinted {
+		// A wait from a server that shows no counter: the Retry-After
+		// window model (retryafter.go) times the pause, never longer
+		// than the wait.
+		if l.adapt.ra != nil {
+			wait, bare = l.adapt.raThrottled(now, wait), true
+		} else if !paused {
+			if d, ok := l.adapt.startRetryAfter(now, wait); ok {
+				wait, bare = d, true
+			}
+		}
+	}
 	if l.adapt != nil && !hinted && !paused {
 		// A server that says nothing but 429: the bare-window model
 		// (bare.go) times the pause, not a backoff guess.
@@ -333,6 +350,12 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 		l.adapt.win.statePolicy(q.Window)
 	}
 	l.applyAdaptive(now)
+	if r := l.adapt.ra; r != nil && r.wake {
+		// An opener's answer: the rest of the window's quota may go.
+		r.wake = false
+		close(l.changed)
+		l.changed = make(chan struct{})
+	}
 	if l.adapt.repace {
 		// The bare-window model set a new pace: reservations made at the
 		// old one would let a burst through when given back, which a
@@ -396,6 +419,8 @@ func (l *Limiter) Stats() Stats {
 		switch {
 		case l.adapt.win != nil && l.adapt.win.hi > 0:
 			s.LearnedModel, s.LearnedWindow = ModelFixedWindow, l.adapt.win.length()
+		case l.adapt.ra != nil && l.adapt.ra.confirmed:
+			s.LearnedModel, s.LearnedWindow = ModelFixedWindow, l.adapt.ra.hi
 		case s.LearnedRate > 0 && l.adapt.sliding:
 			s.LearnedModel = ModelSlidingWindow
 		case s.LearnedRate > 0:

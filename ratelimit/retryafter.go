@@ -1,0 +1,324 @@
+package ratelimit
+
+import (
+	"math"
+	"time"
+)
+
+// The Retry-After window model of the adaptive rate: for a server that
+// shows no counter and answers a refusal with nothing but a wait
+// (Retry-After), as express-rate-limit with its headers off, many gateways
+// and hand-rolled limiters do. Paused for the whole wait, a fixed window of
+// 150ms whose refusals say "Retry-After: 1" (whole seconds, rounded up)
+// costs a second per refusal; fitted as a bucket, its refills come in
+// steps the equation reads as a slow rate.
+//
+// A Retry-After is a claim: the window ends no later than it says, which
+// the next request accepted confirms or not. The first refusal ends the
+// unpaced burst, whose accepted requests are the quota L. Then one
+// request at a time (never a second before the first's answer), the
+// opener, goes at doubling offsets from the burst's first request, and
+// once at the claim if the doubling passes it. A bucket has refilled a
+// request at the first and accepts it: the bucket equation takes over. A
+// window refuses until it ends: the first opener accepted bounds its
+// length W from above (a window that starts at a client's first request
+// started no earlier than the burst's first send), the last refused from
+// below. One more request right after it tells a window from a bucket
+// that refills slower than the openers came: the window has given back
+// its quota, the bucket a request. Then every window is an opener and,
+// once it is accepted, the rest of the quota at once; the next opener
+// goes hi after the last one's answer, or earlier to bisect the bounds
+// while a refusal there costs nothing but a 429 (the pool would wait for
+// hi anyway): refused, it raises lo and the opener goes again at hi;
+// accepted, it lowers hi. A refusal's pause lasts until the next opener,
+// never longer than its Retry-After. Refusals beyond what the model
+// explains (an opener at hi, or the rest of a quota, refused twice) hand
+// the server back to the bucket equation.
+const (
+	// raFirstProbe is the earliest opener after the burst (or four times
+	// the burst's length, if longer): a bucket refilling at 25/s or more
+	// has a request back by then.
+	raFirstProbe = 40 * time.Millisecond
+	// raPrecision is how close the bounds get before bisection stops:
+	// windows paced up to this much too long cost less than the 429s
+	// of more bisection would.
+	raPrecision = 0.25
+	// raBisections is how many refused openers the bisection may cost.
+	raBisections = 2
+	// raMisses is how many refusals the model does not explain before it
+	// hands the server back to the bucket equation.
+	raMisses = 2
+	// raIdle is how long the pool waits for an opener's answer before
+	// it looks again, should the answer never come.
+	raIdle = time.Second
+)
+
+type raWindow struct {
+	quota int
+	// start and startRecv time the burst's first request; began is the
+	// first refusal, before which every request sent was the burst's.
+	start, startRecv, began time.Time
+	lo, hi                  time.Duration // lo < W <= hi; hi 0 while searching
+	claim                   time.Time     // the earliest window end a refusal's wait stated; zero none
+	probe                   time.Duration // while searching, the offset of the next opener from start
+
+	// The current window: the send and answer time of its opener (zero
+	// before the first), how many of ours it accepted, and how many more
+	// of the quota may go.
+	openSent, openRecv time.Time
+	accepted, rest     int
+	// opener is the send time of the opener in flight (zero none); at is
+	// when the next goes.
+	opener, at time.Time
+	// confirm: the first opener was accepted and the request after it
+	// is to tell a window from a slow bucket.
+	confirm   bool
+	confirmed bool
+	// aligned is set once an opener was refused where a window from our
+	// opener would have ended: the window opened before it (aligned on
+	// the clock), so an opener accepted no longer bounds the length.
+	aligned    bool
+	bisections int
+	misses     int
+	// wake asks the Limiter to wake waiting workers: the opener's answer
+	// let the rest of the quota go.
+	wake bool
+}
+
+// startRetryAfter begins the Retry-After window model at the first refusal
+// at now, with a wait hint of wait, when the server never showed a
+// counter. It returns the pause until the first opener.
+func (a *adaptive) startRetryAfter(now time.Time, wait time.Duration) (time.Duration, bool) {
+	if a.signs > 0 || a.bare != nil || a.win != nil || a.ra != nil || a.counterMax > 0 || a.limitSaid > 0 || wait <= 0 {
+		return 0, false
+	}
+	r := &raWindow{quota: a.successes, start: a.firstSent, startRecv: a.firstRecv, began: now}
+	if a.firstSent.IsZero() {
+		// The refusal came back before any acceptance of the burst: the
+		// burst's answers, late, tell its start and size.
+		r.start, r.startRecv = now, now
+	}
+	r.probe = max(raFirstProbe, 4*now.Sub(r.start))
+	r.claimAt(now, wait)
+	r.at = r.nextProbe()
+	a.ra = r
+	pause := max(r.at.Sub(now), 0)
+	// The bucket equation starts from this sign should the model hand
+	// the server back.
+	a.sign(now, pause, 0)
+	return pause, true
+}
+
+// claimAt records the end a refusal at now with a wait of wait states.
+func (r *raWindow) claimAt(now time.Time, wait time.Duration) {
+	if end := now.Add(wait); r.claim.IsZero() || end.Before(r.claim) {
+		r.claim = end
+	}
+}
+
+// nextProbe is when the next opener goes while searching: at the next
+// doubling offset, or at the claim if that comes first (which costs
+// nothing if the claim is true).
+func (r *raWindow) nextProbe() time.Time {
+	at := r.start.Add(r.probe)
+	if !r.claim.IsZero() && r.claim.Before(at) {
+		return r.claim
+	}
+	return at
+}
+
+// reserve lets one request go at now (0) or says how long until one may.
+func (r *raWindow) reserve(now time.Time) time.Duration {
+	switch {
+	case !r.opener.IsZero():
+		return raIdle
+	case r.rest > 0:
+		r.rest--
+		return 0
+	case now.Before(r.at):
+		return r.at.Sub(now)
+	}
+	r.opener = now
+	return 0
+}
+
+// accepted reads an accepted answer, received at recv, to a request sent
+// at sent. It reports false when the server turned out a bucket.
+func (a *adaptive) raAccepted(sent, recv time.Time) bool {
+	r := a.ra
+	if !sent.Before(a.segStart) {
+		// Counted for the bucket equation, should the model hand
+		// the server back.
+		a.segAccepted++
+	}
+	if sent.Before(r.began) {
+		// The burst, answered late.
+		if r.hi == 0 && r.openSent.IsZero() {
+			r.quota++
+		}
+		if sent.Before(r.start) {
+			r.start, r.startRecv = sent, recv
+		}
+		return true
+	}
+	if r.opener.IsZero() || sent.Before(r.opener) {
+		// One of the rest of a window's quota.
+		r.accepted++
+		return true
+	}
+	r.opener = time.Time{}
+	r.wake = true
+	switch {
+	case r.confirm:
+		// The request right after the first opener went through: the
+		// window gave back its quota, as a bucket would not.
+		r.confirm, r.confirmed = false, true
+		r.accepted++
+		r.rest = max(r.quota-r.accepted, 0)
+		r.plan()
+		return true
+	case r.hi == 0:
+		if r.lo == 0 {
+			// The first opener went through: a bucket, refilled at once.
+			return false
+		}
+		// The window ended: it started no earlier than the burst's first
+		// send and the opener arrived before its answer.
+		r.hi = max(recv.Sub(r.start), r.lo+time.Millisecond)
+		r.open(sent, recv)
+		// One more, alone, tells a slow bucket from the window.
+		r.confirm = true
+		r.rest = 0
+		r.at = recv
+		return true
+	}
+	if full := r.accepted >= r.quota; full && !r.aligned && !r.openSent.IsZero() {
+		// The last window took its quota and this one was accepted: it
+		// ended before this opener arrived.
+		if h := recv.Sub(r.openSent); h < r.hi {
+			r.hi = max(h, r.lo+time.Millisecond)
+		}
+	}
+	r.open(sent, recv)
+	r.rest = max(r.quota-1, 0)
+	r.plan()
+	return true
+}
+
+// open starts a window at its opener, sent and answered at the given
+// times.
+func (r *raWindow) open(sent, recv time.Time) {
+	r.openSent, r.openRecv = sent, recv
+	r.accepted = 1
+	r.claim = time.Time{}
+}
+
+// plan sets when the next opener goes: hi after the current one's answer,
+// or in the middle of the bounds while bisecting is worth a refusal.
+func (r *raWindow) plan() {
+	d := r.hi
+	if r.bisections < raBisections && float64(r.hi-r.lo) > raPrecision*float64(r.hi) {
+		d = max((r.lo+r.hi)/2, r.lo+time.Millisecond)
+	}
+	r.at = r.openRecv.Add(d)
+}
+
+// raRefused reads a refusal at now whose wait hint is wait and returns
+// the pause. It reports false when the model no longer explains what the
+// server does.
+func (a *adaptive) raRefused(now time.Time, wait time.Duration) (time.Duration, bool) {
+	r := a.ra
+	r.claimAt(now, wait)
+	if r.opener.IsZero() {
+		// The burst's tail, or one of a window's quota: the quota
+		// is less than it seemed (the burst straddled a window's end)
+		// or the server is no fixed window.
+		if r.hi > 0 && r.accepted > 0 && !r.confirm {
+			r.misses++
+			r.quota = max(r.accepted, 1)
+			r.rest = 0
+			if r.misses >= raMisses {
+				return 0, false
+			}
+		}
+		return max(r.at.Sub(now), 0), true
+	}
+	sent := r.opener
+	r.opener = time.Time{}
+	r.wake = true
+	switch {
+	case r.confirm:
+		// A bucket that gave back one request, not a window.
+		return 0, false
+	case r.hi == 0:
+		// The window had not ended when the opener arrived, after its
+		// send; the window started no later than the first answer.
+		r.lo = max(r.lo, sent.Sub(r.startRecv))
+		// Four times further: the bisection that follows narrows the
+		// bounds, and a refusal saved here is one a run may spend there.
+		r.probe *= 4
+		if !r.claim.IsZero() && !sent.Before(r.claim) {
+			// The claim was false: the server's wait is no bound.
+			// Doubling goes on past it.
+			r.claim = time.Time{}
+			r.misses++
+			if r.misses >= raMisses {
+				return 0, false
+			}
+		}
+		for !r.start.Add(r.probe).After(now) {
+			r.probe *= 2
+		}
+		r.at = r.nextProbe()
+	default:
+		d := sent.Sub(r.openRecv)
+		if d < r.hi {
+			// Bisecting: the window is longer than that.
+			r.bisections++
+			r.lo = max(r.lo, d)
+		} else {
+			// Refused where the window had ended before: it is longer
+			// than measured, or opened before our opener (aligned on
+			// the clock).
+			r.misses++
+			if r.misses >= raMisses {
+				return 0, false
+			}
+			r.lo = max(r.lo, r.hi)
+			r.hi = time.Duration(float64(r.hi) * bareGrow)
+			r.aligned = true
+		}
+		r.at = r.openRecv.Add(r.hi)
+	}
+	if until := r.claim; !until.IsZero() && until.Before(r.at) {
+		r.at = until
+	}
+	return max(r.at.Sub(now), 0), true
+}
+
+// raThrottled reads a refusal at now with a wait hint of wait while the
+// model is on and returns the pause.
+func (a *adaptive) raThrottled(now time.Time, wait time.Duration) time.Duration {
+	if pause, ok := a.raRefused(now, wait); ok {
+		return pause
+	}
+	if a.ra.confirm {
+		// A bucket after all: its equation takes over from the sign
+		// the first refusal made, the accepted opener in its segment.
+		a.ra = nil
+		a.segAccepted++
+		a.sign(now, wait, 0)
+		return wait
+	}
+	a.ra = nil
+	a.sign(now, wait, 0)
+	return wait
+}
+
+// perSecond is the window's average rate.
+func (r *raWindow) perSecond() float64 {
+	if r.hi == 0 {
+		return 0
+	}
+	return float64(r.quota) / math.Max(r.hi.Seconds(), 1e-3)
+}

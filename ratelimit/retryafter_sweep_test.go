@@ -1,0 +1,87 @@
+package ratelimit
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// TestRetryAfterWindowSweep runs the adaptive rate, and then the flags its
+// summary suggests, against fixed windows whose only signal is a 429 with
+// Retry-After in whole seconds, over six configurations, from the first
+// request and aligned on the clock (three phases each), and holds each
+// to a floor of efficiency (summed over its runs) and a ceiling of 429s.
+// It logs the figures BENCHMARKS.md compares change by change:
+//
+//	go test -run TestRetryAfterWindowSweep -v ./ratelimit
+func TestRetryAfterWindowSweep(t *testing.T) {
+	tests := []struct {
+		name    string
+		limit   int
+		window  time.Duration
+		aligned bool
+		// minEff and maxShare hold the adaptive run to today's figures:
+		// its efficiency (ideal over wall, summed over the runs) and the
+		// share of its requests answered 429. Issue 11 asks 0.85 and 3%;
+		// aligned windows fall short (see the package documentation).
+		minEff, maxShare float64
+	}{
+		{"5 per 100ms from the first request", 5, 100 * time.Millisecond, false, 0.93, 0.02},
+		{"15 per 150ms from the first request", 15, 150 * time.Millisecond, false, 0.9, 0.03},
+		{"40 per 500ms from the first request", 40, 500 * time.Millisecond, false, 0.88, 0.03},
+		{"100 per 1s from the first request", 100, time.Second, false, 0.95, 0.03},
+		{"10 per 1s from the first request", 10, time.Second, false, 0.97, 0.03},
+		{"200 per 2s from the first request", 200, 2 * time.Second, false, 0.95, 0.03},
+		{"15 per 150ms aligned", 15, 150 * time.Millisecond, true, 0.68, 0.03},
+		{"40 per 500ms aligned", 40, 500 * time.Millisecond, true, 0.75, 0.035},
+		{"100 per 1s aligned", 100, time.Second, true, 0.92, 0.03},
+		{"10 per 1s aligned", 10, time.Second, true, 0.86, 0.035},
+	}
+	const phases = 3
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var ideal, cw, pw time.Duration
+			var ct, pt, requests int
+			for i := range phases {
+				start := simEpoch.Sub(simEpoch.Truncate(tc.window))
+				srv := func() simServer {
+					return &simFixed{limit: tc.limit, window: tc.window, aligned: tc.aligned, countRefused: true, style: styleRetryAfter,
+						phase: start + tc.window*time.Duration(2*i+1)/(2*phases)}
+				}
+				clk := &simClock{now: simEpoch}
+				rnd := rand.New(rand.NewPCG(uint64(i+1), 2))
+				l := New(Config{Adaptive: true, InFlight: simWorkers, Clock: clk, Rand: rnd.Float64})
+				res := simRun(l, clk, srv(), simRows, simWorkers, uint64(i+1), false)
+				if got := res.requests - res.throttled; got != simRows {
+					t.Fatalf("run %d: %d rows accepted, want %d", i, got, simRows)
+				}
+				ideal += idealFixed(tc.limit, tc.window)
+				cw += res.wall
+				ct += res.throttled
+				requests += res.requests
+				cfg, ok := res.stats.Pinned()
+				if !ok {
+					t.Fatalf("run %d: nothing learned: %+v", i, res.stats)
+				}
+				clk = &simClock{now: simEpoch}
+				cfg.Clock, cfg.Rand, cfg.InFlight = clk, rnd.Float64, simWorkers
+				pres := simRun(New(cfg), clk, srv(), simRows, simWorkers, uint64(i+1), false)
+				t.Logf("run %d: adaptive %.2fs, %d 429s, learned %s %d per %v; pinned %.2fs, %d 429s",
+					i, res.wall.Seconds(), res.throttled, res.stats.LearnedModel, res.stats.LearnedBurst, res.stats.LearnedWindow, pres.wall.Seconds(), pres.throttled)
+				pw += pres.wall
+				pt += pres.throttled
+				if !tc.aligned {
+					break // a window from the first request has no phase
+				}
+			}
+			eff, share := ideal.Seconds()/cw.Seconds(), float64(ct)/float64(requests)
+			t.Logf("adaptive eff %.2f, %d 429s (%.1f%%); pinned eff %.2f, %d 429s", eff, ct, 100*share, ideal.Seconds()/pw.Seconds(), pt)
+			if eff < tc.minEff {
+				t.Errorf("efficiency %.2f, want at least %.2f", eff, tc.minEff)
+			}
+			if share > tc.maxShare {
+				t.Errorf("%.1f%% of requests throttled, want at most %.1f%%", 100*share, 100*tc.maxShare)
+			}
+		})
+	}
+}
