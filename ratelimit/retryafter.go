@@ -35,19 +35,20 @@ import (
 // explains (an opener at hi, or the rest of a quota, refused twice) hand
 // the server back to the bucket equation.
 const (
-	// raFirstProbe is the earliest opener after the burst (or four times
-	// the burst's length, if longer): a bucket refilling at 25/s or more
-	// has a request back by then.
+	// raFirstProbe is how long after the first refusal the first opener
+	// goes: a bucket refilling at 25/s or more has a request back by
+	// then.
 	raFirstProbe = 40 * time.Millisecond
-	// raPrecision is how close the bounds get before bisection stops:
-	// windows paced up to this much too long cost less than the 429s
-	// of more bisection would.
-	raPrecision = 0.25
+	// raPrecision is how close the bounds get before bisection stops.
+	raPrecision = 0.05
 	// raBisections is how many refused openers the bisection may cost.
 	raBisections = 2
 	// raMisses is how many refusals the model does not explain before it
 	// hands the server back to the bucket equation.
 	raMisses = 2
+	// raAlignedMisses is how many more a window aligned on the clock
+	// may have, while the brackets are too few to bound its length.
+	raAlignedMisses = 2
 	// raIdle is how long the pool waits for an opener's answer before
 	// it looks again, should the answer never come.
 	raIdle = time.Second
@@ -67,6 +68,8 @@ type raWindow struct {
 	// of the quota may go.
 	openSent, openRecv time.Time
 	accepted, rest     int
+	// cut is set once a refusal of the rest cut the quota in this window.
+	cut bool
 	// opener is the send time of the opener in flight (zero none); at is
 	// when the next goes.
 	opener, at time.Time
@@ -80,9 +83,40 @@ type raWindow struct {
 	aligned    bool
 	bisections int
 	misses     int
+	// before is the latest send known to precede the next window's
+	// start (a refused opener, or the opener of the current window);
+	// brackets holds, for the latest starts seen, oldest first, that
+	// lower end and the answer of the opener accepted after it. A start
+	// seen k starts after another lies at least k windows on, whether
+	// windows open at our opener or on the clock: safeHi, the least of
+	// the bounds they give, bounds the length from above.
+	before   time.Time
+	brackets []raBracket
+	safeHi   time.Duration
+
 	// wake asks the Limiter to wake waiting workers: the opener's answer
 	// let the rest of the quota go.
 	wake bool
+}
+
+// raBracket is where a window started: after lo, at or before hi.
+type raBracket struct{ lo, hi time.Time }
+
+// bracket records a window's start after r.before, at or before recv,
+// narrows safeHi by it, and moves before to sent, the opener of the
+// window that started.
+func (r *raWindow) bracket(sent, recv time.Time) {
+	for i, b := range r.brackets {
+		k := time.Duration(len(r.brackets) - i)
+		if h := recv.Sub(b.lo) / k; r.safeHi == 0 || h < r.safeHi {
+			r.safeHi = h
+		}
+	}
+	if len(r.brackets) == windowBrackets {
+		r.brackets = r.brackets[1:]
+	}
+	r.brackets = append(r.brackets, raBracket{lo: r.before, hi: recv})
+	r.before = sent
 }
 
 // startRetryAfter begins the Retry-After window model at the first refusal
@@ -98,9 +132,13 @@ func (a *adaptive) startRetryAfter(now time.Time, wait time.Duration) (time.Dura
 		// burst's answers, late, tell its start and size.
 		r.start, r.startRecv = now, now
 	}
-	r.probe = max(raFirstProbe, 4*now.Sub(r.start))
+	// The first opener soon after the refusal: a bucket has a request
+	// back by then, while a window that took the whole burst (however
+	// long a cold server took over it) has not ended.
+	r.probe = now.Sub(r.start) + raFirstProbe
 	r.claimAt(now, wait)
 	r.at = r.nextProbe()
+	r.before = r.start
 	a.ra = r
 	pause := max(r.at.Sub(now), 0)
 	// The bucket equation starts from this sign should the model hand
@@ -158,6 +196,9 @@ func (a *adaptive) raAccepted(sent, recv time.Time) bool {
 		}
 		if sent.Before(r.start) {
 			r.start, r.startRecv = sent, recv
+			if r.before.After(sent) && r.brackets == nil {
+				r.before = sent
+			}
 		}
 		return true
 	}
@@ -185,6 +226,7 @@ func (a *adaptive) raAccepted(sent, recv time.Time) bool {
 		// The window ended: it started no earlier than the burst's first
 		// send and the opener arrived before its answer.
 		r.hi = max(recv.Sub(r.start), r.lo+time.Millisecond)
+		r.bracket(sent, recv)
 		r.open(sent, recv)
 		// One more, alone, tells a slow bucket from the window.
 		r.confirm = true
@@ -192,12 +234,21 @@ func (a *adaptive) raAccepted(sent, recv time.Time) bool {
 		r.at = recv
 		return true
 	}
-	if full := r.accepted >= r.quota; full && !r.aligned && !r.openSent.IsZero() {
+	if full := r.accepted >= r.quota; full && !r.openSent.IsZero() {
 		// The last window took its quota and this one was accepted: it
-		// ended before this opener arrived.
-		if h := recv.Sub(r.openSent); h < r.hi {
+		// ended before this opener arrived. Opened by our opener, it
+		// lasted at most from that opener's send; aligned on the clock,
+		// only the brackets bound it.
+		r.bracket(sent, recv)
+		h := recv.Sub(r.openSent)
+		if r.aligned {
+			h = r.safeHi
+		}
+		if h > 0 && (h < r.hi || r.aligned) {
 			r.hi = max(h, r.lo+time.Millisecond)
 		}
+	} else {
+		r.before = sent
 	}
 	r.open(sent, recv)
 	r.rest = max(r.quota-1, 0)
@@ -211,6 +262,7 @@ func (r *raWindow) open(sent, recv time.Time) {
 	r.openSent, r.openRecv = sent, recv
 	r.accepted = 1
 	r.claim = time.Time{}
+	r.cut = false
 }
 
 // plan sets when the next opener goes: hi after the current one's answer,
@@ -218,7 +270,10 @@ func (r *raWindow) open(sent, recv time.Time) {
 func (r *raWindow) plan() {
 	d := r.hi
 	if r.bisections < raBisections && float64(r.hi-r.lo) > raPrecision*float64(r.hi) {
-		d = max((r.lo+r.hi)/2, r.lo+time.Millisecond)
+		// In the upper quarter: accepted there, as it mostly is when
+		// the window's end came before a doubling of the offsets, the
+		// pace gains most of what it can; refused, it costs a 429.
+		d = max(r.hi-(r.hi-r.lo)/4, r.lo+time.Millisecond)
 	}
 	r.at = r.openRecv.Add(d)
 }
@@ -233,7 +288,10 @@ func (a *adaptive) raRefused(now time.Time, wait time.Duration) (time.Duration, 
 		// The burst's tail, or one of a window's quota: the quota
 		// is less than it seemed (the burst straddled a window's end)
 		// or the server is no fixed window.
-		if r.hi > 0 && r.accepted > 0 && !r.confirm {
+		if r.hi > 0 && r.accepted > 0 && !r.confirm && !r.cut {
+			// Once a window: the rest of its quota in flight are
+			// refused alike.
+			r.cut = true
 			r.misses++
 			r.quota = max(r.accepted, 1)
 			r.rest = 0
@@ -246,6 +304,7 @@ func (a *adaptive) raRefused(now time.Time, wait time.Duration) (time.Duration, 
 	sent := r.opener
 	r.opener = time.Time{}
 	r.wake = true
+	r.before = sent
 	switch {
 	case r.confirm:
 		// A bucket that gave back one request, not a window.
@@ -281,12 +340,16 @@ func (a *adaptive) raRefused(now time.Time, wait time.Duration) (time.Duration, 
 			// than measured, or opened before our opener (aligned on
 			// the clock).
 			r.misses++
-			if r.misses >= raMisses {
+			if r.misses >= raMisses+raAlignedMisses || (!r.aligned && r.misses >= raMisses) {
 				return 0, false
 			}
-			r.lo = max(r.lo, r.hi)
-			r.hi = time.Duration(float64(r.hi) * bareGrow)
+			r.lo = max(r.lo, d)
 			r.aligned = true
+			if r.safeHi > r.lo {
+				r.hi = r.safeHi
+			} else {
+				r.hi = max(time.Duration(float64(r.hi)*bareGrow), r.lo+time.Millisecond)
+			}
 		}
 		r.at = r.openRecv.Add(r.hi)
 	}
