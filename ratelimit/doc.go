@@ -153,7 +153,8 @@
 // count.
 //
 // Without a counter only 429s are evidence. With a wait hint on them the
-// bucket equation (adaptive.go) is fitted to them. With nothing at all on
+// Retry-After window model (retryafter.go, below) tells a window from a
+// bucket, whose equation (adaptive.go) is fitted to them. With nothing at all on
 // them (a bare 429: nginx, HAProxy) the bare-window model (bare.go) tells a
 // bucket from a window first: the burst's accepted requests are the quota
 // L, and one probe at a time (never two in flight) goes at growing
@@ -180,8 +181,48 @@
 // (waiting a whole window costs a window's sending). Two refusals end the
 // search; each is a 429, and the burst's in-flight tail and the probes
 // spend most of what a run may have. A bare fixed window is paced the same
-// way (no limiter in the benchmark is one; see BENCHMARKS.md for the
-// figures of those that are).
+// way (express-rate-limit with its headers off is one, which sets no
+// Retry-After either: testdata/script/limiter_express_bare.txtar).
+//
+// A 429 whose only signal is a wait (Retry-After, often whole seconds
+// rounded up: "1" for a 150ms window) is a claim: the window ends no later
+// than it says, which the next request accepted confirms or not. Paused
+// for the whole wait, a short window loses most of each second. So the
+// first such refusal, when no counter was ever shown, ends the unpaced
+// burst, whose accepted requests are the quota L, and the Retry-After
+// window model sends one request at a time, the opener (never a second
+// before its answer): 40ms after the refusal, then at offsets four times
+// further from the burst's start, and once at the claim if they pass it.
+// A bucket accepts the first (it has a request back): the bucket equation
+// takes over. A window refuses until it ends; the first opener accepted
+// bounds its length W from above (a window that opens at a client's first
+// request opened no earlier than the burst's first send), the last refused
+// from below, and one more request right after it tells a window (it gave
+// back its quota) from a bucket that refills slower than the openers came
+// (it gave back one). From then on each window is an opener and, once it
+// is accepted, the rest of the quota at once. The next opener goes hi
+// after the last one's answer, or in the upper quarter of the bounds to
+// bisect them: refused, it costs a 429 and nothing else (the pool would
+// wait until hi anyway) and raises lo; accepted, it lowers hi to the time
+// from the last opener's send to its answer. Two refusals end the
+// bisection, as does a precision of 5%. A pause lasts until the next
+// opener, never longer than the server's wait.
+//
+// Aligned on the clock, a window opened before our opener, so an opener
+// accepted bounds nothing by itself. Each accepted opener brackets a
+// window's start instead: after the latest send known before it (a
+// refused opener, or the last window's opener), at or before its answer.
+// Starts k brackets apart lie at least k windows apart, whether the
+// windows open at our openers or on the clock, which bounds W from above
+// by a k-th of the time between, ever tighter as the run goes on. An
+// opener refused where a window from ours would have ended marks the
+// window aligned, and from then on only that bound is used. Refusals the
+// model does not explain (openers refused past hi or past the claim, the
+// rest of a quota refused, each counted once per window: two, four once
+// aligned) hand the server back to the bucket equation. The burst's
+// in-flight tail (up to the pool's concurrency less one) is most of the
+// 429s of a run: nothing before the first refusal says the quota is
+// spent.
 //
 // What the summary prints as learned is Stats.LearnedModel, LearnedBurst,
 // LearnedRate and LearnedWindow; Stats.Pinned turns them into the Config
