@@ -375,6 +375,13 @@ func (a *adaptive) raThrottled(now time.Time, wait time.Duration) time.Duration 
 	}
 	a.ra = nil
 	a.sign(now, wait, 0)
+	// No faster than what the server accepted on average meanwhile:
+	// the pace the model started with was a guess for a burst.
+	avg := float64(a.successes) / math.Max(now.Sub(a.firstSent).Seconds(), 1e-3)
+	if a.measured == 0 {
+		a.measured = avg
+	}
+	a.pace = math.Max(math.Min(a.pace, avg), adaptiveFloor)
 	return wait
 }
 

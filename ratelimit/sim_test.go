@@ -283,6 +283,10 @@ func (b *simBucket) serve(at time.Time) (bool, http.Header) {
 		if !ok {
 			h.Set("Retry-After", strconv.FormatFloat(math.Ceil(next*1000)/1000, 'f', -1, 64))
 		}
+	case styleRetryAfter:
+		if !ok {
+			h.Set("Retry-After", strconv.Itoa(int(math.Ceil(next))))
+		}
 	case styleRateAsLimit:
 		h.Set("RateLimit-Limit", strconv.Itoa(int(b.rate)))
 		h.Set("RateLimit-Remaining", strconv.Itoa(max(int(math.Floor(b.tokens)), 0)))
