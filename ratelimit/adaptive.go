@@ -177,6 +177,9 @@ type adaptive struct {
 	// ra is the Retry-After window model (retryafter.go), once a server
 	// that shows no counter refused a request with a wait hint.
 	ra *raWindow
+	// bareLog holds the answers of a server that showed no counter, from
+	// the first, for the bare-window model to fit windows to.
+	bareLog []bareAnswer
 	// repace asks the Limiter for a fresh pacer at the new pace.
 	repace bool
 }
@@ -207,6 +210,9 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 		if end := now.Add(reset); reset > 0 && (a.claimEnd.IsZero() || end.Before(a.claimEnd)) {
 			a.claimEnd = end
 		}
+	}
+	if remaining < 0 {
+		a.noteBare(sent, now, true)
 	}
 	if a.bare != nil {
 		if keep, hold := a.bareAccepted(sent); keep {

@@ -25,13 +25,31 @@ import (
 // more request right after the first accepted one tells it apart (a
 // bucket has given back one request, a window its burst), asked twice
 // since a counter gives back a few at a time.
-// The pool then paces L-1.5 per window evenly, which a sliding log or
-// counter never refuses, starting at the geometric middle of the bounds,
-// and tries the middle again after each whole window without a refusal.
-// A refusal while paced raises the lower bound to the window it paced by
-// and goes back to the last that held; the pause is a few intervals of
-// the slower pace, since an evenly paced window ages out as fast as it
-// filled. Two such refusals end the search.
+// Then the pool rides: it sends at twice the quota per the shortest
+// window the probes allow until the next refusal. A counter that weighs
+// its previous period has given back more since the burst aged out than
+// its pace (HAProxy's allowance grows by the burst per window, refused
+// requests included), so the ride catches up what the probes cost, and
+// the refusal shows where the window's edge is. Every answer since the
+// first is then fitted (barefit.go): the models of the class, a log, a
+// counter from the first request and one aligned on the clock, with
+// refused requests counted or not, are replayed over the answers for
+// window lengths on a fine grid, and those that explain them bound the
+// length. Where the bounds are more than bareWide apart the pool rides
+// again (twice at most, a 429 each). It then paces by the longest length
+// the fit allows, L per window (a request less where a counter that
+// weighs exactly, which rounds against us, may be the one), a little
+// under, from the time every candidate takes the requests at that pace.
+// A refusal later refits, never to a shorter window.
+// A log shows nothing of its length in a ride (it takes the quota at any
+// pace and gives it back a window later): where a log may be the server
+// and its fit allows a longer window than the search below would try,
+// or where nothing explains the answers, the search by bounds goes on
+// from where the probes left it, as it did before the fit: L-1.5 per
+// window evenly, starting at the geometric middle of the bounds, the
+// middle tried again after each whole window without a refusal, a
+// refusal raising the lower bound and going back to the last that held
+// after a pause of a few intervals, two refusals ending the search.
 const (
 	// bareFirstProbe is the earliest probe after the burst (or four times
 	// the burst's length, if longer, and never before the backoff a bare
@@ -54,6 +72,21 @@ const (
 	// shorter window: each is a 429, and the probes spent most of the
 	// share a run may have.
 	bareMisses = 2
+	// bareProbeGrowth is how much later each probe after the second goes:
+	// every refused one is a 429, and the ride that follows the first
+	// accepted one catches up what a window gave back meanwhile.
+	bareProbeGrowth = 2
+	// bareRides is how many more rides a fit still too wide to pace by
+	// (its longest window more than bareWide over its shortest) gets:
+	// each costs a 429 and narrows the fit about tenfold.
+	bareRides = 2
+	bareWide  = 0.03
+	// bareFitMargin keeps the pace this far under the rate a fitted
+	// window sustains, for the jitter of the requests' arrival on a busy
+	// machine (0.99 drew a refusal every second or so from HAProxy at 15
+	// per 150ms).
+	bareFitMargin   = 0.98
+	bareLearnMargin = 0.99
 )
 
 type bareWindow struct {
@@ -75,6 +108,26 @@ type bareWindow struct {
 	// confirmed is set once the request after it was refused and asked
 	// again.
 	confirmed bool
+	// d0 and d1 are the offsets of the last probe refused and the first
+	// accepted, the raw bounds the fit searches within.
+	d0, d1 time.Duration
+	// riding is set while the pool sends faster than any window the
+	// probes allow could sustain, from the first accepted probe to the
+	// next refusal: a counter that weighs its previous period has given
+	// back more than its pace since the burst aged out (the run catches
+	// up), and the refusal shows where the window's edge is. rides counts
+	// the rides after the first; fit is the latest fit paced by.
+	riding bool
+	rides  int
+	// mid is the window the search by bounds would pace by, rideFrom
+	// when the ride began: a fit that cannot tell a log goes back to them.
+	mid      time.Duration
+	rideFrom time.Time
+	// fitLo is the shortest window the fit tries: a little under the
+	// probes' lower bound for a counter that weighs its previous period,
+	// the lowest any model of the class has.
+	fitLo time.Duration
+	fit   bareFitResult
 }
 
 // shorten tries a shorter window, halfway (geometrically) to lo, after a
@@ -154,10 +207,14 @@ func (a *adaptive) bareRefused(now time.Time, backoff time.Duration) time.Durati
 		// most twice the burst's age-out either way).
 		first := b.lo == 0
 		b.lo = max(b.lo, b.probe)
+		b.d0 = b.lo
 		if first {
 			return b.next(a, now, 4*b.probe)
 		}
-		return b.next(a, now, 2*b.probe)
+		return b.next(a, now, bareProbeGrowth*b.probe)
+	}
+	if pause, ok := a.bareRefit(now); ok {
+		return pause
 	}
 	// Paced and refused: the window is longer than hi. Wait a whole one,
 	// so everything refused meanwhile has aged out, and pace by a longer:
@@ -197,6 +254,9 @@ func (a *adaptive) bareAccepted(sent time.Time) (keep bool, hold time.Duration) 
 		b.confirm = false
 		b.since = sent
 		a.sliding = true
+		if hold, ok := a.bareRide(sent); ok {
+			return true, hold
+		}
 		a.measured = b.pace()
 		a.pace = b.pace()
 		a.repace = true
@@ -205,7 +265,9 @@ func (a *adaptive) bareAccepted(sent time.Time) (keep bool, hold time.Duration) 
 		return true, time.Duration(2 / a.pace * float64(time.Second))
 	}
 	if b.hi > 0 {
-		b.shorten(a, sent)
+		if !b.riding && !b.fit.ok {
+			b.shorten(a, sent)
+		}
 		return true, 0
 	}
 	if sent.Before(b.start.Add(b.probe / 2)) {
@@ -226,6 +288,7 @@ func (a *adaptive) bareAccepted(sent time.Time) (keep bool, hold time.Duration) 
 	// counter that weighs its previous period (HAProxy) gives the first
 	// request back at W(2 - L/B) once B requests were counted in the
 	// burst's period, refused ones included, so W > lo/(2 - L/B).
+	b.d1 = sent.Sub(b.start)
 	held := float64(b.quota + b.refused)
 	b.lo = time.Duration(float64(b.lo) / (2 - float64(b.quota)/held))
 	b.hi = max(sent.Sub(b.start), b.lo+time.Millisecond)
@@ -245,4 +308,119 @@ func (a *adaptive) bareAccepted(sent time.Time) (keep bool, hold time.Duration) 
 	a.pace = 1 / (2 * max(a.lastRecv.Sub(sent), time.Millisecond).Seconds())
 	a.repace = true
 	return true, 0
+}
+
+// bareRide starts the ride once the request after the first accepted
+// probe was taken too, at sent: the pool sends at twice the quota per the
+// shortest window the probes allow (no more than three times per the
+// longest), which a window refuses once the run has caught up with what
+// it gave back since the burst. It returns the hold before the ride's
+// first request.
+func (a *adaptive) bareRide(sent time.Time) (time.Duration, bool) {
+	b := a.bare
+	if b.d0 <= 0 || b.d1 <= b.d0 {
+		return 0, false
+	}
+	b.riding = true
+	b.mid, b.rideFrom, b.fitLo = b.hi, sent, b.lo*19/20
+	a.pace = b.ridePace(b.lo, b.d1)
+	a.measured = b.pace()
+	a.repace = true
+	return time.Duration(float64(time.Second) / a.pace), true
+}
+
+// ridePace is the pace of a ride: twice the quota per the shortest window
+// lo, but no more than three times per the longest, hi.
+func (b *bareWindow) ridePace(lo, hi time.Duration) float64 {
+	return math.Min(2*float64(b.quota)/lo.Seconds(), 3*float64(b.quota)/hi.Seconds())
+}
+
+// bareRefit fits the answers at a refusal at now, once the ride began,
+// and paces by the fit: the quota per the longest window that explains
+// every answer (a request less where a counter that weighs exactly may
+// be the one, as it rounds against us), from when all the candidates
+// take the requests at that pace. While the lengths that explain the
+// answers differ by more than bareWide, the pool rides again (at most
+// bareRides times). ok is false when the fit cannot be paced by (no
+// window explains the answers, or a log may, whose length a ride does
+// not show): the search by bounds goes on from where the probes left it.
+func (a *adaptive) bareRefit(now time.Time) (time.Duration, bool) {
+	b := a.bare
+	if !b.riding && !b.fit.ok {
+		return 0, false
+	}
+	lo, hi := b.fitLo, b.d1+b.d1/20
+	if b.fit.ok {
+		lo, hi = min(lo, b.fit.lo), max(hi, b.fit.hi*3/2)
+	}
+	fit := fitBare(a.bareLog, b.quota, lo, hi, now, !b.riding)
+	wasRiding := b.riding
+	b.riding = false
+	wide := float64(fit.hi) > float64(fit.lo)*(1+bareWide)
+	if wasRiding && fit.ok && !fit.models[fitLog] && wide && b.rides < bareRides {
+		// Too wide to pace by: ride once more, once the window took
+		// what the first ride sent.
+		b.rides++
+		b.riding = true
+		b.fit = fit
+		a.pace = b.ridePace(fit.lo, fit.hi)
+		a.repace = true
+		pace := math.Max(float64(fit.quota)-1, 1) / fit.hi.Seconds()
+		return fit.clearFrom(pace, fit.hi).Sub(now), true
+	}
+	if !fit.ok || (fit.models[fitLog] && fit.hi > b.mid) {
+		b.fit = bareFitResult{}
+		if !wasRiding {
+			return 0, false
+		}
+		// Back to the search by bounds, after a pause as long as the
+		// ride: a log gives back what the ride sent as fast as it went,
+		// once a window passed, and the search's first refusal may be
+		// the ride's, not its own.
+		b.hi = b.mid
+		b.misses--
+		a.measured = b.pace()
+		a.pace = b.pace()
+		a.repace = true
+		b.since = now
+		return now.Sub(b.rideFrom), true
+	}
+	if !wasRiding {
+		// Refused at the fitted pace: whatever the answers say now, the
+		// window is no shorter than the one paced by.
+		fit.hi = max(fit.hi, b.fit.hi+b.fit.hi/100)
+	}
+	b.fit = fit
+	b.lo, b.hi = fit.lo, fit.hi
+	spare := 0.0
+	if fit.exactly {
+		spare = 1
+	}
+	// What is learned is a little under the window's rate too: a pinned
+	// run (Stats.Pinned, a little under what is learned) cannot react to
+	// the server's jitter as this one can, and HAProxy refused two of 400
+	// requests pinned at 0.97 of its rate.
+	rate := math.Max(float64(fit.quota)-spare, 1) / fit.hi.Seconds()
+	a.pace = rate * bareFitMargin
+	a.measured = rate * bareLearnMargin
+	a.repace = true
+	b.since = now
+	// The requests still in flight count too: one interval more.
+	pause := fit.clearFrom(a.pace, fit.hi).Sub(now) + time.Duration(float64(time.Second)/a.pace)
+	return pause, true
+}
+
+// bareLogMax bounds the answers kept for the fit.
+const bareLogMax = 2048
+
+// noteBare keeps an answer for the fit (sent is zero for a refusal) while
+// the bare-window model may start or is on.
+func (a *adaptive) noteBare(sent, recv time.Time, ok bool) {
+	if a.counterMax > 0 || a.limitSaid > 0 || a.win != nil || (a.signs > 0 && a.bare == nil) || len(a.bareLog) >= bareLogMax {
+		if a.signs > 0 && a.bare == nil {
+			a.bareLog = nil
+		}
+		return
+	}
+	a.bareLog = append(a.bareLog, bareAnswer{sent: sent, recv: recv, ok: ok})
 }

@@ -146,11 +146,10 @@
 // below that (less a 3% margin) until a refusal says otherwise. A bucket's
 // counter says nothing of the kind: its fill is any level at any rate.
 // Whether refused requests count against the quota (HAProxy,
-// express-rate-limit) is not a model parameter: the window models send
-// nothing a window cannot take, the bare-window model counts refusals in
-// what a counter holds and pauses after one until what it sent ages out,
-// and the bucket equation measures less than the true rate when refusals
-// count.
+// express-rate-limit) is not a parameter of the models with a counter:
+// they send nothing a window cannot take; the bare-window model fits
+// both ways of counting to the answers, and the bucket equation measures
+// less than the true rate when refusals count.
 //
 // Without a counter only 429s are evidence. With a wait hint on them the
 // Retry-After window model (retryafter.go, below) tells a window from a
@@ -171,17 +170,40 @@
 // one is refused by such a bucket (it gave back one request) and not by a
 // window (it gave back its burst); refused, it is asked once more an
 // eighth of the window later, since a counter gives back a few at a time,
-// and refused again the bucket equation takes over. Then the pool sends L-1.5 per window evenly, which a
-// sliding log or counter never refuses (a burst would be), starting at the
-// geometric middle of the bounds and trying the middle again after each
-// whole window without a refusal. A refusal while paced raises the lower
-// bound and goes back to the last window that held, after a pause of a
-// few intervals: an evenly paced window ages out as fast as it filled, so
-// where refused requests count a short pause at the slower pace clears it
-// (waiting a whole window costs a window's sending). Two refusals end the
-// search; each is a 429, and the burst's in-flight tail and the probes
-// spend most of what a run may have. A bare fixed window is paced the same
-// way (express-rate-limit with its headers off is one, which sets no
+// and refused again the bucket equation takes over. A window then gets a
+// ride: the pool sends at twice the quota per the shortest window the
+// probes allow until the next refusal. A counter that weighs its previous
+// period (HAProxy) has given back more since the burst aged out than its
+// pace, so the ride catches up what the probes cost, and its refusal
+// shows where the window's edge is. Every answer since the first is then
+// fitted: each model of the class (a log; a counter from the first
+// request, rounded down; a counter aligned on the clock, weighed exactly),
+// with refused requests counted or not, is replayed over the answers for
+// window lengths on a fine grid (whole milliseconds for the aligned
+// counter, whose phase is its length's remainder in the clock), each
+// answer placed anywhere within its round trip, the burst's own order not
+// held against a candidate (a server with several threads takes and
+// refuses them out of order), and an aligned counter counted one answer
+// worse (its phase fits noise by chance). The lengths that explain the
+// answers bound W; where they are more than 3% apart the pool rides again
+// (twice at most). It then paces L per W (a request less where the
+// aligned counter may be the one, as it rounds against us), at 0.98 of
+// that, from when every candidate takes requests at that pace: after a
+// ride a counter takes no more than its previous period's count per
+// window until the period ends, a log nothing until the ride aged out. A
+// refusal later fits again, never to a shorter window. HAProxy's
+// 15 per 150ms and 100 per 1s come out within 1-3% of their window from
+// one or two rides (BENCHMARKS.md). A log shows nothing of its length in
+// a ride (it takes the quota at any pace and gives it back a window
+// later): where a log may be the server and its fit allows a longer
+// window than the geometric middle of the probes' bounds, or nothing
+// explains the answers, the search by bounds goes on: L-1.5 per window
+// evenly, starting at that middle and trying it again after each whole
+// window without a refusal; a refusal raises the lower bound and goes
+// back to the last window that held, after a pause of a few intervals
+// (an evenly paced window ages out as fast as it filled); two refusals
+// end the search. A bare fixed window is paced the same way
+// (express-rate-limit with its headers off is one, which sets no
 // Retry-After either: testdata/script/limiter_express_bare.txtar).
 //
 // A 429 whose only signal is a wait (Retry-After, often whole seconds

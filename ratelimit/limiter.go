@@ -250,6 +250,9 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 	defer l.mu.Unlock()
 	l.stats.Throttles++
 	paused := now.Before(l.pauseUntil)
+	if l.adapt != nil && !hinted {
+		l.adapt.noteBare(time.Time{}, now, false)
+	}
 	if !hinted {
 		if paused {
 			if l.adapt != nil && l.adapt.bare != nil {

@@ -1,0 +1,427 @@
+package ratelimit
+
+import (
+	"math"
+	"slices"
+	"time"
+)
+
+// The bare-window fit: which sliding window of which length explains every
+// answer a bare server gave so far.
+//
+// A server that says nothing but 429 shows its window only through which
+// requests it took and which it refused. Each way of counting the class
+// runs (a log of the last window's requests; a counter whose periods
+// start at the first request and weigh the previous one, rounded down, as
+// HAProxy's stick tables do; a counter on periods aligned on the clock,
+// weighed exactly, as go-chi/httprate's), with refused requests counted or
+// not, the burst's quota L and a length W on a fine grid, is replayed over
+// the answers; the candidates that contradict the fewest of them (a
+// request's arrival is known only to within its round trip, and a server
+// with several threads bends its own rule now and then) are the fit.
+// Their lengths bound W, and their states say when the server takes the
+// next request.
+
+// Window models the fit tells apart.
+const (
+	fitLog     = iota // every request of the last window counts
+	fitFirst          // periods from the first request, previous weighed and rounded down (HAProxy)
+	fitAligned        // periods aligned on the clock, previous weighed exactly (httprate)
+	fitModels
+)
+
+// bareFitStep is the grid's relative step in window length, and
+// bareFitMaxMisses how many answers the best fit may contradict before it
+// is not trusted: a request that arrived a round trip away from where it
+// is estimated may fall on the other side of a boundary.
+const (
+	bareFitStep      = 0.0035
+	bareFitMaxMisses = 2
+)
+
+// bareAnswer is one answer of a bare server: its request's send time
+// (zero for a refusal, which the Limiter hears of without it), when it
+// came, and whether the server took the request.
+type bareAnswer struct {
+	sent, recv time.Time
+	ok         bool
+}
+
+// fitEvent is an answer placed at its estimated arrival at the server.
+type fitEvent struct {
+	at, from, to time.Time // estimate, earliest, latest
+	ok           bool
+	// burst is set for the unpaced burst's answers, up to the last
+	// refused one in flight with the first: counted, but not held
+	// against a candidate, since a server with several threads may take
+	// and refuse them in another order than they came.
+	burst bool
+}
+
+// fitCandidate is one way of counting: model, quota, refused requests
+// counted or not, window length.
+type fitCandidate struct {
+	model   int
+	quota   int
+	counted bool
+	w       time.Duration
+}
+
+// fitState is a candidate's server state after replaying the answers.
+type fitState struct {
+	log        []time.Time
+	start      time.Time
+	prev, curr int
+}
+
+// bareFitResult is what the answers say: the window's bounds among the
+// candidates that explain them best, which models those are, and the
+// earliest time all of them take another request.
+type bareFitResult struct {
+	ok      bool
+	lo, hi  time.Duration
+	quota   int
+	models  [fitModels]bool
+	misses  int
+	nextAt  time.Time // the latest of the best candidates' earliest acceptance
+	exactly bool      // some best candidate weighs exactly (a float counter): it rounds against the client
+	// some of the best candidates (the shortest, the longest and a few
+	// between, of each model) and their states, for clearFrom.
+	cands  []fitCandidate
+	states []fitState
+}
+
+// fitEvents places the answers at their arrival at the server: a taken
+// request between its send and its answer, a refused one within a round
+// trip before its answer. They are ordered by an estimate that puts a
+// taken request as early as the shortest round trip allows and a refused
+// one as late, so that where a burst's last taken and first refused
+// requests arrived together the order a window needs is kept.
+func fitEvents(answers []bareAnswer) []fitEvent {
+	var rtts []time.Duration
+	for _, a := range answers {
+		if a.ok && !a.sent.IsZero() {
+			rtts = append(rtts, a.recv.Sub(a.sent))
+		}
+	}
+	var short, long time.Duration
+	if len(rtts) > 0 {
+		slices.Sort(rtts)
+		short, long = rtts[0], rtts[len(rtts)*9/10]
+	}
+	ev := make([]fitEvent, 0, len(answers))
+	for _, a := range answers {
+		e := fitEvent{at: a.recv.Add(-short / 2), from: a.recv.Add(-long), to: a.recv, ok: a.ok}
+		if a.ok && !a.sent.IsZero() {
+			e.at, e.from = a.sent.Add(short/2), a.sent
+		}
+		ev = append(ev, e)
+	}
+	slices.SortStableFunc(ev, func(x, y fitEvent) int { return x.at.Compare(y.at) })
+	// The burst ends with the refusals answered within a round trip of
+	// the first.
+	var first time.Time
+	for _, a := range answers {
+		if !a.ok && (first.IsZero() || a.recv.Before(first)) {
+			first = a.recv
+		}
+	}
+	for i := range ev {
+		ev[i].burst = !first.IsZero() && !ev[i].to.After(first.Add(long))
+	}
+	return ev
+}
+
+// serve is the candidate's answer to a request arriving at at.
+func (c fitCandidate) serve(s *fitState, at time.Time) bool {
+	c.advance(s, at)
+	ok := c.takes(s, at)
+	c.count(s, at, ok)
+	return ok
+}
+
+// explains reports whether the candidate would have answered the event
+// as the server did had it arrived at either end of its bounds, and then
+// counts it as the server did: a request's arrival is known only to
+// within its round trip.
+func (c fitCandidate) explains(s *fitState, e fitEvent) bool {
+	p, q := *s, *s
+	c.advance(&p, e.from)
+	c.advance(&q, e.to)
+	ok := c.takes(&p, e.from) == e.ok || c.takes(&q, e.to) == e.ok
+	c.advance(s, e.at)
+	c.count(s, e.at, e.ok)
+	return ok
+}
+
+// advance moves the state to at: the log forgets what left the window, a
+// counter starts the period at holds.
+func (c fitCandidate) advance(s *fitState, at time.Time) {
+	switch c.model {
+	case fitLog:
+		drop := 0
+		for drop < len(s.log) && at.Sub(s.log[drop]) >= c.w {
+			drop++
+		}
+		s.log = s.log[drop:]
+	case fitFirst:
+		switch {
+		case s.start.IsZero() || at.Sub(s.start) >= 2*c.w:
+			s.start, s.prev, s.curr = at, 0, 0
+		case at.Sub(s.start) >= c.w:
+			s.start, s.prev, s.curr = s.start.Add(c.w), s.curr, 0
+		}
+	default:
+		if ws := at.Truncate(c.w); !ws.Equal(s.start) {
+			if ws.Sub(s.start) == c.w {
+				s.prev = s.curr
+			} else {
+				s.prev = 0
+			}
+			s.start, s.curr = ws, 0
+		}
+	}
+}
+
+// takes reports whether the candidate, advanced to at, takes a request
+// arriving then.
+func (c fitCandidate) takes(s *fitState, at time.Time) bool {
+	switch c.model {
+	case fitLog:
+		return len(s.log) < c.quota
+	case fitFirst:
+		remain := c.w - at.Sub(s.start)
+		return s.curr+int(int64(s.prev)*int64(remain)/int64(c.w)) < c.quota
+	default:
+		used := float64(s.prev)*float64(c.w-at.Sub(s.start))/float64(c.w) + float64(s.curr)
+		return int(math.Round(used)) < c.quota
+	}
+}
+
+// count counts a request that arrived at at and was taken (ok) or refused.
+func (c fitCandidate) count(s *fitState, at time.Time, ok bool) {
+	if !ok && !c.counted {
+		return
+	}
+	if c.model == fitLog {
+		s.log = append(s.log, at)
+		return
+	}
+	s.curr++
+}
+
+// nextAt is the earliest time from now that the candidate in state s takes
+// a request.
+func (c fitCandidate) nextAt(s *fitState, now time.Time) time.Time {
+	switch c.model {
+	case fitLog:
+		n := len(s.log)
+		if n < c.quota {
+			return now
+		}
+		return latest(now, s.log[n-c.quota].Add(c.w))
+	case fitFirst:
+		start, prev, curr := s.start, s.prev, s.curr
+		switch {
+		case start.IsZero() || now.Sub(start) >= 2*c.w:
+			return now
+		case now.Sub(start) >= c.w:
+			start, prev, curr = start.Add(c.w), curr, 0
+		}
+		for range 3 {
+			if curr < c.quota {
+				// curr + floor(prev*(1-x)) < quota once prev*(1-x) <
+				// quota-curr: x > 1 - (quota-curr)/prev.
+				t := start
+				if prev > 0 && prev > c.quota-curr {
+					x := 1 - float64(c.quota-curr)/float64(prev)
+					t = start.Add(time.Duration(math.Ceil(x*float64(c.w))) + time.Microsecond)
+				}
+				if t.Before(start.Add(c.w)) {
+					return latest(now, t)
+				}
+			}
+			start, prev, curr = start.Add(c.w), curr, 0
+		}
+		return latest(now, start)
+	default:
+		start, prev, curr := s.start, s.prev, s.curr
+		if ws := now.Truncate(c.w); !ws.Equal(start) {
+			if ws.Sub(start) == c.w {
+				prev = curr
+			} else {
+				prev = 0
+			}
+			start, curr = ws, 0
+		}
+		for range 3 {
+			// round(prev*(1-x) + curr) < quota once prev*(1-x) <
+			// quota - 0.5 - curr.
+			room := float64(c.quota) - 0.5 - float64(curr)
+			if room > 0 {
+				t := start
+				if float64(prev) > room {
+					x := 1 - room/float64(prev)
+					t = start.Add(time.Duration(math.Ceil(x*float64(c.w))) + time.Microsecond)
+				}
+				if t.Before(start.Add(c.w)) {
+					return latest(now, t)
+				}
+			}
+			start, prev, curr = start.Add(c.w), curr, 0
+		}
+		return latest(now, start)
+	}
+}
+
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// fitBare fits the candidates with the burst's quota and window lengths
+// from lo to hi to the answers, and says when the best of them take the
+// next request after now. aligned drops the doubt an aligned counter's
+// free phase earns it, once another model's pace was refused.
+func fitBare(answers []bareAnswer, quota int, lo, hi time.Duration, now time.Time, aligned bool) bareFitResult {
+	ev := fitEvents(answers)
+	// A counter aligned on the clock has a phase as well as a length,
+	// and over a fine grid of lengths some phase explains answers by
+	// chance: unless aligned (a pace by another model was refused), it
+	// counts a contradicted answer more than the others do.
+	penalty := [fitModels]int{}
+	if !aligned {
+		penalty[fitAligned] = 1
+	}
+	score := bareFitMaxMisses + 1
+	var best []fitCandidate
+	var states []fitState
+	for model := range fitModels {
+		for _, counted := range []bool{true, false} {
+			for w := fitFirstW(model, lo); w <= hi; w = fitNextW(model, w) {
+				c := fitCandidate{model: model, quota: quota, counted: counted, w: w}
+				var s fitState
+				misses := penalty[model]
+				for _, e := range ev {
+					if !c.explains(&s, e) && !e.burst {
+						misses++
+						if misses > score {
+							break
+						}
+					}
+				}
+				if misses < score {
+					score, best, states = misses, best[:0], states[:0]
+				}
+				if misses == score && misses <= bareFitMaxMisses {
+					best = append(best, c)
+					states = append(states, s)
+				}
+			}
+		}
+	}
+	if len(best) == 0 {
+		return bareFitResult{misses: bareFitMaxMisses + 1}
+	}
+	res := bareFitResult{misses: score}
+	res.ok, res.lo, res.hi, res.quota, res.nextAt = true, best[0].w, best[0].w, best[0].quota, now
+	for i, c := range best {
+		res.lo, res.hi = min(res.lo, c.w), max(res.hi, c.w)
+		res.quota = min(res.quota, c.quota)
+		res.models[c.model] = true
+		res.exactly = res.exactly || c.model == fitAligned
+		res.nextAt = latest(res.nextAt, c.nextAt(&states[i], now))
+	}
+	const keep = 8
+	for m := range fitModels {
+		var idx []int
+		for i, c := range best {
+			if c.model == m {
+				idx = append(idx, i)
+			}
+		}
+		for k := range min(keep, len(idx)) {
+			i := idx[0]
+			if k > 0 {
+				i = idx[k*(len(idx)-1)/(min(keep, len(idx))-1)]
+			}
+			res.cands = append(res.cands, best[i])
+			res.states = append(res.states, states[i])
+		}
+	}
+	return res
+}
+
+// clearFrom is the earliest time from the fit's next acceptance from
+// which requests sent every 1/perSecond seconds are all taken, for the
+// next two windows, by the best candidates no longer than w: after a
+// ride, a counter that weighs its previous period takes requests no
+// faster than that period's count per window until the period ends, and
+// a log none until the ride has aged out.
+func (r bareFitResult) clearFrom(perSecond float64, w time.Duration) time.Time {
+	step := time.Duration(float64(time.Second) / perSecond)
+	from := r.nextAt
+	for i, c := range r.cands {
+		if c.w > w {
+			continue
+		}
+		for range 20 {
+			s := r.states[i].clone()
+			late := time.Duration(0)
+			for t := from; t.Before(from.Add(2 * c.w)); t = t.Add(step) {
+				if n := c.nextAt(&s, t); n.After(t) {
+					// Shift the start by as much as this request is
+					// early.
+					late = n.Sub(t)
+					break
+				}
+				c.serve(&s, t)
+			}
+			if late <= 0 {
+				break
+			}
+			from = from.Add(max(late, time.Microsecond))
+		}
+	}
+	return from
+}
+
+func (s fitState) clone() fitState {
+	s.log = slices.Clone(s.log)
+	return s
+}
+
+// fitFirstW and fitNextW walk the grid of window lengths: relative steps
+// of bareFitStep, but whole milliseconds for a counter aligned on the
+// clock, whose phase is the length's remainder in the Unix time (a
+// length a fraction of a millisecond off puts its boundaries anywhere;
+// such counters run whole milliseconds, seconds or minutes).
+func fitFirstW(model int, lo time.Duration) time.Duration {
+	lo = max(lo, time.Millisecond)
+	if model == fitAligned {
+		u := fitAlignedUnit(lo)
+		return (lo + u - 1).Truncate(u)
+	}
+	return lo
+}
+
+func fitNextW(model int, w time.Duration) time.Duration {
+	if model == fitAligned {
+		return w + fitAlignedUnit(w)
+	}
+	return w + max(time.Duration(float64(w)*bareFitStep), time.Microsecond)
+}
+
+// fitAlignedUnit is the grid's step for aligned counters near w: a
+// millisecond up to 2s, then 10ms up to 20s, then 100ms.
+func fitAlignedUnit(w time.Duration) time.Duration {
+	switch {
+	case w < 2*time.Second:
+		return time.Millisecond
+	case w < 20*time.Second:
+		return 10 * time.Millisecond
+	}
+	return 100 * time.Millisecond
+}
