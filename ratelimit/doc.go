@@ -106,7 +106,13 @@
 // 100 per 1s); a length outside the bounds (its w=1 for a window of 150ms,
 // rounded up) or a refusal while paced by it puts the claim aside for
 // good. A window is timed from its first request's answer, when the
-// server surely had it, so slow answers never make it early.
+// server surely had it, so slow answers never make it early; that request
+// goes alone and the rest of the quota with its answer (or two round
+// trips later, at most a tenth of the window, without one), since a
+// server answers a lone request sooner than one among a burst (Node.js
+// behind express-rate-limit: 3-4 ms instead of 7-23), and each window
+// opens as much sooner. A window whose opening was misjudged costs one
+// refused request instead of a burst of them.
 //
 // A window aligned on the clock (windows start at multiples of L since the
 // epoch: Kong, hourly quotas, Redis INCR key:<epoch second>) began before

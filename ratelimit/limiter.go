@@ -137,7 +137,7 @@ func New(cfg Config) *Limiter {
 		return l
 	}
 	if cfg.FixedWindow && !cfg.Rate.IsZero() {
-		l.fixed = &windowPacer{allowance: max(int(cfg.Rate.Count), 1), length: cfg.Rate.Per, margin: fixedWindowMargin(cfg.Rate.Per)}
+		l.fixed = &windowPacer{allowance: max(int(cfg.Rate.Count), 1), length: cfg.Rate.Per, margin: fixedWindowMargin(cfg.Rate.Per), hold: cfg.Rate.Per / 10}
 		l.lim = rate.NewLimiter(rate.Inf, 1)
 		return l
 	}
@@ -331,6 +331,18 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 	if l.hintless > 0 {
 		l.hintless--
 	}
+	held := false
+	if w := l.window(); w != nil {
+		held = w.opened
+	}
+	defer func() {
+		if w := l.window(); held && w != nil && !w.opened {
+			// The window's first answer came: the rest of its quota
+			// waits no longer.
+			close(l.changed)
+			l.changed = make(chan struct{})
+		}
+	}()
 	if l.fixed != nil {
 		l.fixed.answered(sent, l.clock.Now())
 	}

@@ -498,23 +498,28 @@ func TestLimiterSuccessQuota(t *testing.T) {
 	}
 }
 
-// TestLimiterFixedWindow: --window fixed sends a window's quota at once and
-// the next quota a window later, timed from the window's first answer when
-// one came (the server had the request by then), else from its first send
-// with a small margin; a throttle answer ends the window, and the next one
-// opens when the pause is over.
+// TestLimiterFixedWindow: --window fixed sends a window's first request
+// alone and the rest of its quota with that request's answer (or a tenth
+// of the window later without one), and the next quota a window later,
+// timed from the window's first answer when one came (the server had the
+// request by then), else from its first send with a small margin; a
+// throttle answer ends the window, and the next one opens when the pause
+// is over.
 func TestLimiterFixedWindow(t *testing.T) {
 	const per = 100 * time.Millisecond
-	margin := fixedWindowMargin(per)
+	margin, hold := fixedWindowMargin(per), per/10
 	tests := []struct {
 		name     string
 		throttle time.Duration // a throttle answer after the first request, pausing this long; 0 none
 		answer   time.Duration // the first request's answer, this long after it; 0 none
 		want     []time.Duration
 	}{
-		{"quota at each window's start", 0, 0, []time.Duration{0, 0, 0, per + margin, per + margin, per + margin, 2 * (per + margin)}},
+		{"quota at each window's start, without answers", 0, 0,
+			[]time.Duration{0, hold, hold, per + margin, per + margin + hold, per + margin + hold, 2 * (per + margin)}},
+		{"the rest of the quota goes with the first answer", 0, 4 * time.Millisecond,
+			[]time.Duration{0, 4 * time.Millisecond, 4 * time.Millisecond, 4*time.Millisecond + per}},
 		{"a throttle answer opens the next window after the pause", 30 * time.Millisecond, 0,
-			[]time.Duration{0, 30 * time.Millisecond, 30 * time.Millisecond, 30 * time.Millisecond, 30*time.Millisecond + per + margin}},
+			[]time.Duration{0, 30 * time.Millisecond, 30*time.Millisecond + hold, 30*time.Millisecond + hold, 30*time.Millisecond + per + margin}},
 		{"a slow first answer times the window", 0, 40 * time.Millisecond,
 			[]time.Duration{0, 40 * time.Millisecond, 40 * time.Millisecond, 40*time.Millisecond + per}},
 	}

@@ -6,11 +6,12 @@ import (
 )
 
 // windowPacer sends a fixed window's allowance at each window's start: a
-// window opens with the first request after the last one closed, lets
-// allowance requests go at once (or, while the adaptive rate still learns
-// the window, holds the last few back to leave at the probe offsets), and
-// closes length after it opened. It serves --window fixed and the adaptive
-// rate's fixed-window model alike.
+// window opens with the first request after the last one closed, lets it
+// go alone and the rest of the allowance at once with its answer (or,
+// while the adaptive rate still learns the window, holds the last few
+// back to leave at the probe offsets), and closes length after that
+// answer. It serves --window fixed and the adaptive rate's fixed-window
+// model alike.
 type windowPacer struct {
 	allowance int
 	length    time.Duration // from a window's opening to the next one's
@@ -18,20 +19,29 @@ type windowPacer struct {
 	// first send, the server's may have started a little later.
 	margin time.Duration
 	probes []time.Duration
+	// hold is how long the rest of a window the pacer opened waits for
+	// the answer to its first request; 0 not at all. Sent alone, that
+	// request is answered sooner than in the company of the whole
+	// burst, and the window's end is timed from that answer.
+	hold time.Duration
 
 	open time.Time
 	sent int // requests let go in the open window
 	// anchored: open moved to the first answer from the open window.
 	anchored bool
+	// opened: the pacer opened the window itself, not yet anchored.
+	opened bool
 }
 
 // reserve lets one request go at now (0), or says how long until one may.
 func (p *windowPacer) reserve(now time.Time) time.Duration {
 	if p.open.IsZero() || !now.Before(p.end()) {
-		p.open, p.sent, p.anchored = now, 0, false
+		p.open, p.sent, p.anchored, p.opened = now, 0, false, true
 	}
 	burst := p.allowance - len(p.probes)
 	switch {
+	case p.sent > 0 && p.opened && now.Before(p.open.Add(p.hold)):
+		return p.open.Add(p.hold).Sub(now)
 	case p.sent < burst:
 	case p.sent < p.allowance:
 		if at := p.open.Add(p.probes[p.sent-max(burst, 0)]); now.Before(at) {
@@ -62,13 +72,13 @@ func (p *windowPacer) answered(sent, recv time.Time) {
 	if p.anchored || p.open.IsZero() || sent.Before(p.open) {
 		return
 	}
-	p.open, p.anchored = recv, true
+	p.open, p.anchored, p.opened = recv, true, false
 }
 
 // restart moves the open window's start to at, where the server's window
 // evidently started, with sent of our requests counted in it so far.
 func (p *windowPacer) restart(at time.Time, sent int) {
-	p.open, p.sent = at, sent
+	p.open, p.sent, p.anchored, p.opened = at, sent, true, false
 }
 
 // The fixed-window model of the adaptive rate.
@@ -509,6 +519,7 @@ func (w *windowModel) plan() {
 	// enough, however long that answer took.
 	p.length = w.length()
 	p.probes = p.probes[:0]
+	p.hold = min(2*w.rtt, p.length/10)
 	switch {
 	case w.trusted:
 		return
