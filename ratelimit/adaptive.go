@@ -403,6 +403,16 @@ func (a *adaptive) track(sent time.Time, remaining int) {
 	}
 	reserve := math.Max(1, adaptiveReserve*float64(burst))
 	steer := 1 + adaptiveSteer*(float64(remaining)-reserve)/float64(max(burst, 1))
+	if a.sliding && !a.slideRefused {
+		// A sliding window's counter is steered firmly: requests age
+		// out of a window at our own pace of a window ago, which is
+		// what measured follows, so a weak pull leaves the pace where
+		// it was and room the counter shows unused. But no faster than
+		// slideSteerMax times that: after a pause a log shows its whole
+		// quota, which comes back a window after it was spent, not at
+		// the pace it went out.
+		steer = min(1+slideSteer*(float64(remaining)-reserve)/float64(max(burst, 1)), slideSteerMax)
+	}
 	pace := a.measured * steer
 	if r, ok := a.slidingRate(); ok && r > a.measured {
 		pace = math.Max(pace, adaptiveMargin*r)
@@ -647,9 +657,17 @@ func (a *adaptive) slidingRate() (float64, bool) {
 	return math.Max(a.measured, a.measured*(float64(a.burstSize())-bareSpare)/used), true
 }
 
-// slideMinAnswers is how many answers a sliding window's fill is averaged
-// over before it is trusted.
-const slideMinAnswers = 20
+const (
+	// slideMinAnswers is how many answers a sliding window's fill is
+	// averaged over before it is trusted.
+	slideMinAnswers = 20
+	// slideSteer is how firmly a sliding window's counter steers the
+	// pace to the reserve (adaptiveSteer a bucket's), and slideSteerMax
+	// the most the pace goes over the rate requests age out at to get
+	// there. Until the first refusal; then a bucket's steering.
+	slideSteer    = 1.0
+	slideSteerMax = 1.15
+)
 
 // ewma is an exponentially weighted mean, over about the last 20 values.
 type ewma struct {

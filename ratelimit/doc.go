@@ -149,7 +149,15 @@
 // how many: averaged over the last 20 answers, used of quota Q. The most it
 // sustains is r*(Q-1.5)/used (a counter weighs its previous window and
 // rounds, worth up to a request and a half), and the pace does not fall
-// below that (less a 3% margin) until a refusal says otherwise. A bucket's
+// below that (less a 3% margin) until a refusal says otherwise. Around
+// it the counter steers the pace to the bucket's small reserve, but
+// firmly: requests age out of a sliding window at our own pace of a
+// window ago, which is what the counter-based rate measures, so a weak
+// pull leaves the pace where it was and the room the counter shows
+// unused. The pull goes no faster than 1.15 times that rate: after a
+// pause a log shows its whole quota, which comes back a window after it
+// was spent, not at the pace it went out. After a refusal the pace is
+// steered as a bucket's. A bucket's
 // counter says nothing of the kind: its fill is any level at any rate.
 // Whether refused requests count against the quota (HAProxy,
 // express-rate-limit) is not a parameter of the models with a counter:
