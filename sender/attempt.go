@@ -222,7 +222,7 @@ func (e *engine) lookupDelay() time.Duration {
 	if e.cfg.LookupDelay > 0 {
 		return e.cfg.LookupDelay
 	}
-	return e.timeout
+	return max(e.timeout, MinLookupDelay)
 }
 
 // lookSoon schedules j's first lookup after its ambiguous attempt ended

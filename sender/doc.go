@@ -71,7 +71,8 @@
 // the message is absent clears it (absent, in attempt.go). After an
 // ambiguous attempt the first lookup goes within a second (lookSoon): a
 // found message settles the row at once, while an answer that it is absent
-// is trusted only once the server has had Config.LookupDelay (--timeout)
+// is trusted only once the server has had Config.LookupDelay (--timeout,
+// at least MinLookupDelay)
 // to finish the attempt, and is asked again then. A lookup meets
 // the same throttle, park and --max-wait rules as a send (throttle, in
 // attempt.go); a parked lookup leaves the row unknown, so --resume looks
