@@ -78,15 +78,14 @@ func simCases() []simCase {
 		// first opener, 40ms after the refusal, finds a request back and
 		// hands it to the bucket equation a second sooner than the wait
 		// (0.64 before). Where refused requests count (the sandbox's
-		// penalty box), the burst's tail leaves the bucket in debt: the
-		// opener and the request after it pass, the rest of a "quota"
-		// does not, and the model gives up after two windows, 9 429s
-		// more than before (0.64, 9): a known gap.
+		// penalty box), the burst's tail leaves the bucket in debt and
+		// the model takes it for a window of 4 per 47ms, which paces it
+		// at 85/s: 0.78 with 14 429s (before: 0.64, 9).
 		{"token bucket, Retry-After only", func() simServer { return &simBucket{burst: 15, rate: 100, style: styleRetryAfter} },
 			idealBucket(15, 100), 0.78, 0.03, 0, 0.95, 0},
 		{"token bucket, Retry-After only, refused count (penalty)", func() simServer {
 			return &simBucket{burst: 15, rate: 100, countRefused: true, style: styleRetryAfter}
-		}, idealBucket(15, 100), 0.55, 0.045, 0, 0.9, 0},
+		}, idealBucket(15, 100), 0.75, 0.035, 0, 0.8, 0},
 		{"token bucket, RateLimit-Limit is the rate", func() simServer { return &simBucket{burst: 15, rate: 100, style: styleRateAsLimit} },
 			idealBucket(15, 100), 0.85, 0.03, 0, 0.95, 0},
 		{"fixed window 15/150ms from first request (express)", func() simServer {
@@ -98,22 +97,25 @@ func simCases() []simCase {
 		// A window whose only signal is a 429 with Retry-After in whole
 		// seconds (express-rate-limit with its headers off, gateways):
 		// the Retry-After window model (retryafter.go) finds the window
-		// by openers. The burst's in-flight tail is 8 of the 11 429s.
+		// by openers. The burst's in-flight tail is 8 of the 11-13 429s.
+		// Against the cold, jittery server (not run here: its 429s are
+		// over 3%) 15/150ms reaches 0.82 with 4.5% 429s, 100/1s 0.83
+		// with 2.4%.
 		{"fixed window 15/150ms from first request, Retry-After only", func() simServer {
 			return &simFixed{limit: 15, window: w150, countRefused: true, style: styleRetryAfter}
 		}, idealFixed(15, w150), 0.95, 0.03, 0, 0.95, 0},
 		{"fixed window 100/1s from first request, Retry-After only", func() simServer {
 			return &simFixed{limit: 100, window: w1, countRefused: true, style: styleRetryAfter}
-		}, idealFixed(100, w1), 0.95, 0.03, 0, 0.95, 0},
+		}, idealFixed(100, w1), 0.95, 0.035, 0, 0.95, 0},
 		// Aligned, an opener accepted says less (the window opened before
 		// it): once an opener is refused where a window from ours would
 		// have ended, only the brackets around the windows' starts bound
 		// the length, ever tighter as the run goes on (0.13, 0.86 and
 		// 0.68 below as a bucket). 100/1s has too few windows for them
-		// to close in, so the flags it suggests are a loose 100/1.48s.
+		// to close in, so the flags it suggests are a loose 100/1.42s.
 		{"fixed window 15/150ms aligned, Retry-After only", func() simServer {
 			return &simFixed{limit: 15, window: w150, aligned: true, style: styleRetryAfter}
-		}, idealFixed(15, w150), 0.90, 0.03, 0, 0.88, 0},
+		}, idealFixed(15, w150), 0.95, 0.03, 0, 0.93, 0},
 		// Aligned on the clock (Kong, GitHub-style quotas, Redis INCR
 		// key:<epoch second>): the first window began before the run. The
 		// counter rows learn the window from the boundaries its resets
@@ -124,13 +126,13 @@ func simCases() []simCase {
 		}, idealFixed(10, w1), 0.95, 0.03, 0, 0.95, 0},
 		{"fixed window 10/1s aligned, Retry-After only", func() simServer {
 			return &simFixed{limit: 10, window: w1, aligned: true, style: styleRetryAfter}
-		}, idealFixed(10, w1), 0.88, 0.03, 0, 0.87, 0},
+		}, idealFixed(10, w1), 0.92, 0.03, 0, 0.90, 0},
 		{"fixed window 100/1s aligned, counters", func() simServer {
 			return &simFixed{limit: 100, window: w1, aligned: true, style: styleExpress}
 		}, idealFixed(100, w1), 0.75, 0.03, 0, 0.90, 0},
 		{"fixed window 100/1s aligned, Retry-After only", func() simServer {
 			return &simFixed{limit: 100, window: w1, aligned: true, style: styleRetryAfter}
-		}, idealFixed(100, w1), 0.93, 0.035, 0, 0.66, 0},
+		}, idealFixed(100, w1), 0.98, 0.035, 0, 0.69, 0},
 		{"fixed window 15/150ms aligned, counters", func() simServer {
 			return &simFixed{limit: 15, window: w150, aligned: true, style: styleExpress}
 		}, idealFixed(15, w150), 0.50, 0.03, 0, 0.95, 0},

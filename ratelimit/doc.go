@@ -228,12 +228,13 @@
 // burst, whose accepted requests are the quota L, and the Retry-After
 // window model sends one request at a time, the opener (never a second
 // before its answer): 40ms after the refusal, then at offsets four times
-// further from the burst's start, and once at the claim if they pass it.
-// A bucket accepts the first (it has a request back): the bucket equation
-// takes over. A window refuses until it ends; the first opener accepted
-// bounds its length W from above (a window that opens at a client's first
-// request opened no earlier than the burst's first send), the last refused
-// from below, and one more request right after it tells a window (it gave
+// further from it, and once at the claim if they pass it. A bucket
+// accepts the first (it has a request back): the bucket equation takes
+// over. A window refuses until it ends; the first opener accepted bounds
+// its length W from above (a window that opens at a client's first request
+// opened no earlier than the burst's first send), the last refused from
+// below (measured from the first refusal, since a cold server's slow
+// answers may have let the burst fill a window or two before it), and one more request right after it tells a window (it gave
 // back its quota) from a bucket that refills slower than the openers came
 // (it gave back one). From then on each window is an opener and, once it
 // is accepted, the rest of the quota at once. The next opener goes hi

@@ -17,13 +17,14 @@ import (
 // the next request accepted confirms or not. The first refusal ends the
 // unpaced burst, whose accepted requests are the quota L. Then one
 // request at a time (never a second before the first's answer), the
-// opener, goes at doubling offsets from the burst's first request, and
-// once at the claim if the doubling passes it. A bucket has refilled a
+// opener, goes 40ms after the refusal and then at offsets four times
+// further, and once at the claim if they pass it. A bucket has refilled a
 // request at the first and accepts it: the bucket equation takes over. A
 // window refuses until it ends: the first opener accepted bounds its
 // length W from above (a window that starts at a client's first request
 // started no earlier than the burst's first send), the last refused from
-// below. One more request right after it tells a window from a bucket
+// below (the window started no later than the first refusal: a cold
+// server's slow answers may have let the burst fill windows before it). One more request right after it tells a window from a bucket
 // that refills slower than the openers came: the window has given back
 // its quota, the bucket a request. Then every window is an opener and,
 // once it is accepted, the rest of the quota at once; the next opener
@@ -135,7 +136,7 @@ func (a *adaptive) startRetryAfter(now time.Time, wait time.Duration) (time.Dura
 	// The first opener soon after the refusal: a bucket has a request
 	// back by then, while a window that took the whole burst (however
 	// long a cold server took over it) has not ended.
-	r.probe = now.Sub(r.start) + raFirstProbe
+	r.probe = raFirstProbe
 	r.claimAt(now, wait)
 	r.at = r.nextProbe()
 	r.before = r.start
@@ -158,7 +159,7 @@ func (r *raWindow) claimAt(now time.Time, wait time.Duration) {
 // doubling offset, or at the claim if that comes first (which costs
 // nothing if the claim is true).
 func (r *raWindow) nextProbe() time.Time {
-	at := r.start.Add(r.probe)
+	at := r.began.Add(r.probe)
 	if !r.claim.IsZero() && r.claim.Before(at) {
 		return r.claim
 	}
@@ -274,6 +275,7 @@ func (r *raWindow) plan() {
 		// the window's end came before a doubling of the offsets, the
 		// pace gains most of what it can; refused, it costs a 429.
 		d = max(r.hi-(r.hi-r.lo)/4, r.lo+time.Millisecond)
+
 	}
 	r.at = r.openRecv.Add(d)
 }
@@ -311,8 +313,11 @@ func (a *adaptive) raRefused(now time.Time, wait time.Duration) (time.Duration, 
 		return 0, false
 	case r.hi == 0:
 		// The window had not ended when the opener arrived, after its
-		// send; the window started no later than the first answer.
-		r.lo = max(r.lo, sent.Sub(r.startRecv))
+		// send, and it started no later than the first refusal: the
+		// burst may have filled windows before it (a cold server,
+		// whose answers came slower than windows end), so the first
+		// answer says nothing about this window's start.
+		r.lo = max(r.lo, sent.Sub(r.began))
 		// Four times further: the bisection that follows narrows the
 		// bounds, and a refusal saved here is one a run may spend there.
 		r.probe *= 4
@@ -325,7 +330,7 @@ func (a *adaptive) raRefused(now time.Time, wait time.Duration) (time.Duration, 
 				return 0, false
 			}
 		}
-		for !r.start.Add(r.probe).After(now) {
+		for !r.began.Add(r.probe).After(now) {
 			r.probe *= 2
 		}
 		r.at = r.nextProbe()

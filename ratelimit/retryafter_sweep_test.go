@@ -28,12 +28,12 @@ func TestRetryAfterWindowSweep(t *testing.T) {
 	}{
 		{"5 per 100ms from the first request", 5, 100 * time.Millisecond, false, 0.95, 0.02},
 		{"15 per 150ms from the first request", 15, 150 * time.Millisecond, false, 0.95, 0.03},
-		{"40 per 500ms from the first request", 40, 500 * time.Millisecond, false, 0.85, 0.03},
-		{"100 per 1s from the first request", 100, time.Second, false, 0.95, 0.03},
+		{"40 per 500ms from the first request", 40, 500 * time.Millisecond, false, 0.93, 0.03},
+		{"100 per 1s from the first request", 100, time.Second, false, 0.95, 0.035},
 		{"10 per 1s from the first request", 10, time.Second, false, 0.97, 0.03},
 		{"200 per 2s from the first request", 200, 2 * time.Second, false, 0.95, 0.03},
-		{"15 per 150ms aligned", 15, 150 * time.Millisecond, true, 0.75, 0.03},
-		{"40 per 500ms aligned", 40, 500 * time.Millisecond, true, 0.85, 0.035},
+		{"15 per 150ms aligned", 15, 150 * time.Millisecond, true, 0.72, 0.03},
+		{"40 per 500ms aligned", 40, 500 * time.Millisecond, true, 0.82, 0.035},
 		{"100 per 1s aligned", 100, time.Second, true, 0.85, 0.035},
 		{"10 per 1s aligned", 10, time.Second, true, 0.88, 0.035},
 	}
