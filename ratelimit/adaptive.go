@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -52,6 +53,13 @@ const (
 	// and adaptiveSearch the same before any measurement.
 	adaptiveProbe  = 0.01
 	adaptiveSearch = 0.5
+	// adaptiveSearchOne is adaptiveSearch for a server that takes one
+	// request at a time: the first guess is then ten requests a second,
+	// and each refusal that finds the limit costs one 429, not a burst's.
+	adaptiveSearchOne = 6
+	// adaptiveNear is how close under the pace of the latest refusal the
+	// search for a server that takes one request at a time slows down.
+	adaptiveNear = 0.9
 	// adaptiveGuess is the first pace, in bursts per second, before any
 	// measurement: fast enough to find the limit within a segment, paced
 	// enough that finding it costs one or two throttle answers.
@@ -182,6 +190,9 @@ type adaptive struct {
 	bareLog []bareAnswer
 	// repace asks the Limiter for a fresh pacer at the new pace.
 	repace bool
+	// refusedPace is the pace in force at the latest refusal, while the
+	// server takes one request at a time.
+	refusedPace float64
 }
 
 func newAdaptive(ceiling rate.Limit, burst, inFlight int) *adaptive {
@@ -296,6 +307,15 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 		probe := adaptiveProbe
 		if a.measured == 0 || a.loose {
 			probe = adaptiveSearch
+			if a.oneAtATime() {
+				probe = adaptiveSearchOne
+				if a.refusedPace > 0 && a.pace >= adaptiveNear*a.refusedPace {
+					// Near the pace a refusal came at: the limit
+					// is there, or the refusal was the jitter of a
+					// bucket that takes nothing early. Gently.
+					probe = adaptiveProbe
+				}
+			}
 		}
 		if dt := sent.Sub(a.probed); dt > 0 {
 			a.pace = math.Min(a.pace*(1+probe*dt.Seconds()), float64(a.ceiling))
@@ -476,7 +496,18 @@ func (a *adaptive) windowBounds(sent, recv time.Time) (lo, hi time.Duration, ok 
 }
 
 // throttled records a throttle answer at now that pauses the pool for pause.
-func (a *adaptive) throttled(now time.Time, pause time.Duration) {
+// closest, when not 0, is the shortest time between the latest requests
+// to leave: the one refused among them came at most that long after the
+// request before it.
+func (a *adaptive) throttled(now time.Time, pause, closest time.Duration) {
+	if a.oneAtATime() {
+		// A bucket of one refused a request closer than its interval
+		// to the one before: its rate is under 1/closest.
+		a.refusedPace = a.pace
+		if closest > 0 {
+			a.refusedPace = 1 / closest.Seconds()
+		}
+	}
 	if a.sliding {
 		a.slideRefused = true
 	}
@@ -573,6 +604,25 @@ func (a *adaptive) sustained(now time.Time) float64 {
 	return best
 }
 
+// spaced bounds from below the rate of a server that takes one request at
+// a time: after a request it accepted its bucket of one is empty, so two
+// more accepted in d mean it refills at least 2/d. Two intervals, not one,
+// halve the jitter of the send times the intervals are taken from.
+func (a *adaptive) spaced() float64 {
+	if !a.oneAtATime() || len(a.accepted) < 3 {
+		return 0
+	}
+	ts := slices.Clone(a.accepted)
+	slices.SortFunc(ts, func(x, y time.Time) int { return x.Compare(y) })
+	best := 0.0
+	for i := 2; i < len(ts); i++ {
+		if d := ts[i].Sub(ts[i-2]).Seconds(); d > 0 {
+			best = math.Max(best, 2/d)
+		}
+	}
+	return best
+}
+
 // measure solves the segments' equation for the server's rate at a sign
 // at now, never under what the bucket was seen to sustain.
 func (a *adaptive) measure(now time.Time) {
@@ -602,7 +652,7 @@ func (a *adaptive) measure(now time.Time) {
 			hi = mid
 		}
 	}
-	eq, sus := (lo+hi)/2, a.sustained(now)
+	eq, sus := (lo+hi)/2, math.Max(a.sustained(now), a.spaced())
 	a.measured, a.loose = math.Max(eq, sus), sus > eq
 	a.pace = math.Max(a.measured*adaptiveMargin, adaptiveFloor)
 }
@@ -679,6 +729,12 @@ func (e *ewma) add(x float64) {
 	e.n++
 	w := math.Max(1/float64(e.n), 0.05)
 	e.mean += w * (x - e.mean)
+}
+
+// oneAtATime reports whether the server takes one request at a time: a
+// bucket of one, learned from a burst of one and no counter saying more.
+func (a *adaptive) oneAtATime() bool {
+	return a.signs > 0 && a.win == nil && a.bare == nil && a.burstSize() == 1
 }
 
 // burstSize is the server's burst: as its quota headers state it, else as

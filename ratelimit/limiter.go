@@ -89,7 +89,7 @@ type Limiter struct {
 	max   time.Duration
 
 	mu         sync.Mutex
-	lim        *rate.Limiter
+	lim        *pacer
 	ceiling    rate.Limit
 	pauseUntil time.Time
 	// changed is closed and replaced whenever a pause starts or grows, so
@@ -133,15 +133,21 @@ func New(cfg Config) *Limiter {
 		// is a pace, the server's own burst is spent, and sending it again
 		// would only be refused.
 		l.adapt = newAdaptive(l.ceiling, cfg.Burst, cfg.InFlight)
-		l.lim = rate.NewLimiter(l.adapt.limit(), 1)
+		l.lim = newPacer(l.adapt.limit(), 1)
 		return l
 	}
 	if cfg.FixedWindow && !cfg.Rate.IsZero() {
 		l.fixed = &windowPacer{allowance: max(int(cfg.Rate.Count), 1), length: cfg.Rate.Per, margin: fixedWindowMargin(cfg.Rate.Per), hold: cfg.Rate.Per / 10}
-		l.lim = rate.NewLimiter(rate.Inf, 1)
+		l.lim = newPacer(rate.Inf, 1)
 		return l
 	}
-	l.lim = rate.NewLimiter(l.ceiling, burst)
+	if burst == 1 {
+		// Strict pacing: no two requests closer than an interval, which
+		// a server that takes one at a time asks.
+		l.lim = newStrictPacer(l.ceiling)
+		return l
+	}
+	l.lim = newPacer(l.ceiling, burst)
 	if burst > 1 && l.ceiling != rate.Inf {
 		// Start one token short. The server's bucket starts counting when
 		// the first request arrives, a dial later than ours: without the
@@ -187,7 +193,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 // request may leave now; else how long to sleep, with the pace's
 // reservation to settle after the sleep (nil for a pause, which holds
 // none), and the channel that is closed when the gate changes meanwhile.
-func (l *Limiter) admit(now time.Time) (time.Duration, *rate.Reservation, chan struct{}) {
+func (l *Limiter) admit(now time.Time) (time.Duration, *slot, chan struct{}) {
 	if now.Before(l.pauseUntil) {
 		return l.pauseUntil.Sub(now), nil, l.changed
 	}
@@ -230,12 +236,14 @@ func (l *Limiter) window() *windowPacer {
 
 // settle ends the sleep on reservation r at now, with l.mu held: it reports
 // whether the request may leave, else gives the reservation back (the sleep
-// was interrupted, or a pause began meanwhile) so Wait asks again.
-func (l *Limiter) settle(now time.Time, r *rate.Reservation, interrupted bool) bool {
-	if interrupted || now.Before(l.pauseUntil) {
+// was interrupted, a pause began meanwhile, or on the strict schedule the
+// request before left late) so Wait asks again.
+func (l *Limiter) settle(now time.Time, r *slot, interrupted bool) bool {
+	if interrupted || now.Before(l.pauseUntil) || !r.Clear(now) {
 		r.CancelAt(now)
 		return false
 	}
+	r.TakeAt(now)
 	return true
 }
 
@@ -295,13 +303,17 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 		}
 		if l.adapt != nil {
 			if !bare {
-				l.adapt.throttled(now, wait)
+				var closest time.Duration
+				if l.lim.strict() {
+					closest = l.lim.closest()
+				}
+				l.adapt.throttled(now, wait, closest)
 			}
 			l.applyAdaptive(now)
 			if bare {
 				// Reservations made at the old pace would hold the
 				// probe back: start the pace afresh.
-				l.lim = rate.NewLimiter(l.adapt.limit(), 1)
+				l.lim = l.adaptivePacer(now, true)
 			}
 		}
 	}
@@ -376,14 +388,39 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 		// old one would let a burst through when given back, which a
 		// sliding window counts.
 		l.adapt.repace = false
-		l.lim = rate.NewLimiter(l.adapt.limit(), 1)
+		l.lim = l.adaptivePacer(now, true)
 		close(l.changed)
 		l.changed = make(chan struct{})
 	}
 }
 
-// applyAdaptive moves the token bucket to the adaptive controller's rate.
+// adaptivePacer is the pacer for the adaptive rate from now: the strict
+// schedule once the server took one request at a time (a bucket of one
+// refuses any two closer than its interval), else a token bucket of one.
+// fresh starts the pace afresh, without the reservations made at the old
+// one; else the pacer in force is kept unless it is the wrong kind.
+func (l *Limiter) adaptivePacer(now time.Time, fresh bool) *pacer {
+	strict := l.adapt.oneAtATime()
+	if !fresh && l.lim.strict() == strict {
+		return l.lim
+	}
+	if !strict {
+		return newPacer(l.adapt.limit(), 1)
+	}
+	p := newStrictPacer(l.adapt.limit())
+	if l.lim.strict() {
+		p.left, p.gone = l.lim.left, l.lim.gone
+	} else {
+		// The token bucket does not say when the latest request left:
+		// count one leaving now.
+		p.left = now
+	}
+	return p
+}
+
+// applyAdaptive moves the pacer to the adaptive controller's rate.
 func (l *Limiter) applyAdaptive(now time.Time) {
+	l.lim = l.adaptivePacer(now, false)
 	if lim, old := l.adapt.limit(), l.lim.Limit(); lim != old {
 		l.lim.SetLimitAt(now, lim)
 		if lim > old*1.5 {

@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // The simulation: the real Limiter, driven by a pool of simulated workers
@@ -86,7 +84,7 @@ type simWorker struct {
 	job     bool // holds a message to send
 	waiting bool // sleeping in Wait
 	gen     int
-	res     *rate.Reservation
+	res     *slot
 	changed chan struct{}
 }
 

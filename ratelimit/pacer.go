@@ -1,0 +1,232 @@
+package ratelimit
+
+import (
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// pacer spaces the requests of a Limiter: a token bucket
+// (golang.org/x/time/rate), or, for a server that takes one request at a
+// time, a strict schedule of the times themselves.
+//
+// The token bucket keeps what the waiting reservations owe as tokens: when
+// its limit rises, new reservations repay that debt at the new limit and
+// land in between the waiting ones, less than an interval from them. Most
+// servers take that in their burst, and the pool catches up with a pace
+// that rose. A bucket of one (nginx's limit_req without a burst, its
+// default) refuses any two requests closer than its interval: there the
+// strict schedule gives a reservation the earliest time at least an
+// interval (at the limit in force) from the latest request that left and
+// from every reservation waiting, so a rise of the limit lets new
+// reservations in between those made at the slower limit only where an
+// interval fits, and one given back leaves a gap the next may take.
+type pacer struct {
+	tb *rate.Limiter // the token bucket; nil for the strict schedule
+
+	limit rate.Limit
+	slots []*slot   // the waiting reservations, by time
+	left  time.Time // when the latest request left
+	// gone is when the latest requests left, oldest first.
+	gone []time.Time
+}
+
+// pacerGone is how many departures the strict schedule remembers.
+const pacerGone = 4
+
+// leave records a departure at t.
+func (p *pacer) leave(t time.Time) {
+	p.left = laterOf(p.left, t)
+	if len(p.gone) == pacerGone {
+		p.gone = append(p.gone[:0], p.gone[1:]...)
+	}
+	p.gone = append(p.gone, t)
+}
+
+// closest is the shortest time between two of the latest departures of
+// the strict schedule (0 if fewer than two): a request among them that
+// a bucket of one refused came at most this long after the one before.
+func (p *pacer) closest() time.Duration {
+	var d time.Duration
+	for i := 1; i < len(p.gone); i++ {
+		if g := p.gone[i].Sub(p.gone[i-1]); g > 0 && (d == 0 || g < d) {
+			d = g
+		}
+	}
+	return d
+}
+
+// slot is a reservation of the pacer: one request may leave at act.
+type slot struct {
+	p    *pacer
+	r    *rate.Reservation // the token bucket's
+	act  time.Time
+	iv   time.Duration // the strict schedule's interval when it was made
+	done bool
+}
+
+// newPacer returns a token bucket of burst at limit.
+func newPacer(limit rate.Limit, burst int) *pacer {
+	return &pacer{tb: rate.NewLimiter(limit, burst)}
+}
+
+// newStrictPacer returns the strict schedule at limit: no two requests
+// closer than an interval.
+func newStrictPacer(limit rate.Limit) *pacer {
+	return &pacer{limit: limit}
+}
+
+// strict reports whether p is the strict schedule.
+func (p *pacer) strict() bool { return p.tb == nil }
+
+// interval is the least time between two requests of the strict
+// schedule: 0 when unpaced.
+func (p *pacer) interval() time.Duration {
+	switch {
+	case p.limit == rate.Inf:
+		return 0
+	case p.limit <= 0:
+		// A zero limit admits one request and then none: a very long
+		// interval stands for it.
+		return 365 * 24 * time.Hour
+	}
+	return time.Duration(float64(time.Second) / float64(p.limit))
+}
+
+// Limit is the limit in force.
+func (p *pacer) Limit() rate.Limit {
+	if p.tb != nil {
+		return p.tb.Limit()
+	}
+	return p.limit
+}
+
+// SetLimitAt changes the limit at now. The strict schedule keeps the
+// reservations already made where they are.
+func (p *pacer) SetLimitAt(now time.Time, limit rate.Limit) {
+	if p.tb != nil {
+		p.tb.SetLimitAt(now, limit)
+		return
+	}
+	p.limit = limit
+}
+
+// TokensAt is how many requests could leave at once at now (negative when
+// reservations wait).
+func (p *pacer) TokensAt(now time.Time) float64 {
+	if p.tb != nil {
+		return p.tb.TokensAt(now)
+	}
+	iv := p.interval()
+	if iv == 0 {
+		return 1
+	}
+	free := laterOf(now, p.left.Add(iv))
+	if n := len(p.slots); n > 0 {
+		free = laterOf(free, p.slots[n-1].act.Add(iv))
+	}
+	return 1 - float64(free.Sub(now))/float64(iv)
+}
+
+// AllowN takes n requests at now if they are there: the strict schedule
+// has one at most.
+func (p *pacer) AllowN(now time.Time, n int) bool {
+	if p.tb != nil {
+		return p.tb.AllowN(now, n)
+	}
+	if n <= 0 || p.TokensAt(now) < float64(n) {
+		return n <= 0
+	}
+	p.leave(now)
+	return true
+}
+
+// ReserveN reserves n requests at now (the strict schedule reserves one).
+func (p *pacer) ReserveN(now time.Time, n int) *slot {
+	if p.tb != nil {
+		r := p.tb.ReserveN(now, n)
+		return &slot{p: p, r: r, act: now.Add(r.DelayFrom(now))}
+	}
+	iv := p.interval()
+	t := now
+	if iv > 0 {
+		t = laterOf(now, p.left.Add(iv))
+	}
+	at := len(p.slots)
+	for i, w := range p.slots {
+		if !t.Add(iv).After(w.act) {
+			at = i
+			break
+		}
+		t = laterOf(t, w.act.Add(iv))
+	}
+	s := &slot{p: p, act: t, iv: iv}
+	if !t.After(now) {
+		s.done = true
+		p.leave(now)
+		return s
+	}
+	p.slots = append(p.slots, nil)
+	copy(p.slots[at+1:], p.slots[at:])
+	p.slots[at] = s
+	return s
+}
+
+// DelayFrom is how long from now until the request may leave.
+func (s *slot) DelayFrom(now time.Time) time.Duration {
+	return max(s.act.Sub(now), 0)
+}
+
+// Clear reports whether the request may still leave at now: on the
+// strict schedule, not if the request before it left late, less than an
+// interval ago (the interval when this one was reserved or now, whichever
+// is shorter). A late wake-up then does not send two requests close
+// together: this one takes a new place.
+func (s *slot) Clear(now time.Time) bool {
+	if s.r != nil || s.done {
+		return true
+	}
+	return !now.Before(s.p.left.Add(min(s.iv, s.p.interval())))
+}
+
+// TakeAt records that the request left at now.
+func (s *slot) TakeAt(now time.Time) {
+	if s.done {
+		return
+	}
+	s.done = true
+	if s.r == nil {
+		s.p.unslot(s)
+		s.p.leave(laterOf(s.act, now))
+	}
+}
+
+// CancelAt gives the reservation back at now.
+func (s *slot) CancelAt(now time.Time) {
+	if s.done {
+		return
+	}
+	s.done = true
+	if s.r != nil {
+		s.r.CancelAt(now)
+		return
+	}
+	s.p.unslot(s)
+}
+
+// unslot removes s from the waiting reservations.
+func (p *pacer) unslot(s *slot) {
+	for i, w := range p.slots {
+		if w == s {
+			p.slots = append(p.slots[:i], p.slots[i+1:]...)
+			return
+		}
+	}
+}
+
+func laterOf(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,110 @@
+package ratelimit
+
+import (
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// TestStrictPacerSpacing drives the strict schedule through reservations,
+// rises of the limit and give-backs at fixed instants, and checks when each
+// request may leave: never closer than an interval at the limit in force
+// to the latest departure or to a reservation waiting.
+func TestStrictPacerSpacing(t *testing.T) {
+	ms := func(n float64) time.Duration { return time.Duration(n * float64(time.Millisecond)) }
+	type step struct {
+		at     time.Duration // from t0
+		limit  rate.Limit    // set before the step when not 0
+		cancel int           // give back the reservation made at this step (1-based), not reserve
+		want   time.Duration // when the reservation may leave, from t0
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"steady pace queues one interval apart", []step{
+			{at: 0, limit: 100, want: 0},
+			{at: 0, want: ms(10)},
+			{at: ms(1), want: ms(20)},
+			{at: ms(25), want: ms(30)},
+		}},
+		{"a rise of the limit never crowds the waiting reservations", []step{
+			// At 10/s, then 16/s: x/time/rate repays the second's debt
+			// at the new limit and gives the third about 125ms, 25ms
+			// after the second; here it comes an interval at the new
+			// limit after it (none fits between 0 and 100ms).
+			{at: 0, limit: 10, want: 0},
+			{at: 0, want: ms(100)},
+			{at: ms(1), limit: 16, want: ms(162.5)},
+		}},
+		{"a new reservation takes a gap an interval fits in", []step{
+			{at: 0, limit: 10, want: 0},
+			{at: 0, want: ms(100)},
+			{at: 0, want: ms(200)},
+			// At 40/s an interval is 25ms: between 0 and 100ms.
+			{at: ms(1), limit: 40, want: ms(25)},
+			{at: ms(2), want: ms(50)},
+			{at: ms(3), want: ms(75)},
+			{at: ms(4), want: ms(125)},
+		}},
+		{"a reservation given back leaves its gap", []step{
+			{at: 0, limit: 100, want: 0},
+			{at: 0, want: ms(10)},
+			{at: 0, want: ms(20)},
+			{at: ms(1), cancel: 2},
+			{at: ms(2), want: ms(10)},
+			{at: ms(3), want: ms(30)},
+		}},
+		{"unpaced never waits", []step{
+			{at: 0, limit: rate.Inf, want: 0},
+			{at: 0, want: 0},
+			{at: ms(1), want: ms(1)},
+		}},
+	}
+	t0 := limiterT0
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newStrictPacer(0)
+			slots := make([]*slot, len(tc.steps))
+			for i, st := range tc.steps {
+				now := t0.Add(st.at)
+				if st.limit != 0 {
+					p.SetLimitAt(now, st.limit)
+				}
+				if st.cancel > 0 {
+					slots[st.cancel-1].CancelAt(now)
+					continue
+				}
+				slots[i] = p.ReserveN(now, 1)
+				if got := slots[i].act.Sub(t0); got != st.want {
+					t.Errorf("step %d: may leave at %v, want %v", i+1, got, st.want)
+				}
+			}
+		})
+	}
+}
+
+// TestStrictPacerTakesAndDrains checks the departures the strict schedule
+// counts: a reservation taken late pushes the next free time, and
+// AllowN starts it from an empty bucket.
+func TestStrictPacerTakesAndDrains(t *testing.T) {
+	t0 := limiterT0
+	p := newStrictPacer(100)
+	p.ReserveN(t0, 1)
+	s := p.ReserveN(t0, 1) // at 10ms
+	s.TakeAt(t0.Add(13 * time.Millisecond))
+	if got := p.ReserveN(t0.Add(14*time.Millisecond), 1).act.Sub(t0); got != 23*time.Millisecond {
+		t.Errorf("after a late departure at 13ms the next may leave at %v, want 23ms", got)
+	}
+	if got, want := p.closest(), 13*time.Millisecond; got != want {
+		t.Errorf("closest departures %v apart, want %v", got, want)
+	}
+	q := newStrictPacer(100)
+	if !q.AllowN(t0, 1) || q.AllowN(t0.Add(5*time.Millisecond), 1) {
+		t.Errorf("AllowN: one request at once, then none within an interval")
+	}
+	if got := q.TokensAt(t0.Add(5 * time.Millisecond)); got != 0.5 {
+		t.Errorf("TokensAt half an interval on = %v, want 0.5", got)
+	}
+}
