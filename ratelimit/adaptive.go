@@ -60,6 +60,10 @@ const (
 	// adaptiveNear is how close under the pace of the latest refusal the
 	// search for a server that takes one request at a time slows down.
 	adaptiveNear = 0.9
+	// adaptiveJitter is how much the pace of a server that takes one
+	// request at a time backs off from the pace of a refusal that came
+	// while creeping near the previous one.
+	adaptiveJitter = 0.95
 	// adaptiveGuess is the first pace, in bursts per second, before any
 	// measurement: fast enough to find the limit within a segment, paced
 	// enough that finding it costs one or two throttle answers.
@@ -501,11 +505,25 @@ func (a *adaptive) windowBounds(sent, recv time.Time) (lo, hi time.Duration, ok 
 // request before it.
 func (a *adaptive) throttled(now time.Time, pause, closest time.Duration) {
 	if a.oneAtATime() {
+		// Refused while creeping near the latest refusal: not the
+		// limit found again but the jitter of the send times, which a
+		// bucket of one refuses whenever two requests come closer than
+		// its interval. The pace backs off from the one refused, the
+		// margin growing with every such refusal.
+		gentle := a.measured > 0 && a.refusedPace > 0 && a.pace >= adaptiveNear*a.refusedPace
+		at := a.pace
 		// A bucket of one refused a request closer than its interval
 		// to the one before: its rate is under 1/closest.
 		a.refusedPace = a.pace
 		if closest > 0 {
 			a.refusedPace = 1 / closest.Seconds()
+		}
+		if gentle {
+			defer func() {
+				if p := adaptiveJitter * at; p < a.pace {
+					a.pace, a.measured = p, p/adaptiveMargin
+				}
+			}()
 		}
 	}
 	if a.sliding {
