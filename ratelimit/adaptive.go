@@ -194,8 +194,9 @@ type adaptive struct {
 	bareLog []bareAnswer
 	// repace asks the Limiter for a fresh pacer at the new pace.
 	repace bool
-	// refusedPace is the pace in force at the latest refusal, while the
-	// server takes one request at a time.
+	// refusedPace is the pace the latest refusal came at, while the
+	// server takes one request at a time: one over the closest recent
+	// departures, or the pace in force when the pacer does not know them.
 	refusedPace float64
 }
 
