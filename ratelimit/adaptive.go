@@ -198,6 +198,9 @@ type adaptive struct {
 	// server takes one request at a time: one over the closest recent
 	// departures, or the pace in force when the pacer does not know them.
 	refusedPace float64
+	// conc is the concurrency model (concurrency.go), once the refusals
+	// showed one: the Limiter caps requests in flight and the rest rests.
+	conc *concModel
 }
 
 func newAdaptive(ceiling rate.Limit, burst, inFlight int) *adaptive {
@@ -678,7 +681,7 @@ func (a *adaptive) measure(now time.Time) {
 
 // limit is the pace for the token bucket, never above the ceiling.
 func (a *adaptive) limit() rate.Limit {
-	if a.win != nil || a.ra != nil {
+	if a.win != nil || a.ra != nil || a.conc != nil {
 		// The window's pacer holds the pool back.
 		return a.ceiling
 	}

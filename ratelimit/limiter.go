@@ -53,12 +53,14 @@ type Stats struct {
 	LearnedBurst int           // requests the server took in its first burst (0 if never throttled)
 	LearnedRate  float64       // sustained requests/second it settled on (0 if never throttled)
 	// LearnedModel is how the server counts, as learned: ModelBucket,
-	// ModelSlidingWindow or ModelFixedWindow ("" before anything was
-	// learned). For a fixed
-	// window, LearnedBurst is its quota and LearnedWindow its length.
-	LearnedModel  string
-	LearnedWindow time.Duration
-	Rate          float64 // the pace now, requests/second (+Inf for none)
+	// ModelSlidingWindow, ModelFixedWindow or ModelConcurrency ("" before
+	// anything was learned). For a fixed window, LearnedBurst is its
+	// quota and LearnedWindow its length; for a concurrency limit,
+	// LearnedInFlight is how many requests it takes at once.
+	LearnedModel    string
+	LearnedWindow   time.Duration
+	LearnedInFlight int
+	Rate            float64 // the pace now, requests/second (+Inf for none)
 }
 
 // The Stats.LearnedModel values.
@@ -66,6 +68,7 @@ const (
 	ModelBucket        = "bucket"         // a token or leaky bucket: a burst, then a steady refill
 	ModelSlidingWindow = "sliding window" // a quota over the last window: nothing back for a window after a burst
 	ModelFixedWindow   = "fixed window"   // a quota per window, all of it usable at the window's start
+	ModelConcurrency   = "concurrency"    // at most N requests in flight, at any rate
 )
 
 // pinnedMargin keeps a pinned rate this far under the learned one: the
@@ -100,6 +103,10 @@ type Limiter struct {
 	stats    Stats
 	adapt    *adaptive
 	fixed    *windowPacer // --window fixed
+	// fl counts the requests in flight (concurrency.go); pauseHintless
+	// says the pause in force is a backoff of our own guessing.
+	fl            flights
+	pauseHintless bool
 }
 
 // New returns a Limiter for cfg.
@@ -164,7 +171,11 @@ func New(cfg Config) *Limiter {
 func (l *Limiter) Wait(ctx context.Context) error {
 	for {
 		l.mu.Lock()
-		d, r, changed := l.admit(l.clock.Now())
+		now := l.clock.Now()
+		d, r, changed := l.admit(now)
+		if d <= 0 {
+			l.fl.begin(now)
+		}
 		l.mu.Unlock()
 		if d <= 0 {
 			return nil
@@ -178,7 +189,11 @@ func (l *Limiter) Wait(ctx context.Context) error {
 			continue
 		}
 		l.mu.Lock()
-		ok := l.settle(l.clock.Now(), r, interrupted || err != nil)
+		now = l.clock.Now()
+		ok := l.settle(now, r, interrupted || err != nil)
+		if ok {
+			l.fl.begin(now)
+		}
 		l.mu.Unlock()
 		if err != nil {
 			return err
@@ -190,12 +205,17 @@ func (l *Limiter) Wait(ctx context.Context) error {
 }
 
 // admit is one step of Wait at now, with l.mu held: it returns 0 when a
-// request may leave now; else how long to sleep, with the pace's
+// request may leave now (the caller then counts it in flight: fl.begin); else how long to sleep, with the pace's
 // reservation to settle after the sleep (nil for a pause, which holds
 // none), and the channel that is closed when the gate changes meanwhile.
 func (l *Limiter) admit(now time.Time) (time.Duration, *slot, chan struct{}) {
 	if now.Before(l.pauseUntil) {
 		return l.pauseUntil.Sub(now), nil, l.changed
+	}
+	if l.capFull() {
+		// As many in flight as the server takes: wait for one to end
+		// (Done wakes the waiters).
+		return capWait, nil, l.changed
 	}
 	if l.drain {
 		// The pause is over: start from an empty bucket so what queued
@@ -205,7 +225,7 @@ func (l *Limiter) admit(now time.Time) (time.Duration, *slot, chan struct{}) {
 			l.lim.AllowN(now, n)
 		}
 	}
-	if l.adapt != nil && l.adapt.ra != nil {
+	if l.adapt != nil && l.adapt.ra != nil && l.adapt.conc == nil {
 		if d := l.adapt.ra.reserve(now); d > 0 {
 			return d, nil, l.changed
 		}
@@ -228,6 +248,9 @@ func (l *Limiter) admit(now time.Time) (time.Duration, *slot, chan struct{}) {
 // window is the fixed-window pacer in force, if any: the one --window
 // fixed pins, or the adaptive rate's once it learned a fixed window.
 func (l *Limiter) window() *windowPacer {
+	if l.adapt != nil && l.adapt.conc != nil {
+		return nil
+	}
 	if l.adapt != nil && l.adapt.win != nil {
 		return &l.adapt.win.pacer
 	}
@@ -236,10 +259,11 @@ func (l *Limiter) window() *windowPacer {
 
 // settle ends the sleep on reservation r at now, with l.mu held: it reports
 // whether the request may leave, else gives the reservation back (the sleep
-// was interrupted, a pause began meanwhile, or on the strict schedule the
-// request before left late) so Wait asks again.
+// was interrupted, a pause began meanwhile, the cap on requests in flight
+// is full, or on the strict schedule the request before left late) so
+// Wait asks again.
 func (l *Limiter) settle(now time.Time, r *slot, interrupted bool) bool {
-	if interrupted || now.Before(l.pauseUntil) || !r.Clear(now) {
+	if interrupted || now.Before(l.pauseUntil) || l.capFull() || !r.Clear(now) {
 		r.CancelAt(now)
 		return false
 	}
@@ -258,6 +282,15 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 	defer l.mu.Unlock()
 	l.stats.Throttles++
 	paused := now.Before(l.pauseUntil)
+	if l.adapt != nil && l.adapt.conc != nil {
+		// A concurrency limit: Done lowers the cap if need be. A bare
+		// refusal pauses nothing; a wait the server states is honoured.
+		if !hinted {
+			return 0
+		}
+		l.extendPause(now, wait, paused, true)
+		return wait
+	}
 	if l.adapt != nil && !hinted {
 		l.adapt.noteBare(time.Time{}, now, false)
 	}
@@ -293,7 +326,6 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 			wait, bare = d, true
 		}
 	}
-	until := now.Add(wait)
 	if !paused {
 		l.stats.Pauses++
 		if l.fixed != nil {
@@ -317,18 +349,28 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 			}
 		}
 	}
-	if until.After(l.pauseUntil) {
-		if paused {
-			l.stats.Paused += until.Sub(l.pauseUntil)
-		} else {
-			l.stats.Paused += wait
-		}
-		l.pauseUntil = until
-		l.drain = true
-		close(l.changed)
-		l.changed = make(chan struct{})
-	}
+	l.extendPause(now, wait, paused, hinted)
 	return wait
+}
+
+// extendPause pauses the pool until now+wait unless a pause in force
+// (paused) lasts longer, with l.mu held; hinted says the server stated
+// the wait.
+func (l *Limiter) extendPause(now time.Time, wait time.Duration, paused, hinted bool) {
+	until := now.Add(wait)
+	if !until.After(l.pauseUntil) {
+		return
+	}
+	if paused {
+		l.stats.Paused += until.Sub(l.pauseUntil)
+	} else {
+		l.stats.Paused += wait
+	}
+	l.pauseUntil = until
+	l.pauseHintless = !hinted
+	l.drain = true
+	close(l.changed)
+	l.changed = make(chan struct{})
 }
 
 // Success reports an answer that was not a throttle, to a request sent at
@@ -358,7 +400,8 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 	if l.fixed != nil {
 		l.fixed.answered(sent, l.clock.Now())
 	}
-	if l.adapt == nil {
+	if l.adapt == nil || l.adapt.conc != nil {
+		// A concurrency limit learned: the rate models rest.
 		return
 	}
 	remaining, limit, reset := -1, 0, time.Duration(0)
@@ -437,9 +480,13 @@ func (l *Limiter) applyAdaptive(now time.Time) {
 // little under the learned rate, with the learned burst for a bucket and
 // none for a sliding window (after a burst it gives nothing back for a
 // whole window); a fixed window's quota per its length rounded up to the
-// millisecond. ok is false when nothing was learned.
+// millisecond; for a concurrency limit no rate, InFlight its limit
+// (--concurrency). ok is false when nothing was learned.
 func (s Stats) Pinned() (cfg Config, ok bool) {
 	switch {
+	case s.LearnedModel == ModelConcurrency && s.LearnedInFlight > 0:
+		// Not a rate: as many in flight as the server takes (--concurrency).
+		return Config{InFlight: s.LearnedInFlight}, true
 	case s.LearnedModel == ModelFixedWindow && s.LearnedWindow > 0 && s.LearnedBurst > 0:
 		per := (s.LearnedWindow + time.Millisecond - 1).Truncate(time.Millisecond)
 		return Config{Rate: Rate{Count: float64(s.LearnedBurst), Per: per}, FixedWindow: true}, true
@@ -469,6 +516,9 @@ func (l *Limiter) Stats() Stats {
 	if l.adapt != nil {
 		s.LearnedBurst, s.LearnedRate = l.adapt.learned()
 		switch {
+		case l.adapt.conc != nil:
+			s.LearnedModel, s.LearnedInFlight = ModelConcurrency, l.adapt.conc.limit
+			s.LearnedBurst, s.LearnedRate = 0, 0
 		case l.adapt.win != nil && l.adapt.win.hi > 0:
 			s.LearnedModel, s.LearnedWindow = ModelFixedWindow, l.adapt.win.length()
 		case l.adapt.ra != nil && l.adapt.ra.confirmed:

@@ -31,6 +31,14 @@ type simServer interface {
 	serve(at time.Time) (accepted bool, h http.Header)
 }
 
+// simHolder is a server that works on each request it accepts for hold
+// before it answers, and is told by release when it is done with one: a
+// concurrency limit counts the requests it is working on.
+type simHolder interface {
+	hold() time.Duration
+	release()
+}
+
 // simClock is the Limiter's clock in the simulation: the time of the event
 // being handled. Timers are the simulation's own events, so NewTimer is
 // never called.
@@ -48,6 +56,7 @@ const (
 	simWake simEventKind = iota
 	simArrive
 	simAnswer
+	simRelease // a holding server (simHolder) is done with a request
 )
 
 type simEvent struct {
@@ -127,7 +136,14 @@ func simRun(l *Limiter, clk *simClock, srv simServer, n, workers int, seed uint6
 		case simArrive:
 			ok, h := srv.serve(e.at)
 			h.Set("Date", e.at.Format(http.TimeFormat))
-			s.push(simEvent{at: e.at.Add(s.latency() / 2), kind: simAnswer, worker: e.worker, sent: e.sent, ok: ok, h: h})
+			out := e.at
+			if hs, held := srv.(simHolder); held && ok {
+				out = out.Add(hs.hold())
+				s.push(simEvent{at: out, kind: simRelease})
+			}
+			s.push(simEvent{at: out.Add(s.latency() / 2), kind: simAnswer, worker: e.worker, sent: e.sent, ok: ok, h: h})
+		case simRelease:
+			srv.(simHolder).release()
 		case simAnswer:
 			s.answer(e)
 		}
@@ -198,6 +214,9 @@ func (s *simulation) try(w int) {
 func (s *simulation) send(w int) {
 	s.requests++
 	now := s.clk.now
+	s.l.mu.Lock()
+	s.l.fl.begin(now)
+	s.l.mu.Unlock()
 	s.push(simEvent{at: now.Add(s.latency() / 2), kind: simArrive, worker: w, sent: now})
 }
 
@@ -207,6 +226,7 @@ func (s *simulation) answer(e simEvent) {
 	s.server.Observe(e.h, e.sent, e.at)
 	if e.ok {
 		q, ok := ParseQuota(e.h, e.at)
+		s.l.Done(e.sent, Accepted)
 		s.l.Success(e.sent, q, ok)
 		s.delivered++
 		s.last = e.at
@@ -214,6 +234,7 @@ func (s *simulation) answer(e simEvent) {
 	} else {
 		s.throttled++
 		sig, hinted := s.server.ParseWaitAt(e.h, e.at)
+		s.l.Done(e.sent, Refused)
 		s.l.Throttle(e.at, sig.Wait, hinted)
 	}
 	s.try(e.worker)
@@ -247,7 +268,43 @@ const (
 	styleLegacy      = "legacy"      // X-RateLimit-* alone (express-rate-limit without standardHeaders)
 	styleHTTPRate    = "httprate"    // X-RateLimit-* with a Unix-seconds reset, Retry-After
 	styleRetryAfter  = "retry-after" // only Retry-After in whole seconds on a 429
+	styleStructured  = "ratelimit"   // IETF RateLimit r=;t= and RateLimit-Policy q=;w=
 )
+
+// simConcurrency is a concurrency limit: it works on at most limit
+// requests at once, each for work, and refuses any that comes meanwhile
+// (Twilio's 429, nginx's limit_conn). Its Retry-After, if any, is a whole
+// second (the sandbox's); its RateLimit counter says how many more it
+// would take now.
+type simConcurrency struct {
+	limit int
+	work  time.Duration
+	style string
+
+	busy int
+}
+
+func (c *simConcurrency) hold() time.Duration { return c.work }
+
+func (c *simConcurrency) release() { c.busy-- }
+
+func (c *simConcurrency) serve(time.Time) (bool, http.Header) {
+	ok := c.busy < c.limit
+	if ok {
+		c.busy++
+	}
+	h := http.Header{}
+	switch c.style {
+	case styleRetryAfter:
+		if !ok {
+			h.Set("Retry-After", "1")
+		}
+	case styleStructured:
+		h.Set("RateLimit", `"default";r=`+strconv.Itoa(c.limit-c.busy)+`;t=0`)
+		h.Set("RateLimit-Policy", `"default";q=`+strconv.Itoa(c.limit)+`;w=1`)
+	}
+	return ok, h
+}
 
 // simBucket is a token bucket (a leaky bucket as nginx runs it behaves the
 // same for a client): burst tokens, refilled at rate per second.

@@ -79,6 +79,10 @@ func (e *engine) attempt(waitCtx context.Context, w *worker, j *job) outcome {
 		}
 		return outcome{kind: outcomeAbandoned, job: j}
 	}
+	w.flight = flight{sent: e.now()}
+	// Whatever happens from here, the request ends for the Limiter: with
+	// its answer (hear, look) or, if none came, as failed.
+	defer e.land(w, ratelimit.Failed)
 	if !j.begun {
 		m := j.m
 		if err := e.journal.Begin(m); err != nil {
@@ -103,7 +107,7 @@ func (e *engine) attempt(waitCtx context.Context, w *worker, j *job) outcome {
 		}
 		return outcome{kind: outcomeAbandoned, job: j, requests: 1}
 	}
-	o := e.resolve(j, &a, e.hear(&a))
+	o := e.resolve(j, &a, e.hear(w, &a))
 	if a.spent.Reset > 0 && o.kind != outcomeFatal {
 		o.park = e.quotaSpent(&a)
 	}
@@ -140,6 +144,14 @@ func (e *engine) look(w *worker, j *job) outcome {
 	a := e.request(w, q)
 	if a.err != nil && w.run.Err() != nil {
 		return outcome{kind: outcomeAbandoned, job: j, requests: 1}
+	}
+	switch {
+	case a.err != nil:
+		e.land(w, ratelimit.Failed)
+	case throttleStatus(a.status):
+		e.land(w, ratelimit.Refused)
+	default:
+		e.land(w, ratelimit.Accepted)
 	}
 	o := e.lookedUp(j, &a)
 	if a.err == nil && !throttleStatus(a.status) && o.kind != outcomeFatal {
@@ -271,24 +283,28 @@ func (e *engine) request(w *worker, m *Message) answer {
 	e.progress.InFlight.Add(1)
 	var a answer
 	a.start = e.now()
+	w.flight.sent = a.start
 	a.status, a.header, a.body, a.wrote, a.err = e.do(w, m)
 	a.end = e.now()
 	e.progress.InFlight.Add(-1)
 	return a
 }
 
-// hear classifies a, and feeds what the server said about its limits and
-// its clock to the limiter and the server clock on the way.
-func (e *engine) hear(a *answer) verdict {
+// hear classifies a, w's answer, and feeds what the server said about its
+// limits and its clock to the limiter and the server clock on the way.
+func (e *engine) hear(w *worker, a *answer) verdict {
 	if a.err != nil {
+		e.land(w, ratelimit.Failed)
 		return classifyTransport(a.err, a.wrote)
 	}
 	e.answered.Store(true)
 	e.server.Observe(a.header, a.start, a.end)
 	sig, hinted, busy := e.throttleHint(a)
 	if v, ok := classifyThrottle(a.status, sig, hinted, busy, e.maxWait); ok {
+		e.land(w, ratelimit.Refused)
 		return v
 	}
+	e.land(w, ratelimit.Accepted)
 	if a.status >= 200 && a.status < 300 {
 		e.bare503Since.Store(0)
 	}
@@ -305,6 +321,18 @@ func (e *engine) hear(a *answer) verdict {
 		return v
 	}
 	return classifyStatus(a.status, errText, a.header.Get("Location"))
+}
+
+// land ends w's request for the Limiter, with outcome o, unless it was
+// ended already: once for every Wait that let one go.
+func (e *engine) land(w *worker, o ratelimit.Outcome) {
+	if w.flight.ended {
+		return
+	}
+	w.flight.ended = true
+	if e.flights != nil {
+		e.flights.Done(w.flight.sent, o)
+	}
 }
 
 // throttleHint reads the wait hint of a, an answer that may be a throttle

@@ -112,6 +112,16 @@ type Limiter interface {
 	Success(sent time.Time, q ratelimit.Quota, ok bool)
 }
 
+// flightLimiter is a Limiter that counts the requests in flight and may
+// cap them (*ratelimit.Limiter: a concurrency limit it learned). The
+// engine ends every request its Wait let go with exactly one Done, before
+// the answer's Throttle or Success, and with ratelimit.Failed when there
+// was no answer (a transport error, a run that stops, a journal that
+// fails), so no slot is ever left taken.
+type flightLimiter interface {
+	Done(sent time.Time, o ratelimit.Outcome)
+}
+
 // Config configures a Run. The zero value sends with http.DefaultClient,
 // unpaced, 8 at a time, and journals nothing.
 type Config struct {

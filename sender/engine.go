@@ -51,6 +51,7 @@ type engine struct {
 	cfg     Config
 	client  Doer
 	lim     Limiter
+	flights flightLimiter // lim, when it counts requests in flight
 	journal Journal
 	now     func() time.Time
 	rndMu   sync.Mutex
@@ -92,6 +93,7 @@ func newEngine(cfg Config) *engine {
 	if e.lim == nil {
 		e.lim = ratelimit.New(ratelimit.Config{})
 	}
+	e.flights, _ = e.lim.(flightLimiter)
 	if e.journal == nil {
 		e.journal = discardJournal{}
 	}

@@ -151,10 +151,21 @@ type worker struct {
 	timeout time.Duration
 	timer   *time.Timer
 
+	// flight is the request the Limiter let go, until it is ended
+	// (engine.land).
+	flight flight
+
 	mu       sync.Mutex
 	cancel   context.CancelFunc // the current request's; nil between requests
 	deadline time.Time          // when the current request times out
 	timedOut bool
+}
+
+// flight is one request a worker's Wait let go: when it left, and whether
+// the Limiter was told it ended.
+type flight struct {
+	sent  time.Time
+	ended bool
 }
 
 func newWorker(run context.Context, timeout time.Duration) *worker {
