@@ -84,12 +84,27 @@ type cappedLimiter struct {
 	}
 }
 
-// Wait waits for the pace, then for the caps.
+// Wait waits for the pace, then for the caps. A request the pace let go
+// but the caps hold back is ended at once, so it holds no slot in flight.
 func (l cappedLimiter) Wait(ctx context.Context) error {
 	if err := l.runLimiter.Wait(ctx); err != nil {
 		return err
 	}
-	return l.caps.Wait(ctx)
+	if err := l.caps.Wait(ctx); err != nil {
+		l.Done(time.Now(), ratelimit.Failed)
+		return err
+	}
+	return nil
+}
+
+// Done ends a request in flight, when the limiter counts them
+// (*ratelimit.Limiter does).
+func (l cappedLimiter) Done(sent time.Time, o ratelimit.Outcome) {
+	if f, ok := l.runLimiter.(interface {
+		Done(time.Time, ratelimit.Outcome)
+	}); ok {
+		f.Done(sent, o)
+	}
 }
 
 // suppressList reads --suppress and --suppress-update; nil without a list.

@@ -19,34 +19,35 @@ import (
 // runSummary is the end-of-run summary, printed on stderr and, with --json,
 // as JSON on stdout.
 type runSummary struct {
-	Input          string     `json:"input"`
-	Report         string     `json:"report"`
-	Rows           int        `json:"rows"`
-	Sent           int        `json:"sent"`
-	Failed         int        `json:"failed"`
-	Invalid        int        `json:"invalid"`
-	Duplicate      int        `json:"duplicate"`
-	Unknown        int        `json:"unknown"`
-	Skipped        int        `json:"skipped"`
-	Pending        int        `json:"pending"`
-	Unread         bool       `json:"input_not_read_to_end,omitempty"`
-	Earlier        int        `json:"from_earlier_runs"`
-	Unfinished     int        `json:"unfinished"`
-	Requests       int        `json:"requests"`
-	Throttled      int        `json:"throttled"`
-	Pauses         int        `json:"throttle_pauses"`
-	PausedSeconds  float64    `json:"paused_seconds"`
-	Retries        int        `json:"retries"`
-	LearnedBurst   int        `json:"learned_burst,omitempty"`
-	LearnedRate    float64    `json:"learned_rate_per_second,omitempty"`
-	LearnedModel   string     `json:"learned_model,omitempty"`
-	LearnedWindow  float64    `json:"learned_window_seconds,omitempty"`
-	SuggestedFlags string     `json:"suggested_flags,omitempty"`
-	Latency        latencyOut `json:"latency_ms"`
-	ElapsedSeconds float64    `json:"elapsed_seconds"`
-	PerSecond      float64    `json:"sent_per_second"`
-	TokensFetched  int        `json:"tokens_fetched,omitempty"`
-	Stopped        string     `json:"stopped,omitempty"`
+	Input           string     `json:"input"`
+	Report          string     `json:"report"`
+	Rows            int        `json:"rows"`
+	Sent            int        `json:"sent"`
+	Failed          int        `json:"failed"`
+	Invalid         int        `json:"invalid"`
+	Duplicate       int        `json:"duplicate"`
+	Unknown         int        `json:"unknown"`
+	Skipped         int        `json:"skipped"`
+	Pending         int        `json:"pending"`
+	Unread          bool       `json:"input_not_read_to_end,omitempty"`
+	Earlier         int        `json:"from_earlier_runs"`
+	Unfinished      int        `json:"unfinished"`
+	Requests        int        `json:"requests"`
+	Throttled       int        `json:"throttled"`
+	Pauses          int        `json:"throttle_pauses"`
+	PausedSeconds   float64    `json:"paused_seconds"`
+	Retries         int        `json:"retries"`
+	LearnedBurst    int        `json:"learned_burst,omitempty"`
+	LearnedRate     float64    `json:"learned_rate_per_second,omitempty"`
+	LearnedModel    string     `json:"learned_model,omitempty"`
+	LearnedWindow   float64    `json:"learned_window_seconds,omitempty"`
+	LearnedInFlight int        `json:"learned_in_flight,omitempty"`
+	SuggestedFlags  string     `json:"suggested_flags,omitempty"`
+	Latency         latencyOut `json:"latency_ms"`
+	ElapsedSeconds  float64    `json:"elapsed_seconds"`
+	PerSecond       float64    `json:"sent_per_second"`
+	TokensFetched   int        `json:"tokens_fetched,omitempty"`
+	Stopped         string     `json:"stopped,omitempty"`
 	// ResumeAfter and ResumeCommand say, for a parked run, from when and
 	// how to continue it: RFC 3339, on the server's clock when a server's
 	// quota parked the run.
@@ -93,6 +94,7 @@ func (p *plan) summarize(res *campaign.Result) *runSummary {
 	if cfg, ok := ls.Pinned(); ok {
 		out.LearnedModel = ls.LearnedModel
 		out.LearnedWindow = ls.LearnedWindow.Seconds()
+		out.LearnedInFlight = ls.LearnedInFlight
 		out.SuggestedFlags = pinFlags(cfg)
 	}
 	if p.tokens != nil {
@@ -240,6 +242,8 @@ func learnedLimits(s *runSummary) string {
 		return fmt.Sprintf("%d per %v fixed window", s.LearnedBurst, w)
 	case ratelimit.ModelSlidingWindow:
 		return fmt.Sprintf("sliding window, %.1f requests/s", s.LearnedRate)
+	case ratelimit.ModelConcurrency:
+		return fmt.Sprintf("concurrency limit, %d in flight", s.LearnedInFlight)
 	}
 	return fmt.Sprintf("burst %d, %.1f requests/s", s.LearnedBurst, s.LearnedRate)
 }

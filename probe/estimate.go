@@ -245,8 +245,12 @@ func SuggestedFlags(burst int, perSecond float64) string {
 }
 
 // PinnedFlags are the send flags that pace as cfg does: --rate with
-// --burst, or --window fixed for a fixed window's quota per its length.
+// --burst, or --window fixed for a fixed window's quota per its length;
+// for a concurrency limit (no rate, InFlight) --concurrency.
 func PinnedFlags(cfg ratelimit.Config) string {
+	if cfg.Rate.IsZero() && cfg.InFlight > 0 {
+		return "--concurrency " + strconv.Itoa(cfg.InFlight)
+	}
 	flags := "--rate " + cfg.Rate.String()
 	switch {
 	case cfg.FixedWindow:

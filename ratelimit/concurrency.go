@@ -9,27 +9,38 @@ import (
 //
 // The Limiter counts the requests in flight: Wait lets one go, Done ends
 // it, whatever its answer (or none). Every ended request is logged with
-// its send and answer times and whether it was refused, and at each
-// refusal the log is fitted as probe fits a concurrency limit: a request
-// is refused when at least N accepted others were in flight at its send
-// (sent no later, answered after); the N that predicts the fewest answers
-// wrongly is the limit. It explains the evidence when it is under the
-// pool's size (a cap that binds), there were at least two refusals, and
-// it gets no more than a quarter of the refusals' count wrong: a bucket
-// or a window refuses requests sent with few others in flight and takes
-// many sent with the pool full, which no N explains.
+// its send and answer times and whether it was refused, and the log is
+// fitted as probe fits a concurrency limit: a request is refused when at
+// least N accepted others were in flight when the server decided on it
+// (for an accepted request, those in flight at its send; for a refused
+// one, those in flight at any time until its answer, since requests need
+// not reach the server in the order they left); the N that predicts the
+// fewest answers wrongly is the limit. It explains the evidence when it is
+// under the pool's size (a cap that binds) and at least 2, there were at
+// least two refusals, no more than one in eight is predicted wrongly, a
+// request was taken with N-1 others in flight, and nothing still in
+// flight could change the count. A bucket or a window refuses requests
+// sent with few others in flight and takes many sent with the pool full,
+// which no N explains.
 //
-// Then the pool is capped at N in flight, unpaced (a rate would only slow
-// it), and the other models rest. A server-stated wait on a refusal is
-// still honoured; a bare refusal pauses nothing, since the cap is the
-// remedy. A refusal under the cap says N is too high: the request was
-// refused with k others in flight, so the server holds at most k, and the
-// cap becomes k. Before concConfirm answers were taken at the cap, one
-// lowering is allowed; a second refusal, or any refusal with no other
-// request in flight (whatever refused it, it was not a count of ours),
-// puts the model aside and the rate models take over from there. The cap
-// is not probed upward: the fit found it from refusals at N and over, and
-// a probe would cost a refusal and whatever wait the server states.
+// The first burst of a bucket or a window of N (N under the pool's size)
+// looks the same: N taken, the rest refused. So the model is on trial
+// first: N requests go, then one more once one of them was answered (a
+// concurrency limit has a slot free, a bucket or window that spent its
+// quota has not), and nothing else until that probe's answer. Taken, the
+// model holds: the pool is capped at N in flight, unpaced, and the other
+// models rest. Refused, the trial cost that one refusal and the rate
+// models take over. A server-stated wait on a refusal is honoured; a bare
+// refusal under the cap pauses nothing, since the cap is the remedy.
+//
+// A refusal under the cap says N is too high: the request was refused
+// with k others in flight, so the server holds at most k, and the cap
+// becomes k; a refusal with no other request in flight (not a count of
+// ours) puts the model aside. A cap under the largest N the fit allowed as
+// well is probed upward, one request at a time after a round of N answers
+// at the cap, since the order requests reach the server can make the
+// first fit low; it is never probed past that N, which would cost a
+// refusal and whatever wait the server states.
 
 // Outcome is how a request that Wait let go ended, for Done.
 type Outcome int
@@ -48,9 +59,6 @@ const (
 const (
 	// concLog is how many ended requests the fit looks at.
 	concLog = 64
-	// concConfirm is how many accepted answers at the cap confirm the
-	// model: until then one lowering of the cap is allowed.
-	concConfirm = 20
 	// concMin is the least limit learned: one request at a time refused
 	// with one other in flight is a bucket of one as much as a
 	// concurrency limit of one.
@@ -77,10 +85,11 @@ func (f *flights) begin(now time.Time) { f.open = append(f.open, now) }
 
 // end ends the request sent at sent (the latest in flight sent no later,
 // else the oldest: the count is what matters) at now, and logs it unless it
-// failed. It reports whether a request was in flight.
-func (f *flights) end(sent, now time.Time, o Outcome) bool {
+// failed. It returns when the request it ended left (by Wait's clock),
+// and false when none was in flight.
+func (f *flights) end(sent, now time.Time, o Outcome) (time.Time, bool) {
 	if len(f.open) == 0 {
-		return false
+		return time.Time{}, false
 	}
 	i := 0
 	for j := len(f.open) - 1; j >= 0; j-- {
@@ -94,34 +103,36 @@ func (f *flights) end(sent, now time.Time, o Outcome) bool {
 	}
 	f.open = append(f.open[:i], f.open[i+1:]...)
 	if o == Failed {
-		return true
+		return sent, true
 	}
 	if len(f.log) >= concLog {
 		f.log = append(f.log[:0], f.log[1:]...)
 	}
 	f.log = append(f.log, flightEnd{sent: sent, end: now, refused: o == Refused})
-	return true
+	return sent, true
 }
 
-// others is how many accepted requests other than e were in flight when e
-// was sent: those logged, sent no later and answered after, and those
-// still in flight sent no later (taken for accepted). For a refused e,
-// only those answered no sooner than e count: a server that refuses for
-// the requests it holds holds them until after it answered the refusal,
-// while a rate limiter's refusal comes whatever became of the others.
+// others is how many accepted requests other than e the server may have
+// held when it decided on e. For an accepted e, those in flight when e
+// was sent: logged, sent no later and answered after, or still in flight
+// and sent no later (taken for accepted). For a refused e, those in
+// flight at any time between its send and its answer: the server decided
+// somewhere in between, and the order requests reach it need not be the
+// order they left in (new connections are dialled in any order; a server
+// may delay its refusals as it delays everything).
 func (f *flights) others(i int) int {
 	e, k := f.log[i], 0
-	after := e.sent
+	until := e.sent
 	if e.refused {
-		after = e.end.Add(-1)
+		until = e.end
 	}
 	for j, o := range f.log {
-		if j != i && !o.refused && !o.sent.After(e.sent) && o.end.After(after) {
+		if j != i && !o.refused && !o.sent.After(until) && o.end.After(e.sent) {
 			k++
 		}
 	}
 	for _, t := range f.open {
-		if !t.After(e.sent) {
+		if !t.After(until) {
 			k++
 		}
 	}
@@ -130,21 +141,22 @@ func (f *flights) others(i int) int {
 
 // fit is the concurrency limit that explains the log best: the N for
 // which "refused when N accepted others were in flight" predicts the
-// fewest answers wrongly (the smallest of equals), with that count, the
-// number of refusals, and whether an accepted request was sent with N-1
-// others in flight (without one, nothing shows the server takes N).
-func (f *flights) fit() (limit, wrong, refused int, shown bool) {
+// fewest answers wrongly (the smallest of equals; most is the largest),
+// with that count and the number of refusals. shown says the log shows it: a request was
+// accepted with N-1 others in flight, and nothing in flight was sent
+// before the latest refusal (their answers may change the count).
+func (f *flights) fit() (limit, most, wrong, refused int, shown bool) {
 	k := make([]int, len(f.log))
-	most := 0
+	top := 0
 	for i, e := range f.log {
 		k[i] = f.others(i)
-		most = max(most, k[i])
+		top = max(top, k[i])
 		if e.refused {
 			refused++
 		}
 	}
 	wrong = len(f.log) + 1
-	for n := 1; n <= most+1; n++ {
+	for n := 1; n <= top+1; n++ {
 		w := 0
 		for i, e := range f.log {
 			if (k[i] < n) == e.refused {
@@ -154,58 +166,131 @@ func (f *flights) fit() (limit, wrong, refused int, shown bool) {
 		if w < wrong {
 			limit, wrong = n, w
 		}
-	}
-	took := 0
-	for i, e := range f.log {
-		if !e.refused && k[i] >= limit-1 {
-			took++
+		if w == wrong {
+			most = n
 		}
 	}
-	return limit, wrong, refused, took >= limit
+	var last *flightEnd
+	took := false
+	for i := range f.log {
+		switch e := &f.log[i]; {
+		case e.refused:
+			last = e
+		case k[i] >= limit-1:
+			took = true
+		}
+	}
+	settled := last != nil && (len(f.open) == 0 || f.open[0].After(last.sent))
+	return limit, most, wrong, refused, took && settled
 }
 
 // concModel is the concurrency model in force.
 type concModel struct {
-	limit    int  // requests in flight allowed
-	accepted int  // answers accepted at this cap
-	lowered  bool // lowered before it was confirmed
+	limit int // requests in flight allowed
+	// Until proven, the model is on trial: limit requests may go, then
+	// one more (the probe) once one of them was answered, and nothing
+	// else until the probe's answer. A concurrency limit takes the probe
+	// (a slot was free); a bucket or a window of limit requests, which
+	// took the first ones alike, refuses it, and the trial costs that one
+	// refusal.
+	proven bool
+	begun  int       // requests let go since the model was taken up
+	probe  time.Time // the probe's send time (zero: not sent)
+	// Once proven, a limit under most (the largest the fit allowed as
+	// well) is probed upward: after a round of limit answers taken at
+	// the cap, one request may go with limit in flight; taken, the limit
+	// grows by one; refused, most comes down to the limit.
+	most   int
+	round  int       // answers taken since the limit last moved
+	upward time.Time // the upward probe's send time (zero: none out)
 }
 
-// confirmed says whether enough answers were taken at the cap.
-func (c *concModel) confirmed() bool { return c.accepted >= concConfirm }
+// concBegun counts a request let go at now under the model's trial.
+func (c *concModel) concBegun(now time.Time, open int) {
+	if c.proven {
+		if open > c.limit && c.upward.IsZero() {
+			c.upward = now
+		}
+		return
+	}
+	c.begun++
+	if c.begun > c.limit && c.probe.IsZero() {
+		c.probe = now
+	}
+}
 
-// concEnded updates the concurrency model with a request ended at now,
-// the latest in the log when o is not Failed. It reports whether the cap
-// changed (set, lowered or put aside).
-func (l *Limiter) concEnded(now time.Time, o Outcome) bool {
+// holds says whether the model holds a request back with open in flight.
+func (c *concModel) holds(open int) bool {
+	if c.proven && open == c.limit && c.limit < c.most && c.round >= c.limit && c.upward.IsZero() {
+		return false // the upward probe
+	}
+	if open >= c.limit {
+		return true
+	}
+	// On trial: the probe goes alone, once an answer made room.
+	return !c.proven && c.begun >= c.limit && !c.probe.IsZero()
+}
+
+// begin counts a request Wait lets go at now, with l.mu held.
+func (l *Limiter) begin(now time.Time) {
+	l.fl.begin(now)
+	if l.adapt != nil && l.adapt.conc != nil {
+		l.adapt.conc.concBegun(now, len(l.fl.open))
+	}
+}
+
+// concEnded updates the concurrency model with a request sent at sent
+// and ended at now, the latest in the log unless o is Failed. It reports
+// whether the cap changed (set, lowered, proven or put aside).
+func (l *Limiter) concEnded(sent, now time.Time, o Outcome) bool {
 	a, f := l.adapt, &l.fl
 	if a == nil || o == Failed || len(f.log) == 0 {
 		return false
 	}
-	c := a.conc
-	if c != nil {
-		if o == Accepted {
-			c.accepted++
+	if c := a.conc; c != nil {
+		probe := !c.proven && !c.probe.IsZero() && !sent.Before(c.probe)
+		upward := !c.upward.IsZero() && !sent.Before(c.upward)
+		if upward {
+			c.upward, c.round = time.Time{}, 0
+		}
+		switch {
+		case o == Accepted && probe:
+			c.proven = true
+			return true
+		case o == Accepted && upward:
+			c.limit++
+			return true
+		case o == Accepted:
+			c.round++
 			return false
+		case upward:
+			// Refused with limit in flight: the limit it is.
+			c.most = c.limit
+			return false
+		case !c.proven:
+			// On trial, a refusal: the first requests were taken as a
+			// bucket or a window takes them.
+			l.concAside(now)
+			return true
 		}
 		k := f.others(len(f.log) - 1)
 		switch {
-		case k == 0 || (c.lowered && !c.confirmed()):
+		case k == 0:
+			// Refused with nothing else in flight: not a count of ours.
 			l.concAside(now)
 		case k < c.limit:
-			c.lowered = c.lowered || !c.confirmed()
-			c.limit, c.accepted = k, 0
+			c.limit, c.most, c.round = k, k, 0
 		default:
 			return false
 		}
 		return true
 	}
-	n, wrong, refused, shown := f.fit()
+	n, most, wrong, refused, shown := f.fit()
 	if refused < 2 || !shown || n < concMin || n >= a.inFlight || 8*wrong > refused {
 		return false
 	}
 	// The other models rest (no pace, no window) until it is put aside.
-	a.conc = &concModel{limit: n}
+	a.conc = &concModel{limit: n, most: min(most, a.inFlight-1)}
 	l.lim.SetLimitAt(now, a.limit())
 	if l.pauseHintless && now.Before(l.pauseUntil) {
 		// A pause of our own guessing: the cap is the remedy.
@@ -226,7 +311,7 @@ func (l *Limiter) concAside(now time.Time) {
 
 // capFull says whether the cap on requests in flight holds one back now.
 func (l *Limiter) capFull() bool {
-	return l.adapt != nil && l.adapt.conc != nil && len(l.fl.open) >= l.adapt.conc.limit
+	return l.adapt != nil && l.adapt.conc != nil && l.adapt.conc.holds(len(l.fl.open))
 }
 
 // Done ends a request Wait let go, sent at sent, with its outcome, before
@@ -240,10 +325,11 @@ func (l *Limiter) Done(sent time.Time, o Outcome) {
 	defer l.mu.Unlock()
 	now := l.clock.Now()
 	capped := l.adapt != nil && l.adapt.conc != nil
-	if !l.fl.end(sent, now, o) {
+	sent, ok := l.fl.end(sent, now, o)
+	if !ok {
 		return
 	}
-	if l.concEnded(now, o) || capped {
+	if l.concEnded(sent, now, o) || capped {
 		// A slot is free, or the cap moved: waiters look again.
 		close(l.changed)
 		l.changed = make(chan struct{})

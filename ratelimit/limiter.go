@@ -174,7 +174,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 		now := l.clock.Now()
 		d, r, changed := l.admit(now)
 		if d <= 0 {
-			l.fl.begin(now)
+			l.begin(now)
 		}
 		l.mu.Unlock()
 		if d <= 0 {
@@ -192,7 +192,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 		now = l.clock.Now()
 		ok := l.settle(now, r, interrupted || err != nil)
 		if ok {
-			l.fl.begin(now)
+			l.begin(now)
 		}
 		l.mu.Unlock()
 		if err != nil {

@@ -215,7 +215,7 @@ func (s *simulation) send(w int) {
 	s.requests++
 	now := s.clk.now
 	s.l.mu.Lock()
-	s.l.fl.begin(now)
+	s.l.begin(now)
 	s.l.mu.Unlock()
 	s.push(simEvent{at: now.Add(s.latency() / 2), kind: simArrive, worker: w, sent: now})
 }

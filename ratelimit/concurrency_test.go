@@ -1,0 +1,206 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/bulksend/bulksend/internal/testkit"
+)
+
+// TestFlightsFit fits the concurrency model to logs of ended requests.
+func TestFlightsFit(t *testing.T) {
+	ms := func(n int) time.Time { return limiterT0.Add(time.Duration(n) * time.Millisecond) }
+	type req struct {
+		sent, end int // milliseconds from limiterT0
+		refused   bool
+	}
+	tests := []struct {
+		name      string
+		log       []req
+		open      []int // sends of requests still in flight
+		wantLimit int
+		wantWrong int
+		wantShown bool
+	}{
+		{
+			name: "eight at once, four held 20ms, four refused at once",
+			log: []req{{0, 1, true}, {0, 1, true}, {0, 1, true}, {0, 1, true},
+				{0, 20, false}, {0, 20, false}, {0, 20, false}, {0, 20, false}},
+			wantLimit: 4, wantShown: true,
+		},
+		{
+			name: "refused ones left first but reached the server last",
+			log: []req{{0, 20, true}, {0, 21, true}, {1, 21, false}, {1, 21, false},
+				{2, 22, false}, {2, 22, true}},
+			wantLimit: 3, wantShown: true,
+		},
+		{
+			name: "a request in flight from before the latest refusal",
+			log:  []req{{0, 1, true}, {0, 1, true}, {0, 20, false}, {0, 20, false}},
+			open: []int{0}, wantLimit: 3, wantShown: false,
+		},
+		{
+			name: "a rate: refused with nothing else in flight, taken with many",
+			log: []req{{0, 1, false}, {0, 1, false}, {0, 1, false}, {0, 1, false},
+				{10, 11, true}, {20, 21, true}, {30, 31, false}, {40, 41, true}},
+			wantLimit: 4, wantWrong: 3, wantShown: true,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var f flights
+			for _, r := range tc.log {
+				f.log = append(f.log, flightEnd{sent: ms(r.sent), end: ms(r.end), refused: r.refused})
+			}
+			for _, o := range tc.open {
+				f.open = append(f.open, ms(o))
+			}
+			limit, _, wrong, _, shown := f.fit()
+			if limit != tc.wantLimit || wrong != tc.wantWrong || shown != tc.wantShown {
+				t.Errorf("fit() = limit %d, wrong %d, shown %v; want %d, %d, %v",
+					limit, wrong, shown, tc.wantLimit, tc.wantWrong, tc.wantShown)
+			}
+		})
+	}
+}
+
+// TestConcurrencyCap drives a Limiter through a concurrency limit of 4
+// met by a pool of 8: it learns the limit, caps the pool on trial (4, then
+// the probe alone once a slot is free), holds the cap once the probe is
+// taken, and never lets a cancelled waiter keep a slot.
+func TestConcurrencyCap(t *testing.T) {
+	clk := testkit.NewClock(limiterT0)
+	l := New(Config{Adaptive: true, InFlight: 8, Clock: clk, Rand: func() float64 { return 0.5 }})
+	ctx := context.Background()
+	wait := func() {
+		t.Helper()
+		if err := l.Wait(ctx); err != nil {
+			t.Fatalf("Wait: %v", err)
+		}
+	}
+	// held says whether Wait holds a request back (it gives up when its
+	// context ends, and then holds no slot).
+	held := func() bool {
+		t.Helper()
+		before := l.InFlight()
+		c, cancel := context.WithCancel(ctx)
+		cancel()
+		err := l.Wait(c)
+		if err == nil {
+			l.Done(clk.Now(), Failed)
+			return false
+		}
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Wait: %v", err)
+		}
+		if got := l.InFlight(); got != before {
+			t.Fatalf("a cancelled waiter left %d in flight, want %d", got, before)
+		}
+		return true
+	}
+
+	t0 := clk.Now()
+	for range 8 {
+		wait()
+	}
+	clk.Advance(time.Millisecond)
+	for range 4 {
+		l.Done(t0, Refused)
+		l.Throttle(clk.Now(), 0, false)
+	}
+	clk.Advance(19 * time.Millisecond)
+	for range 4 {
+		l.Done(t0, Accepted)
+	}
+	st := l.Stats()
+	if st.LearnedModel != ModelConcurrency || st.LearnedInFlight != 4 {
+		t.Fatalf("learned %q, %d in flight; want %q, 4", st.LearnedModel, st.LearnedInFlight, ModelConcurrency)
+	}
+	if cfg, ok := st.Pinned(); !ok || cfg.InFlight != 4 || !cfg.Rate.IsZero() {
+		t.Errorf("Pinned() = %+v, %v; want InFlight 4 and no rate", cfg, ok)
+	}
+
+	// On trial: four go, nothing more until one is answered, then the
+	// probe alone.
+	t1 := clk.Now()
+	for range 4 {
+		wait()
+	}
+	if !held() {
+		t.Fatal("a fifth request went with four in flight")
+	}
+	clk.Advance(20 * time.Millisecond)
+	l.Done(t1, Accepted)
+	wait() // the probe
+	probe := clk.Now()
+	if !held() {
+		t.Fatal("a request went beside the probe")
+	}
+	l.Done(t1, Accepted)
+	if !held() {
+		t.Fatal("a request went before the probe was answered")
+	}
+	clk.Advance(20 * time.Millisecond)
+	l.Done(probe, Accepted)
+
+	// Proven: the cap is 4 in flight.
+	if held() {
+		t.Fatal("held back with two in flight after the probe was taken")
+	}
+	wait()
+	wait()
+	if got := l.InFlight(); got != 4 {
+		t.Fatalf("%d in flight, want 4", got)
+	}
+	if !held() {
+		t.Fatal("a fifth request went with four in flight")
+	}
+	// Ending more requests than are in flight changes nothing.
+	for range 6 {
+		l.Done(clk.Now(), Failed)
+	}
+	if got := l.InFlight(); got != 0 {
+		t.Fatalf("%d in flight after every request ended, want 0", got)
+	}
+}
+
+// TestConcurrencyTrialRefused is a bucket of 4 met by a pool of 8: its
+// first burst looks like a concurrency limit of 4, and the trial's probe,
+// refused, puts the model aside.
+func TestConcurrencyTrialRefused(t *testing.T) {
+	clk := testkit.NewClock(limiterT0)
+	l := New(Config{Adaptive: true, InFlight: 8, Clock: clk, Rand: func() float64 { return 0.5 }})
+	ctx := context.Background()
+	t0 := clk.Now()
+	for range 8 {
+		if err := l.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Advance(time.Millisecond)
+	for range 4 {
+		l.Done(t0, Refused)
+	}
+	for range 4 {
+		l.Done(t0, Accepted)
+	}
+	if st := l.Stats(); st.LearnedModel != ModelConcurrency {
+		t.Fatalf("learned %q after the first burst, want %q", st.LearnedModel, ModelConcurrency)
+	}
+	for range 5 {
+		if err := l.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if l.InFlight() == 4 {
+			clk.Advance(time.Millisecond)
+			l.Done(t0, Accepted)
+		}
+	}
+	l.Done(clk.Now(), Refused) // the probe
+	l.Throttle(clk.Now(), 0, false)
+	if st := l.Stats(); st.LearnedModel == ModelConcurrency {
+		t.Errorf("still %q after the trial's probe was refused", st.LearnedModel)
+	}
+}
