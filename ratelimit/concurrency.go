@@ -203,6 +203,7 @@ type concModel struct {
 	most   int
 	round  int       // answers taken since the limit last moved
 	upward time.Time // the upward probe's send time (zero: none out)
+	zero   int       // refusals in a row with nothing else in flight
 }
 
 // concBegun counts a request let go at now under the model's trial.
@@ -227,8 +228,9 @@ func (c *concModel) holds(open int) bool {
 	if open >= c.limit {
 		return true
 	}
-	// On trial: the probe goes alone, once an answer made room.
-	return !c.proven && c.begun >= c.limit && !c.probe.IsZero()
+	// On trial: the probe goes alone, once two answers made room (a
+	// server may free a slot a little after its answer left).
+	return !c.proven && c.begun >= c.limit && (!c.probe.IsZero() || open > c.limit-2)
 }
 
 // begin counts a request Wait lets go at now, with l.mu held.
@@ -244,7 +246,7 @@ func (l *Limiter) begin(now time.Time) {
 // whether the cap changed (set, lowered, proven or put aside).
 func (l *Limiter) concEnded(sent, now time.Time, o Outcome) bool {
 	a, f := l.adapt, &l.fl
-	if a == nil || o == Failed || len(f.log) == 0 {
+	if a == nil {
 		return false
 	}
 	if c := a.conc; c != nil {
@@ -254,6 +256,12 @@ func (l *Limiter) concEnded(sent, now time.Time, o Outcome) bool {
 			c.upward, c.round = time.Time{}, 0
 		}
 		switch {
+		case o == Failed && probe:
+			// No answer to the probe: the next request is one.
+			c.probe = time.Time{}
+			return true
+		case o == Failed:
+			return upward
 		case o == Accepted && probe:
 			c.proven = true
 			return true
@@ -274,16 +282,29 @@ func (l *Limiter) concEnded(sent, now time.Time, o Outcome) bool {
 			return true
 		}
 		k := f.others(len(f.log) - 1)
+		if k > 0 {
+			c.zero = 0
+		}
 		switch {
-		case k == 0:
-			// Refused with nothing else in flight: not a count of ours.
+		case k == 0 && c.zero > 0:
+			// Twice refused with nothing else in flight: not a count of
+			// ours.
 			l.concAside(now)
 		case k < c.limit:
-			c.limit, c.most, c.round = k, k, 0
+			// At most one lower at a time: a server may free a slot a
+			// little after its answer left, and a request sent at once
+			// is refused for it.
+			c.limit, c.round = max(k, c.limit-1, 1), 0
+			if k == 0 {
+				c.zero++
+			}
 		default:
 			return false
 		}
 		return true
+	}
+	if o == Failed || len(f.log) == 0 {
+		return false
 	}
 	n, most, wrong, refused, shown := f.fit()
 	if refused < 2 || !shown || n < concMin || n >= a.inFlight || 8*wrong > refused {

@@ -122,7 +122,7 @@ func TestConcurrencyCap(t *testing.T) {
 		t.Errorf("Pinned() = %+v, %v; want InFlight 4 and no rate", cfg, ok)
 	}
 
-	// On trial: four go, nothing more until one is answered, then the
+	// On trial: four go, nothing more until two are answered, then the
 	// probe alone.
 	t1 := clk.Now()
 	for range 4 {
@@ -132,6 +132,10 @@ func TestConcurrencyCap(t *testing.T) {
 		t.Fatal("a fifth request went with four in flight")
 	}
 	clk.Advance(20 * time.Millisecond)
+	l.Done(t1, Accepted)
+	if !held() {
+		t.Fatal("the probe went with three in flight")
+	}
 	l.Done(t1, Accepted)
 	wait() // the probe
 	probe := clk.Now()
@@ -147,10 +151,11 @@ func TestConcurrencyCap(t *testing.T) {
 
 	// Proven: the cap is 4 in flight.
 	if held() {
-		t.Fatal("held back with two in flight after the probe was taken")
+		t.Fatal("held back with one in flight after the probe was taken")
 	}
-	wait()
-	wait()
+	for range 3 {
+		wait()
+	}
 	if got := l.InFlight(); got != 4 {
 		t.Fatalf("%d in flight, want 4", got)
 	}
@@ -195,6 +200,7 @@ func TestConcurrencyTrialRefused(t *testing.T) {
 		}
 		if l.InFlight() == 4 {
 			clk.Advance(time.Millisecond)
+			l.Done(t0, Accepted)
 			l.Done(t0, Accepted)
 		}
 	}

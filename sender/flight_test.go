@@ -1,0 +1,141 @@
+package sender
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bulksend/bulksend/ratelimit"
+	"github.com/bulksend/bulksend/sandbox"
+)
+
+// flightCounter is a ratelimit.Limiter that counts the requests its Wait
+// let go and the Done calls that ended them, and checks that no request
+// is ended twice, nor its answer reported before it was ended.
+type flightCounter struct {
+	*ratelimit.Limiter
+	t        *testing.T
+	mu       sync.Mutex
+	waits    int
+	dones    map[ratelimit.Outcome]int
+	answered int // Throttle and Success calls
+}
+
+func newFlightCounter(t *testing.T, l *ratelimit.Limiter) *flightCounter {
+	return &flightCounter{Limiter: l, t: t, dones: map[ratelimit.Outcome]int{}}
+}
+
+func (f *flightCounter) Wait(ctx context.Context) error {
+	err := f.Limiter.Wait(ctx)
+	if err == nil {
+		f.mu.Lock()
+		f.waits++
+		f.mu.Unlock()
+	}
+	return err
+}
+
+func (f *flightCounter) Done(sent time.Time, o ratelimit.Outcome) {
+	f.mu.Lock()
+	f.dones[o]++
+	f.mu.Unlock()
+	f.Limiter.Done(sent, o)
+}
+
+func (f *flightCounter) Throttle(now time.Time, wait time.Duration, hinted bool) time.Duration {
+	f.mu.Lock()
+	f.answered++
+	f.mu.Unlock()
+	return f.Limiter.Throttle(now, wait, hinted)
+}
+
+// check fails t unless every request let go was ended once.
+func (f *flightCounter) check() {
+	f.t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ended := f.dones[ratelimit.Failed] + f.dones[ratelimit.Accepted] + f.dones[ratelimit.Refused]
+	if ended != f.waits {
+		f.t.Errorf("%d requests let go, %d ended (%v)", f.waits, ended, f.dones)
+	}
+	if n := f.InFlight(); n != 0 {
+		f.t.Errorf("the limiter counts %d requests in flight after the run", n)
+	}
+}
+
+// TestRunEndsEveryFlight: whatever becomes of a request (answered,
+// refused, cut, failed, never sent because the journal failed), the
+// engine ends it with exactly one Done, so no slot in flight is left
+// taken.
+func TestRunEndsEveryFlight(t *testing.T) {
+	t.Run("a fault mix against a rate limit", func(t *testing.T) {
+		sb, err := sandbox.New(sandbox.Config{Burst: 5, Rate: 500, FailRate: 0.1, CutBefore: 0.05, CutAfter: 0.05, Seed: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := httptest.NewServer(sb)
+		defer ts.Close()
+		lim := newFlightCounter(t, ratelimit.New(ratelimit.Config{Adaptive: true, InFlight: 6}))
+		cfg := Config{Client: newClient(t), Limiter: lim, Journal: newMemJournal(), Concurrency: 6, IdempotentServer: true,
+			MaxRetries: 10, RetryBudget: -1, BackoffBase: time.Millisecond, BackoffMax: 4 * time.Millisecond}
+		sum, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: newMessages(150, ts.URL+"/send")}, 20*time.Second)
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if sum.Counts[StatusSent] != 150 {
+			t.Errorf("counts %v, want 150 sent", sum.Counts)
+		}
+		if st := sb.Stats(); st.CutAfter == 0 || st.Failed == 0 || st.Throttled == 0 {
+			t.Fatalf("the sandbox injected too few faults to test anything: %+v", st)
+		}
+		lim.check()
+	})
+	t.Run("a journal that fails", func(t *testing.T) {
+		ts := httptest.NewServer(&statusServer{status: 200})
+		defer ts.Close()
+		j := newMemJournal()
+		j.failBegin = errors.New("no space left on device")
+		lim := newFlightCounter(t, ratelimit.New(ratelimit.Config{Adaptive: true, InFlight: 4}))
+		_, err := runGuarded(t, context.Background(), nil, Config{Client: newClient(t), Limiter: lim, Journal: j, Concurrency: 4},
+			&sliceSource{msgs: newMessages(20, ts.URL)}, 10*time.Second)
+		if err == nil {
+			t.Fatal("Run succeeded with a failing journal")
+		}
+		lim.check()
+	})
+}
+
+// TestRunLearnsConcurrency sends through the adaptive rate, 8 at a time,
+// to the sandbox's concurrency limit of 4: the limiter learns it and the
+// run pins it as --concurrency 4 (never more than the server takes), with
+// every row delivered once.
+func TestRunLearnsConcurrency(t *testing.T) {
+	sb, err := sandbox.New(sandbox.Config{Model: sandbox.ModelConcurrency, Burst: 4, Latency: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(sb)
+	defer ts.Close()
+	l := ratelimit.New(ratelimit.Config{Adaptive: true, InFlight: 8})
+	lim := newFlightCounter(t, l)
+	cfg := Config{Client: newClient(t), Limiter: lim, Journal: newMemJournal(), Concurrency: 8, IdempotentServer: true}
+	sum, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: newMessages(200, ts.URL+"/send")}, 20*time.Second)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	st := sb.Stats()
+	if sum.Counts[StatusSent] != 200 || st.Distinct != 200 || st.Duplicates != 0 {
+		t.Errorf("sent %d, the sandbox delivered %d distinct, %d duplicates; want 200, 200, 0", sum.Counts[StatusSent], st.Distinct, st.Duplicates)
+	}
+	ls := l.Stats()
+	if ls.LearnedModel != ratelimit.ModelConcurrency || ls.LearnedInFlight < 2 || ls.LearnedInFlight > 4 {
+		t.Errorf("learned %q, %d in flight; want %q, 2 to 4", ls.LearnedModel, ls.LearnedInFlight, ratelimit.ModelConcurrency)
+	}
+	if st.Throttled > 10 {
+		t.Errorf("%d requests refused, want the first burst's and a few more at most", st.Throttled)
+	}
+	lim.check()
+}
