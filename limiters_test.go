@@ -32,12 +32,13 @@ func limiterCondition(cond string) (bool, error) {
 // cmdLimiter starts a real rate limiter (internal/limiters) for the rest
 // of the script and sets $LIMITER to its base URL; the stats command then
 // reads its counts. limiter KIND [limit=N] [window=D] [burst=N|none] [style=S]
-// [status=N] (express-rate-limit's header style, limiters.ExpressStyles;
-// the status nginx and HAProxy refuse with); the default is 15 requests
-// per 150ms.
+// [status=N] [conn=N] [latency=D] (express-rate-limit's header style,
+// limiters.ExpressStyles; the status nginx and HAProxy refuse with;
+// nginx's limit_conn instead of limit_req; the backend's answer time);
+// the default is 15 requests per 150ms.
 func cmdLimiter(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 1 {
-		ts.Fatalf("usage: limiter nginx|haproxy|express|httprate [limit=N] [window=D] [burst=N|none] [style=S] [status=N]")
+		ts.Fatalf("usage: limiter nginx|haproxy|express|httprate [limit=N] [window=D] [burst=N|none] [style=S] [status=N] [conn=N] [latency=D]")
 	}
 	kind, err := limiters.ParseKind(args[0])
 	ts.Check(err)
@@ -59,6 +60,10 @@ func cmdLimiter(ts *testscript.TestScript, neg bool, args []string) {
 			cfg.Style = v
 		case "status":
 			cfg.Status, err = strconv.Atoi(v)
+		case "conn":
+			cfg.Conn, err = strconv.Atoi(v)
+		case "latency":
+			cfg.Latency, err = time.ParseDuration(v)
 		default:
 			err = fmt.Errorf("unknown key %q", k)
 		}

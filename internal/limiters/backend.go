@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 )
 
 // maxBody bounds a message body the backend reads.
@@ -20,8 +21,9 @@ var discardLog = log.New(io.Discard, "", 0)
 // (any method but GET and HEAD, any path) and counts deliveries per
 // message id, so a message delivered twice shows as a duplicate.
 type backend struct {
-	srv  *http.Server
-	addr string
+	srv     *http.Server
+	addr    string
+	latency time.Duration // each message is answered after it
 
 	mu        sync.Mutex
 	seq       int64
@@ -29,8 +31,8 @@ type backend struct {
 	seen      map[string]int // message id -> deliveries
 }
 
-func startBackend() (*backend, error) {
-	b := &backend{seen: make(map[string]int)}
+func startBackend(latency time.Duration) (*backend, error) {
+	b := &backend{seen: make(map[string]int), latency: latency}
 	srv, addr, err := serve(b)
 	if err != nil {
 		return nil, fmt.Errorf("start backend: %w", err)
@@ -54,6 +56,14 @@ func (b *backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n := b.deliver(identity(r, body))
+	if b.latency > 0 {
+		t := time.NewTimer(b.latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+		}
+	}
 	_, _ = io.WriteString(w, `{"id":"msg-`+strconv.FormatInt(n, 10)+`","status":"queued"}`)
 }
 

@@ -32,6 +32,9 @@ func (c Config) launch(port int, backendAddr string) (*process, string, error) {
 		// -p and -e keep nginx away from its compiled-in prefix and
 		// /var/log before it has read the config.
 		p.args = []string{"-p", c.Dir, "-c", conf, "-e", filepath.Join(c.Dir, "nginx-error.log")}
+		if c.Conn > 0 {
+			return p, fmt.Sprintf("nginx limit_conn %d, refused %d, backend latency %v", c.Conn, c.refusal(), c.Latency), nil
+		}
 		return p, fmt.Sprintf("nginx limit_req rate=%s%s, refused %d", nginxRate(c.Limit, c.Window), c.nginxBurst(), c.refusal()), nil
 	case HAProxy:
 		conf := filepath.Join(c.Dir, "haproxy.cfg")
@@ -108,8 +111,7 @@ http {
     fastcgi_temp_path ` + filepath.Join(d, "fastcgi") + `;
     uwsgi_temp_path ` + filepath.Join(d, "uwsgi") + `;
     scgi_temp_path ` + filepath.Join(d, "scgi") + `;
-    limit_req_zone $binary_remote_addr zone=bulksend:1m rate=` + nginxRate(c.Limit, c.Window) + `;
-    limit_req_status ` + strconv.Itoa(c.refusal()) + `;
+    ` + c.nginxZone() + `
     upstream backend {
         server ` + backendAddr + `;
         keepalive 16;
@@ -117,7 +119,7 @@ http {
     server {
         listen ` + addr + `;
         location / {
-            limit_req zone=bulksend` + c.nginxBurst() + `;
+            ` + c.nginxLimit() + `
             proxy_pass http://backend;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
@@ -125,6 +127,23 @@ http {
     }
 }
 `
+}
+
+// nginxZone declares what nginx counts: requests per client in flight
+// (limit_conn) or per second (limit_req), and the status of a refusal.
+func (c Config) nginxZone() string {
+	if c.Conn > 0 {
+		return "limit_conn_zone $binary_remote_addr zone=bulksend:1m;\n    limit_conn_status " + strconv.Itoa(c.refusal()) + ";"
+	}
+	return "limit_req_zone $binary_remote_addr zone=bulksend:1m rate=" + nginxRate(c.Limit, c.Window) + ";\n    limit_req_status " + strconv.Itoa(c.refusal()) + ";"
+}
+
+// nginxLimit applies the zone to every request.
+func (c Config) nginxLimit() string {
+	if c.Conn > 0 {
+		return "limit_conn bulksend " + strconv.Itoa(c.Conn) + ";"
+	}
+	return "limit_req zone=bulksend" + c.nginxBurst() + ";"
 }
 
 // nginxBurst is limit_req's burst clause: none for NoBurst (nginx takes

@@ -92,6 +92,13 @@ type Config struct {
 	// Style is express-rate-limit's header style, one of ExpressStyles;
 	// "" means StyleDraft8. The other limiters ignore it.
 	Style string
+	// Conn, when > 0, makes nginx a concurrency limit instead: limit_conn
+	// of Conn requests in flight per client (limit_conn_status, as
+	// Status), no limit_req. The other limiters ignore it.
+	Conn int
+	// Latency is how long the backend takes to answer each message, so
+	// that requests stay in flight (a concurrency limit counts them).
+	Latency time.Duration
 	// Status is the answer nginx and HAProxy give a refused request
 	// (limit_req_status, deny_status); 0 means 429. nginx's own default is
 	// 503. The other limiters answer 429.
@@ -190,7 +197,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}
 	s := &Server{cfg: cfg}
-	if s.backend, err = startBackend(); err != nil {
+	if s.backend, err = startBackend(cfg.Latency); err != nil {
 		return nil, err
 	}
 	var lastErr error

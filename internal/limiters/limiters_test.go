@@ -116,6 +116,8 @@ func TestConfigs(t *testing.T) {
 		{"nginx burst", Config{Limit: 100, Window: time.Second, Burst: 15, Dir: "/d"}.nginxConf("a", "b"), []string{"rate=100r/s;", "burst=15 nodelay;"}},
 		{"nginx without a burst", Config{Limit: 100, Window: time.Second, NoBurst: true, Dir: "/d"}.nginxConf("a", "b"), []string{"rate=100r/s;", "limit_req zone=bulksend;"}},
 		{"nginx refusing with its default 503", Config{Limit: 15, Window: time.Second, Status: 503, Dir: "/d"}.nginxConf("a", "b"), []string{"limit_req_status 503;"}},
+		{"nginx limit_conn", Config{Conn: 4, Dir: "/d"}.nginxConf("a", "b"), []string{
+			"limit_conn_zone $binary_remote_addr zone=bulksend:1m;", "limit_conn_status 429;", "limit_conn bulksend 4;"}},
 		{"haproxy refusing with 503", Config{Limit: 15, Window: time.Second, Status: 503, Dir: "/d"}.haproxyConf("a", "b"), []string{"deny_status 503 if"}},
 		{"haproxy", c.haproxyConf("127.0.0.1:1", "127.0.0.1:2"), []string{
 			"store http_req_rate(150ms)", "expire 1000ms", "track-sc0 src\n    http-request deny deny_status 429 if { sc_http_req_rate(0) gt 15 }",
