@@ -78,6 +78,11 @@ type flightEnd struct {
 type flights struct {
 	open []time.Time // when each request in flight left, oldest first
 	log  []flightEnd // the latest concLog ended with an answer
+	// firstRefused is when the first refusal was answered; closed is set
+	// once a request sent after it ended: the first burst is over, and
+	// the concurrency model is no longer looked for.
+	firstRefused time.Time
+	closed       bool
 }
 
 // begin counts a request that leaves at now.
@@ -203,8 +208,11 @@ type concModel struct {
 	most   int
 	round  int       // answers taken since the limit last moved
 	upward time.Time // the upward probe's send time (zero: none out)
-	zero   int       // refusals in a row with nothing else in flight
+	since  time.Time // when the model was taken up
 }
+
+// capping says whether a proven concurrency model paces alone.
+func (a *adaptive) capping() bool { return a.conc != nil && a.conc.proven }
 
 // concBegun counts a request let go at now under the model's trial.
 func (c *concModel) concBegun(now time.Time, open int) {
@@ -256,6 +264,9 @@ func (l *Limiter) concEnded(sent, now time.Time, o Outcome) bool {
 			c.upward, c.round = time.Time{}, 0
 		}
 		switch {
+		case o == Refused && sent.Before(c.since):
+			// Sent before the cap: the model was fitted to it.
+			return false
 		case o == Failed && probe:
 			// No answer to the probe: the next request is one.
 			c.probe = time.Time{}
@@ -263,7 +274,9 @@ func (l *Limiter) concEnded(sent, now time.Time, o Outcome) bool {
 		case o == Failed:
 			return upward
 		case o == Accepted && probe:
+			// The rate models rest from here: no pace but the cap.
 			c.proven = true
+			l.lim = newPacer(a.limit(), 1)
 			return true
 		case o == Accepted && upward:
 			c.limit++
@@ -282,26 +295,35 @@ func (l *Limiter) concEnded(sent, now time.Time, o Outcome) bool {
 			return true
 		}
 		k := f.others(len(f.log) - 1)
-		if k > 0 {
-			c.zero = 0
-		}
 		switch {
-		case k == 0 && c.zero > 0:
-			// Twice refused with nothing else in flight: not a count of
-			// ours.
+		case k == 0 || c.round < c.limit || c.limit <= concMin:
+			// Refused with nothing else in flight (not a count of ours),
+			// or again within a round of the last change, or at the
+			// least limit: whatever refuses these is not a count of
+			// requests in flight.
 			l.concAside(now)
 		case k < c.limit:
 			// At most one lower at a time: a server may free a slot a
 			// little after its answer left, and a request sent at once
 			// is refused for it.
-			c.limit, c.round = max(k, c.limit-1, 1), 0
-			if k == 0 {
-				c.zero++
-			}
+			c.limit, c.round = max(k, c.limit-1), 0
 		default:
 			return false
 		}
 		return true
+	}
+	// Only the first burst is fitted: the pool starts unpaced, so a
+	// concurrency limit under its size shows at once, and what is sent
+	// after the first refusal was answered is paced by the other models,
+	// whose refusals say nothing of a count in flight.
+	switch {
+	case f.closed:
+		return false
+	case !f.firstRefused.IsZero() && sent.After(f.firstRefused):
+		f.closed = true
+		return false
+	case o == Refused && f.firstRefused.IsZero():
+		f.firstRefused = now
 	}
 	if o == Failed || len(f.log) == 0 {
 		return false
@@ -310,13 +332,9 @@ func (l *Limiter) concEnded(sent, now time.Time, o Outcome) bool {
 	if refused < 2 || !shown || n < concMin || n >= a.inFlight || 8*wrong > refused {
 		return false
 	}
-	// The other models rest (no pace, no window) until it is put aside.
-	a.conc = &concModel{limit: n, most: min(most, a.inFlight-1)}
-	l.lim.SetLimitAt(now, a.limit())
-	if l.pauseHintless && now.Before(l.pauseUntil) {
-		// A pause of our own guessing: the cap is the remedy.
-		l.pauseUntil = now
-	}
+	// On trial the cap comes on top of the other models' pacing; once
+	// proven, they rest (no pace, no window) until it is put aside.
+	a.conc = &concModel{limit: n, most: min(most, a.inFlight-1), since: now}
 	return true
 }
 
@@ -350,11 +368,26 @@ func (l *Limiter) Done(sent time.Time, o Outcome) {
 	if !ok {
 		return
 	}
-	if l.concEnded(sent, now, o) || capped {
+	wake := capped
+	if r := l.adapt.retryAfter(); o == Failed && r != nil && !r.opener.IsZero() && !sent.Before(r.opener) {
+		// The Retry-After window's opener got no answer: the next
+		// request opens instead of the pool waiting for it.
+		r.opener, wake = time.Time{}, true
+	}
+	if l.concEnded(sent, now, o) || wake {
 		// A slot is free, or the cap moved: waiters look again.
 		close(l.changed)
 		l.changed = make(chan struct{})
 	}
+}
+
+// retryAfter is the Retry-After window model in force, if any (a may be
+// nil).
+func (a *adaptive) retryAfter() *raWindow {
+	if a == nil {
+		return nil
+	}
+	return a.ra
 }
 
 // InFlight is how many requests Wait let go that Done has not ended.

@@ -108,7 +108,6 @@ func TestConcurrencyCap(t *testing.T) {
 	clk.Advance(time.Millisecond)
 	for range 4 {
 		l.Done(t0, Refused)
-		l.Throttle(clk.Now(), 0, false)
 	}
 	clk.Advance(19 * time.Millisecond)
 	for range 4 {

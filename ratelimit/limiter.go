@@ -225,7 +225,7 @@ func (l *Limiter) admit(now time.Time) (time.Duration, *slot, chan struct{}) {
 			l.lim.AllowN(now, n)
 		}
 	}
-	if l.adapt != nil && l.adapt.ra != nil && l.adapt.conc == nil {
+	if l.adapt != nil && l.adapt.ra != nil && !l.adapt.capping() {
 		if d := l.adapt.ra.reserve(now); d > 0 {
 			return d, nil, l.changed
 		}
@@ -282,9 +282,10 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 	defer l.mu.Unlock()
 	l.stats.Throttles++
 	paused := now.Before(l.pauseUntil)
-	if l.adapt != nil && l.adapt.conc != nil {
+	if l.adapt != nil && l.adapt.conc != nil && l.adapt.conc.proven {
 		// A concurrency limit: Done lowers the cap if need be. A bare
 		// refusal pauses nothing; a wait the server states is honoured.
+		// (On trial, the rate models still time the pause.)
 		if !hinted {
 			return 0
 		}
@@ -400,8 +401,7 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 	if l.fixed != nil {
 		l.fixed.answered(sent, l.clock.Now())
 	}
-	if l.adapt == nil || l.adapt.conc != nil {
-		// A concurrency limit learned: the rate models rest.
+	if l.adapt == nil {
 		return
 	}
 	remaining, limit, reset := -1, 0, time.Duration(0)
@@ -409,7 +409,13 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 		remaining, limit, reset = q.Remaining, q.Limit, q.Reset
 	}
 	now := l.clock.Now()
-	if idle := l.adapt.succeeded(sent, now, remaining, limit, reset); idle > 0 {
+	idle := l.adapt.succeeded(sent, now, remaining, limit, reset)
+	if l.adapt.capping() {
+		// A concurrency limit: the cap paces; the rate models only
+		// learn, should the concurrency model be put aside.
+		return
+	}
+	if idle > 0 {
 		if until := now.Add(idle); until.After(l.pauseUntil) {
 			l.pauseUntil = until
 			close(l.changed)
