@@ -70,7 +70,7 @@
 // Without --rate, the Limiter learns what the server runs from what it
 // does, not from a header's name: a header's value is a claim that the
 // counter's behaviour over time confirms or not (RateLimit-Limit: 100 may
-// be a bucket's size, a refill rate or a window's quota). Three models
+// be a bucket's size, a refill rate or a window's quota). Four models
 // cover the limiters met in the field; each is fitted to the evidence and
 // gives a schedule:
 //
@@ -84,7 +84,15 @@
 //	fixed window    the counter stands still, then comes back     the whole quota when a window
 //	(aligned or     whole at once, between two requests sent      opens, nothing until it ends
 //	first request)  in a row                                      (windowPacer)
+//	concurrency     in the first burst, refused requests had N    at most N in flight, no pace
+//	(Twilio,        or more accepted others in flight, accepted   (concurrency.go); pinned as
+//	limit_conn)     ones fewer; a probe once two were answered   --concurrency N
+//	                is taken (a spent quota would refuse it)
 //
+// The concurrency model needs each request's start and end: Wait counts
+// one in flight, Done ends it whatever its answer (or none), before the
+// answer's Throttle or Success; concurrency.go says how it is fitted,
+// tried, lowered, probed upward and put aside.
 // The bucket's size is the most the counter ever showed, never more than a
 // stated limit. A fixed window's quota is the counter's most; its length L
 // lies between the latest request still counted in a window and the first
