@@ -136,8 +136,12 @@ func TestRunLearnsConcurrency(t *testing.T) {
 	if ls := l.Stats(); ls.LearnedModel == ratelimit.ModelConcurrency && (ls.LearnedInFlight < 2 || ls.LearnedInFlight > 4) {
 		t.Errorf("learned %d in flight, want 2 to 4", ls.LearnedInFlight)
 	}
-	if st.Throttled > 10 {
-		t.Errorf("%d requests refused, want the first burst's and a few more at most", st.Throttled)
+	// The first burst's 4 are refused; a run that does not prove the
+	// model in time searches a rate and draws a few more (5-9 on a loaded
+	// machine, 12 seen on a CI machine under -race). A sender that does not
+	// hold back refuses most of what it sends.
+	if st.Throttled > 20 {
+		t.Errorf("%d requests refused, want the first burst's and a few more (at most 20 of 200)", st.Throttled)
 	}
 	lim.check()
 }
