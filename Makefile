@@ -47,7 +47,8 @@ bench-limits:
 	$(GO) run ./bench/limits -out bench-limits.md
 
 # The real-limiter table of BENCHMARKS.md (needs nginx, haproxy, node and
-# `npm ci` in testdata/limiters/express; about 15 minutes).
+# `npm ci` in testdata/limiters/express and testdata/limiters/node; about
+# 15 minutes).
 bench-limits-real:
 	$(GO) run ./bench/limits -real -repeat 3 -out bench-limits-real.md
 

@@ -7,7 +7,8 @@
 // MISS against the issue's targets.
 //
 // With -real it measures issue 11's table instead: real rate limiters
-// (nginx, HAProxy, express-rate-limit, go-chi/httprate, started through
+// (nginx, HAProxy, express-rate-limit, go-chi/httprate, @fastify/rate-limit,
+// rate-limiter-flexible, started through
 // internal/limiters) at 15 per 150ms and 100 per second, bulksend adaptive
 // and pinned to the flags its summary suggests, beside xargs -P 8 curl
 // --retry 5.

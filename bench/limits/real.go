@@ -64,7 +64,7 @@ type realScenario struct {
 	Burst         int     `json:"burst,omitempty"`
 	NoBurst       bool    `json:"no_burst,omitempty"` // nginx without a burst clause
 	Status        int     `json:"status,omitempty"`   // nginx's limit_req_status, HAProxy's deny_status; 0: 429
-	Style         string  `json:"style,omitempty"`    // the sandbox's or express-rate-limit's header style
+	Style         string  `json:"style,omitempty"`    // the sandbox's or the limiter's header style (limiters.Config.Style)
 	Notes         string  `json:"notes"`
 }
 
@@ -99,6 +99,18 @@ func allRealScenarios() []realScenario {
 			Notes: "go-chi/httprate sliding window counter, X-RateLimit-*, Retry-After"},
 		{Name: "httprate-1s", Kind: string(limiters.HTTPRate), Algorithm: algoSliding, Limit: 100, WindowSeconds: 1,
 			Notes: "go-chi/httprate sliding window counter, X-RateLimit-*, Retry-After"},
+		{Name: "fastify-150ms", Kind: string(limiters.Fastify), Algorithm: algoFixed, Limit: 15, WindowSeconds: 0.15,
+			Notes: "@fastify/rate-limit 11, x-ratelimit-* (reset in whole seconds rounded up), retry-after in whole seconds, window from the first request"},
+		{Name: "fastify-1s", Kind: string(limiters.Fastify), Algorithm: algoFixed, Limit: 100, WindowSeconds: 1,
+			Notes: "@fastify/rate-limit 11, x-ratelimit-* (reset in whole seconds rounded up), retry-after in whole seconds, window from the first request"},
+		{Name: "flexible-150ms", Kind: string(limiters.Flexible), Algorithm: algoFixed, Limit: 15, WindowSeconds: 0.15,
+			Notes: "rate-limiter-flexible 11 RateLimiterMemory, README headers: Retry-After in fractional seconds, X-RateLimit-Reset in Unix seconds rounded up, window from the first request"},
+		{Name: "flexible-1s", Kind: string(limiters.Flexible), Algorithm: algoFixed, Limit: 100, WindowSeconds: 1,
+			Notes: "rate-limiter-flexible 11 RateLimiterMemory, README headers: Retry-After in fractional seconds, X-RateLimit-Reset in Unix seconds rounded up, window from the first request"},
+		{Name: "flexible-date-150ms", Kind: string(limiters.Flexible), Algorithm: algoFixed, Limit: 15, WindowSeconds: 0.15, Style: limiters.StyleFlexibleDate,
+			Notes: "rate-limiter-flexible 11 RateLimiterMemory, X-RateLimit-Reset a JavaScript Date (whole seconds, truncated), Retry-After in fractional seconds"},
+		{Name: "flexible-date-1s", Kind: string(limiters.Flexible), Algorithm: algoFixed, Limit: 100, WindowSeconds: 1, Style: limiters.StyleFlexibleDate,
+			Notes: "rate-limiter-flexible 11 RateLimiterMemory, X-RateLimit-Reset a JavaScript Date (whole seconds, truncated), Retry-After in fractional seconds"},
 		{Name: "sandbox-refill", Kind: kindSandbox, Algorithm: algoBucket, Limit: 15, WindowSeconds: 0.15, Burst: 15, Style: sandbox.StyleRateLimitRefill,
 			Notes: "the sandbox's token bucket answering RateLimit-Limit: 100 (its refill rate per second, not its size) and RateLimit-Reset: 1 (--style ratelimit-refill)"},
 	}

@@ -11,18 +11,24 @@ import (
 // TestRealIdeal: issue 11's ideal times for 400 rows.
 func TestRealIdeal(t *testing.T) {
 	want := map[string]float64{
-		"nginx":            3.85, // (400-15)/100
-		"nginx-503":        3.85,
-		"nginx-noburst":    3.99, // (400-1)/100
-		"haproxy-150ms":    3.85, // (400-15)/(15/0.15)
-		"haproxy-1s":       3,    // (400-100)/100
-		"express-150ms":    3.9,  // (ceil(400/15)-1) x 0.15
-		"express-1s":       3,    // (ceil(400/100)-1) x 1
-		"express-ra-150ms": 3.9,
-		"express-ra-1s":    3,
-		"httprate-150ms":   3.85,
-		"httprate-1s":      3,
-		"sandbox-refill":   3.85,
+		"nginx":               3.85, // (400-15)/100
+		"nginx-503":           3.85,
+		"nginx-noburst":       3.99, // (400-1)/100
+		"haproxy-150ms":       3.85, // (400-15)/(15/0.15)
+		"haproxy-1s":          3,    // (400-100)/100
+		"express-150ms":       3.9,  // (ceil(400/15)-1) x 0.15
+		"express-1s":          3,    // (ceil(400/100)-1) x 1
+		"express-ra-150ms":    3.9,
+		"express-ra-1s":       3,
+		"httprate-150ms":      3.85,
+		"httprate-1s":         3,
+		"fastify-150ms":       3.9,
+		"fastify-1s":          3,
+		"flexible-150ms":      3.9,
+		"flexible-1s":         3,
+		"flexible-date-150ms": 3.9,
+		"flexible-date-1s":    3,
+		"sandbox-refill":      3.85,
 	}
 	all := allRealScenarios()
 	if len(all) != len(want) {

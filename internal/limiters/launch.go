@@ -54,6 +54,18 @@ func (c Config) launch(port int, backendAddr string) (*process, string, error) {
 		style := c.expressStyle()
 		p.args = []string{"server.js", strconv.Itoa(port), strconv.Itoa(c.Limit), strconv.FormatInt(c.Window.Milliseconds(), 10), "http://" + backendAddr, style}
 		return p, fmt.Sprintf("express-rate-limit %s limit=%d windowMs=%d %s", expressVersion(c.Root), c.Limit, c.Window.Milliseconds(), expressStyleDesc[style]), nil
+	case Fastify, Flexible:
+		if p.path, err = lookPath("node"); err != nil {
+			return nil, "", err
+		}
+		p.dir = filepath.Join(c.Root, nodeDir)
+		script, pkg := "fastify.js", "@fastify/rate-limit"
+		if c.Kind == Flexible {
+			script, pkg = "flexible.js", "rate-limiter-flexible"
+		}
+		style := c.nodeStyle()
+		p.args = []string{script, strconv.Itoa(port), strconv.Itoa(c.Limit), strconv.FormatInt(c.Window.Milliseconds(), 10), "http://" + backendAddr, style}
+		return p, fmt.Sprintf("%s %s limit=%d window=%dms %s", pkg, nodeVersion(c.Root, nodeDir, pkg), c.Limit, c.Window.Milliseconds(), style), nil
 	case HTTPRate:
 		p.path = c.HTTPRateBin
 		p.args = []string{"-listen", addr, "-limit", strconv.Itoa(c.Limit), "-window", c.Window.String(), "-backend", "http://" + backendAddr}
@@ -68,6 +80,18 @@ func (c Config) expressStyle() string {
 		return StyleDraft8
 	}
 	return c.Style
+}
+
+// nodeStyle is c's @fastify/rate-limit or rate-limiter-flexible style,
+// the default for "".
+func (c Config) nodeStyle() string {
+	switch {
+	case c.Style != "":
+		return c.Style
+	case c.Kind == Fastify:
+		return StyleFastifyLegacy
+	}
+	return StyleFlexibleReadme
 }
 
 // expressStyleDesc says what each style answers, for Desc.
@@ -205,7 +229,13 @@ func haproxyTime(d time.Duration) string {
 
 // expressVersion is the installed express-rate-limit's version, for Desc.
 func expressVersion(root string) string {
-	b, err := os.ReadFile(filepath.Join(root, expressDir, "node_modules", "express-rate-limit", "package.json"))
+	return nodeVersion(root, expressDir, "express-rate-limit")
+}
+
+// nodeVersion is the version of npm package pkg installed in dir (under
+// root), for Desc.
+func nodeVersion(root, dir, pkg string) string {
+	b, err := os.ReadFile(filepath.Join(root, dir, "node_modules", pkg, "package.json"))
 	if err != nil {
 		return "?"
 	}

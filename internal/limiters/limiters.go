@@ -1,10 +1,11 @@
 // Package limiters starts real, widely deployed rate limiters on loopback
 // ports for bulksend's tests and benchmarks: nginx limit_req (a leaky
 // bucket), an HAProxy stick table (a sliding window counter that counts
-// refused requests), express-rate-limit (a fixed window per client) and
-// go-chi/httprate (a sliding window counter). Each one is configured as "L
-// requests per W" and stands in front of a small counting backend, behind a
-// counting tap:
+// refused requests), express-rate-limit (a fixed window per client),
+// go-chi/httprate (a sliding window counter), @fastify/rate-limit and
+// rate-limiter-flexible (fixed windows per client, each from the client's
+// first request). Each one is configured as "L requests per W" and stands
+// in front of a small counting backend, behind a counting tap:
 //
 //	client -> tap -> limiter -> backend
 //
@@ -56,10 +57,30 @@ const (
 	// seconds) and Retry-After (the window in whole seconds, so "0" for a
 	// window under a second).
 	HTTPRate Kind = "httprate"
+	// Fastify is @fastify/rate-limit 11 on fastify 5 with its in-memory
+	// store: a fixed window of Limit requests per client that opens at the
+	// client's first request and lasts Window (store/LocalStore.js);
+	// refused requests count without moving the window. Every answer
+	// carries x-ratelimit-limit, -remaining and -reset, the reset being the
+	// whole seconds to the window's end rounded up (so "1" all through a
+	// window under a second); a 429 adds retry-after, the same whole
+	// seconds, and fastify's JSON error "Rate limit exceeded, retry in 1
+	// second". FastifyStyles picks enableDraftSpec instead.
+	Fastify Kind = "fastify"
+	// Flexible is rate-limiter-flexible 11's RateLimiterMemory on a plain
+	// node:http server: a fixed window of Limit points per client that
+	// opens at its first request (a record that expires Window later);
+	// refused requests count without moving the window. The library sets
+	// no headers; the server sets on every answer the ones its README's
+	// example does: Retry-After as msBeforeNext/1000 (fractional seconds,
+	// "0.087"), X-RateLimit-Limit, X-RateLimit-Remaining and
+	// X-RateLimit-Reset in the shape FlexibleStyles names (by default Unix
+	// seconds rounded up). A 429 says "Too Many Requests".
+	Flexible Kind = "flexible"
 )
 
 // Kinds lists every limiter, in the order tables show them.
-func Kinds() []Kind { return []Kind{Nginx, HAProxy, Express, HTTPRate} }
+func Kinds() []Kind { return []Kind{Nginx, HAProxy, Express, HTTPRate, Fastify, Flexible} }
 
 // ParseKind reads a Kind by name.
 func ParseKind(s string) (Kind, error) {
@@ -89,8 +110,10 @@ type Config struct {
 	// limiters ignore it.
 	Burst   int
 	NoBurst bool
-	// Style is express-rate-limit's header style, one of ExpressStyles;
-	// "" means StyleDraft8. The other limiters ignore it.
+	// Style is how the limiter speaks: one of ExpressStyles ("" means
+	// StyleDraft8), FastifyStyles ("" means StyleFastifyLegacy) or
+	// FlexibleStyles ("" means StyleFlexibleReadme). The other limiters
+	// take none.
 	Style string
 	// Conn, when > 0, makes nginx a concurrency limit instead: limit_conn
 	// of Conn requests in flight per client (limit_conn_status, as
@@ -141,6 +164,59 @@ const (
 // ExpressStyles lists the header styles of express-rate-limit.
 func ExpressStyles() []string {
 	return []string{StyleDraft8, StyleDraft7, StyleDraft6, StyleRetryAfter, StyleNone}
+}
+
+// The configurations of @fastify/rate-limit (Config.Style).
+const (
+	// StyleFastifyLegacy is the plugin's default: x-ratelimit-limit,
+	// -remaining, -reset (whole seconds to the window's end, rounded up)
+	// and retry-after on a 429.
+	StyleFastifyLegacy = "legacy"
+	// StyleFastifyDraft is enableDraftSpec: true: the same values as
+	// ratelimit-limit, -remaining and -reset, and retry-after on a 429.
+	StyleFastifyDraft = "draft"
+)
+
+// FastifyStyles lists the header styles of @fastify/rate-limit.
+func FastifyStyles() []string { return []string{StyleFastifyLegacy, StyleFastifyDraft} }
+
+// The shapes of X-RateLimit-Reset the rate-limiter-flexible server sends
+// (Config.Style), each from its README's examples or met in the field.
+// Retry-After is msBeforeNext/1000 in every one.
+const (
+	// StyleFlexibleReadme is the README's current example: Unix seconds
+	// rounded up, Math.ceil((Date.now() + msBeforeNext) / 1000).
+	StyleFlexibleReadme = "readme"
+	// StyleFlexibleISO is new Date(...).toISOString():
+	// "2026-12-03T22:30:00.123Z".
+	StyleFlexibleISO = "iso"
+	// StyleFlexibleDate is new Date(...) set as it is, which JavaScript
+	// prints as "Thu Dec 03 2026 22:30:00 GMT+0000 (Coordinated Universal
+	// Time)": whole seconds, truncated (the README's older example).
+	StyleFlexibleDate = "date"
+	// StyleFlexibleBursty is StyleFlexibleReadme from a BurstyRateLimiter:
+	// Limit per Window, and once those are spent a burst limiter of Limit
+	// more per 10 x Window; a request is refused only when both are spent.
+	StyleFlexibleBursty = "bursty"
+)
+
+// FlexibleStyles lists the configurations of the rate-limiter-flexible
+// server.
+func FlexibleStyles() []string {
+	return []string{StyleFlexibleReadme, StyleFlexibleISO, StyleFlexibleDate, StyleFlexibleBursty}
+}
+
+// stylesOf lists kind's styles; none for a limiter that has no styles.
+func stylesOf(kind Kind) []string {
+	switch kind {
+	case Express:
+		return ExpressStyles()
+	case Fastify:
+		return FastifyStyles()
+	case Flexible:
+		return FlexibleStyles()
+	}
+	return nil
 }
 
 // StartTimeout bounds how long Start waits for a limiter to listen.
@@ -244,8 +320,11 @@ func (c Config) check() error {
 		return fmt.Errorf("burst %d is negative", c.Burst)
 	case c.NoBurst && c.Burst > 0:
 		return fmt.Errorf("burst %d with NoBurst", c.Burst)
-	case c.Style != "" && (c.Kind != Express || !slices.Contains(ExpressStyles(), c.Style)):
-		return fmt.Errorf("style %q: want one of %s for express", c.Style, strings.Join(ExpressStyles(), ", "))
+	case c.Style != "" && !slices.Contains(stylesOf(c.Kind), c.Style):
+		if len(stylesOf(c.Kind)) == 0 {
+			return fmt.Errorf("style %q: %s has no styles", c.Style, c.Kind)
+		}
+		return fmt.Errorf("style %q: want one of %s for %s", c.Style, strings.Join(stylesOf(c.Kind), ", "), c.Kind)
 	case c.Status != 0 && (c.Status < 400 || c.Status > 599):
 		return fmt.Errorf("status %d: a refusal is a 4xx or 5xx", c.Status)
 	case c.Dir == "":
@@ -292,7 +371,7 @@ func Available(kind Kind, root string) error {
 		if _, err := lookPath("haproxy"); err != nil {
 			return missing("no haproxy on PATH or in /usr/sbin (apt-get install haproxy)")
 		}
-	case Express:
+	case Express, Fastify, Flexible:
 		if _, err := lookPath("node"); err != nil {
 			return missing("no node on PATH (apt-get install nodejs)")
 		}
@@ -300,9 +379,15 @@ func Available(kind Kind, root string) error {
 		if err != nil {
 			return err
 		}
-		dir := filepath.Join(root, expressDir)
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", "express-rate-limit", "package.json")); err != nil {
-			return missing("express-rate-limit is not installed (run npm ci in %s)", dir)
+		dir, pkg := filepath.Join(root, expressDir), "express-rate-limit"
+		switch kind {
+		case Fastify:
+			dir, pkg = filepath.Join(root, nodeDir), "@fastify/rate-limit"
+		case Flexible:
+			dir, pkg = filepath.Join(root, nodeDir), "rate-limiter-flexible"
+		}
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg, "package.json")); err != nil {
+			return missing("%s is not installed (run npm ci in %s)", pkg, dir)
 		}
 	case HTTPRate:
 		if _, err := lookPath("go"); err != nil {
@@ -319,6 +404,7 @@ func Available(kind Kind, root string) error {
 const (
 	expressDir  = "testdata/limiters/express"
 	httprateDir = "testdata/limiters/httprate"
+	nodeDir     = "testdata/limiters/node" // @fastify/rate-limit and rate-limiter-flexible
 )
 
 // findRoot returns root, or when it is "" the nearest directory upwards

@@ -14,7 +14,8 @@ import (
 // it 10 messages at once, one after another: the first 5 (nginx: burst+1,
 // 6) get through once each, the rest are refused with 429 and the headers
 // the software is known for, and the tap and the backend count all of it.
-// express-rate-limit runs in each of its header styles.
+// express-rate-limit, @fastify/rate-limit and rate-limiter-flexible run in
+// each of their styles.
 func TestLimiters(t *testing.T) {
 	tests := []struct {
 		kind       Kind
@@ -31,6 +32,13 @@ func TestLimiters(t *testing.T) {
 		{Express, StyleRetryAfter, 5, []string{"Retry-After"}, []string{"RateLimit", "RateLimit-Policy", "RateLimit-Remaining", "X-RateLimit-Remaining"}},
 		{Express, StyleNone, 5, nil, []string{"Retry-After", "RateLimit", "RateLimit-Remaining", "X-RateLimit-Remaining"}},
 		{HTTPRate, "", 5, []string{"X-RateLimit-Reset"}, nil},
+		{Fastify, "", 5, []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"}, []string{"RateLimit-Remaining"}},
+		{Fastify, StyleFastifyDraft, 5, []string{"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"}, []string{"X-RateLimit-Remaining"}},
+		{Flexible, "", 5, []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"}, nil},
+		{Flexible, StyleFlexibleISO, 5, []string{"X-RateLimit-Reset", "Retry-After"}, nil},
+		{Flexible, StyleFlexibleDate, 5, []string{"X-RateLimit-Reset", "Retry-After"}, nil},
+		// The burst limiter lets 5 more through: all 10 pass.
+		{Flexible, StyleFlexibleBursty, 10, nil, nil},
 	}
 	for _, tt := range tests {
 		name := string(tt.kind)
