@@ -39,7 +39,7 @@ func limiterCondition(cond string) (bool, error) {
 // the default is 15 requests per 150ms.
 func cmdLimiter(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 1 {
-		ts.Fatalf("usage: limiter nginx|haproxy|express|httprate|fastify|flexible [limit=N] [window=D] [burst=N|none] [style=S] [status=N] [conn=N] [latency=D]")
+		ts.Fatalf("usage: limiter nginx|haproxy|express|httprate|fastify|flexible|ulule|throttled|golimiter|tollbooth [limit=N] [window=D] [burst=N|none] [style=S] [status=N] [conn=N] [latency=D]")
 	}
 	kind, err := limiters.ParseKind(args[0])
 	ts.Check(err)

@@ -70,6 +70,10 @@ func (c Config) launch(port int, backendAddr string) (*process, string, error) {
 		p.path = c.HTTPRateBin
 		p.args = []string{"-listen", addr, "-limit", strconv.Itoa(c.Limit), "-window", c.Window.String(), "-backend", "http://" + backendAddr}
 		return p, fmt.Sprintf("go-chi/httprate Limit(%d, %s) by IP", c.Limit, c.Window), nil
+	case ULule, Throttled, GoLimiter, Tollbooth:
+		p.path = c.GoLimitersBin
+		p.args = []string{"-kind", string(c.Kind), "-listen", addr, "-limit", strconv.Itoa(c.Limit), "-window", c.Window.String(), "-backend", "http://" + backendAddr}
+		return p, c.goLimiterDesc(), nil
 	}
 	return nil, "", fmt.Errorf("launch %q: unknown limiter", c.Kind)
 }
@@ -248,28 +252,55 @@ func nodeVersion(root, dir, pkg string) string {
 	return "?"
 }
 
+// goLimiterDesc says how the golimiters module configures c's library.
+func (c Config) goLimiterDesc() string {
+	switch c.Kind {
+	case ULule:
+		return fmt.Sprintf("ulule/limiter v3 Rate{Period: %s, Limit: %d}, memory store, by IP", c.Window, c.Limit)
+	case Throttled:
+		return fmt.Sprintf("throttled v2 GCRA PerDuration(%d, %s) MaxBurst %d, by IP", c.Limit, c.Window, c.Limit-1)
+	case GoLimiter:
+		return fmt.Sprintf("sethvargo/go-limiter memorystore Tokens %d Interval %s, by IP", c.Limit, c.Window)
+	}
+	return fmt.Sprintf("tollbooth v7 NewLimiter(%g/s) burst %d, by IP and path", float64(c.Limit)/c.Window.Seconds(), c.Limit)
+}
+
 // BuildHTTPRate builds the httprate limiter module (its own go.mod, so the
 // main module never depends on httprate) into dir and returns the binary.
 // The module's dependencies come through the Go module proxy.
 func BuildHTTPRate(ctx context.Context, root, dir string) (string, error) {
+	return buildModule(ctx, root, dir, httprateDir, "httprate-limiter")
+}
+
+// BuildGoLimiters builds the golimiters module (ulule/limiter, throttled,
+// sethvargo/go-limiter and tollbooth behind one -kind flag, in its own
+// go.mod) into dir and returns the binary. The module's dependencies come
+// through the Go module proxy.
+func BuildGoLimiters(ctx context.Context, root, dir string) (string, error) {
+	return buildModule(ctx, root, dir, golimitersDir, "golimiters-limiter")
+}
+
+// buildModule builds the limiter module in moduleDir (relative to the
+// repository root) into dir/name.
+func buildModule(ctx context.Context, root, dir, moduleDir, name string) (string, error) {
 	root, err := findRoot(root)
 	if err != nil {
 		return "", err
 	}
 	goBin, err := lookPath("go")
 	if err != nil {
-		return "", fmt.Errorf("%w: httprate: no go on PATH", ErrUnavailable)
+		return "", fmt.Errorf("%w: %s: no go on PATH", ErrUnavailable, moduleDir)
 	}
-	bin := filepath.Join(dir, "httprate-limiter")
+	bin := filepath.Join(dir, name)
 	// On the command line these override the caller's GOFLAGS, which are
 	// about the main module (-mod=vendor, say); the module's own go.sum
 	// must do, and it is no checkout of its own to stamp.
 	cmd := exec.CommandContext(ctx, goBin, "build", "-mod=readonly", "-buildvcs=false", "-o", bin, ".")
-	cmd.Dir = filepath.Join(root, httprateDir)
+	cmd.Dir = filepath.Join(root, moduleDir)
 	cmd.Env = append(os.Environ(), "GOWORK=off")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("build %s: %w: %s", httprateDir, err, strings.TrimSpace(string(out)))
+		return "", fmt.Errorf("build %s: %w: %s", moduleDir, err, strings.TrimSpace(string(out)))
 	}
 	return bin, nil
 }

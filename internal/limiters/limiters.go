@@ -4,14 +4,54 @@
 // refused requests), express-rate-limit (a fixed window per client),
 // go-chi/httprate (a sliding window counter), @fastify/rate-limit and
 // rate-limiter-flexible (fixed windows per client, each from the client's
-// first request). Each one is configured as "L requests per W" and stands
-// in front of a small counting backend, behind a counting tap:
+// first request), and four Go libraries with other header semantics:
+// ulule/limiter, throttled, sethvargo/go-limiter and tollbooth. Each one is
+// configured as "L requests per W" and stands in front of a small counting
+// backend, behind a counting tap:
 //
 //	client -> tap -> limiter -> backend
 //
 // The tap counts every request and every 429 the limiter answers; the
 // backend counts deliveries per message id, so duplicates show. A Server's
 // Stats are the ground truth of a run, in the shape of the sandbox's.
+//
+// # The Go libraries, as their code behaves
+//
+// What each Go library does was read from its source at the version
+// testdata/limiters/golimiters pins, not from its README:
+//
+//   - ulule/limiter v3.11.2 (memory store, stdlib middleware): a fixed
+//     window of L opened by a client's first request; the counter expires
+//     W after it was created and the next request opens a new one.
+//     Refused requests are counted too (they do not move the window's
+//     end). Every answer, a 429 included, has X-RateLimit-Limit (L),
+//     -Remaining (0 once reached) and -Reset, the window's end in Unix
+//     seconds truncated (time.Unix()), so the end lies in [Reset,
+//     Reset+1s) and for a window under a second mostly in the past. The
+//     429 ("Limit exceeded") has no Retry-After.
+//   - throttled v2.15.0 (GCRA on its memstore): a token bucket of
+//     MaxBurst+1 = L requests that refills one every W/L; refused requests
+//     do not count. X-RateLimit-Limit is L, the bucket's size;
+//     -Remaining the whole requests the bucket holds now; -Reset the time
+//     until the bucket is full again in seconds rounded up ("1" at 15 per
+//     150ms whatever the fill); a 429 adds Retry-After, the time until one
+//     request is back, rounded up to whole seconds ("1" for a 10ms wait).
+//   - sethvargo/go-limiter v0.7.1 (memorystore, httplimit): despite its
+//     "bucket", a request in a later tick than the last one sets the
+//     tokens back to L (the refill is ticks x W/L in nanoseconds, capped at
+//     L): a fixed window of L whose boundaries lie at the client's first
+//     request ever plus multiples of W, kept through idle spells. Refused
+//     requests do not count. X-RateLimit-Limit (L), -Remaining and -Reset,
+//     the window's end as an RFC 1123 date in UTC truncated to the second
+//     ("Thu, 03 Dec 2026 22:23:20 UTC", zone "UTC", not HTTP's "GMT"); a
+//     429 adds Retry-After with the same date.
+//   - didip/tollbooth v7.0.2 (NewLimiter(L/W per second), SetBurst(L)):
+//     golang.org/x/time/rate's token bucket of L refilled at L/W per
+//     second, per client IP and path; refused requests do not count. Every
+//     answer has X-Rate-Limit-Limit, the rate per second ("100.00"),
+//     X-Rate-Limit-Duration: 1, RateLimit-Limit, the same rate rounded (100
+//     for a bucket of 15), RateLimit-Remaining, the whole tokens left, and
+//     RateLimit-Reset: 1 always. The 429 has no Retry-After.
 //
 // Only tests and bench/ import this package; production code never does.
 // Config files, logs and pid files go to Config.Dir (a test's t.TempDir()),
@@ -77,10 +117,34 @@ const (
 	// X-RateLimit-Reset in the shape FlexibleStyles names (by default Unix
 	// seconds rounded up). A 429 says "Too Many Requests".
 	Flexible Kind = "flexible"
+	// ULule is github.com/ulule/limiter/v3: a fixed window from a
+	// client's first request, refused requests counted, X-RateLimit-Reset
+	// in truncated Unix seconds, a 429 without Retry-After (package doc).
+	ULule Kind = "ulule"
+	// Throttled is github.com/throttled/throttled/v2's GCRA: a token
+	// bucket of Limit refilled at Limit/Window, X-RateLimit-Reset in
+	// seconds to a full bucket rounded up, Retry-After in whole seconds.
+	Throttled Kind = "throttled"
+	// GoLimiter is github.com/sethvargo/go-limiter's memorystore: a fixed
+	// window phased at a client's first request, X-RateLimit-Reset and
+	// Retry-After an RFC 1123 date in UTC.
+	GoLimiter Kind = "golimiter"
+	// Tollbooth is github.com/didip/tollbooth/v7: an x/time/rate token
+	// bucket of Limit refilled at Limit/Window, whose RateLimit-Limit is
+	// the refill rate per second and RateLimit-Reset always 1.
+	Tollbooth Kind = "tollbooth"
 )
 
 // Kinds lists every limiter, in the order tables show them.
-func Kinds() []Kind { return []Kind{Nginx, HAProxy, Express, HTTPRate, Fastify, Flexible} }
+func Kinds() []Kind {
+	return []Kind{Nginx, HAProxy, Express, HTTPRate, Fastify, Flexible, ULule, Throttled, GoLimiter, Tollbooth}
+}
+
+// IsGoLimiter reports whether kind is served by the golimiters module
+// (BuildGoLimiters, Config.GoLimitersBin).
+func IsGoLimiter(k Kind) bool {
+	return slices.Contains([]Kind{ULule, Throttled, GoLimiter, Tollbooth}, k)
+}
 
 // ParseKind reads a Kind by name.
 func ParseKind(s string) (Kind, error) {
@@ -134,6 +198,10 @@ type Config struct {
 	// HTTPRateBin is a prebuilt httprate-limiter (see BuildHTTPRate); ""
 	// builds one into Dir.
 	HTTPRateBin string
+	// GoLimitersBin is a prebuilt golimiters-limiter (see
+	// BuildGoLimiters), which serves ULule, Throttled, GoLimiter and
+	// Tollbooth; "" builds one into Dir.
+	GoLimitersBin string
 }
 
 // The header styles of express-rate-limit (Config.Style), each a
@@ -272,6 +340,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	if IsGoLimiter(cfg.Kind) && cfg.GoLimitersBin == "" {
+		if cfg.GoLimitersBin, err = BuildGoLimiters(ctx, root, cfg.Dir); err != nil {
+			return nil, err
+		}
+	}
 	s := &Server{cfg: cfg}
 	if s.backend, err = startBackend(cfg.Latency); err != nil {
 		return nil, err
@@ -393,6 +466,10 @@ func Available(kind Kind, root string) error {
 		if _, err := lookPath("go"); err != nil {
 			return missing("no go on PATH to build %s", httprateDir)
 		}
+	case ULule, Throttled, GoLimiter, Tollbooth:
+		if _, err := lookPath("go"); err != nil {
+			return missing("no go on PATH to build %s", golimitersDir)
+		}
 	default:
 		_, err := ParseKind(string(kind))
 		return err
@@ -402,9 +479,10 @@ func Available(kind Kind, root string) error {
 
 // Where the limiters' sources live, relative to the repository root.
 const (
-	expressDir  = "testdata/limiters/express"
-	httprateDir = "testdata/limiters/httprate"
-	nodeDir     = "testdata/limiters/node" // @fastify/rate-limit and rate-limiter-flexible
+	expressDir    = "testdata/limiters/express"
+	httprateDir   = "testdata/limiters/httprate"
+	nodeDir       = "testdata/limiters/node" // @fastify/rate-limit and rate-limiter-flexible
+	golimitersDir = "testdata/limiters/golimiters"
 )
 
 // findRoot returns root, or when it is "" the nearest directory upwards

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -21,24 +22,33 @@ func TestLimiters(t *testing.T) {
 		kind       Kind
 		style      string
 		maxPassed  int64
-		header     []string // set on a 429, none for a bare one
-		noHeaderOf []string // never set (a bare 429 has no Retry-After)
+		header     []string          // set on a 429, none for a bare one
+		noHeaderOf []string          // never set (a bare 429 has no Retry-After)
+		like       map[string]string // header: a regexp its value on a 429 matches
 	}{
-		{Nginx, "", 6, nil, []string{"Retry-After"}},
-		{HAProxy, "", 5, nil, []string{"Retry-After"}},
-		{Express, "", 5, []string{"RateLimit-Policy", "X-RateLimit-Remaining", "Retry-After"}, nil},
-		{Express, StyleDraft7, 5, []string{"RateLimit", "RateLimit-Policy", "Retry-After"}, []string{"RateLimit-Remaining", "X-RateLimit-Remaining"}},
-		{Express, StyleDraft6, 5, []string{"RateLimit-Remaining", "RateLimit-Policy", "Retry-After"}, []string{"RateLimit", "X-RateLimit-Remaining"}},
-		{Express, StyleRetryAfter, 5, []string{"Retry-After"}, []string{"RateLimit", "RateLimit-Policy", "RateLimit-Remaining", "X-RateLimit-Remaining"}},
-		{Express, StyleNone, 5, nil, []string{"Retry-After", "RateLimit", "RateLimit-Remaining", "X-RateLimit-Remaining"}},
-		{HTTPRate, "", 5, []string{"X-RateLimit-Reset"}, nil},
-		{Fastify, "", 5, []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"}, []string{"RateLimit-Remaining"}},
-		{Fastify, StyleFastifyDraft, 5, []string{"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"}, []string{"X-RateLimit-Remaining"}},
-		{Flexible, "", 5, []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"}, nil},
-		{Flexible, StyleFlexibleISO, 5, []string{"X-RateLimit-Reset", "Retry-After"}, nil},
-		{Flexible, StyleFlexibleDate, 5, []string{"X-RateLimit-Reset", "Retry-After"}, nil},
+		{Nginx, "", 6, nil, []string{"Retry-After"}, nil},
+		{HAProxy, "", 5, nil, []string{"Retry-After"}, nil},
+		{Express, "", 5, []string{"RateLimit-Policy", "X-RateLimit-Remaining", "Retry-After"}, nil, nil},
+		{Express, StyleDraft7, 5, []string{"RateLimit", "RateLimit-Policy", "Retry-After"}, []string{"RateLimit-Remaining", "X-RateLimit-Remaining"}, nil},
+		{Express, StyleDraft6, 5, []string{"RateLimit-Remaining", "RateLimit-Policy", "Retry-After"}, []string{"RateLimit", "X-RateLimit-Remaining"}, nil},
+		{Express, StyleRetryAfter, 5, []string{"Retry-After"}, []string{"RateLimit", "RateLimit-Policy", "RateLimit-Remaining", "X-RateLimit-Remaining"}, nil},
+		{Express, StyleNone, 5, nil, []string{"Retry-After", "RateLimit", "RateLimit-Remaining", "X-RateLimit-Remaining"}, nil},
+		{HTTPRate, "", 5, []string{"X-RateLimit-Reset"}, nil, nil},
+		{Fastify, "", 5, []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"}, []string{"RateLimit-Remaining"}, nil},
+		{Fastify, StyleFastifyDraft, 5, []string{"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"}, []string{"X-RateLimit-Remaining"}, nil},
+		{Flexible, "", 5, []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"}, nil, nil},
+		{Flexible, StyleFlexibleISO, 5, []string{"X-RateLimit-Reset", "Retry-After"}, nil, nil},
+		{Flexible, StyleFlexibleDate, 5, []string{"X-RateLimit-Reset", "Retry-After"}, nil, nil},
 		// The burst limiter lets 5 more through: all 10 pass.
-		{Flexible, StyleFlexibleBursty, 10, nil, nil},
+		{Flexible, StyleFlexibleBursty, 10, nil, nil, nil},
+		{ULule, "", 5, []string{"X-RateLimit-Remaining"}, []string{"Retry-After"},
+			map[string]string{"X-RateLimit-Reset": `^1[0-9]{9}$`, "X-RateLimit-Remaining": `^0$`}},
+		{Throttled, "", 6, []string{"X-RateLimit-Limit"}, nil,
+			map[string]string{"Retry-After": `^1$`, "X-RateLimit-Reset": `^[01]$`, "X-RateLimit-Remaining": `^0$`}},
+		{GoLimiter, "", 5, []string{"X-RateLimit-Remaining"}, nil,
+			map[string]string{"Retry-After": ` UTC$`, "X-RateLimit-Reset": `^[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} UTC$`}},
+		{Tollbooth, "", 6, []string{"RateLimit-Remaining"}, []string{"Retry-After"},
+			map[string]string{"RateLimit-Limit": `^5$`, "RateLimit-Reset": `^1$`, "X-Rate-Limit-Limit": `^5\.00$`}},
 	}
 	for _, tt := range tests {
 		name := string(tt.kind)
@@ -71,6 +81,11 @@ func TestLimiters(t *testing.T) {
 			for _, h := range tt.noHeaderOf {
 				if refused.Header.Get(h) != "" {
 					t.Errorf("429 with %s: %v", h, refused.Header)
+				}
+			}
+			for h, re := range tt.like {
+				if v := refused.Header.Get(h); !regexp.MustCompile(re).MatchString(v) {
+					t.Errorf("429 with %s: %q, want it to match %s", h, v, re)
 				}
 			}
 			resp, err := http.Get(s.URL + "/stats")
