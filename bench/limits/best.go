@@ -183,9 +183,11 @@ func (h *httprateCounter) accept(at time.Duration) {
 // the sliding counters it is greedySchedule's last request; nginx's leaky
 // bucket passes burst+1 at once (the request it serves on top of a full
 // burst) and the rest at its rate; the windows of express-rate-limit,
-// @fastify/rate-limit and rate-limiter-flexible open at the first request
-// and the sandbox's bucket holds exactly its burst, so for them issue 11's
-// ideal is already the server's best.
+// @fastify/rate-limit, rate-limiter-flexible and ulule/limiter open at the
+// first request (go-limiter's keep the phase of the first request) and the
+// buckets (the sandbox's, throttled's GCRA, tollbooth's x/time/rate) hold
+// exactly their burst, so for them issue 11's ideal is already the
+// server's best.
 func (sc realScenario) bestSeconds(rows int, phase time.Duration) float64 {
 	if rows <= 0 {
 		return 0

@@ -8,7 +8,8 @@
 //
 // With -real it measures issue 11's table instead: real rate limiters
 // (nginx, HAProxy, express-rate-limit, go-chi/httprate, @fastify/rate-limit,
-// rate-limiter-flexible, started through
+// rate-limiter-flexible, ulule/limiter, throttled, sethvargo/go-limiter,
+// tollbooth, started through
 // internal/limiters) at 15 per 150ms and 100 per second, bulksend adaptive
 // and pinned to the flags its summary suggests, beside xargs -P 8 curl
 // --retry 5.

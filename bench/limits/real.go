@@ -111,6 +111,22 @@ func allRealScenarios() []realScenario {
 			Notes: "rate-limiter-flexible 11 RateLimiterMemory, X-RateLimit-Reset a JavaScript Date (whole seconds, truncated), Retry-After in fractional seconds"},
 		{Name: "flexible-date-1s", Kind: string(limiters.Flexible), Algorithm: algoFixed, Limit: 100, WindowSeconds: 1, Style: limiters.StyleFlexibleDate,
 			Notes: "rate-limiter-flexible 11 RateLimiterMemory, X-RateLimit-Reset a JavaScript Date (whole seconds, truncated), Retry-After in fractional seconds"},
+		{Name: "ulule-150ms", Kind: string(limiters.ULule), Algorithm: algoFixed, Limit: 15, WindowSeconds: 0.15,
+			Notes: "ulule/limiter v3 memory store, window from the first request, refused count, X-RateLimit-Reset in truncated Unix seconds, bare 429"},
+		{Name: "ulule-1s", Kind: string(limiters.ULule), Algorithm: algoFixed, Limit: 100, WindowSeconds: 1,
+			Notes: "ulule/limiter v3 memory store, window from the first request, refused count, X-RateLimit-Reset in truncated Unix seconds, bare 429"},
+		{Name: "throttled-150ms", Kind: string(limiters.Throttled), Algorithm: algoBucket, Limit: 15, WindowSeconds: 0.15, Burst: 15,
+			Notes: "throttled v2 GCRA MaxBurst 14: a bucket of 15, X-RateLimit-Reset seconds to full (rounded up), Retry-After whole seconds"},
+		{Name: "throttled-1s", Kind: string(limiters.Throttled), Algorithm: algoBucket, Limit: 100, WindowSeconds: 1, Burst: 100,
+			Notes: "throttled v2 GCRA MaxBurst 99: a bucket of 100, X-RateLimit-Reset seconds to full (rounded up), Retry-After whole seconds"},
+		{Name: "golimiter-150ms", Kind: string(limiters.GoLimiter), Algorithm: algoFixed, Limit: 15, WindowSeconds: 0.15,
+			Notes: "sethvargo/go-limiter memorystore: windows from the first request on, X-RateLimit-Reset and Retry-After RFC 1123 dates in UTC"},
+		{Name: "golimiter-1s", Kind: string(limiters.GoLimiter), Algorithm: algoFixed, Limit: 100, WindowSeconds: 1,
+			Notes: "sethvargo/go-limiter memorystore: windows from the first request on, X-RateLimit-Reset and Retry-After RFC 1123 dates in UTC"},
+		{Name: "tollbooth-150ms", Kind: string(limiters.Tollbooth), Algorithm: algoBucket, Limit: 15, WindowSeconds: 0.15, Burst: 15,
+			Notes: "tollbooth v7 x/time/rate bucket of 15 at 100/s: RateLimit-Limit 100 (the rate), RateLimit-Reset 1 always, bare 429"},
+		{Name: "tollbooth-1s", Kind: string(limiters.Tollbooth), Algorithm: algoBucket, Limit: 100, WindowSeconds: 1, Burst: 100,
+			Notes: "tollbooth v7 x/time/rate bucket of 100 at 100/s: RateLimit-Limit 100, RateLimit-Reset 1 always, bare 429"},
 		{Name: "sandbox-refill", Kind: kindSandbox, Algorithm: algoBucket, Limit: 15, WindowSeconds: 0.15, Burst: 15, Style: sandbox.StyleRateLimitRefill,
 			Notes: "the sandbox's token bucket answering RateLimit-Limit: 100 (its refill rate per second, not its size) and RateLimit-Reset: 1 (--style ratelimit-refill)"},
 	}
@@ -180,13 +196,13 @@ func pickRealScenarios(names []string) ([]realScenario, error) {
 
 // startReal starts a fresh server for sc: a real limiter in dir, or the
 // sandbox. stop ends it.
-func startReal(ctx context.Context, sc realScenario, dir, httprateBin string) (ep endpoint, desc string, stop func(), err error) {
+func startReal(ctx context.Context, sc realScenario, dir string, bins prebuilt) (ep endpoint, desc string, stop func(), err error) {
 	if sc.Kind == kindSandbox {
 		return startSandboxEndpoint(ctx, sc)
 	}
 	s, err := limiters.Start(ctx, limiters.Config{
 		Kind: limiters.Kind(sc.Kind), Limit: sc.Limit, Window: sc.window(), Burst: sc.Burst, NoBurst: sc.NoBurst, Status: sc.Status, Style: sc.Style,
-		Dir: dir, HTTPRateBin: httprateBin,
+		Dir: dir, HTTPRateBin: bins.httprate, GoLimitersBin: bins.golimiters,
 	})
 	if err != nil {
 		return ep, "", nil, err
@@ -198,12 +214,18 @@ func startReal(ctx context.Context, sc realScenario, dir, httprateBin string) (e
 	return ep, s.Desc, func() { _ = s.Close() }, nil
 }
 
+// prebuilt are the Go limiter binaries built once per benchmark.
+type prebuilt struct {
+	httprate   string // limiters.BuildHTTPRate
+	golimiters string // limiters.BuildGoLimiters
+}
+
 // kindSandbox marks a realScenario served by the in-process sandbox.
 const kindSandbox = "sandbox"
 
 // realRun is one trial of every mode asked: pinned uses the flags the
 // adaptive run of the same trial suggested.
-func realRun(ctx context.Context, o options, sc realScenario, bin, input, bodies, dir, httprateBin string, rows int) (map[string]trial, error) {
+func realRun(ctx context.Context, o options, sc realScenario, bin, input, bodies, dir string, bins prebuilt, rows int) (map[string]trial, error) {
 	ideal := sc.idealSeconds(rows)
 	out := map[string]trial{}
 	// start starts a fresh limiter; began is just before it did, the
@@ -215,7 +237,7 @@ func realRun(ctx context.Context, o options, sc realScenario, bin, input, bodies
 			return endpoint{}, began, nil, fmt.Errorf("make temp dir: %w", err)
 		}
 		began = time.Now()
-		ep, _, stop, err = startReal(ctx, sc, run, httprateBin)
+		ep, _, stop, err = startReal(ctx, sc, run, bins)
 		if err != nil {
 			return endpoint{}, began, nil, err
 		}
@@ -460,16 +482,22 @@ func benchReal(ctx context.Context, o options, progress io.Writer) (*realResult,
 		return nil, err
 	}
 	defer cleanup()
-	var httprateBin string
+	var bins prebuilt
 	for _, sc := range o.real {
 		if sc.Kind != kindSandbox {
 			if err := limiters.Available(limiters.Kind(sc.Kind), ""); err != nil {
 				return nil, err
 			}
 		}
-		if sc.Kind == string(limiters.HTTPRate) && httprateBin == "" {
+		if sc.Kind == string(limiters.HTTPRate) && bins.httprate == "" {
 			fmt.Fprintln(progress, "limits: building the httprate limiter")
-			if httprateBin, err = limiters.BuildHTTPRate(ctx, "", dir); err != nil {
+			if bins.httprate, err = limiters.BuildHTTPRate(ctx, "", dir); err != nil {
+				return nil, err
+			}
+		}
+		if limiters.IsGoLimiter(limiters.Kind(sc.Kind)) && bins.golimiters == "" {
+			fmt.Fprintln(progress, "limits: building the Go limiters")
+			if bins.golimiters, err = limiters.BuildGoLimiters(ctx, "", dir); err != nil {
 				return nil, err
 			}
 		}
@@ -491,7 +519,7 @@ func benchReal(ctx context.Context, o options, progress io.Writer) (*realResult,
 		sr := realScenarioResult{realScenario: sc, IdealSeconds: round(sc.idealSeconds(o.rows), 3)}
 		trials := map[string][]trial{}
 		for range o.repeat {
-			got, err := realRun(ctx, o, sc, bin, input, bodies, dir, httprateBin, o.rows)
+			got, err := realRun(ctx, o, sc, bin, input, bodies, dir, bins, o.rows)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", sc.Name, err)
 			}
@@ -501,7 +529,7 @@ func benchReal(ctx context.Context, o options, progress io.Writer) (*realResult,
 				fmt.Fprintf(progress, "[%d/%d] %s %s: %s\n", done, total, sc.Name, m, got[m].line())
 			}
 			if slices.Contains(o.modes, modeProbe) {
-				p, err := probeOnce(ctx, sc, bin, dir, httprateBin)
+				p, err := probeOnce(ctx, sc, bin, dir, bins)
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", sc.Name, err)
 				}
@@ -699,12 +727,12 @@ func sendModes(modes []string) []string {
 }
 
 // probeOnce probes a freshly started limiter for sc.
-func probeOnce(ctx context.Context, sc realScenario, bin, dir, httprateBin string) (probeRun, error) {
+func probeOnce(ctx context.Context, sc realScenario, bin, dir string, bins prebuilt) (probeRun, error) {
 	run, err := os.MkdirTemp(dir, "limiter-*")
 	if err != nil {
 		return probeRun{}, fmt.Errorf("make temp dir: %w", err)
 	}
-	ep, _, stop, err := startReal(ctx, sc, run, httprateBin)
+	ep, _, stop, err := startReal(ctx, sc, run, bins)
 	if err != nil {
 		return probeRun{}, err
 	}

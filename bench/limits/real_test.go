@@ -28,6 +28,14 @@ func TestRealIdeal(t *testing.T) {
 		"flexible-1s":         3,
 		"flexible-date-150ms": 3.9,
 		"flexible-date-1s":    3,
+		"ulule-150ms":         3.9, // a fixed window from the first request
+		"ulule-1s":            3,
+		"throttled-150ms":     3.85, // a bucket of 15 at 100/s
+		"throttled-1s":        3,
+		"golimiter-150ms":     3.9, // fixed windows phased at the first request
+		"golimiter-1s":        3,
+		"tollbooth-150ms":     3.85, // a bucket of 15 at 100/s
+		"tollbooth-1s":        3,
 		"sandbox-refill":      3.85,
 	}
 	all := allRealScenarios()
