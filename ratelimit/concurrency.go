@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"slices"
 	"time"
 )
 
@@ -21,7 +22,11 @@ import (
 // request was taken with N-1 others in flight, and nothing still in
 // flight could change the count. A bucket or a window refuses requests
 // sent with few others in flight and takes many sent with the pool full,
-// which no N explains.
+// which no N explains. The log is fitted from the first refusal's answer
+// on: a limit that shows only once the backend slows down (its first
+// burst answered at once) is fitted to the requests that overlapped its
+// first refusals, not to the quick answers before, many in flight on our
+// side and few on the server's.
 //
 // The first burst of a bucket or a window of N (N under the pool's size)
 // looks the same: N taken, the rest refused. So the model is on trial
@@ -115,6 +120,15 @@ func (f *flights) end(sent, now time.Time, o Outcome) (time.Time, bool) {
 	}
 	f.log = append(f.log, flightEnd{sent: sent, end: now, refused: o == Refused})
 	return sent, true
+}
+
+// since drops from the log the requests answered before t, when the first
+// refused request left: a limit that shows only once the backend slows
+// down (the first burst fitted because answers came at once) is fitted to
+// what overlapped its first refusal, not to the answers before it, which
+// were many in flight from our side and few on the server's.
+func (f *flights) since(t time.Time) {
+	f.log = slices.DeleteFunc(f.log, func(e flightEnd) bool { return e.end.Before(t) })
 }
 
 // others is how many accepted requests other than e the server may have
@@ -324,6 +338,7 @@ func (l *Limiter) concEnded(sent, now time.Time, o Outcome) bool {
 		return false
 	case o == Refused && f.firstRefused.IsZero():
 		f.firstRefused = now
+		f.since(now)
 	}
 	if o == Failed || len(f.log) == 0 {
 		return false

@@ -31,11 +31,12 @@ type simServer interface {
 	serve(at time.Time) (accepted bool, h http.Header)
 }
 
-// simHolder is a server that works on each request it accepts for hold
-// before it answers, and is told by release when it is done with one: a
-// concurrency limit counts the requests it is working on.
+// simHolder is a server that works on each request it accepts for work
+// before it answers, and is told by release when it is done with one, lag
+// after the answer left: a concurrency limit counts the requests it is
+// working on.
 type simHolder interface {
-	hold() time.Duration
+	hold() (work, lag time.Duration)
 	release()
 }
 
@@ -138,8 +139,9 @@ func simRun(l *Limiter, clk *simClock, srv simServer, n, workers int, seed uint6
 			h.Set("Date", e.at.Format(http.TimeFormat))
 			out := e.at
 			if hs, held := srv.(simHolder); held && ok {
-				out = out.Add(hs.hold())
-				s.push(simEvent{at: out, kind: simRelease})
+				work, lag := hs.hold()
+				out = out.Add(work)
+				s.push(simEvent{at: out.Add(lag), kind: simRelease})
 			}
 			s.push(simEvent{at: out.Add(s.latency() / 2), kind: simAnswer, worker: e.worker, sent: e.sent, ok: ok, h: h})
 		case simRelease:
@@ -276,15 +278,27 @@ const (
 // (Twilio's 429, nginx's limit_conn). Its Retry-After, if any, is a whole
 // second (the sandbox's); its RateLimit counter says how many more it
 // would take now.
+// fastFirst requests are answered at once, as a backend not yet loaded
+// does, the rest take work; lag is how long after its answer left the
+// server frees a request's slot (nginx frees it when the request is
+// finalized, a little after the last byte is written).
 type simConcurrency struct {
-	limit int
-	work  time.Duration
-	style string
+	limit     int
+	work      time.Duration
+	fastFirst int
+	lag       time.Duration
+	style     string
 
-	busy int
+	busy, served int
 }
 
-func (c *simConcurrency) hold() time.Duration { return c.work }
+func (c *simConcurrency) hold() (time.Duration, time.Duration) {
+	c.served++
+	if c.served <= c.fastFirst {
+		return 0, c.lag
+	}
+	return c.work, c.lag
+}
 
 func (c *simConcurrency) release() { c.busy-- }
 
