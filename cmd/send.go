@@ -76,6 +76,7 @@ type SendOptions struct {
 	Burst             int
 	Window            string // "fixed": --rate is a fixed window's quota
 	Concurrency       int
+	ConcurrencyGiven  bool // --concurrency was given: the user knows the server's limit in flight
 	Timeout           time.Duration
 	MaxRetries        int
 	MaxWait           time.Duration
@@ -163,6 +164,7 @@ results arrive and is the journal --resume continues from.`,
 				return usageError("no input: give a FILE, or pipe rows into 'bulksend send -'")
 			}
 			opts.Flags = givenFlags(c.Flags())
+			opts.ConcurrencyGiven = c.Flags().Changed("concurrency")
 			opts.ResumeCommand = resumeCommand(c, opts.Input)
 			opts.Rate, opts.Caps = splitRates(opts.Rates)
 			if runF != nil {
@@ -698,7 +700,8 @@ func certPool(path string) (*x509.CertPool, error) {
 func (p *plan) send(ctx context.Context) error {
 	opts := p.opts
 	lim, closeLim, err := buildLimiter(ctx, opts.Limiter,
-		ratelimit.Config{Rate: p.rate, Burst: opts.Burst, Adaptive: p.adaptive, FixedWindow: p.fixedWindow, InFlight: opts.Concurrency},
+		ratelimit.Config{Rate: p.rate, Burst: opts.Burst, Adaptive: p.adaptive, FixedWindow: p.fixedWindow,
+			InFlight: opts.Concurrency, InFlightPinned: opts.ConcurrencyGiven},
 		opts.IO.ErrOut, opts.Quiet)
 	if err != nil {
 		return err

@@ -220,7 +220,7 @@ func simCases() []simCase {
 		}, idealConcurrency(4, 20*time.Millisecond), 0.63, 0.03, 0, 0.93, 0},
 		{"concurrency 4, 20ms each, RateLimit counter", func() simServer {
 			return &simConcurrency{limit: 4, work: 20 * time.Millisecond, style: styleStructured}
-		}, idealConcurrency(4, 20*time.Millisecond), 0.93, 0.03, 0, 0.0, 0},
+		}, idealConcurrency(4, 20*time.Millisecond), 0.93, 0.03, 0, 0.93, 0},
 		{"concurrency 2, 5ms each, bare", func() simServer {
 			return &simConcurrency{limit: 2, work: 5 * time.Millisecond, style: styleBare}
 		}, idealConcurrency(2, 5*time.Millisecond), 0.80, 0.03, 0, 0.80, 0},

@@ -77,6 +77,9 @@ const (
 type flightEnd struct {
 	sent, end time.Time
 	refused   bool
+	// asked is the send time Done was given (the caller's clock), for
+	// Success to find the request by.
+	asked time.Time
 }
 
 // flights counts a Limiter's requests in flight and logs the ended ones.
@@ -88,6 +91,11 @@ type flights struct {
 	// the concurrency model is no longer looked for.
 	firstRefused time.Time
 	closed       bool
+	// pinned is set when the user gave the pool's size (--concurrency
+	// N): a counter may then count its slots. quota is set once an
+	// answer's counter showed more used than our requests in flight when
+	// it left: it counts a quota, not slots.
+	pinned, quota bool
 }
 
 // begin counts a request that leaves at now.
@@ -101,6 +109,7 @@ func (f *flights) end(sent, now time.Time, o Outcome) (time.Time, bool) {
 	if len(f.open) == 0 {
 		return time.Time{}, false
 	}
+	asked := sent
 	i := 0
 	for j := len(f.open) - 1; j >= 0; j-- {
 		if !f.open[j].After(sent) {
@@ -118,7 +127,7 @@ func (f *flights) end(sent, now time.Time, o Outcome) (time.Time, bool) {
 	if len(f.log) >= concLog {
 		f.log = append(f.log[:0], f.log[1:]...)
 	}
-	f.log = append(f.log, flightEnd{sent: sent, end: now, refused: o == Refused})
+	f.log = append(f.log, flightEnd{sent: sent, end: now, refused: o == Refused, asked: asked})
 	return sent, true
 }
 
@@ -131,6 +140,40 @@ func (f *flights) since(t time.Time) {
 	f.log = slices.DeleteFunc(f.log, func(e flightEnd) bool { return e.end.Before(t) })
 }
 
+// countsSlots says whether the counter q on the accepted answer to the
+// request sent at sent (ended by Done just before) counts the server's
+// requests in hand, not a quota: a concurrency limit's counter (as the
+// sandbox's concurrency model answers it, RateLimit r= the free slots)
+// shows at most our requests in flight used (in flight at any time until
+// its answer: requests need not reach the server in the order they left),
+// and comes back as answers
+// come, not as time passes. The counter models would read it as a quota
+// spent and refilled slowly (a fixed window of N per second or so, paced
+// at a few requests a second under --concurrency N). When the user gave
+// the pool's size, while every answer so far is explained by our requests
+// in flight, the counter is not theirs. A quota counter shows more used
+// than is in flight as soon as requests sent after the first answers are
+// answered (they still count), and from then on it is read as before.
+// Without --concurrency the pool starts over a concurrency limit, whose
+// first refusals teach it (its counter is read meanwhile: a quota's
+// first burst is explained by the requests in flight alike, and its
+// counter is what keeps that burst from being refused).
+func (f *flights) countsSlots(sent time.Time, q Quota) bool {
+	if !f.pinned || f.quota || q.Limit <= 0 || q.Remaining < 0 {
+		return false
+	}
+	for i := len(f.log) - 1; i >= 0; i-- {
+		if e := f.log[i]; !e.refused && e.asked.Equal(sent) {
+			if q.Limit-q.Remaining > f.overlapping(i, e.end)+1 {
+				f.quota = true
+				return false
+			}
+			return true
+		}
+	}
+	return false
+}
+
 // others is how many accepted requests other than e the server may have
 // held when it decided on e. For an accepted e, those in flight when e
 // was sent: logged, sent no later and answered after, or still in flight
@@ -140,11 +183,17 @@ func (f *flights) since(t time.Time) {
 // order they left in (new connections are dialled in any order; a server
 // may delay its refusals as it delays everything).
 func (f *flights) others(i int) int {
-	e, k := f.log[i], 0
-	until := e.sent
-	if e.refused {
-		until = e.end
+	until := f.log[i].sent
+	if f.log[i].refused {
+		until = f.log[i].end
 	}
+	return f.overlapping(i, until)
+}
+
+// overlapping is how many accepted requests other than the log's ith were
+// in flight at some time between its send and until.
+func (f *flights) overlapping(i int, until time.Time) int {
+	e, k := f.log[i], 0
 	for j, o := range f.log {
 		if j != i && !o.refused && !o.sent.After(until) && o.end.After(e.sent) {
 			k++

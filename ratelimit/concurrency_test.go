@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -207,5 +208,43 @@ func TestConcurrencyTrialRefused(t *testing.T) {
 	l.Throttle(clk.Now(), 0, false)
 	if st := l.Stats(); st.LearnedModel == ModelConcurrency {
 		t.Errorf("still %q after the trial's probe was refused", st.LearnedModel)
+	}
+}
+
+// TestConcurrencyCounterPinned runs --concurrency N (InFlightPinned)
+// against a concurrency limit of 4 whose RateLimit counter says how many
+// slots are free: the counter models read it as a quota refilled about
+// once a second (0.03 of the ideal time at --concurrency 4 before the
+// counter was recognised), and a pool over the limit must still learn it.
+func TestConcurrencyCounterPinned(t *testing.T) {
+	tests := []struct {
+		name     string
+		workers  int
+		minEff   float64
+		max429   int
+		wantConc int // the concurrency limit learned; 0 none
+	}{
+		{"--concurrency 4, the limit", 4, 0.93, 0, 0},
+		{"--concurrency 8, over the limit", 8, 0.90, 8, 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &simClock{now: simEpoch}
+			rnd := rand.New(rand.NewPCG(1, 2))
+			l := New(Config{Adaptive: true, InFlight: tc.workers, InFlightPinned: true, Clock: clk, Rand: rnd.Float64})
+			srv := &simConcurrency{limit: 4, work: 20 * time.Millisecond, style: styleStructured}
+			res := simRun(l, clk, srv, simRows, tc.workers, 1, false)
+			eff := idealConcurrency(4, 20*time.Millisecond).Seconds() / res.wall.Seconds()
+			t.Logf("eff %.2f (%.2fs), 429s %d, learned %q in flight %d", eff, res.wall.Seconds(), res.throttled, res.stats.LearnedModel, res.stats.LearnedInFlight)
+			if eff < tc.minEff {
+				t.Errorf("efficiency %.2f, want at least %.2f", eff, tc.minEff)
+			}
+			if res.throttled > tc.max429 {
+				t.Errorf("%d 429s, want at most %d", res.throttled, tc.max429)
+			}
+			if tc.wantConc > 0 && (res.stats.LearnedModel != ModelConcurrency || res.stats.LearnedInFlight != tc.wantConc) {
+				t.Errorf("learned %q, %d in flight; want %q, %d", res.stats.LearnedModel, res.stats.LearnedInFlight, ModelConcurrency, tc.wantConc)
+			}
+		})
 	}
 }

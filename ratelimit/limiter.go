@@ -37,6 +37,10 @@ type Config struct {
 	// concurrency): before the adaptive rate knows anything, that many may
 	// still take the server's last tokens. 0 means 1.
 	InFlight int
+	// InFlightPinned says the user gave InFlight (--concurrency N): a
+	// quota counter that our requests in flight explain on every answer
+	// counts a concurrency limit's slots and is not read as a quota.
+	InFlightPinned bool
 	// Clock and Rand are injected by tests; nil means the real ones.
 	Clock Clock
 	Rand  func() float64
@@ -118,6 +122,7 @@ func New(cfg Config) *Limiter {
 		max:     cfg.HintlessMax,
 		changed: make(chan struct{}),
 		ceiling: cfg.Rate.Limit(),
+		fl:      flights{pinned: cfg.InFlightPinned},
 	}
 	if l.clock == nil {
 		l.clock = SystemClock{}
@@ -404,6 +409,11 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 	if l.adapt == nil {
 		return
 	}
+	if ok && l.fl.countsSlots(sent, q) {
+		// A concurrency limit's counter: the cap is the remedy, and a
+		// refusal teaches it.
+		ok = false
+	}
 	remaining, limit, reset := -1, 0, time.Duration(0)
 	if ok {
 		remaining, limit, reset = q.Remaining, q.Limit, q.Reset
@@ -492,7 +502,7 @@ func (s Stats) Pinned() (cfg Config, ok bool) {
 	switch {
 	case s.LearnedModel == ModelConcurrency && s.LearnedInFlight > 0:
 		// Not a rate: as many in flight as the server takes (--concurrency).
-		return Config{InFlight: s.LearnedInFlight}, true
+		return Config{InFlight: s.LearnedInFlight, InFlightPinned: true}, true
 	case s.LearnedModel == ModelFixedWindow && s.LearnedWindow > 0 && s.LearnedBurst > 0:
 		per := (s.LearnedWindow + time.Millisecond - 1).Truncate(time.Millisecond)
 		return Config{Rate: Rate{Count: float64(s.LearnedBurst), Per: per}, FixedWindow: true}, true
