@@ -210,9 +210,12 @@ func (f *flights) overlapping(i int, until time.Time) int {
 // fit is the concurrency limit that explains the log best: the N for
 // which "refused when N accepted others were in flight" predicts the
 // fewest answers wrongly (the smallest of equals; most is the largest),
-// with that count and the number of refusals. shown says the log shows it: a request was
-// accepted with N-1 others in flight, and nothing in flight was sent
-// before the latest refusal (their answers may change the count).
+// with that count and the number of refusals. shown says the log shows
+// it: a request was accepted with N-1 others in flight, and nothing in
+// flight was sent before the latest refusal was answered (their answers
+// may change the count: a request still in flight counts as accepted, and
+// answers need not come in the order requests left, so a server that is
+// slow to refuse answers some refusals after acceptances).
 func (f *flights) fit() (limit, most, wrong, refused int, shown bool) {
 	k := make([]int, len(f.log))
 	top := 0
@@ -242,13 +245,13 @@ func (f *flights) fit() (limit, most, wrong, refused int, shown bool) {
 	took := false
 	for i := range f.log {
 		switch e := &f.log[i]; {
-		case e.refused:
+		case e.refused && (last == nil || e.end.After(last.end)):
 			last = e
 		case k[i] >= limit-1:
 			took = true
 		}
 	}
-	settled := last != nil && (len(f.open) == 0 || f.open[0].After(last.sent))
+	settled := last != nil && (len(f.open) == 0 || f.open[0].After(last.end))
 	return limit, most, wrong, refused, took && settled
 }
 

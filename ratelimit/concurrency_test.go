@@ -43,6 +43,14 @@ func TestFlightsFit(t *testing.T) {
 			open: []int{0}, wantLimit: 3, wantShown: false,
 		},
 		{
+			// The sandbox's Twilio delays its refusals as long as its
+			// acceptances: a refusal and an acceptance come before the
+			// rest of the burst, which may still change the count.
+			name: "refusals as slow as acceptances, the burst still in flight",
+			log:  []req{{1, 23, true}, {2, 23, false}, {0, 24, true}},
+			open: []int{1, 1, 2, 2, 3}, wantLimit: 5, wantShown: false,
+		},
+		{
 			name: "a rate: refused with nothing else in flight, taken with many",
 			log: []req{{0, 1, false}, {0, 1, false}, {0, 1, false}, {0, 1, false},
 				{10, 11, true}, {20, 21, true}, {30, 31, false}, {40, 41, true}},

@@ -143,6 +143,9 @@ func simRun(l *Limiter, clk *simClock, srv simServer, n, workers int, seed uint6
 				out = out.Add(work)
 				s.push(simEvent{at: out.Add(lag), kind: simRelease})
 			}
+			if c, slow := srv.(*simConcurrency); slow && !ok {
+				out = out.Add(c.refuseAfter)
+			}
 			s.push(simEvent{at: out.Add(s.latency() / 2), kind: simAnswer, worker: e.worker, sent: e.sent, ok: ok, h: h})
 		case simRelease:
 			srv.(simHolder).release()
@@ -281,13 +284,15 @@ const (
 // fastFirst requests are answered at once, as a backend not yet loaded
 // does, the rest take work; lag is how long after its answer left the
 // server frees a request's slot (nginx frees it when the request is
-// finalized, a little after the last byte is written).
+// finalized, a little after the last byte is written); refuseAfter is how
+// long a refusal takes (the sandbox's --latency delays every answer).
 type simConcurrency struct {
-	limit     int
-	work      time.Duration
-	fastFirst int
-	lag       time.Duration
-	style     string
+	limit       int
+	work        time.Duration
+	fastFirst   int
+	lag         time.Duration
+	refuseAfter time.Duration
+	style       string
 
 	busy, served int
 }
