@@ -84,15 +84,24 @@
 //	fixed window    the counter stands still, then comes back     the whole quota when a window
 //	(aligned or     whole at once, between two requests sent      opens, nothing until it ends
 //	first request)  in a row                                      (windowPacer)
-//	concurrency     in the first burst, refused requests had N    at most N in flight, no pace
-//	(Twilio,        or more accepted others in flight, accepted   (concurrency.go); pinned as
-//	limit_conn)     ones fewer; a probe once two were answered   --concurrency N
-//	                is taken (a spent quota would refuse it)
+//	concurrency     from its first refusals, refused requests     at most N in flight, no pace
+//	(Twilio,        had N or more accepted others in flight,      (concurrency.go); pinned as
+//	limit_conn)     accepted ones fewer; a probe once two were    --concurrency N
+//	                answered is taken (a spent quota would
+//	                refuse it); a counter of free slots is used
+//	                up by our requests in flight alone
 //
 // The concurrency model needs each request's start and end: Wait counts
 // one in flight, Done ends it whatever its answer (or none), before the
 // answer's Throttle or Success; concurrency.go says how it is fitted,
-// tried, lowered, probed upward and put aside.
+// tried, lowered, probed upward and put aside. The fit starts at the first
+// refusal, so a limit that shows only once the backend slows down is
+// learned as one that shows at once; a limit at or over the pool's size is
+// never reached and nothing is learned. Under --concurrency N
+// (Config.InFlightPinned) a counter (RateLimit r=, X-RateLimit-Remaining)
+// that every answer explains by our requests in flight is a concurrency
+// limit's count of free slots, not a quota, and is kept from the counter
+// models, which would read it as a window refilled once a second.
 // The bucket's size is the most the counter ever showed, never more than a
 // stated limit. A fixed window's quota is the counter's most; its length L
 // lies between the latest request still counted in a window and the first
