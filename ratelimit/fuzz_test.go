@@ -8,6 +8,7 @@ import (
 
 var knownUnits = map[string]bool{
 	UnitSeconds: true, UnitUnix: true, UnitUnixMS: true, UnitHTTPDate: true, UnitISO8601: true, UnitDuration: true,
+	UnitJSDate: true,
 }
 
 func FuzzParseRate(f *testing.F) {
@@ -103,6 +104,7 @@ func FuzzParseResetValue(f *testing.F) {
 	for _, s := range []string{
 		"30", "0.5", "1000000000", "1000000001", "1714564860", "1714564860.5", "1714564860123",
 		"2024-05-01T12:01:00Z", "2024-05-01T14:01:00+0200", "6m0s", "250ms", "Wed, 01 May 2024 12:01:00 GMT",
+		"Wed May 01 2024 12:01:00 GMT+0000 (Coordinated Universal Time)", "Wed May 01 2024 12:01:00 GMT+0000 (",
 		"", "-5", "-5s", "1e400", "inf", "999999999999999999", "2024-05-01T12:01:00",
 	} {
 		f.Add(s, ref)

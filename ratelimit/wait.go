@@ -16,6 +16,12 @@ const (
 	UnitHTTPDate = "http_date" // an instant as an HTTP date (RFC 9110)
 	UnitISO8601  = "iso8601"   // an instant as an ISO-8601 / RFC 3339 timestamp with a zone
 	UnitDuration = "duration"  // a delay as a Go duration such as "6m0s"
+	// UnitJSDate is an instant as JavaScript prints a Date set as a header
+	// without formatting ("Thu Dec 03 2026 22:30:00 GMT+0000 (Coordinated
+	// Universal Time)"), to the second: rate-limiter-flexible's README
+	// example once set X-RateLimit-Reset so, and code copied from it still
+	// does.
+	UnitJSDate = "js_date"
 )
 
 // The headers read by ParseWait and ParseQuota, spelled as servers document
@@ -197,13 +203,31 @@ var isoLayouts = []string{
 	"2006-01-02 15:04:05Z0700",
 }
 
+// jsDateLayout is a JavaScript Date's toString() without the zone's name
+// in parentheses that follows it.
+const jsDateLayout = "Mon Jan 02 2006 15:04:05 GMT-0700"
+
+// parseJSDate reads a JavaScript Date as toString() prints it; the zone's
+// name in parentheses is optional and not read (the offset says it all).
+func parseJSDate(v string) (time.Time, bool) {
+	if i := strings.IndexByte(v, '('); i >= 0 {
+		if !strings.HasSuffix(v, ")") {
+			return time.Time{}, false
+		}
+		v = strings.TrimSpace(v[:i])
+	}
+	t, err := time.Parse(jsDateLayout, v)
+	return t, err == nil
+}
+
 // parseResetEnd is ParseResetValue for a wait: when the quota is surely
 // back. A reset in whole Unix seconds is an interval, [reset, reset+1s):
 // some servers truncate the instant their window ends, and sending before
-// the end of that second may land in the old window.
+// the end of that second may land in the old window. A JavaScript Date is
+// truncated to the second as it prints, so it is one too.
 func parseResetEnd(v string, ref time.Time) (time.Time, string, bool) {
 	at, unit, ok := ParseResetValue(v, ref)
-	if ok && unit == UnitUnix && !strings.Contains(v, ".") {
+	if ok && (unit == UnitUnix && !strings.Contains(v, ".") || unit == UnitJSDate) {
 		at = at.Add(time.Second)
 	}
 	return at, unit, ok
@@ -214,8 +238,8 @@ func parseResetEnd(v string, ref time.Time) (time.Time, string, bool) {
 // read by magnitude: over 1e12 is Unix milliseconds, over 1e9 Unix seconds,
 // anything smaller seconds from ref (fractions allowed). Otherwise an
 // ISO-8601/RFC 3339 timestamp with a zone, a non-negative Go duration
-// ("6m0s", "1.5s", "250ms") from ref, or an HTTP date. Instants past the year
-// 9999 are not ok.
+// ("6m0s", "1.5s", "250ms") from ref, an HTTP date, or a JavaScript Date as
+// it prints (UnitJSDate). Instants past the year 9999 are not ok.
 func ParseResetValue(v string, ref time.Time) (at time.Time, unit string, ok bool) {
 	v = strings.TrimSpace(v)
 	if f, ok := parseDecimal(v); ok {
@@ -246,6 +270,9 @@ func ParseResetValue(v string, ref time.Time) (at time.Time, unit string, ok boo
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		return t, UnitHTTPDate, true
+	}
+	if t, ok := parseJSDate(v); ok {
+		return t, UnitJSDate, true
 	}
 	return time.Time{}, "", false
 }

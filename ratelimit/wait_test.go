@@ -88,6 +88,9 @@ func TestParseWait(t *testing.T) {
 		{"x-ratelimit-reset ISO", header("X-RateLimit-Reset", "2024-05-01T12:01:00Z"), true, time.Minute, "X-RateLimit-Reset", UnitISO8601},
 		{"x-ratelimit-reset ISO offset", header("X-RateLimit-Reset", "2024-05-01T14:01:00.5+02:00"), true, 60500 * time.Millisecond, "X-RateLimit-Reset", UnitISO8601},
 		{"x-ratelimit-reset duration", header("X-RateLimit-Reset", "6m0s"), true, 6 * time.Minute, "X-RateLimit-Reset", UnitDuration},
+		// A JavaScript Date prints to the second, truncated: the quota is
+		// surely back a second after it.
+		{"x-ratelimit-reset JavaScript Date", header("X-RateLimit-Reset", "Wed May 01 2024 12:01:00 GMT+0000 (Coordinated Universal Time)"), true, time.Minute + time.Second, "X-RateLimit-Reset", UnitJSDate},
 		{"x-ratelimit-reset HTTP date", header("X-RateLimit-Reset", httpDate(in(time.Minute))), true, time.Minute, "X-RateLimit-Reset", UnitHTTPDate},
 		{"x-ratelimit-reset in the past", header("X-RateLimit-Reset", unixText(in(-time.Minute))), true, 0, "X-RateLimit-Reset", UnitUnix},
 		{"x-rate-limit-reset", header("X-Rate-Limit-Reset", "9"), true, 9 * time.Second, "X-Rate-Limit-Reset", UnitSeconds},
@@ -248,6 +251,9 @@ func TestParseResetValue(t *testing.T) {
 		{"Go duration fraction", "1.5s", true, ref.Add(1500 * time.Millisecond), UnitDuration},
 		{"Go duration ms", "250ms", true, ref.Add(250 * time.Millisecond), UnitDuration},
 		{"HTTP date", "Wed, 01 May 2024 12:01:00 GMT", true, ref.Add(time.Minute), UnitHTTPDate},
+		{"JavaScript Date", "Wed May 01 2024 12:01:00 GMT+0000 (Coordinated Universal Time)", true, ref.Add(time.Minute), UnitJSDate},
+		{"JavaScript Date with offset", "Wed May 01 2024 14:01:00 GMT+0200 (Central European Summer Time)", true, ref.Add(time.Minute), UnitJSDate},
+		{"JavaScript Date without zone name", "Wed May 01 2024 12:01:00 GMT+0000", true, ref.Add(time.Minute), UnitJSDate},
 
 		{"empty", "", false, time.Time{}, ""},
 		{"blank", "  ", false, time.Time{}, ""},
@@ -265,6 +271,9 @@ func TestParseResetValue(t *testing.T) {
 		{"ISO without zone", "2024-05-01T12:01:00", false, time.Time{}, ""},
 		{"ISO bad day", "2024-02-30T12:01:00Z", false, time.Time{}, ""},
 		{"bad HTTP date", "Wed, 01 Foo 2024 12:01:00 GMT", false, time.Time{}, ""},
+		{"JavaScript Date without offset", "Wed May 01 2024 12:01:00 (Coordinated Universal Time)", false, time.Time{}, ""},
+		{"JavaScript Date with an open zone name", "Wed May 01 2024 12:01:00 GMT+0000 (Coordinated", false, time.Time{}, ""},
+		{"JavaScript Invalid Date", "Invalid Date", false, time.Time{}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
