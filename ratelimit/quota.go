@@ -38,7 +38,12 @@ func ParseQuota(h http.Header, now time.Time) (q Quota, ok bool) {
 	if !hasRateLimitHeader(h) {
 		return Quota{Remaining: -1}, false
 	}
-	ref := serverNow(h, now)
+	return parseQuota(h, serverNow(h, now))
+}
+
+// parseQuota is ParseQuota with reset instants measured from ref, the
+// server's time when it answered.
+func parseQuota(h http.Header, ref time.Time) (Quota, bool) {
 	if q, ok := ietfQuota(h, ref); ok {
 		return q, true
 	}

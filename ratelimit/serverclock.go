@@ -93,3 +93,19 @@ func (c *ServerClock) ParseWaitAt(h http.Header, now time.Time) (Signal, bool) {
 	}
 	return ParseWait(h, now)
 }
+
+// ParseQuotaAt is ParseQuota with reset instants read against the learned
+// server clock when it is precise (or in step with the local one), else
+// against the answer's Date header. Read against a Date header alone, a
+// reset to the millisecond ("2026-12-03T22:30:00.123Z", Unix ms) says a
+// window ends up to a second later than it does; that claim is what the
+// fixed-window model tries.
+func (c *ServerClock) ParseQuotaAt(h http.Header, now time.Time) (Quota, bool) {
+	if !hasRateLimitHeader(h) {
+		return Quota{Remaining: -1}, false
+	}
+	if server, ok := c.Now(now); ok {
+		return parseQuota(h, server)
+	}
+	return parseQuota(h, serverNow(h, now))
+}

@@ -45,6 +45,20 @@ func TestServerClock(t *testing.T) {
 	if h.Get("Date") == "" {
 		t.Error("ParseWaitAt changed the caller's header")
 	}
+	// So does the quota of an accepted answer: its reset, to the
+	// millisecond, is 250ms away, where the Date header alone, truncated
+	// to the second, would make it up to 1.25s.
+	iso := http.Header{
+		"Date":              {now.Add(skew).Truncate(time.Second).Format(http.TimeFormat)},
+		"X-Ratelimit-Limit": {"100"}, "X-Ratelimit-Remaining": {"40"},
+		"X-Ratelimit-Reset": {reset.UTC().Format("2006-01-02T15:04:05.000Z")},
+	}
+	if q, ok := c.ParseQuotaAt(iso, now); !ok || q.Remaining != 40 || q.Reset < 150*time.Millisecond || q.Reset > 350*time.Millisecond {
+		t.Errorf("ParseQuotaAt = %+v, %v; want 40 left and a reset about 250ms away", q, ok)
+	}
+	if q, ok := c.ParseQuotaAt(http.Header{"Date": iso["Date"]}, now); ok {
+		t.Errorf("ParseQuotaAt without a quota header = %+v, true", q)
+	}
 
 	// The server's clock jumps: learning starts over.
 	c.Observe(http.Header{"Date": {now.Add(time.Hour).Format(http.TimeFormat)}}, now, now)

@@ -308,7 +308,7 @@ func (e *engine) hear(w *worker, a *answer) verdict {
 	if a.status >= 200 && a.status < 300 {
 		e.bare503Since.Store(0)
 	}
-	q, ok := ratelimit.ParseQuota(a.header, a.end)
+	q, ok := e.server.ParseQuotaAt(a.header, a.end)
 	e.lim.Success(a.start, q, ok)
 	if ok && q.Remaining == 0 && q.Reset > e.maxWait {
 		a.spent = q
