@@ -102,6 +102,39 @@ func simCases() []simCase {
 		{"fixed window 100/1s from first request (express)", func() simServer {
 			return &simFixed{limit: 100, window: w1, countRefused: true, style: styleExpress}
 		}, idealFixed(100, w1), 0.85, 0.03, 0.93, 0.97, 0},
+		// @fastify/rate-limit and rate-limiter-flexible: windows from the
+		// first request whose resets are whole seconds (relative, rounded
+		// up; Unix, rounded up; a JavaScript Date, truncated) or to the
+		// millisecond (toISOString), rate-limiter-flexible's with a
+		// fractional Retry-After on every answer. The ISO reset read
+		// against the Date header, truncated to the second, claimed the
+		// window ended up to a second late: 0.67 before ParseQuotaAt.
+		// A reset in Unix seconds rounded up (rate-limiter-flexible's
+		// README, express-rate-limit's legacy header) read against the
+		// Date header claims an end up to two seconds late, and the first
+		// window's end is found only at that claim: 0.60 at 100/1s, a gap
+		// still open.
+		{"fixed window 15/150ms from first request (fastify)", func() simServer {
+			return &simFixed{limit: 15, window: w150, countRefused: true, style: styleFastify}
+		}, idealFixed(15, w150), 0.90, 0.03, 0.88, 0.9, 0},
+		{"fixed window 100/1s from first request (fastify)", func() simServer {
+			return &simFixed{limit: 100, window: w1, countRefused: true, style: styleFastify}
+		}, idealFixed(100, w1), 0.95, 0.03, 0.70, 0.9, 0},
+		{"fixed window 15/150ms from first request (rate-limiter-flexible)", func() simServer {
+			return &simFixed{limit: 15, window: w150, countRefused: true, style: styleFlexible}
+		}, idealFixed(15, w150), 0.90, 0.03, 0.88, 0.9, 0},
+		{"fixed window 100/1s from first request (rate-limiter-flexible)", func() simServer {
+			return &simFixed{limit: 100, window: w1, countRefused: true, style: styleFlexible}
+		}, idealFixed(100, w1), 0.58, 0.03, 0.65, 0.9, 0},
+		{"fixed window 100/1s from first request (rate-limiter-flexible, ISO reset)", func() simServer {
+			return &simFixed{limit: 100, window: w1, countRefused: true, style: styleFlexibleISO}
+		}, idealFixed(100, w1), 0.95, 0.03, 0.95, 0.9, 0},
+		{"fixed window 15/150ms from first request (rate-limiter-flexible, Date reset)", func() simServer {
+			return &simFixed{limit: 15, window: w150, countRefused: true, style: styleFlexibleDate}
+		}, idealFixed(15, w150), 0.90, 0.03, 0.88, 0.9, 0},
+		{"fixed window 100/1s from first request (rate-limiter-flexible, Date reset)", func() simServer {
+			return &simFixed{limit: 100, window: w1, countRefused: true, style: styleFlexibleDate}
+		}, idealFixed(100, w1), 0.95, 0.03, 0.70, 0.9, 0},
 		// A window whose only signal is a 429 with Retry-After in whole
 		// seconds (express-rate-limit with its headers off, gateways):
 		// the Retry-After window model (retryafter.go) finds the window

@@ -38,12 +38,32 @@ func ParseQuota(h http.Header, now time.Time) (q Quota, ok bool) {
 	if !hasRateLimitHeader(h) {
 		return Quota{Remaining: -1}, false
 	}
-	return parseQuota(h, serverNow(h, now))
+	ref := serverNow(h, now)
+	return parseQuota(h, refs{date: ref, fine: ref})
 }
 
-// parseQuota is ParseQuota with reset instants measured from ref, the
-// server's time when it answered.
-func parseQuota(h http.Header, ref time.Time) (Quota, bool) {
+// refs are the server's time when it answered, as reset instants are
+// measured from: date to the second (the Date header, or the client's
+// clock without one), fine as precisely as it is known. A reset given to
+// the second is measured from date: truncated or rounded alike, their
+// errors cancel on average. One given to the millisecond is measured from
+// fine, lest the Date header's truncation make it up to a second late.
+type refs struct{ date, fine time.Time }
+
+// reset is the time from the server's now until the reset instant v names.
+func (r refs) reset(v string) (time.Duration, bool) {
+	at, unit, ok := ParseResetValue(v, r.date)
+	if !ok {
+		return 0, false
+	}
+	if unit == UnitUnixMS || (unit == UnitUnix || unit == UnitISO8601) && strings.Contains(v, ".") {
+		return waitUntil(at, r.fine), true
+	}
+	return waitUntil(at, r.date), true
+}
+
+// parseQuota is ParseQuota with reset instants measured from ref.
+func parseQuota(h http.Header, ref refs) (Quota, bool) {
 	if q, ok := ietfQuota(h, ref); ok {
 		return q, true
 	}
@@ -61,7 +81,7 @@ func parseQuota(h http.Header, ref time.Time) (Quota, bool) {
 
 // ietfQuota reads the draft-ietf-httpapi-ratelimit-headers family in all
 // the shapes its drafts have had.
-func ietfQuota(h http.Header, ref time.Time) (Quota, bool) {
+func ietfQuota(h http.Header, ref refs) (Quota, bool) {
 	q := Quota{Remaining: -1, Header: familyRateLimit}
 	members := parseFieldList(strings.Join(h.Values(headerRateLimit), ", "))
 	item, found := tightestItem(members)
@@ -75,8 +95,8 @@ func ietfQuota(h http.Header, ref time.Time) (Quota, bool) {
 			case "remaining":
 				q.Remaining, found = setCount(q.Remaining, m.value, found)
 			case "reset":
-				if at, _, ok := ParseResetValue(m.value, ref); ok {
-					q.Reset, found = waitUntil(at, ref), true
+				if d, ok := ref.reset(m.value); ok {
+					q.Reset, found = d, true
 				}
 			}
 		}
@@ -194,7 +214,7 @@ func pickPolicy(members []fieldMember, name string) (ratePolicy, bool) {
 }
 
 // classicQuota reads a Limit / Remaining / Reset header trio.
-func classicQuota(h http.Header, ref time.Time, family, limitName, remainingName, resetName string) (Quota, bool) {
+func classicQuota(h http.Header, ref refs, family, limitName, remainingName, resetName string) (Quota, bool) {
 	q := Quota{Remaining: -1, Header: family}
 	found := false
 	// A limit header may list policies ("100, 100;w=60, 1000;w=3600"); the
@@ -212,8 +232,8 @@ func classicQuota(h http.Header, ref time.Time, family, limitName, remainingName
 	}
 	q.Remaining, found = setCount(q.Remaining, h.Get(remainingName), found)
 	if v := h.Get(resetName); v != "" {
-		if at, _, ok := ParseResetValue(v, ref); ok {
-			q.Reset, found = waitUntil(at, ref), true
+		if d, ok := ref.reset(v); ok {
+			q.Reset, found = d, true
 		}
 	}
 	return q, found

@@ -94,18 +94,21 @@ func (c *ServerClock) ParseWaitAt(h http.Header, now time.Time) (Signal, bool) {
 	return ParseWait(h, now)
 }
 
-// ParseQuotaAt is ParseQuota with reset instants read against the learned
-// server clock when it is precise (or in step with the local one), else
-// against the answer's Date header. Read against a Date header alone, a
-// reset to the millisecond ("2026-12-03T22:30:00.123Z", Unix ms) says a
-// window ends up to a second later than it does; that claim is what the
-// fixed-window model tries.
+// ParseQuotaAt is ParseQuota with reset instants given to the millisecond
+// ("2026-12-03T22:30:00.123Z", Unix ms) read against the learned server
+// clock when it is precise (or in step with the local one). Read against
+// the Date header, truncated to the second, such a reset says a window
+// ends up to a second later than it does; that claim is what the
+// fixed-window model tries. Resets given to the second are read against
+// the Date header still, whose truncation offsets theirs.
 func (c *ServerClock) ParseQuotaAt(h http.Header, now time.Time) (Quota, bool) {
 	if !hasRateLimitHeader(h) {
 		return Quota{Remaining: -1}, false
 	}
+	r := refs{date: serverNow(h, now)}
+	r.fine = r.date
 	if server, ok := c.Now(now); ok {
-		return parseQuota(h, server)
+		r.fine = server
 	}
-	return parseQuota(h, serverNow(h, now))
+	return parseQuota(h, r)
 }

@@ -230,7 +230,7 @@ func (s *simulation) send(w int) {
 func (s *simulation) answer(e simEvent) {
 	s.server.Observe(e.h, e.sent, e.at)
 	if e.ok {
-		q, ok := ParseQuota(e.h, e.at)
+		q, ok := s.server.ParseQuotaAt(e.h, e.at)
 		s.l.Done(e.sent, Accepted)
 		s.l.Success(e.sent, q, ok)
 		s.delivered++
@@ -274,6 +274,19 @@ const (
 	styleHTTPRate    = "httprate"    // X-RateLimit-* with a Unix-seconds reset, Retry-After
 	styleRetryAfter  = "retry-after" // only Retry-After in whole seconds on a 429
 	styleStructured  = "ratelimit"   // IETF RateLimit r=;t= and RateLimit-Policy q=;w=
+	// @fastify/rate-limit: x-ratelimit-limit/-remaining/-reset, the reset
+	// in whole seconds to the window's end rounded up, on every answer;
+	// retry-after the same on a 429.
+	styleFastify = "fastify"
+	// rate-limiter-flexible as its README sets the headers, on every
+	// answer: Retry-After msBeforeNext/1000 (fractional seconds),
+	// X-RateLimit-Limit/-Remaining, X-RateLimit-Reset in Unix seconds
+	// rounded up; the -iso and -date variants send the reset as
+	// toISOString() and as a JavaScript Date prints (whole seconds,
+	// truncated).
+	styleFlexible     = "flexible"
+	styleFlexibleISO  = "flexible-iso"
+	styleFlexibleDate = "flexible-date"
 )
 
 // simConcurrency is a concurrency limit: it works on at most limit
@@ -426,6 +439,25 @@ func (f *simFixed) serve(at time.Time) (bool, http.Header) {
 	case styleRetryAfter:
 		if !ok {
 			h.Set("Retry-After", strconv.Itoa(int(math.Ceil(left))))
+		}
+	case styleFastify:
+		h.Set("X-RateLimit-Limit", strconv.Itoa(f.limit))
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		h.Set("X-RateLimit-Reset", strconv.Itoa(int(math.Ceil(left))))
+		if !ok {
+			h.Set("Retry-After", strconv.Itoa(int(math.Ceil(left))))
+		}
+	case styleFlexible, styleFlexibleISO, styleFlexibleDate:
+		h.Set("Retry-After", strconv.FormatFloat(float64(end.Sub(at).Milliseconds())/1000, 'f', -1, 64))
+		h.Set("X-RateLimit-Limit", strconv.Itoa(f.limit))
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		switch f.style {
+		case styleFlexibleISO:
+			h.Set("X-RateLimit-Reset", end.UTC().Format("2006-01-02T15:04:05.000Z"))
+		case styleFlexibleDate:
+			h.Set("X-RateLimit-Reset", end.UTC().Format("Mon Jan 02 2006 15:04:05 GMT-0700")+" (Coordinated Universal Time)")
+		default:
+			h.Set("X-RateLimit-Reset", strconv.FormatInt(int64(math.Ceil(float64(end.UnixNano())/1e9)), 10))
 		}
 	}
 	return ok, h
