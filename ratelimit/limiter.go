@@ -107,6 +107,8 @@ type Limiter struct {
 	stats    Stats
 	adapt    *adaptive
 	fixed    *windowPacer // --window fixed
+	// finishing: the requests now waiting are the run's last (Finishing).
+	finishing bool
 	// fl counts the requests in flight (concurrency.go); pauseHintless
 	// says the pause in force is a backoff of our own guessing.
 	fl            flights
@@ -236,6 +238,9 @@ func (l *Limiter) admit(now time.Time) (time.Duration, *slot, chan struct{}) {
 		}
 	}
 	if w := l.window(); w != nil {
+		// A window aligned on the clock is not the pacer's to time: its
+		// probes bracket a boundary the pacer's window may straddle.
+		w.last = l.finishing && (l.adapt == nil || l.adapt.win == nil || !l.adapt.win.aligned)
 		if d := w.reserve(now); d > 0 {
 			return d, nil, l.changed
 		}
@@ -248,6 +253,25 @@ func (l *Limiter) admit(now time.Time) (time.Duration, *slot, chan struct{}) {
 		return d, r, l.changed
 	}
 	return 0, nil, l.changed
+}
+
+// Finishing tells the Limiter that the requests waiting now are the run's
+// last: none will follow them but retries. A fixed window's pacer holds a
+// few of each window's quota back to time the window's end, which a later
+// window's start is planned by; with no later window to plan, it lets
+// them go with the rest at once rather than a window's length later.
+func (l *Limiter) Finishing() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.finishing {
+		return
+	}
+	l.finishing = true
+	if w := l.window(); w != nil && len(w.probes) > 0 {
+		// Waiters held for a probe's time look again.
+		close(l.changed)
+		l.changed = make(chan struct{})
+	}
 }
 
 // window is the fixed-window pacer in force, if any: the one --window

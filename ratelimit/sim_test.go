@@ -108,8 +108,13 @@ type simResult struct {
 
 // simRun sends n messages with workers workers through l to srv.
 func simRun(l *Limiter, clk *simClock, srv simServer, n, workers int, seed uint64, cold bool) simResult {
+	return simRunOpt(l, clk, srv, n, workers, seed, cold, false)
+}
+
+// simRunOpt is simRun, without Finishing when noFinishing is set.
+func simRunOpt(l *Limiter, clk *simClock, srv simServer, n, workers int, seed uint64, cold, noFinishing bool) simResult {
 	s := &simulation{l: l, clk: clk, srv: srv, left: n, ws: make([]simWorker, workers),
-		rnd: rand.New(rand.NewPCG(seed, 11)), cold: cold}
+		rnd: rand.New(rand.NewPCG(seed, 11)), cold: cold, noFinishing: noFinishing}
 	for w := range s.ws {
 		s.try(w)
 	}
@@ -167,7 +172,8 @@ type simulation struct {
 	rnd    *rand.Rand
 	cold   bool
 
-	left                           int // messages no worker has taken yet
+	left                           int  // messages no worker has taken yet
+	noFinishing                    bool // never tell the Limiter the last messages are out
 	delivered, requests, throttled int
 	last                           time.Time
 }
@@ -202,6 +208,11 @@ func (s *simulation) try(w int) {
 		}
 		s.left--
 		wk.job = true
+		if s.left == 0 && !s.noFinishing {
+			// As sender's dispatcher does once the input is read and
+			// every message is a worker's.
+			s.l.Finishing()
+		}
 	}
 	now := s.clk.now
 	s.l.mu.Lock()

@@ -19,6 +19,14 @@ type windowPacer struct {
 	// first send, the server's may have started a little later.
 	margin time.Duration
 	probes []time.Duration
+	// extra is how many of the probes lie beyond the window's quota: sent
+	// early they would be refused. The rest are requests the window takes
+	// wherever they fall in it, held back only to time its end.
+	extra int
+	// last is set when the requests now waiting are the run's last (the
+	// Limiter's Finishing): nothing comes after them that a measured end
+	// would serve, so the probes within the quota go with the rest.
+	last bool
 	// hold is how long the rest of a window the pacer opened waits for
 	// the answer to its first request; 0 not at all. Sent alone, that
 	// request is answered sooner than in the company of the whole
@@ -43,6 +51,7 @@ func (p *windowPacer) reserve(now time.Time) time.Duration {
 	case p.sent > 0 && p.opened && now.Before(p.open.Add(p.hold)):
 		return p.open.Add(p.hold).Sub(now)
 	case p.sent < burst:
+	case p.last && p.sent < p.allowance-p.extra:
 	case p.sent < p.allowance:
 		if at := p.open.Add(p.probes[p.sent-max(burst, 0)]); now.Before(at) {
 			return at.Sub(now)
@@ -458,7 +467,7 @@ func (w *windowModel) length() time.Duration {
 // start, the last few held back to bisect the length while it is unsure.
 func (w *windowModel) plan() {
 	p := &w.pacer
-	p.allowance = w.quota
+	p.allowance, p.extra = w.quota, 0
 	if w.hi == 0 {
 		p.length = windowNever
 		p.probes = p.probes[:0]
@@ -473,6 +482,7 @@ func (w *windowModel) plan() {
 				p.probes = append(p.probes, d)
 			}
 			p.allowance += len(p.probes)
+			p.extra = len(p.probes)
 			return
 		}
 		// What the counter says is left, less what is on its way, goes
@@ -512,6 +522,7 @@ func (w *windowModel) plan() {
 			p.probes = append(p.probes, d)
 		}
 		p.allowance = p.sent + left - held + len(p.probes)
+		p.extra = len(p.probes) - held
 		return
 	}
 	// The pacer times a window from its first request's answer, when the

@@ -119,3 +119,39 @@ func TestWindowModelCountsLastRequest(t *testing.T) {
 		})
 	}
 }
+
+// TestWindowPacerLastRequests: a window's pacer holds a few of its quota
+// back to time the window's end; once the requests waiting are the run's
+// last (Finishing), those within the quota go at once, and those beyond
+// it, which would be refused before the window ends, still wait.
+func TestWindowPacerLastRequests(t *testing.T) {
+	const ms = time.Millisecond
+	open := simEpoch
+	tests := []struct {
+		name  string
+		extra int  // probes beyond the quota
+		last  bool // the run's last requests
+		want  []time.Duration
+	}{
+		{"probes wait for their offsets", 0, false, []time.Duration{0, 0, 0, 0, 0, 0, 0, 500 * ms, 700 * ms, 900 * ms}},
+		{"the last requests go at once", 0, true, []time.Duration{0, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
+		{"but not beyond the quota", 2, true, []time.Duration{0, 0, 0, 0, 0, 0, 0, 0, 700 * ms, 900 * ms}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := windowPacer{allowance: 10, length: time.Second, probes: []time.Duration{500 * ms, 700 * ms, 900 * ms}, extra: tt.extra,
+				open: open, anchored: true, last: tt.last}
+			for i, want := range tt.want {
+				if got := p.reserve(open); got != want {
+					t.Fatalf("request %d waits %v, want %v", i+1, got, want)
+				}
+				if want > 0 {
+					// It goes when its time comes.
+					if got := p.reserve(open.Add(want)); got != 0 {
+						t.Fatalf("request %d at its time waits %v more", i+1, got)
+					}
+				}
+			}
+		})
+	}
+}

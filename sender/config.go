@@ -122,6 +122,14 @@ type flightLimiter interface {
 	Done(sent time.Time, o ratelimit.Outcome)
 }
 
+// finishingLimiter is a Limiter told when the run's last messages are
+// with the workers (*ratelimit.Limiter: a fixed window's pacer then stops
+// holding requests back to time the window's end, since no later window
+// needs it).
+type finishingLimiter interface {
+	Finishing()
+}
+
 // Config configures a Run. The zero value sends with http.DefaultClient,
 // unpaced, 8 at a time, and journals nothing.
 type Config struct {

@@ -26,6 +26,8 @@ type dispatcher struct {
 	next      *job // the job whose turn it is, until a worker takes it
 	busy      int  // jobs handed to workers whose outcome is not in yet
 	inputOpen bool
+	// finishing: the limiter was told the last jobs are the workers'.
+	finishing bool
 	stopping  bool
 	err       error // why the run stops; the first reason wins
 	// stoppedAt is how many rows had failed when the error policy stopped
@@ -79,6 +81,7 @@ func (d *dispatcher) dispatch() {
 		if d.drained() {
 			return
 		}
+		d.tellFinishing()
 		select {
 		case m, ok := <-d.input():
 			d.read(m, ok, now)
@@ -95,6 +98,18 @@ func (d *dispatcher) dispatch() {
 			d.ctxDone = nil
 			d.end(ErrInterrupted)
 		}
+	}
+}
+
+// tellFinishing tells the limiter, once, when every job left is a worker's: the
+// input is read and nothing waits in the queue.
+func (d *dispatcher) tellFinishing() {
+	if d.finishing || d.inputOpen || d.next != nil || d.queue.len() > 0 {
+		return
+	}
+	d.finishing = true
+	if f, ok := d.e.lim.(finishingLimiter); ok {
+		f.Finishing()
 	}
 }
 
