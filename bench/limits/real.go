@@ -107,6 +107,8 @@ func allRealScenarios() []realScenario {
 			Notes: "rate-limiter-flexible 11 RateLimiterMemory, README headers: Retry-After in fractional seconds, X-RateLimit-Reset in Unix seconds rounded up, window from the first request"},
 		{Name: "flexible-1s", Kind: string(limiters.Flexible), Algorithm: algoFixed, Limit: 100, WindowSeconds: 1,
 			Notes: "rate-limiter-flexible 11 RateLimiterMemory, README headers: Retry-After in fractional seconds, X-RateLimit-Reset in Unix seconds rounded up, window from the first request"},
+		{Name: "flexible-iso-1s", Kind: string(limiters.Flexible), Algorithm: algoFixed, Limit: 100, WindowSeconds: 1, Style: limiters.StyleFlexibleISO,
+			Notes: "rate-limiter-flexible 11 RateLimiterMemory, X-RateLimit-Reset toISOString() (to the millisecond), Retry-After in fractional seconds"},
 		{Name: "flexible-date-150ms", Kind: string(limiters.Flexible), Algorithm: algoFixed, Limit: 15, WindowSeconds: 0.15, Style: limiters.StyleFlexibleDate,
 			Notes: "rate-limiter-flexible 11 RateLimiterMemory, X-RateLimit-Reset a JavaScript Date (whole seconds, truncated), Retry-After in fractional seconds"},
 		{Name: "flexible-date-1s", Kind: string(limiters.Flexible), Algorithm: algoFixed, Limit: 100, WindowSeconds: 1, Style: limiters.StyleFlexibleDate,

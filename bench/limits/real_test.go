@@ -26,6 +26,7 @@ func TestRealIdeal(t *testing.T) {
 		"fastify-1s":          3,
 		"flexible-150ms":      3.9,
 		"flexible-1s":         3,
+		"flexible-iso-1s":     3,
 		"flexible-date-150ms": 3.9,
 		"flexible-date-1s":    3,
 		"ulule-150ms":         3.9, // a fixed window from the first request
