@@ -64,8 +64,19 @@ func simCases() []simCase {
 	return []simCase{
 		{"token bucket, counters", func() simServer { return &simBucket{burst: 15, rate: 100, style: styleCounters} },
 			idealBucket(15, 100), 0.95, 0.01, 0, 0.95, 0},
+		// The equation once took the bucket as empty at each refusal and
+		// measured 92/s from the one segment the run had (0.90, pinned
+		// at 89/s: 0.88).
 		{"leaky bucket, bare 429 (nginx)", func() simServer { return &simBucket{burst: 15, rate: 100, style: styleBare} },
-			idealBucket(15, 100), 0.90, 0.03, 0, 0.88, 0},
+			idealBucket(15, 100), 0.95, 0.03, 0, 0.95, 0},
+		// nginx's own arithmetic (simNginx): a bucket of burst+1 that
+		// drains over whole milliseconds since the last request it
+		// took. The segments' equation took the bucket as empty at
+		// each refusal, and a single segment of ten requests measured
+		// it 3-8% short (92/s, pinned at 89/s: 0.89), which the gentle
+		// creep never made up within the run.
+		{"nginx limit_req 100r/s burst=15 nodelay (exact arithmetic)", func() simServer { return &simNginx{rate: 100, burst: 15} },
+			idealBucket(16, 100), 0.95, 0.03, 0, 0.95, 0},
 		// nginx at rate=10r/s burst=20 refills slower than the first
 		// probes come, which refuse alike a window and this bucket: the
 		// request after the first accepted one tells them apart (taken
@@ -88,9 +99,12 @@ func simCases() []simCase {
 		// (0.64 before). Where refused requests count (the sandbox's
 		// penalty box), the burst's tail leaves the bucket in debt and
 		// the model takes it for a window of 4 per 47ms, which paces it
-		// at 85/s: 0.78 with 14 429s (before: 0.64, 9).
+		// at 85/s: 0.78 with 14 429s (before: 0.64, 9). The bucket
+		// alone was 0.80 while its one segment measured it 2% over its
+		// rate (102/s); measured 98.7/s, its pace creeps gently, as a
+		// refusal costs the whole second the server asks.
 		{"token bucket, Retry-After only", func() simServer { return &simBucket{burst: 15, rate: 100, style: styleRetryAfter} },
-			idealBucket(15, 100), 0.78, 0.03, 0, 0.95, 0},
+			idealBucket(15, 100), 0.77, 0.03, 0, 0.95, 0},
 		{"token bucket, Retry-After only, refused count (penalty)", func() simServer {
 			return &simBucket{burst: 15, rate: 100, countRefused: true, style: styleRetryAfter}
 		}, idealBucket(15, 100), 0.75, 0.035, 0, 0.8, 0},

@@ -411,6 +411,7 @@ func (l *Limiter) concAside(now time.Time) {
 	a := l.adapt
 	a.conc = nil
 	a.lastSign, a.lastLeft = now, 0
+	a.lastAnchor, a.lastRefused = now, false
 	a.segStart, a.segAccepted, a.probed = now, 0, now
 	l.lim = l.adaptivePacer(now, true)
 }
@@ -431,6 +432,11 @@ func (l *Limiter) Done(sent time.Time, o Outcome) {
 	defer l.mu.Unlock()
 	now := l.clock.Now()
 	capped := l.adapt != nil && l.adapt.conc != nil
+	if o == Refused && l.adapt != nil {
+		// Throttle, which reads the refusal next, anchors its sign at
+		// the refused request's send time.
+		l.adapt.refusedSent = sent
+	}
 	sent, ok := l.fl.end(sent, now, o)
 	if !ok {
 		return

@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -34,6 +35,78 @@ func TestLearnedBurstLessRefill(t *testing.T) {
 			a.measured, a.limitSaid, a.sliding = tt.measured, tt.limitSaid, tt.sliding
 			if got, _ := a.learned(); got != tt.want {
 				t.Errorf("learned burst = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestBucketReplayMeasures checks the bucket equation against a token
+// bucket of 15 at 100/s (simBucket) that a schedule of requests drains:
+// the burst, a pause, then a steady pace until the next refusal. The
+// replay measures the rate from the requests taken between the two
+// refusals, also where the pace stayed under the rate long enough for
+// the bucket to overflow, and a refusal of a request sent before the
+// previous sign's adds an empty segment, not a panic.
+func TestBucketReplayMeasures(t *testing.T) {
+	tests := []struct {
+		name   string
+		pause  time.Duration // after the burst's first refusal
+		paces  []float64     // requests per second, each for a second or until refused
+		within float64       // relative error allowed
+	}{
+		{name: "one short segment past the rate", pause: 34 * time.Millisecond, paces: []float64{150}, within: 0.05},
+		{name: "under the rate, overflowing, then past it", pause: 30 * time.Millisecond, paces: []float64{90, 125}, within: 0.02},
+		{name: "just past the rate for long", pause: 20 * time.Millisecond, paces: []float64{103}, within: 0.02},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := &simBucket{burst: 15, rate: 100, style: styleBare}
+			a := newAdaptive(1e9, 0, 8)
+			t0 := simEpoch
+			a.firstSent = t0
+			var refused []time.Time
+			at := t0
+			for range 16 { // the burst: 15 taken, the 16th refused
+				if ok, _ := srv.serve(at); ok {
+					a.noteAccepted(at)
+					a.burstSeen++
+				} else {
+					refused = append(refused, at)
+				}
+				at = at.Add(50 * time.Microsecond)
+			}
+			at = refused[0].Add(tt.pause)
+			for _, pace := range tt.paces {
+				end := at.Add(time.Second)
+				for len(refused) == 1 && at.Before(end) {
+					if ok, _ := srv.serve(at); ok {
+						a.noteAccepted(at)
+						a.segAccepted++
+					} else {
+						refused = append(refused, at)
+					}
+					at = at.Add(time.Duration(float64(time.Second) / pace))
+				}
+			}
+			if len(refused) != 2 {
+				t.Fatalf("the schedule drew %d refusals, want 2", len(refused))
+			}
+			a.successes = a.burstSeen
+			a.refusal = refused[0]
+			a.sign(refused[0], tt.pause, 0)
+			a.segAccepted = len(a.sentLog) - a.burstSeen
+			a.refusal = refused[1]
+			a.sign(refused[1], 0, 0)
+			if got := a.measured; math.Abs(got/100-1) > tt.within {
+				t.Errorf("measured %.1f/s, want 100/s within %.0f%%", got, 100*tt.within)
+			}
+			// A request sent before the latest sign's, refused after
+			// it: an empty segment, the measurement as it was.
+			before := a.measured
+			a.refusal = refused[1].Add(-time.Millisecond)
+			a.sign(refused[1].Add(time.Millisecond), 0, 0)
+			if math.Abs(a.measured/before-1) > 0.01 {
+				t.Errorf("after an empty segment measured %.1f/s, want %.1f/s", a.measured, before)
 			}
 		})
 	}

@@ -311,6 +311,19 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 	defer l.mu.Unlock()
 	l.stats.Throttles++
 	paused := now.Before(l.pauseUntil)
+	if a := l.adapt; a != nil {
+		// The sign this refusal makes is about the refused request: at
+		// its send time, when Done said it (and it is no older than the
+		// pause would be), else at its answer.
+		a.refusal = now
+		if rs := a.refusedSent; !rs.IsZero() && !rs.After(now) && now.Sub(rs) < time.Second {
+			a.refusal = rs
+		}
+		defer func() { a.refusal, a.refusedSent = time.Time{}, time.Time{} }()
+		if hinted {
+			a.waitSaid = max(a.waitSaid, wait)
+		}
+	}
 	if l.adapt != nil && l.adapt.conc != nil && l.adapt.conc.proven {
 		// A concurrency limit: Done lowers the cap if need be. A bare
 		// refusal pauses nothing; a wait the server states is honoured.

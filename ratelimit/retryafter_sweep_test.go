@@ -33,7 +33,11 @@ func TestRetryAfterWindowSweep(t *testing.T) {
 		{"10 per 1s from the first request", 10, time.Second, false, 0.97, 0.03},
 		{"200 per 2s from the first request", 200, 2 * time.Second, false, 0.95, 0.03},
 		{"15 per 150ms aligned", 15, 150 * time.Millisecond, true, 0.72, 0.03},
-		{"40 per 500ms aligned", 40, 500 * time.Millisecond, true, 0.82, 0.035},
+		// One phase of three is taken for a bucket and paced by its
+		// equation: 0.84 before its replay measured that window at
+		// 83/s instead of 82/s, over the window's 80/s, and a refusal
+		// cost the second Retry-After asks.
+		{"40 per 500ms aligned", 40, 500 * time.Millisecond, true, 0.80, 0.035},
 		{"100 per 1s aligned", 100, time.Second, true, 0.85, 0.035},
 		{"10 per 1s aligned", 10, time.Second, true, 0.88, 0.035},
 	}

@@ -396,6 +396,41 @@ func (b *simBucket) serve(at time.Time) (bool, http.Header) {
 	return ok, h
 }
 
+// simNginx is nginx's limit_req (ngx_http_limit_req_module.c) as it
+// computes, with nodelay: the excess over the rate in thousandths of a
+// request, drained at rate per second over the whole milliseconds of the
+// event loop's clock since the last accepted request (a refused one
+// changes nothing), plus one request for the one arriving, refused past
+// burst requests. A key's first request, or the first after the excess
+// drained, leaves it at 0: burst+1 go at once. The answer is a bare
+// status.
+type simNginx struct {
+	rate  int64 // requests per second
+	burst int64
+
+	seen   bool
+	excess int64 // thousandths of a request
+	last   int64 // ms
+}
+
+func (n *simNginx) serve(at time.Time) (bool, http.Header) {
+	now := at.UnixMilli() // ngx_current_msec
+	if !n.seen {
+		n.seen, n.excess, n.last = true, 0, now
+		return true, http.Header{}
+	}
+	ms := max(now-n.last, 0)
+	excess := max(n.excess-n.rate*1000*ms/1000+1000, 0)
+	if excess > n.burst*1000 {
+		return false, http.Header{}
+	}
+	n.excess = excess
+	if ms != 0 {
+		n.last = now
+	}
+	return true, http.Header{}
+}
+
 // simFixed is a fixed window of limit requests per window, aligned on the
 // clock or started by the first request after the last one ended
 // (express-rate-limit's memory store). Refused requests count when
