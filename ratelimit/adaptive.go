@@ -356,15 +356,25 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 		// rate, briskly while the pace is still the first guess, so a
 		// guess under the limit does not hold the run down.
 		probe := adaptiveProbe
-		if n := float64(a.evidence); n > 0 && a.evidence < adaptiveTrusted && !a.oneAtATime() && a.waitSaid < adaptiveIdle && a.pace < a.measured*(1+1/n) {
+		if n := float64(a.evidence); n > 0 && a.evidence < adaptiveTrusted && !a.oneAtATime() && a.waitSaid < adaptiveIdle {
 			// A rate measured from few requests is known to a request
 			// or so in their number: creep up through that doubt within
 			// a second or two, so that the next refusal measures again
 			// from a longer segment (it costs one 429 and a short
 			// pause; a rate measured short costs its shortfall for the
-			// rest of the run). Not where the server asks a long wait
-			// after a refusal (Retry-After: 1).
-			probe = math.Max(probe, adaptiveDoubt/n)
+			// rest of the run). Past it, half as fast until a refusal
+			// while the rate comes from one segment, whose start is
+			// known less well (on a busy machine nginx's first ten
+			// requests measured it 20% short). Not where the server asks
+			// a long wait after a refusal (Retry-After: 1).
+			doubt := adaptiveDoubt / n
+			if a.pace >= a.measured*(1+1/n) {
+				doubt = 0
+				if len(a.history) == 1 {
+					doubt = adaptiveDoubt / n / 2
+				}
+			}
+			probe = math.Max(probe, doubt)
 		}
 		if a.measured == 0 || a.loose {
 			probe = adaptiveSearch
