@@ -78,6 +78,7 @@ func TestRunStyles(t *testing.T) {
 		{sandbox.StyleResetSeconds, "X-RateLimit-Reset", ratelimit.UnitSeconds, "X-RateLimit"},
 		{sandbox.StyleResetISO, "X-RateLimit-Reset", ratelimit.UnitISO8601, "X-RateLimit"},
 		{sandbox.StyleResetDuration, "X-RateLimit-Reset", ratelimit.UnitDuration, "X-RateLimit"},
+		{sandbox.StyleResetJSDate, "X-RateLimit-Reset", ratelimit.UnitJSDate, "X-RateLimit"},
 		{sandbox.StyleNone, "", "", ""},
 	}
 	for _, tt := range tests {

@@ -392,6 +392,8 @@ func writeQuota(h http.Header, style string, d decision, now time.Time) {
 		h.Set("X-RateLimit-Reset", time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z07:00"))
 	case StyleResetDuration:
 		h.Set("X-RateLimit-Reset", (time.Duration(ceilDiv(int64(d.reset), int64(time.Millisecond))) * time.Millisecond).String())
+	case StyleResetJSDate:
+		h.Set("X-RateLimit-Reset", at.UTC().Truncate(time.Second).Format("Mon Jan 02 2006 15:04:05 GMT-0700")+" (Coordinated Universal Time)")
 	default: // StyleNone: a bare 429
 		return
 	}

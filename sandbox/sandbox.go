@@ -50,13 +50,18 @@ const (
 	StyleResetSeconds    = "x-ratelimit-reset-seconds"
 	StyleResetISO        = "x-ratelimit-reset-iso"
 	StyleResetDuration   = "x-ratelimit-reset-duration"
-	StyleNone            = "none" // a bare 429: the client must back off on its own
+	// StyleResetJSDate is X-RateLimit-Reset as Node prints a JavaScript
+	// Date ("Thu Jan 02 2025 03:04:06 GMT+0000 (Coordinated Universal
+	// Time)", truncated to the second), as rate-limiter-flexible's README
+	// once set it and code copied from it still does.
+	StyleResetJSDate = "x-ratelimit-reset-jsdate"
+	StyleNone        = "none" // a bare 429: the client must back off on its own
 )
 
 var styles = []string{
 	StyleRetryAfter, StyleRetryAfterDate, StyleRetryIn, StyleRateLimit, StyleRateLimitOld, StyleRateLimitRefill,
 	StyleResetAfter, StyleInin, StyleResetUnix, StyleResetUnixMS,
-	StyleResetSeconds, StyleResetISO, StyleResetDuration, StyleNone,
+	StyleResetSeconds, StyleResetISO, StyleResetDuration, StyleResetJSDate, StyleNone,
 }
 
 // Styles lists every header style, for --help and for benchmarks that run

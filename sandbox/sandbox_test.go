@@ -104,8 +104,8 @@ func TestNewValidates(t *testing.T) {
 
 func TestStylesListsEveryStyle(t *testing.T) {
 	got := Styles()
-	if len(got) != 14 {
-		t.Fatalf("Styles() has %d entries, want 14", len(got))
+	if len(got) != 15 {
+		t.Fatalf("Styles() has %d entries, want 15", len(got))
 	}
 	got[0] = "changed"
 	if Styles()[0] != StyleRetryAfter {
@@ -272,6 +272,9 @@ func TestStyleHeaders(t *testing.T) {
 		{StyleResetDuration,
 			map[string]string{"X-RateLimit-Limit": "2", "X-RateLimit-Remaining": "1", "X-RateLimit-Reset": "1.25s"},
 			map[string]string{"X-RateLimit-Limit": "2", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1.25s"}},
+		{StyleResetJSDate,
+			map[string]string{"X-RateLimit-Limit": "2", "X-RateLimit-Remaining": "1", "X-RateLimit-Reset": "Thu Jan 02 2025 03:04:06 GMT+0000 (Coordinated Universal Time)"},
+			map[string]string{"X-RateLimit-Limit": "2", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "Thu Jan 02 2025 03:04:06 GMT+0000 (Coordinated Universal Time)"}},
 		{StyleNone, nil, nil},
 	}
 	if len(tests) != len(Styles()) {
