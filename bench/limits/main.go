@@ -18,7 +18,7 @@
 //
 //	go run ./bench/limits [-bin PATH] [-rows 400] [-scenarios a,b] [-modes adaptive,fixed,naive]
 //	                      [-repeat N] [-out FILE] [-json] [-strict]
-//	go run ./bench/limits -real [-limiters a,b] [-modes adaptive,pinned,curl] [-repeat 3] ...
+//	go run ./bench/limits -real [-limiters a,b] [-custom KIND:LIMIT/WINDOW[:opt...],...] [-modes adaptive,pinned,curl] [-repeat 3] ...
 //
 // Runs are strictly sequential, because timing is what is measured. The
 // process exits 0 whatever the numbers are, unless -strict is given (then a
@@ -80,7 +80,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	o := options{args: args}
 	fs := flag.NewFlagSet("limits", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var scenarios, modes, limiterNames string
+	var scenarios, modes, limiterNames, custom string
 	fs.StringVar(&o.bin, "bin", "", "bulksend binary to run (default: go build the module into a temp dir)")
 	fs.IntVar(&o.rows, "rows", 400, "rows in the input file")
 	fs.StringVar(&scenarios, "scenarios", "", "comma-separated scenario names to run (default all: "+strings.Join(scenarioNames(allScenarios()), ", ")+")")
@@ -91,6 +91,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.strict, "strict", false, "exit 1 when any cell misses its target")
 	fs.BoolVar(&o.realTable, "real", false, "measure the real-limiter table (modes "+strings.Join(realModes, ",")+"; default "+strings.Join(defaultRealModes, ",")+") instead of the sandbox one")
 	fs.StringVar(&limiterNames, "limiters", "", "with -real: comma-separated limiter configurations to run (default all: "+strings.Join(realScenarioNames(allRealScenarios()), ", ")+")")
+	fs.StringVar(&custom, "custom", "", "with -real: comma-separated configurations of your own, KIND:LIMIT/WINDOW[:burst=N][:noburst][:status=N][:style=S][:rows=N] (e.g. nginx:20/1s:burst=5,haproxy:50/500ms); run instead of the table unless -limiters names some too")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -110,8 +111,17 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		if !modesSet {
 			modes = strings.Join(defaultRealModes, ",")
 		}
-		if o.real, err = pickRealScenarios(benchcli.SplitList(limiterNames)); err != nil {
-			return o, err
+		if custom == "" || limiterNames != "" {
+			if o.real, err = pickRealScenarios(benchcli.SplitList(limiterNames)); err != nil {
+				return o, err
+			}
+		}
+		if custom != "" {
+			more, err := parseCustom(custom)
+			if err != nil {
+				return o, err
+			}
+			o.real = append(o.real, more...)
 		}
 		if o.modes, err = benchcli.PickList("-modes", "mode", realModes, benchcli.SplitList(modes)); err != nil {
 			return o, err
@@ -123,6 +133,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	}
 	if limiterNames != "" {
 		return o, errors.New("-limiters: only with -real")
+	}
+	if custom != "" {
+		return o, errors.New("-custom: only with -real")
 	}
 	if o.scenarios, err = pickScenarios(allScenarios(), benchcli.SplitList(scenarios)); err != nil {
 		return o, err

@@ -65,7 +65,16 @@ type realScenario struct {
 	NoBurst       bool    `json:"no_burst,omitempty"` // nginx without a burst clause
 	Status        int     `json:"status,omitempty"`   // nginx's limit_req_status, HAProxy's deny_status; 0: 429
 	Style         string  `json:"style,omitempty"`    // the sandbox's or the limiter's header style (limiters.Config.Style)
+	Rows          int     `json:"rows,omitempty"`     // rows sent through it; 0: -rows
 	Notes         string  `json:"notes"`
+}
+
+// rows is how many rows go through sc: its own count, else def (-rows).
+func (sc realScenario) rows(def int) int {
+	if sc.Rows > 0 {
+		return sc.Rows
+	}
+	return def
 }
 
 func (sc realScenario) window() time.Duration {
@@ -504,24 +513,21 @@ func benchReal(ctx context.Context, o options, progress io.Writer) (*realResult,
 			}
 		}
 	}
-	rows := makeRows(o.rows)
-	input, bodies := filepath.Join(dir, "rows.csv"), filepath.Join(dir, "bodies.jsonl")
-	if err := writeRows(input, rows); err != nil {
-		return nil, err
-	}
-	if err := writeBodies(bodies, rows); err != nil {
-		return nil, err
-	}
 	res := &realResult{
 		Command: benchcli.ShellJoin(append([]string{"go", "run", "./bench/limits"}, o.args...)...),
 		Bin:     bin, Rows: o.rows, Repeat: o.repeat, Concurrency: sendConcurrency, Modes: o.modes,
 	}
 	total, done := len(o.real)*o.repeat, 0
 	for _, sc := range o.real {
-		sr := realScenarioResult{realScenario: sc, IdealSeconds: round(sc.idealSeconds(o.rows), 3)}
+		n := sc.rows(o.rows)
+		input, bodies, err := writeInputs(dir, n)
+		if err != nil {
+			return nil, err
+		}
+		sr := realScenarioResult{realScenario: sc, IdealSeconds: round(sc.idealSeconds(n), 3)}
 		trials := map[string][]trial{}
 		for range o.repeat {
-			got, err := realRun(ctx, o, sc, bin, input, bodies, dir, bins, o.rows)
+			got, err := realRun(ctx, o, sc, bin, input, bodies, dir, bins, n)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", sc.Name, err)
 			}
@@ -541,7 +547,7 @@ func benchReal(ctx context.Context, o options, progress io.Writer) (*realResult,
 		}
 		for _, m := range sendModes(o.modes) {
 			tg, judged := sc.target(m)
-			c := newRealCell(m, trials[m], o.rows, tg, judged)
+			c := newRealCell(m, trials[m], n, tg, judged)
 			switch c.Verdict {
 			case benchcli.Pass:
 				res.Pass++
@@ -563,12 +569,38 @@ func benchReal(ctx context.Context, o options, progress io.Writer) (*realResult,
 	return res, nil
 }
 
+// writeInputs writes n rows for bulksend and their bodies for curl into
+// dir, once per n.
+func writeInputs(dir string, n int) (input, bodies string, err error) {
+	input, bodies = filepath.Join(dir, fmt.Sprintf("rows-%d.csv", n)), filepath.Join(dir, fmt.Sprintf("bodies-%d.jsonl", n))
+	if _, err := os.Stat(input); err == nil {
+		return input, bodies, nil
+	}
+	rows := makeRows(n)
+	if err := writeRows(input, rows); err != nil {
+		return "", "", err
+	}
+	if err := writeBodies(bodies, rows); err != nil {
+		return "", "", err
+	}
+	return input, bodies, nil
+}
+
 // describeReal names sc's configuration for the table.
 func describeReal(sc realScenario) string {
-	if sc.Algorithm == algoLeaky || sc.Algorithm == algoBucket {
-		return fmt.Sprintf("%s: burst %d, %g/s", sc.Name, sc.Burst, float64(sc.Limit)/sc.WindowSeconds)
+	var d string
+	switch {
+	case sc.NoBurst:
+		d = fmt.Sprintf("%s: no burst, %g/s", sc.Name, float64(sc.Limit)/sc.WindowSeconds)
+	case sc.Algorithm == algoLeaky || sc.Algorithm == algoBucket:
+		d = fmt.Sprintf("%s: burst %d, %g/s", sc.Name, sc.Burst, float64(sc.Limit)/sc.WindowSeconds)
+	default:
+		d = fmt.Sprintf("%s: %d per %s", sc.Name, sc.Limit, sc.window())
 	}
-	return fmt.Sprintf("%s: %d per %s", sc.Name, sc.Limit, sc.window())
+	if sc.Rows > 0 {
+		d += fmt.Sprintf(", %d rows", sc.Rows)
+	}
+	return d
 }
 
 // markdown is the real-limiter table, then how it was made.
