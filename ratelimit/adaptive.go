@@ -324,6 +324,14 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 			if sent.After(a.burstLast) {
 				a.burstLast = sent
 			}
+			if a.measured == 0 && a.bare == nil && a.win == nil && a.ra == nil && a.conc == nil && a.limitSaid == 0 {
+				// The first refusal's answer came before the burst's
+				// (the server refuses sooner than it serves): the first
+				// guess was made from too small a burst. Ten bursts a
+				// second of the burst counted so far, not of the one.
+				a.pace = math.Max(a.pace, adaptiveGuess*float64(a.burstSize()))
+				a.repace = true
+			}
 		}
 		return 0
 	}

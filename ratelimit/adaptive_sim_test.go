@@ -84,6 +84,18 @@ func simCases() []simCase {
 		// 0.84). The 429 share is over issue 11's 3% by a request.
 		{"leaky bucket 21 at 10/s, bare 429 (nginx)", func() simServer { return &simBucket{burst: 21, rate: 10, style: styleBare} },
 			idealBucket(21, 10), 0.95, 0.035, 0, 0.95, 0},
+		// Buckets refilling a few times their size a second (nginx at
+		// rate=20r/s burst=5 and rate=50r/s burst=3, which serve burst+1
+		// at once): the burst's answers come after the first refusal's,
+		// so the first guess, ten bursts a second, was made from a burst
+		// of one and the search crept up from 10/s (at 50/s: 0.75 and
+		// 3.4% 429s before the guess grew with the burst; at 20/s the
+		// replayed rate made up for it, 0.96, and the higher guess costs
+		// two more 429s there, 3.1%).
+		{"leaky bucket 6 at 20/s, bare 429 (nginx)", func() simServer { return &simBucket{burst: 6, rate: 20, style: styleBare} },
+			idealBucket(6, 20), 0.95, 0.035, 0, 0.95, 0},
+		{"leaky bucket 4 at 50/s, bare 429 (nginx)", func() simServer { return &simBucket{burst: 4, rate: 50, style: styleBare} },
+			idealBucket(4, 50), 0.93, 0.03, 0, 0.95, 0},
 		// nginx's limit_req without a burst refuses any two requests
 		// closer than 1/rate: a jittered 429 while the pace is still low
 		// measured the pace, not the rate (0.13, 12/s learned, before
