@@ -11,6 +11,7 @@ import (
 
 	"github.com/bulksend/bulksend/bench/internal/benchcli"
 	"github.com/bulksend/bulksend/internal/testkit"
+	"github.com/bulksend/bulksend/sandbox"
 )
 
 func TestParseOptions(t *testing.T) {
@@ -21,7 +22,8 @@ func TestParseOptions(t *testing.T) {
 		wantModes     []string
 		wantErr       string
 	}{
-		{"defaults", nil, 21, allModes, ""},
+		// Every sandbox style, three of them at two clock skews, and the penalty box.
+		{"defaults", nil, len(sandbox.Styles()) + 7, allModes, ""},
 		{"real defaults", []string{"-real"}, 0, defaultRealModes, ""},
 		{"real with probe", []string{"-real", "-modes", "probe,adaptive"}, 0, []string{modeAdaptive, modeProbe}, ""},
 		{"real picks", []string{"-real", "-limiters", "express-1s,nginx", "-modes", "curl"}, 0, []string{modeCurl}, ""},
