@@ -296,9 +296,11 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 			// still: a sliding window, whose requests age out of it one
 			// by one once a window has passed. Paced like a bucket from
 			// here, but it gives nothing back for a window after a burst.
-			a.idleLeft, a.idleSent = a.win.left, a.win.leftSent
+			w := a.win
+			a.idleLeft, a.idleSent = w.left, w.leftSent
 			a.win, a.sliding = nil, true
 			a.measureRefill(sent, remaining)
+			a.capSliding(w)
 		}
 		return 0
 	}
@@ -434,6 +436,24 @@ func (a *adaptive) refill(sent, now time.Time, remaining int, reset time.Duratio
 	}
 	a.measureRefill(sent, remaining)
 	return true
+}
+
+// capSliding bounds the first pace of a sliding window that the
+// fixed-window model w handed back. The refill measured across the hand
+// back means little: a log gives its quota back a window after it went
+// out, all at once (a log of 40 per 500ms measured 313/s), and the burst
+// into it is refused. But a request w saw counted lo after its window's
+// first one was in the same window as that one, so the window is at
+// least lo long and holds no more than the quota per lo.
+func (a *adaptive) capSliding(w *windowModel) {
+	if w.lo <= 0 || w.quota <= 0 {
+		return
+	}
+	most := float64(w.quota) / w.lo.Seconds()
+	if a.measured > most {
+		a.measured = most
+	}
+	a.pace = math.Min(a.pace, adaptiveMargin*most)
 }
 
 // measureRefill reads the refill a bucket-like counter shows from

@@ -588,7 +588,7 @@ func (s *simSliding) serve(at time.Time) (bool, http.Header) {
 		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
 		h.Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
 		if !ok {
-			h.Set("Retry-After", strconv.Itoa(int(math.Ceil(reset.Sub(at).Seconds()))))
+			h.Set("Retry-After", strconv.Itoa(int(s.window.Seconds())))
 		}
 	}
 	return ok, h

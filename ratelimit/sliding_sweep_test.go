@@ -1,0 +1,115 @@
+package ratelimit
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// simBusy is a server reached by a busy client: each request arrives up
+// to late after the send the limiter counted (the goroutine waited for a
+// CPU), in the order sent. Against a sliding window whose counter sits a
+// request or two under its quota, that jitter is what draws the refusals
+// a perfectly punctual client never sees.
+type simBusy struct {
+	srv  simServer
+	rnd  *rand.Rand
+	late time.Duration
+	last time.Time
+}
+
+func (b *simBusy) serve(at time.Time) (bool, http.Header) {
+	at = at.Add(time.Duration(b.rnd.Float64() * float64(b.late)))
+	if at.Before(b.last) {
+		at = b.last
+	}
+	b.last = at
+	return b.srv.serve(at)
+}
+
+// TestSlidingWindowSweep runs the adaptive rate, and then the flags its
+// summary suggests, against sliding windows with X-RateLimit-* counters
+// (a log, a counter aligned on the clock as go-chi/httprate keeps it, a
+// counter from the first request as HAProxy keeps it) at three sizes,
+// each reached by a punctual client and by a busy one whose requests
+// arrive up to 3ms late, and holds each run to a floor of efficiency and
+// issue 11's 3% of 429s, and the pinned flags to no more 429s. It logs the
+// figures BENCHMARKS.md compares change by change:
+//
+//	go test -run TestSlidingWindowSweep -v ./ratelimit
+func TestSlidingWindowSweep(t *testing.T) {
+	tests := []struct {
+		name             string
+		counter, haproxy bool
+		limit            int
+		window           time.Duration
+		// minEff holds each adaptive run to today's efficiency; the
+		// 429s are held to issue 11's 3% and the pinned runs to no more
+		// than the adaptive run's but where pinnedExtra says.
+		minEff      float64
+		pinnedExtra int
+	}{
+		{"log", false, false, 15, 150 * time.Millisecond, 0.78, 0},
+		// Before capSliding: 25 429s (6%) at 0.55, the window model
+		// handing back at a refill of 313/s measured across a log's
+		// reset, each refusal's Retry-After: 0 costing nothing.
+		{"log", false, false, 40, 500 * time.Millisecond, 0.42, 0},
+		// Paced as a fixed window, which a log is to a client that
+		// sends its quota at once; with the late client the window is
+		// learned at 2s since 8005f7a (0.46 before, 1.13s).
+		{"log", false, false, 100, time.Second, 0.41, 0},
+		// Taken for a bucket (the idle spell catches it mid-refill), so
+		// the flags keep a burst of 15 that the window refuses once.
+		{"aligned counter", true, false, 15, 150 * time.Millisecond, 0.79, 1},
+		{"aligned counter", true, false, 40, 500 * time.Millisecond, 0.90, 0},
+		{"aligned counter", true, false, 100, time.Second, 0.77, 0},
+		{"counter from the first request", false, true, 15, 150 * time.Millisecond, 0.85, 0},
+		{"counter from the first request", false, true, 40, 500 * time.Millisecond, 0.80, 0},
+		{"counter from the first request", false, true, 100, time.Second, 0.56, 0},
+	}
+	var sumEff, sumPinned float64
+	var sum429, sumPinned429, runs int
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%s %d per %v", tc.name, tc.limit, tc.window), func(t *testing.T) {
+			ideal := idealSliding(tc.limit, tc.window)
+			for _, late := range []time.Duration{0, 3 * time.Millisecond} {
+				srv := func() simServer {
+					return &simBusy{srv: &simSliding{limit: tc.limit, window: tc.window, counter: tc.counter, haproxy: tc.haproxy, style: styleHTTPRate},
+						rnd: rand.New(rand.NewPCG(7, uint64(late))), late: late}
+				}
+				clk := &simClock{now: simEpoch}
+				rnd := rand.New(rand.NewPCG(1, 2))
+				l := New(Config{Adaptive: true, InFlight: simWorkers, Clock: clk, Rand: rnd.Float64})
+				res := simRun(l, clk, srv(), simRows, simWorkers, 1, false)
+				eff := ideal.Seconds() / res.wall.Seconds()
+				cfg, ok := res.stats.Pinned()
+				if !ok {
+					t.Fatalf("late %v: nothing learned", late)
+				}
+				clk = &simClock{now: simEpoch}
+				cfg.Clock, cfg.Rand, cfg.InFlight = clk, rnd.Float64, simWorkers
+				pres := simRun(New(cfg), clk, srv(), simRows, simWorkers, 1, false)
+				peff := ideal.Seconds() / pres.wall.Seconds()
+				t.Logf("late %v: eff %.2f, 429s %d, learned %s %.1f/s; pinned %v burst %d window %v: eff %.2f, 429s %d",
+					late, eff, res.throttled, res.stats.LearnedModel, res.stats.LearnedRate, cfg.Rate, cfg.Burst, cfg.FixedWindow, peff, pres.throttled)
+				if eff < tc.minEff {
+					t.Errorf("late %v: efficiency %.2f, want at least %.2f", late, eff, tc.minEff)
+				}
+				if share := float64(res.throttled) / float64(res.requests); share > 0.03 {
+					t.Errorf("late %v: %.1f%% of requests throttled, want at most 3%%", late, 100*share)
+				}
+				if pres.throttled > res.throttled+tc.pinnedExtra {
+					t.Errorf("late %v: pinned flags throttled %d times, the adaptive run %d", late, pres.throttled, res.throttled)
+				}
+				sumEff += eff
+				sumPinned += peff
+				sum429 += res.throttled
+				sumPinned429 += pres.throttled
+				runs++
+			}
+		})
+	}
+	t.Logf("mean eff %.3f, 429s %d; pinned mean eff %.3f, 429s %d", sumEff/float64(runs), sum429, sumPinned/float64(runs), sumPinned429)
+}
