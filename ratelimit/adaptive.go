@@ -550,7 +550,7 @@ func (a *adaptive) track(sent time.Time, remaining int) {
 // found. It reports whether it did.
 func (a *adaptive) fixedWindowShows(sent time.Time, remaining int) bool {
 	n := len(a.obs)
-	if n < 2 || a.pace <= 0 || math.IsInf(a.pace, 1) {
+	if n < 2 || a.pace <= 0 || math.IsInf(a.pace, 1) || a.slidingGap(sent) {
 		return false
 	}
 	prev, burst := a.obs[n-2], a.burstSize()
@@ -563,6 +563,30 @@ func (a *adaptive) fixedWindowShows(sent time.Time, remaining int) bool {
 		a.win.narrow(lo, hi)
 	}
 	return true
+}
+
+// slidingGap reports whether a sliding window's counter, coming back
+// whole for a request sent at sent, is explained by a gap of half a
+// window or more between the latest earlier request and this one's
+// answer (a stalled machine: the request reached the server late, or
+// nothing left meanwhile): what we sent before it aged out in the gap,
+// and a counter that weighs its previous period (httprate, HAProxy)
+// refuses a fixed window's burst into it. A log that gives back a burst
+// a window after it went out, with no gap, is rightly paced as a fixed
+// window from then on. The window is what the counter shows paced at
+// the measured rate.
+func (a *adaptive) slidingGap(sent time.Time) bool {
+	if !a.sliding || a.slideUsed.n == 0 || a.measured <= 0 {
+		return false
+	}
+	var before time.Time
+	for _, o := range a.obs[:len(a.obs)-1] {
+		if o.sent.Before(sent) && o.sent.After(before) {
+			before = o.sent
+		}
+	}
+	w := a.slideUsed.mean / a.measured
+	return !before.IsZero() && a.lastRecv.Sub(before).Seconds() >= w/2
 }
 
 // noteWhole records whether an answer to a request sent at sent,

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // simBusy is a server reached by a busy client: each request arrives up
@@ -112,4 +114,44 @@ func TestSlidingWindowSweep(t *testing.T) {
 		})
 	}
 	t.Logf("mean eff %.3f, 429s %d; pinned mean eff %.3f, 429s %d", sumEff/float64(runs), sum429, sumPinned/float64(runs), sumPinned429)
+}
+
+// TestSlidingCounterStaysAfterGap holds that a sliding window's counter
+// coming back whole for a request answered after a stall (the machine
+// busy, the request reaching the server late) is not
+// taken for a fixed window's reset: the window model's burst into a
+// counter that weighs its previous period drew 7 refusals in a row on
+// go-chi/httprate at 15 per 150ms. A log giving a burst back a window
+// after it went out, with no gap before, still is.
+func TestSlidingCounterStaysAfterGap(t *testing.T) {
+	tests := []struct {
+		name  string
+		gap   time.Duration
+		fixed bool
+	}{
+		{"whole after a gap of most of a window", 130 * time.Millisecond, false},
+		{"whole with no gap", time.Millisecond, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newAdaptive(rate.Inf, 0, simWorkers)
+			a.limitSaid, a.counterMax, a.sliding = 15, 15, true
+			a.measured, a.pace = 90, 90
+			for range slideMinAnswers {
+				a.slideUsed.add(13)
+			}
+			at := simEpoch
+			for range 10 {
+				a.obs = append(a.obs, observation{sent: at, remaining: 1})
+				at = at.Add(11 * time.Millisecond)
+			}
+			// Sent in turn, it reached the server (and was answered)
+			// only after the gap.
+			a.lastRecv = at.Add(tc.gap)
+			a.obs = append(a.obs, observation{sent: at, remaining: 14})
+			if got := a.fixedWindowShows(at, 14); got != tc.fixed {
+				t.Errorf("fixedWindowShows = %v, want %v", got, tc.fixed)
+			}
+		})
+	}
 }
