@@ -174,7 +174,17 @@
 // unused. The pull goes no faster than 1.15 times that rate: after a
 // pause a log shows its whole quota, which comes back a window after it
 // was spent, not at the pace it went out. After a refusal the pace is
-// steered as a bucket's. A bucket's
+// steered as a bucket's. Handed back by the fixed-window model, the
+// sliding window starts no faster than the quota per that model's lower
+// bound on the length (a request counted lo after a window's first was
+// in the same window as it): the refill measured across the hand-back
+// means nothing for a log, which gave its whole quota back at once (40
+// per 500ms measured 313/s). Once sliding, a counter that comes back
+// whole after a gap of half a window (from the latest earlier send to
+// the answer: a stalled machine) is put down to the gap, not taken for
+// a fixed window's reset, whose burst a counter that weighs its
+// previous period refuses; a log that gives a burst back a window
+// later, with no gap before, is still paced as a fixed window. A bucket's
 // counter says nothing of the kind: its fill is any level at any rate.
 // Whether refused requests count against the quota (HAProxy,
 // express-rate-limit) is not a parameter of the models with a counter:
