@@ -303,6 +303,16 @@ func simCases() []simCase {
 		{"concurrency 12 (over the pool), 20ms each, bare", func() simServer {
 			return &simConcurrency{limit: 12, work: 20 * time.Millisecond, style: styleBare}
 		}, idealConcurrency(8, 20*time.Millisecond), 0.93, 0, 0, 0.93, 0},
+		// Its counter of free slots never falls under 4 with 8 in flight,
+		// which the counter models read as a quota running low: 0.49 and
+		// "burst 12, 340/s" learned before the slots were recognised, 0.80
+		// and nothing learned since (the first 24 answers, twice its
+		// count, are read as a quota's: an aligned window that resets
+		// under a burst is explained by the requests in flight for one
+		// count of answers).
+		{"concurrency 12 (over the pool), 20ms each, RateLimit counter", func() simServer {
+			return &simConcurrency{limit: 12, work: 20 * time.Millisecond, style: styleStructured}
+		}, idealConcurrency(8, 20*time.Millisecond), 0.79, 0, 0, 0.79, 0},
 	}
 }
 

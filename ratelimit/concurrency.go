@@ -96,6 +96,10 @@ type flights struct {
 	// answer's counter showed more used than our requests in flight when
 	// it left: it counts a quota, not slots.
 	pinned, quota bool
+	// agreed counts the answers whose counter our requests in flight
+	// explained; slots is set once an unpinned pool took it for slots.
+	agreed int
+	slots  bool
 }
 
 // begin counts a request that leaves at now.
@@ -154,24 +158,34 @@ func (f *flights) since(t time.Time) {
 // in flight, the counter is not theirs. A quota counter shows more used
 // than is in flight as soon as requests sent after the first answers are
 // answered (they still count), and from then on it is read as before.
-// Without --concurrency the pool starts over a concurrency limit, whose
-// first refusals teach it (its counter is read meanwhile: a quota's
-// first burst is explained by the requests in flight alike, and its
-// counter is what keeps that burst from being refused).
-func (f *flights) countsSlots(sent time.Time, q Quota) bool {
-	if !f.pinned || f.quota || q.Limit <= 0 || q.Remaining < 0 {
-		return false
+//
+// Without --concurrency the counter is read meanwhile: a quota's first
+// burst is explained by the requests in flight alike, and its counter is
+// what keeps that burst from being refused. A limit under the pool's size
+// is learned from its first refusals; one at or over it never refuses,
+// and once twice its count of answers came, all explained by our
+// requests in flight and none refused, the counter is taken for slots
+// (confirmed: the counter models start afresh, what they learned from it
+// was wrong).
+func (f *flights) countsSlots(sent time.Time, q Quota) (slots, confirmed bool) {
+	if f.quota || q.Limit <= 0 || q.Remaining < 0 {
+		return false, false
 	}
 	for i := len(f.log) - 1; i >= 0; i-- {
 		if e := f.log[i]; !e.refused && e.asked.Equal(sent) {
 			if q.Limit-q.Remaining > f.overlapping(i, e.end)+1 {
-				f.quota = true
-				return false
+				f.quota, f.slots = true, false
+				return false, false
 			}
-			return true
+			f.agreed++
+			if !f.slots && !f.pinned && f.firstRefused.IsZero() && f.agreed >= 2*q.Limit {
+				f.slots = true
+				return true, true
+			}
+			return f.pinned || f.slots, false
 		}
 	}
-	return false
+	return false, false
 }
 
 // others is how many accepted requests other than e the server may have

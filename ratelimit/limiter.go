@@ -118,6 +118,8 @@ type Limiter struct {
 	fixed    *windowPacer // --window fixed
 	// finishing: the requests now waiting are the run's last (Finishing).
 	finishing bool
+	// adaptBurst is Config.Burst, for the adaptive rate to start afresh.
+	adaptBurst int
 	// fl counts the requests in flight (concurrency.go); pauseHintless
 	// says the pause in force is a backoff of our own guessing.
 	fl            flights
@@ -156,6 +158,7 @@ func New(cfg Config) *Limiter {
 		// is a pace, the server's own burst is spent, and sending it again
 		// would only be refused.
 		l.adapt = newAdaptive(l.ceiling, cfg.Burst, cfg.InFlight)
+		l.adaptBurst = cfg.Burst
 		l.lim = newPacer(l.adapt.limit(), 1)
 		return l
 	}
@@ -455,10 +458,20 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 	if l.adapt == nil {
 		return
 	}
-	if ok && l.fl.countsSlots(sent, q) {
+	if ok {
+		slots, confirmed := l.fl.countsSlots(sent, q)
+		if confirmed {
+			// The counter models took the slots for a quota: start them
+			// afresh, unpaced.
+			l.adapt = newAdaptive(l.adapt.ceiling, l.adaptBurst, l.adapt.inFlight)
+			l.lim = newPacer(l.adapt.limit(), 1)
+			l.pauseUntil, l.drain = time.Time{}, false
+			close(l.changed)
+			l.changed = make(chan struct{})
+		}
 		// A concurrency limit's counter: the cap is the remedy, and a
 		// refusal teaches it.
-		ok = false
+		ok = ok && !slots
 	}
 	remaining, limit, reset := -1, 0, time.Duration(0)
 	if ok {
