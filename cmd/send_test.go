@@ -23,7 +23,7 @@ func TestNewCmdSendFlags(t *testing.T) {
 		{"defaults", []string{"rows.csv", "--url", "http://x/send"}, func(t *testing.T, o *SendOptions) {
 			if o.Input != "rows.csv" || o.Method != "POST" || o.Concurrency != 8 || o.Timeout != 30*time.Second ||
 				o.MaxRetries != 5 || o.MaxWait != 15*time.Minute || o.IdempotencyHeader != "Idempotency-Key" ||
-				o.Preset != "generic" || o.Rate != "" || o.ProgressInterval != 10*time.Second {
+				o.Preset != "generic" || o.Rate != "" || o.ProgressInterval != 10*time.Second || o.ConcurrencyGiven {
 				t.Errorf("defaults: %+v", o)
 			}
 		}},
@@ -34,7 +34,7 @@ func TestNewCmdSendFlags(t *testing.T) {
 		}},
 		{"pacing", []string{"f.jsonl", "--rate", "300/m", "--burst", "15", "--concurrency", "32", "--max-errors", "10%", "--recipient-field", "to", "--recipient-interval", "2s"},
 			func(t *testing.T, o *SendOptions) {
-				if o.Rate != "300/m" || o.Burst != 15 || o.Concurrency != 32 || o.MaxErrors != "10%" ||
+				if o.Rate != "300/m" || o.Burst != 15 || o.Concurrency != 32 || !o.ConcurrencyGiven || o.MaxErrors != "10%" ||
 					o.RecipientField != "to" || o.RecipientInterval != 2*time.Second {
 					t.Errorf("pacing: %+v", o)
 				}
