@@ -101,7 +101,10 @@
 // (Config.InFlightPinned) a counter (RateLimit r=, X-RateLimit-Remaining)
 // that every answer explains by our requests in flight is a concurrency
 // limit's count of free slots, not a quota, and is kept from the counter
-// models, which would read it as a window refilled once a second.
+// models, which would read it as a window refilled once a second; without
+// it, once twice its count of answers came, all explained so and none
+// refused (a limit over the pool's size), and the counter models start
+// afresh.
 // The bucket's size is the most the counter ever showed, never more than a
 // stated limit. A fixed window's quota is the counter's most; its length L
 // lies between the latest request still counted in a window and the first
