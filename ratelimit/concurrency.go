@@ -374,7 +374,8 @@ func (l *Limiter) concEnded(sent, now time.Time, o Outcome) bool {
 			l.concAside(now)
 			return true
 		}
-		k := f.others(len(f.log) - 1)
+		i := len(f.log) - 1
+		k := f.others(i)
 		switch {
 		case k == 0 || c.round < c.limit || c.limit <= concMin:
 			// Refused with nothing else in flight (not a count of ours),
@@ -382,11 +383,15 @@ func (l *Limiter) concEnded(sent, now time.Time, o Outcome) bool {
 			// least limit: whatever refuses these is not a count of
 			// requests in flight.
 			l.concAside(now)
-		case k < c.limit:
-			// At most one lower at a time: a server may free a slot a
-			// little after its answer left, and a request sent at once
-			// is refused for it.
-			c.limit, c.round = max(k, c.limit-1), 0
+		case k < c.limit || f.overlapping(i, f.log[i].sent) < c.limit:
+			// Refused with fewer than the cap in flight, when it was
+			// decided or when it left (requests sent after it may reach
+			// the server first: at a full cap it overlaps as many as the
+			// cap, so a cap fitted one too high never came down, and each
+			// refusal's Retry-After paused the pool). At most one lower
+			// at a time: a server may free a slot a little after its
+			// answer left, and a request sent at once is refused for it.
+			c.limit, c.round = c.limit-1, 0
 		default:
 			return false
 		}

@@ -219,6 +219,71 @@ func TestConcurrencyTrialRefused(t *testing.T) {
 	}
 }
 
+// TestConcurrencyCapComesDown: a cap fitted one too high (a first burst
+// whose timing showed 5 taken where the server holds 4, as a loaded
+// machine's late answers do) comes down on the first refusal at the full
+// cap, though the refused request overlapped a full cap's worth of
+// others: one answered while it was out and the request sent in its
+// place. Counting those, the cap stayed at 5 and sender's
+// TestRunLearnsConcurrency drew 24 to 31 refusals, each a pause.
+func TestConcurrencyCapComesDown(t *testing.T) {
+	clk := testkit.NewClock(limiterT0)
+	l := New(Config{Adaptive: true, InFlight: 8, Clock: clk, Rand: func() float64 { return 0.5 }})
+	ctx := context.Background()
+	wait := func(n int) time.Time {
+		t.Helper()
+		at := clk.Now()
+		for range n {
+			if err := l.Wait(ctx); err != nil {
+				t.Fatalf("Wait: %v", err)
+			}
+		}
+		return at
+	}
+	done := func(sent time.Time, o Outcome, n int) {
+		for range n {
+			l.Done(sent, o)
+		}
+	}
+	// The first burst: 5 taken, 3 refused, then the trial's probe taken.
+	t0 := wait(8)
+	clk.Advance(time.Millisecond)
+	done(t0, Refused, 3)
+	clk.Advance(19 * time.Millisecond)
+	done(t0, Accepted, 5)
+	t1 := wait(5)
+	clk.Advance(20 * time.Millisecond)
+	done(t1, Accepted, 2)
+	probe := wait(1)
+	done(t1, Accepted, 3)
+	clk.Advance(20 * time.Millisecond)
+	done(probe, Accepted, 1)
+	if st := l.Stats(); st.LearnedModel != ModelConcurrency || st.LearnedInFlight != 5 {
+		t.Fatalf("learned %q, %d in flight; want %q, 5", st.LearnedModel, st.LearnedInFlight, ModelConcurrency)
+	}
+	// A round at the cap, each answer replaced at once.
+	t2 := wait(5)
+	clk.Advance(20 * time.Millisecond)
+	for range 5 {
+		l.Done(t2, Accepted)
+		wait(1)
+	}
+	// Five out: one is answered and replaced, then another refused.
+	clk.Advance(10 * time.Millisecond)
+	l.Done(t2, Accepted)
+	wait(1)
+	clk.Advance(time.Millisecond)
+	l.Done(t2.Add(20*time.Millisecond), Refused)
+	if st := l.Stats(); st.LearnedModel != ModelConcurrency || st.LearnedInFlight != 4 {
+		t.Fatalf("after a refusal at the cap: %q, %d in flight; want %q, 4", st.LearnedModel, st.LearnedInFlight, ModelConcurrency)
+	}
+	c, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := l.Wait(c); err == nil {
+		t.Errorf("a request went with %d in flight under a cap of 4", l.InFlight()-1)
+	}
+}
+
 // TestConcurrencyCounterPinned runs --concurrency N (InFlightPinned)
 // against a concurrency limit of 4 whose RateLimit counter says how many
 // slots are free: the counter models read it as a quota refilled about
