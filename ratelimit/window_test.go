@@ -155,3 +155,38 @@ func TestWindowPacerLastRequests(t *testing.T) {
 		})
 	}
 }
+
+// TestWindowModelGivesUpBlind holds that refusals in a row with nothing
+// accepted between, before any reset was seen, hand the server back
+// instead of reopening the window on each: with a wait of 0 (httprate's
+// Retry-After below a second) the pool sent 9758 requests into them.
+func TestWindowModelGivesUpBlind(t *testing.T) {
+	start := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		refusals int
+		accepted bool // an answer accepted after the first refusal
+		want     bool
+	}{
+		{"a window's last few refused", windowBlind - 1, false, true},
+		{"refused again and again", windowBlind, false, false},
+		{"an answer accepted between", windowBlind, true, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWindowModel(15, 8, 15, start, start.Add(time.Millisecond), 100*time.Millisecond)
+			got := true
+			at := start.Add(110 * time.Millisecond)
+			for i := range tc.refusals {
+				if i == 1 && tc.accepted {
+					w.answered(at, at.Add(time.Millisecond), 3, 0)
+				}
+				at = at.Add(time.Millisecond)
+				got = w.throttled(at)
+			}
+			if got != tc.want {
+				t.Errorf("throttled = %v after %d refusals, want %v", got, tc.refusals, tc.want)
+			}
+		})
+	}
+}
