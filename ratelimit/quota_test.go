@@ -23,6 +23,8 @@ func TestParseQuota(t *testing.T) {
 			Quota{Limit: 100, Remaining: 0, Reset: time.Minute, Header: "X-RateLimit"}},
 		{"x-ratelimit unix ms reset", header("X-RateLimit-Remaining", "3", "X-RateLimit-Reset", unixMSText(testNow.Add(2500*time.Millisecond))), true,
 			Quota{Remaining: 3, Reset: 2500 * time.Millisecond, Header: "X-RateLimit"}},
+		{"x-ratelimit RFC 1123 UTC reset (go-limiter)", header("X-RateLimit-Limit", "15", "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", testNow.Add(2*time.Second).Format(time.RFC1123)), true,
+			Quota{Limit: 15, Remaining: 0, Reset: 2 * time.Second, Header: "X-RateLimit"}},
 		{"x-ratelimit limit only", header("X-RateLimit-Limit", "15"), true,
 			Quota{Limit: 15, Remaining: -1, Header: "X-RateLimit"}},
 		{"x-ratelimit limit with policies", header("X-RateLimit-Limit", "10, 10;w=1, 500;w=3600"), true,

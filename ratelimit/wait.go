@@ -85,7 +85,7 @@ func ParseWait(h http.Header, now time.Time) (sig Signal, ok bool) {
 			}
 			return Signal{Wait: d, Header: headerRetryAfter, Value: v, Unit: UnitSeconds}, true
 		}
-		if at, err := http.ParseTime(strings.TrimSpace(v)); err == nil {
+		if at, ok := parseHTTPDate(v); ok {
 			return Signal{Wait: waitUntil(at, ref), Header: headerRetryAfter, Value: v, Unit: UnitHTTPDate}, true
 		}
 	}
@@ -268,13 +268,35 @@ func ParseResetValue(v string, ref time.Time) (at time.Time, unit string, ok boo
 	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
 		return ref.Add(d), UnitDuration, true
 	}
-	if t, err := http.ParseTime(v); err == nil {
+	if t, ok := parseHTTPDate(v); ok {
 		return t, UnitHTTPDate, true
 	}
 	if t, ok := parseJSDate(v); ok {
 		return t, UnitJSDate, true
 	}
 	return time.Time{}, "", false
+}
+
+// parseHTTPDate reads an HTTP date (IMF-fixdate, RFC 850 or asctime), and
+// the RFC 1123 dates servers write with Go's time.RFC1123 or RFC1123Z
+// instead: zone "UTC" where HTTP says "GMT" (sethvargo/go-limiter's
+// X-RateLimit-Reset and Retry-After), or a numeric offset. Another zone
+// name is not read: Go would take an abbreviation it does not know for
+// UTC, which could be hours off.
+func parseHTTPDate(v string) (time.Time, bool) {
+	v = strings.TrimSpace(v)
+	if t, err := http.ParseTime(v); err == nil {
+		return t, true
+	}
+	if rest, ok := strings.CutSuffix(v, " UTC"); ok {
+		if t, err := http.ParseTime(rest + " GMT"); err == nil {
+			return t, true
+		}
+	}
+	if t, err := time.Parse(time.RFC1123Z, v); err == nil {
+		return t.UTC(), true
+	}
+	return time.Time{}, false
 }
 
 // serverNow is the instant absolute reset times are measured from: the

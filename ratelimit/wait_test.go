@@ -47,6 +47,10 @@ func TestParseWait(t *testing.T) {
 		{"retry-after IMF-fixdate", header("Retry-After", httpDate(in(30*time.Second))), true, 30 * time.Second, "Retry-After", UnitHTTPDate},
 		{"retry-after RFC 850", header("Retry-After", in(30*time.Second).Format(time.RFC850)), true, 30 * time.Second, "Retry-After", UnitHTTPDate},
 		{"retry-after asctime", header("Retry-After", in(30*time.Second).Format(time.ANSIC)), true, 30 * time.Second, "Retry-After", UnitHTTPDate},
+		// sethvargo/go-limiter writes time.RFC1123 in UTC: "UTC", not "GMT".
+		{"retry-after RFC 1123 in UTC", header("Retry-After", in(30*time.Second).UTC().Format(time.RFC1123)), true, 30 * time.Second, "Retry-After", UnitHTTPDate},
+		{"retry-after RFC 1123 numeric zone", header("Retry-After", in(30*time.Second).In(time.FixedZone("", 2*3600)).Format(time.RFC1123Z)), true, 30 * time.Second, "Retry-After", UnitHTTPDate},
+		{"retry-after RFC 1123 other zone name is skipped", header("Retry-After", strings.Replace(httpDate(in(30*time.Second)), "GMT", "PST", 1)), false, 0, "", ""},
 		{"retry-after date in the past", header("Retry-After", httpDate(in(-time.Hour))), true, 0, "Retry-After", UnitHTTPDate},
 		{"retry-after huge saturates", header("Retry-After", "99999999999999999999"), true, math.MaxInt64, "Retry-After", UnitSeconds},
 		{"retry-after overlong saturates", header("Retry-After", strings.Repeat("9", 400)), true, math.MaxInt64, "Retry-After", UnitSeconds},
@@ -254,6 +258,9 @@ func TestParseResetValue(t *testing.T) {
 		{"JavaScript Date", "Wed May 01 2024 12:01:00 GMT+0000 (Coordinated Universal Time)", true, ref.Add(time.Minute), UnitJSDate},
 		{"JavaScript Date with offset", "Wed May 01 2024 14:01:00 GMT+0200 (Central European Summer Time)", true, ref.Add(time.Minute), UnitJSDate},
 		{"JavaScript Date without zone name", "Wed May 01 2024 12:01:00 GMT+0000", true, ref.Add(time.Minute), UnitJSDate},
+		{"RFC 1123 in UTC (go-limiter)", "Wed, 01 May 2024 12:01:00 UTC", true, ref.Add(time.Minute), UnitHTTPDate},
+		{"RFC 1123 numeric zone", "Wed, 01 May 2024 14:01:00 +0200", true, ref.Add(time.Minute), UnitHTTPDate},
+		{"RFC 1123 unknown zone name", "Wed, 01 May 2024 12:01:00 PST", false, time.Time{}, ""},
 
 		{"empty", "", false, time.Time{}, ""},
 		{"blank", "  ", false, time.Time{}, ""},
