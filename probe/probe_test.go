@@ -79,6 +79,7 @@ func TestRunStyles(t *testing.T) {
 		{sandbox.StyleResetISO, "X-RateLimit-Reset", ratelimit.UnitISO8601, "X-RateLimit"},
 		{sandbox.StyleResetDuration, "X-RateLimit-Reset", ratelimit.UnitDuration, "X-RateLimit"},
 		{sandbox.StyleResetJSDate, "X-RateLimit-Reset", ratelimit.UnitJSDate, "X-RateLimit"},
+		{sandbox.StyleResetRFC1123, "Retry-After", ratelimit.UnitHTTPDate, "X-RateLimit"},
 		{sandbox.StyleNone, "", "", ""},
 	}
 	for _, tt := range tests {

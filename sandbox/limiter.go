@@ -394,6 +394,12 @@ func writeQuota(h http.Header, style string, d decision, now time.Time) {
 		h.Set("X-RateLimit-Reset", (time.Duration(ceilDiv(int64(d.reset), int64(time.Millisecond))) * time.Millisecond).String())
 	case StyleResetJSDate:
 		h.Set("X-RateLimit-Reset", at.UTC().Truncate(time.Second).Format("Mon Jan 02 2006 15:04:05 GMT-0700")+" (Coordinated Universal Time)")
+	case StyleResetRFC1123:
+		date := time.Unix(ceilUnix(at, time.Second), 0).UTC().Format(time.RFC1123)
+		h.Set("X-RateLimit-Reset", date)
+		if !d.allowed {
+			h.Set("Retry-After", date)
+		}
 	default: // StyleNone: a bare 429
 		return
 	}

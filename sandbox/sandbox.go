@@ -55,13 +55,17 @@ const (
 	// Time)", truncated to the second), as rate-limiter-flexible's README
 	// once set it and code copied from it still does.
 	StyleResetJSDate = "x-ratelimit-reset-jsdate"
-	StyleNone        = "none" // a bare 429: the client must back off on its own
+	// StyleResetRFC1123 is sethvargo/go-limiter's: X-RateLimit-Reset as
+	// Go's time.RFC1123 in UTC ("Thu, 02 Jan 2025 03:04:07 UTC", not
+	// HTTP's "GMT"), and on a 429 Retry-After with the same date.
+	StyleResetRFC1123 = "x-ratelimit-reset-rfc1123"
+	StyleNone         = "none" // a bare 429: the client must back off on its own
 )
 
 var styles = []string{
 	StyleRetryAfter, StyleRetryAfterDate, StyleRetryIn, StyleRateLimit, StyleRateLimitOld, StyleRateLimitRefill,
 	StyleResetAfter, StyleInin, StyleResetUnix, StyleResetUnixMS,
-	StyleResetSeconds, StyleResetISO, StyleResetDuration, StyleResetJSDate, StyleNone,
+	StyleResetSeconds, StyleResetISO, StyleResetDuration, StyleResetJSDate, StyleResetRFC1123, StyleNone,
 }
 
 // Styles lists every header style, for --help and for benchmarks that run

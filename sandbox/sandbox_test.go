@@ -104,8 +104,8 @@ func TestNewValidates(t *testing.T) {
 
 func TestStylesListsEveryStyle(t *testing.T) {
 	got := Styles()
-	if len(got) != 15 {
-		t.Fatalf("Styles() has %d entries, want 15", len(got))
+	if len(got) != 16 {
+		t.Fatalf("Styles() has %d entries, want 16", len(got))
 	}
 	got[0] = "changed"
 	if Styles()[0] != StyleRetryAfter {
@@ -275,6 +275,9 @@ func TestStyleHeaders(t *testing.T) {
 		{StyleResetJSDate,
 			map[string]string{"X-RateLimit-Limit": "2", "X-RateLimit-Remaining": "1", "X-RateLimit-Reset": "Thu Jan 02 2025 03:04:06 GMT+0000 (Coordinated Universal Time)"},
 			map[string]string{"X-RateLimit-Limit": "2", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "Thu Jan 02 2025 03:04:06 GMT+0000 (Coordinated Universal Time)"}},
+		{StyleResetRFC1123,
+			map[string]string{"X-RateLimit-Limit": "2", "X-RateLimit-Remaining": "1", "X-RateLimit-Reset": "Thu, 02 Jan 2025 03:04:07 UTC"},
+			map[string]string{"X-RateLimit-Limit": "2", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "Thu, 02 Jan 2025 03:04:07 UTC", "Retry-After": "Thu, 02 Jan 2025 03:04:07 UTC"}},
 		{StyleNone, nil, nil},
 	}
 	if len(tests) != len(Styles()) {
@@ -313,6 +316,7 @@ func TestStyleHeadersRoundUp(t *testing.T) {
 		{StyleResetDuration, "X-RateLimit-Reset", "334ms"},
 		{StyleResetISO, "X-RateLimit-Reset", "2025-01-02T03:04:05.334Z"},
 		{StyleRetryAfterDate, "Retry-After", "Thu, 02 Jan 2025 03:04:06 GMT"},
+		{StyleResetRFC1123, "X-RateLimit-Reset", "Thu, 02 Jan 2025 03:04:06 UTC"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.style, func(t *testing.T) {
