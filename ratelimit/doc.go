@@ -10,7 +10,8 @@
 //
 //	#  header                      accepted forms                              Unit
 //	1  Retry-After                 delay seconds "120", "0.25"                 seconds
-//	                               HTTP date: IMF-fixdate, RFC 850, asctime   http_date
+//	                               HTTP date: IMF-fixdate, RFC 850, asctime,  http_date
+//	                               RFC 1123 in UTC or with a numeric zone
 //	2  RateLimit (structured)      "default";r=0;t=30  (t= seconds)            seconds
 //	                               several items: largest t= among r=0 items,
 //	                               else largest t= of all items
@@ -49,7 +50,12 @@
 // interval, [reset, reset+1s), since some servers truncate the instant
 // their window ends: the wait lasts to its end, so nothing is sent into a
 // window before it has surely ended (a fractional value is taken as
-// exact). An instant already past gives a wait of 0 with ok=true.
+// exact). An instant already past gives a wait of 0 with ok=true, but for
+// an HTTP date (in Retry-After or a reset header), which is no wait at all
+// when it is no later than now: the next header, or the backoff, has it.
+// sethvargo/go-limiter truncates its window's end to the second ("Thu,
+// 03 Dec 2026 22:23:20 UTC"); read as "now", its refused request went
+// again at once, over and over.
 //
 // Header names are case-insensitive (http.Header canonicalises them);
 // Signal.Header reports the documented spelling above.

@@ -85,7 +85,11 @@ func ParseWait(h http.Header, now time.Time) (sig Signal, ok bool) {
 			}
 			return Signal{Wait: d, Header: headerRetryAfter, Value: v, Unit: UnitSeconds}, true
 		}
-		if at, ok := parseHTTPDate(v); ok {
+		if at, ok := parseHTTPDate(v); ok && at.After(ref) {
+			// A date no later than now is no wait: the server has just
+			// refused, and go-limiter's truncated window end, read as the
+			// current second's start, sent the refused request again at
+			// once, over and over. The next header, or the backoff, has it.
 			return Signal{Wait: waitUntil(at, ref), Header: headerRetryAfter, Value: v, Unit: UnitHTTPDate}, true
 		}
 	}
@@ -137,7 +141,11 @@ func hints(h http.Header, ref time.Time) iter.Seq[Signal] {
 		}
 		for _, name := range []string{headerXReset, headerXRateReset} {
 			for _, v := range h.Values(name) {
-				if at, unit, ok := parseResetEnd(v, ref); ok && !yield(Signal{Wait: waitUntil(at, ref), Header: name, Value: v, Unit: unit}) {
+				at, unit, ok := parseResetEnd(v, ref)
+				if ok && unit == UnitHTTPDate && !at.After(ref) {
+					continue // as a Retry-After date no later than now
+				}
+				if ok && !yield(Signal{Wait: waitUntil(at, ref), Header: name, Value: v, Unit: unit}) {
 					return
 				}
 			}

@@ -47,11 +47,14 @@ func TestParseWait(t *testing.T) {
 		{"retry-after IMF-fixdate", header("Retry-After", httpDate(in(30*time.Second))), true, 30 * time.Second, "Retry-After", UnitHTTPDate},
 		{"retry-after RFC 850", header("Retry-After", in(30*time.Second).Format(time.RFC850)), true, 30 * time.Second, "Retry-After", UnitHTTPDate},
 		{"retry-after asctime", header("Retry-After", in(30*time.Second).Format(time.ANSIC)), true, 30 * time.Second, "Retry-After", UnitHTTPDate},
-		// sethvargo/go-limiter writes time.RFC1123 in UTC: "UTC", not "GMT".
+		// sethvargo/go-limiter writes time.RFC1123 in UTC ("UTC", not
+		// "GMT"), truncated: its window ends later in that second.
 		{"retry-after RFC 1123 in UTC", header("Retry-After", in(30*time.Second).UTC().Format(time.RFC1123)), true, 30 * time.Second, "Retry-After", UnitHTTPDate},
 		{"retry-after RFC 1123 numeric zone", header("Retry-After", in(30*time.Second).In(time.FixedZone("", 2*3600)).Format(time.RFC1123Z)), true, 30 * time.Second, "Retry-After", UnitHTTPDate},
+		{"retry-after date of the same second as Date (go-limiter) is no wait", header("Date", httpDate(testNow), "Retry-After", testNow.UTC().Format(time.RFC1123)), false, 0, "", ""},
+		{"retry-after date this second (go-limiter) falls to the next header", header("Date", httpDate(testNow.Add(400*time.Millisecond)), "Retry-After", testNow.Add(900*time.Millisecond).UTC().Format(time.RFC1123), "X-RateLimit-Reset", testNow.Add(900*time.Millisecond).UTC().Format(time.RFC1123), "X-RateLimit-Reset-After", "0.5"), true, 500 * time.Millisecond, "X-RateLimit-Reset-After", UnitSeconds},
 		{"retry-after RFC 1123 other zone name is skipped", header("Retry-After", strings.Replace(httpDate(in(30*time.Second)), "GMT", "PST", 1)), false, 0, "", ""},
-		{"retry-after date in the past", header("Retry-After", httpDate(in(-time.Hour))), true, 0, "Retry-After", UnitHTTPDate},
+		{"retry-after date in the past is no wait", header("Retry-After", httpDate(in(-time.Hour))), false, 0, "", ""},
 		{"retry-after huge saturates", header("Retry-After", "99999999999999999999"), true, math.MaxInt64, "Retry-After", UnitSeconds},
 		{"retry-after overlong saturates", header("Retry-After", strings.Repeat("9", 400)), true, math.MaxInt64, "Retry-After", UnitSeconds},
 		{"retry-after negative is skipped", header("Retry-After", "-5"), false, 0, "", ""},
