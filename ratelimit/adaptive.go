@@ -60,6 +60,9 @@ const (
 	// and adaptiveSearch the same before any measurement.
 	adaptiveProbe  = 0.01
 	adaptiveSearch = 0.5
+	// adaptiveSearchStep is the least relative increase per request
+	// while searching (adaptiveSearch is per second).
+	adaptiveSearchStep = 0.02
 	// adaptiveDoubt over the accepted requests a measurement was taken
 	// from is the relative increase per second after it, when more than
 	// adaptiveProbe, up to the measured rate and one over their number
@@ -387,7 +390,13 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 			probe = math.Max(probe, doubt)
 		}
 		if a.measured == 0 || a.loose {
-			probe = adaptiveSearch
+			// Searching: half again a second, or adaptiveSearchStep
+			// per request where that is faster, so that a pace of
+			// hundreds a second finds its limit within a few dozen
+			// requests, not within seconds (nginx at 300r/s burst=5,
+			// bounded at 150/s by what it sustained, took longer than
+			// the whole run to creep to its rate).
+			probe = math.Max(adaptiveSearch, adaptiveSearchStep*a.pace)
 			if a.oneAtATime() {
 				probe = adaptiveSearchOne
 				if a.refusedPace > 0 && a.pace >= adaptiveNear*a.refusedPace {
@@ -848,6 +857,17 @@ func (a *adaptive) measure(now time.Time) {
 	// of one holds at most one at any rate), the least rate that comes
 	// closest.
 	lo, hi := adaptiveFloor, (float64(accepted)+burst*float64(len(a.history)))/sending+1
+	for _, s := range a.history {
+		// Nor past what the last stretch before a refusal sent, a
+		// burst besides: where the pace was under the rate for most
+		// of a segment (the first guess creeping up), the bucket
+		// overflowed and the segment's average is no bound (nginx at
+		// 300r/s burst=5, one segment of 0.9s mostly under 100/s, was
+		// measured 138/s).
+		for d := adaptiveMinSample; d <= s.to.Sub(s.from) && d <= sustainSpans[0]; d *= 2 {
+			hi = math.Max(hi, (float64(a.sentIn(s.to.Add(-d), s.to))+burst)/d.Seconds()+1)
+		}
+	}
 	for range 60 {
 		mid := (lo + hi) / 2
 		if gap(mid) < 0 {

@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"math"
 	"slices"
 	"time"
 )
@@ -429,6 +430,16 @@ func (l *Limiter) concEnded(sent, now time.Time, o Outcome) bool {
 func (l *Limiter) concAside(now time.Time) {
 	a := l.adapt
 	a.conc = nil
+	if n := a.sentIn(a.firstAnchor, now); a.measured == 0 && a.signs > 0 && n >= 2 {
+		// The trial's requests, taken at once after the pause, were
+		// refilled since the first refusal left the bucket under one:
+		// its rate is at least that refill over that time, a better
+		// first pace than the guess from the burst (nginx at 300r/s
+		// burst=5 refilled six in 35ms and was paced at 50/s).
+		if d := a.sentLog[len(a.sentLog)-1].Sub(a.firstAnchor); d > 0 {
+			a.pace = math.Max(a.pace, float64(n-1)/d.Seconds())
+		}
+	}
 	a.lastSign, a.lastLeft = now, 0
 	a.lastAnchor, a.lastRefused = now, false
 	a.segStart, a.segAccepted, a.probed = now, 0, now
