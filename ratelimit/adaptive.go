@@ -240,6 +240,9 @@ type adaptive struct {
 	bareLog []bareAnswer
 	// repace asks the Limiter for a fresh pacer at the new pace.
 	repace bool
+	// emptied is set when an answer showed the counter empty: the pacer
+	// starts afresh, its next request an interval from now.
+	emptied bool
 	// refusedPace is the pace the latest refusal came at, while the
 	// server takes one request at a time: one over the closest recent
 	// departures, or the pace in force when the pacer does not know them.
@@ -318,6 +321,14 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 	}
 	if !a.idleAt.IsZero() && remaining >= 0 && a.limitSaid > 0 {
 		a.track(sent, remaining)
+		if remaining == 0 && a.win == nil && a.pace > 0 && !math.IsInf(a.pace, 1) {
+			// The counter says the next request would be refused. A
+			// small quota (5 per second) moves a fifth with each
+			// request, and one already paced would go into the empty
+			// counter: the pacer starts afresh, its next request an
+			// interval from now, for the server to regain one.
+			a.emptied = true
+		}
 		return 0
 	}
 	if sent.Before(a.segStart) {
@@ -564,7 +575,14 @@ func (a *adaptive) fixedWindowShows(sent time.Time, remaining int) bool {
 	}
 	prev, burst := a.obs[n-2], a.burstSize()
 	// Whole: all but what a request or two in flight took meanwhile.
-	if prev.remaining > burst/4 || remaining < burst-1-min(a.inFlight, max(burst/8, 1)) || sent.Sub(prev.sent).Seconds() > 3/a.pace {
+	gap := sent.Sub(prev.sent).Seconds()
+	if prev.remaining > burst/4 || remaining < burst-1-min(a.inFlight, max(burst/8, 1)) || gap > 3/a.pace {
+		return false
+	}
+	if gained := float64(remaining + 1 - prev.remaining); gained <= 2*a.pace*gap+1 {
+		// A small quota (5 per second) is regained by a bucket or a
+		// sliding window refilling at twice the pace within those
+		// three intervals: not a reset.
 		return false
 	}
 	a.win = newWindowModel(burst, a.inFlight, burst-remaining, sent, a.lastRecv, 0)

@@ -501,6 +501,13 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 		close(l.changed)
 		l.changed = make(chan struct{})
 	}
+	if l.adapt.emptied {
+		l.adapt.emptied = false
+		l.lim = l.adaptivePacer(now, true)
+		l.lim.AllowN(now, 1)
+		close(l.changed)
+		l.changed = make(chan struct{})
+	}
 	if l.adapt.repace {
 		// The bare-window model set a new pace: reservations made at the
 		// old one would let a burst through when given back, which a
