@@ -373,6 +373,10 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 			return adaptiveIdle
 		}
 		a.sign(sent, 0, float64(remaining))
+		if remaining == 0 && a.signs > 1 && a.pace > 0 && !math.IsInf(a.pace, 1) {
+			// Empty, as in track: the next request an interval on.
+			a.emptied = true
+		}
 		return 0
 	}
 	if a.signs > 0 && !a.probed.IsZero() && !math.IsInf(a.pace, 1) {
