@@ -93,10 +93,12 @@ type flights struct {
 	firstRefused time.Time
 	closed       bool
 	// pinned is set when the user gave the pool's size (--concurrency
-	// N): a counter may then count its slots. quota is set once an
-	// answer's counter showed more used than our requests in flight when
-	// it left: it counts a quota, not slots.
+	// N), pool: a counter whose limit is no more than the pool may then
+	// count its slots. quota is set once an answer's counter showed more
+	// used than our requests in flight when it left: it counts a quota,
+	// not slots.
 	pinned, quota bool
+	pool          int
 	// agreed counts the answers whose counter our requests in flight
 	// explained; slots is set once an unpinned pool took it for slots.
 	agreed int
@@ -179,11 +181,18 @@ func (f *flights) countsSlots(sent time.Time, q Quota) (slots, confirmed bool) {
 				return false, false
 			}
 			f.agreed++
-			if !f.slots && !f.pinned && f.firstRefused.IsZero() && f.agreed >= 2*q.Limit {
+			// A pool given over the counter's limit can fill the slots
+			// and be shown them free; under it, every quota's first
+			// answers are explained by our requests in flight alike
+			// (15 or 100 of a window's quota with --concurrency 8), and
+			// holding them from the counter models cost them their
+			// start: such a counter is judged as without the flag.
+			pinned := f.pinned && q.Limit <= f.pool
+			if !f.slots && !pinned && f.firstRefused.IsZero() && f.agreed >= 2*q.Limit {
 				f.slots = true
 				return true, true
 			}
-			return f.pinned || f.slots, false
+			return pinned || f.slots, false
 		}
 	}
 	return false, false

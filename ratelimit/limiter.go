@@ -135,7 +135,7 @@ func New(cfg Config) *Limiter {
 		max:     cfg.HintlessMax,
 		changed: make(chan struct{}),
 		ceiling: cfg.Rate.Limit(),
-		fl:      flights{pinned: cfg.InFlightPinned},
+		fl:      flights{pinned: cfg.InFlightPinned, pool: cfg.InFlight},
 	}
 	if l.clock == nil {
 		l.clock = SystemClock{}
