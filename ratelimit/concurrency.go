@@ -186,8 +186,11 @@ func (f *flights) countsSlots(sent time.Time, q Quota) (slots, confirmed bool) {
 			// answers are explained by our requests in flight alike
 			// (15 or 100 of a window's quota with --concurrency 8), and
 			// holding them from the counter models cost them their
-			// start: such a counter is judged as without the flag.
-			pinned := f.pinned && q.Limit <= f.pool
+			// start: such a counter is judged as without the flag. Once
+			// a request is refused, refusals teach the concurrency model
+			// and the counter is read again (a small window's, 3 per
+			// second under --concurrency 8, is a quota).
+			pinned := f.pinned && q.Limit <= f.pool && f.firstRefused.IsZero()
 			if !f.slots && !pinned && f.firstRefused.IsZero() && f.agreed >= 2*q.Limit {
 				f.slots = true
 				return true, true
