@@ -317,6 +317,19 @@
 // Taking the bucket as empty at each refusal, as the equation did before,
 // measured nginx at 100r/s 3-10% short, and nothing later corrected it.
 //
+// A small burst at a high rate (nginx at 300r/s burst=5: six go at once,
+// and the bucket is back whole within 20ms) looks at first like a
+// concurrency limit of six; the model's trial is refused, and that
+// trial's requests, taken at once after the pause, bound the rate from
+// below (the refill since the first refusal): the pace starts there, not
+// at the first guess. Until a refusal measures the rate, the search grows
+// the pace half again a second or 2% a request, whichever is faster, so
+// that hundreds a second are reached within a few dozen requests. Where
+// the pace crept up from under the rate, the bucket overflowed for most
+// of the segment, and the equation is bounded by what the last 40ms to
+// 250ms before the refusal sent (a burst besides), not by the segment's
+// average, which measured 300r/s as 138/s.
+//
 // A bucket of one (nginx's limit_req without a burst, its default)
 // accepts the first request of the unpaced burst and refuses the rest, and
 // later refuses any request closer than its interval to the one before,
