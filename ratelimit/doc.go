@@ -183,7 +183,10 @@
 // unused. The pull goes no faster than 1.15 times that rate: after a
 // pause a log shows its whole quota, which comes back a window after it
 // was spent, not at the pace it went out. After a refusal the pace is
-// steered as a bucket's. Handed back by the fixed-window model, the
+// steered as a bucket's. An answer whose counter reads 0 starts the
+// pacer afresh, its next request an interval away: at 5 per second a
+// request is a fifth of the quota, and one already paced would go into
+// the empty counter. Handed back by the fixed-window model, the
 // sliding window starts no faster than the quota per that model's lower
 // bound on the length (a request counted lo after a window's first was
 // in the same window as it): the refill measured across the hand-back
