@@ -118,6 +118,9 @@ type Limiter struct {
 	fixed    *windowPacer // --window fixed
 	// finishing: the requests now waiting are the run's last (Finishing).
 	finishing bool
+	// rowsLeft is what the sender last said of the rows it has yet to
+	// finish (RowsLeft); -1 never told.
+	rowsLeft int
 	// adaptBurst is Config.Burst, for the adaptive rate to start afresh.
 	adaptBurst int
 	// fl counts the requests in flight (concurrency.go); pauseHintless
@@ -129,13 +132,14 @@ type Limiter struct {
 // New returns a Limiter for cfg.
 func New(cfg Config) *Limiter {
 	l := &Limiter{
-		clock:   cfg.Clock,
-		rnd:     cfg.Rand,
-		base:    cfg.HintlessBase,
-		max:     cfg.HintlessMax,
-		changed: make(chan struct{}),
-		ceiling: cfg.Rate.Limit(),
-		fl:      flights{pinned: cfg.InFlightPinned, pool: cfg.InFlight},
+		clock:    cfg.Clock,
+		rnd:      cfg.Rand,
+		base:     cfg.HintlessBase,
+		max:      cfg.HintlessMax,
+		changed:  make(chan struct{}),
+		ceiling:  cfg.Rate.Limit(),
+		fl:       flights{pinned: cfg.InFlightPinned, pool: cfg.InFlight},
+		rowsLeft: -1,
 	}
 	if l.clock == nil {
 		l.clock = SystemClock{}
@@ -253,6 +257,7 @@ func (l *Limiter) admit(now time.Time) (time.Duration, *slot, chan struct{}) {
 		// A window aligned on the clock is not the pacer's to time: its
 		// probes bracket a boundary the pacer's window may straddle.
 		w.last = l.finishing && (l.adapt == nil || l.adapt.win == nil || !l.adapt.win.aligned)
+		l.countUnsent(w)
 		if d := w.reserve(now); d > 0 {
 			return d, nil, l.changed
 		}
@@ -283,6 +288,43 @@ func (l *Limiter) Finishing() {
 		// Waiters held for a probe's time look again.
 		close(l.changed)
 		l.changed = make(chan struct{})
+	}
+}
+
+// RowsLeft tells the Limiter how many rows the run has yet to finish:
+// waiting for a worker, or with one (waiting here, on the wire, or
+// answered but not yet taken back). Less the requests in flight, that is
+// what is left to send; a fixed window's pacer that knows it sends each
+// window's whole quota at its start, holding none back to time the
+// window's end, while those rows fill the windows they need with no room
+// for a held request to land past a window's end (windowPacer.tight).
+func (l *Limiter) RowsLeft(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n == l.rowsLeft {
+		return
+	}
+	w := l.window()
+	was := w != nil && w.tight()
+	l.rowsLeft = n
+	if w == nil {
+		return
+	}
+	if l.countUnsent(w); w.tight() && !was {
+		// Waiters held for a probe's time look again.
+		close(l.changed)
+		l.changed = make(chan struct{})
+	}
+}
+
+// countUnsent gives w what is left to send, as far as RowsLeft told.
+func (l *Limiter) countUnsent(w *windowPacer) {
+	// A window aligned on the clock is not the pacer's to time (admit).
+	w.counted = l.rowsLeft >= 0 && (l.adapt == nil || l.adapt.win == nil || !l.adapt.win.aligned)
+	w.unsent = max(l.rowsLeft-len(l.fl.open), 0)
+	w.skew = 1
+	if l.adapt != nil {
+		w.skew = l.adapt.inFlight
 	}
 }
 

@@ -115,6 +115,13 @@ func simRun(l *Limiter, clk *simClock, srv simServer, n, workers int, seed uint6
 func simRunOpt(l *Limiter, clk *simClock, srv simServer, n, workers int, seed uint64, cold, noFinishing bool) simResult {
 	s := &simulation{l: l, clk: clk, srv: srv, left: n, ws: make([]simWorker, workers),
 		rnd: rand.New(rand.NewPCG(seed, 11)), cold: cold, noFinishing: noFinishing}
+	return s.run(n)
+}
+
+// run sends n messages through s's workers until every one is delivered
+// or nothing is left to happen.
+func (s *simulation) run(n int) simResult {
+	l, clk, srv := s.l, s.clk, s.srv
 	for w := range s.ws {
 		s.try(w)
 	}
@@ -174,6 +181,7 @@ type simulation struct {
 
 	left                           int  // messages no worker has taken yet
 	noFinishing                    bool // never tell the Limiter the last messages are out
+	noRowsLeft                     bool // never tell the Limiter how many rows are left
 	delivered, requests, throttled int
 	last                           time.Time
 }
@@ -213,6 +221,16 @@ func (s *simulation) try(w int) {
 			// every message is a worker's.
 			s.l.Finishing()
 		}
+	}
+	if !s.noRowsLeft {
+		// As sender's dispatcher does: the rows not yet finished.
+		n := s.left
+		for i := range s.ws {
+			if s.ws[i].job {
+				n++
+			}
+		}
+		s.l.RowsLeft(n)
 	}
 	now := s.clk.now
 	s.l.mu.Lock()

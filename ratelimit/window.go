@@ -27,6 +27,19 @@ type windowPacer struct {
 	// Limiter's Finishing): nothing comes after them that a measured end
 	// would serve, so the probes within the quota go with the rest.
 	last bool
+	// unsent is how many requests the run has yet to let go, when
+	// counted (the Limiter's RowsLeft, less those in flight); skew is
+	// how many more that count may show for a moment (answers in that
+	// the sender has not taken yet).
+	counted      bool
+	unsent, skew int
+	// spread is how far the length's bounds lie apart (hi - lo): what
+	// each window sent without probes may wait too long, at most.
+	spread time.Duration
+	// tries: the one probe tries the server's stated length, placed
+	// before its end; it lands in the window unless the claim is false,
+	// so it is held back however tight the rows.
+	tries bool
 	// hold is how long the rest of a window the pacer opened waits for
 	// the answer to its first request; 0 not at all. Sent alone, that
 	// request is answered sooner than in the company of the whole
@@ -47,6 +60,9 @@ func (p *windowPacer) reserve(now time.Time) time.Duration {
 		p.open, p.sent, p.anchored, p.opened = now, 0, false, true
 	}
 	burst := p.allowance - len(p.probes)
+	if p.tight() {
+		burst = p.allowance
+	}
 	switch {
 	case p.sent > 0 && p.opened && now.Before(p.open.Add(p.hold)):
 		return p.open.Add(p.hold).Sub(now)
@@ -61,6 +77,37 @@ func (p *windowPacer) reserve(now time.Time) time.Duration {
 	}
 	p.sent++
 	return 0
+}
+
+// tight reports whether the requests the run has yet to send fill the
+// windows they need, the open one included, with no room for a probe to
+// land late: a request held back to time the open window's end that
+// lands past it is counted in the next window, which leaves this one
+// short, and with rows an exact multiple of the quota that costs a
+// whole window more. Then the whole quota goes at each window's start,
+// timed from the length's upper bound, which costs at most the bound's
+// slack. Only once the length is bounded (the probes beyond the quota
+// that find the first reset are never held this way).
+func (p *windowPacer) tight() bool {
+	if !p.counted || p.tries || p.extra > 0 || p.length >= windowNever || len(p.probes) == 0 {
+		return false
+	}
+	rest := p.unsent - max(p.allowance-p.sent, 0)
+	if rest <= 0 {
+		return true
+	}
+	// rest over the open window needs k more; r is how far into the
+	// last of them it reaches. Within skew of a window's boundary the
+	// true count may fill the windows exactly.
+	k := (rest + p.allowance - 1) / p.allowance
+	r := (rest-1)%p.allowance + 1
+	if r > p.skew && p.allowance-r >= len(p.probes) {
+		return false
+	}
+	// Unprobed, each window to come may wait up to the spread too long;
+	// a window left short costs one window. With many windows to go and
+	// the length still loose, the probes are worth their risk.
+	return time.Duration(k+1)*p.spread <= p.length
 }
 
 // end is when the open window closes. Anchored to an answer it needs no
@@ -550,7 +597,9 @@ func (w *windowModel) plan() {
 	// server surely had it: hi measured from that request's send is
 	// enough, however long that answer took.
 	p.length = w.length()
+	p.spread = w.hi - w.lo
 	p.probes = p.probes[:0]
+	p.tries = false
 	p.hold = min(2*w.rtt, p.length/10)
 	switch {
 	case w.trusted:
@@ -567,6 +616,7 @@ func (w *windowModel) plan() {
 		// Half the tolerance is margin: the round trip it is measured
 		// by moves meanwhile.
 		p.probes = append(p.probes, max(w.policy-w.policyTolerance()/2, w.lo+time.Millisecond))
+		p.tries = true
 		return
 	}
 	if float64(w.hi-w.lo) > windowPrecision*float64(w.hi)+float64(w.rtt) {
@@ -608,3 +658,6 @@ func minTime(a, b time.Time) time.Time {
 	}
 	return a
 }
+
+var dbgF time.Duration = 2
+var dbgTries = true

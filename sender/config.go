@@ -130,6 +130,15 @@ type finishingLimiter interface {
 	Finishing()
 }
 
+// rowsLeftLimiter is a Limiter told how many rows the run has yet to
+// finish once the input is read (*ratelimit.Limiter: a fixed window's
+// pacer then holds no request back to time a window's end where one
+// landing past it would leave the window short and cost a whole window
+// more).
+type rowsLeftLimiter interface {
+	RowsLeft(n int)
+}
+
 // Config configures a Run. The zero value sends with http.DefaultClient,
 // unpaced, 8 at a time, and journals nothing.
 type Config struct {

@@ -28,8 +28,11 @@ type dispatcher struct {
 	inputOpen bool
 	// finishing: the limiter was told the last jobs are the workers'.
 	finishing bool
-	stopping  bool
-	err       error // why the run stops; the first reason wins
+	// rowsLeft is what the limiter was last told of the jobs left; -1
+	// nothing yet.
+	rowsLeft int
+	stopping bool
+	err      error // why the run stops; the first reason wins
 	// stoppedAt is how many rows had failed when the error policy stopped
 	// the run.
 	stoppedAt int
@@ -52,7 +55,7 @@ func newDispatcher(e *engine, in *reader, workers *pool, stop, done <-chan struc
 		spacing:   newRecipientSpacing(e.cfg.RecipientInterval),
 		policy:    newErrorPolicy(e.cfg.MaxErrors, e.cfg.MaxErrorShare, e.budget),
 		settler:   newSettler(e.journal, e.progress, sum.Counts),
-		inputOpen: true, stopCh: stop, ctxDone: done, cancelWait: cancelWait,
+		inputOpen: true, rowsLeft: -1, stopCh: stop, ctxDone: done, cancelWait: cancelWait,
 		wake: time.NewTimer(math.MaxInt64)}
 	d.wake.Stop()
 	return d
@@ -82,6 +85,7 @@ func (d *dispatcher) dispatch() {
 			return
 		}
 		d.tellFinishing()
+		d.tellRowsLeft()
 		select {
 		case m, ok := <-d.input():
 			d.read(m, ok, now)
@@ -110,6 +114,25 @@ func (d *dispatcher) tellFinishing() {
 	d.finishing = true
 	if f, ok := d.e.lim.(finishingLimiter); ok {
 		f.Finishing()
+	}
+}
+
+// tellRowsLeft tells the limiter, once the input is read, how many jobs
+// are left to finish: queued, waiting for a worker, or a worker's.
+func (d *dispatcher) tellRowsLeft() {
+	if d.inputOpen || d.stopping {
+		return
+	}
+	n := d.queue.len() + d.busy
+	if d.next != nil {
+		n++
+	}
+	if n == d.rowsLeft {
+		return
+	}
+	d.rowsLeft = n
+	if r, ok := d.e.lim.(rowsLeftLimiter); ok {
+		r.RowsLeft(n)
 	}
 }
 

@@ -1,0 +1,60 @@
+package ratelimit
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// TestWindowRowsLeftSpill runs the adaptive rate against fixed windows of
+// 100 per 1s from the first request for 400 rows, four windows exactly,
+// on a cold, jittery server over many seeds, told the rows left and not:
+// a request held back to time a window's end that lands past it is
+// counted in the next window, the window is left short and the last rows
+// spill into a fifth window. It counts the runs that spill (more than
+// half a window over the ideal). Before RowsLeft: fastify 30 of 30,
+// the JavaScript Date reset 23, the ISO reset 18.
+func TestWindowRowsLeftSpill(t *testing.T) {
+	const seeds = 30
+	tests := []struct {
+		style string
+		// maxSpills is the most runs that may spill when the rows left
+		// are told.
+		maxSpills int
+	}{
+		{styleFastify, 12},
+		{styleFlexibleDate, 4},
+		{styleFlexibleISO, 11},
+	}
+	ideal := idealFixed(100, time.Second)
+	for _, tc := range tests {
+		t.Run(tc.style, func(t *testing.T) {
+			spills, throttled := map[bool]int{}, map[bool]int{}
+			for _, told := range []bool{false, true} {
+				for seed := uint64(1); seed <= seeds; seed++ {
+					clk := &simClock{now: simEpoch}
+					rnd := rand.New(rand.NewPCG(seed, 2))
+					l := New(Config{Adaptive: true, InFlight: simWorkers, Clock: clk, Rand: rnd.Float64})
+					s := &simulation{l: l, clk: clk, srv: &simFixed{limit: 100, window: time.Second, countRefused: true, style: tc.style},
+						left: simRows, ws: make([]simWorker, simWorkers), rnd: rand.New(rand.NewPCG(seed, 11)), cold: true, noRowsLeft: !told}
+					res := s.run(simRows)
+					throttled[told] += res.throttled
+					if res.wall > ideal+time.Second/2 {
+						spills[told]++
+					}
+				}
+			}
+			t.Logf("runs that spill into a fifth window, of %d: %d told the rows left, %d not; 429s %d and %d",
+				seeds, spills[true], spills[false], throttled[true], throttled[false])
+			if throttled[true] > throttled[false] {
+				t.Errorf("%d requests throttled told the rows left, %d not: want no more", throttled[true], throttled[false])
+			}
+			if spills[true] > tc.maxSpills {
+				t.Errorf("%d runs spill told the rows left, want at most %d", spills[true], tc.maxSpills)
+			}
+			if spills[true] >= spills[false] {
+				t.Errorf("%d runs spill told the rows left, %d not: want fewer", spills[true], spills[false])
+			}
+		})
+	}
+}
