@@ -138,7 +138,15 @@
 // server answers a lone request sooner than one among a burst (Node.js
 // behind express-rate-limit: 3-4 ms instead of 7-23), and each window
 // opens as much sooner. A window whose opening was misjudged costs one
-// refused request instead of a burst of them.
+// refused request instead of a burst of them. A request held back to bisect
+// that lands past the window's end is counted in the next one and leaves
+// this one short: when the rows left (Limiter.RowsLeft, told by the sender
+// once its input is read) fill the windows they need with no room for
+// that, as 400 rows at 100 per window do, and the length's spread over the
+// windows to go costs less than a window, none is held back: each window's
+// whole quota goes at its start, timed from the length's upper bound. The
+// request that tries a stated length is still held: it lands before the
+// stated end.
 //
 // A window aligned on the clock (windows start at multiples of L since the
 // epoch: Kong, hourly quotas, Redis INCR key:<epoch second>) began before
