@@ -411,15 +411,7 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 			// requests, not within seconds (nginx at 300r/s burst=5,
 			// bounded at 150/s by what it sustained, took longer than
 			// the whole run to creep to its rate).
-			step := adaptiveSearchStep
-			if a.measured == 0 && a.waitSaid < adaptiveIdle {
-				// Nothing measured yet: twice as fast, since the
-				// refusal that ends the search measures the rate
-				// (not where a refusal costs the long wait the
-				// server asks).
-				step *= 2
-			}
-			probe = math.Max(adaptiveSearch, step*a.pace)
+			probe = math.Max(adaptiveSearch, adaptiveSearchStep*a.pace)
 			if a.oneAtATime() {
 				probe = adaptiveSearchOne
 				if a.refusedPace > 0 && a.pace >= adaptiveNear*a.refusedPace {

@@ -334,8 +334,7 @@
 // trial's requests, taken at once after the pause, bound the rate from
 // below (the refill since the first refusal): the pace starts there, not
 // at the first guess. Until a refusal measures the rate, the search grows
-// the pace half again a second or 4% a request (2% once a refusal bounded
-// it from below), whichever is faster, so
+// the pace half again a second or 2% a request, whichever is faster, so
 // that hundreds a second are reached within a few dozen requests. Where
 // the pace crept up from under the rate, the bucket overflowed for most
 // of the segment, and the equation is bounded by what the last 40ms to
