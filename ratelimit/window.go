@@ -658,6 +658,3 @@ func minTime(a, b time.Time) time.Time {
 	}
 	return a
 }
-
-var dbgF time.Duration = 2
-var dbgTries = true
