@@ -306,12 +306,10 @@ func (d *dispatcher) wakeC() <-chan time.Time {
 }
 
 // input is the reader's channel while more input is wanted: while the run
-// goes on and the queue is short, so memory stays flat however long the
-// file; held-back recipients count against it. It is read while a job
-// waits for a worker too: a short input is then read to its end at once,
-// and the limiter told how many rows are left (tellRowsLeft).
+// goes on, no job waits for a worker and the queue is short, so memory
+// stays flat however long the file; held-back recipients count against it.
 func (d *dispatcher) input() <-chan *Message {
-	if d.inputOpen && !d.stopping && d.queue.len() < 4*d.e.concurrency+1024 {
+	if d.inputOpen && !d.stopping && d.next == nil && d.queue.len() < 4*d.e.concurrency+1024 {
 		return d.in.msgs
 	}
 	return nil
