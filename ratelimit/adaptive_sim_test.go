@@ -353,9 +353,6 @@ func simCases() []simCase {
 	}
 }
 
-// TestAdaptiveLearnsLimiters runs the adaptive rate against every limiter
-// class of issue 11 in the simulation and holds it to the issue's targets.
-// Time is virtual, so the figures are the same on every machine.
 // simRunKind is one way TestAdaptiveLearnsLimiters runs a case: the pool's
 // size given (--concurrency 8, as issue 11's runs and most scripts give
 // it) or its default, and a cold start where the case holds one.
@@ -372,6 +369,9 @@ func simRuns(tc simCase) []simRunKind {
 	return runs
 }
 
+// TestAdaptiveLearnsLimiters runs the adaptive rate against every limiter
+// class of issue 11 in the simulation and holds it to the issue's targets.
+// Time is virtual, so the figures are the same on every machine.
 func TestAdaptiveLearnsLimiters(t *testing.T) {
 	for _, tc := range simCases() {
 		for _, run := range simRuns(tc) {

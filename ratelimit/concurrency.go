@@ -190,8 +190,9 @@ func (f *flights) countsSlots(sent time.Time, q Quota) (slots, confirmed bool) {
 			// a request is refused, refusals teach the concurrency model
 			// and the counter is read again (a small window's, 3 per
 			// second under --concurrency 8, is a quota).
-			pinned := f.pinned && q.Limit <= f.pool && f.firstRefused.IsZero()
-			if !f.slots && !pinned && f.firstRefused.IsZero() && f.agreed >= 2*q.Limit {
+			unrefused := f.firstRefused.IsZero()
+			pinned := f.pinned && q.Limit <= f.pool && unrefused
+			if !f.slots && !pinned && unrefused && f.agreed >= 2*q.Limit {
 				f.slots = true
 				return true, true
 			}
