@@ -459,6 +459,25 @@ func (l *Limiter) concAside(now time.Time) {
 	l.lim = l.adaptivePacer(now, true)
 }
 
+// quotaSpent notes an accepted answer whose counter, one that counted more
+// than our requests in flight (a quota, not slots), shows nothing left,
+// with l.mu held: the refusals of the first burst are that quota's, not a
+// count in flight. A fixed window met one request at a time until its
+// last few went with the next ones refuses those next ones while the last
+// are still out, and "refused with 2 in flight" fits exactly (a CI run
+// against rate-limiter-flexible, whose answers came late on a loaded
+// machine, learned so and ran capped at 2). The concurrency model is no
+// longer looked for, and one on trial is dropped: the rate models paced
+// meanwhile and go on. A proven one stays: its own refusals put it aside.
+func (l *Limiter) quotaSpent() {
+	l.fl.closed = true
+	if a := l.adapt; a != nil && a.conc != nil && !a.conc.proven {
+		a.conc = nil
+		close(l.changed)
+		l.changed = make(chan struct{})
+	}
+}
+
 // capFull says whether the cap on requests in flight holds one back now.
 func (l *Limiter) capFull() bool {
 	return l.adapt != nil && l.adapt.conc != nil && l.adapt.conc.holds(len(l.fl.open))

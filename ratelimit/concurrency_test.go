@@ -321,3 +321,67 @@ func TestConcurrencyCounterPinned(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrencySpentQuota is a fixed window of 10 whose counter counts
+// down to 0 (rate-limiter-flexible's headers), met one request at a time
+// until the last two of the window go with two more: the two over the
+// quota are refused while the window's last two are still out, so the
+// first burst fits "refused with 2 in flight" exactly. A counter that
+// counted more than was ever in flight is a quota, and the refusals that
+// come once it showed 0 are that quota's: no concurrency model (a CI run
+// against rate-limiter-flexible learned "2 in flight" so, and a slow
+// answer to the last of the quota can come either side of the fit).
+func TestConcurrencySpentQuota(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		lastFirst bool // the window's last answer comes before its next to last
+	}{
+		{"the zero answered last", false},
+		{"the zero answered before the one", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := testkit.NewJumpClock(limiterT0)
+			l := New(Config{Adaptive: true, InFlight: 8, Clock: clk, Rand: func() float64 { return 0.5 }})
+			ctx := context.Background()
+			wait := func() time.Time {
+				t.Helper()
+				at := clk.Now()
+				if err := l.Wait(ctx); err != nil {
+					t.Fatalf("Wait: %v", err)
+				}
+				return at
+			}
+			q := func(left int) Quota {
+				return Quota{Limit: 10, Remaining: left, Reset: time.Second, Header: familyXRateLimit}
+			}
+			for i := range 8 {
+				sent := wait()
+				clk.Advance(time.Millisecond)
+				l.Done(sent, Accepted)
+				l.Success(sent, q(9-i), true)
+			}
+			t9, t10 := wait(), wait()
+			t11, t12 := wait(), wait()
+			clk.Advance(time.Millisecond)
+			for _, sent := range []time.Time{t11, t12} {
+				l.Done(sent, Refused)
+				l.Throttle(clk.Now(), 900*time.Millisecond, true)
+			}
+			clk.Advance(time.Millisecond)
+			order := []struct {
+				sent time.Time
+				left int
+			}{{t9, 1}, {t10, 0}}
+			if tc.lastFirst {
+				order[0], order[1] = order[1], order[0]
+			}
+			for _, a := range order {
+				l.Done(a.sent, Accepted)
+				l.Success(a.sent, q(a.left), true)
+			}
+			if st := l.Stats(); st.LearnedModel == ModelConcurrency {
+				t.Errorf("learned %q, %d in flight, from a quota counted down to 0", st.LearnedModel, st.LearnedInFlight)
+			}
+		})
+	}
+}

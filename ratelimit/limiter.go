@@ -514,6 +514,9 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 		// A concurrency limit's counter: the cap is the remedy, and a
 		// refusal teaches it.
 		ok = ok && !slots
+		if ok && l.fl.quota && q.Remaining == 0 {
+			l.quotaSpent()
+		}
 	}
 	remaining, limit, reset := -1, 0, time.Duration(0)
 	if ok {
