@@ -110,7 +110,12 @@
 // models, which would read it as a window refilled once a second; without
 // it, once twice its count of answers came, all explained so and none
 // refused (a limit over the pool's size), and the counter models start
-// afresh.
+// afresh. A counter that showed more used than our requests in flight (a
+// quota) and then nothing left explains the first burst's refusals: the
+// concurrency model is no longer looked for, and one on trial is dropped
+// (a window met slowly refuses the requests sent with its last ones, a
+// perfect fit of "refused with 2 in flight", and its reset during the
+// refusal's pause takes the trial's probe).
 // The bucket's size is the most the counter ever showed, never more than a
 // stated limit. A fixed window's quota is the counter's most; its length L
 // lies between the latest request still counted in a window and the first
