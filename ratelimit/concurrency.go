@@ -473,8 +473,7 @@ func (l *Limiter) quotaSpent() {
 	l.fl.closed = true
 	if a := l.adapt; a != nil && a.conc != nil && !a.conc.proven {
 		a.conc = nil
-		close(l.changed)
-		l.changed = make(chan struct{})
+		l.wakeWaiters()
 	}
 }
 
@@ -511,8 +510,7 @@ func (l *Limiter) Done(sent time.Time, o Outcome) {
 	}
 	if l.concEnded(sent, now, o) || wake {
 		// A slot is free, or the cap moved: waiters look again.
-		close(l.changed)
-		l.changed = make(chan struct{})
+		l.wakeWaiters()
 	}
 }
 

@@ -286,8 +286,7 @@ func (l *Limiter) Finishing() {
 	l.finishing = true
 	if w := l.window(); w != nil && len(w.probes) > 0 {
 		// Waiters held for a probe's time look again.
-		close(l.changed)
-		l.changed = make(chan struct{})
+		l.wakeWaiters()
 	}
 }
 
@@ -312,8 +311,7 @@ func (l *Limiter) RowsLeft(n int) {
 	}
 	if l.countUnsent(w); w.tight() && !was {
 		// Waiters held for a probe's time look again.
-		close(l.changed)
-		l.changed = make(chan struct{})
+		l.wakeWaiters()
 	}
 }
 
@@ -466,8 +464,7 @@ func (l *Limiter) extendPause(now time.Time, wait time.Duration, paused, hinted 
 	l.pauseUntil = until
 	l.pauseHintless = !hinted
 	l.drain = true
-	close(l.changed)
-	l.changed = make(chan struct{})
+	l.wakeWaiters()
 }
 
 // Success reports an answer that was not a throttle, to a request sent at
@@ -490,8 +487,7 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 		if w := l.window(); held && w != nil && !w.opened {
 			// The window's first answer came: the rest of its quota
 			// waits no longer.
-			close(l.changed)
-			l.changed = make(chan struct{})
+			l.wakeWaiters()
 		}
 	}()
 	if l.fixed != nil {
@@ -508,8 +504,7 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 			l.adapt = newAdaptive(l.adapt.ceiling, l.adaptBurst, l.adapt.inFlight)
 			l.lim = newPacer(l.adapt.limit(), 1)
 			l.pauseUntil, l.drain = time.Time{}, false
-			close(l.changed)
-			l.changed = make(chan struct{})
+			l.wakeWaiters()
 		}
 		// A concurrency limit's counter: the cap is the remedy, and a
 		// refusal teaches it.
@@ -532,8 +527,7 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 	if idle > 0 {
 		if until := now.Add(idle); until.After(l.pauseUntil) {
 			l.pauseUntil = until
-			close(l.changed)
-			l.changed = make(chan struct{})
+			l.wakeWaiters()
 		}
 	}
 	if l.adapt.win != nil && ok {
@@ -543,15 +537,13 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 	if r := l.adapt.ra; r != nil && r.wake {
 		// An opener's answer: the rest of the window's quota may go.
 		r.wake = false
-		close(l.changed)
-		l.changed = make(chan struct{})
+		l.wakeWaiters()
 	}
 	if l.adapt.emptied {
 		l.adapt.emptied = false
 		l.lim = l.adaptivePacer(now, true)
 		l.lim.AllowN(now, 1)
-		close(l.changed)
-		l.changed = make(chan struct{})
+		l.wakeWaiters()
 	}
 	if l.adapt.repace {
 		// The bare-window model set a new pace: reservations made at the
@@ -559,8 +551,7 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 		// sliding window counts.
 		l.adapt.repace = false
 		l.lim = l.adaptivePacer(now, true)
-		close(l.changed)
-		l.changed = make(chan struct{})
+		l.wakeWaiters()
 	}
 }
 
@@ -596,8 +587,7 @@ func (l *Limiter) applyAdaptive(now time.Time) {
 		if lim > old*1.5 {
 			// Waiters hold reservations made at the old, much slower pace:
 			// wake them to reserve again at the new one.
-			close(l.changed)
-			l.changed = make(chan struct{})
+			l.wakeWaiters()
 		}
 	}
 }
@@ -660,4 +650,12 @@ func (l *Limiter) Stats() Stats {
 		}
 	}
 	return s
+}
+
+// wakeWaiters wakes every Wait sleeping on the gate, with l.mu held: a
+// pause began or grew, a slot came free, or the pace changed, and each
+// waiter looks again.
+func (l *Limiter) wakeWaiters() {
+	close(l.changed)
+	l.changed = make(chan struct{})
 }
