@@ -10,7 +10,7 @@ build:
 # The whole check: formatting, vet, staticcheck, module tidiness, and every
 # test with the race detector (unit, fuzz seed corpora, end-to-end scripts).
 test: lint
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

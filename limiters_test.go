@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -27,6 +28,41 @@ func limiterCondition(cond string) (bool, error) {
 		return false, err
 	}
 	return limiters.MustRun() || limiters.Available(kind, "") == nil, nil
+}
+
+// timedTurn lets one script at a time measure real timing: those that
+// talk to real rate limiters (cmdLimiter takes it) and those whose
+// assertions rest on a learned pace (they start with "realtime"). Two of
+// them sending at 100 requests a second on a 2-core machine, with the
+// race detector, answer late and out of order enough to be misread (CI
+// was refused twice so: a fixed window read as a concurrency limit, then
+// as a sliding window). The other scripts still run beside them.
+var timedTurn sync.Mutex
+
+// turnKey is the key of a script's *bool in testscript.Env.Values: true
+// once the script holds timedTurn, which it keeps to its end.
+type turnKey struct{}
+
+// takeTimedTurn waits for the script's turn to measure real timing, once
+// per script (a script may start several limiters), and gives it back at
+// the script's end.
+func takeTimedTurn(ts *testscript.TestScript) {
+	held := ts.Value(turnKey{}).(*bool)
+	if *held {
+		return
+	}
+	timedTurn.Lock()
+	*held = true
+	ts.Defer(timedTurn.Unlock)
+}
+
+// cmdRealtime waits for the script's turn to measure real timing (see
+// timedTurn) and keeps it to the script's end: realtime.
+func cmdRealtime(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) > 0 {
+		ts.Fatalf("usage: realtime")
+	}
+	takeTimedTurn(ts)
 }
 
 // cmdLimiter starts a real rate limiter (internal/limiters) for the rest
@@ -72,6 +108,7 @@ func cmdLimiter(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("limiter: %s: %v", a, err)
 		}
 	}
+	takeTimedTurn(ts)
 	cfg.Dir = filepath.Join(ts.Getenv("WORK"), ".limiter")
 	ts.Check(os.MkdirAll(cfg.Dir, 0o755))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*limiters.StartTimeout)

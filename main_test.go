@@ -41,11 +41,13 @@ func TestScripts(t *testing.T) {
 			"mode":       cmdMode,
 			"echoserver": cmdEchoServer,
 			"advance":    cmdAdvance,
+			"realtime":   cmdRealtime,
 		},
 		Condition: limiterCondition,
 		Setup: func(env *testscript.Env) error {
 			scanAtEnd(env)
 			env.Values[clockKey{}] = new(shiftedClock)
+			env.Values[turnKey{}] = new(bool)
 			env.Setenv("NO_COLOR", "1")
 			return nil
 		},
