@@ -280,7 +280,12 @@
 // burst, whose accepted requests are the quota L, and the Retry-After
 // window model sends one request at a time, the opener (never a second
 // before its answer): 40ms after the refusal, then at offsets four times
-// further from it, and once at the claim if they pass it. A bucket
+// further from it, and once at the claim if they pass it; an opener
+// refused at the claim (a wait a millisecond short, as
+// rate-limiter-flexible truncates it, or a sliding counter that gives a
+// request back soon after its stated wait) sends the next a quarter
+// further than the claim, not four times an offset the claim cut short
+// (10.24s after a claim of 1s). A bucket
 // accepts the first (it has a request back): the bucket equation takes
 // over. A window refuses until it ends; the first opener accepted bounds
 // its length W from above (a window that opens at a client's first request

@@ -536,6 +536,9 @@ type simSliding struct {
 	window       time.Duration
 	counter      bool
 	countRefused bool
+	// phase is where a counter's periods start past a multiple of window
+	// (go-chi/httprate starts them when it starts, not on the clock).
+	phase time.Duration
 	// haproxy is a counter as HAProxy's stick tables keep it: the first
 	// period starts at the first request (and again after two idle
 	// periods), the previous period's weight is rounded down, and a
@@ -562,7 +565,7 @@ func (s *simSliding) serve(at time.Time) (bool, http.Header) {
 		used = float64(s.curr) + math.Floor(float64(s.prev)*float64(remain)/float64(s.window))
 		reset = s.start.Add(s.window)
 	} else if s.counter {
-		if ws := at.Truncate(s.window); !ws.Equal(s.start) {
+		if ws := at.Add(-s.phase).Truncate(s.window).Add(s.phase); !ws.Equal(s.start) {
 			if ws.Sub(s.start) == s.window {
 				s.prev = s.curr
 			} else {
