@@ -110,7 +110,12 @@
 // models, which would read it as a window refilled once a second; without
 // it, once twice its count of answers came, all explained so and none
 // refused (a limit over the pool's size), and the counter models start
-// afresh. A counter that showed more used than our requests in flight (a
+// afresh. Once a refusal says the counter held back is a quota's (a bucket
+// or window no bigger than the pool), the most it showed while held is the
+// quota's size: the answers since show it near empty, and a bucket of 8
+// seen only at 0 was taken for a bucket of one, its rate measured from the
+// first burst's spacing (850/s for 8/s, a 429 for every row). A counter
+// that showed more used than our requests in flight (a
 // quota) and then nothing left explains the first burst's refusals: the
 // concurrency model is no longer looked for, and one on trial is dropped
 // (a window met slowly refuses the requests sent with its last ones, a

@@ -127,6 +127,10 @@ type Limiter struct {
 	// says the pause in force is a backoff of our own guessing.
 	fl            flights
 	pauseHintless bool
+	// heldMax is the most a counter held from the counter models as a
+	// concurrency limit's free slots showed, plus its request (see
+	// flights.countsSlots); 0 none.
+	heldMax int
 }
 
 // New returns a Limiter for cfg.
@@ -505,6 +509,21 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 			l.lim = newPacer(l.adapt.limit(), 1)
 			l.pauseUntil, l.drain = time.Time{}, false
 			l.wakeWaiters()
+		}
+		switch {
+		case slots && !l.fl.slots:
+			// Held for the pool the user gave, until a refusal says
+			// whether it counts slots or a quota.
+			l.heldMax = max(l.heldMax, q.Remaining+1)
+		case !slots && q.Remaining >= 0 && l.heldMax > 0:
+			// A quota's after all (a refusal came): what it showed
+			// while held is the most it holds, which the answers since,
+			// taken near empty, do not show. A counter of 8 seen only
+			// at 0 was a bucket of one, whose equation measured the
+			// first burst's spacing: 80-100/s for 8/s, and a 429 for
+			// every row.
+			l.adapt.counterMax = max(l.adapt.counterMax, l.heldMax)
+			l.heldMax = 0
 		}
 		// A concurrency limit's counter: the cap is the remedy, and a
 		// refusal teaches it.
