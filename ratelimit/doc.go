@@ -187,8 +187,9 @@
 // them counted in the old window are not among those; when ours sent just
 // after it could make up the difference, as on a busy machine where a
 // request starts late, the verdict waits for its burst: the new window's
-// opener among them clears it, a later request answered first does not).
-// Paced at r, a
+// opener among them clears it, and a later request answered decides only
+// once none of them is still in flight, since a loaded machine answers
+// them late). Paced at r, a
 // sliding window (log or counter) holds r*W requests, and its counter says
 // how many: averaged over the last 20 answers, used of quota Q. The most it
 // sustains is r*(Q-1.5)/used (a counter weighs its previous window and

@@ -537,6 +537,12 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 		remaining, limit, reset = q.Remaining, q.Limit, q.Reset
 	}
 	now := l.clock.Now()
+	if w := l.adapt.win; w != nil {
+		// What the window model may still hear from (its suspect's
+		// burst), for this answer only.
+		w.open = l.fl.open
+		defer func() { w.open = nil }()
+	}
 	idle := l.adapt.succeeded(sent, now, remaining, limit, reset)
 	if l.adapt.capping() {
 		// A concurrency limit: the cap paces; the rate models only

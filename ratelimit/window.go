@@ -185,10 +185,17 @@ type windowModel struct {
 	counted              []time.Time   // those whose answers showed them counted in its window
 	// suspect is the send time of a request whose counter came back part
 	// of the way, more than our requests could have taken from a new
-	// window; zero none. Its burst's answers decide (answered).
-	suspect time.Time
-	before  int // and how many went before the log began
-	pacer   windowPacer
+	// window; zero none. Its burst's answers decide (answered): those
+	// sent within suspectRTT of it, the round trip when it came.
+	suspect    time.Time
+	suspectRTT time.Duration
+	// open is when each of our requests still in flight left (the
+	// Limiter's clock), as the Limiter has them while it hands an answer
+	// over: one sent with the suspect may still be on its way, its answer
+	// late on a loaded machine.
+	open   []time.Time
+	before int // and how many went before the log began
+	pacer  windowPacer
 
 	// A window aligned on the clock began before our first request in
 	// it, so bounds measured from that request are too short. Each reset
@@ -247,15 +254,20 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 		return true
 	}
 	if !w.suspect.IsZero() {
+		near := max(w.rtt, w.suspectRTT)
 		switch {
-		case remaining >= w.quota-1 && sent.Sub(w.suspect).Abs() <= w.rtt:
+		case remaining >= w.quota-1 && sent.Sub(w.suspect).Abs() <= near:
 			// The opener of a new window, sent in the same breath as
 			// the suspect: the counter came back whole, its answers out
 			// of order.
 			w.suspect = time.Time{}
-		case sent.Sub(w.suspect) > w.rtt:
+		case sent.Sub(w.suspect) > near && !w.inFlightNear(w.suspect, near):
 			// A later request answered, and none sent with the suspect
 			// found the counter whole: it came back part of the way.
+			// Only once all of those are answered: on a loaded machine
+			// the opener's answer may come after those of requests sent
+			// well after it (ulule's fixed window of 15 per 150ms, its
+			// opener answered 17ms late, was taken for a sliding window).
 			return false
 		}
 	}
@@ -337,7 +349,7 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 		case taken > max(n, 0)+slack && w.suspect.IsZero():
 			// Only if they were: the rest of its burst's answers
 			// decide (suspect).
-			w.suspect = sent
+			w.suspect, w.suspectRTT = sent, w.rtt
 		}
 		return true
 	}
@@ -355,6 +367,17 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 		w.narrow(lo, w.hi)
 	}
 	return true
+}
+
+// inFlightNear reports whether one of our requests that left within d of
+// t is still in flight.
+func (w *windowModel) inFlightNear(t time.Time, d time.Duration) bool {
+	for _, o := range w.open {
+		if o.Sub(t).Abs() <= d {
+			return true
+		}
+	}
+	return false
 }
 
 // opened records the first request of a new window, sent and answered at
