@@ -189,7 +189,12 @@
 // request starts late, the verdict waits for its burst: the new window's
 // opener among them clears it, and a later request answered decides only
 // once none of them is still in flight, since a loaded machine answers
-// them late). Paced at r, a
+// them late). A counter whole again for a request that left after the
+// window's first answer came opens the next window, however soon after
+// the window's start it left: it reached the server late, after requests
+// sent later were counted in the old window, and taken for the old
+// window's first it made the new one's counter look come back part of
+// the way. Paced at r, a
 // sliding window (log or counter) holds r*W requests, and its counter says
 // how many: averaged over the last 20 answers, used of quota Q. The most it
 // sustains is r*(Q-1.5)/used (a counter weighs its previous window and

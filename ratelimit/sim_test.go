@@ -178,6 +178,11 @@ type simulation struct {
 	ws     []simWorker
 	rnd    *rand.Rand
 	cold   bool
+	// stall is the share of requests that wait for a CPU on their way
+	// (out or back), up to stallMax: a machine loaded with other work,
+	// whose answers come back out of the order their requests left in.
+	stall    float64
+	stallMax time.Duration
 
 	left                           int  // messages no worker has taken yet
 	noFinishing                    bool // never tell the Limiter the last messages are out
@@ -195,10 +200,14 @@ func (s *simulation) push(e simEvent) {
 // latency is one request's round trip on loopback: 1ms give or take 0.3;
 // on a cold server (a JIT warming up, as Node.js does) anything up to
 // 300ms for the first 300ms of the run, and then one in 50 up to 60ms, as
-// on a busy machine.
+// on a busy machine; with stall, that share of them up to stallMax.
 func (s *simulation) latency() time.Duration {
 	if s.cold && s.clk.now.Sub(simEpoch) < 300*time.Millisecond {
 		return time.Duration((10 + 290*s.rnd.Float64()) * float64(time.Millisecond))
+	}
+	if s.stall > 0 && s.rnd.Float64() < s.stall {
+		// A loaded machine: a request or its answer waits for a CPU.
+		return time.Millisecond + time.Duration(s.rnd.Float64()*float64(s.stallMax))
 	}
 	if s.cold && s.rnd.Float64() < 0.02 {
 		// A busy machine: now and then a request waits for a CPU.
@@ -316,6 +325,9 @@ const (
 	styleFlexible     = "flexible"
 	styleFlexibleISO  = "flexible-iso"
 	styleFlexibleDate = "flexible-date"
+	// styleUlule: ulule/limiter's X-RateLimit-Limit/-Remaining and
+	// X-RateLimit-Reset in Unix seconds truncated, no Retry-After.
+	styleUlule = "ulule"
 )
 
 // simConcurrency is a concurrency limit: it works on at most limit
@@ -511,6 +523,10 @@ func (f *simFixed) serve(at time.Time) (bool, http.Header) {
 		if !ok {
 			h.Set("Retry-After", strconv.Itoa(int(math.Ceil(left))))
 		}
+	case styleUlule:
+		h.Set("X-RateLimit-Limit", strconv.Itoa(f.limit))
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		h.Set("X-RateLimit-Reset", strconv.FormatInt(end.Unix(), 10))
 	case styleFlexible, styleFlexibleISO, styleFlexibleDate:
 		h.Set("Retry-After", strconv.FormatFloat(float64(end.Sub(at).Milliseconds())/1000, 'f', -1, 64))
 		h.Set("X-RateLimit-Limit", strconv.Itoa(f.limit))

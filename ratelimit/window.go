@@ -178,8 +178,10 @@ type windowModel struct {
 	policyOff bool
 
 	// The server's current window: send and answer time of its first
-	// request.
+	// request; whole once that request's answer showed the counter
+	// whole (not a request of the first burst taken for it).
 	startSent, startRecv time.Time
+	whole                bool
 	rtt                  time.Duration // longest recent round trip
 	sends                []time.Time   // our sends since startSent
 	counted              []time.Time   // those whose answers showed them counted in its window
@@ -287,13 +289,19 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 			// one cannot open sooner than a window after the latest
 			// request known in the one before.
 			early = !w.prevLast.IsZero() && recv.Sub(w.prevLast) <= w.lo
+		case w.whole && sent.After(w.startRecv):
+			// The window's first request showed the counter whole and
+			// had arrived before this one left: this one opened a later
+			// window, however soon after it it left. It arrived late (a
+			// loaded machine): requests sent after it were still
+			// counted in the old window.
 		default:
 			early = sent.Sub(w.startRecv) < w.lo
 		}
 		if early {
 			// The first request of the window we took another for: the
 			// window cannot have ended this soon.
-			w.startSent, w.startRecv = sent, recv
+			w.startSent, w.startRecv, w.whole = sent, recv, true
 			return true
 		}
 		w.opened(sent, recv, remaining)
@@ -426,7 +434,7 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int) {
 		w.refusals = 0
 	}
 	w.refusedNow = false
-	w.startSent, w.startRecv, w.claim = sent, recv, 0
+	w.startSent, w.startRecv, w.whole, w.claim = sent, recv, true, 0
 	w.left, w.leftSent = remaining, sent
 	// Ours sent a round trip before the opener or later count in the new
 	// window: sent in the same breath, they may have arrived after it.
