@@ -148,7 +148,10 @@
 // server answers a lone request sooner than one among a burst (Node.js
 // behind express-rate-limit: 3-4 ms instead of 7-23), and each window
 // opens as much sooner. A window whose opening was misjudged costs one
-// refused request instead of a burst of them. A request held back to bisect
+// refused request instead of a burst of them. Our requests still in
+// flight when a window's first answer comes count in it, however long
+// before its first request they left: on a loaded machine one may reach
+// the server after it. A request held back to bisect
 // that lands past the window's end is counted in the next one and leaves
 // this one short: when the rows left (Limiter.RowsLeft, told by the sender
 // once its input is read) fill the windows they need with no room for

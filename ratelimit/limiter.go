@@ -538,8 +538,8 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 	}
 	now := l.clock.Now()
 	if w := l.adapt.win; w != nil {
-		// What the window model may still hear from (its suspect's
-		// burst), for this answer only.
+		// The requests the window model may still hear from, for
+		// this answer only.
 		w.open = l.fl.open
 		defer func() { w.open = nil }()
 	}

@@ -193,8 +193,9 @@ type windowModel struct {
 	suspectRTT time.Duration
 	// open is when each of our requests still in flight left (the
 	// Limiter's clock), as the Limiter has them while it hands an answer
-	// over: one sent with the suspect may still be on its way, its answer
-	// late on a loaded machine.
+	// over. On a loaded machine one sent with the suspect may still be
+	// on its way, its answer late (answered), and one sent before a new
+	// window's opener may reach the server after it (opened).
 	open   []time.Time
 	before int // and how many went before the log began
 	pacer  windowPacer
@@ -444,8 +445,17 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int) {
 			keep = append(keep, t)
 		}
 	}
-	w.sends, w.before, w.counted = keep, 0, w.counted[:0]
-	w.pacer.restart(recv, len(keep))
+	// So may those sent earlier and still in flight: on a loaded
+	// machine one waits for a CPU and reaches the server after the
+	// opener.
+	late := 0
+	for _, t := range w.open {
+		if t.Before(sent.Add(-w.rtt)) {
+			late++
+		}
+	}
+	w.sends, w.before, w.counted = keep, late, w.counted[:0]
+	w.pacer.restart(recv, len(keep)+late)
 	w.narrow(w.lo, hi)
 }
 
