@@ -211,8 +211,10 @@ type adaptive struct {
 	// The first answer: when the server's counting began.
 	firstSent, firstRecv time.Time
 	// claimEnd is the earliest end of the quota's period its reset
-	// headers stated, for the window model to try.
-	claimEnd time.Time
+	// headers stated, for the window model to try; claimSecond when
+	// they gave it to the whole second (windowModel.claims).
+	claimEnd    time.Time
+	claimSecond bool
 	// win is the fixed-window model, once the counter showed one; sliding
 	// is set when it turned out a sliding window instead.
 	win     *windowModel
@@ -258,11 +260,13 @@ func newAdaptive(ceiling rate.Limit, burst, inFlight int) *adaptive {
 
 // succeeded counts an accepted answer to a request sent at sent, received at
 // now; remaining is the server's quota left after it, or -1 when the answer
-// did not say, and limit its quota size (the bucket) or 0. It returns how
+// did not say, and limit its quota size (the bucket) or 0; reset is when
+// the answer says the quota is back, and second the whole-second instant
+// it named, on the local clock (zero when it named none). It returns how
 // long the pool should stay idle, if at all: the first time the quota runs
 // low, a short idle spell lets the server's refill show in its counter, which
 // measures the rate without a single 429.
-func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset time.Duration) time.Duration {
+func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset time.Duration, second time.Time) time.Duration {
 	a.successes++
 	a.lastRecv = now
 	a.noteAccepted(sent)
@@ -276,7 +280,7 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 		a.counterMax = max(a.counterMax, remaining+1)
 		defer a.noteWhole(sent, now, remaining)
 		if end := now.Add(reset); reset > 0 && (a.claimEnd.IsZero() || end.Before(a.claimEnd)) {
-			a.claimEnd = end
+			a.claimEnd, a.claimSecond = end, !second.IsZero()
 		}
 	}
 	if remaining < 0 {
@@ -297,7 +301,7 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 		a.ra = nil
 	}
 	if a.win != nil {
-		if !a.win.answered(sent, now, remaining, reset) {
+		if !a.win.answered(sent, now, remaining, reset, second) {
 			// The counter came back part of the way after it stood
 			// still: a sliding window, whose requests age out of it one
 			// by one once a window has passed. Paced like a bucket from
@@ -316,7 +320,7 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 		a.limitSaid = limit
 	}
 	if !a.idleUntil.IsZero() {
-		a.refill(sent, now, remaining, reset)
+		a.refill(sent, now, remaining, reset, second)
 		return 0
 	}
 	if !a.idleAt.IsZero() && remaining >= 0 && a.limitSaid > 0 {
@@ -434,7 +438,7 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 // before it tell what the server had left when sending stopped; the first one
 // sent after it tells how much the server refilled meanwhile. It reports
 // whether the answer was used up here.
-func (a *adaptive) refill(sent, now time.Time, remaining int, reset time.Duration) bool {
+func (a *adaptive) refill(sent, now time.Time, remaining int, reset time.Duration, second time.Time) bool {
 	if sent.Before(a.idleUntil) {
 		if remaining >= 0 {
 			a.idleLeft = min(a.idleLeft, remaining)
@@ -452,9 +456,9 @@ func (a *adaptive) refill(sent, now time.Time, remaining int, reset time.Duratio
 			a.idleUntil = time.Time{}
 			a.win = newWindowModel(a.burstSize(), a.inFlight, a.burstSize()-remaining, a.firstSent, a.firstRecv, sent.Sub(a.firstRecv))
 			if !a.claimEnd.IsZero() {
-				a.win.claim = a.claimEnd.Sub(a.firstSent)
+				a.win.claim, a.win.claimSecond = a.claimEnd.Sub(a.firstSent), a.claimSecond
 			}
-			a.win.answered(sent, now, remaining, reset)
+			a.win.answered(sent, now, remaining, reset, second)
 			return true
 		}
 	}

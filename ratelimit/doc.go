@@ -133,7 +133,29 @@
 // requests the counter says are left, and once at the server's reset claim
 // (RateLimit t=, X-RateLimit-Reset), which costs nothing when the claim is
 // true; then it bisects with the last few requests of a window until the
-// bounds are as close as the round trip allows. A window length the
+// bounds are as close as the round trip allows. A claim given to the whole
+// second R (Unix seconds, an HTTP or JavaScript date) is an interval: the
+// window ends in [R, R+1s) where the server truncates its end (ulule,
+// go-limiter, a JavaScript Date), in (R-1s, R] where it rounds it up
+// (rate-limiter-flexible's README and express-rate-limit's legacy header,
+// Math.ceil). Read against the Date header, itself truncated, R falls on
+// the end of a window of whole seconds from its first request where the
+// server truncates, and a second after it where it rounds up: the first
+// window's end was found a second late, the next window bisected from
+// there, and rate-limiter-flexible at 100 per 1s was learned as 1.07-1.25s
+// (0.52-0.58 of the ideal time). So the counter decides, not the header: a
+// request counted in a new window that arrived before the old window's R
+// (on the server's clock, ServerClock, within its precision) proves the
+// server rounds up, one counted in a window after the R it names that it
+// truncates. Until then the rounded-up reading is tried first: the instant
+// in (R-1s, R] whole seconds after the window's first answer, where a
+// window of whole seconds ends. It is one of the window's own requests,
+// counted where the server truncates, unless the rows left fill their
+// windows exactly (Limiter.RowsLeft), where one landing in the next window
+// would cost a window: then it goes beyond the quota and a truncating
+// server refuses it (one 429, and the pause its wait asks). Proved to
+// round up, R itself is the claim, the window having surely ended there;
+// proved to truncate, the claim alone is tried, as before. A window length the
 // server states (RateLimit-Policy w=, in whole seconds) is a claim too:
 // once a reset came no sooner and the bounds reach at least halfway to it,
 // one request of the next window is held back to just before the claimed

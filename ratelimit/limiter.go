@@ -533,17 +533,21 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 		}
 	}
 	remaining, limit, reset := -1, 0, time.Duration(0)
+	now := l.clock.Now()
+	var second time.Time
 	if ok {
 		remaining, limit, reset = q.Remaining, q.Limit, q.Reset
+		if q.ResetSecond {
+			second = now.Add(q.ResetFine)
+		}
 	}
-	now := l.clock.Now()
 	if w := l.adapt.win; w != nil {
 		// The requests the window model may still hear from, for
 		// this answer only.
 		w.open = l.fl.open
 		defer func() { w.open = nil }()
 	}
-	idle := l.adapt.succeeded(sent, now, remaining, limit, reset)
+	idle := l.adapt.succeeded(sent, now, remaining, limit, reset, second)
 	if l.adapt.capping() {
 		// A concurrency limit: the cap paces; the rate models only
 		// learn, should the concurrency model be put aside.

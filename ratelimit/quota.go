@@ -16,6 +16,16 @@ type Quota struct {
 	Reset     time.Duration // time until the quota is fully replenished / window resets; 0 unknown
 	Window    time.Duration // policy window (RateLimit-Policy w=, or a limit header's w= / window=); 0 unknown
 	Header    string        // header family: "RateLimit", "RateLimit-Policy", "X-RateLimit", "X-Rate-Limit" or "inin-ratelimit"
+	// ResetSecond is set when Reset names an instant the server gave to
+	// the whole second (Unix seconds, an HTTP or JavaScript date, an ISO
+	// time without fractions). Its window ends within a second of that
+	// instant: at or after it where the server truncates, before it where
+	// it rounds up; only the counter tells which. ResetFine is then the
+	// time until that whole second on the server's clock as precisely as
+	// it is known (ServerClock), negative when it is past; Reset is read
+	// against the Date header.
+	ResetSecond bool
+	ResetFine   time.Duration
 }
 
 // The Quota.Header values.
@@ -50,16 +60,25 @@ func ParseQuota(h http.Header, now time.Time) (q Quota, ok bool) {
 // fine, lest the Date header's truncation make it up to a second late.
 type refs struct{ date, fine time.Time }
 
-// reset is the time from the server's now until the reset instant v names.
-func (r refs) reset(v string) (time.Duration, bool) {
+// reset is the time from the server's now until the reset instant v names,
+// set in q with ok=true when v parses.
+func (r refs) reset(q *Quota, v string) bool {
 	at, unit, ok := ParseResetValue(v, r.date)
 	if !ok {
-		return 0, false
+		return false
 	}
-	if unit == UnitUnixMS || (unit == UnitUnix || unit == UnitISO8601) && strings.Contains(v, ".") {
-		return waitUntil(at, r.fine), true
+	fraction := strings.Contains(v, ".")
+	if unit == UnitUnixMS || (unit == UnitUnix || unit == UnitISO8601) && fraction {
+		q.Reset, q.ResetSecond, q.ResetFine = waitUntil(at, r.fine), false, 0
+		return true
 	}
-	return waitUntil(at, r.date), true
+	q.Reset = waitUntil(at, r.date)
+	q.ResetSecond = unit == UnitUnix || unit == UnitISO8601 || unit == UnitHTTPDate || unit == UnitJSDate
+	q.ResetFine = 0
+	if q.ResetSecond {
+		q.ResetFine = at.Sub(r.fine)
+	}
+	return true
 }
 
 // parseQuota is ParseQuota with reset instants measured from ref.
@@ -95,8 +114,8 @@ func ietfQuota(h http.Header, ref refs) (Quota, bool) {
 			case "remaining":
 				q.Remaining, found = setCount(q.Remaining, m.value, found)
 			case "reset":
-				if d, ok := ref.reset(m.value); ok {
-					q.Reset, found = d, true
+				if ref.reset(&q, m.value) {
+					found = true
 				}
 			}
 		}
@@ -231,10 +250,8 @@ func classicQuota(h http.Header, ref refs, family, limitName, remainingName, res
 		}
 	}
 	q.Remaining, found = setCount(q.Remaining, h.Get(remainingName), found)
-	if v := h.Get(resetName); v != "" {
-		if d, ok := ref.reset(v); ok {
-			q.Reset, found = d, true
-		}
+	if v := h.Get(resetName); v != "" && ref.reset(&q, v) {
+		found = true
 	}
 	return q, found
 }

@@ -100,7 +100,10 @@ func (c *ServerClock) ParseWaitAt(h http.Header, now time.Time) (Signal, bool) {
 // the Date header, truncated to the second, such a reset says a window
 // ends up to a second later than it does; that claim is what the
 // fixed-window model tries. Resets given to the second are read against
-// the Date header still, whose truncation offsets theirs.
+// the Date header still, whose truncation offsets theirs; Quota.ResetFine
+// measures them against the learned clock too, for the fixed-window model
+// to tell a server that rounds its window's end up from one that
+// truncates it.
 func (c *ServerClock) ParseQuotaAt(h http.Header, now time.Time) (Quota, bool) {
 	if !hasRateLimitHeader(h) {
 		return Quota{Remaining: -1}, false

@@ -56,6 +56,24 @@ func TestServerClock(t *testing.T) {
 	if q, ok := c.ParseQuotaAt(iso, now); !ok || q.Remaining != 40 || q.Reset < 150*time.Millisecond || q.Reset > 350*time.Millisecond {
 		t.Errorf("ParseQuotaAt = %+v, %v; want 40 left and a reset about 250ms away", q, ok)
 	}
+	// A reset in whole Unix seconds is read against the Date header
+	// (Reset), and against the learned clock too (ResetFine): the
+	// window model needs the second's instant to tell a server that
+	// rounds its end up from one that truncates it.
+	second := now.Add(skew).Truncate(time.Second).Add(2 * time.Second)
+	unix := http.Header{
+		"Date":              {now.Add(skew).Truncate(time.Second).Format(http.TimeFormat)},
+		"X-Ratelimit-Limit": {"100"}, "X-Ratelimit-Remaining": {"40"},
+		"X-Ratelimit-Reset": {itoa(second.Unix())},
+	}
+	fine := second.Sub(now.Add(skew))
+	if q, ok := c.ParseQuotaAt(unix, now); !ok || q.Reset != 2*time.Second || !q.ResetSecond ||
+		q.ResetFine < fine-serverClockPrecise || q.ResetFine > fine+serverClockPrecise {
+		t.Errorf("ParseQuotaAt = %+v, %v; want a reset of 2s, and to the whole second about %v away", q, ok, fine)
+	}
+	if q, ok := c.ParseQuotaAt(iso, now); !ok || q.ResetSecond {
+		t.Errorf("ParseQuotaAt = %+v, %v: a reset to the millisecond is no whole second", q, ok)
+	}
 	if q, ok := c.ParseQuotaAt(http.Header{"Date": iso["Date"]}, now); ok {
 		t.Errorf("ParseQuotaAt without a quota header = %+v, true", q)
 	}

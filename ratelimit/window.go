@@ -110,6 +110,35 @@ func (p *windowPacer) tight() bool {
 	return time.Duration(k+1)*p.spread <= p.length
 }
 
+// claimAt is the probe offset, from the open window's start, for a claim
+// c measured from the window's first request's send: the pacer times the
+// window from its answer, and a slow first answer would make the probe
+// late by as much. Never before the probes already planned.
+func (p *windowPacer) claimAt(c time.Duration, firstSent time.Time) time.Duration {
+	at := c - p.open.Sub(firstSent)
+	if n := len(p.probes); n > 0 {
+		at = max(at, p.probes[n-1])
+	}
+	return at
+}
+
+// fills reports whether the rows the run has yet to send, less the n
+// the open window still takes, fill the windows they need with none to
+// spare (within skew): a request of the open window that lands in the
+// next one would then cost a window. With none left after the open
+// window, a request held back only waits: it fills too.
+func (p *windowPacer) fills(n int) bool {
+	if !p.counted {
+		return false
+	}
+	rest := p.unsent - n
+	if rest <= 0 {
+		return true
+	}
+	r := (rest-1)%p.allowance + 1
+	return r+p.skew >= p.allowance
+}
+
 // end is when the open window closes. Anchored to an answer it needs no
 // margin: the server had the window's first request before it answered any.
 func (p *windowPacer) end() time.Time {
@@ -155,15 +184,18 @@ const (
 // window and the first counted in the next, both measured from the window's
 // first request: lo < L <= hi.
 type windowModel struct {
-	quota      int
-	inFlight   int // requests the pool may have in flight: answers come back that far out of order
-	lo         time.Duration
-	hi         time.Duration // 0: no reset seen yet
-	claim      time.Duration // when the server's reset header says the window ends; 0 none
-	refusals   int           // throttle answers in windows after a reset was seen, in a row
-	refusedNow bool          // one came in the current window
-	left       int           // the least the counter showed left in this window
-	leftSent   time.Time     // the send time of the request that answer was for
+	quota    int
+	inFlight int // requests the pool may have in flight: answers come back that far out of order
+	lo       time.Duration
+	hi       time.Duration // 0: no reset seen yet
+	claim    time.Duration // when the server's reset header says the window ends; 0 none
+	// claimSecond: the claim came from an instant the server gave to
+	// the whole second, which it truncates or rounds up (rounding).
+	claimSecond bool
+	refusals    int       // throttle answers in windows after a reset was seen, in a row
+	refusedNow  bool      // one came in the current window
+	left        int       // the least the counter showed left in this window
+	leftSent    time.Time // the send time of the request that answer was for
 	// blind counts refusals since the last accepted answer while no
 	// reset was seen (hi 0): a server whose wait is 0 (httprate's
 	// Retry-After below a second) ends no window by it.
@@ -200,6 +232,13 @@ type windowModel struct {
 	before int // and how many went before the log began
 	pacer  windowPacer
 
+	// second is the whole-second reset instant (X-RateLimit-Reset:
+	// 1764763200) the current window's answers name, on the local clock;
+	// zero none. rounding is how this server turns its window's end into
+	// that second, as the counter proved it (roundsUnknown until then).
+	second   time.Time
+	rounding int
+
 	// A window aligned on the clock began before our first request in
 	// it, so bounds measured from that request are too short. Each reset
 	// brackets a boundary instead: after the send of the latest request
@@ -220,6 +259,23 @@ type windowModel struct {
 	// tighter as the run goes on, however wide each bracket.
 	brackets []time.Time
 }
+
+// How a server gives its window's end to the whole second.
+const (
+	roundsUnknown = iota
+	// roundsDown: it truncates, the end lies in [R, R+1s). Proved by a
+	// request counted in the window it names that was sent after R.
+	roundsDown
+	// roundsUp: it rounds up (Math.ceil), the end lies in (R-1s, R].
+	// Proved by a request counted in a new window that arrived before
+	// the old one's R.
+	roundsUp
+)
+
+// secondSlack is how far a server's whole second on the local clock may
+// be off (ServerClock's precision, halved) and a round trip's jitter: a
+// proof of the rounding needs a request that far past the second.
+const secondSlack = serverClockPrecise/2 + 2*time.Millisecond
 
 // windowBrackets is how many boundaries back the length is bounded from.
 const windowBrackets = 32
@@ -245,10 +301,12 @@ func (w *windowModel) sent(now time.Time) {
 	w.sends = append(w.sends, now)
 }
 
-// answered reads an accepted answer's counter.
+// answered reads an accepted answer's counter; reset is when the server
+// says the window ends, from recv, and second the whole-second instant
+// it named, on the local clock (zero when the reset was not one).
 // It reports false when the counter contradicts a fixed window: it came
 // back part of the way, as a bucket's or a sliding window's does.
-func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.Duration) bool {
+func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.Duration, second time.Time) bool {
 	// The longest round trip, forgetting the slow start of a server that
 	// warms up (a JIT, a first connection) over some tens of answers.
 	w.rtt = max(recv.Sub(sent), w.rtt-w.rtt/16)
@@ -278,7 +336,7 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 		// The server's word for when this window ends: a claim, tried
 		// with a probe before it is relied on.
 		if c := recv.Add(reset).Sub(w.startSent); w.claim == 0 || c < w.claim {
-			w.claim = c
+			w.claim, w.claimSecond = c, !second.IsZero()
 		}
 	}
 	if remaining >= w.quota-1 {
@@ -305,7 +363,7 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 			w.startSent, w.startRecv, w.whole = sent, recv, true
 			return true
 		}
-		w.opened(sent, recv, remaining)
+		w.opened(sent, recv, remaining, second)
 		return true
 	}
 	// Where this request stands among our sends since the window's first.
@@ -368,6 +426,16 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 	}
 	// Still counted in the window that startSent opened.
 	w.counted = append(w.counted, sent)
+	if !second.IsZero() {
+		if w.second.IsZero() {
+			w.second = second
+		}
+		if w.rounding == roundsUnknown && sent.Sub(w.second) > secondSlack {
+			// Counted in the window after the second it names: the
+			// server truncates its end.
+			w.rounding = roundsDown
+		}
+	}
 	if remaining < w.left || sent.After(w.leftSent) {
 		w.left, w.leftSent = remaining, sent
 	}
@@ -390,8 +458,16 @@ func (w *windowModel) inFlightNear(t time.Time, d time.Duration) bool {
 }
 
 // opened records the first request of a new window, sent and answered at
-// the given times: the last window closed before that answer.
-func (w *windowModel) opened(sent, recv time.Time, remaining int) {
+// the given times: the last window closed before that answer. second is
+// the whole-second end the answer names for the new window, as in
+// answered.
+func (w *windowModel) opened(sent, recv time.Time, remaining int, second time.Time) {
+	if w.rounding == roundsUnknown && !w.second.IsZero() && w.second.Sub(recv) > secondSlack {
+		// The old window ended before the second it named: the server
+		// rounds its end up.
+		w.rounding = roundsUp
+	}
+	w.second = second
 	// The boundary just crossed lies in (w.lastIn, edge]: lastIn the
 	// latest of ours known in the old window, sent a round trip before
 	// the opener (those sent with it may have come after it and been
@@ -402,11 +478,15 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int) {
 		}
 	}
 	hi, edge := recv.Sub(w.startSent), recv
-	if off := sent.Sub(w.startSent); w.claim > 0 && off >= w.claim-w.rtt && off <= w.claim+2*w.rtt {
-		// The probe at the server's claim found the window over: the
-		// claim holds, and bounds the length tighter than the probe.
-		hi = min(hi, w.claim+w.rtt)
-		edge = minTime(edge, w.startSent.Add(w.claim+w.rtt))
+	off := sent.Sub(w.startSent)
+	for _, c := range w.claimList() {
+		if off >= c-w.rtt && off <= c+2*w.rtt {
+			// The probe at the server's claim found the window over:
+			// the claim holds, and bounds the length tighter than the
+			// probe.
+			hi = min(hi, c+w.rtt)
+			edge = minTime(edge, w.startSent.Add(c+w.rtt))
+		}
 	}
 	for i, lo := range w.brackets {
 		k := time.Duration(len(w.brackets) - i)
@@ -435,7 +515,7 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int) {
 		w.refusals = 0
 	}
 	w.refusedNow = false
-	w.startSent, w.startRecv, w.whole, w.claim = sent, recv, true, 0
+	w.startSent, w.startRecv, w.whole, w.claim, w.claimSecond = sent, recv, true, 0, false
 	w.left, w.leftSent = remaining, sent
 	// Ours sent a round trip before the opener or later count in the new
 	// window: sent in the same breath, they may have arrived after it.
@@ -608,23 +688,48 @@ func (w *windowModel) plan() {
 		left := max(w.left-pending, 0)
 		held := min(left, windowProbes)
 		d := max(w.lo, w.rtt, time.Millisecond)
-		if w.claim > w.lo {
-			for held > len(p.probes) && 2*d <= w.claim/2 {
+		claim, test := w.claims()
+		if test <= w.lo+w.rtt {
+			// The counter saw the window last longer than that.
+			test = 0
+		}
+		// timing of the held requests time the window's end; the test
+		// is one of them too where one that lands in the next window
+		// costs nothing (below), the quota permitting.
+		timing := held
+		if test > 0 && !p.fills(left) {
+			if left > held {
+				held++
+			} else if held > 0 {
+				timing--
+			}
+		}
+		if claim > w.lo {
+			first := claim
+			if test > 0 {
+				first = test
+			}
+			for timing > len(p.probes) && 2*d <= first/2 {
 				d *= 2
 				p.probes = append(p.probes, d)
 			}
-			for i, extra := 0, held-len(p.probes); i < extra; i++ {
-				p.probes = append(p.probes, d+(w.claim-d)*time.Duration(i+1)/time.Duration(extra+1))
+			for i, extra := 0, timing-len(p.probes); i < extra; i++ {
+				p.probes = append(p.probes, d+(first-d)*time.Duration(i+1)/time.Duration(extra+1))
 			}
-			d = w.claim
-			// The claim counts from the window's first request's send,
-			// the pacer from its answer: a slow first answer would
-			// make the probe late by as much.
-			at := d - p.open.Sub(w.startSent)
-			if n := len(p.probes); n > 0 {
-				at = max(at, p.probes[n-1])
+			if test > 0 {
+				// The whole second read as rounded up, tried before
+				// the claim. Where the server truncates, it is before
+				// the end: one of the window's own requests costs
+				// nothing there (it is counted), but landing in the
+				// next window where the server rounds up, it leaves
+				// this one a request short, which costs a window when
+				// the rows fill theirs exactly: then it goes beyond
+				// the quota (timing above), and a truncating server
+				// refuses it.
+				p.probes = append(p.probes, p.claimAt(test, w.startSent))
 			}
-			p.probes = append(p.probes, at)
+			d = claim
+			p.probes = append(p.probes, p.claimAt(claim, w.startSent))
 		}
 		for d < time.Minute && len(p.probes) < w.quota {
 			d *= 2
@@ -682,6 +787,48 @@ func (w *windowModel) plan() {
 			p.probes = append(p.probes, time.Duration(float64(lo)*f))
 		}
 	}
+}
+
+// claims is when the server's reset says the window ends, from
+// startSent (0 none), as the pacer tries it, and test, a sooner end to
+// try first (0 none). A whole second R the server names is an interval:
+// its window ends in [R, R+1s) where it truncates, in (R-1s, R] where it
+// rounds up. claim, read against the Date header (to the second too),
+// falls on the end of a window of whole seconds where the server
+// truncates; where it may round up, test is the instant in (R-1s, R]
+// whole seconds after the window's first answer, where a window of whole
+// seconds ends. Once the counter proved the server rounds up, R itself
+// (and the precision of the server's clock) is the claim: by then the
+// window has surely ended.
+func (w *windowModel) claims() (claim, test time.Duration) {
+	claim = w.claim
+	if !w.claimSecond || w.second.IsZero() || w.rounding == roundsDown {
+		return claim, 0
+	}
+	if w.rounding == roundsUp {
+		if c := w.second.Add(secondSlack).Sub(w.startSent); claim == 0 || c < claim {
+			claim = c
+		}
+	}
+	if k := w.second.Sub(w.startRecv) / time.Second; k >= 1 {
+		test = w.startRecv.Add(k * time.Second).Sub(w.startSent)
+	}
+	if test >= claim {
+		test = 0
+	}
+	return claim, test
+}
+
+// claimList is the claim and the test claims gives, those set.
+func (w *windowModel) claimList() []time.Duration {
+	var list []time.Duration
+	claim, test := w.claims()
+	for _, c := range []time.Duration{test, claim} {
+		if c > 0 {
+			list = append(list, c)
+		}
+	}
+	return list
 }
 
 // perSecond is the window's average rate.

@@ -71,7 +71,7 @@ func TestWindowModelTellsSlidingFromFixed(t *testing.T) {
 				w.sent(t0.Add(d))
 			}
 			for _, a := range append(append([]answer(nil), tail...), tc.answers...) {
-				if got := w.answered(t0.Add(a.sent), t0.Add(a.recv), a.remaining, 0); got != a.want {
+				if got := w.answered(t0.Add(a.sent), t0.Add(a.recv), a.remaining, 0, time.Time{}); got != a.want {
 					t.Fatalf("answered(%+v) = %v, want %v", a, got, a.want)
 				}
 			}
@@ -109,7 +109,7 @@ func TestWindowModelCountsLastRequest(t *testing.T) {
 			}
 			for i, d := range offsets {
 				sent := t0.Add(d + tc.lag)
-				if !w.answered(sent, sent.Add(ms), 13-i, 0) {
+				if !w.answered(sent, sent.Add(ms), 13-i, 0, time.Time{}) {
 					t.Fatalf("answer %d taken for a sliding window's", i)
 				}
 			}
@@ -179,7 +179,7 @@ func TestWindowModelGivesUpBlind(t *testing.T) {
 			at := start.Add(110 * time.Millisecond)
 			for i := range tc.refusals {
 				if i == 1 && tc.accepted {
-					w.answered(at, at.Add(time.Millisecond), 3, 0)
+					w.answered(at, at.Add(time.Millisecond), 3, 0, time.Time{})
 				}
 				at = at.Add(time.Millisecond)
 				got = w.throttled(at)

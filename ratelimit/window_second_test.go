@@ -1,0 +1,75 @@
+package ratelimit
+
+import (
+	"testing"
+	"time"
+)
+
+// TestWindowWholeSecondReset feeds the fixed-window model answers whose
+// reset is a whole Unix second R (X-RateLimit-Reset: 1764763202), read
+// against the Date header as the sender reads it, from a server that
+// rounds its window's end up and from one that truncates it. Until the
+// counter proves which, the model tries the rounded-up reading (the
+// instant in (R-1s, R] whole seconds after the window's first answer)
+// before the claim; a request counted in a new window that arrived
+// before R proves the server rounds up, one counted in the old window
+// sent after R that it truncates, and a truncating server's claim is
+// then tried alone.
+func TestWindowWholeSecondReset(t *testing.T) {
+	const ms = time.Millisecond
+	t0 := time.Date(2026, 12, 3, 12, 0, 0, 370*int(ms), time.UTC) // the window's first request
+	date := t0.Truncate(time.Second)                              // its answers' Date header
+	tests := []struct {
+		name string
+		// second is the whole second the window's answers name: the
+		// window ends at t0+1s (from its first request, 1s long).
+		second time.Time
+		// the request that finds out: sent and answered, and whether
+		// it was counted in a new window (else in the old one).
+		sent  time.Duration
+		opens bool
+		want  int
+		test  time.Duration // claims' test before the proof
+	}{
+		{"rounds up (rate-limiter-flexible's Math.ceil)", date.Add(2 * time.Second), 1001 * ms, true, roundsUp, 1001 * ms},
+		{"truncates (a JavaScript Date, ulule)", date.Add(time.Second), 700 * ms, false, roundsDown, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWindowModel(10, 8, 9, t0, t0.Add(ms), 0)
+			// The window's ninth request, counted: one left.
+			recv := t0.Add(6 * ms)
+			if !w.answered(t0.Add(5*ms), recv, 1, tc.second.Sub(date), tc.second) {
+				t.Fatal("answer taken for a sliding window's")
+			}
+			if w.rounding != roundsUnknown {
+				t.Fatalf("rounding %d before any proof", w.rounding)
+			}
+			claim, test := w.claims()
+			if want := tc.second.Sub(date) + 6*ms; claim != want {
+				t.Errorf("claim %v, want %v (the Date header's reading)", claim, want)
+			}
+			if test != tc.test {
+				t.Errorf("test %v, want %v", test, tc.test)
+			}
+			sent := t0.Add(tc.sent)
+			w.sent(sent)
+			remaining := 0
+			if tc.opens {
+				remaining = 9
+			}
+			w.answered(sent, sent.Add(ms), remaining, tc.second.Sub(date), tc.second.Add(time.Second))
+			if w.rounding != tc.want {
+				t.Fatalf("rounding %d, want %d", w.rounding, tc.want)
+			}
+			if tc.want == roundsDown {
+				if _, test := w.claims(); test != 0 {
+					t.Errorf("a truncating server's claim still tested a second sooner, at %v", test)
+				}
+			}
+			if tc.opens && (w.hi <= 0 || w.hi > 1003*ms) {
+				t.Errorf("window length bound %v, want the test's answer, 1.002s", w.hi)
+			}
+		})
+	}
+}
