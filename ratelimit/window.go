@@ -123,13 +123,15 @@ func (p *windowPacer) claimAt(c time.Duration, firstSent time.Time) time.Duratio
 }
 
 // fills reports whether the rows the run has yet to send, less the n
-// the open window still takes, fill the windows they need with none to
-// spare (within skew): a request of the open window that lands in the
-// next one would then cost a window. With none left after the open
-// window, a request held back only waits: it fills too.
+// the open window still takes, may fill the windows they need with none
+// to spare (within skew): a request of the open window that lands in the
+// next one would then cost a window. Until the rows are counted (the
+// sender counts them once its input is read, which a run of a few
+// windows reaches only near its end) they may. With none left after the
+// open window, a request held back only waits: it fills too.
 func (p *windowPacer) fills(n int) bool {
 	if !p.counted {
-		return false
+		return true
 	}
 	rest := p.unsent - n
 	if rest <= 0 {
