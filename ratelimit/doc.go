@@ -150,10 +150,14 @@
 // truncates. Until then the rounded-up reading is tried first: the instant
 // in (R-1s, R] whole seconds after the window's first answer, where a
 // window of whole seconds ends. It is one of the window's own requests,
-// counted where the server truncates, unless the rows left fill their
-// windows exactly (Limiter.RowsLeft), where one landing in the next window
-// would cost a window: then it goes beyond the quota and a truncating
-// server refuses it (one 429, and the pause its wait asks). Proved to
+// counted where the server truncates, once the rows left are counted
+// (Limiter.RowsLeft) and do not fill their windows exactly; where they may
+// (uncounted, they may), one landing in the next window would cost a
+// window, so it goes beyond the quota and a truncating server refuses it
+// (one 429, and the pause its wait asks). A truncating server's window of
+// one second is not tested at all: no whole second after its first answer
+// lies before its R, but where the server's clock is known only to
+// ServerClock's precision and the window opened just after a second. Proved to
 // round up, R itself is the claim, the window having surely ended there;
 // proved to truncate, the claim alone is tried, as before. A window length the
 // server states (RateLimit-Policy w=, in whole seconds) is a claim too:
