@@ -519,7 +519,11 @@ func (p *prober) record(a answer) error {
 	p.server.Observe(a.header, a.sent, a.received)
 	p.observeDate(a)
 	sig, hinted := p.server.ParseWaitAt(a.header, a.received)
-	throttled := a.status == http.StatusTooManyRequests || (a.status == http.StatusServiceUnavailable && hinted)
+	// A 503 is a throttle with a wait hint, or bare from a server that has
+	// taken this probe's requests (nginx's limit_req answers 503 by
+	// default), as send reads it; a server that has taken none may be down.
+	throttled := a.status == http.StatusTooManyRequests ||
+		a.status == http.StatusServiceUnavailable && (hinted || p.res.Accepted > 0)
 	if a.status >= 400 && !throttled {
 		return fmt.Errorf("%w: %s %s answered %d %s", ErrRejected, p.cfg.Method, p.cfg.URL, a.status, http.StatusText(a.status))
 	}

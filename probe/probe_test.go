@@ -261,6 +261,51 @@ func TestRunThrottle503(t *testing.T) {
 	}
 }
 
+// status503 answers 503 where h answers 429, as nginx's limit_req does by
+// default (limit_req_status 503).
+type status503 struct{ http.ResponseWriter }
+
+func (w status503) WriteHeader(code int) {
+	if code == http.StatusTooManyRequests {
+		code = http.StatusServiceUnavailable
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// TestRunBare503: a bare 503 from a server that has taken the probe's
+// requests is its rate limit, as send reads it (nginx's limit_req answers
+// 503 by default); one before any was taken refuses the request, as a
+// server that is down does.
+func TestRunBare503(t *testing.T) {
+	clock := testkit.NewJumpClock(time.Date(2025, 3, 1, 12, 0, 0, 123e6, time.UTC))
+	srv, err := sandbox.New(sandbox.Config{Model: sandbox.ModelLeaky, Burst: 15, Rate: 100, Style: sandbox.StyleNone, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { srv.ServeHTTP(status503{w}, r) })
+	res, err := probe.Run(context.Background(), probe.Config{
+		URL: "http://sandbox.test/send", Client: &http.Client{Transport: handlerTransport{h}}, Clock: clock, Concurrency: 1,
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if f := res.Model; !res.ModelOK || f.Model != ratelimit.ModelBucket || f.Limit != 16 || math.Abs(f.Period.Seconds()-0.16) > 0.16*0.2 {
+		t.Errorf("model %+v (ok %v), want a bucket of 16 per 160ms", f, res.ModelOK)
+	}
+
+	down := roundTripFunc(func(*http.Request) (*http.Response, error) {
+		w := httptest.NewRecorder()
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return w.Result(), nil
+	})
+	res, err = probe.Run(context.Background(), probe.Config{
+		URL: "http://api.test/", Client: &http.Client{Transport: down}, Clock: testkit.NewJumpClock(time.Time{}), Concurrency: 1,
+	})
+	if !errors.Is(err, probe.ErrRejected) || res.Requests != 1 {
+		t.Errorf("a server answering only 503: err %v after %d requests, want ErrRejected after 1", err, res.Requests)
+	}
+}
+
 // TestRunCancel: ending ctx stops the probe with ctx's error and what was seen.
 func TestRunCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
