@@ -474,30 +474,85 @@ func (f *fitter) replay(c candidate, cut int) int {
 	return wrong
 }
 
-// fitConcurrency fits a concurrency limit: the request is refused when at
-// least limit others were in flight when it was sent, accepted when fewer
-// were. A request counts as in flight from its send to its answer; only
-// accepted ones hold a slot.
+// fitConcurrency fits a concurrency limit: a request is refused when at
+// least limit accepted others were in flight when the server decided on
+// it, accepted when fewer were. The server's moments are known only
+// within bounds: the requests of a burst leave together and reach the
+// server in any order (nginx's limit_conn refuses the first ones sent as
+// readily as the last), so a refusal is explained when limit others may
+// have been in flight at some moment between its send and its answer,
+// and an acceptance when, at some moment between its send and the middle
+// of its round trip (it was decided when it arrived), fewer than limit
+// surely were. An accepted request may be in flight from its send to its
+// answer, and surely is from a one-way trip after its send to one before
+// its answer; a refusal's round trip, the median one, bounds that trip.
 func fitConcurrency(evs []Event) candidate {
-	inflight := make([]int, len(evs))
-	most := 0
-	for i, e := range evs {
+	var trips []time.Duration
+	for _, e := range evs {
+		if e.Throttled {
+			trips = append(trips, e.Received.Sub(e.Sent))
+		}
+	}
+	var trip time.Duration
+	if len(trips) > 0 {
+		slices.Sort(trips)
+		trip = trips[len(trips)/2]
+	}
+	// mayHold[i] is the most accepted others that may have been in flight
+	// at a moment request i may have been decided, held[i] the fewest
+	// surely in flight at one.
+	mayHold, held := make([]int, len(evs)), make([]int, len(evs))
+	countAt := func(i int, t time.Time, sure bool) int {
+		n := 0
 		for j, o := range evs {
-			if j != i && !o.Throttled && !o.Sent.After(e.Sent) && o.Received.After(e.Sent) {
-				inflight[i]++
+			if j == i || o.Throttled {
+				continue
+			}
+			from, to := o.Sent, o.Received
+			if sure {
+				from, to = from.Add(trip), to.Add(-trip)
+			}
+			if !from.After(t) && to.After(t) {
+				n++
 			}
 		}
-		most = max(most, inflight[i])
+		return n
+	}
+	most := 0
+	for i, e := range evs {
+		if e.Throttled {
+			// The count only rises where a request leaves.
+			mayHold[i] = countAt(i, e.Sent, false)
+			for j, o := range evs {
+				if j != i && !o.Throttled && o.Sent.After(e.Sent) && !o.Sent.After(e.Received) {
+					mayHold[i] = max(mayHold[i], countAt(i, o.Sent, false))
+				}
+			}
+			most = max(most, mayHold[i])
+			continue
+		}
+		// The sure count only falls where a request's sure span ends.
+		end := e.At()
+		held[i] = countAt(i, e.Sent, true)
+		for j, o := range evs {
+			if t := o.Received.Add(-trip); j != i && !o.Throttled && t.After(e.Sent) && !t.After(end) {
+				held[i] = min(held[i], countAt(i, t, true))
+			}
+		}
+		most = max(most, held[i])
 	}
 	b := candidate{model: ModelConcurrency, score: math.MaxInt}
 	for l := 1; l <= most+1; l++ {
 		wrong := 0
 		for i, e := range evs {
-			if (inflight[i] < l) == e.Throttled {
+			if e.Throttled && mayHold[i] < l || !e.Throttled && held[i] >= l {
 				wrong++
 			}
 		}
-		if wrong < b.score {
+		// Of limits that explain as much, the largest: a refusal with
+		// nothing else in flight but the accepted pins it from above,
+		// while an acceptance's count is mostly the few surely in flight.
+		if wrong <= b.score {
 			b.limit, b.score = l, wrong
 		}
 	}

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -121,6 +122,63 @@ func TestFitConcurrency(t *testing.T) {
 	}
 	if _, ok := f.Pinned(); ok || f.PerSecond() != 0 {
 		t.Errorf("a concurrency limit pins no rate")
+	}
+}
+
+// concurrencyTimeline is what a server holding at most limit requests in
+// flight answers to requests sent at the given offsets, as a probe sees
+// it: each request reaches the server up to 0.3ms after it was sent, so
+// requests sent together arrive in another order than they were sent in;
+// an accepted one is held hold, a refused one answered in 0.2ms.
+func concurrencyTimeline(limit int, hold time.Duration, at []time.Duration) []Event {
+	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	type req struct {
+		i       int
+		arrival time.Time
+	}
+	reqs := make([]req, len(at))
+	for i, d := range at {
+		reqs[i] = req{i, t0.Add(d + time.Duration(i*7919%13)*25*time.Microsecond)}
+	}
+	slices.SortStableFunc(reqs, func(a, b req) int { return a.arrival.Compare(b.arrival) })
+	evs := make([]Event, len(at))
+	var held []time.Time // when the requests held leave
+	for _, r := range reqs {
+		held = slices.DeleteFunc(held, func(t time.Time) bool { return !t.After(r.arrival) })
+		e := Event{Seq: r.i, Sent: t0.Add(at[r.i]), Status: 200}
+		if len(held) < limit {
+			held = append(held, r.arrival.Add(hold))
+			e.Received = r.arrival.Add(hold + 50*time.Microsecond)
+		} else {
+			e.Status, e.Throttled, e.Received = 429, true, r.arrival.Add(200*time.Microsecond)
+		}
+		evs[r.i] = e
+	}
+	return evs
+}
+
+// TestFitConcurrencyReordered: a probe's burst reaches the server in
+// another order than its requests left (nginx's limit_conn refused the
+// first ones sent of a burst of 8 and took the last ones): a refusal is
+// explained by the requests in flight at some moment the server may have
+// decided it, not only at the moment it was sent.
+func TestFitConcurrencyReordered(t *testing.T) {
+	hold := 50 * time.Millisecond
+	var at []time.Duration
+	// Bursts of 8 requests 10µs apart, each when the last burst's
+	// accepted ones have been answered, and single probes between them.
+	for c := range 12 {
+		start := time.Duration(c) * 80 * time.Millisecond
+		for i := range 8 {
+			at = append(at, start+time.Duration(i)*10*time.Microsecond)
+		}
+		for _, p := range []time.Duration{1, 3, 7, 15, 31, 63} {
+			at = append(at, start+p*time.Millisecond)
+		}
+	}
+	f, ok := FitModel(concurrencyTimeline(4, hold, at))
+	if !ok || f.Model != ModelConcurrency || f.Limit != 4 || f.Confidence < 0.9 {
+		t.Fatalf("fit %+v (ok %v), want a concurrency limit of 4", f, ok)
 	}
 }
 
