@@ -160,8 +160,8 @@ const (
 // counter; refused requests not counting before counting.
 //
 // A concurrency limit is fitted apart from the rest: a request is refused
-// when limit of the others were in flight (from their send to their
-// answer) when it was sent.
+// when limit accepted others were in flight when the server decided on
+// it (see fitConcurrency).
 //
 // ok is false without a throttle answer (nothing limited the requests) or
 // without an accepted one after it (nothing shows how the limit refills).
