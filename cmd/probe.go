@@ -246,8 +246,13 @@ func probeTransport(insecure bool) *http.Transport {
 func probeVerdict(rep *probeReport, res *probe.Result, runErr error, mk *masker, maxRequests int, maxTime time.Duration) error {
 	// What ran out, so the note names the flag to raise.
 	raise := fmt.Sprintf("raise --max-time (now %s)", maxTime)
-	if maxRequests > 0 && res.Requests >= maxRequests {
+	switch {
+	case maxRequests > 0 && res.Requests >= maxRequests:
 		raise = fmt.Sprintf("raise --max-requests (now %d)", maxRequests)
+	case maxRequests == 0 && res.Requests >= probe.AutoMaxRequests:
+		// 0 is "as many as needed" up to a cap, which more time does
+		// not lift.
+		raise = fmt.Sprintf("set --max-requests above %d (0 stops there)", probe.AutoMaxRequests)
 	}
 	switch {
 	case runErr != nil:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net"
 	"net/http"
@@ -338,6 +339,17 @@ func TestProbeNotMeasured(t *testing.T) {
 			}
 		})
 	}
+	// With --max-requests 0 the probe still stops at its own cap, and it
+	// is --max-requests, not --max-time, that looks further.
+	t.Run("no limit within the default budget", func(t *testing.T) {
+		base, adjust := simulatedSandbox(t, sandbox.Config{})
+		code, _, errOut := runSimulatedProbe(t, adjust, base+"/send")
+		want := fmt.Sprintf("no 429 in %d requests over ", probe.AutoMaxRequests)
+		flag := fmt.Sprintf("set --max-requests above %d", probe.AutoMaxRequests)
+		if code != ExitError || !strings.Contains(errOut, want) || !strings.Contains(errOut, flag) || strings.Contains(errOut, "--max-time") {
+			t.Errorf("exit %d, stderr %q; want %d, %q and %q", code, errOut, ExitError, want, flag)
+		}
+	})
 	t.Run("json says why", func(t *testing.T) {
 		code, rep, _ := probeJSON(t, unlimited+"/send", "--max-requests", "10")
 		if code != ExitError || rep.ExitCode != ExitError || rep.Limited || rep.Requests != 10 || rep.SuggestedFlags != "" ||

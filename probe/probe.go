@@ -37,6 +37,9 @@ import (
 // Defaults a zero Config gets.
 const (
 	DefaultMaxRequests = 0 // as many as needed, within MaxDuration
+	// AutoMaxRequests bounds a probe whose MaxRequests is 0: as many as the
+	// measurement needs within MaxDuration, and no more than this.
+	AutoMaxRequests    = 3000
 	DefaultTimeout     = 30 * time.Second
 	DefaultMaxDuration = 30 * time.Second
 	DefaultConcurrency = 4
@@ -58,9 +61,6 @@ const (
 	// double it, up to maxProbeStep apart.
 	probeBase    = time.Millisecond
 	maxProbeStep = 2 * time.Second
-	// autoMaxRequests bounds a probe whose MaxRequests is 0: as many as the
-	// measurement needs within MaxDuration, and no more than this.
-	autoMaxRequests = 3000
 	// MaxConcurrency is the most requests a probe keeps in flight: it
 	// doubles its concurrency from Config.Concurrency while nothing is
 	// throttled, so a distant server is still sent requests faster than
@@ -268,7 +268,7 @@ func withDefaults(cfg Config) Config {
 		cfg.Method = DefaultMethod
 	}
 	if cfg.MaxRequests <= 0 {
-		cfg.MaxRequests = autoMaxRequests
+		cfg.MaxRequests = AutoMaxRequests
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
