@@ -233,7 +233,7 @@ func probeRequest(opts *ProbeOptions) (*sender.Message, *masker, error) {
 // the requests it keeps in flight, and no certificate check with --insecure.
 func probeTransport(insecure bool) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = probe.DefaultConcurrency
+	t.MaxIdleConnsPerHost = probe.MaxConcurrency
 	if insecure {
 		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for it
 	}

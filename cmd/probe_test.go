@@ -431,3 +431,13 @@ func TestProbeInterrupted(t *testing.T) {
 		t.Errorf("report %+v", rep)
 	}
 }
+
+// TestProbeTransportKeepsConnections: the probe grows to MaxConcurrency
+// requests in flight, and every one of their connections stays open for
+// the next burst; with fewer kept, each burst dials anew and the server
+// decides its requests later than they were sent.
+func TestProbeTransportKeepsConnections(t *testing.T) {
+	if got := probeTransport(false).MaxIdleConnsPerHost; got < probe.MaxConcurrency {
+		t.Errorf("MaxIdleConnsPerHost %d, want at least probe.MaxConcurrency (%d)", got, probe.MaxConcurrency)
+	}
+}
