@@ -302,9 +302,14 @@ func FitModel(events []Event, hints ...int) (Fit, bool) {
 	if winner < 0 || conc.score < w.score {
 		w = conc
 	}
+	// A bucket, a window and a log that hold one request are one limiter
+	// (one request per period), not rivals: they lower no confidence.
+	same := func(c candidate) bool {
+		return c.kind() == w.kind() || w.limit == 1 && c.limit == 1 && w.kind() != ModelConcurrency && c.kind() != ModelConcurrency
+	}
 	runnerUp := math.MaxInt
 	for _, c := range append(best, conc) {
-		if s := c.score + handicap(c); c.model != "" && c.kind() != w.kind() && c.score < math.MaxInt-margin && s < runnerUp {
+		if s := c.score + handicap(c); c.model != "" && !same(c) && c.score < math.MaxInt-margin && s < runnerUp {
 			runnerUp = s
 		}
 	}

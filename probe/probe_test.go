@@ -430,6 +430,20 @@ func TestRunModels(t *testing.T) {
 	}
 }
 
+// TestRunLimitOfOne: a limiter that holds one request (nginx's limit_req
+// without a burst) is a bucket, a window and a log alike; those are one
+// limiter, not rivals, so the fit is confident and says no weak fit.
+func TestRunLimitOfOne(t *testing.T) {
+	res := simulated(t, sandbox.Config{Burst: 1, Rate: 100}, probe.Config{})
+	f := res.Model
+	if !res.ModelOK || f.Model != ratelimit.ModelBucket || f.Limit != 1 || math.Abs(f.Period.Seconds()-0.01) > 0.002 {
+		t.Fatalf("model %+v (ok %v), want a bucket of 1 per 10ms", f, res.ModelOK)
+	}
+	if f.Confidence < probe.DefaultMinConfidence || res.Rounds != 1 {
+		t.Errorf("confidence %.2f after %d rounds, want at least %.2f after 1", f.Confidence, res.Rounds, probe.DefaultMinConfidence)
+	}
+}
+
 // TestRunRounds: a fit below Config.MinConfidence makes the probe take
 // another round, twice the evidence, rather than report a weak fit; it
 // stops when the fit is confident, when a round did not raise the
@@ -449,9 +463,9 @@ func TestRunRounds(t *testing.T) {
 		{"weak fit, another round", haproxy, probe.Config{}, 2, 0.9, 1},
 		{"settling for less", haproxy, probe.Config{MinConfidence: 0.4}, 1, 0.4, 0.89},
 		{"confident at once", sandbox.Config{Model: sandbox.ModelLeaky, Burst: 15, Rate: 100}, probe.Config{}, 1, 0.9, 1},
-		// A bucket of one and a window of one decide alike: another
-		// round would add nothing.
-		{"nothing to gain", sandbox.Config{Burst: 1, Rate: 10}, probe.Config{}, 1, 0, 0.89},
+		// A bucket of one and a window of one decide alike: they are
+		// one limiter, and another round would add nothing.
+		{"nothing to gain", sandbox.Config{Burst: 1, Rate: 10}, probe.Config{}, 1, 0.9, 1},
 		// The second round would end at about 120 requests.
 		{"the budget ends it", haproxy, probe.Config{MinConfidence: 2, MaxRequests: 100}, 2, 0, 1},
 	}
