@@ -15,18 +15,19 @@ import (
 )
 
 // TestRunRealLimiters probes real, widely deployed rate limiters
-// (internal/limiters) with the default budget: the model is the one the
+// (internal/limiters, every one bench/limits starts, in several
+// configurations) with the default budget: the model is the one the
 // limiter runs, the limit within 10% and the period within 20% (issue 11's
-// target). nginx's limit_req holds its burst plus the request it serves, a
-// bucket of 16 draining at 100/s; the others hold 15 per 150ms. The 1 s
-// configurations run too unless -short. A limiter that is not installed
-// skips its case, except under CI=true. The rows logged with -v are
-// BENCHMARKS.md's "probe vs real limiters" table.
+// target). The configurations of a second or more run too unless -short.
+// A limiter that is not installed skips its case, except under CI=true.
+// The rows logged with -v are BENCHMARKS.md's "probe vs real limiters"
+// table.
 //
 // It is a measurement of real timing, and on a loaded machine (or under
 // -race) nginx's bucket is at times read as a sliding counter, so it runs
-// only with BULKSEND_PROBE_TABLE=1; testdata/script/probe_limiter.txtar
-// is the real-limiter test every run and CI has.
+// only with BULKSEND_PROBE_TABLE=1, under flock /tmp/realbench.lock where
+// others measure too; testdata/script/probe_limiter.txtar is the
+// real-limiter test every run and CI has.
 func TestRunRealLimiters(t *testing.T) {
 	if os.Getenv("BULKSEND_PROBE_TABLE") != "1" {
 		t.Skip("a measurement: set BULKSEND_PROBE_TABLE=1 to run it")
