@@ -244,16 +244,7 @@ func probeTransport(insecure bool) *http.Transport {
 // end, and returns the error that carries the code: 1 when the endpoint
 // could not be probed or no limit was measured within the budget.
 func probeVerdict(rep *probeReport, res *probe.Result, runErr error, mk *masker, maxRequests int, maxTime time.Duration) error {
-	// What ran out, so the note names the flag to raise.
-	raise := fmt.Sprintf("raise --max-time (now %s)", maxTime)
-	switch {
-	case maxRequests > 0 && res.Requests >= maxRequests:
-		raise = fmt.Sprintf("raise --max-requests (now %d)", maxRequests)
-	case maxRequests == 0 && res.Requests >= probe.AutoMaxRequests:
-		// 0 is "as many as needed" up to a cap, which more time does
-		// not lift.
-		raise = fmt.Sprintf("set --max-requests above %d (0 stops there)", probe.AutoMaxRequests)
-	}
+	raise, spent := budgetSpent(res, maxRequests, maxTime)
 	switch {
 	case runErr != nil:
 		rep.ExitCode, rep.Note = ExitError, mk.mask(runErr.Error())
@@ -267,9 +258,27 @@ func probeVerdict(rep *probeReport, res *probe.Result, runErr error, mk *masker,
 			res.Requests, res.Elapsed.Seconds(), raise)
 	}
 	if rep.ExitCode == ExitOK {
+		if spent && rep.Model != "" && rep.Confidence < probe.DefaultMinConfidence {
+			rep.Note = "a weak fit within the budget: " + raise + " to let the probe take another round"
+		}
 		return nil
 	}
 	return &exitError{code: rep.ExitCode, err: errors.New(rep.Note)}
+}
+
+// budgetSpent says whether the probe ran out of its budget, and the flag
+// to raise for more: --max-requests when it sent that many (or, at 0, the
+// probe's own cap, which more time does not lift), else --max-time.
+func budgetSpent(res *probe.Result, maxRequests int, maxTime time.Duration) (raise string, spent bool) {
+	switch {
+	case maxRequests > 0 && res.Requests >= maxRequests:
+		return fmt.Sprintf("raise --max-requests (now %d)", maxRequests), true
+	case maxRequests == 0 && res.Requests >= probe.AutoMaxRequests:
+		return fmt.Sprintf("set --max-requests above %d (0 stops there)", probe.AutoMaxRequests), true
+	}
+	// The last answers come in a little after the deadline, or a little
+	// before it when the last request left just in time.
+	return fmt.Sprintf("raise --max-time (now %s)", maxTime), res.Elapsed >= maxTime*95/100
 }
 
 func newProbeReport(method, url string, res *probe.Result) *probeReport {
@@ -357,6 +366,9 @@ func printProbeReport(w io.Writer, rep *probeReport, res *probe.Result) {
 		row("model", "%s (confidence %.2f%s: it explains %s)", describeModel(res.Model), rep.Confidence, rounds, rep.Explained)
 		if rep.Confidence < probe.DefaultMinConfidence {
 			row("", "a weak fit: another kind of limiter explains these answers nearly as well")
+			if rep.Note != "" {
+				row("", "%s", rep.Note)
+			}
 		}
 	}
 	switch {

@@ -251,22 +251,29 @@ func TestProbeRounds(t *testing.T) {
 	tests := []struct {
 		name   string
 		cfg    sandbox.Config
+		args   []string
 		want   string
 		weak   bool
 		rounds int
 	}{
 		{"HAProxy's counter, told apart in a second round",
 			sandbox.Config{Model: sandbox.ModelSliding, Sliding: sandbox.SlidingCounterFirst, Burst: 15, Window: 150 * time.Millisecond, RefusedCount: true},
-			`^model +15 per 150ms sliding window \(counter from first request\); refused requests count against it \(confidence 1\.00 after 2 rounds: it explains \d+ of \d+ answers\)$`, false, 2},
+			nil, `^model +15 per 150ms sliding window \(counter from first request\); refused requests count against it \(confidence 1\.00 after 2 rounds: it explains \d+ of \d+ answers\)$`, false, 2},
+		// A bucket, a window and a log of one are one limiter: no rival
+		// weakens the fit.
 		{"one at a time, a bucket or a window alike",
-			sandbox.Config{Burst: 1, Rate: 10},
+			sandbox.Config{Burst: 1, Rate: 10}, nil,
+			`^model +bucket \(token, or leaky answering at once\) of 1 refilled at 10\.0/s \(confidence 1\.00: it explains \d+ of \d+ answers\)$`, false, 1},
+		{"HAProxy's counter, cut short by the budget",
+			sandbox.Config{Model: sandbox.ModelSliding, Sliding: sandbox.SlidingCounterFirst, Burst: 15, Window: 150 * time.Millisecond, RefusedCount: true},
+			[]string{"--max-requests", "60"},
 			`^model +.* \(confidence 0\.[0-8]\d: it explains \d+ of \d+ answers\)$`, true, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			base, adjust := simulatedSandbox(t, tt.cfg)
-			code, out, errOut := runSimulatedProbe(t, adjust, base+"/send")
+			code, out, errOut := runSimulatedProbe(t, adjust, append([]string{base + "/send"}, tt.args...)...)
 			if code != ExitOK {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
@@ -276,8 +283,13 @@ func TestProbeRounds(t *testing.T) {
 			if weak := strings.Contains(out, "a weak fit: another kind of limiter explains these answers nearly as well"); weak != tt.weak {
 				t.Errorf("weak fit said %v, want %v:\n%s", weak, tt.weak, out)
 			}
+			// A weak fit the budget cut short names the flag to raise.
+			raise := tt.args != nil && tt.weak
+			if said := strings.Contains(out, "a weak fit within the budget: raise --max-requests (now 60) to let the probe take another round"); said != raise {
+				t.Errorf("flag to raise said %v, want %v:\n%s", said, raise, out)
+			}
 			base, adjust = simulatedSandbox(t, tt.cfg)
-			_, out, _ = runSimulatedProbe(t, adjust, base+"/send", "--json")
+			_, out, _ = runSimulatedProbe(t, adjust, append([]string{base + "/send", "--json"}, tt.args...)...)
 			var rep probeReport
 			if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Rounds != tt.rounds {
 				t.Errorf("JSON rounds %d (%v), want %d", rep.Rounds, err, tt.rounds)
