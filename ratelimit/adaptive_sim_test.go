@@ -92,9 +92,12 @@ func simCases() []simCase {
 		// probes come, which refuse alike a window and this bucket: the
 		// request after the first accepted one tells them apart (taken
 		// for a sliding window, 0.91, 4.8% 429s, and pinned --burst 1 at
-		// 0.84). The 429 share is over issue 11's 3% by a request.
+		// 0.84). The 429 share is over issue 11's 3% by a request, and
+		// by one more since the concurrency model's trial opens at once,
+		// where a bucket has not refilled (15 of 415, 3.6%): the price of
+		// a trial a refill during the pause cannot pass.
 		{"leaky bucket 21 at 10/s, bare 429 (nginx)", func() simServer { return &simBucket{burst: 21, rate: 10, style: styleBare} },
-			idealBucket(21, 10), 0.95, 0.035, 0, 0.95, 0},
+			idealBucket(21, 10), 0.95, 0.037, 0, 0.95, 0},
 		// Buckets refilling a few times their size a second (nginx at
 		// rate=20r/s burst=5 and rate=50r/s burst=3, which serve burst+1
 		// at once): the burst's answers come after the first refusal's,
@@ -309,13 +312,14 @@ func simCases() []simCase {
 		// --latency 20ms. The ideal leaves out the round trip (about 1ms
 		// here) each slot also waits, so 0.95 is the most at 20ms and 0.83
 		// at 5ms. The first burst's 429s with Retry-After: 1 cost the
-		// second the server asks for (0.65).
+		// second the server asks for (0.65) until the trial went in that
+		// second and, passed, lifted the pause (0.93).
 		{"concurrency 4, 20ms each, bare", func() simServer {
 			return &simConcurrency{limit: 4, work: 20 * time.Millisecond, style: styleBare}
 		}, idealConcurrency(4, 20*time.Millisecond), 0.93, 0.03, 0, 0.93, 0},
 		{"concurrency 4, 20ms each, Retry-After: 1", func() simServer {
 			return &simConcurrency{limit: 4, work: 20 * time.Millisecond, style: styleRetryAfter}
-		}, idealConcurrency(4, 20*time.Millisecond), 0.63, 0.03, 0, 0.93, 0},
+		}, idealConcurrency(4, 20*time.Millisecond), 0.90, 0.03, 0, 0.93, 0},
 		{"concurrency 4, 20ms each, RateLimit counter", func() simServer {
 			return &simConcurrency{limit: 4, work: 20 * time.Millisecond, style: styleStructured}
 		}, idealConcurrency(4, 20*time.Millisecond), 0.93, 0.03, 0, 0.93, 0},

@@ -31,13 +31,41 @@ import (
 //
 // The first burst of a bucket or a window of N (N under the pool's size)
 // looks the same: N taken, the rest refused. So the model is on trial
-// first: N requests go, then one more once one of them was answered (a
-// concurrency limit has a slot free, a bucket or window that spent its
-// quota has not), and nothing else until that probe's answer. Taken, the
-// model holds: the pool is capped at N in flight, unpaced, and the other
-// models rest. Refused, the trial cost that one refusal and the rate
-// models take over. A server-stated wait on a refusal is honoured; a bare
-// refusal under the cap pauses nothing, since the cap is the remedy.
+// first, and the trial counts only what a refill cannot explain: a window
+// or bucket refills while the pool waits, so a request taken after the
+// refusals' pause proves nothing of slots (a window of 100 per second met
+// one request at a time on a loaded machine refused the two sent with its
+// last two, a perfect fit of "2 in flight", and its reset during the
+// 0.8s Retry-After took the old trial's probe). The trial therefore goes
+// at once, in the pause the refusals began: first the opener, alone,
+// once the fit is made (every request of the burst answered, so a
+// concurrency limit has all its slots free, and a spent quota has had no
+// more time to refill than the answers took). A quota that refused the
+// burst refuses it too, for one 429: the trial is lost, and the rest of
+// it goes once the pause is over only to measure what refilled meanwhile
+// (the rate's first bound, concAside), proving nothing. When a refusal
+// stated a wait (Retry-After, a reset), the
+// opener must also be answered before that wait ends: the server said
+// its quota comes back no sooner, and taken in time the opener refutes
+// it; answered later it proves nothing, and the model is put aside. Then
+// N go, then one more (the probe) once two of them were answered (a
+// concurrency limit has a slot free; a quota that refilled only enough
+// for the opener refuses some of them), and nothing else until the
+// probe's answer. Taken, the model holds: the pool is capped at N in
+// flight, unpaced, the pause lifted (the wait it stated was refuted), and
+// the other models rest. Any refusal on trial puts the model aside and
+// the rate models take over. A server-stated wait on a refusal under the
+// proven cap is honoured; a bare refusal under the cap pauses nothing,
+// since the cap is the remedy.
+//
+// What the trial cannot tell apart is a quota that comes back within a
+// round trip of its refusals: a bucket that refills about N requests in
+// the time a request takes (N in flight then take its rate, and the cap
+// paces it as a rate of N per round trip would), or a window that resets
+// while the burst's answers are on their way (a whole-second Retry-After
+// does not say when within that second). Proven, the pause's models (the
+// Retry-After window, the bare one) start afresh should the cap be put
+// aside: the refusals they were started by were the cap's.
 //
 // A refusal under the cap says N is too high: the request was refused
 // with k others in flight, so the server holds at most k, and the cap
@@ -92,6 +120,10 @@ type flights struct {
 	// the concurrency model is no longer looked for.
 	firstRefused time.Time
 	closed       bool
+	// said is when the latest wait a refusal stated ends (Throttle), a
+	// wait of 0 left out (it claims no refill to come): the concurrency
+	// model's trial counts an opener answered before it.
+	said time.Time
 	// pinned is set when the user gave the pool's size (--concurrency
 	// N), pool: a counter whose limit is no more than the pool may then
 	// count its slots. quota is set once an answer's counter showed more
@@ -286,15 +318,24 @@ func (f *flights) fit() (limit, most, wrong, refused int, shown bool) {
 // concModel is the concurrency model in force.
 type concModel struct {
 	limit int // requests in flight allowed
-	// Until proven, the model is on trial: limit requests may go, then
-	// one more (the probe) once one of them was answered, and nothing
-	// else until the probe's answer. A concurrency limit takes the probe
-	// (a slot was free); a bucket or a window of limit requests, which
-	// took the first ones alike, refuses it, and the trial costs that one
-	// refusal.
+	// Until proven, the model is on trial, at once, whatever pause the
+	// refusals began: the opener goes alone; taken (before the wait a
+	// refusal stated ended, if one did), limit requests may go, then one
+	// more (the probe) once two of them were answered, and nothing else
+	// until the probe's answer. A concurrency limit takes them all; a
+	// bucket or a window of limit requests, which took the first ones
+	// alike and has had no pause to refill in, refuses the opener or
+	// some of those after it.
 	proven bool
-	begun  int       // requests let go since the model was taken up
-	probe  time.Time // the probe's send time (zero: not sent)
+	opener time.Time // the opener's send time (zero: not sent)
+	opened bool      // the opener was taken in time
+	// measure is set once the opener was refused: nothing is proven,
+	// but the rest of the trial goes when the pause ends, and the model
+	// is put aside at its first refusal or the probe's answer; concAside
+	// bounds the rate from below by what those requests found refilled.
+	measure bool
+	begun   int       // requests let go after the opener
+	probe   time.Time // the probe's send time (zero: not sent)
 	// Once proven, a limit under most (the largest the fit allowed as
 	// well) is probed upward: after a round of limit answers taken at
 	// the cap, one request may go with limit in flight; taken, the limit
@@ -316,6 +357,10 @@ func (c *concModel) concBegun(now time.Time, open int) {
 		}
 		return
 	}
+	if !c.opened {
+		c.opener = now
+		return
+	}
 	c.begun++
 	if c.begun > c.limit && c.probe.IsZero() {
 		c.probe = now
@@ -329,6 +374,10 @@ func (c *concModel) holds(open int) bool {
 	}
 	if open >= c.limit {
 		return true
+	}
+	if !c.proven && !c.opened {
+		// On trial: the opener goes alone.
+		return !c.opener.IsZero()
 	}
 	// On trial: the probe goes alone, once two answers made room (a
 	// server may free a slot a little after its answer left).
@@ -352,6 +401,7 @@ func (l *Limiter) concEnded(sent, now time.Time, o Outcome) bool {
 		return false
 	}
 	if c := a.conc; c != nil {
+		opener := !c.proven && !c.opened && !c.measure && !c.opener.IsZero() && !sent.Before(c.opener)
 		probe := !c.proven && !c.probe.IsZero() && !sent.Before(c.probe)
 		upward := !c.upward.IsZero() && !sent.Before(c.upward)
 		if upward {
@@ -361,16 +411,49 @@ func (l *Limiter) concEnded(sent, now time.Time, o Outcome) bool {
 		case o == Refused && sent.Before(c.since):
 			// Sent before the cap: the model was fitted to it.
 			return false
+		case o == Refused && opener:
+			// The quota that refused the burst is still spent: the
+			// trial is lost. Its requests measure the refill when the
+			// pause ends.
+			c.measure, c.opened = true, true
+			return true
+		case o == Failed && opener:
+			// No answer to the opener: the next request is one.
+			c.opener = time.Time{}
+			return true
 		case o == Failed && probe:
 			// No answer to the probe: the next request is one.
 			c.probe = time.Time{}
 			return true
+		case o == Accepted && opener && now.After(f.said) && !f.said.IsZero():
+			// Taken once the wait a refusal stated was over: a quota
+			// back on time says as much.
+			l.concAside(now)
+			return true
+		case o == Accepted && opener:
+			c.opened = true
+			return true
 		case o == Failed:
 			return upward
+		case o == Accepted && probe && c.measure:
+			// Taken after the pause: a refill explains it.
+			l.concAside(now)
+			return true
 		case o == Accepted && probe:
 			// The rate models rest from here: no pace but the cap.
 			c.proven = true
 			l.lim = newPacer(a.limit(), 1)
+			// The models the first burst's refusals started (a
+			// Retry-After window, a bare one) took the cap's refusals
+			// for a quota's, and their openers were never sent: should
+			// the cap be put aside, they start afresh.
+			a.ra, a.bare = nil, nil
+			if now.Before(l.pauseUntil) {
+				// The wait the refusals stated was refuted.
+				l.stats.Paused -= l.pauseUntil.Sub(now)
+				l.pauseUntil = now
+			}
+			l.drain = false
 			return true
 		case o == Accepted && upward:
 			c.limit++
@@ -383,8 +466,9 @@ func (l *Limiter) concEnded(sent, now time.Time, o Outcome) bool {
 			c.most = c.limit
 			return false
 		case !c.proven:
-			// On trial, a refusal: the first requests were taken as a
-			// bucket or a window takes them.
+			// On trial, a refusal: the first burst was refused by a
+			// quota, which the trial's requests found spent or refilled
+			// short of them.
 			l.concAside(now)
 			return true
 		}
@@ -475,6 +559,15 @@ func (l *Limiter) quotaSpent() {
 		a.conc = nil
 		l.wakeWaiters()
 	}
+}
+
+// trial is the concurrency model on trial, if any: its requests go at
+// once, whatever pause or pace the rate models set (admit).
+func (l *Limiter) trial() *concModel {
+	if l.adapt == nil || l.adapt.conc == nil || l.adapt.conc.proven || l.adapt.conc.measure {
+		return nil
+	}
+	return l.adapt.conc
 }
 
 // capFull says whether the cap on requests in flight holds one back now.

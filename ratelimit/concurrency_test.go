@@ -3,7 +3,9 @@ package ratelimit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"testing"
 	"time"
 
@@ -76,8 +78,8 @@ func TestFlightsFit(t *testing.T) {
 }
 
 // TestConcurrencyCap drives a Limiter through a concurrency limit of 4
-// met by a pool of 8: it learns the limit, caps the pool on trial (4, then
-// the probe alone once a slot is free), holds the cap once the probe is
+// met by a pool of 8: it learns the limit, caps the pool on trial (the
+// opener alone, 4, then the probe alone once a slot is free), holds the cap once the probe is
 // taken, and never lets a cancelled waiter keep a slot.
 func TestConcurrencyCap(t *testing.T) {
 	clk := testkit.NewClock(limiterT0)
@@ -130,8 +132,15 @@ func TestConcurrencyCap(t *testing.T) {
 		t.Errorf("Pinned() = %+v, %v; want InFlight 4 and no rate", cfg, ok)
 	}
 
-	// On trial: four go, nothing more until two are answered, then the
-	// probe alone.
+	// On trial: the opener alone, then four, nothing more until two
+	// are answered, then the probe alone.
+	wait()
+	opener := clk.Now()
+	if !held() {
+		t.Fatal("a request went beside the opener")
+	}
+	clk.Advance(20 * time.Millisecond)
+	l.Done(opener, Accepted)
 	t1 := clk.Now()
 	for range 4 {
 		wait()
@@ -180,8 +189,9 @@ func TestConcurrencyCap(t *testing.T) {
 }
 
 // TestConcurrencyTrialRefused is a bucket of 4 met by a pool of 8: its
-// first burst looks like a concurrency limit of 4, and the trial's probe,
-// refused, puts the model aside.
+// first burst looks like a concurrency limit of 4, the trial's opener is
+// taken (a request refilled), and its probe, refused, puts the model
+// aside.
 func TestConcurrencyTrialRefused(t *testing.T) {
 	clk := testkit.NewClock(limiterT0)
 	l := New(Config{Adaptive: true, InFlight: 8, Clock: clk, Rand: func() float64 { return 0.5 }})
@@ -202,6 +212,11 @@ func TestConcurrencyTrialRefused(t *testing.T) {
 	if st := l.Stats(); st.LearnedModel != ModelConcurrency {
 		t.Fatalf("learned %q after the first burst, want %q", st.LearnedModel, ModelConcurrency)
 	}
+	if err := l.Wait(ctx); err != nil { // the opener
+		t.Fatal(err)
+	}
+	clk.Advance(time.Millisecond)
+	l.Done(clk.Now(), Accepted)
 	for range 5 {
 		if err := l.Wait(ctx); err != nil {
 			t.Fatal(err)
@@ -251,6 +266,9 @@ func TestConcurrencyCapComesDown(t *testing.T) {
 	done(t0, Refused, 3)
 	clk.Advance(19 * time.Millisecond)
 	done(t0, Accepted, 5)
+	opener := wait(1)
+	clk.Advance(20 * time.Millisecond)
+	done(opener, Accepted, 1)
 	t1 := wait(5)
 	clk.Advance(20 * time.Millisecond)
 	done(t1, Accepted, 2)
@@ -383,5 +401,121 @@ func TestConcurrencySpentQuota(t *testing.T) {
 				t.Errorf("learned %q, %d in flight, from a quota counted down to 0", st.LearnedModel, st.LearnedInFlight)
 			}
 		})
+	}
+}
+
+// simSlow answers what srv accepts work later, as a slow backend or a
+// loaded client sees it; refusals come at once.
+type simSlow struct {
+	simServer
+	work time.Duration
+}
+
+func (s *simSlow) hold() (time.Duration, time.Duration) { return s.work, 0 }
+func (s *simSlow) release()                             {}
+
+// simWatch notes, at every request srv serves, whether l holds a proven
+// concurrency model.
+type simWatch struct {
+	simServer
+	l      *Limiter
+	proven int // the largest proven cap seen; 0 none
+}
+
+func (w *simWatch) serve(at time.Time) (bool, http.Header) {
+	if a := w.l.adapt; a != nil && a.conc != nil && a.conc.proven {
+		w.proven = max(w.proven, a.conc.limit)
+	}
+	return w.simServer.serve(at)
+}
+
+func (w *simWatch) hold() (time.Duration, time.Duration) {
+	if h, ok := w.simServer.(simHolder); ok {
+		return h.hold()
+	}
+	return 0, 0
+}
+
+func (w *simWatch) release() {
+	if h, ok := w.simServer.(simHolder); ok {
+		h.release()
+	}
+}
+
+// TestConcurrencyTrialNotAfterRefill: rate limiters whose first burst
+// fits a concurrency limit and whose quota comes back while the pool
+// waits out the refusals' pause. The trial once went after that pause (or
+// with the Retry-After model's opener 40ms on), found the quota whole and
+// took it for free slots: each case here was proven a concurrency limit
+// of 2 to 4 (the first two as the CI run against rate-limiter-flexible
+// was: a window met one request at a time to its end, its last requests
+// sent with the next ones). A trial that opens at once, in the pause,
+// finds the quota still spent.
+func TestConcurrencyTrialNotAfterRefill(t *testing.T) {
+	// atEnd is a fixed window of 100 per second that earlier requests
+	// used all but left of, ending 30ms into the run: the first burst
+	// gets left, then 429s until the window ends.
+	atEnd := func(left int, style string) func() simServer {
+		return func() simServer {
+			return &simFixed{limit: 100, window: time.Second, style: style,
+				start: simEpoch.Add(-970 * time.Millisecond), count: 100 - left}
+		}
+	}
+	tests := []struct {
+		name string
+		srv  func() simServer
+	}{
+		{"fixed window met to its end, Retry-After: 1", atEnd(2, styleRetryAfter)},
+		{"fixed window met to its end, bare", atEnd(4, styleBare)},
+		{"fixed window 100/1s, bare, answers 50ms late", func() simServer {
+			return &simSlow{&simFixed{limit: 100, window: time.Second, style: styleBare}, 50 * time.Millisecond}
+		}},
+		// A bucket of 20 at 50/s that earlier requests left 3 in; its
+		// whole-second Retry-After pause refills it.
+		{"token bucket nearly spent, Retry-After only, answers 20ms late", func() simServer {
+			return &simSlow{&simBucket{burst: 20, rate: 50, style: styleRetryAfter, tokens: 3, last: simEpoch}, 20 * time.Millisecond}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &simClock{now: simEpoch}
+			rnd := rand.New(rand.NewPCG(1, 2))
+			l := New(Config{Adaptive: true, InFlight: 8, Clock: clk, Rand: rnd.Float64})
+			srv := &simWatch{simServer: tc.srv(), l: l}
+			res := simRun(l, clk, srv, 200, 8, 1, false)
+			t.Logf("%.2fs, 429s %d, learned %q in flight %d", res.wall.Seconds(), res.throttled, res.stats.LearnedModel, res.stats.LearnedInFlight)
+			if srv.proven > 0 {
+				t.Errorf("the concurrency model was proven (%d in flight) on a rate limiter", srv.proven)
+			}
+			if res.stats.LearnedModel == ModelConcurrency {
+				t.Errorf("learned %q, %d in flight", res.stats.LearnedModel, res.stats.LearnedInFlight)
+			}
+		})
+	}
+}
+
+// TestConcurrencyTrialLearnsLimits: true concurrency limits of 2, 3 and 5
+// (20ms a request), bare or with a whole-second Retry-After on each
+// refusal, are still learned with the right limit, the trial going in
+// the refusals' pause and lifting it.
+func TestConcurrencyTrialLearnsLimits(t *testing.T) {
+	for _, n := range []int{2, 3, 5} {
+		for _, style := range []string{styleBare, styleRetryAfter} {
+			t.Run(fmt.Sprintf("%d in flight, %s", n, style), func(t *testing.T) {
+				clk := &simClock{now: simEpoch}
+				rnd := rand.New(rand.NewPCG(1, 2))
+				l := New(Config{Adaptive: true, InFlight: 8, Clock: clk, Rand: rnd.Float64})
+				srv := &simWatch{simServer: &simConcurrency{limit: n, work: 20 * time.Millisecond, style: style}, l: l}
+				res := simRun(l, clk, srv, simRows, 8, 1, false)
+				eff := idealConcurrency(n, 20*time.Millisecond).Seconds() / res.wall.Seconds()
+				t.Logf("eff %.2f (%.2fs), 429s %d, learned %q in flight %d", eff, res.wall.Seconds(), res.throttled, res.stats.LearnedModel, res.stats.LearnedInFlight)
+				if res.stats.LearnedModel != ModelConcurrency || res.stats.LearnedInFlight != n || srv.proven != n {
+					t.Errorf("learned %q, %d in flight (proven %d); want %q, %d", res.stats.LearnedModel, res.stats.LearnedInFlight, srv.proven, ModelConcurrency, n)
+				}
+				if eff < 0.9 {
+					t.Errorf("efficiency %.2f, want at least 0.9", eff)
+				}
+			})
+		}
 	}
 }

@@ -236,6 +236,14 @@ func (l *Limiter) Wait(ctx context.Context) error {
 // reservation to settle after the sleep (nil for a pause, which holds
 // none), and the channel that is closed when the gate changes meanwhile.
 func (l *Limiter) admit(now time.Time) (time.Duration, *slot, chan struct{}) {
+	if c := l.trial(); c != nil {
+		// The concurrency model's trial counts only what goes before a
+		// window or bucket could refill: not after the pause.
+		if c.holds(len(l.fl.open)) {
+			return capWait, nil, l.changed
+		}
+		return 0, nil, l.changed
+	}
 	if now.Before(l.pauseUntil) {
 		return l.pauseUntil.Sub(now), nil, l.changed
 	}
@@ -378,6 +386,9 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 		defer func() { a.refusal, a.refusedSent = time.Time{}, time.Time{} }()
 		if hinted {
 			a.waitSaid = max(a.waitSaid, wait)
+			if until := now.Add(wait); wait > 0 && until.After(l.fl.said) {
+				l.fl.said = until
+			}
 		}
 	}
 	if l.adapt != nil && l.adapt.conc != nil && l.adapt.conc.proven {
