@@ -92,10 +92,11 @@
 //	first request)  in a row                                      (windowPacer)
 //	concurrency     from its first refusals, refused requests     at most N in flight, no pace
 //	(Twilio,        had N or more accepted others in flight,      (concurrency.go); pinned as
-//	limit_conn)     accepted ones fewer; a probe once two were    --concurrency N
-//	                answered is taken (a spent quota would
-//	                refuse it); a counter of free slots is used
-//	                up by our requests in flight alone
+//	limit_conn)     accepted ones fewer; a trial sent at once,    --concurrency N
+//	                in the refusals' pause (an opener, then N
+//	                and a probe), is taken where a spent quota
+//	                would refuse it; a counter of free slots is
+//	                used up by our requests in flight alone
 //
 // The concurrency model needs each request's start and end: Wait counts
 // one in flight, Done ends it whatever its answer (or none), before the
@@ -119,8 +120,13 @@
 // quota) and then nothing left explains the first burst's refusals: the
 // concurrency model is no longer looked for, and one on trial is dropped
 // (a window met slowly refuses the requests sent with its last ones, a
-// perfect fit of "refused with 2 in flight", and its reset during the
-// refusal's pause takes the trial's probe).
+// perfect fit of "refused with 2 in flight"). Whatever the headers, the
+// trial counts only what a refill cannot explain: it goes at once, in
+// the pause the refusals began (a window's reset or a bucket's refill
+// during that pause once took the trial's requests and "proved" the
+// cap), its opener answered before any wait a refusal stated ends; a
+// quota that comes back within a round trip of its refusals still
+// passes it (concurrency.go).
 // The bucket's size is the most the counter ever showed, never more than a
 // stated limit. A fixed window's quota is the counter's most; its length L
 // lies between the latest request still counted in a window and the first
