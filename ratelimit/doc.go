@@ -400,18 +400,22 @@
 // A bucket of one (nginx's limit_req without a burst, its default)
 // accepts the first request of the unpaced burst and refuses the rest, and
 // later refuses any request closer than its interval to the one before,
-// however slow the pace on average. The pacer then switches from the
-// token bucket (golang.org/x/time/rate, which lets a reservation made
-// after a rise of the pace land less than an interval after one made
-// before) to a strict schedule (pacer.go): no request leaves less than an
-// interval after the one before it, a waiter whose predecessor left late
-// included. The search from the first guess (10/s) is brisk, each
-// refusal costing one 429 and not a burst's; it slows down near the pace
-// the latest refusal came at (one over the closest recent departures),
-// and the rate is bounded from below by the closest pair of intervals the
-// server accepted. A refusal while creeping near the previous one is the
-// jitter of the send times, not the limit: the pace backs off 5% from it. A fixed --rate with --burst 1 is paced by the same
-// strict schedule.
+// however slow the pace on average. The pacer then switches from the token
+// bucket (golang.org/x/time/rate, which lets a reservation made after a
+// rise of the pace land less than an interval after one made before) to a
+// strict schedule (pacer.go): no request leaves less than an interval
+// after the one before it, a waiter whose predecessor left late included:
+// a timer up to 2% of the interval late passes, and past that the waiter
+// sleeps the rest of the interval in its place (let go half an interval
+// after a late predecessor, as it was before, it was refused whenever the
+// machine's timers fired a millisecond or two late). The search from the
+// first guess (10/s) is brisk, each refusal costing one 429 and not a
+// burst's; it slows down near the pace the latest refusal came at (one
+// over the closest recent departures), and the rate is bounded from below
+// by the closest pair of intervals the server accepted. A refusal while
+// creeping near the previous one is the jitter of the send times, not the
+// limit: the pace backs off 5% from it. A fixed --rate with --burst 1 is
+// paced by the same strict schedule.
 //
 // What the summary prints as learned is Stats.LearnedModel, LearnedBurst,
 // LearnedRate and LearnedWindow; Stats.Pinned turns them into the Config

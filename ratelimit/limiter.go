@@ -207,26 +207,34 @@ func (l *Limiter) Wait(ctx context.Context) error {
 		if d <= 0 {
 			return nil
 		}
-		interrupted, err := Sleep(ctx, l.clock, d, changed)
-		if r == nil {
-			// A pause: look again when it ends or changes.
+		for {
+			interrupted, err := Sleep(ctx, l.clock, d, changed)
+			if r == nil {
+				// A pause: look again when it ends or changes.
+				if err != nil {
+					return err
+				}
+				break
+			}
+			l.mu.Lock()
+			now = l.clock.Now()
+			ok, again := l.settle(now, r, interrupted || err != nil)
+			if ok {
+				l.begin(now)
+			}
+			changed = l.changed
+			l.mu.Unlock()
 			if err != nil {
 				return err
 			}
-			continue
-		}
-		l.mu.Lock()
-		now = l.clock.Now()
-		ok := l.settle(now, r, interrupted || err != nil)
-		if ok {
-			l.begin(now)
-		}
-		l.mu.Unlock()
-		if err != nil {
-			return err
-		}
-		if ok {
-			return nil
+			if ok {
+				return nil
+			}
+			if again <= 0 {
+				break
+			}
+			// Still in its place, a little later.
+			d = again
 		}
 	}
 }
@@ -351,17 +359,21 @@ func (l *Limiter) window() *windowPacer {
 }
 
 // settle ends the sleep on reservation r at now, with l.mu held: it reports
-// whether the request may leave, else gives the reservation back (the sleep
-// was interrupted, a pause began meanwhile, the cap on requests in flight
-// is full, or on the strict schedule the request before left late) so
+// whether the request may leave, else how much longer it waits in its
+// place (on the strict schedule, when the request before it left late),
+// or 0 when it gave the reservation back (the sleep was interrupted, a
+// pause began meanwhile, or the cap on requests in flight is full) so
 // Wait asks again.
-func (l *Limiter) settle(now time.Time, r *slot, interrupted bool) bool {
-	if interrupted || now.Before(l.pauseUntil) || l.capFull() || !r.Clear(now) {
+func (l *Limiter) settle(now time.Time, r *slot, interrupted bool) (bool, time.Duration) {
+	if interrupted || now.Before(l.pauseUntil) || l.capFull() {
 		r.CancelAt(now)
-		return false
+		return false, 0
+	}
+	if d := r.early(now); d > 0 {
+		return false, d
 	}
 	r.TakeAt(now)
-	return true
+	return true, 0
 }
 
 // Throttle reports a throttle answer received at now. hinted says whether the

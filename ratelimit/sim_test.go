@@ -137,8 +137,13 @@ func (s *simulation) run(n int) simResult {
 			w.waiting = false
 			if w.res != nil {
 				l.mu.Lock()
-				ok := l.settle(e.at, w.res, false)
+				ok, again := l.settle(e.at, w.res, false)
 				l.mu.Unlock()
+				if again > 0 {
+					w.waiting, w.changed = true, l.changed
+					s.push(simEvent{at: e.at.Add(again + s.late()), kind: simWake, worker: e.worker, gen: w.gen})
+					continue
+				}
 				w.res = nil
 				if ok {
 					s.send(e.worker)
@@ -184,6 +189,10 @@ type simulation struct {
 	stall    float64
 	stallMax time.Duration
 
+	// lateWake, when not 0, fires every timer up to this much late, as
+	// on a busy machine.
+	lateWake time.Duration
+
 	left                           int  // messages no worker has taken yet
 	noFinishing                    bool // never tell the Limiter the last messages are out
 	noRowsLeft                     bool // never tell the Limiter how many rows are left
@@ -214,6 +223,14 @@ func (s *simulation) latency() time.Duration {
 		return time.Duration((5 + 55*s.rnd.Float64()) * float64(time.Millisecond))
 	}
 	return time.Duration((0.7 + 0.6*s.rnd.Float64()) * float64(time.Millisecond))
+}
+
+// late is how late a timer fires: 0 unless lateWake.
+func (s *simulation) late() time.Duration {
+	if s.lateWake <= 0 {
+		return 0
+	}
+	return time.Duration(s.rnd.Float64() * float64(s.lateWake))
 }
 
 // try is a worker's turn: take a message if it has none, then Wait.
@@ -251,7 +268,7 @@ func (s *simulation) try(w int) {
 	}
 	wk.gen++
 	wk.waiting, wk.res, wk.changed = true, r, changed
-	s.push(simEvent{at: now.Add(d), kind: simWake, worker: w, gen: wk.gen})
+	s.push(simEvent{at: now.Add(d + s.late()), kind: simWake, worker: w, gen: wk.gen})
 }
 
 func (s *simulation) send(w int) {
