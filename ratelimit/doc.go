@@ -414,8 +414,12 @@
 // over the closest recent departures), and the rate is bounded from below
 // by the closest pair of intervals the server accepted. A refusal while
 // creeping near the previous one is the jitter of the send times, not the
-// limit: the pace backs off 5% from it. A fixed --rate with --burst 1 is
-// paced by the same strict schedule.
+// limit: the pace backs off 5% from it. Such a refusal pauses the pool
+// for one interval, not a hint-less backoff (up to 100ms, ten requests'
+// time at 100/s): the bucket takes the next request an interval after
+// the last, and on a busy machine a request held a millisecond or two on
+// its way is refused at any pace near the rate. A fixed --rate with
+// --burst 1 is paced by the same strict schedule.
 //
 // What the summary prints as learned is Stats.LearnedModel, LearnedBurst,
 // LearnedRate and LearnedWindow; Stats.Pinned turns them into the Config

@@ -425,6 +425,14 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 		}
 		wait = Backoff(l.hintless, l.base, l.max, l.rnd)
 		l.hintless++
+		if a := l.adapt; a != nil && a.oneAtATime() && l.lim.strict() {
+			// A bucket of one is empty after each request it took and
+			// takes the next an interval later: a refusal (a request
+			// that came too soon, often by the jitter of its way there)
+			// needs no more pause than that. A backoff of up to 100ms
+			// cost the pool ten requests' time per refusal.
+			wait = min(wait, l.lim.interval())
+		}
 	}
 	bare := false
 	if l.adapt != nil && hinted {

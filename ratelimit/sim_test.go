@@ -192,6 +192,10 @@ type simulation struct {
 	// lateWake, when not 0, fires every timer up to this much late, as
 	// on a busy machine.
 	lateWake time.Duration
+	// transit, when not 0, delays one request in ten on its way to the
+	// server by up to this much, as a busy machine's proxy or server
+	// does: a bucket of one sees it arrive too close to the next.
+	transit time.Duration
 
 	left                           int  // messages no worker has taken yet
 	noFinishing                    bool // never tell the Limiter the last messages are out
@@ -231,6 +235,15 @@ func (s *simulation) late() time.Duration {
 		return 0
 	}
 	return time.Duration(s.rnd.Float64() * float64(s.lateWake))
+}
+
+// delay is how much later than its round trip says a request arrives: 0
+// unless transit.
+func (s *simulation) delay() time.Duration {
+	if s.transit <= 0 || s.rnd.Float64() >= 0.1 {
+		return 0
+	}
+	return time.Duration(s.rnd.Float64() * float64(s.transit))
 }
 
 // try is a worker's turn: take a message if it has none, then Wait.
@@ -277,7 +290,7 @@ func (s *simulation) send(w int) {
 	s.l.mu.Lock()
 	s.l.begin(now)
 	s.l.mu.Unlock()
-	s.push(simEvent{at: now.Add(s.latency() / 2), kind: simArrive, worker: w, sent: now})
+	s.push(simEvent{at: now.Add(s.latency()/2 + s.delay()), kind: simArrive, worker: w, sent: now})
 }
 
 // answer is what sender does with an answer, then wakes the workers whose
