@@ -405,10 +405,11 @@
 // rise of the pace land less than an interval after one made before) to a
 // strict schedule (pacer.go): no request leaves less than an interval
 // after the one before it, a waiter whose predecessor left late included:
-// a timer up to 2% of the interval late passes, and past that the waiter
-// sleeps the rest of the interval in its place (let go half an interval
-// after a late predecessor, as it was before, it was refused whenever the
-// machine's timers fired a millisecond or two late). The search from the
+// no two leave closer than 98% of an interval, the waiter after a late
+// one sleeping the difference in its place and the schedule catching up
+// 2% of an interval a request (let go half an interval after a late
+// predecessor, as it was before, it was refused whenever the machine's
+// timers fired a millisecond or two late). The search from the
 // first guess (10/s) is brisk, each refusal costing one 429 and not a
 // burst's; it slows down near the pace the latest refusal came at (one
 // over the closest recent departures), and the rate is bounded from below
