@@ -178,7 +178,7 @@ func New(cfg Config) *Limiter {
 	if burst == 1 {
 		// Strict pacing: no two requests closer than an interval, which
 		// a server that takes one at a time asks.
-		l.lim = newStrictPacer(l.ceiling)
+		l.lim = newStrictPacer(l.ceiling, false)
 		return l
 	}
 	l.lim = newPacer(l.ceiling, burst)
@@ -386,6 +386,11 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.stats.Throttles++
+	if l.lim.strict() {
+		// Refused while paced one at a time: keep departures a whole
+		// interval apart from here on (pacer.tight).
+		l.lim.tight = true
+	}
 	paused := now.Before(l.pauseUntil)
 	if a := l.adapt; a != nil {
 		// The sign this refusal makes is about the refused request: at
@@ -628,7 +633,7 @@ func (l *Limiter) adaptivePacer(now time.Time, fresh bool) *pacer {
 	if !strict {
 		return newPacer(l.adapt.limit(), 1)
 	}
-	p := newStrictPacer(l.adapt.limit())
+	p := newStrictPacer(l.adapt.limit(), true)
 	if l.lim.strict() {
 		p.left, p.gone = l.lim.left, l.lim.gone
 	} else {

@@ -25,6 +25,15 @@ import (
 type pacer struct {
 	tb *rate.Limiter // the token bucket; nil for the strict schedule
 
+	// tight holds the strict schedule's departures pacerStrictGap of an
+	// interval apart, else half an interval: a server that takes one
+	// request at a time refuses any pair closer than its interval, but
+	// a window paced with --burst 1 refuses none and would pay a late
+	// timer's lateness on every request after it. The adaptive rate's
+	// strict schedule is tight (it serves a bucket of one); a fixed
+	// --rate with --burst 1 turns tight at its first refusal.
+	tight bool
+
 	limit rate.Limit
 	slots []*slot   // the waiting reservations, by time
 	left  time.Time // when the latest request left
@@ -38,10 +47,8 @@ const pacerGone = 4
 // pacerStrictGap is the least share of an interval the strict schedule
 // lets pass between two departures: a timer that fires a little late
 // passes, and the pace a bucket of one is paced at (0.97 of its rate,
-// adaptive or pinned) leaves that much to spare. Windows paced with
-// --burst 1 pay for it where timers fire late all the time: in the
-// simulation, timers up to 0.5-2ms late slow a pinned sliding window by
-// 0.3-1.6%.
+// adaptive or pinned) leaves that much to spare. Only a tight schedule
+// keeps it (pacer.tight); otherwise half an interval.
 const pacerStrictGap = 0.98
 
 // leave records a departure at t.
@@ -82,8 +89,8 @@ func newPacer(limit rate.Limit, burst int) *pacer {
 
 // newStrictPacer returns the strict schedule at limit: no two requests
 // closer than an interval.
-func newStrictPacer(limit rate.Limit) *pacer {
-	return &pacer{limit: limit}
+func newStrictPacer(limit rate.Limit, tight bool) *pacer {
+	return &pacer{limit: limit, tight: tight}
 }
 
 // strict reports whether p is the strict schedule.
@@ -188,8 +195,9 @@ func (s *slot) DelayFrom(now time.Time) time.Duration {
 }
 
 // early is how long the request must still wait at now, keeping its
-// place: 0 when it may leave. On the strict schedule it may not leave
-// less than pacerStrictGap of an interval (at the limit when it was
+// place: 0 when it may leave. On the tight strict schedule it may not
+// leave less than pacerStrictGap of an interval (half an interval when
+// not tight; at the limit when it was
 // reserved or now, whichever is shorter) after the request before it,
 // which may have left late: a bucket of one refuses such a pair, however
 // slow the pace on average. It then waits until that much after the
@@ -205,7 +213,11 @@ func (s *slot) early(now time.Time) time.Duration {
 	if s.r != nil || s.done {
 		return 0
 	}
-	gap := time.Duration(pacerStrictGap * float64(min(s.iv, s.p.interval())))
+	share := 0.5
+	if s.p.tight {
+		share = pacerStrictGap
+	}
+	gap := time.Duration(share * float64(min(s.iv, s.p.interval())))
 	if !now.Before(s.p.left.Add(gap)) {
 		return 0
 	}
