@@ -52,6 +52,31 @@ func (r *lateRig) answer(sent, recv time.Duration, remaining int) {
 	}
 }
 
+// spendAt160 opens a window at 160ms and spends its quota at once: its
+// opener answered at 161ms, fourteen more sent then and answered at 162ms.
+func (r *lateRig) spendAt160() {
+	const ms = time.Millisecond
+	r.send(160 * ms)
+	r.answer(160*ms, 161*ms, 14)
+	for range 14 {
+		r.send(161 * ms)
+	}
+	for i := range 14 {
+		r.answer(161*ms, 162*ms, 13-i)
+	}
+}
+
+// lateFirstAt320 starts the next window as a loaded machine does: the
+// pacer's first request leaves at 320ms alone and waits for a CPU; after
+// 15ms the other seven go.
+func (r *lateRig) lateFirstAt320() {
+	const ms = time.Millisecond
+	r.send(320 * ms)
+	for range 7 {
+		r.send(335 * ms)
+	}
+}
+
 // TestWindowModelLateOpener: a request that left after the window's first
 // answer came, and whose answer shows the counter whole, opened the next
 // window, even when it left sooner after the window's start than a window
@@ -110,23 +135,12 @@ func TestWindowModelLateOpener(t *testing.T) {
 func TestWindowModelSuspectWaitsForItsBurst(t *testing.T) {
 	const ms = time.Millisecond
 	r := newLateRig(t, 100*ms)
-	// A window at 160ms, its quota spent at once.
-	r.send(160 * ms)
-	r.answer(160*ms, 161*ms, 14)
-	for range 14 {
-		r.send(161 * ms)
-	}
-	for i := range 14 {
-		r.answer(161*ms, 162*ms, 13-i)
-	}
-	// The next window: the pacer's first request leaves at 320ms alone
-	// and waits for a CPU; after 15ms the other seven go. Of those, the
-	// one that reaches the server first (the window's opener) is
-	// answered last; the first request arrives eighth.
-	r.send(320 * ms)
-	for range 7 {
-		r.send(335 * ms)
-	}
+	r.spendAt160()
+	// The next window's first request waits for a CPU; of the seven
+	// sent after it, the one that reaches the server first (the
+	// window's opener) is answered last; the first request arrives
+	// eighth.
+	r.lateFirstAt320()
 	for i := range 6 {
 		r.answer(335*ms, 336*ms+time.Duration(i)*ms/10, 13-i)
 	}
@@ -156,20 +170,10 @@ func TestWindowModelSuspectWaitsForItsBurst(t *testing.T) {
 func TestWindowModelCountsStragglers(t *testing.T) {
 	const ms = time.Millisecond
 	r := newLateRig(t, 100*ms)
-	r.send(160 * ms)
-	r.answer(160*ms, 161*ms, 14)
-	for range 14 {
-		r.send(161 * ms)
-	}
-	for i := range 14 {
-		r.answer(161*ms, 162*ms, 13-i)
-	}
-	// The next window: the pacer's first request at 320ms waits for a
-	// CPU; seven go at 335ms, and one of them opens the window.
-	r.send(320 * ms)
-	for range 7 {
-		r.send(335 * ms)
-	}
+	r.spendAt160()
+	// The next window's first request waits for a CPU; one of the seven
+	// sent after it opens the window.
+	r.lateFirstAt320()
 	r.answer(335*ms, 336*ms, 14)
 	if got := r.l.adapt.win.pacer.sent; got != 8 {
 		t.Errorf("the pacer counts %d requests in the new window, want 8: the seven sent with its opener and the one still in flight", got)
