@@ -224,7 +224,11 @@ type adaptive struct {
 	// request was refused while the pace followed it.
 	slideUsed    ewma
 	slideRefused bool
-	lastRecv     time.Time
+	// slideSpan is the window's length as our own sends show it: how far
+	// back from each answered request the requests its counter counted
+	// reach (slideSpanOf), averaged as slideUsed is.
+	slideSpan ewma
+	lastRecv  time.Time
 	// wholeSent and wholeRecv time the latest request whose answer showed
 	// the counter whole (the quota but itself): in a fixed window, the
 	// first of its window. countedSent is the latest request after it
@@ -548,6 +552,9 @@ func (a *adaptive) track(sent time.Time, remaining int) {
 	}
 	if a.sliding {
 		a.slideUsed.add(float64(burst - 1 - remaining))
+		if w, ok := a.slideSpanOf(sent, burst-1-remaining); ok {
+			a.slideSpan.add(w.Seconds())
+		}
 	}
 	reserve := math.Max(1, adaptiveReserve*float64(burst))
 	steer := 1 + adaptiveSteer*(float64(remaining)-reserve)/float64(max(burst, 1))
@@ -562,7 +569,7 @@ func (a *adaptive) track(sent time.Time, remaining int) {
 		steer = min(1+slideSteer*(float64(remaining)-reserve)/float64(max(burst, 1)), slideSteerMax)
 	}
 	pace := a.measured * steer
-	if r, ok := a.slidingRate(); ok && r > a.measured {
+	if r, ok := a.slidingRate(false); ok && r > a.measured {
 		pace = math.Max(pace, adaptiveMargin*r)
 	}
 	a.pace = math.Max(math.Min(pace, float64(a.ceiling)), adaptiveFloor)
@@ -994,7 +1001,7 @@ func (a *adaptive) learned() (burst int, perSecond float64) {
 		refill := int(math.Round(a.measured * a.burstLast.Sub(a.firstSent).Seconds()))
 		burst = max(burst-refill, 1)
 	}
-	if r, ok := a.slidingRate(); ok {
+	if r, ok := a.slidingRate(true); ok {
 		return burst, r
 	}
 	return burst, a.measured
@@ -1007,12 +1014,43 @@ func (a *adaptive) learned() (burst int, perSecond float64) {
 // it sustains, a request and a half under its quota (the counter weighs
 // and rounds) before each request, is r*(quota-1.5)/used. A bucket's
 // counter tells nothing of the kind (its fill is any level at any rate).
-func (a *adaptive) slidingRate() (float64, bool) {
+// spanned bounds it by the window our own sends show (slideSpan): what is
+// learned and pinned; the pace's floor takes the ratio alone, the adaptive
+// run learning from a refusal what the pinned flags would only be refused.
+func (a *adaptive) slidingRate(spanned bool) (float64, bool) {
 	if !a.sliding || a.slideRefused || a.slideUsed.n < slideMinAnswers || a.measured <= 0 {
 		return 0, false
 	}
 	used := math.Max(a.slideUsed.mean, 1)
-	return math.Max(a.measured, a.measured*(float64(a.burstSize())-bareSpare)/used), true
+	r := math.Max(a.measured, a.measured*(float64(a.burstSize())-bareSpare)/used)
+	if spanned && a.slideSpan.n >= slideMinAnswers && a.slideSpan.mean > 0 {
+		// measured is the rate requests age out at, which is the pace
+		// kept only while it holds steady: after a burst (the window
+		// model's, before it handed back) a counter that weighs its
+		// previous period gives it back at the burst's rate for a whole
+		// period, whatever the pace since, and the ratio read go-chi/
+		// httprate at 30 per 1s as 32-36/s. The span our own sends
+		// show is no such ratio: the same figure paced steadily, and
+		// after a burst the time the requests it counts took to send.
+		r = math.Min(r, (float64(a.burstSize())-bareSpare)/a.slideSpan.mean)
+	}
+	return r, true
+}
+
+// slideSpanOf is how far back from sent the requests a counter reading
+// used (besides the one sent at sent) reach: to the oldest of the latest
+// used of our accepted requests. Every request a sliding window counts is
+// ours (one client per key), so paced steadily at r this is used/r, the
+// window that measured*(quota-1.5)/used reads (slidingRate), but in a
+// transient it follows what we sent, not the rate requests age out at.
+// ok is false when the log of sends does not reach that far back.
+func (a *adaptive) slideSpanOf(sent time.Time, used int) (time.Duration, bool) {
+	k := a.sentAfter(sent.Add(-1))
+	j := k - used
+	if used < 1 || j < 0 || k > len(a.sentLog) {
+		return 0, false
+	}
+	return sent.Sub(a.sentLog[j]), true
 }
 
 const (

@@ -234,7 +234,16 @@
 // how many: averaged over the last 20 answers, used of quota Q. The most it
 // sustains is r*(Q-1.5)/used (a counter weighs its previous window and
 // rounds, worth up to a request and a half), and the pace does not fall
-// below that (less a 3% margin) until a refusal says otherwise. Around
+// below that (less a 3% margin) until a refusal says otherwise. What is
+// learned (and pinned) is no more than the same figure read against our
+// own send times: every request a window counts is ours, so how far back
+// from each answered request the used requests it counted reach is the
+// window (averaged as used is), and it sustains per that. Paced
+// steadily the two agree; after a burst they do not: a counter that
+// weighs its previous period gives the burst back at the burst's rate for
+// a whole period, whatever the pace since, and r was that rate (go-chi/
+// httprate at 30 per 1s, its first period taken for a fixed window's
+// burst, was learned at 32-36/s and the pinned flags refused). Around
 // it the counter steers the pace to the bucket's small reserve, but
 // firmly: requests age out of a sliding window at our own pace of a
 // window ago, which is what the counter-based rate measures, so a weak
