@@ -36,6 +36,7 @@ var customAlgorithms = map[string]string{
 //	haproxy:50/500ms          http_req_rate(500ms) > 50
 //	express:5/1s:style=retry-after
 //	httprate:300/1s:rows=200  200 rows instead of -rows
+//	haproxy:100/1s:conc=32    bulksend --concurrency 32 (adaptive and pinned)
 //
 // The other kinds of internal/limiters (fastify, flexible, ulule,
 // golimiter, throttled, tollbooth) take LIMIT/WINDOW and rows; fastify and
@@ -149,8 +150,10 @@ func (sc *realScenario) setCustomOption(opt string) error {
 		}
 	case "rows":
 		sc.Rows, err = number()
+	case "conc":
+		sc.Concurrency, err = number()
 	default:
-		err = fmt.Errorf("unknown option %q (burst, noburst, status, style, rows)", key)
+		err = fmt.Errorf("unknown option %q (burst, noburst, status, style, rows, conc)", key)
 	}
 	return err
 }

@@ -28,6 +28,9 @@ func TestParseCustom(t *testing.T) {
 		{"a Go bucket's burst is its limit", "throttled:100/1s,flexible:15/150ms:style=date", []realScenario{
 			{Name: "throttled:100/1s", Kind: "throttled", Algorithm: algoBucket, Limit: 100, WindowSeconds: 1, Burst: 100},
 			{Name: "flexible:15/150ms:style=date", Kind: "flexible", Algorithm: algoFixed, Limit: 15, WindowSeconds: 0.15, Style: "date"}}, ""},
+		{"another concurrency", "haproxy:100/1s:conc=32,ulule:15/150ms:conc=1", []realScenario{
+			{Name: "haproxy:100/1s:conc=32", Kind: "haproxy", Algorithm: algoSliding, Limit: 100, WindowSeconds: 1, Concurrency: 32},
+			{Name: "ulule:15/150ms:conc=1", Kind: "ulule", Algorithm: algoFixed, Limit: 15, WindowSeconds: 0.15, Concurrency: 1}}, ""},
 		{"empty", " , ", nil, "name at least one"},
 		{"unknown limiter", "envoy:5/1s", nil, `unknown limiter "envoy"`},
 		{"no window", "nginx:5", nil, "want LIMIT/WINDOW"},
@@ -42,6 +45,7 @@ func TestParseCustom(t *testing.T) {
 		{"burst and noburst", "nginx:5/1s:burst=2:noburst", nil, "together"},
 		{"noburst with a value", "nginx:5/1s:noburst=1", nil, "takes no value"},
 		{"zero rows", "httprate:5/1s:rows=0", nil, "whole number above 0"},
+		{"zero concurrency", "httprate:5/1s:conc=0", nil, "whole number above 0"},
 		{"unknown option", "httprate:5/1s:fast", nil, `unknown option "fast"`},
 		{"twice", "httprate:5/1s,httprate:5/1s", nil, "given twice"},
 	}
@@ -67,7 +71,7 @@ func TestParseCustom(t *testing.T) {
 // TestCustomIdeal: a custom configuration's ideal and description follow
 // its own rows.
 func TestCustomIdeal(t *testing.T) {
-	scs, err := parseCustom("nginx:5/1s:burst=5:rows=60,express:10/100ms,nginx:50/1s:noburst")
+	scs, err := parseCustom("nginx:5/1s:burst=5:rows=60,express:10/100ms,nginx:50/1s:noburst,httprate:100/1s:conc=32")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,9 +79,10 @@ func TestCustomIdeal(t *testing.T) {
 		ideal float64
 		desc  string
 	}{
-		{11, "nginx:5/1s:burst=5:rows=60: burst 5, 5/s, 60 rows"}, // (60-5)/5
-		{3.9, "express:10/100ms: 10 per 100ms"},                   // (40-1) x 0.1
-		{7.98, "nginx:50/1s:noburst: no burst, 50/s"},             // (400-1)/50
+		{11, "nginx:5/1s:burst=5:rows=60: burst 5, 5/s, 60 rows"},    // (60-5)/5
+		{3.9, "express:10/100ms: 10 per 100ms"},                      // (40-1) x 0.1
+		{7.98, "nginx:50/1s:noburst: no burst, 50/s"},                // (400-1)/50
+		{3, "httprate:100/1s:conc=32: 100 per 1s, --concurrency 32"}, // (400-100)/100
 	}
 	for i, tt := range tests {
 		sc := scs[i]

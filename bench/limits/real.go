@@ -62,10 +62,11 @@ type realScenario struct {
 	Limit         int     `json:"limit"`
 	WindowSeconds float64 `json:"window_seconds"`
 	Burst         int     `json:"burst,omitempty"`
-	NoBurst       bool    `json:"no_burst,omitempty"` // nginx without a burst clause
-	Status        int     `json:"status,omitempty"`   // nginx's limit_req_status, HAProxy's deny_status; 0: 429
-	Style         string  `json:"style,omitempty"`    // the sandbox's or the limiter's header style (limiters.Config.Style)
-	Rows          int     `json:"rows,omitempty"`     // rows sent through it; 0: -rows
+	NoBurst       bool    `json:"no_burst,omitempty"`    // nginx without a burst clause
+	Status        int     `json:"status,omitempty"`      // nginx's limit_req_status, HAProxy's deny_status; 0: 429
+	Style         string  `json:"style,omitempty"`       // the sandbox's or the limiter's header style (limiters.Config.Style)
+	Rows          int     `json:"rows,omitempty"`        // rows sent through it; 0: -rows
+	Concurrency   int     `json:"concurrency,omitempty"` // bulksend's --concurrency for it; 0: sendConcurrency
 	Notes         string  `json:"notes"`
 }
 
@@ -75,6 +76,14 @@ func (sc realScenario) rows(def int) int {
 		return sc.Rows
 	}
 	return def
+}
+
+// concurrency is the --concurrency both bulksend runs through sc use.
+func (sc realScenario) concurrency() int {
+	if sc.Concurrency > 0 {
+		return sc.Concurrency
+	}
+	return sendConcurrency
 }
 
 func (sc realScenario) window() time.Duration {
@@ -261,7 +270,7 @@ func realRun(ctx context.Context, o options, sc realScenario, bin, input, bodies
 		}
 		defer stop()
 		t, err := sendOnce(ctx, bin, ep, mode, input, rows, realSendTimeout, ideal, func(report string) []string {
-			return append(append(sendArgs(modeAdaptive, input, ep.base, report), "--concurrency", fmt.Sprint(sendConcurrency)), flags...)
+			return append(append(sendArgs(modeAdaptive, input, ep.base, report), "--concurrency", fmt.Sprint(sc.concurrency())), flags...)
 		})
 		if err != nil {
 			return err
@@ -600,6 +609,9 @@ func describeReal(sc realScenario) string {
 	if sc.Rows > 0 {
 		d += fmt.Sprintf(", %d rows", sc.Rows)
 	}
+	if sc.Concurrency > 0 {
+		d += fmt.Sprintf(", --concurrency %d", sc.Concurrency)
+	}
 	return d
 }
 
@@ -616,7 +628,7 @@ func (r *realResult) markdown() string {
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, sr := range r.Scenarios {
 		for _, c := range sr.Cells {
-			fmt.Fprintf(&b, "| %s | %s | %s |%s| %.2f | %s | %s |%s| %s |\n", sr.Desc, sr.Algorithm, c.Mode, c.columns(), sr.IdealSeconds, c.effText(), c.verdictText(), c.bestColumns(), c.detail())
+			fmt.Fprintf(&b, "| %s | %s | %s |%s| %.2f | %s | %s |%s| %s |\n", sr.Desc, sr.Algorithm, c.Mode, c.columns(), sr.IdealSeconds, c.effText(), c.verdictText(), c.bestColumns(), c.detail(sr.concurrency()))
 		}
 		if len(sr.Probes) > 0 {
 			b.WriteString(probeRow(sr))
@@ -698,8 +710,9 @@ func (c *realCell) verdictText() string {
 }
 
 // detail is the suggested flags (adaptive), the flags used (pinned) or
-// the dropped rows (curl), and any error.
-func (c *realCell) detail() string {
+// the dropped rows (curl), and any error; conc is the scenario's
+// --concurrency, after which a pinned run's command has its flags.
+func (c *realCell) detail(conc int) string {
 	var parts []string
 	if n := len(c.NotRun); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d of %d not run: %s", n, n+len(c.Trials), c.NotRun[0]))
@@ -721,7 +734,7 @@ func (c *realCell) detail() string {
 		}
 	}
 	if c.Mode == modePinned && t.Command != "" {
-		if _, f, ok := strings.Cut(t.Command, "--concurrency "+fmt.Sprint(sendConcurrency)); ok {
+		if _, f, ok := strings.Cut(t.Command, "--concurrency "+fmt.Sprint(conc)); ok {
 			if f = strings.TrimSpace(f); f != "" {
 				parts = append(parts, "`"+f+"`")
 			}

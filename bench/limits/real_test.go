@@ -135,10 +135,23 @@ func TestNewRealCell(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newRealCell(modePinned, tt.trials, 400, tg, true)
-			if c.Verdict != tt.verdict || !strings.HasPrefix(c.detail(), tt.detail) {
-				t.Errorf("verdict %s, detail %q; want %s, %q", c.Verdict, c.detail(), tt.verdict, tt.detail)
+			if c.Verdict != tt.verdict || !strings.HasPrefix(c.detail(sendConcurrency), tt.detail) {
+				t.Errorf("verdict %s, detail %q; want %s, %q", c.Verdict, c.detail(sendConcurrency), tt.verdict, tt.detail)
 			}
 		})
+	}
+}
+
+// TestPinnedDetailConcurrency: a pinned cell shows the flags after the
+// scenario's own --concurrency, whatever it is.
+func TestPinnedDetailConcurrency(t *testing.T) {
+	code := 0
+	tr := trial{Mode: modePinned, ExitCode: &code, Acked: 400, Efficiency: 0.97, DeliveredOnce: true,
+		Command: "bulksend send rows.csv --concurrency 32 --rate 100/s --burst 100",
+		Server:  serverStats{Requests: 400, Distinct: 400, Delivered: 400}}
+	c := newRealCell(modePinned, []trial{tr}, 400, target{MinEfficiency: 0.95}, true)
+	if got, want := c.detail(32), "`--rate 100/s --burst 100`"; got != want {
+		t.Errorf("detail(32) = %q, want %q", got, want)
 	}
 }
 
