@@ -199,6 +199,10 @@ func (sc realScenario) bestSeconds(rows int, phase time.Duration) float64 {
 	case limiters.HTTPRate:
 		m = newHTTPRateCounter(sc.Limit, sc.window(), phase)
 	case limiters.Nginx:
+		if sc.Queue || sc.Delay > 0 {
+			// The queue answers what it holds at the rate: the ideal.
+			return sc.idealSeconds(rows)
+		}
 		return max(float64(rows-sc.Burst-1), 0) / (float64(sc.Limit) / sc.WindowSeconds)
 	default:
 		return sc.idealSeconds(rows)

@@ -33,6 +33,8 @@ var customAlgorithms = map[string]string{
 //	nginx:20/1s:burst=5       limit_req rate=20r/s burst=5 nodelay
 //	nginx:50/1s:noburst       limit_req rate=50r/s, no burst clause
 //	nginx:20/1s:burst=3:status=503
+//	nginx:10/1s:burst=10:queue  limit_req rate=10r/s burst=10 (no nodelay: the excess waits)
+//	nginx:10/1s:burst=10:delay=4  limit_req rate=10r/s burst=10 delay=4 (two-stage)
 //	haproxy:50/500ms          http_req_rate(500ms) > 50
 //	express:5/1s:style=retry-after
 //	httprate:300/1s:rows=200  200 rows instead of -rows
@@ -97,8 +99,13 @@ func parseCustomOne(spec string) (realScenario, error) {
 	if (sc.Kind == string(limiters.Nginx) || sc.Algorithm == algoBucket) && sc.Burst == 0 && !sc.NoBurst {
 		sc.Burst = sc.Limit
 	}
-	if sc.Burst > 0 && sc.NoBurst {
+	switch {
+	case sc.Burst > 0 && sc.NoBurst:
 		return sc, fmt.Errorf("burst and noburst together")
+	case sc.NoBurst && (sc.Queue || sc.Delay > 0):
+		return sc, fmt.Errorf("a queue needs a burst: noburst with queue or delay")
+	case sc.Delay > 0 && sc.Delay >= sc.Burst:
+		return sc, fmt.Errorf("delay %d: want it under the burst %d", sc.Delay, sc.Burst)
 	}
 	sc.Notes = "custom configuration " + spec
 	return sc, nil
@@ -134,6 +141,15 @@ func (sc *realScenario) setCustomOption(opt string) error {
 			err = fmt.Errorf("option %q: takes no value", opt)
 		}
 		sc.NoBurst = true
+	case "queue":
+		if err = only(limiters.Nginx); err == nil && val != "" {
+			err = fmt.Errorf("option %q: takes no value", opt)
+		}
+		sc.Queue = true
+	case "delay":
+		if err = only(limiters.Nginx); err == nil {
+			sc.Delay, err = number()
+		}
 	case "status":
 		if err = only(limiters.Nginx, limiters.HAProxy); err == nil {
 			sc.Status, err = number()
@@ -153,7 +169,7 @@ func (sc *realScenario) setCustomOption(opt string) error {
 	case "conc":
 		sc.Concurrency, err = number()
 	default:
-		err = fmt.Errorf("unknown option %q (burst, noburst, status, style, rows, conc)", key)
+		err = fmt.Errorf("unknown option %q (burst, noburst, queue, delay, status, style, rows, conc)", key)
 	}
 	return err
 }

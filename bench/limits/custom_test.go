@@ -33,6 +33,14 @@ func TestParseCustom(t *testing.T) {
 			{Name: "ulule:15/150ms:conc=1", Kind: "ulule", Algorithm: algoFixed, Limit: 15, WindowSeconds: 0.15, Concurrency: 1}}, ""},
 		{"empty", " , ", nil, "name at least one"},
 		{"unknown limiter", "envoy:5/1s", nil, `unknown limiter "envoy"`},
+		{"nginx queueing its burst", "nginx:10/1s:burst=10:queue", []realScenario{
+			{Name: "nginx:10/1s:burst=10:queue", Kind: "nginx", Algorithm: algoLeaky, Limit: 10, WindowSeconds: 1, Burst: 10, Queue: true}}, ""},
+		{"nginx two-stage", "nginx:10/1s:delay=4", []realScenario{
+			{Name: "nginx:10/1s:delay=4", Kind: "nginx", Algorithm: algoLeaky, Limit: 10, WindowSeconds: 1, Burst: 10, Delay: 4}}, ""},
+		{"queue without a burst", "nginx:5/1s:noburst:queue", nil, "a queue needs a burst"},
+		{"delay at the burst", "nginx:5/1s:burst=3:delay=3", nil, "delay 3: want it under the burst 3"},
+		{"queue with a value", "nginx:5/1s:queue=1", nil, "takes no value"},
+		{"queue on haproxy", "haproxy:5/1s:queue", nil, `"queue": not for haproxy`},
 		{"no window", "nginx:5", nil, "want LIMIT/WINDOW"},
 		{"no limit part", "nginx", nil, "want KIND:LIMIT/WINDOW"},
 		{"zero limit", "haproxy:0/1s", nil, "whole number above 0"},
@@ -71,7 +79,7 @@ func TestParseCustom(t *testing.T) {
 // TestCustomIdeal: a custom configuration's ideal and description follow
 // its own rows.
 func TestCustomIdeal(t *testing.T) {
-	scs, err := parseCustom("nginx:5/1s:burst=5:rows=60,express:10/100ms,nginx:50/1s:noburst,httprate:100/1s:conc=32")
+	scs, err := parseCustom("nginx:5/1s:burst=5:rows=60,express:10/100ms,nginx:50/1s:noburst,httprate:100/1s:conc=32,nginx:10/1s:queue:rows=60,nginx:10/1s:delay=4:rows=60")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,10 +87,12 @@ func TestCustomIdeal(t *testing.T) {
 		ideal float64
 		desc  string
 	}{
-		{11, "nginx:5/1s:burst=5:rows=60: burst 5, 5/s, 60 rows"},    // (60-5)/5
-		{3.9, "express:10/100ms: 10 per 100ms"},                      // (40-1) x 0.1
-		{7.98, "nginx:50/1s:noburst: no burst, 50/s"},                // (400-1)/50
-		{3, "httprate:100/1s:conc=32: 100 per 1s, --concurrency 32"}, // (400-100)/100
+		{11, "nginx:5/1s:burst=5:rows=60: burst 5, 5/s, 60 rows"},                   // (60-5)/5
+		{3.9, "express:10/100ms: 10 per 100ms"},                                     // (40-1) x 0.1
+		{7.98, "nginx:50/1s:noburst: no burst, 50/s"},                               // (400-1)/50
+		{3, "httprate:100/1s:conc=32: 100 per 1s, --concurrency 32"},                // (400-100)/100
+		{5.9, "nginx:10/1s:queue:rows=60: burst 10 queued, 10/s, 60 rows"},          // (60-1)/10: one at once, the queue at the rate
+		{5.5, "nginx:10/1s:delay=4:rows=60: burst 10 queued past 4, 10/s, 60 rows"}, // (60-5)/10
 	}
 	for i, tt := range tests {
 		sc := scs[i]

@@ -91,7 +91,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.strict, "strict", false, "exit 1 when any cell misses its target")
 	fs.BoolVar(&o.realTable, "real", false, "measure the real-limiter table (modes "+strings.Join(realModes, ",")+"; default "+strings.Join(defaultRealModes, ",")+") instead of the sandbox one")
 	fs.StringVar(&limiterNames, "limiters", "", "with -real: comma-separated limiter configurations to run (default all: "+strings.Join(realScenarioNames(allRealScenarios()), ", ")+")")
-	fs.StringVar(&custom, "custom", "", "with -real: comma-separated configurations of your own, KIND:LIMIT/WINDOW[:burst=N][:noburst][:status=N][:style=S][:rows=N][:conc=N] (e.g. nginx:20/1s:burst=5,haproxy:50/500ms:conc=32); run instead of the table unless -limiters names some too")
+	fs.StringVar(&custom, "custom", "", "with -real: comma-separated configurations of your own, KIND:LIMIT/WINDOW[:burst=N][:noburst][:queue][:delay=N][:status=N][:style=S][:rows=N][:conc=N] (e.g. nginx:20/1s:burst=5,haproxy:50/500ms:conc=32); run instead of the table unless -limiters names some too")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

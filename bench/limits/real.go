@@ -63,6 +63,8 @@ type realScenario struct {
 	WindowSeconds float64 `json:"window_seconds"`
 	Burst         int     `json:"burst,omitempty"`
 	NoBurst       bool    `json:"no_burst,omitempty"`    // nginx without a burst clause
+	Queue         bool    `json:"queue,omitempty"`       // nginx's burst queued (no nodelay): limiters.Config.Queue
+	Delay         int     `json:"delay,omitempty"`       // nginx's two-stage delay=N: limiters.Config.Delay
 	Status        int     `json:"status,omitempty"`      // nginx's limit_req_status, HAProxy's deny_status; 0: 429
 	Style         string  `json:"style,omitempty"`       // the sandbox's or the limiter's header style (limiters.Config.Style)
 	Rows          int     `json:"rows,omitempty"`        // rows sent through it; 0: -rows
@@ -173,11 +175,21 @@ func (sc realScenario) idealSeconds(rows int) float64 {
 	case algoSliding:
 		return max(n-l, 0) / (l / w)
 	}
-	burst := float64(sc.Burst)
-	if sc.NoBurst {
-		burst = 1 // nginx serves one request at a time
+	return max(n-sc.atOnce(), 0) / (l / w)
+}
+
+// atOnce is how many requests a bucket answers at once, for the ideal: its
+// burst; one for nginx without a burst (it serves one request at a time)
+// and for nginx queueing its burst (it holds the excess and answers it at
+// the rate), delay+1 for the two-stage queue.
+func (sc realScenario) atOnce() float64 {
+	switch {
+	case sc.NoBurst || sc.Queue && sc.Delay == 0:
+		return 1
+	case sc.Delay > 0:
+		return float64(sc.Delay + 1)
 	}
-	return max(n-burst, 0) / (l / w)
+	return float64(sc.Burst)
 }
 
 // target is what issue 11 asks of mode on sc's algorithm; judged is false
@@ -221,7 +233,7 @@ func startReal(ctx context.Context, sc realScenario, dir string, bins prebuilt) 
 		return startSandboxEndpoint(ctx, sc)
 	}
 	s, err := limiters.Start(ctx, limiters.Config{
-		Kind: limiters.Kind(sc.Kind), Limit: sc.Limit, Window: sc.window(), Burst: sc.Burst, NoBurst: sc.NoBurst, Status: sc.Status, Style: sc.Style,
+		Kind: limiters.Kind(sc.Kind), Limit: sc.Limit, Window: sc.window(), Burst: sc.Burst, NoBurst: sc.NoBurst, Queue: sc.Queue, Delay: sc.Delay, Status: sc.Status, Style: sc.Style,
 		Dir: dir, HTTPRateBin: bins.httprate, GoLimitersBin: bins.golimiters,
 	})
 	if err != nil {
@@ -601,6 +613,10 @@ func describeReal(sc realScenario) string {
 	switch {
 	case sc.NoBurst:
 		d = fmt.Sprintf("%s: no burst, %g/s", sc.Name, float64(sc.Limit)/sc.WindowSeconds)
+	case sc.Delay > 0:
+		d = fmt.Sprintf("%s: burst %d queued past %d, %g/s", sc.Name, sc.Burst, sc.Delay, float64(sc.Limit)/sc.WindowSeconds)
+	case sc.Queue:
+		d = fmt.Sprintf("%s: burst %d queued, %g/s", sc.Name, sc.Burst, float64(sc.Limit)/sc.WindowSeconds)
 	case sc.Algorithm == algoLeaky || sc.Algorithm == algoBucket:
 		d = fmt.Sprintf("%s: burst %d, %g/s", sc.Name, sc.Burst, float64(sc.Limit)/sc.WindowSeconds)
 	default:

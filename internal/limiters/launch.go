@@ -175,10 +175,15 @@ func (c Config) nginxLimit() string {
 }
 
 // nginxBurst is limit_req's burst clause: none for NoBurst (nginx takes
-// no burst=0).
+// no burst=0); nodelay unless the excess queues (Queue, Delay).
 func (c Config) nginxBurst() string {
-	if c.NoBurst {
+	switch {
+	case c.NoBurst:
 		return ""
+	case c.Delay > 0:
+		return " burst=" + strconv.Itoa(c.burst()) + " delay=" + strconv.Itoa(c.Delay)
+	case c.Queue:
+		return " burst=" + strconv.Itoa(c.burst())
 	}
 	return " burst=" + strconv.Itoa(c.burst()) + " nodelay"
 }

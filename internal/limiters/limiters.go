@@ -174,6 +174,15 @@ type Config struct {
 	// limiters ignore it.
 	Burst   int
 	NoBurst bool
+	// Queue makes nginx delay the requests past its rate instead of
+	// answering them at once (limit_req without nodelay, the first
+	// example of nginx's documentation): an excess request is held until
+	// the rate lets it through, and refused only past the burst. Delay,
+	// when > 0, is the two-stage form (delay=Delay): that many requests
+	// past the rate go at once, the rest of the burst waits. Both need a
+	// burst; the other limiters ignore them.
+	Queue bool
+	Delay int
 	// Style is how the limiter speaks: one of ExpressStyles ("" means
 	// StyleDraft8), FastifyStyles ("" means StyleFastifyLegacy) or
 	// FlexibleStyles ("" means StyleFlexibleReadme). The other limiters
@@ -393,6 +402,12 @@ func (c Config) check() error {
 		return fmt.Errorf("burst %d is negative", c.Burst)
 	case c.NoBurst && c.Burst > 0:
 		return fmt.Errorf("burst %d with NoBurst", c.Burst)
+	case c.Delay < 0:
+		return fmt.Errorf("delay %d is negative", c.Delay)
+	case c.NoBurst && (c.Queue || c.Delay > 0):
+		return fmt.Errorf("a queue needs a burst: NoBurst with Queue or Delay")
+	case c.Delay > 0 && c.Delay >= c.burst():
+		return fmt.Errorf("delay %d: want it under the burst %d (at the burst nothing waits: nodelay)", c.Delay, c.burst())
 	case c.Style != "" && !slices.Contains(stylesOf(c.Kind), c.Style):
 		if len(stylesOf(c.Kind)) == 0 {
 			return fmt.Errorf("style %q: %s has no styles", c.Style, c.Kind)
