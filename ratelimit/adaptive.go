@@ -183,7 +183,13 @@ type adaptive struct {
 	sentLog     []time.Time
 	segStart    time.Time // when sending resumed after the pause
 	segAccepted int
-	history     []segment
+	// lateAccepted counts the accepted answers to requests sent before
+	// the segment they came in, not tracked by a counter: nginx's
+	// limit_req without nodelay holds the requests past its rate and
+	// answers them at the rate, after the refusals it answers at once,
+	// so a segment's own answers all come in the next.
+	lateAccepted int
+	history      []segment
 
 	measured float64 // requests/second; 0 unknown
 	// evidence is how many accepted requests the latest measurement
@@ -360,6 +366,7 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 				a.repace = true
 			}
 		}
+		a.lateAccepted++
 		return 0
 	}
 	a.segAccepted++
@@ -875,8 +882,10 @@ func (a *adaptive) measure(now time.Time) {
 		accepted += a.sentIn(s.from, s.to)
 		counted += s.accepted
 	}
-	// counted is what the segments counted as they went: nothing while
-	// a server's counter is tracked (track measures it), which the
+	counted += a.lateAccepted
+	// counted is what the segments counted as they went, and the
+	// answers that came after their segment ended: nothing while a
+	// server's counter is tracked (track measures it), which the
 	// equation leaves alone.
 	if sending < adaptiveMinSample.Seconds() || min(accepted, counted) < adaptiveMinSuccesses {
 		return

@@ -118,6 +118,17 @@ func simCases() []simCase {
 		// (0.50 and 3.6% 429s before the strict schedule, pacer.go).
 		{"leaky bucket without a burst, bare 429 (nginx burst=0)", func() simServer { return &simBucket{burst: 1, rate: 100, style: styleBare} },
 			idealBucket(1, 100), 0.85, 0.03, 0, 0.92, 0},
+		// nginx without nodelay (its documentation's first example)
+		// holds the requests past its rate and answers them at the
+		// rate, refusing at once only past the burst: a burst under
+		// the pool's eight is refused at each segment's end before any
+		// of the segment's answers come, so the equation never had
+		// three answers to measure from, and the first guess (30/s)
+		// paced the run: 1.00, but 102 of 502 requests refused and
+		// nothing learned, no flags to pin (now 0.99, 9 refused,
+		// 20.0/s learned, pinned at 19.3/s 0.96 with none).
+		{"nginx limit_req 20r/s burst=5, queued (exact arithmetic)", func() simServer { return &simNginx{rate: 20, burst: 5, queue: true} },
+			idealBucket(1, 20), 0.95, 0.03, 0, 0.95, 0},
 		// A bucket whose 429s carry only a whole-second Retry-After (the
 		// sandbox's retry-after style): the Retry-After window model's
 		// first opener, 40ms after the refusal, finds a request back and

@@ -397,6 +397,15 @@
 // refusal that costs is measured over a second or more, to about 1%.
 // Taking the bucket as empty at each refusal, as the equation did before,
 // measured nginx at 100r/s 3-10% short, and nothing later corrected it.
+// Without nodelay (its documentation's first example, burst=N alone, or
+// burst=N delay=M) nginx holds the requests past its rate, or past M,
+// and answers them at the rate, refusing at once only past the burst:
+// a segment's refusal then comes before the segment's own answers,
+// which arrive in the next one. The replay takes them by send time
+// whenever they come, and they count toward the three answers a
+// measurement needs (before, a burst under the pool's size was never
+// measured, and the first guess paced the run with a fifth of its
+// requests refused).
 //
 // A small burst at a high rate (nginx at 300r/s burst=5: six go at once,
 // and the bucket is back whole within 20ms) looks at first like a

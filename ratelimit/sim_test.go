@@ -467,13 +467,32 @@ func (b *simBucket) serve(at time.Time) (bool, http.Header) {
 type simNginx struct {
 	rate  int64 // requests per second
 	burst int64
+	// queue holds the requests past delay (of the burst) until the rate
+	// lets them through, as limit_req does without nodelay: the answer
+	// comes (excess-delay)/rate later.
+	queue bool
+	delay int64
 
 	seen   bool
 	excess int64 // thousandths of a request
 	last   int64 // ms
+	wait   time.Duration
 }
 
+// hold is how long the request just accepted waits in the queue.
+func (n *simNginx) hold() (work, lag time.Duration) { return n.wait, 0 }
+func (n *simNginx) release()                        {}
+
 func (n *simNginx) serve(at time.Time) (bool, http.Header) {
+	ok, h := n.admit(at)
+	n.wait = 0
+	if ok && n.queue && n.excess > n.delay*1000 {
+		n.wait = time.Duration((n.excess-n.delay*1000)/n.rate) * time.Millisecond
+	}
+	return ok, h
+}
+
+func (n *simNginx) admit(at time.Time) (bool, http.Header) {
 	now := at.UnixMilli() // ngx_current_msec
 	if !n.seen {
 		n.seen, n.excess, n.last = true, 0, now
