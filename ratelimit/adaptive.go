@@ -440,6 +440,16 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 				}
 			}
 		}
+		if a.oneAtATime() && !a.loose && a.measured > 0 && a.pace < adaptiveMargin*a.oneBetween() {
+			// A bucket of one took requests at the measured rate and
+			// refused one at refusedPace: its rate lies between, and
+			// the creep from the lower end took seconds at 1% a second
+			// (nginx at 50r/s in the simulation: one refusal at 59/s
+			// after the first guess's climb, measured 42.6/s, 45/s at
+			// the end of the run). Up to the middle of the two, at the
+			// search's speed.
+			probe = adaptiveSearchOne
+		}
 		if dt := sent.Sub(a.probed); dt > 0 {
 			a.pace = math.Min(a.pace*(1+probe*dt.Seconds()), float64(a.ceiling))
 		}
@@ -1027,7 +1037,10 @@ func (a *adaptive) learned() (burst int, perSecond float64) {
 		// here at its middle: a refusal says the pace reached it.
 		return burst, math.Min(a.measured, r)
 	}
-	return burst, a.measured
+	// A bucket of one may have taken requests faster than measured at
+	// its last refusal (the pace went up to oneBetween since): what it
+	// took is its rate at least (spaced is 0 for any other server).
+	return burst, math.Max(a.measured, a.spaced())
 }
 
 // spanRate is the most a sliding window sustains by the window span our
@@ -1112,6 +1125,18 @@ func (e *ewma) add(x float64) {
 	e.n++
 	w := math.Max(1/float64(e.n), 0.05)
 	e.mean += w * (x - e.mean)
+}
+
+// oneBetween is, for a server that takes one request at a time, the
+// geometric middle of the rate measured (what it took) and the pace of
+// the latest refusal (what it did not), where the latter is the higher,
+// never closer to that refusal's pace than adaptiveNear; the measured
+// rate otherwise.
+func (a *adaptive) oneBetween() float64 {
+	if a.refusedPace <= a.measured {
+		return a.measured
+	}
+	return math.Max(math.Min(math.Sqrt(a.measured*a.refusedPace), adaptiveNear*a.refusedPace), a.measured)
 }
 
 // oneAtATime reports whether the server takes one request at a time: a
