@@ -189,7 +189,13 @@ type adaptive struct {
 	// answers them at the rate, after the refusals it answers at once,
 	// so a segment's own answers all come in the next.
 	lateAccepted int
-	history      []segment
+	// presumed is the send times (the Limiter's) of requests still in
+	// flight when a request sent after them was refused: taken, since a
+	// bucket answers a refusal at once and what it took late, if at all
+	// (a queue: nginx without nodelay). The replay counts them until
+	// their answers come.
+	presumed []time.Time
+	history  []segment
 
 	measured float64 // requests/second; 0 unknown
 	// evidence is how many accepted requests the latest measurement
@@ -885,6 +891,17 @@ func (a *adaptive) spaced() float64 {
 // nginx at 100/s burst 15, measured from one segment of 10 requests,
 // came out at 92/s.
 func (a *adaptive) measure(now time.Time) {
+	if len(a.presumed) > 0 {
+		// The requests a queue holds, taken but not yet answered, are
+		// replayed with the others.
+		kept := a.sentLog
+		a.sentLog = slices.Clone(kept)
+		for _, t := range a.presumed {
+			i := a.sentAfter(t)
+			a.sentLog = slices.Insert(a.sentLog, i, t)
+		}
+		defer func() { a.sentLog = kept }()
+	}
 	var sending float64
 	accepted, counted := 0, 0
 	for _, s := range a.history {
@@ -936,6 +953,33 @@ func (a *adaptive) measure(now time.Time) {
 	eq, sus := (lo+hi)/2, math.Max(a.sustained(now), a.spaced())
 	a.measured, a.loose = math.Max(eq, sus), sus > eq
 	a.pace = math.Max(a.measured*adaptiveMargin, adaptiveFloor)
+}
+
+// presume notes the requests in flight (open, their send times, oldest
+// first) sent before the refused one Throttle is reading: see presumed.
+func (a *adaptive) presume(open []time.Time) {
+	if a.refusal.IsZero() {
+		return
+	}
+	for _, t := range open {
+		if !t.Before(a.refusal) {
+			break
+		}
+		if !slices.Contains(a.presumed, t) && len(a.presumed) < presumedMax {
+			a.presumed = append(a.presumed, t)
+		}
+	}
+}
+
+// presumedMax bounds presumed: a queue holds a burst's worth.
+const presumedMax = 256
+
+// unpresume forgets the request sent at sent (the Limiter's time): its
+// answer came, and counts as it is.
+func (a *adaptive) unpresume(sent time.Time) {
+	if i := slices.Index(a.presumed, sent); i >= 0 {
+		a.presumed = slices.Delete(a.presumed, i, i+1)
+	}
 }
 
 // sentIn counts the accepted requests sent in (from, to].

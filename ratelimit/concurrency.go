@@ -595,6 +595,9 @@ func (l *Limiter) Done(sent time.Time, o Outcome) {
 	if !ok {
 		return
 	}
+	if l.adapt != nil {
+		l.adapt.unpresume(sent)
+	}
 	wake := capped
 	if r := l.adapt.retryAfter(); o == Failed && r != nil && !r.opener.IsZero() && !sent.Before(r.opener) {
 		// The Retry-After window's opener got no answer: the next

@@ -474,6 +474,7 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 				if l.lim.strict() {
 					closest = l.lim.closest()
 				}
+				l.adapt.presume(l.fl.open)
 				l.adapt.throttled(now, wait, closest)
 			}
 			l.applyAdaptive(now)
