@@ -136,8 +136,8 @@ func simCases() []simCase {
 		// of the segment's answers come, so the equation never had
 		// three answers to measure from, and the first guess (30/s)
 		// paced the run: 1.00, but 102 of 502 requests refused and
-		// nothing learned, no flags to pin (now 0.99, 9 refused,
-		// 20.0/s learned, pinned at 19.3/s 0.96 with none).
+		// nothing learned, no flags to pin (now 1.00, 8 refused,
+		// 20.1/s learned, pinned at 19.4/s 0.97 with none).
 		{"nginx limit_req 20r/s burst=5, queued (exact arithmetic)", func() simServer { return &simNginx{rate: 20, burst: 5, queue: true} },
 			idealBucket(1, 20), 0.95, 0.03, 0, 0.95, 0},
 		// The two-stage queue (burst=15 delay=8): nine go at once, the
