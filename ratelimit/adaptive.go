@@ -719,7 +719,7 @@ func (a *adaptive) throttled(now time.Time, pause, closest time.Duration) {
 		a.slideRefused = true
 	}
 	if a.win != nil {
-		if a.win.throttled(now) {
+		if a.win.throttled(now, a.refusedSent) {
 			return
 		}
 		// Not a fixed window: a bucket that refills about a quota per

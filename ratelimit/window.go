@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"math"
+	"slices"
 	"time"
 )
 
@@ -547,7 +548,15 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int, second time.Ti
 // It reports false when refusals contradict a fixed window: once a reset
 // was seen, the pacer sends a window's quota only after the window ended,
 // so a second refusal means the server is not counting in fixed windows.
-func (w *windowModel) throttled(now time.Time) bool {
+func (w *windowModel) throttled(now, sent time.Time) bool {
+	if i := slices.IndexFunc(w.sends, sent.Equal); !sent.IsZero() && i >= 0 {
+		// Refused, it is counted in no window of ours to come: in the
+		// one it reached where refusals count, in none where they do
+		// not. Left among the sends, a refused request sent with a new
+		// window's opener was counted as one of its quota, and the
+		// pacer sent that window one request short.
+		w.sends = slices.Delete(w.sends, i, i+1)
+	}
 	if w.trusted {
 		// Paced by the stated window and refused: it is not the
 		// server's.

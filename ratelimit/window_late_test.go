@@ -180,6 +180,36 @@ func TestWindowModelCountsStragglers(t *testing.T) {
 	}
 }
 
+// TestWindowModelRefusedProbeNotCounted: a request beyond the quota sent
+// to find the window's end (the probe at the server's claim) reaches the
+// server just before the window ends and is refused; the next window's
+// opener, sent within a round trip of it, opens the window. The refused
+// request is counted in no window to come, so the pacer counts only the
+// opener in the new window. Before, it counted the refused probe as one of
+// the new window's requests, sent that window a request short, and 400
+// rows in four windows of 100 spilled into a fifth
+// (rate-limiter-flexible's ISO reset, TestWindowRowsLeftSpill: 10 of 30
+// seeds).
+func TestWindowModelRefusedProbeNotCounted(t *testing.T) {
+	const ms = time.Millisecond
+	r := newLateRig(t, 100*ms)
+	r.spendAt160()
+	// The probe at the window's end, refused.
+	r.send(309*ms + ms/2)
+	r.clk.now = r.t0.Add(310 * ms)
+	r.l.Done(r.t0.Add(309*ms+ms/2), Refused)
+	r.l.Throttle(r.clk.now, 0, false)
+	if r.l.adapt.win == nil {
+		t.Fatal("one refusal put the fixed window aside")
+	}
+	// The next window's opener, sent right after the refusal.
+	r.send(310 * ms)
+	r.answer(310*ms, 311*ms, 14)
+	if got := r.l.adapt.win.pacer.sent; got != 1 {
+		t.Errorf("the pacer counts %d requests in the new window, want 1: its opener (the refused probe counts in none)", got)
+	}
+}
+
 // TestAdaptiveFixedWindowLoaded runs ulule/limiter's fixed window of 15 per
 // 150ms (X-RateLimit-* with the reset in truncated Unix seconds, a 429
 // without Retry-After) on a loaded machine, where a tenth to two fifths

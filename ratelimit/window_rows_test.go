@@ -13,7 +13,10 @@ import (
 // counted in the next window, the window is left short and the last rows
 // spill into a fifth window. It counts the runs that spill (more than
 // half a window over the ideal). Before RowsLeft: fastify 30 of 30,
-// the JavaScript Date reset 23, the ISO reset 18.
+// the JavaScript Date reset 23, the ISO reset 18. The ISO reset's
+// remaining 10 came from the probe at its claim, refused just before the
+// window's end and counted as one of the next window's requests
+// (TestWindowModelRefusedProbeNotCounted): 1 since.
 func TestWindowRowsLeftSpill(t *testing.T) {
 	const seeds = 30
 	tests := []struct {
@@ -24,7 +27,7 @@ func TestWindowRowsLeftSpill(t *testing.T) {
 	}{
 		{styleFastify, 12},
 		{styleFlexibleDate, 4},
-		{styleFlexibleISO, 11},
+		{styleFlexibleISO, 2},
 	}
 	ideal := idealFixed(100, time.Second)
 	for _, tc := range tests {

@@ -182,7 +182,7 @@ func TestWindowModelGivesUpBlind(t *testing.T) {
 					w.answered(at, at.Add(time.Millisecond), 3, 0, time.Time{})
 				}
 				at = at.Add(time.Millisecond)
-				got = w.throttled(at)
+				got = w.throttled(at, time.Time{})
 			}
 			if got != tc.want {
 				t.Errorf("throttled = %v after %d refusals, want %v", got, tc.refusals, tc.want)
