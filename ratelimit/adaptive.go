@@ -171,8 +171,8 @@ type adaptive struct {
 	// lastRefused whether that sign was a refusal.
 	lastAnchor  time.Time
 	lastRefused bool
-	// firstAnchor is the first sign's anchor.
-	firstAnchor time.Time
+	// firstAnchor is the first sign's anchor, firstSign when it came.
+	firstAnchor, firstSign time.Time
 	// refusal is the send time of the request whose refusal Throttle is
 	// reading (its receive time when Done did not say), zero otherwise;
 	// refusedSent is what Done said about the latest refused request.
@@ -752,7 +752,7 @@ func (a *adaptive) sign(now time.Time, pause time.Duration, left float64) {
 		anchor = a.refusal
 	}
 	if a.signs == 1 {
-		a.firstAnchor = anchor
+		a.firstAnchor, a.firstSign = anchor, now
 		a.burstSeen = a.successes
 		a.pace = math.Max(adaptiveGuess*float64(max(a.burstSize(), 1)), adaptiveFloor)
 	} else {

@@ -123,6 +123,11 @@ func simRunOpt(l *Limiter, clk *simClock, srv simServer, n, workers int, seed ui
 func (s *simulation) run(n int) simResult {
 	l, clk, srv := s.l, s.clk, s.srv
 	for w := range s.ws {
+		if s.stagger > 0 && w > 0 {
+			s.ws[w].waiting = true
+			s.push(simEvent{at: simEpoch.Add(time.Duration(w) * s.stagger), kind: simWake, worker: w, gen: s.ws[w].gen})
+			continue
+		}
 		s.try(w)
 	}
 	for s.events.Len() > 0 && s.delivered < n {
@@ -163,6 +168,9 @@ func (s *simulation) run(n int) simResult {
 			if c, slow := srv.(*simConcurrency); slow && !ok {
 				out = out.Add(c.refuseAfter)
 			}
+			if ok {
+				out = out.Add(s.backend)
+			}
 			s.push(simEvent{at: out.Add(s.latency() / 2), kind: simAnswer, worker: e.worker, sent: e.sent, ok: ok, h: h})
 		case simRelease:
 			srv.(simHolder).release()
@@ -196,6 +204,18 @@ type simulation struct {
 	// server by up to this much, as a busy machine's proxy or server
 	// does: a bucket of one sees it arrive too close to the next.
 	transit time.Duration
+	// dialFirst, when not 0, holds the run's first request this much
+	// longer on its way to the server: the first of a burst's new
+	// connections, dialled first and taken last (nginx), so the burst's
+	// earliest request is the one refused.
+	dialFirst time.Duration
+	// backend, when not 0, is how much longer an accepted request takes
+	// than a refused one: a proxy answers its refusals itself and passes
+	// the rest on (nginx's limit_req).
+	backend time.Duration
+	// stagger, when not 0, starts worker w at w*stagger instead of all at
+	// once, as real workers reach the pool's gate one after another.
+	stagger time.Duration
 
 	left                           int  // messages no worker has taken yet
 	noFinishing                    bool // never tell the Limiter the last messages are out
@@ -290,7 +310,11 @@ func (s *simulation) send(w int) {
 	s.l.mu.Lock()
 	s.l.begin(now)
 	s.l.mu.Unlock()
-	s.push(simEvent{at: now.Add(s.latency()/2 + s.delay()), kind: simArrive, worker: w, sent: now})
+	late := s.delay()
+	if s.requests == 1 {
+		late += s.dialFirst
+	}
+	s.push(simEvent{at: now.Add(s.latency()/2 + late), kind: simArrive, worker: w, sent: now})
 }
 
 // answer is what sender does with an answer, then wakes the workers whose
