@@ -183,11 +183,16 @@
 // refused request instead of a burst of them. Our requests still in
 // flight when a window's first answer comes count in it, however long
 // before its first request they left: on a loaded machine one may reach
-// the server after it. A request held back to bisect
+// the server after it. A refused one counts in none, though sent with
+// the opener (the probe at the claim, refused just before the window
+// ended, was counted in the next window, which the pacer then sent a
+// request short). A request held back to bisect
 // that lands past the window's end is counted in the next one and leaves
 // this one short: when the rows left (Limiter.RowsLeft, told by the sender
-// once its input is read) fill the windows they need with no room for
-// that, as 400 rows at 100 per window do, and the length's spread over the
+// once its input is read, which the sender's dispatcher reaches only near
+// the run's end while every worker waits at the limiter: a run of 400
+// rows at 100 per 1s is told only in its last window) fill the windows
+// they need with no room for that, as 400 rows at 100 per window do, and the length's spread over the
 // windows to go costs less than a window, none is held back: each window's
 // whole quota goes at its start, timed from the length's upper bound. The
 // request that tries a stated length is still held: it lands before the
