@@ -175,7 +175,9 @@ type adaptive struct {
 	firstAnchor, firstSign time.Time
 	// refusal is the send time of the request whose refusal Throttle is
 	// reading (its receive time when Done did not say), zero otherwise;
-	// refusedSent is what Done said about the latest refused request.
+	// refusedSent is the send time of the latest refused request, by
+	// the Limiter's clock as Done found it in flight (zero when Done
+	// found none, or Throttle found it unknown or stale).
 	refusal, refusedSent time.Time
 	// sentLog is the send times of the accepted requests, in order, as
 	// far back as the segments go: the replay in measure draws them on

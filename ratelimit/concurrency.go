@@ -593,13 +593,19 @@ func (l *Limiter) Done(sent time.Time, o Outcome) {
 	now := l.clock.Now()
 	capped := l.adapt != nil && l.adapt.conc != nil
 	if o == Refused && l.adapt != nil {
-		// Throttle, which reads the refusal next, anchors its sign at
-		// the refused request's send time.
-		l.adapt.refusedSent = sent
+		l.adapt.refusedSent = time.Time{}
 	}
 	sent, ok := l.fl.end(sent, now, o)
 	if !ok {
 		return
+	}
+	if o == Refused && l.adapt != nil {
+		// Throttle, which reads the refusal next, anchors its sign at
+		// the refused request's send time: the Limiter's, as Wait let
+		// it go (the caller's reading comes after Wait returned, a few
+		// µs later), the time the window model and the requests in
+		// flight hold.
+		l.adapt.refusedSent = sent
 	}
 	if l.adapt != nil {
 		l.adapt.unpresume(sent)

@@ -399,6 +399,9 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 		a.refusal = now
 		if rs := a.refusedSent; !rs.IsZero() && !rs.After(now) && now.Sub(rs) < time.Second {
 			a.refusal = rs
+		} else {
+			// Unknown or stale: no request of ours is said refused.
+			a.refusedSent = time.Time{}
 		}
 		defer func() { a.refusal, a.refusedSent = time.Time{}, time.Time{} }()
 		if hinted {

@@ -549,7 +549,11 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int, second time.Ti
 // was seen, the pacer sends a window's quota only after the window ended,
 // so a second refusal means the server is not counting in fixed windows.
 func (w *windowModel) throttled(now, sent time.Time) bool {
-	if i := slices.IndexFunc(w.sends, sent.Equal); !sent.IsZero() && i >= 0 {
+	i := -1
+	if !sent.IsZero() {
+		i = slices.IndexFunc(w.sends, sent.Equal)
+	}
+	if i >= 0 {
 		// Refused, it is counted in no window of ours to come: in the
 		// one it reached where refusals count, in none where they do
 		// not. Left among the sends, a refused request sent with a new

@@ -190,23 +190,30 @@ func TestWindowModelCountsStragglers(t *testing.T) {
 // rows in four windows of 100 spilled into a fifth
 // (rate-limiter-flexible's ISO reset, TestWindowRowsLeftSpill: 10 of 30
 // seeds).
+//
+// The caller's send time, which Done gets, is read after Wait returned (a
+// few µs after the Limiter's): the refused probe is found by the Limiter's
+// time all the same. Before Done kept that time, the 2µs case counted the
+// probe in the new window (pacer.sent 2).
 func TestWindowModelRefusedProbeNotCounted(t *testing.T) {
 	const ms = time.Millisecond
-	r := newLateRig(t, 100*ms)
-	r.spendAt160()
-	// The probe at the window's end, refused.
-	r.send(309*ms + ms/2)
-	r.clk.now = r.t0.Add(310 * ms)
-	r.l.Done(r.t0.Add(309*ms+ms/2), Refused)
-	r.l.Throttle(r.clk.now, 0, false)
-	if r.l.adapt.win == nil {
-		t.Fatal("one refusal put the fixed window aside")
-	}
-	// The next window's opener, sent right after the refusal.
-	r.send(310 * ms)
-	r.answer(310*ms, 311*ms, 14)
-	if got := r.l.adapt.win.pacer.sent; got != 1 {
-		t.Errorf("the pacer counts %d requests in the new window, want 1: its opener (the refused probe counts in none)", got)
+	for _, late := range []time.Duration{0, 2 * time.Microsecond} {
+		r := newLateRig(t, 100*ms)
+		r.spendAt160()
+		// The probe at the window's end, refused.
+		r.send(309*ms + ms/2)
+		r.clk.now = r.t0.Add(310 * ms)
+		r.l.Done(r.t0.Add(309*ms+ms/2+late), Refused)
+		r.l.Throttle(r.clk.now, 0, false)
+		if r.l.adapt.win == nil {
+			t.Fatal("one refusal put the fixed window aside")
+		}
+		// The next window's opener, sent right after the refusal.
+		r.send(310 * ms)
+		r.answer(310*ms, 311*ms, 14)
+		if got := r.l.adapt.win.pacer.sent; got != 1 {
+			t.Errorf("Done told %v late: the pacer counts %d requests in the new window, want 1: its opener (the refused probe counts in none)", late, got)
+		}
 	}
 }
 
