@@ -771,7 +771,7 @@ func (a *adaptive) sign(now time.Time, pause time.Duration, left float64) {
 			end:         now,
 			pause:       math.Max(0, a.segStart.Sub(a.lastSign).Seconds()),
 			sending:     math.Max(0, now.Sub(a.segStart).Seconds()),
-			accepted:    a.segAccepted,
+			accepted:    a.segAccepted + a.lateAccepted,
 			startLeft:   a.lastLeft,
 			endLeft:     left,
 			from:        from,
@@ -785,7 +785,7 @@ func (a *adaptive) sign(now time.Time, pause time.Duration, left float64) {
 	a.lastSign, a.lastLeft = now, left
 	a.lastAnchor, a.lastRefused = anchor, refused
 	a.segStart = now.Add(pause)
-	a.segAccepted = 0
+	a.segAccepted, a.lateAccepted = 0, 0
 	a.probed = a.segStart
 }
 
@@ -911,11 +911,10 @@ func (a *adaptive) measure(now time.Time) {
 		accepted += a.sentIn(s.from, s.to)
 		counted += s.accepted
 	}
-	counted += a.lateAccepted
-	// counted is what the segments counted as they went, and the
-	// answers that came after their segment ended: nothing while a
-	// server's counter is tracked (track measures it), which the
-	// equation leaves alone.
+	// counted is what the segments counted as they went, with the
+	// answers that came in each to requests sent before it: nothing
+	// while a server's counter is tracked (track measures it), which
+	// the equation leaves alone.
 	if sending < adaptiveMinSample.Seconds() || min(accepted, counted) < adaptiveMinSuccesses {
 		return
 	}

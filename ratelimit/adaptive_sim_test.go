@@ -480,6 +480,26 @@ func TestPinnedFlagsInSimulation(t *testing.T) {
 	}
 }
 
+// TestAdaptiveLateAnswersCountedOnce: nginx with a queue (burst without
+// nodelay) answers what it holds after the refusals, so a segment's own
+// answers come in the next; each is counted once, in the segment it came
+// in, and no more toward the measurements after it. Before, lateAccepted
+// only grew and was added to every measurement's count (30 at 500 rows,
+// 180 at 5000), so the gate of adaptiveMinSuccesses counted answers stood
+// open for good: this test FAILED then.
+func TestAdaptiveLateAnswersCountedOnce(t *testing.T) {
+	for _, rows := range []int{500, 5000} {
+		clk := &simClock{now: simEpoch}
+		rnd := rand.New(rand.NewPCG(1, 2))
+		l := New(Config{Adaptive: true, InFlight: simWorkers, Clock: clk, Rand: rnd.Float64})
+		simRun(l, clk, &simNginx{rate: 20, burst: 5, queue: true}, rows, simWorkers, 1, false)
+		// Since the last sign at most what the queue and the pool held.
+		if got, most := l.adapt.lateAccepted, 5+simWorkers; got > most {
+			t.Errorf("%d rows: %d late answers carried toward the next measurement, want at most %d (one queue and pool's worth)", rows, got, most)
+		}
+	}
+}
+
 // TestAdaptiveAlignedWindowNeverShort runs the adaptive rate against fixed
 // windows aligned on the clock, whose boundaries fall anywhere relative to
 // the run's first request, and checks the window it learns: never shorter
