@@ -448,6 +448,7 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 				}
 			}
 		}
+		toMiddle := 0.0
 		if a.oneAtATime() && !a.loose && a.measured > 0 && a.pace < adaptiveMargin*a.oneBetween() {
 			// A bucket of one took requests at the measured rate and
 			// refused one at refusedPace: its rate lies between, and
@@ -455,11 +456,18 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 			// (nginx at 50r/s in the simulation: one refusal at 59/s
 			// after the first guess's climb, measured 42.6/s, 45/s at
 			// the end of the run). Up to the middle of the two, at the
-			// search's speed.
-			probe = adaptiveSearchOne
+			// search's speed, from under adaptiveMargin of it, and no
+			// step past it: uncapped, one went from 44.2/s to 50.3/s,
+			// 98% of the refused pace (capped at the middle: the same
+			// time over 40 seeds of that simulation, 4% fewer 429s;
+			// capped at adaptiveMargin of it, 1% slower).
+			probe, toMiddle = adaptiveSearchOne, a.oneBetween()
 		}
 		if dt := sent.Sub(a.probed); dt > 0 {
 			a.pace = math.Min(a.pace*(1+probe*dt.Seconds()), float64(a.ceiling))
+			if toMiddle > 0 {
+				a.pace = math.Min(a.pace, toMiddle)
+			}
 		}
 	}
 	a.probed = sent

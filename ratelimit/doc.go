@@ -452,9 +452,10 @@
 // by the closest pair of intervals the server accepted. Between that
 // bound and the pace of the latest refusal the rate lies: the pace goes
 // to their geometric middle (no closer to the refusal's than 90%) at the
-// search's speed before it creeps, and what was taken on the way is
-// learned (crept up at 1% a second from the bound, nginx at 50r/s was
-// still paced at 45/s at the end of a run). A refusal while
+// search's speed, from under 97% of it and no step past it, before it
+// creeps, and what was taken on the way is learned (crept up at 1% a
+// second from the bound, nginx at 50r/s was still paced at 45/s at the
+// end of a run). A refusal while
 // creeping near the previous one is the jitter of the send times, not the
 // limit: the pace backs off 5% from it. Such a refusal pauses the pool
 // for one interval, not a hint-less backoff (up to 100ms, ten requests'

@@ -111,3 +111,28 @@ func TestBucketReplayMeasures(t *testing.T) {
 		})
 	}
 }
+
+// TestOneAtATimeStepCapped: a bucket of one measured at 44/s that refused
+// a request at 56/s paces up to the middle of the two at the search's
+// speed, but no step goes past that middle:
+// uncapped, pace*(1+6*dt) after an answer 100ms on went from 43/s to 69/s,
+// past the refusal's own pace (in the nginx 50r/s simulation, 44.2/s to
+// 50.3/s, 98% of the refused pace, in one step). It FAILED before.
+func TestOneAtATimeStepCapped(t *testing.T) {
+	t0 := simEpoch
+	a := newAdaptive(1e9, 1, 8)
+	a.signs, a.firstSent, a.segStart, a.probed = 2, t0, t0, t0
+	a.measured, a.refusedPace, a.pace = 44, 56, 43
+	if !a.oneAtATime() {
+		t.Fatal("not a bucket of one")
+	}
+	target := a.oneBetween()
+	sent := t0.Add(100 * time.Millisecond)
+	a.succeeded(sent, sent.Add(time.Millisecond), -1, 0, 0, time.Time{})
+	if a.pace > target+1e-9 {
+		t.Errorf("one step paced at %.1f/s, past the middle %.1f/s (refused at %.0f/s)", a.pace, target, a.refusedPace)
+	}
+	if a.pace <= 43 {
+		t.Errorf("paced at %.1f/s: no step up toward %.1f/s", a.pace, target)
+	}
+}
