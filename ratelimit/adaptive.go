@@ -191,13 +191,16 @@ type adaptive struct {
 	// answers them at the rate, after the refusals it answers at once,
 	// so a segment's own answers all come in the next.
 	lateAccepted int
-	// presumed is the send times (the Limiter's) of requests still in
-	// flight when a request sent after them was refused: taken, since a
-	// bucket answers a refusal at once and what it took late, if at all
-	// (a queue: nginx without nodelay). The replay counts them until
-	// their answers come.
-	presumed []time.Time
-	history  []segment
+	// presumedBefore is the latest send time (the Limiter's) of a
+	// refused request: the requests still in flight sent before it are
+	// taken, since a bucket answers a refusal at once and what it took
+	// late, if at all (a queue: nginx without nodelay). The replay
+	// counts them until their answers come. open is the Limiter's
+	// requests in flight (their send times, oldest first), for the
+	// Throttle or Success being read only.
+	presumedBefore time.Time
+	open           []time.Time
+	history        []segment
 
 	measured float64 // requests/second; 0 unknown
 	// evidence is how many accepted requests the latest measurement
@@ -901,12 +904,12 @@ func (a *adaptive) spaced() float64 {
 // nginx at 100/s burst 15, measured from one segment of 10 requests,
 // came out at 92/s.
 func (a *adaptive) measure(now time.Time) {
-	if len(a.presumed) > 0 {
+	if held := a.presumedOpen(); len(held) > 0 {
 		// The requests a queue holds, taken but not yet answered, are
 		// replayed with the others.
 		kept := a.sentLog
 		a.sentLog = slices.Clone(kept)
-		for _, t := range a.presumed {
+		for _, t := range held {
 			i := a.sentAfter(t)
 			a.sentLog = slices.Insert(a.sentLog, i, t)
 		}
@@ -964,31 +967,21 @@ func (a *adaptive) measure(now time.Time) {
 	a.pace = math.Max(a.measured*adaptiveMargin, adaptiveFloor)
 }
 
-// presume notes the requests in flight (open, their send times, oldest
-// first) sent before the refused one Throttle is reading: see presumed.
-func (a *adaptive) presume(open []time.Time) {
-	if a.refusal.IsZero() {
-		return
-	}
-	for _, t := range open {
-		if !t.Before(a.refusal) {
-			break
-		}
-		if !slices.Contains(a.presumed, t) && len(a.presumed) < presumedMax {
-			a.presumed = append(a.presumed, t)
-		}
+// presume notes that the requests in flight sent before the refused one
+// Throttle is reading are taken: see presumedBefore. Nothing when its send
+// time is unknown (Done found no such request in flight) or stale: the
+// answer's own time would presume taken the requests sent after it.
+func (a *adaptive) presume() {
+	if a.refusedSent.After(a.presumedBefore) {
+		a.presumedBefore = a.refusedSent
 	}
 }
 
-// presumedMax bounds presumed: a queue holds a burst's worth.
-const presumedMax = 256
-
-// unpresume forgets the request sent at sent (the Limiter's time): its
-// answer came, and counts as it is.
-func (a *adaptive) unpresume(sent time.Time) {
-	if i := slices.Index(a.presumed, sent); i >= 0 {
-		a.presumed = slices.Delete(a.presumed, i, i+1)
-	}
+// presumedOpen is the requests in flight presumed taken: those sent before
+// presumedBefore.
+func (a *adaptive) presumedOpen() []time.Time {
+	n, _ := slices.BinarySearchFunc(a.open, a.presumedBefore, func(t, before time.Time) int { return t.Compare(before) })
+	return a.open[:n]
 }
 
 // sentIn counts the accepted requests sent in (from, to].

@@ -607,9 +607,6 @@ func (l *Limiter) Done(sent time.Time, o Outcome) {
 		// flight hold.
 		l.adapt.refusedSent = sent
 	}
-	if l.adapt != nil {
-		l.adapt.unpresume(sent)
-	}
 	wake := capped
 	if r := l.adapt.retryAfter(); o == Failed && r != nil && !r.opener.IsZero() && !sent.Before(r.opener) {
 		// The Retry-After window's opener got no answer: the next

@@ -403,7 +403,8 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 			// Unknown or stale: no request of ours is said refused.
 			a.refusedSent = time.Time{}
 		}
-		defer func() { a.refusal, a.refusedSent = time.Time{}, time.Time{} }()
+		a.open = l.fl.open
+		defer func() { a.refusal, a.refusedSent, a.open = time.Time{}, time.Time{}, nil }()
 		if hinted {
 			a.waitSaid = max(a.waitSaid, wait)
 			if until := now.Add(wait); wait > 0 && until.After(l.fl.said) {
@@ -477,7 +478,7 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 				if l.lim.strict() {
 					closest = l.lim.closest()
 				}
-				l.adapt.presume(l.fl.open)
+				l.adapt.presume()
 				l.adapt.throttled(now, wait, closest)
 			}
 			l.applyAdaptive(now)
@@ -587,7 +588,9 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 		w.open = l.fl.open
 		defer func() { w.open = nil }()
 	}
+	l.adapt.open = l.fl.open
 	idle := l.adapt.succeeded(sent, now, remaining, limit, reset, second)
+	l.adapt.open = nil
 	if l.adapt.capping() {
 		// A concurrency limit: the cap paces; the rate models only
 		// learn, should the concurrency model be put aside.
