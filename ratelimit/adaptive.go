@@ -1115,16 +1115,18 @@ func (a *adaptive) slidingRate(spanned bool) (float64, bool) {
 	}
 	used := math.Max(a.slideUsed.mean, 1)
 	r := math.Max(a.measured, a.measured*(float64(a.burstSize())-bareSpare)/used)
-	if s, ok := a.spanRate(a.slideSpan); spanned && ok {
-		// measured is the rate requests age out at, which is the pace
-		// kept only while it holds steady: after a burst (the window
-		// model's, before it handed back) a counter that weighs its
-		// previous period gives it back at the burst's rate for a whole
-		// period, whatever the pace since, and the ratio read go-chi/
-		// httprate at 30 per 1s as 32-36/s. The span our own sends
-		// show is no such ratio: the same figure paced steadily, and
-		// after a burst the time the requests it counts took to send.
-		r = math.Min(r, s)
+	if spanned {
+		if s, ok := a.spanRate(a.slideSpan); ok {
+			// measured is the rate requests age out at, which is the pace
+			// kept only while it holds steady: after a burst (the window
+			// model's, before it handed back) a counter that weighs its
+			// previous period gives it back at the burst's rate for a whole
+			// period, whatever the pace since, and the ratio read go-chi/
+			// httprate at 30 per 1s as 32-36/s. The span our own sends
+			// show is no such ratio: the same figure paced steadily, and
+			// after a burst the time the requests it counts took to send.
+			r = math.Min(r, s)
+		}
 	}
 	return r, true
 }
@@ -1142,7 +1144,7 @@ func (a *adaptive) slidingRate(spanned bool) (float64, bool) {
 func (a *adaptive) slideSpanOf(sent time.Time, used int) (in, mid time.Duration, ok bool) {
 	k := a.sentAfter(sent.Add(-1))
 	j := k - used
-	if used < 1 || j < 1 || k > len(a.sentLog) {
+	if used < 1 || j < 1 {
 		return 0, 0, false
 	}
 	in = sent.Sub(a.sentLog[j])

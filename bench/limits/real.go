@@ -494,7 +494,7 @@ type realResult struct {
 	Bin            string               `json:"bin,omitempty"`
 	Rows           int                  `json:"rows"`
 	Repeat         int                  `json:"repeat"`
-	Concurrency    int                  `json:"concurrency"`
+	Concurrency    int                  `json:"concurrency"` // the default; a scenario's own (:conc=N) is its concurrency
 	Modes          []string             `json:"modes"`
 	Scenarios      []realScenarioResult `json:"scenarios"`
 	Pass           int                  `json:"pass"`
@@ -634,7 +634,7 @@ func describeReal(sc realScenario) string {
 // markdown is the real-limiter table, then how it was made.
 func (r *realResult) markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Real limiters on loopback (internal/limiters), each started fresh per run; %d rows, --concurrency %d; median of %d by efficiency.\n",
+	fmt.Fprintf(&b, "Real limiters on loopback (internal/limiters), each started fresh per run; %d rows, --concurrency %d (unless a row says otherwise); median of %d by efficiency.\n",
 		r.Rows, r.Concurrency, r.Repeat)
 	b.WriteString("ideal: bucket (N - burst)/rate; fixed window (ceil(N/L) - 1) x W; sliding window (N - L)/(L/W). eff = ideal / wall. ")
 	b.WriteString("429s = answers 429 (share of all requests). Targets (issue 11): adaptive eff >= 0.85 and <= 3% 429s; ")
@@ -654,7 +654,7 @@ func (r *realResult) markdown() string {
 		r.Pass, r.Miss, r.PassVsBest, r.MissVsBest, r.ElapsedSeconds)
 	b.WriteString("Command line: `" + r.Command + "`\n\n")
 	adaptive := append(sendArgs(modeAdaptive, "$ROWS", "$URL", "$REPORT"), "--concurrency", fmt.Sprint(sendConcurrency))
-	b.WriteString("- adaptive: `" + benchcli.ShellJoin(append([]string{"bulksend"}, adaptive...)...) + "`\n")
+	b.WriteString("- adaptive: `" + benchcli.ShellJoin(append([]string{"bulksend"}, adaptive...)...) + "` (a row's own --concurrency in its place)\n")
 	b.WriteString("- pinned: the same plus the adaptive run's `suggested_flags`\n")
 	b.WriteString("- curl: `" + benchcli.ShellJoin(curlArgs("$URL/send")...) + " < bodies.jsonl > /dev/null`\n")
 	if slices.Contains(r.Modes, modeProbe) {
