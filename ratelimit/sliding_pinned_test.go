@@ -68,6 +68,15 @@ func TestSlidingPinnedNotOverQuota(t *testing.T) {
 						pres := run(cfg)
 						t.Logf("adaptive: 429s %d, learned %s %.2f/s; pinned %v burst %d: 429s %d",
 							res.throttled, res.stats.LearnedModel, res.stats.LearnedRate, cfg.Rate, cfg.Burst, pres.throttled)
+						// Only where it is learned as one: 9 of the 80
+						// runs learn the log of 40 per 500ms as a
+						// bucket (refused, its counter's refill read
+						// as a bucket's) or as a fixed window, and
+						// their pinned flags are that model's: a
+						// bucket of 39 at 67.7-90.6/s (the last at
+						// start 8, stall 0.2, over the window's 80/s),
+						// a window of 40 per 530ms or longer. What
+						// holds for them is the 429s' comparison below.
 						if res.stats.LearnedModel == ModelSlidingWindow {
 							if per := cfg.Rate.PerSecond(); per > float64(tc.limit)/tc.w.Seconds() {
 								t.Errorf("pinned at %.2f/s, over the window's %d per %v", per, tc.limit, tc.w)
