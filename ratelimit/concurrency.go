@@ -599,6 +599,9 @@ func (l *Limiter) Done(sent time.Time, o Outcome) {
 	if !ok {
 		return
 	}
+	if o == Accepted && l.lim.strict() {
+		l.lim.answered(sent, now)
+	}
 	if o == Refused && l.adapt != nil {
 		// Throttle, which reads the refusal next, anchors its sign at
 		// the refused request's send time: the Limiter's, as Wait let

@@ -39,6 +39,39 @@ type pacer struct {
 	left  time.Time // when the latest request left
 	// gone is when the latest requests left, oldest first.
 	gone []time.Time
+	// rtts are the round trips of the latest requests taken, for
+	// answered.
+	rtts []time.Duration
+}
+
+// pacerRTTs is how many round trips answered keeps.
+const pacerRTTs = 16
+
+// answered notes that the request that left at sent was taken, its answer
+// coming at recv. On the tight schedule, the latest to leave counts as
+// having left as much later as its round trip was longer than the
+// shortest of the latest: a bucket of one counts the next interval from
+// when a request arrived, and one held on its way (a busy machine's
+// proxy, a late server) arrives late, so that the next, leaving an
+// interval after it left, came too soon and was refused whatever the
+// pace. Its answer comes long before the next leaves (a round trip is a
+// millisecond, an interval ten at 100/s), and the part of the round trip
+// past the shortest is at most how late it arrived.
+func (p *pacer) answered(sent, recv time.Time) {
+	rtt := recv.Sub(sent)
+	if rtt < 0 {
+		return
+	}
+	if len(p.rtts) == pacerRTTs {
+		p.rtts = append(p.rtts[:0], p.rtts[1:]...)
+	}
+	p.rtts = append(p.rtts, rtt)
+	if !p.tight || sent.Before(p.left) {
+		return
+	}
+	sorted := slices.Clone(p.rtts)
+	slices.Sort(sorted)
+	p.left = laterOf(p.left, sent.Add(rtt-sorted[len(sorted)/2]))
 }
 
 // pacerGone is how many departures the strict schedule remembers.
