@@ -443,10 +443,15 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 			probe = math.Max(adaptiveSearch, adaptiveSearchStep*a.pace)
 			if a.oneAtATime() {
 				probe = adaptiveSearchOne
-				if a.refusedPace > 0 && a.pace >= adaptiveNear*a.refusedPace {
+				if a.refusedPace > 0 && a.pace >= adaptiveNear*a.refusedPace && a.measured > 0 {
 					// Near the pace a refusal came at: the limit
 					// is there, or the refusal was the jitter of a
-					// bucket that takes nothing early. Gently.
+					// bucket that takes nothing early. Gently. Not
+					// while nothing was measured: a request held
+					// on a busy machine was refused at the first
+					// guess's 10/s, and the creep at 1% a second
+					// from there took 30s over 400 rows of nginx
+					// at 100r/s (0.12).
 					probe = adaptiveProbe
 				}
 			}
