@@ -447,8 +447,11 @@
 // timer on the requests after it (2-3% slower against the real HAProxy).
 // The search from the
 // first guess (10/s) is brisk, each refusal costing one 429 and not a
-// burst's; it slows down near the pace the latest refusal came at (one
-// over the closest recent departures), and the rate is bounded from below
+// burst's; once a refusal measured the rate it slows down near the pace
+// the latest refusal came at (one over the closest recent departures:
+// before, a request held on a busy machine and refused at the first
+// guess's 10/s held the search there, creeping 1% a second), and the
+// rate is bounded from below
 // by the closest pair of intervals the server accepted. Between that
 // bound and the pace of the latest refusal the rate lies: the pace goes
 // to their geometric middle (no closer to the refusal's than 90%) at the
