@@ -218,7 +218,13 @@
 // refusals (the model tries a window from the first request first, which
 // is the more common), and a window short enough to reset inside the idle
 // spell (15 per 150ms) is taken for a bucket until its counter comes back
-// whole between two requests in a row (BENCHMARKS.md).
+// whole between two requests in a row (BENCHMARKS.md). The refusal that
+// shows a window aligned (an opener refused where a window from our first
+// request in it had ended) is explained: it counts toward no second
+// refusal, and the pool waits out the window its last opener found rather
+// than knock again at a wait of 0 (go-limiter's Retry-After, a date to the
+// second, has passed), which a second refusal took for no fixed window at
+// all (go-limiter at 40 per 500ms: a bucket whose flags drew 24 429s).
 //
 // A counter that comes back part of the way is a sliding window's: a
 // request a round trip after the lowest reading that finds more left than

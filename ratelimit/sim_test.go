@@ -382,6 +382,11 @@ const (
 	// styleUlule: ulule/limiter's X-RateLimit-Limit/-Remaining and
 	// X-RateLimit-Reset in Unix seconds truncated, no Retry-After.
 	styleUlule = "ulule"
+	// styleGoLimiter: sethvargo/go-limiter's httplimit, X-RateLimit-Limit
+	// /-Remaining and X-RateLimit-Reset the window's end as an RFC 1123
+	// date in UTC (truncated to the second), the same date in Retry-After
+	// on a 429.
+	styleGoLimiter = "golimiter"
 )
 
 // simConcurrency is a concurrency limit: it works on at most limit
@@ -539,10 +544,14 @@ func (n *simNginx) admit(at time.Time) (bool, http.Header) {
 // (express-rate-limit's memory store). Refused requests count when
 // countRefused, as express-rate-limit counts them.
 type simFixed struct {
-	limit        int
-	window       time.Duration
-	aligned      bool
-	phase        time.Duration // aligned windows start at phase past a multiple of window
+	limit   int
+	window  time.Duration
+	aligned bool
+	phase   time.Duration // aligned windows start at phase past a multiple of window
+	// grid: aligned windows whose phase is the first request's arrival
+	// (sethvargo/go-limiter: start + k x window, kept through idle
+	// spells), not the clock's.
+	grid         bool
 	countRefused bool
 	style        string
 
@@ -551,6 +560,9 @@ type simFixed struct {
 }
 
 func (f *simFixed) serve(at time.Time) (bool, http.Header) {
+	if f.grid && f.start.IsZero() {
+		f.aligned, f.phase = true, at.Sub(at.Truncate(f.window))
+	}
 	switch {
 	case f.aligned:
 		if s := at.Add(-f.phase).Truncate(f.window).Add(f.phase); !s.Equal(f.start) {
@@ -595,6 +607,14 @@ func (f *simFixed) serve(at time.Time) (bool, http.Header) {
 		h.Set("X-RateLimit-Reset", strconv.Itoa(int(math.Ceil(left))))
 		if !ok {
 			h.Set("Retry-After", strconv.Itoa(int(math.Ceil(left))))
+		}
+	case styleGoLimiter:
+		reset := end.UTC().Format(time.RFC1123)
+		h.Set("X-RateLimit-Limit", strconv.Itoa(f.limit))
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		h.Set("X-RateLimit-Reset", reset)
+		if !ok {
+			h.Set("Retry-After", reset)
 		}
 	case styleUlule:
 		h.Set("X-RateLimit-Limit", strconv.Itoa(f.limit))

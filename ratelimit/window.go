@@ -600,7 +600,24 @@ func (w *windowModel) throttled(now, sent time.Time) bool {
 		// request in it: the window opened before that request.
 		lo = max(lo, w.hi)
 	}
+	wasAligned, counted, refusedNow := w.aligned, w.hi > 0, w.refusedNow
 	w.narrow(max(w.lo, lo), w.hi)
+	if w.aligned && !wasAligned && counted {
+		// The refusal showed the window on a grid, opened before our
+		// first request in it: explained, it is no sign against the
+		// model. The window it came in is the one our last opener
+		// found, which ends within the new bound of that answer: the
+		// pool waits it out rather than knock again at the wait the
+		// refusal gave (none, where go-limiter's Retry-After, a date
+		// to the second, has passed), which a second refusal in the
+		// window took for no fixed window at all (go-limiter at 40 per
+		// 500ms: then a bucket, whose flags drew 22-24 429s).
+		w.refusals--
+		w.refusedNow = refusedNow
+		if w.hi > 0 {
+			w.pacer.restart(w.startRecv, w.quota)
+		}
+	}
 	return true
 }
 
