@@ -239,6 +239,11 @@ func (a *adaptive) bareRefused(now time.Time, backoff time.Duration) time.Durati
 	// the slower pace bring it under the quota, refused requests and all.
 	// Waiting a whole window would cost a window's sending per refusal.
 	pause := time.Duration(bareSettle / a.pace * float64(time.Second))
+	if !b.rideFrom.IsZero() {
+		// But a log still holds the ride, sent faster than any pace:
+		// it gives it back only a window after it began.
+		pause = max(pause, b.rideFrom.Add(b.hi).Sub(now))
+	}
 	b.since = now.Add(pause)
 	return pause
 }
@@ -374,16 +379,18 @@ func (a *adaptive) bareRefit(now time.Time) (time.Duration, bool) {
 			return 0, false
 		}
 		// Back to the search by bounds, after a pause as long as the
-		// ride: a log gives back what the ride sent as fast as it went,
-		// once a window passed, and the search's first refusal may be
-		// the ride's, not its own.
+		// ride and until a log of the window it tries has given the ride
+		// back (a window after the ride began): a refusal then is the
+		// search's own, and counts as one of its misses. Resumed after
+		// the ride's length alone, a log of 100 per 1s refused the
+		// ride's leftovers two or three times in a row, which ended the
+		// search at 40-50/s.
 		b.hi = b.mid
-		b.misses--
 		a.measured = b.pace()
 		a.pace = b.pace()
 		a.repace = true
 		b.since = now
-		return now.Sub(b.rideFrom), true
+		return max(now.Sub(b.rideFrom), b.rideFrom.Add(b.hi).Sub(now)), true
 	}
 	if !wasRiding {
 		// Refused at the fitted pace: whatever the answers say now, the

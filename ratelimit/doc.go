@@ -338,7 +338,8 @@
 // evenly, starting at that middle and trying it again after each whole
 // window without a refusal; a refusal raises the lower bound and goes
 // back to the last window that held, after a pause of a few intervals
-// (an evenly paced window ages out as fast as it filled); two refusals
+// (an evenly paced window ages out as fast as it filled), or, a log's
+// window after a ride, until the ride has aged out of it; two refusals
 // end the search. A bare fixed window is paced the same way
 // (express-rate-limit with its headers off is one, which sets no
 // Retry-After either: testdata/script/limiter_express_bare.txtar).
