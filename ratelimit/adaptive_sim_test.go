@@ -294,9 +294,14 @@ func simCases() []simCase {
 		// An aligned counter (httprate's, or HAProxy's had it aligned
 		// periods) gives back part of a burst at the next period's
 		// start, which may come long before the window has passed.
+		// (0.78 before the probes were kept inside a counter's second
+		// period: here one more probe is refused, at 0.73s, and the
+		// first one taken comes at 1.31s instead of 0.82s. Over 40
+		// starts, late and stalled answers, the mean went 0.770 ->
+		// 0.762, its pinned flags' 429s 9 -> 0.)
 		{"sliding counter 100/1s aligned, bare, refused count", func() simServer {
 			return &simSliding{limit: 100, window: w1, counter: true, countRefused: true, style: styleBare}
-		}, idealSliding(100, w1), 0.77, 0.04, 0, 0.70, 0},
+		}, idealSliding(100, w1), 0.74, 0.04, 0, 0.70, 0},
 		// Other periods and limits of the class: a counter from the
 		// first request at 40 per 500ms, one that does not count
 		// refused requests at 20 per 250ms, and a log at 30 per 300ms
@@ -312,9 +317,15 @@ func simCases() []simCase {
 		{"sliding log 30/300ms, bare", func() simServer {
 			return &simSliding{limit: 30, window: 300 * time.Millisecond, style: styleBare}
 		}, idealSliding(30, 300*time.Millisecond), 0.83, 0.03, 0, 0.80, 0},
+		// (0.62 before the probes were kept inside a counter's second
+		// period, which takes the first probe at 1.31s instead of 1.63s
+		// here, so that the search by bounds starts under the log's
+		// window and is refused once. Over 40 starts, late and stalled
+		// answers, the mean went 0.540 -> 0.616 with the search's
+		// pause after a ride, pinned 0.524 -> 0.681.)
 		{"sliding log 100/1s, bare", func() simServer {
 			return &simSliding{limit: 100, window: w1, style: styleBare}
-		}, idealSliding(100, w1), 0.60, 0.04, 0, 0.70, 0},
+		}, idealSliding(100, w1), 0.58, 0.04, 0, 0.70, 0},
 		// The same windows with X-RateLimit-* counters: a log, and a
 		// counter whose periods start at the first request. Before the
 		// counter was steered to a request's spare: 0.56 and 0.51 at

@@ -76,6 +76,20 @@ const (
 	// every refused one is a 429, and the ride that follows the first
 	// accepted one catches up what a window gave back meanwhile.
 	bareProbeGrowth = 2
+	// bareProbeSafe keeps a probe this far inside a counter's second
+	// period: the server's periods start at its first request's arrival,
+	// after our send, and a probe arrives up to a round trip late.
+	bareProbeSafe = 0.97
+	// bareProbeMinGrowth bounds the probes' count, each a 429, where the
+	// burst's refused tail is large beside its quota (10 per 1s at
+	// --concurrency 8: 9 taken, 8 refused, a second period 1.4 times
+	// shorter than the first).
+	bareProbeMinGrowth = 1.6
+	// bareProbeCapFrom is the shortest refused probe whose successor
+	// the cap applies to: a shorter window lost costs less than the 429
+	// of the probe the cap adds (a probe more at 15 per 150ms put the
+	// runs over issue 11's 3% of 429s).
+	bareProbeCapFrom = 400 * time.Millisecond
 	// bareRides is how many more rides a fit still too wide to pace by
 	// (its longest window more than bareWide over its shortest) gets:
 	// each costs a 429 and narrows the fit about tenfold.
@@ -102,6 +116,9 @@ type bareWindow struct {
 	// count (HAProxy), they are part of what the window holds. misses
 	// counts those while paced.
 	refused, misses int
+	// held is what the burst's period counted by the first probe's
+	// refusal, the burst's refusals and that probe included.
+	held int
 	// confirm is set from the first accepted probe to the answer to the
 	// request after it, which tells a window from a slow bucket.
 	confirm bool
@@ -178,6 +195,23 @@ func (b *bareWindow) next(a *adaptive, now time.Time, d time.Duration) time.Dura
 	return max(b.start.Add(d-d/4).Sub(now), 0)
 }
 
+// grow is the offset of the probe after one refused at d: bareProbeGrowth
+// times later, but before the end of a second period for a counter that
+// weighs its previous period. Refused at d, such a counter's period is
+// longer than d/(2 - L/B) (bareAccepted); a probe at or past twice that
+// lands in a third period, the second one spent empty: the whole window
+// it would have taken is lost (HAProxy at 100 per 1s refused a probe at
+// 1.04s, just before it gave the first request back at 1.07s, and the
+// next one at 2.09s found a period holding nothing, the run 0.5 of the
+// ideal instead of 0.7).
+func (b *bareWindow) grow(d time.Duration) time.Duration {
+	if d < bareProbeCapFrom {
+		return bareProbeGrowth * d
+	}
+	limit := 2 / (2 - float64(b.quota)/float64(b.held)) * bareProbeSafe
+	return time.Duration(float64(d) * max(min(bareProbeGrowth, limit), bareProbeMinGrowth))
+}
+
 // bareRefused reads a hint-less refusal at now while the bare-window
 // model is on and returns the pause.
 func (a *adaptive) bareRefused(now time.Time, backoff time.Duration) time.Duration {
@@ -209,9 +243,10 @@ func (a *adaptive) bareRefused(now time.Time, backoff time.Duration) time.Durati
 		b.lo = max(b.lo, b.probe)
 		b.d0 = b.lo
 		if first {
+			b.held = b.quota + b.refused
 			return b.next(a, now, 4*b.probe)
 		}
-		return b.next(a, now, bareProbeGrowth*b.probe)
+		return b.next(a, now, b.grow(b.probe))
 	}
 	if pause, ok := a.bareRefit(now); ok {
 		return pause

@@ -302,7 +302,13 @@
 // divided by 2 - L/B for a counter that weighs its previous period
 // (HAProxy's stick tables, whose period starts at the first request: B
 // requests counted in it, refused ones too, give the first back at
-// W(2 - L/B)). A bucket that refills slower than the probes come (nginx
+// W(2 - L/B)). Each probe goes twice as late as the last one refused,
+// but, past 400ms, no later than that counter's second period allows: a
+// probe at twice the lower bound lands in a third period, the second
+// spent empty, a whole window lost (HAProxy at 100 per 1s: refused at
+// 1.04s, just before it gave the first request back at 1.07s, then
+// probed at 2.09s, and the run took 5.9 s instead of 4.2). A bucket that
+// refills slower than the probes come (nginx
 // at 10r/s) refuses them too: the request right after the first accepted
 // one is refused by such a bucket (it gave back one request) and not by a
 // window (it gave back its burst); refused, it is asked once more an
