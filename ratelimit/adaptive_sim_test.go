@@ -552,3 +552,52 @@ func TestAdaptiveAlignedWindowNeverShort(t *testing.T) {
 		}
 	}
 }
+
+// TestAdaptiveSmallSlidingCounterFewWorkers: go-chi/httprate (a sliding
+// counter aligned on the clock, X-RateLimit-* and Retry-After) with a quota
+// of a few requests and a pool of two to four. Each pause ended at the
+// reset and the pool's few requests went together, the first of them
+// reading the counter part of the way back (1 left of 3), never whole: the
+// fixed-window model counted every send since the first window's as one
+// that could have opened a new window, so the counter's partial return
+// never showed, and no reset either. At 3 per 1s with 2 workers the window
+// grew with every refusal's pause (learned 3 per 1m36s, a run of 400 rows
+// without end); at 5 per 1s with 4 workers 117 of 517 requests were
+// refused and nothing learned. A refused request reached a window with
+// nothing left, so only ours sent after it may have been counted in a new
+// one; and those sent in the same breath decide by their own answers.
+func TestAdaptiveSmallSlidingCounterFewWorkers(t *testing.T) {
+	tests := []struct {
+		name    string
+		limit   int
+		workers int
+		minEff  float64
+	}{
+		{"3 per 1s, 2 workers", 3, 2, 0.55},
+		{"5 per 1s, 4 workers", 5, 4, 0.6},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &simClock{now: simEpoch}
+			rnd := rand.New(rand.NewPCG(1, 2))
+			l := New(Config{Adaptive: true, InFlight: tc.workers, InFlightPinned: true, Clock: clk, Rand: rnd.Float64})
+			srv := &simSliding{limit: tc.limit, window: time.Second, counter: true, style: styleHTTPRate}
+			res := simRun(l, clk, srv, simRows, tc.workers, 1, false)
+			ideal := idealSliding(tc.limit, time.Second)
+			eff := ideal.Seconds() / res.wall.Seconds()
+			share := float64(res.throttled) / float64(res.requests)
+			st := res.stats
+			t.Logf("eff %.2f, 429s %d of %d; learned %q burst %d rate %.2f/s window %v",
+				eff, res.throttled, res.requests, st.LearnedModel, st.LearnedBurst, st.LearnedRate, st.LearnedWindow)
+			if st.LearnedModel != ModelSlidingWindow {
+				t.Errorf("learned model %q, want %q", st.LearnedModel, ModelSlidingWindow)
+			}
+			if share > 0.03 {
+				t.Errorf("%.1f%% of requests throttled, want at most 3%%", 100*share)
+			}
+			if eff < tc.minEff {
+				t.Errorf("efficiency %.2f, want at least %.2f", eff, tc.minEff)
+			}
+		})
+	}
+}

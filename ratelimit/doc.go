@@ -235,7 +235,12 @@
 // request starts late, the verdict waits for its burst: the new window's
 // opener among them clears it, and a later request answered decides only
 // once none of them is still in flight, since a loaded machine answers
-// them late). A counter whole again for a request that left after the
+// them late). Ours since are those sent after the latest refusal, which
+// reached a window with nothing left, and the request's own burst decides
+// whenever it could explain the reading alone: go-chi/httprate at 3 per
+// 1s with two workers answered each pair sent at the reset 1 and 0 left,
+// never whole, and every send since the first window was counted as one
+// that could have opened a new one (learned as 3 per 1m36s). A counter whole again for a request that left after the
 // window's first answer came opens the next window, however soon after
 // the window's start it left: it reached the server late, after requests
 // sent later were counted in the old window, and taken for the old

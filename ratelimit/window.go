@@ -226,6 +226,10 @@ type windowModel struct {
 	// sent within suspectRTT of it, the round trip when it came.
 	suspect    time.Time
 	suspectRTT time.Duration
+	// refusedSent is the send time of the latest refused request: it
+	// reached a window with nothing left, so a counter that shows more
+	// later came back after it.
+	refusedSent time.Time
 	// open is when each of our requests still in flight left (the
 	// Limiter's clock), as the Limiter has them while it hands an answer
 	// over. On a loaded machine one sent with the suspect may still be
@@ -320,10 +324,10 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 	if !w.suspect.IsZero() {
 		near := max(w.rtt, w.suspectRTT)
 		switch {
-		case remaining >= w.quota-1 && sent.Sub(w.suspect).Abs() <= near:
+		case remaining >= w.quota-1 && sent.Sub(w.suspect) <= near:
 			// The opener of a new window, sent in the same breath as
-			// the suspect: the counter came back whole, its answers out
-			// of order.
+			// the suspect (or before it, its answer late): the counter
+			// came back whole, its answers out of order.
 			w.suspect = time.Time{}
 		case sent.Sub(w.suspect) > near && !w.inFlightNear(w.suspect, near):
 			// A later request answered, and none sent with the suspect
@@ -391,11 +395,23 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 		// answers showed them counted in the old window.
 		// Those sent at the same instant as this one may have too; the
 		// request itself is one of the sends.
-		from := w.leftSent.Add(-w.rtt)
-		n := -1
+		// A refused request reached the old window still full: those
+		// sent a round trip before it were counted there too.
+		from := w.leftSent
+		if w.refusedSent.After(from) && w.refusedSent.Before(sent) {
+			from = w.refusedSent
+		}
+		from = from.Add(-w.rtt)
+		// same counts those sent in the same breath as this request:
+		// whether one of them reached the new window first, their own
+		// answers tell (suspect).
+		n, same := -1, -1
 		for _, t := range w.sends {
 			if t.After(from) && !t.After(sent) {
 				n++
+				if t.After(sent.Add(-w.rtt)) {
+					same++
+				}
 			}
 		}
 		for _, t := range w.counted {
@@ -416,7 +432,7 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 		switch {
 		case taken > max(n+later, 0)+slack:
 			return false
-		case taken > max(n, 0)+slack && w.suspect.IsZero():
+		case taken > max(n-max(same, 0), 0)+slack && w.suspect.IsZero():
 			// Only if they were: the rest of its burst's answers
 			// decide (suspect).
 			w.suspect, w.suspectRTT = sent, w.rtt
@@ -552,6 +568,9 @@ func (w *windowModel) throttled(now, sent time.Time) bool {
 	i := -1
 	if !sent.IsZero() {
 		i = slices.IndexFunc(w.sends, sent.Equal)
+	}
+	if !sent.IsZero() && sent.After(w.refusedSent) {
+		w.refusedSent = sent
 	}
 	if i >= 0 {
 		// Refused, it is counted in no window of ours to come: in the
