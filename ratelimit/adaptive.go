@@ -333,7 +333,7 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 			w := a.win
 			a.idleLeft, a.idleSent = w.left, w.leftSent
 			a.win, a.sliding = nil, true
-			a.measureRefill(sent, remaining)
+			a.measureRefill(sent, remaining, a.acceptedBetween(w.leftSent, sent))
 			a.capSliding(w)
 		}
 		return 0
@@ -510,7 +510,7 @@ func (a *adaptive) refill(sent, now time.Time, remaining int, reset time.Duratio
 			return true
 		}
 	}
-	a.measureRefill(sent, remaining)
+	a.measureRefill(sent, remaining, 0)
 	return true
 }
 
@@ -535,9 +535,16 @@ func (a *adaptive) capSliding(w *windowModel) {
 // measureRefill reads the refill a bucket-like counter shows from
 // idleLeft, left by a request sent at idleSent, to remaining after one sent
 // at sent, sets the pace by it, and from then on tracks the counter.
-func (a *adaptive) measureRefill(sent time.Time, remaining int) {
+func (a *adaptive) measureRefill(sent time.Time, remaining, taken int) {
 	if remaining >= 0 && sent.After(a.idleSent) {
-		gained := float64(remaining + 1 - a.idleLeft)
+		// What the counter regained, or what the server took meanwhile
+		// where that is more: a window that came back part of the way
+		// under a burst (go-chi/httprate at 20 per 5s, 17 taken in
+		// 8s, the counter back where it was) measured 0.12/s and paced
+		// the run by it. Not their sum: across a log's reset the
+		// quota given back at once is no refill rate, and a pace from
+		// it drew a refusal that halved the pace for good.
+		gained := math.Max(float64(remaining+1-a.idleLeft), float64(taken))
 		r := gained / sent.Sub(a.idleSent).Seconds()
 		if remaining+1 >= a.burstSize() {
 			// The bucket filled up during the spell: r is at least this,
@@ -555,6 +562,18 @@ func (a *adaptive) measureRefill(sent time.Time, remaining int) {
 	a.lastAnchor, a.lastRefused = sent, false
 	a.segStart, a.segAccepted, a.probed = sent, 1, sent
 	a.track(sent, remaining)
+}
+
+// acceptedBetween counts the accepted requests sent after from and
+// before to.
+func (a *adaptive) acceptedBetween(from, to time.Time) int {
+	n := 0
+	for _, t := range a.sentLog {
+		if t.After(from) && t.Before(to) {
+			n++
+		}
+	}
+	return n
 }
 
 // track steers the pace by the server's own counter, once it has one: the

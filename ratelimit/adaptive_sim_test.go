@@ -601,3 +601,37 @@ func TestAdaptiveSmallSlidingCounterFewWorkers(t *testing.T) {
 		})
 	}
 }
+
+// TestAdaptiveSlidingHandBackCountsTaken: go-chi/httprate at 20 per 5s
+// with 8 workers. The fixed-window model hands the server back as a
+// sliding window at the last request of a burst sent at a reset, the
+// counter back where the old window's lowest reading left it: the refill
+// it measured from that reading, 1 request in 8s, ignored the 17 the
+// server took meanwhile, and the run was paced at 0.12/s until the
+// counter came back whole and was taken for a fixed window of 20 per
+// 10.6s (0.39 over 80 rows, 0.54 over 400).
+func TestAdaptiveSlidingHandBackCountsTaken(t *testing.T) {
+	for _, rows := range []int{80, simRows} {
+		t.Run(fmt.Sprintf("%d rows", rows), func(t *testing.T) {
+			clk := &simClock{now: simEpoch}
+			rnd := rand.New(rand.NewPCG(1, 2))
+			l := New(Config{Adaptive: true, InFlight: simWorkers, InFlightPinned: true, Clock: clk, Rand: rnd.Float64})
+			srv := &simSliding{limit: 20, window: 5 * time.Second, counter: true, style: styleHTTPRate}
+			res := simRun(l, clk, srv, rows, simWorkers, 1, false)
+			ideal := time.Duration(float64(rows-20) / 20 * float64(5*time.Second))
+			eff := ideal.Seconds() / res.wall.Seconds()
+			st := res.stats
+			t.Logf("eff %.2f, 429s %d of %d; learned %q burst %d rate %.2f/s window %v",
+				eff, res.throttled, res.requests, st.LearnedModel, st.LearnedBurst, st.LearnedRate, st.LearnedWindow)
+			if st.LearnedModel != ModelSlidingWindow {
+				t.Errorf("learned model %q, want %q", st.LearnedModel, ModelSlidingWindow)
+			}
+			if share := float64(res.throttled) / float64(res.requests); share > 0.07 {
+				t.Errorf("%.1f%% of requests throttled, want at most 7%%", 100*share)
+			}
+			if eff < 0.45 || (rows == simRows && eff < 0.75) {
+				t.Errorf("efficiency %.2f, want at least 0.45 (0.75 over %d rows)", eff, simRows)
+			}
+		})
+	}
+}

@@ -280,7 +280,9 @@
 // bound on the length (a request counted lo after a window's first was
 // in the same window as it): the refill measured across the hand-back
 // means nothing for a log, which gave its whole quota back at once (40
-// per 500ms measured 313/s). Once sliding, a counter that comes back
+// per 500ms measured 313/s), and no slower than what the server took
+// since the old window's lowest reading (counted as regained, go-chi/
+// httprate at 20 per 5s handed back under a burst at 0.12/s). Once sliding, a counter that comes back
 // whole after a gap of half a window (from the latest earlier send to
 // the answer: a stalled machine) is put down to the gap, not taken for
 // a fixed window's reset, whose burst a counter that weighs its
