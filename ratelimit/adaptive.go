@@ -58,8 +58,11 @@ const (
 	adaptiveMargin = 0.97
 	// adaptiveProbe is the relative increase per second without a sign,
 	// and adaptiveSearch the same before any measurement.
-	adaptiveProbe  = 0.01
-	adaptiveSearch = 0.5
+	adaptiveProbe = 0.01
+	// adaptiveProbeRef is the pace under which adaptiveProbe is scaled
+	// down with it for a server that takes one request at a time.
+	adaptiveProbeRef = 10
+	adaptiveSearch   = 0.5
 	// adaptiveSearchStep is the least relative increase per request
 	// while searching (adaptiveSearch is per second).
 	adaptiveSearchStep = 0.02
@@ -204,8 +207,11 @@ type adaptive struct {
 
 	measured float64 // requests/second; 0 unknown
 	// evidence is how many accepted requests the latest measurement
-	// was taken from; waitSaid the longest wait a refusal asked.
+	// was taken from, times one more than agreed, the measurements in a
+	// row that came out within the doubt of the one before (measure);
+	// waitSaid the longest wait a refusal asked.
 	evidence int
+	agreed   int
 	waitSaid time.Duration
 	// loose: the latest measurement is what the bucket was seen to
 	// sustain, more than the equation gave, so only a lower bound: the
@@ -413,6 +419,14 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 		// rate, briskly while the pace is still the first guess, so a
 		// guess under the limit does not hold the run down.
 		probe := adaptiveProbe
+		if a.oneAtATime() {
+			// A bucket of one refuses the creep's first request closer
+			// than its interval: a 429 per refusal however slow the
+			// server. Under adaptiveProbeRef a second the creep goes
+			// per request, not per second (nginx at 3r/s without a
+			// burst was refused every 5.5s, a request in 16).
+			probe *= math.Min(1, a.pace/adaptiveProbeRef)
+		}
 		if n := float64(a.evidence); n > 0 && a.evidence < adaptiveTrusted && !a.oneAtATime() && a.waitSaid < adaptiveIdle {
 			// A rate measured from few requests is known to a request
 			// or so in their number: creep up through that doubt within
@@ -985,9 +999,21 @@ func (a *adaptive) measure(now time.Time) {
 			hi = mid
 		}
 	}
-	a.evidence = accepted
 	eq, sus := (lo+hi)/2, math.Max(a.sustained(now), a.spaced())
+	prev, doubt := a.measured, 1/float64(max(a.evidence, 1))
 	a.measured, a.loose = math.Max(eq, sus), sus > eq
+	// A slow server's measurement rests on few requests however long
+	// the run (the segments of adaptiveMemory: 15 at 3/s), and its
+	// doubt sent the pace creeping past it again and again: nginx at
+	// 3r/s burst=3 measured 3.00/s at every refusal, one every 7s, 31
+	// of 431 requests refused. A measurement within the doubt of the one
+	// before confirms it: their evidence adds up.
+	if prev > 0 && !a.loose && math.Abs(a.measured-prev) <= doubt*prev {
+		a.agreed++
+	} else {
+		a.agreed = 0
+	}
+	a.evidence = accepted * (1 + a.agreed)
 	a.pace = math.Max(a.measured*adaptiveMargin, adaptiveFloor)
 }
 

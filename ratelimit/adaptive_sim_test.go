@@ -635,3 +635,46 @@ func TestAdaptiveSlidingHandBackCountsTaken(t *testing.T) {
 		})
 	}
 }
+
+// TestAdaptiveSlowBucketCreepCost: nginx's limit_req at 3r/s, two
+// workers, 400 rows. The creep upward costs a 429 each time it reaches
+// the rate, however slow the server, so at a few requests a second it
+// was most of a run's refusals. Without a burst the creep of 1% a second
+// reached the bucket of one's interval every 5.5s, a request in 16 (38
+// refused); with burst=3 each refusal measured 3.00/s from the 15
+// requests of the segments, whose doubt sent the pace past it again
+// every 7s (31 refused).
+func TestAdaptiveSlowBucketCreepCost(t *testing.T) {
+	tests := []struct {
+		name      string
+		srv       simServer
+		seed      uint64
+		ideal     time.Duration
+		most      int
+		minEff    float64
+		wantModel string
+	}{
+		{"3r/s without a burst", &simNginx{rate: 3}, 1, 133 * time.Second, 25, 0.93, ModelBucket},
+		{"3r/s burst=3", &simNginx{rate: 3, burst: 3}, 2, 132 * time.Second, 25, 0.95, ModelBucket},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &simClock{now: simEpoch}
+			rnd := rand.New(rand.NewPCG(tc.seed, 2))
+			l := New(Config{Adaptive: true, InFlight: 2, InFlightPinned: true, Clock: clk, Rand: rnd.Float64})
+			res := simRun(l, clk, tc.srv, simRows, 2, tc.seed, false)
+			eff := tc.ideal.Seconds() / res.wall.Seconds()
+			st := res.stats
+			t.Logf("eff %.2f, 429s %d of %d; learned %q burst %d rate %.2f/s", eff, res.throttled, res.requests, st.LearnedModel, st.LearnedBurst, st.LearnedRate)
+			if st.LearnedModel != tc.wantModel {
+				t.Errorf("learned model %q, want %q", st.LearnedModel, tc.wantModel)
+			}
+			if res.throttled > tc.most {
+				t.Errorf("%d requests throttled, want at most %d", res.throttled, tc.most)
+			}
+			if eff < tc.minEff {
+				t.Errorf("efficiency %.2f, want at least %.2f", eff, tc.minEff)
+			}
+		})
+	}
+}

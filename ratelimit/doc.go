@@ -420,6 +420,10 @@
 // a run has about ten requests, so the rate is known to a request in ten:
 // the pace creeps up through that doubt within a second or two, and the
 // refusal that costs is measured over a second or more, to about 1%.
+// A slow server's segments hold few requests however long the run (15 at
+// 3/s), so a measurement within the doubt of the one before confirms it
+// and their evidence adds up: else each creep past the doubt costs a 429
+// (nginx at 3r/s burst=3: one every 7s, 31 of 431 requests refused).
 // Taking the bucket as empty at each refusal, as the equation did before,
 // measured nginx at 100r/s 3-10% short, and nothing later corrected it.
 // Without nodelay (its documentation's first example, burst=N alone, or
@@ -476,7 +480,9 @@
 // bound and the pace of the latest refusal the rate lies: the pace goes
 // to their geometric middle (no closer to the refusal's than 90%) at the
 // search's speed, from under 97% of it and no step past it, before it
-// creeps, and what was taken on the way is learned (crept up at 1% a
+// creeps (per request, not per second, under 10 a second: each time the
+// creep reaches the interval costs a 429, at 3r/s one request in 16),
+// and what was taken on the way is learned (crept up at 1% a
 // second from the bound, nginx at 50r/s was still paced at 45/s at the
 // end of a run). A refusal while
 // creeping near the previous one is the jitter of the send times, not the
