@@ -678,3 +678,28 @@ func TestAdaptiveSlowBucketCreepCost(t *testing.T) {
 		})
 	}
 }
+
+// TestAdaptiveRetryAfterOpenerRefusedUnhinted: go-limiter at 5 per 1s
+// with 8 workers. Its first refusal came before any counter and carried a
+// wait, so the Retry-After window model began; its later refusals name
+// the window's end to the second, already past on the Date header, so
+// they carry no wait, and Throttle never gave them to the model: the
+// opener it refused stayed awaited, and the pool waited for its answer a
+// second at a time for good (the real run: 10 of 40 rows in 180s).
+func TestAdaptiveRetryAfterOpenerRefusedUnhinted(t *testing.T) {
+	const rows = 40
+	clk := &simClock{now: simEpoch}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	l := New(Config{Adaptive: true, InFlight: simWorkers, InFlightPinned: true, Clock: clk, Rand: rnd.Float64})
+	s := &simulation{l: l, clk: clk, srv: &simGoLimiter{limit: 5, window: time.Second}, left: rows,
+		ws: make([]simWorker, simWorkers), rnd: rand.New(rand.NewPCG(1, 11)), until: time.Minute}
+	res := s.run(rows)
+	t.Logf("%d rows delivered in %.2fs, 429s %d of %d; learned %q", s.delivered, res.wall.Seconds(), res.throttled, res.requests, res.stats.LearnedModel)
+	if s.delivered < rows {
+		t.Fatalf("%d of %d rows delivered in a minute: the pool stalled", s.delivered, rows)
+	}
+	// Ideal 7s: the 8th window's start.
+	if res.wall > 20*time.Second {
+		t.Errorf("%d rows took %.1fs, want at most 20s", rows, res.wall.Seconds())
+	}
+}

@@ -370,7 +370,10 @@
 // rate-limiter-flexible truncates it, or a sliding counter that gives a
 // request back soon after its stated wait) sends the next a quarter
 // further than the claim, not four times an offset the claim cut short
-// (10.24s after a claim of 1s). A bucket
+// (10.24s after a claim of 1s). A later refusal whose wait is an
+// instant already past (go-limiter's whole-second dates often are) is a
+// wait of 0 to the model: unread, the opener it refused was awaited for
+// good. A bucket
 // accepts the first (it has a request back): the bucket equation takes
 // over. A window refuses until it ends; the first opener accepted bounds
 // its length W from above (a window that opens at a client's first request

@@ -392,6 +392,15 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 		l.lim.tight = true
 	}
 	paused := now.Before(l.pauseUntil)
+	if l.adapt != nil && l.adapt.ra != nil && !hinted {
+		// The Retry-After window model is on: the server stated a wait
+		// before, and a refusal whose hint is an instant already past
+		// (sethvargo/go-limiter names its window's end to the second,
+		// truncated) says the window ends within it: a wait of 0.
+		// Unread, a refused opener was awaited for good (go-limiter at
+		// 5 per 1s with 8 workers: 10 of 40 rows in 180s).
+		hinted, wait = true, 0
+	}
 	if a := l.adapt; a != nil {
 		// The sign this refusal makes is about the refused request: at
 		// its send time, when Done said it (and it is no older than the

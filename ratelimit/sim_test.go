@@ -132,6 +132,9 @@ func (s *simulation) run(n int) simResult {
 	}
 	for s.events.Len() > 0 && s.delivered < n {
 		e := heap.Pop(&s.events).(simEvent)
+		if s.until > 0 && e.at.Sub(simEpoch) > s.until {
+			break
+		}
 		clk.now = e.at
 		switch e.kind {
 		case simWake:
@@ -216,6 +219,9 @@ type simulation struct {
 	// stagger, when not 0, starts worker w at w*stagger instead of all at
 	// once, as real workers reach the pool's gate one after another.
 	stagger time.Duration
+	// until, when not 0, ends the run at this much virtual time, rows
+	// delivered or not: a pool that stalls still ends.
+	until time.Duration
 
 	left                           int  // messages no worker has taken yet
 	noFinishing                    bool // never tell the Limiter the last messages are out
@@ -720,6 +726,42 @@ func (s *simSliding) serve(at time.Time) (bool, http.Header) {
 		if !ok {
 			h.Set("Retry-After", strconv.Itoa(int(s.window.Seconds())))
 		}
+	}
+	return ok, h
+}
+
+// simGoLimiter is sethvargo/go-limiter's memorystore as httplimit serves
+// it: limit per window in ticks from the first request (its fill rate
+// gives a whole bucket each tick), the tick's end written in RFC 1123,
+// truncated to the second, as X-RateLimit-Reset and, on a 429, as
+// Retry-After.
+type simGoLimiter struct {
+	limit  int
+	window time.Duration
+
+	start time.Time
+	tick  int64
+	avail int
+}
+
+func (g *simGoLimiter) serve(at time.Time) (bool, http.Header) {
+	if g.start.IsZero() {
+		g.start, g.avail = at, g.limit
+	}
+	if tick := int64(at.Sub(g.start) / g.window); tick > g.tick {
+		g.tick, g.avail = tick, g.limit
+	}
+	ok := g.avail > 0
+	if ok {
+		g.avail--
+	}
+	reset := g.start.Add(time.Duration(g.tick+1) * g.window).UTC().Format(time.RFC1123)
+	h := http.Header{}
+	h.Set("X-RateLimit-Limit", strconv.Itoa(g.limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(g.avail))
+	h.Set("X-RateLimit-Reset", reset)
+	if !ok {
+		h.Set("Retry-After", reset)
 	}
 	return ok, h
 }
