@@ -74,13 +74,16 @@ type options struct {
 	// realTable is -real: the real-limiter table, of the real scenarios.
 	realTable bool
 	real      []realScenario
+	// keep is -keep: the directory each bulksend run's report, summary
+	// and stderr are copied to; nil keeps nothing.
+	keep *keeper
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
 	o := options{args: args}
 	fs := flag.NewFlagSet("limits", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var scenarios, modes, limiterNames, custom string
+	var scenarios, modes, limiterNames, custom, keep string
 	fs.StringVar(&o.bin, "bin", "", "bulksend binary to run (default: go build the module into a temp dir)")
 	fs.IntVar(&o.rows, "rows", 400, "rows in the input file")
 	fs.StringVar(&scenarios, "scenarios", "", "comma-separated scenario names to run (default all: "+strings.Join(scenarioNames(allScenarios()), ", ")+")")
@@ -92,8 +95,12 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.realTable, "real", false, "measure the real-limiter table (modes "+strings.Join(realModes, ",")+"; default "+strings.Join(defaultRealModes, ",")+") instead of the sandbox one")
 	fs.StringVar(&limiterNames, "limiters", "", "with -real: comma-separated limiter configurations to run (default all: "+strings.Join(realScenarioNames(allRealScenarios()), ", ")+")")
 	fs.StringVar(&custom, "custom", "", "with -real: comma-separated configurations of your own, KIND:LIMIT/WINDOW[:burst=N][:noburst][:queue][:delay=N][:status=N][:style=S][:rows=N][:conc=N] (e.g. nginx:20/1s:burst=5,haproxy:50/500ms:conc=32); run instead of the table unless -limiters names some too")
+	fs.StringVar(&keep, "keep", "", "keep each bulksend run's report (NNN-MODE.csv), --json summary (.json) and stderr (.err) in this directory, created if need be; the table's trials name their files")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if keep != "" {
+		o.keep = &keeper{dir: keep}
 	}
 	modesSet := false
 	fs.Visit(func(f *flag.Flag) { modesSet = modesSet || f.Name == "modes" })
@@ -203,7 +210,7 @@ func bench(ctx context.Context, o options, progress io.Writer) (*result, error) 
 				if mode == modeNaive {
 					t, err = runNaive(ctx, sc, rows)
 				} else {
-					t, err = runSend(ctx, bin, sc, mode, input, len(rows))
+					t, err = runSend(ctx, bin, sc, mode, input, len(rows), o.keep)
 				}
 				if err != nil {
 					return nil, fmt.Errorf("%s %s: %w", sc.Name, mode, err)

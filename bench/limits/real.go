@@ -241,7 +241,7 @@ func startReal(ctx context.Context, sc realScenario, dir string, bins prebuilt) 
 	}
 	ep = endpoint{base: s.URL, stats: func() serverStats {
 		st := s.Stats()
-		return serverStats{Requests: st.Requests, Delivered: st.Delivered, Distinct: st.Distinct, Duplicates: st.Duplicates, Throttled: st.Throttled}
+		return serverStats{Requests: st.Requests, Delivered: st.Delivered, Distinct: st.Distinct, Duplicates: st.Duplicates, Throttled: st.Throttled, Failed: st.Failed}
 	}}
 	return ep, s.Desc, func() { _ = s.Close() }, nil
 }
@@ -281,7 +281,7 @@ func realRun(ctx context.Context, o options, sc realScenario, bin, input, bodies
 			return err
 		}
 		defer stop()
-		t, err := sendOnce(ctx, bin, ep, mode, input, rows, realSendTimeout, ideal, func(report string) []string {
+		t, err := sendOnce(ctx, bin, ep, mode, input, rows, realSendTimeout, ideal, o.keep, func(report string) []string {
 			return append(append(sendArgs(modeAdaptive, input, ep.base, report), "--concurrency", fmt.Sprint(sc.concurrency())), flags...)
 		})
 		if err != nil {

@@ -45,6 +45,8 @@ type trial struct {
 	DeliveredOnce bool        `json:"delivered_once"`
 	Summary       *summary    `json:"summary,omitempty"`
 	Server        serverStats `json:"server"`
+	// Kept is the run's report kept by -keep (its .json and .err beside it).
+	Kept string `json:"kept,omitempty"`
 	// The real table's second measure: BestSeconds is the server's best
 	// for this trial (see bestSeconds), EfficiencyVsBest best / wall, and
 	// PhaseSeconds, where windows are aligned to the limiter's start, how
@@ -83,10 +85,13 @@ type serverStats struct {
 	Distinct   int64 `json:"distinct"`
 	Duplicates int64 `json:"duplicates"`
 	Throttled  int64 `json:"throttled"`
+	// Failed are the other answers outside 2xx, and for a real limiter
+	// the requests its tap could not pass on (answered 502).
+	Failed int64 `json:"failed,omitempty"`
 }
 
 func statsOf(s sandbox.Stats) serverStats {
-	return serverStats{Requests: s.Requests, Delivered: s.Delivered, Distinct: s.Distinct, Duplicates: s.Duplicates, Throttled: s.Throttled}
+	return serverStats{Requests: s.Requests, Delivered: s.Delivered, Distinct: s.Distinct, Duplicates: s.Duplicates, Throttled: s.Throttled, Failed: s.Failed}
 }
 
 // idealSeconds is the least time rows can take: the burst leaves at once,
@@ -128,14 +133,14 @@ func sendArgs(mode, input, base, report string) []string {
 
 // runSend runs bulksend once against a fresh sandbox. Its error is the
 // harness's own failure; whatever bulksend does is recorded in the trial.
-func runSend(ctx context.Context, bin string, sc scenario, mode, input string, rows int) (trial, error) {
+func runSend(ctx context.Context, bin string, sc scenario, mode, input string, rows int, keep *keeper) (trial, error) {
 	srv, base, stop, err := startSandbox(ctx, sc)
 	if err != nil {
 		return trial{Mode: mode}, err
 	}
 	defer stop()
 	ep := endpoint{base: base, stats: func() serverStats { return statsOf(srv.Stats()) }}
-	return sendOnce(ctx, bin, ep, mode, input, rows, sendTimeout, idealSeconds(rows), func(report string) []string {
+	return sendOnce(ctx, bin, ep, mode, input, rows, sendTimeout, idealSeconds(rows), keep, func(report string) []string {
 		return sendArgs(mode, input, base, report)
 	})
 }
@@ -148,9 +153,10 @@ type endpoint struct {
 }
 
 // sendOnce runs bulksend with args(report) against ep, within timeout, and
-// measures it against ideal seconds. Its error is the harness's own
-// failure; whatever bulksend does is recorded in the trial.
-func sendOnce(ctx context.Context, bin string, ep endpoint, mode, input string, rows int, timeout time.Duration, ideal float64,
+// measures it against ideal seconds; keep, if not nil, keeps its report,
+// summary and stderr. Its error is the harness's own failure; whatever
+// bulksend does is recorded in the trial.
+func sendOnce(ctx context.Context, bin string, ep endpoint, mode, input string, rows int, timeout time.Duration, ideal float64, keep *keeper,
 	args func(report string) []string) (trial, error) {
 	t := trial{Mode: mode}
 	dir, err := os.MkdirTemp("", "bench-limits-run-*")
@@ -202,9 +208,40 @@ func sendOnce(ctx context.Context, bin string, ep endpoint, mode, input string, 
 	} else if !t.TimedOut {
 		problems = append(problems, fmt.Sprintf("open report: %v", err))
 	}
+	if keep != nil {
+		if t.Kept, err = keep.keep(mode, report, stdout.Bytes(), stderr.Bytes()); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
 	t.Error = strings.Join(problems, "; ")
 	t.finish(rows, wall, ideal)
 	return t, nil
+}
+
+// keeper keeps each run's files for -keep, numbered in the order run.
+type keeper struct {
+	dir string
+	n   int
+}
+
+// keep copies the report (if any) and writes the summary and stderr as
+// dir/NNN-mode.csv, .json and .err; it returns the report's path.
+func (k *keeper) keep(mode, report string, stdout, stderr []byte) (string, error) {
+	if err := os.MkdirAll(k.dir, 0o755); err != nil {
+		return "", fmt.Errorf("keep: %w", err)
+	}
+	k.n++
+	base := filepath.Join(k.dir, fmt.Sprintf("%03d-%s", k.n, mode))
+	files := map[string][]byte{".json": stdout, ".err": stderr}
+	if b, err := os.ReadFile(report); err == nil {
+		files[".csv"] = b
+	}
+	for ext, b := range files {
+		if err := os.WriteFile(base+ext, b, 0o644); err != nil {
+			return "", fmt.Errorf("keep: %w", err)
+		}
+	}
+	return base + ".csv", nil
 }
 
 // reportFacts is what the harness reads from bulksend's report: the rows

@@ -273,6 +273,12 @@ func (t trial) line() string {
 	if t.Dropped > 0 {
 		s += fmt.Sprintf(", %d dropped", t.Dropped)
 	}
+	if t.Server.Failed > 0 {
+		s += fmt.Sprintf(", %d answered neither 2xx nor a refusal at the server", t.Server.Failed)
+	}
+	if t.Kept != "" {
+		s += ", kept " + t.Kept
+	}
 	if t.Error != "" {
 		s += ", error: " + t.Error
 	}

@@ -261,3 +261,26 @@ func TestUnavailable(t *testing.T) {
 		})
 	}
 }
+
+// TestTapIdle checks that the tap does not reuse a connection to the
+// limiter after it idled as long as the limiter's keep-alive timeout:
+// Node's http server (express, fastify, rate-limiter-flexible here) closes
+// one after 5 s, and a request written on it as it closes is cut after it
+// went out, a row bulksend must leave unknown though the backend never saw
+// it (tapIdle). Before the fix the tap kept idle connections forever.
+func TestTapIdle(t *testing.T) {
+	b, err := startBackend(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shutdown(b.srv)
+	tp, err := startTap(b.addr, b, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tp.close()
+	const nodeKeepAlive = 5 * time.Second
+	if got := tp.tr.IdleConnTimeout; got <= 0 || got > nodeKeepAlive/2 {
+		t.Errorf("tap's IdleConnTimeout %v, want within (0, %v]: well under Node's keep-alive timeout %v", got, nodeKeepAlive/2, nodeKeepAlive)
+	}
+}
