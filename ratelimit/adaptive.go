@@ -679,6 +679,7 @@ func (a *adaptive) fixedWindowShows(sent time.Time, remaining int) bool {
 		return false
 	}
 	a.win = newWindowModel(burst, a.inFlight, burst-remaining, sent, a.lastRecv, 0)
+	a.win.reset = true
 	if lo, hi, ok := a.windowBounds(sent, a.lastRecv); ok {
 		a.win.narrow(lo, hi)
 	}
