@@ -368,8 +368,13 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 	if sent.Before(a.segStart) {
 		// The answer to a request sent before the pause: it tells nothing
 		// about the segment that starts when the pause ends, but after the
-		// first sign it was part of the server's first burst.
-		if a.signs == 1 {
+		// first sign it was part of the server's first burst; so was one
+		// sent before that sign's anchor, however late it is answered (nginx
+		// refuses at once and answers what it takes after its backend: the
+		// first burst's one acceptance may come after a second sign, and
+		// uncounted it left a bucket of one unseen, paced as a token bucket
+		// at a third of its rate).
+		if a.signs == 1 || !sent.After(a.firstAnchor) {
 			a.burstSeen++
 			if sent.After(a.burstLast) {
 				a.burstLast = sent
