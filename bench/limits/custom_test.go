@@ -31,6 +31,9 @@ func TestParseCustom(t *testing.T) {
 		{"another concurrency", "haproxy:100/1s:conc=32,ulule:15/150ms:conc=1", []realScenario{
 			{Name: "haproxy:100/1s:conc=32", Kind: "haproxy", Algorithm: algoSliding, Limit: 100, WindowSeconds: 1, Concurrency: 32},
 			{Name: "ulule:15/150ms:conc=1", Kind: "ulule", Algorithm: algoFixed, Limit: 15, WindowSeconds: 0.15, Concurrency: 1}}, ""},
+		{"a slow backend", "nginx:5/1s:noburst:latency=150ms", []realScenario{
+			{Name: "nginx:5/1s:noburst:latency=150ms", Kind: "nginx", Algorithm: algoLeaky, Limit: 5, WindowSeconds: 1, NoBurst: true, LatencySeconds: 0.15}}, ""},
+		{"latency not a duration", "nginx:5/1s:latency=150", nil, "want a duration above 0"},
 		{"empty", " , ", nil, "name at least one"},
 		{"unknown limiter", "envoy:5/1s", nil, `unknown limiter "envoy"`},
 		{"nginx queueing its burst", "nginx:10/1s:burst=10:queue", []realScenario{

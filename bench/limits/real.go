@@ -69,7 +69,10 @@ type realScenario struct {
 	Style         string  `json:"style,omitempty"`       // the sandbox's or the limiter's header style (limiters.Config.Style)
 	Rows          int     `json:"rows,omitempty"`        // rows sent through it; 0: -rows
 	Concurrency   int     `json:"concurrency,omitempty"` // bulksend's --concurrency for it; 0: sendConcurrency
-	Notes         string  `json:"notes"`
+	// LatencySeconds is how long the backend behind the limiter takes to
+	// answer what it lets through (limiters.Config.Latency); 0: at once.
+	LatencySeconds float64 `json:"latency_seconds,omitempty"`
+	Notes          string  `json:"notes"`
 }
 
 // rows is how many rows go through sc: its own count, else def (-rows).
@@ -234,7 +237,8 @@ func startReal(ctx context.Context, sc realScenario, dir string, bins prebuilt) 
 	}
 	s, err := limiters.Start(ctx, limiters.Config{
 		Kind: limiters.Kind(sc.Kind), Limit: sc.Limit, Window: sc.window(), Burst: sc.Burst, NoBurst: sc.NoBurst, Queue: sc.Queue, Delay: sc.Delay, Status: sc.Status, Style: sc.Style,
-		Dir: dir, HTTPRateBin: bins.httprate, GoLimitersBin: bins.golimiters,
+		Latency: time.Duration(sc.LatencySeconds * float64(time.Second)),
+		Dir:     dir, HTTPRateBin: bins.httprate, GoLimitersBin: bins.golimiters,
 	})
 	if err != nil {
 		return ep, "", nil, err
@@ -627,6 +631,9 @@ func describeReal(sc realScenario) string {
 	}
 	if sc.Concurrency > 0 {
 		d += fmt.Sprintf(", --concurrency %d", sc.Concurrency)
+	}
+	if sc.LatencySeconds > 0 {
+		d += fmt.Sprintf(", backend %v", time.Duration(sc.LatencySeconds*float64(time.Second)))
 	}
 	return d
 }
