@@ -10,6 +10,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/bulksend/bulksend/internal/buildinfo"
 )
 
 // TestSendTransport checks what every request carries and whom it trusts:
@@ -66,5 +69,30 @@ func TestSendTransport(t *testing.T) {
 				t.Errorf("User-Agent %q, want %q...", agents, tt.agent)
 			}
 		})
+	}
+}
+
+// TestSendTransportIdle checks that a kept-alive connection is not reused
+// after idling as long as a server's own keep-alive timeout: a POST written
+// on a connection the server is closing is cut after it went out and its
+// row must stay unknown (idleConnTimeout). Before the fix Go's 90 s applied.
+func TestSendTransportIdle(t *testing.T) {
+	rt, err := newTransport(&SendOptions{Concurrency: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bi, ok := rt.(*buildinfo.Transport)
+	if !ok {
+		t.Fatalf("transport is %T, want *buildinfo.Transport", rt)
+	}
+	tr, ok := bi.Base.(*http.Transport)
+	if !ok {
+		t.Fatalf("base transport is %T, want *http.Transport", bi.Base)
+	}
+	// gunicorn closes an idle connection after 2 s, Node's http server and
+	// Apache after 5 s: ours must close first, with room for the answer's
+	// way back (the server's clock starts when it wrote the answer).
+	if tr.IdleConnTimeout <= 0 || tr.IdleConnTimeout > time.Second {
+		t.Errorf("IdleConnTimeout %v, want within (0, 1s]: under the servers' keep-alive timeouts", tr.IdleConnTimeout)
 	}
 }
