@@ -667,10 +667,13 @@ func genericPreset(opts *SendOptions, source string, getenv env) (*preset.Preset
 // resuming after a pause of about the server's timeout (a window waited
 // out) met that race: 32 connections resumed 5.90 to 5.99 s after idling
 // against express (Node 20) lost 21 of 800 POSTs so, reset after they
-// were written and never delivered. Closing our side
-// after 1 s, under any common server's timeout, never reuses a connection
-// the server may be closing; a reconnect is the cost after a pause.
-const idleConnTimeout = time.Second
+// were written and never delivered. Closing our side after 1.5 s, under
+// any common server's timeout, never reuses a connection the server may
+// be closing; a reconnect is the cost after a longer pause. Not 1 s: a
+// pause of a whole-second Retry-After would then close the whole pool,
+// and the first volley after it, slowed by new handshakes, misleads the
+// adaptive rate's round-trip reading.
+const idleConnTimeout = 1500 * time.Millisecond
 
 // newTransport is the HTTP transport of every request: keep-alive
 // connections for the whole pool (each closed after idleConnTimeout
