@@ -394,9 +394,12 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 	paused := now.Before(l.pauseUntil)
 	if l.adapt != nil && l.adapt.ra != nil && !hinted {
 		// The Retry-After window model is on: the server stated a wait
-		// before, and a refusal whose hint is an instant already past
-		// (sethvargo/go-limiter names its window's end to the second,
-		// truncated) says the window ends within it: a wait of 0.
+		// before, so a refusal without a usable hint is read as a wait
+		// of 0, the window ending within it. That is what a hint at an
+		// instant already past means (sethvargo/go-limiter names its
+		// window's end to the second, truncated); a bare 429 from
+		// another layer is read so too, and costs at most this one
+		// refusal's pause, the model being handed back after it.
 		// Unread, a refused opener was awaited for good (go-limiter at
 		// 5 per 1s with 8 workers: 10 of 40 rows in 180s).
 		hinted, wait = true, 0

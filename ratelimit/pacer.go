@@ -49,14 +49,16 @@ const pacerRTTs = 16
 
 // answered notes that the request that left at sent was taken, its answer
 // coming at recv. On the tight schedule, the latest to leave counts as
-// having left as much later as its round trip was longer than the
-// shortest of the latest: a bucket of one counts the next interval from
+// having left as much later as its round trip was longer than the median
+// of the latest pacerRTTs: a bucket of one counts the next interval from
 // when a request arrived, and one held on its way (a busy machine's
 // proxy, a late server) arrives late, so that the next, leaving an
 // interval after it left, came too soon and was refused whatever the
 // pace. Its answer comes long before the next leaves (a round trip is a
-// millisecond, an interval ten at 100/s), and the part of the round trip
-// past the shortest is at most how late it arrived.
+// millisecond, an interval ten at 100/s). The part of the round trip past
+// the median is not only lateness on the way in: a backend slow after
+// the limiter counted the request, or an answer held on its way back,
+// push the schedule too, which costs a little pace and never a refusal.
 func (p *pacer) answered(sent, recv time.Time) {
 	rtt := recv.Sub(sent)
 	if rtt < 0 {
