@@ -227,7 +227,9 @@
 // all (go-limiter at 40 per 500ms: a bucket whose flags drew 24 429s).
 //
 // A counter that comes back part of the way is a sliding window's: a
-// request a round trip after the lowest reading that finds more left than
+// request a round trip after the lowest reading, and after its answer
+// came (the request it was for may have waited for a CPU and reached the
+// server after ours sent later), that finds more left than
 // our requests since could have taken from a new window is not a fixed
 // window's, whatever came before (our requests whose own answers showed
 // them counted in the old window are not among those; when ours sent just

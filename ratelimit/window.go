@@ -199,6 +199,7 @@ type windowModel struct {
 	refusedNow  bool      // one came in the current window
 	left        int       // the least the counter showed left in this window
 	leftSent    time.Time // the send time of the request that answer was for
+	leftRecv    time.Time // and when that answer came
 	// blind counts refusals since the last accepted answer while no
 	// reset was seen (hi 0): a server whose wait is 0 (httprate's
 	// Retry-After below a second) ends no window by it.
@@ -301,7 +302,7 @@ func newWindowModel(quota, inFlight, before int, startSent, startRecv time.Time,
 	w := &windowModel{quota: quota, inFlight: inFlight, before: before, startSent: startSent, startRecv: startRecv, lo: lo,
 		rtt: startRecv.Sub(startSent)}
 	w.pacer.open = startRecv
-	w.left, w.leftSent = quota-before, startSent
+	w.left, w.leftSent, w.leftRecv = quota-before, startSent, startRecv
 	w.pacer.sent = before
 	w.lastIn = startSent
 	w.plan()
@@ -391,7 +392,7 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 	idx = max(idx, w.before)
 	// A request sent a round trip after another arrived after it: if its
 	// counter shows more left, the counter went up in between.
-	if sent.Sub(w.leftSent) > w.rtt && remaining > w.left {
+	if sent.Sub(w.leftSent) > w.rtt && sent.After(w.leftRecv) && remaining > w.left {
 		// A new window counted quota-1-remaining requests before this
 		// one: they must be ours, sent since the counter was last seen
 		// going down. If not, it came back part of the way.
@@ -461,7 +462,7 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 		}
 	}
 	if remaining < w.left || sent.After(w.leftSent) {
-		w.left, w.leftSent = remaining, sent
+		w.left, w.leftSent, w.leftRecv = remaining, sent, recv
 	}
 	if lo := sent.Sub(w.startRecv); lo > w.lo && (w.hi == 0 || lo < w.hi || !w.aligned) {
 		// Past hi, it says the window opened before startSent (narrow).
@@ -541,7 +542,7 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int, second time.Ti
 	}
 	w.refusedNow = false
 	w.startSent, w.startRecv, w.whole, w.claim, w.claimSecond = sent, recv, true, 0, false
-	w.left, w.leftSent = remaining, sent
+	w.left, w.leftSent, w.leftRecv = remaining, sent, recv
 	// Ours sent a round trip before the opener or later count in the new
 	// window: sent in the same breath, they may have arrived after it.
 	keep := w.sends[:0]

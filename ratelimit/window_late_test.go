@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -247,5 +248,38 @@ func TestAdaptiveFixedWindowLoaded(t *testing.T) {
 			}
 		}
 		t.Logf("stall %v: %d of %d runs not learned as a fixed window, %d 429s", stall, wrong, seeds, throttled)
+	}
+}
+
+// TestWindowModelLowestReadingArrivedLate: the least the counter showed
+// came from a request that waited for a CPU on its way, so the server
+// counted it after a request sent well after it. That later request,
+// sent before the lowest reading's answer came, shows one more left: the
+// counter did not come back, the two arrived in the other order. Before,
+// the reading was placed at its request's send time, the counter was
+// taken for come back part of the way, and the fixed window for a sliding
+// one: fastify at 100 per 1s, told the rows left, held the rest of a
+// window's quota at a sliding pace, and the run spilled into a fifth
+// window (a cold, jittery simulated server, 1 seed in 20).
+func TestWindowModelLowestReadingArrivedLate(t *testing.T) {
+	const ms = time.Millisecond
+	r := newLateRig(t, 100*ms)
+	r.send(160 * ms)
+	r.answer(160*ms, 161*ms, 14)
+	for range 5 {
+		r.send(161 * ms)
+	}
+	for i := range 5 {
+		r.answer(161*ms, 162*ms, 13-i)
+	}
+	// Sent at 163ms, it reaches the server at 176.3ms, after the one
+	// sent at 176ms: the server counts that one first.
+	r.send(163 * ms)
+	r.send(176 * ms)
+	r.answer(163*ms, 176*ms+ms/2, 7)
+	r.answer(176*ms, 177*ms, 8)
+	w := r.l.adapt.win
+	if !w.startSent.Equal(r.t0.Add(160*ms)) || !slices.ContainsFunc(w.counted, r.t0.Add(176*ms).Equal) {
+		t.Errorf("window from %v, counted %v: want the request sent at 176ms counted in the window that opened at 160ms", w.startSent.Sub(r.t0), w.counted)
 	}
 }
