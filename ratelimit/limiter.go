@@ -392,6 +392,15 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 		l.lim.tight = true
 	}
 	paused := now.Before(l.pauseUntil)
+	if a := l.adapt; a != nil && a.win != nil && a.win.triedRefused(a.refusedSent) {
+		// The next fixed window's first request, tried before the
+		// window's length surely ran out, found it still open: the
+		// pacer holds the pool to the length's upper bound, sooner than
+		// a whole-second wait the server may state, and the refusal is
+		// no sign against the window model.
+		a.refusedSent = time.Time{}
+		return 0
+	}
 	if l.adapt != nil && l.adapt.ra != nil && !hinted {
 		// The Retry-After window model is on: the server stated a wait
 		// before, so a refusal without a usable hint is read as a wait

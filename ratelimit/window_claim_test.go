@@ -36,9 +36,9 @@ func TestAdaptiveWindowClaim(t *testing.T) {
 		// found it, and the next window bisected from there learned
 		// it 8% long (0.58, cold 0.66). The rounded-up reading, tried
 		// first, finds the end at once; on a cold server the window
-		// is timed from its first answer, 127ms late, and the length
-		// is not bisected further where the rows fill their windows
-		// exactly (windowPacer.tight): 13% long.
+		// is timed from its first answer, 127ms late: 13% long before
+		// the next window's first request was tried early
+		// (windowPacer.try), 6% since.
 		{"100/1s, no policy header", 100, time.Second, styleLegacy, 0.95, 0.85, false, 0, 13},
 		{"100/2s, no policy header", 100, 2 * time.Second, styleLegacy, 0.95, 0.9, false, 0, 7},
 	}
@@ -81,8 +81,11 @@ func TestAdaptiveWindowClaim(t *testing.T) {
 				if eff < minEff {
 					t.Errorf("efficiency %.2f, want at least %.2f", eff, minEff)
 				}
-				if res.throttled > 0 {
-					t.Errorf("%d requests throttled, want none", res.throttled)
+				// At most the next window's first request, tried once
+				// per window while the length is unsure
+				// (windowPacer.try).
+				if most := simRows/tc.limit - 1; res.throttled > most {
+					t.Errorf("%d requests throttled, want at most %d (one per window's end)", res.throttled, most)
 				}
 			})
 		}

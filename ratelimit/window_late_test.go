@@ -283,3 +283,68 @@ func TestWindowModelLowestReadingArrivedLate(t *testing.T) {
 		t.Errorf("window from %v, counted %v: want the request sent at 176ms counted in the window that opened at 160ms", w.startSent.Sub(r.t0), w.counted)
 	}
 }
+
+// TestWindowTriedOpenerRefused: once a reset bounds the window's length,
+// the pacer sends a window's whole quota at its start and the next
+// window's first request alone between the length's bounds. Refused (the
+// window had not ended), it raises the bound below, is no sign against
+// the fixed window however many windows it happens in, and holds the pool
+// only to the length's upper bound, not to the whole second the server's
+// Retry-After asks: the pacer would open the next window there anyway.
+func TestWindowTriedOpenerRefused(t *testing.T) {
+	const ms = time.Millisecond
+	r := newLateRig(t, 100*ms)
+	admit := func(at time.Duration) time.Duration {
+		r.clk.now = r.t0.Add(at)
+		r.l.mu.Lock()
+		defer r.l.mu.Unlock()
+		d, _, _ := r.l.admit(r.clk.now)
+		if d <= 0 {
+			r.l.begin(r.clk.now)
+		}
+		return d
+	}
+	open := 160 * ms
+	for range 3 {
+		// A window opens (its first request alone, the rest of the
+		// quota with its answer): the length lies in (lo, hi].
+		r.send(open)
+		r.answer(open, open+ms, 14)
+		w := r.l.adapt.win
+		for range 14 {
+			if d := admit(open + 2*ms); d > 0 {
+				t.Fatalf("window at %v: one of its quota held %v", open, d)
+			}
+		}
+		for i := range 14 {
+			r.answer(open+2*ms, open+3*ms, 13-i)
+		}
+		lo, hi, try := w.lo, w.hi, w.pacer.try
+		if try <= lo || try >= hi {
+			t.Fatalf("window at %v: try at %v, want between the bounds (%v, %v)", open, try, lo, hi)
+		}
+		start := open + ms // the window is timed from its first answer
+		if d := admit(open + 4*ms); d != start+try-(open+4*ms) {
+			t.Fatalf("window at %v: the next request waits %v, want until the try at %v", open, d, start+try)
+		}
+		tried := start + try
+		if d := admit(tried); d > 0 {
+			t.Fatalf("the try at %v held %v", tried, d)
+		}
+		// Refused, with a whole second's Retry-After.
+		r.clk.now = r.t0.Add(tried + ms)
+		r.l.Done(r.t0.Add(tried), Refused)
+		r.l.Throttle(r.clk.now, time.Second, true)
+		if r.l.adapt.win == nil {
+			t.Fatalf("the refused try at %v put the fixed window aside", tried)
+		}
+		if w.lo < try {
+			t.Errorf("after the refused try at %v: lower bound %v, want at least %v", tried, w.lo, try)
+		}
+		end := start + w.hi
+		if d := admit(tried + 2*ms); d <= 0 || tried+2*ms+d > end {
+			t.Errorf("after the refused try: the next request waits %v, want until the upper bound at %v", d, end)
+		}
+		open = end
+	}
+}

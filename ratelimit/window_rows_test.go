@@ -16,18 +16,24 @@ import (
 // the JavaScript Date reset 23, the ISO reset 18. The ISO reset's
 // remaining 10 came from the probe at its claim, refused just before the
 // window's end and counted as one of the next window's requests
-// (TestWindowModelRefusedProbeNotCounted): 1 since.
+// (TestWindowModelRefusedProbeNotCounted): 1 since. Told the rows left,
+// fastify still spilled in 12 and the Date reset in 4, untold (as the
+// sender tells them in a run this short) in 30 and 22. Since no request
+// of a window is held back once a reset was seen (windowPacer.try), told
+// or not: fastify 11 (the first window's end found late: the pause of a
+// refusal in it is the server's whole second, not a spill), the Date
+// reset 2, the ISO reset 0.
 func TestWindowRowsLeftSpill(t *testing.T) {
 	const seeds = 30
 	tests := []struct {
 		style string
-		// maxSpills is the most runs that may spill when the rows left
-		// are told.
+		// maxSpills is the most runs that may spill, told the rows
+		// left or not.
 		maxSpills int
 	}{
 		{styleFastify, 12},
-		{styleFlexibleDate, 4},
-		{styleFlexibleISO, 2},
+		{styleFlexibleDate, 3},
+		{styleFlexibleISO, 1},
 	}
 	ideal := idealFixed(100, time.Second)
 	for _, tc := range tests {
@@ -55,8 +61,11 @@ func TestWindowRowsLeftSpill(t *testing.T) {
 			if spills[true] > tc.maxSpills {
 				t.Errorf("%d runs spill told the rows left, want at most %d", spills[true], tc.maxSpills)
 			}
-			if spills[true] >= spills[false] {
-				t.Errorf("%d runs spill told the rows left, %d not: want fewer", spills[true], spills[false])
+			if spills[false] > tc.maxSpills {
+				t.Errorf("%d runs spill untold the rows left, want at most %d", spills[false], tc.maxSpills)
+			}
+			if spills[true] > spills[false] {
+				t.Errorf("%d runs spill told the rows left, %d not: want no more", spills[true], spills[false])
 			}
 		})
 	}

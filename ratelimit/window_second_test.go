@@ -83,10 +83,11 @@ func TestWindowWholeSecondReset(t *testing.T) {
 // window's own requests landed in the second window, and the last rows
 // spilled into a fifth (the real limiter: 0.72); where the rows may fill
 // their windows it goes beyond the quota. Warm 0.75 before (main 0.60),
-// 0.99 after. On a cold server a later window still spills: a request
-// held back to bisect the length lands past the window's end, which the
-// rows left, untold, cannot prevent (TestWindowRowsLeftSpill): 0.71
-// (main 0.67).
+// 0.99 after. On a cold server a later window still spilled: a request
+// held back to bisect the length landed past the window's end, which the
+// rows left, untold, could not prevent: 0.71 (0.67 before). Since no
+// request of a window is held back to bisect (windowPacer.try), 0.88,
+// at the cost of one 429 per window's end tried at most.
 func TestWindowWholeSecondRowsUntold(t *testing.T) {
 	for _, style := range []string{styleFlexible, styleLegacy} {
 		for _, cold := range []bool{false, true} {
@@ -103,11 +104,11 @@ func TestWindowWholeSecondRowsUntold(t *testing.T) {
 				ideal := idealFixed(100, time.Second)
 				eff := ideal.Seconds() / res.wall.Seconds()
 				t.Logf("eff %.2f (%.2fs), 429s %d, learned %v", eff, res.wall.Seconds(), res.throttled, res.stats.LearnedWindow)
-				if minEff := map[bool]float64{false: 0.95, true: 0.70}[cold]; eff < minEff {
+				if minEff := map[bool]float64{false: 0.95, true: 0.85}[cold]; eff < minEff {
 					t.Errorf("efficiency %.2f, want at least %.2f", eff, minEff)
 				}
-				if res.throttled > 0 {
-					t.Errorf("%d requests throttled, want none", res.throttled)
+				if res.throttled > 3 {
+					t.Errorf("%d requests throttled, want at most 3 (the next window's first request, tried at each window's end)", res.throttled)
 				}
 			})
 		}
