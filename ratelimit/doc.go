@@ -168,12 +168,13 @@
 // proved to truncate, the claim alone is tried, as before. A window length the
 // server states (RateLimit-Policy w=, in whole seconds) is a claim too:
 // once a reset came no sooner and the bounds reach at least halfway to it,
-// one request of the next window is held back to just before the claimed
-// end (3% and two round trips), and if it is still counted the stated
-// length is taken and the measuring ends (express-rate-limit's w=1 at
-// 100 per 1s); a length outside the bounds (its w=1 for a window of 150ms,
-// rounded up) or a refusal while paced by it puts the claim aside for
-// good. A window is timed from its first request's answer, when the
+// the next window's first request is tried just before the claimed end
+// (3% and two round trips; as below, not one of the window's own requests
+// held back, except on a window aligned on the clock), and if it is
+// refused there the stated length is taken and the measuring ends
+// (express-rate-limit's w=1 at 100 per 1s); a length outside the bounds
+// (its w=1 for a window of 150ms, rounded up), a try taken before it, or
+// a refusal while paced by it puts the claim aside for good. A window is timed from its first request's answer, when the
 // server surely had it, so slow answers never make it early; that request
 // goes alone and the rest of the quota with its answer (or two round
 // trips later, at most a tenth of the window, without one), since a
