@@ -264,6 +264,9 @@ type adaptive struct {
 	// bare is the bare-window model (bare.go), once a server that shows
 	// no counter refused a request.
 	bare *bareWindow
+	// bareBack is the bare-window model while a fixed window it handed
+	// over to the Retry-After window model is on trial (bareToFixed).
+	bareBack *bareWindow
 	// ra is the Retry-After window model (retryafter.go), once a server
 	// that shows no counter refused a request with a wait hint.
 	ra *raWindow

@@ -221,6 +221,20 @@ func simCases() []simCase {
 		{"fixed window 100/1s from first request, Retry-After only", func() simServer {
 			return &simFixed{limit: 100, window: w1, countRefused: true, style: styleRetryAfter}
 		}, idealFixed(100, w1), 0.95, 0.035, 0, 0.95, 0},
+		// With nothing at all on its 429s (express-rate-limit with its
+		// headers off): the bare-window model's probes and ride fill a
+		// fixed window as they fill a sliding log, which it was taken
+		// for (0.83 and 0.62, pinned --burst 1 at 0.84 and 0.72). Its
+		// fixed window (barefit.go) is verified where its refusals end
+		// (bareFixedOpened) and paced by the Retry-After window model:
+		// the quota at each window's start, pinned --window fixed. The
+		// 429s are the burst's tail and the probes'.
+		{"fixed window 15/150ms from first request, bare", func() simServer {
+			return &simFixed{limit: 15, window: w150, countRefused: true, style: styleBare}
+		}, idealFixed(15, w150), 0.90, 0.03, 0, 0.95, 0},
+		{"fixed window 100/1s from first request, bare", func() simServer {
+			return &simFixed{limit: 100, window: w1, countRefused: true, style: styleBare}
+		}, idealFixed(100, w1), 0.76, 0.035, 0, 0.93, 0},
 		// Aligned, an opener accepted says less (the window opened before
 		// it): once an opener is refused where a window from ours would
 		// have ended, only the brackets around the windows' starts bound
@@ -314,9 +328,14 @@ func simCases() []simCase {
 		{"sliding counter 20/250ms, bare, refused not counted", func() simServer {
 			return &simSliding{limit: 20, window: 250 * time.Millisecond, haproxy: true, style: styleBare}
 		}, idealSliding(20, 250*time.Millisecond), 0.92, 0.03, 0, 0.90, 0},
+		// A log explains a bare fixed window's answers until the first
+		// acceptance after refusals, where the fixed window is tried
+		// one request at a time and the log refuses one (bareFixedOpened):
+		// a 429 more at 30/300ms (12 before, 3.1% now), and at 100/1s a
+		// pinned 0.65 (0.72 before: learned 89.7/s, 99.2/s before).
 		{"sliding log 30/300ms, bare", func() simServer {
 			return &simSliding{limit: 30, window: 300 * time.Millisecond, style: styleBare}
-		}, idealSliding(30, 300*time.Millisecond), 0.83, 0.03, 0, 0.80, 0},
+		}, idealSliding(30, 300*time.Millisecond), 0.83, 0.032, 0, 0.80, 0},
 		// (0.62 before the probes were kept inside a counter's second
 		// period, which takes the first probe at 1.31s instead of 1.63s
 		// here, so that the search by bounds starts under the log's

@@ -145,6 +145,16 @@ type bareWindow struct {
 	// the lowest any model of the class has.
 	fitLo time.Duration
 	fit   bareFitResult
+	// notFixed is set once a fixed window was tried and refuted
+	// (bareToFixed); wasRiding says the hand-over came at a ride's
+	// refusal, which the fit takes up again.
+	notFixed, wasRiding bool
+	// wasPace and wasMeasured are the adaptive pace and rate at the
+	// hand-over, restored should the fixed window be refuted.
+	wasPace, wasMeasured float64
+	// refusedLast is set by a refusal once the probes found a window,
+	// cleared by the next acceptance: where a fixed window's began.
+	refusedLast bool
 }
 
 // shorten tries a shorter window, halfway (geometrically) to lo, after a
@@ -217,6 +227,7 @@ func (b *bareWindow) grow(d time.Duration) time.Duration {
 func (a *adaptive) bareRefused(now time.Time, backoff time.Duration) time.Duration {
 	b := a.bare
 	b.refused++
+	b.refusedLast = b.hi > 0
 	if b.confirm && !b.confirmed {
 		// A bucket gives the next request back only at its refill's
 		// pace, a counter that weighs its previous period (HAProxy) a
@@ -305,6 +316,12 @@ func (a *adaptive) bareAccepted(sent time.Time) (keep bool, hold time.Duration) 
 		return true, time.Duration(2 / a.pace * float64(time.Second))
 	}
 	if b.hi > 0 {
+		if b.refusedLast && !b.riding {
+			b.refusedLast = false
+			if a.bareFixedOpened(sent) {
+				return true, 0
+			}
+		}
 		if !b.riding && !b.fit.ok {
 			b.shorten(a, sent)
 		}
@@ -396,6 +413,11 @@ func (a *adaptive) bareRefit(now time.Time) (time.Duration, bool) {
 	fit := fitBare(a.bareLog, b.quota, lo, hi, now, !b.riding)
 	wasRiding := b.riding
 	b.riding = false
+	if fit.ok && fit.models[fitFixed] && !fit.models[fitLog] && !b.notFixed {
+		if pause, ok := a.bareToFixed(now, fit, wasRiding); ok {
+			return pause, true
+		}
+	}
 	wide := float64(fit.hi) > float64(fit.lo)*(1+bareWide)
 	if wasRiding && fit.ok && !fit.models[fitLog] && wide && b.rides < bareRides {
 		// Too wide to pace by: ride once more, once the window took
@@ -458,11 +480,139 @@ const bareLogMax = 2048
 // noteBare keeps an answer for the fit (sent is zero for a refusal) while
 // the bare-window model may start or is on.
 func (a *adaptive) noteBare(sent, recv time.Time, ok bool) {
-	if a.counterMax > 0 || a.limitSaid > 0 || a.win != nil || (a.signs > 0 && a.bare == nil) || len(a.bareLog) >= bareLogMax {
-		if a.signs > 0 && a.bare == nil {
+	gone := a.signs > 0 && a.bare == nil && a.bareBack == nil
+	if a.counterMax > 0 || a.limitSaid > 0 || a.win != nil || gone || len(a.bareLog) >= bareLogMax {
+		if gone {
 			a.bareLog = nil
 		}
 		return
 	}
 	a.bareLog = append(a.bareLog, bareAnswer{sent: sent, recv: recv, ok: ok})
+}
+
+// bareToFixed hands a bare server whose answers a fixed window explains
+// (express-rate-limit with its headers off: a window opened by the first
+// request after the last one ended, refusing the rest of it, its quota
+// back whole at its end) to the Retry-After window model, without a
+// claim: each window is an opener and, once it is taken, the rest of the
+// quota at once, the length bisected between the fit's bounds. Until the
+// first window opened after the hand-over has taken its whole quota one
+// request at a time (verify), a refusal gives the server back to the
+// bare-window model, the fixed window ruled out (bareFixedRefused). It
+// reports false when the fit holds no fixed window's state to time the
+// next from.
+func (a *adaptive) bareToFixed(now time.Time, fit bareFitResult, wasRiding bool) (time.Duration, bool) {
+	var lo, hi time.Duration
+	var st fitState
+	for i, c := range fit.cands {
+		if c.model != fitFixed {
+			continue
+		}
+		if lo == 0 || c.w < lo {
+			lo = c.w
+		}
+		if c.w >= hi {
+			hi, st = c.w, fit.states[i]
+		}
+	}
+	if hi == 0 || st.start.IsZero() {
+		return 0, false
+	}
+	b := a.bare
+	b.wasRiding = wasRiding
+	b.wasPace, b.wasMeasured = a.pace, a.measured
+	r := &raWindow{quota: fit.quota, start: b.start, startRecv: b.start, began: b.start,
+		lo: max(lo-time.Millisecond, 0), hi: hi, bare: true, from: now, verify: true}
+	// The window in force opened at the arrival of its first request,
+	// which the fit estimates; what it took is its quota.
+	r.openSent, r.openRecv, r.before = st.start, st.start, st.start
+	r.accepted = fit.quota
+	r.plan()
+	a.ra, a.bareBack, a.bare = r, b, nil
+	return max(r.at.Sub(now), 0), true
+}
+
+// bareFixedRefused reads a hint-less refusal at now while a bare server
+// is paced as a fixed window, and returns the pause; backoff is the pause
+// a refusal without a hint gets otherwise. A request sent after the
+// verifying opener refused, or a refusal the window model does not
+// explain, gives the server back to the bare-window model.
+func (a *adaptive) bareFixedRefused(now time.Time, backoff time.Duration) time.Duration {
+	r := a.ra
+	if r.opener.IsZero() {
+		switch {
+		case a.refusal.Before(r.from):
+			// What was in flight at the hand-over.
+			return max(r.at.Sub(now), 0)
+		case r.verify && !r.verifyFrom.IsZero() && !a.refusal.Before(r.verifyFrom):
+			return a.bareFromFixed(now, backoff)
+		}
+	}
+	pause, ok := a.raRefused(now, 0)
+	if !ok {
+		return a.bareFromFixed(now, backoff)
+	}
+	return pause
+}
+
+// bareFromFixed gives the server back to the bare-window model at a
+// refusal at now, the fixed window ruled out: the fit takes up the
+// answers again, this refusal with them.
+func (a *adaptive) bareFromFixed(now time.Time, backoff time.Duration) time.Duration {
+	b := a.bareBack
+	r := a.ra
+	a.ra, a.bareBack, a.bare = nil, nil, b
+	b.notFixed = true
+	if !b.wasRiding {
+		// Refuted at the first acceptance after refusals while
+		// paced evenly (bareFixedOpened): the pacing goes on where it
+		// was, once the pace has made up for the requests that went
+		// one at a time.
+		b.refused++
+		b.since = now
+		a.pace, a.measured = b.wasPace, b.wasMeasured
+		a.repace = true
+		n := 1
+		for i := len(a.bareLog) - 1; i >= 0 && !a.bareLog[i].recv.Before(r.verifyFrom); i-- {
+			n++
+		}
+		return time.Duration(float64(n) / a.pace * float64(time.Second))
+	}
+	// At a ride's refusal: the fit takes up the answers again, this
+	// refusal with them, and the search by bounds that follows a ride
+	// pauses as long as the ride took, as long as at the hand-over.
+	b.riding = true
+	b.rideFrom = now.Add(-r.from.Sub(b.rideFrom))
+	return a.bareRefused(now, backoff)
+}
+
+// bareFixedOpened reads the first acceptance, of a request sent at sent,
+// after refusals while the bare-window model paces: where a fixed window
+// explains the answers, one opened then. A log explains the same answers
+// (paced evenly, it gives back what it took as a fixed window does), but
+// no faster than it took them: the rest of the quota goes one request
+// at a time (a round trip each), which a fixed window takes and a log
+// refuses (bareFixedRefused gives it back). It reports whether the
+// fixed window's pacing took over.
+func (a *adaptive) bareFixedOpened(sent time.Time) bool {
+	b := a.bare
+	if b.notFixed || b.d1 <= 0 {
+		return false
+	}
+	now := a.lastRecv
+	fit := fitBare(a.bareLog, b.quota, min(b.fitLo, b.lo*19/20), b.d1+b.d1/20, now, false)
+	if !fit.ok || !fit.models[fitFixed] {
+		return false
+	}
+	if _, ok := a.bareToFixed(now, fit, false); !ok {
+		return false
+	}
+	r := a.ra
+	r.from, r.verifyFrom = sent, sent
+	r.open(sent, now)
+	r.rest = max(r.quota-1, 0)
+	r.plan()
+	r.wake = true
+	a.repace = true
+	return true
 }

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// The bare-window fit: which sliding window of which length explains every
+// The bare-window fit: which window of which length explains every
 // answer a bare server gave so far.
 //
 // A server that says nothing but 429 shows its window only through which
@@ -14,7 +14,9 @@ import (
 // runs (a log of the last window's requests; a counter whose periods
 // start at the first request and weigh the previous one, rounded down, as
 // HAProxy's stick tables do; a counter on periods aligned on the clock,
-// weighed exactly, as go-chi/httprate's), with refused requests counted or
+// weighed exactly, as go-chi/httprate's; a fixed window opened by the
+// first request after the last ended, as express-rate-limit's memory
+// store), with refused requests counted or
 // not, the burst's quota L and a length W on a fine grid, is replayed over
 // the answers; the candidates that contradict the fewest of them (a
 // request's arrival is known only to within its round trip, and a server
@@ -27,6 +29,10 @@ const (
 	fitLog     = iota // every request of the last window counts
 	fitFirst          // periods from the first request, previous weighed and rounded down (HAProxy)
 	fitAligned        // periods aligned on the clock, previous weighed exactly (httprate)
+	// fitFixed is a fixed window opened by the first request after the
+	// last one ended (express-rate-limit's memory store): nothing of a
+	// window ago weighs, its quota comes back whole at its end.
+	fitFixed
 	fitModels
 )
 
@@ -171,6 +177,10 @@ func (c fitCandidate) advance(s *fitState, at time.Time) {
 		case at.Sub(s.start) >= c.w:
 			s.start, s.prev, s.curr = s.start.Add(c.w), s.curr, 0
 		}
+	case fitFixed:
+		if s.start.IsZero() || at.Sub(s.start) >= c.w {
+			s.start, s.curr = at, 0
+		}
 	default:
 		if ws := at.Truncate(c.w); !ws.Equal(s.start) {
 			if ws.Sub(s.start) == c.w {
@@ -192,6 +202,8 @@ func (c fitCandidate) takes(s *fitState, at time.Time) bool {
 	case fitFirst:
 		remain := c.w - at.Sub(s.start)
 		return s.curr+int(int64(s.prev)*int64(remain)/int64(c.w)) < c.quota
+	case fitFixed:
+		return s.curr < c.quota
 	default:
 		used := float64(s.prev)*float64(c.w-at.Sub(s.start))/float64(c.w) + float64(s.curr)
 		return int(math.Round(used)) < c.quota
@@ -220,6 +232,11 @@ func (c fitCandidate) nextAt(s *fitState, now time.Time) time.Time {
 			return now
 		}
 		return latest(now, s.log[n-c.quota].Add(c.w))
+	case fitFixed:
+		if s.start.IsZero() || now.Sub(s.start) >= c.w || s.curr < c.quota {
+			return now
+		}
+		return s.start.Add(c.w)
 	case fitFirst:
 		start, prev, curr := s.start, s.prev, s.curr
 		switch {

@@ -447,7 +447,7 @@ func (l *Limiter) concEnded(sent, now time.Time, o Outcome) bool {
 			// Retry-After window, a bare one) took the cap's refusals
 			// for a quota's, and their openers were never sent: should
 			// the cap be put aside, they start afresh.
-			a.ra, a.bare = nil, nil
+			a.ra, a.bare, a.bareBack = nil, nil, nil
 			if now.Before(l.pauseUntil) {
 				// The wait the refusals stated was refuted.
 				l.stats.Paused -= l.pauseUntil.Sub(now)
@@ -615,6 +615,11 @@ func (l *Limiter) Done(sent time.Time, o Outcome) {
 		// The Retry-After window's opener got no answer: the next
 		// request opens instead of the pool waiting for it.
 		r.opener, wake = time.Time{}, true
+	}
+	if r := l.adapt.retryAfter(); o == Failed && r != nil && !r.single.IsZero() && !sent.Before(r.single) {
+		// So did the request verifying a bare fixed window: the next
+		// goes.
+		r.single, wake = time.Time{}, true
 	}
 	if l.concEnded(sent, now, o) || wake {
 		// A slot is free, or the cap moved: waiters look again.

@@ -482,6 +482,8 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 		// (bare.go) times the pause, not a backoff guess.
 		if l.adapt.bare != nil {
 			wait, bare = l.adapt.bareRefused(now, wait), true
+		} else if l.adapt.ra != nil && l.adapt.ra.bare {
+			wait, bare = l.adapt.bareFixedRefused(now, wait), true
 		} else if d, ok := l.adapt.startBare(now, wait); ok {
 			wait, bare = d, true
 		}

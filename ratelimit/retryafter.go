@@ -101,6 +101,17 @@ type raWindow struct {
 	// wake asks the Limiter to wake waiting workers: the opener's answer
 	// let the rest of the quota go.
 	wake bool
+
+	// bare is set for a server that says nothing but 429, handed over
+	// by the bare-window model when a fixed window explains its answers
+	// (bareToFixed): no claim, and the first window opened after the
+	// hand-over (at from, its opener sent at verifyFrom) sends the rest
+	// of its quota one request at a time (single is the one in flight),
+	// until all are taken (verify).
+	bare               bool
+	from               time.Time
+	verify             bool
+	verifyFrom, single time.Time
 }
 
 // raBracket is where a window started: after lo, at or before hi.
@@ -153,6 +164,9 @@ func (a *adaptive) startRetryAfter(now time.Time, wait time.Duration) (time.Dura
 
 // claimAt records the end a refusal at now with a wait of wait states.
 func (r *raWindow) claimAt(now time.Time, wait time.Duration) {
+	if r.bare {
+		return
+	}
 	if end := now.Add(wait); r.claim.IsZero() || end.Before(r.claim) {
 		r.claim = end
 	}
@@ -174,6 +188,15 @@ func (r *raWindow) reserve(now time.Time) time.Duration {
 	switch {
 	case !r.opener.IsZero():
 		return raIdle
+	case r.rest > 0 && !r.verifyFrom.IsZero():
+		// Verifying a bare fixed window: one at a time, or after
+		// raIdle, should the answer never come.
+		if !r.single.IsZero() && now.Sub(r.single) < raIdle {
+			return raIdle - now.Sub(r.single)
+		}
+		r.single = now
+		r.rest--
+		return 0
 	case r.rest > 0:
 		r.rest--
 		return 0
@@ -209,6 +232,16 @@ func (a *adaptive) raAccepted(sent, recv time.Time) bool {
 	if r.opener.IsZero() || sent.Before(r.opener) {
 		// One of the rest of a window's quota.
 		r.accepted++
+		if !r.verifyFrom.IsZero() && !sent.Before(r.verifyFrom) {
+			r.single, r.wake = time.Time{}, true
+			if r.rest == 0 {
+				// A bare server took the window's whole quota one
+				// request at a time, faster than anything it took
+				// before was sent: a fixed window, which gave it
+				// back at once.
+				r.verify, r.confirmed, r.verifyFrom = false, true, time.Time{}
+			}
+		}
 		return true
 	}
 	r.opener = time.Time{}
@@ -256,6 +289,9 @@ func (a *adaptive) raAccepted(sent, recv time.Time) bool {
 	}
 	r.open(sent, recv)
 	r.rest = max(r.quota-1, 0)
+	if r.verify && !sent.Before(r.from) {
+		r.verifyFrom = sent
+	}
 	r.plan()
 	return true
 }
