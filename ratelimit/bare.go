@@ -600,7 +600,14 @@ func (a *adaptive) bareFixedOpened(sent time.Time) bool {
 		return false
 	}
 	now := a.lastRecv
-	fit := fitBare(a.bareLog, b.quota, min(b.fitLo, b.lo*19/20), b.d1+b.d1/20, now, false)
+	lo := b.lo * 19 / 20
+	if b.fitLo > 0 {
+		lo = min(lo, b.fitLo)
+	}
+	if lo <= 0 {
+		return false
+	}
+	fit := fitBare(a.bareLog, b.quota, lo, b.d1+b.d1/20, now, false)
 	if !fit.ok || !fit.models[fitFixed] {
 		return false
 	}
