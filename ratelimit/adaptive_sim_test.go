@@ -231,10 +231,15 @@ func simCases() []simCase {
 		// 429s are the burst's tail and the probes'.
 		{"fixed window 15/150ms from first request, bare", func() simServer {
 			return &simFixed{limit: 15, window: w150, countRefused: true, style: styleBare}
-		}, idealFixed(15, w150), 0.90, 0.03, 0, 0.95, 0},
+		}, idealFixed(15, w150), 0.89, 0.03, 0, 0.95, 0},
+		// At 100/1s the fit leaves the window's length between 0.94 and
+		// 1.31s, which the Retry-After window model bisects a refusal at
+		// a time: 400 rows are four windows, and the run ends with 1.22s
+		// learned and pinned (0.82; the window's own 1.0s would give
+		// 0.96).
 		{"fixed window 100/1s from first request, bare", func() simServer {
 			return &simFixed{limit: 100, window: w1, countRefused: true, style: styleBare}
-		}, idealFixed(100, w1), 0.76, 0.035, 0, 0.93, 0},
+		}, idealFixed(100, w1), 0.76, 0.035, 0, 0.80, 0},
 		// Aligned, an opener accepted says less (the window opened before
 		// it): once an opener is refused where a window from ours would
 		// have ended, only the brackets around the windows' starts bound
@@ -331,8 +336,7 @@ func simCases() []simCase {
 		// A log explains a bare fixed window's answers until the first
 		// acceptance after refusals, where the fixed window is tried
 		// one request at a time and the log refuses one (bareFixedOpened):
-		// a 429 more at 30/300ms (12 before, 3.1% now), and at 100/1s a
-		// pinned 0.65 (0.72 before: learned 89.7/s, 99.2/s before).
+		// a 429 more at 30/300ms (12 before, 3.1% now) and at 100/1s.
 		{"sliding log 30/300ms, bare", func() simServer {
 			return &simSliding{limit: 30, window: 300 * time.Millisecond, style: styleBare}
 		}, idealSliding(30, 300*time.Millisecond), 0.83, 0.032, 0, 0.80, 0},
@@ -342,9 +346,11 @@ func simCases() []simCase {
 		// window and is refused once. Over 40 starts, late and stalled
 		// answers, the mean went 0.540 -> 0.616 with the search's
 		// pause after a ride, pinned 0.524 -> 0.681.)
+		// (0.59 before the fixed window was tried where the refusals
+		// end: a 429 more, 5.19s instead of 5.05s.)
 		{"sliding log 100/1s, bare", func() simServer {
 			return &simSliding{limit: 100, window: w1, style: styleBare}
-		}, idealSliding(100, w1), 0.58, 0.04, 0, 0.70, 0},
+		}, idealSliding(100, w1), 0.57, 0.04, 0, 0.70, 0},
 		// The same windows with X-RateLimit-* counters: a log, and a
 		// counter whose periods start at the first request. Before the
 		// counter was steered to a request's spare: 0.56 and 0.51 at

@@ -401,16 +401,18 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 		a.refusedSent = time.Time{}
 		return 0
 	}
-	if l.adapt != nil && l.adapt.ra != nil && !hinted {
+	if l.adapt != nil && l.adapt.ra != nil && !l.adapt.ra.bare && !hinted {
 		// The Retry-After window model is on: the server stated a wait
 		// before, so a refusal without a usable hint is read as a wait
 		// of 0, the window ending within it. That is what a hint at an
 		// instant already past means (sethvargo/go-limiter names its
 		// window's end to the second, truncated); a bare 429 from
 		// another layer is read so too, and costs at most this one
-		// refusal's pause, the model being handed back after it.
-		// Unread, a refused opener was awaited for good (go-limiter at
-		// 5 per 1s with 8 workers: 10 of 40 rows in 180s).
+		// refusal's pause, the model being handed back after it (not
+		// where a bare server was handed to it as a fixed window:
+		// bareFixedRefused reads those). Unread, a refused opener was
+		// awaited for good (go-limiter at 5 per 1s with 8 workers: 10
+		// of 40 rows in 180s).
 		hinted, wait = true, 0
 	}
 	if a := l.adapt; a != nil {
