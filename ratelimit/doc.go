@@ -516,9 +516,13 @@
 // 2% of an interval a request (let go half an interval after a late
 // predecessor, as it was before, it was refused whenever the machine's
 // timers fired a millisecond or two late). A fixed --rate with --burst 1
-// keeps half an interval until its first refusal: a window paced so
-// refuses no close pair, and holding 98% would make it pay every late
-// timer on the requests after it (2-3% slower against the real HAProxy).
+// (the flags pinned for a bucket of one) holds 98% from its first
+// request: kept at half an interval until its first refusal, it drew
+// that one refusal from nginx without a burst on a busy machine. A
+// --rate alone (the flags pinned for a sliding window) keeps half an
+// interval until its first refusal: a window paced so refuses no close
+// pair, and holding 98% would make it pay every late timer on the
+// requests after it (2-3% slower against the real HAProxy).
 // The search from the
 // first guess (10/s) is brisk, each refusal costing one 429 and not a
 // burst's; once a refusal measured the rate it slows down near the pace

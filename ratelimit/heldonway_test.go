@@ -41,10 +41,12 @@ func TestBucketOfOneHeldOnItsWay(t *testing.T) {
 		if eff < 0.84 || share > 0.03 {
 			t.Errorf("seed %d: adaptive efficiency %.2f with %.1f%% 429s, want at least 0.84 with at most 3%%", seed, eff, 100*share)
 		}
-		// A fixed --rate with --burst 1 keeps half an interval until its
-		// first refusal (pacer.tight): one late timer costs that one.
-		if pinEff < 0.92 || pin.throttled > 1 {
-			t.Errorf("seed %d: pinned efficiency %.2f with %d 429s, want at least 0.92 with at most 1", seed, pinEff, pin.throttled)
+		// The pinned --burst 1 kept half an interval until its first
+		// refusal (pacer.tight): one late timer cost that one (0.93-0.95
+		// with 1 429 each seed). It FAILED so. --burst 1 now holds the
+		// schedule tight from the first request.
+		if pinEff < 0.92 || pin.throttled > 0 {
+			t.Errorf("seed %d: pinned efficiency %.2f with %d 429s, want at least 0.92 with none", seed, pinEff, pin.throttled)
 		}
 	}
 }

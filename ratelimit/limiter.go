@@ -25,6 +25,9 @@ type Config struct {
 	Rate Rate
 	// Burst is how many requests may leave at once after an idle spell.
 	// 0 means 1 for a fixed rate (strict pacing) and is learned when Adaptive.
+	// A fixed rate with Burst 1 holds every two requests pacerStrictGap of
+	// an interval apart from the first (a bucket of one); with 0, half an
+	// interval until the server refuses one (pacer.tight).
 	Burst int
 	// Adaptive learns the server's sustained rate from its throttle answers.
 	Adaptive bool
@@ -177,8 +180,13 @@ func New(cfg Config) *Limiter {
 	}
 	if burst == 1 {
 		// Strict pacing: no two requests closer than an interval, which
-		// a server that takes one at a time asks.
-		l.lim = newStrictPacer(l.ceiling, false)
+		// a server that takes one at a time asks. --burst 1 says the
+		// server is one (a bucket of one, the flags pinned for it): the
+		// schedule is tight from the first request, for a late timer
+		// costs a refusal there. A --rate alone (a sliding window's
+		// pinned flags) lets a request go half an interval after a late
+		// one until a refusal shows a bucket of one (pacer.tight).
+		l.lim = newStrictPacer(l.ceiling, cfg.Burst == 1)
 		return l
 	}
 	l.lim = newPacer(l.ceiling, burst)
@@ -693,7 +701,7 @@ func (l *Limiter) applyAdaptive(now time.Time) {
 // for a later run to start from (the summary's "to pin them" flags): a
 // little under the learned rate, with the learned burst for a bucket (a
 // request less, pinnedSpare, from three up) and none for a sliding window (after a burst it gives nothing back for a
-// whole window); a fixed window's quota per its length rounded up to the
+// whole window; Burst 0, one at a time but not held tight); a fixed window's quota per its length rounded up to the
 // millisecond; for a concurrency limit no rate, InFlight its limit
 // (--concurrency). ok is false when nothing was learned.
 func (s Stats) Pinned() (cfg Config, ok bool) {
@@ -708,7 +716,10 @@ func (s Stats) Pinned() (cfg Config, ok bool) {
 		cfg := Config{Rate: RateFromPerSecond(s.LearnedRate * pinnedMargin), Burst: s.LearnedBurst}
 		switch {
 		case s.LearnedModel == ModelSlidingWindow:
-			cfg.Burst = 1
+			// One at a time, but no --burst 1: that would hold every
+			// late request's successor a whole interval after it
+			// (pacer.tight), which a sliding window does not need.
+			cfg.Burst = 0
 		case cfg.Burst > 2:
 			cfg.Burst -= pinnedSpare
 		}
