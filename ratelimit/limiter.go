@@ -187,6 +187,7 @@ func New(cfg Config) *Limiter {
 		// pinned flags) lets a request go half an interval after a late
 		// one until a refusal shows a bucket of one (pacer.tight).
 		l.lim = newStrictPacer(l.ceiling, cfg.Burst == 1)
+		l.lim.cold = true
 		return l
 	}
 	l.lim = newPacer(l.ceiling, burst)

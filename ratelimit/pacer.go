@@ -28,11 +28,16 @@ type pacer struct {
 	// tight holds the strict schedule's departures pacerStrictGap of an
 	// interval apart, else half an interval: a server that takes one
 	// request at a time refuses any pair closer than its interval, but
-	// a window paced with --burst 1 refuses none and would pay a late
-	// timer's lateness on every request after it. The adaptive rate's
-	// strict schedule is tight (it serves a bucket of one); a fixed
-	// --rate with --burst 1 turns tight at its first refusal.
+	// a sliding window paced one at a time refuses none and would pay a
+	// late timer's lateness on every request after it. The adaptive
+	// rate's strict schedule is tight (it serves a bucket of one), and
+	// so is a fixed --rate with --burst 1 given (the flags pinned for
+	// one); a --rate alone turns tight at its first refusal.
 	tight bool
+	// cold is set on a fixed --rate's schedule: its first requests open
+	// the pool's connections (answered). The adaptive rate's starts
+	// after the first burst opened them.
+	cold bool
 
 	limit rate.Limit
 	slots []*slot   // the waiting reservations, by time
@@ -64,6 +69,17 @@ func (p *pacer) answered(sent, recv time.Time) {
 	if rtt < 0 {
 		return
 	}
+	// On a cold schedule, until pacerRTTs are known, the usual is the
+	// shortest before it (none: 0, the request arrived at the latest
+	// when answered): the run's first requests go out on new
+	// connections, each dialled first and some held longer than others
+	// on the way, and a median of those few is no usual round trip
+	// (nginx without a burst, pinned, refused one of the first ten in
+	// most real runs).
+	usual, cold := time.Duration(0), p.cold && len(p.rtts) < pacerRTTs
+	if cold && len(p.rtts) > 0 {
+		usual = slices.Min(p.rtts)
+	}
 	if len(p.rtts) == pacerRTTs {
 		p.rtts = append(p.rtts[:0], p.rtts[1:]...)
 	}
@@ -71,9 +87,12 @@ func (p *pacer) answered(sent, recv time.Time) {
 	if !p.tight || sent.Before(p.left) {
 		return
 	}
-	sorted := slices.Clone(p.rtts)
-	slices.Sort(sorted)
-	p.left = laterOf(p.left, sent.Add(rtt-sorted[len(sorted)/2]))
+	if !cold {
+		sorted := slices.Clone(p.rtts)
+		slices.Sort(sorted)
+		usual = sorted[len(sorted)/2]
+	}
+	p.left = laterOf(p.left, sent.Add(rtt-usual))
 }
 
 // pacerGone is how many departures the strict schedule remembers.

@@ -92,6 +92,7 @@ func (q *simEvents) Pop() any {
 // simWorker is one worker of the pool.
 type simWorker struct {
 	job     bool // holds a message to send
+	dialled bool // has sent its first request (opened its connection)
 	waiting bool // sleeping in Wait
 	gen     int
 	res     *slot
@@ -212,6 +213,10 @@ type simulation struct {
 	// connections, dialled first and taken last (nginx), so the burst's
 	// earliest request is the one refused.
 	dialFirst time.Duration
+	// dialEach, when not 0, holds each worker's first request up to this
+	// much longer on its way, drawn afresh: a new connection each, one
+	// dialled and taken later than another.
+	dialEach time.Duration
 	// backend, when not 0, is how much longer an accepted request takes
 	// than a refused one: a proxy answers its refusals itself and passes
 	// the rest on (nginx's limit_req).
@@ -319,6 +324,12 @@ func (s *simulation) send(w int) {
 	late := s.delay()
 	if s.requests == 1 {
 		late += s.dialFirst
+	}
+	if !s.ws[w].dialled {
+		s.ws[w].dialled = true
+		if s.dialEach > 0 {
+			late += time.Duration(s.rnd.Float64() * float64(s.dialEach))
+		}
 	}
 	s.push(simEvent{at: now.Add(s.latency()/2 + late), kind: simArrive, worker: w, sent: now})
 }
