@@ -556,7 +556,13 @@
 // covers). In the simulation, with one request in ten held up to 2ms,
 // nginx without a burst went from 0.77-0.81 adaptive (86-91/s learned)
 // and 0.82-0.86 pinned with 1-4 429s to 0.85-0.86 (99/s) and 0.93-0.95
-// with the one 429 that makes a fixed --rate's schedule tight.
+// with the one 429 that made a fixed --rate's schedule tight; --burst 1
+// now holds it tight from the first request: 0 429s, 0.94-0.95. A fixed
+// --rate's first requests open the pool's connections, dialled first and
+// held on their way unevenly, and the median of those few round trips is
+// no usual one: until sixteen are known its schedule takes the shortest
+// before as the usual (the whole round trip for the first), which took
+// the real nginx-noburst's pinned 429 among the first ten requests away.
 //
 // What the summary prints as learned is Stats.LearnedModel, LearnedBurst,
 // LearnedRate and LearnedWindow; Stats.Pinned turns them into the Config
