@@ -282,6 +282,14 @@ type adaptive struct {
 	// server takes one request at a time: one over the closest recent
 	// departures, or the pace in force when the pacer does not know them.
 	refusedPace float64
+	// oneAcc is the latest accepted requests, by send time; oneLow and
+	// oneCeil the most a bucket of one's accepted pairs proved of its
+	// rate and the least its refusals left it (0: none): onebound.go.
+	oneAcc          []oneTaken
+	oneLow, oneCeil float64
+	// oneRepaced asks the Limiter for a fresh pacer: oneFit slowed the
+	// pace.
+	oneRepaced bool
 	// conc is the concurrency model (concurrency.go), once the refusals
 	// showed one: the Limiter caps requests in flight and the rest rests.
 	conc *concModel
@@ -303,6 +311,7 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 	a.successes++
 	a.lastRecv = now
 	a.noteAccepted(sent)
+	a.oneAccepted(sent, now)
 	if a.signs == 0 && sent.After(a.burstLast) {
 		a.burstLast = sent
 	}
@@ -754,6 +763,8 @@ func (a *adaptive) windowBounds(sent, recv time.Time) (lo, hi time.Duration, ok 
 // request before it.
 func (a *adaptive) throttled(now time.Time, pause, closest time.Duration) {
 	if a.oneAtATime() {
+		a.oneRefused(a.refusedSent)
+		defer a.oneFit()
 		// Refused while creeping near the latest refusal: not the
 		// limit found again but the jitter of the send times, which a
 		// bucket of one refuses whenever two requests come closer than

@@ -516,6 +516,9 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 				l.adapt.throttled(now, wait, closest)
 			}
 			l.applyAdaptive(now)
+			if l.adapt.oneRepaced {
+				bare, l.adapt.oneRepaced = true, false
+			}
 			if bare {
 				// Reservations made at the old pace would hold the
 				// probe back: start the pace afresh.
@@ -624,6 +627,7 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 	}
 	l.adapt.open = l.fl.open
 	idle := l.adapt.succeeded(sent, now, remaining, limit, reset, second)
+	l.adapt.oneFit()
 	l.adapt.open = nil
 	if l.adapt.capping() {
 		// A concurrency limit: the cap paces; the rate models only
@@ -650,6 +654,9 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 		l.lim = l.adaptivePacer(now, true)
 		l.lim.AllowN(now, 1)
 		l.wakeWaiters()
+	}
+	if l.adapt.oneRepaced {
+		l.adapt.oneRepaced, l.adapt.repace = false, true
 	}
 	if l.adapt.repace {
 		// The bare-window model set a new pace: reservations made at the
