@@ -561,14 +561,20 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 	if l.hintless > 0 {
 		l.hintless--
 	}
-	held := false
+	held, tried := false, false
 	if w := l.window(); w != nil {
-		held = w.opened
+		held, tried = w.opened, !w.tried.IsZero()
 	}
 	defer func() {
-		if w := l.window(); held && w != nil && !w.opened {
-			// The window's first answer came: the rest of its quota
-			// waits no longer.
+		w := l.window()
+		if w == nil {
+			return
+		}
+		if held && !w.opened || tried && w.tried.IsZero() {
+			// The window's first answer came, or the next window's
+			// first request, tried between the length's bounds, was
+			// taken and opened it: the rest of its quota waits no
+			// longer (asleep until the old bound above otherwise).
 			l.wakeWaiters()
 		}
 	}()

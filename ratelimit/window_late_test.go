@@ -348,3 +348,63 @@ func TestWindowTriedOpenerRefused(t *testing.T) {
 		open = end
 	}
 }
+
+// TestWindowTriedOpenerTakenWakes: the next window's first request, tried
+// between the length's bounds, is taken (the window had ended). The workers
+// asleep until the old bound above are woken with its answer, and the rest
+// of the new window's quota goes then, not at the old bound (found by
+// session 11's review: the wake was only for a window's own opener).
+func TestWindowTriedOpenerTakenWakes(t *testing.T) {
+	const ms = time.Millisecond
+	r := newLateRig(t, 100*ms)
+	admit := func(at time.Duration) time.Duration {
+		r.clk.now = r.t0.Add(at)
+		r.l.mu.Lock()
+		defer r.l.mu.Unlock()
+		d, _, _ := r.l.admit(r.clk.now)
+		if d <= 0 {
+			r.l.begin(r.clk.now)
+		}
+		return d
+	}
+	open := 160 * ms
+	r.send(open)
+	r.answer(open, open+ms, 14)
+	w := r.l.adapt.win
+	for range 14 {
+		if d := admit(open + 2*ms); d > 0 {
+			t.Fatalf("one of its quota held %v", d)
+		}
+	}
+	for i := range 14 {
+		r.answer(open+2*ms, open+3*ms, 13-i)
+	}
+	lo, hi, try := w.lo, w.hi, w.pacer.try
+	t.Logf("lo %v hi %v try %v", lo, hi, try)
+	start := open + ms
+	tried := start + try
+	if d := admit(tried); d > 0 {
+		t.Fatalf("the try at %v held %v", tried, d)
+	}
+	// Another worker comes right after the try left: it sleeps.
+	d := admit(tried + ms/2)
+	r.l.mu.Lock()
+	ch := r.l.changed
+	r.l.mu.Unlock()
+	t.Logf("a worker after the try sleeps %v (until %v; old end %v)", d, tried+ms/2+d, start+hi)
+	// Taken: the counter shows a new window.
+	r.answer(tried, tried+ms, 14)
+	t.Logf("after taken try: lo %v hi %v open %v sent %d", w.lo, w.hi, w.pacer.open.Sub(r.t0), w.pacer.sent)
+	woken := false
+	select {
+	case <-ch:
+		woken = true
+	default:
+	}
+	if !woken {
+		t.Errorf("the sleeping worker was not woken by the taken try's answer: it sleeps until %v, the new window opened at %v", tried+ms/2+d, tried+ms)
+	}
+	if d := admit(tried + 2*ms); d > 0 {
+		t.Errorf("after the taken try's answer, the next request of the new window waits %v", d)
+	}
+}
