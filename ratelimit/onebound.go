@@ -94,7 +94,11 @@ func (a *adaptive) oneRefused(sent time.Time) {
 		a.oneCeil = ceil
 	}
 	if a.oneLow >= a.oneCeil {
+		// The pairs the floor came from go with it: oneTook reads
+		// every pair kept, and the older pair would raise the same
+		// floor again and wipe this newer ceiling.
 		a.oneLow = 0
+		a.oneAcc = slices.Clone(a.oneAcc[i-1:])
 	}
 }
 

@@ -56,3 +56,27 @@ func TestAdaptiveSlowBucketOfOneBounds(t *testing.T) {
 		})
 	}
 }
+
+// TestOneBoundRefusalCeilingKept: a refusal that bounds the rate under the
+// floor an older pair proved drops that floor, and the older pair must not
+// raise it again and wipe the newer ceiling (found by session 11's review:
+// on windows of one aligned on the clock the pinned rate went 10-40% over
+// the server's).
+func TestOneBoundRefusalCeilingKept(t *testing.T) {
+	const ms = time.Millisecond
+	a := &adaptive{}
+	t0 := simEpoch
+	acc := func(at time.Duration) { a.oneAccepted(t0.Add(at), t0.Add(at+ms)) }
+	acc(0)
+	acc(700 * ms) // a pair 700ms apart: a floor of 1/0.702s = 1.42/s
+	a.oneTook()
+	acc(1700 * ms)
+	a.oneRefused(t0.Add(2450 * ms)) // refused 750ms after the latest taken: under 1.34/s
+	if a.oneCeil == 0 || a.oneLow != 0 {
+		t.Fatalf("after the refusal: floor %.3f/s ceiling %.3f/s, want the floor gone", a.oneLow, a.oneCeil)
+	}
+	a.oneTook()
+	if a.oneCeil == 0 || a.oneLow > a.oneCeil {
+		t.Errorf("floor %.3f/s ceiling %.3f/s: the refusal's ceiling (1.34/s) was wiped by the older pair's floor", a.oneLow, a.oneCeil)
+	}
+}
