@@ -534,6 +534,7 @@ func (a *adaptive) refill(sent, now time.Time, remaining int, reset time.Duratio
 			// as time passes, but a window that has not ended yet.
 			a.idleUntil = time.Time{}
 			a.win = newWindowModel(a.burstSize(), a.inFlight, a.burstSize()-remaining, a.firstSent, a.firstRecv, sent.Sub(a.firstRecv))
+			a.win.anchorGrid(a.firstSent, a.firstRecv)
 			if !a.claimEnd.IsZero() {
 				a.win.claim, a.win.claimSecond = a.claimEnd.Sub(a.firstSent), a.claimSecond
 			}
@@ -697,7 +698,13 @@ func (a *adaptive) fixedWindowShows(sent time.Time, remaining int) bool {
 	}
 	a.win = newWindowModel(burst, a.inFlight, burst-remaining, sent, a.lastRecv, 0)
 	a.win.reset = true
+	a.win.anchorGrid(a.firstSent, a.firstRecv)
 	if lo, hi, ok := a.windowBounds(sent, a.lastRecv); ok {
+		last := a.wholeSent
+		if a.countedSent.After(last) && a.countedSent.Before(sent) {
+			last = a.countedSent
+		}
+		a.win.priorWindow(a.wholeRecv, last)
 		a.win.narrow(lo, hi)
 	}
 	return true

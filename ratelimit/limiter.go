@@ -762,7 +762,7 @@ func (l *Limiter) Stats() Stats {
 			s.LearnedModel, s.LearnedInFlight = ModelConcurrency, l.adapt.conc.limit
 			s.LearnedBurst, s.LearnedRate = 0, 0
 		case l.adapt.win != nil && l.adapt.win.hi > 0:
-			s.LearnedModel, s.LearnedWindow = ModelFixedWindow, l.adapt.win.length()
+			s.LearnedModel, s.LearnedWindow = ModelFixedWindow, l.adapt.win.learned()
 		case l.adapt.ra != nil && l.adapt.ra.confirmed:
 			s.LearnedModel, s.LearnedWindow = ModelFixedWindow, l.adapt.ra.hi
 		case s.LearnedRate > 0 && l.adapt.sliding:

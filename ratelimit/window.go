@@ -294,6 +294,39 @@ type windowModel struct {
 	// which bounds the length by a k-th of the time between: ever
 	// tighter as the run goes on, however wide each bracket.
 	brackets []time.Time
+
+	// A window on a grid the client did not start (go-limiter's, phased
+	// at the client's first request ever, or one aligned on the clock)
+	// ends sooner after a late opener than a window from that opener:
+	// hi, measured from the opener, is no bound on it, and a run whose
+	// openers drifted early through their grid windows measured it short
+	// without a refusal (go-limiter at 50 per 250ms: 222ms, and the
+	// pinned flags refused). grid holds our latest windows as a grid
+	// would place them; gridHi is the longest window a grid from the
+	// run's first request (anchor) that explains all of them allows (0:
+	// none known yet), and gridOff is set once no such grid longer than
+	// lo does: the windows open at our openers, or on a grid phased
+	// elsewhere, which shows as aligned.
+	grid    []gridWindow
+	gridHi  time.Duration
+	gridOff bool
+	// anchor is the run's first request (sent, answered): a grid the
+	// server started at the client's first request (go-limiter's, a
+	// fresh key) starts in between, taken as just before the answer
+	// (anchorGrid). Windows of ours k grid windows
+	// after it then lie within a k-th of the length, however late in
+	// their windows our openers came. A grid phased elsewhere (on the
+	// clock, or a key the server knew) leaves the first window short:
+	// aligned, or no grid fits and gridOff.
+	anchor gridWindow
+}
+
+// gridWindow is one of our windows as a grid would place it: its start
+// lies in (from, to] (from zero: anywhere before to), and last is the
+// latest of our requests known in it, which reached the server before
+// the window ended.
+type gridWindow struct {
+	from, to, last time.Time
 }
 
 // How a server gives its window's end to the whole second.
@@ -328,6 +361,7 @@ func newWindowModel(quota, inFlight, before int, startSent, startRecv time.Time,
 	w.left, w.leftSent, w.leftRecv = quota-before, startSent, startRecv
 	w.pacer.sent = before
 	w.lastIn = startSent
+	w.grid = []gridWindow{{to: startRecv, last: startSent}}
 	w.plan()
 	return w
 }
@@ -558,8 +592,16 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int, second time.Ti
 	if w.hi > 0 && (hi == 0 || w.hi < hi) {
 		hi = w.hi
 	}
+	if n := len(w.grid); n > 0 {
+		w.grid[n-1].last = maxTime(w.grid[n-1].last, w.lastIn)
+	}
+	if len(w.grid) == windowBrackets {
+		w.grid = w.grid[1:]
+	}
+	w.grid = append(w.grid, gridWindow{from: w.lastIn, to: edge, last: sent})
 	w.prevLast, w.lastIn = w.lastIn, sent
 	w.reset = w.left <= w.quota/4 || !w.refusedSent.Before(w.startSent)
+	w.scanGrid()
 	if !w.refusedNow {
 		w.refusals = 0
 	}
@@ -968,6 +1010,142 @@ func (w *windowModel) claimList() []time.Duration {
 		}
 	}
 	return list
+}
+
+// anchorGrid records the run's first request, sent and answered at the
+// given times: a grid of the server's from it starts within a
+// millisecond before the answer. The server had the request by then, and
+// a start as early as the send spans a cold server's late first answer
+// (40-60ms for a fresh Node.js), which let grids fit that were as much
+// longer than a window from each opener (flexible at 100 per 1s, cold:
+// 1.025-1.108s in the simulation, where 1.020-1.058s from the openers).
+func (w *windowModel) anchorGrid(sent, recv time.Time) {
+	w.anchor = gridWindow{from: maxTime(sent, recv.Add(-time.Millisecond)), to: recv, last: sent}
+}
+
+// priorWindow records the window before the model's first, whose first
+// answer came at recv and in which a request sent at last was counted:
+// the model's first window began after that request.
+func (w *windowModel) priorWindow(recv, last time.Time) {
+	w.grid[0].from = last
+	w.grid = append([]gridWindow{{to: recv, last: last}}, w.grid...)
+}
+
+// learned is the window's length as the summary states it and the
+// flags it suggests pace it: the length the pacer times, unless a grid
+// the client did not start may still explain every window seen and
+// allows a longer one. A pinned run opens its first window at its own
+// first request, wherever the server's grid lies, so a length measured
+// from late openers would send into windows not yet ended; a window a
+// few percent long costs a few percent, one short costs 429s. A length
+// the server stated and a request near its end confirmed holds on any
+// grid.
+func (w *windowModel) learned() time.Duration {
+	l := w.length()
+	if w.trusted || w.gridOff || w.gridHi <= l || len(w.grid) < gridMinWindows {
+		return l
+	}
+	return w.gridHi
+}
+
+// scanGrid finds the longest window a grid from the run's first request
+// allows, below safeHi and gridHi (evidence only takes lengths away),
+// scanning down from there in steps small enough to miss none, and sets
+// gridOff when none over lo fits.
+func (w *windowModel) scanGrid() {
+	if w.gridOff || w.safeHi <= 0 {
+		return
+	}
+	top, bottom := w.safeHi, max(w.lo, time.Millisecond)
+	if w.gridHi > 0 {
+		top = min(top, w.gridHi)
+	}
+	if top <= bottom {
+		w.gridHi = top
+		return
+	}
+	// A grid that fits at d fits, each window's bracket widened by tol,
+	// anywhere within tol/n of d, n the windows the grid spans: a step
+	// of that finds it. Found at d, none longer than d+step fits.
+	first := w.grid[0].to
+	if !w.anchor.to.IsZero() {
+		first = w.anchor.to
+	}
+	n := time.Duration(w.grid[len(w.grid)-1].to.Sub(first)/bottom + 2)
+	tol := max(bottom/200, 100*time.Microsecond)
+	step := max(tol/n, (top-bottom)/gridSteps, time.Microsecond)
+	tol = step * n
+	ws := w.grid
+	if !w.anchor.to.IsZero() {
+		ws = append([]gridWindow{w.anchor}, ws...)
+	}
+	for d := top; d > bottom; d -= step {
+		if gridFits(ws, d, tol) {
+			w.gridHi = min(d+step, top)
+			return
+		}
+	}
+	w.gridOff, w.gridHi = true, 0
+}
+
+// gridMinWindows is how many of our windows a grid from the first
+// request must place before its length is learned. In fewer, windows
+// the rows fill at their starts leave brackets wide enough for grids
+// well over the server's window: fastify at 100 per 1s, a window from
+// each opener, fit grids of 1.22-1.37s, and the pinned flags lost a
+// fifth of the pace.
+const gridMinWindows = 6
+
+// gridSteps is the most lengths scanGrid tries.
+const gridSteps = 4000
+
+// gridFits reports whether a grid of windows of length d places every
+// one of ws: some phase puts a boundary in each window's (from, to]
+// with its last request less than d after it. tol widens each bracket.
+func gridFits(ws []gridWindow, d, tol time.Duration) bool {
+	ref := ws[len(ws)-1].to
+	// The phases that fit so far, as closed intervals within [0, d).
+	fit := [][2]time.Duration{{0, d}}
+	var arcs, next [][2]time.Duration
+	for _, g := range ws {
+		a, b := g.last.Sub(ref)-d-tol, g.to.Sub(ref)+tol
+		if !g.from.IsZero() {
+			a = max(a, g.from.Sub(ref)-tol)
+		}
+		if b-a >= d {
+			continue
+		}
+		lo := a % d
+		if lo < 0 {
+			lo += d
+		}
+		hi := lo + (b - a)
+		arcs = append(arcs[:0], [2]time.Duration{lo, min(hi, d)})
+		if hi > d {
+			arcs = append(arcs, [2]time.Duration{0, hi - d})
+		}
+		next = next[:0]
+		for _, f := range fit {
+			for _, c := range arcs {
+				if l, h := max(f[0], c[0]), min(f[1], c[1]); l <= h {
+					next = append(next, [2]time.Duration{l, h})
+				}
+			}
+		}
+		if len(next) == 0 {
+			return false
+		}
+		fit, next = next, fit
+	}
+	return true
+}
+
+// maxTime is the later of a and b.
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // perSecond is the window's average rate.
