@@ -42,6 +42,19 @@ func (r *lateRig) send(at time.Duration) {
 // answer reports the accepted answer to the request sent at sent,
 // received at recv, its counter showing remaining of 15, as sender does,
 // and fails the test once the fixed-window model is put aside.
+// admit asks the limiter for a request at at: 0 lets it go (begun), else
+// how long it waits.
+func (r *lateRig) admit(at time.Duration) time.Duration {
+	r.clk.now = r.t0.Add(at)
+	r.l.mu.Lock()
+	defer r.l.mu.Unlock()
+	d, _, _ := r.l.admit(r.clk.now)
+	if d <= 0 {
+		r.l.begin(r.clk.now)
+	}
+	return d
+}
+
 func (r *lateRig) answer(sent, recv time.Duration, remaining int) {
 	r.t.Helper()
 	r.clk.now = r.t0.Add(recv)
@@ -294,16 +307,6 @@ func TestWindowModelLowestReadingArrivedLate(t *testing.T) {
 func TestWindowTriedOpenerRefused(t *testing.T) {
 	const ms = time.Millisecond
 	r := newLateRig(t, 100*ms)
-	admit := func(at time.Duration) time.Duration {
-		r.clk.now = r.t0.Add(at)
-		r.l.mu.Lock()
-		defer r.l.mu.Unlock()
-		d, _, _ := r.l.admit(r.clk.now)
-		if d <= 0 {
-			r.l.begin(r.clk.now)
-		}
-		return d
-	}
 	open := 160 * ms
 	for range 3 {
 		// A window opens (its first request alone, the rest of the
@@ -312,7 +315,7 @@ func TestWindowTriedOpenerRefused(t *testing.T) {
 		r.answer(open, open+ms, 14)
 		w := r.l.adapt.win
 		for range 14 {
-			if d := admit(open + 2*ms); d > 0 {
+			if d := r.admit(open + 2*ms); d > 0 {
 				t.Fatalf("window at %v: one of its quota held %v", open, d)
 			}
 		}
@@ -324,11 +327,11 @@ func TestWindowTriedOpenerRefused(t *testing.T) {
 			t.Fatalf("window at %v: try at %v, want between the bounds (%v, %v)", open, try, lo, hi)
 		}
 		start := open + ms // the window is timed from its first answer
-		if d := admit(open + 4*ms); d != start+try-(open+4*ms) {
+		if d := r.admit(open + 4*ms); d != start+try-(open+4*ms) {
 			t.Fatalf("window at %v: the next request waits %v, want until the try at %v", open, d, start+try)
 		}
 		tried := start + try
-		if d := admit(tried); d > 0 {
+		if d := r.admit(tried); d > 0 {
 			t.Fatalf("the try at %v held %v", tried, d)
 		}
 		// Refused, with a whole second's Retry-After.
@@ -342,7 +345,7 @@ func TestWindowTriedOpenerRefused(t *testing.T) {
 			t.Errorf("after the refused try at %v: lower bound %v, want at least %v", tried, w.lo, try)
 		}
 		end := start + w.hi
-		if d := admit(tried + 2*ms); d <= 0 || tried+2*ms+d > end {
+		if d := r.admit(tried + 2*ms); d <= 0 || tried+2*ms+d > end {
 			t.Errorf("after the refused try: the next request waits %v, want until the upper bound at %v", d, end)
 		}
 		open = end
@@ -357,22 +360,12 @@ func TestWindowTriedOpenerRefused(t *testing.T) {
 func TestWindowTriedOpenerTakenWakes(t *testing.T) {
 	const ms = time.Millisecond
 	r := newLateRig(t, 100*ms)
-	admit := func(at time.Duration) time.Duration {
-		r.clk.now = r.t0.Add(at)
-		r.l.mu.Lock()
-		defer r.l.mu.Unlock()
-		d, _, _ := r.l.admit(r.clk.now)
-		if d <= 0 {
-			r.l.begin(r.clk.now)
-		}
-		return d
-	}
 	open := 160 * ms
 	r.send(open)
 	r.answer(open, open+ms, 14)
 	w := r.l.adapt.win
 	for range 14 {
-		if d := admit(open + 2*ms); d > 0 {
+		if d := r.admit(open + 2*ms); d > 0 {
 			t.Fatalf("one of its quota held %v", d)
 		}
 	}
@@ -383,11 +376,11 @@ func TestWindowTriedOpenerTakenWakes(t *testing.T) {
 	t.Logf("lo %v hi %v try %v", lo, hi, try)
 	start := open + ms
 	tried := start + try
-	if d := admit(tried); d > 0 {
+	if d := r.admit(tried); d > 0 {
 		t.Fatalf("the try at %v held %v", tried, d)
 	}
 	// Another worker comes right after the try left: it sleeps.
-	d := admit(tried + ms/2)
+	d := r.admit(tried + ms/2)
 	r.l.mu.Lock()
 	ch := r.l.changed
 	r.l.mu.Unlock()
@@ -404,7 +397,7 @@ func TestWindowTriedOpenerTakenWakes(t *testing.T) {
 	if !woken {
 		t.Errorf("the sleeping worker was not woken by the taken try's answer: it sleeps until %v, the new window opened at %v", tried+ms/2+d, tried+ms)
 	}
-	if d := admit(tried + 2*ms); d > 0 {
+	if d := r.admit(tried + 2*ms); d > 0 {
 		t.Errorf("after the taken try's answer, the next request of the new window waits %v", d)
 	}
 }
