@@ -242,3 +242,38 @@ func TestSettleVsBest(t *testing.T) {
 		t.Errorf("a trial without a best gave a second verdict %q, %q", c.VerdictVsBest, c.bestColumns())
 	}
 }
+
+// TestCounterBestClosedForm holds greedySchedule to the sliding counters'
+// best in closed form, over quotas, windows and row counts issue 11's
+// table does not have. A counter that has taken L in a period admits the
+// j-th request of the next only once (j-1)/L of it went by (HAProxy:
+// j + floor(L(1-x)) <= L; httprate: round(L(1-x) + j-1) + 1 <= L, so
+// past (j-1/2)/L), and no period takes more than L. So after the first
+// period's L at once the rows go paced at L/W from the second period's
+// start: N rows take (N-1)W/L against HAProxy (on its millisecond clock,
+// the first millisecond past it) and (N-1/2)W/L less the phase against
+// httprate. A sliding log's (issue 11's ideal) is (N-L)W/L: it gives the
+// first period's burst back whole a window later, where a counter gives
+// it back only paced, so a counter's best is (L-1)W/L longer, nearly a
+// window, and the issue's ideal over it is (N-L)/(N-1).
+func TestCounterBestClosedForm(t *testing.T) {
+	for _, l := range []int{3, 5, 10, 15, 30, 50, 100} {
+		for _, w := range []time.Duration{150 * ms, 500 * ms, time.Second, 1300 * ms} {
+			for _, n := range []int{l + 1, 60, 100, 150, 400} {
+				if n <= l {
+					continue
+				}
+				hap := greedySchedule(newHAProxyCounter(l, w), n, w)
+				want := time.Duration(n-1) * w / time.Duration(l)
+				if got := hap[n-1]; got < want || got > want.Truncate(ms)+ms {
+					t.Errorf("HAProxy %d per %v, %d rows: last at %v, want the first ms past %v", l, w, n, got, want)
+				}
+				hr := greedySchedule(newHTTPRateCounter(l, w, 0), n, w)
+				want = time.Duration((float64(n) - 0.5) * float64(w) / float64(l))
+				if got := hr[n-1]; got < want || got > want+ms {
+					t.Errorf("httprate %d per %v, %d rows: last at %v, want just past %v", l, w, n, got, want)
+				}
+			}
+		}
+	}
+}
