@@ -59,6 +59,9 @@ type windowPacer struct {
 	// tried is when that request left, while the open window lasts;
 	// zero none. No other goes before the window's end or its answer.
 	tried time.Time
+	// chosen: the open window chose between the try and the held
+	// probes (trying); probing: it chose the probes.
+	chosen, probing bool
 
 	open time.Time
 	sent int // requests let go in the open window
@@ -72,10 +75,10 @@ type windowPacer struct {
 func (p *windowPacer) reserve(now time.Time) time.Duration {
 	if p.open.IsZero() || !now.Before(p.end()) {
 		p.open, p.sent, p.anchored, p.opened = now, 0, false, true
-		p.tried = time.Time{}
+		p.tried, p.chosen = time.Time{}, false
 	}
 	burst := p.allowance - len(p.probes)
-	if p.tight() {
+	if p.trying() || p.tight() {
 		burst = p.allowance
 	}
 	switch {
@@ -87,7 +90,7 @@ func (p *windowPacer) reserve(now time.Time) time.Duration {
 		if at := p.open.Add(p.probes[p.sent-max(burst, 0)]); now.Before(at) {
 			return at.Sub(now)
 		}
-	case p.try > 0 && p.tried.IsZero() && p.anchored:
+	case p.trying() && p.tried.IsZero() && p.anchored:
 		if at := p.open.Add(p.try); now.Before(at) {
 			return at.Sub(now)
 		}
@@ -133,6 +136,23 @@ func (p *windowPacer) tight() bool {
 	return time.Duration(k+1)*p.spread <= p.length
 }
 
+// trying reports whether the open window's end is found by the next
+// window's first request (try), its whole quota sent at its start: where
+// the pacer also planned held probes, only while a request of this
+// window that lands in the next may cost a window (fills). Otherwise the
+// held probes find the end at no cost, where each try refused costs a
+// 429 (a tenth of a run's requests at a quota of 10 per 1s, 100 rows).
+// The choice is made once a window, at its first request: the count
+// moves as answers come in, and a window whose quota went at once has no
+// held probes left to send.
+func (p *windowPacer) trying() bool {
+	if !p.chosen {
+		p.chosen = true
+		p.probing = p.try > 0 && len(p.probes) > 0 && !p.fills(p.allowance-p.sent) && !p.overFills(p.allowance-p.sent)
+	}
+	return p.try > 0 && !p.probing
+}
+
 // claimAt is the probe offset, from the open window's start, for a claim
 // c measured from the window's first request's send: the pacer times the
 // window from its answer, and a slow first answer would make the probe
@@ -164,6 +184,14 @@ func (p *windowPacer) fills(n int) bool {
 	return r+p.skew >= p.allowance
 }
 
+// overFills reports whether the rows counted, less the n the open window
+// still takes, may be an exact multiple of the quota the count shows up
+// to skew too many of (answers in that the sender has not taken yet).
+func (p *windowPacer) overFills(n int) bool {
+	rest := p.unsent - n
+	return p.counted && rest > 0 && (rest-1)%p.allowance+1 <= p.skew
+}
+
 // end is when the open window closes. Anchored to an answer it needs no
 // margin: the server had the window's first request before it answered any.
 func (p *windowPacer) end() time.Time {
@@ -189,7 +217,7 @@ func (p *windowPacer) answered(sent, recv time.Time) {
 // evidently started, with sent of our requests counted in it so far.
 func (p *windowPacer) restart(at time.Time, sent int) {
 	p.open, p.sent, p.anchored, p.opened = at, sent, true, false
-	p.tried = time.Time{}
+	p.tried, p.chosen = time.Time{}, false
 }
 
 // The fixed-window model of the adaptive rate.
@@ -235,6 +263,10 @@ type windowModel struct {
 	policy    time.Duration
 	trusted   bool
 	policyOff bool
+	// claimHi is the bound above when a request sent at the server's
+	// claim of the window's end opened the next window (opened): the
+	// window most likely ends just before it. 0 none.
+	claimHi time.Duration
 
 	// The server's current window: send and answer time of its first
 	// request; whole once that request's answer showed the counter
@@ -549,6 +581,9 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int, second time.Ti
 		// rounds its end up.
 		w.rounding = roundsUp
 	}
+	// The claims the pacer planned its probes at, before this answer's
+	// second moves them.
+	planned := w.claimList()
 	w.second = second
 	// The boundary just crossed lies in (w.lastIn, edge]: lastIn the
 	// latest of ours known in the old window, sent a round trip before
@@ -561,6 +596,12 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int, second time.Ti
 	}
 	hi, edge := recv.Sub(w.startSent), recv
 	off := sent.Sub(w.startSent)
+	claimed := false
+	for _, c := range planned {
+		// The request sent at the server's claim opened the window:
+		// the length most likely ends just before it.
+		claimed = claimed || off >= c-w.rtt && off <= c+2*w.rtt
+	}
 	for _, c := range w.claimList() {
 		if off >= c-w.rtt && off <= c+2*w.rtt {
 			// The probe at the server's claim found the window over:
@@ -591,6 +632,8 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int, second time.Ti
 	}
 	if w.hi > 0 && (hi == 0 || w.hi < hi) {
 		hi = w.hi
+	} else if claimed && !w.aligned {
+		w.claimHi = hi
 	}
 	if n := len(w.grid); n > 0 {
 		w.grid[n-1].last = maxTime(w.grid[n-1].last, w.lastIn)
@@ -940,7 +983,25 @@ func (w *windowModel) plan() {
 		// counters show a sliding window taken for a fixed one (the
 		// try's refusal shows nothing, and a sliding counter of 10 per
 		// 1s, handed back later, was paced 25% slower).
+		//
+		// Where the rows counted do not fill their windows, a held
+		// request landing in the next window costs nothing: the held
+		// probes stay planned and the pacer sends them instead
+		// (trying).
+		for i := range n {
+			f := math.Pow(float64(w.hi)/float64(lo), float64(i+1)/float64(n+1))
+			p.probes = append(p.probes, time.Duration(float64(lo)*f))
+		}
 		p.try = time.Duration(math.Sqrt(float64(lo) * float64(w.hi)))
+		if w.claimHi == w.hi {
+			// The bound above is the server's claim, found true: the
+			// window most likely ends just before it. Tried there, a
+			// refusal settles the length at once (one 429 where
+			// bisecting from the geometric mean cost four or five);
+			// taken, the claim was early and bisecting goes on from
+			// the bound it gave, at no cost.
+			p.try = max(p.try, w.hi-3*(time.Duration(windowPrecision*float64(w.hi))+w.rtt)/4)
+		}
 	}
 }
 
