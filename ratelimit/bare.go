@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"math"
+	"slices"
 	"time"
 )
 
@@ -76,6 +77,24 @@ const (
 	// every refused one is a 429, and the ride that follows the first
 	// accepted one catches up what a window gave back meanwhile.
 	bareProbeGrowth = 2
+	// A burst that took bareSlowBurst or more, from a server that decided
+	// on it about as late as it answered (one thread: Node.js, 2.5-7.5ms
+	// a request on a busy machine, a burst of 100 a quarter to three
+	// quarters of a second), ended on the server's clock about when its
+	// answers did: a window is only known to be longer than the burst,
+	// and the first probe at four times the burst's length fell past a
+	// 1s window's end (and a 150ms one's), was taken, and the window was
+	// paced as a bucket (express-rate-limit without headers: a bucket of
+	// 84 at 63/s, 0.56). The first probe goes bareSlowFirst times the
+	// burst's length after its start, the next bareSlowGrowth times
+	// later. Not where the server answers its refusals at once and its
+	// taken requests late (a backend): there the window path cost the
+	// backend cases of the simulation more than the bucket's (a fixed
+	// 100 per 1s behind 40ms: 0.62 -> 0.38).
+	bareSlowBurst  = 30 * time.Millisecond
+	bareSlowFirst  = 1.15
+	bareSlowAfter  = 20 * time.Millisecond
+	bareSlowGrowth = 2
 	// bareProbeSafe keeps a probe this far inside a counter's second
 	// period: the server's periods start at its first request's arrival,
 	// after our send, and a probe arrives up to a round trip late.
@@ -152,6 +171,12 @@ type bareWindow struct {
 	// wasPace and wasMeasured are the adaptive pace and rate at the
 	// hand-over, restored should the fixed window be refuted.
 	wasPace, wasMeasured float64
+	// began is when the first refusal came: a request sent before it is
+	// one of the burst, whatever its answer's time. slow is set where the
+	// server decided on the burst about as late as it answered
+	// (bareDecidesLate).
+	began time.Time
+	slow  bool
 	// refusedLast is set by a refusal once the probes found a window
 	// (of a request sent at refusedSent), cleared by the acceptance of
 	// the next request sent after it: where a fixed window's began. An
@@ -194,13 +219,51 @@ func (a *adaptive) startBare(now time.Time, backoff time.Duration) (time.Duratio
 	if a.signs > 0 || a.bare != nil || a.win != nil || a.counterMax > 0 || a.limitSaid > 0 || a.successes < 2 || a.firstSent.IsZero() {
 		return 0, false
 	}
-	a.bare = &bareWindow{quota: a.successes, start: a.firstSent, refused: 1}
-	pause := max(backoff, a.firstSent.Add(max(bareFirstProbe, 4*now.Sub(a.firstSent))).Sub(now))
+	slow := now.Sub(a.firstSent) >= bareSlowBurst && a.bareDecidesLate(now)
+	a.bare = &bareWindow{quota: a.successes, start: a.firstSent, began: now, refused: 1, slow: slow}
+	pause := max(backoff, a.firstSent.Add(bareFirstOffset(now.Sub(a.firstSent), slow)).Sub(now))
 	a.sign(now, pause, 0)
 	// One probe at the pause's end, and no second before its answer: the
 	// pace the bucket equation starts with would send one a millisecond
 	// later, refused too where the first is.
 	return a.bare.next(a, now, now.Add(pause).Sub(a.firstSent)), true
+}
+
+// bareDecidesLate reports whether the server decided on the burst's
+// requests about as late as it answered them, from the first refusal at
+// now: its round trip (it was answered once decided) is at least half the
+// accepted requests' usual one. A server that works on one request at a
+// time (Node.js) queues a refusal behind the requests before it as it
+// queues those it takes; a fast limiter in front of a slow backend
+// answers a refusal at once and a taken request a backend's time later,
+// and decided on each when it came.
+func (a *adaptive) bareDecidesLate(now time.Time) bool {
+	if a.refusedSent.IsZero() {
+		return false
+	}
+	var rtts []time.Duration
+	for _, x := range a.bareLog {
+		if x.ok && !x.sent.IsZero() {
+			rtts = append(rtts, x.recv.Sub(x.sent))
+		}
+	}
+	if len(rtts) == 0 {
+		return false
+	}
+	slices.Sort(rtts)
+	return now.Sub(a.refusedSent)*2 >= rtts[len(rtts)/2]
+}
+
+// bareFirstOffset is the first probe's offset from the burst's start,
+// which took burst (the first refusal's answer): four times as long, not
+// before bareFirstProbe; for a server that decides late (slow), a little
+// past the burst's end on its own clock (bareSlowFirst, and at least
+// bareSlowAfter past the answer, for a bucket to give a request back).
+func bareFirstOffset(burst time.Duration, slow bool) time.Duration {
+	if slow {
+		return max(time.Duration(bareSlowFirst*float64(burst)), burst+bareSlowAfter)
+	}
+	return max(bareFirstProbe, 4*burst)
 }
 
 // next schedules the probe at offset d from the burst's start and returns
@@ -209,6 +272,20 @@ func (a *adaptive) startBare(now time.Time, backoff time.Duration) (time.Duratio
 func (b *bareWindow) next(a *adaptive, now time.Time, d time.Duration) time.Duration {
 	b.probe = d
 	a.pace = 4 / d.Seconds()
+	return b.until(now)
+}
+
+// until is the pause from now until the probe. Where the server decides
+// late, the probe's offset is already as early as it may go, and the
+// pause ends there: the pace's interval is free after a pause as long as
+// the burst, and the probe left when the pause ended, a quarter early (on
+// a one-thread server a bucket refused it, a request of its burst still
+// being counted).
+func (b *bareWindow) until(now time.Time) time.Duration {
+	d := b.probe
+	if b.slow {
+		return max(b.start.Add(d).Sub(now), 0)
+	}
 	return max(b.start.Add(d-d/4).Sub(now), 0)
 }
 
@@ -259,11 +336,25 @@ func (a *adaptive) bareRefused(now time.Time, backoff time.Duration) time.Durati
 		// offset, which saves a refusal where the window is long and
 		// changes nothing where it is short (the first acceptance is at
 		// most twice the burst's age-out either way).
+		at := b.probe
+		if rs := a.refusedSent; !rs.IsZero() {
+			if rs.Before(b.began) {
+				// One of the burst, answered after the first refusal:
+				// the probe is still to go.
+				return b.until(now)
+			}
+			// The probe may have left before its offset (the pace's
+			// interval was free): it bounds the window where it left.
+			at = min(at, rs.Sub(b.start))
+		}
 		first := b.lo == 0
-		b.lo = max(b.lo, b.probe)
+		b.lo = max(b.lo, at)
 		b.d0 = b.lo
 		if first {
 			b.held = b.quota + b.refused
+			if b.slow {
+				return b.next(a, now, bareSlowGrowth*b.probe)
+			}
 			return b.next(a, now, 4*b.probe)
 		}
 		return b.next(a, now, b.grow(b.probe))
@@ -336,7 +427,7 @@ func (a *adaptive) bareAccepted(sent time.Time) (keep bool, hold time.Duration) 
 		}
 		return true, 0
 	}
-	if sent.Before(b.start.Add(b.probe / 2)) {
+	if sent.Before(b.began) || sent.Before(b.start.Add(b.probe/2)) {
 		// A request of the burst, answered late: the bucket equation
 		// counts it in the server's burst.
 		return false, 0
@@ -419,7 +510,7 @@ func (a *adaptive) bareRefit(now time.Time) (time.Duration, bool) {
 	if b.fit.ok {
 		lo, hi = min(lo, b.fit.lo), max(hi, b.fit.hi*3/2)
 	}
-	fit := fitBare(a.bareLog, b.quota, lo, hi, now, !b.riding)
+	fit := fitBare(a.bareFitAnswers(), b.quota, lo, hi, now, !b.riding)
 	wasRiding := b.riding
 	b.riding = false
 	if fit.ok && fit.models[fitFixed] && !fit.models[fitLog] && !b.notFixed {
@@ -481,6 +572,25 @@ func (a *adaptive) bareRefit(now time.Time) (time.Duration, bool) {
 	// The requests still in flight count too: one interval more.
 	pause := fit.clearFrom(a.pace, fit.hi).Sub(now) + time.Duration(float64(time.Second)/a.pace)
 	return pause, true
+}
+
+// bareFitAnswers is what the fit replays: the answers, and the requests
+// still in flight (recv zero). Behind a backend that answers the requests
+// it takes later than the server refuses (a proxy, express-rate-limit
+// passing them on), a refusal comes while requests sent before it and
+// taken are still on their way back: without them a fixed window of 100
+// per 1s counted 93 where it refused, and only a counter that weighs its
+// previous period explained the answers (paced as a sliding window, 0.4
+// of the ideal).
+func (a *adaptive) bareFitAnswers() []bareAnswer {
+	if len(a.open) == 0 {
+		return a.bareLog
+	}
+	answers := slices.Clip(a.bareLog)
+	for _, t := range a.open {
+		answers = append(answers, bareAnswer{sent: t})
+	}
+	return answers
 }
 
 // bareLogMax bounds the answers kept for the fit.
@@ -634,7 +744,7 @@ func (a *adaptive) bareFixedOpened(sent time.Time) bool {
 	if lo <= 0 {
 		return false
 	}
-	fit := fitBare(a.bareLog, b.quota, lo, b.d1+b.d1/20, now, false)
+	fit := fitBare(a.bareFitAnswers(), b.quota, lo, b.d1+b.d1/20, now, false)
 	if !fit.ok || !fit.models[fitFixed] || fit.models[fitFirst] || fit.models[fitAligned] {
 		return false
 	}

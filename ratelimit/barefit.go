@@ -47,7 +47,9 @@ const (
 
 // bareAnswer is one answer of a bare server: its request's send time
 // (zero for a refusal, which the Limiter hears of without it), when it
-// came, and whether the server took the request.
+// came, and whether the server took the request. recv is zero for a
+// request still in flight when the fit runs (bareFitAnswers): it arrived
+// or will, and each candidate counts it as it would have answered it.
 type bareAnswer struct {
 	sent, recv time.Time
 	ok         bool
@@ -62,6 +64,9 @@ type fitEvent struct {
 	// against a candidate, since a server with several threads may take
 	// and refuse them in another order than they came.
 	burst bool
+	// pending is set for a request still in flight: each candidate
+	// counts it as it would have answered it, and none is held to it.
+	pending bool
 }
 
 // fitCandidate is one way of counting: model, quota, refused requests
@@ -98,16 +103,25 @@ type bareFitResult struct {
 }
 
 // fitEvents places the answers at their arrival at the server: a taken
-// request between its send and its answer, a refused one within a round
-// trip before its answer. They are ordered by an estimate that puts a
-// taken request as early as the shortest round trip allows and a refused
-// one as late, so that where a burst's last taken and first refused
-// requests arrived together the order a window needs is kept.
+// request between its send and its answer, a refused one between its send
+// (or a round trip before its answer, where its send is not known) and its
+// answer. They are ordered by an estimate that puts a taken request as
+// early as the shortest round trip allows and a refused one as late, so
+// that where a burst's last taken and first refused requests arrived
+// together the order a window needs is kept. A server that answers its
+// refusals at once and passes the requests it takes to a backend (a
+// proxy, express-rate-limit) decides on a taken request as early as on a
+// refused one: the shortest refusal's round trip bounds the way there.
 func fitEvents(answers []bareAnswer) []fitEvent {
 	var rtts []time.Duration
+	var refused time.Duration
 	for _, a := range answers {
-		if a.ok && !a.sent.IsZero() {
+		switch {
+		case a.sent.IsZero() || a.recv.IsZero():
+		case a.ok:
 			rtts = append(rtts, a.recv.Sub(a.sent))
+		case refused == 0 || a.recv.Sub(a.sent) < refused:
+			refused = max(a.recv.Sub(a.sent), time.Microsecond)
 		}
 	}
 	var short, long time.Duration
@@ -115,11 +129,22 @@ func fitEvents(answers []bareAnswer) []fitEvent {
 		slices.Sort(rtts)
 		short, long = rtts[0], rtts[len(rtts)*9/10]
 	}
+	way := short
+	if refused > 0 {
+		way = min(way, refused)
+	}
 	ev := make([]fitEvent, 0, len(answers))
 	for _, a := range answers {
 		e := fitEvent{at: a.recv.Add(-short / 2), from: a.recv.Add(-long), to: a.recv, ok: a.ok}
-		if a.ok && !a.sent.IsZero() {
-			e.at, e.from = a.sent.Add(short/2), a.sent
+		switch {
+		case a.recv.IsZero():
+			at := a.sent.Add(way / 2)
+			e = fitEvent{at: at, from: at, to: at, pending: true}
+		case a.ok && !a.sent.IsZero():
+			e.at, e.from = a.sent.Add(way/2), a.sent
+		case !a.sent.IsZero():
+			rtt := a.recv.Sub(a.sent)
+			e.at, e.from = a.recv.Add(-min(rtt, way)/2), a.sent
 		}
 		ev = append(ev, e)
 	}
@@ -128,12 +153,12 @@ func fitEvents(answers []bareAnswer) []fitEvent {
 	// the first.
 	var first time.Time
 	for _, a := range answers {
-		if !a.ok && (first.IsZero() || a.recv.Before(first)) {
+		if !a.ok && !a.recv.IsZero() && (first.IsZero() || a.recv.Before(first)) {
 			first = a.recv
 		}
 	}
 	for i := range ev {
-		ev[i].burst = !first.IsZero() && !ev[i].to.After(first.Add(long))
+		ev[i].burst = !first.IsZero() && !ev[i].pending && !ev[i].to.After(first.Add(long))
 	}
 	return ev
 }
@@ -322,6 +347,10 @@ func fitBare(answers []bareAnswer, quota int, lo, hi time.Duration, now time.Tim
 				var s fitState
 				misses := penalty[model]
 				for _, e := range ev {
+					if e.pending {
+						c.serve(&s, e.at)
+						continue
+					}
 					if !c.explains(&s, e) && !e.burst {
 						misses++
 						if misses > score {

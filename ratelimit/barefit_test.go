@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -82,5 +83,65 @@ func TestFitBare(t *testing.T) {
 				t.Errorf("clear from %v, before the last request at %v", next.Sub(simEpoch), at.Sub(simEpoch))
 			}
 		})
+	}
+}
+
+// TestFitBareInFlight fits a fixed window of 20 per 200ms from the first
+// request behind a backend that answers the requests it takes 30ms after
+// it refuses one (express-rate-limit passing them on): the ride's refusal
+// comes while the five requests sent before it and taken are still on
+// their way back. Counted as the server counted them (in flight, each
+// candidate answers them as it would have), the fixed window explains
+// every answer; without them it counted 15 where it refused, and at 100
+// per 1s only a counter that weighs its previous period explained the
+// answers (fixed 100 per 1s behind 10ms: paced as a sliding window at
+// 62/s, 0.37 of the ideal, pinned 0.45).
+func TestFitBareInFlight(t *testing.T) {
+	const ms = time.Millisecond
+	srv := &simFixed{limit: 20, window: 200 * ms, countRefused: true, style: styleBare}
+	t0 := simEpoch
+	var answers []bareAnswer
+	var open []time.Time
+	now := time.Duration(0)
+	send := func(at time.Duration) {
+		ok, _ := srv.serve(t0.Add(at + ms/2))
+		recv := at + ms
+		if ok {
+			recv += 30 * ms
+		}
+		if recv > now {
+			open = append(open, t0.Add(at))
+			return
+		}
+		answers = append(answers, bareAnswer{sent: t0.Add(at), recv: t0.Add(recv), ok: ok})
+	}
+	// The fit runs at the ride's refusal, sent at 400ms: what was answered
+	// by then is known, the rest in flight.
+	now = 401 * ms
+	for i := range 20 {
+		send(time.Duration(i) * ms) // the burst, taken
+	}
+	send(20 * ms)  // refused: the burst's end
+	send(150 * ms) // the first probe, refused
+	for at := 300 * ms; at <= 400*ms; at += 5 * ms {
+		send(at) // the next window: the probe at 300ms, the ride, its refusal at 400ms
+	}
+	if len(open) != 5 {
+		t.Fatalf("%d requests in flight at the refusal, want 5", len(open))
+	}
+	slices.SortFunc(answers, func(x, y bareAnswer) int { return x.recv.Compare(y.recv) })
+	all := slices.Clone(answers)
+	for _, s := range open {
+		all = append(all, bareAnswer{sent: s})
+	}
+	fit := fitBare(all, 20, 100*ms, 400*ms, t0.Add(now), false)
+	if !fit.ok || !fit.models[fitFixed] || fit.misses != 0 {
+		t.Fatalf("fit %+v, want a fixed window among the best with no answer contradicted", fit)
+	}
+	if fit.lo > 200*ms || fit.hi < 200*ms {
+		t.Errorf("fit %v to %v, want 200ms within", fit.lo, fit.hi)
+	}
+	if without := fitBare(answers, 20, 100*ms, 400*ms, t0.Add(now), false); without.ok && without.models[fitFixed] && without.misses == 0 {
+		t.Errorf("without the requests in flight the fixed window explains every answer too: the test shows nothing")
 	}
 }

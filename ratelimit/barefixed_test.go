@@ -70,3 +70,83 @@ func TestBareFixedWindowLearned(t *testing.T) {
 		}
 	}
 }
+
+// TestBareFixedWindowSlowServer runs bare fixed windows (express-rate-limit
+// with its headers off) on slow servers, then the flags the summary
+// suggests:
+//   - one that works on one request at a time (Node.js; serial, timers up to
+//     2ms late), whose burst of 100 takes a quarter to half a second: the
+//     first probe, at four times the burst's length, fell past the
+//     window's end and was taken, and the window was paced as a bucket
+//     (2.5ms a request, 100/1s: a bucket of 85 at 63/s, 0.56, pinned 0.51
+//     with 5 429s; 15/150ms: 0.62, pinned 0.55 with one; 50/500ms: 0.63,
+//     pinned 0.59 with 4). It FAILED before bareDecidesLate.
+//   - one behind a backend that answers the requests it takes 10ms after
+//     it refuses one: the ride's refusal came with taken requests still in
+//     flight, only a counter that weighs its previous period explained
+//     the answers, and 100 per 1s was paced as a sliding window at 62/s
+//     (0.37, pinned 0.45). It FAILED before bareFitAnswers.
+//   - behind a 40ms backend the burst is slow because each answer is: the
+//     first probe stays at four times its length (at twice, the window
+//     path cost 0.62 -> 0.38).
+func TestBareFixedWindowSlowServer(t *testing.T) {
+	const ms = time.Millisecond
+	for _, tc := range []struct {
+		limit           int
+		window          time.Duration
+		serial, backend time.Duration
+		minEff, minPin  float64
+		model           string
+		maxLong         float64
+	}{
+		{100, time.Second, 2500 * time.Microsecond, 0, 0.65, 0.7, ModelFixedWindow, 0.27},
+		{100, time.Second, 5 * ms, 0, 0.65, 0.75, ModelFixedWindow, 0.27},
+		{15, 150 * ms, 2500 * time.Microsecond, 0, 0.8, 0.8, ModelFixedWindow, 0.2},
+		{50, 500 * ms, 2500 * time.Microsecond, 0, 0.8, 0.85, ModelFixedWindow, 0.1},
+		{50, 500 * ms, 5 * ms, 3 * ms, 0.75, 0.8, ModelFixedWindow, 0.1},
+		{100, time.Second, 0, 10 * ms, 0.45, 0.65, ModelFixedWindow, 0.35},
+		{100, time.Second, 0, 40 * ms, 0.55, 0.6, "", 0},
+	} {
+		for seed := uint64(1); seed <= 3; seed++ {
+			t.Run(fmt.Sprintf("%d per %v, serial %v, backend %v, seed %d", tc.limit, tc.window, tc.serial, tc.backend, seed), func(t *testing.T) {
+				run := func(cfg Config) simResult {
+					clk := &simClock{now: simEpoch}
+					rnd := rand.New(rand.NewPCG(seed, 2))
+					cfg.Clock, cfg.Rand, cfg.InFlight = clk, rnd.Float64, simWorkers
+					s := &simulation{l: New(cfg), clk: clk, srv: &simFixed{limit: tc.limit, window: tc.window, countRefused: true, style: styleBare},
+						left: simRows, ws: make([]simWorker, simWorkers), rnd: rand.New(rand.NewPCG(seed, 11)),
+						serial: tc.serial, backend: tc.backend, until: 30 * time.Minute}
+					if tc.serial > 0 {
+						s.lateWake = 2 * ms
+					}
+					return s.run(simRows)
+				}
+				ad := run(Config{Adaptive: true, InFlightPinned: true})
+				st := ad.stats
+				cfg, ok := st.Pinned()
+				if !ok {
+					t.Fatalf("nothing learned: %+v", st)
+				}
+				pin := run(cfg)
+				ideal := idealFixed(tc.limit, tc.window).Seconds()
+				eff, pinEff := ideal/ad.wall.Seconds(), ideal/pin.wall.Seconds()
+				t.Logf("adaptive eff %.2f, 429s %d, learned %s %d per %v; pinned %v fixed %v: eff %.2f, 429s %d",
+					eff, ad.throttled, st.LearnedModel, st.LearnedBurst, st.LearnedWindow, cfg.Rate, cfg.FixedWindow, pinEff, pin.throttled)
+				if tc.model != "" {
+					if st.LearnedModel != tc.model || st.LearnedBurst != tc.limit {
+						t.Errorf("learned %s of %d, want a %s of %d", st.LearnedModel, st.LearnedBurst, tc.model, tc.limit)
+					}
+					if long := time.Duration(float64(tc.window) * (1 + tc.maxLong)); st.LearnedWindow < tc.window || st.LearnedWindow > long {
+						t.Errorf("learned window %v, want %v to %v", st.LearnedWindow, tc.window, long)
+					}
+				}
+				if eff < tc.minEff {
+					t.Errorf("adaptive efficiency %.2f, want at least %.2f", eff, tc.minEff)
+				}
+				if pinEff < tc.minPin || pin.throttled > ad.throttled {
+					t.Errorf("pinned efficiency %.2f with %d 429s (adaptive %d), want at least %.2f with no more", pinEff, pin.throttled, ad.throttled, tc.minPin)
+				}
+			})
+		}
+	}
+}

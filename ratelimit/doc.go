@@ -443,6 +443,27 @@
 // bounds, is bisected a refusal at a time and 400 rows leave four
 // windows); a bare log pays a 429 for it.
 //
+// Where the server decided late: a window is only known to be longer
+// than the burst, and the first probe at four times the burst's length
+// misses every window shorter than that. A server that works on one
+// request at a time (Node.js: a burst of 100 takes a quarter to three
+// quarters of a second on a busy machine) answers a refusal as late as
+// an acceptance, queued behind the requests before it; a fast limiter
+// before a slow backend answers a refusal at once and an acceptance a
+// backend's time later, its burst slow only because each answer is. Where
+// the first refusal's round trip is at least half the accepted requests'
+// usual one and the burst took 30ms or more (bareDecidesLate), the first
+// probe goes 1.15 times the burst's length after its start (at least
+// 20ms after the refusal, for a bucket to give a request back), the next
+// twice as late; elsewhere as before (behind a 40ms backend the window
+// path cost 0.62 -> 0.38 where the bucket's accidentally paced well).
+// Requests of the burst answered after the first refusal (sent before
+// it) are never a probe, taken or refused, and a refused probe bounds
+// the window where it left, not where it was due. The fit counts the
+// requests still in flight as each candidate would have answered them:
+// behind a backend a ride's refusal comes while taken requests are on
+// their way back (bareFitAnswers).
+//
 // A 429 whose only signal is a wait (Retry-After, often whole seconds
 // rounded up: "1" for a 150ms window) is a claim: the window ends no later
 // than it says, which the next request accepted confirms or not. Paused

@@ -455,7 +455,9 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 		return wait
 	}
 	if l.adapt != nil && !hinted {
-		l.adapt.noteBare(time.Time{}, now, false)
+		// The refused request's send time, where Done said it: a
+		// refusal answered at once bounds how late the server decides.
+		l.adapt.noteBare(l.adapt.refusedSent, now, false)
 	}
 	if !hinted {
 		if paused {
