@@ -287,6 +287,10 @@ type adaptive struct {
 	// rate and the least its refusals left it (0: none): onebound.go.
 	oneAcc          []oneTaken
 	oneLow, oneCeil float64
+	// oneFresh says an accepted request came since oneTook last ran, at
+	// index oneNew of oneAcc; oneAll that oneTook reads every pair.
+	oneFresh, oneAll bool
+	oneNew           int
 	// oneRepaced asks the Limiter for a fresh pacer: oneFit slowed the
 	// pace.
 	oneRepaced bool

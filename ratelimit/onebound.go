@@ -62,6 +62,13 @@ func (a *adaptive) oneAccepted(sent, now time.Time) {
 	}
 	i, _ := slices.BinarySearchFunc(a.oneAcc, sent, func(t oneTaken, s time.Time) int { return t.sent.Compare(s) })
 	a.oneAcc = slices.Insert(a.oneAcc, i, oneTaken{sent: sent, rtt: rtt})
+	// oneTook reads only the two pairs this request makes, unless
+	// another came since it last ran (whose index this one may have
+	// moved): then it reads them all once.
+	if a.oneFresh {
+		a.oneAll = true
+	}
+	a.oneFresh, a.oneNew = true, i
 }
 
 // oneRefused bounds the rate of a bucket of one from above by a request
@@ -99,27 +106,55 @@ func (a *adaptive) oneRefused(sent time.Time) {
 		// floor again and wipe this newer ceiling.
 		a.oneLow = 0
 		a.oneAcc = slices.Clone(a.oneAcc[i-1:])
+		// The floor is read afresh from the pairs kept.
+		a.oneAll = true
 	}
 }
 
 // oneTook raises the floor of a bucket of one by the latest accepted
 // requests: two taken in a row g apart prove a rate of 1/g, their slack
 // added. Only a pair whose slack is under oneSlack of its gap counts.
+//
+// A pass over every pair kept leaves the floor at or over each of them
+// and the ceiling 0 or over each, so reading them again changes nothing
+// until a pair is new (an accepted request, whose two pairs are read) or
+// the floor was dropped with the pairs before a refusal (all are read
+// again). oneTookAll, the pass over every pair, is what this folds.
 func (a *adaptive) oneTook() {
-	for i := 1; i < len(a.oneAcc); i++ {
-		g := a.oneAcc[i].sent.Sub(a.oneAcc[i-1].sent)
-		slack := a.oneAcc[i].rtt + oneClockSlack
-		if g <= 0 || float64(slack) > oneSlack*float64(g) {
-			continue
-		}
-		floor := 1 / (g + slack).Seconds()
-		if a.oneCeil > 0 && floor >= a.oneCeil {
-			// Over a refusal's bound: the limit was raised, or that
-			// refusal was a hiccup.
-			a.oneCeil = 0
-		}
-		a.oneLow = math.Max(a.oneLow, floor)
+	switch {
+	case a.oneAll:
+		a.oneTookAll()
+	case a.oneFresh:
+		a.onePair(a.oneNew)
+		a.onePair(a.oneNew + 1)
 	}
+	a.oneAll, a.oneFresh = false, false
+}
+
+// oneTookAll reads every pair kept.
+func (a *adaptive) oneTookAll() {
+	for i := 1; i < len(a.oneAcc); i++ {
+		a.onePair(i)
+	}
+}
+
+// onePair reads the pair of accepted requests i-1 and i, if both are kept.
+func (a *adaptive) onePair(i int) {
+	if i < 1 || i >= len(a.oneAcc) {
+		return
+	}
+	g := a.oneAcc[i].sent.Sub(a.oneAcc[i-1].sent)
+	slack := a.oneAcc[i].rtt + oneClockSlack
+	if g <= 0 || float64(slack) > oneSlack*float64(g) {
+		return
+	}
+	floor := 1 / (g + slack).Seconds()
+	if a.oneCeil > 0 && floor >= a.oneCeil {
+		// Over a refusal's bound: the limit was raised, or that
+		// refusal was a hiccup.
+		a.oneCeil = 0
+	}
+	a.oneLow = math.Max(a.oneLow, floor)
 }
 
 // oneFit keeps the pace and the measured rate of a bucket of one within
