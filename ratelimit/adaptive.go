@@ -297,6 +297,10 @@ type adaptive struct {
 	// conc is the concurrency model (concurrency.go), once the refusals
 	// showed one: the Limiter caps requests in flight and the rest rests.
 	conc *concModel
+	// fitOff says the bare fit runs off the Limiter's lock: the bare
+	// model leaves it in fitJob for the Limiter to run (bare.go).
+	fitOff bool
+	fitJob *bareFitJob
 }
 
 func newAdaptive(ceiling rate.Limit, burst, inFlight int) *adaptive {

@@ -362,6 +362,13 @@ func (a *adaptive) bareRefused(now time.Time, backoff time.Duration) time.Durati
 	if pause, ok := a.bareRefit(now); ok {
 		return pause
 	}
+	return a.bareMissed(now)
+}
+
+// bareMissed reads a refusal at now while paced evenly that no fit
+// explains, and returns the pause.
+func (a *adaptive) bareMissed(now time.Time) time.Duration {
+	b := a.bare
 	// Paced and refused: the window is longer than hi. Wait a whole one,
 	// so everything refused meanwhile has aged out, and pace by a longer:
 	// the last one that held, if any.
@@ -510,7 +517,25 @@ func (a *adaptive) bareRefit(now time.Time) (time.Duration, bool) {
 	if b.fit.ok {
 		lo, hi = min(lo, b.fit.lo), max(hi, b.fit.hi*3/2)
 	}
-	fit := fitBare(a.bareFitAnswers(), b.quota, lo, hi, now, !b.riding)
+	j := &bareFitJob{answers: a.bareFitAnswers(), quota: b.quota, lo: lo, hi: hi, now: now, aligned: !b.riding, b: b, refusal: true}
+	if !a.fitOff {
+		return a.bareRefitWith(now, j.run())
+	}
+	j.answers = slices.Clone(j.answers)
+	j.then = func(fit bareFitResult) time.Duration {
+		if pause, ok := a.bareRefitWith(now, fit); ok {
+			return pause
+		}
+		return a.bareMissed(now)
+	}
+	a.fitJob = j
+	return 0, true
+}
+
+// bareRefitWith paces by fit, the answers' fit at a refusal at now
+// (bareRefit).
+func (a *adaptive) bareRefitWith(now time.Time, fit bareFitResult) (time.Duration, bool) {
+	b := a.bare
 	wasRiding := b.riding
 	b.riding = false
 	if fit.ok && fit.models[fitFixed] && !fit.models[fitLog] && !b.notFixed {
@@ -591,6 +616,29 @@ func (a *adaptive) bareFitAnswers() []bareAnswer {
 		answers = append(answers, bareAnswer{sent: t})
 	}
 	return answers
+}
+
+// bareFitJob is a fit of the answers: the Limiter runs it off its lock
+// where fitOff is set (limiter.go, runFit), then calls then with the lock
+// held again. While it runs, no request leaves and the answers that come
+// wait to be read in order, stamped as they came: as if the fit took no
+// time at all, which the simulation's clock, where it runs at once, says.
+type bareFitJob struct {
+	answers []bareAnswer
+	quota   int
+	lo, hi  time.Duration
+	now     time.Time
+	aligned bool
+	// b is the model it was asked for: a result for another is dropped.
+	b *bareWindow
+	// refusal says it was asked at a refusal at now: then's result is
+	// the pause. Else at an acceptance, and then repaces.
+	refusal bool
+	then    func(bareFitResult) time.Duration
+}
+
+func (j *bareFitJob) run() bareFitResult {
+	return fitBare(j.answers, j.quota, j.lo, j.hi, j.now, j.aligned)
 }
 
 // bareLogMax bounds the answers kept for the fit.
@@ -744,16 +792,6 @@ func (a *adaptive) bareFixedOpened(sent time.Time) bool {
 	if lo <= 0 {
 		return false
 	}
-	fit := fitBare(a.bareFitAnswers(), b.quota, lo, b.d1+b.d1/20, now, false)
-	if !fit.ok || !fit.models[fitFixed] || fit.models[fitFirst] || fit.models[fitAligned] {
-		return false
-	}
-	if _, ok := a.bareToFixed(now, fit, false); !ok {
-		return false
-	}
-	r := a.ra
-	r.from, r.verifyFrom = sent, sent
-	r.open(sent, now)
 	// The requests sent after this one and still in flight count in the
 	// window it opened: at a round trip of 5-20ms (a busy machine, a
 	// server on one thread) one or two at the old pace, and the trial
@@ -765,6 +803,37 @@ func (a *adaptive) bareFixedOpened(sent time.Time) bool {
 			inFlight++
 		}
 	}
+	j := &bareFitJob{answers: a.bareFitAnswers(), quota: b.quota, lo: lo, hi: b.d1 + b.d1/20, now: now, b: b}
+	if !a.fitOff {
+		return a.bareFixedWith(sent, now, inFlight, j.run())
+	}
+	// Off the lock: what bareAccepted does when no fixed window took
+	// over waits for the fit too.
+	j.answers = slices.Clone(j.answers)
+	j.then = func(fit bareFitResult) time.Duration {
+		if !a.bareFixedWith(sent, now, inFlight, fit) && !b.riding && !b.fit.ok {
+			b.shorten(a, sent)
+		}
+		return 0
+	}
+	a.fitJob = j
+	return true
+}
+
+// bareFixedWith hands the server to the fixed window's pacing if fit,
+// the answers' fit at the acceptance at now of a request sent at sent
+// after refusals, says a fixed window opened then (bareFixedOpened);
+// inFlight is how many requests sent after it were in flight.
+func (a *adaptive) bareFixedWith(sent, now time.Time, inFlight int, fit bareFitResult) bool {
+	if !fit.ok || !fit.models[fitFixed] || fit.models[fitFirst] || fit.models[fitAligned] {
+		return false
+	}
+	if _, ok := a.bareToFixed(now, fit, false); !ok {
+		return false
+	}
+	r := a.ra
+	r.from, r.verifyFrom = sent, sent
+	r.open(sent, now)
 	r.rest = max(r.quota-1-inFlight, 0)
 	r.plan()
 	r.wake = true

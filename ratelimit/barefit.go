@@ -43,6 +43,8 @@ const (
 const (
 	bareFitStep      = 0.0035
 	bareFitMaxMisses = 2
+	// fitCoarse is the coarse pass's step, in steps of the grid.
+	fitCoarse = 16
 )
 
 // bareAnswer is one answer of a bare server: its request's send time
@@ -76,6 +78,12 @@ type fitCandidate struct {
 	quota   int
 	counted bool
 	w       time.Duration
+	// origin, for a counter aligned on the clock, is a boundary of its
+	// periods at or before every answer fitted: a period's start is then
+	// found by a division of durations, which Time.Truncate by a length
+	// that does not divide a second does bit by bit (it was most of the
+	// fit's time). Zero: Truncate.
+	origin time.Time
 }
 
 // fitState is a candidate's server state after replaying the answers.
@@ -207,7 +215,7 @@ func (c fitCandidate) advance(s *fitState, at time.Time) {
 			s.start, s.curr = at, 0
 		}
 	default:
-		if ws := at.Truncate(c.w); !ws.Equal(s.start) {
+		if ws := c.periodStart(at); !ws.Equal(s.start) {
 			if ws.Sub(s.start) == c.w {
 				s.prev = s.curr
 			} else {
@@ -216,6 +224,14 @@ func (c fitCandidate) advance(s *fitState, at time.Time) {
 			s.start, s.curr = ws, 0
 		}
 	}
+}
+
+// periodStart is the start of the aligned period at holds: at.Truncate(w).
+func (c fitCandidate) periodStart(at time.Time) time.Time {
+	if c.origin.IsZero() || at.Before(c.origin) {
+		return at.Truncate(c.w)
+	}
+	return c.origin.Add(at.Sub(c.origin) / c.w * c.w)
 }
 
 // takes reports whether the candidate, advanced to at, takes a request
@@ -329,6 +345,17 @@ func latest(a, b time.Time) time.Time {
 // free phase earns it, once another model's pace was refused.
 func fitBare(answers []bareAnswer, quota int, lo, hi time.Duration, now time.Time, aligned bool) bareFitResult {
 	ev := fitEvents(answers)
+	// The earliest time an answer is placed at, from which the aligned
+	// counters' periods are counted (fitCandidate.origin).
+	var first time.Time
+	for i, e := range ev {
+		if i == 0 || e.from.Before(first) {
+			first = e.from
+		}
+		if e.at.Before(first) {
+			first = e.at
+		}
+	}
 	// A counter aligned on the clock has a phase as well as a length,
 	// and over a fine grid of lengths some phase explains answers by
 	// chance: unless aligned (a pace by another model was refused), it
@@ -337,27 +364,57 @@ func fitBare(answers []bareAnswer, quota int, lo, hi time.Duration, now time.Tim
 	if !aligned {
 		penalty[fitAligned] = 1
 	}
+	// replay counts what the candidate contradicts, up to more than
+	// bound.
+	replay := func(c fitCandidate, s *fitState, bound int) int {
+		misses := penalty[c.model]
+		for _, e := range ev {
+			if e.pending {
+				c.serve(s, e.at)
+				continue
+			}
+			if !c.explains(s, e) && !e.burst {
+				misses++
+				if misses > bound {
+					break
+				}
+			}
+		}
+		return misses
+	}
+	// A pass over every fitCoarse-th length first finds a score the best
+	// fit reaches at least: the fine pass then gives up on a candidate at
+	// its first answer more than that, not at bareFitMaxMisses, which
+	// most of them reach only far into the answers. Its result is the
+	// same: a candidate it gives up on has more misses than the best.
 	score := bareFitMaxMisses + 1
+	for model := range fitModels {
+		for _, counted := range []bool{true, false} {
+			k := 0
+			for w := fitFirstW(model, lo); w <= hi; w = fitNextW(model, w) {
+				if k++; k%fitCoarse != 1 {
+					continue
+				}
+				c := fitCandidate{model: model, quota: quota, counted: counted, w: w}
+				if model == fitAligned && len(ev) > 0 {
+					c.origin = first.Truncate(w)
+				}
+				var s fitState
+				score = min(score, replay(c, &s, score))
+			}
+		}
+	}
 	var best []fitCandidate
 	var states []fitState
 	for model := range fitModels {
 		for _, counted := range []bool{true, false} {
 			for w := fitFirstW(model, lo); w <= hi; w = fitNextW(model, w) {
 				c := fitCandidate{model: model, quota: quota, counted: counted, w: w}
-				var s fitState
-				misses := penalty[model]
-				for _, e := range ev {
-					if e.pending {
-						c.serve(&s, e.at)
-						continue
-					}
-					if !c.explains(&s, e) && !e.burst {
-						misses++
-						if misses > score {
-							break
-						}
-					}
+				if model == fitAligned && len(ev) > 0 {
+					c.origin = first.Truncate(w)
 				}
+				var s fitState
+				misses := replay(c, &s, score)
 				if misses < score {
 					score, best, states = misses, best[:0], states[:0]
 				}

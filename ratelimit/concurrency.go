@@ -386,6 +386,7 @@ func (c *concModel) holds(open int) bool {
 
 // begin counts a request Wait lets go at now, with l.mu held.
 func (l *Limiter) begin(now time.Time) {
+	l.seen = latest(l.seen, now)
 	l.fl.begin(now)
 	if l.adapt != nil && l.adapt.conc != nil {
 		l.adapt.conc.concBegun(now, len(l.fl.open))
@@ -588,9 +589,19 @@ func (l *Limiter) capFull() bool {
 // request, or its slot stays taken: a caller defers it. A Done with no
 // request in flight is ignored.
 func (l *Limiter) Done(sent time.Time, o Outcome) {
+	now := l.clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.clock.Now()
+	if l.fitting {
+		// Read once the fit landed, at the time it came (runFit).
+		l.deferred = append(l.deferred, func() { l.done(sent, now, o) })
+		return
+	}
+	l.done(sent, now, o)
+}
+
+func (l *Limiter) done(sent, now time.Time, o Outcome) {
+	now = l.stamp(now)
 	capped := l.adapt != nil && l.adapt.conc != nil
 	if o == Refused && l.adapt != nil {
 		l.adapt.refusedSent = time.Time{}

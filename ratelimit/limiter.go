@@ -134,6 +134,20 @@ type Limiter struct {
 	// concurrency limit's free slots showed, plus its request (see
 	// flights.countsSlots); 0 none.
 	heldMax int
+	// seen is the latest time the Limiter let a request go or read an
+	// answer at: an answer is read at the time it came (Success and Done
+	// read the clock before they wait for the lock), but never before
+	// one read earlier.
+	seen time.Time
+	// fitting is set while a bare fit runs off the lock (runFit): no
+	// request leaves, and the answers that come meanwhile wait in
+	// deferred, in order, to be read once it landed; fitDone is closed
+	// then.
+	fitting  bool
+	fitDone  chan struct{}
+	deferred []func()
+	// fitHook, when set (by tests), runs before each fit off the lock.
+	fitHook func()
 }
 
 // New returns a Limiter for cfg.
@@ -169,6 +183,11 @@ func New(cfg Config) *Limiter {
 		// is a pace, the server's own burst is spent, and sending it again
 		// would only be refused.
 		l.adapt = newAdaptive(l.ceiling, cfg.Burst, cfg.InFlight)
+		// On the real clock the bare fit (0.1s or more on a busy
+		// machine) runs off the lock, so the answers meanwhile are
+		// read at the time they came; under a test's clock it runs at
+		// once, which keeps the simulation deterministic.
+		_, l.adapt.fitOff = l.clock.(SystemClock)
 		l.adaptBurst = cfg.Burst
 		l.lim = newPacer(l.adapt.limit(), 1)
 		return l
@@ -253,6 +272,11 @@ func (l *Limiter) Wait(ctx context.Context) error {
 // reservation to settle after the sleep (nil for a pause, which holds
 // none), and the channel that is closed when the gate changes meanwhile.
 func (l *Limiter) admit(now time.Time) (time.Duration, *slot, chan struct{}) {
+	if l.fitting {
+		// The fit lands with the pace or pause it decides: look again
+		// then (runFit wakes the waiters).
+		return capWait, nil, l.changed
+	}
 	if c := l.trial(); c != nil {
 		// The concurrency model's trial counts only what goes before a
 		// window or bucket could refill: not after the pause.
@@ -374,7 +398,7 @@ func (l *Limiter) window() *windowPacer {
 // pause began meanwhile, or the cap on requests in flight is full) so
 // Wait asks again.
 func (l *Limiter) settle(now time.Time, r *slot, interrupted bool) (bool, time.Duration) {
-	if interrupted || now.Before(l.pauseUntil) || l.capFull() {
+	if interrupted || now.Before(l.pauseUntil) || l.capFull() || l.fitting {
 		r.CancelAt(now)
 		return false, 0
 	}
@@ -394,6 +418,16 @@ func (l *Limiter) settle(now time.Time, r *slot, interrupted bool) (bool, time.D
 func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.fitting {
+		// Read once the fit landed, as if it took no time.
+		l.deferred = append(l.deferred, func() { l.throttle(now, wait, hinted) })
+		return wait
+	}
+	return l.throttle(now, wait, hinted)
+}
+
+func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.Duration {
+	l.seen = latest(l.seen, now)
 	l.stats.Throttles++
 	if l.lim.strict() {
 		// Refused while paced one at a time: keep departures a whole
@@ -501,6 +535,13 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 			wait, bare = d, true
 		}
 	}
+	if j := l.adapt.takeFitJob(); j != nil {
+		// The bare fit times the pause: it runs off the lock, and
+		// the pause begins when it lands (fitLanded).
+		l.stats.Pauses++
+		l.runFit(j, now)
+		return 0
+	}
 	if !paused {
 		l.stats.Pauses++
 		if l.fixed != nil {
@@ -558,8 +599,19 @@ func (l *Limiter) extendPause(now time.Time, wait time.Duration, paused, hinted 
 // nothing remains is a sign of the limit that slows the pace before the
 // server has to say 429. A fixed --rate is the user's word and is kept.
 func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
+	now := l.clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.fitting {
+		// Read once the fit landed, at the time it came.
+		l.deferred = append(l.deferred, func() { l.success(sent, now, q, ok) })
+		return
+	}
+	l.success(sent, now, q, ok)
+}
+
+func (l *Limiter) success(sent, now time.Time, q Quota, ok bool) {
+	now = l.stamp(now)
 	if l.hintless > 0 {
 		l.hintless--
 	}
@@ -581,7 +633,7 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 		}
 	}()
 	if l.fixed != nil {
-		l.fixed.answered(sent, l.clock.Now())
+		l.fixed.answered(sent, now)
 	}
 	if l.adapt == nil {
 		return
@@ -591,7 +643,9 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 		if confirmed {
 			// The counter models took the slots for a quota: start them
 			// afresh, unpaced.
+			off := l.adapt.fitOff
 			l.adapt = newAdaptive(l.adapt.ceiling, l.adaptBurst, l.adapt.inFlight)
+			l.adapt.fitOff = off
 			l.lim = newPacer(l.adapt.limit(), 1)
 			l.pauseUntil, l.drain = time.Time{}, false
 			l.wakeWaiters()
@@ -619,7 +673,6 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 		}
 	}
 	remaining, limit, reset := -1, 0, time.Duration(0)
-	now := l.clock.Now()
 	var second time.Time
 	if ok {
 		remaining, limit, reset = q.Remaining, q.Limit, q.Reset
@@ -637,6 +690,10 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 	idle := l.adapt.succeeded(sent, now, remaining, limit, reset, second)
 	l.adapt.oneFit()
 	l.adapt.open = nil
+	if j := l.adapt.takeFitJob(); j != nil {
+		// Once this answer is read: the fit runs off the lock.
+		defer l.runFit(j, now)
+	}
 	if l.adapt.capping() {
 		// A concurrency limit: the cap paces; the rate models only
 		// learn, should the concurrency model be put aside.
@@ -651,6 +708,12 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 	if l.adapt.win != nil && ok {
 		l.adapt.win.statePolicy(q.Window)
 	}
+	l.repaced(now)
+}
+
+// repaced moves the pacer to what an answer read at now made of the
+// adaptive rate, with l.mu held.
+func (l *Limiter) repaced(now time.Time) {
 	l.applyAdaptive(now)
 	if r := l.adapt.ra; r != nil && r.wake {
 		// An opener's answer: the rest of the window's quota may go.
@@ -755,6 +818,13 @@ func (l *Limiter) Paused(now time.Time) (until time.Time, paused bool) {
 func (l *Limiter) Stats() Stats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	for l.fitting {
+		// The answers the fit holds back are counted once it lands.
+		done := l.fitDone
+		l.mu.Unlock()
+		<-done
+		l.mu.Lock()
+	}
 	s := l.stats
 	s.Rate = float64(l.lim.Limit())
 	if l.adapt != nil {
@@ -782,4 +852,71 @@ func (l *Limiter) Stats() Stats {
 func (l *Limiter) wakeWaiters() {
 	close(l.changed)
 	l.changed = make(chan struct{})
+}
+
+// stamp is the time an answer that came at now is read at, with l.mu
+// held: now, unless the Limiter read or let go something later already.
+func (l *Limiter) stamp(now time.Time) time.Time {
+	now = latest(now, l.seen)
+	l.seen = now
+	return now
+}
+
+// takeFitJob is the bare fit the adaptive rate asked for, if any, taken.
+func (a *adaptive) takeFitJob() *bareFitJob {
+	if a == nil {
+		return nil
+	}
+	j := a.fitJob
+	a.fitJob = nil
+	return j
+}
+
+// runFit runs the bare fit j, asked for at now, off the lock, with l.mu
+// held: no request leaves until it lands (fitLanded), and the answers
+// that come meanwhile are read then, in order, each at the time it came.
+// One fit at a time: none is asked for while one runs, since nothing is
+// read meanwhile.
+func (l *Limiter) runFit(j *bareFitJob, now time.Time) {
+	l.fitting = true
+	l.fitDone = make(chan struct{})
+	l.wakeWaiters()
+	a, hook := l.adapt, l.fitHook
+	go func() {
+		if hook != nil {
+			hook()
+		}
+		fit := j.run()
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.fitLanded(a, j, now, fit)
+	}()
+}
+
+// fitLanded applies fit, the result of j asked for at now by a, with
+// l.mu held, then reads the answers that came meanwhile. A fit asked for
+// by a model no longer in force is dropped (nothing is read while it
+// runs, so none should be).
+func (l *Limiter) fitLanded(a *adaptive, j *bareFitJob, now time.Time, fit bareFitResult) {
+	if l.adapt == a && a.bare == j.b {
+		wait := j.then(fit)
+		switch {
+		case j.refusal:
+			// Throttle's end, for the pause the fit timed.
+			l.applyAdaptive(now)
+			a.oneRepaced = false
+			l.lim = l.adaptivePacer(now, true)
+			l.extendPause(now, wait, false, false)
+		case !a.capping():
+			l.repaced(now)
+		}
+	}
+	l.fitting = false
+	close(l.fitDone)
+	l.wakeWaiters()
+	for len(l.deferred) > 0 && !l.fitting {
+		f := l.deferred[0]
+		l.deferred = l.deferred[1:]
+		f()
+	}
 }
