@@ -169,3 +169,41 @@ func fitBareSlow(answers []bareAnswer, quota int, lo, hi time.Duration, now time
 	}
 	return res
 }
+
+// FuzzFitBareFast checks the fit against fitBareSlow on random answers:
+// each answer three bytes (the gap since the last request, its round
+// trip, taken or refused), a quota and a window's bounds.
+func FuzzFitBareFast(f *testing.F) {
+	f.Add(uint8(5), uint16(100), uint8(40), []byte{0, 5, 1, 0, 5, 1, 0, 5, 1, 0, 5, 1, 0, 5, 1, 1, 5, 0, 90, 5, 1, 10, 5, 1, 10, 5, 0})
+	f.Add(uint8(3), uint16(997), uint8(200), []byte{0, 9, 1, 1, 9, 1, 1, 9, 1, 1, 9, 0, 200, 9, 0, 250, 9, 1, 50, 9, 1, 60, 9, 1, 70, 9, 0})
+	f.Fuzz(func(t *testing.T, quota uint8, loMs uint16, spanMs uint8, data []byte) {
+		if quota == 0 || loMs == 0 || len(data) > 3*96 {
+			return
+		}
+		const ms = time.Millisecond
+		lo := time.Duration(loMs%2000+1) * ms
+		hi := lo + time.Duration(spanMs)*ms
+		var answers []bareAnswer
+		at := simEpoch
+		for i := 0; i+2 < len(data); i += 3 {
+			at = at.Add(time.Duration(data[i]) * ms)
+			recv := at.Add(time.Duration(data[i+1]%50)*ms/2 + ms)
+			a := bareAnswer{sent: at, recv: recv, ok: data[i+2]%2 == 1}
+			if !a.ok {
+				a.sent = time.Time{}
+			}
+			answers = append(answers, a)
+		}
+		for _, aligned := range []bool{false, true} {
+			fast := fitBare(answers, int(quota%30)+1, lo, hi, at, aligned)
+			slow := fitBareSlow(answers, int(quota%30)+1, lo, hi, at, aligned)
+			for i := range fast.cands {
+				fast.cands[i].origin = time.Time{}
+			}
+			if !reflect.DeepEqual(fast, slow) {
+				t.Fatalf("aligned %v: fit ok %v misses %d [%v, %v] models %v, the slow fit ok %v misses %d [%v, %v] models %v",
+					aligned, fast.ok, fast.misses, fast.lo, fast.hi, fast.models, slow.ok, slow.misses, slow.lo, slow.hi, slow.models)
+			}
+		}
+	})
+}

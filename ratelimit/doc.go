@@ -414,6 +414,20 @@
 // window after a ride, until the ride has aged out of it; two refusals
 // end the search.
 //
+// The fit replays up to 2048 answers for hundreds of candidates: 50-150ms
+// on two busy cores (a coarse pass over every 16th length first bounds the
+// best score, so the fine pass gives up on a candidate at its first answer
+// over it; the aligned counter's periods are found by a division of
+// durations, not Time.Truncate). On the real clock it runs off the
+// Limiter's lock, on a copy of the answers (Limiter.runFit): meanwhile no
+// request leaves (the pause or pace it decides lands with it) and the
+// answers that come are taken at once and read when it lands, in order,
+// each at the time it came (Success and Done read the clock before the
+// lock). Run under the lock, it stamped every answer queued behind it up
+// to 0.3s late, the very times the next fit placed them by. Under a
+// test's clock it runs at once, which keeps the simulation deterministic
+// and says the same: the fit as if it took no time.
+//
 // A bare fixed window (express-rate-limit with its headers off, which
 // sets no Retry-After either: testdata/script/limiter_express_bare.txtar;
 // a Redis INCR with an EXPIRE set by the first) is one of the fit's
