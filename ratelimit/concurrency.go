@@ -651,5 +651,6 @@ func (a *adaptive) retryAfter() *raWindow {
 func (l *Limiter) InFlight() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.awaitFit()
 	return len(l.fl.open)
 }

@@ -818,13 +818,7 @@ func (l *Limiter) Paused(now time.Time) (until time.Time, paused bool) {
 func (l *Limiter) Stats() Stats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for l.fitting {
-		// The answers the fit holds back are counted once it lands.
-		done := l.fitDone
-		l.mu.Unlock()
-		<-done
-		l.mu.Lock()
-	}
+	l.awaitFit()
 	s := l.stats
 	s.Rate = float64(l.lim.Limit())
 	if l.adapt != nil {
@@ -860,6 +854,17 @@ func (l *Limiter) stamp(now time.Time) time.Time {
 	now = latest(now, l.seen)
 	l.seen = now
 	return now
+}
+
+// awaitFit waits, with l.mu held, until no fit runs off the lock: the
+// answers it holds back are read once it lands.
+func (l *Limiter) awaitFit() {
+	for l.fitting {
+		done := l.fitDone
+		l.mu.Unlock()
+		<-done
+		l.mu.Lock()
+	}
 }
 
 // takeFitJob is the bare fit the adaptive rate asked for, if any, taken.
