@@ -414,7 +414,11 @@ func (l *Limiter) settle(now time.Time, r *slot, interrupted bool) (bool, time.D
 // full-jitter backoff. It pauses the whole pool until the later of the
 // current pause and the new one, and returns the pause this answer asked for.
 // Answers from requests that were already in flight when a pause began extend
-// it but do not count as a new pause.
+// it but do not count as a new pause. Where a bare fit runs off the lock
+// (runFit), the pause is set when it lands: Throttle then returns 0 for
+// the refusal that asked for the fit, and wait for an answer that came
+// while it ran (read once it lands); until then Paused says nothing of
+// it, though no request leaves.
 func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -913,6 +917,9 @@ func (l *Limiter) fitLanded(a *adaptive, j *bareFitJob, now time.Time, fit bareF
 			l.lim = l.adaptivePacer(now, true)
 			l.extendPause(now, wait, false, false)
 		case !a.capping():
+			// Success's end, after the model the fit decided: a
+			// fixed window that took over may pace one at a time.
+			a.oneFit()
 			l.repaced(now)
 		}
 	}
