@@ -79,8 +79,9 @@ func TestBareFixedWindowLearned(t *testing.T) {
 //     first probe, at four times the burst's length, fell past the
 //     window's end and was taken, and the window was paced as a bucket
 //     (2.5ms a request, 100/1s: a bucket of 85 at 63/s, 0.56, pinned 0.51
-//     with 5 429s; 15/150ms: 0.62, pinned 0.55 with one; 50/500ms: 0.63,
-//     pinned 0.59 with 4). It FAILED before bareDecidesLate.
+//     with 5 429s; 50/500ms: 0.63, pinned 0.59 with 4). It FAILED before
+//     bareDecidesLate. (15/150ms, whose burst takes 40ms, is not on the
+//     slow path: see bareSlowBurst.)
 //   - one behind a backend that answers the requests it takes 10ms after
 //     it refuses one: the ride's refusal came with taken requests still in
 //     flight, only a counter that weighs its previous period explained
@@ -101,7 +102,6 @@ func TestBareFixedWindowSlowServer(t *testing.T) {
 	}{
 		{100, time.Second, 2500 * time.Microsecond, 0, 0.65, 0.7, ModelFixedWindow, 0.27},
 		{100, time.Second, 5 * ms, 0, 0.65, 0.75, ModelFixedWindow, 0.27},
-		{15, 150 * ms, 2500 * time.Microsecond, 0, 0.8, 0.8, ModelFixedWindow, 0.2},
 		{50, 500 * ms, 2500 * time.Microsecond, 0, 0.8, 0.85, ModelFixedWindow, 0.1},
 		{50, 500 * ms, 5 * ms, 3 * ms, 0.75, 0.8, ModelFixedWindow, 0.1},
 		{100, time.Second, 0, 10 * ms, 0.45, 0.65, ModelFixedWindow, 0.35},

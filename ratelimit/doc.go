@@ -466,7 +466,7 @@
 // before a slow backend answers a refusal at once and an acceptance a
 // backend's time later, its burst slow only because each answer is. Where
 // the first refusal's round trip is at least half the accepted requests'
-// usual one and the burst took 30ms or more (bareDecidesLate), the first
+// usual one and the burst took 100ms or more (bareDecidesLate), the first
 // probe goes 1.15 times the burst's length after its start (at least
 // 20ms after the refusal, for a bucket to give a request back), the next
 // twice as late; elsewhere as before (behind a 40ms backend the window
