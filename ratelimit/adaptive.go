@@ -301,6 +301,16 @@ type adaptive struct {
 	// model leaves it in fitJob for the Limiter to run (bare.go).
 	fitOff bool
 	fitJob *bareFitJob
+	// chk is the step-down check of a counter steered as a bucket's
+	// (slideCheck): chkFrom its first request, chkLeft what the counter
+	// then showed, chkUsed what it showed taken, chkUntil when it ends,
+	// chkLow the answers in a row at the reserve before it; trackN counts
+	// the answers tracked, trackRefused a refusal since.
+	chk                      int
+	chkFrom, chkUntil        time.Time
+	chkLeft, chkUsed, chkLow int
+	trackN                   int
+	trackRefused             bool
 }
 
 func newAdaptive(ceiling rate.Limit, burst, inFlight int) *adaptive {
@@ -626,6 +636,9 @@ func (a *adaptive) track(sent time.Time, remaining int) {
 	if a.fixedWindowShows(sent, remaining) {
 		return
 	}
+	if a.slideCheck(sent, remaining) {
+		return
+	}
 	// Keep the window to adaptiveWindow, but at least the two ends.
 	drop := 0
 	for drop < len(a.obs)-2 && sent.Sub(a.obs[drop+1].sent) >= adaptiveWindow {
@@ -803,6 +816,11 @@ func (a *adaptive) throttled(now time.Time, pause, closest time.Duration) {
 	}
 	if a.sliding {
 		a.slideRefused = true
+	}
+	a.trackRefused = true
+	if a.chk == chkRunning {
+		// Refused at half the pace: the bucket steering's pace stands.
+		a.chk, a.pace = chkDone, a.measured
 	}
 	if a.win != nil {
 		if a.win.throttled(now, a.refusedSent) {
@@ -1290,4 +1308,85 @@ func (a *adaptive) burstSize() int {
 		return a.limitSaid
 	}
 	return a.burstSeen
+}
+
+// slideCheckMax is the longest slideCheck runs.
+const slideCheckMax = time.Second
+
+// slideCheckLow is how many answers in a row show the counter at the
+// reserve before slideCheck runs: settled there, not passing through.
+const slideCheckLow = 5
+
+const (
+	chkNone = iota
+	chkRunning
+	chkDone
+)
+
+// slideCheck tells a sliding counter from a bucket once a counter taken
+// for a bucket's settled at the reserve without a refusal. It holds the
+// pace at half the measured rate for 2.5 times the time the counter's
+// used part takes at that rate: a bucket regains what the half left, and
+// its counter climbs to full (it is done once it climbed past 3/4 of what
+// was used); a sliding window counts our sends of the last window, and
+// its counter climbs by half what it showed used, then stays. Not run
+// where that takes over slideCheckMax (a large quota's time lost).
+// A sliding counter aligned to its own clock whose first burst fell late
+// in its period gives part of it back across the idle spell, which reads
+// as a bucket's refill (go-chi/httprate at 15 per 150ms, steered to 87/s).
+// It reports whether it holds the pace.
+func (a *adaptive) slideCheck(sent time.Time, remaining int) bool {
+	if a.sliding || a.limitSaid <= 0 || a.chk == chkDone || a.measured <= 0 || a.conc != nil || a.bare != nil || a.ra != nil {
+		return false
+	}
+	burst := a.burstSize()
+	a.trackN++
+	switch a.chk {
+	case chkNone:
+		used := burst - 1 - remaining
+		reserve := int(math.Ceil(math.Max(1, adaptiveReserve*float64(burst))))
+		if remaining > reserve+1 {
+			a.chkLow = 0
+			return false
+		}
+		if a.chkLow++; a.trackRefused || a.trackN < slideMinAnswers || a.chkLow < slideCheckLow || used < 4 {
+			return false
+		}
+		d := time.Duration(2.5 * float64(used) / a.measured * float64(time.Second))
+		if d > slideCheckMax {
+			// Too long at half the pace: a large bucket would lose more
+			// than a sliding window gains.
+			a.chk = chkDone
+			return false
+		}
+		a.chk, a.chkFrom, a.chkLeft, a.chkUsed, a.chkUntil = chkRunning, sent, remaining, used, sent.Add(d)
+		a.pace = math.Max(a.measured/2, adaptiveFloor)
+		a.repace = true
+		return true
+	case chkRunning:
+		if !sent.After(a.chkFrom) {
+			return true
+		}
+		if remaining >= burst-1 || float64(remaining-a.chkLeft) > 0.75*float64(a.chkUsed) {
+			// Climbing on as a bucket's does.
+			a.chk = chkDone
+			a.obs = a.obs[len(a.obs)-1:]
+			return false
+		}
+		if sent.Before(a.chkUntil) {
+			return true
+		}
+		// Stopped short: the sends of a window ago aged out. A sliding
+		// window from here, paced at its quota per the window our own
+		// sends show (spanRate), not at the bucket steering's rate.
+		a.chk, a.sliding, a.pace = chkDone, true, a.measured
+		if _, mid, ok := a.slideSpanOf(sent, burst-1-remaining); ok && mid > 0 {
+			a.measured = (float64(burst) - bareSpare) / mid.Seconds()
+			a.pace = adaptiveMargin * a.measured
+		}
+		a.repace = true
+		a.obs = a.obs[len(a.obs)-1:]
+		return false
+	}
+	return false
 }

@@ -348,6 +348,21 @@
 // previous period refuses; a log that gives a burst back a window
 // later, with no gap before, is still paced as a fixed window. A bucket's
 // counter says nothing of the kind: its fill is any level at any rate.
+// Its level over time does: a sliding counter aligned to its own clock
+// whose first burst fell late in its period gives part of it back across
+// the idle spell (the next period weighs the burst's by what is left of
+// it), which reads as a bucket's refill, and steered as a bucket's the
+// pace settles where the counter shows the reserve, L-1-reserve per
+// window (go-chi/httprate at 15 per 150ms: 87/s, and --burst 14 pinned
+// drew refusals). So once a counter steered as a bucket's sat at the
+// reserve for a few answers without a refusal, the pace is held at half
+// for 2.5 times what the counter's used part takes at the measured rate
+// (slideCheck; not where that is over a second): a bucket regains what
+// the half leaves and its counter climbs on, to full or past 3/4 of what
+// was used, and the check ends there; a sliding window's climbs by half
+// what was used, a window later, and stays. Stopped short, the counter is
+// a sliding window's from then on, paced at its quota (less 1.5) per the
+// window our own sends show and pinned as --rate alone.
 // Whether refused requests count against the quota (HAProxy,
 // express-rate-limit) is not a parameter of the models with a counter:
 // they send nothing a window cannot take; the bare-window model fits
