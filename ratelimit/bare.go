@@ -652,8 +652,9 @@ func (j *bareFitJob) run() bareFitResult {
 // bareLogMax bounds the answers kept for the fit.
 const bareLogMax = 2048
 
-// noteBare keeps an answer for the fit (sent is zero for a refusal) while
-// the bare-window model may start or is on.
+// noteBare keeps an answer for the fit while the bare-window model may
+// start or is on. sent is a refusal's send time where Done gave it
+// (refusedSent), zero where the refusal came without one.
 func (a *adaptive) noteBare(sent, recv time.Time, ok bool) {
 	gone := a.signs > 0 && a.bare == nil && a.bareBack == nil
 	if a.counterMax > 0 || a.limitSaid > 0 || a.win != nil || gone || len(a.bareLog) >= bareLogMax {

@@ -48,8 +48,8 @@ const (
 )
 
 // bareAnswer is one answer of a bare server: its request's send time
-// (zero for a refusal, which the Limiter hears of without it), when it
-// came, and whether the server took the request. recv is zero for a
+// (for a refusal, the one Done gave; zero where it came without one),
+// when it came, and whether the server took the request. recv is zero for a
 // request still in flight when the fit runs (bareFitAnswers): it arrived
 // or will, and each candidate counts it as it would have answered it.
 type bareAnswer struct {

@@ -48,13 +48,16 @@ type windowPacer struct {
 	hold time.Duration
 	// try, when not 0, is how long after the open window's start the
 	// next window's first request is tried, once the whole quota went:
-	// a point between the length's bounds, where none of the quota is
-	// held back to find the window's end. Taken, it ends the window
-	// there and opens the next (the bound above comes down to it);
-	// refused, it costs one 429 and the wait to the bound above, which
-	// the pacer waits without it anyway (the bound below goes up).
-	// Either way no request of a window is counted in the next, which
-	// with rows an exact multiple of the quota costs a whole window.
+	// a point between the length's bounds (just below the bound above
+	// where that bound is the server's reset claim found true), where
+	// none of the quota is held back to find the window's end. Taken,
+	// it ends the window there and opens the next (the bound above
+	// comes down to it); refused, it costs one 429 and the wait to the
+	// bound above, which the pacer waits without it anyway (the bound
+	// below goes up). Either way no request of a window is counted in
+	// the next, which with rows an exact multiple of the quota costs a
+	// whole window. Where the rows counted leave the last window room,
+	// the held probes are sent instead (trying), at no cost.
 	try time.Duration
 	// tried is when that request left, while the open window lasts;
 	// zero none. No other goes before the window's end or its answer.
