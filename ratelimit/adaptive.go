@@ -103,7 +103,11 @@ const (
 	// taken over; adaptiveSteer how strongly the counter's fill moves the
 	// pace around that rate.
 	adaptiveWindow = 300 * time.Millisecond
-	adaptiveSteer  = 0.4
+	// stillMargin is how much faster than the counter's still stretch
+	// allows a bucket to refill its coming back whole must be for
+	// stillShows to call it a fixed window's reset.
+	stillMargin   = 1.5
+	adaptiveSteer = 0.4
 	// adaptiveReserve is the share of the quota (at least one request)
 	// the pace steers the counter to: enough to absorb a misjudged rate,
 	// and no more, since a sliding window's counter settles at the quota
@@ -311,6 +315,14 @@ type adaptive struct {
 	chkLeft, chkUsed, chkLow int
 	trackN                   int
 	trackRefused             bool
+	// still is where the counter last stood (nearly) whole in track: the
+	// start of a stretch over which stillShows reads how much it
+	// regained besides what the server accepted.
+	still observation
+	// stillRefused is the latest refusal's sign time (its send time
+	// where Done said it, else its answer): the counter held no request
+	// then, for stillShows.
+	stillRefused time.Time
 }
 
 func newAdaptive(ceiling rate.Limit, burst, inFlight int) *adaptive {
@@ -636,6 +648,7 @@ func (a *adaptive) track(sent time.Time, remaining int) {
 	if a.fixedWindowShows(sent, remaining) {
 		return
 	}
+	a.noteStill(a.obs[len(a.obs)-1])
 	if a.slideCheck(sent, remaining) {
 		return
 	}
@@ -708,10 +721,11 @@ func (a *adaptive) fixedWindowShows(sent time.Time, remaining int) bool {
 	prev, burst := a.obs[n-2], a.burstSize()
 	// Whole: all but what a request or two in flight took meanwhile.
 	gap := sent.Sub(prev.sent).Seconds()
-	if prev.remaining > burst/4 || remaining < burst-1-min(a.inFlight, max(burst/8, 1)) || gap > 3/a.pace {
+	if prev.remaining > burst/4 || remaining < burst-1-a.wholeSlack() {
 		return false
 	}
-	if gained := float64(remaining + 1 - prev.remaining); gained <= 2*a.pace*gap+1 {
+	gained := float64(remaining + 1 - prev.remaining)
+	if (gap > 3/a.pace || gained <= 2*a.pace*gap+1) && !a.stillShows(prev, gained, gap) {
 		// A small quota (5 per second) is regained by a bucket or a
 		// sliding window refilling at twice the pace within those
 		// three intervals: not a reset.
@@ -729,6 +743,54 @@ func (a *adaptive) fixedWindowShows(sent time.Time, remaining int) bool {
 		a.win.narrow(lo, hi)
 	}
 	return true
+}
+
+// wholeSlack is how far under its quota a counter may show and still
+// count as whole: what a request or two in flight took meanwhile.
+func (a *adaptive) wholeSlack() int {
+	return min(a.inFlight, max(a.burstSize()/8, 1))
+}
+
+// noteStill keeps the start of the stretch stillShows reads: it moves to
+// an answer that shows the counter (nearly) whole once the counter
+// regained more than a request since the stretch began.
+func (a *adaptive) noteStill(o observation) {
+	if o.remaining < a.burstSize()-1-a.wholeSlack() {
+		return
+	}
+	if a.still.sent.IsZero() || o.remaining-a.still.remaining+o.accepted-a.still.accepted > 1 {
+		a.still = o
+	}
+}
+
+// stillShows tells a fixed window from a bucket where the counter came
+// back whole (gained, over gap seconds since prev) across a pause, which a
+// bucket at the pace could also regain: the pool at least as wide as the
+// quota empties each window at once and is refused, and Retry-After
+// holds it for a window, so the requests either side of the reset are a
+// pause apart. The stretch before prev tells them apart: the counter fell
+// by what the server accepted and regained at most a request over it, so
+// a bucket refills under (regained+1)/stretch (a shown counter is
+// floored); coming back whole across the gap needs half again that at
+// least. A request refused after prev extends the stretch to it. A fixed
+// window regains nothing until its reset, then all.
+func (a *adaptive) stillShows(prev observation, gained, gap float64) bool {
+	from := a.still
+	if from.sent.IsZero() || !from.sent.Before(prev.sent) || gap <= 0 {
+		return false
+	}
+	regained := float64(prev.remaining - from.remaining + prev.accepted - from.accepted)
+	if regained > 1 || from.remaining-prev.remaining < 2 {
+		return false
+	}
+	end := prev.sent
+	if a.stillRefused.After(end) && a.stillRefused.Before(a.obs[len(a.obs)-1].sent) {
+		// Refused after prev: the counter had not regained a request
+		// by then either.
+		end = a.stillRefused
+	}
+	d := end.Sub(from.sent).Seconds()
+	return (gained-1)/gap >= stillMargin*(math.Max(regained, 0)+1)/d
 }
 
 // slidingGap reports whether a sliding window's counter, coming back
@@ -818,6 +880,9 @@ func (a *adaptive) throttled(now time.Time, pause, closest time.Duration) {
 		a.slideRefused = true
 	}
 	a.trackRefused = true
+	if !a.refusal.IsZero() {
+		a.stillRefused = a.refusal
+	}
 	if a.chk == chkRunning {
 		// Refused at half the pace: the bucket steering's pace stands.
 		a.chk, a.pace = chkDone, a.measured
