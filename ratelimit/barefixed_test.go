@@ -35,31 +35,9 @@ func TestBareFixedWindowLearned(t *testing.T) {
 	} {
 		for seed := uint64(1); seed <= 3; seed++ {
 			t.Run(fmt.Sprintf("%d per %v, seed %d", tc.limit, tc.window, seed), func(t *testing.T) {
-				run := func(cfg Config) simResult {
-					clk := &simClock{now: simEpoch}
-					rnd := rand.New(rand.NewPCG(seed, 2))
-					cfg.Clock, cfg.Rand, cfg.InFlight = clk, rnd.Float64, simWorkers
-					s := &simulation{l: New(cfg), clk: clk, srv: &simFixed{limit: tc.limit, window: tc.window, countRefused: true, style: styleBare},
-						left: simRows, ws: make([]simWorker, simWorkers), rnd: rand.New(rand.NewPCG(seed, 11))}
-					return s.run(simRows)
-				}
-				ad := run(Config{Adaptive: true, InFlightPinned: true})
-				st := ad.stats
-				cfg, ok := st.Pinned()
-				if !ok {
-					t.Fatalf("nothing learned: %+v", st)
-				}
-				pin := run(cfg)
-				ideal := idealFixed(tc.limit, tc.window).Seconds()
-				eff, pinEff := ideal/ad.wall.Seconds(), ideal/pin.wall.Seconds()
-				t.Logf("adaptive eff %.2f, 429s %d, learned %s %d per %v; pinned %v fixed %v: eff %.2f, 429s %d",
-					eff, ad.throttled, st.LearnedModel, st.LearnedBurst, st.LearnedWindow, cfg.Rate, cfg.FixedWindow, pinEff, pin.throttled)
-				if st.LearnedModel != ModelFixedWindow || st.LearnedBurst != tc.limit {
-					t.Errorf("learned %s of %d, want a fixed window of %d", st.LearnedModel, st.LearnedBurst, tc.limit)
-				}
-				if long := time.Duration(float64(tc.window) * (1 + tc.maxLong)); st.LearnedWindow < tc.window || st.LearnedWindow > long {
-					t.Errorf("learned window %v, want %v to %v", st.LearnedWindow, tc.window, long)
-				}
+				r := runBareFixed(t, seed, tc.limit, tc.window, nil)
+				pin, eff, pinEff := r.pin, r.eff, r.pinEff
+				checkLearned(t, r.ad.stats, ModelFixedWindow, tc.limit, tc.window, tc.maxLong)
 				if eff < tc.minEff {
 					t.Errorf("adaptive efficiency %.2f, want at least %.2f", eff, tc.minEff)
 				}
@@ -109,36 +87,15 @@ func TestBareFixedWindowSlowServer(t *testing.T) {
 	} {
 		for seed := uint64(1); seed <= 3; seed++ {
 			t.Run(fmt.Sprintf("%d per %v, serial %v, backend %v, seed %d", tc.limit, tc.window, tc.serial, tc.backend, seed), func(t *testing.T) {
-				run := func(cfg Config) simResult {
-					clk := &simClock{now: simEpoch}
-					rnd := rand.New(rand.NewPCG(seed, 2))
-					cfg.Clock, cfg.Rand, cfg.InFlight = clk, rnd.Float64, simWorkers
-					s := &simulation{l: New(cfg), clk: clk, srv: &simFixed{limit: tc.limit, window: tc.window, countRefused: true, style: styleBare},
-						left: simRows, ws: make([]simWorker, simWorkers), rnd: rand.New(rand.NewPCG(seed, 11)),
-						serial: tc.serial, backend: tc.backend, until: 30 * time.Minute}
+				r := runBareFixed(t, seed, tc.limit, tc.window, func(s *simulation) {
+					s.serial, s.backend, s.until = tc.serial, tc.backend, 30*time.Minute
 					if tc.serial > 0 {
 						s.lateWake = 2 * ms
 					}
-					return s.run(simRows)
-				}
-				ad := run(Config{Adaptive: true, InFlightPinned: true})
-				st := ad.stats
-				cfg, ok := st.Pinned()
-				if !ok {
-					t.Fatalf("nothing learned: %+v", st)
-				}
-				pin := run(cfg)
-				ideal := idealFixed(tc.limit, tc.window).Seconds()
-				eff, pinEff := ideal/ad.wall.Seconds(), ideal/pin.wall.Seconds()
-				t.Logf("adaptive eff %.2f, 429s %d, learned %s %d per %v; pinned %v fixed %v: eff %.2f, 429s %d",
-					eff, ad.throttled, st.LearnedModel, st.LearnedBurst, st.LearnedWindow, cfg.Rate, cfg.FixedWindow, pinEff, pin.throttled)
+				})
+				ad, pin, eff, pinEff := r.ad, r.pin, r.eff, r.pinEff
 				if tc.model != "" {
-					if st.LearnedModel != tc.model || st.LearnedBurst != tc.limit {
-						t.Errorf("learned %s of %d, want a %s of %d", st.LearnedModel, st.LearnedBurst, tc.model, tc.limit)
-					}
-					if long := time.Duration(float64(tc.window) * (1 + tc.maxLong)); st.LearnedWindow < tc.window || st.LearnedWindow > long {
-						t.Errorf("learned window %v, want %v to %v", st.LearnedWindow, tc.window, long)
-					}
+					checkLearned(t, r.ad.stats, tc.model, tc.limit, tc.window, tc.maxLong)
 				}
 				if eff < tc.minEff {
 					t.Errorf("adaptive efficiency %.2f, want at least %.2f", eff, tc.minEff)
@@ -148,5 +105,55 @@ func TestBareFixedWindowSlowServer(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// bareFixedRun is a simulated run against a bare fixed window of limit
+// per window (refused requests counted), adaptive, then pinned to the
+// flags its summary suggests, with each one's efficiency.
+type bareFixedRun struct {
+	ad, pin     simResult
+	eff, pinEff float64
+}
+
+// runBareFixed runs the adaptive rate, then its pinned flags, against a
+// bare fixed window of limit per window with simWorkers and simRows;
+// tweak, if not nil, sets the simulation's server delays.
+func runBareFixed(t *testing.T, seed uint64, limit int, window time.Duration, tweak func(*simulation)) bareFixedRun {
+	t.Helper()
+	run := func(cfg Config) simResult {
+		clk := &simClock{now: simEpoch}
+		rnd := rand.New(rand.NewPCG(seed, 2))
+		cfg.Clock, cfg.Rand, cfg.InFlight = clk, rnd.Float64, simWorkers
+		s := &simulation{l: New(cfg), clk: clk, srv: &simFixed{limit: limit, window: window, countRefused: true, style: styleBare},
+			left: simRows, ws: make([]simWorker, simWorkers), rnd: rand.New(rand.NewPCG(seed, 11))}
+		if tweak != nil {
+			tweak(s)
+		}
+		return s.run(simRows)
+	}
+	ad := run(Config{Adaptive: true, InFlightPinned: true})
+	st := ad.stats
+	cfg, ok := st.Pinned()
+	if !ok {
+		t.Fatalf("nothing learned: %+v", st)
+	}
+	pin := run(cfg)
+	ideal := idealFixed(limit, window).Seconds()
+	r := bareFixedRun{ad: ad, pin: pin, eff: ideal / ad.wall.Seconds(), pinEff: ideal / pin.wall.Seconds()}
+	t.Logf("adaptive eff %.2f, 429s %d, learned %s %d per %v; pinned %v fixed %v: eff %.2f, 429s %d",
+		r.eff, ad.throttled, st.LearnedModel, st.LearnedBurst, st.LearnedWindow, cfg.Rate, cfg.FixedWindow, r.pinEff, pin.throttled)
+	return r
+}
+
+// checkLearned fails t unless st learned a model of limit per a window
+// from window to maxLong longer.
+func checkLearned(t *testing.T, st Stats, model string, limit int, window time.Duration, maxLong float64) {
+	t.Helper()
+	if st.LearnedModel != model || st.LearnedBurst != limit {
+		t.Errorf("learned %s of %d, want a %s of %d", st.LearnedModel, st.LearnedBurst, model, limit)
+	}
+	if long := time.Duration(float64(window) * (1 + maxLong)); st.LearnedWindow < window || st.LearnedWindow > long {
+		t.Errorf("learned window %v, want %v to %v", st.LearnedWindow, window, long)
 	}
 }
