@@ -40,6 +40,7 @@ var customAlgorithms = map[string]string{
 //	httprate:300/1s:rows=200  200 rows instead of -rows
 //	haproxy:100/1s:conc=32    bulksend --concurrency 32 (adaptive and pinned)
 //	nginx:5/1s:noburst:latency=150ms  the backend takes 150ms to answer what the limiter lets through
+//	haproxy:100/1s:wire=50ms  every round trip 50ms longer: a proxy on loopback holds each direction 25ms (a remote API)
 //
 // The other kinds of internal/limiters (fastify, flexible, ulule,
 // golimiter, throttled, tollbooth) take LIMIT/WINDOW and rows; fastify and
@@ -175,8 +176,14 @@ func (sc *realScenario) setCustomOption(opt string) error {
 			err = fmt.Errorf("option %q: want a duration above 0 and at most 1m, such as 150ms", opt)
 		}
 		sc.LatencySeconds = d.Seconds()
+	case "wire":
+		var d time.Duration
+		if d, err = time.ParseDuration(val); err != nil || d <= 0 || d > time.Minute {
+			err = fmt.Errorf("option %q: want a duration above 0 and at most 1m, such as 50ms", opt)
+		}
+		sc.WireSeconds = d.Seconds()
 	default:
-		err = fmt.Errorf("unknown option %q (burst, noburst, queue, delay, status, style, rows, conc, latency)", key)
+		err = fmt.Errorf("unknown option %q (burst, noburst, queue, delay, status, style, rows, conc, latency, wire)", key)
 	}
 	return err
 }

@@ -34,6 +34,11 @@ func TestParseCustom(t *testing.T) {
 		{"a slow backend", "nginx:5/1s:noburst:latency=150ms", []realScenario{
 			{Name: "nginx:5/1s:noburst:latency=150ms", Kind: "nginx", Algorithm: algoLeaky, Limit: 5, WindowSeconds: 1, NoBurst: true, LatencySeconds: 0.15}}, ""},
 		{"latency not a duration", "nginx:5/1s:latency=150", nil, "want a duration above 0"},
+		{"a long network path", "haproxy:100/1s:wire=50ms,express:100/1s:style=none:wire=20ms", []realScenario{
+			{Name: "haproxy:100/1s:wire=50ms", Kind: "haproxy", Algorithm: algoSliding, Limit: 100, WindowSeconds: 1, WireSeconds: 0.05},
+			{Name: "express:100/1s:style=none:wire=20ms", Kind: "express", Algorithm: algoFixed, Limit: 100, WindowSeconds: 1, Style: "none", WireSeconds: 0.02}}, ""},
+		{"wire not a duration", "haproxy:5/1s:wire=50", nil, "want a duration above 0"},
+		{"wire zero", "haproxy:5/1s:wire=0s", nil, "want a duration above 0"},
 		{"empty", " , ", nil, "name at least one"},
 		{"unknown limiter", "envoy:5/1s", nil, `unknown limiter "envoy"`},
 		{"nginx queueing its burst", "nginx:10/1s:burst=10:queue", []realScenario{

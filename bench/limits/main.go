@@ -94,7 +94,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.strict, "strict", false, "exit 1 when any cell misses its target")
 	fs.BoolVar(&o.realTable, "real", false, "measure the real-limiter table (modes "+strings.Join(realModes, ",")+"; default "+strings.Join(defaultRealModes, ",")+") instead of the sandbox one")
 	fs.StringVar(&limiterNames, "limiters", "", "with -real: comma-separated limiter configurations to run (default all: "+strings.Join(realScenarioNames(allRealScenarios()), ", ")+")")
-	fs.StringVar(&custom, "custom", "", "with -real: comma-separated configurations of your own, KIND:LIMIT/WINDOW[:burst=N][:noburst][:queue][:delay=N][:status=N][:style=S][:rows=N][:conc=N][:latency=D] (e.g. nginx:20/1s:burst=5,haproxy:50/500ms:conc=32,nginx:5/1s:noburst:latency=150ms); run instead of the table unless -limiters names some too")
+	fs.StringVar(&custom, "custom", "", "with -real: comma-separated configurations of your own, KIND:LIMIT/WINDOW[:burst=N][:noburst][:queue][:delay=N][:status=N][:style=S][:rows=N][:conc=N][:latency=D][:wire=D] (e.g. nginx:20/1s:burst=5,haproxy:50/500ms:conc=32,nginx:5/1s:noburst:latency=150ms,haproxy:100/1s:wire=50ms; latency: the backend's, wire: added to every round trip); run instead of the table unless -limiters names some too")
 	fs.StringVar(&keep, "keep", "", "keep each bulksend run's report (NNN-MODE.csv), --json summary (.json) and stderr (.err) in this directory, created if need be; the table's trials name their files")
 	if err := fs.Parse(args); err != nil {
 		return o, err

@@ -72,7 +72,10 @@ type realScenario struct {
 	// LatencySeconds is how long the backend behind the limiter takes to
 	// answer what it lets through (limiters.Config.Latency); 0: at once.
 	LatencySeconds float64 `json:"latency_seconds,omitempty"`
-	Notes          string  `json:"notes"`
+	// WireSeconds is how much longer every round trip to the limiter is
+	// (a delaying proxy in front of it: wire.go); 0: loopback.
+	WireSeconds float64 `json:"wire_seconds,omitempty"`
+	Notes       string  `json:"notes"`
 }
 
 // rows is how many rows go through sc: its own count, else def (-rows).
@@ -247,7 +250,16 @@ func startReal(ctx context.Context, sc realScenario, dir string, bins prebuilt) 
 		st := s.Stats()
 		return serverStats{Requests: st.Requests, Delivered: st.Delivered, Distinct: st.Distinct, Duplicates: st.Duplicates, Throttled: st.Throttled, Failed: st.Failed}
 	}}
-	return ep, s.Desc, func() { _ = s.Close() }, nil
+	if sc.WireSeconds <= 0 {
+		return ep, s.Desc, func() { _ = s.Close() }, nil
+	}
+	p, base, err := startWire(s.URL, time.Duration(sc.WireSeconds*float64(time.Second)))
+	if err != nil {
+		_ = s.Close()
+		return ep, "", nil, err
+	}
+	ep.base = base
+	return ep, s.Desc, func() { _ = p.Close(); _ = s.Close() }, nil
 }
 
 // prebuilt are the Go limiter binaries built once per benchmark.
@@ -634,6 +646,9 @@ func describeReal(sc realScenario) string {
 	}
 	if sc.LatencySeconds > 0 {
 		d += fmt.Sprintf(", backend %v", time.Duration(sc.LatencySeconds*float64(time.Second)))
+	}
+	if sc.WireSeconds > 0 {
+		d += fmt.Sprintf(", every round trip %v longer", time.Duration(sc.WireSeconds*float64(time.Second)))
 	}
 	return d
 }
