@@ -157,3 +157,45 @@ func checkLearned(t *testing.T, st Stats, model string, limit int, window time.D
 		t.Errorf("learned window %v, want %v to %v", st.LearnedWindow, window, long)
 	}
 }
+
+// TestBareFixedWindowLongPath runs bare fixed windows behind a long
+// network path (every round trip 20-40ms longer, refusals and
+// acceptances alike: a remote API), then the flags the summary suggests.
+// The first window after the hand-over to the fixed window's pacing
+// verified the quota's rest one request at a time, a round trip each,
+// which went on past the window's end: 100 per 1s behind 40ms spent 4s
+// of its run on it (0.58), on a one-thread server behind 20ms 2.3s
+// (0.48), and 50 per 500ms behind 20ms was paced as a sliding window in
+// two seeds of three (0.70). It FAILED before verifyMany, which sends
+// them at twice the window's average rate.
+func TestBareFixedWindowLongPath(t *testing.T) {
+	const ms = time.Millisecond
+	for _, tc := range []struct {
+		limit        int
+		window       time.Duration
+		wire, serial time.Duration
+		minEff       float64
+	}{
+		{100, time.Second, 40 * ms, 0, 0.65},
+		{100, time.Second, 20 * ms, 2500 * time.Microsecond, 0.62},
+		{50, 500 * ms, 20 * ms, 0, 0.74},
+	} {
+		for seed := uint64(1); seed <= 3; seed++ {
+			t.Run(fmt.Sprintf("%d per %v, wire %v, serial %v, seed %d", tc.limit, tc.window, tc.wire, tc.serial, seed), func(t *testing.T) {
+				r := runBareFixed(t, seed, tc.limit, tc.window, func(s *simulation) {
+					s.wire, s.serial = tc.wire, tc.serial
+					if tc.serial > 0 {
+						s.lateWake = 2 * ms
+					}
+				})
+				checkLearned(t, r.ad.stats, ModelFixedWindow, tc.limit, tc.window, 0.1)
+				if r.eff < tc.minEff {
+					t.Errorf("adaptive efficiency %.2f, want at least %.2f", r.eff, tc.minEff)
+				}
+				if r.pin.throttled > r.ad.throttled {
+					t.Errorf("pinned: %d 429s, adaptive %d, want no more", r.pin.throttled, r.ad.throttled)
+				}
+			})
+		}
+	}
+}

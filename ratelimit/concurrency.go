@@ -627,10 +627,10 @@ func (l *Limiter) done(sent, now time.Time, o Outcome) {
 		// request opens instead of the pool waiting for it.
 		r.opener, wake = time.Time{}, true
 	}
-	if r := l.adapt.retryAfter(); o == Failed && r != nil && !r.single.IsZero() && !sent.Before(r.single) {
-		// So did the request verifying a bare fixed window: the next
+	if r := l.adapt.retryAfter(); o == Failed && r != nil && r.out > 0 && !r.verifyFrom.IsZero() && !sent.Before(r.verifyFrom) {
+		// So did a request verifying a bare fixed window: the next
 		// goes.
-		r.single, wake = time.Time{}, true
+		r.out, wake = r.out-1, true
 	}
 	if l.concEnded(sent, now, o) || wake {
 		// A slot is free, or the cap moved: waiters look again.

@@ -466,8 +466,10 @@
 // faster than it took it, a fixed window the whole quota at once: where
 // a fixed window explains the answers there, the rest of the quota goes
 // one request at a time (a round trip each, faster than anything the
-// server took before), and taken whole, the server is a fixed window
-// (bareFixedOpened). The Retry-After window model then paces it, with no
+// server took before; over a long path, where a round trip is longer
+// than half the window's average interval, as many at a time as twice
+// that rate sends in one: verifyMany), and taken whole, the server is a
+// fixed window (bareFixedOpened). The Retry-After window model then paces it, with no
 // claim: each window an opener and, once it is taken, the rest of the
 // quota at once, the length bisected between the fit's bounds, learned
 // as a fixed window and pinned --rate L/W --window fixed. A log refuses

@@ -242,6 +242,10 @@ type simulation struct {
 	// however many workers send it, as on a loaded machine.
 	serial time.Duration
 	busy   time.Time
+	// wire, when not 0, makes every round trip this much longer, half
+	// each way, refusals and acceptances alike: a remote API behind a
+	// long network path, which decides on each request when it comes.
+	wire time.Duration
 	// until, when not 0, ends the run at this much virtual time, rows
 	// delivered or not: a pool that stalls still ends.
 	until time.Duration
@@ -259,11 +263,17 @@ func (s *simulation) push(e simEvent) {
 	heap.Push(&s.events, e)
 }
 
-// latency is one request's round trip on loopback: 1ms give or take 0.3;
+// latency is one request's round trip: wire, plus what it takes on
+// loopback (loopback).
+func (s *simulation) latency() time.Duration {
+	return s.loopback() + s.wire
+}
+
+// loopback is one request's round trip on loopback: 1ms give or take 0.3;
 // on a cold server (a JIT warming up, as Node.js does) anything up to
 // 300ms for the first 300ms of the run, and then one in 50 up to 60ms, as
 // on a busy machine; with stall, that share of them up to stallMax.
-func (s *simulation) latency() time.Duration {
+func (s *simulation) loopback() time.Duration {
 	if s.cold && s.clk.now.Sub(simEpoch) < 300*time.Millisecond {
 		return time.Duration((10 + 290*s.rnd.Float64()) * float64(time.Millisecond))
 	}
