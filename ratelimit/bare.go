@@ -237,6 +237,12 @@ func (a *adaptive) startBare(now time.Time, backoff time.Duration) (time.Duratio
 	return a.bare.next(a, now, now.Add(pause).Sub(a.firstSent)), true
 }
 
+// bareProbing reports whether the bare-window model is probing for the
+// window's length: one probe at a time, no bounds yet.
+func (a *adaptive) bareProbing() bool {
+	return a.bare != nil && a.bare.hi == 0
+}
+
 // bareDecidesLate reports whether the server decided on the burst's
 // requests about as late as it answered them, from the first refusal at
 // now: its round trip (it was answered once decided) is at least half the

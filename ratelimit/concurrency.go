@@ -43,7 +43,9 @@ import (
 // more time to refill than the answers took). A quota that refused the
 // burst refuses it too, for one 429: the trial is lost, and the rest of
 // it goes once the pause is over only to measure what refilled meanwhile
-// (the rate's first bound, concAside), proving nothing. When a refusal
+// (the rate's first bound, concAside), proving nothing; where the
+// bare-window model probes, after its probe was taken (a window refuses
+// the probe and would refuse the rest with it). When a refusal
 // stated a wait (Retry-After, a reset), the
 // opener must also be answered before that wait ends: the server said
 // its quota comes back no sooner, and taken in time the opener refutes
@@ -579,7 +581,20 @@ func (l *Limiter) trial() *concModel {
 
 // capFull says whether the cap on requests in flight holds one back now.
 func (l *Limiter) capFull() bool {
-	return l.adapt != nil && l.adapt.conc != nil && l.adapt.conc.holds(len(l.fl.open))
+	if l.adapt == nil || l.adapt.conc == nil {
+		return false
+	}
+	if l.adapt.conc.measure && l.adapt.bareProbing() && len(l.fl.open) > 0 {
+		// The trial was lost and its rest measures the refill, but the
+		// bare-window model is probing: one request at a time, the
+		// probe, until it is taken (a bucket: the model gives way to
+		// the bucket equation and the rest goes) or refused (a window,
+		// which refuses the rest too: the trial is put aside). Sent
+		// together at the pause's end, the rest cost HAProxy at 20 per
+		// 2s with 8 workers four 429s at once.
+		return true
+	}
+	return l.adapt.conc.holds(len(l.fl.open))
 }
 
 // Done ends a request Wait let go, sent at sent, with its outcome, before

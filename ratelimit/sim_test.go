@@ -249,6 +249,9 @@ type simulation struct {
 	// until, when not 0, ends the run at this much virtual time, rows
 	// delivered or not: a pool that stalls still ends.
 	until time.Duration
+	// onSend, when set, sees every request worker w sends, before the
+	// Limiter counts it.
+	onSend func(w int)
 
 	left                           int  // messages no worker has taken yet
 	noFinishing                    bool // never tell the Limiter the last messages are out
@@ -344,6 +347,9 @@ func (s *simulation) try(w int) {
 }
 
 func (s *simulation) send(w int) {
+	if s.onSend != nil {
+		s.onSend(w)
+	}
 	s.requests++
 	now := s.clk.now
 	s.l.mu.Lock()
