@@ -324,6 +324,9 @@ type adaptive struct {
 	// where Done said it, else its answer): the counter held no request
 	// then, for stillShows.
 	stillRefused time.Time
+	// seen is the first accepted requests (pinSeenMax), in the order
+	// they were sent: what the pinned flags are bounded by (pinSeen).
+	seen []seenSend
 }
 
 func newAdaptive(ceiling rate.Limit, burst, inFlight int) *adaptive {
@@ -342,6 +345,7 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 	a.successes++
 	a.lastRecv = now
 	a.noteAccepted(sent)
+	a.noteSeen(sent, remaining)
 	a.oneAccepted(sent, now)
 	if a.signs == 0 && sent.After(a.burstLast) {
 		a.burstLast = sent

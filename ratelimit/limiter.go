@@ -68,6 +68,10 @@ type Stats struct {
 	LearnedWindow   time.Duration
 	LearnedInFlight int
 	Rate            float64 // the pace now, requests/second (+Inf for none)
+
+	// seenBurst bounds a bucket's pinned burst by what the server was
+	// seen to accept (pinSeen); 0: no bound.
+	seenBurst int
 }
 
 // The Stats.LearnedModel values.
@@ -806,6 +810,10 @@ func (s Stats) Pinned() (cfg Config, ok bool) {
 		case cfg.Burst > 2:
 			cfg.Burst -= pinnedSpare
 		}
+		if s.seenBurst > 0 && cfg.Burst > s.seenBurst {
+			// No larger than the server was seen to accept (pinSeen).
+			cfg.Burst = s.seenBurst
+		}
 		return cfg, true
 	}
 	return Config{}, false
@@ -839,6 +847,15 @@ func (l *Limiter) Stats() Stats {
 			s.LearnedModel = ModelSlidingWindow
 		case s.LearnedRate > 0:
 			s.LearnedModel = ModelBucket
+		}
+		if s.LearnedModel == ModelBucket && l.adapt.limitSaid > 0 {
+			// A burst the headers stated is a claim (a sliding window's
+			// quota too); one counted from answers was seen taken.
+			if cfg, ok := s.Pinned(); ok {
+				if b, ok := pinSeen(l.adapt.seen, s.LearnedBurst, cfg.Burst, cfg.Rate.PerSecond()); ok {
+					s.seenBurst = b
+				}
+			}
 		}
 	}
 	return s

@@ -1,0 +1,119 @@
+package ratelimit
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// seenAt is send times: n at once (a microsecond apart) at from, then one
+// every step from then on until until.
+func seenAt(n int, from, step, until time.Duration) []seenSend {
+	var out []seenSend
+	for i := range n {
+		out = append(out, seenSend{at: simEpoch.Add(from + time.Duration(i)*time.Microsecond)})
+	}
+	for d := from + step; step > 0 && d <= until; d += step {
+		out = append(out, seenSend{at: simEpoch.Add(d)})
+	}
+	return out
+}
+
+// withLeft is seen with every answer saying left more would be taken.
+func withLeft(seen []seenSend, left int) []seenSend {
+	for i := range seen {
+		seen[i].left = left
+	}
+	return seen
+}
+
+func TestPinSeen(t *testing.T) {
+	cases := []struct {
+		name      string
+		seen      []seenSend
+		size, b   int
+		perSecond float64
+		want      int
+		wantOK    bool
+	}{
+		// A bucket of 10 at 10/s: its burst, then its refill, for 5s.
+		{"bucket kept", seenAt(10, 0, 100*time.Millisecond, 5*time.Second), 10, 9, 9.7, 9, true},
+		// A sliding window of 60 per 150ms taken for a bucket of 60 at
+		// 280/s: its opening burst, then nothing until the window
+		// passed, then 280/s. A burst of 59 then 272/s sends 99 in the
+		// first 150ms, where no stretch that long held over 60: the
+		// burst is what leaves room for 150ms of the rate.
+		{"sliding burst cut", append(seenAt(60, 0, 0, 0), seenAt(1, 150*time.Millisecond, time.Second/280, 2*time.Second)...), 60, 59, 272, 60 - 40, true},
+		// The refill never seen at the pinned rate: a burst of two
+		// (one would change the pacing, not bound it).
+		{"burst to two", seenAt(5, 0, time.Second, 10*time.Second), 5, 4, 2.8, 2, true},
+		// The same, each answer saying 6 more were left: what the
+		// server would have taken counts as seen.
+		{"counter says more", withLeft(seenAt(5, 0, time.Second, 10*time.Second), 6), 5, 4, 2.8, 4, true},
+		{"too few", seenAt(1, 0, 0, 0), 10, 9, 9.7, 9, false},
+		{"no burst to bound", seenAt(10, 0, 100*time.Millisecond, time.Second), 10, 1, 9.7, 1, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := pinSeen(tc.seen, tc.size, tc.b, tc.perSecond)
+			if got != tc.want || ok != tc.wantOK {
+				t.Errorf("pinSeen = %d, %v; want %d, %v", got, ok, tc.want, tc.wantOK)
+			}
+		})
+	}
+}
+
+// TestPinnedNoBurstNotSeen: sliding counters with headers learned as a
+// bucket as large as their quota (go-chi/httprate's at 60 per 150ms or
+// 500ms, 2 workers): the pinned flags' burst may not be larger
+// than the adaptive run saw the server take with the rate after it. A
+// sliding window gives no burst back a window after one, and pinned
+// --burst 59 drew 1-23 429s where adaptive drew none. A real bucket's
+// burst is kept.
+func TestPinnedNoBurstNotSeen(t *testing.T) {
+	cases := []struct {
+		name  string
+		srv   func() simServer
+		stall float64
+		seed  uint64
+		// minBurst is the least pinned burst that passes: a real
+		// bucket's, its size less pinnedSpare.
+		minBurst int
+	}{
+		{"httprate counter 60/150ms", func() simServer {
+			return &simSliding{limit: 60, window: 150 * time.Millisecond, counter: true, style: styleHTTPRate}
+		}, 0, 1, 0},
+		{"httprate counter 60/500ms", func() simServer {
+			return &simSliding{limit: 60, window: 500 * time.Millisecond, counter: true, style: styleHTTPRate}
+		}, 0, 1, 0},
+		{"bucket 20 at 10/s", func() simServer {
+			return &simBucket{burst: 20, rate: 10, style: styleCounters}
+		}, 0, 1, 19},
+	}
+	const rows, conc = 400, 2
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			run := func(cfg Config) simResult {
+				clk := &simClock{now: simEpoch.Add(time.Duration(tc.seed) * 37 * time.Millisecond)}
+				cfg.Clock, cfg.Rand, cfg.InFlight = clk, rand.New(rand.NewPCG(tc.seed, 2)).Float64, conc
+				s := &simulation{l: New(cfg), clk: clk, srv: tc.srv(), left: rows, ws: make([]simWorker, conc),
+					rnd: rand.New(rand.NewPCG(tc.seed, 11)), stall: tc.stall, stallMax: 20 * time.Millisecond, until: time.Hour}
+				return s.run(rows)
+			}
+			ad := run(Config{Adaptive: true})
+			cfg, ok := ad.stats.Pinned()
+			if !ok {
+				t.Fatalf("nothing learned: %+v", ad.stats)
+			}
+			pin := run(cfg)
+			t.Logf("learned %s b%d %.1f/s, adaptive 429s %d; pinned %v --burst %d: 429s %d",
+				ad.stats.LearnedModel, ad.stats.LearnedBurst, ad.stats.LearnedRate, ad.throttled, cfg.Rate, cfg.Burst, pin.throttled)
+			if pin.throttled > ad.throttled {
+				t.Errorf("pinned drew %d 429s, adaptive %d", pin.throttled, ad.throttled)
+			}
+			if cfg.Burst < tc.minBurst {
+				t.Errorf("pinned --burst %d, want at least %d", cfg.Burst, tc.minBurst)
+			}
+		})
+	}
+}
