@@ -59,7 +59,10 @@ func TestBareFixedWindowLearned(t *testing.T) {
 //     (2.5ms a request, 100/1s: a bucket of 85 at 63/s, 0.56, pinned 0.51
 //     with 5 429s; 50/500ms: 0.63, pinned 0.59 with 4). It FAILED before
 //     bareDecidesLate. (15/150ms, whose burst takes 40ms, is not on the
-//     slow path: see bareSlowBurst.)
+//     slow path: see bareSlowBurst.) Its probes then left a quarter of
+//     their offsets late, and 100/1s was found taken at 1.3s and learned
+//     20% long (0.73, pinned 0.77 at 2.5ms; 0.73, pinned 0.84 at 5ms): it
+//     FAILED before the slow path's pause ended a pace interval early.
 //   - one behind a backend that answers the requests it takes 10ms after
 //     it refuses one: the ride's refusal came with taken requests still in
 //     flight, only a counter that weighs its previous period explained
@@ -78,8 +81,8 @@ func TestBareFixedWindowSlowServer(t *testing.T) {
 		model           string
 		maxLong         float64
 	}{
-		{100, time.Second, 2500 * time.Microsecond, 0, 0.65, 0.7, ModelFixedWindow, 0.27},
-		{100, time.Second, 5 * ms, 0, 0.65, 0.75, ModelFixedWindow, 0.27},
+		{100, time.Second, 2500 * time.Microsecond, 0, 0.8, 0.8, ModelFixedWindow, 0.1},
+		{100, time.Second, 5 * ms, 0, 0.76, 0.8, ModelFixedWindow, 0.1},
 		{50, 500 * ms, 2500 * time.Microsecond, 0, 0.8, 0.85, ModelFixedWindow, 0.1},
 		{50, 500 * ms, 5 * ms, 3 * ms, 0.75, 0.8, ModelFixedWindow, 0.1},
 		{100, time.Second, 0, 10 * ms, 0.45, 0.65, ModelFixedWindow, 0.35},

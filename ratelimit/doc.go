@@ -497,7 +497,9 @@
 // usual one and the burst took 100ms or more (bareDecidesLate), the first
 // probe goes 1.15 times the burst's length after its start (at least
 // 20ms after the refusal, for a bucket to give a request back), the next
-// twice as late; elsewhere as before (behind a 40ms backend the window
+// twice as late (leaving then: until session 13 each left a quarter of
+// its offset late, the pacer being empty after the pause that ended at
+// the offset); elsewhere as before (behind a 40ms backend the window
 // path cost 0.62 -> 0.38 where the bucket's accidentally paced well).
 // Requests of the burst answered after the first refusal (sent before
 // it) are never a probe, taken or refused, and a refused probe bounds
