@@ -242,7 +242,6 @@ type adaptive struct {
 	// they gave it to the whole second (windowModel.claims).
 	claimEnd    time.Time
 	claimSecond bool
-	claimWhole  bool // a wait in whole seconds (windowModel.claimWhole)
 	// win is the fixed-window model, once the counter showed one; sliding
 	// is set when it turned out a sliding window instead.
 	win     *windowModel
@@ -358,7 +357,6 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 		defer a.noteWhole(sent, now, remaining)
 		if end := now.Add(reset); reset > 0 && (a.claimEnd.IsZero() || end.Before(a.claimEnd)) {
 			a.claimEnd, a.claimSecond = end, !second.IsZero()
-			a.claimWhole = second.IsZero() && reset%time.Second == 0
 		}
 	}
 	if remaining < 0 {
@@ -572,7 +570,7 @@ func (a *adaptive) refill(sent, now time.Time, remaining int, reset time.Duratio
 			a.win = newWindowModel(a.burstSize(), a.inFlight, a.burstSize()-remaining, a.firstSent, a.firstRecv, sent.Sub(a.firstRecv))
 			a.win.anchorGrid(a.firstSent, a.firstRecv)
 			if !a.claimEnd.IsZero() {
-				a.win.claim, a.win.claimSecond, a.win.claimWhole = a.claimEnd.Sub(a.firstSent), a.claimSecond, a.claimWhole
+				a.win.claim, a.win.claimSecond = a.claimEnd.Sub(a.firstSent), a.claimSecond
 			}
 			a.win.answered(sent, now, remaining, reset, second)
 			return true

@@ -139,18 +139,7 @@
 // requests the counter says are left, and once at the server's reset claim
 // (RateLimit t=, X-RateLimit-Reset), which costs nothing when the claim is
 // true; then it bisects until the bounds are as close as the round trip
-// allows (see below how). Those of them that no doubling fits below the
-// claim were spread up to it; where the claim is a wait in whole seconds
-// and the window may end a second before it (RateLimit t=1 over a window
-// of 500ms), the last of them landed past the window's end and was counted
-// in the next, and with rows that fill their windows exactly the run
-// took a window more (400 rows at 50 per 500ms: nine windows, 0.79 on
-// the real express-rate-limit). There they go a round trip apart after
-// the last doubling probe, and one request beyond the quota tries where
-// the last went: refused (one 429), the pool waits only for the next
-// probe, as for the try below (not where the claim is an instant: go-chi/
-// httprate's sliding windows state Unix seconds, and that refusal hid
-// what tells them from a fixed window). A claim given to the whole
+// allows (see below how). A claim given to the whole
 // second R (Unix seconds, an HTTP or JavaScript date) is an interval: the
 // window ends in [R, R+1s) where the server truncates its end (ulule,
 // go-limiter, a JavaScript Date), in (R-1s, R] where it rounds it up

@@ -414,7 +414,6 @@ const (
 	styleRateAsLimit = "rate-limit"  // RateLimit-Limit is the refill rate, RateLimit-Reset always 1
 	styleExpress     = "express"     // draft-8 RateLimit + X-RateLimit-*, whole seconds
 	styleLegacy      = "legacy"      // X-RateLimit-* alone (express-rate-limit without standardHeaders)
-	styleDraft6      = "draft-6"     // express-rate-limit's draft-6: RateLimit-Policy q;w=, RateLimit-Limit/-Remaining/-Reset in whole seconds
 	styleHTTPRate    = "httprate"    // X-RateLimit-* with a Unix-seconds reset, Retry-After
 	styleRetryAfter  = "retry-after" // only Retry-After in whole seconds on a 429
 	styleStructured  = "ratelimit"   // IETF RateLimit r=;t= and RateLimit-Policy q=;w=
@@ -639,14 +638,6 @@ func (f *simFixed) serve(at time.Time) (bool, http.Header) {
 		h.Set("X-RateLimit-Limit", strconv.Itoa(f.limit))
 		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
 		h.Set("X-RateLimit-Reset", strconv.FormatInt(int64(math.Ceil(float64(end.UnixNano())/1e9)), 10))
-		if !ok {
-			h.Set("Retry-After", strconv.Itoa(int(math.Ceil(left))))
-		}
-	case styleDraft6:
-		h.Set("RateLimit-Policy", fmt.Sprintf("%d;w=%d", f.limit, int(math.Ceil(f.window.Seconds()))))
-		h.Set("RateLimit-Limit", strconv.Itoa(f.limit))
-		h.Set("RateLimit-Remaining", strconv.Itoa(remaining))
-		h.Set("RateLimit-Reset", strconv.Itoa(int(math.Ceil(left))))
 		if !ok {
 			h.Set("Retry-After", strconv.Itoa(int(math.Ceil(left))))
 		}

@@ -20,10 +20,6 @@ type windowPacer struct {
 	// first send, the server's may have started a little later.
 	margin time.Duration
 	probes []time.Duration
-	// split, when not 0, is the probe offset of the request beyond the
-	// quota that tries where the first window's end may lie before the
-	// server's claim (windowModel.plan); sent, it is the pacer's tried.
-	split time.Duration
 	// extra is how many of the probes lie beyond the window's quota: sent
 	// early they would be refused. The rest are requests the window takes
 	// wherever they fall in it, held back only to time its end.
@@ -94,14 +90,8 @@ func (p *windowPacer) reserve(now time.Time) time.Duration {
 	case p.sent < burst:
 	case p.last && p.sent < p.allowance-p.extra:
 	case p.sent < p.allowance:
-		at := p.probes[p.sent-max(burst, 0)]
-		if t := p.open.Add(at); now.Before(t) {
-			return t.Sub(now)
-		}
-		if p.split > 0 && at == p.split {
-			// Beyond the quota, the next window's first: refused, the
-			// window is still open (triedRefused).
-			p.tried = now
+		if at := p.open.Add(p.probes[p.sent-max(burst, 0)]); now.Before(at) {
+			return at.Sub(now)
 		}
 	case p.trying() && p.tried.IsZero() && p.anchored:
 		if at := p.open.Add(p.try); now.Before(at) {
@@ -259,16 +249,11 @@ type windowModel struct {
 	// claimSecond: the claim came from an instant the server gave to
 	// the whole second, which it truncates or rounds up (rounding).
 	claimSecond bool
-	// claimWhole: the claim is a wait in whole seconds (RateLimit t=1,
-	// a reset in seconds from now), rounded up: the window may end up
-	// to a second before it.
-	claimWhole bool
-	refusals   int           // throttle answers in windows after a reset was seen, in a row
-	refusedNow bool          // one came in the current window
-	left       int           // the least the counter showed left in this window
-	split      time.Duration // the first window's split probe once planned (plan); 0 none
-	leftSent   time.Time     // the send time of the request that answer was for
-	leftRecv   time.Time     // and when that answer came
+	refusals    int       // throttle answers in windows after a reset was seen, in a row
+	refusedNow  bool      // one came in the current window
+	left        int       // the least the counter showed left in this window
+	leftSent    time.Time // the send time of the request that answer was for
+	leftRecv    time.Time // and when that answer came
 	// blind counts refusals since the last accepted answer while no
 	// reset was seen (hi 0): a server whose wait is 0 (httprate's
 	// Retry-After below a second) ends no window by it.
@@ -457,7 +442,6 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 		// with a probe before it is relied on.
 		if c := recv.Add(reset).Sub(w.startSent); w.claim == 0 || c < w.claim {
 			w.claim, w.claimSecond = c, !second.IsZero()
-			w.claimWhole = second.IsZero() && reset%time.Second == 0
 		}
 	}
 	if remaining >= w.quota-1 {
@@ -668,7 +652,7 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int, second time.Ti
 		w.refusals = 0
 	}
 	w.refusedNow = false
-	w.startSent, w.startRecv, w.whole, w.claim, w.claimSecond, w.claimWhole = sent, recv, true, 0, false, false
+	w.startSent, w.startRecv, w.whole, w.claim, w.claimSecond = sent, recv, true, 0, false
 	w.left, w.leftSent, w.leftRecv = remaining, sent, recv
 	// Ours sent a round trip before the opener or later count in the new
 	// window: sent in the same breath, they may have arrived after it.
@@ -848,12 +832,10 @@ func (w *windowModel) length() time.Duration {
 func (w *windowModel) plan() {
 	p := &w.pacer
 	p.allowance, p.extra, p.try = w.quota, 0, 0
-	p.split = 0
 	if w.hi == 0 {
 		p.length = windowNever
 		p.probes = p.probes[:0]
 		if p.open.IsZero() {
-			w.split = 0
 			// After a pause to the server's reset: a new window, its
 			// quota at once. Should its answers show no reset (a window
 			// aligned on the clock that the pause did not outlast),
@@ -906,40 +888,7 @@ func (w *windowModel) plan() {
 				d *= 2
 				p.probes = append(p.probes, d)
 			}
-			// The rest were spread evenly up to the claim. Where the
-			// claim is a wait in whole seconds (claimWhole) and the
-			// window may have ended a second before it (RateLimit t=1:
-			// express-rate-limit's headers over a window of 500ms),
-			// the last of them landed past the window's end
-			// and was counted in the next: the window was left a
-			// request short, which costs a whole window more where the
-			// rows fill theirs exactly (400 rows at 50 per 500ms took
-			// nine, 0.75-0.80 of the ideal). There, they go with the
-			// last doubling probe instead, and one request beyond the
-			// quota goes where the last one went (split): the next
-			// window's first, tried there (tried). Refused, it costs
-			// one 429 and the pool waits for the next probe, not the
-			// whole-second wait the server states; taken, it opens the
-			// next window where the spread probe did. Kept once
-			// planned, as the requests left come down with each probe.
-			extra := timing - len(p.probes)
-			if w.claimWhole && (extra > 0 && d+(first-d)/time.Duration(extra+1) > claim-time.Second || w.split > d) && (p.fills(left) || p.overFills(left)) {
-				if w.split == 0 {
-					w.split = d + (first-d)*time.Duration(extra)/time.Duration(extra+1)
-				}
-				// A round trip apart: answered one by one, the counter
-				// says what is left before the next goes.
-				step := max(w.rtt, time.Millisecond)
-				for i := range extra {
-					p.probes = append(p.probes, d+time.Duration(i+1)*step)
-				}
-				extra = 0
-				if n := len(p.probes); w.split > d && (n == 0 || w.split > p.probes[n-1]) {
-					p.probes = append(p.probes, w.split)
-					p.split = w.split
-				}
-			}
-			for i := 0; i < extra; i++ {
+			for i, extra := 0, timing-len(p.probes); i < extra; i++ {
 				p.probes = append(p.probes, d+(first-d)*time.Duration(i+1)/time.Duration(extra+1))
 			}
 			if test > 0 {
@@ -968,7 +917,6 @@ func (w *windowModel) plan() {
 	// The pacer times a window from its first request's answer, when the
 	// server surely had it: hi measured from that request's send is
 	// enough, however long that answer took.
-	w.split, p.split = 0, 0
 	p.length = w.length()
 	p.spread = w.hi - w.lo
 	p.probes = p.probes[:0]
