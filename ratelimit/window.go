@@ -258,6 +258,22 @@ type windowModel struct {
 	// reset was seen (hi 0): a server whose wait is 0 (httprate's
 	// Retry-After below a second) ends no window by it.
 	blind int
+	// pauses counts refusals (that paused the pool) while no reset was
+	// seen (hi 0), accepted answers between them or not; lost counts
+	// refusals after a request was accepted though sent after a refused
+	// one (lostRef, lostAcc), no reset seen between. A window whose
+	// length never shows is not one: a bucket of 6 at 50/s with 16
+	// workers, taken for a window by answers read out of order, drew
+	// 800 429s for 200 rows so.
+	pauses, lost int
+	lostRef      time.Time
+	lostAcc      bool
+	// fromOrder: the reset that opened the model was read from two
+	// answers in flight together, which came back in any order: it
+	// is given up at lost 2, no reset seen.
+	fromOrder bool
+	// neverFound: given up so, its length never found.
+	neverFound bool
 
 	// policy is the window's length as the server's policy header
 	// states it (RateLimit-Policy w=): a claim, relied on (trusted) once
@@ -389,6 +405,18 @@ const windowBrackets = 32
 // than the last few requests of a window in flight at once.
 const windowBlind = windowProbes + 2
 
+// windowLostAfter is how many times, no reset seen, a request sent
+// after a refused one was accepted, and one refused after: a fixed
+// window refuses all until its reset, which shows the counter whole.
+const windowLostAfter = 3
+
+// windowLost is how many refusals, no reset seen, hand the server back
+// to the bucket equation: twice what a pool of inFlight sends into a
+// window with quota used up, and then some.
+func windowLost(quota, inFlight int) int {
+	return 2*max(inFlight, quota) + windowBlind
+}
+
 func newWindowModel(quota, inFlight, before int, startSent, startRecv time.Time, lo time.Duration) *windowModel {
 	w := &windowModel{quota: quota, inFlight: inFlight, before: before, startSent: startSent, startRecv: startRecv, lo: lo,
 		rtt: startRecv.Sub(startSent)}
@@ -416,6 +444,12 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 	// warms up (a JIT, a first connection) over some tens of answers.
 	w.rtt = max(recv.Sub(sent), w.rtt-w.rtt/16)
 	w.blind = 0
+	if w.hi == 0 && !w.lostRef.IsZero() && sent.After(w.lostRef) && remaining >= 0 && remaining < w.quota-1 {
+		// Accepted, sent after a refused request, and no reset seen
+		// yet: a fixed window refuses all until its reset, which
+		// shows the counter whole (its answer may come later).
+		w.lostAcc = true
+	}
 	if sent.Before(w.startSent) || remaining < 0 {
 		return true
 	}
@@ -711,6 +745,21 @@ func (w *windowModel) throttled(now, sent time.Time) bool {
 		}
 	} else {
 		w.blind++
+		w.pauses++
+		if w.lostAcc {
+			w.lost++
+		}
+		w.lostAcc = false
+		if !sent.IsZero() {
+			w.lostRef = sent
+		}
+	}
+	if w.hi == 0 && (w.pauses >= windowLost(w.quota, w.inFlight) || w.lost >= windowLostAfter || w.fromOrder && w.lost >= 2) {
+		// Refused more often than the pool and a window's quota
+		// account for, or refused, accepted and refused again, and
+		// no reset seen.
+		w.neverFound = true
+		return false
 	}
 	if w.hi == 0 && w.blind >= windowBlind {
 		// Refused again and again, nothing accepted between, before
