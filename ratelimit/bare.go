@@ -846,7 +846,7 @@ func (a *adaptive) bareFixedWith(sent, now time.Time, inFlight int, fit bareFitR
 		return false
 	}
 	r := a.ra
-	r.from, r.verifyFrom = sent, sent
+	r.from, r.verifyFrom, r.out = sent, sent, 0
 	r.open(sent, now)
 	r.rest = max(r.quota-1-inFlight, 0)
 	r.plan()

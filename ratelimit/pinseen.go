@@ -67,7 +67,7 @@ func busiest(seen []seenSend, d time.Duration) int {
 
 // pinSeen bounds a bucket's pinned burst (burst requests at once, then
 // perSecond), for a server whose learned size is size, by the accepted
-// send times seen: the largest burst, from 1 up to burst, that sends no
+// send times seen: the largest burst, from 2 up to burst, that sends no
 // more in any stretch up to twice size's refill (no longer than the run)
 // than were seen taken in one as long (busiest). ok is false when too little was
 // seen to say (under two requests). The rate is left as learned: a run

@@ -312,7 +312,10 @@ func (a *adaptive) raAccepted(sent, recv time.Time) bool {
 	r.open(sent, recv)
 	r.rest = max(r.quota-1, 0)
 	if r.verify && !sent.Before(r.from) {
-		r.verifyFrom = sent
+		// A new window's verification: what the last one left in
+		// flight (a refused request is never taken off out) is not
+		// this window's.
+		r.verifyFrom, r.out = sent, 0
 	}
 	r.plan()
 	return true
