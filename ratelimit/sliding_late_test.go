@@ -77,3 +77,42 @@ func TestBucketCounterNotSliding(t *testing.T) {
 		}
 	}
 }
+
+// TestSlidingCounterClimbAfterCheck: go-chi/httprate's counter at 30 per
+// 150ms (200/s) with 2 workers. slideCheck holds the pace at half, stops
+// short and takes it for a sliding window; the pace then climbs back, and
+// while it climbs the counter (its previous period weighted) counts fewer
+// of our sends than the last window holds: the fill and the span read
+// short, and the rate taken from them read 214/s, whose pinned 207/s drew
+// 16 429s where the adaptive run drew none (review 13, F3). Read only
+// once two windows passed since the check.
+func TestSlidingCounterClimbAfterCheck(t *testing.T) {
+	const limit, window, rows, workers = 30, 150 * time.Millisecond, 400, 2
+	server := float64(limit) / window.Seconds()
+	for seed := uint64(1); seed <= 4; seed++ {
+		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
+			start := simEpoch.Add(time.Duration(seed) * 37 * time.Millisecond)
+			run := func(cfg Config) simResult {
+				clk := &simClock{now: start}
+				cfg.Clock, cfg.Rand, cfg.InFlight = clk, rand.New(rand.NewPCG(seed, 2)).Float64, workers
+				s := &simulation{l: New(cfg), clk: clk, srv: &simSliding{limit: limit, window: window, counter: true, style: styleHTTPRate},
+					left: rows, ws: make([]simWorker, workers), rnd: rand.New(rand.NewPCG(seed, 11)), until: time.Hour}
+				return s.run(rows)
+			}
+			res := run(Config{Adaptive: true})
+			st := res.stats
+			cfg, ok := st.Pinned()
+			if !ok {
+				t.Fatalf("nothing learned: %+v", st)
+			}
+			pres := run(cfg)
+			t.Logf("adaptive: %d 429s, learned %s %.1f/s; pinned %v: %d 429s", res.throttled, st.LearnedModel, st.LearnedRate, cfg.Rate, pres.throttled)
+			if st.LearnedRate > server {
+				t.Errorf("learned %.1f/s, over the server's %.0f/s", st.LearnedRate, server)
+			}
+			if pres.throttled > res.throttled {
+				t.Errorf("pinned %v drew %d 429s, the adaptive run %d", cfg.Rate, pres.throttled, res.throttled)
+			}
+		})
+	}
+}
