@@ -636,7 +636,9 @@ func (l *Limiter) done(sent, now time.Time, o Outcome) {
 		// flight hold.
 		l.adapt.refusedSent = sent
 	}
-	wake := capped
+	// The first burst's counter holds the pool to what is in flight
+	// (burstHeld): one fewer may let one go.
+	wake := capped || l.burstLeft >= 0 && !l.burstOver
 	if r := l.adapt.retryAfter(); o == Failed && r != nil && !r.opener.IsZero() && !sent.Before(r.opener) {
 		// The Retry-After window's opener got no answer: the next
 		// request opens instead of the pool waiting for it.

@@ -115,7 +115,13 @@
 // or window no bigger than the pool), the most it showed while held is the
 // quota's size: the answers since show it near empty, and a bucket of 8
 // seen only at 0 was taken for a bucket of one, its rate measured from the
-// first burst's spacing (850/s for 8/s, a 429 for every row). A counter
+// first burst's spacing (850/s for 8/s, a 429 for every row). While it
+// is held, a counter whose limit is under N says the pool's first burst,
+// N at once, went out against less than it: slots or quota, no request
+// leaves while those still in flight are as many as the latest answer
+// said remained, until the burst's first refusal is read or its last
+// answer came (Limiter.burstHeld); the burst's answers no longer send
+// their workers' next rows into a window already spent. A counter
 // that showed more used than our requests in flight (a
 // quota) and then nothing left explains the first burst's refusals: the
 // concurrency model is no longer looked for, and one on trial is dropped

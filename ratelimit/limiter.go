@@ -138,6 +138,12 @@ type Limiter struct {
 	// concurrency limit's free slots showed, plus its request (see
 	// flights.countsSlots); 0 none.
 	heldMax int
+	// burstLeft is the least a counter held as free slots, its limit
+	// under the pool's size, said remained while the pool's first burst
+	// was out, -1 before one was read; burstOver is set once that burst
+	// is over (burstHeld).
+	burstLeft int
+	burstOver bool
 	// seen is the latest time the Limiter let a request go or read an
 	// answer at: an answer is read at the time it came (Success and Done
 	// read the clock before they wait for the lock), but never before
@@ -157,14 +163,15 @@ type Limiter struct {
 // New returns a Limiter for cfg.
 func New(cfg Config) *Limiter {
 	l := &Limiter{
-		clock:    cfg.Clock,
-		rnd:      cfg.Rand,
-		base:     cfg.HintlessBase,
-		max:      cfg.HintlessMax,
-		changed:  make(chan struct{}),
-		ceiling:  cfg.Rate.Limit(),
-		fl:       flights{pinned: cfg.InFlightPinned, pool: cfg.InFlight},
-		rowsLeft: -1,
+		clock:     cfg.Clock,
+		rnd:       cfg.Rand,
+		base:      cfg.HintlessBase,
+		max:       cfg.HintlessMax,
+		changed:   make(chan struct{}),
+		ceiling:   cfg.Rate.Limit(),
+		fl:        flights{pinned: cfg.InFlightPinned, pool: cfg.InFlight},
+		rowsLeft:  -1,
+		burstLeft: -1,
 	}
 	if l.clock == nil {
 		l.clock = SystemClock{}
@@ -295,6 +302,11 @@ func (l *Limiter) admit(now time.Time) (time.Duration, *slot, chan struct{}) {
 	if l.capFull() {
 		// As many in flight as the server takes: wait for one to end
 		// (Done wakes the waiters).
+		return capWait, nil, l.changed
+	}
+	if l.burstHeld() {
+		// The first burst's counter said no more is left than is still
+		// in flight: wait for their answers (Done wakes the waiters).
 		return capWait, nil, l.changed
 	}
 	if l.drain {
@@ -663,6 +675,11 @@ func (l *Limiter) success(sent, now time.Time, q Quota, ok bool) {
 			// Held for the pool the user gave, until a refusal says
 			// whether it counts slots or a quota.
 			l.heldMax = max(l.heldMax, q.Remaining+1)
+			if q.Limit < l.fl.pool && !l.burstOver && (l.burstLeft < 0 || q.Remaining < l.burstLeft) {
+				// The least it said: answers come in any order, and
+				// within the burst a quota's count only falls.
+				l.burstLeft = q.Remaining
+			}
 		case !slots && q.Remaining >= 0 && l.heldMax > 0:
 			// A quota's after all (a refusal came): what it showed
 			// while held is the most it holds, which the answers since,
@@ -717,6 +734,35 @@ func (l *Limiter) success(sent, now time.Time, q Quota, ok bool) {
 		l.adapt.win.statePolicy(q.Window)
 	}
 	l.repaced(now)
+}
+
+// burstHeld says whether the pool waits for the first burst's answers,
+// with l.mu held. Under --concurrency N a counter whose limit is under N
+// is held from the counter models as a concurrency limit's free slots
+// until a refusal tells slots from a quota (flights.countsSlots), while
+// the pool went out whole at first, more than that limit. Slots or
+// quota, the least remaining its answers showed is the most the server
+// takes of what is still in flight and what would go now (a quota's
+// requests in flight that the server had not counted yet take from it;
+// slots come back only as requests end), so nothing more goes while as
+// many are in flight. The least, not the latest: answers come in any
+// order, and one decided early, read late, would let a request go into
+// a window already spent. A window of 10 per second met by 16 at once
+// took 10 and refused 6, and each of the 10 answers, read before the
+// refusals, let its worker send its next row: 13-17 429s in the first
+// second where 9-10 are left (the burst's 6 and the refusals' own
+// probes). It holds for at most the burst's round trip: until the first
+// refusal is read, the counter shows a quota or slots, or nothing is in
+// flight, after which it never applies again.
+func (l *Limiter) burstHeld() bool {
+	if l.burstLeft < 0 || l.burstOver {
+		return false
+	}
+	if l.fl.quota || l.fl.slots || !l.fl.firstRefused.IsZero() || len(l.fl.open) == 0 {
+		l.burstOver = true
+		return false
+	}
+	return len(l.fl.open) >= l.burstLeft
 }
 
 // repaced moves the pacer to what an answer read at now made of the
