@@ -128,6 +128,17 @@ const (
 	// per 150ms).
 	bareFitMargin   = 0.98
 	bareLearnMargin = 0.99
+	// bareFixedFar: a fixed window that explains the answers, more than
+	// this many times the shortest window a counter explaining them too
+	// allows, rides again before it takes over (bareRefitWith). HAProxy
+	// at 5 per 1s behind a 100ms path or a 5ms backend, its counter at
+	// about 1s, was taken for a fixed window of 1.9-2.4s and paced and
+	// pinned at 5 per that (0.42-0.51 of the ideal). Not at twice or
+	// less: there the fixed window's trial sends the quota while the
+	// counter still weighs its previous period, and is refuted (HAProxy
+	// at 10 per 1s behind 20ms, a fixed window 2.0 times the shortest,
+	// refuted at once; a ride there cost a 100-row run 0.79 -> 0.73).
+	bareFixedFar = 2.1
 )
 
 type bareWindow struct {
@@ -551,7 +562,14 @@ func (a *adaptive) bareRefitWith(now time.Time, fit bareFitResult) (time.Duratio
 	b := a.bare
 	wasRiding := b.riding
 	b.riding = false
-	if fit.ok && fit.models[fitFixed] && !fit.models[fitLog] && !b.notFixed {
+	// Where a counter explains the answers too and every fixed window
+	// that does is more than bareFixedFar times the shortest the fit
+	// allows, the pool rides again before the fixed window's pacing
+	// takes over (rideAgain): paced so, the quota at windows more than
+	// twice the counter's period apart, the counter has emptied its
+	// previous period each time and never refutes the fixed window.
+	rideAgain := wasRiding && b.rides < bareRides && fit.ok && fit.fixedFar()
+	if fit.ok && fit.models[fitFixed] && !fit.models[fitLog] && !b.notFixed && !rideAgain {
 		if pause, ok := a.bareToFixed(now, fit, wasRiding); ok {
 			return pause, true
 		}
@@ -610,6 +628,21 @@ func (a *adaptive) bareRefitWith(now time.Time, fit bareFitResult) (time.Duratio
 	// The requests still in flight count too: one interval more.
 	pause := fit.clearFrom(a.pace, fit.hi).Sub(now) + time.Duration(float64(time.Second)/a.pace)
 	return pause, true
+}
+
+// fixedFar reports whether a counter explains the answers as well as a
+// fixed window, every fixed window that does more than bareFixedFar times
+// the fit's shortest.
+func (f bareFitResult) fixedFar() bool {
+	if !f.models[fitFixed] || !(f.models[fitFirst] || f.models[fitAligned]) {
+		return false
+	}
+	for _, c := range f.cands {
+		if c.model == fitFixed && float64(c.w) <= float64(f.lo)*bareFixedFar {
+			return false
+		}
+	}
+	return true
 }
 
 // bareFitAnswers is what the fit replays: the answers, and the requests
