@@ -333,6 +333,9 @@ type adaptive struct {
 	// seen is the first accepted requests (pinSeenMax), in the order
 	// they were sent: what the pinned flags are bounded by (pinSeen).
 	seen []seenSend
+	// seenRefused: a request was refused since the latest accepted one
+	// kept in seen.
+	seenRefused bool
 	// orderFailed: a fixed window read from answers in flight together
 	// (fixedWindowShows) never showed its length; resets are read from
 	// then on only from requests the server surely took in order.
@@ -908,6 +911,7 @@ func (a *adaptive) windowBounds(sent, recv time.Time) (lo, hi time.Duration, ok 
 // to leave: the one refused among them came at most that long after the
 // request before it.
 func (a *adaptive) throttled(now time.Time, pause, closest time.Duration) {
+	a.seenRefused = true
 	if a.oneAtATime() {
 		a.oneRefused(a.refusedSent)
 		defer a.oneFit()

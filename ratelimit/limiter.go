@@ -70,8 +70,11 @@ type Stats struct {
 	Rate            float64 // the pace now, requests/second (+Inf for none)
 
 	// seenBurst bounds a bucket's pinned burst by what the server was
-	// seen to accept (pinSeen); 0: no bound.
+	// seen to accept (pinSeen); 0: no bound. seenRate bounds a bucket's
+	// pinned rate by the refill its counter showed (pinRate); 0: no
+	// bound.
 	seenBurst int
+	seenRate  float64
 }
 
 // The Stats.LearnedModel values.
@@ -856,6 +859,10 @@ func (s Stats) Pinned() (cfg Config, ok bool) {
 		case cfg.Burst > 2:
 			cfg.Burst -= pinnedSpare
 		}
+		if s.seenRate > 0 && cfg.Rate.PerSecond() > s.seenRate {
+			// No faster than its counter showed it refill (pinRate).
+			cfg.Rate = RateFromPerSecond(s.seenRate)
+		}
 		if s.seenBurst > 0 && cfg.Burst > s.seenBurst {
 			// No larger than the server was seen to accept (pinSeen).
 			cfg.Burst = s.seenBurst
@@ -893,6 +900,14 @@ func (l *Limiter) Stats() Stats {
 			s.LearnedModel = ModelSlidingWindow
 		case s.LearnedRate > 0:
 			s.LearnedModel = ModelBucket
+		}
+		if s.LearnedModel == ModelBucket {
+			if cfg, ok := s.Pinned(); ok {
+				if r, ok := pinRate(l.adapt.seen, s.LearnedBurst, cfg.Rate.PerSecond()); ok && r < cfg.Rate.PerSecond() {
+					// What is learned, too: the counter's refill.
+					s.seenRate, s.LearnedRate = r, math.Min(s.LearnedRate, r/pinnedMargin)
+				}
+			}
 		}
 		if s.LearnedModel == ModelBucket && l.adapt.limitSaid > 0 {
 			// A burst the headers stated is a claim (a sliding window's

@@ -34,6 +34,9 @@ const pinSeenSteps = 64
 type seenSend struct {
 	at   time.Time
 	left int
+	said bool
+	// refusedBefore: a request was refused since the one before.
+	refusedBefore bool
 }
 
 // noteSeen keeps an accepted request, sent at sent with remaining left
@@ -46,7 +49,8 @@ func (a *adaptive) noteSeen(sent time.Time, remaining int) {
 	for i > 0 && a.seen[i-1].at.After(sent) {
 		i--
 	}
-	a.seen = slices.Insert(a.seen, i, seenSend{sent, max(remaining, 0)})
+	a.seen = slices.Insert(a.seen, i, seenSend{sent, max(remaining, 0), remaining >= 0, a.seenRefused})
+	a.seenRefused = false
 }
 
 // busiest is the most the server was seen to take in a closed stretch d
@@ -93,3 +97,81 @@ func pinSeen(seen []seenSend, size, burst int, perSecond float64) (int, bool) {
 	// interval (pacer.tight): a change of pacing, not a bound.
 	return max(fit, 2), true
 }
+
+// pinRate bounds a bucket's pinned rate perSecond, for a bucket whose
+// learned size is size, by the refill its counter showed. Between two
+// accepted requests in a row, the one the latter took plus what its
+// answer said was left, less what the former's said, is what the bucket
+// refilled in between, but where it filled up and lost some (the latter's
+// answer said it was full: size-1 left) or a refused request came between
+// (a server that counts those took from it unseen): the pairs read are
+// the others. Summed over a chain of them the counter's rounding down
+// cancels but at the ends; a chain mostly starts after a full bucket,
+// whose level is whole, so the sum falls short by half a request a chain
+// on average, which is added. The pin is no faster than pinnedMargin of that
+// refill over the time the chains took, where perSecond is over
+// pinRateOver times it: a rate learned across a pool's bursts and the
+// refusals' pauses went 2-65 times over the refill (a bucket of 3 at 5/s
+// whose RateLimit-Limit is its rate and whose Retry-After says 1 was
+// learned at 27/s; a HAProxy-style counter of 3 per 5s after a window
+// model was given up, at 187-431/s), and pinned it drew more 429s than
+// the adaptive run, steered by the counter, had. ok is false, and the pin
+// left as learned, when the counter showed too little (under pinRateMin
+// pairs, or under twice size's refill at perSecond: a run that kept the
+// bucket full, or a server that said nothing, is no evidence either way),
+// or showed no bucket: all the pairs together gained more than the chains
+// at their rate (a fixed window's counter gains nothing until its reset
+// gives the quota back at once).
+func pinRate(seen []seenSend, size int, perSecond float64) (float64, bool) {
+	if perSecond <= 0 || size < 2 {
+		return perSecond, false
+	}
+	got, all, n, chains := 0, 0, 0, 0
+	var d, dAll time.Duration
+	chained := false
+	for i := 1; i < len(seen); i++ {
+		p, q := seen[i-1], seen[i]
+		if !p.said || !q.said {
+			chained = false
+			continue
+		}
+		gap := q.at.Sub(p.at)
+		all += 1 + q.left - p.left
+		dAll += gap
+		if q.left > size-2 || q.refusedBefore {
+			// Full when q came, so it lost refill in between; or a
+			// refused request came between, which may have taken
+			// from it (HAProxy counts them).
+			chained = false
+			continue
+		}
+		if !chained {
+			chains++
+			chained = true
+		}
+		got += 1 + q.left - p.left
+		d += gap
+		n++
+	}
+	if n < pinRateMin || d.Seconds() < 2*float64(size)/perSecond {
+		return perSecond, false
+	}
+	most := (float64(got) + 0.5*float64(chains)) / d.Seconds()
+	if most*dAll.Seconds() < float64(all) || perSecond <= pinRateOver*pinnedMargin*most {
+		return perSecond, false
+	}
+	return pinnedMargin * most, true
+}
+
+// pinRateMin is how many pairs of answers the refill pinRate reads must
+// rest on.
+const pinRateMin = 20
+
+// pinRateOver is how far over the refill its counter showed a bucket's
+// learned rate is before pinRate bounds its pin: the refill read over a
+// run steered by it is noisier than that, and a sliding counter taken
+// for a bucket shows what it counted a window before, at the pace then
+// (HAProxy's at 15 per 150ms with 16 workers: learned at 76/s, its
+// refill read 52/s, and its pin at 74/s drew one 429 as the adaptive run
+// did; bounded at 1.3 times, the pin lost 0.21 of its efficiency).
+const pinRateOver = 1.5

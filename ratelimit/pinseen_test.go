@@ -1,6 +1,8 @@
 package ratelimit
 
 import (
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -113,6 +115,100 @@ func TestPinnedNoBurstNotSeen(t *testing.T) {
 			}
 			if cfg.Burst < tc.minBurst {
 				t.Errorf("pinned --burst %d, want at least %d", cfg.Burst, tc.minBurst)
+			}
+		})
+	}
+}
+
+// counted is send times every step from 0 to until, each answer saying
+// left(i) was left.
+func counted(step, until time.Duration, left func(i int) int) []seenSend {
+	var out []seenSend
+	for i, d := 0, time.Duration(0); d <= until; i, d = i+1, d+step {
+		out = append(out, seenSend{at: simEpoch.Add(d), left: left(i), said: true})
+	}
+	return out
+}
+
+func TestPinRate(t *testing.T) {
+	steady := func(int) int { return 1 }
+	refused := counted(100*time.Millisecond, 4*time.Second, steady)
+	for i := range refused {
+		refused[i].refusedBefore = true
+	}
+	window := func(i int) int { return 9 - i%10 } // 10 per 1s, fixed
+	cases := []struct {
+		name      string
+		seen      []seenSend
+		size      int
+		perSecond float64
+		want      float64
+		wantOK    bool
+	}{
+		// A bucket of 5 at 10/s paced at its rate: each answer one
+		// request taken and one refilled, 40 pairs in one chain.
+		{"rate kept", counted(100*time.Millisecond, 4*time.Second, steady), 5, 9.7, 9.7, false},
+		// The same learned at 27/s: no faster than the refill shown
+		// (40 and a half requests in 4s), less the pin's margin.
+		{"rate bound", counted(100*time.Millisecond, 4*time.Second, steady), 5, 27, pinnedMargin * 40.5 / 4, true},
+		// Just over pinRateOver of it: still the learned rate.
+		{"near", counted(100*time.Millisecond, 4*time.Second, steady), 5, 12.5, 12.5, false},
+		// A fixed window's counter: nothing refilled until the reset
+		// gives the quota back at once: no bucket's, no bound.
+		{"fixed window", counted(100*time.Millisecond, 10*time.Second, window), 10, 40, 40, false},
+		{"too few", counted(100*time.Millisecond, time.Second, steady), 5, 27, 27, false},
+		{"not said", seenAt(1, 0, 100*time.Millisecond, 4*time.Second), 5, 27, 27, false},
+		// Refused requests between every pair: a server that counts
+		// them took from the bucket unseen.
+		{"refused between", refused, 5, 27, 27, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := pinRate(tc.seen, tc.size, tc.perSecond)
+			if math.Abs(got-tc.want) > 1e-9 || ok != tc.wantOK {
+				t.Errorf("pinRate = %v, %v; want %v, %v", got, ok, tc.want, tc.wantOK)
+			}
+		})
+	}
+}
+
+// TestPinnedRateNotOverRefill: small token buckets whose RateLimit-Limit
+// is the refill rate and whose Retry-After always says 1, with pools
+// wider than the bucket (review 13, F6): the rate learned across the
+// refusals' pauses went 2-65 times over the server's (a bucket of 3 at
+// 5/s learned at 27/s, of 3 at 10/s at 129/s), and the pinned flags drew
+// more 429s than the adaptive run. Pinned no faster than the refill the
+// counter showed (pinRate), the flags may not draw more 429s than the
+// adaptive run nor pace over three times the server's rate; buckets
+// learned right keep their rate.
+func TestPinnedRateNotOverRefill(t *testing.T) {
+	for _, c := range []struct {
+		burst, rate float64
+		conc        int
+		stall       float64
+	}{{3, 5, 8, 0.2}, {3, 5, 8, 0}, {3, 2, 8, 0}, {3, 10, 16, 0}, {4, 20, 8, 0}} {
+		t.Run(fmt.Sprintf("%v at %v/s, %d workers, stalls %.1f", c.burst, c.rate, c.conc, c.stall), func(t *testing.T) {
+			const seed = 1
+			rows := int(min(200, max(60, 20*c.rate)))
+			run := func(cfg Config) simResult {
+				clk := &simClock{now: simEpoch.Add(seed * 37 * time.Millisecond)}
+				cfg.Clock, cfg.Rand, cfg.InFlight = clk, rand.New(rand.NewPCG(seed, 2)).Float64, c.conc
+				s := &simulation{l: New(cfg), clk: clk, srv: &simBucket{burst: c.burst, rate: c.rate, style: styleRateAsLimit}, left: rows,
+					ws: make([]simWorker, c.conc), rnd: rand.New(rand.NewPCG(seed, 11)), stall: c.stall, stallMax: 20 * time.Millisecond, until: time.Hour}
+				return s.run(rows)
+			}
+			res := run(Config{Adaptive: true})
+			cfg, ok := res.stats.Pinned()
+			if !ok {
+				t.Fatalf("nothing learned: %+v", res.stats)
+			}
+			pres := run(cfg)
+			t.Logf("adaptive: %d 429s, learned %s %.2f/s; pinned %v burst %d: %d 429s", res.throttled, res.stats.LearnedModel, res.stats.LearnedRate, cfg.Rate, cfg.Burst, pres.throttled)
+			if pres.throttled > res.throttled {
+				t.Errorf("pinned drew %d 429s, the adaptive run %d", pres.throttled, res.throttled)
+			}
+			if r := cfg.Rate.PerSecond(); r > 3*c.rate {
+				t.Errorf("pinned %.2f/s, over three times the server's %v/s", r, c.rate)
 			}
 		})
 	}
