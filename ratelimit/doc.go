@@ -118,8 +118,9 @@
 // first burst's spacing (850/s for 8/s, a 429 for every row). While it
 // is held, a counter whose limit is under N says the pool's first burst,
 // N at once, went out against less than it: slots or quota, no request
-// leaves while those still in flight are as many as the latest answer
-// said remained, until the burst's first refusal is read or its last
+// leaves while those still in flight are as many as the least any of
+// the burst's answers said remained (the latest may have been decided
+// first), until the burst's first refusal is read or its last
 // answer came (Limiter.burstHeld); the burst's answers no longer send
 // their workers' next rows into a window already spent. A counter
 // that showed more used than our requests in flight (a
