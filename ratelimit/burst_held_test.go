@@ -11,8 +11,8 @@ import (
 // --concurrency N wider than a fixed window's quota: the whole pool goes
 // at once, the counter (held from the counter models as a concurrency
 // limit's free slots) counts down to 0, and no request may leave while
-// the requests still in flight are as many as the latest answer said
-// remained, until the burst's first refusal is read. Before burstHeld
+// the requests still in flight are as many as the least any answer of
+// the burst said remained, until the burst's first refusal is read. Before burstHeld
 // each accepted answer of the burst let its worker send its next row into
 // the spent window (8 more 429s of 16 sent against 10, on a window of 10
 // per second with 16 workers).
