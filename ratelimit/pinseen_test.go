@@ -95,19 +95,7 @@ func TestPinnedNoBurstNotSeen(t *testing.T) {
 	const rows, conc = 400, 2
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			run := func(cfg Config) simResult {
-				clk := &simClock{now: simEpoch.Add(time.Duration(tc.seed) * 37 * time.Millisecond)}
-				cfg.Clock, cfg.Rand, cfg.InFlight = clk, rand.New(rand.NewPCG(tc.seed, 2)).Float64, conc
-				s := &simulation{l: New(cfg), clk: clk, srv: tc.srv(), left: rows, ws: make([]simWorker, conc),
-					rnd: rand.New(rand.NewPCG(tc.seed, 11)), stall: tc.stall, stallMax: 20 * time.Millisecond, until: time.Hour}
-				return s.run(rows)
-			}
-			ad := run(Config{Adaptive: true})
-			cfg, ok := ad.stats.Pinned()
-			if !ok {
-				t.Fatalf("nothing learned: %+v", ad.stats)
-			}
-			pin := run(cfg)
+			ad, pin, cfg := adaptiveThenPinned(t, tc.srv, tc.seed, conc, rows, tc.stall)
 			t.Logf("learned %s b%d %.1f/s, adaptive 429s %d; pinned %v --burst %d: 429s %d",
 				ad.stats.LearnedModel, ad.stats.LearnedBurst, ad.stats.LearnedRate, ad.throttled, cfg.Rate, cfg.Burst, pin.throttled)
 			if pin.throttled > ad.throttled {
@@ -190,19 +178,8 @@ func TestPinnedRateNotOverRefill(t *testing.T) {
 		t.Run(fmt.Sprintf("%v at %v/s, %d workers, stalls %.1f", c.burst, c.rate, c.conc, c.stall), func(t *testing.T) {
 			const seed = 1
 			rows := int(min(200, max(60, 20*c.rate)))
-			run := func(cfg Config) simResult {
-				clk := &simClock{now: simEpoch.Add(seed * 37 * time.Millisecond)}
-				cfg.Clock, cfg.Rand, cfg.InFlight = clk, rand.New(rand.NewPCG(seed, 2)).Float64, c.conc
-				s := &simulation{l: New(cfg), clk: clk, srv: &simBucket{burst: c.burst, rate: c.rate, style: styleRateAsLimit}, left: rows,
-					ws: make([]simWorker, c.conc), rnd: rand.New(rand.NewPCG(seed, 11)), stall: c.stall, stallMax: 20 * time.Millisecond, until: time.Hour}
-				return s.run(rows)
-			}
-			res := run(Config{Adaptive: true})
-			cfg, ok := res.stats.Pinned()
-			if !ok {
-				t.Fatalf("nothing learned: %+v", res.stats)
-			}
-			pres := run(cfg)
+			srv := func() simServer { return &simBucket{burst: c.burst, rate: c.rate, style: styleRateAsLimit} }
+			res, pres, cfg := adaptiveThenPinned(t, srv, seed, c.conc, rows, c.stall)
 			t.Logf("adaptive: %d 429s, learned %s %.2f/s; pinned %v burst %d: %d 429s", res.throttled, res.stats.LearnedModel, res.stats.LearnedRate, cfg.Rate, cfg.Burst, pres.throttled)
 			if pres.throttled > res.throttled {
 				t.Errorf("pinned drew %d 429s, the adaptive run %d", pres.throttled, res.throttled)
@@ -212,4 +189,25 @@ func TestPinnedRateNotOverRefill(t *testing.T) {
 			}
 		})
 	}
+}
+
+// adaptiveThenPinned runs rows through srv in the simulation with conc
+// workers, adaptive, then with the flags that run suggests; seed sets
+// the clock's start, the jitter and the stalls (a share stall of
+// requests late by up to 20ms).
+func adaptiveThenPinned(t *testing.T, srv func() simServer, seed uint64, conc, rows int, stall float64) (ad, pin simResult, cfg Config) {
+	t.Helper()
+	run := func(cfg Config) simResult {
+		clk := &simClock{now: simEpoch.Add(time.Duration(seed) * 37 * time.Millisecond)}
+		cfg.Clock, cfg.Rand, cfg.InFlight = clk, rand.New(rand.NewPCG(seed, 2)).Float64, conc
+		s := &simulation{l: New(cfg), clk: clk, srv: srv(), left: rows, ws: make([]simWorker, conc),
+			rnd: rand.New(rand.NewPCG(seed, 11)), stall: stall, stallMax: 20 * time.Millisecond, until: time.Hour}
+		return s.run(rows)
+	}
+	ad = run(Config{Adaptive: true})
+	cfg, ok := ad.stats.Pinned()
+	if !ok {
+		t.Fatalf("nothing learned: %+v", ad.stats)
+	}
+	return ad, run(cfg), cfg
 }
