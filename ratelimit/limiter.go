@@ -143,9 +143,11 @@ type Limiter struct {
 	heldMax int
 	// burstLeft is the least a counter held as free slots, its limit
 	// under the pool's size, said remained while the pool's first burst
-	// was out, -1 before one was read; burstOver is set once that burst
-	// is over (burstHeld).
+	// was out, -1 before one was read; burstFrom is when the first of
+	// them was read; burstOver is set once that burst is over
+	// (burstHeld).
 	burstLeft int
+	burstFrom time.Time
 	burstOver bool
 	// seen is the latest time the Limiter let a request go or read an
 	// answer at: an answer is read at the time it came (Success and Done
@@ -681,6 +683,9 @@ func (l *Limiter) success(sent, now time.Time, q Quota, ok bool) {
 			if q.Limit < l.fl.pool && !l.burstOver && (l.burstLeft < 0 || q.Remaining < l.burstLeft) {
 				// The least it said: answers come in any order, and
 				// within the burst a quota's count only falls.
+				if l.burstLeft < 0 {
+					l.burstFrom = now
+				}
 				l.burstLeft = q.Remaining
 			}
 		case !slots && q.Remaining >= 0 && l.heldMax > 0:
@@ -755,13 +760,19 @@ func (l *Limiter) success(sent, now time.Time, q Quota, ok bool) {
 // refusals, let its worker send its next row: 13-17 429s in the first
 // second where 9-10 are left (the burst's 6 and the refusals' own
 // probes). It holds for at most the burst's round trip: until the first
-// refusal is read, the counter shows a quota or slots, or nothing is in
-// flight, after which it never applies again.
+// refusal is read, the counter shows a quota or slots, or every request
+// that left before the first held answer was read is answered (the
+// oldest in flight left after it), after which it never applies again.
+// A counter the burst did not spend (a concurrency limit its requests
+// reach spread out, a bucket that refills faster than they come) sends
+// no refusal to end it, and the pool, admitting one request as one
+// ends, is never empty: held to the least the burst showed, 2 of 8 in
+// flight for a whole run, 2.5-4 times its time.
 func (l *Limiter) burstHeld() bool {
 	if l.burstLeft < 0 || l.burstOver {
 		return false
 	}
-	if l.fl.quota || l.fl.slots || !l.fl.firstRefused.IsZero() || len(l.fl.open) == 0 {
+	if l.fl.quota || l.fl.slots || !l.fl.firstRefused.IsZero() || len(l.fl.open) == 0 || !l.fl.open[0].Before(l.burstFrom) {
 		l.burstOver = true
 		return false
 	}
