@@ -259,6 +259,10 @@ type adaptive struct {
 	// slideSpanMid is the same to midway to the request before the
 	// oldest counted one: the window itself, for a log (slideSpanOf).
 	slideSpanMid ewma
+	// slideOut is the shortest span from an answered request back to the
+	// latest of our accepted requests its counter no longer counted: a
+	// log's window is no longer (slideOutOf).
+	slideOut time.Duration
 	// slideUsedSteady is slideUsed, and slideSpan and slideSpanMid are,
 	// but for two windows from slideCalm, when slideCheck stopped short
 	// and the pace climbed back from its half (slideSteady): what is
@@ -699,6 +703,9 @@ func (a *adaptive) track(sent time.Time, remaining int) {
 	}
 	if a.sliding {
 		a.slideUsed.add(float64(burst - 1 - remaining))
+		if out, ok := a.slideOutOf(sent, burst-1-remaining); ok && (a.slideOut == 0 || out < a.slideOut) {
+			a.slideOut = out
+		}
 	}
 	if a.sliding && a.slideSteady(sent) {
 		a.slideUsedSteady.add(float64(burst - 1 - remaining))
@@ -1302,7 +1309,7 @@ func (a *adaptive) learned() (burst int, perSecond float64) {
 		burst = max(burst-refill, 1)
 	}
 	if r, ok := a.slidingRate(true); ok {
-		return burst, r
+		return burst, a.waitCap(r)
 	}
 	if r, ok := a.spanRate(a.slideSpanMid); ok {
 		// Steered as a bucket's since a refusal, the pace measured
@@ -1312,12 +1319,44 @@ func (a *adaptive) learned() (burst int, perSecond float64) {
 		// at 84-105/s, and its pinned flags drew 16-108 429s. It holds
 		// no more than its quota per the window our sends show, taken
 		// here at its middle: a refusal says the pace reached it.
-		return burst, math.Min(a.measured, r)
+		return burst, a.waitCap(math.Min(a.measured, r))
 	}
 	// A bucket of one may have taken requests faster than measured at
 	// its last refusal (the pace went up to oneBetween since): what it
 	// took is its rate at least (spaced is 0 for any other server).
-	return burst, math.Max(a.measured, a.spaced())
+	r := math.Max(a.measured, a.spaced())
+	if a.sliding && a.slideOut > 0 {
+		// A sliding window with too few answers paced to weigh its fill
+		// or span (a long window: 20 answers are minutes at 20 per
+		// minute): measured is the refill its counter showed, which
+		// follows what we sent a window ago, bursts after the pauses
+		// included (a log of 10 per 5s with X-RateLimit headers was
+		// learned at 2.9-8.1/s). A log's window is no longer than any
+		// span to a request it no longer counted, and a --rate alone
+		// sends up to 1 + r*W in a window: r is no more than the quota
+		// less one per that span.
+		r = math.Min(r, float64(a.burstSize()-1)/a.slideOut.Seconds())
+	}
+	return burst, a.waitCap(r)
+}
+
+// waitCap bounds what a sliding window's counter showed it sustains by its
+// quota less one per the longest wait a refusal asked for (a --rate alone
+// sends up to 1 + r*W in a window W). go-chi/httprate
+// asks for a whole window; read against our sends, its counter, which
+// weighs the previous period as if its requests were spread over it (a
+// burst late in it too) and rounds, showed a shorter one, and at a few
+// requests a window the rate read so was over the server's (10 per 5s:
+// learned 2.0-2.1/s, the pinned 1.91-2.01/s refused 1-3 times, in the
+// simulation and on the real server; HAProxy's counter, which rounds
+// down, at 2.22/s). A log that asks only until its oldest request ages
+// out asks for less than the window, which bounds nothing further; a
+// wait longer than the window (a penalty) only slows the pinned flags.
+func (a *adaptive) waitCap(r float64) float64 {
+	if !a.sliding || a.waitSaid <= 0 {
+		return r
+	}
+	return math.Min(r, float64(a.burstSize()-1)/a.waitSaid.Seconds())
 }
 
 // spanRate is the most a sliding window sustains by the window span our
@@ -1409,6 +1448,20 @@ func (a *adaptive) slideSpanOf(sent time.Time, used int) (in, mid time.Duration,
 	}
 	in = sent.Sub(a.sentLog[j])
 	return in, (in + sent.Sub(a.sentLog[j-1])) / 2, true
+}
+
+// slideOutOf is how far back from sent the latest of our accepted
+// requests lies that a counter reading used (besides the one sent at
+// sent) no longer counted: a log's window ends after it, so the window
+// is no longer than that, whatever the pace (a burst's answers, which
+// read a short span to the requests they counted, read a long one
+// here). ok is false when the log of sends does not reach that far back.
+func (a *adaptive) slideOutOf(sent time.Time, used int) (out time.Duration, ok bool) {
+	j := a.sentAfter(sent.Add(-1)) - used
+	if used < 0 || j < 1 {
+		return 0, false
+	}
+	return sent.Sub(a.sentLog[j-1]), true
 }
 
 const (

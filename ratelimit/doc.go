@@ -320,7 +320,19 @@
 // learned (and pinned) is no more than the same figure read against our
 // own send times: every request a window counts is ours, so how far back
 // from each answered request the used requests it counted reach is the
-// window (averaged as used is), and it sustains per that. Paced
+// window (averaged as used is), and it sustains per that. And a
+// --rate alone sends up to 1 + r*W in a window W, so what is learned is
+// no more than Q-1 per the longest wait a refusal asked for (go-chi/
+// httprate asks for its whole window; its counter, which weighs the
+// previous period as if its requests were spread over it, read against
+// our sends showed a shorter one, and at 10 per 5s it was learned at
+// 2.0-2.2/s and pinned refused; a log that asks only until its oldest
+// request ages out bounds nothing further), and until 20 answers were
+// paced (a long window: minutes at 20 per minute), no more than Q-1 per
+// the shortest span from an answered request back to the latest of ours
+// its counter no longer counted, which a log's window is no longer than
+// (a log refused before then was learned at its counter's refill, the
+// bursts after the pauses included: 10 per 5s at 2.9-8.1/s). Paced
 // steadily the two agree; after a burst they do not: a counter that
 // weighs its previous period gives the burst back at the burst's rate for
 // a whole period, whatever the pace since, and r was that rate (go-chi/

@@ -1,0 +1,91 @@
+package ratelimit
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// TestSlidingLongPinnedNotOverRate runs sliding windows of 5s and 10s
+// with X-RateLimit-* counters, the shape of the limiters' README examples,
+// at 4 windows' rows (session 14's class survey), adaptive and then with
+// the flags its summary suggests, which may not be refused more than the
+// adaptive run.
+//
+// A --rate alone sends up to 1 + r*W in a window W, so the flags hold
+// no more than the quota less one per window. Paced a few requests a
+// window, a counter's reading against our sends showed a window short of
+// the real one: go-chi/httprate's weighs its previous period as if its
+// requests were spread over it, HAProxy's rounds down (10 per 5s learned
+// at 2.22/s, pinned 2.15/s, 3 429s). And a log refused while paced had
+// fewer than 20 answers to weigh, so what was learned was the refill its
+// counter showed, the bursts after the pauses included: 10 per 5s
+// learned at 2.9-8.1/s, 20 per 10s at 4.7-5.9/s, 3 per 5s at 3.2/s (a
+// counter at 83/s), each pin refused 3-11 times.
+func TestSlidingLongPinnedNotOverRate(t *testing.T) {
+	tests := []struct {
+		kind  string
+		limit int
+		w     time.Duration
+		conc  int
+		// into is how far into its period a counter takes our first
+		// request (go-chi/httprate's periods are aligned on the clock).
+		into time.Duration
+	}{
+		{"haproxy", 10, 5 * time.Second, 8, 0},
+		{"log", 10, 5 * time.Second, 1, 0},
+		{"log", 10, 5 * time.Second, 2, 0},
+		{"log", 10, 5 * time.Second, 4, 0},
+		{"log", 10, 5 * time.Second, 8, 0},
+		{"log", 20, 10 * time.Second, 1, 0},
+		{"log", 20, 10 * time.Second, 2, 0},
+		{"log", 3, 5 * time.Second, 2, 0},
+		{"counter", 3, 5 * time.Second, 2, 2500 * time.Millisecond},
+		{"counter", 10, 5 * time.Second, 4, 3900 * time.Millisecond},
+		{"counter", 10, 5 * time.Second, 8, 3900 * time.Millisecond},
+		{"counter", 10, 5 * time.Second, 8, 4500 * time.Millisecond},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%s %d per %v, %d workers, %v in", tc.kind, tc.limit, tc.w, tc.conc, tc.into), func(t *testing.T) {
+			rows := 4 * tc.limit
+			if tc.limit <= 3 {
+				rows = 8 * tc.limit
+			}
+			srv := func() simServer {
+				switch tc.kind {
+				case "haproxy":
+					return &simSliding{limit: tc.limit, window: tc.w, haproxy: true, countRefused: true, style: styleHTTPRate}
+				case "counter":
+					phase := (simEpoch.Sub(simEpoch.Truncate(tc.w)) - tc.into + tc.w) % tc.w
+					return &simSliding{limit: tc.limit, window: tc.w, counter: true, phase: phase, style: styleHTTPRate}
+				}
+				return &simSliding{limit: tc.limit, window: tc.w, style: styleHTTPRate}
+			}
+			run := func(cfg Config) simResult {
+				clk := &simClock{now: simEpoch}
+				cfg.Clock, cfg.Rand, cfg.InFlight, cfg.InFlightPinned = clk, rand.New(rand.NewPCG(1, 2)).Float64, tc.conc, true
+				s := &simulation{l: New(cfg), clk: clk, srv: srv(), left: rows, ws: make([]simWorker, tc.conc),
+					rnd: rand.New(rand.NewPCG(1, 11)), until: time.Hour, lateWake: 2 * time.Millisecond, stall: 0.05, stallMax: 10 * time.Millisecond}
+				return s.run(rows)
+			}
+			ad := run(Config{Adaptive: true})
+			cfg, ok := ad.stats.Pinned()
+			if !ok {
+				t.Fatalf("nothing learned: %+v", ad.stats)
+			}
+			pin := run(cfg)
+			t.Logf("adaptive: 429s %d, learned %s %.3f/s; pinned %v burst %d: 429s %d, %v",
+				ad.throttled, ad.stats.LearnedModel, ad.stats.LearnedRate, cfg.Rate, cfg.Burst, pin.throttled, pin.wall)
+			if ad.stats.LearnedModel != ModelSlidingWindow {
+				t.Fatalf("learned %q, want a sliding window", ad.stats.LearnedModel)
+			}
+			if max := float64(tc.limit-1) / tc.w.Seconds(); cfg.Rate.PerSecond() > max {
+				t.Errorf("pinned %v, over the quota less one per window, %.3g/s", cfg.Rate, max)
+			}
+			if pin.throttled > ad.throttled {
+				t.Errorf("pinned: %d 429s, adaptive %d", pin.throttled, ad.throttled)
+			}
+		})
+	}
+}
