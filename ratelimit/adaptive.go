@@ -340,6 +340,9 @@ type adaptive struct {
 	// seenRefused: a request was refused since the latest accepted one
 	// kept in seen.
 	seenRefused bool
+	// refusedAt is the send times of the first refused requests whose
+	// send time is known (pinSeenMax): quotaOneWindow's lower bounds.
+	refusedAt []time.Time
 	// orderFailed: a fixed window read from answers in flight together
 	// (fixedWindowShows) never showed its length; resets are read from
 	// then on only from requests the server surely took in order.
@@ -362,7 +365,7 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 	a.successes++
 	a.lastRecv = now
 	a.noteAccepted(sent)
-	a.noteSeen(sent, remaining)
+	a.noteSeen(sent, now, remaining, reset, second)
 	a.oneAccepted(sent, now)
 	if a.signs == 0 && sent.After(a.burstLast) {
 		a.burstLast = sent

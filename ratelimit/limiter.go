@@ -454,6 +454,11 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.Duration {
 	l.seen = latest(l.seen, now)
 	l.stats.Throttles++
+	if a := l.adapt; a != nil && !a.refusedSent.IsZero() && len(a.refusedAt) < pinSeenMax {
+		// Every refusal whose request Done named, whatever reads it
+		// next: quotaOneWindow's lower bounds.
+		a.refusedAt = append(a.refusedAt, a.refusedSent)
+	}
 	if l.lim.strict() {
 		// Refused while paced one at a time: keep departures a whole
 		// interval apart from here on (pacer.tight).
@@ -911,6 +916,13 @@ func (l *Limiter) Stats() Stats {
 			s.LearnedModel = ModelSlidingWindow
 		case s.LearnedRate > 0:
 			s.LearnedModel = ModelBucket
+		}
+		if s.LearnedModel == ModelBucket && s.LearnedBurst == 1 && l.adapt.counterMax == 1 {
+			// A counter that read 0 after every request: a quota of
+			// one, pinned one request per interval (quotaOneWindow).
+			if w, ok := quotaOneWindow(l.adapt.seen, l.adapt.refusedAt); ok {
+				s.LearnedModel, s.LearnedWindow, s.LearnedRate = ModelFixedWindow, w, 1/w.Seconds()
+			}
 		}
 		if s.LearnedModel == ModelBucket {
 			if cfg, ok := s.Pinned(); ok {

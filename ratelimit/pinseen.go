@@ -37,11 +37,18 @@ type seenSend struct {
 	said bool
 	// refusedBefore: a request was refused since the one before.
 	refusedBefore bool
+	// recv is when its answer came; end when that answer said its
+	// quota would be back (zero: not said), whole that it said so to
+	// the whole second (quotaOneWindow).
+	recv, end time.Time
+	whole     bool
 }
 
-// noteSeen keeps an accepted request, sent at sent with remaining left
-// (-1: not said), for pinSeen.
-func (a *adaptive) noteSeen(sent time.Time, remaining int) {
+// noteSeen keeps an accepted request, sent at sent and answered at recv
+// with remaining left (-1: not said), for pinSeen, pinRate and
+// quotaOneWindow; its quota back reset after recv, or at second where
+// the answer named a whole second (zero when it did not).
+func (a *adaptive) noteSeen(sent, recv time.Time, remaining int, reset time.Duration, second time.Time) {
 	if len(a.seen) >= pinSeenMax {
 		return
 	}
@@ -49,7 +56,16 @@ func (a *adaptive) noteSeen(sent time.Time, remaining int) {
 	for i > 0 && a.seen[i-1].at.After(sent) {
 		i--
 	}
-	a.seen = slices.Insert(a.seen, i, seenSend{sent, max(remaining, 0), remaining >= 0, a.seenRefused})
+	s := seenSend{at: sent, left: max(remaining, 0), said: remaining >= 0, refusedBefore: a.seenRefused, recv: recv}
+	switch {
+	case !second.IsZero():
+		s.end, s.whole = second, true
+	case reset > 0 && remaining >= 0:
+		// A whole number of seconds is a claim to the second (rounded
+		// up or down): RateLimit-Reset, draft-8's t=.
+		s.end, s.whole = recv.Add(reset), reset%time.Second == 0
+	}
+	a.seen = slices.Insert(a.seen, i, s)
 	a.seenRefused = false
 }
 
