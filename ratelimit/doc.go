@@ -697,6 +697,21 @@
 // of 120 requests refused in the simulation, 19-54 of 119-154 on the
 // real server; 5-7 of 107 since).
 //
+// A quota of one with a counter (a fixed window of 1 per W, a bucket of
+// one that says its Remaining) reads 0 after every request it takes: its
+// counter never shows a reset, and it is steered as a bucket of one. What
+// is learned is not the bucket equation's rate (it reads a counter's 0 as
+// half a request left, which a bucket of one never holds after a request:
+// no rate fits, the search ran to its bound, and the flags were --rate
+// 49.5/s --burst 1 against 1 per 1s, a 429 a row) but the interval W at
+// which it takes one request (quotaone.go): the closest two requests
+// taken in a row, no closer than the refusals and the reset claims allow,
+// or where they are closer (windows aligned on the clock take a request at
+// one's end and the next at the next one's start), the distance of the
+// ends its answers claimed. It is learned and pinned as "1 per W fixed
+// window", --rate 1/W --window fixed: one request at a time, the next W
+// after its answer, which none of the three refuses.
+//
 // What the summary prints as learned is Stats.LearnedModel, LearnedBurst,
 // LearnedRate and LearnedWindow; Stats.Pinned turns them into the Config
 // (--rate, --burst, --window fixed) that paces a later run the same way,
