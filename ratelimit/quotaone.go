@@ -35,9 +35,18 @@ import (
 // its window's end, and its window began before the request did.
 //
 // Where the closest pair taken is no closer than the lower bounds, the
-// interval pinned is the least upper bound. Where it is closer, the
-// windows are aligned (or the pair was noise): the claimed ends' bound,
-// and nothing without claims (the bucket's flags stand). Whole-second
+// interval pinned is the least upper bound (and no less than the lower
+// bounds). Both are read across the way to the server and back, whose
+// time varies: a pair closer than the lower bounds by no more than the
+// round trips seen vary (and a tenth of them at most) is that noise, not
+// another window. A bucket of one at 50/s, its closest pair 20.2 ms
+// apart and a refusal 20.7 ms after a request taken, was taken for an
+// aligned window and pinned at its whole-second claims' 1 per 1s, 50
+// times under its rate (review 15 Q1); an aligned 1 per 1s whose closest
+// pair is 45 ms under them, a hundred times its round trips' spread, is
+// still read as aligned. Where it is closer, the windows are aligned (or
+// the pair was noise): the claimed ends' bound, and nothing without
+// claims (the bucket's flags stand). Whole-second
 // claims of a window aligned on the clock bound it only to a second: an
 // aligned 1 per 1s whose requests all came well into their windows reads
 // as the closest pair, and the pin draws a 429 where a pair lands within
@@ -46,6 +55,11 @@ import (
 // quotaOneMin is how many accepted requests quotaOneWindow reads a
 // quota of one's interval from.
 const quotaOneMin = 4
+
+// quotaOneNoise is the share (1/quotaOneNoise) of the lower bounds by
+// which the closest pair taken may at most fall under them and still be
+// read as the same interval.
+const quotaOneNoise = 10
 
 // quotaOneWindow is the interval W of a quota of one whose accepted
 // requests are seen (in send order) and whose refused requests were sent
@@ -95,7 +109,7 @@ func quotaOneWindow(seen []seenSend, refused []time.Time) (time.Duration, bool) 
 		acc := seen[i-1]
 		low = max(low, r.Sub(acc.at)-acc.recv.Sub(acc.at))
 	}
-	if closest >= low {
+	if closest >= low-min(rttSpread(seen), low/quotaOneNoise) {
 		if ends > 0 {
 			return max(min(closest, ends), low), true
 		}
@@ -105,4 +119,18 @@ func quotaOneWindow(seen []seenSend, refused []time.Time) (time.Duration, bool) 
 		return 0, false
 	}
 	return max(ends, low), true
+}
+
+// rttSpread is how much the round trips of the requests seen vary: the
+// longest less the shortest.
+func rttSpread(seen []seenSend) time.Duration {
+	lo, hi := time.Duration(-1), time.Duration(0)
+	for _, s := range seen {
+		rtt := s.recv.Sub(s.at)
+		if lo < 0 || rtt < lo {
+			lo = rtt
+		}
+		hi = max(hi, rtt)
+	}
+	return max(hi-lo, 0)
 }

@@ -139,6 +139,14 @@ func TestQuotaOneWindow(t *testing.T) {
 				}
 				return s
 			}(), []float64{1.9}, 2 * time.Second, true},
+		{"a bucket of one at 50/s, a refusal later than the closest pair by less than the round trips vary, whole-second claims: the refusal's bound, not the claims' second",
+			func() []seenSend {
+				s := taken(980*ms, true, 0, 0.0202, 0.0404, 0.0700, 0.0902)
+				s[3].recv = s[3].at.Add(1600 * time.Microsecond)
+				return s
+			}(), []float64{0.0621}, 20700 * time.Microsecond, true},
+		{"the same with round trips that do not vary: aligned, the claims' bound",
+			taken(980*ms, true, 0, 0.0202, 0.0404, 0.0700, 0.0902), []float64{0.0621}, 1020 * ms, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
