@@ -38,8 +38,10 @@ import (
 // interval pinned is the least upper bound (and no less than the lower
 // bounds). Both are read across the way to the server and back, whose
 // time varies: a pair closer than the lower bounds by no more than the
-// round trips seen vary (and a tenth of them at most) is that noise, not
-// another window. A bucket of one at 50/s, its closest pair 20.2 ms
+// round trips seen vary is that noise, not another window; and a refusal
+// sent that close before a request taken may have reached the server
+// after it (on a loaded machine the later one took the token), so it
+// bounds nothing. A bucket of one at 50/s, its closest pair 20.2 ms
 // apart and a refusal 20.7 ms after a request taken, was taken for an
 // aligned window and pinned at its whole-second claims' 1 per 1s, 50
 // times under its rate (review 15 Q1); an aligned 1 per 1s whose closest
@@ -55,11 +57,6 @@ import (
 // quotaOneMin is how many accepted requests quotaOneWindow reads a
 // quota of one's interval from.
 const quotaOneMin = 4
-
-// quotaOneNoise is the share (1/quotaOneNoise) of the lower bounds by
-// which the closest pair taken may at most fall under them and still be
-// read as the same interval.
-const quotaOneNoise = 10
 
 // quotaOneWindow is the interval W of a quota of one whose accepted
 // requests are seen (in send order) and whose refused requests were sent
@@ -101,15 +98,16 @@ func quotaOneWindow(seen []seenSend, refused []time.Time) (time.Duration, bool) 
 	if closest <= 0 {
 		return 0, false
 	}
+	spread := rttSpread(seen)
 	for _, r := range refused {
 		i, _ := slices.BinarySearchFunc(seen, r, func(s seenSend, t time.Time) int { return s.at.Compare(t) })
-		if i == 0 {
+		if i == 0 || i < len(seen) && seen[i].at.Sub(r) <= spread {
 			continue
 		}
 		acc := seen[i-1]
 		low = max(low, r.Sub(acc.at)-acc.recv.Sub(acc.at))
 	}
-	if closest >= low-min(rttSpread(seen), low/quotaOneNoise) {
+	if closest >= low-spread {
 		if ends > 0 {
 			return max(min(closest, ends), low), true
 		}

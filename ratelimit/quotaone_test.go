@@ -145,6 +145,12 @@ func TestQuotaOneWindow(t *testing.T) {
 				s[3].recv = s[3].at.Add(1600 * time.Microsecond)
 				return s
 			}(), []float64{0.0621}, 20700 * time.Microsecond, true},
+		{"a refusal sent just before a request taken, within the round trips' spread (it may have come second): no bound",
+			func() []seenSend {
+				s := taken(980*ms, true, 0, 0.0202, 0.0404, 1.0500, 1.0702)
+				s[2].recv = s[2].at.Add(1600 * time.Microsecond)
+				return s
+			}(), []float64{1.0497}, 20200 * time.Microsecond, true},
 		{"the same with round trips that do not vary: aligned, the claims' bound",
 			taken(980*ms, true, 0, 0.0202, 0.0404, 0.0700, 0.0902), []float64{0.0621}, 1020 * ms, true},
 	}
