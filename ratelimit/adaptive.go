@@ -340,9 +340,9 @@ type adaptive struct {
 	// seenRefused: a request was refused since the latest accepted one
 	// kept in seen.
 	seenRefused bool
-	// refusedAt is the send times of the first refused requests whose
-	// send time is known (pinSeenMax): quotaOneWindow's lower bounds.
-	refusedAt []time.Time
+	// refusedAt is the first refused requests whose send time is known
+	// (pinSeenMax): quotaOneWindow's lower bounds.
+	refusedAt []refusal
 	// orderFailed: a fixed window read from answers in flight together
 	// (fixedWindowShows) never showed its length; resets are read from
 	// then on only from requests the server surely took in order.

@@ -457,7 +457,7 @@ func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.
 	if a := l.adapt; a != nil && !a.refusedSent.IsZero() && len(a.refusedAt) < pinSeenMax {
 		// Every refusal whose request Done named, whatever reads it
 		// next: quotaOneWindow's lower bounds.
-		a.refusedAt = append(a.refusedAt, a.refusedSent)
+		a.refusedAt = append(a.refusedAt, refusal{sent: a.refusedSent, recv: now})
 	}
 	if l.lim.strict() {
 		// Refused while paced one at a time: keep departures a whole

@@ -112,13 +112,15 @@ func TestQuotaOneWindow(t *testing.T) {
 		refused []float64
 		want    time.Duration
 		ok      bool
+		// slow: the refusals' answers took 3ms, not 1ms.
+		slow bool
 	}{
-		{"too few taken", taken(time.Second, true, 0, 1.001, 2.05), nil, 0, false},
+		{"too few taken", taken(time.Second, true, 0, 1.001, 2.05), nil, 0, false, false},
 		{"from the first request, whole-second claims: the closest pair",
-			taken(time.Second, true, 0, 1.001, 2.108, 3.313, 4.357), []float64{1.02, 2.12}, 1001 * ms, true},
-		{"no claims: the closest pair", taken(0, false, 0, 1.2, 2.5, 3.6), nil, 1100 * ms, true},
+			taken(time.Second, true, 0, 1.001, 2.108, 3.313, 4.357), []float64{1.02, 2.12}, 1001 * ms, true, false},
+		{"no claims: the closest pair", taken(0, false, 0, 1.2, 2.5, 3.6), nil, 1100 * ms, true, false},
 		{"exact claims a window after each answer: the closest pair",
-			taken(time.Second, false, 0, 1.2, 2.5, 3.6), nil, 1100 * ms, true},
+			taken(time.Second, false, 0, 1.2, 2.5, 3.6), nil, 1100 * ms, true, false},
 		{"exact claims on a grid, the pairs no closer than it: the ends' distance",
 			func() []seenSend {
 				s := taken(0, false, 0, 1.2, 2.5, 3.6)
@@ -126,11 +128,11 @@ func TestQuotaOneWindow(t *testing.T) {
 					s[i].end = at(float64(i + 1))
 				}
 				return s
-			}(), nil, time.Second, true},
+			}(), nil, time.Second, true, false},
 		{"a refusal after the closest pair's distance: aligned, no claims",
-			taken(0, false, 0, 0.5, 2.0, 3.1), []float64{2.7}, 0, false},
+			taken(0, false, 0, 0.5, 2.0, 3.1), []float64{2.7}, 0, false, false},
 		{"aligned, exact claims: the distance of the ends",
-			alignedXms(0, 1.165, 2.4, 3.152, 4.431, 5.106, 6.438, 7.131), []float64{0.203, 1.65, 3.756, 5.746}, time.Second, true},
+			alignedXms(0, 1.165, 2.4, 3.152, 4.431, 5.106, 6.438, 7.131), []float64{0.203, 1.65, 3.756, 5.746}, time.Second, true, false},
 		{"aligned (a refusal later than the closest pair), Unix-second claims: a second more than their distance",
 			func() []seenSend {
 				s := taken(0, false, 0, 1.2, 2.5, 3.1)
@@ -138,27 +140,33 @@ func TestQuotaOneWindow(t *testing.T) {
 					s[i].end, s[i].whole = at(e), true
 				}
 				return s
-			}(), []float64{1.9}, 2 * time.Second, true},
-		{"a bucket of one at 50/s, a refusal later than the closest pair by less than the round trips vary, whole-second claims: the refusal's bound, not the claims' second",
+			}(), []float64{1.9}, 2 * time.Second, true, false},
+		{"a bucket of one at 50/s, a refusal later than the closest pair by less than their round trips vary, whole-second claims: the refusal's bound, not the claims' second",
 			func() []seenSend {
 				s := taken(980*ms, true, 0, 0.0202, 0.0404, 0.0700, 0.0902)
-				s[3].recv = s[3].at.Add(1600 * time.Microsecond)
+				s[1].recv = s[1].at.Add(1600 * time.Microsecond)
 				return s
-			}(), []float64{0.0621}, 20700 * time.Microsecond, true},
-		{"a refusal sent just before a request taken, within the round trips' spread (it may have come second): no bound",
+			}(), []float64{0.0621}, 20700 * time.Microsecond, true, false},
+		{"a refusal answered after a request sent after it (it may have come second): no bound",
+			taken(980*ms, true, 0, 0.0202, 0.0404, 1.0500, 1.0702), []float64{1.0497}, 20200 * time.Microsecond, true, true},
+		{"a refusal later than the closest pair by more than its round trip, though the run's round trips vary more elsewhere (a cold start): aligned, the claims' bound",
 			func() []seenSend {
-				s := taken(980*ms, true, 0, 0.0202, 0.0404, 1.0500, 1.0702)
-				s[2].recv = s[2].at.Add(1600 * time.Microsecond)
+				s := taken(980*ms, true, 0, 0.0202, 0.0404, 0.0700, 0.0902)
+				s[4].recv = s[4].at.Add(300 * ms)
 				return s
-			}(), []float64{1.0497}, 20200 * time.Microsecond, true},
-		{"the same with round trips that do not vary: aligned, the claims' bound",
-			taken(980*ms, true, 0, 0.0202, 0.0404, 0.0700, 0.0902), []float64{0.0621}, 1020 * ms, true},
+			}(), []float64{0.0640}, 1020 * ms, true, false},
+		{"a refusal later than the closest pair by more than its round trip: aligned, the claims' bound",
+			taken(980*ms, true, 0, 0.0202, 0.0404, 0.0700, 0.0902), []float64{0.0640}, 1020 * ms, true, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var refused []time.Time
+			var refused []refusal
 			for _, r := range tc.refused {
-				refused = append(refused, at(r))
+				rtt := ms
+				if tc.slow {
+					rtt = 3 * ms
+				}
+				refused = append(refused, refusal{sent: at(r), recv: at(r).Add(rtt)})
 			}
 			got, ok := quotaOneWindow(tc.seen, refused)
 			if ok != tc.ok || ok && (got-tc.want).Abs() > ms {
