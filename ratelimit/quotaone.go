@@ -65,9 +65,9 @@ type refusal struct{ sent, recv time.Time }
 
 // quotaOneWindow is the interval W of a quota of one whose accepted
 // requests are seen (in send order) and whose requests were refused:
-// see above. ok is false when too few were taken, or when
-// the closest pair taken is closer than the lower bounds and no answer
-// claimed a reset.
+// see above. ok is false when too few were taken, or when the closest
+// pair taken is closer than the lower bounds and no answer claimed a
+// reset.
 func quotaOneWindow(seen []seenSend, refused []refusal) (time.Duration, bool) {
 	if len(seen) < quotaOneMin {
 		return 0, false
@@ -128,7 +128,7 @@ func quotaOneWindow(seen []seenSend, refused []refusal) (time.Duration, bool) {
 		if ends > 0 {
 			return max(min(closest, ends), low), true
 		}
-		return closest, true
+		return max(closest, low), true
 	}
 	if ends <= 0 {
 		return 0, false

@@ -119,6 +119,12 @@ func TestQuotaOneWindow(t *testing.T) {
 		{"from the first request, whole-second claims: the closest pair",
 			taken(time.Second, true, 0, 1.001, 2.108, 3.313, 4.357), []float64{1.02, 2.12}, 1001 * ms, true, false},
 		{"no claims: the closest pair", taken(0, false, 0, 1.2, 2.5, 3.6), nil, 1100 * ms, true, false},
+		{"no claims, a refusal later than the closest pair by less than its round trip: the refusal's bound",
+			func() []seenSend {
+				s := taken(0, false, 0, 1.2, 2.5, 3.6)
+				s[3].recv = s[3].at.Add(5 * ms)
+				return s
+			}(), []float64{2.305}, 1104 * ms, true, false},
 		{"exact claims a window after each answer: the closest pair",
 			taken(time.Second, false, 0, 1.2, 2.5, 3.6), nil, 1100 * ms, true, false},
 		{"exact claims on a grid, the pairs no closer than it: the ends' distance",
