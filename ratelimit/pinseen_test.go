@@ -204,6 +204,13 @@ func adaptiveThenPinned(t *testing.T, srv func() simServer, seed uint64, conc, r
 			rnd: rand.New(rand.NewPCG(seed, 11)), stall: stall, stallMax: 20 * time.Millisecond, until: time.Hour}
 		return s.run(rows)
 	}
+	return learnThenPin(t, run)
+}
+
+// learnThenPin runs a job adaptive through run, then again with the flags
+// that run suggests, failing t when it learned nothing to pin.
+func learnThenPin(t *testing.T, run func(Config) simResult) (ad, pin simResult, cfg Config) {
+	t.Helper()
 	ad = run(Config{Adaptive: true})
 	cfg, ok := ad.stats.Pinned()
 	if !ok {

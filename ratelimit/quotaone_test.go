@@ -48,12 +48,7 @@ func TestQuotaOnePinned(t *testing.T) {
 					rnd: rand.New(rand.NewPCG(1, 11)), until: time.Hour, lateWake: 2 * time.Millisecond, stall: 0.05, stallMax: 10 * time.Millisecond}
 				return s.run(tc.rows)
 			}
-			ad := run(Config{Adaptive: true})
-			cfg, ok := ad.stats.Pinned()
-			if !ok {
-				t.Fatalf("nothing learned: %+v", ad.stats)
-			}
-			pin := run(cfg)
+			ad, pin, cfg := learnThenPin(t, run)
 			t.Logf("learned %q b%d %.3f/s w%v, adaptive 429s %d; pinned %v fixed=%v: 429s %d in %v",
 				ad.stats.LearnedModel, ad.stats.LearnedBurst, ad.stats.LearnedRate, ad.stats.LearnedWindow, ad.throttled, cfg.Rate, cfg.FixedWindow, pin.throttled, pin.wall)
 			if ad.stats.LearnedModel != ModelFixedWindow || ad.stats.LearnedBurst != 1 {

@@ -69,12 +69,7 @@ func TestSlidingLongPinnedNotOverRate(t *testing.T) {
 					rnd: rand.New(rand.NewPCG(1, 11)), until: time.Hour, lateWake: 2 * time.Millisecond, stall: 0.05, stallMax: 10 * time.Millisecond}
 				return s.run(rows)
 			}
-			ad := run(Config{Adaptive: true})
-			cfg, ok := ad.stats.Pinned()
-			if !ok {
-				t.Fatalf("nothing learned: %+v", ad.stats)
-			}
-			pin := run(cfg)
+			ad, pin, cfg := learnThenPin(t, run)
 			t.Logf("adaptive: 429s %d, learned %s %.3f/s; pinned %v burst %d: 429s %d, %v",
 				ad.throttled, ad.stats.LearnedModel, ad.stats.LearnedRate, cfg.Rate, cfg.Burst, pin.throttled, pin.wall)
 			if ad.stats.LearnedModel != ModelSlidingWindow {

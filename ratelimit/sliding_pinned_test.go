@@ -60,12 +60,7 @@ func TestSlidingPinnedNotOverQuota(t *testing.T) {
 								rnd: rand.New(rand.NewPCG(uint64(step)+1, 11)), stall: stall, stallMax: 20 * time.Millisecond}
 							return s.run(tc.rows)
 						}
-						res := run(Config{Adaptive: true})
-						cfg, ok := res.stats.Pinned()
-						if !ok {
-							t.Fatalf("nothing learned: %+v", res.stats)
-						}
-						pres := run(cfg)
+						res, pres, cfg := learnThenPin(t, run)
 						t.Logf("adaptive: 429s %d, learned %s %.2f/s; pinned %v burst %d: 429s %d",
 							res.throttled, res.stats.LearnedModel, res.stats.LearnedRate, cfg.Rate, cfg.Burst, pres.throttled)
 						// Only where it is learned as one: 9 of the 80
