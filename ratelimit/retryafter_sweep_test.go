@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -87,5 +88,56 @@ func TestRetryAfterWindowSweep(t *testing.T) {
 				t.Errorf("%.1f%% of requests throttled, want at most %.1f%%", 100*share, 100*tc.maxShare)
 			}
 		})
+	}
+}
+
+// TestRetryAfterWindowOneThread runs Retry-After-only fixed windows from
+// the first request on a server that works on one request at a time
+// (Node.js: express-rate-limit with its headers off, a round trip of
+// 3.5-6ms for an opener sent alone), then the flags the summary
+// suggests. Each opener taken bounds the window from the last opener's
+// send to its own answer, two round trips over where it was sent: aimed
+// at the upper quarter of the bounds themselves, each one taken lowered
+// the bound above by a quarter of their distance and raised it by the
+// round trips again, and bisecting stalled eight round trips over the
+// bound below. 15 per 150ms was learned as 15 per 165-178ms and pinned
+// at 0.80-0.88 of the ideal (the real server's summary suggested
+// 15/167ms).
+func TestRetryAfterWindowOneThread(t *testing.T) {
+	const ms = time.Millisecond
+	for _, tc := range []struct {
+		limit  int
+		window time.Duration
+		serial time.Duration
+	}{
+		{15, 150 * ms, 2500 * time.Microsecond},
+		{15, 150 * ms, 5 * ms},
+		{50, 500 * ms, 2500 * time.Microsecond},
+	} {
+		for seed := uint64(1); seed <= 4; seed++ {
+			t.Run(fmt.Sprintf("%d per %v, serial %v, seed %d", tc.limit, tc.window, tc.serial, seed), func(t *testing.T) {
+				run := func(cfg Config) simResult {
+					clk := &simClock{now: simEpoch}
+					rnd := rand.New(rand.NewPCG(seed, 2))
+					cfg.Clock, cfg.Rand, cfg.InFlight = clk, rnd.Float64, simWorkers
+					s := &simulation{l: New(cfg), clk: clk, srv: &simFixed{limit: tc.limit, window: tc.window, countRefused: true, style: styleRetryAfter},
+						left: simRows, ws: make([]simWorker, simWorkers), rnd: rand.New(rand.NewPCG(seed, 11))}
+					s.serial, s.lateWake, s.until = tc.serial, 2*ms, 30*time.Minute
+					return s.run(simRows)
+				}
+				ad := run(Config{Adaptive: true})
+				checkLearned(t, ad.stats, ModelFixedWindow, tc.limit, tc.window, 0.06)
+				cfg, ok := ad.stats.Pinned()
+				if !ok {
+					t.Fatalf("nothing learned: %+v", ad.stats)
+				}
+				pin := run(cfg)
+				ideal := idealFixed(tc.limit, tc.window).Seconds()
+				t.Logf("adaptive %.2f, %d 429s, learned %v; pinned %.2f, %d 429s", ideal/ad.wall.Seconds(), ad.throttled, ad.stats.LearnedWindow, ideal/pin.wall.Seconds(), pin.throttled)
+				if eff := ideal / pin.wall.Seconds(); eff < 0.9 || pin.throttled > 0 {
+					t.Errorf("pinned efficiency %.2f with %d 429s, want at least 0.90 with none", eff, pin.throttled)
+				}
+			})
+		}
 	}
 }
