@@ -214,10 +214,12 @@ type adaptive struct {
 	// evidence is how many accepted requests the latest measurement
 	// was taken from, times one more than agreed, the measurements in a
 	// row that came out within the doubt of the one before (measure);
-	// waitSaid the longest wait a refusal asked.
-	evidence int
-	agreed   int
-	waitSaid time.Duration
+	// waitSaid the longest wait a refusal asked, waitLeast the shortest
+	// one over zero.
+	evidence  int
+	agreed    int
+	waitSaid  time.Duration
+	waitLeast time.Duration
 	// loose: the latest measurement is what the bucket was seen to
 	// sustain, more than the equation gave, so only a lower bound: the
 	// pace searches upward briskly until the next sign measures again.
@@ -1344,7 +1346,7 @@ func (a *adaptive) learned() (burst int, perSecond float64) {
 }
 
 // waitCap bounds what a sliding window's counter showed it sustains by its
-// quota less one per the longest wait a refusal asked for (a --rate alone
+// quota less one per the window a refusal's wait proved (a --rate alone
 // sends up to 1 + r*W in a window W). go-chi/httprate
 // asks for a whole window; read against our sends, its counter, which
 // weighs the previous period as if its requests were spread over it (a
@@ -1355,11 +1357,26 @@ func (a *adaptive) learned() (burst int, perSecond float64) {
 // down, at 2.22/s). A log that asks only until its oldest request ages
 // out asks for less than the window, which bounds nothing further; a
 // wait longer than the window (a penalty) only slows the pinned flags.
+//
+// Most servers round a wait up to the second (Caddy's rate_limit, a
+// sliding log, says "1" for any wait under a second; express-rate-limit,
+// @fastify/rate-limit, Traefik and hand-written middlewares take the
+// ceiling too), and a wait read from a reset's Unix second ends at that
+// second's end, so a wait proves only a window over one second less:
+// taken whole, a log of 15 per 150ms that said "1" was pinned at 13.5/s.
+// Only a server that asked for the same whole wait of two seconds or more
+// every time is stating its window (httprate's floor), and bounds by it.
 func (a *adaptive) waitCap(r float64) float64 {
 	if !a.sliding || a.waitSaid <= 0 {
 		return r
 	}
-	return math.Min(r, float64(a.burstSize()-1)/a.waitSaid.Seconds())
+	w := a.waitSaid
+	if stated := a.waitLeast == w && w >= 2*time.Second && w%time.Second == 0; !stated {
+		if w -= time.Second; w <= 0 {
+			return r
+		}
+	}
+	return math.Min(r, float64(a.burstSize()-1)/w.Seconds())
 }
 
 // spanRate is the most a sliding window sustains by the window span our

@@ -322,12 +322,16 @@
 // from each answered request the used requests it counted reach is the
 // window (averaged as used is), and it sustains per that. And a
 // --rate alone sends up to 1 + r*W in a window W, so what is learned is
-// no more than Q-1 per the longest wait a refusal asked for (go-chi/
-// httprate asks for its whole window; its counter, which weighs the
-// previous period as if its requests were spread over it, read against
-// our sends showed a shorter one, and at 10 per 5s it was learned at
-// 2.0-2.2/s and pinned refused; a log that asks only until its oldest
-// request ages out bounds nothing further), and until 20 answers were
+// no more than Q-1 per the window the longest wait a refusal asked for
+// proves (go-chi/httprate asks for its whole window; its counter, which
+// weighs the previous period as if its requests were spread over it, read
+// against our sends showed a shorter one, and at 10 per 5s it was learned
+// at 2.0-2.2/s and pinned refused; a log that asks only until its oldest
+// request ages out bounds nothing further). Most servers round a wait up
+// to the second (Caddy's sliding log says "1" for any wait under one), so
+// a wait proves a window one second shorter, unless the same whole wait
+// of 2 s or more was asked every time, a server stating its window
+// (httprate floors); and until 20 answers were
 // paced (a long window: minutes at 20 per minute), no more than Q-1 per
 // the shortest span from an answered request back to the latest of ours
 // its counter no longer counted, which a log's window is no longer than
