@@ -634,6 +634,32 @@
 // 250ms before the refusal sent (a burst besides), not by the segment's
 // average, which measured 300r/s as 138/s.
 //
+// A pace read from bursts is a claim, and a refusal that asks no wait
+// measures nothing while nothing is accepted: the equation needs accepted
+// requests. Refused twice in a row where each refused request left after
+// the refusal before was read, nothing sent since was accepted or is still
+// unanswered, and the wait the server stated spaces requests less than the
+// pace does (a Retry-After of 0, which go-chi/httprate says for a window
+// under a second), a measured pace is over the server's rate, whatever it
+// was measured at: it falls to what the answers proved, the requests the
+// server accepted since the first, per second (zeroWait; never raised so).
+// A server kept full accepts its burst and its rate times the time, so
+// that average comes down to the rate from above while the refusals go on;
+// one that counts the requests it refuses (HAProxy) took fewer, and the
+// average falls under its rate until it accepts again and the equation
+// measures. HAProxy-style 50 per 500ms at 16 workers, handed from the
+// fixed-window model to a bucket at the average of its first 0.1s (471/s),
+// was refused at 457/s with every wait 0: only the pacer's leaked debt
+// held the pool back, and with the waiters' places kept three seeds of
+// eight drew 820k 429s. Not a bare 429, whose backoff grows with each one;
+// not the search's first guess, before any measurement: it climbs only on
+// accepted requests, and lowered it read a sliding log as a slower bucket
+// (go-chi/httprate 15 per 150ms under --concurrency 16: 0.48 -> 0.44 over
+// eight seeds); and not at a single refusal: after the pool's own pause
+// (the pacer's debt), one is a pool that resumed into a window its last
+// requests filled, and the average since the first request, idle time
+// included, bounds nothing (the same at 32 workers: 0.34 -> 0.31).
+//
 // A bucket of one (nginx's limit_req without a burst, its default)
 // accepts the first request of the unpaced burst and refuses the rest, and
 // later refuses any request closer than its interval to the one before,

@@ -499,8 +499,8 @@ func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.
 			// Unknown or stale: no request of ours is said refused.
 			a.refusedSent = time.Time{}
 		}
-		a.open = l.fl.open
-		defer func() { a.refusal, a.refusedSent, a.open = time.Time{}, time.Time{}, nil }()
+		a.open, a.refusalHinted = l.fl.open, hinted
+		defer func() { a.refusal, a.refusedSent, a.open, a.refusalHinted = time.Time{}, time.Time{}, nil, false }()
 		if hinted {
 			a.waitSaid = max(a.waitSaid, wait)
 			if wait > 0 && (a.waitLeast == 0 || wait < a.waitLeast) {

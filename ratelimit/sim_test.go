@@ -252,6 +252,10 @@ type simulation struct {
 	// onSend, when set, sees every request worker w sends, before the
 	// Limiter counts it.
 	onSend func(w int)
+	// onAnswer, when set, sees every answer once the Limiter read it:
+	// the request's send time, the answer's, whether it was accepted and
+	// the wait a refusal stated.
+	onAnswer func(sent, at time.Time, ok bool, wait time.Duration)
 
 	left                           int  // messages no worker has taken yet
 	noFinishing                    bool // never tell the Limiter the last messages are out
@@ -372,6 +376,7 @@ func (s *simulation) send(w int) {
 // gate changed, as closing Limiter.changed does.
 func (s *simulation) answer(e simEvent) {
 	s.server.Observe(e.h, e.sent, e.at)
+	var wait time.Duration
 	if e.ok {
 		q, ok := s.server.ParseQuotaAt(e.h, e.at)
 		s.l.Done(e.sent, Accepted)
@@ -384,6 +389,10 @@ func (s *simulation) answer(e simEvent) {
 		sig, hinted := s.server.ParseWaitAt(e.h, e.at)
 		s.l.Done(e.sent, Refused)
 		s.l.Throttle(e.at, sig.Wait, hinted)
+		wait = sig.Wait
+	}
+	if s.onAnswer != nil {
+		s.onAnswer(e.sent, e.at, e.ok, wait)
 	}
 	s.try(e.worker)
 	for w := range s.ws {
