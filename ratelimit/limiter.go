@@ -247,12 +247,19 @@ func (l *Limiter) Wait(ctx context.Context) error {
 		if d <= 0 {
 			l.begin(now)
 		}
+		fine := r != nil && r.fine()
 		l.mu.Unlock()
 		if d <= 0 {
 			return nil
 		}
 		for {
-			interrupted, err := Sleep(ctx, l.clock, d, changed)
+			sleep := Sleep
+			if fine {
+				// A late wake-up is paid on every request after it
+				// (sleepFine).
+				sleep = sleepFine
+			}
+			interrupted, err := sleep(ctx, l.clock, d, changed)
 			if r == nil {
 				// A pause: look again when it ends or changes.
 				if err != nil {
@@ -266,7 +273,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 			if ok {
 				l.begin(now)
 			}
-			changed = l.changed
+			changed, fine = l.changed, r.fine()
 			l.mu.Unlock()
 			if err != nil {
 				return err

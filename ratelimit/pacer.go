@@ -243,6 +243,13 @@ func (p *pacer) ReserveN(now time.Time, n int) *slot {
 	return s
 }
 
+// fine reports whether the wait for s should end to a fraction of a
+// millisecond (sleepFine): on the tight strict schedule, where a request
+// whose predecessor left late leaves as late, at most pacerStrictGap of
+// an interval after it, the schedule catching up 2% of an interval a
+// request, less than a timer's lateness at a hundred a second.
+func (s *slot) fine() bool { return s.r == nil && s.p.tight }
+
 // DelayFrom is how long from now until the request may leave.
 func (s *slot) DelayFrom(now time.Time) time.Duration {
 	return max(s.act.Sub(now), 0)
