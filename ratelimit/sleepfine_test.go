@@ -8,13 +8,12 @@ import (
 
 // coarseClock is a clock whose timers fire as Go's do on Linux when the
 // process is idle: on the whole milliseconds of the network poller, the
-// span rounded up to one, and wakeLate after that. With nap set it can
-// Nap (napper), ending napLate after the span. Waiting on it moves it:
-// a timer's channel holds its firing time at once, so that one goroutine
-// calling Wait over and over reads a deterministic schedule.
+// span rounded up to one, and wakeLate after that. Wrapped in a
+// coarseNapper it can Nap, ending napLate after the span. Waiting on it
+// moves it: a timer's channel holds its firing time at once, so that one
+// goroutine calling Wait over and over reads a deterministic schedule.
 type coarseClock struct {
 	now      time.Time
-	nap      bool
 	wakeLate time.Duration
 	napLate  time.Duration
 	naps     int
