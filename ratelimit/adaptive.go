@@ -1035,7 +1035,11 @@ func (a *adaptive) throttled(now time.Time, pause, closest time.Duration) {
 // 429, whose backoff grows with each one; not before a measurement, since
 // the search's first guess climbs only on accepted requests.
 func (a *adaptive) zeroWait(pause time.Duration) bool {
-	if !a.refusalHinted || a.refusedRead.IsZero() || a.refusedSent.IsZero() || !a.refusedSent.After(a.refusedRead) || a.takenLast.After(a.refusedRead) {
+	if !a.refusalHinted || a.refusedRead.IsZero() || a.refusedSent.IsZero() {
+		return false
+	}
+	if !a.refusedSent.After(a.refusedRead) || a.takenLast.After(a.refusedRead) {
+		// Sent before the refusal before was read, or one taken since.
 		return false
 	}
 	for _, t := range a.open {

@@ -30,9 +30,10 @@ import (
 // distance (plus a second where a claim is to the whole second, which
 // may be rounded either way). Lower bounds: a request refused g after the
 // answers to those taken before it came within the interval of the
-// latest of them (or within its aligned window); an answer that claims the quota back in R (less a
-// second where the claim is to the whole second) came at least R before
-// its window's end, and its window began before the request did.
+// latest of them (or within its aligned window); an answer that claims
+// the quota back in R (less a second where the claim is to the whole
+// second) came at least R before its window's end, and its window began
+// before the request did.
 //
 // Where the closest pair taken is no closer than the lower bounds, the
 // interval pinned is the least upper bound (and no less than the lower
@@ -51,10 +52,9 @@ import (
 // pinned over its rate (Q2). Where it is closer, the windows are aligned
 // (or the pair was noise): the claimed ends' bound, and nothing without
 // claims (the bucket's flags stand). Whole-second claims of a window
-// aligned on the clock bound it only to a second: an
-// aligned 1 per 1s whose requests all came well into their windows reads
-// as the closest pair, and the pin draws a 429 where a pair lands within
-// one window.
+// aligned on the clock bound it only to a second: an aligned 1 per 1s
+// whose requests all came well into their windows reads as the closest
+// pair, and the pin draws a 429 where a pair lands within one window.
 
 // quotaOneMin is how many accepted requests quotaOneWindow reads a
 // quota of one's interval from.
