@@ -123,6 +123,9 @@ type Limiter struct {
 	changed  chan struct{}
 	drain    bool
 	hintless int
+	// zeroSaid counts the refusals in a row, nothing taken between, that
+	// stated a wait of 0 to a pinned rate (throttle).
+	zeroSaid int
 	stats    Stats
 	adapt    *adaptive
 	fixed    *windowPacer // --window fixed
@@ -533,6 +536,23 @@ func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.
 		// refusal answered at once bounds how late the server decides.
 		l.adapt.noteBare(l.adapt.refusedSent, now, false)
 	}
+	if l.adapt == nil {
+		// A pinned rate (the adaptive rate has zeroWait). A wait of 0
+		// said again, nothing taken since the first, was proved wrong:
+		// the server truncates its wait to whole seconds (Envoy's
+		// x-ratelimit-reset says 0 all through the last second before
+		// each fill). From the second such refusal on it is no hint and
+		// the backoff grows, where a pause of 0 reopened a pinned fixed
+		// window and resent its quota every round trip until the fill
+		// (3 per 5s pinned a little fast: 353 429s for 24 rows).
+		switch {
+		case hinted && wait <= 0:
+			l.zeroSaid++
+			hinted = l.zeroSaid < 2
+		case hinted:
+			l.zeroSaid = 0
+		}
+	}
 	if !hinted {
 		if paused {
 			if l.adapt != nil && l.adapt.bare != nil {
@@ -652,6 +672,7 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 
 func (l *Limiter) success(sent, now time.Time, q Quota, ok bool) {
 	now = l.stamp(now)
+	l.zeroSaid = 0
 	if l.hintless > 0 {
 		l.hintless--
 	}
