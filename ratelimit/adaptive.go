@@ -365,6 +365,17 @@ type adaptive struct {
 	takenLast, refusedRead time.Time
 	zeroRow                int
 	refusalHinted          bool
+	// shares are the latest stretches ended by a refusal, the latest
+	// from shareFrom (the refusal before, with shareTaken successes
+	// then; sending resumed at shareResumed); flat, when not 0, says
+	// the refusals do not follow the pace, one in about flat+1
+	// requests refused, and flatFloor is what the server accepted
+	// while the pace was higher (rowref.go).
+	shares                   []shareNote
+	shareFrom, shareResumed  time.Time
+	shareTaken, shareRefused int
+	refusals                 int // every refusal read
+	flat, flatFloor          float64
 }
 
 func newAdaptive(ceiling rate.Limit, burst, inFlight int) *adaptive {
@@ -1012,7 +1023,7 @@ func (a *adaptive) throttled(now time.Time, pause, closest time.Duration) {
 	}
 	a.refusedRead = now
 	a.sign(now, pause, 0)
-	if over && a.zeroRow >= zeroWaitRow {
+	if over && a.zeroRow >= zeroWaitRow && a.flat == 0 {
 		if proven := float64(a.successes) / now.Sub(a.firstSent).Seconds(); proven < a.pace {
 			a.pace = math.Max(proven, adaptiveFloor)
 		}
@@ -1262,6 +1273,9 @@ func (a *adaptive) measure(now time.Time) {
 	eq, sus := (lo+hi)/2, math.Max(a.sustained(now), a.spaced())
 	prev, doubt := a.measured, 1/float64(max(a.evidence, 1))
 	a.measured, a.loose = math.Max(eq, sus), sus > eq
+	if a.flatPace(a.pace) {
+		return
+	}
 	// A slow server's measurement rests on few requests however long
 	// the run (the segments of adaptiveMemory: 15 at 3/s), and its
 	// doubt sent the pace creeping past it again and again: nginx at

@@ -767,6 +767,44 @@
 // window", --rate 1/W --window fixed: one request at a time, the next W
 // after its answer, which none of the three refuses.
 //
+// A refusal is evidence about the server's rate only as far as it follows
+// the pace. A server that refuses some requests whatever the pace (a
+// per-recipient or per-number rule, a vendor's "pair rate limit") refuses
+// the same share at any pace, and each model that reads refusals as a limit
+// followed it down: the equation took each refusal for the bucket emptying
+// and measured about (k-1)/k of the pace when one request in k was refused,
+// the bare-window model lengthened its window at each, the Retry-After
+// window handed to the equation with the wait counted as refill. One row in
+// 7 refused with Retry-After: 1 took 11 min 17 s for 150 rows, the pace at
+// the 0.1/s floor. So every refusal that states a wait (Retry-After, a
+// RateLimit header's) and that the pool was not paused for notes the
+// stretch since the one before (rowref.go): the pace its requests went at
+// (no more than they came at), how many the server accepted and refused in
+// it, and its length with and without the pause. Paced over its rate r at
+// p, a rate limit accepts r/(p-r) requests per refusal: more at a lower
+// pace, and at about r a second whatever the pace; under r, nearly all. A
+// quota shared with a client that sends at a fixed rate leaves us a rate of
+// our own, and its refusals follow our pace. When the latest three
+// stretches went at 1/1.6 or less of the pace of earlier ones (the three
+// latest such), accepted about as many per refusal (1/2.25 to 1.5 times as
+// many, two or more), at a rate, pauses included, that fell with the pace
+// (to 0.8 or less), and the lower pace is under what the server accepted at
+// the higher one, pauses included, the refusals do not follow the pace:
+// measure keeps the pace where it was or at a margin under what the server
+// accepted at the higher pace, whichever is more, and searches upward from
+// there. Each refusal's wait is honoured as before. A stretch that took
+// nothing between two refusals (a full window) decides nothing, nor do the
+// unpaced opening, a model's probes or a bucket of one. The latest six
+// stretches taking half as many per refusal or fewer (a rate limit the
+// search reached past the share) end it, and the notes start afresh. What
+// is learned meanwhile is the equation's bucket at the rate last measured,
+// never under what the server accepted at the higher pace; the summary's
+// flags pin that, slower than the run went. Not a bare 429: the bare-window
+// model still lengthens its window at each (one row in 7 refused, 12-15 s
+// for 150 rows), since the notes of small bare windows behind a backend (3
+// per 1s, 5 per 2s, HAProxy's 10 per 2s, their answers late) took a quota's
+// worth per refusal at any pace and were read as such refusals.
+//
 // What the summary prints as learned is Stats.LearnedModel, LearnedBurst,
 // LearnedRate and LearnedWindow; Stats.Pinned turns them into the Config
 // (--rate, --burst, --window fixed) that paces a later run the same way,

@@ -464,6 +464,9 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.Duration {
 	l.seen = latest(l.seen, now)
 	l.stats.Throttles++
+	if l.adapt != nil {
+		l.adapt.refusals++
+	}
 	if a := l.adapt; a != nil && !a.refusedSent.IsZero() && len(a.refusedAt) < pinSeenMax {
 		// Every refusal whose request Done named, whatever reads it
 		// next: quotaOneWindow's lower bounds.
@@ -571,6 +574,9 @@ func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.
 			wait = min(wait, l.lim.interval())
 		}
 	}
+	if l.adapt != nil && !paused {
+		l.adapt.noteRefusal(now)
+	}
 	bare := false
 	if l.adapt != nil && hinted {
 		// A wait from a server that shows no counter: the Retry-After
@@ -630,6 +636,9 @@ func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.
 		}
 	}
 	l.extendPause(now, wait, paused, hinted)
+	if l.adapt != nil && !paused {
+		l.adapt.shareResumed = latest(l.adapt.shareResumed, l.pauseUntil)
+	}
 	return wait
 }
 
