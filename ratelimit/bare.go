@@ -206,6 +206,15 @@ type bareWindow struct {
 	// tried there and refuted, and 100 per 1s was paced as a log).
 	refusedLast bool
 	refusedSent time.Time
+	// edgeFrom is set while the edge probe (bareEdge) is out: the
+	// request sent after it is that probe, edgeEnd when the pause it
+	// splits would have ended, edgePace the pace from then; edged is
+	// set once one went. edgeBound is the probe's offset from the first
+	// accepted probe's, once taken: a log is no longer.
+	edgeFrom, edgeEnd time.Time
+	edgePace          float64
+	edged             bool
+	edgeBound         time.Duration
 }
 
 // shorten tries a shorter window, halfway (geometrically) to lo, after a
@@ -337,6 +346,10 @@ func (a *adaptive) bareRefused(now time.Time, backoff time.Duration) time.Durati
 	b.refused++
 	if b.hi > 0 {
 		b.refusedLast, b.refusedSent = true, a.refusal
+		if pause, ok := a.bareEdgeAnswer(a.refusal, now, false); ok {
+			// Refused: the window ends later, as the pause assumed.
+			return pause
+		}
 	}
 	if b.confirm && !b.confirmed {
 		// A bucket gives the next request back only at its refill's
@@ -396,6 +409,7 @@ func (a *adaptive) bareMissed(now time.Time) time.Duration {
 	// Paced and refused: the window is longer than hi. Wait a whole one,
 	// so everything refused meanwhile has aged out, and pace by a longer:
 	// the last one that held, if any.
+	b.edgeFrom = time.Time{}
 	b.lo = max(b.lo, b.hi)
 	b.misses++
 	if b.safe > b.hi {
@@ -422,7 +436,105 @@ func (a *adaptive) bareMissed(now time.Time) time.Duration {
 		pause = max(pause, b.rideFrom.Add(b.hi).Sub(now))
 	}
 	b.since = now.Add(pause)
+	if edge, ok := a.bareEdge(now, pause); ok {
+		return edge
+	}
 	return pause
+}
+
+// bareEdge splits the pause after a ride's search was refused at now
+// (the pause that waits until a log has given the ride back) with one
+// probe, the edge probe, in its middle. It reports the pause until it,
+// or false where the pause is not worth splitting.
+//
+// A fixed window opened at the first accepted probe (offset d1) and the
+// ride filled it; this refusal says it had not ended by the refused
+// request's send, and the pause ran to the longest window that held (d1,
+// up to twice the window). No request went between, so the first taken
+// after the pause said nothing of where the window had ended, and the
+// fit's fixed windows stayed bounded by d1 alone: 100 per 1s was handed
+// to the fixed window's pacing with bounds of 0.94-1.31s, which the four
+// windows of 400 rows bisected to 1.22-1.26s (pinned 0.79-0.82). A log
+// and a fixed window give back the ride's first request alike, a window
+// after it went: one probe halfway between the refusal and the pause's
+// end tells on which side the window ends, at one 429 where it is
+// refused (the pause then goes on to its end). Taken, it is where the
+// trial for a fixed window goes (bareFixedOpened), and a fixed window's
+// next window opens there. Once a run, and not where the request after
+// it would leave before its answer is back.
+//
+// A log taken as a fixed window on the old path (its trial came after
+// the pause, when it had given back the whole ride, and it took the
+// quota whole) refuses this earlier trial and is paced by the search by
+// bounds, from the probe's offset (bareFromFixed): slower than the fixed
+// window's pacing, under which a log takes each window's quota at once.
+func (a *adaptive) bareEdge(now time.Time, pause time.Duration) (time.Duration, bool) {
+	b := a.bare
+	if b.edged || b.rideFrom.IsZero() || b.d1 <= 0 || a.refusal.IsZero() {
+		return 0, false
+	}
+	base := b.start.Add(b.d1)
+	end := now.Add(pause)
+	lo, hi := a.refusal.Sub(base), end.Sub(base)
+	if lo <= 0 || float64(hi) <= float64(lo)*(1+bareWide) {
+		return 0, false
+	}
+	// The pause before it lasts until the answers still in flight are
+	// back (they are read as the pause's, not the probe's), the probe
+	// leaves a pace interval after it and the next request an interval
+	// later, once the probe's answer is back.
+	at := base.Add((lo + hi) / 2)
+	rtt := a.bareRTT()
+	gap := min(end.Sub(at), at.Sub(now)/2)
+	if gap < max(bareEdgeGap, 2*rtt) || at.Add(-gap).Sub(now) < max(time.Duration(bareSettle/a.pace*float64(time.Second)), 2*rtt) {
+		return 0, false
+	}
+	b.edged = true
+	b.edgeFrom, b.edgeEnd, b.edgePace = now, end, a.pace
+	// The probe leaves a pace interval after the pause, the next one
+	// an interval later: by then its answer is back.
+	a.pace = 1 / gap.Seconds()
+	a.repace = true
+	return at.Add(-gap).Sub(now), true
+}
+
+// bareEdgeGap is the least time the edge probe has before the request
+// after it would leave.
+const bareEdgeGap = 10 * time.Millisecond
+
+// bareRTT is the accepted requests' median round trip so far.
+func (a *adaptive) bareRTT() time.Duration {
+	var rtts []time.Duration
+	for _, x := range a.bareLog {
+		if x.ok && !x.sent.IsZero() && !x.recv.IsZero() {
+			rtts = append(rtts, x.recv.Sub(x.sent))
+		}
+	}
+	if len(rtts) == 0 {
+		return 0
+	}
+	slices.Sort(rtts)
+	return rtts[len(rtts)/2]
+}
+
+// bareEdgeAnswer reads the edge probe's answer, of a request sent at
+// sent: the pace before it again, and for a refusal the rest of the
+// pause it split (the second return). It reports false for another
+// request's answer.
+func (a *adaptive) bareEdgeAnswer(sent, now time.Time, ok bool) (time.Duration, bool) {
+	b := a.bare
+	if b.edgeFrom.IsZero() || sent.IsZero() || sent.Before(b.edgeFrom) {
+		return 0, false
+	}
+	b.edgeFrom = time.Time{}
+	a.pace = b.edgePace
+	a.repace = true
+	if ok {
+		b.since = sent
+		b.edgeBound = sent.Sub(b.start.Add(b.d1))
+		return 0, true
+	}
+	return max(b.edgeEnd.Sub(now), 0), true
 }
 
 // bareAccepted reads an accepted answer to a request sent at sent while
@@ -447,6 +559,7 @@ func (a *adaptive) bareAccepted(sent time.Time) (keep bool, hold time.Duration) 
 		return true, time.Duration(2 / a.pace * float64(time.Second))
 	}
 	if b.hi > 0 {
+		a.bareEdgeAnswer(sent, a.lastRecv, true)
 		if b.refusedLast && !b.riding && sent.After(b.refusedSent) {
 			b.refusedLast = false
 			if a.bareFixedOpened(sent) {
@@ -793,6 +906,12 @@ func (a *adaptive) bareFromFixed(now time.Time, backoff time.Duration) time.Dura
 		b.refused++
 		b.since = now
 		a.pace, a.measured = b.wasPace, b.wasMeasured
+		if e := b.edgeBound; e > b.lo && e < b.hi {
+			// The edge probe was taken: a log gave back the ride's
+			// first request by then.
+			b.hi = e
+			a.pace, a.measured = b.pace(), b.pace()
+		}
 		a.repace = true
 		// Since the window's opener: verifyFrom while on trial, cleared
 		// once the window was taken whole.

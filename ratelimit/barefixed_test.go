@@ -23,12 +23,15 @@ func TestBareFixedWindowLearned(t *testing.T) {
 		window time.Duration
 		minEff float64
 		// maxLong is how much longer than the window the learned one
-		// may be: at 100/1s the fit's bounds are wide and 400 rows
-		// leave the bisection four windows (1.22-1.26s learned, pinned
-		// 0.79-0.82).
+		// may be: at 100/1s the fit's bounds were as wide as the first
+		// accepted probe's offset (the pause after the ride's search
+		// refusal ran past the window's end, no request between), and
+		// 400 rows leave the bisection four windows: 1.22-1.26s
+		// learned, pinned 0.79-0.82. It FAILED before the edge probe
+		// (bareEdge): 1.08-1.12s, pinned 0.89-0.92.
 		maxLong, minPinned float64
 	}{
-		{100, time.Second, 0.75, 0.27, 0.78},
+		{100, time.Second, 0.8, 0.13, 0.88},
 		{15, 150 * time.Millisecond, 0.88, 0.07, 0.9},
 		{10, time.Second, 0.9, 0.07, 0.9},
 		{40, 500 * time.Millisecond, 0.8, 0.07, 0.9},
@@ -85,7 +88,8 @@ func TestBareFixedWindowSlowServer(t *testing.T) {
 		{100, time.Second, 5 * ms, 0, 0.76, 0.8, ModelFixedWindow, 0.1},
 		{50, 500 * ms, 2500 * time.Microsecond, 0, 0.8, 0.85, ModelFixedWindow, 0.1},
 		{50, 500 * ms, 5 * ms, 3 * ms, 0.75, 0.8, ModelFixedWindow, 0.1},
-		{100, time.Second, 0, 10 * ms, 0.45, 0.65, ModelFixedWindow, 0.35},
+		// Learned 1.33s, pinned 0.72, before the edge probe (bareEdge).
+		{100, time.Second, 0, 10 * ms, 0.45, 0.8, ModelFixedWindow, 0.16},
 		{100, time.Second, 0, 40 * ms, 0.55, 0.6, "", 0},
 	} {
 		for seed := uint64(1); seed <= 3; seed++ {
