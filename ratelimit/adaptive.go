@@ -366,15 +366,14 @@ type adaptive struct {
 	zeroRow                int
 	refusalHinted          bool
 	// shares are the latest stretches ended by a refusal, the latest
-	// from shareFrom (the refusal before, with shareTaken successes
-	// then; sending resumed at shareResumed); flat, when not 0, says
-	// the refusals do not follow the pace, one in about flat+1
-	// requests refused, and flatFloor is what the server accepted
-	// while the pace was higher (rowref.go).
+	// from shareFrom (the refusal before, with shareTaken successes and
+	// shareRefused refusals read then; sending resumed at
+	// shareResumed); flat, when not 0, says the refusals do not follow
+	// the pace, one in about flat+1 requests refused, and flatFloor is
+	// what the server accepted while the pace was higher (rowref.go).
 	shares                   []shareNote
 	shareFrom, shareResumed  time.Time
 	shareTaken, shareRefused int
-	refusals                 int // every refusal read
 	flat, flatFloor          float64
 }
 

@@ -464,9 +464,6 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.Duration {
 	l.seen = latest(l.seen, now)
 	l.stats.Throttles++
-	if l.adapt != nil {
-		l.adapt.refusals++
-	}
 	if a := l.adapt; a != nil && !a.refusedSent.IsZero() && len(a.refusedAt) < pinSeenMax {
 		// Every refusal whose request Done named, whatever reads it
 		// next: quotaOneWindow's lower bounds.
@@ -575,7 +572,7 @@ func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.
 		}
 	}
 	if l.adapt != nil && !paused {
-		l.adapt.noteRefusal(now)
+		l.adapt.noteRefusal(now, l.stats.Throttles)
 	}
 	bare := false
 	if l.adapt != nil && hinted {

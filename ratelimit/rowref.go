@@ -42,15 +42,16 @@ type shareNote struct {
 	pace, set, accepted, refused, span, sending float64
 }
 
-// noteRefusal notes a refusal at now that the pool was not paused for:
-// the stretch since the refusal before, its pause included (a bucket
+// noteRefusal notes a refusal at now that the pool was not paused for,
+// refusals the count of all read so far (those in a pause too): the
+// stretch since the refusal before, its pause included (a bucket
 // refills in it), and decides whether the refusals follow the pace (see
 // above). Not the unpaced opening's, nor where a model times its own
 // probes (a window refuses all of them until it ages out, whatever their
 // pace) or paces one request at a time.
-func (a *adaptive) noteRefusal(now time.Time) {
+func (a *adaptive) noteRefusal(now time.Time, refusals int) {
 	from, taken, refused, resumed := a.shareFrom, a.shareTaken, a.shareRefused, a.shareResumed
-	a.shareFrom, a.shareTaken, a.shareRefused, a.shareResumed = now, a.successes, a.refusals, now
+	a.shareFrom, a.shareTaken, a.shareRefused, a.shareResumed = now, a.successes, refusals, now
 	if from.IsZero() || !a.refusalHinted || a.signs == 0 || a.win != nil || a.ra != nil || a.conc != nil || a.oneAtATime() ||
 		a.bare != nil && (a.bare.hi == 0 || a.bare.confirm || a.bare.riding) ||
 		!(a.pace > 0) || math.IsInf(a.pace, 1) {
@@ -61,7 +62,7 @@ func (a *adaptive) noteRefusal(now time.Time) {
 		return
 	}
 	// Every answer since: the refusals that came during the pause too.
-	n := shareNote{accepted: float64(max(a.successes-taken, 0)), refused: float64(max(a.refusals-refused, 1)), span: span, sending: sending}
+	n := shareNote{accepted: float64(max(a.successes-taken, 0)), refused: float64(max(refusals-refused, 1)), span: span, sending: sending}
 	// The pace the requests went at: not the pace where the pool held
 	// them back (round trips, the pacer's debt after a refusal).
 	n.pace, n.set = math.Min(a.pace, (n.accepted+n.refused)/sending), a.pace
