@@ -737,8 +737,8 @@ func (a *adaptive) track(sent time.Time, remaining int) {
 	}
 	if a.sliding {
 		a.slideUsed.add(float64(burst - 1 - remaining))
-		if out, ok := a.slideOutOf(sent, burst-1-remaining); ok && (a.slideOut == 0 || out < a.slideOut) {
-			a.slideOut = out
+		if out, ok := a.slideOutOf(sent, burst-1-remaining); ok {
+			a.slideOut = least(a.slideOut, out)
 		}
 	}
 	if a.sliding && a.slideSteady(sent) {

@@ -835,9 +835,7 @@ func (a *adaptive) bareToFixed(now time.Time, fit bareFitResult, wasRiding bool)
 		if c.model != fitFixed {
 			continue
 		}
-		if lo == 0 || c.w < lo {
-			lo = c.w
-		}
+		lo = least(lo, c.w)
 		if c.w >= hi {
 			hi, st = c.w, fit.states[i]
 		}

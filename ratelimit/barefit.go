@@ -332,6 +332,15 @@ func (c fitCandidate) nextAt(s *fitState, now time.Time) time.Time {
 	}
 }
 
+// least is v where it is less than cur or cur is still 0 (none yet),
+// else cur: the least of a series whose zero means "not seen".
+func least[T time.Duration | float64](cur, v T) T {
+	if cur == 0 || v < cur {
+		return v
+	}
+	return cur
+}
+
 func latest(a, b time.Time) time.Time {
 	if b.After(a) {
 		return b

@@ -513,8 +513,8 @@ func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.
 		defer func() { a.refusal, a.refusedSent, a.open, a.refusalHinted = time.Time{}, time.Time{}, nil, false }()
 		if hinted {
 			a.waitSaid = max(a.waitSaid, wait)
-			if wait > 0 && (a.waitLeast == 0 || wait < a.waitLeast) {
-				a.waitLeast = wait
+			if wait > 0 {
+				a.waitLeast = least(a.waitLeast, wait)
 			}
 			if until := now.Add(wait); wait > 0 && until.After(l.fl.said) {
 				l.fl.said = until

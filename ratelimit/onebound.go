@@ -97,9 +97,7 @@ func (a *adaptive) oneRefused(sent time.Time) {
 		return
 	}
 	ceil := 1 / (g - slack).Seconds()
-	if a.oneCeil == 0 || ceil < a.oneCeil {
-		a.oneCeil = ceil
-	}
+	a.oneCeil = least(a.oneCeil, ceil)
 	if a.oneLow >= a.oneCeil {
 		// The pairs the floor came from go with it: oneTook reads
 		// every pair kept, and the older pair would raise the same

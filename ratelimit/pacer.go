@@ -120,8 +120,8 @@ func (p *pacer) leave(t time.Time) {
 func (p *pacer) closest() time.Duration {
 	var d time.Duration
 	for i := 1; i < len(p.gone); i++ {
-		if g := p.gone[i].Sub(p.gone[i-1]); g > 0 && (d == 0 || g < d) {
-			d = g
+		if g := p.gone[i].Sub(p.gone[i-1]); g > 0 {
+			d = least(d, g)
 		}
 	}
 	return d

@@ -128,9 +128,7 @@ type raBracket struct{ lo, hi time.Time }
 func (r *raWindow) bracket(sent, recv time.Time) {
 	for i, b := range r.brackets {
 		k := time.Duration(len(r.brackets) - i)
-		if h := recv.Sub(b.lo) / k; r.safeHi == 0 || h < r.safeHi {
-			r.safeHi = h
-		}
+		r.safeHi = least(r.safeHi, recv.Sub(b.lo)/k)
 	}
 	if len(r.brackets) == windowBrackets {
 		r.brackets = r.brackets[1:]
@@ -327,8 +325,8 @@ func (a *adaptive) raAccepted(sent, recv time.Time) bool {
 // times.
 func (r *raWindow) open(sent, recv time.Time) {
 	r.openSent, r.openRecv = sent, recv
-	if rtt := recv.Sub(sent); rtt > 0 && (r.rtt == 0 || rtt < r.rtt) {
-		r.rtt = rtt
+	if rtt := recv.Sub(sent); rtt > 0 {
+		r.rtt = least(r.rtt, rtt)
 	}
 	r.accepted = 1
 	r.claim = time.Time{}

@@ -650,9 +650,7 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int, second time.Ti
 	}
 	for i, lo := range w.brackets {
 		k := time.Duration(len(w.brackets) - i)
-		if h := edge.Sub(lo) / k; w.safeHi == 0 || h < w.safeHi {
-			w.safeHi = h
-		}
+		w.safeHi = least(w.safeHi, edge.Sub(lo)/k)
 	}
 	if len(w.brackets) == windowBrackets {
 		w.brackets = w.brackets[1:]
@@ -1100,9 +1098,7 @@ func (w *windowModel) claims() (claim, test time.Duration) {
 		return claim, 0
 	}
 	if w.rounding == roundsUp {
-		if c := w.second.Add(secondSlack).Sub(w.startSent); claim == 0 || c < claim {
-			claim = c
-		}
+		claim = least(claim, w.second.Add(secondSlack).Sub(w.startSent))
 	}
 	if k := w.second.Sub(w.startRecv) / time.Second; k >= 1 {
 		test = w.startRecv.Add(k * time.Second).Sub(w.startSent)
