@@ -59,6 +59,9 @@ func simulated(t *testing.T, sc sandbox.Config, pc probe.Config) *probe.Result {
 	return res
 }
 
+// bucketFlags are the flags that pin a bucket of 15 refilled 20 a second.
+var bucketFlags = regexp.MustCompile(`^--rate (1[89]|2[01])(\.\d+)?/s --burst 1[3-7]$`)
+
 // TestRunStyles probes the sandbox in every header style: the burst and
 // rate are measured, the reset header and its unit are named as send reads
 // them, and the skewed server clock is found.
@@ -97,6 +100,15 @@ func TestRunStyles(t *testing.T) {
 			}
 			if !res.ClockSkewKnown || math.Abs(res.ClockSkew.Seconds()-90) > 0.05 || res.ClockSkewMargin > 50*time.Millisecond {
 				t.Errorf("skew %v ±%v (known %v), want 90s to 0.05s", res.ClockSkew, res.ClockSkewMargin, res.ClockSkewKnown)
+			}
+			// The model and the flags, which the probe script reads on the
+			// real clock only loosely: a loaded machine's stalls can make
+			// this bucket look like a sliding log of 15 per 750ms there.
+			if !res.ModelOK || res.Model.Model != ratelimit.ModelBucket {
+				t.Errorf("model %+v (ok %v), want a bucket", res.Model, res.ModelOK)
+			}
+			if f := res.SuggestedFlags(); !bucketFlags.MatchString(f) {
+				t.Errorf("suggested flags %q, want %v", f, bucketFlags)
 			}
 		})
 	}
