@@ -839,6 +839,15 @@
 // run. A program such as probe can run a Limiter with Adaptive set against
 // a server and read the same Stats.
 //
+// A bucket of one is learned no faster than its refusals left it: a
+// request refused g after the latest it took says its interval is over g,
+// whether it refills continuously, by a timer's fill of one, or holds
+// requests until their token comes (onebound.go's ceiling). The segments'
+// equation cannot meet a counter's "0 left" after every request in a
+// bucket of one at any rate and ends at its bound on the sending time:
+// Envoy's bucket of one a second with its counter headers was learned at
+// 51/s at 8 workers, and its pinned flags drew 26 429s for 12 rows.
+//
 // # Rates
 //
 // ParseRate reads "5/s", "300/m", "10000/h", "1/2s", "2.5/s", "5/sec",
