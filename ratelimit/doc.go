@@ -616,7 +616,16 @@
 // window aligned, and from then on only that bound is used. Refusals the
 // model does not explain (openers refused past hi or past the claim, the
 // rest of a quota refused, each counted once per window: two, four once
-// aligned) hand the server back to the bucket equation. The burst's
+// aligned) hand the server back to the bucket equation. Each miss of an
+// aligned window grows hi by a quarter; where the first, partial window
+// ended soon after our first request (30 per minute, the minute's end
+// 9.6s on), hi began at that partial window and four quarters (9.7,
+// 12.1, 15.1, 18.9s) never reached the minute: the server went to the
+// bucket equation, learned 30 at 0.6/s and pinned over the rate. The
+// last miss the model may have sends its opener where the refusals'
+// Retry-After said the window ends instead (the earliest such claim
+// since the window's opener), when that is later than hi grown. The
+// burst's
 // in-flight tail (up to the pool's concurrency less one) is most of the
 // 429s of a run: nothing before the first refusal says the quota is
 // spent.

@@ -452,6 +452,14 @@ func (a *adaptive) raRefused(now time.Time, wait time.Duration) (time.Duration, 
 			} else {
 				r.hi = max(time.Duration(float64(r.hi)*bareGrow), r.lo+time.Millisecond)
 			}
+			if c := r.claim; r.misses == raMisses+raAlignedMisses-1 && c.After(r.openRecv.Add(r.hi)) {
+				// The last miss the model may have: the next opener
+				// goes where the refusals said the window ends, not
+				// a quarter further (a first window a sixth of a
+				// minute, grown by quarters, was handed to the
+				// bucket equation before it reached a minute).
+				r.hi = c.Sub(r.openRecv)
+			}
 		}
 		r.at = r.openRecv.Add(r.hi)
 	}
