@@ -511,7 +511,7 @@ func (a *adaptive) raRefused(now time.Time, wait time.Duration) (time.Duration, 
 				if r.tryExact {
 					r.lo = max(r.lo, sent.Sub(r.tryHi)/k)
 				}
-				r.aimLo = max(r.aimLo, sent.Sub(r.tryLo)/k)
+				r.aimLo = max(r.aimLo, sent.Sub(r.tryLo.Add(r.tryHi.Sub(r.tryLo)/2))/k)
 			} else {
 				r.bisections++
 			}
