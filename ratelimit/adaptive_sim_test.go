@@ -244,11 +244,16 @@ func simCases() []simCase {
 		// it): once an opener is refused where a window from ours would
 		// have ended, only the brackets around the windows' starts bound
 		// the length, ever tighter as the run goes on (0.13, 0.86 and
-		// 0.68 below as a bucket). 100/1s has too few windows for them
-		// to close in, so the flags it suggests are a loose 100/1.42s.
+		// 0.68 below as a bucket). Once aligned, the openers are aimed
+		// from the narrowest bracket (aimAligned); an aim refused costs a
+		// 429, which takes 15/150ms and 10/1s over 3% by one to three
+		// requests (11 -> 14, 12 -> 13 of about 410) while the run gains
+		// 4-5% and the pinned flags 4-5% (15/157ms -> 15/151ms, 10/1.093s
+		// -> 10/1.039s): a trade taken. 100/1s has too few windows for
+		// the brackets to close in, so its flags are a loose 100/1.26s.
 		{"fixed window 15/150ms aligned, Retry-After only", func() simServer {
 			return &simFixed{limit: 15, window: w150, aligned: true, style: styleRetryAfter}
-		}, idealFixed(15, w150), 0.95, 0.03, 0, 0.93, 0},
+		}, idealFixed(15, w150), 0.98, 0.035, 0, 0.95, 0},
 		// Aligned on the clock (Kong, GitHub-style quotas, Redis INCR
 		// key:<epoch second>): the first window began before the run. The
 		// counter rows learn the window from the boundaries its resets
@@ -259,19 +264,20 @@ func simCases() []simCase {
 		}, idealFixed(10, w1), 0.95, 0.03, 0, 0.95, 0},
 		{"fixed window 10/1s aligned, Retry-After only", func() simServer {
 			return &simFixed{limit: 10, window: w1, aligned: true, style: styleRetryAfter}
-		}, idealFixed(10, w1), 0.92, 0.03, 0, 0.90, 0},
+		}, idealFixed(10, w1), 0.95, 0.035, 0, 0.93, 0},
 		{"fixed window 100/1s aligned, counters", func() simServer {
 			return &simFixed{limit: 100, window: w1, aligned: true, style: styleExpress}
 		}, idealFixed(100, w1), 0.75, 0.03, 0, 0.90, 0},
 		{"fixed window 100/1s aligned, Retry-After only", func() simServer {
 			return &simFixed{limit: 100, window: w1, aligned: true, style: styleRetryAfter}
-		}, idealFixed(100, w1), 0.98, 0.035, 0, 0.69, 0},
-		// A small aligned window, read as a bucket: the answer showing
-		// the counter empty paced nothing (0.61, 12 429s). A gap: the
-		// window is never learned.
+		}, idealFixed(100, w1), 0.98, 0.035, 0, 0.75, 0},
+		// A small aligned window with counters, learned by the
+		// Retry-After window model (retryafter.go; no other path reaches
+		// the aimed openers): 5/2.002s, was 5/2.126s, at 13 429s where it
+		// drew 11: the same trade as above.
 		{"fixed window 5/2s aligned, counters", func() simServer {
 			return &simFixed{limit: 5, window: 2 * w1, aligned: true, phase: 2 * w1 / 3, style: styleExpress}
-		}, idealFixed(5, 2*w1), 0.72, 0.03, 0, 0.6, 0},
+		}, idealFixed(5, 2*w1), 0.95, 0.035, 0, 0.95, 0},
 		{"fixed window 15/150ms aligned, counters", func() simServer {
 			return &simFixed{limit: 15, window: w150, aligned: true, style: styleExpress}
 		}, idealFixed(15, w150), 0.50, 0.03, 0, 0.95, 0},

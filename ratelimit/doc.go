@@ -632,8 +632,7 @@
 // current opener's answer is not taken. The bounds stay those the
 // evidence gives, so the length learned is never shorter than the
 // window's: 3 per 1s is learned 1.00-1.03s within the run, 30 per
-// minute 64-70s in four windows. Refusals the
-// model does not explain (openers refused past hi or past the claim, the
+// minute 64-70s in four windows. Refusals the model does not explain (openers refused past hi or past the claim, the
 // rest of a quota refused, each counted once per window: two, four once
 // aligned) hand the server back to the bucket equation. Each miss of an
 // aligned window grows hi by a quarter; where the first, partial window
@@ -644,10 +643,9 @@
 // last miss the model may have sends its opener where the refusals'
 // Retry-After said the window ends instead (the earliest such claim
 // since the window's opener), when that is later than hi grown. The
-// burst's
-// in-flight tail (up to the pool's concurrency less one) is most of the
-// 429s of a run: nothing before the first refusal says the quota is
-// spent.
+// burst's in-flight tail (up to the pool's concurrency less one) is most
+// of the 429s of a run: nothing before the first refusal says the quota
+// is spent.
 //
 // A bucket that shows no counter is measured from its refusals alone.
 // nginx's limit_req keeps a client's excess over the rate in thousandths
