@@ -1272,7 +1272,7 @@ func (a *adaptive) measure(now time.Time) {
 	eq, sus := (lo+hi)/2, math.Max(a.sustained(now), a.spaced())
 	prev, doubt := a.measured, 1/float64(max(a.evidence, 1))
 	a.measured, a.loose = math.Max(eq, sus), sus > eq
-	if a.flatPace(a.pace) {
+	if a.flatPace() {
 		return
 	}
 	// A slow server's measurement rests on few requests however long

@@ -491,8 +491,6 @@ func (a *adaptive) bareEdge(now time.Time, pause time.Duration) (time.Duration, 
 	}
 	b.edged = true
 	b.edgeFrom, b.edgeEnd, b.edgePace = now, end, a.pace
-	// The probe leaves a pace interval after the pause, the next one
-	// an interval later: by then its answer is back.
 	a.pace = 1 / gap.Seconds()
 	a.repace = true
 	return at.Add(-gap).Sub(now), true

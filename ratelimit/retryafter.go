@@ -52,7 +52,7 @@ const (
 	raAlignedMisses = 2
 	// raAlignedTries is how many refused openers the search of an
 	// aligned window's length may cost once the window is known
-	// aligned (aligned).
+	// aligned (aimAligned).
 	raAlignedTries = 2
 	// raPastClaim is how much further than a false claim's offset the
 	// next opener goes.
@@ -90,13 +90,13 @@ type raWindow struct {
 	// the clock), so an opener accepted no longer bounds the length.
 	aligned    bool
 	bisections int
-	// tries counts the refused openers aimed from an anchor (aligned);
-	// tryLo, tryHi are that anchor's bracket and tryK how many starts
-	// on from it the opener in flight aimed at (0: not aimed so).
-	tries        int
-	tryLo, tryHi time.Time
-	tryK         int
-	tryExact     bool
+	// tries counts the refused openers aimed from an anchor (aimAligned);
+	// tryAnchor is that anchor's bracket and tryK how many starts on
+	// from it the opener in flight aimed at (0: not aimed so).
+	tries     int
+	tryAnchor raBracket
+	tryK      int
+	tryExact  bool
 	// aimLo is the longest length an aimed opener refused: no bound
 	// (more starts may lie between), but where the next aims go above.
 	aimLo  time.Duration
@@ -135,6 +135,9 @@ type raWindow struct {
 
 // raBracket is where a window started: after lo, at or before hi.
 type raBracket struct{ lo, hi time.Time }
+
+// mid is the middle of b, where a start in it is taken to be.
+func (b raBracket) mid() time.Time { return b.lo.Add(b.hi.Sub(b.lo) / 2) }
 
 // bracket records a window's start after r.before, at or before recv,
 // narrows safeHi by it, and moves before to sent, the opener of the
@@ -420,7 +423,7 @@ func (r *raWindow) aimAligned() bool {
 	k := len(r.brackets) - ai
 	m := max(floor+(r.hi-floor)/2, floor+time.Millisecond)
 	a := r.brackets[ai]
-	at := a.lo.Add(a.hi.Sub(a.lo)/2 + time.Duration(k)*m)
+	at := a.mid().Add(time.Duration(k) * m)
 	if !at.After(r.openRecv) || !at.Before(r.openRecv.Add(r.hi)) {
 		return false
 	}
@@ -434,7 +437,7 @@ func (r *raWindow) aimAligned() bool {
 		}
 		after = latest(b.lo, after.Add(r.lo))
 	}
-	r.at, r.tryLo, r.tryHi, r.tryK, r.tryExact = at, a.lo, a.hi, k, exact
+	r.at, r.tryAnchor, r.tryK, r.tryExact = at, a, k, exact
 	return true
 }
 
@@ -509,9 +512,9 @@ func (a *adaptive) raRefused(now time.Time, wait time.Duration) (time.Duration, 
 				r.tries++
 				k := time.Duration(r.tryK)
 				if r.tryExact {
-					r.lo = max(r.lo, sent.Sub(r.tryHi)/k)
+					r.lo = max(r.lo, sent.Sub(r.tryAnchor.hi)/k)
 				}
-				r.aimLo = max(r.aimLo, sent.Sub(r.tryLo.Add(r.tryHi.Sub(r.tryLo)/2))/k)
+				r.aimLo = max(r.aimLo, sent.Sub(r.tryAnchor.mid())/k)
 			} else {
 				r.bisections++
 			}

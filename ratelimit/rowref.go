@@ -159,14 +159,14 @@ func sharesOf(ns []shareNote) (perRefusal, rate float64) {
 // lower than before the refusal nor than a margin under what the server
 // accepted at the higher pace, searching upward from there. It reports
 // whether it set the pace.
-func (a *adaptive) flatPace(before float64) bool {
+func (a *adaptive) flatPace() bool {
 	if a.flat == 0 {
 		return false
 	}
 	a.measured = math.Max(a.measured, a.flatFloor)
-	a.flatFloor = math.Max(a.flatFloor, a.measured)
+	a.flatFloor = a.measured
 	a.loose = true
-	if before > 0 && !math.IsInf(before, 1) {
+	if before := a.pace; before > 0 && !math.IsInf(before, 1) {
 		a.pace = math.Max(before, a.measured*adaptiveMargin)
 	} else {
 		a.pace = math.Max(a.measured*adaptiveMargin, adaptiveFloor)
