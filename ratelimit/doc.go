@@ -155,7 +155,10 @@
 // Until a reset is seen the model probes at doubling offsets with the
 // requests the counter says are left, and once at the server's reset claim
 // (RateLimit t=, X-RateLimit-Reset), which costs nothing when the claim is
-// true; then it bisects until the bounds are as close as the round trip
+// true; while none shows, one more goes at twice the last probe's offset,
+// and so on, so the pool never waits for a reset its answers cannot show
+// (a moving window past its claim: Flask-Limiter's at 3 per minute hung
+// the run after 5 rows); then it bisects until the bounds are as close as the round trip
 // allows (see below how). A claim given to the whole
 // second R (Unix seconds, an HTTP or JavaScript date) is an interval: the
 // window ends in [R, R+1s) where the server truncates its end (ulule,

@@ -784,6 +784,48 @@ func (s *simSliding) serve(at time.Time) (bool, http.Header) {
 	return ok, h
 }
 
+// simFlaskMoving is Flask-Limiter's moving window (limits'
+// MovingWindowRateLimiter): a log of the accepted requests of the last
+// window, refused ones not logged. Its headers are those Flask-Limiter
+// injects on every answer: X-RateLimit-Limit, X-RateLimit-Remaining (the
+// limit less the log), X-RateLimit-Reset one second past the log's oldest
+// entry (truncated to the second) plus the window, in Unix seconds, and
+// on a 429 Retry-After that instant less now, truncated to the second.
+// Its counter never comes back whole after a burst: each request that
+// ages out of the log gives back one.
+type simFlaskMoving struct {
+	limit  int
+	window time.Duration
+	log    []time.Time
+}
+
+func (f *simFlaskMoving) serve(at time.Time) (bool, http.Header) {
+	keep := f.log[:0]
+	for _, t := range f.log {
+		if at.Sub(t) < f.window {
+			keep = append(keep, t)
+		}
+	}
+	f.log = keep
+	ok := len(f.log) < f.limit
+	if ok {
+		f.log = append(f.log, at)
+	}
+	oldest := at
+	if len(f.log) > 0 {
+		oldest = f.log[0]
+	}
+	reset := oldest.Unix() + int64(f.window/time.Second) + 1
+	h := http.Header{}
+	h.Set("X-RateLimit-Limit", strconv.Itoa(f.limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(f.limit-len(f.log)))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
+	if !ok {
+		h.Set("Retry-After", strconv.Itoa(int(max(float64(reset)-float64(at.UnixNano())/1e9, 0))))
+	}
+	return ok, h
+}
+
 // simGoLimiter is sethvargo/go-limiter's memorystore as httplimit serves
 // it: limit per window in ticks from the first request (its fill rate
 // gives a whole bucket each tick), the tick's end written in RFC 1123,

@@ -101,6 +101,23 @@ func (p *windowPacer) reserve(now time.Time) time.Duration {
 		// upper bound: not one of this window's.
 		p.tried = now
 		return 0
+	case p.length >= windowNever:
+		// No reset seen and every probe planned sent: the window's end
+		// is still to be found, and only a request can find it. One
+		// more beyond the quota, at twice the last probe's offset, so
+		// the pool never waits for a reset its answers cannot show (a
+		// moving window past the server's claim, whose counter never
+		// comes back whole): a refusal says how long to wait, and an
+		// answer plans the probes over.
+		next := time.Millisecond
+		if n := len(p.probes); n > 0 {
+			next = p.probes[n-1]
+		}
+		next = 2 * max(next, now.Sub(p.open))
+		p.probes = append(p.probes, next)
+		p.allowance++
+		p.extra++
+		return p.open.Add(next).Sub(now)
 	default:
 		return p.end().Sub(now)
 	}
