@@ -67,6 +67,16 @@
 // 24 rows, now 6. The adaptive rate reads such refusals in its own way
 // (zeroWait, below).
 //
+// Whatever model times a pause begun by a refusal that states no wait,
+// past dryFree (12) such pauses in a row with nothing accepted each lasts
+// at least twice the one before, from HintlessBase up to the longer of
+// HintlessMax and dryMax (5 minutes): Limiter.dryFloor. A lockout that
+// every refused request prolongs (a log or a counter that counts
+// refusals) ends only once the pool keeps quiet a whole window; the bare
+// model knocked every 0.2-2s and drew 888198 429s in 50 hours for the
+// second of 12 rows at one per second, and 1482 for 12 rows against a
+// bare window of one per five minutes (now 18-34).
+//
 // Header names are case-insensitive (http.Header canonicalises them);
 // Signal.Header reports the documented spelling above.
 //
