@@ -67,10 +67,12 @@
 // 24 rows, now 6. The adaptive rate reads such refusals in its own way
 // (zeroWait, below).
 //
-// Whatever model times a pause begun by a refusal that states no wait,
-// past dryFree (12) such pauses in a row with nothing accepted each lasts
-// at least twice the one before, from HintlessBase up to the longer of
-// HintlessMax and dryMax (5 minutes): Limiter.dryFloor. A lockout that
+// Whatever model times a pause, past dryFree (12) pauses begun by
+// refusals with nothing accepted since (each acceptance takes one off the
+// count), each lasts at least twice the one before, from HintlessBase up
+// to the longer of HintlessMax and dryMax (2 hours), or the server's
+// stated wait if longer: Limiter.dryFloor, which Throttle returns, so the
+// sender parks the run once it is longer than --max-wait. A lockout that
 // every refused request prolongs (a log or a counter that counts
 // refusals) ends only once the pool keeps quiet a whole window; the bare
 // model knocked every 0.2-2s and drew 888198 429s in 50 hours for the

@@ -13,9 +13,9 @@ import (
 // keeping quiet a whole window; on main c52743a the bare model knocked
 // every 0.2-2s and never got in (888198 429s in 50 hours for the second
 // of 12 rows); a bare window of one per five minutes drew 1482 429s for
-// 12 rows. Past dryFree pauses in a row with nothing accepted, each lasts
-// at least twice the one before (dryFloor): every row arrives, for 18-34
-// 429s in all.
+// 12 rows. Past dryFree pauses begun by refusals, nothing accepted since,
+// each lasts at least twice the one before (dryFloor): every row arrives,
+// for 18-34 429s in all.
 func TestDryRefusalsBackOff(t *testing.T) {
 	const rows = 12
 	for _, tc := range []struct {

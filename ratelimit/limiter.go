@@ -556,6 +556,9 @@ func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.
 			l.zeroSaid = 0
 		}
 	}
+	if hinted && !paused {
+		l.dry++
+	}
 	if !hinted {
 		if paused {
 			if l.adapt != nil && l.adapt.bare != nil {
@@ -636,7 +639,7 @@ func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.
 			}
 		}
 	}
-	if !hinted {
+	if !paused {
 		wait = max(wait, l.dryFloor())
 	}
 	l.extendPause(now, wait, paused, hinted)
@@ -649,24 +652,25 @@ func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.
 // extendPause pauses the pool until now+wait unless a pause in force
 // (paused) lasts longer, with l.mu held; hinted says the server stated
 // the wait.
-// dryFree is how many pauses in a row, begun by refusals that state no
-// wait and with nothing accepted since, the models time as they please
-// (dryFloor).
+// dryFree is how many pauses in a row, begun by refusals and with
+// nothing accepted since, the models time as they please (dryFloor).
 const dryFree = 12
 
 // dryMax is the longest dryFloor grows to, unless HintlessMax is longer.
-const dryMax = 5 * time.Minute
+const dryMax = 2 * time.Hour
 
-// dryFloor is the least a pause begun by a refusal that states no wait
-// may last: nothing once the server accepts, and past dryFree such
-// pauses in a row, HintlessBase doubled with each one, up to the longer
-// of HintlessMax and dryMax. Whatever model times the pause, a server
-// that refuses everything for long is not asked again and again, and a
-// lockout that every refused request prolongs ends once the pool keeps
-// quiet long enough. Against such a lockout (a log or a counter that
-// counts refusals, one per second) the pool knocked every 0.2s and never
-// got in: 888198 429s in 50 hours for the second of 12 rows; against a
-// bare window of one per five minutes it spent 124 429s per row.
+// dryFloor is the least a new pause may last: past dryFree pauses begun
+// by refusals (each acceptance takes one off the count), HintlessBase
+// doubled with each one, up to the longer of HintlessMax and dryMax; the
+// longer of it and a wait the server stated. Whatever model times the
+// pause, a server that refuses everything for long is not asked again and
+// again, and a lockout that every refused request prolongs ends once the
+// pool keeps quiet long enough; the sender parks the run once the pause
+// is longer than its --max-wait. Against such a lockout (a log or a
+// counter that counts refusals, one per second) the pool knocked every
+// 0.2s and never got in: 888198 429s in 50 hours for the second of 12
+// rows; against a bare window of one per five minutes it spent 124 429s
+// per row.
 func (l *Limiter) dryFloor() time.Duration {
 	if l.dry <= dryFree {
 		return 0
@@ -715,7 +719,7 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 
 func (l *Limiter) success(sent, now time.Time, q Quota, ok bool) {
 	now = l.stamp(now)
-	l.zeroSaid, l.dry = 0, 0
+	l.zeroSaid, l.dry = 0, max(l.dry-1, 0)
 	if l.hintless > 0 {
 		l.hintless--
 	}
