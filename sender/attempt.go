@@ -447,7 +447,21 @@ func (e *engine) throttle(j *job, a *answer, v verdict, parked string) outcome {
 		}
 		e.progress.park(a.end.Add(v.wait))
 	}
-	e.lim.Throttle(a.end, v.wait, v.hinted)
+	pause := e.lim.Throttle(a.end, v.wait, v.hinted)
+	if !v.hinted && pause > e.maxWait {
+		// The server states no wait, and the pause the limiter keeps
+		// after refusals in a row, nothing accepted, grew past MaxWait
+		// (ratelimit's dryFloor): a lockout that each knock prolongs,
+		// or a long bare window. Parked like a stated wait that long.
+		reason := fmt.Sprintf("%s, refused again and again with nothing accepted: the next try would be in %s, more than --max-wait %s",
+			v.reason, pause.Round(time.Second), e.maxWait)
+		if !e.cfg.WaitParked {
+			return outcome{kind: outcomeFatal, job: j, requests: 1,
+				err: &ParkedError{Until: a.end.Add(pause), Reason: reason},
+				res: e.result(j, a, e.unsent(j), parked+reason)}
+		}
+		e.progress.park(a.end.Add(pause))
+	}
 	j.ready = a.end
 	return outcome{kind: outcomeRetry, job: j, requests: 1}
 }
