@@ -448,9 +448,9 @@ func (e *engine) throttle(j *job, a *answer, v verdict, parked string) outcome {
 		e.progress.park(a.end.Add(v.wait))
 	}
 	pause := e.lim.Throttle(a.end, v.wait, v.hinted)
-	if !v.hinted && pause > e.maxWait {
-		// The server states no wait, and the pause the limiter keeps
-		// after refusals in a row, nothing accepted, grew past MaxWait
+	if pause > e.maxWait && v.kind != verdictWaitTooLong {
+		// The pause the limiter keeps after refusals in a row, nothing
+		// accepted, grew past MaxWait, past any wait the server stated
 		// (ratelimit's dryFloor): a lockout that each knock prolongs,
 		// or a long bare window. Parked like a stated wait that long.
 		reason := fmt.Sprintf("%s, refused again and again with nothing accepted: the next try would be in %s, more than --max-wait %s",

@@ -176,22 +176,21 @@ type dryLimiter struct {
 }
 
 func (d *dryLimiter) Wait(context.Context) error { return nil }
-func (d *dryLimiter) Throttle(_ time.Time, wait time.Duration, hinted bool) time.Duration {
-	if hinted {
-		return wait
-	}
+func (d *dryLimiter) Throttle(_ time.Time, wait time.Duration, _ bool) time.Duration {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	p := d.pauses[min(d.calls, len(d.pauses)-1)]
 	d.calls++
-	return p
+	return max(p, wait)
 }
 func (d *dryLimiter) Success(time.Time, ratelimit.Quota, bool) {}
 
-// lockoutServer accepts the first ok requests, then answers a bare 429
-// to the next refuse, then accepts again.
+// lockoutServer accepts the first ok requests, then answers a 429 to the
+// next refuse, then accepts again. Its 429 is bare, or states
+// Retry-After: retryAfter when set.
 type lockoutServer struct {
 	ok, refuse int
+	retryAfter string
 	mu         sync.Mutex
 	seen       int
 }
@@ -203,41 +202,47 @@ func (s *lockoutServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n := s.seen
 	s.mu.Unlock()
 	if n > s.ok && n <= s.ok+s.refuse {
+		if s.retryAfter != "" {
+			w.Header().Set("Retry-After", s.retryAfter)
+		}
 		w.WriteHeader(http.StatusTooManyRequests)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
 }
 
-// TestRunParksOnALongBarePause: a server that answers nothing but a bare
-// 429 for long grows the limiter's pause (ratelimit's dryFloor); once it
-// is longer than MaxWait the run parks as for a stated wait that long,
+// TestRunParksOnALongBarePause: a server that answers nothing but 429 for
+// long grows the limiter's pause (ratelimit's dryFloor) past any wait it
+// states; once that is longer than MaxWait the run parks as for a stated
+// wait that long,
 // the rows not sent left pending for --resume, rather than sleeping
 // through it. With WaitParked it sleeps through it and says so.
 func TestRunParksOnALongBarePause(t *testing.T) {
 	pauses := []time.Duration{time.Millisecond, 2 * time.Millisecond, 4 * time.Millisecond, time.Hour}
-	t.Run("parks", func(t *testing.T) {
-		ts := httptest.NewServer(&lockoutServer{ok: 3, refuse: 1 << 30})
-		defer ts.Close()
-		j := newMemJournal()
-		cfg := Config{Client: newClient(t), Journal: j, Concurrency: 1, Limiter: &dryLimiter{pauses: pauses}}
-		start := time.Now()
-		sum, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: newMessages(10, ts.URL+"/send")}, 10*time.Second)
-		var parked *ParkedError
-		if !errors.As(err, &parked) || !errors.Is(err, ErrParked) {
-			t.Fatalf("Run: %v, want a *ParkedError", err)
-		}
-		if d := parked.Until.Sub(start); d < time.Hour || d > time.Hour+10*time.Second {
-			t.Errorf("parked until %v after the start, want an hour", d)
-		}
-		if !strings.Contains(parked.Reason, "more than --max-wait 15m0s") {
-			t.Errorf("reason %q does not name --max-wait", parked.Reason)
-		}
-		if sum.Counts[StatusSent] != 3 || sum.Counts[StatusPending] != 7 || sum.Requests != 7 {
-			t.Errorf("counts %v in %d requests, want 3 sent and 7 pending in 7", sum.Counts, sum.Requests)
-		}
-		j.check(t)
-	})
+	for _, ra := range []string{"", "1"} {
+		t.Run("parks, Retry-After "+ra, func(t *testing.T) {
+			ts := httptest.NewServer(&lockoutServer{ok: 3, refuse: 1 << 30, retryAfter: ra})
+			defer ts.Close()
+			j := newMemJournal()
+			cfg := Config{Client: newClient(t), Journal: j, Concurrency: 1, Limiter: &dryLimiter{pauses: pauses}}
+			start := time.Now()
+			sum, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: newMessages(10, ts.URL+"/send")}, 10*time.Second)
+			var parked *ParkedError
+			if !errors.As(err, &parked) || !errors.Is(err, ErrParked) {
+				t.Fatalf("Run: %v, want a *ParkedError", err)
+			}
+			if d := parked.Until.Sub(start); d < time.Hour || d > time.Hour+10*time.Second {
+				t.Errorf("parked until %v after the start, want an hour", d)
+			}
+			if !strings.Contains(parked.Reason, "more than --max-wait 15m0s") {
+				t.Errorf("reason %q does not name --max-wait", parked.Reason)
+			}
+			if sum.Counts[StatusSent] != 3 || sum.Counts[StatusPending] != 7 || sum.Requests != 7 {
+				t.Errorf("counts %v in %d requests, want 3 sent and 7 pending in 7", sum.Counts, sum.Requests)
+			}
+			j.check(t)
+		})
+	}
 	t.Run("wait-parked", func(t *testing.T) {
 		ts := httptest.NewServer(&lockoutServer{ok: 3, refuse: 4})
 		defer ts.Close()
