@@ -68,8 +68,9 @@
 // (zeroWait, below).
 //
 // Whatever model times a pause, past dryFree (12) pauses begun by
-// refusals with nothing accepted since (each acceptance takes one off the
-// count), each lasts at least twice the one before, from HintlessBase up
+// refusals with nothing accepted since (each acceptance halves their
+// count: a server that accepts one in k pauses settles at 2k), each lasts
+// at least twice the one before, from HintlessBase up
 // to the longer of HintlessMax and dryMax (2 hours), or the server's
 // stated wait if longer: Limiter.dryFloor, which Throttle returns, so the
 // sender parks the run once it is longer than --max-wait. A lockout that

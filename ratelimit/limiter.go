@@ -660,7 +660,7 @@ const dryFree = 12
 const dryMax = 2 * time.Hour
 
 // dryFloor is the least a new pause may last: past dryFree pauses begun
-// by refusals (each acceptance takes one off the count), HintlessBase
+// by refusals (each acceptance halves their count), HintlessBase
 // doubled with each one, up to the longer of HintlessMax and dryMax; the
 // longer of it and a wait the server stated. Whatever model times the
 // pause, a server that refuses everything for long is not asked again and
@@ -719,7 +719,7 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 
 func (l *Limiter) success(sent, now time.Time, q Quota, ok bool) {
 	now = l.stamp(now)
-	l.zeroSaid, l.dry = 0, max(l.dry-1, 0)
+	l.zeroSaid, l.dry = 0, l.dry/2
 	if l.hintless > 0 {
 		l.hintless--
 	}
