@@ -123,8 +123,8 @@ type Limiter struct {
 	changed  chan struct{}
 	drain    bool
 	hintless int
-	// dry counts the pauses in a row that refusals without a stated wait
-	// began, nothing accepted since (dryFloor).
+	// dry counts the pauses that refusals began, halved by each
+	// acceptance (dryFloor).
 	dry int
 	// zeroSaid counts the refusals in a row, nothing taken between, that
 	// stated a wait of 0 to a pinned rate (throttle).
@@ -649,11 +649,8 @@ func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.
 	return wait
 }
 
-// extendPause pauses the pool until now+wait unless a pause in force
-// (paused) lasts longer, with l.mu held; hinted says the server stated
-// the wait.
-// dryFree is how many pauses in a row, begun by refusals and with
-// nothing accepted since, the models time as they please (dryFloor).
+// dryFree is how many pauses begun by refusals, nothing accepted since,
+// the models time as they please (dryFloor).
 const dryFree = 12
 
 // dryMax is the longest dryFloor grows to, unless HintlessMax is longer.
@@ -661,9 +658,9 @@ const dryMax = 2 * time.Hour
 
 // dryFloor is the least a new pause may last: past dryFree pauses begun
 // by refusals (each acceptance halves their count), HintlessBase
-// doubled with each one, up to the longer of HintlessMax and dryMax; the
-// longer of it and a wait the server stated. Whatever model times the
-// pause, a server that refuses everything for long is not asked again and
+// doubled with each one, up to the longer of HintlessMax and dryMax. A
+// new pause lasts at least that, whatever the model or the server asked:
+// a server that refuses everything for long is not asked again and
 // again, and a lockout that every refused request prolongs ends once the
 // pool keeps quiet long enough; the sender parks the run once the pause
 // is longer than its --max-wait. Against such a lockout (a log or a
@@ -683,6 +680,9 @@ func (l *Limiter) dryFloor() time.Duration {
 	return min(d, ceiling)
 }
 
+// extendPause pauses the pool until now+wait unless a pause in force
+// (paused) lasts longer, with l.mu held; hinted says the server stated
+// the wait.
 func (l *Limiter) extendPause(now time.Time, wait time.Duration, paused, hinted bool) {
 	until := now.Add(wait)
 	if !until.After(l.pauseUntil) {
