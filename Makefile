@@ -27,7 +27,7 @@ lint:
 # Run each fuzz target for FUZZTIME (default 20s).
 FUZZTIME ?= 20s
 fuzz:
-	@for pkg in . ./internal/redact ./csvinput ./dupindex ./ratelimit ./report ./preset ./segments ./sendwindow ./suppress ./sandbox ./sender ./redislimit ./probe ./bench/limits ./bench/throughput; do \
+	@for pkg in . ./internal/redact ./csvinput ./dupindex ./ratelimit ./report ./preset ./segments ./sendwindow ./suppress ./sandbox ./sender ./redislimit ./probe ./bench/limits ./bench/throughput ./bench/sweepcmp; do \
 		for f in $$($(GO) test -list 'Fuzz.*' $$pkg | grep '^Fuzz'); do \
 			echo "== $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
 		done; \

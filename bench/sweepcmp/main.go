@@ -1,0 +1,195 @@
+// Command sweepcmp compares two tables written by ratelimit's TestSweep
+// (BULKSEND_SWEEP=file go test -run TestSweep ./ratelimit/), cell by cell:
+//
+//	go run ./bench/sweepcmp before.tsv after.tsv
+//
+// It prints each run whose efficiency moved by at least -eff or whose
+// 429s moved by at least -refused (and a fifth), then per mode the runs
+// worse and better, the mean efficiency and the 429s on each side, and
+// how many pinned runs drew more 429s than their adaptive run (pins over
+// the rate).
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// run is one line of the table.
+type run struct {
+	key      string // cell, workers, seed, mode
+	mode     string
+	eff      float64
+	refused  int
+	requests int
+}
+
+// parseLine reads one tab-separated line: cell, workers, seed, mode, eff,
+// 429s, requests, then learned and flags (ignored).
+func parseLine(line string) (run, error) {
+	f := strings.Split(line, "\t")
+	if len(f) < 7 {
+		return run{}, fmt.Errorf("%d fields, want at least 7", len(f))
+	}
+	if f[3] != "adaptive" && f[3] != "pinned" {
+		return run{}, fmt.Errorf("mode %q, want adaptive or pinned", f[3])
+	}
+	eff, err := strconv.ParseFloat(f[4], 64)
+	if err != nil || !(eff >= 0) || math.IsInf(eff, 1) {
+		return run{}, fmt.Errorf("efficiency %q", f[4])
+	}
+	refused, err := strconv.Atoi(f[5])
+	if err != nil || refused < 0 {
+		return run{}, fmt.Errorf("429s %q", f[5])
+	}
+	requests, err := strconv.Atoi(f[6])
+	if err != nil || requests < 0 {
+		return run{}, fmt.Errorf("requests %q", f[6])
+	}
+	return run{key: strings.Join(f[:4], " | "), mode: f[3], eff: eff, refused: refused, requests: requests}, nil
+}
+
+// read reads a table, its header line skipped.
+func read(name string, r io.Reader) (map[string]run, error) {
+	runs := map[string]run{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for n := 1; sc.Scan(); n++ {
+		if n == 1 && strings.HasPrefix(sc.Text(), "cell\t") {
+			continue
+		}
+		r, err := parseLine(sc.Text())
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, n, err)
+		}
+		runs[r.key] = r
+	}
+	return runs, sc.Err()
+}
+
+func readFile(name string) (map[string]run, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return read(name, f)
+}
+
+// moved reports whether b differs from a by at least dEff in efficiency
+// or dRefused (and a fifth of a's) in 429s, and whether it is worse.
+func moved(a, b run, dEff float64, dRefused int) (changed, worse bool) {
+	de := b.eff - a.eff
+	dr := b.refused - a.refused
+	effMoved := de >= dEff || -de >= dEff
+	refMoved := (dr >= dRefused || -dr >= dRefused) && 5*abs(dr) >= a.refused
+	if !effMoved && !refMoved {
+		return false, false
+	}
+	if effMoved {
+		return true, de < 0
+	}
+	return true, dr > 0
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+func main() {
+	dEff := flag.Float64("eff", 0.03, "least efficiency change shown")
+	dRefused := flag.Int("refused", 3, "least change in 429s shown (and a fifth of the first table's)")
+	flag.Parse()
+	if flag.NArg() != 2 {
+		fmt.Fprintln(os.Stderr, "usage: sweepcmp [-eff 0.03] [-refused 3] before.tsv after.tsv")
+		os.Exit(2)
+	}
+	if err := compare(os.Stdout, flag.Arg(0), flag.Arg(1), *dEff, *dRefused); err != nil {
+		fmt.Fprintln(os.Stderr, "sweepcmp:", err)
+		os.Exit(1)
+	}
+}
+
+func compare(w io.Writer, before, after string, dEff float64, dRefused int) error {
+	a, err := readFile(before)
+	if err != nil {
+		return err
+	}
+	b, err := readFile(after)
+	if err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(a))
+	for k := range a {
+		if _, ok := b[k]; ok {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return errors.New("the tables share no run")
+	}
+	sort.Strings(keys)
+	type tally struct {
+		n, worse, better, overA, overB int
+		effA, effB                     float64
+		refA, refB                     int
+	}
+	t := map[string]*tally{"adaptive": {}, "pinned": {}}
+	for _, k := range keys {
+		ra, rb := a[k], b[k]
+		m := t[ra.mode]
+		m.n++
+		m.effA += ra.eff
+		m.effB += rb.eff
+		m.refA += ra.refused
+		m.refB += rb.refused
+		if ra.mode == "pinned" {
+			ad := strings.TrimSuffix(k, "pinned") + "adaptive"
+			if x, ok := a[ad]; ok && ra.refused > x.refused {
+				m.overA++
+			}
+			if x, ok := b[ad]; ok && rb.refused > x.refused {
+				m.overB++
+			}
+		}
+		changed, worse := moved(ra, rb, dEff, dRefused)
+		if !changed {
+			continue
+		}
+		word := "better"
+		if worse {
+			word = "WORSE"
+			m.worse++
+		} else {
+			m.better++
+		}
+		fmt.Fprintf(w, "%-6s %s: eff %.3f -> %.3f, 429s %d -> %d\n", word, k, ra.eff, rb.eff, ra.refused, rb.refused)
+	}
+	for _, mode := range []string{"adaptive", "pinned"} {
+		m := t[mode]
+		if m.n == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%s: %d runs, %d worse, %d better; mean eff %.3f -> %.3f; 429s %d -> %d",
+			mode, m.n, m.worse, m.better, m.effA/float64(m.n), m.effB/float64(m.n), m.refA, m.refB)
+		if mode == "pinned" {
+			fmt.Fprintf(w, "; pins over the rate %d -> %d", m.overA, m.overB)
+		}
+		fmt.Fprintln(w)
+	}
+	if len(keys) < len(a) || len(keys) < len(b) {
+		fmt.Fprintf(w, "%d runs in %s only, %d in %s only\n", len(a)-len(keys), before, len(b)-len(keys), after)
+	}
+	return nil
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseLine(t *testing.T) {
+	for _, tc := range []struct {
+		line    string
+		want    run
+		wantErr string
+	}{
+		{"bucket 15/150ms bare\t8\t1\tadaptive\t0.912\t11\t211\tbucket 98/s b15 w0s\trate 97/s burst 14 fixed false",
+			run{key: "bucket 15/150ms bare | 8 | 1 | adaptive", mode: "adaptive", eff: 0.912, refused: 11, requests: 211}, ""},
+		{"fixed 3/1s go-limiter\t1\t2\tpinned\t1\t0\t200\t-\t-",
+			run{key: "fixed 3/1s go-limiter | 1 | 2 | pinned", mode: "pinned", eff: 1, refused: 0, requests: 200}, ""},
+		{"a\t1\t1\tadaptive\t0.5\t0", run{}, "6 fields"},
+		{"a\t1\t1\tboth\t0.5\t0\t1", run{}, "mode"},
+		{"a\t1\t1\tadaptive\tNaN%\t0\t1", run{}, "efficiency"},
+		{"a\t1\t1\tadaptive\t-1\t0\t1", run{}, "efficiency"},
+		{"a\t1\t1\tadaptive\tNaN\t0\t1", run{}, "efficiency"},
+		{"a\t1\t1\tadaptive\t+Inf\t0\t1", run{}, "efficiency"},
+		{"a\t1\t1\tadaptive\t0.5\t-2\t1", run{}, "429s"},
+		{"a\t1\t1\tadaptive\t0.5\t2\tx", run{}, "requests"},
+	} {
+		got, err := parseLine(tc.line)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("parseLine(%q) = %v, want an error with %q", tc.line, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("parseLine(%q) = %+v, %v; want %+v", tc.line, got, err, tc.want)
+		}
+	}
+}
+
+func TestCompare(t *testing.T) {
+	before := "cell\tworkers\tseed\tmode\teff\t429s\trequests\tlearned\tflags\n" +
+		"x\t8\t1\tadaptive\t0.900\t10\t210\t-\t-\n" +
+		"x\t8\t1\tpinned\t0.950\t0\t200\t-\t-\n" +
+		"y\t8\t1\tadaptive\t0.800\t4\t204\t-\t-\n"
+	after := "x\t8\t1\tadaptive\t0.950\t10\t210\t-\t-\n" +
+		"x\t8\t1\tpinned\t0.950\t12\t212\t-\t-\n" +
+		"y\t8\t1\tadaptive\t0.790\t5\t205\t-\t-\n"
+	a, err := read("before", strings.NewReader(before))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := read("after", strings.NewReader(after))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a) != 3 || len(b) != 3 {
+		t.Fatalf("read %d and %d runs, want 3 and 3", len(a), len(b))
+	}
+	for k, ra := range a {
+		changed, worse := moved(ra, b[k], 0.03, 3)
+		switch k {
+		case "x | 8 | 1 | adaptive":
+			if !changed || worse {
+				t.Errorf("%s: changed %v worse %v, want better", k, changed, worse)
+			}
+		case "x | 8 | 1 | pinned":
+			if !changed || !worse {
+				t.Errorf("%s: changed %v worse %v, want worse", k, changed, worse)
+			}
+		default:
+			if changed {
+				t.Errorf("%s: changed, want within the thresholds", k)
+			}
+		}
+	}
+	if _, err := read("bad", strings.NewReader("x\t8\t1\tadaptive\tz\t1\t1\n")); err == nil || !strings.Contains(err.Error(), "bad:1:") {
+		t.Errorf("a bad line: %v, want an error naming bad:1", err)
+	}
+}
+
+func FuzzParseLine(f *testing.F) {
+	f.Add("bucket 15/150ms bare\t8\t1\tadaptive\t0.912\t11\t211\tlearned\tflags")
+	f.Add("a\t1\t1\tpinned\t1e3\t0\t0")
+	f.Fuzz(func(t *testing.T, line string) {
+		r, err := parseLine(line)
+		if err != nil {
+			return
+		}
+		if r.refused < 0 || r.requests < 0 || !(r.eff >= 0) || (r.mode != "adaptive" && r.mode != "pinned") {
+			t.Errorf("parseLine(%q) = %+v: out of range", line, r)
+		}
+	})
+}
