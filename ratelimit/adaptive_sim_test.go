@@ -42,15 +42,28 @@ const (
 // simRows: a bucket (N-burst)/rate, a fixed window of L per W the start of
 // the window the Nth request fits in, a sliding window (N-L)/(L/W).
 func idealBucket(burst, perSecond float64) time.Duration {
-	return time.Duration((simRows - burst) / perSecond * float64(time.Second))
+	return idealBucketN(simRows, burst, perSecond)
 }
 
 func idealFixed(limit int, window time.Duration) time.Duration {
-	return time.Duration(math.Ceil(float64(simRows)/float64(limit))-1) * window
+	return idealFixedN(simRows, limit, window)
 }
 
 func idealSliding(limit int, window time.Duration) time.Duration {
-	return time.Duration(float64(simRows-limit) / float64(limit) * float64(window))
+	return idealSlidingN(simRows, limit, window)
+}
+
+// idealBucketN, idealFixedN and idealSlidingN are the same for rows rows.
+func idealBucketN(rows int, burst, perSecond float64) time.Duration {
+	return time.Duration((float64(rows) - burst) / perSecond * float64(time.Second))
+}
+
+func idealFixedN(rows, limit int, window time.Duration) time.Duration {
+	return time.Duration(math.Ceil(float64(rows)/float64(limit))-1) * window
+}
+
+func idealSlidingN(rows, limit int, window time.Duration) time.Duration {
+	return time.Duration(float64(rows-limit) / float64(limit) * float64(window))
 }
 
 // idealConcurrency is the best time for simRows through a concurrency

@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -38,14 +37,10 @@ func TestDryRefusalsBackOff(t *testing.T) {
 	} {
 		for _, conc := range []int{1, 2, 8} {
 			t.Run(fmt.Sprintf("%s c%d", tc.name, conc), func(t *testing.T) {
-				clk := &simClock{now: simEpoch}
-				l := New(Config{Adaptive: true, InFlight: conc, Clock: clk, Rand: rand.New(rand.NewPCG(1, 2)).Float64})
-				s := &simulation{l: l, clk: clk, srv: tc.srv(), left: rows, ws: make([]simWorker, conc),
-					rnd: rand.New(rand.NewPCG(1, 11)), until: 50 * time.Hour, lateWake: 2 * time.Millisecond}
-				res := s.run(rows)
-				t.Logf("%d of %d rows in %v, %d requests, %d 429s", s.delivered, rows, res.wall.Round(time.Second), res.requests, res.throttled)
-				if s.delivered < rows {
-					t.Fatalf("%d of %d rows delivered in 50 hours (%d 429s)", s.delivered, rows, res.throttled)
+				res := simRunSeeded(tc.srv(), Config{Adaptive: true}, conc, rows, 1, 50*time.Hour, false)
+				t.Logf("%d of %d rows in %v, %d requests, %d 429s", res.delivered, rows, res.wall.Round(time.Second), res.requests, res.throttled)
+				if res.delivered < rows {
+					t.Fatalf("%d of %d rows delivered in 50 hours (%d 429s)", res.delivered, rows, res.throttled)
 				}
 				if res.throttled > tc.per*rows {
 					t.Errorf("%d 429s for %d rows, want at most %d per row", res.throttled, rows, tc.per)

@@ -556,7 +556,7 @@ func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.
 			l.zeroSaid = 0
 		}
 	}
-	if hinted && !paused {
+	if !paused {
 		l.dry++
 	}
 	if !hinted {
@@ -568,7 +568,6 @@ func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.
 		}
 		wait = Backoff(l.hintless, l.base, l.max, l.rnd)
 		l.hintless++
-		l.dry++
 		if a := l.adapt; a != nil && a.oneAtATime() && l.lim.strict() {
 			// A bucket of one is empty after each request it took and
 			// takes the next an interval later: a refusal (a request

@@ -104,12 +104,28 @@ type simResult struct {
 	wall      time.Duration // first send to last answer
 	requests  int
 	throttled int
+	delivered int // rows delivered, of those run
 	stats     Stats
 }
 
 // simRun sends n messages with workers workers through l to srv.
 func simRun(l *Limiter, clk *simClock, srv simServer, n, workers int, seed uint64, cold bool) simResult {
 	return simRunOpt(l, clk, srv, n, workers, seed, cold, false)
+}
+
+// simRunSeeded sends rows through a Limiter made from cfg (its Clock,
+// Rand and InFlight set here from seed and conc) to srv with conc workers,
+// for at most until of virtual time, its timers up to 2ms late and, when
+// loaded, one answer in 20 up to 10ms late (a busy machine).
+func simRunSeeded(srv simServer, cfg Config, conc, rows int, seed uint64, until time.Duration, loaded bool) simResult {
+	clk := &simClock{now: simEpoch}
+	cfg.Clock, cfg.Rand, cfg.InFlight = clk, rand.New(rand.NewPCG(seed, 2)).Float64, conc
+	s := &simulation{l: New(cfg), clk: clk, srv: srv, left: rows, ws: make([]simWorker, conc),
+		rnd: rand.New(rand.NewPCG(seed, 11)), until: until, lateWake: 2 * time.Millisecond}
+	if loaded {
+		s.stall, s.stallMax = 0.05, 10*time.Millisecond
+	}
+	return s.run(rows)
 }
 
 // simRunOpt is simRun, without Finishing when noFinishing is set.
@@ -192,7 +208,7 @@ func (s *simulation) run(n int) simResult {
 			s.answer(e)
 		}
 	}
-	return simResult{wall: s.last.Sub(simEpoch), requests: s.requests, throttled: s.throttled, stats: l.Stats()}
+	return simResult{wall: s.last.Sub(simEpoch), requests: s.requests, throttled: s.throttled, delivered: s.delivered, stats: l.Stats()}
 }
 
 type simulation struct {

@@ -3,7 +3,6 @@ package ratelimit
 import (
 	"bufio"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"testing"
 	"time"
@@ -39,11 +38,11 @@ func TestSweep(t *testing.T) {
 	ideal := func(model string, limit int, window time.Duration) time.Duration {
 		switch model {
 		case "bucket":
-			return time.Duration(float64(rows-limit) / (float64(limit) / window.Seconds()) * float64(time.Second))
+			return idealBucketN(rows, float64(limit), float64(limit)/window.Seconds())
 		case "fixed":
-			return time.Duration((rows+limit-1)/limit-1) * window
+			return idealFixedN(rows, limit, window)
 		default:
-			return time.Duration(float64(rows-limit) / float64(limit) * float64(window))
+			return idealSlidingN(rows, limit, window)
 		}
 	}
 	var cells []cell
@@ -88,23 +87,18 @@ func TestSweep(t *testing.T) {
 	fmt.Fprintln(w, "cell\tworkers\tseed\tmode\teff\t429s\trequests\tlearned\tflags")
 	// eff is 0 for a run that did not deliver every row: its wall time
 	// ends at its last delivery.
-	eff := func(c cell, res sweepRun) float64 {
+	eff := func(c cell, res simResult) float64 {
 		if res.delivered < rows {
 			return 0
 		}
 		return c.ideal.Seconds() / res.wall.Seconds()
 	}
-	run := func(c cell, cfg Config, conc int, seed uint64) sweepRun {
-		clk := &simClock{now: simEpoch}
-		cfg.Clock, cfg.Rand, cfg.InFlight = clk, rand.New(rand.NewPCG(seed, 2)).Float64, conc
-		s := &simulation{l: New(cfg), clk: clk, srv: c.mk(), left: rows, ws: make([]simWorker, conc),
-			rnd: rand.New(rand.NewPCG(seed, 11)), until: 100 * time.Hour, lateWake: 2 * time.Millisecond,
-			stall: 0.05, stallMax: 10 * time.Millisecond}
-		res := s.run(rows)
-		if s.delivered < rows {
-			t.Errorf("%s, %d workers, seed %d: %d of %d rows", c.name, conc, seed, s.delivered, rows)
+	run := func(c cell, cfg Config, conc int, seed uint64) simResult {
+		res := simRunSeeded(c.mk(), cfg, conc, rows, seed, 100*time.Hour, true)
+		if res.delivered < rows {
+			t.Errorf("%s, %d workers, seed %d: %d of %d rows", c.name, conc, seed, res.delivered, rows)
 		}
-		return sweepRun{res, s.delivered}
+		return res
 	}
 	for _, c := range cells {
 		for _, conc := range []int{1, 2, 8, 16} {
@@ -131,10 +125,4 @@ func TestSweep(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// sweepRun is one of TestSweep's runs and how many rows it delivered.
-type sweepRun struct {
-	simResult
-	delivered int
 }

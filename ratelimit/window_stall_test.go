@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -36,17 +35,12 @@ func TestWindowNeverStalls(t *testing.T) {
 	for _, sv := range servers {
 		for _, conc := range []int{1, 2, 8, 16} {
 			for seed := uint64(1); seed <= 3; seed++ {
-				srv := sv.mk()
 				rows := 4 * sv.limit
-				clk := &simClock{now: simEpoch}
-				l := New(Config{Adaptive: true, InFlight: conc, Clock: clk, Rand: rand.New(rand.NewPCG(seed, 2)).Float64})
-				s := &simulation{l: l, clk: clk, srv: srv, left: rows, ws: make([]simWorker, conc),
-					rnd: rand.New(rand.NewPCG(seed, 11)), until: 100 * time.Hour, lateWake: 2 * time.Millisecond}
-				res := s.run(rows)
-				if s.delivered < rows {
+				res := simRunSeeded(sv.mk(), Config{Adaptive: true}, conc, rows, seed, 100*time.Hour, false)
+				if res.delivered < rows {
 					stuck++
 					t.Errorf("%s c%d seed %d: %d of %d rows delivered, then nothing sent from %v on (%d requests, %d 429s)",
-						sv.name, conc, seed, s.delivered, rows, res.wall.Round(time.Millisecond), res.requests, res.throttled)
+						sv.name, conc, seed, res.delivered, rows, res.wall.Round(time.Millisecond), res.requests, res.throttled)
 				}
 			}
 		}
@@ -64,16 +58,11 @@ func TestWindowNeverStalls(t *testing.T) {
 func TestBucketNeverStalls(t *testing.T) {
 	const rows = 200
 	for seed := uint64(1); seed <= 2; seed++ {
-		clk := &simClock{now: simEpoch}
-		l := New(Config{Adaptive: true, InFlight: 1, Clock: clk, Rand: rand.New(rand.NewPCG(seed, 2)).Float64})
-		s := &simulation{l: l, clk: clk, srv: &simBucket{burst: 3, rate: 3, style: styleCounters}, left: rows, ws: make([]simWorker, 1),
-			rnd: rand.New(rand.NewPCG(seed, 11)), until: 10 * time.Hour, lateWake: 2 * time.Millisecond,
-			stall: 0.05, stallMax: 10 * time.Millisecond}
-		res := s.run(rows)
-		t.Logf("seed %d: %d of %d rows in %v (ideal %v), %d 429s, learned %s", seed, s.delivered, rows,
-			res.wall.Round(time.Millisecond), time.Duration(rows-3)*time.Second/3, res.throttled, res.stats.LearnedModel)
-		if s.delivered < rows {
-			t.Errorf("seed %d: %d of %d rows delivered, then nothing sent", seed, s.delivered, rows)
+		res := simRunSeeded(&simBucket{burst: 3, rate: 3, style: styleCounters}, Config{Adaptive: true}, 1, rows, seed, 10*time.Hour, true)
+		t.Logf("seed %d: %d of %d rows in %v (ideal %v), %d 429s, learned %s", seed, res.delivered, rows,
+			res.wall.Round(time.Millisecond), idealBucketN(rows, 3, 3), res.throttled, res.stats.LearnedModel)
+		if res.delivered < rows {
+			t.Errorf("seed %d: %d of %d rows delivered, then nothing sent", seed, res.delivered, rows)
 		}
 	}
 }

@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -61,16 +60,12 @@ func TestEveryRunEnds(t *testing.T) {
 	worst, runs := 0, 0
 	for _, sv := range servers {
 		for _, conc := range []int{1, 2, 8} {
-			clk := &simClock{now: simEpoch}
-			l := New(Config{Adaptive: true, InFlight: conc, Clock: clk, Rand: rand.New(rand.NewPCG(1, 2)).Float64})
-			s := &simulation{l: l, clk: clk, srv: sv.mk(), left: rows, ws: make([]simWorker, conc),
-				rnd: rand.New(rand.NewPCG(1, 11)), until: 400 * time.Hour, lateWake: 2 * time.Millisecond}
-			res := s.run(rows)
+			res := simRunSeeded(sv.mk(), Config{Adaptive: true}, conc, rows, 1, 400*time.Hour, false)
 			runs++
 			worst = max(worst, res.throttled)
 			switch {
-			case s.delivered < rows:
-				t.Errorf("%s, %d workers: %d of %d rows in 400 hours, %d 429s", sv.name, conc, s.delivered, rows, res.throttled)
+			case res.delivered < rows:
+				t.Errorf("%s, %d workers: %d of %d rows in 400 hours, %d 429s", sv.name, conc, res.delivered, rows, res.throttled)
 			case res.throttled > everyRunMaxRefused*rows:
 				t.Errorf("%s, %d workers: %d 429s for %d rows, want at most %d a row", sv.name, conc, res.throttled, rows, everyRunMaxRefused)
 			}
