@@ -1422,18 +1422,6 @@ func (a *adaptive) learned() (burst int, perSecond float64) {
 		// 429s for 12 rows where the adaptive run drew 14.
 		r = math.Min(r, a.oneCeil)
 	}
-	if a.sliding && a.slideOut > 0 {
-		// A sliding window with too few answers paced to weigh its fill
-		// or span (a long window: 20 answers are minutes at 20 per
-		// minute): measured is the refill its counter showed, which
-		// follows what we sent a window ago, bursts after the pauses
-		// included (a log of 10 per 5s with X-RateLimit headers was
-		// learned at 2.9-8.1/s). A log's window is no longer than any
-		// span to a request it no longer counted, and a --rate alone
-		// sends up to 1 + r*W in a window: r is no more than the quota
-		// less one per that span.
-		r = math.Min(r, float64(a.burstSize()-1)/a.slideOut.Seconds())
-	}
 	return burst, a.waitCap(r)
 }
 
@@ -1458,8 +1446,26 @@ func (a *adaptive) learned() (burst int, perSecond float64) {
 // taken whole, a log of 15 per 150ms that said "1" was pinned at 13.5/s.
 // Only a server that asked for the same whole wait of two seconds or more
 // every time is stating its window (httprate's floor), and bounds by it.
+//
+// Whatever the rate was read from, a log's window is no longer than any
+// span to a request it no longer counted (slideOut), and a --rate alone
+// sends up to 1 + r*W in a window: r is no more than the quota less one
+// per that span. A sliding window with too few answers paced to weigh
+// its fill or span (a long window: 20 answers are minutes at 20 per
+// minute) was learned from the refill its counter showed, which follows
+// what we sent a window ago, bursts after the pauses included (a log of
+// 10 per 5s with X-RateLimit headers was learned at 2.9-8.1/s). And a
+// short run's fill and span are read in the burst after a pause (a log
+// of 100 per 1s, 200 rows with 8 workers: the second hundred went in
+// 190ms, read as 223/s, whose pinned flags were refused).
 func (a *adaptive) waitCap(r float64) float64 {
-	if !a.sliding || a.waitSaid <= 0 {
+	if !a.sliding {
+		return r
+	}
+	if a.slideOut > 0 {
+		r = math.Min(r, float64(a.burstSize()-1)/a.slideOut.Seconds())
+	}
+	if a.waitSaid <= 0 {
 		return r
 	}
 	w := a.waitSaid
