@@ -81,10 +81,13 @@ func (d *dispatcher) dispatch() {
 		now := d.e.now()
 		d.pick(now)
 		d.arm(now)
+		// Told before the end too: where the workers' last outcomes
+		// came one after another, each taken at the top of the loop,
+		// the run could end without the limiter ever told.
+		d.tellFinishing()
 		if d.drained() {
 			return
 		}
-		d.tellFinishing()
 		d.tellRowsLeft()
 		select {
 		case m, ok := <-d.input():
