@@ -796,7 +796,20 @@ func (w *windowModel) throttled(now, sent time.Time) bool {
 	ownWindow := w.pacer.open.After(w.startRecv) && w.pacer.sent > 0 && !now.Before(w.pacer.open)
 	w.pacer.open = time.Time{}
 	lo := now.Add(-w.rtt).Sub(w.startRecv)
-	if !w.aligned && w.hi > 0 && (ownWindow || now.Add(-w.rtt).Sub(w.startSent) >= w.hi) {
+	unseen := len(w.sends) > w.quota+w.inFlight
+	if unseen {
+		// More of our requests went since the window's first than it
+		// holds, a pool's worth to spare, and the counter never came
+		// back whole: windows ended unseen (a moving window hands one
+		// request back as each ages out, Flask-Limiter's). The window
+		// that refused this one began no later than the latest quota
+		// of them, not at startRecv: read so, a refusal at the end of
+		// a run of 120 rows through 2 per 1s bounded the window below
+		// by 70s, and its pinned flags took 4258s where the adaptive
+		// run took 72s.
+		lo = now.Add(-w.rtt).Sub(w.sends[len(w.sends)-w.quota])
+	}
+	if !w.aligned && w.hi > 0 && !unseen && (ownWindow || now.Add(-w.rtt).Sub(w.startSent) >= w.hi) {
 		// Refused past the window's end as measured from our first
 		// request in it: the window opened before that request.
 		lo = max(lo, w.hi)
