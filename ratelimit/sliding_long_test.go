@@ -126,3 +126,29 @@ func TestSlidingBurstNotLearned(t *testing.T) {
 		}
 	}
 }
+
+// TestMovingWindowNotLearnedLong runs Flask-Limiter's moving window of 2
+// per 1s for 120 rows with one worker. Its counter never comes back
+// whole, so the fixed-window model paced it without seeing a reset, and
+// the run's last refusal, read against the first window's start, said
+// the window lasted 70s: learned as 2 per 1m12s, its pinned flags took
+// 4258s where the adaptive run took 72s. The pinned flags may take no
+// more than twice the adaptive run, nor draw more 429s.
+func TestMovingWindowNotLearnedLong(t *testing.T) {
+	for seed := uint64(1); seed <= 2; seed++ {
+		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
+			run := func(cfg Config) simResult {
+				return simRunSeeded(&simFlaskMoving{limit: 2, window: time.Second}, cfg, 1, 120, seed, 10*time.Hour, true)
+			}
+			ad, pin, cfg := learnThenPin(t, run)
+			t.Logf("adaptive: %v, 429s %d, learned %s %.3g/s window %v; pinned %v fixed %v: %v, 429s %d",
+				ad.wall, ad.throttled, ad.stats.LearnedModel, ad.stats.LearnedRate, ad.stats.LearnedWindow, cfg.Rate, cfg.FixedWindow, pin.wall, pin.throttled)
+			if pin.wall > 2*ad.wall {
+				t.Errorf("pinned took %v, the adaptive run %v", pin.wall, ad.wall)
+			}
+			if pin.throttled > ad.throttled {
+				t.Errorf("pinned: %d 429s, adaptive %d", pin.throttled, ad.throttled)
+			}
+		})
+	}
+}
