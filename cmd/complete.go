@@ -37,7 +37,7 @@ func sendCompletions() map[string][]string {
 		"method":         methods,
 		"messenger-type": preset.GenesysMessengerTypes(),
 		"region":         preset.GenesysRegions(),
-		"window":         {"fixed", "none"},
+		"window":         {"fixed", "sliding", "none"},
 	}
 }
 

@@ -247,7 +247,7 @@ func addPacingFlags(c *cobra.Command, opts *SendOptions) {
 	f := c.Flags()
 	f.StringArrayVar(&opts.Rates, "rate", nil, "total request rate: 5/s, 300/m, 10000/h, 1/2s, 0 for none (default: adaptive); repeat for long caps: --rate 50/s --rate 10000/24h")
 	f.IntVar(&opts.Burst, "burst", 0, "requests that may leave at once (default 1 with --rate)")
-	f.StringVar(&opts.Window, "window", "", `"fixed": send --rate's count at once at the start of each window of its period, as a fixed-window server allows`)
+	f.StringVar(&opts.Window, "window", "", `"fixed": send --rate's count at once at the start of each window of its period, as a fixed-window server allows; "sliding": no more than --rate's count in any span of its period, each request's place free a period after its answer, as a sliding log allows`)
 	f.StringVar(&opts.Limiter, "limiter", "", "share the rate and throttle pauses with other processes: redis://[user:pass@]host:port/db?key=NAME (needs --rate)")
 	f.StringVar(&opts.Shard, "shard", "", "send only shard i of n of the rows, by a hash of the row id, e.g. 1/3")
 	f.IntVar(&opts.Concurrency, "concurrency", sender.DefaultConcurrency, "requests in flight at once")
@@ -292,17 +292,17 @@ type plan struct {
 	preset   *preset.Preset
 	tokens   *preset.TokenSource
 	rate     ratelimit.Rate
-	// fixedWindow: --window fixed.
-	fixedWindow bool
-	adaptive    bool
-	maxErr      int
-	maxShare    float64
-	report      string
-	shard       campaign.Shard
-	windows     *campaign.Windows // --send-window; nil: send at any time
-	caps        []ratelimit.Rate  // the --rate flags after the pace
-	suppress    *campaign.Suppress
-	masker      *masker
+	// fixedWindow: --window fixed; slidingWindow: --window sliding.
+	fixedWindow, slidingWindow bool
+	adaptive                   bool
+	maxErr                     int
+	maxShare                   float64
+	report                     string
+	shard                      campaign.Shard
+	windows                    *campaign.Windows // --send-window; nil: send at any time
+	caps                       []ratelimit.Rate  // the --rate flags after the pace
+	suppress                   *campaign.Suppress
+	masker                     *masker
 	// transport carries every request (and the Genesys token requests):
 	// TLS as the flags say, bulksend's User-Agent.
 	transport http.RoundTripper
@@ -382,20 +382,20 @@ func (p *plan) parsePace() error {
 	}
 	switch opts.Window {
 	case "", "none":
-	case "fixed":
+	case "fixed", "sliding":
 		switch {
 		case p.adaptive || p.rate.IsZero():
-			return usageError("--window fixed needs --rate, the window's quota per its length (e.g. 15/150ms)")
+			return usageError("--window %s needs --rate, the window's quota per its length (e.g. 15/150ms)", opts.Window)
 		case p.rate.Count != math.Trunc(p.rate.Count):
-			return usageError("--window fixed: the quota in --rate %s is not a whole number of requests", p.rate)
+			return usageError("--window %s: the quota in --rate %s is not a whole number of requests", opts.Window, p.rate)
 		case opts.Burst != 0:
-			return usageError("--window fixed sends the whole quota at once: leave out --burst")
+			return usageError("--window %s sends the whole quota at once: leave out --burst", opts.Window)
 		case opts.Limiter != "":
-			return usageError("--window fixed is not supported with --limiter")
+			return usageError("--window %s is not supported with --limiter", opts.Window)
 		}
-		p.fixedWindow = true
+		p.fixedWindow, p.slidingWindow = opts.Window == "fixed", opts.Window == "sliding"
 	default:
-		return usageError("--window %q: want fixed (or none)", opts.Window)
+		return usageError("--window %q: want fixed or sliding (or none)", opts.Window)
 	}
 	return nil
 }
@@ -720,7 +720,7 @@ func certPool(path string) (*x509.CertPool, error) {
 func (p *plan) send(ctx context.Context) error {
 	opts := p.opts
 	lim, closeLim, err := buildLimiter(ctx, opts.Limiter,
-		ratelimit.Config{Rate: p.rate, Burst: opts.Burst, Adaptive: p.adaptive, FixedWindow: p.fixedWindow,
+		ratelimit.Config{Rate: p.rate, Burst: opts.Burst, Adaptive: p.adaptive, FixedWindow: p.fixedWindow, SlidingWindow: p.slidingWindow,
 			InFlight: opts.Concurrency, InFlightPinned: opts.ConcurrencyGiven},
 		opts.IO.ErrOut, opts.Quiet)
 	if err != nil {

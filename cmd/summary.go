@@ -233,14 +233,19 @@ func rateFlag(r ratelimit.Rate) string { return "--rate " + r.String() }
 func pinFlags(cfg ratelimit.Config) string { return probe.PinnedFlags(cfg) }
 
 // learnedLimits says what the adaptive rate learned of the server, in its
-// model's terms: "15 per 151ms fixed window", "sliding window, 88.0
-// requests/s", "bucket: burst 15, 98.2 requests/s".
+// model's terms: "15 per 151ms fixed window", "100 per 1s sliding log",
+// "sliding window, 88.0 requests/s", "bucket: burst 15, 98.2
+// requests/s".
 func learnedLimits(s *runSummary) string {
 	switch s.LearnedModel {
 	case ratelimit.ModelFixedWindow:
 		w := time.Duration(s.LearnedWindow * float64(time.Second)).Round(time.Millisecond)
 		return fmt.Sprintf("%d per %v fixed window", s.LearnedBurst, w)
 	case ratelimit.ModelSlidingWindow:
+		if s.LearnedWindow > 0 {
+			w := time.Duration(s.LearnedWindow * float64(time.Second)).Round(time.Millisecond)
+			return fmt.Sprintf("%d per %v sliding log", s.LearnedBurst, w)
+		}
 		return fmt.Sprintf("sliding window, %.1f requests/s", s.LearnedRate)
 	case ratelimit.ModelConcurrency:
 		return fmt.Sprintf("concurrency limit, %d in flight", s.LearnedInFlight)

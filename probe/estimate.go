@@ -255,6 +255,8 @@ func PinnedFlags(cfg ratelimit.Config) string {
 	switch {
 	case cfg.FixedWindow:
 		flags += " --window fixed"
+	case cfg.SlidingWindow:
+		flags += " --window sliding"
 	case cfg.Burst > 0:
 		flags += " --burst " + strconv.Itoa(cfg.Burst)
 	}

@@ -67,7 +67,8 @@ func (f Fit) PerSecond() float64 {
 // Pinned is the send pacing that reproduces the model, as ratelimit pins
 // what its adaptive rate learned: a bucket's rate a little under the
 // measured one with its size as the burst, a sliding window's rate with
-// no burst, a fixed window's quota per its length. ok is false for a
+// no burst (a log's quota per its length, --window sliding, where the
+// probe is sure of it), a fixed window's quota per its length. ok is false for a
 // concurrency limit, which --concurrency expresses, not a rate, and for an
 // unbounded period.
 func (f Fit) Pinned() (ratelimit.Config, bool) {
@@ -78,12 +79,27 @@ func (f Fit) Pinned() (ratelimit.Config, bool) {
 	switch f.Model {
 	case ratelimit.ModelFixedWindow:
 		s.LearnedWindow = f.Period
-	case ratelimit.ModelBucket, ratelimit.ModelSlidingWindow:
+	case ratelimit.ModelSlidingWindow:
+		if f.Variant == VariantLog && !f.RefusedCount && f.Confidence >= logPinConfidence {
+			// A log gives each request's place back a window after it
+			// was taken: its quota per the longest window the answers
+			// allow, each place free a window after its answer
+			// (--window sliding). A counter taken for one would refuse
+			// what that sends at once a window after a burst, and a log
+			// that counts refusals would keep a client that keeps
+			// sending out: those keep the --rate alone.
+			s.LearnedWindow = f.Period
+		}
+	case ratelimit.ModelBucket:
 	default:
 		return ratelimit.Config{}, false
 	}
 	return s.Pinned()
 }
+
+// logPinConfidence is the least confidence at which a sliding log is
+// pinned as one (--window sliding) rather than by its rate.
+const logPinConfidence = 0.9
 
 // candidate is one model with its parameters, replayed against the answers.
 type candidate struct {

@@ -625,6 +625,10 @@ func (l *Limiter) done(sent, now time.Time, o Outcome) {
 	if !ok {
 		return
 	}
+	if l.log != nil && l.log.done(sent, now, o) {
+		// A place of the log's comes free at a time now known.
+		l.wakeWaiters()
+	}
 	if o == Accepted && l.lim.strict() {
 		l.lim.answered(sent, now)
 	}

@@ -109,7 +109,11 @@
 //	                                                              small reserve
 //	sliding window  the counter stands still for a while after   the pace its fill shows the window
 //	(log, counter)  a burst, then comes back part of the way      sustains; a pinned run gets no
-//	                                                              burst (--burst 1)
+//	                                                              burst (--burst 1), but a log's
+//	                                                              (slidelog.go), which its readings
+//	                                                              tell from a counter's: its quota
+//	                                                              at once, each place free a window
+//	                                                              after its answer (--window sliding)
 //	fixed window    the counter stands still, then comes back     the whole quota when a window
 //	(aligned or     whole at once, between two requests sent      opens, nothing until it ends
 //	first request)  in a row                                      (windowPacer)
@@ -362,7 +366,11 @@
 // the shortest span from an answered request back to the latest of ours
 // its counter no longer counted, which a log's window is no longer than
 // (a log refused before then was learned at its counter's refill, the
-// bursts after the pauses included: 10 per 5s at 2.9-8.1/s). Paced
+// bursts after the pauses included: 10 per 5s at 2.9-8.1/s); this bound
+// holds whatever the rate was read from (a short run's second burst of a
+// log of 100 per 1s read as 223/s). Where the readings show a log and
+// no counter explains them (logWindow), what is learned is the log
+// itself: its quota per its window, pinned by place (logPacer). Paced
 // steadily the two agree; after a burst they do not: a counter that
 // weighs its previous period gives the burst back at the burst's rate for
 // a whole period, whatever the pace since, and r was that rate (go-chi/

@@ -36,6 +36,12 @@ type Config struct {
 	// Rate.Per has passed, as a server counting in fixed windows allows.
 	// Burst is then unused. Ignored when Adaptive or without a Rate.
 	FixedWindow bool
+	// SlidingWindow sends Rate as a sliding window's log (--window
+	// sliding): Rate.Count requests at once, each place free again
+	// Rate.Per after the answer to the request that took it (logPacer).
+	// Burst is then unused. Ignored when Adaptive, with FixedWindow or
+	// without a Rate.
+	SlidingWindow bool
 	// InFlight is how many requests the pool may have in flight (its
 	// concurrency): before the adaptive rate knows anything, that many may
 	// still take the server's last tokens. 0 means 1.
@@ -132,6 +138,7 @@ type Limiter struct {
 	stats    Stats
 	adapt    *adaptive
 	fixed    *windowPacer // --window fixed
+	log      *logPacer    // --window sliding
 	// finishing: the requests now waiting are the run's last (Finishing).
 	finishing bool
 	// rowsLeft is what the sender last said of the rows it has yet to
@@ -216,6 +223,11 @@ func New(cfg Config) *Limiter {
 	}
 	if cfg.FixedWindow && !cfg.Rate.IsZero() {
 		l.fixed = &windowPacer{allowance: max(int(cfg.Rate.Count), 1), length: cfg.Rate.Per, margin: fixedWindowMargin(cfg.Rate.Per), hold: cfg.Rate.Per / 10}
+		l.lim = newPacer(rate.Inf, 1)
+		return l
+	}
+	if cfg.SlidingWindow && !cfg.Rate.IsZero() {
+		l.log = newLogPacer(int(cfg.Rate.Count), cfg.Rate.Per)
 		l.lim = newPacer(rate.Inf, 1)
 		return l
 	}
@@ -350,6 +362,11 @@ func (l *Limiter) admit(now time.Time) (time.Duration, *slot, chan struct{}) {
 		}
 		if l.adapt != nil && l.adapt.win != nil {
 			l.adapt.win.sent(now)
+		}
+	}
+	if l.log != nil {
+		if d := l.log.reserve(now); d > 0 {
+			return d, nil, l.changed
 		}
 	}
 	r := l.lim.ReserveN(now, 1)
@@ -938,6 +955,11 @@ func (s Stats) Pinned() (cfg Config, ok bool) {
 	case s.LearnedModel == ModelConcurrency && s.LearnedInFlight > 0:
 		// Not a rate: as many in flight as the server takes (--concurrency).
 		return Config{InFlight: s.LearnedInFlight, InFlightPinned: true}, true
+	case s.LearnedModel == ModelSlidingWindow && s.LearnedWindow > 0 && s.LearnedBurst > 0:
+		// A log (logWindow): each of its quota's places free again a
+		// window after its request was taken.
+		per := (s.LearnedWindow + time.Millisecond - 1).Truncate(time.Millisecond)
+		return Config{Rate: Rate{Count: float64(s.LearnedBurst), Per: per}, SlidingWindow: true}, true
 	case s.LearnedModel == ModelFixedWindow && s.LearnedWindow > 0 && s.LearnedBurst > 0:
 		per := (s.LearnedWindow + time.Millisecond - 1).Truncate(time.Millisecond)
 		return Config{Rate: Rate{Count: float64(s.LearnedBurst), Per: per}, FixedWindow: true}, true
@@ -991,6 +1013,12 @@ func (l *Limiter) Stats() Stats {
 			s.LearnedModel, s.LearnedWindow = ModelFixedWindow, l.adapt.ra.hi
 		case s.LearnedRate > 0 && l.adapt.sliding:
 			s.LearnedModel = ModelSlidingWindow
+			if q := l.adapt.burstSize(); l.adapt.limitSaid > 0 {
+				if w, ok := logWindow(l.adapt.seen, q); ok {
+					// A log: its quota back whole a window after.
+					s.LearnedBurst, s.LearnedWindow, s.LearnedRate = q, w, float64(q)/w.Seconds()
+				}
+			}
 		case s.LearnedRate > 0:
 			s.LearnedModel = ModelBucket
 		}

@@ -14,7 +14,8 @@ import (
 // adaptive run.
 //
 // A --rate alone sends up to 1 + r*W in a window W, so the flags hold
-// no more than the quota less one per window. Paced a few requests a
+// no more than the quota less one per window; a log's flags (--window
+// sliding, logWindow) its quota per a window no shorter than the log's. Paced a few requests a
 // window, a counter's reading against our sends showed a window short of
 // the real one: go-chi/httprate's weighs its previous period as if its
 // requests were spread over it, HAProxy's rounds down (10 per 5s learned
@@ -75,8 +76,15 @@ func TestSlidingLongPinnedNotOverRate(t *testing.T) {
 			if ad.stats.LearnedModel != ModelSlidingWindow {
 				t.Fatalf("learned %q, want a sliding window", ad.stats.LearnedModel)
 			}
-			if max := float64(tc.limit-1) / tc.w.Seconds(); cfg.Rate.PerSecond() > max {
-				t.Errorf("pinned %v, over the quota less one per window, %.3g/s", cfg.Rate, max)
+			switch {
+			case cfg.SlidingWindow:
+				// A log's pin: its quota, each place free a window
+				// after its answer (logPacer).
+				if cfg.Rate.Count > float64(tc.limit) || cfg.Rate.Per < tc.w {
+					t.Errorf("pinned %v --window sliding, over the log's %d per %v", cfg.Rate, tc.limit, tc.w)
+				}
+			case cfg.Rate.PerSecond() > float64(tc.limit-1)/tc.w.Seconds():
+				t.Errorf("pinned %v, over the quota less one per window, %.3g/s", cfg.Rate, float64(tc.limit-1)/tc.w.Seconds())
 			}
 			if pin.throttled > ad.throttled {
 				t.Errorf("pinned: %d 429s, adaptive %d", pin.throttled, ad.throttled)
