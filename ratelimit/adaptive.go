@@ -256,6 +256,11 @@ type adaptive struct {
 	// is set when it turned out a sliding window instead.
 	win     *windowModel
 	sliding bool
+	// logChecked is how many answers were kept (seen) when the Limiter
+	// last looked for a log (tryLog); logOff is set once one was refused
+	// while paced by its places.
+	logChecked int
+	logOff     bool
 	// slideUsed is how much of a sliding window's quota its counter
 	// showed used, on average, once paced; slideRefused is set when a
 	// request was refused while the pace followed it.

@@ -138,7 +138,9 @@ type Limiter struct {
 	stats    Stats
 	adapt    *adaptive
 	fixed    *windowPacer // --window fixed
-	log      *logPacer    // --window sliding
+	// log paces by place: --window sliding, or the adaptive rate's once
+	// it told a sliding window for a log (tryLog).
+	log *logPacer
 	// finishing: the requests now waiting are the run's last (Finishing).
 	finishing bool
 	// rowsLeft is what the sender last said of the rows it has yet to
@@ -346,6 +348,15 @@ func (l *Limiter) admit(now time.Time) (time.Duration, *slot, chan struct{}) {
 		if n := int(math.Floor(l.lim.TokensAt(now))); n > 0 && l.lim.Limit() != rate.Inf {
 			l.lim.AllowN(now, n)
 		}
+	}
+	if l.log != nil && l.adapt != nil {
+		// A log told (tryLog): its places pace the pool, whatever the
+		// other models make of the answers meanwhile (paced so, a log
+		// gives its quota back whole, as a fixed window does).
+		if d := l.log.reserve(now); d > 0 {
+			return d, nil, l.changed
+		}
+		return 0, nil, l.changed
 	}
 	if l.adapt != nil && l.adapt.ra != nil && !l.adapt.capping() {
 		if d := l.adapt.ra.reserve(now); d > 0 {
@@ -635,6 +646,11 @@ func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.
 			// pause ends.
 			l.fixed.open = time.Time{}
 		}
+		if l.log != nil && l.adapt != nil {
+			// Refused while paced by the log's places: not a log of
+			// ours alone. The sliding window's pace takes over.
+			l.log, l.adapt.logOff = nil, true
+		}
 		if l.adapt != nil {
 			if !bare {
 				var closest time.Duration
@@ -820,6 +836,7 @@ func (l *Limiter) success(sent, now time.Time, q Quota, ok bool) {
 	}
 	l.adapt.open = l.fl.open
 	idle := l.adapt.succeeded(sent, now, remaining, limit, reset, second)
+	l.tryLog(now)
 	l.adapt.oneFit()
 	l.adapt.open = nil
 	if j := l.adapt.takeFitJob(); j != nil {
@@ -987,6 +1004,44 @@ func (s Stats) Pinned() (cfg Config, ok bool) {
 	return Config{}, false
 }
 
+// tryLog paces a sliding window whose counter readings show a log of
+// ours alone (logWindow) by place, as its pinned flags would (logPacer):
+// its quota at once as it comes free, each place free a window after its
+// request's answer. The pace the sliding window steers by keeps the pool
+// a request or more under the quota per window and never sends it at
+// once; a log takes both. Looked for once a quota more answers came, as
+// long as the answers are kept (pinSeenMax), and never again after a
+// refusal while paced so (throttle).
+func (l *Limiter) tryLog(now time.Time) {
+	a := l.adapt
+	if l.log != nil || a.logOff || !a.sliding || a.limitSaid <= 0 || a.win != nil || a.ra != nil || a.conc != nil || a.bare != nil {
+		return
+	}
+	q := a.burstSize()
+	if len(a.seen) < a.logChecked+q {
+		return
+	}
+	a.logChecked = len(a.seen)
+	w, ok := logWindow(a.seen, q)
+	if !ok {
+		return
+	}
+	p := newLogPacer(q, w)
+	// The places our answered requests still hold, and those in flight.
+	for i := len(a.seen) - 1; i >= 0; i-- {
+		free := a.seen[i].recv.Add(w)
+		if !free.After(now) || len(p.held) == q {
+			break
+		}
+		p.held = append(p.held, logPlace{sent: a.seen[i].at, free: free})
+	}
+	for _, sent := range l.fl.open {
+		p.held = append(p.held, logPlace{sent: sent})
+	}
+	l.log = p
+	l.wakeWaiters()
+}
+
 // Paused reports the end of the current pause, if the pool is paused at now.
 func (l *Limiter) Paused(now time.Time) (until time.Time, paused bool) {
 	l.mu.Lock()
@@ -1004,6 +1059,10 @@ func (l *Limiter) Stats() Stats {
 	if l.adapt != nil {
 		s.LearnedBurst, s.LearnedRate = l.adapt.learned()
 		switch {
+		case l.log != nil:
+			// Paced by a log's places to the end (tryLog).
+			s.LearnedModel, s.LearnedBurst, s.LearnedWindow = ModelSlidingWindow, l.log.quota, l.log.per
+			s.LearnedRate = float64(l.log.quota) / l.log.per.Seconds()
 		case l.adapt.conc != nil:
 			s.LearnedModel, s.LearnedInFlight = ModelConcurrency, l.adapt.conc.limit
 			s.LearnedBurst, s.LearnedRate = 0, 0

@@ -41,6 +41,13 @@ const (
 	// than the log each must contradict.
 	logPhases      = 20
 	logCounterMiss = 3
+	// logJitter is how far from our send times the server's may lie
+	// apart: paced by its places, a log's readings lie within a
+	// millisecond of its window, one way or the other.
+	logJitter = 2 * time.Millisecond
+	// logNoBound is a reading's bound above where no request of ours
+	// had yet left its window: far beyond any, with room for logJitter.
+	logNoBound = time.Duration(math.MaxInt64 / 2)
 )
 
 // logReading is what one counter reading says of a log's window: longer
@@ -81,7 +88,7 @@ func logWindow(seen []seenSend, quota int) (time.Duration, bool) {
 			odd++
 			continue
 		}
-		r := logReading{at: s.at, used: used, out: time.Duration(math.MaxInt64)}
+		r := logReading{at: s.at, used: used, out: logNoBound}
 		if used > 0 {
 			r.in = s.at.Sub(seen[j].at)
 		}
@@ -93,27 +100,33 @@ func logWindow(seen []seenSend, quota int) (time.Duration, bool) {
 	if len(rs) < max(logMinReadings, 2*quota) {
 		return 0, false
 	}
-	w, agree := logBest(rs)
+	lo, hi, agree := logBest(rs)
 	if float64(agree) < logAgree*float64(len(rs)+odd) {
 		return 0, false
 	}
-	if !logNotCounter(seen, rs, quota, w) {
+	if !logNotCounter(seen, rs, quota, (lo+hi)/2) {
 		return 0, false
 	}
-	return w, true
+	// The longest window the readings allow, and logJitter: a log no
+	// longer than that has let a request go a window after it took it,
+	// however our send times lie from the server's.
+	return hi + logJitter, true
 }
 
-// logBest is the window most readings allow (in < w <= out), the longest
-// of those, and how many allow it.
-func logBest(rs []logReading) (time.Duration, int) {
+// logBest is the range of windows most readings allow (in < w <= out,
+// give or take logJitter), the latest of those ranges where several
+// tie, and how many allow it.
+func logBest(rs []logReading) (lo, hi time.Duration, most int) {
 	type edge struct {
 		at   time.Duration
 		open bool
 	}
 	edges := make([]edge, 0, 2*len(rs))
 	for _, r := range rs {
-		if r.in < r.out {
-			edges = append(edges, edge{r.in, true}, edge{r.out, false})
+		// Our send times are not the server's: a reading allows a
+		// window logJitter beyond its bounds.
+		if in, out := r.in-logJitter, r.out+logJitter; in < out {
+			edges = append(edges, edge{in, true}, edge{out, false})
 		}
 	}
 	// At a tie a window closes before another opens: in < w <= out,
@@ -130,20 +143,19 @@ func logBest(rs []logReading) (time.Duration, int) {
 		}
 		return -1
 	})
-	best, most, n := time.Duration(0), 0, 0
-	for _, e := range edges {
-		if e.open {
-			n++
+	n := 0
+	for i, e := range edges {
+		if !e.open {
+			n--
 			continue
 		}
-		// Closing at e.at: n readings allow w = e.at, the longest
-		// of those allowed by as many so far.
-		if n >= most {
-			best, most = e.at, n
+		n++
+		// From here to the next edge, n readings allow w.
+		if n >= most && i+1 < len(edges) {
+			lo, hi, most = e.at, edges[i+1].at, n
 		}
-		n--
 	}
-	return best, most
+	return lo, hi, most
 }
 
 // logNotCounter reports whether every counter over periods of w, replayed

@@ -20,7 +20,7 @@ import (
 // and at least 18 must. No counter may be pinned as a log: sent as one, a
 // window's quota at once a window after a burst, it draws 429s.
 func TestLogWindowTellsLogs(t *testing.T) {
-	logs, told := 0, 0
+	logs, told, effs := 0, 0, 0.0
 	type server struct {
 		name string
 		log  bool
@@ -52,8 +52,8 @@ func TestLogWindowTellsLogs(t *testing.T) {
 						}
 						ad, pin, cfg := learnThenPin(t, run)
 						st := ad.stats
-						t.Logf("adaptive: 429s %d, learned %s %d per %v; pinned %v sliding %v: 429s %d, %v",
-							ad.throttled, st.LearnedModel, st.LearnedBurst, st.LearnedWindow, cfg.Rate, cfg.SlidingWindow, pin.throttled, pin.wall)
+						t.Logf("adaptive: eff %.2f, 429s %d, learned %s %d per %v; pinned %v sliding %v: 429s %d, %v",
+							idealSlidingN(rows, q.limit, q.w).Seconds()/ad.wall.Seconds(), ad.throttled, st.LearnedModel, st.LearnedBurst, st.LearnedWindow, cfg.Rate, cfg.SlidingWindow, pin.throttled, pin.wall)
 						if !srv.log {
 							if cfg.SlidingWindow {
 								t.Errorf("a counter pinned as a log")
@@ -65,6 +65,7 @@ func TestLogWindowTellsLogs(t *testing.T) {
 							return
 						}
 						told++
+						effs += idealSlidingN(rows, q.limit, q.w).Seconds() / ad.wall.Seconds()
 						if st.LearnedModel != ModelSlidingWindow {
 							t.Errorf("pinned as a log, learned %q", st.LearnedModel)
 						}
@@ -82,11 +83,19 @@ func TestLogWindowTellsLogs(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d of %d runs against a log learned it as one", told, logs)
+	t.Logf("%d of %d runs against a log learned it as one; their adaptive efficiency %.3f on average", told, logs, effs/float64(told))
 	if told < logs*3/4 {
 		t.Errorf("%d of %d runs against a log learned it as one, want at least %d", told, logs, logs*3/4)
 	}
+	if mean := effs / float64(max(told, 1)); mean < logAdaptiveMean {
+		t.Errorf("adaptive efficiency %.3f on average where a log was told, want at least %.2f", mean, logAdaptiveMean)
+	}
 }
+
+// logAdaptiveMean is the least mean efficiency of TestLogWindowTellsLogs's
+// adaptive runs that told a log: paced by its places once told (tryLog),
+// 0.826; by the sliding window's pace (before tryLog), 0.734.
+const logAdaptiveMean = 0.8
 
 // TestLogPacer: the quota goes at once; a place comes free a window after
 // its request's answer, at once where the request was refused, and a
