@@ -237,10 +237,12 @@ func sentBefore(at []time.Time, t time.Time) int {
 // per. A request counts from when the server took it, which is before its
 // answer came: its place comes free per after that answer, and a request
 // sent then reaches the server a window after the old one, however long
-// either took on the way. A refused request is no log's (Flask-Limiter
-// logs only what it takes): its place is free at once. One with no
-// answer (a lost connection) may have been taken: its place comes free
-// per after the Limiter heard of it.
+// either took on the way. So does a refused request's place: some logs
+// count every attempt (rolling-rate-limiter logs a refused request's time
+// too, and a client that sends into it again is refused again), and a
+// refusal, rare when paced so, costs no more than a window of that place.
+// One with no answer (a lost connection) may have been taken: its place
+// comes free per after the Limiter heard of it.
 type logPacer struct {
 	quota int
 	per   time.Duration
@@ -282,20 +284,15 @@ func (p *logPacer) reserve(now time.Time) time.Duration {
 	return soonest.Sub(now)
 }
 
-// done ends the place of the request that left at sent, answered at now:
-// taken (free a window from now), refused (free now) or failed (taken,
-// perhaps). It reports whether a place's time changed.
-func (p *logPacer) done(sent, now time.Time, o Outcome) bool {
+// done ends the place of the request that left at sent, answered (or
+// given up) at now, whatever the answer: free a window from now. It
+// reports whether a place's time changed.
+func (p *logPacer) done(sent, now time.Time) bool {
 	for i := range p.held {
-		if !p.held[i].sent.Equal(sent) || !p.held[i].free.IsZero() {
-			continue
-		}
-		if o == Refused {
-			p.held = slices.Delete(p.held, i, i+1)
-		} else {
+		if p.held[i].sent.Equal(sent) && p.held[i].free.IsZero() {
 			p.held[i].free = now.Add(p.per)
+			return true
 		}
-		return true
 	}
 	return false
 }

@@ -98,7 +98,7 @@ func TestLogWindowTellsLogs(t *testing.T) {
 const logAdaptiveMean = 0.8
 
 // TestLogPacer: the quota goes at once; a place comes free a window after
-// its request's answer, at once where the request was refused, and a
+// its request's answer, refused too (some logs count refusals), and a
 // window after a failed one's end (it may have been taken).
 func TestLogPacer(t *testing.T) {
 	t0 := simEpoch
@@ -112,22 +112,28 @@ func TestLogPacer(t *testing.T) {
 	if d := p.reserve(ms(3)); d != capWait {
 		t.Fatalf("every place awaiting its answer: wait %v, want capWait", d)
 	}
-	p.done(ms(0), ms(10), Accepted)
+	p.done(ms(0), ms(10))
 	if d := p.reserve(ms(20)); d != 990*time.Millisecond {
 		t.Fatalf("first place free a window after its answer: wait %v, want 990ms", d)
 	}
-	p.done(ms(1), ms(30), Refused)
-	if d := p.reserve(ms(30)); d != 0 {
-		t.Fatalf("a refused request's place is free at once: wait %v", d)
-	}
-	p.done(ms(2), ms(40), Failed)
+	p.done(ms(1), ms(30)) // refused
+	p.done(ms(2), ms(40)) // no answer
 	if d := p.reserve(ms(41)); d != 969*time.Millisecond {
 		t.Fatalf("wait %v, want the first place's 969ms", d)
+	}
+	if p.done(ms(2), ms(50)) {
+		t.Fatalf("a place ended twice")
 	}
 	if d := p.reserve(ms(1010)); d != 0 {
 		t.Fatalf("at the first place's time: wait %v", d)
 	}
-	if d := p.reserve(ms(1011)); d != 29*time.Millisecond {
-		t.Fatalf("the failed request's place: wait %v, want 29ms (free at 1040ms)", d)
+	if d := p.reserve(ms(1011)); d != 19*time.Millisecond {
+		t.Fatalf("the refused request's place: wait %v, want 19ms (free at 1030ms)", d)
+	}
+	if d := p.reserve(ms(1030)); d != 0 {
+		t.Fatalf("at the refused request's place's time: wait %v", d)
+	}
+	if d := p.reserve(ms(1031)); d != 9*time.Millisecond {
+		t.Fatalf("the failed request's place: wait %v, want 9ms (free at 1040ms)", d)
 	}
 }
