@@ -10,11 +10,13 @@ import (
 // A sliding window whose counter is a log (Flask-Limiter's moving window,
 // a sorted set of request times in Redis, Caddy's rate_limit) counts each
 // request for exactly its window W and then gives it back whole: its
-// quota L spent at once comes back at once a window later. Pinned as a
-// --rate alone, such a server's run takes N/(L/W); pinned as a fixed
-// window of L per W (--window fixed), L at once and none more until W has
-// passed, it takes (ceil(N/L)-1)*W, the least any client can: 400 rows
-// through 100 per 1s in 3s, not 4.
+// quota L spent at once comes back at once a window later. Paced by a
+// --rate alone, such a server's run takes N/(L/W); sent by place, each
+// request a window after the one whose place it takes (logPacer), it
+// takes (ceil(N/L)-1)*W, the least any client can: 400 rows through 100
+// per 1s in 3s, not 4. A fixed window's schedule (--window fixed) is not
+// that: a window's requests sent one at a time may come closer than a
+// window to the ones they follow, and a log refuses those.
 //
 // A counter that weighs its previous period (go-chi/httprate's, HAProxy's)
 // reads as a log while the pace is steady, and refuses what a fixed window
