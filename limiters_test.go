@@ -69,13 +69,14 @@ func cmdRealtime(ts *testscript.TestScript, neg bool, args []string) {
 // of the script and sets $LIMITER to its base URL; the stats command then
 // reads its counts. limiter KIND [limit=N] [window=D] [burst=N|none] [style=S]
 // [status=N] [conn=N] [latency=D] (the header style of express-rate-limit,
-// @fastify/rate-limit or rate-limiter-flexible, limiters.ExpressStyles,
-// FastifyStyles, FlexibleStyles; the status nginx and HAProxy refuse with;
-// nginx's limit_conn instead of limit_req; the backend's answer time);
+// @fastify/rate-limit, rate-limiter-flexible or rolling-rate-limiter,
+// limiters.ExpressStyles, FastifyStyles, FlexibleStyles, RollingStyles;
+// the status nginx and HAProxy refuse with; nginx's limit_conn instead of
+// limit_req; the backend's answer time);
 // the default is 15 requests per 150ms.
 func cmdLimiter(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 1 {
-		ts.Fatalf("usage: limiter nginx|haproxy|express|httprate|fastify|flexible|ulule|throttled|golimiter|tollbooth [limit=N] [window=D] [burst=N|none] [style=S] [status=N] [conn=N] [latency=D]")
+		ts.Fatalf("usage: limiter nginx|haproxy|express|httprate|fastify|flexible|rolling|ulule|throttled|golimiter|tollbooth [limit=N] [window=D] [burst=N|none] [style=S] [status=N] [conn=N] [latency=D]")
 	}
 	kind, err := limiters.ParseKind(args[0])
 	ts.Check(err)

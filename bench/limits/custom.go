@@ -20,6 +20,7 @@ var customAlgorithms = map[string]string{
 	string(limiters.HTTPRate):  algoSliding,
 	string(limiters.Fastify):   algoFixed,
 	string(limiters.Flexible):  algoFixed,
+	string(limiters.Rolling):   algoSliding,
 	string(limiters.ULule):     algoFixed,
 	string(limiters.GoLimiter): algoFixed,
 	string(limiters.Throttled): algoBucket,
@@ -42,9 +43,9 @@ var customAlgorithms = map[string]string{
 //	nginx:5/1s:noburst:latency=150ms  the backend takes 150ms to answer what the limiter lets through
 //	haproxy:100/1s:wire=50ms  every round trip 50ms longer: a proxy on loopback holds each direction 25ms (a remote API)
 //
-// The other kinds of internal/limiters (fastify, flexible, ulule,
-// golimiter, throttled, tollbooth) take LIMIT/WINDOW and rows; fastify and
-// flexible a style too. nginx's burst, and the Go buckets', is the limit,
+// The other kinds of internal/limiters (fastify, flexible, rolling, ulule,
+// golimiter, throttled, tollbooth) take LIMIT/WINDOW and rows; fastify,
+// flexible and rolling a style too. nginx's burst, and the Go buckets', is the limit,
 // as in internal/limiters. A scenario's name is its spec.
 func parseCustom(s string) ([]realScenario, error) {
 	var out []realScenario
@@ -160,7 +161,7 @@ func (sc *realScenario) setCustomOption(opt string) error {
 			}
 		}
 	case "style":
-		if err = only(limiters.Express, limiters.Fastify, limiters.Flexible); err == nil {
+		if err = only(limiters.Express, limiters.Fastify, limiters.Flexible, limiters.Rolling); err == nil {
 			if !slices.Contains(customStyles(sc.Kind), val) {
 				err = fmt.Errorf("option %q: unknown style (%s)", opt, strings.Join(customStyles(sc.Kind), ", "))
 			}
@@ -197,6 +198,8 @@ func customStyles(kind string) []string {
 		return limiters.FastifyStyles()
 	case limiters.Flexible:
 		return limiters.FlexibleStyles()
+	case limiters.Rolling:
+		return limiters.RollingStyles()
 	}
 	return nil
 }

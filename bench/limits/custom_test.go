@@ -28,6 +28,9 @@ func TestParseCustom(t *testing.T) {
 		{"a Go bucket's burst is its limit", "throttled:100/1s,flexible:15/150ms:style=date", []realScenario{
 			{Name: "throttled:100/1s", Kind: "throttled", Algorithm: algoBucket, Limit: 100, WindowSeconds: 1, Burst: 100},
 			{Name: "flexible:15/150ms:style=date", Kind: "flexible", Algorithm: algoFixed, Limit: 15, WindowSeconds: 0.15, Style: "date"}}, ""},
+		{"a sliding log with a style", "rolling:10/1s:style=info,rolling:15/150ms", []realScenario{
+			{Name: "rolling:10/1s:style=info", Kind: "rolling", Algorithm: algoSliding, Limit: 10, WindowSeconds: 1, Style: "info"},
+			{Name: "rolling:15/150ms", Kind: "rolling", Algorithm: algoSliding, Limit: 15, WindowSeconds: 0.15}}, ""},
 		{"another concurrency", "haproxy:100/1s:conc=32,ulule:15/150ms:conc=1", []realScenario{
 			{Name: "haproxy:100/1s:conc=32", Kind: "haproxy", Algorithm: algoSliding, Limit: 100, WindowSeconds: 1, Concurrency: 32},
 			{Name: "ulule:15/150ms:conc=1", Kind: "ulule", Algorithm: algoFixed, Limit: 15, WindowSeconds: 0.15, Concurrency: 1}}, ""},
@@ -57,6 +60,7 @@ func TestParseCustom(t *testing.T) {
 		{"burst on a window", "express:5/1s:burst=3", nil, `"burst": not for express`},
 		{"style on nginx", "nginx:5/1s:style=draft-8", nil, `"style": not for nginx`},
 		{"unknown style", "express:5/1s:style=draft-9", nil, "unknown style"},
+		{"flexible's style on rolling", "rolling:5/1s:style=iso", nil, "unknown style (readme, info)"},
 		{"status out of range", "haproxy:5/1s:status=200", nil, "4xx or 5xx"},
 		{"burst and noburst", "nginx:5/1s:burst=2:noburst", nil, "together"},
 		{"noburst with a value", "nginx:5/1s:noburst=1", nil, "takes no value"},

@@ -54,14 +54,17 @@ func (c Config) launch(port int, backendAddr string) (*process, string, error) {
 		style := c.expressStyle()
 		p.args = []string{"server.js", strconv.Itoa(port), strconv.Itoa(c.Limit), strconv.FormatInt(c.Window.Milliseconds(), 10), "http://" + backendAddr, style}
 		return p, fmt.Sprintf("express-rate-limit %s limit=%d windowMs=%d %s", expressVersion(c.Root), c.Limit, c.Window.Milliseconds(), expressStyleDesc[style]), nil
-	case Fastify, Flexible:
+	case Fastify, Flexible, Rolling:
 		if p.path, err = lookPath("node"); err != nil {
 			return nil, "", err
 		}
 		p.dir = filepath.Join(c.Root, nodeDir)
 		script, pkg := "fastify.js", "@fastify/rate-limit"
-		if c.Kind == Flexible {
+		switch c.Kind {
+		case Flexible:
 			script, pkg = "flexible.js", "rate-limiter-flexible"
+		case Rolling:
+			script, pkg = "rolling.js", "rolling-rate-limiter"
 		}
 		style := c.nodeStyle()
 		p.args = []string{script, strconv.Itoa(port), strconv.Itoa(c.Limit), strconv.FormatInt(c.Window.Milliseconds(), 10), "http://" + backendAddr, style}
@@ -86,14 +89,16 @@ func (c Config) expressStyle() string {
 	return c.Style
 }
 
-// nodeStyle is c's @fastify/rate-limit or rate-limiter-flexible style,
-// the default for "".
+// nodeStyle is c's @fastify/rate-limit, rate-limiter-flexible or
+// rolling-rate-limiter style, the default for "".
 func (c Config) nodeStyle() string {
 	switch {
 	case c.Style != "":
 		return c.Style
 	case c.Kind == Fastify:
 		return StyleFastifyLegacy
+	case c.Kind == Rolling:
+		return StyleRollingReadme
 	}
 	return StyleFlexibleReadme
 }

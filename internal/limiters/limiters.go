@@ -4,7 +4,8 @@
 // refused requests), express-rate-limit (a fixed window per client),
 // go-chi/httprate (a sliding window counter), @fastify/rate-limit and
 // rate-limiter-flexible (fixed windows per client, each from the client's
-// first request), and four Go libraries with other header semantics:
+// first request), rolling-rate-limiter (a sliding log that counts refused
+// attempts), and four Go libraries with other header semantics:
 // ulule/limiter, throttled, sethvargo/go-limiter and tollbooth. Each one is
 // configured as "L requests per W" and stands in front of a small counting
 // backend, behind a counting tap:
@@ -117,6 +118,21 @@ const (
 	// X-RateLimit-Reset in the shape FlexibleStyles names (by default Unix
 	// seconds rounded up). A 429 says "Too Many Requests".
 	Flexible Kind = "flexible"
+	// Rolling is rolling-rate-limiter 0.4's InMemoryRateLimiter on a plain
+	// node:http server: a sliding log that keeps every attempt's
+	// microsecond timestamp per client for Window and refuses one when,
+	// with it, more than Limit lie in the last Window. Refused requests
+	// are logged too (limitWithInfo always pushes the timestamp), so they
+	// count against the quota and a client that keeps knocking stays
+	// refused. The library sets no headers; by default
+	// (StyleRollingReadme, its README's Express example) a refused
+	// request gets a bare 429 "Too many requests" and no answer has
+	// rate-limit headers. StyleRollingInfo sets on every answer
+	// X-RateLimit-Limit, X-RateLimit-Remaining (actionsRemaining) and
+	// X-RateLimit-Reset (Unix seconds rounded up, now plus
+	// millisecondsUntilAllowed), and on a 429 Retry-After in whole
+	// seconds rounded up.
+	Rolling Kind = "rolling"
 	// ULule is github.com/ulule/limiter/v3: a fixed window from a
 	// client's first request, refused requests counted, X-RateLimit-Reset
 	// in truncated Unix seconds, a 429 without Retry-After (package doc).
@@ -137,7 +153,7 @@ const (
 
 // Kinds lists every limiter, in the order tables show them.
 func Kinds() []Kind {
-	return []Kind{Nginx, HAProxy, Express, HTTPRate, Fastify, Flexible, ULule, Throttled, GoLimiter, Tollbooth}
+	return []Kind{Nginx, HAProxy, Express, HTTPRate, Fastify, Flexible, Rolling, ULule, Throttled, GoLimiter, Tollbooth}
 }
 
 // IsGoLimiter reports whether kind is served by the golimiters module
@@ -184,9 +200,9 @@ type Config struct {
 	Queue bool
 	Delay int
 	// Style is how the limiter speaks: one of ExpressStyles ("" means
-	// StyleDraft8), FastifyStyles ("" means StyleFastifyLegacy) or
-	// FlexibleStyles ("" means StyleFlexibleReadme). The other limiters
-	// take none.
+	// StyleDraft8), FastifyStyles ("" means StyleFastifyLegacy),
+	// FlexibleStyles ("" means StyleFlexibleReadme) or RollingStyles (""
+	// means StyleRollingReadme). The other limiters take none.
 	Style string
 	// Conn, when > 0, makes nginx a concurrency limit instead: limit_conn
 	// of Conn requests in flight per client (limit_conn_status, as
@@ -283,6 +299,23 @@ func FlexibleStyles() []string {
 	return []string{StyleFlexibleReadme, StyleFlexibleISO, StyleFlexibleDate, StyleFlexibleBursty}
 }
 
+// The configurations of the rolling-rate-limiter server (Config.Style).
+const (
+	// StyleRollingReadme is the README's Express example: a bare 429
+	// "Too many requests", no rate-limit headers on any answer.
+	StyleRollingReadme = "readme"
+	// StyleRollingInfo sets limitWithInfo's answer on every answer:
+	// X-RateLimit-Limit, X-RateLimit-Remaining (actionsRemaining) and
+	// X-RateLimit-Reset, Math.ceil((Date.now() + millisecondsUntilAllowed)
+	// / 1000) in Unix seconds; a 429 adds Retry-After,
+	// Math.ceil(millisecondsUntilAllowed / 1000) in whole seconds.
+	StyleRollingInfo = "info"
+)
+
+// RollingStyles lists the configurations of the rolling-rate-limiter
+// server.
+func RollingStyles() []string { return []string{StyleRollingReadme, StyleRollingInfo} }
+
 // stylesOf lists kind's styles; none for a limiter that has no styles.
 func stylesOf(kind Kind) []string {
 	switch kind {
@@ -292,6 +325,8 @@ func stylesOf(kind Kind) []string {
 		return FastifyStyles()
 	case Flexible:
 		return FlexibleStyles()
+	case Rolling:
+		return RollingStyles()
 	}
 	return nil
 }
@@ -459,7 +494,7 @@ func Available(kind Kind, root string) error {
 		if _, err := lookPath("haproxy"); err != nil {
 			return missing("no haproxy on PATH or in /usr/sbin (apt-get install haproxy)")
 		}
-	case Express, Fastify, Flexible:
+	case Express, Fastify, Flexible, Rolling:
 		if _, err := lookPath("node"); err != nil {
 			return missing("no node on PATH (apt-get install nodejs)")
 		}
@@ -473,6 +508,8 @@ func Available(kind Kind, root string) error {
 			dir, pkg = filepath.Join(root, nodeDir), "@fastify/rate-limit"
 		case Flexible:
 			dir, pkg = filepath.Join(root, nodeDir), "rate-limiter-flexible"
+		case Rolling:
+			dir, pkg = filepath.Join(root, nodeDir), "rolling-rate-limiter"
 		}
 		if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg, "package.json")); err != nil {
 			return missing("%s is not installed (run npm ci in %s)", pkg, dir)
@@ -496,7 +533,7 @@ func Available(kind Kind, root string) error {
 const (
 	expressDir    = "testdata/limiters/express"
 	httprateDir   = "testdata/limiters/httprate"
-	nodeDir       = "testdata/limiters/node" // @fastify/rate-limit and rate-limiter-flexible
+	nodeDir       = "testdata/limiters/node" // @fastify/rate-limit, rate-limiter-flexible and rolling-rate-limiter
 	golimitersDir = "testdata/limiters/golimiters"
 )
 

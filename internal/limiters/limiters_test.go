@@ -15,8 +15,8 @@ import (
 // it 10 messages at once, one after another: the first 5 (nginx: burst+1,
 // 6) get through once each, the rest are refused with 429 and the headers
 // the software is known for, and the tap and the backend count all of it.
-// express-rate-limit, @fastify/rate-limit and rate-limiter-flexible run in
-// each of their styles.
+// express-rate-limit, @fastify/rate-limit, rate-limiter-flexible and
+// rolling-rate-limiter run in each of their styles.
 func TestLimiters(t *testing.T) {
 	tests := []struct {
 		kind       Kind
@@ -41,6 +41,10 @@ func TestLimiters(t *testing.T) {
 		{Flexible, StyleFlexibleDate, 5, []string{"X-RateLimit-Reset", "Retry-After"}, nil, nil},
 		// The burst limiter lets 5 more through: all 10 pass.
 		{Flexible, StyleFlexibleBursty, 10, nil, nil, nil},
+		// The README's Express example: a bare 429.
+		{Rolling, "", 5, nil, []string{"Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "RateLimit"}, nil},
+		{Rolling, StyleRollingInfo, 5, []string{"X-RateLimit-Limit"}, []string{"RateLimit-Remaining"},
+			map[string]string{"Retry-After": `^1$`, "X-RateLimit-Limit": `^5$`, "X-RateLimit-Remaining": `^0$`, "X-RateLimit-Reset": `^1[0-9]{9}$`}},
 		{ULule, "", 5, []string{"X-RateLimit-Remaining"}, []string{"Retry-After"},
 			map[string]string{"X-RateLimit-Reset": `^1[0-9]{9}$`, "X-RateLimit-Remaining": `^0$`}},
 		{Throttled, "", 6, []string{"X-RateLimit-Limit"}, nil,
@@ -216,6 +220,7 @@ func TestConfigCheck(t *testing.T) {
 		{"no dir", Config{Kind: Nginx, Limit: 1, Window: time.Second}, "no Dir"},
 		{"unknown style", Config{Kind: Express, Limit: 1, Window: time.Second, Style: "draft-9", Dir: "d"}, `style "draft-9"`},
 		{"style of another kind", Config{Kind: Nginx, Limit: 1, Window: time.Second, Style: StyleNone, Dir: "d"}, `style "none"`},
+		{"flexible's style on rolling", Config{Kind: Rolling, Limit: 1, Window: time.Second, Style: StyleFlexibleISO, Dir: "d"}, `style "iso": want one of readme, info for rolling`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -264,10 +269,11 @@ func TestUnavailable(t *testing.T) {
 
 // TestTapIdle checks that the tap does not reuse a connection to the
 // limiter after it idled as long as the limiter's keep-alive timeout:
-// Node's http server (express, fastify, rate-limiter-flexible here) closes
-// one after 5 s, and a request written on it as it closes is cut after it
-// went out, a row bulksend must leave unknown though the backend never saw
-// it (tapIdle). Before the fix the tap kept idle connections forever.
+// Node's http server (express, fastify, rate-limiter-flexible and
+// rolling-rate-limiter here) closes one after 5 s, and a request written
+// on it as it closes is cut after it went out, a row bulksend must leave
+// unknown though the backend never saw it (tapIdle). Before the fix the
+// tap kept idle connections forever.
 func TestTapIdle(t *testing.T) {
 	b, err := startBackend(0)
 	if err != nil {

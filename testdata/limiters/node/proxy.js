@@ -1,6 +1,6 @@
 'use strict';
 // pass forwards an allowed request to the counting backend and its answer
-// back; shared by fastify.js and flexible.js.
+// back; shared by fastify.js, flexible.js and rolling.js.
 const http = require('node:http');
 
 const agent = new http.Agent({ keepAlive: true });
