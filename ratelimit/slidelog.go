@@ -82,6 +82,12 @@ func logWindow(seen []seenSend, quota int) (time.Duration, bool) {
 			// More left than a log of quota holds besides this one.
 			return 0, false
 		}
+		if crowded(seen, i) {
+			// Another of ours left within logJitter of it: either may
+			// have reached the server first, and the reading's bounds
+			// would be a request off (a pool's burst).
+			continue
+		}
 		j := i - used
 		if j < 0 {
 			// More counted than we had sent: another client's, or
@@ -221,6 +227,15 @@ func logNotCounter(seen []seenSend, rs []logReading, quota int, w time.Duration)
 		}
 	}
 	return true
+}
+
+// crowded reports whether another of the accepted requests in seen left
+// within logJitter of the i-th while one of the two was on its way: they
+// may have reached the server in either order. One sent after the other's
+// answer came reached it after.
+func crowded(seen []seenSend, i int) bool {
+	near := func(a, b seenSend) bool { return b.at.Sub(a.at) < logJitter && b.at.Before(a.recv) }
+	return i > 0 && near(seen[i-1], seen[i]) || i+1 < len(seen) && near(seen[i], seen[i+1])
 }
 
 // sentBefore is how many of the send times at (sorted) are before t.
