@@ -68,9 +68,9 @@ func (f Fit) PerSecond() float64 {
 // what its adaptive rate learned: a bucket's rate a little under the
 // measured one with its size as the burst, a sliding window's rate with
 // no burst (a log's quota per its length, --window sliding, where the
-// probe is sure of it), a fixed window's quota per its length. ok is false for a
-// concurrency limit, which --concurrency expresses, not a rate, and for an
-// unbounded period.
+// probe is sure of it), a fixed window's quota per its length. ok is
+// false for a concurrency limit, which --concurrency expresses, not a
+// rate, and for an unbounded period.
 func (f Fit) Pinned() (ratelimit.Config, bool) {
 	if f.Unbounded {
 		return ratelimit.Config{}, false

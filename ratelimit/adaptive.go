@@ -1467,7 +1467,7 @@ func (a *adaptive) waitCap(r float64) float64 {
 	if !a.sliding {
 		return a.bucketWaitCap(r)
 	}
-	if a.slideOut > 0 {
+	if a.slideOut > 0 && a.burstSize() > 1 {
 		r = math.Min(r, float64(a.burstSize()-1)/a.slideOut.Seconds())
 	}
 	if a.waitSaid <= 0 {

@@ -796,7 +796,7 @@ func (w *windowModel) throttled(now, sent time.Time) bool {
 	ownWindow := w.pacer.open.After(w.startRecv) && w.pacer.sent > 0 && !now.Before(w.pacer.open)
 	w.pacer.open = time.Time{}
 	lo := now.Add(-w.rtt).Sub(w.startRecv)
-	unseen := len(w.sends) > w.quota+w.inFlight
+	unseen := w.quota > 0 && len(w.sends) > w.quota+w.inFlight
 	if unseen {
 		// More of our requests went since the window's first than it
 		// holds, a pool's worth to spare, and the counter never came
