@@ -349,10 +349,11 @@ func (l *Limiter) admit(now time.Time) (time.Duration, *slot, chan struct{}) {
 			l.lim.AllowN(now, n)
 		}
 	}
-	if l.log != nil && l.adapt != nil {
-		// A log told (tryLog): its places pace the pool, whatever the
-		// other models make of the answers meanwhile (paced so, a log
-		// gives its quota back whole, as a fixed window does).
+	if l.log != nil {
+		// --window sliding, or a log the adaptive rate told (tryLog):
+		// its places pace the pool, whatever the other models make of
+		// the answers meanwhile (paced so, a log gives its quota back
+		// whole, as a fixed window does).
 		if d := l.log.reserve(now); d > 0 {
 			return d, nil, l.changed
 		}
@@ -373,11 +374,6 @@ func (l *Limiter) admit(now time.Time) (time.Duration, *slot, chan struct{}) {
 		}
 		if l.adapt != nil && l.adapt.win != nil {
 			l.adapt.win.sent(now)
-		}
-	}
-	if l.log != nil {
-		if d := l.log.reserve(now); d > 0 {
-			return d, nil, l.changed
 		}
 	}
 	r := l.lim.ReserveN(now, 1)

@@ -116,21 +116,31 @@ func TestRunWaitParked(t *testing.T) {
 	}
 }
 
+// requestCounter numbers a test server's requests, reading each body.
+type requestCounter struct {
+	mu   sync.Mutex
+	seen int
+}
+
+// next reads r's body and returns how many requests came, r included.
+func (c *requestCounter) next(r *http.Request) int {
+	_, _ = io.Copy(io.Discard, r.Body)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seen++
+	return c.seen
+}
+
 // policyServer answers 200 with two IETF RateLimit policies, a
 // per-second one that never runs out and a daily one of daily messages,
 // and 429 once the daily one is spent.
 type policyServer struct {
 	daily int
-	mu    sync.Mutex
-	seen  int
+	requestCounter
 }
 
 func (s *policyServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	_, _ = io.Copy(io.Discard, r.Body)
-	s.mu.Lock()
-	s.seen++
-	left := s.daily - s.seen
-	s.mu.Unlock()
+	left := s.daily - s.next(r)
 	w.Header().Set("RateLimit-Policy", fmt.Sprintf(`"second";q=50;w=1, "day";q=%d;w=86400`, s.daily))
 	if left < 0 {
 		w.Header().Set("RateLimit", `"second";r=49;t=1, "day";r=0;t=43200`)
@@ -191,17 +201,11 @@ func (d *dryLimiter) Success(time.Time, ratelimit.Quota, bool) {}
 type lockoutServer struct {
 	ok, refuse int
 	retryAfter string
-	mu         sync.Mutex
-	seen       int
+	requestCounter
 }
 
 func (s *lockoutServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	_, _ = io.Copy(io.Discard, r.Body)
-	s.mu.Lock()
-	s.seen++
-	n := s.seen
-	s.mu.Unlock()
-	if n > s.ok && n <= s.ok+s.refuse {
+	if n := s.next(r); n > s.ok && n <= s.ok+s.refuse {
 		if s.retryAfter != "" {
 			w.Header().Set("Retry-After", s.retryAfter)
 		}

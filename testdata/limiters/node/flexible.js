@@ -25,7 +25,7 @@
 // A refused request is answered 429 "Too Many Requests".
 const http = require('node:http');
 const { RateLimiterMemory, BurstyRateLimiter } = require('rate-limiter-flexible');
-const { pass, listen } = require('./proxy');
+const { forward, listen } = require('./proxy');
 
 const [port, limitArg, windowArg, backend, style = 'readme'] = process.argv.slice(2);
 const resets = {
@@ -56,19 +56,7 @@ function setHeaders(res, rl) {
 const server = http.createServer((req, res) => {
   limiter.consume(req.socket.remoteAddress).then((rl) => {
     setHeaders(res, rl);
-    const headers = { ...req.headers };
-    pass(target, req.method, req.url, headers, req, (err, status, answerHeaders, body) => {
-      if (err) {
-        res.writeHead(502, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ error: 'backend: ' + err.message }));
-        return;
-      }
-      if (answerHeaders['content-type']) {
-        res.setHeader('Content-Type', answerHeaders['content-type']);
-      }
-      res.writeHead(status);
-      res.end(body);
-    });
+    forward(target, req, res);
   }, (rl) => {
     if (!(rl && typeof rl.msBeforeNext === 'number')) {
       res.writeHead(500);

@@ -1,6 +1,7 @@
 'use strict';
 // pass forwards an allowed request to the counting backend and its answer
-// back; shared by fastify.js, flexible.js and rolling.js.
+// back; shared by fastify.js, and through forward by flexible.js and
+// rolling.js.
 const http = require('node:http');
 
 const agent = new http.Agent({ keepAlive: true });
@@ -29,6 +30,24 @@ function pass(target, method, path, headers, body, done) {
   }
 }
 
+// forward passes an allowed request of a node:http server to target as it
+// came, and the backend's status, content type and body back on res (a
+// 502 with a JSON error where the backend could not be reached).
+function forward(target, req, res) {
+  pass(target, req.method, req.url, { ...req.headers }, req, (err, status, answerHeaders, body) => {
+    if (err) {
+      res.writeHead(502, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ error: 'backend: ' + err.message }));
+      return;
+    }
+    if (answerHeaders['content-type']) {
+      res.setHeader('Content-Type', answerHeaders['content-type']);
+    }
+    res.writeHead(status);
+    res.end(body);
+  });
+}
+
 // listen serves server on 127.0.0.1:port and ends on SIGTERM or SIGINT.
 function listen(server, port) {
   server.on('error', (err) => {
@@ -44,4 +63,4 @@ function listen(server, port) {
   }
 }
 
-module.exports = { pass, listen };
+module.exports = { pass, forward, listen };

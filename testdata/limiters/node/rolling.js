@@ -27,7 +27,7 @@
 //           Math.ceil(millisecondsUntilAllowed / 1000) (whole seconds)
 const http = require('node:http');
 const { InMemoryRateLimiter } = require('rolling-rate-limiter');
-const { pass, listen } = require('./proxy');
+const { forward, listen } = require('./proxy');
 
 const [port, limitArg, windowArg, backend, style = 'readme'] = process.argv.slice(2);
 const styles = ['readme', 'info'];
@@ -60,19 +60,7 @@ const server = http.createServer((req, res) => {
       res.end('Too many requests');
       return;
     }
-    const headers = { ...req.headers };
-    pass(target, req.method, req.url, headers, req, (err, status, answerHeaders, body) => {
-      if (err) {
-        res.writeHead(502, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ error: 'backend: ' + err.message }));
-        return;
-      }
-      if (answerHeaders['content-type']) {
-        res.setHeader('Content-Type', answerHeaders['content-type']);
-      }
-      res.writeHead(status);
-      res.end(body);
-    });
+    forward(target, req, res);
   }, (err) => {
     res.writeHead(500);
     res.end('limiter: ' + String(err));
