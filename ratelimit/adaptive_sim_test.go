@@ -180,9 +180,21 @@ func simCases() []simCase {
 		}, idealBucket(15, 100), 0.75, 0.035, 0, 0.8, 0},
 		{"token bucket, RateLimit-Limit is the rate", func() simServer { return &simBucket{burst: 15, rate: 100, style: styleRateAsLimit} },
 			idealBucket(15, 100), 0.85, 0.03, 0, 0.95, 0},
+		// express-rate-limit states its window in whole seconds (w=1,
+		// t=1 for 150ms or 500ms) and to the millisecond in its policy's
+		// name ("50-in-0.5sec"): read from the name and claimed from the
+		// first request, the first window's end is found where it is,
+		// its quota whole. Before: 0.91 / 0.97 at 15 per 150ms, and 0.81
+		// at 50 per 500ms, whose first window a probe held to find its
+		// end left a request short, which with 400 rows cost a ninth
+		// window for one (cold: 0.80, now 0.87, its slow first answers
+		// still leave the first window three short).
 		{"fixed window 15/150ms from first request (express)", func() simServer {
 			return &simFixed{limit: 15, window: w150, countRefused: true, style: styleExpress}
-		}, idealFixed(15, w150), 0.85, 0.03, 0.88, 0.97, 0},
+		}, idealFixed(15, w150), 0.95, 0.03, 0.88, 0.97, 0},
+		{"fixed window 50/500ms from first request (express)", func() simServer {
+			return &simFixed{limit: 50, window: 500 * time.Millisecond, countRefused: true, style: styleExpress}
+		}, idealFixedN(simRows, 50, 500*time.Millisecond), 0.95, 0.03, 0.85, 0.97, 0},
 		{"fixed window 100/1s from first request (express)", func() simServer {
 			return &simFixed{limit: 100, window: w1, countRefused: true, style: styleExpress}
 		}, idealFixed(100, w1), 0.85, 0.03, 0.93, 0.97, 0},

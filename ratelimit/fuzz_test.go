@@ -2,6 +2,8 @@ package ratelimit
 
 import (
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -63,6 +65,7 @@ func addHeaderSeeds(f *testing.F) {
 	f.Add(now, "", "", `"default";r=0;t=30`, `"default";q=100;w=60`, "", "", "")
 	f.Add(now, "", "", `"a";r=1;t=2, "b";r=0;t=9`, `"a";q=5;w=1, "b";q=50;w=60`, "", "", "")
 	f.Add(now, "", "", "limit=100, remaining=0, reset=30", "100;w=60", "30", "", "")
+	f.Add(now, "", "", `"50-in-0.5sec"; r=49; t=1`, `"50-in-0.5sec"; q=50; w=1; pk=:e3b0c44298fc:`, "", "", "")
 	f.Add(now, "", "", "", "", "1.234", "", "")
 	f.Add(now, "", "", "", "", "", "45", "")
 	f.Add(now, "Wed, 01 May 2024 12:05:00 GMT", "", "", "", "", "", "1714564860")
@@ -142,6 +145,29 @@ func FuzzParseQuota(f *testing.F) {
 		}
 		if q.Header == "" || q.Limit < 0 || q.Remaining < -1 || q.Reset < 0 || q.Window < 0 {
 			t.Fatalf("ParseQuota = %+v", q)
+		}
+	})
+}
+
+// FuzzNamedWindow: a window read from a policy's name is positive and
+// named by the quota; a window of whole milliseconds, named as
+// express-rate-limit names it (windowMs/1000 seconds, the number as
+// JavaScript prints it), reads back to the millisecond.
+func FuzzNamedWindow(f *testing.F) {
+	f.Add("50-in-0.5sec", 50, int64(500))
+	f.Add("100-in-15min", 100, int64(60000))
+	f.Add("5-in-1.5hrs", 5, int64(1))
+	f.Add("1-in--0sec", 1, int64(-1))
+	f.Fuzz(func(t *testing.T, name string, quota int, ms int64) {
+		if d, ok := namedWindow(name, quota); ok && (d <= 0 || !strings.HasPrefix(name, strconv.Itoa(quota)+"-in-")) {
+			t.Fatalf("namedWindow(%q, %d) = %v", name, quota, d)
+		}
+		if ms <= 0 || ms >= 60000 {
+			return
+		}
+		named := strconv.Itoa(max(quota, 1)) + "-in-" + strconv.FormatFloat(float64(ms)/1e3, 'f', -1, 64) + "sec"
+		if d, ok := namedWindow(named, max(quota, 1)); !ok || d != time.Duration(ms)*time.Millisecond {
+			t.Fatalf("namedWindow(%q) = %v, %v; want %dms", named, d, ok, ms)
 		}
 	})
 }

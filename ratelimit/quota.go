@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -222,6 +223,11 @@ func pickPolicy(members []fieldMember, name string) (ratePolicy, bool) {
 		if !qOK && !wOK {
 			continue
 		}
+		if d, ok := namedWindow(m.value, p.quota); ok && (!wOK || d <= p.window && p.window-d < time.Second) {
+			// The name states the window finer than w= (whole
+			// seconds, rounded up), and agrees with it.
+			p.window = d
+		}
 		if name != "" && m.value == name {
 			return p, true
 		}
@@ -230,6 +236,37 @@ func pickPolicy(members []fieldMember, name string) (ratePolicy, bool) {
 		}
 	}
 	return first, found
+}
+
+// namedUnits are the units express-rate-limit's default policy name
+// gives its window in.
+var namedUnits = map[string]time.Duration{
+	"sec": time.Second, "min": time.Minute, "hr": time.Hour, "hrs": time.Hour, "day": 24 * time.Hour, "days": 24 * time.Hour,
+}
+
+// namedWindow reads the window from a policy named "<quota>-in-<window>",
+// express-rate-limit's default ("50-in-0.5sec", "100-in-15min"), where
+// w= gives it only in whole seconds rounded up (w=1 for half a second).
+// It reports false unless the name's count is the policy's quota: a name
+// is the server's to choose, and only one that restates q= is read.
+func namedWindow(name string, quota int) (time.Duration, bool) {
+	count, span, ok := strings.Cut(name, "-in-")
+	if !ok || quota <= 0 || count != strconv.Itoa(quota) {
+		return 0, false
+	}
+	i := strings.IndexFunc(span, func(r rune) bool { return r != '.' && (r < '0' || r > '9') })
+	if i <= 0 {
+		return 0, false
+	}
+	unit, ok := namedUnits[span[i:]]
+	if !ok {
+		return 0, false
+	}
+	f, ok := parseDecimal(span[:i])
+	if !ok || f <= 0 || f > float64(math.MaxInt64/unit) {
+		return 0, false
+	}
+	return time.Duration(math.Round(f * float64(unit))), true
 }
 
 // classicQuota reads a Limit / Remaining / Reset header trio.

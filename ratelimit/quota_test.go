@@ -64,6 +64,25 @@ func TestParseQuota(t *testing.T) {
 		{"policy only", header("RateLimit-Policy", `"default";q=100;w=60`), true,
 			Quota{Limit: 100, Remaining: -1, Window: time.Minute, Header: "RateLimit-Policy"}},
 		{"policy junk", header("RateLimit-Policy", `"default";q=x;w=y`), false, unknown},
+		// express-rate-limit 8's draft-8 headers name the policy
+		// "<limit>-in-<window>" with the window as windowMs/1000 gives it;
+		// w= is the window in whole seconds, rounded up.
+		{"express draft-8, window in the policy's name", header(
+			"RateLimit", `"50-in-0.5sec"; r=49; t=1`,
+			"RateLimit-Policy", `"50-in-0.5sec"; q=50; w=1; pk=:e3b0c44298fc:`), true,
+			Quota{Limit: 50, Remaining: 49, Reset: time.Second, Window: 500 * time.Millisecond, Header: "RateLimit"}},
+		{"express draft-8, 15 per 150ms", header(
+			"RateLimit", `"15-in-0.15sec"; r=0; t=1`,
+			"RateLimit-Policy", `"15-in-0.15sec"; q=15; w=1; pk=:e3b0c44298fc:`), true,
+			Quota{Limit: 15, Remaining: 0, Reset: time.Second, Window: 150 * time.Millisecond, Header: "RateLimit"}},
+		{"express draft-8, minutes", header("RateLimit-Policy", `"100-in-1.5min"; q=100; w=90`), true,
+			Quota{Limit: 100, Remaining: -1, Window: 90 * time.Second, Header: "RateLimit-Policy"}},
+		{"policy name against w=", header("RateLimit-Policy", `"50-in-2sec"; q=50; w=1`), true,
+			Quota{Limit: 50, Remaining: -1, Window: time.Second, Header: "RateLimit-Policy"}},
+		{"policy name with another count", header("RateLimit-Policy", `"49-in-0.5sec"; q=50; w=1`), true,
+			Quota{Limit: 50, Remaining: -1, Window: time.Second, Header: "RateLimit-Policy"}},
+		{"policy name, no w=", header("RateLimit-Policy", `"50-in-0.5sec"; q=50`), true,
+			Quota{Limit: 50, Remaining: -1, Window: 500 * time.Millisecond, Header: "RateLimit-Policy"}},
 
 		{"genesys", header("inin-ratelimit-count", "12", "inin-ratelimit-allowed", "300", "inin-ratelimit-reset", "40"), true,
 			Quota{Limit: 300, Remaining: 288, Reset: 40 * time.Second, Header: "inin-ratelimit"}},
@@ -99,5 +118,40 @@ func TestParseQuotaLowerCaseNames(t *testing.T) {
 	want := Quota{Limit: 100, Remaining: 5, Reset: 30 * time.Second, Header: "X-RateLimit"}
 	if q, ok := ParseQuota(h, testNow); !ok || q != want {
 		t.Fatalf("ParseQuota = %+v, %v; want %+v", q, ok, want)
+	}
+}
+
+func TestNamedWindow(t *testing.T) {
+	tests := []struct {
+		name  string
+		quota int
+		want  time.Duration
+		ok    bool
+	}{
+		{"50-in-0.5sec", 50, 500 * time.Millisecond, true},
+		{"15-in-0.15sec", 15, 150 * time.Millisecond, true},
+		{"100-in-1sec", 100, time.Second, true},
+		{"100-in-15min", 100, 15 * time.Minute, true},
+		{"5-in-1hr", 5, time.Hour, true},
+		{"5-in-2hrs", 5, 2 * time.Hour, true},
+		{"1000-in-1day", 1000, 24 * time.Hour, true},
+		{"1000-in-7days", 1000, 7 * 24 * time.Hour, true},
+		{"50-in-0.5sec", 49, 0, false},   // the count is not the quota
+		{"50-in-0.5sec", 0, 0, false},    // no quota to check it against
+		{"50-in-0.5s", 50, 0, false},     // not a unit express writes
+		{"50-in-sec", 50, 0, false},      // no number
+		{"50-in-0sec", 50, 0, false},     // no window
+		{"50-in-1.2.3sec", 50, 0, false}, // not a number
+		{"50-in--1sec", 50, 0, false},
+		{"default", 50, 0, false},
+		{"", 50, 0, false},
+		{"50-in-1e9days", 50, 0, false}, // not a decimal
+		{"50-in-99999999999999999999days", 50, 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := namedWindow(tt.name, tt.quota)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("namedWindow(%q, %d) = %v, %v; want %v, %v", tt.name, tt.quota, got, ok, tt.want, tt.ok)
+		}
 	}
 }

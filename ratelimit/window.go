@@ -1123,6 +1123,18 @@ func (w *windowModel) triedRefused(sent time.Time) bool {
 // (and the precision of the server's clock) is the claim: by then the
 // window has surely ended.
 func (w *windowModel) claims() (claim, test time.Duration) {
+	claim, test = w.resetClaims()
+	if c := w.policyClaim(); c > 0 && (claim == 0 || c < claim) {
+		claim = c
+		if test >= claim {
+			test = 0
+		}
+	}
+	return claim, test
+}
+
+// resetClaims is claims as the server's reset alone says them.
+func (w *windowModel) resetClaims() (claim, test time.Duration) {
 	claim = w.claim
 	if !w.claimSecond || w.second.IsZero() || w.rounding == roundsDown {
 		return claim, 0
@@ -1137,6 +1149,21 @@ func (w *windowModel) claims() (claim, test time.Duration) {
 		test = 0
 	}
 	return claim, test
+}
+
+// policyClaim is when the window the server's policy states ends, from
+// startSent, while no reset showed the length (0 none): the window began
+// when the server had its first request, by that request's answer at
+// the latest. A reset whole seconds from now (express-rate-limit's t=1
+// for half a second) claims the first window's end a round second late,
+// where a policy named "50-in-0.5sec" claims it to the millisecond; a
+// probe at the claim that finds the window over ends it there, and one
+// refused puts the policy aside (checkPolicy, with the bounds it gave).
+func (w *windowModel) policyClaim() time.Duration {
+	if w.hi > 0 || w.policy <= 0 || w.policyOff || w.aligned {
+		return 0
+	}
+	return w.startRecv.Sub(w.startSent) + w.policy
 }
 
 // claimList is the claim and the test claims gives, those set.
