@@ -184,11 +184,12 @@ func simCases() []simCase {
 		// t=1 for 150ms or 500ms) and to the millisecond in its policy's
 		// name ("50-in-0.5sec"): read from the name and claimed from the
 		// first request, the first window's end is found where it is,
-		// its quota whole. Before: 0.91 / 0.97 at 15 per 150ms, and 0.81
-		// at 50 per 500ms, whose first window a probe held to find its
-		// end left a request short, which with 400 rows cost a ninth
-		// window for one (cold: 0.80, now 0.87, its slow first answers
-		// still leave the first window three short).
+		// its quota whole. Before: 0.97 (cold 0.89) at 15 per 150ms, now
+		// 0.99 (0.91); 0.81 at 50 per 500ms, whose first window a probe
+		// held to find its end left a request short, which with 400 rows
+		// cost a ninth window for one, now 1.00 (cold: 0.80, now 0.87,
+		// its slow first answers still leave the first window three
+		// short).
 		{"fixed window 15/150ms from first request (express)", func() simServer {
 			return &simFixed{limit: 15, window: w150, countRefused: true, style: styleExpress}
 		}, idealFixed(15, w150), 0.95, 0.03, 0.88, 0.97, 0},
