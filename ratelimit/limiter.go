@@ -851,7 +851,7 @@ func (l *Limiter) success(sent, now time.Time, q Quota, ok bool) {
 		}
 	}
 	if l.adapt.win != nil && ok {
-		l.adapt.win.statePolicy(q.Window)
+		l.adapt.win.statePolicy(q.Window, q.WindowNamed)
 	}
 	l.repaced(now)
 }

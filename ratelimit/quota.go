@@ -16,6 +16,10 @@ type Quota struct {
 	Remaining int           // requests left now; -1 unknown
 	Reset     time.Duration // time until the quota is fully replenished / window resets; 0 unknown
 	Window    time.Duration // policy window (RateLimit-Policy w=, or a limit header's w= / window=); 0 unknown
+	// WindowNamed is set when Window was read from the policy's name
+	// ("50-in-0.5sec", namedWindow): to the millisecond, where w= gives
+	// whole seconds rounded up.
+	WindowNamed bool
 	Header    string        // header family: "RateLimit", "RateLimit-Policy", "X-RateLimit", "X-Rate-Limit" or "inin-ratelimit"
 	// ResetSecond is set when Reset names an instant the server gave to
 	// the whole second (Unix seconds, an HTTP or JavaScript date, an ISO
@@ -129,7 +133,7 @@ func ietfQuota(h http.Header, ref refs) (Quota, bool) {
 			q.Limit = p.quota
 		}
 		if q.Window == 0 {
-			q.Window = p.window
+			q.Window, q.WindowNamed = p.window, p.named
 		}
 		if !found {
 			q.Header, found = familyRateLimitPolicy, true
@@ -193,6 +197,7 @@ func fewerLeft(a, b rateLimitItem) bool {
 type ratePolicy struct {
 	quota  int
 	window time.Duration
+	named  bool // window read from the name (namedWindow)
 }
 
 // pickPolicy finds the policy named like the RateLimit item we chose, or
@@ -226,7 +231,7 @@ func pickPolicy(members []fieldMember, name string) (ratePolicy, bool) {
 		if d, ok := namedWindow(m.value, p.quota); ok && (!wOK || d <= p.window && p.window-d < time.Second) {
 			// The name states the window finer than w= (whole
 			// seconds, rounded up), and agrees with it.
-			p.window = d
+			p.window, p.named = d, true
 		}
 		if name != "" && m.value == name {
 			return p, true

@@ -70,19 +70,19 @@ func TestParseQuota(t *testing.T) {
 		{"express draft-8, window in the policy's name", header(
 			"RateLimit", `"50-in-0.5sec"; r=49; t=1`,
 			"RateLimit-Policy", `"50-in-0.5sec"; q=50; w=1; pk=:e3b0c44298fc:`), true,
-			Quota{Limit: 50, Remaining: 49, Reset: time.Second, Window: 500 * time.Millisecond, Header: "RateLimit"}},
+			Quota{Limit: 50, Remaining: 49, Reset: time.Second, Window: 500 * time.Millisecond, Header: "RateLimit", WindowNamed: true}},
 		{"express draft-8, 15 per 150ms", header(
 			"RateLimit", `"15-in-0.15sec"; r=0; t=1`,
 			"RateLimit-Policy", `"15-in-0.15sec"; q=15; w=1; pk=:e3b0c44298fc:`), true,
-			Quota{Limit: 15, Remaining: 0, Reset: time.Second, Window: 150 * time.Millisecond, Header: "RateLimit"}},
+			Quota{Limit: 15, Remaining: 0, Reset: time.Second, Window: 150 * time.Millisecond, Header: "RateLimit", WindowNamed: true}},
 		{"express draft-8, minutes", header("RateLimit-Policy", `"100-in-1.5min"; q=100; w=90`), true,
-			Quota{Limit: 100, Remaining: -1, Window: 90 * time.Second, Header: "RateLimit-Policy"}},
+			Quota{Limit: 100, Remaining: -1, Window: 90 * time.Second, Header: "RateLimit-Policy", WindowNamed: true}},
 		{"policy name against w=", header("RateLimit-Policy", `"50-in-2sec"; q=50; w=1`), true,
 			Quota{Limit: 50, Remaining: -1, Window: time.Second, Header: "RateLimit-Policy"}},
 		{"policy name with another count", header("RateLimit-Policy", `"49-in-0.5sec"; q=50; w=1`), true,
 			Quota{Limit: 50, Remaining: -1, Window: time.Second, Header: "RateLimit-Policy"}},
 		{"policy name, no w=", header("RateLimit-Policy", `"50-in-0.5sec"; q=50`), true,
-			Quota{Limit: 50, Remaining: -1, Window: 500 * time.Millisecond, Header: "RateLimit-Policy"}},
+			Quota{Limit: 50, Remaining: -1, Window: 500 * time.Millisecond, Header: "RateLimit-Policy", WindowNamed: true}},
 
 		{"genesys", header("inin-ratelimit-count", "12", "inin-ratelimit-allowed", "300", "inin-ratelimit-reset", "40"), true,
 			Quota{Limit: 300, Remaining: 288, Reset: 40 * time.Second, Header: "inin-ratelimit"}},

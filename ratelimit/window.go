@@ -299,6 +299,10 @@ type windowModel struct {
 	policy    time.Duration
 	trusted   bool
 	policyOff bool
+	// policyNamed: the policy's name stated the length to the
+	// millisecond (express-rate-limit's "50-in-0.5sec"), a floor for
+	// what is learned (learned).
+	policyNamed bool
 	// claimHi is the bound above when a request sent at the server's
 	// claim of the window's end opened the next window (opened): the
 	// window most likely ends just before it. 0 none.
@@ -863,11 +867,11 @@ func (w *windowModel) narrow(lo, hi time.Duration) {
 
 // statePolicy records the window length the server's policy header
 // states, a claim to check against the counter's resets.
-func (w *windowModel) statePolicy(d time.Duration) {
+func (w *windowModel) statePolicy(d time.Duration, named bool) {
 	if d <= 0 || w.policyOff || d == w.policy {
 		return
 	}
-	w.policy, w.trusted = d, false
+	w.policy, w.policyNamed, w.trusted = d, named, false
 	w.checkPolicy()
 	w.plan()
 }
@@ -1211,13 +1215,22 @@ func (w *windowModel) priorWindow(recv, last time.Time) {
 // from late openers would send into windows not yet ended; a window a
 // few percent long costs a few percent, one short costs 429s. A length
 // the server stated and a request near its end confirmed holds on any
-// grid.
+// grid; one it named to the millisecond is the least learned.
 func (w *windowModel) learned() time.Duration {
 	l := w.length()
-	if w.trusted || w.gridOff || w.gridHi <= l || len(w.grid) < gridMinWindows {
-		return l
+	if !w.trusted && !w.gridOff && w.gridHi > l && len(w.grid) >= gridMinWindows {
+		l = w.gridHi
 	}
-	return w.gridHi
+	if w.policyNamed && l < w.policy {
+		// A window the server named to the millisecond and measured
+		// shorter was measured from openers late in their windows: on
+		// the clock, where four windows of 50 per 500ms ended before a
+		// refusal showed it aligned, and the length learned from them
+		// (364ms) pinned over the rate. No window is shorter than its
+		// own configuration says.
+		l = w.policy
+	}
+	return l
 }
 
 // scanGrid finds the longest window a grid from the run's first request

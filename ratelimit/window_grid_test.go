@@ -129,3 +129,34 @@ func pinFixedWindow(t *testing.T, srv func() simServer, rows int, seed uint64) (
 	cfg.Clock, cfg.Rand, cfg.InFlight = clk, rnd.Float64, simWorkers
 	return res, simRun(New(cfg), clk, srv(), rows, simWorkers, seed, false), cfg
 }
+
+// TestNamedPolicyFloorsLearned: a window aligned on the clock whose policy
+// names its length to the millisecond ("50-in-0.5sec", as express-rate-
+// limit's headers do), 200 rows through 8 workers: four windows, which
+// ended before a refusal showed the window aligned. Timed from openers
+// late in their windows, it was learned as 50 per 364ms and the pinned
+// flags drew a 429 the adaptive run did not (seed 2). The named length is
+// the least learned.
+func TestNamedPolicyFloorsLearned(t *testing.T) {
+	const window = 500 * time.Millisecond
+	for seed := uint64(1); seed <= 2; seed++ {
+		for _, conc := range []int{1, 2, 8, 16} {
+			srv := func() simServer {
+				return &simFixed{limit: 50, window: window, aligned: true, phase: window / 3, countRefused: true, style: styleExpress}
+			}
+			ad := simRunSeeded(srv(), Config{Adaptive: true}, conc, 200, seed, time.Hour, true)
+			st := ad.stats
+			if st.LearnedModel == ModelFixedWindow && st.LearnedWindow < window {
+				t.Errorf("seed %d, %d workers: learned 50 per %v, shorter than the server's %v", seed, conc, st.LearnedWindow, window)
+			}
+			cfg, ok := st.Pinned()
+			if !ok {
+				continue
+			}
+			pr := simRunSeeded(srv(), cfg, conc, 200, seed, time.Hour, true)
+			if pr.throttled > ad.throttled {
+				t.Errorf("seed %d, %d workers: pinned %v drew %d 429s, the adaptive run %d", seed, conc, cfg.Rate, pr.throttled, ad.throttled)
+			}
+		}
+	}
+}
