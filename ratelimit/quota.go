@@ -20,7 +20,7 @@ type Quota struct {
 	// ("50-in-0.5sec", namedWindow): to the millisecond, where w= gives
 	// whole seconds rounded up.
 	WindowNamed bool
-	Header    string        // header family: "RateLimit", "RateLimit-Policy", "X-RateLimit", "X-Rate-Limit" or "inin-ratelimit"
+	Header      string // header family: "RateLimit", "RateLimit-Policy", "X-RateLimit", "X-Rate-Limit" or "inin-ratelimit"
 	// ResetSecond is set when Reset names an instant the server gave to
 	// the whole second (Unix seconds, an HTTP or JavaScript date, an ISO
 	// time without fractions). Its window ends within a second of that
