@@ -1221,7 +1221,7 @@ func (w *windowModel) learned() time.Duration {
 	if !w.trusted && !w.gridOff && w.gridHi > l && len(w.grid) >= gridMinWindows {
 		l = w.gridHi
 	}
-	if w.policyNamed && l < w.policy {
+	if w.policyNamed && l > 0 && l < w.policy {
 		// A window the server named to the millisecond and measured
 		// shorter was measured from openers late in their windows: on
 		// the clock, where four windows of 50 per 500ms ended before a
