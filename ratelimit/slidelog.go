@@ -188,11 +188,16 @@ func logNotCounter(seen []seenSend, rs []logReading, quota int, w time.Duration)
 		}
 	}
 	need := logMiss + logCounterMiss
+	// Each replay counts its misses only until they reach need: from
+	// there it contradicts the readings enough, however many more.
 	// HAProxy's: periods from the first request.
 	miss := 0
 	start := at[0]
 	prevSent := at[0]
 	for _, r := range rs {
+		if miss >= need {
+			break
+		}
 		for r.at.Sub(start) >= w {
 			start = start.Add(w)
 		}
@@ -215,6 +220,9 @@ func logNotCounter(seen []seenSend, rs []logReading, quota int, w time.Duration)
 		phase := w * time.Duration(k) / logPhases
 		miss := 0
 		for _, r := range rs {
+			if miss >= need {
+				break
+			}
 			ps := r.at.Add(-phase).Truncate(w).Add(phase)
 			prev := before(ps.Add(-w), ps)
 			used := float64(prev)*float64(w-r.at.Sub(ps))/float64(w) + float64(before(ps, r.at))

@@ -139,3 +139,48 @@ func TestLogPacer(t *testing.T) {
 		t.Fatalf("the failed request's place: wait %v, want 9ms (free at 1040ms)", d)
 	}
 }
+
+// logBenchSeen is n accepted sends through a log of 100 per 1s, sent by
+// place as logPacer sends them (the quota 3ms apart, each place again a
+// window and a millisecond after the request that held it), each answered
+// a millisecond later with what the log held. paced makes them one every
+// 10.5ms instead: a steady pace, where HAProxy's and httprate's counters
+// read as the log does and their replays run to the end.
+func logBenchSeen(n int, paced bool) []seenSend {
+	const quota, w = 100, time.Second
+	seen := make([]seenSend, n)
+	for i := range seen {
+		at := simEpoch.Add(time.Duration(i/quota)*(w+time.Millisecond) + time.Duration(i%quota)*3*time.Millisecond)
+		if paced {
+			at = simEpoch.Add(time.Duration(i) * 10500 * time.Microsecond)
+		}
+		seen[i] = seenSend{at: at, recv: at.Add(time.Millisecond), said: true}
+	}
+	for i := range seen {
+		held := 0
+		for j := i - 1; j >= 0 && seen[i].at.Sub(seen[j].at) < w; j-- {
+			held++
+		}
+		seen[i].left = quota - 1 - held
+	}
+	return seen
+}
+
+// BenchmarkLogWindow is what tryLog costs under the Limiter's lock each
+// time a quota more answers came, at pinSeenMax answers kept: a log sent by
+// place (told), and one paced steadily (not told: the counters' replays
+// explain it as well).
+func BenchmarkLogWindow(b *testing.B) {
+	for _, paced := range []bool{false, true} {
+		seen := logBenchSeen(pinSeenMax, paced)
+		_, ok := logWindow(seen, 100)
+		if ok == paced {
+			b.Fatalf("paced %v: logWindow told %v", paced, ok)
+		}
+		b.Run(fmt.Sprintf("paced=%v", paced), func(b *testing.B) {
+			for b.Loop() {
+				logWindow(seen, 100)
+			}
+		})
+	}
+}
