@@ -237,13 +237,12 @@ func pinFlags(cfg ratelimit.Config) string { return probe.PinnedFlags(cfg) }
 // "sliding window, 88.0 requests/s", "bucket: burst 15, 98.2
 // requests/s".
 func learnedLimits(s *runSummary) string {
+	w := time.Duration(s.LearnedWindow * float64(time.Second)).Round(time.Millisecond)
 	switch s.LearnedModel {
 	case ratelimit.ModelFixedWindow:
-		w := time.Duration(s.LearnedWindow * float64(time.Second)).Round(time.Millisecond)
 		return fmt.Sprintf("%d per %v fixed window", s.LearnedBurst, w)
 	case ratelimit.ModelSlidingWindow:
 		if s.LearnedWindow > 0 {
-			w := time.Duration(s.LearnedWindow * float64(time.Second)).Round(time.Millisecond)
 			return fmt.Sprintf("%d per %v sliding log", s.LearnedBurst, w)
 		}
 		return fmt.Sprintf("sliding window, %.1f requests/s", s.LearnedRate)

@@ -968,14 +968,13 @@ func (s Stats) Pinned() (cfg Config, ok bool) {
 	case s.LearnedModel == ModelConcurrency && s.LearnedInFlight > 0:
 		// Not a rate: as many in flight as the server takes (--concurrency).
 		return Config{InFlight: s.LearnedInFlight, InFlightPinned: true}, true
-	case s.LearnedModel == ModelSlidingWindow && s.LearnedWindow > 0 && s.LearnedBurst > 0:
-		// A log (logWindow): each of its quota's places free again a
-		// window after its request was taken.
+	case (s.LearnedModel == ModelFixedWindow || s.LearnedModel == ModelSlidingWindow) && s.LearnedWindow > 0 && s.LearnedBurst > 0:
+		// A fixed window's quota per its length, or a log's (logWindow):
+		// each of its quota's places free again a window after its
+		// request was taken.
 		per := (s.LearnedWindow + time.Millisecond - 1).Truncate(time.Millisecond)
-		return Config{Rate: Rate{Count: float64(s.LearnedBurst), Per: per}, SlidingWindow: true}, true
-	case s.LearnedModel == ModelFixedWindow && s.LearnedWindow > 0 && s.LearnedBurst > 0:
-		per := (s.LearnedWindow + time.Millisecond - 1).Truncate(time.Millisecond)
-		return Config{Rate: Rate{Count: float64(s.LearnedBurst), Per: per}, FixedWindow: true}, true
+		fixed := s.LearnedModel == ModelFixedWindow
+		return Config{Rate: Rate{Count: float64(s.LearnedBurst), Per: per}, FixedWindow: fixed, SlidingWindow: !fixed}, true
 	case s.LearnedRate > 0:
 		cfg := Config{Rate: RateFromPerSecond(s.LearnedRate * pinnedMargin), Burst: s.LearnedBurst}
 		switch {
