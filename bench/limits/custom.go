@@ -161,12 +161,15 @@ func (sc *realScenario) setCustomOption(opt string) error {
 			}
 		}
 	case "style":
-		if err = only(limiters.Express, limiters.Fastify, limiters.Flexible, limiters.Rolling); err == nil {
-			if !slices.Contains(customStyles(sc.Kind), val) {
-				err = fmt.Errorf("option %q: unknown style (%s)", opt, strings.Join(customStyles(sc.Kind), ", "))
-			}
-			sc.Style = val
+		styles := limiters.StylesOf(limiters.Kind(sc.Kind))
+		if len(styles) == 0 {
+			err = fmt.Errorf("option %q: not for %s", key, sc.Kind)
+			break
 		}
+		if !slices.Contains(styles, val) {
+			err = fmt.Errorf("option %q: unknown style (%s)", opt, strings.Join(styles, ", "))
+		}
+		sc.Style = val
 	case "rows":
 		sc.Rows, err = number()
 	case "conc":
@@ -187,21 +190,6 @@ func (sc *realScenario) setCustomOption(opt string) error {
 		err = fmt.Errorf("unknown option %q (burst, noburst, queue, delay, status, style, rows, conc, latency, wire)", key)
 	}
 	return err
-}
-
-// customStyles are the header styles of kind.
-func customStyles(kind string) []string {
-	switch limiters.Kind(kind) {
-	case limiters.Express:
-		return limiters.ExpressStyles()
-	case limiters.Fastify:
-		return limiters.FastifyStyles()
-	case limiters.Flexible:
-		return limiters.FlexibleStyles()
-	case limiters.Rolling:
-		return limiters.RollingStyles()
-	}
-	return nil
 }
 
 // customKinds are the limiters -custom starts, sorted.

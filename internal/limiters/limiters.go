@@ -316,8 +316,9 @@ const (
 // server.
 func RollingStyles() []string { return []string{StyleRollingReadme, StyleRollingInfo} }
 
-// stylesOf lists kind's styles; none for a limiter that has no styles.
-func stylesOf(kind Kind) []string {
+// StylesOf lists kind's styles (Config.Style); none for a limiter that
+// has no styles.
+func StylesOf(kind Kind) []string {
 	switch kind {
 	case Express:
 		return ExpressStyles()
@@ -443,11 +444,11 @@ func (c Config) check() error {
 		return fmt.Errorf("a queue needs a burst: NoBurst with Queue or Delay")
 	case c.Delay > 0 && c.Delay >= c.burst():
 		return fmt.Errorf("delay %d: want it under the burst %d (at the burst nothing waits: nodelay)", c.Delay, c.burst())
-	case c.Style != "" && !slices.Contains(stylesOf(c.Kind), c.Style):
-		if len(stylesOf(c.Kind)) == 0 {
+	case c.Style != "" && !slices.Contains(StylesOf(c.Kind), c.Style):
+		if len(StylesOf(c.Kind)) == 0 {
 			return fmt.Errorf("style %q: %s has no styles", c.Style, c.Kind)
 		}
-		return fmt.Errorf("style %q: want one of %s for %s", c.Style, strings.Join(stylesOf(c.Kind), ", "), c.Kind)
+		return fmt.Errorf("style %q: want one of %s for %s", c.Style, strings.Join(StylesOf(c.Kind), ", "), c.Kind)
 	case c.Status != 0 && (c.Status < 400 || c.Status > 599):
 		return fmt.Errorf("status %d: a refusal is a 4xx or 5xx", c.Status)
 	case c.Dir == "":
