@@ -211,7 +211,13 @@
 // refused there the stated length is taken and the measuring ends
 // (express-rate-limit's w=1 at 100 per 1s); a length outside the bounds
 // (its w=1 for a window of 150ms, rounded up), a try taken before it, or
-// a refusal while paced by it puts the claim aside for good. A window is timed from its first request's answer, when the
+// a refusal while paced by it puts the claim aside for good. A policy
+// named "<quota>-in-<window>" (express-rate-limit's default name,
+// "50-in-0.5sec") states the length to the millisecond; read where it
+// agrees with q= and w=, it is also the first window's claim from its
+// first request's answer, before any reset (policyClaim), and the least
+// length learned (an aligned window measured from late openers reads
+// shorter). A window is timed from its first request's answer, when the
 // server surely had it, so slow answers never make it early; that request
 // goes alone and the rest of the quota with its answer (or two round
 // trips later, at most a tenth of the window, without one), since a
