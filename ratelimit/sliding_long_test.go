@@ -15,10 +15,11 @@ import (
 //
 // A --rate alone sends up to 1 + r*W in a window W, so the flags hold
 // no more than the quota less one per window; a log's flags (--window
-// sliding, logWindow) its quota per a window no shorter than the log's. Paced a few requests a
-// window, a counter's reading against our sends showed a window short of
-// the real one: go-chi/httprate's weighs its previous period as if its
-// requests were spread over it, HAProxy's rounds down (10 per 5s learned
+// sliding, logWindow) its quota per a window no shorter than the log's.
+// Paced a few requests a window, a counter's reading against our sends
+// showed a window short of the real one: go-chi/httprate's weighs its
+// previous period as if its requests were spread over it, HAProxy's
+// rounds down (10 per 5s learned
 // at 2.22/s, pinned 2.15/s, 3 429s). And a log refused while paced had
 // fewer than 20 answers to weigh, so what was learned was the refill its
 // counter showed, the bursts after the pauses included: 10 per 5s
