@@ -1004,20 +1004,22 @@ func (s Stats) Pinned() (cfg Config, ok bool) {
 // its quota at once as it comes free, each place free a window after its
 // request's answer. The pace the sliding window steers by keeps the pool
 // a request or more under the quota per window and never sends it at
-// once; a log takes both. Looked for once a quota more answers came, as
-// long as the answers are kept (pinSeenMax), and never again after a
-// refusal while paced so (throttle).
+// once; a log takes both. Looked for again once a tenth of the quota
+// more answers came (an eighth of those kept, up to a quota, where many
+// are: each look reads them all), as long as the answers are kept
+// (pinSeenMax), and never again after a refusal while paced so
+// (throttle).
 func (l *Limiter) tryLog(now time.Time) {
 	a := l.adapt
 	if l.log != nil || a.logOff || !a.sliding || a.limitSaid <= 0 || a.win != nil || a.ra != nil || a.conc != nil || a.bare != nil {
 		return
 	}
 	q := a.burstSize()
-	if len(a.seen) < a.logChecked+q {
+	if len(a.seen) < a.logChecked+max(logStepMin, q/10, min(q, len(a.seen)/8)) {
 		return
 	}
 	a.logChecked = len(a.seen)
-	w, ok := logWindow(a.seen, q)
+	w, ok := logWindow(a.seen, q, l.openFrom())
 	if !ok {
 		return
 	}
@@ -1035,6 +1037,15 @@ func (l *Limiter) tryLog(now time.Time) {
 	}
 	l.log = p
 	l.wakeWaiters()
+}
+
+// openFrom is when the oldest request still on its way left (zero: none
+// is).
+func (l *Limiter) openFrom() time.Time {
+	if len(l.fl.open) == 0 {
+		return time.Time{}
+	}
+	return l.fl.open[0]
 }
 
 // Paused reports the end of the current pause, if the pool is paused at now.
@@ -1068,7 +1079,7 @@ func (l *Limiter) Stats() Stats {
 		case s.LearnedRate > 0 && l.adapt.sliding:
 			s.LearnedModel = ModelSlidingWindow
 			if q := l.adapt.burstSize(); l.adapt.limitSaid > 0 {
-				if w, ok := logWindow(l.adapt.seen, q); ok {
+				if w, ok := logWindow(l.adapt.seen, q, l.openFrom()); ok {
 					// A log: its quota back whole a window after.
 					s.LearnedBurst, s.LearnedWindow, s.LearnedRate = q, w, float64(q)/w.Seconds()
 				}

@@ -31,13 +31,20 @@ import (
 // phase, weighed exactly, httprate's) must say other than it did where
 // the pace changed (logNotCounter).
 
-// logMinReadings is how many counter readings, and at least twice the
-// quota, logWindow needs; logAgree the share of them whose bounds on the
-// window must overlap (a request sent just before another may reach the
-// server just after it, which shifts a reading's span by one request).
+// logMinReadings is how many counter readings that bound the window
+// from above (some request of ours had left it) logWindow needs; logAgree
+// the share of all readings whose bounds on the window must overlap (a
+// request sent just before another may reach the server just after it,
+// which shifts a reading's span by one request). A log's first readings
+// after its first burst went back tell it: the places come back in that
+// burst's shape, a counter's weighed over its whole period.
 const (
 	logMinReadings = 20
 	logAgree       = 0.95
+	// logStepMin is the fewest answers between two looks for a log
+	// (tryLog), who looks again after a tenth of the quota, or an eighth
+	// of the answers kept, up to a quota.
+	logStepMin = 4
 	// logPhases is how many phases of a counter on the clock
 	// logNotCounter replays, and logCounterMiss how many more readings
 	// than the log each must contradict.
@@ -64,15 +71,27 @@ type logReading struct {
 // logWindow reports the window of the log that the counter readings in
 // seen (accepted requests, in send order, with what each answer said was
 // left) show, for a quota of quota: the longest window every reading but
-// a few allows. ok is false when too few readings said, when they do not
-// agree on a window (no log, or not ours alone), or when a counter over
-// periods of that length explains them as well (logNotCounter).
-func logWindow(seen []seenSend, quota int) (time.Duration, bool) {
+// a few allows. Requests still on their way when it looks left from open
+// on (zero: none). ok is false when too few readings said, when they do
+// not agree on a window (no log, or not ours alone), or when a counter
+// over periods of that length explains them as well (logNotCounter).
+func logWindow(seen []seenSend, quota int, open time.Time) (time.Duration, bool) {
 	if quota < 2 {
 		return 0, false
 	}
 	var rs []logReading
 	odd := 0
+	// Send and answer times as nanoseconds since our first send, for
+	// crowdedReading; lat is the longest any answer took: no request
+	// reached the server later than that after it left.
+	t0 := seen[0].at
+	at, recv := make([]int64, len(seen)), make([]int64, len(seen))
+	var lat int64
+	for i, s := range seen {
+		at[i], recv[i] = int64(s.at.Sub(t0)), int64(s.recv.Sub(t0))
+		lat = max(lat, recv[i]-at[i])
+	}
+	var heap []int64
 	for i, s := range seen {
 		if !s.said {
 			continue
@@ -84,8 +103,19 @@ func logWindow(seen []seenSend, quota int) (time.Duration, bool) {
 		}
 		if crowded(seen, i) {
 			// Another of ours left within logJitter of it: either may
-			// have reached the server first, and the reading's bounds
-			// would be a request off (a pool's burst).
+			// have reached the server first (a pool's burst). Read by
+			// what each request's flight allows.
+			if !open.IsZero() && s.recv.After(open) {
+				// A request still on its way may have reached the
+				// server before this one and is not in seen.
+				continue
+			}
+			in, out, ok := crowdedReading(at, recv, i, used, lat, &heap)
+			if !ok {
+				odd++
+				continue
+			}
+			rs = append(rs, logReading{at: s.at, used: used, in: in, out: out})
 			continue
 		}
 		j := i - used
@@ -105,7 +135,13 @@ func logWindow(seen []seenSend, quota int) (time.Duration, bool) {
 		}
 		rs = append(rs, r)
 	}
-	if len(rs) < max(logMinReadings, 2*quota) {
+	told := 0
+	for _, r := range rs {
+		if r.out < logNoBound {
+			told++
+		}
+	}
+	if told < logMinReadings {
 		return 0, false
 	}
 	lo, hi, agree := logBest(rs)
@@ -119,6 +155,91 @@ func logWindow(seen []seenSend, quota int) (time.Duration, bool) {
 	// longer than that has let a request go a window after it took it,
 	// however our send times lie from the server's.
 	return hi + logJitter, true
+}
+
+// crowdedReading is what the counter reading of the i-th of our accepted
+// requests (sent at at, answered at recv, in nanoseconds, sorted by at;
+// none took longer than lat), sent in a crowd, says of a log's window
+// however the server ordered the crowd: each request reached it somewhere
+// in its flight, between when it left and when its answer came. The log
+// of a window w counted used of ours before the i-th. It surely counted a
+// request answered before the i-th left and sent within w of its answer:
+// so w is no longer than out, when the (used+1)-th latest of those left.
+// It can have counted only a request sent before the i-th's answer came
+// and answered within w of its leaving: so w is longer than in, when the
+// used-th latest answer among those came before the i-th left. ok is
+// false when no window allows it. heap is room it reuses.
+func crowdedReading(at, recv []int64, i, used int, lat int64, heap *[]int64) (in, out time.Duration, ok bool) {
+	out = logNoBound
+	sure := 0
+	for k := i - 1; k >= 0; k-- {
+		if recv[k] < at[i] {
+			if sure++; sure > used {
+				out = time.Duration(recv[i] - at[k])
+				break
+			}
+		}
+	}
+	if used > 0 {
+		// The used latest answers among the requests sent before the
+		// i-th's answer came: a min-heap of them.
+		h := (*heap)[:0]
+		top := i
+		for top+1 < len(at) && at[top+1] < recv[i] {
+			top++
+		}
+		for k := top; k >= 0; k-- {
+			if k == i {
+				continue
+			}
+			if len(h) == used && at[k]+lat <= h[0] {
+				// None sent this early was answered later than the
+				// least kept.
+				break
+			}
+			h = heapKeep(h, used, recv[k])
+		}
+		*heap = h
+		if len(h) < used {
+			return 0, 0, false
+		}
+		in = time.Duration(at[i] - h[0])
+	}
+	return in, out, in < out
+}
+
+// heapKeep keeps the n latest times in the min-heap h: t goes in when h
+// has room or t is later than its least.
+func heapKeep(h []int64, n int, t int64) []int64 {
+	switch {
+	case len(h) < n:
+		h = append(h, t)
+		for c := len(h) - 1; c > 0; {
+			p := (c - 1) / 2
+			if h[c] >= h[p] {
+				break
+			}
+			h[c], h[p] = h[p], h[c]
+			c = p
+		}
+	case t > h[0]:
+		h[0] = t
+		for p := 0; ; {
+			c := 2*p + 1
+			if c >= len(h) {
+				break
+			}
+			if c+1 < len(h) && h[c+1] < h[c] {
+				c++
+			}
+			if h[c] >= h[p] {
+				break
+			}
+			h[c], h[p] = h[p], h[c]
+			p = c
+		}
+	}
+	return h
 }
 
 // logBest is the range of windows most readings allow (in < w <= out,
@@ -173,17 +294,27 @@ func logBest(rs []logReading) (lo, hi time.Duration, most int) {
 // rounded down) and go-chi/httprate's on the clock, at logPhases phases
 // (weighed exactly, rounded).
 func logNotCounter(seen []seenSend, rs []logReading, quota int, w time.Duration) bool {
-	at := make([]time.Time, len(seen))
+	// Times as nanoseconds since our first send: the replays below read
+	// them many times over.
+	t0 := seen[0].at
+	at := make([]int64, len(seen))
 	for i, s := range seen {
-		at[i] = s.at
+		at[i] = int64(s.at.Sub(t0))
 	}
 	// before is how many of ours were sent in [from, to).
-	before := func(from, to time.Time) int {
-		return sentBefore(at, to) - sentBefore(at, from)
+	before := func(from, to int64) int {
+		hi, _ := slices.BinarySearch(at, to)
+		lo, _ := slices.BinarySearch(at, from)
+		return hi - lo
 	}
+	rat := make([]int64, len(rs))
+	for i, r := range rs {
+		rat[i] = int64(r.at.Sub(t0))
+	}
+	wn := int64(w)
 	logMiss := 0
-	for _, r := range rs {
-		if before(r.at.Add(-w+1), r.at) != r.used {
+	for i, r := range rs {
+		if before(rat[i]-wn+1, rat[i]) != r.used {
 			logMiss++
 		}
 	}
@@ -194,21 +325,21 @@ func logNotCounter(seen []seenSend, rs []logReading, quota int, w time.Duration)
 	miss := 0
 	start := at[0]
 	prevSent := at[0]
-	for _, r := range rs {
+	for i, r := range rs {
 		if miss >= need {
 			break
 		}
-		for r.at.Sub(start) >= w {
-			start = start.Add(w)
+		for rat[i]-start >= wn {
+			start += wn
 		}
-		if r.at.Sub(prevSent) >= 2*w {
+		if rat[i]-prevSent >= 2*wn {
 			// Idle two periods: a new one from this request.
-			start = r.at
+			start = rat[i]
 		}
-		prevSent = r.at
-		remain := w - r.at.Sub(start)
-		prev := before(start.Add(-w), start)
-		pred := before(start, r.at) + int(int64(prev)*int64(remain)/int64(w))
+		prevSent = rat[i]
+		remain := wn - (rat[i] - start)
+		prev := before(start-wn, start)
+		pred := before(start, rat[i]) + int(int64(prev)*remain/wn)
 		if pred != r.used {
 			miss++
 		}
@@ -216,16 +347,19 @@ func logNotCounter(seen []seenSend, rs []logReading, quota int, w time.Duration)
 	if miss < need {
 		return false
 	}
+	// httprate's periods lie on the clock: multiples of w since the zero
+	// time, as time.Time's Truncate has them, moved by a phase.
+	base := int64(t0.Truncate(w).Sub(t0))
 	for k := range logPhases {
-		phase := w * time.Duration(k) / logPhases
+		phase := int64(w * time.Duration(k) / logPhases)
 		miss := 0
-		for _, r := range rs {
+		for i, r := range rs {
 			if miss >= need {
 				break
 			}
-			ps := r.at.Add(-phase).Truncate(w).Add(phase)
-			prev := before(ps.Add(-w), ps)
-			used := float64(prev)*float64(w-r.at.Sub(ps))/float64(w) + float64(before(ps, r.at))
+			ps := base + floorDiv(rat[i]-phase-base, wn)*wn + phase
+			prev := before(ps-wn, ps)
+			used := float64(prev)*float64(wn-(rat[i]-ps))/float64(wn) + float64(before(ps, rat[i]))
 			if int(math.Round(used)) != r.used {
 				miss++
 			}
@@ -237,6 +371,15 @@ func logNotCounter(seen []seenSend, rs []logReading, quota int, w time.Duration)
 	return true
 }
 
+// floorDiv is a/b rounded down, for b > 0.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b < 0 {
+		q--
+	}
+	return q
+}
+
 // crowded reports whether another of the accepted requests in seen left
 // within logJitter of the i-th while one of the two was on its way: they
 // may have reached the server in either order. One sent after the other's
@@ -244,17 +387,6 @@ func logNotCounter(seen []seenSend, rs []logReading, quota int, w time.Duration)
 func crowded(seen []seenSend, i int) bool {
 	near := func(a, b seenSend) bool { return b.at.Sub(a.at) < logJitter && b.at.Before(a.recv) }
 	return i > 0 && near(seen[i-1], seen[i]) || i+1 < len(seen) && near(seen[i], seen[i+1])
-}
-
-// sentBefore is how many of the send times at (sorted) are before t.
-func sentBefore(at []time.Time, t time.Time) int {
-	i, _ := slices.BinarySearchFunc(at, t, func(x, t time.Time) int {
-		if x.Before(t) {
-			return -1
-		}
-		return 1
-	})
-	return i
 }
 
 // logPacer paces the flags pinned for a sliding window's log (--window

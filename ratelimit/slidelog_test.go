@@ -2,6 +2,8 @@ package ratelimit
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -102,6 +104,104 @@ const logAdaptiveMean = 0.8
 // TestLogPacer: the quota goes at once; a place comes free a window after
 // its request's answer, refused too (some logs count refusals), and a
 // window after a failed one's end (it may have been taken).
+// TestCrowdedReading sends a pool's bursts through a log of 20 per
+// 100ms: 5 requests 200µs apart every 49.75ms, so the burst two before
+// lies about a window back, each request reaching the server at a random
+// point of its 0.5-3ms flight: the server takes a burst in another order
+// than ours, and counts a request a window back or not by when it and
+// the one it reads arrived. Every reading's bounds must allow the real
+// window (in < w <= out), and together they must bound it from above
+// within two flights. A reading whose bounds the send times alone gave
+// (as logWindow reads one not crowded) would exclude the window in some.
+func TestCrowdedReading(t *testing.T) {
+	const quota, w = 20, 100 * time.Millisecond
+	for seed := uint64(1); seed <= 20; seed++ {
+		rnd := rand.New(rand.NewPCG(seed, 1))
+		type req struct{ at, arr, recv time.Duration }
+		var reqs []req
+		for burst := range 8 {
+			for k := range quota / 2 {
+				at := time.Duration(burst)*(w-500*time.Microsecond)/2 + time.Duration(k)*200*time.Microsecond
+				flight := 500*time.Microsecond + time.Duration(rnd.Int64N(int64(2500*time.Microsecond)))
+				arr := at + time.Duration(rnd.Int64N(int64(flight)))
+				reqs = append(reqs, req{at, arr, at + flight})
+			}
+		}
+		// The log's count as the server took them.
+		seen := make([]seenSend, len(reqs))
+		for i, r := range reqs {
+			held := 0
+			for _, o := range reqs {
+				if o.arr < r.arr && r.arr-o.arr < w {
+					held++
+				}
+			}
+			seen[i] = seenSend{at: simEpoch.Add(r.at), recv: simEpoch.Add(r.recv), left: quota - 1 - held, said: true}
+		}
+		at, recv := make([]int64, len(seen)), make([]int64, len(seen))
+		var lat int64
+		for i, r := range reqs {
+			at[i], recv[i] = int64(r.at), int64(r.recv)
+			lat = max(lat, recv[i]-at[i])
+		}
+		var heap []int64
+		naive := 0
+		least := logNoBound
+		for i := range seen {
+			used := quota - 1 - seen[i].left
+			in, out, ok := crowdedReading(at, recv, i, used, lat, &heap)
+			if !ok || in >= w || out < w {
+				t.Fatalf("seed %d, request %d (%d used): in %v, out %v, ok %v: want in < %v <= out", seed, i, used, in, out, ok, w)
+			}
+			least = min(least, out)
+			if j := i - used; j > 0 && (seen[i].at.Sub(seen[j].at) >= w+logJitter || seen[i].at.Sub(seen[j-1].at)+logJitter < w) {
+				naive++
+			}
+		}
+		if least > w+2*time.Duration(lat) {
+			t.Errorf("seed %d: the readings bound the window at %v, more than two flights past %v", seed, least, w)
+		}
+		if seed == 1 && naive == 0 {
+			t.Errorf("no reading the send order alone misreads: the test does not reorder")
+		}
+	}
+}
+
+// TestLogWindowTellsCrowds: a log sent in a pool's bursts (every reading
+// crowded) is told from its first window's readings, and its window
+// learned no more than a flight and twice logJitter over; the same sends through HAProxy's
+// counter (periods from the first request, its count what a steady
+// burst leaves) are not.
+func TestLogWindowTellsCrowds(t *testing.T) {
+	seen := logBenchSeen(300, "crowd")
+	w, ok := logWindow(seen, 100, time.Time{})
+	if !ok || w < time.Second || w > time.Second+2*time.Millisecond+2*logJitter {
+		t.Fatalf("a crowded log: told %v, window %v; want told, 1s to 1.006s", ok, w)
+	}
+	// Two bursts and the first readings of a third, counted by a
+	// counter of 100 per 1s weighing its previous period.
+	hap := slices.Clone(seen)
+	for i := range hap {
+		el := hap[i].at.Sub(seen[0].at)
+		period := el / time.Second
+		prev := 0
+		cur := 0
+		for _, o := range hap[:i] {
+			switch o.at.Sub(seen[0].at) / time.Second {
+			case period - 1:
+				prev++
+			case period:
+				cur++
+			}
+		}
+		remain := time.Second - (el - period*time.Second)
+		hap[i].left = max(100-1-cur-int(int64(prev)*int64(remain)/int64(time.Second)), 0)
+	}
+	if w, ok := logWindow(hap, 100, time.Time{}); ok {
+		t.Fatalf("HAProxy's counter told as a log of %v", w)
+	}
+}
+
 func TestLogPacer(t *testing.T) {
 	t0 := simEpoch
 	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
@@ -145,16 +245,23 @@ func TestLogPacer(t *testing.T) {
 // window and a millisecond after the request that held it), each answered
 // a millisecond later with what the log held. paced makes them one every
 // 10.5ms instead: a steady pace, where HAProxy's and httprate's counters
-// read as the log does and their replays run to the end.
-func logBenchSeen(n int, paced bool) []seenSend {
+// read as the log does and their replays run to the end. crowd sends each
+// window's quota 100µs apart, each answered 2ms later: a pool's burst,
+// every reading crowded (crowdedReading).
+func logBenchSeen(n int, how string) []seenSend {
 	const quota, w = 100, time.Second
 	seen := make([]seenSend, n)
 	for i := range seen {
 		at := simEpoch.Add(time.Duration(i/quota)*(w+time.Millisecond) + time.Duration(i%quota)*3*time.Millisecond)
-		if paced {
+		lat := time.Millisecond
+		switch how {
+		case "paced":
 			at = simEpoch.Add(time.Duration(i) * 10500 * time.Microsecond)
+		case "crowd":
+			at = simEpoch.Add(time.Duration(i/quota)*(w+3*time.Millisecond) + time.Duration(i%quota)*100*time.Microsecond)
+			lat = 2 * time.Millisecond
 		}
-		seen[i] = seenSend{at: at, recv: at.Add(time.Millisecond), said: true}
+		seen[i] = seenSend{at: at, recv: at.Add(lat), said: true}
 	}
 	for i := range seen {
 		held := 0
@@ -167,19 +274,18 @@ func logBenchSeen(n int, paced bool) []seenSend {
 }
 
 // BenchmarkLogWindow is what tryLog costs under the Limiter's lock each
-// time a quota more answers came, at pinSeenMax answers kept: a log sent by
-// place (told), and one paced steadily (not told: the counters' replays
-// explain it as well).
+// time it looks, at pinSeenMax answers kept: a log sent by place (told),
+// one paced steadily (not told: the counters' replays explain it as
+// well), and one sent in a pool's bursts (told, every reading crowded).
 func BenchmarkLogWindow(b *testing.B) {
-	for _, paced := range []bool{false, true} {
-		seen := logBenchSeen(pinSeenMax, paced)
-		_, ok := logWindow(seen, 100)
-		if ok == paced {
-			b.Fatalf("paced %v: logWindow told %v", paced, ok)
+	for _, how := range []string{"place", "paced", "crowd"} {
+		seen := logBenchSeen(pinSeenMax, how)
+		if _, ok := logWindow(seen, 100, time.Time{}); ok != (how != "paced") {
+			b.Fatalf("%s: logWindow told %v", how, ok)
 		}
-		b.Run(fmt.Sprintf("paced=%v", paced), func(b *testing.B) {
+		b.Run(how, func(b *testing.B) {
 			for b.Loop() {
-				logWindow(seen, 100)
+				logWindow(seen, 100, time.Time{})
 			}
 		})
 	}
