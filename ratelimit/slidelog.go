@@ -32,7 +32,10 @@ import (
 // the pace changed (logNotCounter).
 
 // logMinReadings is how many counter readings that bound the window
-// from above (some request of ours had left it) logWindow needs; logAgree
+// from above (some request of ours had left it) logWindow needs, and a
+// quota's worth where that is fewer (at least 10): a second window's
+// readings, a log of 10 per 1s with 2 workers told in its third second
+// rather than its fourth; logAgree
 // the share of all readings whose bounds on the window must overlap (a
 // request sent just before another may reach the server just after it,
 // which shifts a reading's span by one request). A log's first readings
@@ -141,7 +144,7 @@ func logWindow(seen []seenSend, quota int, open time.Time) (time.Duration, bool)
 			told++
 		}
 	}
-	if told < logMinReadings {
+	if told < min(logMinReadings, max(10, quota)) {
 		return 0, false
 	}
 	lo, hi, agree := logBest(rs)
