@@ -44,15 +44,28 @@ import (
 const (
 	logMinReadings = 20
 	logAgree       = 0.95
+	// logCrowd is how many requests beyond its count crowdedReading
+	// reads back, or sent in a request's flight, before it weakens a
+	// bound rather than read on.
+	logCrowd = 64
 	// logStepMin is the fewest answers between two looks for a log
-	// (tryLog), who looks again after a tenth of the quota, or an eighth
-	// of the answers kept, up to a quota.
+	// (tryLog), which looks again after the larger of a tenth of the
+	// quota and an eighth of the answers kept (up to a quota).
 	logStepMin = 4
 	// logPhases is how many phases of a counter on the clock
 	// logNotCounter replays, and logCounterMiss how many more readings
 	// than the log each must contradict.
 	logPhases      = 20
 	logCounterMiss = 3
+	// logGridFrom is how many windows the readings span from where
+	// logNotCounter replays the counters at periods up to logPeriodRange
+	// (a share of the window) either side of it too, each a step off
+	// drifting logDrift of a period over the readings, in logGridSteps
+	// steps at most either side.
+	logGridFrom    = 8
+	logPeriodRange = 0.03
+	logDrift       = 0.1
+	logGridSteps   = 12
 	// logJitter is how far from our send times the server's may lie
 	// apart: paced by its places, a log's readings lie within a
 	// millisecond of its window, one way or the other.
@@ -88,11 +101,13 @@ func logWindow(seen []seenSend, quota int, open time.Time) (time.Duration, bool)
 	// crowdedReading; lat is the longest any answer took: no request
 	// reached the server later than that after it left.
 	t0 := seen[0].at
-	at, recv := make([]int64, len(seen)), make([]int64, len(seen))
-	var lat int64
+	at, recv, latest := make([]int64, len(seen)), make([]int64, len(seen)), make([]int64, len(seen))
 	for i, s := range seen {
 		at[i], recv[i] = int64(s.at.Sub(t0)), int64(s.recv.Sub(t0))
-		lat = max(lat, recv[i]-at[i])
+		latest[i] = recv[i]
+		if i > 0 {
+			latest[i] = max(latest[i], latest[i-1])
+		}
 	}
 	var heap []int64
 	for i, s := range seen {
@@ -113,7 +128,7 @@ func logWindow(seen []seenSend, quota int, open time.Time) (time.Duration, bool)
 				// server before this one and is not in seen.
 				continue
 			}
-			in, out, ok := crowdedReading(at, recv, i, used, lat, &heap)
+			in, out, ok := crowdedReading(at, recv, latest, i, used, &heap)
 			if !ok {
 				odd++
 				continue
@@ -162,20 +177,24 @@ func logWindow(seen []seenSend, quota int, open time.Time) (time.Duration, bool)
 
 // crowdedReading is what the counter reading of the i-th of our accepted
 // requests (sent at at, answered at recv, in nanoseconds, sorted by at;
-// none took longer than lat), sent in a crowd, says of a log's window
-// however the server ordered the crowd: each request reached it somewhere
-// in its flight, between when it left and when its answer came. The log
-// of a window w counted used of ours before the i-th. It surely counted a
-// request answered before the i-th left and sent within w of its answer:
-// so w is no longer than out, when the (used+1)-th latest of those left.
-// It can have counted only a request sent before the i-th's answer came
-// and answered within w of its leaving: so w is longer than in, when the
-// used-th latest answer among those came before the i-th left. ok is
-// false when no window allows it. heap is room it reuses.
-func crowdedReading(at, recv []int64, i, used int, lat int64, heap *[]int64) (in, out time.Duration, ok bool) {
+// latest[k] the latest answer of the first k+1), sent in a crowd, says of
+// a log's window however the server ordered the crowd: each request
+// reached it somewhere in its flight, between when it left and when its
+// answer came. The log of a window w counted used of ours before the
+// i-th. It surely counted a request answered before the i-th left and
+// sent within w of its answer: so w is no longer than out, when the
+// (used+1)-th latest of those left. It can have counted only a request
+// sent before the i-th's answer came and answered within w of its
+// leaving: so w is longer than in, when the used-th latest answer among
+// those came before the i-th left. Each bound is weakened rather than
+// read past logCrowd requests beyond used (each look reads every
+// reading: no look may take long, whatever the quota or one slow answer),
+// in to 0 at worst. ok is false when no window allows it. heap is room
+// it reuses.
+func crowdedReading(at, recv, latest []int64, i, used int, heap *[]int64) (in, out time.Duration, ok bool) {
 	out = logNoBound
 	sure := 0
-	for k := i - 1; k >= 0; k-- {
+	for k := i - 1; k >= max(0, i-used-logCrowd); k-- {
 		if recv[k] < at[i] {
 			if sure++; sure > used {
 				out = time.Duration(recv[i] - at[k])
@@ -183,21 +202,47 @@ func crowdedReading(at, recv []int64, i, used int, lat int64, heap *[]int64) (in
 			}
 		}
 	}
-	if used > 0 {
-		// The used latest answers among the requests sent before the
-		// i-th's answer came: a min-heap of them.
-		h := (*heap)[:0]
-		top := i
-		for top+1 < len(at) && at[top+1] < recv[i] {
-			top++
+	if used == 0 {
+		return 0, out, true
+	}
+	// The requests sent before the i-th's answer came: up to top.
+	top := i
+	for top+1 < len(at) && at[top+1] < recv[i] {
+		if top-i == logCrowd {
+			// More than logCrowd sent in its flight: any of many may
+			// have come first.
+			return 0, out, true
 		}
-		for k := top; k >= 0; k-- {
+		top++
+	}
+	if top < used {
+		// Fewer of ours than it counted.
+		return 0, 0, false
+	}
+	// latest answer: no later than any of the used latest answers among
+	// them (all but used-1 of them, i aside, were answered by then).
+	var least int64
+	if used > logCrowd {
+		// All but used-1 of them, i aside: those up to j.
+		j := top - used + 1
+		if i >= j {
+			j--
+		}
+		if j < 0 || i <= j {
+			return 0, out, true
+		}
+		least = latest[j]
+	} else {
+		// The used latest answers among them: a min-heap, read down
+		// until no earlier request was answered later than its least,
+		// or logCrowd past used.
+		h := (*heap)[:0]
+		k := top
+		for ; k >= 0 && k >= i-used-logCrowd; k-- {
 			if k == i {
 				continue
 			}
-			if len(h) == used && at[k]+lat <= h[0] {
-				// None sent this early was answered later than the
-				// least kept.
+			if len(h) == used && latest[k] <= h[0] {
 				break
 			}
 			h = heapKeep(h, used, recv[k])
@@ -206,8 +251,13 @@ func crowdedReading(at, recv []int64, i, used int, lat int64, heap *[]int64) (in
 		if len(h) < used {
 			return 0, 0, false
 		}
-		in = time.Duration(at[i] - h[0])
+		least = h[0]
+		if k >= 0 && latest[k] > least {
+			// Cut short: one before may have come later.
+			least = latest[k]
+		}
 	}
+	in = max(time.Duration(at[i]-least), 0)
 	return in, out, in < out
 }
 
@@ -290,13 +340,22 @@ func logBest(rs []logReading) (lo, hi time.Duration, most int) {
 	return lo, hi, most
 }
 
-// logNotCounter reports whether every counter over periods of w, replayed
-// over our accepted sends, contradicts logCounterMiss more of the
-// readings than the log of window w does: HAProxy's (periods from the
-// first request, anew after two idle periods, the previous one's weight
-// rounded down) and go-chi/httprate's on the clock, at logPhases phases
-// (weighed exactly, rounded).
+// logNotCounter reports whether every counter over periods near w,
+// replayed over our accepted sends, contradicts logCounterMiss more of
+// the latest readings than the log of window w does: HAProxy's (periods
+// from the first request, anew after two idle periods, the previous one's
+// weight rounded down) and go-chi/httprate's on the clock, at logPhases
+// phases (weighed exactly, rounded). A counter's period is not the window
+// a log's bounds name (go-chi/httprate at 15 per 150ms read as a log of
+// 148.5ms), and a replay a period a hundredth off drifts a phase in a
+// hundred periods: its misses grow with the run, and a long run's counter
+// once read as a log (pinned by place: 22% 429s). So where the readings
+// span many periods, the counters are replayed at periods either side of
+// w too (logGridFrom).
 func logNotCounter(seen []seenSend, rs []logReading, quota int, w time.Duration) bool {
+	if w <= 0 {
+		return false
+	}
 	// Times as nanoseconds since our first send: the replays below read
 	// them many times over.
 	t0 := seen[0].at
@@ -304,74 +363,123 @@ func logNotCounter(seen []seenSend, rs []logReading, quota int, w time.Duration)
 	for i, s := range seen {
 		at[i] = int64(s.at.Sub(t0))
 	}
-	// before is how many of ours were sent in [from, to).
-	before := func(from, to int64) int {
-		hi, _ := slices.BinarySearch(at, to)
-		lo, _ := slices.BinarySearch(at, from)
-		return hi - lo
-	}
-	rat := make([]int64, len(rs))
+	c := counterReplay{at: at, t0: t0, rat: make([]int64, len(rs)), sent: make([]int, len(rs)), rs: rs}
 	for i, r := range rs {
-		rat[i] = int64(r.at.Sub(t0))
+		c.rat[i] = int64(r.at.Sub(t0))
+		c.sent[i] = c.sentBefore(c.rat[i])
 	}
-	wn := int64(w)
 	logMiss := 0
-	for i, r := range rs {
-		if before(rat[i]-wn+1, rat[i]) != r.used {
+	for i := range rs {
+		if c.off(i, float64(c.sent[i]-c.sentBefore(c.rat[i]-int64(w)+1))) {
 			logMiss++
 		}
 	}
 	need := logMiss + logCounterMiss
-	// Each replay counts its misses only until they reach need: from
-	// there it contradicts the readings enough, however many more.
-	// HAProxy's: periods from the first request.
-	miss := 0
-	start := at[0]
-	prevSent := at[0]
-	for i, r := range rs {
-		if miss >= need {
-			break
-		}
-		for rat[i]-start >= wn {
-			start += wn
-		}
-		if rat[i]-prevSent >= 2*wn {
-			// Idle two periods: a new one from this request.
-			start = rat[i]
-		}
-		prevSent = rat[i]
-		remain := wn - (rat[i] - start)
-		prev := before(start-wn, start)
-		pred := before(start, rat[i]) + int(int64(prev)*remain/wn)
-		if pred != r.used {
-			miss++
-		}
+	// Periods either side of w, where the readings span enough periods
+	// that a replay a step off drifts logDrift of a period over them (no
+	// more than logGridSteps steps either side).
+	steps, step := 0, 0.0
+	if p := float64(c.rat[len(c.rat)-1]-c.rat[0]) / float64(w); p >= logGridFrom {
+		step = max(logDrift/p, logPeriodRange/logGridSteps)
+		steps = int(math.Ceil(logPeriodRange / step))
 	}
-	if miss < need {
-		return false
-	}
-	// httprate's periods lie on the clock: multiples of w since the zero
-	// time, as time.Time's Truncate has them, moved by a phase.
-	base := int64(t0.Truncate(w).Sub(t0))
-	for k := range logPhases {
-		phase := int64(w * time.Duration(k) / logPhases)
-		miss := 0
-		for i, r := range rs {
-			if miss >= need {
-				break
-			}
-			ps := base + floorDiv(rat[i]-phase-base, wn)*wn + phase
-			prev := before(ps-wn, ps)
-			used := float64(prev)*float64(wn-(rat[i]-ps))/float64(wn) + float64(before(ps, rat[i]))
-			if int(math.Round(used)) != r.used {
-				miss++
-			}
+	for j := range 2*steps + 1 {
+		// w first, then the nearest either side.
+		off := (j + 1) / 2
+		if j%2 == 0 {
+			off = -off
 		}
-		if miss < need {
+		if c.explains(int64(float64(w)*(1+step*float64(off))), need) {
 			return false
 		}
 	}
 	return true
+}
+
+// counterReplay replays counters over periods over our accepted sends
+// (at, in nanoseconds since t0, our first send) against the readings rs
+// (sent at rat, sent[i] of ours before the i-th).
+type counterReplay struct {
+	at   []int64
+	t0   time.Time
+	rs   []logReading
+	rat  []int64
+	sent []int
+}
+
+// off reports whether a replay that counts pred of ours before the i-th
+// reading, rounded, contradicts it.
+func (c *counterReplay) off(i int, pred float64) bool {
+	return int(math.Round(pred)) != c.rs[i].used
+}
+
+// sentBefore is how many of ours were sent before t.
+func (c *counterReplay) sentBefore(t int64) int {
+	i, _ := slices.BinarySearch(c.at, t)
+	return i
+}
+
+// explains reports whether a counter over periods of wn nanoseconds
+// (HAProxy's, or httprate's at any of logPhases phases) contradicts fewer
+// than need of the readings.
+func (c *counterReplay) explains(wn int64, need int) bool {
+	// Each replay counts its misses only until they reach need: from
+	// there it contradicts the readings enough, however many more. A
+	// period's counts are read once per period.
+	// HAProxy's: periods from the first request.
+	miss := 0
+	start, prevSent := c.at[0], c.at[0]
+	from, prev := c.sentBefore(start), c.sentBefore(start)-c.sentBefore(start-wn)
+	for i := range c.rs {
+		if miss >= need {
+			break
+		}
+		moved := false
+		for c.rat[i]-start >= wn {
+			start += wn
+			moved = true
+		}
+		if c.rat[i]-prevSent >= 2*wn {
+			// Idle two periods: a new one from this request.
+			start, moved = c.rat[i], true
+		}
+		if moved {
+			from = c.sentBefore(start)
+			prev = from - c.sentBefore(start-wn)
+		}
+		prevSent = c.rat[i]
+		remain := wn - (c.rat[i] - start)
+		if c.off(i, float64(c.sent[i]-from+int(int64(prev)*remain/wn))) {
+			miss++
+		}
+	}
+	if miss < need {
+		return true
+	}
+	// httprate's periods lie on the clock: multiples of the period since
+	// the zero time, as time.Time's Truncate has them, moved by a phase.
+	base := int64(c.t0.Truncate(time.Duration(wn)).Sub(c.t0))
+	for k := range logPhases {
+		phase := wn * int64(k) / logPhases
+		miss := 0
+		ps, from, prev := int64(math.MinInt64), 0, 0
+		for i := range c.rs {
+			if miss >= need {
+				break
+			}
+			if p := base + floorDiv(c.rat[i]-phase-base, wn)*wn + phase; p != ps {
+				ps, from = p, c.sentBefore(p)
+				prev = from - c.sentBefore(p-wn)
+			}
+			if c.off(i, float64(prev)*float64(wn-(c.rat[i]-ps))/float64(wn)+float64(c.sent[i]-from)) {
+				miss++
+			}
+		}
+		if miss < need {
+			return true
+		}
+	}
+	return false
 }
 
 // floorDiv is a/b rounded down, for b > 0.

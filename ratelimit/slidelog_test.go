@@ -1,9 +1,12 @@
 package ratelimit
 
 import (
+	"bufio"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -15,9 +18,8 @@ import (
 // as one has its window within 1% under (our send times are not the
 // server's; the pin frees a place from its answer, later than the server
 // took it) to 15% over the real one (Flask's 3 per 1s with 2 workers:
-// 1.108s, its readings few once those sent in a pool's burst are left
-// out), and its pinned flags (--window
-// sliding) deliver with no 429 at 0.9 of the least time at least; --rate
+// 1.094s, its readings few, and those sent in a pool's burst bounded only
+// by their flights), and its pinned flags (--window sliding) deliver with no 429 at 0.9 of the least time at least; --rate
 // alone reached 0.44-0.78 on these (the sweep's pinned runs before
 // logWindow). Not every log tells: a run learned as a fixed window or a
 // bucket, or whose pace never changed, keeps its pin; 21 of these 24 do,
@@ -101,11 +103,8 @@ func TestLogWindowTellsLogs(t *testing.T) {
 // 0.835; by the sliding window's pace (before tryLog), 0.734.
 const logAdaptiveMean = 0.8
 
-// TestLogPacer: the quota goes at once; a place comes free a window after
-// its request's answer, refused too (some logs count refusals), and a
-// window after a failed one's end (it may have been taken).
 // TestCrowdedReading sends a pool's bursts through a log of 20 per
-// 100ms: 5 requests 200µs apart every 49.75ms, so the burst two before
+// 100ms: 10 requests 200µs apart every 49.75ms, so the burst two before
 // lies about a window back, each request reaching the server at a random
 // point of its 0.5-3ms flight: the server takes a burst in another order
 // than ours, and counts a request a window back or not by when it and
@@ -138,31 +137,176 @@ func TestCrowdedReading(t *testing.T) {
 			}
 			seen[i] = seenSend{at: simEpoch.Add(r.at), recv: simEpoch.Add(r.recv), left: quota - 1 - held, said: true}
 		}
-		at, recv := make([]int64, len(seen)), make([]int64, len(seen))
-		var lat int64
-		for i, r := range reqs {
-			at[i], recv[i] = int64(r.at), int64(r.recv)
-			lat = max(lat, recv[i]-at[i])
-		}
+		at, recv, latest := crowdTimes(seen)
 		var heap []int64
 		naive := 0
 		least := logNoBound
 		for i := range seen {
 			used := quota - 1 - seen[i].left
-			in, out, ok := crowdedReading(at, recv, i, used, lat, &heap)
+			in, out, ok := crowdedReading(at, recv, latest, i, used, &heap)
 			if !ok || in >= w || out < w {
 				t.Fatalf("seed %d, request %d (%d used): in %v, out %v, ok %v: want in < %v <= out", seed, i, used, in, out, ok, w)
+			}
+			if bin, bout := crowdBounds(at, recv, i, used); in != bin || out != bout {
+				t.Fatalf("seed %d, request %d (%d used): in %v, out %v; by the definitions %v, %v", seed, i, used, in, out, bin, bout)
 			}
 			least = min(least, out)
 			if j := i - used; j > 0 && (seen[i].at.Sub(seen[j].at) >= w+logJitter || seen[i].at.Sub(seen[j-1].at)+logJitter < w) {
 				naive++
 			}
 		}
-		if least > w+2*time.Duration(lat) {
-			t.Errorf("seed %d: the readings bound the window at %v, more than two flights past %v", seed, least, w)
+		if least > w+6*time.Millisecond {
+			t.Errorf("seed %d: the readings bound the window at %v, more than two flights (3ms each at most) past %v", seed, least, w)
 		}
 		if seed == 1 && naive == 0 {
 			t.Errorf("no reading the send order alone misreads: the test does not reorder")
+		}
+	}
+}
+
+// crowdTimes is seen's send and answer times in nanoseconds since the
+// first send, and the latest answer of each prefix, as logWindow reads
+// them.
+func crowdTimes(seen []seenSend) (at, recv, latest []int64) {
+	for i, s := range seen {
+		at = append(at, int64(s.at.Sub(seen[0].at)))
+		recv = append(recv, int64(s.recv.Sub(seen[0].at)))
+		latest = append(latest, recv[i])
+		if i > 0 {
+			latest[i] = max(latest[i], latest[i-1])
+		}
+	}
+	return at, recv, latest
+}
+
+// crowdBounds is crowdedReading's bounds read straight from their
+// definitions, every request looked at: out the (used+1)-th least of
+// recv[i]-at[k] over those answered before the i-th left, in the i-th's
+// send less the used-th latest answer among those sent before its answer
+// came (0 where that is below 0).
+func crowdBounds(at, recv []int64, i, used int) (in, out time.Duration) {
+	var outs, answers []int64
+	for k := range at {
+		if k != i && recv[k] < at[i] {
+			outs = append(outs, recv[i]-at[k])
+		}
+		if k != i && at[k] < recv[i] {
+			answers = append(answers, recv[k])
+		}
+	}
+	slices.Sort(outs)
+	slices.Sort(answers)
+	out = logNoBound
+	if len(outs) > used {
+		out = time.Duration(outs[used])
+	}
+	if used > 0 {
+		in = max(time.Duration(at[i]-answers[len(answers)-used]), 0)
+	}
+	return in, out
+}
+
+// TestCrowdedReadingLarge: a crowd whose count reads past logCrowd (a
+// quota of 500, 300 in a burst 50µs apart with 0.5-3ms flights, then a
+// second burst a window on) still gets bounds that allow the window,
+// read no further back than logCrowd past the count.
+func TestCrowdedReadingLarge(t *testing.T) {
+	const quota, w = 500, 100 * time.Millisecond
+	rnd := rand.New(rand.NewPCG(7, 1))
+	type req struct{ at, arr, recv time.Duration }
+	var reqs []req
+	for burst := range 2 {
+		for k := range 300 {
+			at := time.Duration(burst)*(w+time.Millisecond) + time.Duration(k)*50*time.Microsecond
+			flight := 500*time.Microsecond + time.Duration(rnd.Int64N(int64(2500*time.Microsecond)))
+			reqs = append(reqs, req{at, at + time.Duration(rnd.Int64N(int64(flight))), at + flight})
+		}
+	}
+	seen := make([]seenSend, len(reqs))
+	for i, r := range reqs {
+		held := 0
+		for _, o := range reqs {
+			if o.arr < r.arr && r.arr-o.arr < w {
+				held++
+			}
+		}
+		seen[i] = seenSend{at: simEpoch.Add(r.at), recv: simEpoch.Add(r.recv), left: quota - 1 - held, said: true}
+	}
+	at, recv, latest := crowdTimes(seen)
+	var heap []int64
+	bounded := 0
+	for i := range seen {
+		used := quota - 1 - seen[i].left
+		in, out, ok := crowdedReading(at, recv, latest, i, used, &heap)
+		if !ok || in >= w || out < w {
+			t.Fatalf("request %d (%d used): in %v, out %v, ok %v: want in < %v <= out", i, used, in, out, ok, w)
+		}
+		if bin, bout := crowdBounds(at, recv, i, used); in > bin || out < bout {
+			t.Fatalf("request %d (%d used): in %v, out %v, tighter than the definitions' %v, %v", i, used, in, out, bin, bout)
+		}
+		if out < logNoBound {
+			bounded++
+		}
+	}
+	if bounded == 0 {
+		t.Errorf("no reading bounded the window from above")
+	}
+}
+
+// TestHeapKeep: the heap keeps the n latest of what went in, its least
+// at the top.
+func TestHeapKeep(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	for n := 1; n <= 9; n++ {
+		var h, all []int64
+		for range 50 {
+			v := rnd.Int64N(40)
+			h = heapKeep(h, n, v)
+			all = append(all, v)
+			sorted := slices.Sorted(slices.Values(all))
+			want := sorted[max(len(sorted)-n, 0):]
+			got := slices.Sorted(slices.Values(h))
+			if !slices.Equal(got, want) || h[0] != want[0] {
+				t.Fatalf("n %d: heap %v, want the latest %v with %d on top", n, h, want, want[0])
+			}
+		}
+	}
+}
+
+// TestLogWindowRealCounter reads what a real go-chi/httprate at 15 per
+// 150ms (8 workers, X-RateLimit headers) answered an adaptive run: 370
+// accepted requests, steadily paced for 2.5s after the first bursts. A
+// log of 148.5ms explains them better than the counter replayed at that
+// period, which drifts a phase over 17 periods; replayed at 150ms it
+// explains them best. Told as a log (before logNotCounter replayed the
+// counters at periods either side), the run's pin sent by place and drew
+// 113 429s of 513 requests.
+func TestLogWindowRealCounter(t *testing.T) {
+	f, err := os.Open("testdata/httprate-15-per-150ms-seen.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var seen []seenSend
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "#") {
+			continue
+		}
+		var at, recv int64
+		var left int
+		var said bool
+		if _, err := fmt.Sscanf(sc.Text(), "%d %d %d %t", &at, &recv, &left, &said); err != nil {
+			t.Fatalf("%q: %v", sc.Text(), err)
+		}
+		seen = append(seen, seenSend{at: simEpoch.Add(time.Duration(at) * time.Microsecond), recv: simEpoch.Add(time.Duration(recv) * time.Microsecond), left: left, said: said})
+	}
+	if len(seen) != 371 {
+		t.Fatalf("read %d answers, want 371", len(seen))
+	}
+	for n := 100; n <= len(seen); n += 15 {
+		if w, ok := logWindow(seen[:n], 15, time.Time{}); ok {
+			t.Fatalf("the first %d answers told a log of %v", n, w)
 		}
 	}
 }
@@ -200,8 +344,17 @@ func TestLogWindowTellsCrowds(t *testing.T) {
 	if w, ok := logWindow(hap, 100, time.Time{}); ok {
 		t.Fatalf("HAProxy's counter told as a log of %v", w)
 	}
+	// A request still on its way, sent before every crowded reading's
+	// answer came, may have reached the server before any of them: none
+	// is read.
+	if w, ok := logWindow(seen, 100, seen[0].recv); ok {
+		t.Fatalf("told a log of %v from readings a request in flight may have come before", w)
+	}
 }
 
+// TestLogPacer: the quota goes at once; a place comes free a window after
+// its request's answer, refused too (some logs count refusals), and a
+// window after a failed one's end (it may have been taken).
 func TestLogPacer(t *testing.T) {
 	t0 := simEpoch
 	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
