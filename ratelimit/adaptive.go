@@ -1409,7 +1409,14 @@ func (a *adaptive) learned() (burst int, perSecond float64) {
 		// at 84-105/s, and its pinned flags drew 16-108 429s. It holds
 		// no more than its quota per the window our sends show, taken
 		// here at its middle: a refusal says the pace reached it.
-		return burst, a.waitCap(math.Min(a.measured, r))
+		// Nor less than a counter's period found by its readings shows
+		// (counterWindow): the refill a refusal's steering slowed is
+		// what we sent a window ago, not what the window holds.
+		m := a.measured
+		if w, ok := counterWindow(a.seen, burst, a.measured, r); ok {
+			m = math.Max(m, (float64(burst)-bareSpare)/w.Seconds())
+		}
+		return burst, a.waitCap(math.Min(m, r))
 	}
 	// A bucket of one may have taken requests faster than measured at
 	// its last refusal (the pace went up to oneBetween since): what it
