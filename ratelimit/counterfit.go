@@ -65,16 +65,20 @@ func counterWindow(seen []seenSend, quota int, rates ...float64) (time.Duration,
 	if len(rs) < max(logMinReadings, 2*quota) {
 		return 0, false
 	}
-	miss := func(w int64) int { return counterMisses(at, rs, w, t0) }
+	// miss is how many readings the best replay at w contradicts, counted
+	// up to most (any more: no better than most).
+	miss := func(w int64, most int) int { return counterMisses(at, rs, w, t0, most) }
 	slack := max(2, int(counterFitSlack*float64(len(rs))))
 	// Coarse, then fine from just under the best to a tenth over it: the
 	// longest period that explains the readings about as well is what
 	// they show (few readings leave a range).
 	best, bestW := len(rs)+1, int64(0)
 	from, to := 0.5*float64(quota)/hi, 2*float64(quota)/lo
-	for f := from; f <= to; f *= 1.01 {
+	// 1% steps, or more where the rates lie far apart: 300 at most.
+	step := math.Max(1.01, math.Pow(to/from, 1.0/300))
+	for f := from; f <= to; f *= step {
 		w := int64(f * float64(time.Second))
-		if m := miss(w); m < best {
+		if m := miss(w, best); m < best {
 			best, bestW = m, w
 		}
 	}
@@ -84,7 +88,7 @@ func counterWindow(seen []seenSend, quota int, rates ...float64) (time.Duration,
 	longest := bestW
 	for f := 0.98; f <= 1.1; f += 0.0025 {
 		w := int64(float64(bestW) * f)
-		m := miss(w)
+		m := miss(w, best+slack+1)
 		if m < best {
 			best = m
 		}
@@ -107,8 +111,8 @@ type counterReading struct {
 // periods of w nanoseconds, replayed over our send times at (nanoseconds
 // since t0, our first send), contradicts by more than a request:
 // HAProxy's (periods from the first request) or httprate's on the clock
-// at logPhases phases.
-func counterMisses(at []int64, rs []counterReading, w int64, t0 time.Time) int {
+// at logPhases phases. Each replay stops counting at most.
+func counterMisses(at []int64, rs []counterReading, w int64, t0 time.Time, most int) int {
 	if w <= 0 {
 		return len(rs)
 	}
@@ -125,7 +129,9 @@ func counterMisses(at []int64, rs []counterReading, w int64, t0 time.Time) int {
 	// HAProxy's: periods from our first request on.
 	for _, r := range rs {
 		if off(weighed(floorDiv(r.at, w)*w, r.at), r.used) {
-			best++
+			if best++; best >= most {
+				break
+			}
 		}
 	}
 	// httprate's: on the clock, multiples of w since the zero time as

@@ -92,14 +92,14 @@ type logReading struct {
 // not agree on a window (no log, or not ours alone), or when a counter
 // over periods of that length explains them as well (logNotCounter).
 func logWindow(seen []seenSend, quota int, open time.Time) (time.Duration, bool) {
-	if quota < 2 {
+	if quota < 2 || len(seen) == 0 {
 		return 0, false
 	}
 	var rs []logReading
 	odd := 0
 	// Send and answer times as nanoseconds since our first send, for
-	// crowdedReading; lat is the longest any answer took: no request
-	// reached the server later than that after it left.
+	// crowdedReading, and latest[k] the latest answer of the first k+1:
+	// none sent before them was answered later.
 	t0 := seen[0].at
 	at, recv, latest := make([]int64, len(seen)), make([]int64, len(seen)), make([]int64, len(seen))
 	for i, s := range seen {
