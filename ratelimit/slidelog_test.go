@@ -115,28 +115,7 @@ const logAdaptiveMean = 0.8
 func TestCrowdedReading(t *testing.T) {
 	const quota, w = 20, 100 * time.Millisecond
 	for seed := uint64(1); seed <= 20; seed++ {
-		rnd := rand.New(rand.NewPCG(seed, 1))
-		type req struct{ at, arr, recv time.Duration }
-		var reqs []req
-		for burst := range 8 {
-			for k := range quota / 2 {
-				at := time.Duration(burst)*(w-500*time.Microsecond)/2 + time.Duration(k)*200*time.Microsecond
-				flight := 500*time.Microsecond + time.Duration(rnd.Int64N(int64(2500*time.Microsecond)))
-				arr := at + time.Duration(rnd.Int64N(int64(flight)))
-				reqs = append(reqs, req{at, arr, at + flight})
-			}
-		}
-		// The log's count as the server took them.
-		seen := make([]seenSend, len(reqs))
-		for i, r := range reqs {
-			held := 0
-			for _, o := range reqs {
-				if o.arr < r.arr && r.arr-o.arr < w {
-					held++
-				}
-			}
-			seen[i] = seenSend{at: simEpoch.Add(r.at), recv: simEpoch.Add(r.recv), left: quota - 1 - held, said: true}
-		}
+		seen := crowdLogSeen(quota, w, 8, quota/2, (w-500*time.Microsecond)/2, 200*time.Microsecond, seed)
 		at, recv, latest := crowdTimes(seen)
 		var heap []int64
 		naive := 0
@@ -162,6 +141,35 @@ func TestCrowdedReading(t *testing.T) {
 			t.Errorf("no reading the send order alone misreads: the test does not reorder")
 		}
 	}
+}
+
+// crowdLogSeen is what a log of quota per w answers bursts of n
+// requests (a burst every every, its requests apart apart), each reaching
+// the server at a random point of its 0.5-3ms flight (seeded by seed):
+// our accepted requests in send order, each with what the log held when
+// the server took it.
+func crowdLogSeen(quota int, w time.Duration, bursts, n int, every, apart time.Duration, seed uint64) []seenSend {
+	rnd := rand.New(rand.NewPCG(seed, 1))
+	type req struct{ at, arr, recv time.Duration }
+	var reqs []req
+	for burst := range bursts {
+		for k := range n {
+			at := time.Duration(burst)*every + time.Duration(k)*apart
+			flight := 500*time.Microsecond + time.Duration(rnd.Int64N(int64(2500*time.Microsecond)))
+			reqs = append(reqs, req{at, at + time.Duration(rnd.Int64N(int64(flight))), at + flight})
+		}
+	}
+	seen := make([]seenSend, len(reqs))
+	for i, r := range reqs {
+		held := 0
+		for _, o := range reqs {
+			if o.arr < r.arr && r.arr-o.arr < w {
+				held++
+			}
+		}
+		seen[i] = seenSend{at: simEpoch.Add(r.at), recv: simEpoch.Add(r.recv), left: quota - 1 - held, said: true}
+	}
+	return seen
 }
 
 // crowdTimes is seen's send and answer times in nanoseconds since the
@@ -212,26 +220,7 @@ func crowdBounds(at, recv []int64, i, used int) (in, out time.Duration) {
 // read no further back than logCrowd past the count.
 func TestCrowdedReadingLarge(t *testing.T) {
 	const quota, w = 500, 100 * time.Millisecond
-	rnd := rand.New(rand.NewPCG(7, 1))
-	type req struct{ at, arr, recv time.Duration }
-	var reqs []req
-	for burst := range 2 {
-		for k := range 300 {
-			at := time.Duration(burst)*(w+time.Millisecond) + time.Duration(k)*50*time.Microsecond
-			flight := 500*time.Microsecond + time.Duration(rnd.Int64N(int64(2500*time.Microsecond)))
-			reqs = append(reqs, req{at, at + time.Duration(rnd.Int64N(int64(flight))), at + flight})
-		}
-	}
-	seen := make([]seenSend, len(reqs))
-	for i, r := range reqs {
-		held := 0
-		for _, o := range reqs {
-			if o.arr < r.arr && r.arr-o.arr < w {
-				held++
-			}
-		}
-		seen[i] = seenSend{at: simEpoch.Add(r.at), recv: simEpoch.Add(r.recv), left: quota - 1 - held, said: true}
-	}
+	seen := crowdLogSeen(quota, w, 2, 300, w+time.Millisecond, 50*time.Microsecond, 7)
 	at, recv, latest := crowdTimes(seen)
 	var heap []int64
 	bounded := 0
