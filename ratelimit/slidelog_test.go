@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -149,16 +150,24 @@ func TestCrowdedReading(t *testing.T) {
 // our accepted requests in send order, each with what the log held when
 // the server took it.
 func crowdLogSeen(quota int, w time.Duration, bursts, n int, every, apart time.Duration, seed uint64) []seenSend {
+	return crowdLogSeenFlights(quota, w, bursts, n, every, apart, 3*time.Millisecond, seed)
+}
+
+// crowdLogSeenFlights is crowdLogSeen with flights of 0.5ms to flight.
+func crowdLogSeenFlights(quota int, w time.Duration, bursts, n int, every, apart, flight time.Duration, seed uint64) []seenSend {
 	rnd := rand.New(rand.NewPCG(seed, 1))
+	spread := max(int64(flight-500*time.Microsecond), 1)
 	type req struct{ at, arr, recv time.Duration }
 	var reqs []req
 	for burst := range bursts {
 		for k := range n {
 			at := time.Duration(burst)*every + time.Duration(k)*apart
-			flight := 500*time.Microsecond + time.Duration(rnd.Int64N(int64(2500*time.Microsecond)))
+			flight := 500*time.Microsecond + time.Duration(rnd.Int64N(spread))
 			reqs = append(reqs, req{at, at + time.Duration(rnd.Int64N(int64(flight))), at + flight})
 		}
 	}
+	// In send order, as the Limiter keeps them (bursts may overlap).
+	slices.SortStableFunc(reqs, func(a, b req) int { return cmp.Compare(a.at, b.at) })
 	seen := make([]seenSend, len(reqs))
 	for i, r := range reqs {
 		held := 0
@@ -193,6 +202,14 @@ func crowdTimes(seen []seenSend) (at, recv, latest []int64) {
 // send less the used-th latest answer among those sent before its answer
 // came (0 where that is below 0).
 func crowdBounds(at, recv []int64, i, used int) (in, out time.Duration) {
+	in, out, _ = crowdBoundsOK(at, recv, i, used)
+	return in, out
+}
+
+// crowdBoundsOK is crowdBounds, and whether any window allows the
+// reading: fewer of ours sent before its answer came than it counted,
+// or bounds that cross, allow none.
+func crowdBoundsOK(at, recv []int64, i, used int) (in, out time.Duration, ok bool) {
 	var outs, answers []int64
 	for k := range at {
 		if k != i && recv[k] < at[i] {
@@ -208,10 +225,74 @@ func crowdBounds(at, recv []int64, i, used int) (in, out time.Duration) {
 	if len(outs) > used {
 		out = time.Duration(outs[used])
 	}
+	if len(answers) < used {
+		return 0, 0, false
+	}
 	if used > 0 {
 		in = max(time.Duration(at[i]-answers[len(answers)-used]), 0)
 	}
-	return in, out
+	return in, out, in < out
+}
+
+// FuzzCrowdedReading checks crowdedReading, which reads no further than
+// logCrowd past a count and stops where no earlier answer can matter,
+// against its bounds read straight from their definitions over every
+// request (crowdBoundsOK): never tighter, so never excluding a window
+// the definitions allow; the same where there are too few requests for
+// it to stop short; and no answer where the definitions allow none.
+// Bursts of a log's readings with random flights, some counts moved by
+// noise (another client's requests, a reordering no flight explains).
+func FuzzCrowdedReading(f *testing.F) {
+	f.Add(uint64(1), uint8(3), uint8(20), uint16(200), uint16(2500), uint16(20), uint16(100), uint8(0))
+	f.Add(uint64(2), uint8(2), uint8(200), uint16(50), uint16(2500), uint16(500), uint16(100), uint8(30))
+	f.Add(uint64(3), uint8(8), uint8(10), uint16(0), uint16(30000), uint16(5), uint16(10), uint8(90))
+	f.Fuzz(func(t *testing.T, seed uint64, bursts, n uint8, apartUs, flightUs, quota, windowMs uint16, noise uint8) {
+		if bursts == 0 || n == 0 || int(bursts)*int(n) > 600 || quota < 2 || windowMs == 0 {
+			return
+		}
+		w := time.Duration(windowMs) * time.Millisecond
+		apart := time.Duration(apartUs) * time.Microsecond
+		rnd := rand.New(rand.NewPCG(seed, 2))
+		seen := crowdLogSeenFlights(int(quota), w, int(bursts), int(n), w+time.Millisecond, apart, time.Duration(flightUs)*time.Microsecond, seed)
+		for i := range seen {
+			if rnd.IntN(100) < int(noise) {
+				seen[i].left = rnd.IntN(int(quota)+2) - 1
+			}
+		}
+		at, recv, latest := crowdTimes(seen)
+		var heap []int64
+		for i := range seen {
+			used := int(quota) - 1 - seen[i].left
+			if used < 0 {
+				continue
+			}
+			in, out, ok := crowdedReading(at, recv, latest, i, used, &heap)
+			sin, sout, sok := crowdBoundsOK(at, recv, i, used)
+			if !ok {
+				if sok {
+					t.Fatalf("request %d of %d (%d used): no answer, the definitions allow %v < w <= %v", i, len(seen), used, sin, sout)
+				}
+				continue
+			}
+			if in < 0 || in >= out {
+				t.Fatalf("request %d (%d used): in %v, out %v", i, used, in, out)
+			}
+			if !sok {
+				// The definitions allow no window; a weakened bound
+				// may: only never tighter.
+				if in > sin || out < sout {
+					t.Fatalf("request %d (%d used): in %v, out %v, tighter than the definitions' %v, %v", i, used, in, out, sin, sout)
+				}
+				continue
+			}
+			if in > sin || out < sout {
+				t.Fatalf("request %d (%d used): in %v, out %v, tighter than the definitions' %v, %v", i, used, in, out, sin, sout)
+			}
+			if len(seen) <= logCrowd && (in != sin || out != sout) {
+				t.Fatalf("request %d of %d (%d used): in %v, out %v; the definitions %v, %v", i, len(seen), used, in, out, sin, sout)
+			}
+		}
+	})
 }
 
 // TestCrowdedReadingLarge: a crowd whose count reads past logCrowd (a
