@@ -45,34 +45,30 @@ func counterWindow(seen []seenSend, quota int, rates ...float64) (time.Duration,
 	if quota < 2 || hi <= 0 || len(seen) == 0 {
 		return 0, false
 	}
-	t0 := seen[0].at
-	at := make([]int64, len(seen))
-	for i, s := range seen {
-		at[i] = int64(s.at.Sub(t0))
-	}
-	var rs []counterReading
-	for i := len(seen) - 1; i >= 0 && len(rs) < counterFitReadings; i-- {
-		s := seen[i]
-		if !s.said || crowded(seen, i) {
-			continue
+	// The latest readings, read in send order.
+	var read []int
+	for i := len(seen) - 1; i >= 0 && len(read) < counterFitReadings; i-- {
+		if s := seen[i]; s.said && !crowded(seen, i) {
+			if quota-1-s.left < 0 {
+				return 0, false
+			}
+			read = append(read, i)
 		}
-		used := quota - 1 - s.left
-		if used < 0 {
-			return 0, false
-		}
-		rs = append(rs, counterReading{at: at[i], used: used})
 	}
-	if len(rs) < max(logMinReadings, 2*quota) {
+	if len(read) < max(logMinReadings, 2*quota) {
 		return 0, false
 	}
-	// miss is how many readings the best replay at w contradicts, counted
-	// up to most (any more: no better than most).
-	miss := func(w int64, most int) int { return counterMisses(at, rs, w, t0, most) }
-	slack := max(2, int(counterFitSlack*float64(len(rs))))
+	c := newCounterReplay(seen, len(read))
+	c.loose = true
+	for _, i := range slices.Backward(read) {
+		c.read(seen[i].at, quota-1-seen[i].left)
+	}
+	miss := c.misses
+	slack := max(2, int(counterFitSlack*float64(len(read))))
 	// Coarse, then fine from just under the best to a tenth over it: the
 	// longest period that explains the readings about as well is what
 	// they show (few readings leave a range).
-	best, bestW := len(rs)+1, int64(0)
+	best, bestW := len(read)+1, int64(0)
 	from, to := 0.5*float64(quota)/hi, 2*float64(quota)/lo
 	// 1% steps, or more where the rates lie far apart: 300 at most.
 	step := math.Max(1.01, math.Pow(to/from, 1.0/300))
@@ -82,7 +78,7 @@ func counterWindow(seen []seenSend, quota int, rates ...float64) (time.Duration,
 			best, bestW = m, w
 		}
 	}
-	if float64(best) > counterFitMiss*float64(len(rs)) {
+	if float64(best) > counterFitMiss*float64(len(read)) {
 		return 0, false
 	}
 	longest := bestW
@@ -99,53 +95,109 @@ func counterWindow(seen []seenSend, quota int, rates ...float64) (time.Duration,
 	return time.Duration(longest), true
 }
 
-// counterReading is one counter reading: when the request left (in
-// nanoseconds since our first send) and how many of ours it counted
-// besides.
-type counterReading struct {
-	at   int64
-	used int
+// counterReplay replays counters over periods over our accepted sends
+// (at, in nanoseconds since t0, our first send) against counter readings
+// (sent at rat, in send order, each counting used of ours besides, with
+// sent[i] of ours sent before it): HAProxy's, periods from the first
+// request (anew after two idle periods, the previous one's weight rounded
+// down), and go-chi/httprate's on the clock at logPhases phases (weighed
+// exactly). A replay contradicts a reading when its count, rounded, is
+// not the reading's; loose, when its count lies more than a request from
+// it (counterWindow, which looks for the period that explains most).
+type counterReplay struct {
+	at    []int64
+	t0    time.Time
+	rat   []int64
+	used  []int
+	sent  []int
+	loose bool
 }
 
-// counterMisses is how many readings rs the best-fitting counter over
-// periods of w nanoseconds, replayed over our send times at (nanoseconds
-// since t0, our first send), contradicts by more than a request:
-// HAProxy's (periods from the first request) or httprate's on the clock
-// at logPhases phases. Each replay stops counting at most.
-func counterMisses(at []int64, rs []counterReading, w int64, t0 time.Time, most int) int {
-	if w <= 0 {
-		return len(rs)
+// newCounterReplay replays counters over the sends in seen, against up
+// to n readings.
+func newCounterReplay(seen []seenSend, n int) *counterReplay {
+	c := &counterReplay{t0: seen[0].at, at: make([]int64, len(seen)),
+		rat: make([]int64, 0, n), used: make([]int, 0, n), sent: make([]int, 0, n)}
+	for i, s := range seen {
+		c.at[i] = int64(s.at.Sub(c.t0))
 	}
-	before := func(from, to int64) int {
-		hi, _ := slices.BinarySearch(at, to)
-		lo, _ := slices.BinarySearch(at, from)
-		return hi - lo
+	return c
+}
+
+// read adds a reading: a request sent at at whose answer counted used of
+// ours besides it. Readings are read in send order.
+func (c *counterReplay) read(at time.Time, used int) {
+	t := int64(at.Sub(c.t0))
+	c.rat, c.used, c.sent = append(c.rat, t), append(c.used, used), append(c.sent, c.sentBefore(t))
+}
+
+// off reports whether a replay that counts pred of ours before the i-th
+// reading contradicts it.
+func (c *counterReplay) off(i int, pred float64) bool {
+	if c.loose {
+		return math.Abs(pred-float64(c.used[i])) > 1
 	}
-	off := func(pred float64, used int) bool { return math.Abs(pred-float64(used)) > 1 }
-	weighed := func(ps, t int64) float64 {
-		return float64(before(ps, t)) + float64(before(ps-w, ps))*float64(w-(t-ps))/float64(w)
+	return int(math.Round(pred)) != c.used[i]
+}
+
+// sentBefore is how many of ours were sent before t.
+func (c *counterReplay) sentBefore(t int64) int {
+	i, _ := slices.BinarySearch(c.at, t)
+	return i
+}
+
+// misses is how many readings the counter over periods of wn nanoseconds
+// that explains them best contradicts, each replay counted up to most
+// (any more: no better than most). A period's counts are read once per
+// period.
+func (c *counterReplay) misses(wn int64, most int) int {
+	if wn <= 0 {
+		return len(c.rat)
 	}
+	// HAProxy's: periods from the first request.
 	best := 0
-	// HAProxy's: periods from our first request on.
-	for _, r := range rs {
-		if off(weighed(floorDiv(r.at, w)*w, r.at), r.used) {
-			if best++; best >= most {
-				break
-			}
+	start, prevSent := c.at[0], c.at[0]
+	from, prev := c.sentBefore(start), c.sentBefore(start)-c.sentBefore(start-wn)
+	for i := range c.rat {
+		if best >= most {
+			break
+		}
+		moved := false
+		for c.rat[i]-start >= wn {
+			start += wn
+			moved = true
+		}
+		if c.rat[i]-prevSent >= 2*wn {
+			// Idle two periods: a new one from this request.
+			start, moved = c.rat[i], true
+		}
+		if moved {
+			from = c.sentBefore(start)
+			prev = from - c.sentBefore(start-wn)
+		}
+		prevSent = c.rat[i]
+		remain := wn - (c.rat[i] - start)
+		if c.off(i, float64(c.sent[i]-from+int(int64(prev)*remain/wn))) {
+			best++
 		}
 	}
-	// httprate's: on the clock, multiples of w since the zero time as
-	// time.Time's Truncate has them, moved by a phase.
-	clock := int64(t0.Truncate(time.Duration(w)).Sub(t0))
+	// httprate's periods lie on the clock: multiples of the period since
+	// the zero time, as time.Time's Truncate has them, moved by a phase.
+	base := int64(c.t0.Truncate(time.Duration(wn)).Sub(c.t0))
 	for k := range logPhases {
-		phase := w * int64(k) / logPhases
+		phase := wn * int64(k) / logPhases
 		m := 0
-		for _, r := range rs {
-			ps := clock + floorDiv(r.at-phase-clock, w)*w + phase
-			if off(weighed(ps, r.at), r.used) {
-				if m++; m >= best {
-					break
-				}
+		ps, from, prev := int64(math.MinInt64), 0, 0
+		for i := range c.rat {
+			if m >= min(best, most) {
+				break
+			}
+			if p := base + floorDiv(c.rat[i]-phase-base, wn)*wn + phase; p != ps {
+				ps, from = p, c.sentBefore(p)
+				prev = from - c.sentBefore(p-wn)
+			}
+			if c.off(i, float64(prev)*float64(wn-(c.rat[i]-ps))/float64(wn)+float64(c.sent[i]-from)) {
+				m++
 			}
 		}
 		best = min(best, m)

@@ -35,12 +35,12 @@ import (
 // from above (some request of ours had left it) logWindow needs, and a
 // quota's worth where that is fewer (at least 10): a second window's
 // readings, a log of 10 per 1s with 2 workers told in its third second
-// rather than its fourth; logAgree
-// the share of all readings whose bounds on the window must overlap (a
-// request sent just before another may reach the server just after it,
-// which shifts a reading's span by one request). A log's first readings
-// after its first burst went back tell it: the places come back in that
-// burst's shape, a counter's weighed over its whole period.
+// rather than its fourth. A log's first readings after its first burst
+// went back tell it: the places come back in that burst's shape, a
+// counter's weighed over its whole period. logAgree is the share of all
+// readings whose bounds on the window must overlap (a request sent just
+// before another may reach the server just after it, which shifts a
+// reading's span by one request).
 const (
 	logMinReadings = 20
 	logAgree       = 0.95
@@ -95,7 +95,7 @@ func logWindow(seen []seenSend, quota int, open time.Time) (time.Duration, bool)
 	if quota < 2 || len(seen) == 0 {
 		return 0, false
 	}
-	var rs []logReading
+	rs := make([]logReading, 0, len(seen))
 	odd := 0
 	// Send and answer times as nanoseconds since our first send, for
 	// crowdedReading, and latest[k] the latest answer of the first k+1:
@@ -356,17 +356,9 @@ func logNotCounter(seen []seenSend, rs []logReading, quota int, w time.Duration)
 	if w <= 0 {
 		return false
 	}
-	// Times as nanoseconds since our first send: the replays below read
-	// them many times over.
-	t0 := seen[0].at
-	at := make([]int64, len(seen))
-	for i, s := range seen {
-		at[i] = int64(s.at.Sub(t0))
-	}
-	c := counterReplay{at: at, t0: t0, rat: make([]int64, len(rs)), sent: make([]int, len(rs)), rs: rs}
-	for i, r := range rs {
-		c.rat[i] = int64(r.at.Sub(t0))
-		c.sent[i] = c.sentBefore(c.rat[i])
+	c := newCounterReplay(seen, len(rs))
+	for _, r := range rs {
+		c.read(r.at, r.used)
 	}
 	logMiss := 0
 	for i := range rs {
@@ -389,97 +381,12 @@ func logNotCounter(seen []seenSend, rs []logReading, quota int, w time.Duration)
 		if j%2 == 0 {
 			off = -off
 		}
-		if c.explains(int64(float64(w)*(1+step*float64(off))), need) {
+		if c.misses(int64(float64(w)*(1+step*float64(off))), need) < need {
+			// A counter explains the readings as well.
 			return false
 		}
 	}
 	return true
-}
-
-// counterReplay replays counters over periods over our accepted sends
-// (at, in nanoseconds since t0, our first send) against the readings rs
-// (sent at rat, sent[i] of ours before the i-th).
-type counterReplay struct {
-	at   []int64
-	t0   time.Time
-	rs   []logReading
-	rat  []int64
-	sent []int
-}
-
-// off reports whether a replay that counts pred of ours before the i-th
-// reading, rounded, contradicts it.
-func (c *counterReplay) off(i int, pred float64) bool {
-	return int(math.Round(pred)) != c.rs[i].used
-}
-
-// sentBefore is how many of ours were sent before t.
-func (c *counterReplay) sentBefore(t int64) int {
-	i, _ := slices.BinarySearch(c.at, t)
-	return i
-}
-
-// explains reports whether a counter over periods of wn nanoseconds
-// (HAProxy's, or httprate's at any of logPhases phases) contradicts fewer
-// than need of the readings.
-func (c *counterReplay) explains(wn int64, need int) bool {
-	// Each replay counts its misses only until they reach need: from
-	// there it contradicts the readings enough, however many more. A
-	// period's counts are read once per period.
-	// HAProxy's: periods from the first request.
-	miss := 0
-	start, prevSent := c.at[0], c.at[0]
-	from, prev := c.sentBefore(start), c.sentBefore(start)-c.sentBefore(start-wn)
-	for i := range c.rs {
-		if miss >= need {
-			break
-		}
-		moved := false
-		for c.rat[i]-start >= wn {
-			start += wn
-			moved = true
-		}
-		if c.rat[i]-prevSent >= 2*wn {
-			// Idle two periods: a new one from this request.
-			start, moved = c.rat[i], true
-		}
-		if moved {
-			from = c.sentBefore(start)
-			prev = from - c.sentBefore(start-wn)
-		}
-		prevSent = c.rat[i]
-		remain := wn - (c.rat[i] - start)
-		if c.off(i, float64(c.sent[i]-from+int(int64(prev)*remain/wn))) {
-			miss++
-		}
-	}
-	if miss < need {
-		return true
-	}
-	// httprate's periods lie on the clock: multiples of the period since
-	// the zero time, as time.Time's Truncate has them, moved by a phase.
-	base := int64(c.t0.Truncate(time.Duration(wn)).Sub(c.t0))
-	for k := range logPhases {
-		phase := wn * int64(k) / logPhases
-		miss := 0
-		ps, from, prev := int64(math.MinInt64), 0, 0
-		for i := range c.rs {
-			if miss >= need {
-				break
-			}
-			if p := base + floorDiv(c.rat[i]-phase-base, wn)*wn + phase; p != ps {
-				ps, from = p, c.sentBefore(p)
-				prev = from - c.sentBefore(p-wn)
-			}
-			if c.off(i, float64(prev)*float64(wn-(c.rat[i]-ps))/float64(wn)+float64(c.sent[i]-from)) {
-				miss++
-			}
-		}
-		if miss < need {
-			return true
-		}
-	}
-	return false
 }
 
 // floorDiv is a/b rounded down, for b > 0.
