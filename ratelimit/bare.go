@@ -215,6 +215,10 @@ type bareWindow struct {
 	edgePace          float64
 	edged             bool
 	edgeBound         time.Duration
+	// logLo and logHi bound a log's window (lo < W <= hi) once the fit at
+	// a ride's refusal found a log may be the server: the Limiter takes
+	// them up and paces by the log's places (bareLogPacer), once.
+	logLo, logHi time.Duration
 }
 
 // shorten tries a shorter window, halfway (geometrically) to lo, after a
@@ -697,10 +701,18 @@ func (a *adaptive) bareRefitWith(now time.Time, fit bareFitResult) (time.Duratio
 		pace := math.Max(float64(fit.quota)-1, 1) / fit.hi.Seconds()
 		return fit.clearFrom(pace, fit.hi).Sub(now), true
 	}
-	if !fit.ok || (fit.models[fitLog] && fit.hi > b.mid) {
+	tryLog := wasRiding && fit.ok && fit.models[fitLog] && (!fit.models[fitFixed] || b.notFixed) && !a.logOff
+	if !fit.ok || (fit.models[fitLog] && fit.hi > b.mid) || tryLog {
 		b.fit = bareFitResult{}
 		if !wasRiding {
 			return 0, false
+		}
+		if tryLog {
+			// A log may be the server, and no fixed window (none
+			// explains the answers, or one was refuted): the Limiter
+			// paces by its places (bareLogPacer). The search by bounds
+			// below takes over should a request paced so be refused.
+			b.askLog(a, max(fit.hi, b.d1+a.bareRTT()))
 		}
 		// Back to the search by bounds, after a pause as long as the
 		// ride and until a log of the window it tries has given the ride
@@ -902,11 +914,19 @@ func (a *adaptive) bareFromFixed(now time.Time, backoff time.Duration) time.Dura
 		b.refused++
 		b.since = now
 		a.pace, a.measured = b.wasPace, b.wasMeasured
+		logHi := b.d1 + a.bareRTT()
 		if e := b.edgeBound; e > b.lo && e < b.hi {
 			// The edge probe was taken: a log gave back the ride's
 			// first request by then.
 			b.hi = e
 			a.pace, a.measured = b.pace(), b.pace()
+			logHi = min(logHi, e+a.bareRTT())
+		}
+		if !a.logOff {
+			// A log, most likely: the Limiter paces by its places,
+			// the search by bounds taking over should a request paced
+			// so be refused.
+			b.askLog(a, logHi)
 		}
 		a.repace = true
 		// Since the window's opener: verifyFrom while on trial, cleared
@@ -1001,4 +1021,37 @@ func (a *adaptive) bareFixedWith(sent, now time.Time, inFlight int, fit bareFitR
 	r.wake = true
 	a.repace = true
 	return true
+}
+
+// askLog asks the Limiter to pace by a log's places (bareLogPacer), its
+// window no longer than hi, and longer than the probes' bound below: the
+// last refused probe's offset, less a round trip (the burst's first
+// request reached the server up to one after it left).
+func (b *bareWindow) askLog(a *adaptive, hi time.Duration) {
+	b.logLo, b.logHi = max(b.d0-a.bareRTT(), 0), hi
+}
+
+// bareLogPacer paces a log the bare-window model found possible by its
+// places (logPacer), at now: the window at the probes' bound above, which
+// the pacer's trials narrow from the bound below. Every request answered
+// less than that window ago holds its place, refused or not (a log may
+// count refusals), and so does every one still on its way. nil where the
+// model asks for none.
+func (a *adaptive) bareLogPacer(now time.Time, open []time.Time) *logPacer {
+	b := a.bare
+	if b == nil || b.logHi <= 0 || a.logOff {
+		return nil
+	}
+	p := newLogPacer(b.quota, b.logHi)
+	p.lo = b.logLo
+	b.logHi = 0
+	for _, x := range a.bareLog {
+		if !x.sent.IsZero() && !x.recv.IsZero() && x.recv.Add(p.per).After(now) {
+			p.held = append(p.held, logPlace{sent: x.sent, recv: x.recv, refused: !x.ok})
+		}
+	}
+	for _, sent := range open {
+		p.held = append(p.held, logPlace{sent: sent})
+	}
+	return p
 }

@@ -349,6 +349,11 @@ func (l *Limiter) admit(now time.Time) (time.Duration, *slot, chan struct{}) {
 			l.lim.AllowN(now, n)
 		}
 	}
+	if l.log == nil && l.adapt != nil {
+		if p := l.adapt.bareLogPacer(now, l.fl.open); p != nil {
+			l.log = p
+		}
+	}
 	if l.log != nil {
 		// --window sliding, or a log the adaptive rate told (tryLog):
 		// its places pace the pool, whatever the other models make of
@@ -456,7 +461,9 @@ func (l *Limiter) window() *windowPacer {
 // pause began meanwhile, or the cap on requests in flight is full) so
 // Wait asks again.
 func (l *Limiter) settle(now time.Time, r *slot, interrupted bool) (bool, time.Duration) {
-	if interrupted || now.Before(l.pauseUntil) || l.capFull() || l.fitting {
+	if interrupted || now.Before(l.pauseUntil) || l.capFull() || l.fitting || l.log != nil {
+		// (A log's places pace the pool now, tried since this slot
+		// was taken: its pacer lets the request go, or not.)
 		r.CancelAt(now)
 		return false, 0
 	}
@@ -502,6 +509,13 @@ func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.
 		l.lim.tight = true
 	}
 	paused := now.Before(l.pauseUntil)
+	if a := l.adapt; a != nil && l.log != nil && l.log.trialRefused(a.refusedSent) {
+		// A log's trial, sent alone between the window's bounds, found
+		// the window longer: the places pace on by the bound above
+		// (logPacer), and the refusal is no sign against the log.
+		a.refusedSent = time.Time{}
+		return 0
+	}
 	if a := l.adapt; a != nil && a.win != nil && a.win.triedRefused(a.refusedSent) {
 		// The next fixed window's first request, tried before the
 		// window's length surely ran out, found it still open: the
@@ -1026,11 +1040,10 @@ func (l *Limiter) tryLog(now time.Time) {
 	p := newLogPacer(q, w)
 	// The places our answered requests still hold, and those in flight.
 	for i := len(a.seen) - 1; i >= 0; i-- {
-		free := a.seen[i].recv.Add(w)
-		if !free.After(now) || len(p.held) == q {
+		if !a.seen[i].recv.Add(w).After(now) || len(p.held) == q {
 			break
 		}
-		p.held = append(p.held, logPlace{sent: a.seen[i].at, free: free})
+		p.held = append(p.held, logPlace{sent: a.seen[i].at, recv: a.seen[i].recv})
 	}
 	for _, sent := range l.fl.open {
 		p.held = append(p.held, logPlace{sent: sent})

@@ -418,27 +418,83 @@ func crowded(seen []seenSend, i int) bool {
 // refusal, rare when paced so, costs no more than a window of that place.
 // One with no answer (a lost connection) may have been taken: its place
 // comes free per after the Limiter heard of it.
+//
+// A log the adaptive rate found with its window only bounded (lo < W <=
+// per) narrows the bounds by trials: with every place held, one request
+// alone (nothing else leaves before its answer) goes at the geometric
+// middle of the bounds after the earliest answer among the places. The
+// log counts every held place's request (each reached the server after
+// its send and before its answer, and whatever left before them came free
+// per after its answer, at least a window before), so a refusal says all
+// of them were still in the window: W is longer than the trial's send
+// less the earliest answer, the middle. Taken, at least one had aged out:
+// W is no longer than the trial's answer less the earliest send. A
+// refused place (a log that does not count it) tells nothing taken, so
+// none is tried while one is held. Each refused trial is a 429, about
+// every other one: from bounds a factor of two apart, logTrialClose is
+// reached in five or six.
 type logPacer struct {
 	quota int
 	per   time.Duration
+	// lo is the longest window trials proved too short (0: no trials).
+	lo time.Duration
+	// trial is the send time of the trial on its way (zero: none), trialAt
+	// the middle it tried.
+	trial   time.Time
+	trialAt time.Duration
+	// trials counts the trials sent, refusedTrials those refused;
+	// lastRefused is the send time of the latest refused, for the
+	// refusal's Throttle after its Done (trialRefused).
+	trials, refusedTrials int
+	lastRefused           time.Time
 	// held are the places taken: when each request left and when its
-	// place comes free (zero until its answer came).
+	// answer came (zero until it did); the place comes free per after.
 	held []logPlace
 }
 
-type logPlace struct{ sent, free time.Time }
+type logPlace struct {
+	sent, recv time.Time
+	refused    bool
+}
+
+// free is when the place comes free, once its answer came.
+func (p *logPacer) free(h logPlace) time.Time { return h.recv.Add(p.per) }
+
+// logTrialClose is how close the trials bring per to lo before they stop.
+// After logTrialMisses refused trials (each a 429) they go on only while
+// the bounds lie more than logTrialFar apart, and stop at the next refusal.
+const (
+	logTrialClose  = 0.02
+	logTrialMisses = 1
+	logTrialFar    = 0.2
+)
 
 func newLogPacer(quota int, per time.Duration) *logPacer {
 	return &logPacer{quota: max(quota, 1), per: per}
 }
 
+// trying reports whether the bounds are still far enough apart to try.
+func (p *logPacer) trying() bool {
+	close := logTrialClose
+	if p.refusedTrials >= logTrialMisses {
+		// Past its share of 429s, a trial more only where the bounds
+		// still lie far apart.
+		close = logTrialFar
+	}
+	return p.lo > 0 && p.refusedTrials <= logTrialMisses && float64(p.per) > float64(p.lo)*(1+close)
+}
+
 // reserve lets one request go at now (0), or says how long until one may:
-// until the earliest place comes free, or capWait where every place
-// waits for its answer (done wakes the waiters when one comes).
+// until the earliest place comes free (or the next trial is due), or
+// capWait where every place waits for its answer or a trial is on its way
+// (done wakes the waiters when one comes).
 func (p *logPacer) reserve(now time.Time) time.Duration {
+	if !p.trial.IsZero() {
+		return capWait
+	}
 	keep := p.held[:0]
 	for _, h := range p.held {
-		if h.free.IsZero() || h.free.After(now) {
+		if h.recv.IsZero() || p.free(h).After(now) {
 			keep = append(keep, h)
 		}
 	}
@@ -447,27 +503,84 @@ func (p *logPacer) reserve(now time.Time) time.Duration {
 		p.held = append(p.held, logPlace{sent: now})
 		return 0
 	}
-	var soonest time.Time
+	var soonest, first time.Time
+	refused, open := false, false
 	for _, h := range p.held {
-		if !h.free.IsZero() && (soonest.IsZero() || h.free.Before(soonest)) {
-			soonest = h.free
+		refused = refused || h.refused
+		if h.recv.IsZero() {
+			open = true
+			continue
+		}
+		if soonest.IsZero() || h.recv.Before(first) {
+			first, soonest = h.recv, p.free(h)
 		}
 	}
 	if soonest.IsZero() {
 		return capWait
 	}
+	if p.trying() && !refused && !open {
+		// Tried no later than halfway from the middle to the bound
+		// above: later (the places of one burst come free together,
+		// and a trial taken in the middle leaves the rest past the
+		// next middle) it would bound the window at what it was.
+		mid := time.Duration(math.Sqrt(float64(p.lo) * float64(p.per)))
+		switch at := first.Add(mid); {
+		case now.Before(at):
+			if at.Before(soonest) {
+				soonest = at
+			}
+		case now.Sub(first) <= (mid+p.per)/2:
+			p.trial, p.trialAt = now, now.Sub(first)
+			p.trials++
+			p.held = append(p.held, logPlace{sent: now})
+			return 0
+		}
+	}
 	return soonest.Sub(now)
 }
 
 // done ends the place of the request that left at sent, answered (or
-// given up) at now, whatever the answer: free a window from now. It
-// reports whether a place's time changed.
-func (p *logPacer) done(sent, now time.Time) bool {
+// given up) at now with o, whatever the answer: free a window from now.
+// A trial's answer moves the bounds (one with none tells nothing). It
+// reports whether a place's time changed, or the trial ended.
+func (p *logPacer) done(sent, now time.Time, o Outcome) bool {
+	refused := o == Refused
+	if !p.trial.IsZero() && p.trial.Equal(sent) {
+		p.trial = time.Time{}
+		switch o {
+		case Refused:
+			p.refusedTrials++
+			p.lastRefused = sent
+			p.lo = max(p.lo, p.trialAt)
+		case Accepted:
+			earliest := sent
+			for _, h := range p.held {
+				if h.sent.Before(earliest) {
+					earliest = h.sent
+				}
+			}
+			if hi := now.Sub(earliest); hi > p.lo && hi < p.per {
+				p.per = hi
+			} else {
+				// No narrower than it was (the way there takes as
+				// long as the bounds are apart), or under what a
+				// refusal proved (not a log's answer): no more trials.
+				p.lo = p.per
+			}
+		}
+	}
 	for i := range p.held {
-		if p.held[i].sent.Equal(sent) && p.held[i].free.IsZero() {
-			p.held[i].free = now.Add(p.per)
+		if p.held[i].sent.Equal(sent) && p.held[i].recv.IsZero() {
+			p.held[i].recv, p.held[i].refused = now, refused
 			return true
 		}
 	}
 	return false
+}
+
+// trialRefused reports whether the request refused, sent at sent, was
+// the latest trial (Done read its answer before Throttle does): the
+// refusal says the window is longer, not that the log was wrong.
+func (p *logPacer) trialRefused(sent time.Time) bool {
+	return !sent.IsZero() && p.lastRefused.Equal(sent)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"cmp"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -437,16 +438,16 @@ func TestLogPacer(t *testing.T) {
 	if d := p.reserve(ms(3)); d != capWait {
 		t.Fatalf("every place awaiting its answer: wait %v, want capWait", d)
 	}
-	p.done(ms(0), ms(10))
+	p.done(ms(0), ms(10), Accepted)
 	if d := p.reserve(ms(20)); d != 990*time.Millisecond {
 		t.Fatalf("first place free a window after its answer: wait %v, want 990ms", d)
 	}
-	p.done(ms(1), ms(30)) // refused
-	p.done(ms(2), ms(40)) // no answer
+	p.done(ms(1), ms(30), Refused)
+	p.done(ms(2), ms(40), Failed)
 	if d := p.reserve(ms(41)); d != 969*time.Millisecond {
 		t.Fatalf("wait %v, want the first place's 969ms", d)
 	}
-	if p.done(ms(2), ms(50)) {
+	if p.done(ms(2), ms(50), Accepted) {
 		t.Fatalf("a place ended twice")
 	}
 	if d := p.reserve(ms(1010)); d != 0 {
@@ -460,6 +461,100 @@ func TestLogPacer(t *testing.T) {
 	}
 	if d := p.reserve(ms(1031)); d != 9*time.Millisecond {
 		t.Fatalf("the failed request's place: wait %v, want 9ms (free at 1040ms)", d)
+	}
+}
+
+// TestLogPacerTrials: a log whose window is only bounded (1s < W <= 2s)
+// sends one trial alone at the geometric middle after the earliest answer
+// among its places, nothing else before its answer. Refused, the bound
+// below rises to where it went (and the refusal is the trial's); taken,
+// the bound above falls to its answer less the earliest place's send. A
+// trial that would go past halfway from the middle to the bound above
+// does not (it could narrow nothing), nor while a place is on its way or
+// was refused, nor once the bounds are close.
+func TestLogPacerTrials(t *testing.T) {
+	t0 := simEpoch
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	full := func() *logPacer {
+		p := newLogPacer(3, 2*time.Second)
+		p.lo = time.Second
+		for i := range 3 {
+			if d := p.reserve(ms(i)); d != 0 {
+				t.Fatalf("request %d of the quota waits %v", i+1, d)
+			}
+		}
+		return p
+	}
+	p := full()
+	if d := p.reserve(ms(5)); d != capWait {
+		t.Fatalf("places on their way: wait %v, want capWait (no trial)", d)
+	}
+	for i := range 3 {
+		p.done(ms(i), ms(10+i), Accepted)
+	}
+	// The middle: sqrt(1s*2s) = 1.414213562s after the earliest answer.
+	mid := time.Duration(math.Sqrt(float64(time.Second) * float64(2*time.Second)))
+	at := ms(10).Add(mid)
+	if d := p.reserve(ms(20)); d != at.Sub(ms(20)) {
+		t.Fatalf("wait %v, want %v until the trial", d, at.Sub(ms(20)))
+	}
+	if d := p.reserve(at); d != 0 {
+		t.Fatalf("the trial waits %v", d)
+	}
+	if d := p.reserve(at.Add(time.Millisecond)); d != capWait {
+		t.Fatalf("trial on its way: wait %v, want capWait", d)
+	}
+	p.done(at, at.Add(2*time.Millisecond), Refused)
+	if !p.trialRefused(at) || p.trialRefused(ms(0)) {
+		t.Fatalf("trialRefused: the trial's refusal not told from another's")
+	}
+	if p.lo != mid || p.per != 2*time.Second {
+		t.Fatalf("refused: bounds %v-%v, want %v-2s", p.lo, p.per, mid)
+	}
+	// The refused trial holds a place: no trial until it comes free, the
+	// earliest place at 10ms + 2s.
+	if d := p.reserve(at.Add(3 * time.Millisecond)); d != ms(2010).Sub(at.Add(3*time.Millisecond)) {
+		t.Fatalf("a refused place held: wait %v, want until 2.01s", d)
+	}
+
+	p = full()
+	for i := range 3 {
+		p.done(ms(i), ms(10+i), Accepted)
+	}
+	if d := p.reserve(at); d != 0 {
+		t.Fatalf("the trial waits %v", d)
+	}
+	p.done(at, at.Add(2*time.Millisecond), Accepted)
+	if want := at.Add(2 * time.Millisecond).Sub(ms(0)); p.per != want || p.lo != time.Second {
+		t.Fatalf("taken: bounds %v-%v, want 1s-%v", p.lo, p.per, want)
+	}
+	// The earliest place, answered at 10ms, is free at 10ms + per (too
+	// late for another trial: the middle of 1s and per is 1.19s).
+	if d := p.reserve(at.Add(3 * time.Millisecond)); d != ms(10).Add(p.per).Sub(at.Add(3*time.Millisecond)) || p.trials != 1 {
+		t.Fatalf("after a taken trial: wait %v, %d trials, want until the earliest place's free time", d, p.trials)
+	}
+
+	// Too late for a trial: past halfway from the middle to 2s.
+	p = full()
+	for i := range 3 {
+		p.done(ms(i), ms(10+i), Accepted)
+	}
+	late := ms(10).Add((mid + 2*time.Second) / 2).Add(time.Millisecond)
+	if d := p.reserve(late); d != ms(2010).Sub(late) {
+		t.Fatalf("late: wait %v, want until 2.01s, no trial", d)
+	}
+	if p.trials != 0 {
+		t.Fatalf("a late trial went")
+	}
+
+	// Close bounds: no trial.
+	p = full()
+	p.lo = 1980 * time.Millisecond
+	for i := range 3 {
+		p.done(ms(i), ms(10+i), Accepted)
+	}
+	if d := p.reserve(ms(2000)); d != 10*time.Millisecond || p.trials != 0 {
+		t.Fatalf("close bounds: wait %v, %d trials, want 10ms and none", d, p.trials)
 	}
 }
 
@@ -511,5 +606,42 @@ func BenchmarkLogWindow(b *testing.B) {
 				logWindow(seen, 100, time.Time{})
 			}
 		})
+	}
+}
+
+// TestBareLogPacedByPlace: a sliding log that answers nothing but 429
+// (the rolling-rate-limiter with no headers), refuted as a fixed window,
+// is paced by its places, its window narrowed by trials from the probes'
+// bounds (a factor of two apart, a refused trial more only while they lie
+// more than logTrialFar apart): learned within 10% of the window, and the
+// flags pinned by place send the rest without a 429. Before, it was
+// searched for evenly, by rate: 40 per 2s learned at 15-18/s, pinned at
+// 0.68-0.79 of the ideal.
+func TestBareLogPacedByPlace(t *testing.T) {
+	const rows = 400
+	w := 2 * time.Second
+	mk := func() simServer { return &simSliding{limit: 40, window: w, style: styleBare} }
+	ideal := idealSlidingN(rows, 40, w)
+	for seed := uint64(1); seed <= 2; seed++ {
+		ad := simRunSeeded(mk(), Config{Adaptive: true}, 8, rows, seed, time.Hour, true)
+		st := ad.stats
+		eff := ideal.Seconds() / ad.wall.Seconds()
+		t.Logf("seed %d: adaptive eff %.2f, 429s %d, learned %s %d per %v", seed, eff, ad.throttled, st.LearnedModel, st.LearnedBurst, st.LearnedWindow)
+		if st.LearnedModel != ModelSlidingWindow || st.LearnedBurst != 40 || st.LearnedWindow < w || st.LearnedWindow > w*110/100 {
+			t.Errorf("seed %d: learned %s %d per %v, want a sliding window of 40 per 2s-2.2s", seed, st.LearnedModel, st.LearnedBurst, st.LearnedWindow)
+		}
+		if eff < 0.75 || ad.delivered != rows {
+			t.Errorf("seed %d: adaptive eff %.2f, %d of %d rows", seed, eff, ad.delivered, rows)
+		}
+		pin, ok := st.Pinned()
+		if !ok {
+			t.Fatalf("seed %d: no flags to pin", seed)
+		}
+		pr := simRunSeeded(mk(), pin, 8, rows, seed, time.Hour, true)
+		peff := ideal.Seconds() / pr.wall.Seconds()
+		t.Logf("seed %d: pinned %v sliding %v: eff %.2f, 429s %d", seed, pin.Rate, pin.SlidingWindow, peff, pr.throttled)
+		if pr.throttled > 0 || peff < 0.9 {
+			t.Errorf("seed %d: pinned eff %.2f with %d 429s, want at least 0.9 and none", seed, peff, pr.throttled)
+		}
 	}
 }
