@@ -1042,13 +1042,25 @@ func (a *adaptive) bareLogPacer(now time.Time, open []time.Time) *logPacer {
 	if b == nil || b.logHi <= 0 || a.logOff {
 		return nil
 	}
-	p := newLogPacer(b.quota, b.logHi)
-	p.lo = b.logLo
+	hi := b.logHi
 	b.logHi = 0
+	if len(a.bareLog) >= bareLogMax {
+		// The answers kept end before now: the places are not known.
+		return nil
+	}
+	p := newLogPacer(b.quota, hi)
+	p.lo = b.logLo
 	for _, x := range a.bareLog {
-		if !x.sent.IsZero() && !x.recv.IsZero() && x.recv.Add(p.per).After(now) {
-			p.held = append(p.held, logPlace{sent: x.sent, recv: x.recv, refused: !x.ok})
+		if x.recv.IsZero() || !x.recv.Add(p.per).After(now) {
+			continue
 		}
+		// A refusal whose send is not known (its answer came a
+		// second or more after it) left before its answer.
+		sent := x.sent
+		if sent.IsZero() {
+			sent = x.recv
+		}
+		p.held = append(p.held, logPlace{sent: sent, recv: x.recv, unsure: !x.ok})
 	}
 	for _, sent := range open {
 		p.held = append(p.held, logPlace{sent: sent})

@@ -429,10 +429,11 @@ func crowded(seen []seenSend, i int) bool {
 // of them were still in the window: W is longer than the trial's send
 // less the earliest answer, the middle. Taken, at least one had aged out:
 // W is no longer than the trial's answer less the earliest send. A
-// refused place (a log that does not count it) tells nothing taken, so
-// none is tried while one is held. Each refused trial is a 429, about
-// every other one: from bounds a factor of two apart, logTrialClose is
-// reached in five or six.
+// refused or failed place (a log may not count it) tells nothing taken,
+// so none is tried while one is held, nor while more than the quota are
+// (a refusal then says only that a quota of them were in the window, not
+// the earliest). Each refused trial is a 429: after the first, one more
+// goes only while the bounds lie far apart (logTrialFar).
 type logPacer struct {
 	quota int
 	per   time.Duration
@@ -454,7 +455,8 @@ type logPacer struct {
 
 type logPlace struct {
 	sent, recv time.Time
-	refused    bool
+	// unsure: refused or failed, a request the log may not count.
+	unsure bool
 }
 
 // free is when the place comes free, once its answer came.
@@ -504,9 +506,9 @@ func (p *logPacer) reserve(now time.Time) time.Duration {
 		return 0
 	}
 	var soonest, first time.Time
-	refused, open := false, false
+	unsure, open := false, false
 	for _, h := range p.held {
-		refused = refused || h.refused
+		unsure = unsure || h.unsure
 		if h.recv.IsZero() {
 			open = true
 			continue
@@ -518,7 +520,7 @@ func (p *logPacer) reserve(now time.Time) time.Duration {
 	if soonest.IsZero() {
 		return capWait
 	}
-	if p.trying() && !refused && !open {
+	if p.trying() && !unsure && !open && len(p.held) == p.quota {
 		// Tried no later than halfway from the middle to the bound
 		// above: later (the places of one burst come free together,
 		// and a trial taken in the middle leaves the rest past the
@@ -544,7 +546,9 @@ func (p *logPacer) reserve(now time.Time) time.Duration {
 // A trial's answer moves the bounds (one with none tells nothing). It
 // reports whether a place's time changed, or the trial ended.
 func (p *logPacer) done(sent, now time.Time, o Outcome) bool {
-	refused := o == Refused
+	// A failed request may not have reached the server: the log counts
+	// one fewer than its places, and a trial taken says nothing.
+	unsure := o != Accepted
 	if !p.trial.IsZero() && p.trial.Equal(sent) {
 		p.trial = time.Time{}
 		switch o {
@@ -571,7 +575,7 @@ func (p *logPacer) done(sent, now time.Time, o Outcome) bool {
 	}
 	for i := range p.held {
 		if p.held[i].sent.Equal(sent) && p.held[i].recv.IsZero() {
-			p.held[i].recv, p.held[i].refused = now, refused
+			p.held[i].recv, p.held[i].unsure = now, unsure
 			return true
 		}
 	}

@@ -470,8 +470,9 @@ func TestLogPacer(t *testing.T) {
 // below rises to where it went (and the refusal is the trial's); taken,
 // the bound above falls to its answer less the earliest place's send. A
 // trial that would go past halfway from the middle to the bound above
-// does not (it could narrow nothing), nor while a place is on its way or
-// was refused, nor once the bounds are close.
+// does not (it could narrow nothing), nor while a place is on its way,
+// was refused or failed, or more than the quota are held, nor once the
+// bounds are close.
 func TestLogPacerTrials(t *testing.T) {
 	t0 := simEpoch
 	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
@@ -545,6 +546,24 @@ func TestLogPacerTrials(t *testing.T) {
 	}
 	if p.trials != 0 {
 		t.Fatalf("a late trial went")
+	}
+
+	// A place that failed (it may not have reached the server) or more
+	// places than the quota: a trial taken would say nothing.
+	p = full()
+	p.done(ms(0), ms(10), Failed)
+	p.done(ms(1), ms(11), Accepted)
+	p.done(ms(2), ms(12), Accepted)
+	if d := p.reserve(at); d != ms(2010).Sub(at) || p.trials != 0 {
+		t.Fatalf("a failed place held: wait %v, %d trials, want until 2.01s and none", d, p.trials)
+	}
+	p = full()
+	p.held = append(p.held, logPlace{sent: ms(3)})
+	for i := range 4 {
+		p.done(ms(i), ms(10+i), Accepted)
+	}
+	if d := p.reserve(at); d != ms(2010).Sub(at) || p.trials != 0 {
+		t.Fatalf("four places of three held: wait %v, %d trials, want until 2.01s and none", d, p.trials)
 	}
 
 	// Close bounds: no trial.
