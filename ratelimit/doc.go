@@ -536,7 +536,20 @@
 // quota at once, the length bisected between the fit's bounds, learned
 // as a fixed window and pinned --rate L/W --window fixed. A log refuses
 // one of them, and the bare-window model paces on where it was, the
-// fixed window ruled out (bareFromFixed): a 429 more for a log. At a
+// fixed window ruled out (bareFromFixed): a 429 more for a log. There,
+// and at a ride's refusal where a log explains the answers and no fixed
+// window does, the Limiter paces by the log's places (bareLogPacer,
+// logPacer) from the probes' bounds (lo < W <= hi, up to a factor of
+// two apart), and narrows them by trials: with every place held and
+// answered (none refused or failed, no more than the quota), one request
+// alone at the geometric middle of the bounds after the earliest answer.
+// The log counts every held place's request, so a refusal says all were
+// still in the window (W > its send less the earliest answer) and a
+// request taken that one had aged out (W <= its answer less the earliest
+// send). One refused trial, a second only while the bounds lie more than
+// logTrialFar apart; any other refusal ends the log (logOff) and the
+// search by bounds goes on. Simulated bare logs of 40 per 2s, 8 workers,
+// pinned 0.68-0.79 -> 0.92-0.99 (40 per 2.02-2.16s by place). At a
 // ride's refusal, where the fit leaves no log, the fixed window is
 // taken at once, but not where a counter explains the answers too and
 // every fixed window that does is more than twice the shortest length
