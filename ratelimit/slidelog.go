@@ -443,6 +443,9 @@ type logPacer struct {
 	// the middle it tried.
 	trial   time.Time
 	trialAt time.Duration
+	// trialSince is the send of the earliest place the trial, taken,
+	// says had aged out (trialBase).
+	trialSince time.Time
 	// trials counts the trials sent, refusedTrials those refused;
 	// lastRefused is the send time of the latest refused, for the
 	// refusal's Throttle after its Done (trialRefused).
@@ -505,40 +508,67 @@ func (p *logPacer) reserve(now time.Time) time.Duration {
 		p.held = append(p.held, logPlace{sent: now})
 		return 0
 	}
-	var soonest, first time.Time
-	unsure, open := false, false
+	var soonest time.Time
+	open := false
 	for _, h := range p.held {
-		unsure = unsure || h.unsure
 		if h.recv.IsZero() {
 			open = true
-			continue
-		}
-		if soonest.IsZero() || h.recv.Before(first) {
-			first, soonest = h.recv, p.free(h)
+		} else if f := p.free(h); soonest.IsZero() || f.Before(soonest) {
+			soonest = f
 		}
 	}
 	if soonest.IsZero() {
 		return capWait
 	}
-	if p.trying() && !unsure && !open && len(p.held) == p.quota {
-		// Tried no later than halfway from the middle to the bound
-		// above: later (the places of one burst come free together,
-		// and a trial taken in the middle leaves the rest past the
-		// next middle) it would bound the window at what it was.
-		mid := time.Duration(math.Sqrt(float64(p.lo) * float64(p.per)))
-		switch at := first.Add(mid); {
-		case now.Before(at):
-			if at.Before(soonest) {
-				soonest = at
-			}
-		case now.Sub(first) <= (mid+p.per)/2:
-			p.trial, p.trialAt = now, now.Sub(first)
-			p.trials++
-			p.held = append(p.held, logPlace{sent: now})
-			return 0
+	if !p.trying() || open {
+		return soonest.Sub(now)
+	}
+	from, since, ok := p.trialBase()
+	if !ok {
+		return soonest.Sub(now)
+	}
+	// Tried no later than halfway from the middle to the bound above:
+	// later (the places of one burst come free together, and a trial
+	// taken in the middle leaves the rest past the next middle) it would
+	// bound the window at what it was.
+	mid := time.Duration(math.Sqrt(float64(p.lo) * float64(p.per)))
+	switch at := from.Add(mid); {
+	case now.Before(at):
+		if at.Before(soonest) {
+			soonest = at
 		}
+	case now.Sub(from) <= (mid+p.per)/2:
+		p.trial, p.trialAt, p.trialSince = now, now.Sub(from), since
+		p.trials++
+		p.held = append(p.held, logPlace{sent: now})
+		return 0
 	}
 	return soonest.Sub(now)
+}
+
+// trialBase is what a trial is timed and read by, every place answered:
+// from, the quota-th latest answer (a refusal says a quota of the places
+// were still in the window, so the window is longer than the trial's send
+// less that answer, each place taken before its answer), and since, the
+// send of the earliest place a trial taken says had aged out (of m sure
+// places, all counted, at least m-quota+1 had: the (m-quota+1)-th
+// earliest send). ok is false while fewer than the quota are sure: a
+// trial taken would say nothing.
+func (p *logPacer) trialBase() (from, since time.Time, ok bool) {
+	recvs := make([]time.Time, 0, len(p.held))
+	sure := make([]time.Time, 0, len(p.held))
+	for _, h := range p.held {
+		recvs = append(recvs, h.recv)
+		if !h.unsure {
+			sure = append(sure, h.sent)
+		}
+	}
+	if len(sure) < p.quota {
+		return time.Time{}, time.Time{}, false
+	}
+	slices.SortFunc(recvs, func(a, b time.Time) int { return b.Compare(a) })
+	slices.SortFunc(sure, time.Time.Compare)
+	return recvs[p.quota-1], sure[len(sure)-p.quota], true
 }
 
 // done ends the place of the request that left at sent, answered (or
@@ -557,13 +587,7 @@ func (p *logPacer) done(sent, now time.Time, o Outcome) bool {
 			p.lastRefused = sent
 			p.lo = max(p.lo, p.trialAt)
 		case Accepted:
-			earliest := sent
-			for _, h := range p.held {
-				if h.sent.Before(earliest) {
-					earliest = h.sent
-				}
-			}
-			if hi := now.Sub(earliest); hi > p.lo && hi < p.per {
+			if hi := now.Sub(p.trialSince); hi > p.lo && hi < p.per {
 				p.per = hi
 			} else {
 				// No narrower than it was (the way there takes as

@@ -470,9 +470,10 @@ func TestLogPacer(t *testing.T) {
 // below rises to where it went (and the refusal is the trial's); taken,
 // the bound above falls to its answer less the earliest place's send. A
 // trial that would go past halfway from the middle to the bound above
-// does not (it could narrow nothing), nor while a place is on its way,
-// was refused or failed, or more than the quota are held, nor once the
-// bounds are close.
+// does not (it could narrow nothing), nor while a place is on its way or
+// fewer than the quota are sure (refused and failed ones may not count),
+// nor once the bounds are close. More places than the quota time the
+// trial from the quota-th latest answer.
 func TestLogPacerTrials(t *testing.T) {
 	t0 := simEpoch
 	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
@@ -512,10 +513,12 @@ func TestLogPacerTrials(t *testing.T) {
 	if p.lo != mid || p.per != 2*time.Second {
 		t.Fatalf("refused: bounds %v-%v, want %v-2s", p.lo, p.per, mid)
 	}
-	// The refused trial holds a place: no trial until it comes free, the
-	// earliest place at 10ms + 2s.
-	if d := p.reserve(at.Add(3 * time.Millisecond)); d != ms(2010).Sub(at.Add(3*time.Millisecond)) {
-		t.Fatalf("a refused place held: wait %v, want until 2.01s", d)
+	// The refused trial holds a place (a log may count it), one of four:
+	// the next trial goes at the new middle after the third latest
+	// answer, 11ms.
+	mid2 := time.Duration(math.Sqrt(float64(mid) * float64(2*time.Second)))
+	if d := p.reserve(at.Add(3 * time.Millisecond)); d != ms(11).Add(mid2).Sub(at.Add(3*time.Millisecond)) {
+		t.Fatalf("after a refused trial: wait %v, want until the next middle", d)
 	}
 
 	p = full()
@@ -548,8 +551,8 @@ func TestLogPacerTrials(t *testing.T) {
 		t.Fatalf("a late trial went")
 	}
 
-	// A place that failed (it may not have reached the server) or more
-	// places than the quota: a trial taken would say nothing.
+	// A place that failed (it may not have reached the server): fewer
+	// sure places than the quota, and a trial taken would say nothing.
 	p = full()
 	p.done(ms(0), ms(10), Failed)
 	p.done(ms(1), ms(11), Accepted)
@@ -557,13 +560,24 @@ func TestLogPacerTrials(t *testing.T) {
 	if d := p.reserve(at); d != ms(2010).Sub(at) || p.trials != 0 {
 		t.Fatalf("a failed place held: wait %v, %d trials, want until 2.01s and none", d, p.trials)
 	}
+	// Four places of three: the trial goes after the third latest answer
+	// (11ms), and taken, at least two had aged out: the window is no
+	// longer than its answer less the second earliest send (1ms).
 	p = full()
 	p.held = append(p.held, logPlace{sent: ms(3)})
 	for i := range 4 {
 		p.done(ms(i), ms(10+i), Accepted)
 	}
-	if d := p.reserve(at); d != ms(2010).Sub(at) || p.trials != 0 {
-		t.Fatalf("four places of three held: wait %v, %d trials, want until 2.01s and none", d, p.trials)
+	if d := p.reserve(at); d != time.Millisecond || p.trials != 0 {
+		t.Fatalf("four places of three held: wait %v, %d trials, want 1ms and none yet", d, p.trials)
+	}
+	at4 := ms(11).Add(mid)
+	if d := p.reserve(at4); d != 0 || p.trials != 1 {
+		t.Fatalf("four places of three held: trial waits %v", d)
+	}
+	p.done(at4, at4.Add(2*time.Millisecond), Accepted)
+	if want := at4.Add(2 * time.Millisecond).Sub(ms(1)); p.per != want {
+		t.Fatalf("four places of three, taken: window %v, want %v", p.per, want)
 	}
 
 	// Close bounds: no trial.
