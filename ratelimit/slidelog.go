@@ -420,20 +420,20 @@ func crowded(seen []seenSend, i int) bool {
 // comes free per after the Limiter heard of it.
 //
 // A log the adaptive rate found with its window only bounded (lo < W <=
-// per) narrows the bounds by trials: with every place held, one request
-// alone (nothing else leaves before its answer) goes at the geometric
-// middle of the bounds after the earliest answer among the places. The
-// log counts every held place's request (each reached the server after
-// its send and before its answer, and whatever left before them came free
-// per after its answer, at least a window before), so a refusal says all
-// of them were still in the window: W is longer than the trial's send
-// less the earliest answer, the middle. Taken, at least one had aged out:
-// W is no longer than the trial's answer less the earliest send. A
-// refused or failed place (a log may not count it) tells nothing taken,
-// so none is tried while one is held, nor while more than the quota are
-// (a refusal then says only that a quota of them were in the window, not
-// the earliest). Each refused trial is a 429: after the first, one more
-// goes only while the bounds lie far apart (logTrialFar).
+// per) narrows the bounds by trials: with every place held and answered,
+// one request alone (nothing else leaves before its answer) goes at the
+// geometric middle of the bounds after the quota-th latest answer among
+// the places (trialBase). Whatever left before the places came free per
+// after its answer, at least a window before, so what the log counts is
+// among them, each taken between its send and its answer: a refusal says
+// a quota of them were still in the window, W longer than the trial's
+// send less that answer (the middle). Taken, fewer than a quota were: of
+// the m sure places (taken, so counted) at least m-quota+1 had aged out,
+// W no longer than the trial's answer less the (m-quota+1)-th earliest
+// send. A refused or failed place may not be counted: no trial while
+// fewer than a quota are sure, a taken one would say nothing. Each
+// refused trial is a 429: after the first, one more goes only while the
+// bounds lie far apart (logTrialFar).
 type logPacer struct {
 	quota int
 	per   time.Duration
