@@ -1022,7 +1022,8 @@ func (s Stats) Pinned() (cfg Config, ok bool) {
 // more answers came (an eighth of those kept, up to a quota, where many
 // are: each look reads them all), as long as the answers are kept
 // (pinSeenMax), and never again after a refusal while paced so
-// (throttle).
+// (throttle). The readings bound the window (logBounds); the pacer's
+// trials narrow the bounds.
 func (l *Limiter) tryLog(now time.Time) {
 	a := l.adapt
 	if l.log != nil || a.logOff || !a.sliding || a.limitSaid <= 0 || a.win != nil || a.ra != nil || a.conc != nil || a.bare != nil {
@@ -1033,17 +1034,26 @@ func (l *Limiter) tryLog(now time.Time) {
 		return
 	}
 	a.logChecked = len(a.seen)
-	w, ok := logWindow(a.seen, q, l.openFrom())
+	lo, w, ok := logBounds(a.seen, q, l.openFrom())
 	if !ok {
 		return
 	}
 	p := newLogPacer(q, w)
+	// The readings bound the window; trials narrow the bounds (crowded
+	// readings, a pool's bursts, bound it loosely: rolling-rate-limiter
+	// at 15 per 150ms was told 156-160ms).
+	p.lo = lo
 	// The places our answered requests still hold, and those in flight.
 	for i := len(a.seen) - 1; i >= 0; i-- {
 		if !a.seen[i].recv.Add(w).After(now) || len(p.held) == q {
 			break
 		}
 		p.held = append(p.held, logPlace{sent: a.seen[i].at, recv: a.seen[i].recv})
+	}
+	// And the refused ones answered less than a window ago: some logs
+	// count them (rolling-rate-limiter).
+	for i := len(a.refusedAt) - 1; i >= 0 && a.refusedAt[i].recv.Add(w).After(now); i-- {
+		p.held = append(p.held, logPlace{sent: a.refusedAt[i].sent, recv: a.refusedAt[i].recv, unsure: true})
 	}
 	for _, sent := range l.fl.open {
 		p.held = append(p.held, logPlace{sent: sent})

@@ -92,8 +92,16 @@ type logReading struct {
 // not agree on a window (no log, or not ours alone), or when a counter
 // over periods of that length explains them as well (logNotCounter).
 func logWindow(seen []seenSend, quota int, open time.Time) (time.Duration, bool) {
+	_, hi, ok := logBounds(seen, quota, open)
+	return hi, ok
+}
+
+// logBounds is logWindow with the shortest window the readings allow
+// too (lo < W <= hi, where logWindow's is hi): the log pacer's trials
+// narrow them (logPacer).
+func logBounds(seen []seenSend, quota int, open time.Time) (lo, hi time.Duration, ok bool) {
 	if quota < 2 || len(seen) == 0 {
-		return 0, false
+		return 0, 0, false
 	}
 	rs := make([]logReading, 0, len(seen))
 	odd := 0
@@ -117,7 +125,7 @@ func logWindow(seen []seenSend, quota int, open time.Time) (time.Duration, bool)
 		used := quota - 1 - s.left
 		if used < 0 {
 			// More left than a log of quota holds besides this one.
-			return 0, false
+			return 0, 0, false
 		}
 		if crowded(seen, i) {
 			// Another of ours left within logJitter of it: either may
@@ -160,19 +168,19 @@ func logWindow(seen []seenSend, quota int, open time.Time) (time.Duration, bool)
 		}
 	}
 	if told < min(logMinReadings, max(10, quota)) {
-		return 0, false
+		return 0, 0, false
 	}
 	lo, hi, agree := logBest(rs)
 	if float64(agree) < logAgree*float64(len(rs)+odd) {
-		return 0, false
+		return 0, 0, false
 	}
 	if !logNotCounter(seen, rs, quota, (lo+hi)/2) {
-		return 0, false
+		return 0, 0, false
 	}
 	// The longest window the readings allow, and logJitter: a log no
 	// longer than that has let a request go a window after it took it,
 	// however our send times lie from the server's.
-	return hi + logJitter, true
+	return max(lo-logJitter, 0), hi + logJitter, true
 }
 
 // crowdedReading is what the counter reading of the i-th of our accepted
