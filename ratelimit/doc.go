@@ -541,15 +541,18 @@
 // window does, the Limiter paces by the log's places (bareLogPacer,
 // logPacer) from the probes' bounds (lo < W <= hi, up to a factor of
 // two apart), and narrows them by trials: with every place held and
-// answered (none refused or failed, no more than the quota), one request
-// alone at the geometric middle of the bounds after the earliest answer.
-// The log counts every held place's request, so a refusal says all were
-// still in the window (W > its send less the earliest answer) and a
-// request taken that one had aged out (W <= its answer less the earliest
-// send). One refused trial, a second only while the bounds lie more than
-// logTrialFar apart; any other refusal ends the log (logOff) and the
-// search by bounds goes on. Simulated bare logs of 40 per 2s, 8 workers,
-// pinned 0.68-0.79 -> 0.92-0.99 (40 per 2.02-2.16s by place). At a
+// answered, a quota of them taken, one request alone at the geometric
+// middle of the bounds after the quota-th latest answer. What the log
+// counts is among the held places, so a refusal says a quota of them were
+// still in the window (W > its send less that answer) and a request taken
+// that of the m taken places at least m-quota+1 had aged out (W <= its
+// answer less the (m-quota+1)-th earliest send): trialBase. One refused
+// trial, a second only while the bounds lie more than logTrialFar apart;
+// any other refusal ends the log (logOff) and the search by bounds goes
+// on. A log told from its counter's readings (tryLog) is narrowed so too,
+// from the readings' bounds (logBounds). Simulated bare logs of 40 per
+// 2s, 8 workers, pinned 0.68-0.79 -> 0.92-0.99 (40 per 2.02-2.16s by
+// place); the real one 0.93-0.98. At a
 // ride's refusal, where the fit leaves no log, the fixed window is
 // taken at once, but not where a counter explains the answers too and
 // every fixed window that does is more than twice the shortest length
