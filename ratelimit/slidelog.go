@@ -488,13 +488,13 @@ func newLogPacer(quota int, per time.Duration) *logPacer {
 
 // trying reports whether the bounds are still far enough apart to try.
 func (p *logPacer) trying() bool {
-	close := logTrialClose
+	near := logTrialClose
 	if p.refusedTrials >= logTrialMisses {
 		// Past its share of 429s, a trial more only where the bounds
 		// still lie far apart.
-		close = logTrialFar
+		near = logTrialFar
 	}
-	return p.lo > 0 && p.refusedTrials <= logTrialMisses && float64(p.per) > float64(p.lo)*(1+close)
+	return p.lo > 0 && p.refusedTrials <= logTrialMisses && float64(p.per) > float64(p.lo)*(1+near)
 }
 
 // reserve lets one request go at now (0), or says how long until one may:
