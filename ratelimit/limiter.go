@@ -1043,12 +1043,13 @@ func (l *Limiter) tryLog(now time.Time) {
 	// readings, a pool's bursts, bound it loosely: rolling-rate-limiter
 	// at 15 per 150ms was told 156-160ms).
 	p.lo = lo
-	// The places our answered requests still hold, and those in flight.
-	for i := len(a.seen) - 1; i >= 0; i-- {
-		if !a.seen[i].recv.Add(w).After(now) || len(p.held) == q {
-			break
+	// The places our answered requests still hold, and those in flight:
+	// every one answered less than a window ago (seen is in send order,
+	// and one sent earlier may have been answered later), however many.
+	for _, s := range a.seen {
+		if s.recv.Add(w).After(now) {
+			p.held = append(p.held, logPlace{sent: s.at, recv: s.recv})
 		}
-		p.held = append(p.held, logPlace{sent: a.seen[i].at, recv: a.seen[i].recv})
 	}
 	// And the refused ones answered less than a window ago: some logs
 	// count them (rolling-rate-limiter).

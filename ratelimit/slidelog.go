@@ -96,9 +96,11 @@ func logWindow(seen []seenSend, quota int, open time.Time) (time.Duration, bool)
 	return hi, ok
 }
 
-// logBounds is logWindow with the shortest window the readings allow
-// too (lo < W <= hi, where logWindow's is hi): the log pacer's trials
-// narrow them (logPacer).
+// logBounds is logWindow with the shortest window most readings allow
+// too (where logWindow's is hi): not a sure bound below, since a few
+// readings may disagree, but only where the log pacer's trials start
+// (logPacer); a trial taken under it ends the trials, the window left
+// at the bound above.
 func logBounds(seen []seenSend, quota int, open time.Time) (lo, hi time.Duration, ok bool) {
 	if quota < 2 || len(seen) == 0 {
 		return 0, 0, false
