@@ -1051,7 +1051,7 @@ func (a *adaptive) bareLogPacer(now time.Time, open []time.Time) *logPacer {
 	p := newLogPacer(b.quota, hi)
 	p.lo = b.logLo
 	for _, x := range a.bareLog {
-		if x.recv.IsZero() || !x.recv.Add(p.per).After(now) {
+		if x.recv.IsZero() {
 			continue
 		}
 		// A refusal whose send is not known (its answer came a
@@ -1060,10 +1060,8 @@ func (a *adaptive) bareLogPacer(now time.Time, open []time.Time) *logPacer {
 		if sent.IsZero() {
 			sent = x.recv
 		}
-		p.held = append(p.held, logPlace{sent: sent, recv: x.recv, unsure: !x.ok})
+		p.hold(now, sent, x.recv, !x.ok)
 	}
-	for _, sent := range open {
-		p.held = append(p.held, logPlace{sent: sent})
-	}
+	p.holdOpen(open)
 	return p
 }

@@ -1047,18 +1047,14 @@ func (l *Limiter) tryLog(now time.Time) {
 	// every one answered less than a window ago (seen is in send order,
 	// and one sent earlier may have been answered later), however many.
 	for _, s := range a.seen {
-		if s.recv.Add(w).After(now) {
-			p.held = append(p.held, logPlace{sent: s.at, recv: s.recv})
-		}
+		p.hold(now, s.at, s.recv, false)
 	}
 	// And the refused ones answered less than a window ago: some logs
 	// count them (rolling-rate-limiter).
-	for i := len(a.refusedAt) - 1; i >= 0 && a.refusedAt[i].recv.Add(w).After(now); i-- {
-		p.held = append(p.held, logPlace{sent: a.refusedAt[i].sent, recv: a.refusedAt[i].recv, unsure: true})
+	for _, r := range a.refusedAt {
+		p.hold(now, r.sent, r.recv, true)
 	}
-	for _, sent := range l.fl.open {
-		p.held = append(p.held, logPlace{sent: sent})
-	}
+	p.holdOpen(l.fl.open)
 	l.log = p
 	l.wakeWaiters()
 }

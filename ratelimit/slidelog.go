@@ -475,6 +475,23 @@ type logPlace struct {
 // free is when the place comes free, once its answer came.
 func (p *logPacer) free(h logPlace) time.Time { return h.recv.Add(p.per) }
 
+// hold keeps the place of a request that left at sent and was answered
+// at recv (unsure: refused or failed), where it is not yet free at now:
+// what a pacer taking over from another pace starts with.
+func (p *logPacer) hold(now, sent, recv time.Time, unsure bool) {
+	if h := (logPlace{sent: sent, recv: recv, unsure: unsure}); p.free(h).After(now) {
+		p.held = append(p.held, h)
+	}
+}
+
+// holdOpen keeps the places of the requests still on their way, sent at
+// the times in open.
+func (p *logPacer) holdOpen(open []time.Time) {
+	for _, sent := range open {
+		p.held = append(p.held, logPlace{sent: sent})
+	}
+}
+
 // logTrialClose is how close the trials bring per to lo before they stop.
 // After logTrialMisses refused trials (each a 429) they go on only while
 // the bounds lie more than logTrialFar apart, and stop at the next refusal.
