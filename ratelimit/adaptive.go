@@ -1001,9 +1001,11 @@ func (a *adaptive) throttled(now time.Time, pause, closest time.Duration) {
 			a.orderFailed = true
 		}
 		// Not a fixed window: a bucket that refills about a quota per
-		// window length, measured from here on.
+		// window length, measured from here on (or the sliding window
+		// an earlier model was handed back as).
 		// What it accepted on average so far is the safe first guess.
 		rate := float64(a.successes) / math.Max(now.Sub(a.firstSent).Seconds(), 1e-3)
+		w := a.win
 		a.win = nil
 		a.idleAt, a.obs = now, nil
 		if rate > 0 {
@@ -1017,6 +1019,11 @@ func (a *adaptive) throttled(now time.Time, pause, closest time.Duration) {
 		}
 		a.segStart, a.segAccepted, a.probed = now.Add(pause), 0, now.Add(pause)
 		a.refusedRead = now
+		if a.sliding {
+			// As when handed back by a counter that came back part
+			// of the way: the window it measured bounds the pace.
+			a.capSliding(w)
+		}
 		return
 	}
 	over := a.zeroWait(pause)
@@ -1500,12 +1507,31 @@ func (a *adaptive) waitCap(r float64) float64 {
 // refusals asked for up to a minute, and the pinned --rate drew 21-25
 // 429s where the adaptive run drew 13. Waits under two seconds bound
 // nothing: a bucket refilling once a second or faster states 1 or less.
+//
+// A bound the run itself refutes bounds nothing: where the server took
+// more over the run than a bucket that size refilling at that rate can
+// (bucketWaitOver), the wait was no interval of a bucket's but a window's.
+// go-chi/httprate asks for its whole window, 2s at 20 per 2s; its
+// weighted counter, taken for a bucket after its first bursts, was pinned
+// at 1/s where the adaptive run had 8.6/s taken. It is bounded then as a
+// sliding window's stated wait bounds it: its quota less one per that
+// wait (waitCap).
 func (a *adaptive) bucketWaitCap(r float64) float64 {
-	if w := a.waitSaid - time.Second; w >= time.Second {
-		return math.Min(r, 1/w.Seconds())
+	w := a.waitSaid - time.Second
+	if w < time.Second {
+		return r
 	}
-	return r
+	most := 1 / w.Seconds()
+	took := a.lastRecv.Sub(a.firstSent).Seconds()
+	if float64(a.successes) > float64(a.burstSize())+bucketWaitOver*most*took+1 {
+		return math.Min(r, float64(a.burstSize()-1)/a.waitSaid.Seconds())
+	}
+	return math.Min(r, most)
 }
+
+// bucketWaitOver is how far over the bound a bucket's stated wait puts on
+// its refill the run's accepted requests must go to refute it.
+const bucketWaitOver = 1.5
 
 // spanRate is the most a sliding window sustains by the window span our
 // own sends show: quota-1.5 per that window. ok is false until

@@ -218,3 +218,58 @@ func learnThenPin(t *testing.T, run func(Config) simResult) (ad, pin simResult, 
 	}
 	return ad, run(cfg), cfg
 }
+
+// TestPinnedAfterWindowGivenUp: sliding counters first taken for fixed
+// windows, their pins against the same server.
+//
+// go-chi/httprate's weighted counter at 20 per 2s, its periods from the
+// run's start, 8 workers: its Retry-After is its whole window, and taken
+// for a bucket after its first bursts into a counter still full at its
+// reset, the wait bounded the pin at 1/s (bucketWaitCap) where the
+// adaptive run had 8.6/s taken: the pinned run took ten times as long.
+//
+// HAProxy's counter at 3 per 1s, refused requests counted, 8 workers:
+// handed back as a sliding window, then taken for a fixed window again
+// and given up on a refusal, it was paced at what it had accepted on
+// average (1.14/s pinned, 0.38) rather than by the window the model had
+// measured (capSliding).
+func TestPinnedAfterWindowGivenUp(t *testing.T) {
+	cases := []struct {
+		name   string
+		srv    func() simServer
+		limit  int
+		window time.Duration
+		seeds  []uint64
+		minEff float64
+	}{
+		{"httprate 20 per 2s", func() simServer {
+			return &simSliding{limit: 20, window: 2 * time.Second, counter: true, phase: 370 * time.Millisecond, style: styleHTTPRate}
+		}, 20, 2 * time.Second, []uint64{1, 2}, 0.6},
+		{"haproxy 3 per 1s, refusals counted", func() simServer {
+			return &simSliding{limit: 3, window: time.Second, haproxy: true, countRefused: true, style: styleHTTPRate}
+		}, 3, time.Second, []uint64{1}, 0.55},
+	}
+	const rows = 200
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ideal := idealSlidingN(rows, tc.limit, tc.window)
+			for _, seed := range tc.seeds {
+				ad := simRunSeeded(tc.srv(), Config{Adaptive: true}, 8, rows, seed, 100*time.Hour, true)
+				cfg, ok := ad.stats.Pinned()
+				if !ok {
+					t.Fatalf("seed %d: nothing learned: %+v", seed, ad.stats)
+				}
+				pin := simRunSeeded(tc.srv(), cfg, 8, rows, seed, 100*time.Hour, true)
+				t.Logf("seed %d: adaptive %.2f, %d 429s, learned %s %.2f/s; pinned %v burst %d: %.2f, %d 429s", seed,
+					ideal.Seconds()/ad.wall.Seconds(), ad.throttled, ad.stats.LearnedModel, ad.stats.LearnedRate,
+					cfg.Rate, cfg.Burst, ideal.Seconds()/pin.wall.Seconds(), pin.throttled)
+				if pin.throttled > ad.throttled {
+					t.Errorf("seed %d: pinned drew %d 429s, the adaptive run %d", seed, pin.throttled, ad.throttled)
+				}
+				if eff := ideal.Seconds() / pin.wall.Seconds(); eff < tc.minEff {
+					t.Errorf("seed %d: pinned at %v, efficiency %.2f, want %.2f or more", seed, cfg.Rate, eff, tc.minEff)
+				}
+			}
+		})
+	}
+}
