@@ -684,7 +684,7 @@ func (a *adaptive) bareRefitWith(now time.Time, fit bareFitResult) (time.Duratio
 	// twice the counter's period apart, the counter has emptied its
 	// previous period each time and never refutes the fixed window.
 	rideAgain := wasRiding && b.rides < bareRides && fit.ok && fit.fixedFar()
-	if fit.ok && fit.models[fitFixed] && !fit.models[fitLog] && !b.notFixed && !rideAgain {
+	if fit.ok && fit.fixed() && !fit.models[fitLog] && !b.notFixed && !rideAgain {
 		if pause, ok := a.bareToFixed(now, fit, wasRiding); ok {
 			return pause, true
 		}
@@ -701,7 +701,7 @@ func (a *adaptive) bareRefitWith(now time.Time, fit bareFitResult) (time.Duratio
 		pace := math.Max(float64(fit.quota)-1, 1) / fit.hi.Seconds()
 		return fit.clearFrom(pace, fit.hi).Sub(now), true
 	}
-	tryLog := wasRiding && fit.ok && fit.models[fitLog] && (!fit.models[fitFixed] || b.notFixed) && !a.logOff
+	tryLog := wasRiding && fit.ok && fit.models[fitLog] && (!fit.fixed() || b.notFixed) && !a.logOff
 	if !fit.ok || (fit.models[fitLog] && fit.hi > b.mid) || tryLog {
 		b.fit = bareFitResult{}
 		if !wasRiding {
@@ -753,15 +753,26 @@ func (a *adaptive) bareRefitWith(now time.Time, fit bareFitResult) (time.Duratio
 	return pause, true
 }
 
+// fixed reports whether a fixed window explains the answers, opened by
+// our requests or on a grid.
+func (f bareFitResult) fixed() bool {
+	return f.models[fitFixed] || f.models[fitGrid]
+}
+
+// fixed reports whether the candidate is a fixed window's.
+func (c fitCandidate) fixed() bool {
+	return c.model == fitFixed || c.model == fitGrid
+}
+
 // fixedFar reports whether a counter explains the answers as well as a
 // fixed window, every fixed window that does more than bareFixedFar times
 // the fit's shortest.
 func (f bareFitResult) fixedFar() bool {
-	if !f.models[fitFixed] || !(f.models[fitFirst] || f.models[fitAligned]) {
+	if !f.fixed() || !(f.models[fitFirst] || f.models[fitAligned]) {
 		return false
 	}
 	for _, c := range f.cands {
-		if c.model == fitFixed && float64(c.w) <= float64(f.lo)*bareFixedFar {
+		if c.fixed() && float64(c.w) <= float64(f.lo)*bareFixedFar {
 			return false
 		}
 	}
@@ -842,7 +853,7 @@ func (a *adaptive) bareToFixed(now time.Time, fit bareFitResult, wasRiding bool)
 	var lo, hi time.Duration
 	var st fitState
 	for i, c := range fit.cands {
-		if c.model != fitFixed {
+		if !c.fixed() {
 			continue
 		}
 		lo = least(lo, c.w)
@@ -1007,7 +1018,7 @@ func (a *adaptive) bareFixedOpened(sent time.Time) bool {
 // after refusals, says a fixed window opened then (bareFixedOpened);
 // inFlight is how many requests sent after it were in flight.
 func (a *adaptive) bareFixedWith(sent, now time.Time, inFlight int, fit bareFitResult) bool {
-	if !fit.ok || !fit.models[fitFixed] || fit.models[fitFirst] || fit.models[fitAligned] {
+	if !fit.ok || !fit.fixed() || fit.models[fitFirst] || fit.models[fitAligned] {
 		return false
 	}
 	if _, ok := a.bareToFixed(now, fit, false); !ok {

@@ -33,8 +33,9 @@ func bareFitCase(tb testing.TB, srv simServer, rows int) (answers []bareAnswer, 
 }
 
 // BenchmarkFitBare times one bare fit over the answers of a run of 400
-// rows and of 2048 (bareLogMax) against HAProxy's counter and a sliding
-// log, each at 100 per 1s with bare 429s.
+// rows and of 2048 (bareLogMax) against HAProxy's counter, a sliding
+// log and a fixed window on the clock, each at 100 per 1s with bare
+// 429s.
 func BenchmarkFitBare(b *testing.B) {
 	for _, c := range []struct {
 		name string
@@ -44,6 +45,11 @@ func BenchmarkFitBare(b *testing.B) {
 			return &simSliding{limit: 100, window: time.Second, haproxy: true, countRefused: true, style: styleBare}
 		}},
 		{"log 100/1s", func() simServer { return &simSliding{limit: 100, window: time.Second, style: styleBare} }},
+		// On the clock: only a fixed window on a grid explains it, and
+		// each length's phase is read from the answers.
+		{"fixed on the clock 100/1s", func() simServer {
+			return &simFixed{limit: 100, window: time.Second, aligned: true, phase: time.Second / 3, style: styleBare}
+		}},
 	} {
 		for _, rows := range []int{400, 2500} {
 			answers, quota, lo, hi, now := bareFitCase(b, c.srv(), rows)
@@ -87,7 +93,9 @@ func TestFitBareFast(t *testing.T) {
 				fast := fitBare(answers[:n], quota, lo, hi, now, aligned)
 				slow := fitBareSlow(answers[:n], quota, lo, hi, now, aligned)
 				for i := range fast.cands {
-					fast.cands[i].origin = time.Time{}
+					if fast.cands[i].model != fitGrid {
+						fast.cands[i].origin = time.Time{}
+					}
 				}
 				t.Logf("%s, %d answers: ok %v, misses %d, %d candidates kept", c.name, n, fast.ok, fast.misses, len(fast.cands))
 				if !reflect.DeepEqual(fast, slow) {
@@ -111,13 +119,25 @@ func fitBareSlow(answers []bareAnswer, quota int, lo, hi time.Duration, now time
 	if !aligned {
 		penalty[fitAligned] = 1
 	}
+	penalty[fitGrid] = 1
+	first := eventsFrom(ev)
 	score := bareFitMaxMisses + 1
 	var best []fitCandidate
 	var states []fitState
+	var gs gridScratch
 	for model := range fitModels {
+		if model == fitGrid && score <= penalty[fitGrid] {
+			break
+		}
 		for _, counted := range []bool{true, false} {
 			for w := fitFirstW(model, lo); w <= hi; w = fitNextW(model, w) {
 				c := fitCandidate{model: model, quota: quota, counted: counted, w: w}
+				if model == fitGrid {
+					var ok bool
+					if c.origin, ok = gs.phase(ev, quota, counted, w, first, bareFitMaxMisses-penalty[fitGrid]); !ok {
+						continue
+					}
+				}
 				var s fitState
 				misses := penalty[model]
 				for _, e := range ev {
@@ -145,6 +165,7 @@ func fitBareSlow(answers []bareAnswer, quota int, lo, hi time.Duration, now time
 	if len(best) == 0 {
 		return bareFitResult{misses: bareFitMaxMisses + 1}
 	}
+	best, states = gridLast(best, states)
 	res := bareFitResult{misses: score}
 	res.ok, res.lo, res.hi, res.quota, res.nextAt = true, best[0].w, best[0].w, best[0].quota, now
 	for i, c := range best {
@@ -208,7 +229,9 @@ func FuzzFitBareFast(f *testing.F) {
 			fast := fitBare(answers, int(quota%30)+1, lo, hi, at, aligned)
 			slow := fitBareSlow(answers, int(quota%30)+1, lo, hi, at, aligned)
 			for i := range fast.cands {
-				fast.cands[i].origin = time.Time{}
+				if fast.cands[i].model != fitGrid {
+					fast.cands[i].origin = time.Time{}
+				}
 			}
 			if !reflect.DeepEqual(fast, slow) {
 				t.Fatalf("aligned %v: fit ok %v misses %d [%v, %v] models %v, the slow fit ok %v misses %d [%v, %v] models %v",

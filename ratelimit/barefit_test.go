@@ -145,3 +145,81 @@ func TestFitBareInFlight(t *testing.T) {
 		t.Errorf("without the requests in flight the fixed window explains every answer too: the test shows nothing")
 	}
 }
+
+// TestGridPhase reads the phase of a fixed window on a grid from answers
+// a server on the clock gave: the boundary chosen lies where the server's
+// does (between the refusals and the first request taken after them),
+// and answers no phase explains are refused.
+func TestGridPhase(t *testing.T) {
+	const ms = time.Millisecond
+	// The server: 5 per 100ms, its boundaries phase past each 100ms of
+	// the clock. Requests every 4ms for 300ms: the first five of each
+	// period are taken, the rest refused.
+	ev := func(phase time.Duration, from, to, step time.Duration) []fitEvent {
+		srv := &simFixed{limit: 5, window: 100 * ms, aligned: true, phase: phase, style: styleBare}
+		var out []fitEvent
+		for at := from; at < to; at += step {
+			t0 := simEpoch.Add(at)
+			ok, _ := srv.serve(t0)
+			out = append(out, fitEvent{at: t0, from: t0, to: t0, ok: ok})
+		}
+		return out
+	}
+	boundary := func(origin time.Time, w time.Duration, phase time.Duration) time.Duration {
+		// The chosen boundary's offset from the server's (at phase past
+		// each multiple of w since the zero time), in (-w/2, w/2].
+		o := origin.Add(-phase)
+		d := o.Sub(o.Truncate(w))
+		if d > w/2 {
+			d -= w
+		}
+		return d
+	}
+	for _, tc := range []struct {
+		name          string
+		phase         time.Duration
+		ev            []fitEvent
+		w             time.Duration
+		wantOK        bool
+		within        time.Duration // of the server's boundary
+		quota, misses int
+	}{
+		{"on the grid, every 4ms", 30 * ms, ev(30*ms, 0, 300*ms, 4*ms), 100 * ms, true, 4 * ms, 5, 0},
+		{"another phase", 85 * ms, ev(85*ms, 0, 300*ms, 4*ms), 100 * ms, true, 4 * ms, 5, 0},
+		// Read as a longer window, the refusals after each reset are
+		// taken by no phase.
+		{"too long a window", 30 * ms, ev(30*ms, 0, 300*ms, 4*ms), 150 * ms, false, 0, 5, 0},
+		// A quota of 6 where the server took 5: every refusal at the
+		// sixth contradicts it.
+		{"quota too large", 30 * ms, ev(30*ms, 0, 300*ms, 4*ms), 100 * ms, false, 0, 6, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var g gridScratch
+			first := tc.ev[0].at
+			origin, ok := g.phase(tc.ev, tc.quota, false, tc.w, first, bareFitMaxMisses)
+			if ok != tc.wantOK {
+				t.Fatalf("ok %v, want %v", ok, tc.wantOK)
+			}
+			if !ok {
+				return
+			}
+			if origin.After(first) {
+				t.Errorf("origin %v after the first answer %v", origin.Sub(simEpoch), first.Sub(simEpoch))
+			}
+			if d := boundary(origin, tc.w, tc.phase); d.Abs() > tc.within {
+				t.Errorf("boundary %v off the server's", d)
+			}
+			c := fitCandidate{model: fitGrid, quota: tc.quota, w: tc.w, origin: origin}
+			var s fitState
+			misses := 0
+			for _, e := range tc.ev {
+				if !c.explains(&s, e) {
+					misses++
+				}
+			}
+			if misses != tc.misses {
+				t.Errorf("the phase chosen contradicts %d answers, want %d", misses, tc.misses)
+			}
+		})
+	}
+}
