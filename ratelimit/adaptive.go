@@ -1508,14 +1508,18 @@ func (a *adaptive) waitCap(r float64) float64 {
 // 429s where the adaptive run drew 13. Waits under two seconds bound
 // nothing: a bucket refilling once a second or faster states 1 or less.
 //
-// A bound the run itself refutes bounds nothing: where the server took
-// more over the run than a bucket that size refilling at that rate can
-// (bucketWaitOver), the wait was no interval of a bucket's but a window's.
-// go-chi/httprate asks for its whole window, 2s at 20 per 2s; its
-// weighted counter, taken for a bucket after its first bursts, was pinned
-// at 1/s where the adaptive run had 8.6/s taken. It is bounded then as a
-// sliding window's stated wait bounds it: its quota less one per that
-// wait (waitCap).
+// A bound the run itself refutes bounds nothing: where the server asked
+// for the same whole wait every time and took more over the run than a
+// bucket that size refilling at that rate can (bucketWaitOver), the wait
+// was no interval of a bucket's but a window's. go-chi/httprate asks for
+// its whole window, 2s at 20 per 2s; its weighted counter, taken for a
+// bucket after its first bursts, was pinned at 1/s where the adaptive
+// run had 8.6/s taken. It is bounded then as waitCap bounds a sliding
+// window that states its window: its quota less one per that wait. Not
+// where the waits differ: a bucket that counts its refusals goes into
+// debt and asks for longer and longer waits (one of 50 at 0.4/s asked
+// for up to 27s), and bounded so it was pinned at 1.45/s and refused 129
+// times.
 func (a *adaptive) bucketWaitCap(r float64) float64 {
 	w := a.waitSaid - time.Second
 	if w < time.Second {
@@ -1523,7 +1527,8 @@ func (a *adaptive) bucketWaitCap(r float64) float64 {
 	}
 	most := 1 / w.Seconds()
 	took := a.lastRecv.Sub(a.firstSent).Seconds()
-	if float64(a.successes) > float64(a.burstSize())+bucketWaitOver*most*took+1 {
+	stated := a.waitLeast == a.waitSaid && a.waitSaid%time.Second == 0
+	if stated && float64(a.successes) > float64(a.burstSize())+bucketWaitOver*most*took+1 {
 		return math.Min(r, float64(a.burstSize()-1)/a.waitSaid.Seconds())
 	}
 	return math.Min(r, most)

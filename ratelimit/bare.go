@@ -870,7 +870,8 @@ func (a *adaptive) bareToFixed(now time.Time, fit bareFitResult, wasRiding bool)
 	r := &raWindow{quota: fit.quota, start: b.start, startRecv: b.start, began: b.start,
 		lo: max(lo-time.Millisecond, 0), hi: hi, bare: true, from: now, verify: true}
 	// The window in force opened at the arrival of its first request,
-	// which the fit estimates; what it took is its quota.
+	// which the fit estimates (on a grid, at the period's boundary); what
+	// it took is its quota.
 	r.openSent, r.openRecv, r.before = st.start, st.start, st.start
 	r.accepted = fit.quota
 	r.plan()

@@ -40,7 +40,7 @@ const (
 	// (Rack::Attack, django-ratelimit, a counter keyed by the period's
 	// number), its phase free: nothing of a window ago weighs, its quota
 	// comes back whole at each boundary, wherever our requests fell
-	// (gridScratch.phase reads the phase from the answers).
+	// (gridScratch.phases reads the phase from the answers).
 	fitGrid
 	fitModels
 )
@@ -91,7 +91,8 @@ type fitCandidate struct {
 	// periods at or before every answer fitted: a period's start is then
 	// found by a division of durations, which Time.Truncate by a length
 	// that does not divide a second does bit by bit (it was most of the
-	// fit's time). Zero: Truncate.
+	// fit's time). Zero: Truncate. For a fixed window on a grid it is the
+	// phase itself (gridScratch.phases), never zero.
 	origin time.Time
 }
 
@@ -254,7 +255,8 @@ func (c fitCandidate) advance(s *fitState, at time.Time) {
 	}
 }
 
-// periodStart is the start of the aligned period at holds: at.Truncate(w).
+// periodStart is the start of the aligned period at holds: at.Truncate(w),
+// or for a grid the period of its origin's phase.
 func (c fitCandidate) periodStart(at time.Time) time.Time {
 	if c.origin.IsZero() || at.Before(c.origin) {
 		return at.Truncate(c.w)
@@ -397,7 +399,7 @@ func fitBare(answers []bareAnswer, quota int, lo, hi time.Duration, now time.Tim
 		penalty[fitAligned] = 1
 	}
 	// So has a fixed window on a grid, whose phase is chosen to explain
-	// the answers (gridScratch.phase).
+	// the answers (gridScratch.phases).
 	penalty[fitGrid] = 1
 	// replay counts what the candidate contradicts, up to more than
 	// bound.
@@ -454,14 +456,18 @@ func fitBare(answers []bareAnswer, quota int, lo, hi time.Duration, now time.Tim
 				if model == fitAligned && len(ev) > 0 {
 					c.origin = first.Truncate(w)
 				}
+				var s fitState
+				var misses int
 				if model == fitGrid {
 					var ok bool
-					if c.origin, ok = gs.phase(ev, quota, counted, w, first, bareFitMaxMisses-penalty[fitGrid]); !ok {
+					if c, s, misses, ok = gs.judge(c, ev, first, bareFitMaxMisses-penalty[fitGrid], penalty[fitGrid], func(c fitCandidate, s *fitState) int {
+						return replay(c, s, score)
+					}); !ok {
 						continue
 					}
+				} else {
+					misses = replay(c, &s, score)
 				}
-				var s fitState
-				misses := replay(c, &s, score)
 				if misses < score {
 					score, best, states = misses, best[:0], states[:0]
 				}
@@ -579,7 +585,7 @@ func fitAlignedUnit(w time.Duration) time.Duration {
 
 // gridLast drops the fixed windows on a grid from the best candidates
 // (and their states) where another model explains the answers as well.
-// Its phase chosen to explain them (gridScratch.phase), it is the freest of the
+// Its phase chosen to explain them (gridScratch.phases), it is the freest of the
 // models: kept beside the others, it bounded a window of 50 per 500ms
 // between 244ms and 1.04s, and the search by bounds paced it at 170/s.
 func gridLast(best []fitCandidate, states []fitState) ([]fitCandidate, []fitState) {
@@ -596,11 +602,12 @@ func gridLast(best []fitCandidate, states []fitState) ([]fitCandidate, []fitStat
 	return best[:keep], states[:keep]
 }
 
-// gridScratch holds phase's buffers, kept from one length to the
-// next.
+// gridScratch holds the buffers phases keeps from one length to the next.
 type gridScratch struct {
-	marks []gridMark
-	hist  []time.Time
+	marks   []gridMark
+	hist    []time.Time
+	segs    []gridSeg
+	origins []time.Time
 }
 
 // gridMark is an end of an arc of phases: d is +1 where an arc a request
@@ -610,22 +617,63 @@ type gridMark struct {
 	d  int
 }
 
-// phase chooses the phase of a fixed window of length w on a grid
-// (fitGrid) that contradicts the fewest answers, and returns a boundary
-// of its periods at or before first, the earliest time an answer is
-// placed at; ok is false where every phase contradicts more than bound.
+// gridSeg is a stretch of phases (from, to] and the answers any phase in
+// it contradicts, as phases counts them.
+type gridSeg struct {
+	from, to time.Duration
+	score    int
+}
+
+// gridTries is how many of the phases that look best phases returns for
+// the replay to judge.
+const gridTries = 2
+
+// judge replays the candidate c of a grid at each phase phases returns,
+// until one scores least (none can do better), and returns it at the one
+// replay counts the fewest misses at (the first of equals), its state
+// and misses. ok is false where phases returns none.
+func (g *gridScratch) judge(c fitCandidate, ev []fitEvent, first time.Time, bound, least int, replay func(fitCandidate, *fitState) int) (fitCandidate, fitState, int, bool) {
+	origins := g.phases(ev, c.quota, c.counted, c.w, first, bound)
+	if len(origins) == 0 {
+		return c, fitState{}, 0, false
+	}
+	origins = slices.Clone(origins)
+	var best fitCandidate
+	var bestState fitState
+	bestMisses := -1
+	for _, o := range origins {
+		c.origin = o
+		var s fitState
+		if m := replay(c, &s); bestMisses < 0 || m < bestMisses {
+			best, bestState, bestMisses = c, s, m
+		}
+		if bestMisses <= least {
+			break
+		}
+	}
+	return best, bestState, bestMisses, true
+}
+
+// phases chooses phases of a fixed window of length w on a grid
+// (fitGrid) that contradict the fewest answers, and returns for each a
+// boundary of its periods at or before first, the earliest time an
+// answer is placed at: up to gridTries of them, the likeliest first, for
+// the replay to judge (fitCandidate.explains), which places each answer
+// within its round trip as this reckoning cannot quite. None where every
+// phase contradicts more than bound.
 //
 // Each answer outside the burst says where a boundary lies. Of the
-// requests it counted before a request (the taken ones, the refused too
-// where refusals count), the quota-th latest h: the server took the
-// request only if a period began after h, and refused it only if none
-// did. So a taken request wants a boundary in (h, e], which holds for
-// any phase where e is a window or more after h, and a refused one none
-// there, which no phase can give then. Each is an arc of phases, and the
-// best phase lies where the most of them agree: a sweep round the circle
-// of phases. An answer's arrival is known to within its round trip:
-// taken, it is given its latest; refused, its earliest.
-func (g *gridScratch) phase(ev []fitEvent, quota int, counted bool, w time.Duration, first time.Time, bound int) (time.Time, bool) {
+// requests counted before it (the taken ones, the refused too where
+// refusals count, and those still in flight, taken as the replay takes
+// them where the quota allows), the quota-th latest h: the server took
+// the request only if a period began after h, and refused it only if
+// none did. So a taken request wants a boundary in (h, e], which holds
+// for any phase where e is a window or more after h, and a refused one
+// none there, which no phase can give then. Each is an arc of phases,
+// and the best phases lie where the most of them agree: a sweep round the
+// circle of phases. A request taken is given its latest arrival, one
+// refused its earliest.
+func (g *gridScratch) phases(ev []fitEvent, quota int, counted bool, w time.Duration, first time.Time, bound int) []time.Time {
 	// Arc ends as offsets in [0, w) from base, a time a window before
 	// every answer.
 	base := first.Add(-w)
@@ -636,6 +684,7 @@ func (g *gridScratch) phase(ev []fitEvent, quota int, counted bool, w time.Durat
 	want := 0  // arcs wanted: each phase outside one contradicts it
 	for _, e := range ev {
 		if e.pending {
+			hist = append(hist, e.at)
 			continue
 		}
 		if !e.burst && len(hist) >= quota {
@@ -673,39 +722,58 @@ func (g *gridScratch) phase(ev []fitEvent, quota int, counted bool, w time.Durat
 			// explains it.
 			fixed++
 		}
+		if fixed > bound {
+			return nil
+		}
 		if e.ok || counted {
 			hist = append(hist, e.at)
 		}
 	}
-	// The phase in (m_i, m_i+1] scores want - (wanted arcs holding it) +
+	// A phase in (m_i, m_i+1] scores want - (wanted arcs holding it) +
 	// (refused arcs holding it); at equal offsets the arcs that end go
-	// first, as they are open at their start.
+	// first, as they are open at their start. Before the first mark no
+	// arc holds.
 	slices.SortFunc(marks, func(x, y gridMark) int {
 		if c := cmp.Compare(x.at, y.at); c != 0 {
 			return c
 		}
 		return cmp.Compare(x.d, y.d)
 	})
-	best, bestAt := want+len(marks), time.Duration(0)
-	cover := 0
-	for i, m := range marks {
-		cover += m.d
-		next := w
-		if i+1 < len(marks) {
-			next = marks[i+1].at
+	// The best gridTries stretches, the best score first, of equal ones
+	// the widest (a stretch's ends are the least sure).
+	top := g.segs[:0]
+	better := func(x, y gridSeg) bool {
+		return x.score < y.score || x.score == y.score && x.to-x.from > y.to-y.from
+	}
+	from, cover := time.Duration(-1), 0
+	for i := 0; i <= len(marks); i++ {
+		to := w - 1
+		if i < len(marks) {
+			to = marks[i].at
 		}
-		if next <= m.at {
-			continue
+		if sg := (gridSeg{from, to, want - cover}); to > from && fixed+sg.score <= bound {
+			j := len(top)
+			for j > 0 && better(sg, top[j-1]) {
+				j--
+			}
+			if j < gridTries {
+				top = slices.Insert(top, j, sg)
+				if len(top) > gridTries {
+					top = top[:gridTries]
+				}
+			}
 		}
-		if sc := want - cover; sc < best {
-			best, bestAt = sc, m.at+(next-m.at)/2
+		if i < len(marks) {
+			cover += marks[i].d
+			from = marks[i].at
 		}
 	}
-	if len(marks) == 0 {
-		best = 0
+	g.segs = top
+	origins := g.origins[:0]
+	for _, sg := range top {
+		// Inside (from, to], however narrow.
+		origins = append(origins, base.Add(sg.from+(sg.to-sg.from+1)/2))
 	}
-	if fixed+best > bound {
-		return time.Time{}, false
-	}
-	return base.Add(bestAt), true
+	g.origins = origins
+	return origins
 }

@@ -132,25 +132,31 @@ func fitBareSlow(answers []bareAnswer, quota int, lo, hi time.Duration, now time
 		for _, counted := range []bool{true, false} {
 			for w := fitFirstW(model, lo); w <= hi; w = fitNextW(model, w) {
 				c := fitCandidate{model: model, quota: quota, counted: counted, w: w}
-				if model == fitGrid {
-					var ok bool
-					if c.origin, ok = gs.phase(ev, quota, counted, w, first, bareFitMaxMisses-penalty[fitGrid]); !ok {
-						continue
-					}
-				}
-				var s fitState
-				misses := penalty[model]
-				for _, e := range ev {
-					if e.pending {
-						c.serve(&s, e.at)
-						continue
-					}
-					if !c.explains(&s, e) && !e.burst {
-						misses++
-						if misses > score {
-							break
+				replay := func(c fitCandidate, s *fitState) int {
+					misses := penalty[model]
+					for _, e := range ev {
+						if e.pending {
+							c.serve(s, e.at)
+							continue
+						}
+						if !c.explains(s, e) && !e.burst {
+							misses++
+							if misses > score {
+								break
+							}
 						}
 					}
+					return misses
+				}
+				var s fitState
+				var misses int
+				if model == fitGrid {
+					var ok bool
+					if c, s, misses, ok = gs.judge(c, ev, first, bareFitMaxMisses-penalty[fitGrid], penalty[fitGrid], replay); !ok {
+						continue
+					}
+				} else {
+					misses = replay(c, &s)
 				}
 				if misses < score {
 					score, best, states = misses, best[:0], states[:0]

@@ -196,13 +196,14 @@ func TestGridPhase(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var g gridScratch
 			first := tc.ev[0].at
-			origin, ok := g.phase(tc.ev, tc.quota, false, tc.w, first, bareFitMaxMisses)
-			if ok != tc.wantOK {
-				t.Fatalf("ok %v, want %v", ok, tc.wantOK)
+			origins := g.phases(tc.ev, tc.quota, false, tc.w, first, bareFitMaxMisses)
+			if ok := len(origins) > 0; ok != tc.wantOK {
+				t.Fatalf("phases %v, want some %v", origins, tc.wantOK)
 			}
-			if !ok {
+			if len(origins) == 0 {
 				return
 			}
+			origin := origins[0]
 			if origin.After(first) {
 				t.Errorf("origin %v after the first answer %v", origin.Sub(simEpoch), first.Sub(simEpoch))
 			}
@@ -222,4 +223,99 @@ func TestGridPhase(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGridJudge: the phases a grid's candidate is replayed at include
+// one that explains answers the reckoning of arcs cannot quite place (a
+// reviewer's cases): a request still in flight, refusals whose earliest
+// arrival lies before requests counted ahead of them, a stretch of
+// phases a nanosecond wide.
+func TestGridJudge(t *testing.T) {
+	const ms = time.Millisecond
+	at := func(d time.Duration) time.Time { return simEpoch.Add(d) }
+	took := func(from, a, to time.Duration) fitEvent {
+		return fitEvent{from: at(from), at: at(a), to: at(to), ok: true}
+	}
+	refused := func(from, a, to time.Duration) fitEvent {
+		return fitEvent{from: at(from), at: at(a), to: at(to)}
+	}
+	for _, tc := range []struct {
+		name  string
+		ev    []fitEvent
+		quota int
+		w     time.Duration
+	}{
+		{"a nanosecond wide", []fitEvent{took(0, 0, 0), took(50*ms-1, 50*ms-1, 50*ms), took(80*ms, 80*ms, 80*ms)}, 1, 100 * ms},
+		{"in flight", []fitEvent{{from: at(0), at: at(0), to: at(0), pending: true}, took(31*ms, 31*ms, 31*ms)}, 1, 173 * ms},
+		{"refusals placed early", []fitEvent{took(0, 0, 0), refused(50*ms, 80*ms, 82*ms), refused(40*ms, 85*ms, 87*ms)}, 1, 100 * ms},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var g gridScratch
+			first := eventsFrom(tc.ev)
+			replay := func(c fitCandidate, s *fitState) int {
+				misses := 0
+				for _, e := range tc.ev {
+					if e.pending {
+						c.serve(s, e.at)
+						continue
+					}
+					if !c.explains(s, e) {
+						misses++
+					}
+				}
+				return misses
+			}
+			c := fitCandidate{model: fitGrid, quota: tc.quota, w: tc.w}
+			c, _, misses, ok := g.judge(c, tc.ev, first, bareFitMaxMisses, 0, replay)
+			if !ok || misses != 0 {
+				t.Errorf("judged ok %v with %d misses at origin %v, want a phase that explains every answer", ok, misses, c.origin.Sub(simEpoch))
+			}
+		})
+	}
+}
+
+// FuzzGridPhase: answers a fixed window on the clock gave, each known to
+// have arrived when it did, are explained by the grid's candidate at
+// that window's length and quota, at one of the phases it is judged at,
+// and its origin lies within a window before the first answer.
+func FuzzGridPhase(f *testing.F) {
+	f.Add(uint8(5), uint16(100), uint16(30), []byte{4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4})
+	f.Add(uint8(2), uint16(250), uint16(7), []byte{0, 0, 0, 90, 1, 1, 200, 3, 0, 0, 77, 77, 250, 1})
+	f.Fuzz(func(t *testing.T, quota uint8, wMs, phaseMs uint16, gaps []byte) {
+		if quota == 0 || wMs == 0 || len(gaps) > 200 {
+			return
+		}
+		const ms = time.Millisecond
+		w := time.Duration(wMs%1000+1) * ms
+		srv := &simFixed{limit: int(quota%20) + 1, window: w, aligned: true, phase: time.Duration(phaseMs) * ms % w, style: styleBare}
+		var ev []fitEvent
+		t0 := simEpoch
+		for _, g := range gaps {
+			t0 = t0.Add(time.Duration(g) * ms / 2)
+			ok, _ := srv.serve(t0)
+			ev = append(ev, fitEvent{at: t0, from: t0, to: t0, ok: ok})
+		}
+		if len(ev) == 0 {
+			return
+		}
+		first := eventsFrom(ev)
+		replay := func(c fitCandidate, s *fitState) int {
+			misses := 0
+			for _, e := range ev {
+				if !c.explains(s, e) {
+					misses++
+				}
+			}
+			return misses
+		}
+		var g gridScratch
+		c := fitCandidate{model: fitGrid, quota: srv.limit, w: w}
+		c, _, misses, ok := g.judge(c, ev, first, 0, 0, replay)
+		if !ok || misses != 0 {
+			t.Fatalf("%d per %v at phase %v: judged ok %v with %d misses", srv.limit, w, srv.phase, ok, misses)
+		}
+		if c.origin.After(first) || !c.origin.After(first.Add(-w-1)) {
+			t.Fatalf("origin %v, want within a window before the first answer %v", c.origin.Sub(simEpoch), first.Sub(simEpoch))
+		}
+	})
 }

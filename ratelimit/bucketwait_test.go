@@ -39,3 +39,25 @@ func TestBucketRefillNotOverStatedWait(t *testing.T) {
 		}
 	}
 }
+
+// TestBucketInDebtKeepsWaitBound: a bucket of 50 at 0.4/s that counts its
+// refusals goes into debt, and its Retry-After grows (up to 27s). Over a
+// long run it takes more than its burst plus the bound its longest wait
+// puts on it; read as a window's wait for that (bucketWaitCap), it was
+// bounded at its quota less one per 27s and pinned at 1.45/s, which drew
+// 129 429s where the adaptive run drew none (a reviewer's case). Only a
+// wait stated the same every time is read so.
+func TestBucketInDebtKeepsWaitBound(t *testing.T) {
+	run := func(cfg Config) simResult {
+		return simRunSeeded(&simBucket{burst: 50, rate: 0.4, countRefused: true, style: styleRetryAfter}, cfg, 8, 200, 3, 100*time.Hour, true)
+	}
+	ad, pin, cfg := learnThenPin(t, run)
+	t.Logf("adaptive: 429s %d, learned %s %.4g/s burst %d; pinned %v burst %d: 429s %d, %v",
+		ad.throttled, ad.stats.LearnedModel, ad.stats.LearnedRate, ad.stats.LearnedBurst, cfg.Rate, cfg.Burst, pin.throttled, pin.wall)
+	if pin.throttled > ad.throttled {
+		t.Errorf("pinned: %d 429s, adaptive %d", pin.throttled, ad.throttled)
+	}
+	if r := cfg.Rate.PerSecond(); r > 0.4 {
+		t.Errorf("pinned at %.3g/s, over the bucket's 0.4/s", r)
+	}
+}

@@ -525,8 +525,10 @@
 // counter keyed by the period's number; fitGrid), whose phase is free:
 // each answer outside the burst wants a boundary after the quota-th
 // latest request counted before it (taken) or none there (refused), an
-// arc of phases, and a sweep round the circle finds the phase most of
-// them agree on (gridScratch.phase). The freest of the models, it is the
+// arc of phases, and a sweep round the circle finds the phases most of
+// them agree on (gridScratch.phases), the replay judging the best two
+// (it places each answer within its round trip, which the arcs cannot
+// quite). The freest of the models, it is the
 // fit only where no other explains the answers as well: those the others
 // explain stay theirs. On the clock, 10 per 1s and 3 per 1s went from
 // sliding windows paced at 0.79-0.84 (pinned 0.78-0.79) to fixed windows
