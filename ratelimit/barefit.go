@@ -624,8 +624,9 @@ type gridSeg struct {
 	score    int
 }
 
-// gridTries is how many of the phases that look best phases returns for
-// the replay to judge.
+// gridTries is how many of the stretches of phases that look best phases
+// returns the middles of for the replay to judge (and the best one's
+// ends).
 const gridTries = 2
 
 // judge replays the candidate c of a grid at each phase phases returns,
@@ -637,7 +638,6 @@ func (g *gridScratch) judge(c fitCandidate, ev []fitEvent, first time.Time, boun
 	if len(origins) == 0 {
 		return c, fitState{}, 0, false
 	}
-	origins = slices.Clone(origins)
 	var best fitCandidate
 	var bestState fitState
 	bestMisses := -1
@@ -657,10 +657,11 @@ func (g *gridScratch) judge(c fitCandidate, ev []fitEvent, first time.Time, boun
 // phases chooses phases of a fixed window of length w on a grid
 // (fitGrid) that contradict the fewest answers, and returns for each a
 // boundary of its periods at or before first, the earliest time an
-// answer is placed at: up to gridTries of them, the likeliest first, for
-// the replay to judge (fitCandidate.explains), which places each answer
-// within its round trip as this reckoning cannot quite. None where every
-// phase contradicts more than bound.
+// answer is placed at, for the replay to judge (fitCandidate.explains),
+// which places each answer within its round trip as this reckoning
+// cannot quite: the middles of up to gridTries stretches of phases, the
+// likeliest first, then the best one's ends. None where every phase
+// contradicts more than bound.
 //
 // Each answer outside the burst says where a boundary lies. Of the
 // requests counted before it (the taken ones, the refused too where
@@ -732,7 +733,7 @@ func (g *gridScratch) phases(ev []fitEvent, quota int, counted bool, w time.Dura
 	// A phase in (m_i, m_i+1] scores want - (wanted arcs holding it) +
 	// (refused arcs holding it); at equal offsets the arcs that end go
 	// first, as they are open at their start. Before the first mark no
-	// arc holds.
+	// arc holds but those that wrap, whose marks at 0 open it.
 	slices.SortFunc(marks, func(x, y gridMark) int {
 		if c := cmp.Compare(x.at, y.at); c != 0 {
 			return c
@@ -745,9 +746,11 @@ func (g *gridScratch) phases(ev []fitEvent, quota int, counted bool, w time.Dura
 	better := func(x, y gridSeg) bool {
 		return x.score < y.score || x.score == y.score && x.to-x.from > y.to-y.from
 	}
-	from, cover := time.Duration(-1), 0
+	// Phase 0 is w, in the last stretch: a wrapping arc's marks at 0 and
+	// at w hold it there.
+	from, cover := time.Duration(0), 0
 	for i := 0; i <= len(marks); i++ {
-		to := w - 1
+		to := w
 		if i < len(marks) {
 			to = marks[i].at
 		}
@@ -773,6 +776,12 @@ func (g *gridScratch) phases(ev []fitEvent, quota int, counted bool, w time.Dura
 	for _, sg := range top {
 		// Inside (from, to], however narrow.
 		origins = append(origins, base.Add(sg.from+(sg.to-sg.from+1)/2))
+	}
+	if len(top) > 0 && top[0].to-top[0].from > 2 {
+		// And the best stretch's ends: where the replay places an
+		// answer elsewhere in its round trip than the arcs do, the
+		// phases it finds explain them lie towards one end.
+		origins = append(origins, base.Add(top[0].to), base.Add(top[0].from+1))
 	}
 	g.origins = origins
 	return origins

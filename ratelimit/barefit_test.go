@@ -319,3 +319,26 @@ func FuzzGridPhase(f *testing.F) {
 		}
 	})
 }
+
+// TestGridPhaseZero: phase 0 is scored with the arcs that wrap past it
+// (a reviewer's case: the stretch before the first mark was scored with
+// none, and phases offered a phase that contradicts an answer).
+func TestGridPhaseZero(t *testing.T) {
+	const ms = time.Millisecond
+	ev := func(d time.Duration, ok bool) fitEvent {
+		at := simEpoch.Add(d)
+		return fitEvent{from: at, at: at, to: at, ok: ok}
+	}
+	events := []fitEvent{ev(0, true), ev(180*ms, true), ev(230*ms, false)}
+	var g gridScratch
+	first := eventsFrom(events)
+	for _, o := range g.phases(events, 1, false, 100*ms, first, 0) {
+		c := fitCandidate{model: fitGrid, quota: 1, w: 100 * ms, origin: o}
+		var s fitState
+		for _, e := range events {
+			if !c.explains(&s, e) {
+				t.Errorf("origin %v contradicts the answer at %v", o.Sub(simEpoch), e.at.Sub(simEpoch))
+			}
+		}
+	}
+}

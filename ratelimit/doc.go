@@ -520,19 +520,7 @@
 // sets no Retry-After either: testdata/script/limiter_express_bare.txtar;
 // a Redis INCR with an EXPIRE set by the first) is one of the fit's
 // models too: a window opened by the first request after the last one
-// ended, its quota back whole at its end. So is one on a grid of periods
-// aligned on the clock (Rack::Attack's and django-ratelimit's defaults, a
-// counter keyed by the period's number; fitGrid), whose phase is free:
-// each answer outside the burst wants a boundary after the quota-th
-// latest request counted before it (taken) or none there (refused), an
-// arc of phases, and a sweep round the circle finds the phases most of
-// them agree on (gridScratch.phases), the replay judging the best two
-// (it places each answer within its round trip, which the arcs cannot
-// quite). The freest of the models, it is the
-// fit only where no other explains the answers as well: those the others
-// explain stay theirs. On the clock, 10 per 1s and 3 per 1s went from
-// sliding windows paced at 0.79-0.84 (pinned 0.78-0.79) to fixed windows
-// at 0.93-0.94 (pinned 0.98). A burst and a ride fill it as
+// ended, its quota back whole at its end. A burst and a ride fill it as
 // they fill a log, and paced evenly it refuses and takes as a log does,
 // so until then the answers cannot tell them apart: the first request
 // taken after refusals while paced, where a fixed window opened, is
@@ -580,6 +568,21 @@
 // 0.60 to 0.78 (pinned 0.67 to 0.85: the length, between the fit's
 // bounds, is bisected a refusal at a time and 400 rows leave four
 // windows); a bare log pays a 429 for it.
+//
+// A bare fixed window on a grid of periods aligned on the clock
+// (Rack::Attack's and django-ratelimit's defaults, a counter keyed by the
+// period's number) is a model of the fit too (fitGrid), whose phase is
+// free: each answer outside the burst wants a boundary after the
+// quota-th latest request counted before it (taken) or none there
+// (refused), an arc of phases, and a sweep round the circle finds the
+// phases most of them agree on (gridScratch.phases), the replay judging
+// the best two (it places each answer within its round trip, which the
+// arcs cannot quite). The freest of the models, it is the fit only where
+// no other explains the answers as well, and is handed to the fixed
+// window's pacing and trial as the window from the first request is. On
+// the clock, 10 per 1s and 3 per 1s went from sliding windows paced at
+// 0.79-0.84 (pinned 0.78-0.79) to fixed windows at 0.93-0.94 (pinned
+// 0.98).
 //
 // Why 100 per 1s was learned 22-33% long (session 17): after the ride's
 // refusal a log may be the server, so the search by bounds paces on, and
