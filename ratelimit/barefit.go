@@ -293,6 +293,25 @@ func (c fitCandidate) count(s *fitState, at time.Time, ok bool) {
 	s.curr++
 }
 
+// replay replays the events over the candidate from state s and returns
+// misses plus the answers it contradicts (those of the burst not held
+// against it), counting no further once that is more than bound.
+func (c fitCandidate) replay(ev []fitEvent, s *fitState, misses, bound int) int {
+	for _, e := range ev {
+		if e.pending {
+			c.serve(s, e.at)
+			continue
+		}
+		if !c.explains(s, e) && !e.burst {
+			misses++
+			if misses > bound {
+				break
+			}
+		}
+	}
+	return misses
+}
+
 // nextAt is the earliest time from now that the candidate in state s takes
 // a request.
 func (c fitCandidate) nextAt(s *fitState, now time.Time) time.Time {
@@ -401,23 +420,8 @@ func fitBare(answers []bareAnswer, quota int, lo, hi time.Duration, now time.Tim
 	// So has a fixed window on a grid, whose phase is chosen to explain
 	// the answers (gridScratch.phases).
 	penalty[fitGrid] = 1
-	// replay counts what the candidate contradicts, up to more than
-	// bound.
 	replay := func(c fitCandidate, s *fitState, bound int) int {
-		misses := penalty[c.model]
-		for _, e := range ev {
-			if e.pending {
-				c.serve(s, e.at)
-				continue
-			}
-			if !c.explains(s, e) && !e.burst {
-				misses++
-				if misses > bound {
-					break
-				}
-			}
-		}
-		return misses
+		return c.replay(ev, s, penalty[c.model], bound)
 	}
 	// A pass over every fitCoarse-th length first finds a score the best
 	// fit reaches at least: the fine pass then gives up on a candidate at

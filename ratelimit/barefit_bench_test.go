@@ -133,20 +133,7 @@ func fitBareSlow(answers []bareAnswer, quota int, lo, hi time.Duration, now time
 			for w := fitFirstW(model, lo); w <= hi; w = fitNextW(model, w) {
 				c := fitCandidate{model: model, quota: quota, counted: counted, w: w}
 				replay := func(c fitCandidate, s *fitState) int {
-					misses := penalty[model]
-					for _, e := range ev {
-						if e.pending {
-							c.serve(s, e.at)
-							continue
-						}
-						if !c.explains(s, e) && !e.burst {
-							misses++
-							if misses > score {
-								break
-							}
-						}
-					}
-					return misses
+					return c.replay(ev, s, penalty[model], score)
 				}
 				var s fitState
 				var misses int

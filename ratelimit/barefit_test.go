@@ -252,19 +252,7 @@ func TestGridJudge(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var g gridScratch
 			first := eventsFrom(tc.ev)
-			replay := func(c fitCandidate, s *fitState) int {
-				misses := 0
-				for _, e := range tc.ev {
-					if e.pending {
-						c.serve(s, e.at)
-						continue
-					}
-					if !c.explains(s, e) {
-						misses++
-					}
-				}
-				return misses
-			}
+			replay := func(c fitCandidate, s *fitState) int { return c.replay(tc.ev, s, 0, len(tc.ev)) }
 			c := fitCandidate{model: fitGrid, quota: tc.quota, w: tc.w}
 			c, _, misses, ok := g.judge(c, tc.ev, first, bareFitMaxMisses, 0, replay)
 			if !ok || misses != 0 {
@@ -299,15 +287,7 @@ func FuzzGridPhase(f *testing.F) {
 			return
 		}
 		first := eventsFrom(ev)
-		replay := func(c fitCandidate, s *fitState) int {
-			misses := 0
-			for _, e := range ev {
-				if !c.explains(s, e) {
-					misses++
-				}
-			}
-			return misses
-		}
+		replay := func(c fitCandidate, s *fitState) int { return c.replay(ev, s, 0, len(ev)) }
 		var g gridScratch
 		c := fitCandidate{model: fitGrid, quota: srv.limit, w: w}
 		c, _, misses, ok := g.judge(c, ev, first, 0, 0, replay)
