@@ -261,6 +261,9 @@ type adaptive struct {
 	// while paced by its places.
 	logChecked int
 	logOff     bool
+	// logMissed counts the looks whose readings told no log while
+	// requests were refused (tryLog).
+	logMissed int
 	// slideUsed is how much of a sliding window's quota its counter
 	// showed used, on average, once paced; slideRefused is set when a
 	// request was refused while the pace followed it.

@@ -1035,6 +1035,19 @@ func (l *Limiter) tryLog(now time.Time) {
 	}
 	a.logChecked = len(a.seen)
 	lo, w, ok := logBounds(a.seen, q, l.openFrom())
+	if !ok && len(a.refusedAt) > 0 {
+		// Some logs count the requests they refuse (rolling-rate-
+		// limiter): read against our accepted requests alone, their
+		// readings count more than we had sent, and no look tells a
+		// log. Read them again with the refused among ours, but only
+		// once the plain readings failed logRefusedAfter looks: read
+		// so from the first, a log that does not count them was told
+		// early and loosely (rolling at 15 per 150ms took 4.8-5.3s
+		// where it took 4.3-4.5s).
+		if a.logMissed++; a.logMissed >= logRefusedAfter {
+			lo, w, ok = logBounds(withRefused(a.seen, a.refusedAt), q, l.openFrom())
+		}
+	}
 	if !ok {
 		return
 	}

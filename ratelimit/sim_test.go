@@ -463,6 +463,15 @@ const (
 	// date in UTC (truncated to the second), the same date in Retry-After
 	// on a 429.
 	styleGoLimiter = "golimiter"
+	// styleRolling: testdata/limiters/node/rolling.js's "info" headers
+	// over rolling-rate-limiter's limitWithInfo, on every answer:
+	// X-RateLimit-Limit, X-RateLimit-Remaining the limit less the log
+	// with the request (0 when refused), X-RateLimit-Reset in Unix
+	// seconds rounded up of now plus millisecondsUntilAllowed (the
+	// limit-th latest entry, the request's own counted, a window on; 0
+	// while the log with it holds fewer), and on a 429 Retry-After
+	// that wait in seconds rounded up.
+	styleRolling = "rolling"
 )
 
 // simConcurrency is a concurrency limit: it works on at most limit
@@ -785,6 +794,23 @@ func (s *simSliding) serve(at time.Time) (bool, http.Header) {
 		}
 	}
 	h := http.Header{}
+	if s.style == styleRolling {
+		var until time.Duration
+		if n := len(s.log); n >= s.limit && !s.counter && !s.haproxy {
+			until = s.log[n-s.limit].Add(s.window).Sub(at)
+		}
+		remaining := 0
+		if ok {
+			remaining = max(s.limit-int(math.Round(used))-1, 0)
+		}
+		ms := at.Add(until).UnixMilli()
+		h.Set("X-RateLimit-Limit", strconv.Itoa(s.limit))
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		h.Set("X-RateLimit-Reset", strconv.FormatInt((ms+999)/1000, 10))
+		if !ok {
+			h.Set("Retry-After", strconv.FormatInt((until.Milliseconds()+999)/1000, 10))
+		}
+	}
 	if s.style == styleHTTPRate {
 		remaining := 0
 		if ok {

@@ -52,6 +52,10 @@ const (
 	// (tryLog), which looks again after the larger of a tenth of the
 	// quota and an eighth of the answers kept (up to a quota).
 	logStepMin = 4
+	// logRefusedAfter is how many looks whose readings told no log,
+	// with requests refused, tryLog makes before it reads them with the
+	// refused requests among ours too (withRefused).
+	logRefusedAfter = 5
 	// logPhases is how many phases of a counter on the clock
 	// logNotCounter replays, and logCounterMiss how many more readings
 	// than the log each must contradict.
@@ -94,6 +98,20 @@ type logReading struct {
 func logWindow(seen []seenSend, quota int, open time.Time) (time.Duration, bool) {
 	_, hi, ok := logBounds(seen, quota, open)
 	return hi, ok
+}
+
+// withRefused is seen (accepted requests in send order) with the refused
+// requests of refused among them, as requests that said nothing: for a
+// log that counts what it refuses, each reading's count of ours is of
+// both.
+func withRefused(seen []seenSend, refused []refusal) []seenSend {
+	all := make([]seenSend, 0, len(seen)+len(refused))
+	all = append(all, seen...)
+	for _, r := range refused {
+		all = append(all, seenSend{at: r.sent, recv: r.recv, left: -1})
+	}
+	slices.SortStableFunc(all, func(x, y seenSend) int { return x.at.Compare(y.at) })
+	return all
 }
 
 // logBounds is logWindow with the shortest window most readings allow

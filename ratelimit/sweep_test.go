@@ -18,7 +18,8 @@ import (
 //
 // The grid: buckets, fixed windows (from the first request and aligned,
 // refusals counted or not, six header styles), sliding logs and counters
-// (HAProxy's too, bare and with httprate's headers), go-limiter and
+// (HAProxy's too, bare and with httprate's headers; rolling-rate-limiter's
+// log with its own), go-limiter and
 // Flask-Limiter's moving window, at 15 per 150ms, 100 per 1s, 10 per 1s,
 // 3 per 1s and 50 per 500ms (a window under a second, but not a short
 // one: express-rate-limit states it as w=1, and as 0.5sec in its
@@ -78,6 +79,9 @@ func TestSweep(t *testing.T) {
 				}
 			}
 		}
+		add("sliding", "log rolling refused-count=true", lim, win, func() simServer {
+			return &simSliding{limit: lim, window: win, countRefused: true, style: styleRolling}
+		})
 		add("fixed", "go-limiter", lim, win, func() simServer { return &simGoLimiter{limit: lim, window: win} })
 		add("sliding", "flask moving", lim, win, func() simServer { return &simFlaskMoving{limit: lim, window: win} })
 	}
@@ -88,6 +92,11 @@ func TestSweep(t *testing.T) {
 	// without headers at that size (13-14% 429s on the real one).
 	add("sliding", "counter httprate phase=run", 20, 2*time.Second, func() simServer {
 		return &simSliding{limit: 20, window: 2 * time.Second, counter: true, phase: 370 * time.Millisecond, style: styleHTTPRate}
+	})
+	// rolling-rate-limiter with its headers at that size, which counts
+	// its refusals (the real one: 0.73 with 3.9% 429s before withRefused).
+	add("sliding", "log rolling refused-count=true", 20, 2*time.Second, func() simServer {
+		return &simSliding{limit: 20, window: 2 * time.Second, countRefused: true, style: styleRolling}
 	})
 	add("sliding", "haproxy bare", 20, 2*time.Second, func() simServer {
 		return &simSliding{limit: 20, window: 2 * time.Second, haproxy: true, style: styleBare}
