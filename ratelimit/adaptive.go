@@ -357,8 +357,9 @@ type adaptive struct {
 	// seenRefused: a request was refused since the latest accepted one
 	// kept in seen.
 	seenRefused bool
-	// refusedAt is the first refused requests whose send time is known
-	// (pinSeenMax): quotaOneWindow's lower bounds.
+	// refusedAt is the first refused requests (pinSeenMax), as Done
+	// named them: quotaOneWindow's lower bounds, and a log's places and
+	// readings where it counts them (tryLog).
 	refusedAt []refusal
 	// orderFailed: a fixed window read from answers in flight together
 	// (fixedWindowShows) never showed its length; resets are read from

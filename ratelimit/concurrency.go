@@ -639,6 +639,14 @@ func (l *Limiter) done(sent, now time.Time, o Outcome) {
 		// µs later), the time the window model and the requests in
 		// flight hold.
 		l.adapt.refusedSent = sent
+		if len(l.adapt.refusedAt) < pinSeenMax {
+			// Every refusal, whatever reads it next: quotaOneWindow's
+			// lower bounds, a log's places (tryLog). Kept here, not
+			// where Throttle reads refusedSent: two workers' Dones may
+			// come before either's Throttle, which would read the
+			// second only.
+			l.adapt.refusedAt = append(l.adapt.refusedAt, refusal{sent: sent, recv: now})
+		}
 	}
 	// The first burst's counter holds the pool to what is in flight
 	// (burstHeld): one fewer may let one go.

@@ -498,11 +498,6 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.Duration {
 	l.seen = latest(l.seen, now)
 	l.stats.Throttles++
-	if a := l.adapt; a != nil && !a.refusedSent.IsZero() && len(a.refusedAt) < pinSeenMax {
-		// Every refusal whose request Done named, whatever reads it
-		// next: quotaOneWindow's lower bounds.
-		a.refusedAt = append(a.refusedAt, refusal{sent: a.refusedSent, recv: now})
-	}
 	if l.lim.strict() {
 		// Refused while paced one at a time: keep departures a whole
 		// interval apart from here on (pacer.tight).
@@ -1034,23 +1029,27 @@ func (l *Limiter) tryLog(now time.Time) {
 		return
 	}
 	a.logChecked = len(a.seen)
-	lo, w, ok := logBounds(a.seen, q, l.openFrom())
-	if !ok && len(a.refusedAt) > 0 {
+	f := logFit(a.seen, q, l.openFrom())
+	if !f.ok && f.total > 0 && len(a.refusedAt) > 0 {
 		// Some logs count the requests they refuse (rolling-rate-
 		// limiter): read against our accepted requests alone, their
 		// readings count more than we had sent, and no look tells a
-		// log. Read them again with the refused among ours, but only
-		// once the plain readings failed logRefusedAfter looks: read
-		// so from the first, a log that does not count them was told
-		// early and loosely (rolling at 15 per 150ms took 4.8-5.3s
-		// where it took 4.3-4.5s).
+		// log. Once logRefusedAfter looks had readings enough and they
+		// disagreed, read them again with the refused among ours, and
+		// take what that tells only where more of them agree so: a log
+		// that does not count its refusals reads worse with them (each
+		// reading after one names a request too late). Read so from the
+		// first look, a log was told early and loosely.
 		if a.logMissed++; a.logMissed >= logRefusedAfter {
-			lo, w, ok = logBounds(withRefused(a.seen, a.refusedAt), q, l.openFrom())
+			if m := logFit(withRefused(a.seen, a.refusedAt), q, l.openFrom()); m.ok && m.better(f) {
+				f = m
+			}
 		}
 	}
-	if !ok {
+	if !f.ok {
 		return
 	}
+	lo, w := f.lo, f.hi
 	p := newLogPacer(q, w)
 	// The readings bound the window; trials narrow the bounds (crowded
 	// readings, a pool's bursts, bound it loosely: rolling-rate-limiter

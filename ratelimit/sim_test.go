@@ -803,12 +803,16 @@ func (s *simSliding) serve(at time.Time) (bool, http.Header) {
 		if ok {
 			remaining = max(s.limit-int(math.Round(used))-1, 0)
 		}
-		ms := at.Add(until).UnixMilli()
+		// The library rounds the wait up to the millisecond
+		// (microsecondsToMilliseconds), rolling.js the sum up to the
+		// second.
+		um := int64((until + time.Millisecond - 1) / time.Millisecond)
+		ms := at.UnixMilli() + um
 		h.Set("X-RateLimit-Limit", strconv.Itoa(s.limit))
 		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
 		h.Set("X-RateLimit-Reset", strconv.FormatInt((ms+999)/1000, 10))
 		if !ok {
-			h.Set("Retry-After", strconv.FormatInt((until.Milliseconds()+999)/1000, 10))
+			h.Set("Retry-After", strconv.FormatInt((um+999)/1000, 10))
 		}
 	}
 	if s.style == styleHTTPRate {

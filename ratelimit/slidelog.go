@@ -120,8 +120,30 @@ func withRefused(seen []seenSend, refused []refusal) []seenSend {
 // (logPacer); a trial taken under it ends the trials, the window left
 // at the bound above.
 func logBounds(seen []seenSend, quota int, open time.Time) (lo, hi time.Duration, ok bool) {
+	f := logFit(seen, quota, open)
+	return f.lo, f.hi, f.ok
+}
+
+// logFitted is what logFit made of a counter's readings: the bounds where
+// ok; agree of total readings (those that bound the window, and those no
+// window allows) agreeing on them, both 0 where too few bounded it to
+// judge.
+type logFitted struct {
+	lo, hi       time.Duration
+	agree, total int
+	ok           bool
+}
+
+// better reports whether f's readings agree on a window in a larger share
+// than g's.
+func (f logFitted) better(g logFitted) bool {
+	return f.total > 0 && (g.total == 0 || f.agree*g.total > g.agree*f.total)
+}
+
+// logFit is logBounds with how well the readings agree.
+func logFit(seen []seenSend, quota int, open time.Time) logFitted {
 	if quota < 2 || len(seen) == 0 {
-		return 0, 0, false
+		return logFitted{}
 	}
 	rs := make([]logReading, 0, len(seen))
 	odd := 0
@@ -145,7 +167,7 @@ func logBounds(seen []seenSend, quota int, open time.Time) (lo, hi time.Duration
 		used := quota - 1 - s.left
 		if used < 0 {
 			// More left than a log of quota holds besides this one.
-			return 0, 0, false
+			return logFitted{}
 		}
 		if crowded(seen, i) {
 			// Another of ours left within logJitter of it: either may
@@ -188,19 +210,21 @@ func logBounds(seen []seenSend, quota int, open time.Time) (lo, hi time.Duration
 		}
 	}
 	if told < min(logMinReadings, max(10, quota)) {
-		return 0, 0, false
+		return logFitted{}
 	}
 	lo, hi, agree := logBest(rs)
-	if float64(agree) < logAgree*float64(len(rs)+odd) {
-		return 0, 0, false
+	f := logFitted{agree: agree, total: len(rs) + odd}
+	if float64(agree) < logAgree*float64(f.total) {
+		return f
 	}
 	if !logNotCounter(seen, rs, quota, (lo+hi)/2) {
-		return 0, 0, false
+		return f
 	}
 	// The longest window the readings allow, and logJitter: a log no
 	// longer than that has let a request go a window after it took it,
 	// however our send times lie from the server's.
-	return max(lo-logJitter, 0), hi + logJitter, true
+	f.lo, f.hi, f.ok = max(lo-logJitter, 0), hi+logJitter, true
+	return f
 }
 
 // crowdedReading is what the counter reading of the i-th of our accepted
