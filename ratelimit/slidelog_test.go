@@ -723,7 +723,7 @@ func TestToldLogNarrowedByTrials(t *testing.T) {
 // seeds of eight ran at 0.60-0.64 with 9-16 429s (the real one, one run:
 // 0.73 with 3.9% 429s). Read again with the refused requests among ours
 // (withRefused) after logRefusedAfter looks that told nothing, it is a
-// log of 20 per 2.00-2.01s: 0.90-0.97 with at most 9 429s, and its pinned
+// log of 20 per 2.00-2.01s: 0.87-0.94 with at most 9 429s, and its pinned
 // flags send the rest without a 429.
 func TestToldLogThatCountsRefusals(t *testing.T) {
 	const rows = 400
