@@ -1034,12 +1034,13 @@ func (l *Limiter) tryLog(now time.Time) {
 		// Some logs count the requests they refuse (rolling-rate-
 		// limiter): read against our accepted requests alone, their
 		// readings count more than we had sent, and no look tells a
-		// log. Once logRefusedAfter looks had readings enough and they
-		// disagreed, read them again with the refused among ours, and
-		// take what that tells only where more of them agree so: a log
-		// that does not count its refusals reads worse with them (each
-		// reading after one names a request too late). Read so from the
-		// first look, a log was told early and loosely.
+		// log. Once logRefusedAfter looks judged the readings and told
+		// no log, read them again with the refused among ours: a log
+		// that does not count its refusals reads worse so (each reading
+		// after one names a request too late), and what is told needs
+		// 95% of the readings to agree, as any log does, and a larger
+		// share than the plain readings had (which matters where those
+		// agreed but a counter explained them as well).
 		if a.logMissed++; a.logMissed >= logRefusedAfter {
 			if m := logFit(withRefused(a.seen, a.refusedAt), q, l.openFrom()); m.ok && m.better(f) {
 				f = m

@@ -126,8 +126,9 @@ func logBounds(seen []seenSend, quota int, open time.Time) (lo, hi time.Duration
 
 // logFitted is what logFit made of a counter's readings: the bounds where
 // ok; agree of total readings (those that bound the window, and those no
-// window allows) agreeing on them, both 0 where too few bounded it to
-// judge.
+// window allows) agreeing on them, both 0 where they were not judged (too
+// few bounded the window, or one showed more left than a log of the quota
+// holds).
 type logFitted struct {
 	lo, hi       time.Duration
 	agree, total int

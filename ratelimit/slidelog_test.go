@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"bufio"
 	"cmp"
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -758,10 +759,11 @@ func TestToldLogThatCountsRefusals(t *testing.T) {
 }
 
 // TestLogNotCountingRefusalsNotShortened: a log with rolling's headers
-// that does not count what it refuses (a guard on the retry above): read
-// with its refusals among ours, each reading after one names a request
-// too late and bounds the window short. Whatever is told, the window is
-// no shorter than the log's and the run draws no more 429s than 3%.
+// that does not count what it refuses, the control for the retry above
+// (read with its refusals among ours, each reading after one would name a
+// request too late and bound the window short). Its plain readings tell
+// it, so the retry does not run: the window is no shorter than the log's
+// and the run draws no more 429s than 3%.
 func TestLogNotCountingRefusalsNotShortened(t *testing.T) {
 	const rows = 400
 	w := 2 * time.Second
@@ -783,7 +785,8 @@ func TestLogNotCountingRefusalsNotShortened(t *testing.T) {
 }
 
 // TestLogFitBetter: a fit is better than another where a larger share of
-// its readings agree, and one that judged nothing is better than none.
+// its readings agree; one that judged is better than one that judged
+// nothing, never the reverse.
 func TestLogFitBetter(t *testing.T) {
 	for _, c := range []struct {
 		f, g logFitted
@@ -819,9 +822,10 @@ func TestWithRefused(t *testing.T) {
 
 // TestRefusedReadingsWorseWhereNotCounted: the readings of a log that
 // does not count its refusals agree in a smaller share read with the
-// refused requests among ours (withRefused) than without, so tryLog's
-// retry, which takes the merged reading only where it is better, keeps
-// to the plain one; and those of a log that counts them agree better so.
+// refused requests among ours (withRefused) than without (and tell no
+// log so); those of a log that counts them tell none plain and tell it
+// read so, in a larger share. (logFit and better, not tryLog: there the
+// plain readings of the first tell it and the retry never runs.)
 func TestRefusedReadingsWorseWhereNotCounted(t *testing.T) {
 	const quota = 5
 	w := time.Second
@@ -867,5 +871,33 @@ func TestRefusedReadingsWorseWhereNotCounted(t *testing.T) {
 		if merged.better(plain) != counts {
 			t.Errorf("counts %v: merged better %v, want %v", counts, merged.better(plain), counts)
 		}
+	}
+}
+
+// TestRefusalsKeptWhereDoneNamesThem: two workers' refusals whose Dones
+// both come before either's Throttle are both kept, each with its own
+// send time (Throttle reads one refused request at a time, refusedSent).
+func TestRefusalsKeptWhereDoneNamesThem(t *testing.T) {
+	l, clk := newTestLimiter(Config{Adaptive: true, InFlight: 2})
+	ctx := context.Background()
+	if err := l.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := clk.Now()
+	clk.Advance(3 * time.Millisecond)
+	if err := l.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	second := clk.Now()
+	clk.Advance(5 * time.Millisecond)
+	l.Done(first, Refused)
+	l.Done(second, Refused)
+	l.Throttle(clk.Now(), time.Second, true)
+	l.Throttle(clk.Now(), time.Second, true)
+	l.mu.Lock()
+	got := slices.Clone(l.adapt.refusedAt)
+	l.mu.Unlock()
+	if len(got) != 2 || !got[0].sent.Equal(first) || !got[1].sent.Equal(second) {
+		t.Errorf("refusals kept %+v, want two sent at %v and %v", got, first.Sub(limiterT0), second.Sub(limiterT0))
 	}
 }

@@ -148,9 +148,11 @@ func (e *engine) look(w *worker, j *job) outcome {
 	switch {
 	case a.err != nil:
 		e.land(w, ratelimit.Failed)
-	case throttleStatus(a.status):
+	case e.limitRefusal(&a):
 		e.land(w, ratelimit.Refused)
 	default:
+		// A 503 past the outage grace is no refusal of the limit's, as
+		// hear reads it: lookedUp fails it rather than throttling.
 		e.land(w, ratelimit.Accepted)
 	}
 	o := e.lookedUp(j, &a)
@@ -363,6 +365,18 @@ func (e *engine) throttleHint(a *answer) (sig ratelimit.Signal, hinted, busy boo
 		busy = a.end.Sub(time.Unix(0, e.bare503Since.Load())) <= e.outageGrace
 	}
 	return sig, hinted, busy
+}
+
+// limitRefusal says whether a lookup's answer a is the server's limit
+// refusing it, as lookedUp (and hear, for a send) reads it: a 429 or 503
+// that classifyThrottle takes for a throttle.
+func (e *engine) limitRefusal(a *answer) bool {
+	if !throttleStatus(a.status) {
+		return false
+	}
+	sig, hinted, busy := e.throttleHint(a)
+	_, ok := classifyThrottle(a.status, sig, hinted, busy, e.maxWait)
+	return ok
 }
 
 // resolve turns v, the verdict on j's latest answer a, into j's outcome.

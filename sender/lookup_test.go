@@ -325,3 +325,72 @@ func TestLookupEmpty(t *testing.T) {
 		})
 	}
 }
+
+// outcomeLimiter lets every request go at once and counts how Done ended
+// them.
+type outcomeLimiter struct {
+	waitCountingLimiter
+	mu    sync.Mutex
+	dones map[ratelimit.Outcome]int
+}
+
+func (l *outcomeLimiter) Done(_ time.Time, o ratelimit.Outcome) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.dones == nil {
+		l.dones = map[ratelimit.Outcome]int{}
+	}
+	l.dones[o]++
+}
+
+// TestLookupOutageNotRefused: a lookup answered 503 with no wait, past the
+// outage grace, is an outage that fails the lookup, not the limit refusing
+// it: the limiter hears it as an answer, not a refusal (which the adaptive
+// rate would keep among the refused requests a log counts). Within the
+// grace it is the limit's, as for a send. The next lookup finds the
+// message absent, and it is sent again.
+func TestLookupOutageNotRefused(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		grace       time.Duration
+		wantRefused int
+	}{{"past the grace", -1, 0}, {"within the grace", time.Hour, 1}} {
+		t.Run(c.name, func(t *testing.T) {
+			var sends, lookups atomic.Int64
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasPrefix(r.URL.Path, "/lookup/") {
+					if lookups.Add(1) == 1 {
+						w.WriteHeader(http.StatusServiceUnavailable)
+						return
+					}
+					w.WriteHeader(http.StatusNotFound)
+					return
+				}
+				if sends.Add(1) == 1 {
+					w.WriteHeader(http.StatusBadGateway)
+					return
+				}
+				_, _ = w.Write([]byte(`{"id":"m-sent"}`))
+			}))
+			defer ts.Close()
+			msgs := newMessages(1, ts.URL+"/send")
+			msgs[0].Lookup = &Lookup{URL: ts.URL + "/lookup/row-001"}
+			j := newMemJournal()
+			lim := new(outcomeLimiter)
+			cfg := Config{Client: newClient(t), Journal: j, Limiter: lim, MaxRetries: 2, LookupDelay: time.Millisecond,
+				OutageGrace: c.grace, BackoffBase: time.Millisecond, BackoffMax: time.Millisecond}
+			if _, err := runGuarded(t, context.Background(), nil, cfg, &sliceSource{msgs: msgs}, 10*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			if r := j.result(2); r == nil || r.Status != StatusSent {
+				t.Fatalf("result %+v, want sent", r)
+			}
+			lim.mu.Lock()
+			refused := lim.dones[ratelimit.Refused]
+			lim.mu.Unlock()
+			if lookups.Load() != 2 || refused != c.wantRefused {
+				t.Errorf("%d lookups, %d ended as refused; want 2 and %d", lookups.Load(), refused, c.wantRefused)
+			}
+		})
+	}
+}
