@@ -261,6 +261,11 @@ type adaptive struct {
 	// while paced by its places.
 	logChecked int
 	logOff     bool
+	// roundFrom and roundUntil are set while the pool resumed early from
+	// a wait stated in whole seconds (roundedWait): when it resumed,
+	// and when the stated wait ends; roundOff once one proved true.
+	roundFrom, roundUntil time.Time
+	roundOff              bool
 	// logMissed counts the looks whose readings told no log while
 	// requests were refused (tryLog).
 	logMissed int
@@ -1784,3 +1789,45 @@ func (a *adaptive) slideCheck(sent time.Time, remaining int) bool {
 	}
 	return false
 }
+
+// roundedWait is the pause for a refusal at now that stated wait, with
+// the pool already paused (until) or not. A wait in whole seconds may be
+// rounded up from any time under it: rolling-rate-limiter at 15 per
+// 150ms states "Retry-After: 1" for the 100ms until its oldest place
+// ages out, throttled for the 10ms until its next token. Where the
+// counter shows a sliding window whose quota, at the rate it measured,
+// comes back in under half the stated wait, the pool resumes after that
+// (and a quarter more) instead: a refusal of a request sent after it
+// resumed, before the stated wait ended, proves the wait true, and the
+// pool waits out the rest of it, and no wait is shortened again. A
+// refusal of a request sent before it resumed is the old news of the
+// same burst and does not lengthen the shortened pause.
+func (a *adaptive) roundedWait(now time.Time, wait time.Duration, paused bool, until time.Time) time.Duration {
+	if !a.roundUntil.IsZero() {
+		switch {
+		case !a.refusedSent.IsZero() && a.refusedSent.Before(a.roundFrom) && paused:
+			return min(wait, until.Sub(now))
+		case now.Before(a.roundUntil) && !a.refusedSent.Before(a.roundFrom):
+			d := a.roundUntil.Sub(now)
+			a.roundFrom, a.roundUntil, a.roundOff = time.Time{}, time.Time{}, true
+			return max(wait, d)
+		case !now.Before(a.roundUntil):
+			a.roundFrom, a.roundUntil = time.Time{}, time.Time{}
+		}
+	}
+	if paused || a.roundOff || wait < time.Second || wait%time.Second != 0 || a.limitSaid <= 0 || !a.sliding || a.measured <= 0 ||
+		a.win != nil || a.ra != nil || a.conc != nil || a.bare != nil {
+		return wait
+	}
+	back := time.Duration(roundedSpare * float64(a.burstSize()) / a.measured * float64(time.Second))
+	if back >= wait/2 {
+		return wait
+	}
+	a.roundFrom, a.roundUntil = now.Add(back), now.Add(wait)
+	return back
+}
+
+// roundedSpare is how much longer than its quota takes at the measured
+// rate the pool waits before it resumes early from a whole-second wait
+// (roundedWait).
+const roundedSpare = 1.25

@@ -676,6 +676,9 @@ func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.
 			}
 		}
 	}
+	if hinted && l.adapt != nil {
+		wait = l.adapt.roundedWait(now, wait, paused, l.pauseUntil)
+	}
 	if !paused {
 		wait = max(wait, l.dryFloor())
 	}
