@@ -261,9 +261,9 @@ type adaptive struct {
 	// while paced by its places.
 	logChecked int
 	logOff     bool
-	// roundFrom and roundUntil are set while the pool resumed early from
-	// a wait stated in whole seconds (roundedWait): when it resumed,
-	// and when the stated wait ends; roundOff once one proved true.
+	// roundFrom and roundUntil are set once the pool resumed early from
+	// a wait of a whole second (roundedWait): when it resumed, and when
+	// the second stated ends; roundOff once one proved true.
 	roundFrom, roundUntil time.Time
 	roundOff              bool
 	// logMissed counts the looks whose readings told no log while
@@ -1791,31 +1791,40 @@ func (a *adaptive) slideCheck(sent time.Time, remaining int) bool {
 }
 
 // roundedWait is the pause for a refusal at now that stated wait, with
-// the pool already paused (until) or not. A wait in whole seconds may be
-// rounded up from any time under it: rolling-rate-limiter at 15 per
-// 150ms states "Retry-After: 1" for the 100ms until its oldest place
-// ages out, throttled for the 10ms until its next token. Where the
-// counter shows a sliding window whose quota, at the rate it measured,
-// comes back in under half the stated wait, the pool resumes after that
-// (and a quarter more) instead: a refusal of a request sent after it
-// resumed, before the stated wait ended, proves the wait true, and the
-// pool waits out the rest of it, and no wait is shortened again. A
-// refusal of a request sent before it resumed is the old news of the
-// same burst and does not lengthen the shortened pause.
-func (a *adaptive) roundedWait(now time.Time, wait time.Duration, paused bool, until time.Time) time.Duration {
+// the pool already paused or not. A wait of one whole second may be
+// rounded up from any time under it: rolling-rate-limiter at 15 per 150ms
+// states "Retry-After: 1" for the 100ms until its oldest place ages out.
+// (A wait of N seconds rounded up is more than N-1: only one second can
+// hide a wait this short.) Where the counter shows a sliding window whose
+// quota, at the rate it measured, comes back in under half a second, the
+// pool resumes after that time and a quarter more instead (roundFrom),
+// until the second ends (roundUntil). A refusal of a request sent before
+// it resumed is the same burst's old news and does not lengthen the cut
+// pause, unless it states a wait longer than a second (another layer's),
+// and so is any refusal read before the cut pause ended, its request
+// known or not (none left meanwhile); no wait is cut again while the
+// second lasts. One
+// sent after it resumed and before the second ended, whenever its answer
+// comes, proves the wait true, and so does a refusal whose request is
+// not known while the second lasts: the rest of the second is waited out
+// and no wait is cut again. What a true second costs is the requests the
+// pool let go before the proof came back, up to the pool, once a run.
+func (a *adaptive) roundedWait(now time.Time, wait time.Duration, paused bool) time.Duration {
+	rs := a.refusedSent
 	if !a.roundUntil.IsZero() {
+		// Nothing of ours left while the cut pause lasted: what is
+		// refused before it ends was sent before it began.
+		old := now.Before(a.roundFrom) || !rs.IsZero() && rs.Before(a.roundFrom)
 		switch {
-		case !a.refusedSent.IsZero() && a.refusedSent.Before(a.roundFrom) && paused:
-			return min(wait, until.Sub(now))
-		case now.Before(a.roundUntil) && !a.refusedSent.Before(a.roundFrom):
+		case old && wait <= time.Second:
+			return max(a.roundFrom.Sub(now), 0)
+		case !old && (rs.IsZero() && now.Before(a.roundUntil) || !rs.IsZero() && rs.Before(a.roundUntil)):
 			d := a.roundUntil.Sub(now)
 			a.roundFrom, a.roundUntil, a.roundOff = time.Time{}, time.Time{}, true
 			return max(wait, d)
-		case !now.Before(a.roundUntil):
-			a.roundFrom, a.roundUntil = time.Time{}, time.Time{}
 		}
 	}
-	if paused || a.roundOff || wait < time.Second || wait%time.Second != 0 || a.limitSaid <= 0 || !a.sliding || a.measured <= 0 ||
+	if paused || a.roundOff || now.Before(a.roundUntil) || wait != time.Second || a.limitSaid <= 0 || !a.sliding || a.measured <= 0 ||
 		a.win != nil || a.ra != nil || a.conc != nil || a.bare != nil {
 		return wait
 	}

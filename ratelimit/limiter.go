@@ -644,6 +644,11 @@ func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.
 		l.runFit(j, now)
 		return 0
 	}
+	if hinted && !bare && l.adapt != nil {
+		// A second's wait that may be rounded up: the models are told
+		// the pause the pool keeps.
+		wait = l.adapt.roundedWait(now, wait, paused)
+	}
 	if !paused {
 		l.stats.Pauses++
 		if l.fixed != nil {
@@ -675,9 +680,6 @@ func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.
 				l.lim = l.adaptivePacer(now, true)
 			}
 		}
-	}
-	if hinted && l.adapt != nil {
-		wait = l.adapt.roundedWait(now, wait, paused, l.pauseUntil)
 	}
 	if !paused {
 		wait = max(wait, l.dryFloor())
