@@ -389,13 +389,13 @@
 // refused requests among ours (withRefused), taken where more of them
 // agree so (one that does not count them reads worse so): rolling at 20
 // per 2s, 8 workers, 0.70 with 6% 429s -> 0.92, pinned 0.87 -> 0.99.
-// A refusal's wait in whole seconds to a sliding window whose quota, at
-// the rate its counter measured, comes back in under half of it is read
-// as rounded up (rolling-rate-limiter at 15 per 150ms says "Retry-After:
-// 1" for the 100ms until its oldest place ages out): the pool resumes
-// after the quota's time and a quarter more (roundedWait), and a refusal
-// of a request sent after that, before the stated wait ended, proves it
-// true: the rest is waited out and no wait is cut again. Paced
+// A refusal's wait of one second to a sliding window whose quota, at the
+// rate its counter measured, comes back in under half of it is read as
+// rounded up (rolling-rate-limiter at 15 per 150ms says "Retry-After: 1"
+// for the 100ms until its oldest place ages out): the pool resumes after
+// the quota's time and a quarter more (roundedWait), and a refusal of a
+// request sent after that, before the second ended, proves it true: the
+// rest is waited out and no wait is cut again. Paced
 // steadily the two agree; after a burst they do not: a counter that
 // weighs its previous period gives the burst back at the burst's rate for
 // a whole period, whatever the pace since, and r was that rate (go-chi/
