@@ -262,8 +262,9 @@ type adaptive struct {
 	logChecked int
 	logOff     bool
 	// roundFrom and roundUntil are set once the pool resumed early from
-	// a wait of a whole second (roundedWait): when it resumed, and when
-	// the second stated ends; roundOff once one proved true.
+	// a wait of a whole second (roundedWait): when it resumed (the pause
+	// Throttle set, which dryFloor may make longer than the cut), and
+	// when the second stated ends; roundOff once one proved true.
 	roundFrom, roundUntil time.Time
 	roundOff              bool
 	// logMissed counts the looks whose readings told no log while
@@ -1791,49 +1792,51 @@ func (a *adaptive) slideCheck(sent time.Time, remaining int) bool {
 }
 
 // roundedWait is the pause for a refusal at now that stated wait, with
-// the pool already paused or not. A wait of one whole second may be
-// rounded up from any time under it: rolling-rate-limiter at 15 per 150ms
-// states "Retry-After: 1" for the 100ms until its oldest place ages out.
-// (A wait of N seconds rounded up is more than N-1: only one second can
-// hide a wait this short.) Where the counter shows a sliding window whose
-// quota, at the rate it measured, comes back in under half a second, the
-// pool resumes after that time and a quarter more instead (roundFrom),
-// until the second ends (roundUntil). A refusal of a request sent before
-// it resumed is the same burst's old news and does not lengthen the cut
-// pause, unless it states a wait longer than a second (another layer's),
-// and so is any refusal read before the cut pause ended, its request
-// known or not (none left meanwhile); no wait is cut again while the
-// second lasts. One
-// sent after it resumed and before the second ended, whenever its answer
-// comes, proves the wait true, and so does a refusal whose request is
-// not known while the second lasts: the rest of the second is waited out
-// and no wait is cut again. What a true second costs is the requests the
-// pool let go before the proof came back, up to the pool, once a run.
-func (a *adaptive) roundedWait(now time.Time, wait time.Duration, paused bool) time.Duration {
-	rs := a.refusedSent
+// the pool paused until pauseUntil or not (paused), and whether it cut
+// the wait (the caller then sets roundFrom to when the pool resumes). A
+// wait of one whole second may be rounded up from any time under it:
+// rolling-rate-limiter at 15 per 150ms states "Retry-After: 1" for the
+// 100ms until its oldest place ages out. (A wait of N seconds rounded up
+// is more than N-1: only one second can hide a wait this short.) Where
+// the counter shows a sliding window whose quota, at the rate it
+// measured, comes back in under half a second, the pool resumes after
+// that time and a quarter more instead, until the second ends
+// (roundUntil). A refusal read while the pool is paused within that
+// second is of a request sent before the pause (none leaves during one):
+// old news, which does not lengthen the pause unless it states more than
+// a second (another layer's). Any other refusal within the second, and a
+// later one of a request sent after the pool resumed and before the
+// second ended, proves the second true: the rest of it is waited out and
+// no wait is cut again. (An old refusal answered after the pool resumed
+// is read so too: its request is not surely known, and the second it
+// costs is what waiting it whole costs.) What a true second costs is the
+// requests the pool let go before the proof came back, up to the pool,
+// once a run.
+func (a *adaptive) roundedWait(now time.Time, wait time.Duration, paused bool, pauseUntil time.Time) (time.Duration, bool) {
 	if !a.roundUntil.IsZero() {
-		// Nothing of ours left while the cut pause lasted: what is
-		// refused before it ends was sent before it began.
-		old := now.Before(a.roundFrom) || !rs.IsZero() && rs.Before(a.roundFrom)
+		rs := a.refusedSent
 		switch {
-		case old && wait <= time.Second:
-			return max(a.roundFrom.Sub(now), 0)
-		case !old && (rs.IsZero() && now.Before(a.roundUntil) || !rs.IsZero() && rs.Before(a.roundUntil)):
+		case paused && now.Before(a.roundUntil):
+			if wait <= time.Second {
+				return max(pauseUntil.Sub(now), 0), false
+			}
+			return wait, false
+		case now.Before(a.roundUntil) || !rs.IsZero() && !rs.Before(a.roundFrom) && rs.Before(a.roundUntil):
 			d := a.roundUntil.Sub(now)
 			a.roundFrom, a.roundUntil, a.roundOff = time.Time{}, time.Time{}, true
-			return max(wait, d)
+			return max(wait, d), false
 		}
 	}
-	if paused || a.roundOff || now.Before(a.roundUntil) || wait != time.Second || a.limitSaid <= 0 || !a.sliding || a.measured <= 0 ||
+	if paused || a.roundOff || wait != time.Second || a.limitSaid <= 0 || !a.sliding || a.measured <= 0 ||
 		a.win != nil || a.ra != nil || a.conc != nil || a.bare != nil {
-		return wait
+		return wait, false
 	}
 	back := time.Duration(roundedSpare * float64(a.burstSize()) / a.measured * float64(time.Second))
 	if back >= wait/2 {
-		return wait
+		return wait, false
 	}
 	a.roundFrom, a.roundUntil = now.Add(back), now.Add(wait)
-	return back
+	return back, true
 }
 
 // roundedSpare is how much longer than its quota takes at the measured

@@ -644,10 +644,11 @@ func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.
 		l.runFit(j, now)
 		return 0
 	}
+	cut := false
 	if hinted && !bare && l.adapt != nil {
 		// A second's wait that may be rounded up: the models are told
 		// the pause the pool keeps.
-		wait = l.adapt.roundedWait(now, wait, paused)
+		wait, cut = l.adapt.roundedWait(now, wait, paused, l.pauseUntil)
 	}
 	if !paused {
 		l.stats.Pauses++
@@ -685,6 +686,10 @@ func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.
 		wait = max(wait, l.dryFloor())
 	}
 	l.extendPause(now, wait, paused, hinted)
+	if cut {
+		// When the pool resumes from the cut second.
+		l.adapt.roundFrom = l.pauseUntil
+	}
 	if l.adapt != nil && !paused {
 		l.adapt.shareResumed = latest(l.adapt.shareResumed, l.pauseUntil)
 	}

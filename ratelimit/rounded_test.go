@@ -8,15 +8,17 @@ import (
 )
 
 // TestRoundedWaitStates: a second's wait stated to a sliding window whose
-// quota comes back in under half of it is cut to that (and a quarter);
-// old news (a refusal of a request sent before the pool resumed) does
-// not lengthen the cut pause, unless it states a wait past the second; a
-// refusal of a request sent after the pool resumed and before the second
-// ended proves the wait true, whenever its answer comes, and so does one
-// whose request is unknown while the second lasts: the rest of the second
-// is waited out and no wait is cut again. Waits other than one second
-// (a rounded-up 2s is more than 1s), windows not sliding, quotas that come
-// back slower are kept.
+// quota comes back in under half of it is cut to that (and a quarter). A
+// refusal read while the pool is paused within the second is old news:
+// it does not lengthen the pause, unless it states more than a second,
+// and nothing is settled by it. Any other refusal within the second
+// (after the pool resumed, whatever its request), and a later one of a
+// request sent after the pool resumed and before the second ended, proves
+// the second true: the rest is waited out and no wait is cut again. A
+// refusal past the second of a request sent before it is a new one.
+// Waits other than one second (a rounded-up 2s is more than 1s), windows
+// not sliding, quotas that come back slower, a pool already paused are
+// kept.
 func TestRoundedWaitStates(t *testing.T) {
 	ms := func(n int) time.Time { return simEpoch.Add(time.Duration(n) * time.Millisecond) }
 	sliding := func() *adaptive {
@@ -26,95 +28,108 @@ func TestRoundedWaitStates(t *testing.T) {
 	}
 	// 15 at 100/s come back in 150ms; a quarter more: 187.5ms.
 	const back = 187500 * time.Microsecond
+	resumed := ms(0).Add(back)
 	cut := func(t *testing.T) *adaptive {
 		t.Helper()
 		a := sliding()
-		if got := a.roundedWait(ms(0), time.Second, false); got != back {
-			t.Fatalf("first refusal: pause %v, want %v", got, back)
+		got, cut := a.roundedWait(ms(0), time.Second, false, time.Time{})
+		if got != back || !cut {
+			t.Fatalf("first refusal: pause %v, cut %v; want %v, cut", got, cut, back)
 		}
+		a.roundFrom = resumed // as Throttle sets it
 		return a
 	}
-	resumed := ms(0).Add(back)
+	wait := func(a *adaptive, now time.Time, sent time.Time, w time.Duration, paused bool) time.Duration {
+		a.refusedSent = sent
+		got, _ := a.roundedWait(now, w, paused, resumed)
+		return got
+	}
+	unsettled := func(t *testing.T, a *adaptive) {
+		t.Helper()
+		if a.roundOff || !a.roundUntil.Equal(ms(1000)) {
+			t.Errorf("settled by old news: off %v, until %v", a.roundOff, a.roundUntil.Sub(simEpoch))
+		}
+	}
+	proved := func(t *testing.T, a *adaptive) {
+		t.Helper()
+		if !a.roundOff || !a.roundUntil.IsZero() {
+			t.Errorf("not proved: off %v, until %v", a.roundOff, a.roundUntil.Sub(simEpoch))
+		}
+		if got, cut := a.roundedWait(ms(5000), time.Second, false, time.Time{}); got != time.Second || cut {
+			t.Errorf("a second after one proved true: pause %v, cut %v; want the second", got, cut)
+		}
+	}
 
-	t.Run("old news", func(t *testing.T) {
+	t.Run("old news while paused", func(t *testing.T) {
 		a := cut(t)
-		a.refusedSent = ms(-5)
-		if got := a.roundedWait(ms(3), time.Second, true); got != resumed.Sub(ms(3)) {
-			t.Errorf("read while paused: pause %v, want the rest of the cut one", got)
+		if got := wait(a, ms(3), ms(-5), time.Second, true); got != resumed.Sub(ms(3)) {
+			t.Errorf("request known: pause %v, want the rest of the cut one", got)
 		}
-		if got := a.roundedWait(ms(250), time.Second, false); got != 0 {
-			t.Errorf("read after the pool resumed: pause %v, want none", got)
+		if got := wait(a, ms(50), time.Time{}, time.Second, true); got != resumed.Sub(ms(50)) {
+			t.Errorf("request unknown: pause %v, want the rest of the cut one", got)
 		}
-		if got := a.roundedWait(ms(260), 5*time.Second, false); got != 5*time.Second {
-			t.Errorf("stating a wait past the second: pause %v, want its 5s", got)
+		unsettled(t, a)
+		if got := wait(a, ms(60), ms(-5), 5*time.Second, true); got != 5*time.Second {
+			t.Errorf("stating 5s: pause %v, want its 5s", got)
 		}
+		unsettled(t, a)
 	})
-	t.Run("proved true", func(t *testing.T) {
+	t.Run("proved by a request sent after the pool resumed", func(t *testing.T) {
 		a := cut(t)
-		a.refusedSent = ms(200)
-		if got := a.roundedWait(ms(202), 0, false); got != 798*time.Millisecond {
+		if got := wait(a, ms(202), ms(200), 0, false); got != 798*time.Millisecond {
 			t.Errorf("pause %v, want the 798ms left of the second", got)
 		}
-		a.refusedSent = time.Time{}
-		if got := a.roundedWait(ms(3000), time.Second, false); got != time.Second {
-			t.Errorf("after a wait proved true: pause %v, want the second stated", got)
-		}
+		proved(t, a)
 	})
-	t.Run("proved true by a slow answer", func(t *testing.T) {
+	t.Run("proved by a slow answer", func(t *testing.T) {
 		a := cut(t)
-		a.refusedSent = ms(500)
-		if got := a.roundedWait(ms(1400), time.Second, false); got != time.Second {
+		if got := wait(a, ms(1400), ms(500), time.Second, false); got != time.Second {
 			t.Errorf("pause %v, want the second stated", got)
 		}
-		a.refusedSent = ms(2000)
-		if got := a.roundedWait(ms(2002), time.Second, false); got != time.Second {
-			t.Errorf("after a wait proved true: pause %v, want the second stated", got)
-		}
+		proved(t, a)
 	})
-	t.Run("unknown request while paused", func(t *testing.T) {
+	t.Run("proved by an unknown request after the pool resumed", func(t *testing.T) {
 		a := cut(t)
-		a.refusedSent = time.Time{}
-		if got := a.roundedWait(ms(50), time.Second, true); got != resumed.Sub(ms(50)) {
-			t.Errorf("pause %v, want the rest of the cut one", got)
-		}
-		if a.roundOff {
-			t.Error("old news taken for proof")
-		}
-	})
-	t.Run("unknown request within the second", func(t *testing.T) {
-		a := cut(t)
-		a.refusedSent = time.Time{}
-		if got := a.roundedWait(ms(300), 0, false); got != 700*time.Millisecond {
+		if got := wait(a, ms(300), time.Time{}, 0, false); got != 700*time.Millisecond {
 			t.Errorf("pause %v, want the 700ms left of the second", got)
 		}
-		if !a.roundOff {
-			t.Error("the wait is not taken for proved")
+		proved(t, a)
+	})
+	t.Run("an old refusal answered after the pool resumed", func(t *testing.T) {
+		a := cut(t)
+		if got := wait(a, ms(250), ms(-5), time.Second, false); got != time.Second {
+			t.Errorf("pause %v, want the second stated", got)
+		}
+		proved(t, a)
+	})
+	t.Run("a refusal past the second of a request sent before it", func(t *testing.T) {
+		a := cut(t)
+		if got := wait(a, ms(1100), ms(-5), time.Second, false); got != back {
+			t.Errorf("pause %v, want a new cut %v", got, back)
 		}
 	})
 
 	for _, c := range []struct {
-		name string
-		mod  func(*adaptive)
-		wait time.Duration
+		name   string
+		mod    func(*adaptive)
+		wait   time.Duration
+		paused bool
 	}{
-		{"two seconds", func(*adaptive) {}, 2 * time.Second},
-		{"a minute", func(*adaptive) {}, time.Minute},
-		{"not whole seconds", func(*adaptive) {}, 1500 * time.Millisecond},
-		{"under a second", func(*adaptive) {}, 500 * time.Millisecond},
-		{"not a sliding window", func(a *adaptive) { a.sliding = false }, time.Second},
-		{"no counter", func(a *adaptive) { a.limitSaid = 0 }, time.Second},
-		{"nothing measured", func(a *adaptive) { a.measured = 0 }, time.Second},
-		{"the quota back in over half the wait", func(a *adaptive) { a.measured = 30 }, time.Second},
+		{"two seconds", func(*adaptive) {}, 2 * time.Second, false},
+		{"a minute", func(*adaptive) {}, time.Minute, false},
+		{"not whole seconds", func(*adaptive) {}, 1500 * time.Millisecond, false},
+		{"under a second", func(*adaptive) {}, 500 * time.Millisecond, false},
+		{"not a sliding window", func(a *adaptive) { a.sliding = false }, time.Second, false},
+		{"no counter", func(a *adaptive) { a.limitSaid = 0 }, time.Second, false},
+		{"nothing measured", func(a *adaptive) { a.measured = 0 }, time.Second, false},
+		{"the quota back in over half the wait", func(a *adaptive) { a.measured = 30 }, time.Second, false},
+		{"already paused", func(*adaptive) {}, time.Second, true},
 	} {
 		a := sliding()
 		c.mod(a)
-		if got := a.roundedWait(ms(0), c.wait, false); got != c.wait {
-			t.Errorf("%s: pause %v, want the %v stated", c.name, got, c.wait)
+		if got, cut := a.roundedWait(ms(0), c.wait, c.paused, ms(500)); got != c.wait || cut {
+			t.Errorf("%s: pause %v, cut %v; want the %v stated", c.name, got, cut, c.wait)
 		}
-	}
-	a := sliding()
-	if got := a.roundedWait(ms(0), time.Second, true); got != time.Second {
-		t.Errorf("already paused: pause %v, want the second stated", got)
 	}
 }
 
