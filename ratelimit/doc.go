@@ -393,9 +393,10 @@
 // rate its counter measured, comes back in under half of it is read as
 // rounded up (rolling-rate-limiter at 15 per 150ms says "Retry-After: 1"
 // for the 100ms until its oldest place ages out): the pool resumes after
-// the quota's time and a quarter more (roundedWait), and a refusal of a
-// request sent after that, before the second ended, proves it true: the
-// rest is waited out and no wait is cut again. Paced
+// the quota's time and a quarter more (roundedWait; what is refused while
+// it waits was sent before), and a refusal read after that before the
+// second ended, or of a request sent then, proves it true: the rest is
+// waited out and no wait is cut again. Paced
 // steadily the two agree; after a burst they do not: a counter that
 // weighs its previous period gives the burst back at the burst's rate for
 // a whole period, whatever the pace since, and r was that rate (go-chi/
