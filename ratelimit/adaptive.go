@@ -267,8 +267,8 @@ type adaptive struct {
 	// when the second stated ends; roundOff once one proved true.
 	roundFrom, roundUntil time.Time
 	roundOff              bool
-	// logMissed counts the looks whose readings told no log while
-	// requests were refused (tryLog).
+	// logMissed counts the looks that judged the readings and told no
+	// log while requests were refused (tryLog).
 	logMissed int
 	// slideUsed is how much of a sliding window's quota its counter
 	// showed used, on average, once paced; slideRefused is set when a

@@ -564,7 +564,7 @@
 // trial, a second only while the bounds lie more than logTrialFar apart;
 // any other refusal ends the log (logOff) and the search by bounds goes
 // on. A log told from its counter's readings (tryLog) is narrowed so too,
-// from the readings' bounds (logBounds). Simulated bare logs of 40 per
+// from the readings' bounds (logFit). Simulated bare logs of 40 per
 // 2s, 8 workers, pinned 0.68-0.79 -> 0.92-0.99 (40 per 2.02-2.16s by
 // place); the real one 0.93-0.98. At a
 // ride's refusal, where the fit leaves no log, the fixed window is

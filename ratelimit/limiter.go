@@ -1027,7 +1027,7 @@ func (s Stats) Pinned() (cfg Config, ok bool) {
 // more answers came (an eighth of those kept, up to a quota, where many
 // are: each look reads them all), as long as the answers are kept
 // (pinSeenMax), and never again after a refusal while paced so
-// (throttle). The readings bound the window (logBounds); the pacer's
+// (throttle). The readings bound the window (logFit); the pacer's
 // trials narrow the bounds.
 func (l *Limiter) tryLog(now time.Time) {
 	a := l.adapt

@@ -96,8 +96,8 @@ type logReading struct {
 // not agree on a window (no log, or not ours alone), or when a counter
 // over periods of that length explains them as well (logNotCounter).
 func logWindow(seen []seenSend, quota int, open time.Time) (time.Duration, bool) {
-	_, hi, ok := logBounds(seen, quota, open)
-	return hi, ok
+	f := logFit(seen, quota, open)
+	return f.hi, f.ok
 }
 
 // withRefused is seen (accepted requests in send order) with the refused
@@ -112,16 +112,6 @@ func withRefused(seen []seenSend, refused []refusal) []seenSend {
 	}
 	slices.SortStableFunc(all, func(x, y seenSend) int { return x.at.Compare(y.at) })
 	return all
-}
-
-// logBounds is logWindow with the shortest window most readings allow
-// too (where logWindow's is hi): not a sure bound below, since a few
-// readings may disagree, but only where the log pacer's trials start
-// (logPacer); a trial taken under it ends the trials, the window left
-// at the bound above.
-func logBounds(seen []seenSend, quota int, open time.Time) (lo, hi time.Duration, ok bool) {
-	f := logFit(seen, quota, open)
-	return f.lo, f.hi, f.ok
 }
 
 // logFitted is what logFit made of a counter's readings: the bounds where
@@ -141,7 +131,11 @@ func (f logFitted) better(g logFitted) bool {
 	return f.total > 0 && (g.total == 0 || f.agree*g.total > g.agree*f.total)
 }
 
-// logFit is logBounds with how well the readings agree.
+// logFit is logWindow with the shortest window most readings allow too
+// (lo; logWindow's is hi): not a sure bound below, since a few readings
+// may disagree, but only where the log pacer's trials start (logPacer); a
+// trial taken under it ends the trials, the window left at the bound
+// above. And how well the readings agree.
 func logFit(seen []seenSend, quota int, open time.Time) logFitted {
 	if quota < 2 || len(seen) == 0 {
 		return logFitted{}
