@@ -585,6 +585,8 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 		switch {
 		case taken > max(n+later, 0)+slack:
 			return false
+		case taken > 0 && n+later <= 0 && w.hi == 0 && w.unexplained(sent):
+			return false
 		case taken > max(n-max(same, 0), 0)+slack && w.suspect.IsZero():
 			// Only if they were: the rest of its burst's answers
 			// decide (suspect).
@@ -614,6 +616,34 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 	if lo := sent.Sub(w.startRecv); lo > w.lo && (w.hi == 0 || lo < w.hi || !w.aligned) {
 		// Past hi, it says the window opened before startSent (narrow).
 		w.narrow(lo, w.hi)
+	}
+	return true
+}
+
+// unexplained reports whether a counter that came back part of the way
+// for the request sent at sent, with none of ours sent since its lowest
+// reading to have taken the rest (answered checks that), has nothing to
+// explain it as a fixed window's: the slack answered allows is for
+// answers read out of order, and here none can be. No request of ours
+// sent before it is still in flight (it may have reached the server
+// first), and the counter did not come back whole since the lowest
+// reading (a window's first request, sent before that reading's but
+// answered after it, the rest its own: requests sent at the same instant
+// are told apart by nothing). Before any reset was seen (hi 0) nothing
+// else says the server counts in fixed windows: a sliding log read
+// right after its first burst aged out, paced slowly in the meantime,
+// counts the requests sent since that burst and nothing more
+// (rolling-rate-limiter at 15 per 150ms with its headers came back to 12
+// of 15, and the window model, which let that off as reordering, held
+// the pool for a reset until the counter came back whole 0.2s later).
+func (w *windowModel) unexplained(sent time.Time) bool {
+	if w.whole && w.startRecv.After(w.leftRecv) {
+		return false
+	}
+	for _, o := range w.open {
+		if o.Before(sent) {
+			return false
+		}
 	}
 	return true
 }
