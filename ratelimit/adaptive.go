@@ -827,7 +827,7 @@ func (a *adaptive) fixedWindowShows(sent time.Time, remaining int) bool {
 		return false
 	}
 	a.win = newWindowModel(burst, a.inFlight, burst-remaining, sent, a.lastRecv, 0)
-	a.win.reset, a.win.fromOrder = true, together
+	a.win.reset, a.win.sawReset, a.win.fromOrder = true, true, together
 	a.win.anchorGrid(a.firstSent, a.firstRecv)
 	if lo, hi, ok := a.windowBounds(sent, a.lastRecv); ok {
 		last := a.wholeSent

@@ -342,26 +342,30 @@
 // whenever it could explain the reading alone: go-chi/httprate at 3 per
 // 1s with two workers answered each pair sent at the reset 1 and 0 left,
 // never whole, and every send since the first window was counted as one
-// that could have opened a new one (learned as 3 per 1m36s). The slack
-// for reordered answers (a quarter of the quota at most) is for answers
-// read out of order: where none can be (no request of ours sent since
-// the lowest reading but this one, none sent before it still in flight,
-// the counter not whole since), a counter come back part of the way by
-// any amount is a sliding window's, until a reset was seen whole (then
-// the server has shown a fixed window's kind, and the slack holds).
-// rolling-rate-limiter's log at 15 per 150ms with its headers, read
-// 0.2s in, counted the two requests sent since its first burst and not
-// that burst (12 of 15 left): let off as reordering, the window model
-// held the pool for a reset until the counter came back whole at 0.4s,
-// and the log was told only after 1.0s (0.72 of the ideal, now 0.81).
-// A counter whole again for a request that left after the
+// that could have opened a new one (learned as 3 per 1m36s). A counter whole again for a request that left after the
 // window's first answer came opens the next window, however soon after
 // the window's start it left: it reached the server late, after requests
 // sent later were counted in the old window, and taken for the old
 // window's first it made the new one's counter look come back part of
-// the way. Paced at r, a
-// sliding window (log or counter) holds r*W requests, and its counter says
-// how many: averaged over the last 20 answers, used of quota Q. The most it
+// the way.
+//
+// The slack for reordered answers (a quarter of the quota at most) is
+// for answers read out of order. Where none can be (no request of ours
+// sent since the lowest reading could have taken the rest, none sent
+// before it still in flight, no window's first request seen whole since
+// the lowest reading's request left), a counter come back part of the
+// way by any amount is a sliding window's, until a counter was seen come
+// back whole (then the server has shown a fixed window's kind, and the
+// slack holds). rolling-rate-limiter's log at 15 per 150ms with its
+// headers, read 0.2s in, counted the two requests sent since its first
+// burst and not that burst (12 of 15 left): let off as reordering, the
+// window model held the pool for a reset until the counter came back
+// whole at 0.4s, and the log was told only after 1.0s (0.72 of the
+// ideal in the simulation, now 0.81; the real one 0.79, now 0.90).
+//
+// Paced at r, a sliding window (log or counter) holds r*W requests, and
+// its counter says how many: averaged over the last 20 answers, used of
+// quota Q. The most it
 // sustains is r*(Q-1.5)/used (a counter weighs its previous window and
 // rounds, worth up to a request and a half), and the pace does not fall
 // below that (less a 3% margin) until a refusal says otherwise. What is

@@ -688,9 +688,9 @@ func TestBareLogPacedByPlace(t *testing.T) {
 // with no 429, at a 429 or two each. Within 5% until the window model
 // handed back a counter that came back part of the way in the opening
 // (windowModel.unexplained): the log is told at 0.44s rather than 1.0s,
-// 0.81-0.82 of the ideal went to 0.89-0.93, and where it counts its
-// refusals one seed's trials stopped at 158ms, its pin 0.92 without a
-// 429.
+// 0.81-0.82 of the ideal went to 0.89-0.93, but where it counts its
+// refusals one seed's trials stopped at 158ms, where they had reached
+// 156ms (its pin 0.93 -> 0.92, still without a 429).
 func TestToldLogNarrowedByTrials(t *testing.T) {
 	const rows = 400
 	w := 150 * time.Millisecond

@@ -291,6 +291,11 @@ type windowModel struct {
 	fromOrder bool
 	// neverFound: given up so, its length never found.
 	neverFound bool
+	// sawReset: a counter was seen come back whole, a window's first
+	// request (opened, or the reset fixedWindowShows started the model
+	// from). Until then the reordering slack in answered is not given
+	// to a counter that no reordering can explain (unexplained).
+	sawReset bool
 
 	// policy is the window's length as the server's policy header
 	// states it (RateLimit-Policy w=): a claim, relied on (trusted) once
@@ -585,7 +590,7 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 		switch {
 		case taken > max(n+later, 0)+slack:
 			return false
-		case taken > 0 && n+later <= 0 && w.hi == 0 && w.unexplained(sent):
+		case taken > 0 && n+later <= 0 && !w.sawReset && w.unexplained(sent):
 			return false
 		case taken > max(n-max(same, 0), 0)+slack && w.suspect.IsZero():
 			// Only if they were: the rest of its burst's answers
@@ -621,23 +626,25 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 }
 
 // unexplained reports whether a counter that came back part of the way
-// for the request sent at sent, with none of ours sent since its lowest
-// reading to have taken the rest (answered checks that), has nothing to
-// explain it as a fixed window's: the slack answered allows is for
-// answers read out of order, and here none can be. No request of ours
-// sent before it is still in flight (it may have reached the server
-// first), and the counter did not come back whole since the lowest
-// reading (a window's first request, sent before that reading's but
-// answered after it, the rest its own: requests sent at the same instant
-// are told apart by nothing). Before any reset was seen (hi 0) nothing
-// else says the server counts in fixed windows: a sliding log read
-// right after its first burst aged out, paced slowly in the meantime,
-// counts the requests sent since that burst and nothing more
-// (rolling-rate-limiter at 15 per 150ms with its headers came back to 12
-// of 15, and the window model, which let that off as reordering, held
-// the pool for a reset until the counter came back whole 0.2s later).
+// for the request sent at sent, where no request the model saw sent
+// since a round trip before the lowest reading (and not shown counted in
+// the old window) could have taken the rest (answered checks that), has
+// nothing to explain it as a fixed window's. The slack answered allows
+// is for answers read out of order; here none can be: no request of ours
+// sent before this one is still in flight (it may have reached the
+// server first and opened a window), and no window's first request was
+// seen whole since the lowest reading's request left (one sent before
+// the model began is not among its sends, and opened a new window the
+// model took for the old one's first). answered asks only until the
+// counter was seen come back whole (sawReset): nothing else says the
+// server counts in fixed windows, and a sliding log read right after its
+// first burst aged out, paced slowly in the meantime, counts the requests
+// sent since that burst and nothing more (rolling-rate-limiter at 15 per
+// 150ms with its headers came back to 12 of 15, and the window model,
+// which let that off as reordering, held the pool for a reset until the
+// counter came back whole 0.2s later).
 func (w *windowModel) unexplained(sent time.Time) bool {
-	if w.whole && w.startRecv.After(w.leftRecv) {
+	if w.whole && w.startRecv.After(w.leftSent) {
 		return false
 	}
 	for _, o := range w.open {
@@ -729,6 +736,7 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int, second time.Ti
 	}
 	w.grid = append(w.grid, gridWindow{from: w.lastIn, to: edge, last: sent})
 	w.prevLast, w.lastIn = w.lastIn, sent
+	w.sawReset = true
 	w.reset = w.left <= w.quota/4 || !w.refusedSent.Before(w.startSent)
 	w.scanGrid()
 	if !w.refusedNow {
