@@ -194,6 +194,11 @@ type adaptive struct {
 	// the Limiter's clock as Done found it in flight (zero when Done
 	// found none, or Throttle found it unknown or stale).
 	refusal, refusedSent time.Time
+	// unread are the refusals Done ended that no Throttle has read yet:
+	// the send time the caller gave Done (asked) and the Limiter's own
+	// (sent). Two workers' Dones may come before either's Throttle;
+	// ThrottleFor reads each its own.
+	unread []unreadRefusal
 	// sentLog is the send times of the accepted requests, in order, as
 	// far back as the segments go: the replay in measure draws them on
 	// the bucket.

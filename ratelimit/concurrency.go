@@ -617,6 +617,7 @@ func (l *Limiter) Done(sent time.Time, o Outcome) {
 
 func (l *Limiter) done(sent, now time.Time, o Outcome) {
 	now = l.stamp(now)
+	asked := sent
 	capped := l.adapt != nil && l.adapt.conc != nil
 	if o == Refused && l.adapt != nil {
 		l.adapt.refusedSent = time.Time{}
@@ -639,6 +640,7 @@ func (l *Limiter) done(sent, now time.Time, o Outcome) {
 		// µs later), the time the window model and the requests in
 		// flight hold.
 		l.adapt.refusedSent = sent
+		l.adapt.noteUnread(asked, sent, now)
 		if len(l.adapt.refusedAt) < pinSeenMax {
 			// Every refusal, whatever reads it next: quotaOneWindow's
 			// lower bounds, a log's places (tryLog). Kept here, not

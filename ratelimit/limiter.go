@@ -495,6 +495,32 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 	return l.throttle(now, wait, hinted)
 }
 
+// ThrottleFor is Throttle for the refused request the caller sent at
+// sent, the time it gave Done: the rate models read that request's send
+// time, where Throttle reads the latest refused request's. Two workers'
+// Dones may come before either's Throttle, and Throttle would read the
+// second's send time for the first and none for the second. A sent that
+// Done did not end as refused (a lookup's outage, say) is no request of
+// ours the models may read as refused.
+func (l *Limiter) ThrottleFor(sent, now time.Time, wait time.Duration, hinted bool) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	read := func() {
+		if a := l.adapt; a != nil {
+			a.refusedSent = a.takeUnread(sent)
+		}
+	}
+	if l.fitting {
+		l.deferred = append(l.deferred, func() {
+			read()
+			l.throttle(now, wait, hinted)
+		})
+		return wait
+	}
+	read()
+	return l.throttle(now, wait, hinted)
+}
+
 func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.Duration {
 	l.seen = latest(l.seen, now)
 	l.stats.Throttles++

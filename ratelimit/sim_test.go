@@ -58,6 +58,8 @@ const (
 	simArrive
 	simAnswer
 	simRelease // a holding server (simHolder) is done with a request
+	// simThrottle: a refusal's Throttle, throttleLag after its Done
+	simThrottle
 )
 
 type simEvent struct {
@@ -69,6 +71,9 @@ type simEvent struct {
 	sent   time.Time
 	ok     bool
 	h      http.Header
+	// simThrottle: the wait the refusal stated, and whether it did
+	wait   time.Duration
+	hinted bool
 }
 
 type simEvents []simEvent
@@ -206,6 +211,12 @@ func (s *simulation) run(n int) simResult {
 			srv.(simHolder).release()
 		case simAnswer:
 			s.answer(e)
+		case simThrottle:
+			s.throttle(e.sent, e.at, e.wait, e.hinted)
+			if s.onAnswer != nil {
+				s.onAnswer(e.sent, e.at, false, e.wait)
+			}
+			s.next(e.worker, e.at)
 		}
 	}
 	return simResult{wall: s.last.Sub(simEpoch), requests: s.requests, throttled: s.throttled, delivered: s.delivered, stats: l.Stats()}
@@ -265,6 +276,14 @@ type simulation struct {
 	// until, when not 0, ends the run at this much virtual time, rows
 	// delivered or not: a pool that stalls still ends.
 	until time.Duration
+	// throttleLag, when not 0, reads each refusal's Throttle up to this
+	// much after its Done (the worker classifies the answer in between),
+	// so that other answers' Dones may come first, as in a pool of
+	// goroutines. throttleLatest reads it with Throttle (the latest
+	// refused request's send time) rather than ThrottleFor, as the
+	// sender did before ThrottleFor.
+	throttleLag    time.Duration
+	throttleLatest bool
 	// onSend, when set, sees every request worker w sends, before the
 	// Limiter counts it.
 	onSend func(w int)
@@ -404,13 +423,37 @@ func (s *simulation) answer(e simEvent) {
 		s.throttled++
 		sig, hinted := s.server.ParseWaitAt(e.h, e.at)
 		s.l.Done(e.sent, Refused)
-		s.l.Throttle(e.at, sig.Wait, hinted)
+		if s.throttleLag > 0 {
+			// The worker reads the refusal's wait and throttles a
+			// little after its Done: another worker's Done may come
+			// in between.
+			lag := time.Duration(s.rnd.Float64() * float64(s.throttleLag))
+			s.push(simEvent{at: e.at.Add(lag), kind: simThrottle, worker: e.worker, sent: e.sent, wait: sig.Wait, hinted: hinted})
+			return
+		}
+		s.throttle(e.sent, e.at, sig.Wait, hinted)
 		wait = sig.Wait
 	}
 	if s.onAnswer != nil {
 		s.onAnswer(e.sent, e.at, e.ok, wait)
 	}
-	s.try(e.worker)
+	s.next(e.worker, e.at)
+}
+
+// throttle reads the refusal of the request sent at sent, answered at at,
+// as the sender does.
+func (s *simulation) throttle(sent, at time.Time, wait time.Duration, hinted bool) {
+	if s.throttleLatest {
+		s.l.Throttle(at, wait, hinted)
+		return
+	}
+	s.l.ThrottleFor(sent, at, wait, hinted)
+}
+
+// next lets worker w, whose answer came at at, take its next request, and
+// wakes the waiters the answer let go.
+func (s *simulation) next(worker int, at time.Time) {
+	s.try(worker)
 	for w := range s.ws {
 		wk := &s.ws[w]
 		if !wk.waiting {
@@ -424,7 +467,7 @@ func (s *simulation) answer(e simEvent) {
 		wk.waiting = false
 		if wk.res != nil {
 			s.l.mu.Lock()
-			s.l.settle(e.at, wk.res, true)
+			s.l.settle(at, wk.res, true)
 			s.l.mu.Unlock()
 			wk.res = nil
 		}

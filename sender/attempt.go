@@ -461,7 +461,13 @@ func (e *engine) throttle(j *job, a *answer, v verdict, parked string) outcome {
 		}
 		e.progress.park(a.end.Add(v.wait))
 	}
-	pause := e.lim.Throttle(a.end, v.wait, v.hinted)
+	var pause time.Duration
+	if tl, ok := e.lim.(throttleForLimiter); ok && e.flights != nil {
+		// Done was given a.start (request).
+		pause = tl.ThrottleFor(a.start, a.end, v.wait, v.hinted)
+	} else {
+		pause = e.lim.Throttle(a.end, v.wait, v.hinted)
+	}
 	if pause > e.maxWait && v.kind != verdictWaitTooLong {
 		// The pause the limiter keeps after refusals in a row, nothing
 		// accepted, grew past MaxWait, past any wait the server stated

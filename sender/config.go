@@ -122,6 +122,14 @@ type flightLimiter interface {
 	Done(sent time.Time, o ratelimit.Outcome)
 }
 
+// throttleForLimiter is a Limiter that reads each refusal as the refusal
+// of the request sent at sent, the time its Done was given
+// (*ratelimit.Limiter): two workers' Dones may come before either's
+// Throttle, which reads the latest refused request.
+type throttleForLimiter interface {
+	ThrottleFor(sent, now time.Time, wait time.Duration, hinted bool) time.Duration
+}
+
 // finishingLimiter is a Limiter told when the run's last messages are
 // with the workers (*ratelimit.Limiter: a fixed window's pacer then stops
 // holding requests back to time the window's end, since no later window

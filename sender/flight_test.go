@@ -16,18 +16,24 @@ import (
 
 // flightCounter is a ratelimit.Limiter that counts the requests its Wait
 // let go and the Done calls that ended them, and checks that no request
-// is ended twice, nor its answer reported before it was ended.
+// is ended twice, nor its answer reported before it was ended, and that
+// each refusal is read for the request Done ended refused (ThrottleFor).
 type flightCounter struct {
 	*ratelimit.Limiter
 	t        *testing.T
 	mu       sync.Mutex
 	waits    int
 	dones    map[ratelimit.Outcome]int
-	answered int // Throttle and Success calls
+	answered int // Throttle, ThrottleFor and Success calls
+	// refused counts the send times Done ended refused and no
+	// ThrottleFor has read; throttleFor counts those calls, and
+	// unmatched those for a send time Done did not end refused.
+	refused                map[time.Time]int
+	throttleFor, unmatched int
 }
 
 func newFlightCounter(t *testing.T, l *ratelimit.Limiter) *flightCounter {
-	return &flightCounter{Limiter: l, t: t, dones: map[ratelimit.Outcome]int{}}
+	return &flightCounter{Limiter: l, t: t, dones: map[ratelimit.Outcome]int{}, refused: map[time.Time]int{}}
 }
 
 func (f *flightCounter) Wait(ctx context.Context) error {
@@ -43,8 +49,24 @@ func (f *flightCounter) Wait(ctx context.Context) error {
 func (f *flightCounter) Done(sent time.Time, o ratelimit.Outcome) {
 	f.mu.Lock()
 	f.dones[o]++
+	if o == ratelimit.Refused {
+		f.refused[sent]++
+	}
 	f.mu.Unlock()
 	f.Limiter.Done(sent, o)
+}
+
+func (f *flightCounter) ThrottleFor(sent, now time.Time, wait time.Duration, hinted bool) time.Duration {
+	f.mu.Lock()
+	f.answered++
+	f.throttleFor++
+	if f.refused[sent] > 0 {
+		f.refused[sent]--
+	} else {
+		f.unmatched++
+	}
+	f.mu.Unlock()
+	return f.Limiter.ThrottleFor(sent, now, wait, hinted)
 }
 
 func (f *flightCounter) Throttle(now time.Time, wait time.Duration, hinted bool) time.Duration {
@@ -65,6 +87,12 @@ func (f *flightCounter) check() {
 	}
 	if n := f.InFlight(); n != 0 {
 		f.t.Errorf("the limiter counts %d requests in flight after the run", n)
+	}
+	if f.dones[ratelimit.Refused] > 0 && f.throttleFor == 0 {
+		f.t.Errorf("%d requests ended refused, none read with ThrottleFor", f.dones[ratelimit.Refused])
+	}
+	if f.unmatched > 0 {
+		f.t.Errorf("%d refusals read for a request Done did not end refused", f.unmatched)
 	}
 }
 
