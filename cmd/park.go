@@ -107,6 +107,18 @@ func (l cappedLimiter) Done(sent time.Time, o ratelimit.Outcome) {
 	}
 }
 
+// ThrottleFor pauses for the refusal of the request sent at sent, where
+// the limiter reads refusals by their request (*ratelimit.Limiter does),
+// else as Throttle.
+func (l cappedLimiter) ThrottleFor(sent, now time.Time, wait time.Duration, hinted bool) time.Duration {
+	if f, ok := l.runLimiter.(interface {
+		ThrottleFor(time.Time, time.Time, time.Duration, bool) time.Duration
+	}); ok {
+		return f.ThrottleFor(sent, now, wait, hinted)
+	}
+	return l.runLimiter.Throttle(now, wait, hinted)
+}
+
 // suppressList reads --suppress and --suppress-update; nil without a list.
 func suppressList(opts *SendOptions) (*campaign.Suppress, error) {
 	switch {

@@ -190,13 +190,15 @@ type adaptive struct {
 	firstAnchor, firstSign time.Time
 	// refusal is the send time of the request whose refusal Throttle is
 	// reading (its receive time when Done did not say), zero otherwise;
-	// refusedSent is the send time of the latest refused request, by
-	// the Limiter's clock as Done found it in flight (zero when Done
-	// found none, or Throttle found it unknown or stale).
+	// refusedSent is the send time of the refused request Throttle
+	// reads, by the Limiter's clock as Done found it in flight: the one
+	// ThrottleFor names (zero when Done did not end it refused), else
+	// the latest (zero when Done found none, or Throttle found it
+	// unknown or stale).
 	refusal, refusedSent time.Time
-	// unread are the refusals Done ended that no Throttle has read yet:
-	// the send time the caller gave Done (asked) and the Limiter's own
-	// (sent). Two workers' Dones may come before either's Throttle;
+	// unread are the refusals Done ended that no ThrottleFor has read
+	// yet: the send time the caller gave Done (asked) and the Limiter's
+	// own (sent). Two workers' Dones may come before either's Throttle;
 	// ThrottleFor reads each its own.
 	unread []unreadRefusal
 	// sentLog is the send times of the accepted requests, in order, as

@@ -685,3 +685,45 @@ func (l *Limiter) InFlight() int {
 	l.awaitFit()
 	return len(l.fl.open)
 }
+
+// unreadRefusal is a refusal Done ended and no ThrottleFor has read: the
+// send time its caller gave (asked), the Limiter's own (sent), and when
+// Done came (at).
+type unreadRefusal struct{ asked, sent, at time.Time }
+
+// unreadMax bounds the refusals kept unread, and unreadFor how long one
+// is kept: a caller that never reads one (or reads it with Throttle,
+// which leaves it) leaves it behind.
+const (
+	unreadMax = 64
+	unreadFor = time.Second
+)
+
+// noteUnread keeps a refusal Done ended, until its ThrottleFor.
+func (a *adaptive) noteUnread(asked, sent, now time.Time) {
+	keep := a.unread[:0]
+	for _, u := range a.unread {
+		if now.Sub(u.at) < unreadFor {
+			keep = append(keep, u)
+		}
+	}
+	a.unread = keep
+	if len(a.unread) == unreadMax {
+		a.unread = append(a.unread[:0], a.unread[1:]...)
+	}
+	a.unread = append(a.unread, unreadRefusal{asked: asked, sent: sent, at: now})
+}
+
+// takeUnread is the Limiter's send time of the refused request its caller
+// sent at asked, taken from the unread refusals (the latest such, should
+// a caller's clock give two the same time); zero where Done did not end
+// one so.
+func (a *adaptive) takeUnread(asked time.Time) time.Time {
+	for i := len(a.unread) - 1; i >= 0; i-- {
+		if u := a.unread[i]; u.asked.Equal(asked) {
+			a.unread = append(a.unread[:i], a.unread[i+1:]...)
+			return u.sent
+		}
+	}
+	return time.Time{}
+}

@@ -288,8 +288,9 @@ type simulation struct {
 	// Limiter counts it.
 	onSend func(w int)
 	// onAnswer, when set, sees every answer once the Limiter read it:
-	// the request's send time, the answer's, whether it was accepted and
-	// the wait a refusal stated.
+	// the request's send time, the answer's (a refusal's Throttle's,
+	// with throttleLag), whether it was accepted and the wait a refusal
+	// stated.
 	onAnswer func(sent, at time.Time, ok bool, wait time.Duration)
 
 	left                           int  // messages no worker has taken yet

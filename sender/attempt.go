@@ -121,7 +121,7 @@ func (e *engine) attempt(waitCtx context.Context, w *worker, j *job) outcome {
 func (e *engine) quotaSpent(a *answer) *ParkedError {
 	q := a.spent
 	if e.cfg.WaitParked {
-		e.lim.Throttle(a.end, q.Reset, true)
+		e.pauseFor(a, q.Reset, true)
 		e.progress.park(a.end.Add(q.Reset))
 		return nil
 	}
@@ -438,6 +438,18 @@ func (e *engine) resolve(j *job, a *answer, v verdict) outcome {
 	return outcome{kind: outcomeFinal, job: j, res: e.result(j, a, StatusFailed, v.reason), requests: 1}
 }
 
+// pauseFor pauses the pool for wait (hinted: the server stated it) on the
+// answer a, with ThrottleFor where the limiter reads refusals by the
+// request they answer: Done was given a.start (request), so a refused
+// request's own send time is read, and an accepted one's (a quota spent
+// too long) is read as none of ours refused.
+func (e *engine) pauseFor(a *answer, wait time.Duration, hinted bool) time.Duration {
+	if tl, ok := e.lim.(throttleForLimiter); ok && e.flights != nil {
+		return tl.ThrottleFor(a.start, a.end, wait, hinted)
+	}
+	return e.lim.Throttle(a.end, wait, hinted)
+}
+
 // throttle handles a throttle answer a (verdict v) to j's send or lookup.
 // It is flow control: the whole pool pauses and j is requeued. A wait
 // longer than MaxWait parks the whole run instead (unless WaitParked): the
@@ -461,13 +473,7 @@ func (e *engine) throttle(j *job, a *answer, v verdict, parked string) outcome {
 		}
 		e.progress.park(a.end.Add(v.wait))
 	}
-	var pause time.Duration
-	if tl, ok := e.lim.(throttleForLimiter); ok && e.flights != nil {
-		// Done was given a.start (request).
-		pause = tl.ThrottleFor(a.start, a.end, v.wait, v.hinted)
-	} else {
-		pause = e.lim.Throttle(a.end, v.wait, v.hinted)
-	}
+	pause := e.pauseFor(a, v.wait, v.hinted)
 	if pause > e.maxWait && v.kind != verdictWaitTooLong {
 		// The pause the limiter keeps after refusals in a row, nothing
 		// accepted, grew past MaxWait, past any wait the server stated

@@ -105,7 +105,10 @@ func (d RoundTripDoer) Do(req *http.Request) (*http.Response, error) {
 }
 
 // Limiter paces the whole process and pauses it on throttle answers;
-// *ratelimit.Limiter implements it.
+// *ratelimit.Limiter implements it. Where it also has ThrottleFor
+// (throttleForLimiter) and Done, the engine pauses through ThrottleFor: a
+// wrapper that embeds *ratelimit.Limiter and overrides Throttle must
+// override ThrottleFor too.
 type Limiter interface {
 	Wait(ctx context.Context) error
 	Throttle(now time.Time, wait time.Duration, hinted bool) time.Duration

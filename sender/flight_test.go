@@ -28,8 +28,8 @@ type flightCounter struct {
 	// refused counts the send times Done ended refused and no
 	// ThrottleFor has read; throttleFor counts those calls, and
 	// unmatched those for a send time Done did not end refused.
-	refused                map[time.Time]int
-	throttleFor, unmatched int
+	refused                           map[time.Time]int
+	throttles, throttleFor, unmatched int
 }
 
 func newFlightCounter(t *testing.T, l *ratelimit.Limiter) *flightCounter {
@@ -72,6 +72,7 @@ func (f *flightCounter) ThrottleFor(sent, now time.Time, wait time.Duration, hin
 func (f *flightCounter) Throttle(now time.Time, wait time.Duration, hinted bool) time.Duration {
 	f.mu.Lock()
 	f.answered++
+	f.throttles++
 	f.mu.Unlock()
 	return f.Limiter.Throttle(now, wait, hinted)
 }
@@ -90,6 +91,9 @@ func (f *flightCounter) check() {
 	}
 	if f.dones[ratelimit.Refused] > 0 && f.throttleFor == 0 {
 		f.t.Errorf("%d requests ended refused, none read with ThrottleFor", f.dones[ratelimit.Refused])
+	}
+	if f.throttles > 0 {
+		f.t.Errorf("%d pauses asked with Throttle, which reads the latest refusal, not the request's own", f.throttles)
 	}
 	if f.unmatched > 0 {
 		f.t.Errorf("%d refusals read for a request Done did not end refused", f.unmatched)
