@@ -485,14 +485,7 @@ func (l *Limiter) settle(now time.Time, r *slot, interrupted bool) (bool, time.D
 // while it ran (read once it lands); until then Paused says nothing of
 // it, though no request leaves.
 func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.fitting {
-		// Read once the fit landed, as if it took no time.
-		l.deferred = append(l.deferred, func() { l.throttle(now, wait, hinted) })
-		return wait
-	}
-	return l.throttle(now, wait, hinted)
+	return l.throttleRead(nil, now, wait, hinted)
 }
 
 // ThrottleFor is Throttle for the refused request the caller sent at
@@ -503,22 +496,26 @@ func (l *Limiter) Throttle(now time.Time, wait time.Duration, hinted bool) time.
 // Done did not end as refused (a lookup's outage, say) is no request of
 // ours the models may read as refused.
 func (l *Limiter) ThrottleFor(sent, now time.Time, wait time.Duration, hinted bool) time.Duration {
+	return l.throttleRead(func(a *adaptive) { a.refusedSent = a.takeUnread(sent) }, now, wait, hinted)
+}
+
+// throttleRead is Throttle, where read (when set) first tells the adaptive
+// rate which refused request it reads. While a bare fit runs off the
+// lock both are read once it landed, as if it took no time.
+func (l *Limiter) throttleRead(read func(*adaptive), now time.Time, wait time.Duration, hinted bool) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	read := func() {
-		if a := l.adapt; a != nil {
-			a.refusedSent = a.takeUnread(sent)
+	do := func() time.Duration {
+		if a := l.adapt; a != nil && read != nil {
+			read(a)
 		}
+		return l.throttle(now, wait, hinted)
 	}
 	if l.fitting {
-		l.deferred = append(l.deferred, func() {
-			read()
-			l.throttle(now, wait, hinted)
-		})
+		l.deferred = append(l.deferred, func() { do() })
 		return wait
 	}
-	read()
-	return l.throttle(now, wait, hinted)
+	return do()
 }
 
 func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.Duration {
