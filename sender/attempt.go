@@ -145,17 +145,18 @@ func (e *engine) look(w *worker, j *job) outcome {
 	if a.err != nil && w.run.Err() != nil {
 		return outcome{kind: outcomeAbandoned, job: j, requests: 1}
 	}
+	v, refused := e.limitVerdict(&a)
 	switch {
 	case a.err != nil:
 		e.land(w, ratelimit.Failed)
-	case e.limitRefusal(&a):
+	case refused:
 		e.land(w, ratelimit.Refused)
 	default:
 		// A 503 past the outage grace is no refusal of the limit's, as
 		// hear reads it: lookedUp fails it rather than throttling.
 		e.land(w, ratelimit.Accepted)
 	}
-	o := e.lookedUp(j, &a)
+	o := e.lookedUp(j, &a, v, refused)
 	if a.err == nil && !throttleStatus(a.status) && o.kind != outcomeFatal {
 		// A lookup spends the quota as a send does: one that says it is
 		// spent for longer than MaxWait parks the run as a send's would.
@@ -167,22 +168,20 @@ func (e *engine) look(w *worker, j *job) outcome {
 	return o
 }
 
-// lookedUp resolves the answer a to j's lookup.
-func (e *engine) lookedUp(j *job, a *answer) outcome {
+// lookedUp resolves the answer a to j's lookup; refused says it is the
+// limit refusing it, v the verdict then (limitVerdict).
+func (e *engine) lookedUp(j *job, a *answer, v verdict, refused bool) outcome {
 	var reason string
 	switch {
 	case a.err != nil:
 		reason = describe(a.err)
+	case refused:
+		// Flow control, not a lookup that failed: the same pause, or
+		// park, as a send meets. A parked row stays unknown, so
+		// --resume looks it up again.
+		j.lookups--
+		return e.throttle(j, a, v, "not settled: parked: ")
 	case throttleStatus(a.status):
-		e.server.Observe(a.header, a.start, a.end)
-		sig, hinted, busy := e.throttleHint(a)
-		if v, ok := classifyThrottle(a.status, sig, hinted, busy, e.maxWait); ok {
-			// Flow control, not a lookup that failed: the same pause, or
-			// park, as a send meets. A parked row stays unknown, so
-			// --resume looks it up again.
-			j.lookups--
-			return e.throttle(j, a, v, "not settled: parked: ")
-		}
 		reason = fmt.Sprintf("HTTP %d", a.status)
 	case a.status >= 200 && a.status < 300:
 		o, why := e.read(j, a)
@@ -367,16 +366,19 @@ func (e *engine) throttleHint(a *answer) (sig ratelimit.Signal, hinted, busy boo
 	return sig, hinted, busy
 }
 
-// limitRefusal says whether a lookup's answer a is the server's limit
-// refusing it, as lookedUp (and hear, for a send) reads it: a 429 or 503
-// that classifyThrottle takes for a throttle.
-func (e *engine) limitRefusal(a *answer) bool {
-	if !throttleStatus(a.status) {
-		return false
+// limitVerdict reads a lookup's answer a, once, as hear reads a send's:
+// whether it is the server's limit refusing it (a 429 or 503 that
+// classifyThrottle takes for a throttle), and the verdict then. look ends
+// the request for the Limiter by it and lookedUp pauses by it: read
+// twice, another worker's answer in between could move the outage clock
+// (throttleHint) and make them disagree.
+func (e *engine) limitVerdict(a *answer) (verdict, bool) {
+	if a.err != nil || !throttleStatus(a.status) {
+		return verdict{}, false
 	}
+	e.server.Observe(a.header, a.start, a.end)
 	sig, hinted, busy := e.throttleHint(a)
-	_, ok := classifyThrottle(a.status, sig, hinted, busy, e.maxWait)
-	return ok
+	return classifyThrottle(a.status, sig, hinted, busy, e.maxWait)
 }
 
 // resolve turns v, the verdict on j's latest answer a, into j's outcome.

@@ -275,7 +275,8 @@ func TestLookupSchedule(t *testing.T) {
 				o = e.resolve(j, a, classifyStatus(a.status, "", ""))
 			} else {
 				j := &job{m: m, attempts: 1, maybe: true, looking: true, settleAt: tt.settleAt, lookups: 1}
-				o = e.lookedUp(j, a)
+				v, refused := e.limitVerdict(a)
+				o = e.lookedUp(j, a, v, refused)
 			}
 			j := o.job
 			got := want{kind: o.kind, looking: j.looking, maybe: j.maybe, ready: j.ready, settleAt: j.settleAt, lookups: j.lookups}
@@ -330,7 +331,8 @@ func TestLookupResumedSchedule(t *testing.T) {
 				t.Fatalf("job %+v, want one looking at once", j)
 			}
 			a := &answer{status: tt.lookup, header: http.Header{}, body: []byte(`{"id":"m-1"}`), start: t0, end: t0}
-			o := e.lookedUp(j, a)
+			v, refused := e.limitVerdict(a)
+			o := e.lookedUp(j, a, v, refused)
 			if o.kind != tt.wantKind || j.looking != tt.wantLook || (o.kind == outcomeRetry && !j.ready.Equal(tt.wantReady)) {
 				t.Errorf("outcome %v, looking %v, ready %v; want %v, %v, %v", o.kind, j.looking, j.ready, tt.wantKind, tt.wantLook, tt.wantReady)
 			}
