@@ -108,9 +108,14 @@ func simCases() []simCase {
 		// 0.84). The 429 share is over issue 11's 3% by a request, and
 		// by one more since the concurrency model's trial opens at once,
 		// where a bucket has not refilled (15 of 415, 3.6%): the price of
-		// a trial a refill during the pause cannot pass.
+		// a trial a refill during the pause cannot pass. Three more
+		// (18 of 418, 4.3%) since a pause gives the waiters'
+		// reservations back whole (pacer.giveBack): the pool no longer
+		// owes twice its size in intervals after each refusal, so the
+		// pace's climb past the rate is refused every 9s rather than
+		// every 15s, and the run takes 38.0s where it took 38.3s.
 		{"leaky bucket 21 at 10/s, bare 429 (nginx)", func() simServer { return &simBucket{burst: 21, rate: 10, style: styleBare} },
-			idealBucket(21, 10), 0.95, 0.037, 0, 0.95, 0},
+			idealBucket(21, 10), 0.95, 0.044, 0, 0.95, 0},
 		// Buckets refilling a few times their size a second (nginx at
 		// rate=20r/s burst=5 and rate=50r/s burst=3, which serve burst+1
 		// at once): the burst's answers come after the first refusal's,
@@ -118,9 +123,11 @@ func simCases() []simCase {
 		// of one and the search crept up from 10/s (at 50/s: 0.75 and
 		// 3.4% 429s before the guess grew with the burst; at 20/s the
 		// replayed rate made up for it, 0.96, and the higher guess costs
-		// two more 429s there, 3.1%).
+		// two more 429s there, 3.1%; two more again, 3.6%, and 0.98 ->
+		// 1.00 of the ideal, since a pause gives the waiters'
+		// reservations back whole, as at 10/s above).
 		{"leaky bucket 6 at 20/s, bare 429 (nginx)", func() simServer { return &simBucket{burst: 6, rate: 20, style: styleBare} },
-			idealBucket(6, 20), 0.95, 0.035, 0, 0.95, 0},
+			idealBucket(6, 20), 0.95, 0.037, 0, 0.95, 0},
 		{"leaky bucket 4 at 50/s, bare 429 (nginx)", func() simServer { return &simBucket{burst: 4, rate: 50, style: styleBare} },
 			idealBucket(4, 50), 0.93, 0.03, 0, 0.95, 0},
 		// nginx's limit_req without a burst refuses any two requests

@@ -766,6 +766,20 @@ func (l *Limiter) extendPause(now time.Time, wait time.Duration, paused, hinted 
 	l.pauseUntil = until
 	l.pauseHintless = !hinted
 	l.drain = true
+	if wait <= 0 {
+		// A refusal that asked for no pause (a Retry-After of 0, as
+		// go-chi/httprate states for a window under a second): its
+		// only pause is the waiters queueing again behind their own
+		// reservations, about the pool's size in intervals. Given back
+		// whole, the pool went on at the pace that was just refused,
+		// into a log that counts its refusals (1 -> 5 429s at 15 per
+		// 150ms, TestToldLogNarrowedByTrials).
+		l.wakeRequeued()
+		return
+	}
+	// After a pause the waiters reserve again as they were, not behind
+	// each other (pacer.giveBack): a pool of 16 owed 32 intervals after
+	// every refusal (TestGiveBackWidePool).
 	l.wakeWaiters()
 }
 
@@ -992,8 +1006,16 @@ func (l *Limiter) applyAdaptive(now time.Time) {
 		l.lim.SetLimitAt(now, lim)
 		if lim > old*1.5 {
 			// Waiters hold reservations made at the old, much slower pace:
-			// wake them to reserve again at the new one.
-			l.wakeWaiters()
+			// wake them to reserve again at the new one. Not given back
+			// whole: the first to reserve again repays the old debt at
+			// the new pace, and each given back after it (x/time/rate's
+			// CancelAt, with a reservation made since that lands before
+			// its own) restores a whole token, so most of the pool
+			// leaves at once. That burst is what the opening's climb
+			// reads (httprate at 15 per 150ms: 0.80 of the ideal, 0.61
+			// with the reservations given back whole and the pool
+			// paced by the new pace alone).
+			l.wakeRequeued()
 		}
 	}
 }
@@ -1183,8 +1205,19 @@ func (l *Limiter) Stats() Stats {
 
 // wakeWaiters wakes every Wait sleeping on the gate, with l.mu held: a
 // pause began or grew, a slot came free, or the pace changed, and each
-// waiter looks again.
+// waiter looks again. Their reservations go back to the pace first, all
+// at once (pacer.giveBack), so that those who reserve again find its
+// debt as it was.
 func (l *Limiter) wakeWaiters() {
+	l.lim.giveBack(l.clock.Now())
+	l.wakeRequeued()
+}
+
+// wakeRequeued is wakeWaiters leaving each waiter to give its reservation
+// back as it wakes: all but the latest restore nothing, and each waiter
+// that reserves again goes behind the others (pacer.giveBack), unless
+// the pace rose meanwhile.
+func (l *Limiter) wakeRequeued() {
 	close(l.changed)
 	l.changed = make(chan struct{})
 }

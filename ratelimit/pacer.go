@@ -40,8 +40,11 @@ type pacer struct {
 	cold bool
 
 	limit rate.Limit
-	slots []*slot   // the waiting reservations, by time
-	left  time.Time // when the latest request left
+	slots []*slot // the waiting reservations, by time
+	// held are the token bucket's waiting reservations, in the order
+	// they were made (giveBack).
+	held []*slot
+	left time.Time // when the latest request left
 	// gone is when the latest requests left, oldest first.
 	gone []time.Time
 	// rtts are the round trips of the latest requests taken, for
@@ -216,7 +219,11 @@ func (p *pacer) AllowN(now time.Time, n int) bool {
 func (p *pacer) ReserveN(now time.Time, n int) *slot {
 	if p.tb != nil {
 		r := p.tb.ReserveN(now, n)
-		return &slot{p: p, r: r, act: now.Add(r.DelayFrom(now))}
+		s := &slot{p: p, r: r, act: now.Add(r.DelayFrom(now))}
+		if r.OK() && s.act.After(now) {
+			p.held = append(p.held, s)
+		}
+		return s
 	}
 	iv := p.interval()
 	t := now
@@ -296,7 +303,9 @@ func (s *slot) TakeAt(now time.Time) {
 	if s.r == nil {
 		s.p.unslot(s)
 		s.p.leave(laterOf(s.act, now))
+		return
 	}
+	s.p.unhold(s)
 }
 
 // CancelAt gives the reservation back at now.
@@ -307,9 +316,60 @@ func (s *slot) CancelAt(now time.Time) {
 	s.done = true
 	if s.r != nil {
 		s.r.CancelAt(now)
+		s.p.unhold(s)
 		return
 	}
 	s.p.unslot(s)
+}
+
+// giveBack gives every waiting reservation of the token bucket back at
+// now, before the waiters are woken to reserve again: the bucket holds
+// what it would have held had they never been made (its tokens at now,
+// plus one for each), at the limit in force.
+//
+// Left to the waiters (Limiter.wakeRequeued), they give them back one by
+// one in the order they wake, each reserving again before the next gives
+// its own back, and x/time/rate's CancelAt restores a reservation's token
+// less what was reserved after it. In any order but the reverse of their
+// making, all but the latest restore nothing and each waiter goes behind
+// the others: the wait the pool owed doubles. A pool of 16 at 10 per
+// second owed 3.2s after each pause so, where it owed 1.6s. Where the
+// limit rose meanwhile, the first reservation made again lands before
+// the old ones (the debt repaid at the new limit), and each old one
+// given back after it restores a whole token: most of the pool leaves at
+// once.
+func (p *pacer) giveBack(now time.Time) {
+	if p.tb == nil || len(p.held) == 0 {
+		return
+	}
+	held := p.held
+	p.held = nil
+	for _, s := range held {
+		s.done = true
+	}
+	lim, burst := p.tb.Limit(), p.tb.Burst()
+	if lim == rate.Inf || lim <= 0 || burst <= 0 {
+		// No pace to repay the debt at: each back, latest first.
+		for _, s := range slices.Backward(held) {
+			s.r.CancelAt(now)
+		}
+		return
+	}
+	tokens := min(p.tb.TokensAt(now)+float64(len(held)), float64(burst))
+	tb := rate.NewLimiter(lim, burst)
+	if tokens < float64(burst) {
+		// Empty a fresh bucket as long ago as it takes to refill to
+		// tokens by now (a fraction of a token owed is forgiven).
+		tb.AllowN(now.Add(-time.Duration(max(tokens, 0)/float64(lim)*float64(time.Second))), burst)
+	}
+	p.tb = tb
+}
+
+// unhold removes s from the token bucket's waiting reservations.
+func (p *pacer) unhold(s *slot) {
+	if i := slices.Index(p.held, s); i >= 0 {
+		p.held = slices.Delete(p.held, i, i+1)
+	}
 }
 
 // unslot removes s from the waiting reservations.

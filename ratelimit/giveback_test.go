@@ -1,0 +1,107 @@
+package ratelimit
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestPacerGiveBack: the token bucket's waiting reservations, given back
+// at once and made again in any order, land where they were; given back
+// one by one in the order their waiters woke, each reserving again before
+// the next gives its own back (as they did before giveBack), the wait the
+// pool owed doubles.
+func TestPacerGiveBack(t *testing.T) {
+	t0 := simEpoch
+	const waiters = 8
+	iv := 100 * time.Millisecond // 10/s
+	setup := func() (*pacer, []*slot, []time.Time) {
+		p := newPacer(10, 1)
+		if !p.AllowN(t0, 1) {
+			t.Fatal("the first request was not let go at once")
+		}
+		var slots []*slot
+		var acts []time.Time
+		for range waiters {
+			s := p.ReserveN(t0, 1)
+			slots, acts = append(slots, s), append(acts, s.act)
+		}
+		return p, slots, acts
+	}
+	wake := t0.Add(iv / 2)
+	// Waiters wake in another order than they reserved.
+	order := []int{3, 0, 6, 1, 7, 2, 5, 4}
+
+	p, slots, acts := setup()
+	if len(p.held) != waiters {
+		t.Fatalf("%d reservations held, want %d", len(p.held), waiters)
+	}
+	before := p.TokensAt(wake)
+	p.giveBack(wake)
+	if len(p.held) != 0 {
+		t.Errorf("%d reservations still held after giveBack", len(p.held))
+	}
+	if got, want := p.TokensAt(wake), before+waiters; got < want-1e-9 || got > want+1e-9 {
+		t.Errorf("tokens after giveBack %.3f, want %.3f", got, want)
+	}
+	var again []time.Time
+	for _, i := range order {
+		slots[i].CancelAt(wake) // given back already: nothing more
+		again = append(again, p.ReserveN(wake, 1).act)
+	}
+	slices.SortFunc(again, time.Time.Compare)
+	for i := range acts {
+		if d := again[i].Sub(acts[i]); d < -time.Millisecond || d > time.Millisecond {
+			t.Errorf("reservation %d again at %v, was at %v", i, again[i].Sub(t0), acts[i].Sub(t0))
+		}
+	}
+
+	// The control: one by one, in the order of waking.
+	p, slots, acts = setup()
+	var last time.Time
+	for _, i := range order {
+		slots[i].CancelAt(wake)
+		last = laterOf(last, p.ReserveN(wake, 1).act)
+	}
+	if owed, was := last.Sub(wake), acts[waiters-1].Sub(wake); owed < was*3/2 {
+		t.Errorf("given back one by one, the last waiter leaves %v after the wake, not much later than %v: the control no longer shows what giveBack mends", owed, was)
+	}
+}
+
+// TestGiveBackWidePool: a pool of 16 against servers at 10 per second, as
+// in the sweep (200 rows, a loaded machine). A pause gave the waiters'
+// reservations back one by one, each behind the others, and the pool
+// owed twice its size in intervals after every refusal: a bucket of 10 at
+// 10/s without headers ran at 0.46 of the ideal, a fixed window from its
+// first request counting its refusals (a Redis INCR-then-EXPIRE window)
+// with express-rate-limit's headers at 0.57 with 43 429s.
+func TestGiveBackWidePool(t *testing.T) {
+	const rows = 200
+	tests := []struct {
+		name    string
+		mk      func() simServer
+		ideal   time.Duration
+		seed    uint64
+		minEff  float64
+		max429s int
+	}{
+		{"bucket 10 at 10/s, bare", func() simServer { return &simBucket{burst: 10, rate: 10, style: styleBare} },
+			idealBucketN(rows, 10, 10), 1, 0.9, 30},
+		{"fixed window 10 per 1s from the first request, refusals counted, express headers", func() simServer {
+			return &simFixed{limit: 10, window: time.Second, phase: time.Second / 3, countRefused: true, style: styleExpress}
+		}, idealFixedN(rows, 10, time.Second), 2, 0.9, 12},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := simRunSeeded(tc.mk(), Config{Adaptive: true}, 16, rows, tc.seed, time.Hour, true)
+			eff := tc.ideal.Seconds() / res.wall.Seconds()
+			t.Logf("eff %.2f, 429s %d of %d, learned %s", eff, res.throttled, res.requests, res.stats.LearnedModel)
+			if res.delivered != rows {
+				t.Fatalf("%d of %d rows delivered", res.delivered, rows)
+			}
+			if eff < tc.minEff || res.throttled > tc.max429s {
+				t.Errorf("eff %.2f with %d 429s, want at least %.2f and at most %d", eff, res.throttled, tc.minEff, tc.max429s)
+			}
+		})
+	}
+}
