@@ -824,13 +824,14 @@
 // requests filled, and the average since the first request, idle time
 // included, bounds nothing (the same at 32 workers: 0.34 -> 0.31).
 //
-// A pause wakes every waiter, each holding a reservation of the token
-// bucket, and the pacer gives them all back at once first
-// (pacer.giveBack): those who reserve again find the pace's debt as it
-// was, and the pool resumes in the order it had. Given back one by one as
-// each waiter woke, x/time/rate's CancelAt restored only the latest's
-// token (it restores a reservation's less what was reserved after it),
-// each waiter went behind the others, and a pool owed twice its size in
+// A wake (a pause that begins, a slot come free, a pace that changed)
+// finds the waiters each holding a reservation of the token bucket, and
+// the pacer gives them all back at once first (pacer.giveBack): those who
+// reserve again find the pace's debt as it was, at the times the pool
+// had. It matters at a pause, which wakes a whole pool. Given back one by
+// one as each waiter woke, x/time/rate's CancelAt restored only the
+// latest's token (it restores a reservation's less what was reserved
+// after it), each waiter went behind the others, and a pool owed twice its size in
 // intervals after every pause: 3.2s at 10 per second with 16 workers
 // (TestSweep: adaptive 142 runs better, 7 worse, 429s 15583 -> 12790; a
 // fixed window counting its refusals at 10 per 1s with 16 workers 0.57

@@ -56,7 +56,8 @@ func TestPacerGiveBack(t *testing.T) {
 		}
 	}
 
-	// The control: one by one, in the order of waking.
+	// The control (x/time/rate's CancelAt, as the waiters used it): one
+	// by one, in the order of waking, the wait doubles.
 	p, slots, acts = setup()
 	var last time.Time
 	for _, i := range order {
@@ -103,5 +104,72 @@ func TestGiveBackWidePool(t *testing.T) {
 				t.Errorf("eff %.2f with %d 429s, want at least %.2f and at most %d", eff, res.throttled, tc.minEff, tc.max429s)
 			}
 		})
+	}
+}
+
+// TestGiveBackKeepsDebt: a bucket's debt past its waiters' reservations
+// (a requeue's, Limiter.wakeRequeued, or a larger burst's) is kept
+// whole by giveBack, not forgiven.
+func TestGiveBackKeepsDebt(t *testing.T) {
+	t0 := simEpoch
+	for _, burst := range []int{1, 5} {
+		p := newPacer(10, burst)
+		p.AllowN(t0, burst)
+		var slots []*slot
+		for range 8 {
+			slots = append(slots, p.ReserveN(t0, 1))
+		}
+		wake := t0.Add(30 * time.Millisecond)
+		// Requeued: each given back in turn and made again behind.
+		for _, s := range slots {
+			s.CancelAt(wake)
+			p.ReserveN(wake, 1)
+		}
+		before := p.TokensAt(wake)
+		if before > -15 {
+			t.Fatalf("burst %d: tokens %.2f after the requeue, want the wait doubled (under -15)", burst, before)
+		}
+		p.giveBack(wake)
+		if got, want := p.TokensAt(wake), before+8; got < want-1e-6 || got > want+1e-6 {
+			t.Errorf("burst %d: tokens after giveBack %.3f, want %.3f (the requeue's debt kept)", burst, got, want)
+		}
+	}
+}
+
+// TestGiveBackTimerFirst: a waiter whose timer fired before it took the
+// lock, while a wake gave its reservation back, must reserve again: let
+// go on the slot, its request left on a token the bucket had been given
+// back, and two left where the pace lets one.
+func TestGiveBackTimerFirst(t *testing.T) {
+	clk := &simClock{now: simEpoch}
+	l := New(Config{Rate: RateFromPerSecond(10), Burst: 2, Clock: clk})
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var r *slot
+	for r == nil {
+		d, s, _ := l.admit(clk.now)
+		if d <= 0 {
+			l.begin(clk.now)
+			continue
+		}
+		r = s
+		clk.now = clk.now.Add(d)
+	}
+	// The timer fired; before its waiter takes the lock, a wake.
+	l.wakeWaiters()
+	left := 0
+	if ok, _ := l.settle(clk.now, r, false); ok {
+		left++
+	}
+	for range 3 {
+		d, _, _ := l.admit(clk.now)
+		if d > 0 {
+			break
+		}
+		l.begin(clk.now)
+		left++
+	}
+	if left != 1 {
+		t.Errorf("%d requests left at once at 10/s, want 1", left)
 	}
 }

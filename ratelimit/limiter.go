@@ -461,9 +461,12 @@ func (l *Limiter) window() *windowPacer {
 // pause began meanwhile, or the cap on requests in flight is full) so
 // Wait asks again.
 func (l *Limiter) settle(now time.Time, r *slot, interrupted bool) (bool, time.Duration) {
-	if interrupted || now.Before(l.pauseUntil) || l.capFull() || l.fitting || l.log != nil {
+	if interrupted || r.givenBack() || now.Before(l.pauseUntil) || l.capFull() || l.fitting || l.log != nil {
 		// (A log's places pace the pool now, tried since this slot
-		// was taken: its pacer lets the request go, or not.)
+		// was taken: its pacer lets the request go, or not. A slot
+		// given back by a wake whose waiter's timer fired first, or
+		// woke it no sooner than the timer, holds no token: it asks
+		// again.)
 		r.CancelAt(now)
 		return false, 0
 	}
@@ -770,10 +773,11 @@ func (l *Limiter) extendPause(now time.Time, wait time.Duration, paused, hinted 
 		// A refusal that asked for no pause (a Retry-After of 0, as
 		// go-chi/httprate states for a window under a second): its
 		// only pause is the waiters queueing again behind their own
-		// reservations, about the pool's size in intervals. Given back
-		// whole, the pool went on at the pace that was just refused,
-		// into a log that counts its refusals (1 -> 5 429s at 15 per
-		// 150ms, TestToldLogNarrowedByTrials).
+		// reservations, about the pool's size in intervals (a debt a
+		// later giveBack keeps). Given back whole, the pool went on at
+		// the pace that was just refused, into a log that counts its
+		// refusals (1 -> 5 429s at 15 per 150ms,
+		// TestToldLogNarrowedByTrials).
 		l.wakeRequeued()
 		return
 	}

@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"math"
 	"slices"
 	"time"
 
@@ -137,7 +138,12 @@ type slot struct {
 	act  time.Time
 	iv   time.Duration // the strict schedule's interval when it was made
 	done bool
+	back bool // given back by giveBack: it holds no token
 }
+
+// givenBack reports whether giveBack gave the reservation back: its
+// waiter must reserve again, even where its timer fired first.
+func (s *slot) givenBack() bool { return s.back }
 
 // newPacer returns a token bucket of burst at limit.
 func newPacer(limit rate.Limit, burst int) *pacer {
@@ -325,19 +331,21 @@ func (s *slot) CancelAt(now time.Time) {
 // giveBack gives every waiting reservation of the token bucket back at
 // now, before the waiters are woken to reserve again: the bucket holds
 // what it would have held had they never been made (its tokens at now,
-// plus one for each), at the limit in force.
+// plus one for each, a debt included), at the limit in force. The
+// waiters reserve again at the times they had, in the order they take
+// the lock.
 //
 // Left to the waiters (Limiter.wakeRequeued), they give them back one by
 // one in the order they wake, each reserving again before the next gives
 // its own back, and x/time/rate's CancelAt restores a reservation's token
-// less what was reserved after it. In any order but the reverse of their
-// making, all but the latest restore nothing and each waiter goes behind
-// the others: the wait the pool owed doubles. A pool of 16 at 10 per
-// second owed 3.2s after each pause so, where it owed 1.6s. Where the
-// limit rose meanwhile, the first reservation made again lands before
-// the old ones (the debt repaid at the new limit), and each old one
-// given back after it restores a whole token: most of the pool leaves at
-// once.
+// less what was reserved after it: all but the latest restore nothing
+// (the latest restores its own, and the next latest then has a
+// reservation after it), and each waiter goes behind the others: the
+// wait the pool owed doubles. A pool of 16 at 10 per second owed 3.2s
+// after each pause so, where it owed 1.6s. Where the limit rose
+// meanwhile, the first reservation made again lands before the old ones
+// (the debt repaid at the new limit), and each old one given back after
+// it restores a whole token: most of the pool leaves at once.
 func (p *pacer) giveBack(now time.Time) {
 	if p.tb == nil || len(p.held) == 0 {
 		return
@@ -345,11 +353,11 @@ func (p *pacer) giveBack(now time.Time) {
 	held := p.held
 	p.held = nil
 	for _, s := range held {
-		s.done = true
+		s.done, s.back = true, true
 	}
 	lim, burst := p.tb.Limit(), p.tb.Burst()
 	if lim == rate.Inf || lim <= 0 || burst <= 0 {
-		// No pace to repay the debt at: each back, latest first.
+		// No pace to repay a debt at: each back, latest first.
 		for _, s := range slices.Backward(held) {
 			s.r.CancelAt(now)
 		}
@@ -358,9 +366,15 @@ func (p *pacer) giveBack(now time.Time) {
 	tokens := min(p.tb.TokensAt(now)+float64(len(held)), float64(burst))
 	tb := rate.NewLimiter(lim, burst)
 	if tokens < float64(burst) {
-		// Empty a fresh bucket as long ago as it takes to refill to
-		// tokens by now (a fraction of a token owed is forgiven).
-		tb.AllowN(now.Add(-time.Duration(max(tokens, 0)/float64(lim)*float64(time.Second))), burst)
+		// A fresh bucket emptied, owing as many whole tokens as the
+		// old one owes past its waiters' (a requeue's debt), as long
+		// ago as it takes to refill the fraction left by now.
+		owed := max(math.Ceil(-tokens), 0)
+		ago := time.Duration((tokens + owed) / float64(lim) * float64(time.Second))
+		tb.AllowN(now.Add(-ago), burst)
+		for range int(owed) {
+			tb.ReserveN(now.Add(-ago), 1)
+		}
 	}
 	p.tb = tb
 }
