@@ -1213,7 +1213,9 @@ func (l *Limiter) Stats() Stats {
 // at once (pacer.giveBack), so that those who reserve again find its
 // debt as it was.
 func (l *Limiter) wakeWaiters() {
-	l.lim.giveBack(l.clock.Now())
+	// At the latest the Limiter read (stamp): the pace may have moved
+	// to it, a little past the clock.
+	l.lim.giveBack(latest(l.clock.Now(), l.seen))
 	l.wakeRequeued()
 }
 
