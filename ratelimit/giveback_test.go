@@ -1,9 +1,12 @@
 package ratelimit
 
 import (
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // TestPacerGiveBack: the token bucket's waiting reservations, given back
@@ -171,5 +174,53 @@ func TestGiveBackTimerFirst(t *testing.T) {
 	}
 	if left != 1 {
 		t.Errorf("%d requests left at once at 10/s, want 1", left)
+	}
+}
+
+// TestGiveBackKeepsSchedule: whatever the bucket, the pace, the debt
+// before and the order the waiters take the lock in, the reservations
+// given back and made again land at the times they had.
+func TestGiveBackKeepsSchedule(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(27, 1))
+	for trial := range 500 {
+		burst := 1 + rnd.IntN(5)
+		lim := rate.Limit(1 + rnd.Float64()*199)
+		t0 := simEpoch
+		p := newPacer(lim, burst)
+		p.AllowN(t0, burst)
+		now := t0
+		// Some requests left before, at random moments.
+		for range rnd.IntN(10) {
+			now = now.Add(time.Duration(rnd.Float64() * float64(time.Second) / float64(lim)))
+			s := p.ReserveN(now, 1)
+			now = now.Add(s.DelayFrom(now))
+			s.TakeAt(now)
+		}
+		n := 1 + rnd.IntN(20)
+		var acts []time.Time
+		var slots []*slot
+		for range n {
+			s := p.ReserveN(now, 1)
+			slots, acts = append(slots, s), append(acts, s.act)
+		}
+		wake := now.Add(time.Duration(rnd.Float64() * float64(time.Second) / float64(lim)))
+		// A wake, as Limiter.wakeWaiters and the waiters' settle do it.
+		p.giveBack(wake)
+		var again []time.Time
+		for _, i := range rnd.Perm(n) {
+			slots[i].CancelAt(wake)
+			again = append(again, p.ReserveN(wake, 1).act)
+		}
+		// Those already due when woken leave at the wake.
+		for i := range acts {
+			acts[i] = laterOf(acts[i], wake)
+		}
+		slices.SortFunc(acts, time.Time.Compare)
+		slices.SortFunc(again, time.Time.Compare)
+		for i := range acts {
+			if d := again[i].Sub(acts[i]); d < -time.Microsecond || d > time.Microsecond {
+				t.Fatalf("trial %d (burst %d, %.1f/s, %d waiters): reservation %d again at %v, was at %v", trial, burst, float64(lim), n, i, again[i].Sub(t0), acts[i].Sub(t0))
+			}
+		}
 	}
 }
