@@ -36,13 +36,13 @@ func TestPacerGiveBack(t *testing.T) {
 	order := []int{3, 0, 6, 1, 7, 2, 5, 4}
 
 	p, slots, acts := setup()
-	if len(p.held) != waiters {
-		t.Fatalf("%d reservations held, want %d", len(p.held), waiters)
+	if len(p.slots) != waiters {
+		t.Fatalf("%d reservations held, want %d", len(p.slots), waiters)
 	}
 	before := p.TokensAt(wake)
 	p.giveBack(wake)
-	if len(p.held) != 0 {
-		t.Errorf("%d reservations still held after giveBack", len(p.held))
+	if len(p.slots) != 0 {
+		t.Errorf("%d reservations still held after giveBack", len(p.slots))
 	}
 	if got, want := p.TokensAt(wake), before+waiters; got < want-1e-9 || got > want+1e-9 {
 		t.Errorf("tokens after giveBack %.3f, want %.3f", got, want)

@@ -41,11 +41,10 @@ type pacer struct {
 	cold bool
 
 	limit rate.Limit
-	slots []*slot // the waiting reservations, by time
-	// held are the token bucket's waiting reservations, in the order
-	// they were made (giveBack).
-	held []*slot
-	left time.Time // when the latest request left
+	// slots are the waiting reservations: the strict schedule's by
+	// time, the token bucket's in the order they were made (giveBack).
+	slots []*slot
+	left  time.Time // when the latest request left
 	// gone is when the latest requests left, oldest first.
 	gone []time.Time
 	// rtts are the round trips of the latest requests taken, for
@@ -227,7 +226,7 @@ func (p *pacer) ReserveN(now time.Time, n int) *slot {
 		r := p.tb.ReserveN(now, n)
 		s := &slot{p: p, r: r, act: now.Add(r.DelayFrom(now))}
 		if r.OK() && s.act.After(now) {
-			p.held = append(p.held, s)
+			p.slots = append(p.slots, s)
 		}
 		return s
 	}
@@ -306,12 +305,10 @@ func (s *slot) TakeAt(now time.Time) {
 		return
 	}
 	s.done = true
+	s.p.unslot(s)
 	if s.r == nil {
-		s.p.unslot(s)
 		s.p.leave(laterOf(s.act, now))
-		return
 	}
-	s.p.unhold(s)
 }
 
 // CancelAt gives the reservation back at now.
@@ -322,8 +319,6 @@ func (s *slot) CancelAt(now time.Time) {
 	s.done = true
 	if s.r != nil {
 		s.r.CancelAt(now)
-		s.p.unhold(s)
-		return
 	}
 	s.p.unslot(s)
 }
@@ -347,11 +342,11 @@ func (s *slot) CancelAt(now time.Time) {
 // (the debt repaid at the new limit), and each old one given back after
 // it restores a whole token: most of the pool leaves at once.
 func (p *pacer) giveBack(now time.Time) {
-	if p.tb == nil || len(p.held) == 0 {
+	if p.tb == nil || len(p.slots) == 0 {
 		return
 	}
-	held := p.held
-	p.held = nil
+	held := p.slots
+	p.slots = nil
 	for _, s := range held {
 		s.done, s.back = true, true
 	}
@@ -379,20 +374,10 @@ func (p *pacer) giveBack(now time.Time) {
 	p.tb = tb
 }
 
-// unhold removes s from the token bucket's waiting reservations.
-func (p *pacer) unhold(s *slot) {
-	if i := slices.Index(p.held, s); i >= 0 {
-		p.held = slices.Delete(p.held, i, i+1)
-	}
-}
-
 // unslot removes s from the waiting reservations.
 func (p *pacer) unslot(s *slot) {
-	for i, w := range p.slots {
-		if w == s {
-			p.slots = append(p.slots[:i], p.slots[i+1:]...)
-			return
-		}
+	if i := slices.Index(p.slots, s); i >= 0 {
+		p.slots = slices.Delete(p.slots, i, i+1)
 	}
 }
 
