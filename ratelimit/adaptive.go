@@ -826,6 +826,15 @@ func (a *adaptive) fixedWindowShows(sent time.Time, remaining int) bool {
 	if prev.remaining > burst/4 || remaining < burst-1-a.wholeSlack() {
 		return false
 	}
+	if taken := burst - 1 - remaining; taken > a.couldPrecede(prev, sent)+1 {
+		// A reset counts in the new window only ours that reached the
+		// server before this one: more taken than those is no fixed
+		// window's. A log that gave back its first burst keeps the
+		// places of what went after it (rolling-rate-limiter at 100
+		// per 1s: back to 91 with 8 workers, two of ours sent since,
+		// taken for a window of 1.06s, and the run paced at 0.72).
+		return false
+	}
 	gained := float64(remaining + 1 - prev.remaining)
 	if (gap > 3/a.pace || gained <= 2*a.pace*gap+1) && !a.stillShows(prev, gained, gap) {
 		// A small quota (5 per second) is regained by a bucket or a
@@ -845,6 +854,27 @@ func (a *adaptive) fixedWindowShows(sent time.Time, remaining int) bool {
 		a.win.narrow(lo, hi)
 	}
 	return true
+}
+
+// couldPrecede counts our requests that a window reset between prev's
+// arrival and the arrival of the request sent at sent could have counted
+// before it: the accepted ones sent since a round trip of prev's before
+// prev left (one sent just before prev may have arrived after it), and
+// those still in flight that left before sent.
+func (a *adaptive) couldPrecede(prev observation, sent time.Time) int {
+	from := prev.sent.Add(-max(prev.recv.Sub(prev.sent), 0))
+	n := 0
+	for _, t := range a.sentLog {
+		if t.After(from) && t.Before(sent) {
+			n++
+		}
+	}
+	for _, t := range a.open {
+		if t.Before(sent) {
+			n++
+		}
+	}
+	return n
 }
 
 // takenBefore is the observation, of those before the latest, for the

@@ -120,3 +120,40 @@ func TestAdaptiveLogOpeningNotHeld(t *testing.T) {
 		}
 	}
 }
+
+// TestAdaptiveLogNotTakenForReset: a log that gave back its first burst
+// a window after it went out still counts what went after that burst (the
+// probes that time a window), so its counter comes back to the quota less
+// those, not whole. With 8 workers the shortfall fell within what a
+// pool's requests in flight together could have taken of a new fixed
+// window, and a reading of 91 of 100, two of ours sent since the one that
+// read 14, was taken for a fixed window's reset (fixedWindowShows): the
+// run was paced by windows of 1.02-1.06s. rolling-rate-limiter with its
+// headers at 100 per 1s, 400 rows: seeds 2, 3 and 6 ran at 0.72-0.73
+// learning a fixed window, and at 0.80-0.86 a log. Flask-Limiter's moving
+// window at 100 per 1s, 200 rows, seed 2: 0.47 to 0.68.
+func TestAdaptiveLogNotTakenForReset(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		mk    func() simServer
+		rows  int
+		seeds []uint64
+		least float64
+	}{
+		{"rolling", func() simServer {
+			return &simSliding{limit: 100, window: time.Second, countRefused: true, style: styleRolling}
+		}, 400, []uint64{2, 3, 6}, 0.78},
+		{"flask", func() simServer { return &simFlaskMoving{limit: 100, window: time.Second} }, 200, []uint64{2}, 0.6},
+	} {
+		for _, seed := range c.seeds {
+			res := simRunSeeded(c.mk(), Config{Adaptive: true}, 8, c.rows, seed, time.Hour, true)
+			eff := idealSlidingN(c.rows, 100, time.Second).Seconds() / res.wall.Seconds()
+			st := res.stats
+			t.Logf("%s, seed %d: eff %.2f, 429s %d, learned %s %d per %v", c.name, seed, eff, res.throttled, st.LearnedModel, st.LearnedBurst, st.LearnedWindow)
+			if res.delivered < c.rows || eff < c.least || st.LearnedModel != ModelSlidingWindow {
+				t.Errorf("%s, seed %d: %d rows, eff %.2f, learned %s; want %d, at least %.2f, a sliding window",
+					c.name, seed, res.delivered, eff, st.LearnedModel, c.rows, c.least)
+			}
+		}
+	}
+}
