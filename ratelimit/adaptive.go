@@ -219,9 +219,13 @@ type adaptive struct {
 	// late, if at all (a queue: nginx without nodelay). The replay
 	// counts them until their answers come. open is the Limiter's
 	// requests in flight (their send times, oldest first), for the
-	// Throttle or Success being read only.
+	// Throttle or Success being read only; ended is its log of ended
+	// requests (flights.log), for the Success being read only: those
+	// Done ended whose Success has not come yet are in neither open
+	// nor sentLog.
 	presumedBefore time.Time
 	open           []time.Time
+	ended          []flightEnd
 	history        []segment
 
 	measured float64 // requests/second; 0 unknown
@@ -796,7 +800,10 @@ func (a *adaptive) track(sent time.Time, remaining int) {
 // sliding window too, after a window without requests: the window model
 // then sees it come back part of the way, and hands back). The window
 // model takes over, the window opened by that request, its length to be
-// found. It reports whether it did.
+// found. It reports whether it did. Whole allows a pool's width short of
+// the quota, for ours in flight with the request that read it, but no
+// more than those a reset could have counted first (couldPrecede): a log
+// comes back short by the places of what went after its first burst.
 //
 // Answers of requests in flight together come back in any order: one the
 // server took later (remaining 1) read before one it took earlier
@@ -827,12 +834,15 @@ func (a *adaptive) fixedWindowShows(sent time.Time, remaining int) bool {
 		return false
 	}
 	if taken := burst - 1 - remaining; taken > a.couldPrecede(prev, sent)+1 {
-		// A reset counts in the new window only ours that reached the
-		// server before this one: more taken than those is no fixed
-		// window's. A log that gave back its first burst keeps the
-		// places of what went after it (rolling-rate-limiter at 100
-		// per 1s: back to 91 with 8 workers, two of ours sent since,
-		// taken for a window of 1.06s, and the run paced at 0.72).
+		// A reset counts in the new window, before this request, only
+		// what reached the server first: of ours, those couldPrecede
+		// counts, and one more for a request it misses (one failed on
+		// its way back, say). More taken than that is no fixed
+		// window's reset of ours alone. A log that gave back its first
+		// burst keeps the places of what went after it
+		// (rolling-rate-limiter at 100 per 1s: back to 91 with 8
+		// workers, two of ours sent since, taken for a window of
+		// 1.06s, and the run paced at 0.72).
 		return false
 	}
 	gained := float64(remaining + 1 - prev.remaining)
@@ -858,19 +868,32 @@ func (a *adaptive) fixedWindowShows(sent time.Time, remaining int) bool {
 
 // couldPrecede counts our requests that a window reset between prev's
 // arrival and the arrival of the request sent at sent could have counted
-// before it: the accepted ones sent since a round trip of prev's before
-// prev left (one sent just before prev may have arrived after it), and
-// those still in flight that left before sent.
+// before it. Of those answered: the accepted ones sent after a round trip
+// of prev's before prev left (one sent just before prev may have arrived
+// after it) and before sent, read (sentLog) or only ended (ended), the
+// larger count. And those still in flight that left before sent, or
+// within a round trip after it (a later one may overtake it on its way).
 func (a *adaptive) couldPrecede(prev observation, sent time.Time) int {
-	from := prev.sent.Add(-max(prev.recv.Sub(prev.sent), 0))
-	n := 0
+	rtt := max(prev.recv.Sub(prev.sent), 0)
+	from := prev.sent.Add(-rtt)
+	in := func(t time.Time) bool { return t.After(from) && t.Before(sent) }
+	read, ended := 0, 0
 	for _, t := range a.sentLog {
-		if t.After(from) && t.Before(sent) {
-			n++
+		if in(t) {
+			read++
 		}
 	}
+	for _, e := range a.ended {
+		// By the send time the caller gave Done, as sent is: the
+		// request being read is among them, at sent exactly.
+		if !e.refused && in(e.asked) {
+			ended++
+		}
+	}
+	n := max(read, ended)
+	late := sent.Add(max(rtt, a.lastRecv.Sub(sent)))
 	for _, t := range a.open {
-		if t.Before(sent) {
+		if t.Before(late) {
 			n++
 		}
 	}

@@ -890,11 +890,11 @@ func (l *Limiter) success(sent, now time.Time, q Quota, ok bool) {
 		w.open = l.fl.open
 		defer func() { w.open = nil }()
 	}
-	l.adapt.open = l.fl.open
+	l.adapt.open, l.adapt.ended = l.fl.open, l.fl.log
 	idle := l.adapt.succeeded(sent, now, remaining, limit, reset, second)
 	l.tryLog(now)
 	l.adapt.oneFit()
-	l.adapt.open = nil
+	l.adapt.open, l.adapt.ended = nil, nil
 	if j := l.adapt.takeFitJob(); j != nil {
 		// Once this answer is read: the fit runs off the lock.
 		defer l.runFit(j, now)

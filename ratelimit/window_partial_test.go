@@ -157,3 +157,34 @@ func TestAdaptiveLogNotTakenForReset(t *testing.T) {
 		}
 	}
 }
+
+// TestCouldPrecede: the requests of ours a window reset could have
+// counted before the one read at sent (fixedWindowShows). prev was sent
+// at 100ms and answered at 110ms, so the span starts at 90ms.
+func TestCouldPrecede(t *testing.T) {
+	at := func(ms int) time.Time { return simEpoch.Add(time.Duration(ms) * time.Millisecond) }
+	prev := observation{sent: at(100), recv: at(110)}
+	sent := at(200)
+	for _, c := range []struct {
+		name    string
+		sentLog []time.Time
+		ended   []flightEnd
+		open    []time.Time
+		recv    time.Time // the answer being read
+		want    int
+	}{
+		{"read in the span", []time.Time{at(80), at(95), at(150), at(200)}, nil, nil, at(205), 2},
+		{"ended, Success not read yet", []time.Time{at(95)},
+			[]flightEnd{{asked: at(95)}, {asked: at(150)}, {asked: at(160)}}, nil, at(205), 3},
+		{"the request read is not its own", nil, []flightEnd{{asked: at(150)}, {asked: at(200)}}, nil, at(205), 1},
+		{"refused ones took nothing", nil, []flightEnd{{asked: at(150), refused: true}}, nil, at(205), 0},
+		{"in flight, sent before or a round trip after", nil, nil,
+			[]time.Time{at(50), at(190), at(205), at(209), at(215)}, at(205), 4},
+		{"a slow answer widens the round trip", nil, nil, []time.Time{at(215)}, at(230), 1},
+	} {
+		a := &adaptive{sentLog: c.sentLog, ended: c.ended, open: c.open, lastRecv: c.recv}
+		if got := a.couldPrecede(prev, sent); got != c.want {
+			t.Errorf("%s: %d, want %d", c.name, got, c.want)
+		}
+	}
+}
