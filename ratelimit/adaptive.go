@@ -876,21 +876,15 @@ func (a *adaptive) fixedWindowShows(sent time.Time, remaining int) bool {
 func (a *adaptive) couldPrecede(prev observation, sent time.Time) int {
 	rtt := max(prev.recv.Sub(prev.sent), 0)
 	from := prev.sent.Add(-rtt)
-	in := func(t time.Time) bool { return t.After(from) && t.Before(sent) }
-	read, ended := 0, 0
-	for _, t := range a.sentLog {
-		if in(t) {
-			read++
-		}
-	}
+	ended := 0
 	for _, e := range a.ended {
 		// By the send time the caller gave Done, as sent is: the
 		// request being read is among them, at sent exactly.
-		if !e.refused && in(e.asked) {
+		if !e.refused && e.asked.After(from) && e.asked.Before(sent) {
 			ended++
 		}
 	}
-	n := max(read, ended)
+	n := max(a.acceptedBetween(from, sent), ended)
 	late := sent.Add(max(rtt, a.lastRecv.Sub(sent)))
 	for _, t := range a.open {
 		if t.Before(late) {

@@ -461,7 +461,7 @@ func (l *Limiter) window() *windowPacer {
 // pause began meanwhile, or the cap on requests in flight is full) so
 // Wait asks again.
 func (l *Limiter) settle(now time.Time, r *slot, interrupted bool) (bool, time.Duration) {
-	if interrupted || r.givenBack() || now.Before(l.pauseUntil) || l.capFull() || l.fitting || l.log != nil {
+	if interrupted || r.back || now.Before(l.pauseUntil) || l.capFull() || l.fitting || l.log != nil {
 		// (A log's places pace the pool now, tried since this slot
 		// was taken: its pacer lets the request go, or not. A slot
 		// given back by a wake whose waiter's timer fired first, or

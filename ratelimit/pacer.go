@@ -137,12 +137,10 @@ type slot struct {
 	act  time.Time
 	iv   time.Duration // the strict schedule's interval when it was made
 	done bool
-	back bool // given back by giveBack: it holds no token
+	// back: given back by giveBack, it holds no token, and its waiter
+	// must reserve again, even where its timer fired first.
+	back bool
 }
-
-// givenBack reports whether giveBack gave the reservation back: its
-// waiter must reserve again, even where its timer fired first.
-func (s *slot) givenBack() bool { return s.back }
 
 // newPacer returns a token bucket of burst at limit.
 func newPacer(limit rate.Limit, burst int) *pacer {
