@@ -8,11 +8,16 @@
 // worse and better, the mean efficiency and the 429s on each side, and
 // how many pinned runs drew more 429s than their adaptive run (pins over
 // the rate).
+//
+// With -seeds it compares each cell (cell, workers, mode) by its runs
+// over all its seeds instead: the mean efficiency and the 429s summed.
+// Two seeds a cell make each run a coin toss where a probe may land either
+// side of a reset; a table of ten seeds (BULKSEND_SWEEP_SEEDS=10) read so
+// tells a change from that noise.
 package main
 
 import (
 	"bufio"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -26,6 +31,7 @@ import (
 // run is one line of the table.
 type run struct {
 	key      string // cell, workers, seed, mode
+	group    string // cell, workers, mode: the runs -seeds pools
 	mode     string
 	eff      float64
 	refused  int
@@ -54,7 +60,28 @@ func parseLine(line string) (run, error) {
 	if err != nil || requests < 0 {
 		return run{}, fmt.Errorf("requests %q", f[6])
 	}
-	return run{key: strings.Join(f[:4], " | "), mode: f[3], eff: eff, refused: refused, requests: requests}, nil
+	return run{key: strings.Join(f[:4], " | "), group: strings.Join([]string{f[0], f[1], f[3]}, " | "), mode: f[3], eff: eff, refused: refused, requests: requests}, nil
+}
+
+// pool merges each cell's runs over its seeds into one, keyed by group:
+// the mean efficiency, the 429s and requests summed.
+func pool(runs map[string]run) map[string]run {
+	n := map[string]int{}
+	out := map[string]run{}
+	for _, r := range runs {
+		p := out[r.group]
+		p.key, p.group, p.mode = r.group, r.group, r.mode
+		p.eff += r.eff
+		p.refused += r.refused
+		p.requests += r.requests
+		out[r.group] = p
+		n[r.group]++
+	}
+	for g, p := range out {
+		p.eff /= float64(n[g])
+		out[g] = p
+	}
+	return out
 }
 
 // read reads a table, its header line skipped.
@@ -110,18 +137,19 @@ func abs(n int) int {
 func main() {
 	dEff := flag.Float64("eff", 0.03, "least efficiency change shown")
 	dRefused := flag.Int("refused", 3, "least change in 429s shown (and a fifth of the first table's)")
+	seeds := flag.Bool("seeds", false, "compare each cell's runs over all its seeds (mean efficiency, 429s summed)")
 	flag.Parse()
 	if flag.NArg() != 2 {
-		fmt.Fprintln(os.Stderr, "usage: sweepcmp [-eff 0.03] [-refused 3] before.tsv after.tsv")
+		fmt.Fprintln(os.Stderr, "usage: sweepcmp [-eff 0.03] [-refused 3] [-seeds] before.tsv after.tsv")
 		os.Exit(2)
 	}
-	if err := compare(os.Stdout, flag.Arg(0), flag.Arg(1), *dEff, *dRefused); err != nil {
+	if err := compare(os.Stdout, flag.Arg(0), flag.Arg(1), *dEff, *dRefused, *seeds); err != nil {
 		fmt.Fprintln(os.Stderr, "sweepcmp:", err)
 		os.Exit(1)
 	}
 }
 
-func compare(w io.Writer, before, after string, dEff float64, dRefused int) error {
+func compare(w io.Writer, before, after string, dEff float64, dRefused int, seeds bool) error {
 	a, err := readFile(before)
 	if err != nil {
 		return err
@@ -130,6 +158,10 @@ func compare(w io.Writer, before, after string, dEff float64, dRefused int) erro
 	if err != nil {
 		return err
 	}
+	what := "runs"
+	if seeds {
+		a, b, what = pool(a), pool(b), "cells"
+	}
 	keys := make([]string, 0, len(a))
 	for k := range a {
 		if _, ok := b[k]; ok {
@@ -137,7 +169,7 @@ func compare(w io.Writer, before, after string, dEff float64, dRefused int) erro
 		}
 	}
 	if len(keys) == 0 {
-		return errors.New("the tables share no run")
+		return fmt.Errorf("the tables share no %s", strings.TrimSuffix(what, "s"))
 	}
 	sort.Strings(keys)
 	type tally struct {
@@ -181,15 +213,15 @@ func compare(w io.Writer, before, after string, dEff float64, dRefused int) erro
 		if m.n == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "%s: %d runs, %d worse, %d better; mean eff %.3f -> %.3f; 429s %d -> %d",
-			mode, m.n, m.worse, m.better, m.effA/float64(m.n), m.effB/float64(m.n), m.refA, m.refB)
+		fmt.Fprintf(w, "%s: %d %s, %d worse, %d better; mean eff %.3f -> %.3f; 429s %d -> %d",
+			mode, m.n, what, m.worse, m.better, m.effA/float64(m.n), m.effB/float64(m.n), m.refA, m.refB)
 		if mode == "pinned" {
 			fmt.Fprintf(w, "; pins over the rate %d -> %d", m.overA, m.overB)
 		}
 		fmt.Fprintln(w)
 	}
 	if len(keys) < len(a) || len(keys) < len(b) {
-		fmt.Fprintf(w, "%d runs in %s only, %d in %s only\n", len(a)-len(keys), before, len(b)-len(keys), after)
+		fmt.Fprintf(w, "%d %s in %s only, %d in %s only\n", len(a)-len(keys), what, before, len(b)-len(keys), after)
 	}
 	return nil
 }
