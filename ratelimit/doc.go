@@ -278,6 +278,26 @@
 // request that tries a stated length is still held: it lands before the
 // stated end.
 //
+// Before the first reset, a pause ends where a refusal's wait said, and
+// that wait can be short: go-limiter names its window's end as a date to
+// the second, truncated, and read against a server clock known to the
+// second it may end the pause most of a second before the window (begun
+// at the first request) does, and once that second has passed its
+// Retry-After says nothing. In a pool of more than two, the window the
+// pacer opens after such a pause (a pause of at least twenty round trips,
+// ending before the server's claim of the window's end or just after it)
+// sends its first request alone, the rest with its answer: a pause that
+// ended early costs one 429, not the pool's worth. That request refused,
+// or a refusal with no usable wait, waits for the claim while it lies
+// ahead and no reset of the model's own has been seen (a claim to the
+// second is no measure of a window under one); past the claim, the
+// opener's refusals search for the end in doubling steps from a third of
+// the time since the search began (refusedFloor). Before, the pool was
+// refused whole at every round trip and the fifth pause gave the model up
+// for a bucket: 4 real runs of 9 with 16 workers at 100 per 1s drew 66-89
+// 429s, three of them at 0.43-0.45 of the ideal (now 11 of 11 at 0.98,
+// 1-6 429s).
+//
 // A window aligned on the clock (windows start at multiples of L since the
 // epoch: Kong, hourly quotas, Redis INCR key:<epoch second>) began before
 // our first request in it, so lengths measured from that request are too

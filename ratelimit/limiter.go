@@ -696,6 +696,9 @@ func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.
 				}
 				l.adapt.presume()
 				l.adapt.throttled(now, wait, closest)
+				if l.adapt.win != nil {
+					wait = max(wait, l.adapt.win.refusedFloor(now, hinted))
+				}
 			}
 			l.applyAdaptive(now)
 			if l.adapt.oneRepaced {
