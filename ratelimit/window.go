@@ -47,15 +47,19 @@ type windowPacer struct {
 	// burst, and the window's end is timed from that answer.
 	hold time.Duration
 	// alone: the window the pacer opens next, after a pause with no
-	// reset seen, sends its first request alone, the rest waiting for
-	// its answer up to aloneHold (two round trips), where the pause
-	// lasted at least aloneWorth times the hold and ended before the
-	// server's claim of the window's end (claimEnd; zero none), or not
-	// longer after it than that: a hold on a shorter pause (a bucket's
-	// refill, a log's place) costs more than the refusals it may save,
-	// and a pause well past the claim finds a window the server said is
-	// new. paused is when the refusal that began the pause came.
+	// reset seen, sends its first request alone, the rest held back for
+	// aloneHold (two round trips) or until its answer shows the counter
+	// whole (restart), where the pause lasted at least aloneWorth times
+	// the hold and ended before the server's claim of the window's end
+	// (claimEnd; zero none), or not longer after it than that: a hold on
+	// a shorter pause (a bucket's refill, a log's place) costs more than
+	// the refusals it may save, and a pause well past the claim finds a
+	// window the server said is new. While searching (the pause was the
+	// model's own search for the window's end, refusedFloor) it is held
+	// whatever the pause. paused is when the refusal that began the pause
+	// came.
 	alone     bool
+	searching bool
 	aloneHold time.Duration
 	paused    time.Time
 	claimEnd  time.Time
@@ -92,7 +96,7 @@ func (p *windowPacer) reserve(now time.Time) time.Duration {
 	if p.open.IsZero() || !now.Before(p.end()) {
 		p.open, p.sent, p.anchored, p.opened = now, 0, false, true
 		p.tried, p.chosen = time.Time{}, false
-		if p.alone && (now.Sub(p.paused) < aloneWorth*p.aloneHold || !p.claimEnd.IsZero() && now.After(p.claimEnd.Add(aloneWorth*p.aloneHold))) {
+		if p.alone && !p.searching && (now.Sub(p.paused) < aloneWorth*p.aloneHold || !p.claimEnd.IsZero() && now.After(p.claimEnd.Add(aloneWorth*p.aloneHold))) {
 			p.alone = false
 		}
 	}
@@ -316,8 +320,9 @@ type windowModel struct {
 	// (refusedFloor).
 	openerRefused bool
 	// searchFrom is when the latest refusal that paused the pool and was
-	// no window opener's came, searchStep the pause the latest opener's
-	// refusal added to what the server stated (refusedFloor); zero none.
+	// no window opener's came, searchStep the least pause the latest
+	// opener's refusal asks where no claim is taken (refusedFloor); zero
+	// none.
 	searchFrom time.Time
 	searchStep time.Duration
 	// sawReset: a counter was seen come back whole, a window's first
@@ -867,6 +872,7 @@ func (w *windowModel) throttled(now, sent time.Time) bool {
 	// The window the pacer opened after a pause had not ended when its
 	// first request, sent alone, arrived (refusedFloor).
 	w.openerRefused = w.hi == 0 && w.pacer.alone && w.pacer.opened && !sent.IsZero() && sent.Equal(w.pacer.open)
+	w.pacer.searching = w.openerRefused
 	switch {
 	case !w.openerRefused:
 		w.searchFrom, w.searchStep = now, 0
@@ -995,9 +1001,11 @@ func (w *windowModel) policyTolerance() time.Duration {
 // outlasted that. Either waits for the server's claim of the window's end
 // while it lies ahead and the model saw no reset of its own (taken). Past
 // the claim, or where it is not taken, the opener's refusals search for
-// the end in steps that double from a searchSplit-th of the time since
-// the refusal that began the search (searchFrom, the first that was no
-// opener's), none past a claim ahead: a 429 a step at most.
+// the end in steps, none past a claim ahead: the first a searchSplit-th of
+// the time since the refusal that began the search (searchFrom, the first
+// that was no opener's), doubled at each opener refused since (one that
+// waited for the claim too). Each window the search opens sends its first
+// request alone (windowPacer.searching), so a step costs a 429 at most.
 //
 // go-limiter names its window's end as a date to the second, truncated:
 // read against a server clock known to the second, its Retry-After ended

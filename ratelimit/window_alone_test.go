@@ -7,7 +7,8 @@ import (
 )
 
 // TestWindowEarlyResumeAlone: go-limiter at 100 per 1s, 200 rows, with 8
-// and 16 workers, the run starting at four points of a second. go-limiter
+// and 16 workers, the run starting at five points of a second (the
+// simulation's own and four more). go-limiter
 // names its window's end as a date to the second, truncated: the first
 // window's quota went by 0.12s, and the refusals' Retry-After ended the
 // pause at the next whole second, up to most of a second before the
@@ -17,14 +18,15 @@ import (
 // trip, and the fifth such pause gave the model up for a bucket: 18-47
 // 429s and 0.40-0.67 of the ideal in 1 seed of 20 with 8 workers and 3
 // with 16, at every start but the whole second (the real server, 16
-// workers: 3 runs of 6 with 66-89 429s, two of them 0.43-0.45). Now the
+// workers: 4 runs of 9 with 66-89 429s, three of them 0.43-0.45). Now the
 // window the pacer opens after such a pause sends its first request alone
 // (windowPacer.alone), and that request refused, or a refusal with no
 // usable wait, waits for the server's claim of the window's end
 // (refusedFloor): every run at 0.89 or more (0.96-0.99 but one seed, whose
 // 0.89 has nothing to do with refusals: it draws none) with at most 2
 // 429s with 8 workers and 11 with 16, learning a fixed window of
-// 1-1.05s.
+// 1-1.05s. Judged with some margin: 0.85, three quarters of a pool's worth
+// of 429s.
 func TestWindowEarlyResumeAlone(t *testing.T) {
 	old := simEpoch
 	defer func() { simEpoch = old }()
@@ -48,9 +50,9 @@ func TestWindowEarlyResumeAlone(t *testing.T) {
 					}
 					eff := idealFixedN(rows, 100, time.Second).Seconds() / res.wall.Seconds()
 					st := res.stats
-					if eff < 0.85 || res.throttled > conc || st.LearnedModel != ModelFixedWindow || st.LearnedWindow < time.Second || st.LearnedWindow > 1050*time.Millisecond {
-						t.Errorf("seed %d: eff %.2f, %d 429s of %d requests, learned %q window %v; want 0.85 or more, a pool's worth of 429s at most, a fixed window of 1-1.05s",
-							seed, eff, res.throttled, res.requests, st.LearnedModel, st.LearnedWindow)
+					if eff < 0.85 || res.throttled > 3*conc/4 || st.LearnedModel != ModelFixedWindow || st.LearnedWindow < time.Second || st.LearnedWindow > 1050*time.Millisecond {
+						t.Errorf("seed %d: eff %.2f, %d 429s of %d requests, learned %q window %v; want 0.85 or more, at most %d 429s, a fixed window of 1-1.05s",
+							seed, eff, res.throttled, res.requests, st.LearnedModel, st.LearnedWindow, 3*conc/4)
 					}
 					most = max(most, res.throttled)
 				}

@@ -10,10 +10,12 @@
 // the rate).
 //
 // With -seeds it compares each cell (cell, workers, mode) by its runs
-// over all its seeds instead: the mean efficiency and the 429s summed.
-// Two seeds a cell make each run a coin toss where a probe may land either
-// side of a reset; a table of ten seeds (BULKSEND_SWEEP_SEEDS=10) read so
-// tells a change from that noise.
+// over its seeds instead, those both tables hold: the mean efficiency and
+// the 429s summed (-refused applies to the sums; pins over the rate
+// compares a cell's pinned sum with its adaptive one). Two seeds a cell
+// make each run a coin toss where a probe may land either side of a
+// reset; a table of ten seeds (BULKSEND_SWEEP_SEEDS=10) read so tells a
+// change from that noise.
 package main
 
 import (
@@ -61,6 +63,17 @@ func parseLine(line string) (run, error) {
 		return run{}, fmt.Errorf("requests %q", f[6])
 	}
 	return run{key: strings.Join(f[:4], " | "), group: strings.Join([]string{f[0], f[1], f[3]}, " | "), mode: f[3], eff: eff, refused: refused, requests: requests}, nil
+}
+
+// shared is the runs of a that b holds too.
+func shared(a, b map[string]run) map[string]run {
+	out := map[string]run{}
+	for k, r := range a {
+		if _, ok := b[k]; ok {
+			out[k] = r
+		}
+	}
+	return out
 }
 
 // pool merges each cell's runs over its seeds into one, keyed by group:
@@ -160,6 +173,9 @@ func compare(w io.Writer, before, after string, dEff float64, dRefused int, seed
 	}
 	what := "runs"
 	if seeds {
+		// Only the runs both tables hold: a pinned run exists only where
+		// the adaptive run learned flags, and two tables may differ there.
+		a, b = shared(a, b), shared(b, a)
 		a, b, what = pool(a), pool(b), "cells"
 	}
 	keys := make([]string, 0, len(a))

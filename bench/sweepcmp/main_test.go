@@ -117,9 +117,11 @@ func TestCompareSeeds(t *testing.T) {
 		"x\t8\t1\tadaptive\t0.900\t0\t200\t-\t-\n" +
 		"x\t8\t2\tadaptive\t0.500\t0\t200\t-\t-\n"
 	// Seed 1 worse and seed 2 better by more: per run both moved, per
-	// cell the mean went up.
+	// cell the mean went up. The pinned run of seed 3 is in one table
+	// only: it is left out of the cell's mean.
 	after := "x\t8\t1\tadaptive\t0.800\t0\t200\t-\t-\n" +
-		"x\t8\t2\tadaptive\t0.800\t0\t200\t-\t-\n"
+		"x\t8\t2\tadaptive\t0.800\t0\t200\t-\t-\n" +
+		"x\t8\t3\tpinned\t0.100\t50\t250\t-\t-\n"
 	a, b := filepath.Join(dir, "a.tsv"), filepath.Join(dir, "b.tsv")
 	for name, text := range map[string]string{a: before, b: after} {
 		if err := os.WriteFile(name, []byte(text), 0o600); err != nil {
@@ -132,6 +134,9 @@ func TestCompareSeeds(t *testing.T) {
 	}
 	if err := compare(&cells, a, b, 0.03, 3, true); err != nil {
 		t.Fatal(err)
+	}
+	if strings.Contains(cells.String(), "pinned:") {
+		t.Errorf("per cell: a pinned run in one table only was compared:\n%s", cells.String())
 	}
 	if !strings.Contains(runs.String(), "adaptive: 2 runs, 1 worse, 1 better; mean eff 0.700 -> 0.800") {
 		t.Errorf("per run:\n%s", runs.String())
