@@ -1068,8 +1068,9 @@ func (w *windowModel) plan() {
 			// probes beyond the quota at doubling offsets find the
 			// reset; else they are planned over as the answers come.
 			// In a pool of more than two, the window's first request
-			// goes alone and the rest with its answer (alone): a pause
-			// that ended before the server's window did costs one 429,
+			// goes alone, the rest two round trips later or once its
+			// answer shows the counter whole (alone): a pause that
+			// ended before the server's window did costs one 429,
 			// not the pool's worth, and its refusal tells the model so
 			// (refusedFloor). A pool of two saves one at most, and the
 			// hold parted its pairs: a log of 3 per 1s with httprate's
