@@ -23,6 +23,11 @@ import (
 // refused or not, a probe landing either side of a reset): a change to
 // the engine flips some either way. With ten, compare the cells' means
 // (sweepcmp -seeds) to tell a change from that noise.
+// BULKSEND_SWEEP_START sets where in a second the runs start (the
+// simulation's own .370s unless set, as a duration: 890ms): a server
+// that names instants to the second (go-limiter's dates) behaves
+// differently at each, and go-limiter's storm after an early pause showed
+// at every start but the whole second (TestWindowEarlyResumeAlone).
 //
 // The grid: buckets, fixed windows (from the first request and aligned,
 // refusals counted or not, six header styles), sliding logs and counters
@@ -56,6 +61,15 @@ func TestSweep(t *testing.T) {
 			t.Fatalf("BULKSEND_SWEEP_ROWS=%q: want a whole number of rows above 0", v)
 		}
 		rows = n
+	}
+	if v := os.Getenv("BULKSEND_SWEEP_START"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d >= time.Second {
+			t.Fatalf("BULKSEND_SWEEP_START=%q: want a duration under a second, as 890ms", v)
+		}
+		old := simEpoch
+		simEpoch = time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC).Add(d)
+		defer func() { simEpoch = old }()
 	}
 	seeds := uint64(2)
 	if v := os.Getenv("BULKSEND_SWEEP_SEEDS"); v != "" {
