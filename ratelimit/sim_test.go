@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"testing"
 	"time"
 )
 
@@ -24,6 +25,15 @@ import (
 // simEpoch is the virtual time a run starts at: not on a whole second, as a
 // real run never is, so one-second header precision shows.
 var simEpoch = time.Date(2026, 12, 3, 12, 0, 0, 370_000_000, time.UTC)
+
+// startSimAt moves simEpoch to d past its whole second for the rest of
+// t (a test, or one of its subtests): where in a second a run starts
+// decides what a server that names instants to the second says.
+func startSimAt(t testing.TB, d time.Duration) {
+	old := simEpoch
+	simEpoch = old.Truncate(time.Second).Add(d)
+	t.Cleanup(func() { simEpoch = old })
+}
 
 // simServer is a rate limiter as a server runs it, in virtual time: serve
 // answers a request that arrives at at.

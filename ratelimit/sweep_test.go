@@ -36,8 +36,8 @@ import (
 // Flask-Limiter's moving window, at 15 per 150ms, 100 per 1s, 10 per 1s,
 // 3 per 1s and 50 per 500ms (a window under a second, but not a short
 // one: express-rate-limit states it as w=1, and as 0.5sec in its
-// policy's name), with 1, 2, 8 and 16 workers, two seeds (or more), on a loaded
-// machine (timers up to 2ms late, one answer in 20 up to 10ms late). Each
+// policy's name), with 1, 2, 8 and 16 workers, two seeds (or more), on a
+// loaded machine (timers up to 2ms late, one answer in 20 up to 10ms late). Each
 // run must deliver every row; the rest is measured, not judged: the
 // targeted tests judge.
 func TestSweep(t *testing.T) {
@@ -67,9 +67,7 @@ func TestSweep(t *testing.T) {
 		if err != nil || d < 0 || d >= time.Second {
 			t.Fatalf("BULKSEND_SWEEP_START=%q: want a duration under a second, as 890ms", v)
 		}
-		old := simEpoch
-		simEpoch = time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC).Add(d)
-		defer func() { simEpoch = old }()
+		startSimAt(t, d)
 	}
 	seeds := uint64(2)
 	if v := os.Getenv("BULKSEND_SWEEP_SEEDS"); v != "" {

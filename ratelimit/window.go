@@ -96,9 +96,7 @@ func (p *windowPacer) reserve(now time.Time) time.Duration {
 	if p.open.IsZero() || !now.Before(p.end()) {
 		p.open, p.sent, p.anchored, p.opened = now, 0, false, true
 		p.tried, p.chosen = time.Time{}, false
-		if p.alone && !p.searching && (now.Sub(p.paused) < aloneWorth*p.aloneHold || !p.claimEnd.IsZero() && now.After(p.claimEnd.Add(aloneWorth*p.aloneHold))) {
-			p.alone = false
-		}
+		p.alone = p.alone && p.aloneStill(now)
 	}
 	burst := p.allowance - len(p.probes)
 	if p.trying() || p.tight() {
@@ -147,6 +145,18 @@ func (p *windowPacer) reserve(now time.Time) time.Duration {
 	}
 	p.sent++
 	return 0
+}
+
+// aloneStill reports whether a window opened at now still sends its first
+// request alone (alone): while searching, always; else where the pause
+// lasted aloneWorth holds or more and did not end longer than that after
+// the server's claimed end.
+func (p *windowPacer) aloneStill(now time.Time) bool {
+	if p.searching {
+		return true
+	}
+	long := aloneWorth * p.aloneHold
+	return now.Sub(p.paused) >= long && (p.claimEnd.IsZero() || !now.After(p.claimEnd.Add(long)))
 }
 
 // tight reports whether the requests the run has yet to send fill the
@@ -1023,8 +1033,8 @@ func (w *windowModel) refusedFloor(now time.Time, hinted bool) time.Duration {
 		return 0
 	}
 	var ahead time.Duration
-	if claim, _ := w.claims(); claim > 0 {
-		ahead = w.startSent.Add(claim).Sub(now)
+	if end := w.claimEnd(); !end.IsZero() {
+		ahead = end.Sub(now)
 	}
 	// A claim is taken until the model saw a reset of its own: a
 	// window's end named to the second is no measure of a window under
@@ -1040,6 +1050,15 @@ func (w *windowModel) refusedFloor(now time.Time, hinted bool) time.Duration {
 		return w.searchStep
 	}
 	return 0
+}
+
+// claimEnd is when the server claims the current window ends (claims,
+// from its first request's send); zero without a claim.
+func (w *windowModel) claimEnd() time.Time {
+	if claim, _ := w.claims(); claim > 0 {
+		return w.startSent.Add(claim)
+	}
+	return time.Time{}
 }
 
 // length is the window's length as the pacer times it: the stated one
@@ -1076,10 +1095,7 @@ func (w *windowModel) plan() {
 			// hold parted its pairs: a log of 3 per 1s with httprate's
 			// headers and 2 workers ran at 0.42 of the ideal, not 0.63.
 			if w.inFlight > 2 {
-				p.alone, p.aloneHold, p.claimEnd = true, 2*w.rtt, time.Time{}
-				if claim, _ := w.claims(); claim > 0 {
-					p.claimEnd = w.startSent.Add(claim)
-				}
+				p.alone, p.aloneHold, p.claimEnd = true, 2*w.rtt, w.claimEnd()
 			}
 			for d := max(w.lo, w.rtt, time.Millisecond); d < time.Minute; {
 				d *= 2

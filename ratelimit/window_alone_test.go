@@ -28,18 +28,16 @@ import (
 // 1-1.05s. Judged with some margin: 0.85, three quarters of a pool's worth
 // of 429s.
 func TestWindowEarlyResumeAlone(t *testing.T) {
-	old := simEpoch
-	defer func() { simEpoch = old }()
+	own := simEpoch
 	for _, start := range []time.Duration{-1, 0, 300 * time.Millisecond, 600 * time.Millisecond, 890 * time.Millisecond} {
 		for _, conc := range []int{8, 16} {
 			name := fmt.Sprintf("start %v, %d workers", start, conc)
 			if start < 0 {
-				name = fmt.Sprintf("start %s, %d workers", old.Format(".000"), conc)
+				name = fmt.Sprintf("start %s, %d workers", own.Format(".000"), conc)
 			}
 			t.Run(name, func(t *testing.T) {
-				simEpoch = old
 				if start >= 0 {
-					simEpoch = time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC).Add(start)
+					startSimAt(t, start)
 				}
 				const rows = 200
 				most := 0
