@@ -462,9 +462,22 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 			// here, but it gives nothing back for a window after a burst.
 			w := a.win
 			a.idleLeft, a.idleSent = w.left, w.leftSent
+			taken := a.acceptedBetween(w.leftSent, sent)
+			if w.pastQuota {
+				// The counter never came back, yet let this one
+				// through after the window's quota: it took what
+				// went since the window's first request, this one
+				// aside (a log's quota a window, no more).
+				a.idleLeft, a.idleSent = remaining+1, w.startSent
+				taken = a.acceptedBetween(w.startSent.Add(-time.Nanosecond), sent)
+			}
 			a.win, a.sliding = nil, true
-			a.measureRefill(sent, remaining, a.acceptedBetween(w.leftSent, sent))
+			a.measureRefill(sent, remaining, taken)
 			a.capSliding(w)
+			if remaining == 0 {
+				// Read empty: the next request an interval from now.
+				a.emptied = true
+			}
 		}
 		return 0
 	}
@@ -656,6 +669,13 @@ func (a *adaptive) refill(sent, now time.Time, remaining int, reset time.Duratio
 	}
 	a.measureRefill(sent, remaining, 0)
 	return true
+}
+
+// poolOverQuota reports whether the pool holds more requests than the
+// server's whole quota: sent at once, some are refused however full the
+// counter.
+func (a *adaptive) poolOverQuota() bool {
+	return a.burstSize() < a.inFlight
 }
 
 // capSliding bounds the first pace of a sliding window that the

@@ -417,9 +417,14 @@ func simCases() []simCase {
 		}, idealSliding(100, w1), 0.56, 0.03, 0, 0.72, 0},
 		// (0.59 with 15 429s, 3.6%, before the pacer started afresh at
 		// an empty counter.)
+		// Told a sliding window at its first window's 11th request
+		// since session 30 (pastQuota), not after a second window's
+		// burst: seed 1 0.73 -> 0.67, pinned 0.86 -> 0.80. Over 20
+		// seeds adaptive 0.74 -> 0.71, pinned 0.82 -> 0.81; on a loaded
+		// machine (10 seeds) 0.68 -> 0.75 and pinned 0.79 -> 0.82.
 		{"sliding counter 10/1s from first request, counters, refused count", func() simServer {
 			return &simSliding{limit: 10, window: w1, haproxy: true, countRefused: true, style: styleHTTPRate}
-		}, idealSliding(10, w1), 0.70, 0.03, 0, 0.85, 0},
+		}, idealSliding(10, w1), 0.65, 0.03, 0, 0.78, 0},
 		// A concurrency limit (Twilio, nginx's limit_conn): 4 at a time,
 		// 20ms each, as the sandbox's --model concurrency --burst 4
 		// --latency 20ms. The ideal leaves out the round trip (about 1ms

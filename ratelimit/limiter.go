@@ -1022,7 +1022,11 @@ func (l *Limiter) applyAdaptive(now time.Time) {
 			// reads (httprate at 15 per 150ms: 0.80 of the ideal, 0.61
 			// with the reservations given back whole and the pool
 			// paced by the new pace alone).
-			l.wakeRequeued()
+			if l.adapt.sliding && l.adapt.poolOverQuota() {
+				l.wakeWaiters()
+			} else {
+				l.wakeRequeued()
+			}
 		}
 	}
 }

@@ -335,6 +335,16 @@ type windowModel struct {
 	// none.
 	searchFrom time.Time
 	searchStep time.Duration
+	// pastQuota: the model was handed back (answered false) for a
+	// request accepted past the window's quota that found the counter
+	// no higher than it was: the counter let it through, a window's worth
+	// of ours counted before it, without coming back whole.
+	pastQuota bool
+	// lastLeft is the latest accepted answer's counter, in any window
+	// (left keeps the current window's low), lastSent and lastRecv
+	// its request's send and answer times.
+	lastLeft           int
+	lastSent, lastRecv time.Time
 	// sawReset: a counter was seen come back whole, a window's first
 	// request (opened, or the reset fixedWindowShows started the model
 	// from). Until then the reordering slack in answered is not given
@@ -594,9 +604,23 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 		}
 	}
 	idx = max(idx, w.before)
+	// past: the request went after the window's quota of ours, all
+	// placed exactly, none of those before it still in flight. It was
+	// accepted, so a later window took it.
+	past := idx >= w.quota && w.exact() && !w.openBefore(sent)
+	left, leftSent, leftRecv := w.left, w.leftSent, w.leftRecv
+	fromLast := past && w.lastSent.After(leftSent) && remaining > w.lastLeft
+	if fromLast {
+		// A counter that shows more left than the latest reading, in
+		// any window (left is the current window's low), came back
+		// after it too: that reading is the one to compare, its
+		// request counted before the counter came back.
+		left, leftSent, leftRecv = w.lastLeft, w.lastSent, w.lastRecv
+	}
 	// A request sent a round trip after another arrived after it: if its
-	// counter shows more left, the counter went up in between.
-	if sent.Sub(w.leftSent) > w.rtt && sent.After(w.leftRecv) && remaining > w.left {
+	// counter shows more left, the counter went up in between. One past
+	// the quota went in a later window, whatever it shows.
+	if sent.Sub(leftSent) > w.rtt && sent.After(leftRecv) && (remaining > left || past) {
 		// A new window counted quota-1-remaining requests before this
 		// one: they must be ours, sent since the counter was last seen
 		// going down. If not, it came back part of the way.
@@ -607,7 +631,7 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 		// request itself is one of the sends.
 		// A refused request reached the old window still full: those
 		// sent a round trip before it were counted there too.
-		from := w.leftSent
+		from := leftSent
 		if w.refusedSent.After(from) && w.refusedSent.Before(sent) {
 			from = w.refusedSent
 		}
@@ -629,6 +653,9 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 				n--
 			}
 		}
+		if fromLast {
+			n--
+		}
 		// Under load a request may start late and arrive after ours
 		// sent a little after it: those sent within a round trip after
 		// it may have been counted first too.
@@ -641,6 +668,7 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 		taken, slack := w.quota-1-remaining, min(w.inFlight, w.quota/4)
 		switch {
 		case taken > max(n+later, 0)+slack:
+			w.pastQuota = remaining <= left
 			return false
 		case taken > 0 && n+later <= 0 && !w.sawReset && w.unexplained(sent):
 			return false
@@ -649,10 +677,17 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 			// decide (suspect).
 			w.suspect, w.suspectRTT = sent, w.rtt
 		}
+		if idx >= w.quota && sent.After(w.lastSent) {
+			w.lastLeft, w.lastSent, w.lastRecv = remaining, sent, recv
+		}
 		return true
 	}
 	if idx >= w.quota {
-		// Counted in a later window whose first answer is still to come.
+		// Counted in a later window whose first answer is still to come
+		// (or, not placed exactly, in this one).
+		if sent.After(w.lastSent) {
+			w.lastLeft, w.lastSent, w.lastRecv = remaining, sent, recv
+		}
 		return true
 	}
 	// Still counted in the window that startSent opened.
@@ -669,6 +704,9 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 	}
 	if remaining < w.left || sent.After(w.leftSent) {
 		w.left, w.leftSent, w.leftRecv = remaining, sent, recv
+	}
+	if sent.After(w.lastSent) {
+		w.lastLeft, w.lastSent, w.lastRecv = remaining, sent, recv
 	}
 	if lo := sent.Sub(w.startRecv); lo > w.lo && (w.hi == 0 || lo < w.hi || !w.aligned) {
 		// Past hi, it says the window opened before startSent (narrow).
@@ -705,6 +743,26 @@ func (w *windowModel) unexplained(sent time.Time) bool {
 		}
 	}
 	return true
+}
+
+// exact reports whether our sends since the window's first request
+// place a request exactly: the window's first answer showed the counter
+// whole, or the window is the run's first, begun with our first request
+// and the counter as it stood then (before counts what the counter
+// showed taken).
+func (w *windowModel) exact() bool {
+	return w.whole || !w.sawReset && w.startSent.Equal(w.anchor.last)
+}
+
+// openBefore reports whether one of our requests that left before t is
+// still in flight.
+func (w *windowModel) openBefore(t time.Time) bool {
+	for _, o := range w.open {
+		if o.Before(t) {
+			return true
+		}
+	}
+	return false
 }
 
 // inFlightNear reports whether one of our requests that left within d of
