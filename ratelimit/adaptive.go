@@ -465,9 +465,11 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 			taken := a.acceptedBetween(w.leftSent, sent)
 			if w.pastQuota {
 				// The counter never came back, yet let this one
-				// through after the window's quota: it took what
-				// went since the window's first request, this one
-				// aside (a log's quota a window, no more).
+				// through after the window's quota: the refill is
+				// what went from the window's first request on (it
+				// included, acceptedBetween being open) up to this
+				// one, which is left out: a log gives a window's
+				// quota back a window after, no more.
 				a.idleLeft, a.idleSent = remaining+1, w.startSent
 				taken = a.acceptedBetween(w.startSent.Add(-time.Nanosecond), sent)
 			}
@@ -671,9 +673,9 @@ func (a *adaptive) refill(sent, now time.Time, remaining int, reset time.Duratio
 	return true
 }
 
-// poolOverQuota reports whether the pool holds more requests than the
-// server's whole quota: sent at once, some are refused however full the
-// counter.
+// poolOverQuota reports whether the pool is larger than the server's
+// whole quota: all of it sent at once, some are refused however full
+// the counter.
 func (a *adaptive) poolOverQuota() bool {
 	return a.burstSize() < a.inFlight
 }

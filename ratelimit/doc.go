@@ -380,16 +380,17 @@
 // the way.
 //
 // So is a request accepted past the window's quota of ours (pastQuota),
-// once our sends place it exactly (the window's first answer showed the
-// counter whole, or the window is the run's first) and none sent before
-// it is still in flight: a fixed window took it only in a later window,
+// once our sends place it (the window's first answer showed the counter
+// whole, or the window is the run's first; those sent within a round
+// trip before it may have reached the server after it) and none sent
+// before it is still in flight: a fixed window took it only in a later window,
 // which showed its first request whole, and its own counter can have
 // counted no more of ours than were sent since the latest reading. Such
 // a request used to count as one of a later window whose first answer
 // was still to come, and went unread: at a quota of three a sliding
-// counter read after a quiet spell shows a fixed window's reset, and
-// paced a few requests a window from then on, one read 0 or 1 left
-// window after window was never compared. go-chi/httprate's counter, HAProxy's
+// counter read after a quiet spell shows a fixed window's reset, and,
+// paced a few requests a window from then on, requests that read 0 or 1
+// left window after window were never compared. go-chi/httprate's counter, HAProxy's
 // and a log at 3 per 1s with 8 and 16 workers were learned as fixed
 // windows of 3 per 1.2-2s in 24 runs of 68, whose flags (--window fixed)
 // sent the quota at once into a counter still holding the window before
@@ -400,6 +401,12 @@
 // where the counter never came back: measured from the lowest reading,
 // one request in the 0.19s after it, a counter at 100 per 1s was paced
 // at 5/s.
+//
+// Without those conditions, a window model begun from a reading mid-run
+// handed back a bucket of 6 at 50/s whose answers came out of order
+// (TestBucketAnswersOutOfOrder), and requests waiting up to 30ms for a
+// CPU made a fixed window of 100 per 1s spill into a fifth window
+// (TestWindowLoadedNoSpill).
 //
 // Handed back with the counter read empty, the next request leaves an
 // interval after the answer (emptied), not at once: at once it was

@@ -340,11 +340,13 @@ type windowModel struct {
 	// no higher than it was: the counter let it through, a window's worth
 	// of ours counted before it, without coming back whole.
 	pastQuota bool
-	// lastLeft is the latest accepted answer's counter, in any window
-	// (left keeps the current window's low), lastSent and lastRecv
-	// its request's send and answer times.
+	// lastLeft is the counter of the latest request whose accepted
+	// answer answered read past the window's opener, in this window or
+	// a later one (left keeps this window's low; openers are not
+	// recorded), lastSent and lastRecv its send and answer times.
 	lastLeft           int
 	lastSent, lastRecv time.Time
+	lastCounted        bool // that request is among counted
 	// sawReset: a counter was seen come back whole, a window's first
 	// request (opened, or the reset fixedWindowShows started the model
 	// from). Until then the reordering slack in answered is not given
@@ -532,6 +534,7 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 	// warms up (a JIT, a first connection) over some tens of answers.
 	w.rtt = max(recv.Sub(sent), w.rtt-w.rtt/16)
 	w.blind = 0
+	w.pastQuota = false
 	if w.hi == 0 && !w.lostRef.IsZero() && sent.After(w.lostRef) && remaining >= 0 && remaining < w.quota-1 {
 		// Accepted, sent after a refused request, and no reset seen
 		// yet: a fixed window refuses all until its reset, which
@@ -604,12 +607,10 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 		}
 	}
 	idx = max(idx, w.before)
-	// past: the request went after the window's quota of ours, all
-	// placed exactly, none of those before it still in flight. It was
-	// accepted, so a later window took it.
-	past := idx >= w.quota && w.exact() && !w.openBefore(sent)
+	past := w.pastQuotaOf(sent)
 	left, leftSent, leftRecv := w.left, w.leftSent, w.leftRecv
-	fromLast := past && w.lastSent.After(leftSent) && remaining > w.lastLeft
+	fromLast := past && w.lastSent.After(leftSent) && remaining > w.lastLeft &&
+		sent.Sub(w.lastSent) > w.rtt && sent.After(w.lastRecv)
 	if fromLast {
 		// A counter that shows more left than the latest reading, in
 		// any window (left is the current window's low), came back
@@ -653,7 +654,10 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 				n--
 			}
 		}
-		if fromLast {
+		if fromLast && !w.lastCounted {
+			// The latest reading's request, counted before the
+			// counter came back (the loop above took it off if its
+			// answer showed it in this window).
 			n--
 		}
 		// Under load a request may start late and arrive after ours
@@ -677,17 +681,16 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 			// decide (suspect).
 			w.suspect, w.suspectRTT = sent, w.rtt
 		}
-		if idx >= w.quota && sent.After(w.lastSent) {
-			w.lastLeft, w.lastSent, w.lastRecv = remaining, sent, recv
+		if idx >= w.quota {
+			w.noteLast(sent, recv, remaining, false)
 		}
 		return true
 	}
 	if idx >= w.quota {
 		// Counted in a later window whose first answer is still to come
-		// (or, not placed exactly, in this one).
-		if sent.After(w.lastSent) {
-			w.lastLeft, w.lastSent, w.lastRecv = remaining, sent, recv
-		}
+		// (or in this one: not placed exactly, or answered within a
+		// round trip of the reading compared).
+		w.noteLast(sent, recv, remaining, false)
 		return true
 	}
 	// Still counted in the window that startSent opened.
@@ -705,9 +708,7 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 	if remaining < w.left || sent.After(w.leftSent) {
 		w.left, w.leftSent, w.leftRecv = remaining, sent, recv
 	}
-	if sent.After(w.lastSent) {
-		w.lastLeft, w.lastSent, w.lastRecv = remaining, sent, recv
-	}
+	w.noteLast(sent, recv, remaining, true)
 	if lo := sent.Sub(w.startRecv); lo > w.lo && (w.hi == 0 || lo < w.hi || !w.aligned) {
 		// Past hi, it says the window opened before startSent (narrow).
 		w.narrow(lo, w.hi)
@@ -737,21 +738,51 @@ func (w *windowModel) unexplained(sent time.Time) bool {
 	if w.whole && w.startRecv.After(w.leftSent) {
 		return false
 	}
-	for _, o := range w.open {
-		if o.Before(sent) {
-			return false
-		}
-	}
-	return true
+	return !w.openBefore(sent)
 }
 
-// exact reports whether our sends since the window's first request
-// place a request exactly: the window's first answer showed the counter
-// whole, or the window is the run's first, begun with our first request
-// and the counter as it stood then (before counts what the counter
-// showed taken).
-func (w *windowModel) exact() bool {
-	return w.whole || !w.sawReset && w.startSent.Equal(w.anchor.last)
+// pastQuotaOf reports whether the request sent at sent, accepted, went
+// after the window's quota of ours, however its burst reached the
+// server: a later window took it. Our sends place it only when the
+// window's first answer showed the counter whole, none of ours left
+// more than a round trip before that request (opened keeps none such;
+// one taken for the window's first late does), or the window is the run's
+// first, begun with our first request, before what the counter showed
+// taken then. The request is one of the sends (not one the model began
+// with), none of ours sent before it is still in flight, and those sent
+// within a round trip before it may have reached the server after it.
+func (w *windowModel) pastQuotaOf(sent time.Time) bool {
+	ahead := 0
+	switch {
+	case w.whole:
+		for _, t := range w.sends {
+			if t.Before(w.startSent.Add(-w.rtt)) {
+				return false
+			}
+		}
+	case !w.sawReset && w.startSent.Equal(w.anchor.last):
+		ahead = w.before
+	default:
+		return false
+	}
+	own := false
+	for _, t := range w.sends {
+		switch {
+		case !t.After(sent.Add(-w.rtt)):
+			ahead++
+		case !t.After(sent):
+			own = true
+		}
+	}
+	return own && ahead >= w.quota && !w.openBefore(sent)
+}
+
+// noteLast records an accepted answer's counter read past the window's
+// opener (lastLeft), counted in this window as its answer showed or not.
+func (w *windowModel) noteLast(sent, recv time.Time, remaining int, counted bool) {
+	if sent.After(w.lastSent) {
+		w.lastLeft, w.lastSent, w.lastRecv, w.lastCounted = remaining, sent, recv, counted
+	}
 }
 
 // openBefore reports whether one of our requests that left before t is
