@@ -374,6 +374,11 @@ type adaptive struct {
 	// seenRefused: a request was refused since the latest accepted one
 	// kept in seen.
 	seenRefused bool
+	// calmFrom is when the latest refusal came (zero before any),
+	// calmN how many requests sent after it were accepted, the first
+	// and latest of them sent at calmFirst and calmLast (calmRate).
+	calmFrom, calmFirst, calmLast time.Time
+	calmN                         int
 	// refusedAt is the first refused requests (pinSeenMax), as Done
 	// named them: quotaOneWindow's lower bounds, and a log's places and
 	// readings where it counts them (tryLog).
@@ -418,6 +423,7 @@ func newAdaptive(ceiling rate.Limit, burst, inFlight int) *adaptive {
 func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset time.Duration, second time.Time) time.Duration {
 	a.successes++
 	a.lastRecv = now
+	a.noteCalm(sent)
 	if sent.After(a.takenLast) {
 		a.takenLast = sent
 	}
@@ -1044,6 +1050,7 @@ func (a *adaptive) windowBounds(sent, recv time.Time) (lo, hi time.Duration, ok 
 // request before it.
 func (a *adaptive) throttled(now time.Time, pause, closest time.Duration) {
 	a.seenRefused = true
+	a.calmFrom, a.calmFirst, a.calmLast, a.calmN = now, time.Time{}, time.Time{}, 0
 	if a.oneAtATime() {
 		a.oneRefused(a.refusedSent)
 		defer a.oneFit()
@@ -1245,6 +1252,45 @@ func (a *adaptive) noteAccepted(sent time.Time) {
 	}
 	a.sentLog = slices.Insert(a.sentLog, i, sent)
 }
+
+// noteCalm counts an accepted request sent at sent for calmRate.
+func (a *adaptive) noteCalm(sent time.Time) {
+	if !sent.After(a.calmFrom) {
+		return
+	}
+	a.calmN++
+	if a.calmFirst.IsZero() || sent.Before(a.calmFirst) {
+		a.calmFirst = sent
+	}
+	if sent.After(a.calmLast) {
+		a.calmLast = sent
+	}
+}
+
+// calmRate bounds from below what the server sustains by what it
+// accepted since the latest refusal, n requests sent over calmFirst to
+// calmLast (T): a bucket of B, or a log of B per window, accepts no more
+// than B over its rate in any stretch, and a fixed window of B no more
+// than 2B (a window at each end), so it sustains (n-2B)/T at least. Only
+// a stretch of calmMin or more, and calmBursts quotas: shorter, what the
+// server held at its start weighs too much. It is what a sliding
+// window's summary learns at least: the rate its counter's fill and our
+// sends' span show allows a request and a half under its quota, half the
+// quota at 3, and a bucket of 3 at 3/s told sliding at its first window
+// was learned at 1.95/s where the run sustained 3/s.
+func (a *adaptive) calmRate() float64 {
+	b := a.burstSize()
+	d := a.calmLast.Sub(a.calmFirst)
+	if a.calmN < calmBursts*max(b, 1) || d < calmMin {
+		return 0
+	}
+	return float64(a.calmN-2*b) / d.Seconds()
+}
+
+const (
+	calmMin    = 10 * time.Second
+	calmBursts = 4
+)
 
 // sustained bounds the bucket's rate from below by what it accepted up to
 // now: no bucket of size B accepts more than B + r*L requests in a stretch

@@ -1183,11 +1183,17 @@ func (l *Limiter) Stats() Stats {
 			s.LearnedModel, s.LearnedWindow = ModelFixedWindow, l.adapt.ra.hi
 		case s.LearnedRate > 0 && l.adapt.sliding:
 			s.LearnedModel = ModelSlidingWindow
+			logged := false
 			if q := l.adapt.burstSize(); l.adapt.limitSaid > 0 {
 				if w, ok := logWindow(l.adapt.seen, q, l.openFrom()); ok {
 					// A log: its quota back whole a window after.
 					s.LearnedBurst, s.LearnedWindow, s.LearnedRate = q, w, float64(q)/w.Seconds()
+					logged = true
 				}
+			}
+			if !logged {
+				// No less than it was seen to sustain (calmRate).
+				s.LearnedRate = math.Max(s.LearnedRate, l.adapt.calmRate())
 			}
 		case s.LearnedRate > 0:
 			s.LearnedModel = ModelBucket

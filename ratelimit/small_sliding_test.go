@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"fmt"
+	"math"
 	"testing"
 	"time"
 )
@@ -69,4 +70,83 @@ func TestSmallSlidingNotFixed(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestPinnedSlidingNotUnderSustained runs buckets of 3 at 3/s with
+// RateLimit-* counters (the limit their burst, or their rate) with 1 and
+// 2 workers, told a sliding window at their first window (a request
+// accepted past its quota). The sliding window's learned rate keeps a
+// request and a half of its quota spare, half of a quota of 3: learned at
+// 1.95/s where the run sustained 3/s, the pinned flags ran at 0.62-0.64
+// of the ideal with one worker, 0.83-0.91 with two. No less than the run
+// sustained since its latest refusal (calmRate), they run at 0.93 and
+// draw no 429.
+func TestPinnedSlidingNotUnderSustained(t *testing.T) {
+	for _, style := range []string{styleCounters, styleRateAsLimit} {
+		for _, conc := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s c%d", style, conc), func(t *testing.T) {
+				srv := func() simServer { return &simBucket{burst: 3, rate: 3, style: style} }
+				ideal := idealBucketN(200, 3, 3)
+				for seed := uint64(1); seed <= 2; seed++ {
+					ad := simRunSeeded(srv(), Config{Adaptive: true}, conc, 200, seed, time.Hour, true)
+					cfg, ok := ad.stats.Pinned()
+					if !ok {
+						t.Fatalf("seed %d: nothing to pin: %+v", seed, ad.stats)
+					}
+					pin := simRunSeeded(srv(), cfg, conc, 200, seed, time.Hour, true)
+					eff := ideal.Seconds() / pin.wall.Seconds()
+					t.Logf("seed %d: learned %s %.3g/s; pinned %v burst %d: %.2f, 429s %d (adaptive %d)",
+						seed, ad.stats.LearnedModel, ad.stats.LearnedRate, cfg.Rate, cfg.Burst, eff, pin.throttled, ad.throttled)
+					if eff < 0.9 {
+						t.Errorf("seed %d: pinned efficiency %.2f, want at least 0.90", seed, eff)
+					}
+					if pin.throttled > ad.throttled {
+						t.Errorf("seed %d: pinned flags drew %d 429s, the adaptive run %d", seed, pin.throttled, ad.throttled)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestCalmRate: what a stretch without refusals bounds the rate by, a
+// quota of 3.
+func TestCalmRate(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	tests := []struct {
+		name    string
+		refused float64 // the latest refusal, seconds in; negative none
+		sends   []float64
+		want    float64
+	}{
+		{"none", -1, nil, 0},
+		{"3/s for 13s", -1, steps(0, 1.0/3, 40), 34.0 / 13},
+		{"3/s for 9s: too short", -1, steps(0, 1.0/3, 28), 0},
+		{"11 in 11s: under four quotas", -1, steps(0, 1.1, 11), 0},
+		{"sends before the refusal left out", 5, steps(0, 1.0/3, 55), (39.0 - 6) / (18 - 16.0/3)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newAdaptive(0, 3, 1)
+			if tc.refused >= 0 {
+				a.calmFrom = at(tc.refused)
+			}
+			for _, s := range tc.sends {
+				a.noteCalm(at(s))
+			}
+			if got := a.calmRate(); math.Abs(got-tc.want) > 1e-9 {
+				t.Errorf("calmRate() = %.4f, want %.4f", got, tc.want)
+			}
+		})
+	}
+}
+
+// steps is n instants from start, d apart.
+func steps(start, d float64, n int) []float64 {
+	s := make([]float64, n)
+	for i := range s {
+		s[i] = start + float64(i)*d
+	}
+	return s
 }
