@@ -340,10 +340,11 @@ type windowModel struct {
 	// no higher than it was: the counter let it through, a window's worth
 	// of ours counted before it, without coming back whole.
 	pastQuota bool
-	// lastLeft is the counter of the latest request whose accepted
-	// answer answered read past the window's opener, in this window or
-	// a later one (left keeps this window's low; openers are not
-	// recorded), lastSent and lastRecv its send and answer times.
+	// lastLeft is the counter the latest request's accepted answer
+	// showed, of those answered reads past the window's opener (in this
+	// window or a later one; left keeps this window's low, and openers
+	// are not recorded); lastSent and lastRecv are that request's send
+	// and answer times.
 	lastLeft           int
 	lastSent, lastRecv time.Time
 	lastCounted        bool // that request is among counted
