@@ -467,8 +467,7 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 			// by one once a window has passed. Paced like a bucket from
 			// here, but it gives nothing back for a window after a burst.
 			w := a.win
-			a.idleLeft, a.idleSent = w.left, w.leftSent
-			taken := a.acceptedBetween(w.leftSent, sent)
+			var taken int
 			if w.pastQuota {
 				// The counter never came back, yet let this one
 				// through after the window's quota: the refill is
@@ -478,6 +477,9 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 				// quota back a window after, no more.
 				a.idleLeft, a.idleSent = remaining+1, w.startSent
 				taken = a.acceptedBetween(w.startSent.Add(-time.Nanosecond), sent)
+			} else {
+				a.idleLeft, a.idleSent = w.left, w.leftSent
+				taken = a.acceptedBetween(w.leftSent, sent)
 			}
 			a.win, a.sliding = nil, true
 			a.measureRefill(sent, remaining, taken)

@@ -608,7 +608,9 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 		}
 	}
 	idx = max(idx, w.before)
-	past := w.pastQuotaOf(sent)
+	// Never past the quota where even the latest place idx gives is not
+	// (pastQuotaOf counts no more ahead of it): most answers.
+	past := idx >= w.quota && w.pastQuotaOf(sent)
 	left, leftSent, leftRecv := w.left, w.leftSent, w.leftRecv
 	fromLast := past && w.lastSent.After(leftSent) && remaining > w.lastLeft &&
 		sent.Sub(w.lastSent) > w.rtt && sent.After(w.lastRecv)
