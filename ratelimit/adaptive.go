@@ -387,6 +387,9 @@ type adaptive struct {
 	// (fixedWindowShows) never showed its length; resets are read from
 	// then on only from requests the server surely took in order.
 	orderFailed bool
+	// winDropped: a fixed window model was given up or handed back;
+	// one formed after it is late (shownWindow).
+	winDropped bool
 	// takenLast is the latest send time of an accepted request, and
 	// refusedRead when throttled last read a refusal: a refusal of a
 	// request sent after refusedRead with none taken since says the
@@ -482,6 +485,7 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 				taken = a.acceptedBetween(w.leftSent, sent)
 			}
 			a.win, a.sliding = nil, true
+			a.winDropped = true
 			a.measureRefill(sent, remaining, taken)
 			a.capSliding(w)
 			if remaining == 0 {
@@ -670,6 +674,7 @@ func (a *adaptive) refill(sent, now time.Time, remaining int, reset time.Duratio
 			a.idleUntil = time.Time{}
 			a.win = newWindowModel(a.burstSize(), a.inFlight, a.burstSize()-remaining, a.firstSent, a.firstRecv, sent.Sub(a.firstRecv))
 			a.win.anchorGrid(a.firstSent, a.firstRecv)
+			a.win.late = a.winDropped
 			if !a.claimEnd.IsZero() {
 				a.win.claim, a.win.claimSecond = a.claimEnd.Sub(a.firstSent), a.claimSecond
 			}
@@ -883,6 +888,7 @@ func (a *adaptive) fixedWindowShows(sent time.Time, remaining int) bool {
 		return false
 	}
 	a.win = newWindowModel(burst, a.inFlight, burst-remaining, sent, a.lastRecv, 0)
+	a.win.late = a.winDropped
 	a.win.reset, a.win.sawReset, a.win.fromOrder = true, true, together
 	a.win.anchorGrid(a.firstSent, a.firstRecv)
 	if lo, hi, ok := a.windowBounds(sent, a.lastRecv); ok {
@@ -1102,6 +1108,7 @@ func (a *adaptive) throttled(now time.Time, pause, closest time.Duration) {
 		rate := float64(a.successes) / math.Max(now.Sub(a.firstSent).Seconds(), 1e-3)
 		w := a.win
 		a.win = nil
+		a.winDropped = true
 		a.idleAt, a.obs = now, nil
 		if rate > 0 {
 			a.measured = rate

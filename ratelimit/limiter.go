@@ -81,6 +81,9 @@ type Stats struct {
 	// bound.
 	seenBurst int
 	seenRate  float64
+	// unproven: the fixed window learned formed late and is pinned as an
+	// even pace (windowModel.unproven).
+	unproven bool
 }
 
 // The Stats.LearnedModel values.
@@ -1055,7 +1058,12 @@ func (s Stats) Pinned() (cfg Config, ok bool) {
 		// request was taken.
 		per := (s.LearnedWindow + time.Millisecond - 1).Truncate(time.Millisecond)
 		fixed := s.LearnedModel == ModelFixedWindow
-		return Config{Rate: Rate{Count: float64(s.LearnedBurst), Per: per}, FixedWindow: fixed, SlidingWindow: !fixed}, true
+		r := Rate{Count: float64(s.LearnedBurst), Per: per}
+		if fixed && s.unproven {
+			// Its quota spread evenly over its length: one at a time.
+			return Config{Rate: r}, true
+		}
+		return Config{Rate: r, FixedWindow: fixed, SlidingWindow: !fixed}, true
 	case s.LearnedRate > 0:
 		cfg := Config{Rate: RateFromPerSecond(s.LearnedRate * pinnedMargin), Burst: s.LearnedBurst}
 		switch {
@@ -1179,6 +1187,7 @@ func (l *Limiter) Stats() Stats {
 			s.LearnedBurst, s.LearnedRate = 0, 0
 		case l.adapt.win != nil && l.adapt.win.hi > 0:
 			s.LearnedModel, s.LearnedWindow = ModelFixedWindow, l.adapt.win.learned()
+			s.unproven = l.adapt.win.unproven()
 		case l.adapt.ra != nil && l.adapt.ra.confirmed:
 			s.LearnedModel, s.LearnedWindow = ModelFixedWindow, l.adapt.ra.hi
 		case s.LearnedRate > 0 && l.adapt.sliding:

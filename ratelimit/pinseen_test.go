@@ -273,3 +273,42 @@ func TestPinnedAfterWindowGivenUp(t *testing.T) {
 		})
 	}
 }
+
+// TestPinnedUnprovenWindow: a fixed window the run formed late, after an
+// earlier model was given up, is pinned as its quota spread evenly over
+// its length until it has seen windowLateResets windows open; then, as
+// any fixed window, as --window fixed.
+func TestPinnedUnprovenWindow(t *testing.T) {
+	win := func(resets int, late bool) *windowModel {
+		return &windowModel{quota: 3, resets: resets, late: late}
+	}
+	tests := []struct {
+		name      string
+		w         *windowModel
+		unproven  bool
+		wantFixed bool
+	}{
+		{"formed first, no reset yet", win(0, false), false, true},
+		{"late, 3 resets", win(3, true), true, false},
+		{"late, 4 resets", win(windowLateResets-1, true), true, false},
+		{"late, 5 resets", win(windowLateResets, true), false, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.w.unproven(); got != tc.unproven {
+				t.Fatalf("unproven() = %v, want %v", got, tc.unproven)
+			}
+			s := Stats{LearnedModel: ModelFixedWindow, LearnedBurst: 3, LearnedWindow: 1601 * time.Millisecond, unproven: tc.w.unproven()}
+			cfg, ok := s.Pinned()
+			if !ok {
+				t.Fatal("nothing to pin")
+			}
+			if cfg.FixedWindow != tc.wantFixed || cfg.SlidingWindow {
+				t.Errorf("pinned %+v, want FixedWindow %v", cfg, tc.wantFixed)
+			}
+			if cfg.Rate.Count != 3 || cfg.Rate.Per != 1601*time.Millisecond || cfg.Burst != 0 {
+				t.Errorf("pinned rate %v burst %d, want 3 per 1.601s, no burst", cfg.Rate, cfg.Burst)
+			}
+		})
+	}
+}

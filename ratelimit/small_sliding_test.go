@@ -24,11 +24,14 @@ import (
 // (httprate's counter, 8 workers, at 0s) and 388 where they drew 86
 // (HAProxy's, 16 workers, at 890ms). Such a request is a sliding window's
 // (windowModel.pastQuotaOf). Now 1 run of 72 learns a fixed window, and
-// the pins draw 240 429s in all where the adaptive runs draw 2720. A
+// the pins draw 147 429s in all where the adaptive runs draw 2720. A
 // window model formed again late in a run from a bucket's steering
-// (fixedWindowShows) may still be what is learned: one seed of four is
-// let off, and the pins may draw up to twice the adaptive runs' 429s (and
-// ten) before the subtest fails. It fails on the parent in 8 of 18.
+// (fixedWindowShows) may still be what is learned, one seed of four let
+// off; its flags pace its quota evenly (windowModel.unproven), and no
+// subtest's pins draw more 429s than its adaptive runs: before, that
+// seed's window of 3 per 1.6s (httprate's counter, 8 workers, at 0s) was
+// pinned as --window fixed and drew 93 where the adaptive run drew 24.
+// It fails on d292cd5 in 8 subtests of 18, on 3413cc0 in 1.
 func TestSmallSlidingNotFixed(t *testing.T) {
 	for _, kind := range []string{"log", "counter", "haproxy"} {
 		for _, conc := range []int{8, 16} {
@@ -63,8 +66,8 @@ func TestSmallSlidingNotFixed(t *testing.T) {
 					if fixed > 1 {
 						t.Errorf("%d seeds of 4 learned a fixed window, want at most 1", fixed)
 					}
-					if most := 2*adThrottled + 10; pinThrottled > most {
-						t.Errorf("pinned flags drew %d 429s over 4 seeds, the adaptive runs %d: want at most %d", pinThrottled, adThrottled, most)
+					if pinThrottled > adThrottled {
+						t.Errorf("pinned flags drew %d 429s over 4 seeds, the adaptive runs %d", pinThrottled, adThrottled)
 					}
 				})
 			}

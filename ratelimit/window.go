@@ -348,6 +348,11 @@ type windowModel struct {
 	lastLeft           int
 	lastSent, lastRecv time.Time
 	lastCounted        bool // that request is among counted
+	// resets counts the windows opened since the model formed; late:
+	// it formed after an earlier one was given up or handed back
+	// (unproven).
+	resets int
+	late   bool
 	// sawReset: a counter was seen come back whole, a window's first
 	// request (opened, or the reset fixedWindowShows started the model
 	// from). Until then the reordering slack in answered is not given
@@ -881,6 +886,7 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int, second time.Ti
 	w.grid = append(w.grid, gridWindow{from: w.lastIn, to: edge, last: sent})
 	w.prevLast, w.lastIn = w.lastIn, sent
 	w.sawReset = true
+	w.resets++
 	w.reset = w.left <= w.quota/4 || !w.refusedSent.Before(w.startSent)
 	w.scanGrid()
 	if !w.refusedNow {
@@ -1483,6 +1489,26 @@ func (w *windowModel) priorWindow(recv, last time.Time) {
 // few percent long costs a few percent, one short costs 429s. A length
 // the server stated and a request near its end confirmed holds on any
 // grid; one it named to the millisecond is the least learned.
+// windowLateResets is how many windows a model formed after an earlier
+// one was given up must have seen open before its flags send its quota
+// at once (unproven).
+const windowLateResets = 5
+
+// unproven says whether the model formed late, after an earlier one was
+// given up or handed back, and has seen fewer than windowLateResets
+// windows open since: what the run showed of the server contradicted a
+// fixed window once, and a few resets read since do not outweigh it. Its
+// pinned flags pace the window's quota evenly over its length, which
+// neither a fixed window of that length nor a sliding window of it or
+// less refuses (Stats.Pinned). A sliding counter at 3 per 1s (go-chi/
+// httprate's, 8 workers), whose first model never found a reset, had its
+// bucket steering form a new one 121s into a run of 128s: after three
+// resets its window of 3 per 1.6s was pinned as --window fixed, and the
+// flags drew 93 429s where the adaptive run drew 24.
+func (w *windowModel) unproven() bool {
+	return w.late && w.resets < windowLateResets
+}
+
 func (w *windowModel) learned() time.Duration {
 	l := w.length()
 	if !w.trusted && !w.gridOff && w.gridHi > l && len(w.grid) >= gridMinWindows {
