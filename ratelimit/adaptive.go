@@ -66,6 +66,9 @@ const (
 	// adaptiveSearchStep is the least relative increase per request
 	// while searching (adaptiveSearch is per second).
 	adaptiveSearchStep = 0.02
+	// adaptiveFullStep is the increase per answer while searching when
+	// the answer's counter shows the bucket whole but for its request.
+	adaptiveFullStep = 0.25
 	// adaptiveDoubt over the accepted requests a measurement was taken
 	// from is the relative increase per second after it, when more than
 	// adaptiveProbe, up to the measured rate and one over their number
@@ -640,6 +643,13 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 			// time over 40 seeds of that simulation, 4% fewer 429s;
 			// capped at adaptiveMargin of it, 1% slower).
 			probe, toMiddle = adaptiveSearchOne, a.oneBetween()
+		}
+		if a.measured == 0 && a.limitSaid > 0 && remaining >= a.burstSize()-1 && !a.oneAtATime() {
+			// Nothing measured, and the counter whole but for this
+			// request: the server refills at least as fast as we
+			// send, and no answer can say how much faster until the
+			// pace drains it. Climb a quarter per answer so.
+			a.pace = math.Min(a.pace*(1+adaptiveFullStep), float64(a.ceiling))
 		}
 		if dt := sent.Sub(a.probed); dt > 0 {
 			a.pace = math.Min(a.pace*(1+probe*dt.Seconds()), float64(a.ceiling))

@@ -872,7 +872,17 @@
 // below (the refill since the first refusal): the pace starts there, not
 // at the first guess. Until a refusal measures the rate, the search grows
 // the pace half again a second or 2% a request, whichever is faster, so
-// that hundreds a second are reached within a few dozen requests. Where
+// that hundreds a second are reached within a few dozen requests; a
+// quarter a request while each answer's counter shows the bucket whole
+// but for its request (the server refills at least as fast as we send,
+// and nothing can say how much faster until the pace drains it). The
+// waiters hold places reserved at the pace of their time, and a search
+// that rose in small steps never gave them back: a pool of 32 against a
+// bucket of 6 at 40/s (throttled/throttled) left 100ms apart for 2.7s,
+// the first guess's interval, while the pace crept to 40/s. Before any
+// measurement, once the pace is half again the one the places were
+// reserved at, they are given back whole and taken again at the new one
+// (Limiter.applyAdaptive; 0.72 -> 0.96 of the ideal). Where
 // the pace crept up from under the rate, the bucket overflowed for most
 // of the segment, and the equation is bounded by what the last 40ms to
 // 250ms before the refusal sent (a burst besides), not by the segment's

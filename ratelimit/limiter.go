@@ -167,6 +167,10 @@ type Limiter struct {
 	burstLeft int
 	burstFrom time.Time
 	burstOver bool
+	// reservedAt is the pace when the waiters were last woken to reserve
+	// again (wakeRequeued), 0 never: the places they hold were taken at
+	// it or after, the oldest at it.
+	reservedAt rate.Limit
 	// seen is the latest time the Limiter let a request go or read an
 	// answer at: an answer is read at the time it came (Success and Done
 	// read the clock before they wait for the lock), but never before
@@ -1014,7 +1018,17 @@ func (l *Limiter) applyAdaptive(now time.Time) {
 	l.lim = l.adaptivePacer(now, false)
 	if lim, old := l.adapt.limit(), l.lim.Limit(); lim != old {
 		l.lim.SetLimitAt(now, lim)
-		if lim > old*1.5 {
+		if lim <= old*1.5 && l.adapt.measured == 0 && l.reservedAt > 0 && lim > l.reservedAt*1.5 && !math.IsInf(float64(l.reservedAt), 1) && !l.lim.strict() {
+			// Before any measurement, a search crept up in small
+			// steps to half again the pace the waiters reserved at:
+			// they would hold their places of the slower pace, each
+			// a slow interval after the one before, until the last
+			// of them left (throttled's bucket of 6 at 40/s with 32
+			// workers: 100ms apart for 2.7s while the pace crept from
+			// 10/s to 40/s). Given back whole, the pool paced by the
+			// new pace alone.
+			l.wakeWaiters()
+		} else if lim > old*1.5 {
 			// Waiters hold reservations made at the old, much slower pace:
 			// wake them to reserve again at the new one. Not given back
 			// whole: the first to reserve again repays the old debt at
@@ -1252,6 +1266,7 @@ func (l *Limiter) wakeWaiters() {
 // that reserves again goes behind the others (pacer.giveBack), unless
 // the pace rose meanwhile.
 func (l *Limiter) wakeRequeued() {
+	l.reservedAt = l.lim.Limit()
 	close(l.changed)
 	l.changed = make(chan struct{})
 }
