@@ -703,6 +703,14 @@ func (a *adaptive) poolOverQuota() bool {
 	return a.burstSize() < a.inFlight
 }
 
+// poolOverCounter reports whether the pool is larger than the most the
+// server's counter ever showed, which is less than the limit it states:
+// all of it sent at once into a counter that never held as much, some
+// are refused however full it is.
+func (a *adaptive) poolOverCounter() bool {
+	return a.counterMax > 0 && a.counterMax < a.inFlight && a.counterMax < a.limitSaid
+}
+
 // capSliding bounds the first pace of a sliding window that the
 // fixed-window model w handed back. The refill measured across the hand
 // back means little: a log gives its quota back a window after it went
