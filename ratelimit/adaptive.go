@@ -390,6 +390,9 @@ type adaptive struct {
 	// (fixedWindowShows) never showed its length; resets are read from
 	// then on only from requests the server surely took in order.
 	orderFailed bool
+	// fullClimb is when the search last climbed on a counter shown
+	// whole (adaptiveFullStep).
+	fullClimb time.Time
 	// winDropped: a fixed window model was given up or handed back;
 	// one formed after it is late (shownWindow).
 	winDropped bool
@@ -644,12 +647,15 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 			// capped at adaptiveMargin of it, 1% slower).
 			probe, toMiddle = adaptiveSearchOne, a.oneBetween()
 		}
-		if a.measured == 0 && a.limitSaid > 0 && remaining >= a.burstSize()-1 && !a.oneAtATime() {
+		if a.measured == 0 && a.limitSaid > 0 && remaining >= a.burstSize()-1 && !a.oneAtATime() && sent.After(a.fullClimb) {
 			// Nothing measured, and the counter whole but for this
 			// request: the server refills at least as fast as we
 			// send, and no answer can say how much faster until the
-			// pace drains it. Climb a quarter per answer so.
+			// pace drains it. Climb a quarter per answer so, each
+			// to a request sent after the climb before (answers to
+			// those sent before it say nothing of its pace).
 			a.pace = math.Min(a.pace*(1+adaptiveFullStep), float64(a.ceiling))
+			a.fullClimb = now
 		}
 		if dt := sent.Sub(a.probed); dt > 0 {
 			a.pace = math.Min(a.pace*(1+probe*dt.Seconds()), float64(a.ceiling))

@@ -412,8 +412,8 @@
 // handed back stands on less than the evidence against it until it has
 // seen five windows open (windowModel.unproven): the summary still reports
 // it, but its pinned flags spread its quota evenly over its length
-// (--rate L/W, no --window fixed), which neither a fixed window of that
-// length nor a sliding window of it or less refuses. httprate's counter at
+// (--rate L/W, no --window fixed), which a fixed window of that length
+// or a sliding window of it or less rarely refuses. httprate's counter at
 // 3 per 1s, whose first model never found a reset, had one formed 121s
 // into a run of 128s; three resets later it was pinned as --window fixed
 // at 3 per 1.6s and drew 93 429s where the adaptive run drew 24.

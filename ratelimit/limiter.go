@@ -167,9 +167,9 @@ type Limiter struct {
 	burstLeft int
 	burstFrom time.Time
 	burstOver bool
-	// reservedAt is the pace when the waiters were last woken to reserve
-	// again (wakeRequeued), 0 never: the places they hold were taken at
-	// it or after, the oldest at it.
+	// reservedAt is the slowest pace the places the waiters hold may
+	// have been taken at: the pace when they were last woken to reserve
+	// again (wakeRequeued), or a slower one set since; 0 none yet.
 	reservedAt rate.Limit
 	// seen is the latest time the Limiter let a request go or read an
 	// answer at: an answer is read at the time it came (Success and Done
@@ -1018,7 +1018,12 @@ func (l *Limiter) applyAdaptive(now time.Time) {
 	l.lim = l.adaptivePacer(now, false)
 	if lim, old := l.adapt.limit(), l.lim.Limit(); lim != old {
 		l.lim.SetLimitAt(now, lim)
-		if lim <= old*1.5 && l.adapt.measured == 0 && l.reservedAt > 0 && lim > l.reservedAt*1.5 && !math.IsInf(float64(l.reservedAt), 1) && !l.lim.strict() {
+		if lim < l.reservedAt || l.reservedAt == 0 || math.IsInf(float64(l.reservedAt), 1) {
+			// Places taken from now on are of this pace, the slowest
+			// the waiters may hold.
+			l.reservedAt = lim
+		}
+		if lim > old && lim <= old*1.5 && l.adapt.measured == 0 && lim > l.reservedAt*1.5 && !math.IsInf(float64(l.reservedAt), 1) && !l.lim.strict() {
 			// Before any measurement, a search crept up in small
 			// steps to half again the pace the waiters reserved at:
 			// they would hold their places of the slower pace, each
@@ -1048,9 +1053,9 @@ func (l *Limiter) applyAdaptive(now time.Time) {
 			// the most a counter ever showed, itself under the limit
 			// the server states (tollbooth's RateLimit-Limit, its
 			// rate): tollbooth at 15 per 150ms with 32 workers sent the
-			// pool at once after each of its one-second pauses, 306
-			// 429s of 706 requests and 0.15 of the ideal; 17 and 0.91
-			// so. Not where the limit stated is the counter's own: the
+			// pool at once after each of its one-second pauses, 177-306
+			// 429s a run where a run drew them (0.15-0.21 of the ideal);
+			// 17 a run so, at 0.57-0.91. Not where the limit stated is the counter's own: the
 			// burst reads a fixed window's reset there (fixed windows
 			// and logs of 3 per 1s and 15 per 150ms: TestSweep 55 runs
 			// worse, 35 better).
@@ -1066,10 +1071,12 @@ func (l *Limiter) applyAdaptive(now time.Time) {
 // Pinned returns the Config that paces as the adaptive rate learned it,
 // for a later run to start from (the summary's "to pin them" flags): a
 // little under the learned rate, with the learned burst for a bucket (a
-// request less, pinnedSpare, from three up) and none for a sliding window (after a burst it gives nothing back for a
-// whole window; Burst 0, one at a time but not held tight); a fixed window's quota per its length rounded up to the
-// millisecond; for a concurrency limit no rate, InFlight its limit
-// (--concurrency). ok is false when nothing was learned.
+// request less, pinnedSpare, from three up) and none for a sliding
+// window (after a burst it gives nothing back for a whole window; Burst
+// 0, one at a time but not held tight); a fixed window's quota per its
+// length rounded up to the millisecond, spread evenly (no FixedWindow)
+// while the model is unproven; for a concurrency limit no rate, InFlight
+// its limit (--concurrency). ok is false when nothing was learned.
 func (s Stats) Pinned() (cfg Config, ok bool) {
 	switch {
 	case s.LearnedModel == ModelConcurrency && s.LearnedInFlight > 0:

@@ -15,10 +15,11 @@ import (
 // repaid the old debt and each given back after it restored a token, so
 // the whole pool left at once, was refused but for the bucket, and paused
 // for the whole second the server asked. Every second so: the real
-// tollbooth at 15 per 150ms (100/s) with 32 workers took 0.15 of the
-// ideal time, 306 of 706 requests refused. Given back whole where the
-// pool is larger than the most the counter showed, itself under the
-// limit stated: 0.91 there, 17 refused. In this simulation: 77-145 429s
+// tollbooth at 15 per 150ms (100/s) with 32 workers, in a run of three
+// or more, took 0.15-0.21 of the ideal time with 177-306 requests
+// refused. Given back whole where the pool is larger than the most the
+// counter showed, itself under the limit stated: 17 refused a run, at
+// 0.57-0.91 (the slower runs climb from a first measured rate). In this simulation: 77-145 429s
 // a run, learned as sliding or fixed windows, 0.23-0.55 of the ideal;
 // now 17-26, a bucket, 0.46-0.70 (the climb from the first measurement
 // is what is left).

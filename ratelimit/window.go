@@ -1480,15 +1480,6 @@ func (w *windowModel) priorWindow(recv, last time.Time) {
 	w.grid = append([]gridWindow{{to: recv, last: last}}, w.grid...)
 }
 
-// learned is the window's length as the summary states it and the
-// flags it suggests pace it: the length the pacer times, unless a grid
-// the client did not start may still explain every window seen and
-// allows a longer one. A pinned run opens its first window at its own
-// first request, wherever the server's grid lies, so a length measured
-// from late openers would send into windows not yet ended; a window a
-// few percent long costs a few percent, one short costs 429s. A length
-// the server stated and a request near its end confirmed holds on any
-// grid; one it named to the millisecond is the least learned.
 // windowLateResets is how many windows a model formed after an earlier
 // one was given up must have seen open before its flags send its quota
 // at once (unproven).
@@ -1498,17 +1489,28 @@ const windowLateResets = 5
 // given up or handed back, and has seen fewer than windowLateResets
 // windows open since: what the run showed of the server contradicted a
 // fixed window once, and a few resets read since do not outweigh it. Its
-// pinned flags pace the window's quota evenly over its length, which
-// neither a fixed window of that length nor a sliding window of it or
-// less refuses (Stats.Pinned). A sliding counter at 3 per 1s (go-chi/
-// httprate's, 8 workers), whose first model never found a reset, had its
-// bucket steering form a new one 121s into a run of 128s: after three
-// resets its window of 3 per 1.6s was pinned as --window fixed, and the
-// flags drew 93 429s where the adaptive run drew 24.
+// pinned flags pace the window's quota evenly over its length, which a
+// fixed window of that length or a sliding window of it or less rarely
+// refuses (Stats.Pinned; the window learned is a little long, and a
+// request after a late one may follow it by half an interval). A sliding
+// counter at 3 per 1s (go-chi/httprate's, 8 workers), whose first model
+// never found a reset, had its bucket steering form a new one 121s into
+// a run of 128s: after three resets its window of 3 per 1.6s was pinned
+// as --window fixed, and the flags drew 93 429s where the adaptive run
+// drew 24.
 func (w *windowModel) unproven() bool {
 	return w.late && w.resets < windowLateResets
 }
 
+// learned is the window's length as the summary states it and the
+// flags it suggests pace it: the length the pacer times, unless a grid
+// the client did not start may still explain every window seen and
+// allows a longer one. A pinned run opens its first window at its own
+// first request, wherever the server's grid lies, so a length measured
+// from late openers would send into windows not yet ended; a window a
+// few percent long costs a few percent, one short costs 429s. A length
+// the server stated and a request near its end confirmed holds on any
+// grid; one it named to the millisecond is the least learned.
 func (w *windowModel) learned() time.Duration {
 	l := w.length()
 	if !w.trusted && !w.gridOff && w.gridHi > l && len(w.grid) >= gridMinWindows {
