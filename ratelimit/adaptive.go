@@ -394,7 +394,7 @@ type adaptive struct {
 	// whole (adaptiveFullStep).
 	fullClimb time.Time
 	// winDropped: a fixed window model was given up or handed back;
-	// one formed after it is late (shownWindow).
+	// one formed after it is late (windowModel.unproven).
 	winDropped bool
 	// takenLast is the latest send time of an accepted request, and
 	// refusedRead when throttled last read a refusal: a refusal of a

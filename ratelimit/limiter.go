@@ -1053,12 +1053,13 @@ func (l *Limiter) applyAdaptive(now time.Time) {
 			// the most a counter ever showed, itself under the limit
 			// the server states (tollbooth's RateLimit-Limit, its
 			// rate): tollbooth at 15 per 150ms with 32 workers sent the
-			// pool at once after each of its one-second pauses, 177-306
-			// 429s a run where a run drew them (0.15-0.21 of the ideal);
-			// 17 a run so, at 0.57-0.91. Not where the limit stated is the counter's own: the
-			// burst reads a fixed window's reset there (fixed windows
-			// and logs of 3 per 1s and 15 per 150ms: TestSweep 55 runs
-			// worse, 35 better).
+			// pool at once after each of its one-second pauses, and the
+			// runs that did so drew 177-306 429s (0.15-0.21 of the
+			// ideal); now 17 a run, 0.91 in three runs of three. Not
+			// where the limit stated is the counter's own: the burst
+			// reads a fixed window's reset there (fixed windows and logs
+			// of 3 per 1s and 15 per 150ms: TestSweep 55 runs worse, 35
+			// better).
 			if l.adapt.win == nil && (l.adapt.sliding && l.adapt.poolOverQuota() || l.adapt.poolOverCounter()) {
 				l.wakeWaiters()
 			} else {

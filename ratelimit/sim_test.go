@@ -526,11 +526,6 @@ const (
 	// while the log with it holds fewer), and on a 429 Retry-After
 	// that wait in seconds rounded up.
 	styleRolling = "rolling"
-	// styleThrottled: throttled/throttled's GCRA (internal/limiters'
-	// Throttled), X-RateLimit-Limit its bucket, X-RateLimit-Remaining,
-	// X-RateLimit-Reset the seconds to a full bucket rounded up, and on
-	// a 429 Retry-After the seconds to the next token rounded up.
-	styleThrottled = "throttled"
 )
 
 // simConcurrency is a concurrency limit: it works on at most limit
@@ -615,13 +610,6 @@ func (b *simBucket) serve(at time.Time) (bool, http.Header) {
 			h.Set("Retry-After", strconv.FormatFloat(math.Ceil(next*1000)/1000, 'f', -1, 64))
 		}
 	case styleRetryAfter:
-		if !ok {
-			h.Set("Retry-After", strconv.Itoa(int(math.Ceil(next))))
-		}
-	case styleThrottled:
-		h.Set("X-RateLimit-Limit", strconv.Itoa(int(b.burst)))
-		h.Set("X-RateLimit-Remaining", strconv.Itoa(max(int(math.Floor(b.tokens)), 0)))
-		h.Set("X-RateLimit-Reset", strconv.Itoa(int(math.Ceil((b.burst-b.tokens)/b.rate))))
 		if !ok {
 			h.Set("Retry-After", strconv.Itoa(int(math.Ceil(next))))
 		}
