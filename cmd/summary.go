@@ -56,6 +56,9 @@ type runSummary struct {
 	ResumeAfter   string `json:"resume_after,omitempty"`
 	ResumeCommand string `json:"resume_command,omitempty"`
 	ExitCode      int    `json:"exit_code"`
+	// evenly: a fixed window learned late in the run is pinned as its
+	// quota spread evenly, without --window fixed (learnedLimits says so).
+	evenly bool
 }
 
 type latencyOut struct {
@@ -96,6 +99,7 @@ func (p *plan) summarize(res *campaign.Result) *runSummary {
 		out.LearnedWindow = ls.LearnedWindow.Seconds()
 		out.LearnedInFlight = ls.LearnedInFlight
 		out.SuggestedFlags = pinFlags(cfg)
+		out.evenly = ls.LearnedModel == ratelimit.ModelFixedWindow && !cfg.FixedWindow
 	}
 	if p.tokens != nil {
 		out.TokensFetched = p.tokens.Fetched()
@@ -240,6 +244,11 @@ func learnedLimits(s *runSummary) string {
 	w := time.Duration(s.LearnedWindow * float64(time.Second)).Round(time.Millisecond)
 	switch s.LearnedModel {
 	case ratelimit.ModelFixedWindow:
+		if s.evenly {
+			// Formed late in the run and seen in few windows: its
+			// flags spread the quota evenly (ratelimit.Stats.Pinned).
+			return fmt.Sprintf("%d per %v fixed window, seen in few windows (pinned evenly)", s.LearnedBurst, w)
+		}
 		return fmt.Sprintf("%d per %v fixed window", s.LearnedBurst, w)
 	case ratelimit.ModelSlidingWindow:
 		if s.LearnedWindow > 0 {
