@@ -490,8 +490,8 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 				a.idleLeft, a.idleSent = w.left, w.leftSent
 				taken = a.acceptedBetween(w.leftSent, sent)
 			}
-			a.win, a.sliding = nil, true
-			a.winDropped = true
+			a.dropWindow()
+			a.sliding = true
 			a.measureRefill(sent, remaining, taken)
 			a.capSliding(w)
 			if remaining == 0 {
@@ -688,9 +688,8 @@ func (a *adaptive) refill(sent, now time.Time, remaining int, reset time.Duratio
 			// Nothing came back in the spell: not a bucket that refills
 			// as time passes, but a window that has not ended yet.
 			a.idleUntil = time.Time{}
-			a.win = newWindowModel(a.burstSize(), a.inFlight, a.burstSize()-remaining, a.firstSent, a.firstRecv, sent.Sub(a.firstRecv))
+			a.setWindow(newWindowModel(a.burstSize(), a.inFlight, a.burstSize()-remaining, a.firstSent, a.firstRecv, sent.Sub(a.firstRecv)))
 			a.win.anchorGrid(a.firstSent, a.firstRecv)
-			a.win.late = a.winDropped
 			if !a.claimEnd.IsZero() {
 				a.win.claim, a.win.claimSecond = a.claimEnd.Sub(a.firstSent), a.claimSecond
 			}
@@ -700,6 +699,21 @@ func (a *adaptive) refill(sent, now time.Time, remaining int, reset time.Duratio
 	}
 	a.measureRefill(sent, remaining, 0)
 	return true
+}
+
+// setWindow puts the fixed window model w in force: late when an
+// earlier one was given up or handed back (windowModel.unproven).
+func (a *adaptive) setWindow(w *windowModel) {
+	w.late = a.winDropped
+	a.win = w
+}
+
+// dropWindow gives the fixed window model in force up, or hands it back,
+// and returns it.
+func (a *adaptive) dropWindow() *windowModel {
+	w := a.win
+	a.win, a.winDropped = nil, true
+	return w
 }
 
 // poolOverQuota reports whether the pool is larger than the server's
@@ -911,8 +925,7 @@ func (a *adaptive) fixedWindowShows(sent time.Time, remaining int) bool {
 		// three intervals: not a reset.
 		return false
 	}
-	a.win = newWindowModel(burst, a.inFlight, burst-remaining, sent, a.lastRecv, 0)
-	a.win.late = a.winDropped
+	a.setWindow(newWindowModel(burst, a.inFlight, burst-remaining, sent, a.lastRecv, 0))
 	a.win.reset, a.win.sawReset, a.win.fromOrder = true, true, together
 	a.win.anchorGrid(a.firstSent, a.firstRecv)
 	if lo, hi, ok := a.windowBounds(sent, a.lastRecv); ok {
@@ -1130,9 +1143,7 @@ func (a *adaptive) throttled(now time.Time, pause, closest time.Duration) {
 		// an earlier model was handed back as).
 		// What it accepted on average so far is the safe first guess.
 		rate := float64(a.successes) / math.Max(now.Sub(a.firstSent).Seconds(), 1e-3)
-		w := a.win
-		a.win = nil
-		a.winDropped = true
+		w := a.dropWindow()
 		a.idleAt, a.obs = now, nil
 		if rate > 0 {
 			a.measured = rate

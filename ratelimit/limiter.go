@@ -1020,10 +1020,11 @@ func (l *Limiter) applyAdaptive(now time.Time) {
 		l.lim.SetLimitAt(now, lim)
 		if lim < l.reservedAt || l.reservedAt == 0 || math.IsInf(float64(l.reservedAt), 1) {
 			// Places taken from now on are of this pace, the slowest
-			// the waiters may hold.
+			// the waiters may hold. (Never +Inf below unless lim is,
+			// which no rise passes.)
 			l.reservedAt = lim
 		}
-		if lim > old && lim <= old*1.5 && l.adapt.measured == 0 && lim > l.reservedAt*1.5 && !math.IsInf(float64(l.reservedAt), 1) && !l.lim.strict() {
+		if lim > old && lim <= old*1.5 && l.adapt.measured == 0 && lim > l.reservedAt*1.5 && !l.lim.strict() {
 			// Before any measurement, a search crept up in small
 			// steps to half again the pace the waiters reserved at:
 			// they would hold their places of the slower pace, each
