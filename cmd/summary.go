@@ -19,35 +19,39 @@ import (
 // runSummary is the end-of-run summary, printed on stderr and, with --json,
 // as JSON on stdout.
 type runSummary struct {
-	Input           string     `json:"input"`
-	Report          string     `json:"report"`
-	Rows            int        `json:"rows"`
-	Sent            int        `json:"sent"`
-	Failed          int        `json:"failed"`
-	Invalid         int        `json:"invalid"`
-	Duplicate       int        `json:"duplicate"`
-	Unknown         int        `json:"unknown"`
-	Skipped         int        `json:"skipped"`
-	Pending         int        `json:"pending"`
-	Unread          bool       `json:"input_not_read_to_end,omitempty"`
-	Earlier         int        `json:"from_earlier_runs"`
-	Unfinished      int        `json:"unfinished"`
-	Requests        int        `json:"requests"`
-	Throttled       int        `json:"throttled"`
-	Pauses          int        `json:"throttle_pauses"`
-	PausedSeconds   float64    `json:"paused_seconds"`
-	Retries         int        `json:"retries"`
-	LearnedBurst    int        `json:"learned_burst,omitempty"`
-	LearnedRate     float64    `json:"learned_rate_per_second,omitempty"`
-	LearnedModel    string     `json:"learned_model,omitempty"`
-	LearnedWindow   float64    `json:"learned_window_seconds,omitempty"`
-	LearnedInFlight int        `json:"learned_in_flight,omitempty"`
-	SuggestedFlags  string     `json:"suggested_flags,omitempty"`
-	Latency         latencyOut `json:"latency_ms"`
-	ElapsedSeconds  float64    `json:"elapsed_seconds"`
-	PerSecond       float64    `json:"sent_per_second"`
-	TokensFetched   int        `json:"tokens_fetched,omitempty"`
-	Stopped         string     `json:"stopped,omitempty"`
+	Input           string  `json:"input"`
+	Report          string  `json:"report"`
+	Rows            int     `json:"rows"`
+	Sent            int     `json:"sent"`
+	Failed          int     `json:"failed"`
+	Invalid         int     `json:"invalid"`
+	Duplicate       int     `json:"duplicate"`
+	Unknown         int     `json:"unknown"`
+	Skipped         int     `json:"skipped"`
+	Pending         int     `json:"pending"`
+	Unread          bool    `json:"input_not_read_to_end,omitempty"`
+	Earlier         int     `json:"from_earlier_runs"`
+	Unfinished      int     `json:"unfinished"`
+	Requests        int     `json:"requests"`
+	Throttled       int     `json:"throttled"`
+	Pauses          int     `json:"throttle_pauses"`
+	PausedSeconds   float64 `json:"paused_seconds"`
+	Retries         int     `json:"retries"`
+	LearnedBurst    int     `json:"learned_burst,omitempty"`
+	LearnedRate     float64 `json:"learned_rate_per_second,omitempty"`
+	LearnedModel    string  `json:"learned_model,omitempty"`
+	LearnedWindow   float64 `json:"learned_window_seconds,omitempty"`
+	LearnedInFlight int     `json:"learned_in_flight,omitempty"`
+	// Evenly: a fixed window learned late in the run (after an earlier
+	// model was given up) and seen open fewer than five times, so the
+	// suggested flags pace its quota evenly, without --window fixed.
+	Evenly         bool       `json:"learned_window_pinned_evenly,omitempty"`
+	SuggestedFlags string     `json:"suggested_flags,omitempty"`
+	Latency        latencyOut `json:"latency_ms"`
+	ElapsedSeconds float64    `json:"elapsed_seconds"`
+	PerSecond      float64    `json:"sent_per_second"`
+	TokensFetched  int        `json:"tokens_fetched,omitempty"`
+	Stopped        string     `json:"stopped,omitempty"`
 	// ResumeAfter and ResumeCommand say, for a parked run, from when and
 	// how to continue it: RFC 3339, on the server's clock when a server's
 	// quota parked the run.
@@ -56,9 +60,6 @@ type runSummary struct {
 	ResumeAfter   string `json:"resume_after,omitempty"`
 	ResumeCommand string `json:"resume_command,omitempty"`
 	ExitCode      int    `json:"exit_code"`
-	// evenly: a fixed window learned late in the run is pinned as its
-	// quota spread evenly, without --window fixed (learnedLimits says so).
-	evenly bool
 }
 
 type latencyOut struct {
@@ -99,7 +100,7 @@ func (p *plan) summarize(res *campaign.Result) *runSummary {
 		out.LearnedWindow = ls.LearnedWindow.Seconds()
 		out.LearnedInFlight = ls.LearnedInFlight
 		out.SuggestedFlags = pinFlags(cfg)
-		out.evenly = ls.LearnedModel == ratelimit.ModelFixedWindow && !cfg.FixedWindow
+		out.Evenly = ls.PinnedEvenly()
 	}
 	if p.tokens != nil {
 		out.TokensFetched = p.tokens.Fetched()
@@ -244,7 +245,7 @@ func learnedLimits(s *runSummary) string {
 	w := time.Duration(s.LearnedWindow * float64(time.Second)).Round(time.Millisecond)
 	switch s.LearnedModel {
 	case ratelimit.ModelFixedWindow:
-		if s.evenly {
+		if s.Evenly {
 			// Formed late in the run and seen in few windows: its
 			// flags spread the quota evenly (ratelimit.Stats.Pinned).
 			return fmt.Sprintf("%d per %v fixed window, seen in few windows (pinned evenly)", s.LearnedBurst, w)

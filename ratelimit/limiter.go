@@ -1070,6 +1070,14 @@ func (l *Limiter) applyAdaptive(now time.Time) {
 	}
 }
 
+// PinnedEvenly reports whether Pinned spreads a fixed window's quota
+// evenly over its length, without FixedWindow: the window was learned
+// late in the run, after an earlier model was given up, and was seen
+// open too few times to pace by (windowModel.unproven).
+func (s Stats) PinnedEvenly() bool {
+	return s.LearnedModel == ModelFixedWindow && s.LearnedWindow > 0 && s.LearnedBurst > 0 && s.unproven
+}
+
 // Pinned returns the Config that paces as the adaptive rate learned it,
 // for a later run to start from (the summary's "to pin them" flags): a
 // little under the learned rate, with the learned burst for a bucket (a
@@ -1091,7 +1099,7 @@ func (s Stats) Pinned() (cfg Config, ok bool) {
 		per := (s.LearnedWindow + time.Millisecond - 1).Truncate(time.Millisecond)
 		fixed := s.LearnedModel == ModelFixedWindow
 		r := Rate{Count: float64(s.LearnedBurst), Per: per}
-		if fixed && s.unproven {
+		if s.PinnedEvenly() {
 			// Its quota spread evenly over its length: one at a time.
 			return Config{Rate: r}, true
 		}

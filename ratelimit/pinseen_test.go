@@ -303,6 +303,9 @@ func TestPinnedUnprovenWindow(t *testing.T) {
 			if !ok {
 				t.Fatal("nothing to pin")
 			}
+			if s.PinnedEvenly() == tc.wantFixed {
+				t.Errorf("PinnedEvenly() = %v, want %v", s.PinnedEvenly(), !tc.wantFixed)
+			}
 			if cfg.FixedWindow != tc.wantFixed || cfg.SlidingWindow {
 				t.Errorf("pinned %+v, want FixedWindow %v", cfg, tc.wantFixed)
 			}
