@@ -822,19 +822,29 @@ func (l *Limiter) success(sent, now time.Time, q Quota, ok bool) {
 		l.hintless--
 	}
 	held, tried := false, false
+	var unbounded time.Time
 	if w := l.window(); w != nil {
 		held, tried = w.opened, !w.tried.IsZero()
+		if w.length >= windowNever {
+			unbounded = w.open
+		}
 	}
 	defer func() {
 		w := l.window()
 		if w == nil {
 			return
 		}
-		if held && !w.opened || tried && w.tried.IsZero() {
+		if held && !w.opened || tried && w.tried.IsZero() || !unbounded.IsZero() && w.open.After(unbounded) {
 			// The window's first answer came, or the next window's
 			// first request, tried between the length's bounds, was
-			// taken and opened it: the rest of its quota waits no
-			// longer (asleep until the old bound above otherwise).
+			// taken and opened it, or an answer showed the window
+			// began later (a reset: the model restarted it): the rest
+			// of its quota waits no longer (asleep until the old bound
+			// above otherwise, or, before any reset, until a probe
+			// planned at twice the last one's offset: a fixed window
+			// of 200 per 1s, 400 rows, had 7 workers asleep to 2s
+			// with a row each while the 8th sent the second window's
+			// quota, and the run took two windows, not one).
 			l.wakeWaiters()
 		}
 	}()
