@@ -94,6 +94,9 @@ const (
 	// A measurement needs at least this much sending time and evidence.
 	adaptiveMinSample    = 40 * time.Millisecond
 	adaptiveMinSuccesses = 3
+	// adaptivePauseSample is the most of each pause of our own guessing
+	// that counts towards adaptiveMinSample (measure).
+	adaptivePauseSample = 10 * time.Millisecond
 	// adaptiveMemory is how far back segments count, so a limit that
 	// changes is followed.
 	adaptiveMemory   = 5 * time.Second
@@ -1411,10 +1414,24 @@ func (a *adaptive) measure(now time.Time) {
 		}
 		defer func() { a.sentLog = kept }()
 	}
-	var sending float64
+	var sending, sample float64
 	accepted, counted := 0, 0
 	for _, s := range a.history {
 		sending += s.sending
+		sample += s.sending
+		if a.waitSaid == 0 {
+			// A pause of our own guessing (no refusal stated a wait)
+			// is short, and the bucket refills through it: up to
+			// adaptivePauseSample of each counts towards the sample.
+			// Sending alone, a pool that goes at once after each
+			// pause sends for a round trip: a bare bucket of 200 at
+			// 200/s took twelve refusals, 67-69 429s, to gather 40ms,
+			// the first guess climbing to thousands a second between.
+			// Not a stated wait: a bucket full long before its end
+			// says nothing of its rate there (Retry-After: 1 to a
+			// bucket of 100 at 100/s measured it at half).
+			sample += math.Min(s.pause, adaptivePauseSample.Seconds())
+		}
 		accepted += a.sentIn(s.from, s.to)
 		counted += s.accepted
 	}
@@ -1422,7 +1439,7 @@ func (a *adaptive) measure(now time.Time) {
 	// answers that came in each to requests sent before it: nothing
 	// while a server's counter is tracked (track measures it), which
 	// the equation leaves alone.
-	if sending < adaptiveMinSample.Seconds() || min(accepted, counted) < adaptiveMinSuccesses {
+	if sample < adaptiveMinSample.Seconds() || min(accepted, counted) < adaptiveMinSuccesses {
 		return
 	}
 	burst := float64(max(a.burstSize(), 1))
