@@ -1420,16 +1420,17 @@ func (a *adaptive) measure(now time.Time) {
 		sending += s.sending
 		sample += s.sending
 		if a.waitSaid == 0 {
-			// A pause of our own guessing (no refusal stated a wait)
-			// is short, and the bucket refills through it: up to
-			// adaptivePauseSample of each counts towards the sample.
-			// Sending alone, a pool that goes at once after each
-			// pause sends for a round trip: a bare bucket of 200 at
-			// 200/s took twelve refusals, 67-69 429s, to gather 40ms,
-			// the first guess climbing to thousands a second between.
-			// Not a stated wait: a bucket full long before its end
-			// says nothing of its rate there (Retry-After: 1 to a
-			// bucket of 100 at 100/s measured it at half).
+			// A pause of our own guessing (no refusal of the run
+			// stated a wait over zero) is short, and the bucket
+			// refills through it: up to adaptivePauseSample of each
+			// counts towards the sample. Sending alone, a pool that
+			// goes at once after each pause sends for a round trip: a
+			// bare bucket of 200 at 200/s took twelve refusals, 67-108
+			// 429s, to gather 40ms, the first guess climbing to
+			// thousands a second between. Not a stated wait: a bucket
+			// full long before its end says nothing of its rate there
+			// (Retry-After: 1 to a bucket of 100 at 100/s measured it
+			// at half).
 			sample += math.Min(s.pause, adaptivePauseSample.Seconds())
 		}
 		accepted += a.sentIn(s.from, s.to)
@@ -1439,7 +1440,8 @@ func (a *adaptive) measure(now time.Time) {
 	// answers that came in each to requests sent before it: nothing
 	// while a server's counter is tracked (track measures it), which
 	// the equation leaves alone.
-	if sample < adaptiveMinSample.Seconds() || min(accepted, counted) < adaptiveMinSuccesses {
+	if sample < adaptiveMinSample.Seconds() || sending <= 0 || min(accepted, counted) < adaptiveMinSuccesses {
+		// (No sending time at all bounds no rate: hi below.)
 		return
 	}
 	burst := float64(max(a.burstSize(), 1))

@@ -888,12 +888,13 @@
 // 250ms before the refusal sent (a burst besides), not by the segment's
 // average, which measured 300r/s as 138/s. The equation measures once
 // the segments sent for 40ms, counting up to 10ms of each pause of our
-// own guessing (no refusal stated a wait), through which the bucket
-// refilled: after a bare bucket's first burst the first guess sends the
-// pool at once at each pause's end, a round trip of sending a segment,
-// and a bucket of 200 at 200/s took twelve refusals to measure, 67-108
-// 429s for 400 rows (22-33 now; nginx, 50 -> 24). A stated wait does not
-// count: a bucket full long before its end says nothing of its rate.
+// own guessing (no refusal of the run stated a wait over zero), through
+// which the bucket refilled: after a bare bucket's first burst the first
+// guess sends the pool at once at each pause's end, a round trip of
+// sending a segment, and a bucket of 200 at 200/s took twelve refusals
+// to measure, 67-108 429s for 400 rows (22-33 now; nginx, 50 -> 24). A
+// stated wait does not count: a bucket full long before its end says
+// nothing of its rate.
 //
 // A pace read from bursts is a claim, and a refusal that asks no wait
 // measures nothing while nothing is accepted: the equation needs accepted

@@ -837,14 +837,15 @@ func (l *Limiter) success(sent, now time.Time, q Quota, ok bool) {
 		if held && !w.opened || tried && w.tried.IsZero() || !unbounded.IsZero() && w.open.After(unbounded) {
 			// The window's first answer came, or the next window's
 			// first request, tried between the length's bounds, was
-			// taken and opened it, or an answer showed the window
-			// began later (a reset: the model restarted it): the rest
-			// of its quota waits no longer (asleep until the old bound
-			// above otherwise, or, before any reset, until a probe
-			// planned at twice the last one's offset: a fixed window
-			// of 200 per 1s, 400 rows, had 7 workers asleep to 2s
-			// with a row each while the 8th sent the second window's
-			// quota, and the run took two windows, not one).
+			// taken and opened it, or, while the length was unbounded
+			// (no reset seen yet, or the search started over), an
+			// answer showed the window began later (a reset: the model
+			// restarted it): the rest of its quota waits no longer
+			// (asleep until the old bound above otherwise, or until a
+			// probe planned at twice the last one's offset: a fixed
+			// window of 200 per 1s, 400 rows, had 7 workers asleep to
+			// 2s with a row each while the 8th sent the second
+			// window's quota, and the run took 2s where 1s was ideal).
 			l.wakeWaiters()
 		}
 	}()

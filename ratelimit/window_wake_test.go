@@ -15,10 +15,10 @@ import (
 // the window there, but the seven workers already asleep until the
 // probe at 2s slept on, a row each, while the eighth sent the second
 // window's quota alone. 400 rows at 200 per 1s took 2s where 1s was
-// the ideal (0.50); at 250 and 300 per 1s 0.64-0.73 over six seeds,
-// 0.50 in each that lost the window. The real express-rate-limit at 250
-// per 1s: 2.08s, 7 rows sent at 2.05s. Now the restart wakes them:
-// 0.96-0.97.
+// the ideal (0.50); at 250 and 300 per 1s 0.64-0.73 (the means of six
+// seeds of a scratch run), 0.50 in each seed that lost the window. The
+// real express-rate-limit at 250 per 1s: 2.08s, 7 rows sent at 2.05s.
+// Now the restart wakes them: 0.96-0.97.
 func TestWindowResetWakesWaiters(t *testing.T) {
 	const rows = 400
 	for _, limit := range []int{200, 250, 300} {
