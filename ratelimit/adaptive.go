@@ -91,7 +91,8 @@ const (
 	// measurement: fast enough to find the limit within a segment, paced
 	// enough that finding it costs one or two throttle answers.
 	adaptiveGuess = 10
-	// A measurement needs at least this much sending time and evidence.
+	// A measurement needs at least this much time sending (and of the
+	// pauses between, adaptivePauseSample) and evidence.
 	adaptiveMinSample    = 40 * time.Millisecond
 	adaptiveMinSuccesses = 3
 	// adaptivePauseSample is the most of each pause of our own guessing
