@@ -1029,10 +1029,9 @@ func (l *Limiter) applyAdaptive(now time.Time) {
 	l.lim = l.adaptivePacer(now, false)
 	if lim, old := l.adapt.limit(), l.lim.Limit(); lim != old {
 		l.lim.SetLimitAt(now, lim)
-		if lim < l.reservedAt || l.reservedAt == 0 || math.IsInf(float64(l.reservedAt), 1) {
+		if l.reservedAt == 0 || lim < l.reservedAt {
 			// Places taken from now on are of this pace, the slowest
-			// the waiters may hold. (Never +Inf below unless lim is,
-			// which no rise passes.)
+			// the waiters may hold.
 			l.reservedAt = lim
 		}
 		if lim > old && lim <= old*1.5 && l.adapt.measured == 0 && lim > l.reservedAt*1.5 && !l.lim.strict() {

@@ -19,10 +19,10 @@ import (
 // or more, took 0.15-0.21 of the ideal time with 177-306 requests
 // refused. Given back whole where the pool is larger than the most the
 // counter showed, itself under the limit stated: 17 refused a run, at
-// 0.57-0.91 (the slower runs climb from a first measured rate). In this simulation: 77-145 429s
-// a run, learned as sliding or fixed windows, 0.23-0.55 of the ideal;
-// now 17-26, a bucket, 0.46-0.70 (the climb from the first measurement
-// is what is left).
+// 0.57-0.91 (the slower runs climb from a first measured rate). In this
+// simulation: 77-145 429s a run, learned as sliding or fixed windows,
+// 0.23-0.55 of the ideal; now 17-26, a bucket, 0.46-0.70 (the climb
+// from the first measurement is what is left).
 func TestWidePoolOverCounter(t *testing.T) {
 	cases := []struct{ burst, rate float64 }{{15, 100}, {10, 100}, {6, 40}}
 	for _, tc := range cases {
