@@ -298,9 +298,13 @@ func simCases() []simCase {
 		{"fixed window 10/1s aligned, Retry-After only", func() simServer {
 			return &simFixed{limit: 10, window: w1, aligned: true, style: styleRetryAfter}
 		}, idealFixed(10, w1), 0.95, 0.035, 0, 0.93, 0},
+		// 0.76 until the first window's held probes went first at the
+		// round lengths under its claim (windowModel.plan): the window,
+		// aligned on the clock, ends 0.63s after the first request, and
+		// the probe that finds it lands at 0.75s, not 0.72s (0.746).
 		{"fixed window 100/1s aligned, counters", func() simServer {
 			return &simFixed{limit: 100, window: w1, aligned: true, style: styleExpress}
-		}, idealFixed(100, w1), 0.75, 0.03, 0, 0.90, 0},
+		}, idealFixed(100, w1), 0.74, 0.03, 0, 0.90, 0},
 		{"fixed window 100/1s aligned, Retry-After only", func() simServer {
 			return &simFixed{limit: 100, window: w1, aligned: true, style: styleRetryAfter}
 		}, idealFixed(100, w1), 0.98, 0.035, 0, 0.75, 0},
