@@ -62,3 +62,37 @@ func TestRoundAbove(t *testing.T) {
 		}
 	}
 }
+
+// TestWindowPlanRoundProbes pins the first window's probes under a claim
+// of a second: with the first burst's pause (adaptiveIdle) behind it the
+// window lasts at least 110ms, and of the three requests held back the
+// first two go a millisecond past 250ms and 500ms, the third between
+// there and the claim; then the claim's own probe, beyond the quota. In
+// order, none past the claim's.
+func TestWindowPlanRoundProbes(t *testing.T) {
+	at := func(ms int) time.Time { return simEpoch.Add(time.Duration(ms) * time.Millisecond) }
+	w := newWindowModel(100, 8, 0, at(0), at(1), 0)
+	w.rtt = time.Millisecond
+	w.claim = time.Second
+	w.left, w.leftSent = 3, at(110)
+	w.narrow(110*time.Millisecond, 0)
+	p := &w.pacer
+	if len(p.probes) < 4 {
+		t.Fatalf("probes %v, want at least 4", p.probes)
+	}
+	if p.probes[0] != 251*time.Millisecond || p.probes[1] != 501*time.Millisecond {
+		t.Errorf("probes %v, want 251ms and 501ms first", p.probes)
+	}
+	if within := p.allowance - p.extra; within != p.sent+3 {
+		t.Errorf("allowance %d with %d beyond the quota, want the 3 left within it", p.allowance, p.extra)
+	}
+	claimProbe := p.probes[3]
+	if claimProbe != 999*time.Millisecond {
+		t.Errorf("the claim's probe at %v, want 999ms (the claim from the first send, the pacer timed from the first answer)", claimProbe)
+	}
+	for i := 1; i < 4; i++ {
+		if p.probes[i] <= p.probes[i-1] {
+			t.Errorf("probes %v not in order", p.probes)
+		}
+	}
+}
