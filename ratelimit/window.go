@@ -1676,13 +1676,16 @@ func minTime(a, b time.Time) time.Time {
 	return a
 }
 
+// roundSteps are the 1-2.5-5 series' steps in a decade, in tenths.
+var roundSteps = [...]time.Duration{10, 25, 50}
+
 // roundAbove is the least window length of the 1-2.5-5 series (1ms,
 // 2.5ms, 5ms, 10ms ... 250ms, 500ms, 1s ... 5000s) above d: the lengths
 // a limiter's window is most often set to under a second. Past the
 // series, twice d.
 func roundAbove(d time.Duration) time.Duration {
 	for unit := time.Millisecond; unit <= time.Hour; unit *= 10 {
-		for _, m := range []time.Duration{10, 25, 50} {
+		for _, m := range roundSteps {
 			if c := unit * m / 10; c > d {
 				return c
 			}
