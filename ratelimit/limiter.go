@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -381,6 +382,7 @@ func (l *Limiter) admit(now time.Time) (time.Duration, *slot, chan struct{}) {
 		// probes bracket a boundary the pacer's window may straddle.
 		w.last = l.finishing && (l.adapt == nil || l.adapt.win == nil || !l.adapt.win.aligned)
 		l.countUnsent(w)
+		wasTried := w.tried.Equal(now)
 		if d := w.reserve(now); d > 0 {
 			return d, nil, l.changed
 		}
@@ -392,12 +394,33 @@ func (l *Limiter) admit(now time.Time) (time.Duration, *slot, chan struct{}) {
 		if l.adapt != nil && l.adapt.win != nil {
 			l.adapt.win.sent(now)
 		}
+		r := l.lim.ReserveN(now, 1)
+		d := r.DelayFrom(now)
+		if d <= 0 {
+			return 0, nil, l.changed
+		}
+		// A token pace under the window (a ceiling) holds it: should
+		// the wait give its place back, it asks the window again.
+		r.win = &windowAdmit{p: w, open: w.open, at: now, tried: w.tried.Equal(now) && !wasTried}
+		return d, r, l.changed
 	}
 	r := l.lim.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
 		return d, r, l.changed
 	}
 	return 0, nil, l.changed
+}
+
+// unadmit takes back from the window pacer a request it let go that
+// the token pace then held and gave its place back (settle): it asks
+// the window again.
+func (l *Limiter) unadmit(a *windowAdmit) {
+	a.p.unadmit(a)
+	if m := l.adapt; m != nil && m.win != nil && &m.win.pacer == a.p {
+		if i := slices.IndexFunc(m.win.sends, a.at.Equal); i >= 0 {
+			m.win.sends = slices.Delete(m.win.sends, i, i+1)
+		}
+	}
 }
 
 // Finishing tells the Limiter that the requests waiting now are the run's
@@ -480,6 +503,10 @@ func (l *Limiter) settle(now time.Time, r *slot, interrupted bool) (bool, time.D
 		// woke it no sooner than the timer, holds no token: it asks
 		// again.)
 		r.CancelAt(now)
+		if r.win != nil {
+			l.unadmit(r.win)
+			r.win = nil
+		}
 		return false, 0
 	}
 	if d := r.early(now); d > 0 {

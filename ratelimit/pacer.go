@@ -140,6 +140,9 @@ type slot struct {
 	// back: given back by giveBack, it holds no token, and its waiter
 	// must reserve again, even where its timer fired first.
 	back bool
+	// win: a fixed window's pacer let the request go before this pace
+	// made it wait; given back, the window no longer counts it.
+	win *windowAdmit
 }
 
 // newPacer returns a token bucket of burst at limit.

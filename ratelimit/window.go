@@ -147,6 +147,33 @@ func (p *windowPacer) reserve(now time.Time) time.Duration {
 	return 0
 }
 
+// windowAdmit is a request reserve let go, for taking it back (unadmit)
+// where a finite token pace under the window (an adaptive ceiling) made it
+// wait and the wait gave its place back: the request asks again, and the
+// window would count it twice.
+type windowAdmit struct {
+	p    *windowPacer
+	open time.Time // the window it was let go in
+	at   time.Time // when
+	// tried: it was the next window's first request tried early
+	// (p.tried), not one of the window's own.
+	tried bool
+}
+
+// unadmit takes a back: the request it let go did not leave. A window
+// opened since has not counted it.
+func (p *windowPacer) unadmit(a *windowAdmit) {
+	if !p.open.Equal(a.open) {
+		return
+	}
+	switch {
+	case !a.tried:
+		p.sent = max(p.sent-1, 0)
+	case p.tried.Equal(a.at):
+		p.tried = time.Time{}
+	}
+}
+
 // aloneStill reports whether a window opened at now still sends its first
 // request alone (alone): while searching, always; else where the pause
 // lasted aloneWorth holds or more and did not end longer than that after

@@ -100,3 +100,52 @@ func TestWindowUnsentDropsLetGo(t *testing.T) {
 		}
 	}
 }
+
+// TestWindowGiveBackUncounted: a request the fixed window's pacer let go
+// that a token pace under it (an adaptive ceiling) then held, whose place
+// was given back (an interrupted sleep, a pause, a rise of the pace),
+// asks the window again: the window counts it once. Counted at each ask,
+// the window held the next request back as if its quota were spent.
+func TestWindowGiveBackUncounted(t *testing.T) {
+	l, clk := newTestLimiter(Config{Rate: Rate{Count: 5, Per: time.Second}, FixedWindow: true})
+	l.lim = newPacer(5, 1) // a request every 200ms under the window
+	t0 := clk.Now()
+	if d, _, _ := l.admit(t0); d != 0 {
+		t.Fatalf("first request waits %v", d)
+	}
+	clk.Advance(100 * time.Millisecond) // past the window's hold
+	for i := range 3 {
+		now := clk.Now()
+		d, r, _ := l.admit(now)
+		if d <= 0 || r == nil {
+			t.Fatalf("ask %d: waits %v with slot %v, want a wait for the token pace", i, d, r)
+		}
+		if ok, _ := l.settle(now, r, true); ok {
+			t.Fatalf("ask %d: an interrupted wait let the request go", i)
+		}
+	}
+	if got := l.fixed.sent; got != 1 {
+		t.Errorf("window counts %d requests after three asks given back, want 1", got)
+	}
+	now := clk.Now()
+	d, r, _ := l.admit(now)
+	clk.Advance(d)
+	if ok, _ := l.settle(clk.Now(), r, false); !ok {
+		t.Fatal("the request was not let go at its place")
+	}
+	if got := l.fixed.sent; got != 2 {
+		t.Errorf("window counts %d requests, want 2", got)
+	}
+
+	// A window opened since the request was let go never counted it.
+	now = clk.Now()
+	_, r, _ = l.admit(now)
+	if r == nil {
+		t.Fatal("third request not held by the token pace")
+	}
+	l.fixed.open, l.fixed.sent = now.Add(time.Millisecond), 0
+	l.settle(now, r, true)
+	if got := l.fixed.sent; got != 0 {
+		t.Errorf("a later window counts %d requests after a give-back, want 0", got)
+	}
+}
