@@ -736,6 +736,7 @@ func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.
 				l.adapt.presume()
 				l.adapt.throttled(now, wait, closest)
 				if l.adapt.win != nil {
+					wait = l.adapt.win.alignedWait(now, wait)
 					wait = max(wait, l.adapt.win.refusedFloor(now, hinted))
 				}
 			}

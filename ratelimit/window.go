@@ -356,6 +356,11 @@ type windowModel struct {
 	// window the pacer opened after a pause, no reset seen
 	// (refusedFloor).
 	openerRefused bool
+	// alignedEnd: the latest refusal showed the window aligned on the
+	// clock, its length no longer bounded, and the window it came in
+	// ends by the server's claim from that window's first answer, sooner
+	// than the wait the refusal gave may be (alignedWait); zero none.
+	alignedEnd time.Time
 	// searchFrom is when the latest refusal that paused the pool and was
 	// no window opener's came, searchStep the least pause the latest
 	// opener's refusal asks where no claim is taken (refusedFloor); zero
@@ -1068,9 +1073,33 @@ func (w *windowModel) throttled(now, sent time.Time) bool {
 		w.refusedNow = refusedNow
 		if w.hi > 0 {
 			w.pacer.restart(w.startRecv, w.quota)
+		} else if end := w.claimEnd(); end.After(now) && (w.rounding == roundsUp || w.rounding == roundsUnknown && !w.claimSecond) {
+			w.alignedEnd = end
 		}
 	}
 	return true
+}
+
+// alignedWait is how long the pool waits after the refusal at now that
+// showed the window aligned on the clock with its length unbounded
+// (alignedEnd): to the end the server claimed for the window the refusal
+// came in, where that is sooner than wait. The window's first answer
+// named it; a whole-second Retry-After on the refusal may lie up to a
+// second past it. Only where the server was seen to round its claims
+// up, or, not seen either way, named the seconds left (as express-rate-
+// limit's and fastify's resets do, rounded up): an instant to the second
+// (a Unix time) is mostly truncated, the window ending up to a second
+// after it (rolling-rate-limiter's log at 3 per 1s with 2 workers,
+// knocking there, was refused twice and gave the model up). A claim that
+// was short costs the window's first request, sent alone in a pool of
+// more than two. Else wait.
+func (w *windowModel) alignedWait(now time.Time, wait time.Duration) time.Duration {
+	end := w.alignedEnd
+	w.alignedEnd = time.Time{}
+	if end.IsZero() || w.hi > 0 {
+		return wait
+	}
+	return min(wait, end.Sub(now))
 }
 
 // narrow sets the bounds; evidence that contradicts them (the window
