@@ -331,8 +331,10 @@
 // first answer), where that is sooner than a whole-second Retry-After: the
 // claim is taken where it names the seconds left, which servers round up,
 // or was seen to round up; a Unix second, mostly truncated, is not
-// (express-rate-limit aligned at 100 per 1s, 200 rows from .600 in the
-// second: 2.5s -> 1.76s in 3 seeds of 10, TestWindowAlignedClaimCut).
+// (express-rate-limit at 100 per 1s on the clock, its windows starting
+// .333 past each second, 200 rows from .600: 2.5s -> 1.76s in 3 seeds of
+// 10, TestWindowAlignedClaimCut). Refusals during that pause are held to
+// the same end.
 //
 // A window on a grid from the client's first request (sethvargo/go-limiter:
 // start + k x L, kept through idle spells) is the hard case: the first

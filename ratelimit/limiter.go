@@ -401,7 +401,7 @@ func (l *Limiter) admit(now time.Time) (time.Duration, *slot, chan struct{}) {
 		}
 		// A token pace under the window (a ceiling) holds it: should
 		// the wait give its place back, it asks the window again.
-		r.win = &windowAdmit{p: w, open: w.open, at: now, tried: w.tried.Equal(now) && !wasTried}
+		r.win = &windowAdmit{p: w, gen: w.gen, at: now, tried: w.tried.Equal(now) && !wasTried}
 		return d, r, l.changed
 	}
 	r := l.lim.ReserveN(now, 1)
@@ -753,6 +753,8 @@ func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.
 	}
 	if !paused {
 		wait = max(wait, l.dryFloor())
+	} else if l.adapt != nil && l.adapt.win != nil {
+		wait = l.adapt.win.alignedCap(now, wait)
 	}
 	l.extendPause(now, wait, paused, hinted)
 	if cut {

@@ -85,6 +85,9 @@ type windowPacer struct {
 
 	open time.Time
 	sent int // requests let go in the open window
+	// gen counts the windows opened and restarted: a request let go in
+	// an earlier one is no longer counted by sent as it was (unadmit).
+	gen int
 	// anchored: open moved to the first answer from the open window.
 	anchored bool
 	// opened: the pacer opened the window itself, not yet anchored.
@@ -94,6 +97,7 @@ type windowPacer struct {
 // reserve lets one request go at now (0), or says how long until one may.
 func (p *windowPacer) reserve(now time.Time) time.Duration {
 	if p.open.IsZero() || !now.Before(p.end()) {
+		p.gen++
 		p.open, p.sent, p.anchored, p.opened = now, 0, false, true
 		p.tried, p.chosen = time.Time{}, false
 		p.alone = p.alone && p.aloneStill(now)
@@ -152,18 +156,20 @@ func (p *windowPacer) reserve(now time.Time) time.Duration {
 // wait and the wait gave its place back: the request asks again, and the
 // window would count it twice.
 type windowAdmit struct {
-	p    *windowPacer
-	open time.Time // the window it was let go in
-	at   time.Time // when
+	p   *windowPacer
+	gen int       // the window it was let go in (windowPacer.gen)
+	at  time.Time // when
 	// tried: it was the next window's first request tried early
 	// (p.tried), not one of the window's own.
 	tried bool
 }
 
 // unadmit takes a back: the request it let go did not leave. A window
-// opened since has not counted it.
+// opened since has not counted it; one restarted since (an answer that
+// recounted it from the requests known sent, or showed the quota spent)
+// keeps its count: at worst a request waits for the next window.
 func (p *windowPacer) unadmit(a *windowAdmit) {
-	if !p.open.Equal(a.open) {
+	if p.gen != a.gen {
 		return
 	}
 	switch {
@@ -297,6 +303,7 @@ func (p *windowPacer) answered(sent, recv time.Time) {
 // restart moves the open window's start to at, where the server's window
 // evidently started, with sent of our requests counted in it so far.
 func (p *windowPacer) restart(at time.Time, sent int) {
+	p.gen++
 	p.open, p.sent, p.anchored, p.opened = at, sent, true, false
 	p.tried, p.chosen = time.Time{}, false
 }
@@ -361,6 +368,10 @@ type windowModel struct {
 	// ends by the server's claim from that window's first answer, sooner
 	// than the wait the refusal gave may be (alignedWait); zero none.
 	alignedEnd time.Time
+	// alignedHold is that end once the pause was cut to it: refusals
+	// that come during the pause (requests in flight with the one that
+	// showed it) are held to it too (alignedCap).
+	alignedHold time.Time
 	// searchFrom is when the latest refusal that paused the pool and was
 	// no window opener's came, searchStep the least pause the latest
 	// opener's refusal asks where no claim is taken (refusedFloor); zero
@@ -1095,11 +1106,22 @@ func (w *windowModel) throttled(now, sent time.Time) bool {
 // more than two. Else wait.
 func (w *windowModel) alignedWait(now time.Time, wait time.Duration) time.Duration {
 	end := w.alignedEnd
-	w.alignedEnd = time.Time{}
-	if end.IsZero() || w.hi > 0 {
+	w.alignedEnd, w.alignedHold = time.Time{}, time.Time{}
+	if end.IsZero() || w.hi > 0 || end.Sub(now) >= wait {
 		return wait
 	}
-	return min(wait, end.Sub(now))
+	w.alignedHold = end
+	return end.Sub(now)
+}
+
+// alignedCap is the wait of a refusal that came during a pause
+// alignedWait cut: no longer than to that end.
+func (w *windowModel) alignedCap(now time.Time, wait time.Duration) time.Duration {
+	if !w.alignedHold.After(now) {
+		w.alignedHold = time.Time{}
+		return wait
+	}
+	return min(wait, w.alignedHold.Sub(now))
 }
 
 // narrow sets the bounds; evidence that contradicts them (the window
@@ -1199,7 +1221,7 @@ func (w *windowModel) refusedFloor(now time.Time, hinted bool) time.Duration {
 	// one (go-limiter at 15 per 150ms: a claim 0.9s off, waited for,
 	// cost 0.09 of the ideal).
 	taken := ahead > 0 && !w.sawReset
-	if w.openerRefused && !w.sawReset && ahead <= 0 && w.claimSecond && w.rounding != roundsUp {
+	if claim, _ := w.resetClaims(); claim > 0 && w.openerRefused && !w.sawReset && w.claimSecond && w.rounding != roundsUp && !w.refusedSent.Before(w.startSent.Add(claim)) {
 		// The claim named a whole second, it passed, and the window
 		// the pacer opened after it had not ended: a claim truncated
 		// to the second, the window's end within the second after.
@@ -1210,7 +1232,7 @@ func (w *windowModel) refusedFloor(now time.Time, hinted bool) time.Duration {
 		// date to the second, already passed), and the fifth refusal
 		// in a row gave the model up (windowBlind): 12-18 429s,
 		// real 40 of 85 requests.
-		if late := w.claimEnd().Add(time.Second + w.rtt); late.After(now) {
+		if late := w.startSent.Add(claim + time.Second + w.rtt); late.After(now) {
 			return late.Sub(now)
 		}
 	}

@@ -105,7 +105,8 @@ func TestWindowUnsentDropsLetGo(t *testing.T) {
 // that a token pace under it (an adaptive ceiling) then held, whose place
 // was given back (an interrupted sleep, a pause, a rise of the pace),
 // asks the window again: the window counts it once. Counted at each ask,
-// the window held the next request back as if its quota were spent.
+// the window held the next request back as if its quota were spent. A
+// window restarted meanwhile keeps the count its answer gave.
 func TestWindowGiveBackUncounted(t *testing.T) {
 	l, clk := newTestLimiter(Config{Rate: Rate{Count: 5, Per: time.Second}, FixedWindow: true})
 	l.lim = newPacer(5, 1) // a request every 200ms under the window
@@ -137,15 +138,16 @@ func TestWindowGiveBackUncounted(t *testing.T) {
 		t.Errorf("window counts %d requests, want 2", got)
 	}
 
-	// A window opened since the request was let go never counted it.
+	// A window restarted since the request was let go (an answer that
+	// recounted its requests, or showed its quota spent) keeps its count.
 	now = clk.Now()
 	_, r, _ = l.admit(now)
 	if r == nil {
 		t.Fatal("third request not held by the token pace")
 	}
-	l.fixed.open, l.fixed.sent = now.Add(time.Millisecond), 0
+	l.fixed.restart(now, 5)
 	l.settle(now, r, true)
-	if got := l.fixed.sent; got != 0 {
-		t.Errorf("a later window counts %d requests after a give-back, want 0", got)
+	if got := l.fixed.sent; got != 5 {
+		t.Errorf("a restarted window counts %d requests after a give-back, want 5", got)
 	}
 }
