@@ -1111,7 +1111,7 @@ func (w *windowModel) throttled(now, sent time.Time) bool {
 func (w *windowModel) alignedWait(now time.Time, wait time.Duration) time.Duration {
 	end := w.alignedEnd
 	w.alignedEnd, w.alignedHold = time.Time{}, time.Time{}
-	if end.IsZero() || w.hi > 0 || end.Sub(now) >= wait {
+	if !end.After(now) || w.hi > 0 || end.Sub(now) >= wait {
 		return wait
 	}
 	w.alignedHold = end

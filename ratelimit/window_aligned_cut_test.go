@@ -57,4 +57,8 @@ func TestWindowAlignedCapHoldsPause(t *testing.T) {
 	if got := w.alignedCap(now.Add(10*ms), time.Second); got != time.Second {
 		t.Errorf("no cut, a refusal during the pause waits %v, want 1s", got)
 	}
+	w.alignedEnd = now.Add(-ms)
+	if got := w.alignedWait(now, time.Second); got != time.Second {
+		t.Errorf("an end already past: %v, want 1s", got)
+	}
 }
