@@ -4,7 +4,6 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"time"
 
@@ -377,6 +376,7 @@ func (l *Limiter) admit(now time.Time) (time.Duration, *slot, chan struct{}) {
 			return d, nil, l.changed
 		}
 	}
+	var let windowAdmit
 	if w := l.window(); w != nil {
 		// A window aligned on the clock is not the pacer's to time: its
 		// probes bracket a boundary the pacer's window may straddle.
@@ -394,18 +394,13 @@ func (l *Limiter) admit(now time.Time) (time.Duration, *slot, chan struct{}) {
 		if l.adapt != nil && l.adapt.win != nil {
 			l.adapt.win.sent(now)
 		}
-		r := l.lim.ReserveN(now, 1)
-		d := r.DelayFrom(now)
-		if d <= 0 {
-			return 0, nil, l.changed
-		}
-		// A token pace under the window (a ceiling) holds it: should
-		// the wait give its place back, it asks the window again.
-		r.win = &windowAdmit{p: w, gen: w.gen, at: now, tried: w.tried.Equal(now) && !wasTried}
-		return d, r, l.changed
+		let = windowAdmit{p: w, gen: w.gen, at: now, tried: w.tried.Equal(now) && !wasTried}
 	}
 	r := l.lim.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
+		// A token pace under the window (a ceiling) holds it: should
+		// the wait give its place back, it asks the window again.
+		r.win = let
 		return d, r, l.changed
 	}
 	return 0, nil, l.changed
@@ -414,12 +409,10 @@ func (l *Limiter) admit(now time.Time) (time.Duration, *slot, chan struct{}) {
 // unadmit takes back from the window pacer a request it let go that
 // the token pace then held and gave its place back (settle): it asks
 // the window again.
-func (l *Limiter) unadmit(a *windowAdmit) {
+func (l *Limiter) unadmit(a windowAdmit) {
 	a.p.unadmit(a)
 	if m := l.adapt; m != nil && m.win != nil && &m.win.pacer == a.p {
-		if i := slices.IndexFunc(m.win.sends, a.at.Equal); i >= 0 {
-			m.win.sends = slices.Delete(m.win.sends, i, i+1)
-		}
+		m.win.unsend(a.at)
 	}
 }
 
@@ -503,9 +496,9 @@ func (l *Limiter) settle(now time.Time, r *slot, interrupted bool) (bool, time.D
 		// woke it no sooner than the timer, holds no token: it asks
 		// again.)
 		r.CancelAt(now)
-		if r.win != nil {
+		if r.win.p != nil {
 			l.unadmit(r.win)
-			r.win = nil
+			r.win = windowAdmit{}
 		}
 		return false, 0
 	}

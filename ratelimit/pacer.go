@@ -141,8 +141,9 @@ type slot struct {
 	// must reserve again, even where its timer fired first.
 	back bool
 	// win: a fixed window's pacer let the request go before this pace
-	// made it wait; given back, the window no longer counts it.
-	win *windowAdmit
+	// made it wait (win.p nil: none); given back, the window no longer
+	// counts it.
+	win windowAdmit
 }
 
 // newPacer returns a token bucket of burst at limit.

@@ -168,7 +168,7 @@ type windowAdmit struct {
 // opened since has not counted it; one restarted since (an answer that
 // recounted it from the requests known sent, or showed the quota spent)
 // keeps its count: at worst a request waits for the next window.
-func (p *windowPacer) unadmit(a *windowAdmit) {
+func (p *windowPacer) unadmit(a windowAdmit) {
 	if p.gen != a.gen {
 		return
 	}
@@ -575,6 +575,14 @@ func newWindowModel(quota, inFlight, before int, startSent, startRecv time.Time,
 // sent records a request let go at now.
 func (w *windowModel) sent(now time.Time) {
 	w.sends = append(w.sends, now)
+}
+
+// unsend forgets the request sent at sent: refused where refusals count
+// in no window of ours to come, or given back before it left.
+func (w *windowModel) unsend(sent time.Time) {
+	if i := slices.IndexFunc(w.sends, sent.Equal); i >= 0 {
+		w.sends = slices.Delete(w.sends, i, i+1)
+	}
 }
 
 // answered reads an accepted answer's counter; reset is when the server
@@ -1507,9 +1515,7 @@ func (w *windowModel) triedRefused(sent time.Time) bool {
 	if p.tried.IsZero() || sent.IsZero() || sent.Before(p.tried) {
 		return false
 	}
-	if i := slices.IndexFunc(w.sends, sent.Equal); i >= 0 {
-		w.sends = slices.Delete(w.sends, i, i+1)
-	}
+	w.unsend(sent)
 	if sent.After(w.refusedSent) {
 		w.refusedSent = sent
 	}
