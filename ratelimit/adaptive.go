@@ -1537,19 +1537,23 @@ func (a *adaptive) sentAfter(t time.Time) int {
 func (a *adaptive) replay(s segment, r, burst float64) float64 {
 	level, t := s.startLeft+0.5, s.from
 	switch {
-	case s.fromRefused && s.from.Equal(a.firstAnchor) && r*a.burstEnd().Sub(a.firstSent).Seconds() < 1:
-		// The unpaced burst's first refusal, the burst within one
-		// refill of its first request: a bucket full at the start (a
-		// whole number of requests) held what it refilled since, all
-		// the rest taken. What was accepted of the requests sent before
-		// the refusal was read went with the burst, sent after the
-		// refused one or not: sent together, they reach the server in
-		// any order (four workers' burst into a bucket of 7 at 7/s had
-		// four sent after the refused one, and the replay, drawing them
-		// from the refill, measured 14/s). The replay starts after the
-		// last of them.
-		t = a.burstEnd()
-		level = r * t.Sub(a.firstSent).Seconds()
+	case s.fromRefused && s.from.Equal(a.firstAnchor):
+		// The unpaced burst's first refusal. What was accepted of the
+		// requests sent before the refusal was read went with the
+		// burst, sent after the refused one or not: sent together, they
+		// reach the server in any order (four workers' burst into a
+		// bucket of 7 at 7/s had four sent after the refused one, and
+		// the replay, drawing them from the refill, measured 14/s). The
+		// replay starts after the last of them. The refill since the
+		// refusal gave those it can; the rest came before the refused
+		// one. At the refusal the bucket held what a refusal leaves,
+		// and no more than it refilled since the burst's first request:
+		// a bucket full at the start (a whole number of requests) gave
+		// the burst all it held. Each part grows with r, with no step
+		// for the bisection to stop at.
+		t = minTime(a.burstEnd(), s.to)
+		k := float64(a.sentIn(s.from, t))
+		level = math.Min(r*t.Sub(a.firstSent).Seconds(), a.refusedLevel(s.from, r)) + math.Max(0, r*t.Sub(s.from).Seconds()-k)
 	case s.fromRefused:
 		level = a.refusedLevel(s.from, r)
 	}
