@@ -151,9 +151,10 @@ type bareWindow struct {
 	probe  time.Duration // the offset of the current probe
 	// skel is the offset growth gives the current probe, which may go
 	// ahead of it just past a round window's end (roundProbe; round is
-	// then set): refused there, the probe at skel goes next.
-	skel  time.Duration
-	round bool
+	// then set): refused there, the probe at skel goes next. lead is
+	// the pace's interval the probe leaves after (aim).
+	skel, lead time.Duration
+	round      bool
 	// safe is the shortest window paced by for a whole window without a
 	// refusal (0 none yet), since when the pace by hi began.
 	safe  time.Duration
@@ -312,18 +313,30 @@ func bareFirstOffset(burst time.Duration, slow bool) time.Duration {
 	return max(bareFirstProbe, 4*burst)
 }
 
-// next schedules the probe at offset d from the burst's start and returns
-// the pause until it: one request leaves at the pause's end plus one pace
-// interval, which is d/4.
+// next schedules the probe at offset d from the burst's start, or just
+// past a round window's end before it (roundProbe), and returns the pause
+// until it: one request leaves at the pause's end plus one pace interval,
+// which is d/4 (the pacer's interval may be free, and the probe leave at
+// the pause's end: a quarter early still lands past the probe refused
+// before it); a round probe's is half its margin past the window's end.
 func (b *bareWindow) next(a *adaptive, now time.Time, d time.Duration) time.Duration {
 	b.skel, b.round = d, false
 	if b.lo > 0 {
-		if r, ok := b.roundProbe(b.probe, d); ok {
-			d, b.round = r, true
+		if r, w, ok := b.roundProbe(b.lo, d); ok {
+			// Within half its margin past the window's end: a
+			// quarter of its offset early, it would leave before.
+			b.round = true
+			return b.aim(a, now, r, (r-w)/2)
 		}
 	}
-	b.probe = d
-	a.pace = 4 / d.Seconds()
+	return b.aim(a, now, d, d/4)
+}
+
+// aim schedules the probe at offset d, to leave a pace interval lead
+// after the pause: see until.
+func (b *bareWindow) aim(a *adaptive, now time.Time, d, lead time.Duration) time.Duration {
+	b.probe, b.lead = d, lead
+	a.pace = 1 / lead.Seconds()
 	return b.until(now)
 }
 
@@ -353,22 +366,23 @@ var roundWindows = []time.Duration{
 // growth's and costs the 429s of the round lengths refused on the way
 // (the real express-rate-limit without headers at 20 per 2s, 8 workers,
 // 0.88 -> 0.80; HAProxy at 20 per 5s 0.68 -> 0.55).
-func (b *bareWindow) roundProbe(prev, d time.Duration) (time.Duration, bool) {
+func (b *bareWindow) roundProbe(prev, d time.Duration) (at, window time.Duration, ok bool) {
+	// B counts the probe itself too: later by a thousandth of R.
 	weigh := 2 - float64(b.quota)/float64(b.quota+b.refused+1)
 	if weigh > bareRoundWeigh {
-		return 0, false
+		return 0, 0, false
 	}
-	at, ok := time.Duration(0), false
 	for _, w := range roundWindows {
 		t := time.Duration(float64(w)*weigh) + w/50
 		if t >= d {
 			break
 		}
 		if w > prev {
-			at, ok = t, true
+			// Its end not yet passed by a probe.
+			at, window, ok = t, w, true
 		}
 	}
-	return at, ok
+	return at, window, ok
 }
 
 // until is the pause from now until the probe: it ends a pace interval
@@ -380,8 +394,7 @@ func (b *bareWindow) roundProbe(prev, d time.Duration) (time.Duration, bool) {
 // 1.15, 2.3 and 4.1, the window found taken at 1.3s, 0.73 of the ideal;
 // 0.88 once they left on time).
 func (b *bareWindow) until(now time.Time) time.Duration {
-	d := b.probe
-	return max(b.start.Add(d-d/4).Sub(now), 0)
+	return max(b.start.Add(b.probe-b.lead).Sub(now), 0)
 }
 
 // grow is the offset of the probe after one refused at d: bareProbeGrowth
@@ -451,9 +464,8 @@ func (a *adaptive) bareRefused(now time.Time, backoff time.Duration) time.Durati
 		b.d0 = b.lo
 		if b.round && b.skel > b.probe {
 			// Not the round window: the probe growth gave goes.
-			b.probe, b.round = b.skel, false
-			a.pace = 4 / b.probe.Seconds()
-			return b.until(now)
+			b.round = false
+			return b.aim(a, now, b.skel, b.skel/4)
 		}
 		if first {
 			b.held = b.quota + b.refused

@@ -580,12 +580,15 @@
 // probe at twice the lower bound lands in a third period, the second
 // spent empty, a whole window lost (HAProxy at 100 per 1s: refused at
 // 1.04s, just before it gave the first request back at 1.07s, then
-// probed at 2.09s, and the run took 5.9 s instead of 4.2). Where a round
-// window's end (half a second, 1s, 2s, 3s, 5s, 10s ... an hour) lies
-// between the last refused probe and the next, a probe goes just past it
-// first (R(2 - L/B) and 2%, so that the weighing counter takes it too):
-// a window of 1s refused at 0.88s was found at 1.58s, half a window
-// late; refused, the probe growth gave goes as before. A bucket that
+// probed at 2.09s, and the run took 5.9 s instead of 4.2). Where the end
+// of a round window R (half a second, 1s, 2s, 3s, 5s, 10s ... an hour)
+// lies between the last refused probe and the next, a probe goes just past
+// it first, at R(2 - L/B) and 2% of R, so that the weighing counter takes
+// it too: growth found a window of 1s, refused at 0.88s, at 1.58s, half a
+// window late; the round probe finds it at 1.13s. Refused, the probe
+// growth gave goes as before. Not where R(2 - L/B) is more than a fifth
+// past R (refusals many beside the quota): there the round probe saves
+// little and costs the 429s of the lengths refused on the way. A bucket that
 // refills slower than the probes come (nginx
 // at 10r/s) refuses them too: the request right after the first accepted
 // one is refused by such a bucket (it gave back one request) and not by a

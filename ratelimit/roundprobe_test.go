@@ -33,7 +33,7 @@ func TestBareRoundProbe(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			b := &bareWindow{quota: tc.quota, refused: tc.refused}
-			got, ok := b.roundProbe(tc.prev, tc.d)
+			got, _, ok := b.roundProbe(tc.prev, tc.d)
 			if ok != (tc.want > 0) {
 				t.Fatalf("roundProbe(%v, %v) = %v, %v; want %v", tc.prev, tc.d, got, ok, tc.want)
 			}
