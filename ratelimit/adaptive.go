@@ -1535,29 +1535,18 @@ func (a *adaptive) sentAfter(t time.Time) int {
 // the sign shows, for a bucket of burst refilling at r per second: see
 // measure. It grows with r.
 func (a *adaptive) replay(s segment, r, burst float64) float64 {
-	level, t := s.startLeft+0.5, s.from
+	level := s.startLeft + 0.5
 	switch {
-	case s.fromRefused && s.from.Equal(a.firstAnchor):
-		// The unpaced burst's first refusal. What was accepted of the
-		// requests sent before the refusal was read went with the
-		// burst, sent after the refused one or not: sent together, they
-		// reach the server in any order (four workers' burst into a
-		// bucket of 7 at 7/s had four sent after the refused one, and
-		// the replay, drawing them from the refill, measured 14/s). The
-		// replay starts after the last of them. The refill since the
-		// refusal gave those it can; the rest came before the refused
-		// one. At the refusal the bucket held what a refusal leaves,
-		// and no more than it refilled since the burst's first request:
-		// a bucket full at the start (a whole number of requests) gave
-		// the burst all it held. Each part grows with r, with no step
-		// for the bisection to stop at.
-		t = minTime(a.burstEnd(), s.to)
-		k := float64(a.sentIn(s.from, t))
-		level = math.Min(r*t.Sub(a.firstSent).Seconds(), a.refusedLevel(s.from, r)) + math.Max(0, r*t.Sub(s.from).Seconds()-k)
+	case s.fromRefused && s.from.Equal(a.firstAnchor) && r*s.from.Sub(a.firstSent).Seconds() < 1:
+		// The unpaced burst's first refusal, within one refill of its
+		// first request: a bucket full at the start (a whole number of
+		// requests) held what it refilled since, all the rest taken.
+		level = r * s.from.Sub(a.firstSent).Seconds()
 	case s.fromRefused:
 		level = a.refusedLevel(s.from, r)
 	}
-	for _, x := range a.sentLog[a.sentAfter(t):max(a.sentAfter(s.to), a.sentAfter(t))] {
+	t := s.from
+	for _, x := range a.sentLog[a.sentAfter(s.from):max(a.sentAfter(s.to), a.sentAfter(s.from))] {
 		level = math.Min(burst, level+r*x.Sub(t).Seconds()) - 1
 		t = x
 	}
@@ -1566,16 +1555,6 @@ func (a *adaptive) replay(s segment, r, burst float64) float64 {
 		return level - a.refusedLevel(s.to, r)
 	}
 	return level - (s.endLeft + 0.5)
-}
-
-// burstEnd is the send time of the latest request accepted of those sent
-// before the first refusal was read, the unpaced burst, or the first
-// refusal's own where none was sent after it.
-func (a *adaptive) burstEnd() time.Time {
-	if i := a.sentAfter(a.firstSign); i > 0 && a.sentLog[i-1].After(a.firstAnchor) {
-		return a.sentLog[i-1]
-	}
-	return a.firstAnchor
 }
 
 // refusedLevel is the level a bucket refilling at r held when a request
