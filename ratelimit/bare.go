@@ -364,8 +364,8 @@ var roundWindows = []time.Duration{
 // where the window is not round. Not where the refused requests are many
 // beside the quota (bareRoundWeigh): a probe that late saves little over
 // growth's and costs the 429s of the round lengths refused on the way
-// (the real express-rate-limit without headers at 20 per 2s, 8 workers,
-// 0.88 -> 0.80; HAProxy at 20 per 5s 0.68 -> 0.55).
+// (HAProxy at 20 per 2s in the simulation, 8 workers: 564 -> 608 429s
+// over 40 runs without this gate, 575 with it).
 func (b *bareWindow) roundProbe(prev, d time.Duration) (at, window time.Duration, ok bool) {
 	// B counts the probe itself too: later by a thousandth of R.
 	weigh := 2 - float64(b.quota)/float64(b.quota+b.refused+1)
