@@ -353,14 +353,15 @@ var roundWindows = []time.Duration{
 // roundProbe is a probe just past the end of the longest round window
 // whose end lies between the probe refused at prev and the one growth
 // would send next, at d; ok is false when none does. A window of 1s from
-// the run's first request, refused at 0.88s, was probed next at 1.58s and
-// found taken there: half a window lost of a 3s run. Past the end by
-// what a counter that weighs its previous period (HAProxy) needs before
-// it gives the burst's first request back (R(2 - L/B) with the burst's
-// refused requests and the probes counted in B, bareAccepted), and by 2%
-// of the window for the probe's travel (the server's window starts at our
-// first request's arrival, the probe's may come later); a fixed window or
-// a log takes it there too. Refused, the probe at d goes as it would have: a 429 more
+// the run's first request, refused at 0.88s, was probed next at 1.58s by
+// growth alone and found taken there: half a window lost of a 3s run.
+// Past the end by what a counter that weighs its previous period
+// (HAProxy) needs before it gives the burst's first request back
+// (R(2 - L/B) with the burst's refused requests and the probes counted in
+// B, bareAccepted), and by 2% of the window for the probe's travel (the
+// server's window starts at our first request's arrival, the probe's may
+// come later); a fixed window or a log takes it there too: at 1.13s for
+// that window. Refused, the probe at d goes as it would have: a 429 more
 // where the window is not round. Not where the refused requests are many
 // beside the quota (bareRoundWeigh): a probe that late saves little over
 // growth's and costs the 429s of the round lengths refused on the way
