@@ -149,12 +149,11 @@ type bareWindow struct {
 	start  time.Time     // the first request's send time
 	lo, hi time.Duration // lo < W <= hi; hi 0 while probing
 	probe  time.Duration // the offset of the current probe
-	// skel is the offset growth gives the current probe, which may go
-	// ahead of it just past a round window's end (roundProbe; round is
-	// then set): refused there, the probe at skel goes next. lead is
+	// skel is the offset growth gives the current probe, which goes
+	// ahead of it (probe < skel) just past a round window's end
+	// (roundProbe): refused there, the probe at skel goes next. lead is
 	// the pace's interval the probe leaves after (aim).
 	skel, lead time.Duration
-	round      bool
 	// safe is the shortest window paced by for a whole window without a
 	// refusal (0 none yet), since when the pace by hi began.
 	safe  time.Duration
@@ -320,12 +319,11 @@ func bareFirstOffset(burst time.Duration, slow bool) time.Duration {
 // the pause's end: a quarter early still lands past the probe refused
 // before it); a round probe's is half its margin past the window's end.
 func (b *bareWindow) next(a *adaptive, now time.Time, d time.Duration) time.Duration {
-	b.skel, b.round = d, false
+	b.skel = d
 	if b.lo > 0 {
 		if r, w, ok := b.roundProbe(b.lo, d); ok {
 			// Within half its margin past the window's end: a
 			// quarter of its offset early, it would leave before.
-			b.round = true
 			return b.aim(a, now, r, (r-w)/2)
 		}
 	}
@@ -463,9 +461,8 @@ func (a *adaptive) bareRefused(now time.Time, backoff time.Duration) time.Durati
 		first := b.lo == 0
 		b.lo = max(b.lo, at)
 		b.d0 = b.lo
-		if b.round && b.skel > b.probe {
+		if b.skel > b.probe {
 			// Not the round window: the probe growth gave goes.
-			b.round = false
 			return b.aim(a, now, b.skel, b.skel/4)
 		}
 		if first {
