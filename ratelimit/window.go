@@ -50,19 +50,20 @@ type windowPacer struct {
 	// reset seen, sends its first request alone, the rest held back for
 	// aloneHold (two round trips) or until its answer shows the counter
 	// whole (restart), where the pause lasted at least aloneWorth times
-	// the hold and ended before the server's claim of the window's end
-	// (claimEnd; zero none), or not longer after it than that: a hold on
-	// a shorter pause (a bucket's refill, a log's place) costs more than
-	// the refusals it may save, and a pause well past the claim finds a
-	// window the server said is new. While searching (the pause was the
-	// model's own search for the window's end, refusedFloor) it is held
-	// whatever the pause. paused is when the refusal that began the pause
-	// came.
+	// the hold: a hold on a shorter pause (a bucket's refill, a log's
+	// place) costs more than the refusals it may save. Wherever the
+	// pause ended against the server's claim of the window's end: a
+	// counter that weighs its previous period (go-chi/httprate) names
+	// its periods' ends truly, and the pool sent at once into the period
+	// its claim said was new was refused but for one or two, each 429
+	// with a Retry-After of the whole period. While searching (the pause
+	// was the model's own search for the window's end, refusedFloor) it
+	// is held whatever the pause. paused is when the refusal that began
+	// the pause came.
 	alone     bool
 	searching bool
 	aloneHold time.Duration
 	paused    time.Time
-	claimEnd  time.Time
 	// try, when not 0, is how long after the open window's start the
 	// next window's first request is tried, once the whole quota went:
 	// a point between the length's bounds (just below the bound above
@@ -182,14 +183,9 @@ func (p *windowPacer) unadmit(a windowAdmit) {
 
 // aloneStill reports whether a window opened at now still sends its first
 // request alone (alone): while searching, always; else where the pause
-// lasted aloneWorth holds or more and did not end longer than that after
-// the server's claimed end.
+// lasted aloneWorth holds or more.
 func (p *windowPacer) aloneStill(now time.Time) bool {
-	if p.searching {
-		return true
-	}
-	long := aloneWorth * p.aloneHold
-	return now.Sub(p.paused) >= long && (p.claimEnd.IsZero() || !now.After(p.claimEnd.Add(long)))
+	return p.searching || now.Sub(p.paused) >= aloneWorth*p.aloneHold
 }
 
 // tight reports whether the requests the run has yet to send fill the
@@ -1299,11 +1295,13 @@ func (w *windowModel) plan() {
 			// answer shows the counter whole (alone): a pause that
 			// ended before the server's window did costs one 429,
 			// not the pool's worth, and its refusal tells the model so
-			// (refusedFloor). A pool of two saves one at most, and the
+			// (refusedFloor); one into a period that a counter weighing
+			// the one before still holds full, its answer hands the
+			// window back as a sliding one before the rest go. A pool of two saves one at most, and the
 			// hold parted its pairs: a log of 3 per 1s with httprate's
 			// headers and 2 workers ran at 0.42 of the ideal, not 0.63.
 			if w.inFlight > 2 {
-				p.alone, p.aloneHold, p.claimEnd = true, 2*w.rtt, w.claimEnd()
+				p.alone, p.aloneHold = true, 2*w.rtt
 			}
 			for d := max(w.lo, w.rtt, time.Millisecond); d < time.Minute; {
 				d *= 2
