@@ -716,7 +716,7 @@ func TestAdaptiveSmallSlidingCounterFewWorkers(t *testing.T) {
 // alone), that request's answer hands the server back before the burst
 // goes, and the sliding pace that then runs a window longer makes 0.46
 // and 0.74 where it made 0.50 and 0.80 (2 and 4 429s where it drew 5
-// and 5).
+// and 5). Judged at 0.45 and 0.70, above the 0.39 and 0.54 of the bug.
 func TestAdaptiveSlidingHandBackCountsTaken(t *testing.T) {
 	for _, rows := range []int{80, simRows} {
 		t.Run(fmt.Sprintf("%d rows", rows), func(t *testing.T) {
@@ -736,8 +736,8 @@ func TestAdaptiveSlidingHandBackCountsTaken(t *testing.T) {
 			if share := float64(res.throttled) / float64(res.requests); share > 0.07 {
 				t.Errorf("%.1f%% of requests throttled, want at most 7%%", 100*share)
 			}
-			if eff < 0.42 || (rows == simRows && eff < 0.70) {
-				t.Errorf("efficiency %.2f, want at least 0.42 (0.70 over %d rows)", eff, simRows)
+			if eff < 0.45 || (rows == simRows && eff < 0.70) {
+				t.Errorf("efficiency %.2f, want at least 0.45 (0.70 over %d rows)", eff, simRows)
 			}
 		})
 	}

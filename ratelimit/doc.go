@@ -286,14 +286,14 @@
 // Retry-After says nothing. In a pool of more than two, the window the
 // pacer opens after such a pause (a pause of at least twenty round trips)
 // sends its first request alone, the rest with its answer: a pause that
-// ended early costs one 429, not the pool's worth. So does one that ended
-// past the server's claim: go-chi/httprate's counter weighs the period
-// before, whose end it names truly, and at 10 per 2s with 8 workers the
-// pool sent at once into the period the claim said was new was refused
-// but for one or two, each 429 with a Retry-After of the whole period
-// (6-16 429s of 56-66 requests; now the lone request's answer, the
-// counter back by one, hands the window back as a sliding one first:
-// 2-3). That request refused,
+// ended early costs one 429, not the pool's worth. One that ended past
+// the server's claim costs a 429 or two: go-chi/httprate's counter weighs
+// the period before, whose end it names truly, and at 10 per 2s with 8
+// workers the pool sent at once into the period the claim said was new
+// was refused but for one or two, each 429 with a Retry-After of the
+// whole period (6-16 429s of 56-66 requests in three real runs; now the
+// lone request's answer, the counter back by one, hands the window back
+// as a sliding one first: 2-3, at about the same efficiency). That request refused,
 // or a refusal with no usable wait, waits for the claim while it lies
 // ahead and no reset of the model's own has been seen (a claim to the
 // second is no measure of a window under one); past the claim, the

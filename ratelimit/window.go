@@ -51,15 +51,17 @@ type windowPacer struct {
 	// aloneHold (two round trips) or until its answer shows the counter
 	// whole (restart), where the pause lasted at least aloneWorth times
 	// the hold: a hold on a shorter pause (a bucket's refill, a log's
-	// place) costs more than the refusals it may save. Wherever the
-	// pause ended against the server's claim of the window's end: a
-	// counter that weighs its previous period (go-chi/httprate) names
-	// its periods' ends truly, and the pool sent at once into the period
-	// its claim said was new was refused but for one or two, each 429
-	// with a Retry-After of the whole period. While searching (the pause
-	// was the model's own search for the window's end, refusedFloor) it
-	// is held whatever the pause. paused is when the refusal that began
-	// the pause came.
+	// place) costs more than the refusals it may save. This holds
+	// wherever the pause ended relative to the server's claim of the
+	// window's end: a counter that weighs its previous period
+	// (go-chi/httprate) names its periods' ends truly, and the pool sent
+	// at once into the period its claim said was new was refused but for
+	// one or two, each 429 with a Retry-After of the whole period. The
+	// opener refused past the claim is refused as an opener (refusedFloor:
+	// the search, or the wait to the second after a truncated claim).
+	// While searching (the pause was the model's own search for the
+	// window's end, refusedFloor) it is held whatever the pause. paused
+	// is when the refusal that began the pause came.
 	alone     bool
 	searching bool
 	aloneHold time.Duration
@@ -1295,11 +1297,13 @@ func (w *windowModel) plan() {
 			// answer shows the counter whole (alone): a pause that
 			// ended before the server's window did costs one 429,
 			// not the pool's worth, and its refusal tells the model so
-			// (refusedFloor); one into a period that a counter weighing
-			// the one before still holds full, its answer hands the
-			// window back as a sliding one before the rest go. A pool of two saves one at most, and the
-			// hold parted its pairs: a log of 3 per 1s with httprate's
-			// headers and 2 workers ran at 0.42 of the ideal, not 0.63.
+			// (refusedFloor); after a pause into a period that a
+			// counter weighing the one before still holds nearly
+			// full, its answer hands the window back as a sliding one
+			// before the rest go. A pool of two saves one at most, and
+			// the hold parted its pairs: a log of 3 per 1s with
+			// httprate's headers and 2 workers ran at 0.42 of the
+			// ideal, not 0.63.
 			if w.inFlight > 2 {
 				p.alone, p.aloneHold = true, 2*w.rtt
 			}
