@@ -293,13 +293,13 @@
 // was refused but for one or two, each 429 with a Retry-After of the
 // whole period (6-16 429s of 56-66 requests in three real runs; now the
 // lone request's answer, the counter back by one, hands the window back
-// as a sliding one first: 2-3, at about the same efficiency). That request refused,
-// or a refusal with no usable wait, waits for the claim while it lies
-// ahead and no reset of the model's own has been seen (a claim to the
-// second is no measure of a window under one); past the claim, the
-// opener's refusals search for the end in doubling steps, the first a
-// third of the time since the search began, each window of the search
-// opened by a lone request (refusedFloor). Before, the pool was
+// as a sliding one first: 2-3, at about the same efficiency). That
+// request refused, or a refusal with no usable wait, waits for the claim
+// while it lies ahead and no reset of the model's own has been seen (a
+// claim to the second is no measure of a window under one); past the
+// claim, the opener's refusals search for the end in doubling steps, the
+// first a third of the time since the search began, each window of the
+// search opened by a lone request (refusedFloor). Before, the pool was
 // refused whole at every round trip and the fifth pause gave the model up
 // for a bucket: 4 real runs of 9 with 16 workers at 100 per 1s drew 66-89
 // 429s, three of them at 0.43-0.45 of the ideal (now 11 of 11 at 0.98,
