@@ -367,7 +367,7 @@ var roundWindows = []time.Duration{
 // over 40 runs without this gate, 575 with it).
 func (b *bareWindow) roundProbe(prev, d time.Duration) (at, window time.Duration, ok bool) {
 	// B counts the probe itself too: later by a thousandth of R.
-	weigh := 2 - float64(b.quota)/float64(b.quota+b.refused+1)
+	weigh := b.weighing(b.quota + b.refused + 1)
 	if weigh > bareRoundWeigh {
 		return 0, 0, false
 	}
@@ -396,6 +396,14 @@ func (b *bareWindow) until(now time.Time) time.Duration {
 	return max(b.start.Add(b.probe-b.lead).Sub(now), 0)
 }
 
+// weighing is when a counter that weighs its previous period (HAProxy)
+// gives the burst's first request back, in periods from the burst: 2 -
+// L/B, with counted of our requests, refused ones included, in B
+// (bareAccepted).
+func (b *bareWindow) weighing(counted int) float64 {
+	return 2 - float64(b.quota)/float64(counted)
+}
+
 // grow is the offset of the probe after one refused at d: bareProbeGrowth
 // times later, but before the end of a second period for a counter that
 // weighs its previous period. Refused at d, such a counter's period is
@@ -409,7 +417,7 @@ func (b *bareWindow) grow(d time.Duration) time.Duration {
 	if d < bareProbeCapFrom {
 		return bareProbeGrowth * d
 	}
-	limit := 2 / (2 - float64(b.quota)/float64(b.held)) * bareProbeSafe
+	limit := 2 / b.weighing(b.held) * bareProbeSafe
 	return time.Duration(float64(d) * max(min(bareProbeGrowth, limit), bareProbeMinGrowth))
 }
 
@@ -666,8 +674,7 @@ func (a *adaptive) bareAccepted(sent time.Time) (keep bool, hold time.Duration) 
 	// request back at W(2 - L/B) once B requests were counted in the
 	// burst's period, refused ones included, so W > lo/(2 - L/B).
 	b.d1 = sent.Sub(b.start)
-	held := float64(b.quota + b.refused)
-	b.lo = time.Duration(float64(b.lo) / (2 - float64(b.quota)/held))
+	b.lo = time.Duration(float64(b.lo) / b.weighing(b.quota+b.refused))
 	b.hi = max(sent.Sub(b.start), b.lo+time.Millisecond)
 	b.quota = max(a.burstSize(), b.quota)
 	b.since = sent
