@@ -317,6 +317,13 @@ type adaptive struct {
 	// whose answer showed less: still counted in that window. They bound
 	// a window's length when one is found later.
 	wholeSent, wholeRecv, countedSent time.Time
+	// refusedRow is the refusals (their requests' send and answer
+	// times) of requests sent after every request accepted so far, in
+	// the order they were read: the row refusedReset reads.
+	refusedRow []flightEnd
+	// counterRead is set once an accepted answer's counter reached the
+	// counter models (no bare, Retry-After or window model in force).
+	counterRead bool
 	// bare is the bare-window model (bare.go), once a server that shows
 	// no counter refused a request.
 	bare *bareWindow
@@ -436,6 +443,7 @@ func newAdaptive(ceiling rate.Limit, burst, inFlight int) *adaptive {
 func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset time.Duration, second time.Time) time.Duration {
 	a.successes++
 	a.lastRecv = now
+	row := a.takeRefusedRow(sent)
 	a.noteCalm(sent)
 	if sent.After(a.takenLast) {
 		a.takenLast = sent
@@ -509,6 +517,12 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 		// The server states its bucket: better than counting answers, some
 		// of which were already in flight when the limit showed.
 		a.limitSaid = limit
+	}
+	if a.refusedReset(row, sent, now, remaining) {
+		return 0
+	}
+	if remaining >= 0 {
+		a.counterRead = true
 	}
 	if !a.idleUntil.IsZero() {
 		a.refill(sent, now, remaining, reset, second)
@@ -941,6 +955,96 @@ func (a *adaptive) fixedWindowShows(sent time.Time, remaining int) bool {
 		a.win.narrow(lo, hi)
 	}
 	return true
+}
+
+// noteRefused adds the refusal of the request sent at sent, answered at
+// recv, to refusedRow, the row of refusals of requests sent after the
+// latest one accepted, dropping those sent before it.
+func (a *adaptive) noteRefused(sent, recv time.Time) {
+	a.refusedRow = slices.DeleteFunc(a.refusedRow, func(e flightEnd) bool { return !e.sent.After(a.takenLast) })
+	if !sent.After(a.takenLast) {
+		return
+	}
+	if len(a.refusedRow) >= refusedRowMax {
+		a.refusedRow = slices.Delete(a.refusedRow, 0, 1)
+	}
+	a.refusedRow = append(a.refusedRow, flightEnd{sent: sent, end: recv, refused: true})
+}
+
+// refusedRowMax bounds the refusals refusedRow keeps: the latest.
+const refusedRowMax = 64
+
+// refusedReset looks for a fixed window's reset in the first counter
+// read after a row of refusals, where no counter model is in force: the
+// signs came from refusals, not from the counter (a pool given with
+// --concurrency over the counter's limit holds its first answers back
+// from the counter models as a concurrency limit's slots until one is
+// refused: go-limiter at 10 per 1s with 16 workers, its refusals read
+// as a bare server's and the counter, whole again at each reset, paced
+// as a bucket at 5.6/s). A bucket that refused two requests sent d
+// apart regained less than one request between them, so it refills at
+// under 1/d; back to remaining+1 within g of the row's last refusal, it
+// refilled at over remaining/g. Where the two disagree by stillMargin,
+// the counter came back whole at once: a window's reset, and the window
+// model takes over with this request its window's first, its length no
+// less than the row lasted. Once a counter reached the counter models,
+// they look for resets themselves (fixedWindowShows). It reports whether
+// it did.
+func (a *adaptive) refusedReset(row []flightEnd, sent, now time.Time, remaining int) bool {
+	if remaining < 0 || a.counterRead || len(row) < 2 || a.win != nil || a.bare != nil || a.ra != nil || a.conc != nil || a.sliding ||
+		!a.idleAt.IsZero() || !a.idleUntil.IsZero() || a.firstSent.IsZero() {
+		return false
+	}
+	burst := a.burstSize()
+	if burst < 2 || remaining < burst-1-a.wholeSlack() {
+		return false
+	}
+	slices.SortFunc(row, func(x, y flightEnd) int { return x.sent.Compare(y.sent) })
+	// The least time the server can have taken between two refusals in
+	// a row: from the earlier one's answer to the later one's send.
+	var apart time.Duration
+	for i := 1; i < len(row); i++ {
+		apart = max(apart, row[i].sent.Sub(row[i-1].end))
+	}
+	gap := now.Sub(row[len(row)-1].sent)
+	if apart <= 0 || gap <= 0 || float64(remaining)/gap.Seconds() < stillMargin/apart.Seconds() {
+		return false
+	}
+	// No reset came between the row's first refusal and its last (the
+	// first request after one is taken): the window is at least that
+	// long, from the first's answer to the last's send. How long before
+	// the row it began, nothing says.
+	lo := max(row[len(row)-1].sent.Sub(row[0].end), 0)
+	a.setWindow(newWindowModel(burst, a.inFlight, burst-remaining, sent, now, 0))
+	a.win.reset, a.win.sawReset = true, true
+	a.win.anchorGrid(a.firstSent, a.firstRecv)
+	a.win.narrow(lo, 0)
+	return true
+}
+
+// takeRefusedRow returns the row of refusals the accepted request sent at
+// sent ends: those of refusedRow sent before it and after every request
+// accepted before it. Nil where it was sent before them (an answer come
+// late, which leaves the row as it is) or a refusal of the row left after
+// it; the refusals that left after it start the row afresh.
+func (a *adaptive) takeRefusedRow(sent time.Time) []flightEnd {
+	var row, after []flightEnd
+	for _, e := range a.refusedRow {
+		switch {
+		case e.sent.After(sent):
+			after = append(after, e)
+		case e.sent.After(a.takenLast):
+			row = append(row, e)
+		}
+	}
+	if len(row) == 0 {
+		return nil
+	}
+	a.refusedRow = after
+	if len(after) > 0 {
+		return nil
+	}
+	return row
 }
 
 // couldPrecede counts our requests that a window reset between prev's

@@ -603,6 +603,9 @@ func (l *Limiter) throttle(now time.Time, wait time.Duration, hinted bool) time.
 			// Unknown or stale: no request of ours is said refused.
 			a.refusedSent = time.Time{}
 		}
+		if !a.refusedSent.IsZero() {
+			a.noteRefused(a.refusedSent, now)
+		}
 		a.open, a.refusalHinted = l.fl.open, hinted
 		defer func() { a.refusal, a.refusedSent, a.open, a.refusalHinted = time.Time{}, time.Time{}, nil, false }()
 		if hinted {
