@@ -318,11 +318,14 @@ type adaptive struct {
 	// a window's length when one is found later.
 	wholeSent, wholeRecv, countedSent time.Time
 	// refusedRow is the refusals (their requests' send and answer
-	// times) of requests sent after every request accepted so far, in
-	// the order they were read: the row refusedReset reads.
+	// times) of requests sent after the latest request accepted when
+	// each was read (those an acceptance read since left behind are
+	// passed over), in the order they were read: the row refusedReset
+	// reads.
 	refusedRow []flightEnd
 	// counterRead is set once an accepted answer's counter reached the
-	// counter models (no bare, Retry-After or window model in force).
+	// counter models (no bare, Retry-After or window model in force),
+	// or refusedReset opened a window: refusedReset looks no more.
 	counterRead bool
 	// bare is the bare-window model (bare.go), once a server that shows
 	// no counter refused a request.
@@ -961,6 +964,9 @@ func (a *adaptive) fixedWindowShows(sent time.Time, remaining int) bool {
 // recv, to refusedRow, the row of refusals of requests sent after the
 // latest one accepted, dropping those sent before it.
 func (a *adaptive) noteRefused(sent, recv time.Time) {
+	if a.counterRead {
+		return
+	}
 	a.refusedRow = slices.DeleteFunc(a.refusedRow, func(e flightEnd) bool { return !e.sent.After(a.takenLast) })
 	if !sent.After(a.takenLast) {
 		return
@@ -992,7 +998,7 @@ const refusedRowMax = 64
 // it did.
 func (a *adaptive) refusedReset(row []flightEnd, sent, now time.Time, remaining int) bool {
 	if remaining < 0 || a.counterRead || len(row) < 2 || a.win != nil || a.bare != nil || a.ra != nil || a.conc != nil || a.sliding ||
-		!a.idleAt.IsZero() || !a.idleUntil.IsZero() || a.firstSent.IsZero() {
+		!a.idleAt.IsZero() || !a.idleUntil.IsZero() {
 		return false
 	}
 	burst := a.burstSize()
@@ -1000,6 +1006,14 @@ func (a *adaptive) refusedReset(row []flightEnd, sent, now time.Time, remaining 
 		return false
 	}
 	slices.SortFunc(row, func(x, y flightEnd) int { return x.sent.Compare(y.sent) })
+	for _, t := range a.open {
+		if t.After(row[0].sent) && t.Before(sent) {
+			// In flight from amid the row: taken, perhaps, its answer
+			// yet to come, and a bucket that took it refilled more
+			// than the row shows.
+			return false
+		}
+	}
 	// The least time the server can have taken between two refusals in
 	// a row: from the earlier one's answer to the later one's send.
 	var apart time.Duration
@@ -1019,6 +1033,7 @@ func (a *adaptive) refusedReset(row []flightEnd, sent, now time.Time, remaining 
 	a.win.reset, a.win.sawReset = true, true
 	a.win.anchorGrid(a.firstSent, a.firstRecv)
 	a.win.narrow(lo, 0)
+	a.counterRead = true
 	return true
 }
 
@@ -1028,6 +1043,10 @@ func (a *adaptive) refusedReset(row []flightEnd, sent, now time.Time, remaining 
 // late, which leaves the row as it is) or a refusal of the row left after
 // it; the refusals that left after it start the row afresh.
 func (a *adaptive) takeRefusedRow(sent time.Time) []flightEnd {
+	if a.counterRead || len(a.refusedRow) == 0 {
+		a.refusedRow = nil
+		return nil
+	}
 	var row, after []flightEnd
 	for _, e := range a.refusedRow {
 		switch {

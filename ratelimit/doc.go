@@ -142,23 +142,24 @@
 // or window no bigger than the pool), the most it showed while held is the
 // quota's size: the answers since show it near empty, and a bucket of 8
 // seen only at 0 was taken for a bucket of one, its rate measured from the
-// first burst's spacing (850/s for 8/s, a 429 for every row). Held, the
-// counter made no sign, and the first refusal was read as a bare
-// server's; the first counter read after a row of refusals that came back
-// whole at once opens a fixed window (refusedReset): a bucket that refused
-// two requests d apart refills at under 1/d, and one back to r+1 within g
-// of the last refusal at over r/g, and where these disagree by half again
-// the counter came back at once (go-limiter at 10 per 1s under
-// --concurrency 16: a bucket at 5.6/s before, 0.44-0.67 of the ideal).
-// The row bounds the window from below; how long before it the window
-// began, nothing says. While it
+// first burst's spacing (850/s for 8/s, a 429 for every row). While it
 // is held, a counter whose limit is under N says the pool's first burst,
 // N at once, went out against less than it: slots or quota, no request
 // leaves while those still in flight are as many as the least any of
 // the burst's answers said remained (the latest may have been decided
 // first), until the burst's first refusal is read or its last
 // answer came (Limiter.burstHeld); the burst's answers no longer send
-// their workers' next rows into a window already spent. A counter
+// their workers' next rows into a window already spent. Held, the
+// counter made no sign, and the first refusal was read as a bare
+// server's: the first counter read after a row of refusals, before any
+// reached the counter models, opens a fixed window where it came back
+// whole at once (refusedReset). A bucket that refused two requests d
+// apart refills at under 1/d, one back to r+1 within g of the last
+// refusal at over r/g; where these disagree by half again, and none of
+// ours went amid the row still unanswered, the counter came back at once
+// (go-limiter at 10 per 1s under --concurrency 16 was paced as a bucket
+// at 5.4-7.4/s, 0.59-0.74 of the ideal). The row bounds the window from
+// below; how long before it the window began, nothing says. A counter
 // that showed more used than our requests in flight (a
 // quota) and then nothing left explains the first burst's refusals: the
 // concurrency model is no longer looked for, and one on trial is dropped

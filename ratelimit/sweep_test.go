@@ -30,11 +30,11 @@ import (
 // at every start but the whole second (TestWindowEarlyResumeAlone).
 // BULKSEND_SWEEP_PINNED=1 runs the adaptive rate with the pool's size
 // given (InFlightPinned), as --concurrency N gives it: what the CLI and
-// bench/limits run. A counter held back by our requests in flight is then
-// read as a concurrency limit's slots only up to the pool, and the pools
-// larger than the quota (16 workers at 15, 10 and 3; 8 at 3) fare
-// differently (go-limiter 15 per 150ms with 16 pinned workers: 0.12 of
-// the ideal in two real runs of nine, session 36).
+// bench/limits run. A counter whose limit is no more than the pool is
+// then held from the counter models as a concurrency limit's free slots
+// until a refusal, and those cells (16 workers at 15, 10 and 3 a window;
+// 8 at 3) fare differently: go-limiter at 10 per 1s with 16 workers 0.94
+// of the ideal unpinned, 0.63 pinned, before refusedReset.
 //
 // The grid: buckets, fixed windows (from the first request and aligned,
 // refusals counted or not, six header styles), sliding logs and counters
