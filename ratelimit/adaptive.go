@@ -327,6 +327,9 @@ type adaptive struct {
 	// counter models (no bare, Retry-After or window model in force),
 	// or refusedReset opened a window: refusedReset looks no more.
 	counterRead bool
+	// stillRun is the first and latest answer of the stretch stillReset
+	// reads: answers in a row whose counter fell by our sends alone.
+	stillRun [2]observation
 	// bare is the bare-window model (bare.go), once a server that shows
 	// no counter refused a request.
 	bare *bareWindow
@@ -526,6 +529,9 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 	}
 	if remaining >= 0 {
 		a.counterRead = true
+	}
+	if a.stillReset(sent, now, remaining) {
+		return 0
 	}
 	if !a.idleUntil.IsZero() {
 		a.refill(sent, now, remaining, reset, second)
@@ -1006,13 +1012,11 @@ func (a *adaptive) refusedReset(row []flightEnd, sent, now time.Time, remaining 
 		return false
 	}
 	slices.SortFunc(row, func(x, y flightEnd) int { return x.sent.Compare(y.sent) })
-	for _, t := range a.open {
-		if t.After(row[0].sent) && t.Before(sent) {
-			// In flight from amid the row: taken, perhaps, its answer
-			// yet to come, and a bucket that took it refilled more
-			// than the row shows.
-			return false
-		}
+	if a.openBetween(row[0].sent, sent) {
+		// In flight from amid the row: taken, perhaps, its answer yet
+		// to come, and a bucket that took it refilled more than the
+		// row shows.
+		return false
 	}
 	// The least time the server can have taken between two refusals in
 	// a row: from the earlier one's answer to the later one's send.
@@ -1028,13 +1032,80 @@ func (a *adaptive) refusedReset(row []flightEnd, sent, now time.Time, remaining 
 	// first request after one is taken): the window is at least that
 	// long, from the first's answer to the last's send. How long before
 	// the row it began, nothing says.
-	lo := max(row[len(row)-1].sent.Sub(row[0].end), 0)
+	a.openAtReset(sent, now, remaining, max(row[len(row)-1].sent.Sub(row[0].end), 0))
+	a.counterRead = true
+	return true
+}
+
+// openAtReset puts the fixed window model in force with the request sent
+// at sent (answered at now, remaining left) its window's first, the
+// window at least lo long.
+func (a *adaptive) openAtReset(sent, now time.Time, remaining int, lo time.Duration) {
+	burst := a.burstSize()
 	a.setWindow(newWindowModel(burst, a.inFlight, burst-remaining, sent, now, 0))
 	a.win.reset, a.win.sawReset = true, true
 	a.win.anchorGrid(a.firstSent, a.firstRecv)
 	a.win.narrow(lo, 0)
-	a.counterRead = true
+}
+
+// stillReset looks for a fixed window's reset in the counter read while
+// the bucket equation paces from refusals, no counter model in force
+// (the first refusal came before the first counter, held or answered
+// late, so the counter never opened the idle spell that leads to them):
+// go-limiter at 15 per 150ms under --concurrency 16, paced at 35-45/s,
+// its counter falling by one a request and back to 14 at each reset,
+// was paced as a bucket creeping up from 34/s to 80/s, never low enough
+// for a sign. A stretch of answers in a row whose counter fell by our
+// sends alone, d long, is a bucket refilling at under 2/d (the counter
+// shows whole requests: the bucket may have regained all but one more);
+// back by k more within gap of the stretch's last, at over (k-1)/gap.
+// Where the two disagree by stillMargin, the counter came back at once: the
+// window model takes over, the window no shorter than the stretch. Each
+// answer must come before the next request leaves, with none other of
+// ours in flight when it is read: answers read out of order make no
+// stretch. It reports whether it did.
+func (a *adaptive) stillReset(sent, now time.Time, remaining int) bool {
+	if remaining < 0 || a.signs == 0 || a.limitSaid == 0 || a.win != nil || a.bare != nil || a.ra != nil || a.conc != nil || a.sliding ||
+		!a.idleAt.IsZero() || !a.idleUntil.IsZero() {
+		a.stillRun = [2]observation{}
+		return false
+	}
+	if len(a.open) > 0 {
+		// Others in flight: their answers, read after this one, may be
+		// of requests the server took before it.
+		a.stillRun = [2]observation{}
+		return false
+	}
+	o := observation{sent: sent, recv: now, remaining: remaining, accepted: a.successes}
+	first, last := a.stillRun[0], a.stillRun[1]
+	if first.sent.IsZero() || !last.recv.Before(sent) || !sent.After(last.sent) {
+		a.stillRun = [2]observation{o, o}
+		return false
+	}
+	regained := remaining - last.remaining + o.accepted - last.accepted
+	if regained <= 0 {
+		a.stillRun[1] = o
+		return false
+	}
+	a.stillRun = [2]observation{o, o}
+	burst := a.burstSize()
+	d, gap := last.sent.Sub(first.recv), now.Sub(last.sent)
+	if remaining < burst-1-a.wholeSlack() || d <= 0 || gap <= 0 || float64(regained-1)/gap.Seconds() < 2*stillMargin/d.Seconds() {
+		return false
+	}
+	a.openAtReset(sent, now, remaining, d)
 	return true
+}
+
+// openBetween reports whether a request of ours in flight left after
+// from and before to.
+func (a *adaptive) openBetween(from, to time.Time) bool {
+	for _, t := range a.open {
+		if t.After(from) && t.Before(to) {
+			return true
+		}
+	}
+	return false
 }
 
 // takeRefusedRow returns the row of refusals the accepted request sent at
