@@ -111,8 +111,9 @@ const (
 	// pace around that rate.
 	adaptiveWindow = 300 * time.Millisecond
 	// stillMargin is how much faster than the counter's still stretch
-	// allows a bucket to refill its coming back whole must be for
-	// stillShows to call it a fixed window's reset.
+	// (or a row of refusals) allows a bucket to refill its coming back
+	// whole must be for stillShows (refusedReset, stillReset) to call it
+	// a fixed window's reset.
 	stillMargin   = 1.5
 	adaptiveSteer = 0.4
 	// adaptiveReserve is the share of the quota (at least one request)
@@ -328,7 +329,7 @@ type adaptive struct {
 	// or refusedReset opened a window: refusedReset looks no more.
 	counterRead bool
 	// stillRun is the first and latest answer of the stretch stillReset
-	// reads: answers in a row whose counter fell by our sends alone.
+	// reads: answers in a row whose counter fell by our sends, exactly.
 	stillRun [2]observation
 	// bare is the bare-window model (bare.go), once a server that shows
 	// no counter refused a request.
@@ -1056,14 +1057,19 @@ func (a *adaptive) openAtReset(sent, now time.Time, remaining int, lo time.Durat
 // its counter falling by one a request and back to 14 at each reset,
 // was paced as a bucket creeping up from 34/s to 80/s, never low enough
 // for a sign. A stretch of answers in a row whose counter fell by our
-// sends alone, d long, is a bucket refilling at under 2/d (the counter
-// shows whole requests: the bucket may have regained all but one more);
-// back by k more within gap of the stretch's last, at over (k-1)/gap.
-// Where the two disagree by stillMargin, the counter came back at once: the
-// window model takes over, the window no shorter than the stretch. Each
-// answer must come before the next request leaves, with none other of
-// ours in flight when it is read: answers read out of order make no
-// stretch. It reports whether it did.
+// sends alone, d long, is a bucket refilling at under 1/d (the counter
+// shows whole requests, what it regained less than one); back by k more
+// within gap of the stretch's last, at over (k-1)/gap. Where the two
+// disagree by twice stillMargin (the bound taken at 2/d, a margin on a
+// rule no refusal backs), the counter came back at once: the window
+// model takes over, the window no shorter than the stretch. Each answer
+// must come before the next request leaves, with none other of ours in
+// flight when it is read: answers read out of order make no stretch. A
+// counter fallen by more than our sends (a refusal the server counts, a
+// request failed on its way back, another client) ends the stretch: it
+// may hide a refill. It reports whether it did; once the window model
+// took over, the idle time the model's hand-back or loss measures
+// (idleAt) keeps it from looking again.
 func (a *adaptive) stillReset(sent, now time.Time, remaining int) bool {
 	if remaining < 0 || a.signs == 0 || a.limitSaid == 0 || a.win != nil || a.bare != nil || a.ra != nil || a.conc != nil || a.sliding ||
 		!a.idleAt.IsZero() || !a.idleUntil.IsZero() {
@@ -1083,14 +1089,14 @@ func (a *adaptive) stillReset(sent, now time.Time, remaining int) bool {
 		return false
 	}
 	regained := remaining - last.remaining + o.accepted - last.accepted
-	if regained <= 0 {
+	if regained == 0 {
 		a.stillRun[1] = o
 		return false
 	}
 	a.stillRun = [2]observation{o, o}
 	burst := a.burstSize()
 	d, gap := last.sent.Sub(first.recv), now.Sub(last.sent)
-	if remaining < burst-1-a.wholeSlack() || d <= 0 || gap <= 0 || float64(regained-1)/gap.Seconds() < 2*stillMargin/d.Seconds() {
+	if regained < 0 || remaining < burst-1-a.wholeSlack() || d <= 0 || gap <= 0 || float64(regained-1)/gap.Seconds() < 2*stillMargin/d.Seconds() {
 		return false
 	}
 	a.openAtReset(sent, now, remaining, d)

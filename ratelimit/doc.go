@@ -164,13 +164,13 @@
 // (a backend's time on each request it accepts), those counters, read
 // after a sign, open no counter model either, and a pace under the
 // quota never brings them low enough for another: the bucket equation
-// paces on. A stretch of answers in a row whose counter fell by our
-// sends alone, d long, is a bucket refilling at under 2/d (it shows
-// whole requests); back k more within g, at over (k-1)/g; where these
-// disagree by half again, the window opens there too (stillReset;
+// paces on. A stretch of answers in a row, none other of ours in flight
+// as each is read, whose counter fell by exactly our sends, d long, is a
+// bucket refilling at under 1/d (it shows whole requests); back k more
+// within g, at over (k-1)/g; where these disagree three times over (the
+// bound taken at 2/d), the window opens there too (stillReset;
 // go-limiter at 15 per 150ms under --concurrency 16 crept up from 34/s
-// as a bucket: 5 real runs of 15, 0.52-0.94 of the ideal, and 0.12
-// twice before). A counter
+// as a bucket in 5 real runs of 15, 0.52-0.94 of the ideal). A counter
 // that showed more used than our requests in flight (a
 // quota) and then nothing left explains the first burst's refusals: the
 // concurrency model is no longer looked for, and one on trial is dropped

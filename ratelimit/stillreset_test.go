@@ -17,12 +17,13 @@ import (
 // 35-45/s, it never fell low enough for a sign. It fell by one a request
 // and came back to 14 at each reset, a bucket creeping up from 34/s
 // (the real server: 5 runs of 15 learned a bucket, 0.52-0.94 of the
-// ideal; two more 0.12). A stretch of answers whose counter fell by our sends
-// alone, then back whole at once, is no bucket's (stillReset): 0.85-0.90
-// of the ideal in every run (a fixed window, or in six runs the sliding
-// window the parent learned there too), where the parent made 0.56-0.70
-// in 14 runs of 20, a bucket. Judged at 0.8, which the parent fails, and
-// at two pools' worth of 429s (4-6 here), a guard it meets too.
+// ideal; two of nine the session before, 0.12). A stretch of answers
+// whose counter fell by exactly our sends, then back whole at once, is
+// no bucket's (stillReset): 0.85-0.90 of the ideal in every run (a fixed
+// window, or in six runs the sliding window the parent learned there
+// too), where the parent made 0.56-0.70 in 14 runs of 20, a bucket.
+// Judged at 0.8, which the parent fails, and at two pools' worth of
+// 429s (4-6 here), a guard it meets too.
 func TestStillReset(t *testing.T) {
 	const limit, window, conc, rows = 15, 150 * time.Millisecond, 16, 400
 	ideal := idealFixedN(rows, limit, window)
