@@ -1004,8 +1004,7 @@ const refusedRowMax = 64
 // they look for resets themselves (fixedWindowShows). It reports whether
 // it did.
 func (a *adaptive) refusedReset(row []flightEnd, sent, now time.Time, remaining int) bool {
-	if remaining < 0 || a.counterRead || len(row) < 2 || a.win != nil || a.bare != nil || a.ra != nil || a.conc != nil || a.sliding ||
-		!a.idleAt.IsZero() || !a.idleUntil.IsZero() {
+	if remaining < 0 || a.counterRead || len(row) < 2 || !a.unmodelled() {
 		return false
 	}
 	burst := a.burstSize()
@@ -1036,6 +1035,15 @@ func (a *adaptive) refusedReset(row []flightEnd, sent, now time.Time, remaining 
 	a.openAtReset(sent, now, remaining, max(row[len(row)-1].sent.Sub(row[0].end), 0))
 	a.counterRead = true
 	return true
+}
+
+// unmodelled reports whether no model but the bucket equation reads the
+// server: no window, bare, Retry-After or concurrency model, no sliding
+// window, and no idle spell begun or measured (the counter models'
+// way in). refusedReset and stillReset look for a window's reset only
+// then.
+func (a *adaptive) unmodelled() bool {
+	return a.win == nil && a.bare == nil && a.ra == nil && a.conc == nil && !a.sliding && a.idleAt.IsZero() && a.idleUntil.IsZero()
 }
 
 // openAtReset puts the fixed window model in force with the request sent
@@ -1071,8 +1079,7 @@ func (a *adaptive) openAtReset(sent, now time.Time, remaining int, lo time.Durat
 // took over, the idle time the model's hand-back or loss measures
 // (idleAt) keeps it from looking again.
 func (a *adaptive) stillReset(sent, now time.Time, remaining int) bool {
-	if remaining < 0 || a.signs == 0 || a.limitSaid == 0 || a.win != nil || a.bare != nil || a.ra != nil || a.conc != nil || a.sliding ||
-		!a.idleAt.IsZero() || !a.idleUntil.IsZero() {
+	if remaining < 0 || a.signs == 0 || a.limitSaid == 0 || !a.unmodelled() {
 		a.stillRun = [2]observation{}
 		return false
 	}
