@@ -266,6 +266,9 @@ type adaptive struct {
 
 	// The first answer: when the server's counting began.
 	firstSent, firstRecv time.Time
+	// lead is the Limiter's (Limiter.lead), for the fixed-window models
+	// it starts.
+	lead time.Duration
 	// claimEnd is the earliest end of the quota's period its reset
 	// headers stated, for the window model to try; claimSecond when
 	// they gave it to the whole second (windowModel.claims).
@@ -716,7 +719,8 @@ func (a *adaptive) refill(sent, now time.Time, remaining int, reset time.Duratio
 			// Nothing came back in the spell: not a bucket that refills
 			// as time passes, but a window that has not ended yet.
 			a.idleUntil = time.Time{}
-			a.setWindow(newWindowModel(a.burstSize(), a.inFlight, a.burstSize()-remaining, a.firstSent, a.firstRecv, sent.Sub(a.firstRecv)))
+			first := arrived(a.firstSent, a.firstRecv, a.lead)
+			a.setWindow(newWindowModel(a.burstSize(), a.inFlight, a.burstSize()-remaining, a.firstSent, a.firstRecv, sent.Sub(first), a.lead))
 			a.win.anchorGrid(a.firstSent, a.firstRecv)
 			if !a.claimEnd.IsZero() {
 				a.win.claim, a.win.claimSecond = a.claimEnd.Sub(a.firstSent), a.claimSecond
@@ -953,7 +957,7 @@ func (a *adaptive) fixedWindowShows(sent time.Time, remaining int) bool {
 		// three intervals: not a reset.
 		return false
 	}
-	a.setWindow(newWindowModel(burst, a.inFlight, burst-remaining, sent, a.lastRecv, 0))
+	a.setWindow(newWindowModel(burst, a.inFlight, burst-remaining, sent, a.lastRecv, 0, a.lead))
 	a.win.reset, a.win.sawReset, a.win.fromOrder = true, true, together
 	a.win.anchorGrid(a.firstSent, a.firstRecv)
 	if lo, hi, ok := a.windowBounds(sent, a.lastRecv); ok {
@@ -1051,7 +1055,7 @@ func (a *adaptive) unmodelled() bool {
 // window at least lo long.
 func (a *adaptive) openAtReset(sent, now time.Time, remaining int, lo time.Duration) {
 	burst := a.burstSize()
-	a.setWindow(newWindowModel(burst, a.inFlight, burst-remaining, sent, now, 0))
+	a.setWindow(newWindowModel(burst, a.inFlight, burst-remaining, sent, now, 0, a.lead))
 	a.win.reset, a.win.sawReset = true, true
 	a.win.anchorGrid(a.firstSent, a.firstRecv)
 	a.win.narrow(lo, 0)

@@ -141,6 +141,11 @@ type Limiter struct {
 	stats    Stats
 	adapt    *adaptive
 	fixed    *windowPacer // --window fixed
+	// rttLeast is the shortest round trip of the rttSeen answers so far
+	// (0: none yet), which times a fixed window's start before its first
+	// answer (lead).
+	rttLeast time.Duration
+	rttSeen  int
 	// log paces by place: --window sliding, or the adaptive rate's once
 	// it told a sliding window for a log (tryLog).
 	log *logPacer
@@ -881,7 +886,7 @@ func (l *Limiter) success(sent, now time.Time, q Quota, ok bool) {
 		}
 	}()
 	if l.fixed != nil {
-		l.fixed.answered(sent, now)
+		l.fixed.answered(sent, now, l.lead())
 	}
 	if l.adapt == nil {
 		return

@@ -140,8 +140,13 @@ func simRunSeeded(srv simServer, cfg Config, conc, rows int, seed uint64, until 
 	if loaded {
 		s.stall, s.stallMax = 0.05, 10*time.Millisecond
 	}
+	s.wire = simRunWire
 	return s.run(rows)
 }
+
+// simRunWire is the wire simRunSeeded's runs take (simulation.wire):
+// 0 but in a sweep that asks for a long path (BULKSEND_SWEEP_WIRE).
+var simRunWire time.Duration
 
 // simRunOpt is simRun, without Finishing when noFinishing is set.
 func simRunOpt(l *Limiter, clk *simClock, srv simServer, n, workers int, seed uint64, cold, noFinishing bool) simResult {

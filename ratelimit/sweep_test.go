@@ -35,6 +35,9 @@ import (
 // until a refusal, and those cells (16 workers at 15, 10 and 3 a window;
 // 8 at 3) fare differently: go-limiter at 10 per 1s with 16 workers 0.94
 // of the ideal unpinned, 0.63 pinned, before refusedReset.
+// BULKSEND_SWEEP_WIRE=50ms makes every round trip that much longer, half
+// each way (simulation.wire): a remote API, where each window's timing
+// costs round trips that loopback hides.
 //
 // The grid: buckets, fixed windows (from the first request and aligned,
 // refusals counted or not, six header styles), sliding logs and counters
@@ -75,6 +78,15 @@ func TestSweep(t *testing.T) {
 			t.Fatalf("BULKSEND_SWEEP_START=%q: want a duration under a second, as 890ms", v)
 		}
 		startSimAt(t, d)
+	}
+	if v := os.Getenv("BULKSEND_SWEEP_WIRE"); v != "" {
+		// A remote API: every round trip this much longer.
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > time.Second {
+			t.Fatalf("BULKSEND_SWEEP_WIRE=%q: want a duration up to a second, as 50ms", v)
+		}
+		simRunWire = d
+		t.Cleanup(func() { simRunWire = 0 })
 	}
 	pinned := false
 	if v := os.Getenv("BULKSEND_SWEEP_PINNED"); v != "" {

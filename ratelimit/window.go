@@ -287,15 +287,70 @@ func (p *windowPacer) end() time.Time {
 }
 
 // answered moves the open window's start to the first answer from it,
-// received at recv for a request sent at sent: the server's window began
-// when it had the first of them, before any answer came back. Timing the
-// window from there keeps a slow first request from making the next
-// window open early. The adaptive model does the same with restart.
-func (p *windowPacer) answered(sent, recv time.Time) {
+// received at recv for a request sent at sent, less lead: the server's
+// window began when it had the first of them, before any answer came
+// back (arrived). Timing the window from there keeps a slow first request
+// from making the next window open early. The adaptive model does the
+// same with restart.
+func (p *windowPacer) answered(sent, recv time.Time, lead time.Duration) {
 	if p.anchored || p.open.IsZero() || sent.Before(p.open) {
 		return
 	}
-	p.open, p.anchored, p.opened = recv, true, false
+	p.open, p.anchored, p.opened = arrived(sent, recv, lead), true, false
+}
+
+// lead is how long before its answer the server had a request at the
+// latest, by the shortest round trip seen (least): half of it. A window
+// the server opened with a request began no later than that request's
+// answer less lead, and the next window's first request, sent a window
+// after that, arrives after it ends. Timed from the answer itself, every
+// window waited a round trip more than it lasts, and a bound on its
+// length measured to an answer was a round trip long: over a path of
+// 100ms a fixed window of 10 per 1s was paced at one per 1.2s, two round
+// trips a window.
+//
+// Half holds wherever the way back takes at least half of the shortest
+// round trip: a path about as long each way (a remote API), or a server
+// whose own work takes most of the trip (its limiter counts a request
+// when it comes, before the work). The next window's first request
+// spends its own way out on top, the margin where the way back was
+// shorter than that. Nothing is assumed of the way out: a request may
+// have reached the server as soon as it left.
+//
+// Under leadMin none: there the round trip is mostly the two ends'
+// scheduling (a busy machine holds a request or an answer for several
+// milliseconds now and then), which no half of it bounds, and a window
+// would gain a fraction of a millisecond.
+func lead(least time.Duration) time.Duration {
+	if least < leadMin {
+		return 0
+	}
+	return least / 2
+}
+
+// leadMin is the shortest round trip lead takes half of.
+const leadMin = 2 * time.Millisecond
+
+// leadAnswers is how many answers the Limiter's shortest round trip is
+// taken from before it times a window (Limiter.lead): the least of a
+// few may be one held up on its way out, on a busy machine (the
+// simulation's loaded runs, one answer in twenty up to 10ms late, set a
+// pinned window of 15 per 150ms 2ms early so).
+const leadAnswers = 8
+
+// lead is lead of the shortest round trip, once leadAnswers answers
+// showed it; 0 before.
+func (l *Limiter) lead() time.Duration {
+	if l.rttSeen < leadAnswers {
+		return 0
+	}
+	return lead(l.rttLeast)
+}
+
+// arrived is the latest the server can have had a request sent at sent
+// and answered at recv: lead before the answer, but not before the send.
+func arrived(sent, recv time.Time, lead time.Duration) time.Time {
+	return latest(sent, recv.Add(-lead))
 }
 
 // restart moves the open window's start to at, where the server's window
@@ -419,10 +474,16 @@ type windowModel struct {
 	// claim of the window's end opened the next window (opened): the
 	// window most likely ends just before it. 0 none.
 	claimHi time.Duration
+	// hiAnswered is the least length from a window's first request to
+	// the answer of the next window's (or to a claim it confirmed): what
+	// bounded the length before lead, and what the flags are given
+	// (learned).
+	hiAnswered time.Duration
 
-	// The server's current window: send and answer time of its first
-	// request; whole once that request's answer showed the counter
-	// whole (not a request of the first burst taken for it).
+	// The server's current window: send time of its first request, and
+	// the latest the server can have had it (arrived: its answer, less
+	// lead); whole once that request's answer showed the counter whole
+	// (not a request of the first burst taken for it).
 	startSent, startRecv time.Time
 	whole                bool
 	// reset is set once the current window's first request found the
@@ -431,6 +492,7 @@ type windowModel struct {
 	// read again after a pause that took little from it.
 	reset   bool
 	rtt     time.Duration // longest recent round trip
+	lead    time.Duration // the least an answer comes after the server had its request (lead)
 	sends   []time.Time   // our sends since startSent
 	counted []time.Time   // those whose answers showed them counted in its window
 	// suspect is the send time of a request whose counter came back part
@@ -558,10 +620,11 @@ func windowLost(quota, inFlight int) int {
 	return 2*max(inFlight, quota) + windowBlind
 }
 
-func newWindowModel(quota, inFlight, before int, startSent, startRecv time.Time, lo time.Duration) *windowModel {
-	w := &windowModel{quota: quota, inFlight: inFlight, before: before, startSent: startSent, startRecv: startRecv, lo: lo,
-		rtt: startRecv.Sub(startSent)}
-	w.pacer.open = startRecv
+func newWindowModel(quota, inFlight, before int, startSent, startRecv time.Time, lo, lead time.Duration) *windowModel {
+	w := &windowModel{quota: quota, inFlight: inFlight, before: before, startSent: startSent, lo: lo,
+		rtt: startRecv.Sub(startSent), lead: lead}
+	w.startRecv = arrived(startSent, startRecv, lead)
+	w.pacer.open = w.startRecv
 	w.left, w.leftSent, w.leftRecv = quota-before, startSent, startRecv
 	w.pacer.sent = before
 	w.lastIn = startSent
@@ -649,7 +712,7 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 		if early {
 			// The first request of the window we took another for: the
 			// window cannot have ended this soon.
-			w.startSent, w.startRecv, w.whole = sent, recv, true
+			w.startSent, w.startRecv, w.whole = sent, arrived(sent, recv, w.lead), true
 			return true
 		}
 		w.opened(sent, recv, remaining, second)
@@ -891,7 +954,11 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int, second time.Ti
 			w.lastIn = t
 		}
 	}
-	hi, edge := recv.Sub(w.startSent), recv
+	// The server had the opener no later than at, which is also when
+	// the pacer's next window starts.
+	at := arrived(sent, recv, w.lead)
+	hi, edge := at.Sub(w.startSent), at
+	answeredHi := recv.Sub(w.startSent)
 	off := sent.Sub(w.startSent)
 	claimed := false
 	for _, c := range planned {
@@ -905,9 +972,11 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int, second time.Ti
 			// the claim holds, and bounds the length tighter than the
 			// probe.
 			hi = min(hi, c+w.rtt)
+			answeredHi = min(answeredHi, c+w.rtt)
 			edge = minTime(edge, w.startSent.Add(c+w.rtt))
 		}
 	}
+	w.hiAnswered = least(w.hiAnswered, answeredHi)
 	for i, lo := range w.brackets {
 		k := time.Duration(len(w.brackets) - i)
 		w.safeHi = least(w.safeHi, edge.Sub(lo)/k)
@@ -916,9 +985,16 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int, second time.Ti
 		w.brackets = w.brackets[1:]
 	}
 	w.brackets = append(w.brackets, w.lastIn)
-	if !w.aligned && hi <= w.lo {
+	if !w.aligned && (hi <= w.lo || w.trusted && hi < w.policy) {
 		// This window ended sooner after our first request in it than
-		// windows last: it opened before that request.
+		// windows last, or than the server states they last where a
+		// request counted near that end bore it out (trusted): it
+		// opened before that request. Taken for a window from our
+		// request, shorter than stated, the stated one was dropped and
+		// the pool paced by the short one: on a clock's grid behind a
+		// long path (express-rate-limit's headers, 15 per 150ms, 50ms
+		// round trips), where our openers drift through the server's
+		// windows, 10-17 429s and 0.42 of the ideal for 200 rows.
 		w.aligned = true
 		w.hi = 0
 	}
@@ -946,7 +1022,7 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int, second time.Ti
 		w.refusals = 0
 	}
 	w.refusedNow = false
-	w.startSent, w.startRecv, w.whole, w.claim, w.claimSecond = sent, recv, true, 0, false
+	w.startSent, w.startRecv, w.whole, w.claim, w.claimSecond = sent, at, true, 0, false
 	w.left, w.leftSent, w.leftRecv = remaining, sent, recv
 	// Ours sent a round trip before the opener or later count in the new
 	// window: sent in the same breath, they may have arrived after it.
@@ -966,7 +1042,7 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int, second time.Ti
 		}
 	}
 	w.sends, w.before, w.counted = keep, late, w.counted[:0]
-	w.pacer.restart(recv, len(keep)+late)
+	w.pacer.restart(at, len(keep)+late)
 	w.narrow(w.lo, hi)
 }
 
@@ -1605,13 +1681,23 @@ func (w *windowModel) claimList() []time.Duration {
 
 // anchorGrid records the run's first request, sent and answered at the
 // given times: a grid of the server's from it starts within a
-// millisecond before the answer. The server had the request by then, and
-// a start as early as the send spans a cold server's late first answer
-// (40-60ms for a fresh Node.js), which let grids fit that were as much
-// longer than a window from each opener (flexible at 100 per 1s, cold:
-// 1.025-1.108s in the simulation, where 1.020-1.058s from the openers).
+// millisecond before the answer (less lead: arrived). The server had the
+// request by then, and a start as early as the send spans a cold
+// server's late first answer (40-60ms for a fresh Node.js), which let
+// grids fit that were as much longer than a window from each opener
+// (flexible at 100 per 1s, cold: 1.025-1.108s in the simulation, where
+// 1.020-1.058s from the openers). Over a long path (lead) the request
+// reached the server anywhere on its way, which no millisecond bounds:
+// the start lies after the send (go-limiter at 10 per 1s behind 100ms,
+// anchored a millisecond before the answer less lead, was learned as 10
+// per 998ms).
 func (w *windowModel) anchorGrid(sent, recv time.Time) {
-	w.anchor = gridWindow{from: maxTime(sent, recv.Add(-time.Millisecond)), to: recv, last: sent}
+	to := arrived(sent, recv, w.lead)
+	from := maxTime(sent, to.Add(-time.Millisecond))
+	if w.lead > 0 {
+		from = sent
+	}
+	w.anchor = gridWindow{from: from, to: to, last: sent}
 }
 
 // priorWindow records the window before the model's first, whose first
@@ -1655,6 +1741,16 @@ func (w *windowModel) unproven() bool {
 // grid; one it named to the millisecond is the least learned.
 func (w *windowModel) learned() time.Duration {
 	l := w.length()
+	if w.lead > 0 && !w.trusted && !w.aligned && w.hiAnswered > l {
+		// Timed from when the server had each window's first request
+		// (lead), a window from a late opener on a grid (go-limiter's)
+		// ends sooner than one from that opener would, and the length
+		// measured so may be short: go-limiter at 100 per 1s behind
+		// 50ms, learned 100 per 962ms, and its pinned flags were
+		// refused. Measured to the answers it is a round trip longer,
+		// which the grid's lateness does not reach.
+		l = w.hiAnswered
+	}
 	if !w.trusted && !w.gridOff && w.gridHi > l && (len(w.grid) >= gridMinWindows || w.truncWaited) {
 		// (After a truncated claim was waited out, at once: the window
 		// found then began up to a second before its opener, and on

@@ -1,0 +1,79 @@
+package ratelimit
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// TestFixedWindowLongPath: a fixed window behind a long path (a remote
+// API, every round trip 20-100ms) is timed from when the server had each
+// window's first request, not from its answer (lead): timed from the
+// answer, every window waited a round trip more than it lasts, and the
+// bound on its length measured to an answer was a round trip long, so
+// the pool sent a window's quota at most every W plus two round trips.
+// Adaptive and pinned to the server's true window (--rate L/W --window
+// fixed) alike; no more refusals for it.
+func TestFixedWindowLongPath(t *testing.T) {
+	const ms = time.Millisecond
+	for _, tc := range []struct {
+		name          string
+		limit         int
+		window, wire  time.Duration
+		workers, rows int
+		mk            func() simServer
+		// The least efficiency adaptive and pinned (the parent's,
+		// timed from the answers: 0.881 and 0.881, 0.817 and 0.881,
+		// 0.866 and 0.863, 0.841 and 0.842), and the longest window
+		// learned (1s, 1.2s, 150ms, 1s).
+		adaptive, pinned float64
+		longest          time.Duration
+	}{
+		{"express-rate-limit 10 per 1s, 100ms", 10, time.Second, 100 * ms, 8, 100,
+			func() simServer {
+				return &simFixed{limit: 10, window: time.Second, countRefused: true, style: styleExpress}
+			}, 0.91, 0.91, time.Second},
+		{"go-limiter 10 per 1s, 100ms", 10, time.Second, 100 * ms, 8, 100,
+			func() simServer { return &simGoLimiter{limit: 10, window: time.Second} }, 0.86, 0.91, 1050 * ms},
+		{"express-rate-limit 15 per 150ms, 20ms", 15, 150 * ms, 20 * ms, 8, 400,
+			func() simServer {
+				return &simFixed{limit: 15, window: 150 * ms, countRefused: true, style: styleExpress}
+			}, 0.91, 0.91, 150 * ms},
+		{"express-rate-limit 100 per 1s, 50ms", 100, time.Second, 50 * ms, 16, 400,
+			func() simServer {
+				return &simFixed{limit: 100, window: time.Second, countRefused: true, style: styleExpress}
+			}, 0.85, 0.85, time.Second},
+	} {
+		ideal := idealFixedN(tc.rows, tc.limit, tc.window)
+		for seed := uint64(1); seed <= 3; seed++ {
+			t.Run(fmt.Sprintf("%s, seed %d", tc.name, seed), func(t *testing.T) {
+				run := func(cfg Config) simResult {
+					clk := &simClock{now: simEpoch}
+					cfg.Clock, cfg.Rand, cfg.InFlight, cfg.InFlightPinned = clk, rand.New(rand.NewPCG(seed, 2)).Float64, tc.workers, true
+					s := &simulation{l: New(cfg), clk: clk, srv: tc.mk(), left: tc.rows, ws: make([]simWorker, tc.workers),
+						rnd: rand.New(rand.NewPCG(seed, 11)), until: time.Hour, lateWake: 2 * ms, wire: tc.wire}
+					s.stall, s.stallMax = 0.05, 10*ms
+					return s.run(tc.rows)
+				}
+				ad := run(Config{Adaptive: true})
+				pin := run(Config{Rate: Rate{Count: float64(tc.limit), Per: tc.window}, FixedWindow: true})
+				effA, effP := ideal.Seconds()/ad.wall.Seconds(), ideal.Seconds()/pin.wall.Seconds()
+				t.Logf("adaptive %v (eff %.3f), 429s %d, learned %s %v; pinned %v (eff %.3f), 429s %d",
+					ad.wall, effA, ad.throttled, ad.stats.LearnedModel, ad.stats.LearnedWindow, pin.wall, effP, pin.throttled)
+				if ad.delivered != tc.rows || pin.delivered != tc.rows {
+					t.Fatalf("delivered %d and %d of %d", ad.delivered, pin.delivered, tc.rows)
+				}
+				if ad.stats.LearnedModel != ModelFixedWindow || ad.stats.LearnedWindow < tc.window || ad.stats.LearnedWindow > tc.longest {
+					t.Errorf("learned %s of %v, want a fixed window of %v to %v", ad.stats.LearnedModel, ad.stats.LearnedWindow, tc.window, tc.longest)
+				}
+				if effA < tc.adaptive || ad.throttled > 1 {
+					t.Errorf("adaptive efficiency %.3f with %d 429s, want at least %.2f with at most one", effA, ad.throttled, tc.adaptive)
+				}
+				if effP < tc.pinned || pin.throttled > 0 {
+					t.Errorf("pinned efficiency %.3f with %d 429s, want at least %.2f with none", effP, pin.throttled, tc.pinned)
+				}
+			})
+		}
+	}
+}
