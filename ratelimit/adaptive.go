@@ -719,8 +719,7 @@ func (a *adaptive) refill(sent, now time.Time, remaining int, reset time.Duratio
 			// Nothing came back in the spell: not a bucket that refills
 			// as time passes, but a window that has not ended yet.
 			a.idleUntil = time.Time{}
-			first := arrived(a.firstSent, a.firstRecv, a.lead)
-			a.setWindow(newWindowModel(a.burstSize(), a.inFlight, a.burstSize()-remaining, a.firstSent, a.firstRecv, sent.Sub(first), a.lead))
+			a.setWindow(newWindowModel(a.burstSize(), a.inFlight, a.burstSize()-remaining, a.firstSent, a.firstRecv, sent.Sub(a.firstRecv), a.lead))
 			a.win.anchorGrid(a.firstSent, a.firstRecv)
 			if !a.claimEnd.IsZero() {
 				a.win.claim, a.win.claimSecond = a.claimEnd.Sub(a.firstSent), a.claimSecond

@@ -221,7 +221,7 @@ func (s *simulation) run(n int) simResult {
 			if ok {
 				out = out.Add(s.backend)
 			}
-			s.push(simEvent{at: out.Add(s.latency() / 2), kind: simAnswer, worker: e.worker, sent: e.sent, ok: ok, h: h})
+			s.push(simEvent{at: out.Add(s.leg(false)), kind: simAnswer, worker: e.worker, sent: e.sent, ok: ok, h: h})
 		case simRelease:
 			srv.(simHolder).release()
 		case simAnswer:
@@ -288,6 +288,10 @@ type simulation struct {
 	// each way, refusals and acceptances alike: a remote API behind a
 	// long network path, which decides on each request when it comes.
 	wire time.Duration
+	// wireOut, when not 0, is the share of wire spent on the way out
+	// (half otherwise): a path longer one way than the other, as a slow
+	// upload's.
+	wireOut float64
 	// until, when not 0, ends the run at this much virtual time, rows
 	// delivered or not: a pool that stalls still ends.
 	until time.Duration
@@ -321,10 +325,17 @@ func (s *simulation) push(e simEvent) {
 	heap.Push(&s.events, e)
 }
 
-// latency is one request's round trip: wire, plus what it takes on
-// loopback (loopback).
-func (s *simulation) latency() time.Duration {
-	return s.loopback() + s.wire
+// leg is one way of a round trip, out or back: half of loopback, and the
+// wire's share (wireOut) each way.
+func (s *simulation) leg(out bool) time.Duration {
+	share := 0.5
+	if s.wireOut > 0 {
+		share = s.wireOut
+	}
+	if !out {
+		share = 1 - share
+	}
+	return s.loopback()/2 + time.Duration(share*float64(s.wire))
 }
 
 // loopback is one request's round trip on loopback: 1ms give or take 0.3;
@@ -420,7 +431,7 @@ func (s *simulation) send(w int) {
 			late += time.Duration(s.rnd.Float64() * float64(s.dialEach))
 		}
 	}
-	s.push(simEvent{at: now.Add(s.latency()/2 + late), kind: simArrive, worker: w, sent: now})
+	s.push(simEvent{at: now.Add(s.leg(true) + late), kind: simArrive, worker: w, sent: now})
 }
 
 // answer is what sender does with an answer, then wakes the workers whose

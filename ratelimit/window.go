@@ -240,8 +240,8 @@ func (p *windowPacer) trying() bool {
 
 // claimAt is the probe offset, from the open window's start, for a claim
 // c measured from the window's first request's send: the pacer times the
-// window from its answer, and a slow first answer would make the probe
-// late by as much. Never before the probes already planned.
+// window from its answer (less lead), and a slow first answer would make
+// the probe late by as much. Never before the probes already planned.
 func (p *windowPacer) claimAt(c time.Duration, firstSent time.Time) time.Duration {
 	at := c - p.open.Sub(firstSent)
 	if n := len(p.probes); n > 0 {
@@ -277,8 +277,8 @@ func (p *windowPacer) overFills(n int) bool {
 	return p.counted && rest > 0 && (rest-1)%p.allowance+1 <= p.skew
 }
 
-// end is when the open window closes. Anchored to an answer it needs no
-// margin: the server had the window's first request before it answered any.
+// end is when the open window closes. Anchored to an answer (less lead)
+// it needs no margin: the server had the window's first request by then.
 func (p *windowPacer) end() time.Time {
 	if p.anchored {
 		return p.open.Add(p.length)
@@ -287,20 +287,20 @@ func (p *windowPacer) end() time.Time {
 }
 
 // answered moves the open window's start to the first answer from it,
-// received at recv for a request sent at sent, less lead: the server's
+// received at recv for a request sent at sent, less ahead (lead): the server's
 // window began when it had the first of them, before any answer came
 // back (arrived). Timing the window from there keeps a slow first request
 // from making the next window open early. The adaptive model does the
 // same with restart.
-func (p *windowPacer) answered(sent, recv time.Time, lead time.Duration) {
+func (p *windowPacer) answered(sent, recv time.Time, ahead time.Duration) {
 	if p.anchored || p.open.IsZero() || sent.Before(p.open) {
 		return
 	}
-	p.open, p.anchored, p.opened = arrived(sent, recv, lead), true, false
+	p.open, p.anchored, p.opened = arrived(sent, recv, ahead), true, false
 }
 
 // lead is how long before its answer the server had a request at the
-// latest, by the shortest round trip seen (least): half of it. A window
+// latest, by the shortest round trip seen: half of it. A window
 // the server opened with a request began no later than that request's
 // answer less lead, and the next window's first request, sent a window
 // after that, arrives after it ends. Timed from the answer itself, every
@@ -321,36 +321,40 @@ func (p *windowPacer) answered(sent, recv time.Time, lead time.Duration) {
 // scheduling (a busy machine holds a request or an answer for several
 // milliseconds now and then), which no half of it bounds, and a window
 // would gain a fraction of a millisecond.
-func lead(least time.Duration) time.Duration {
-	if least < leadMin {
+func lead(shortest time.Duration) time.Duration {
+	if shortest < leadMin {
 		return 0
 	}
-	return least / 2
+	return shortest / 2
 }
 
 // leadMin is the shortest round trip lead takes half of.
 const leadMin = 2 * time.Millisecond
 
-// leadAnswers is how many answers the Limiter's shortest round trip is
-// taken from before it times a window (Limiter.lead): the least of a
-// few may be one held up on its way out, on a busy machine (the
-// simulation's loaded runs, one answer in twenty up to 10ms late, set a
-// pinned window of 15 per 150ms 2ms early so).
+// leadAnswers is how many answers, past the pool's first one each, the
+// Limiter's shortest round trip is taken from before it times a window
+// (Limiter.lead): a request's send is taken when it is let go, so each
+// worker's first round trip holds its connection's dial (and TLS
+// handshake), which would make half of it longer than the way back; and
+// the least of a few may be one held up on its way out on a busy
+// machine (the simulation's loaded runs, one answer in twenty up to
+// 10ms late, set a pinned window of 15 per 150ms 2ms early so).
 const leadAnswers = 8
 
-// lead is lead of the shortest round trip, once leadAnswers answers
-// showed it; 0 before.
+// lead is lead of the shortest round trip, once the pool's size and
+// leadAnswers more answers showed it; 0 before.
 func (l *Limiter) lead() time.Duration {
-	if l.rttSeen < leadAnswers {
+	if l.rttSeen < l.fl.pool+leadAnswers {
 		return 0
 	}
 	return lead(l.rttLeast)
 }
 
 // arrived is the latest the server can have had a request sent at sent
-// and answered at recv: lead before the answer, but not before the send.
-func arrived(sent, recv time.Time, lead time.Duration) time.Time {
-	return latest(sent, recv.Add(-lead))
+// and answered at recv: ahead (lead) before the answer, but not before
+// the send.
+func arrived(sent, recv time.Time, ahead time.Duration) time.Time {
+	return latest(sent, recv.Add(-ahead))
 }
 
 // restart moves the open window's start to at, where the server's window
@@ -480,12 +484,16 @@ type windowModel struct {
 	// (learned).
 	hiAnswered time.Duration
 
-	// The server's current window: send time of its first request, and
-	// the latest the server can have had it (arrived: its answer, less
-	// lead); whole once that request's answer showed the counter whole
-	// (not a request of the first burst taken for it).
-	startSent, startRecv time.Time
-	whole                bool
+	// The server's current window: send and answer time of its first
+	// request, and the latest the server can have had it (arrived: the
+	// answer less lead), which the pacer times the window from; whole
+	// once that request's answer showed the counter whole (not a request
+	// of the first burst taken for it). The bounds below and the claims
+	// keep to the answer: a way back shorter than lead would carry them
+	// past the length, which costs the model, where the pacer's own
+	// margin is the next request's way out.
+	startSent, startRecv, startAt time.Time
+	whole                         bool
 	// reset is set once the current window's first request found the
 	// counter whole after the old window's was seen used up (a refusal,
 	// or at most a quarter of the quota left): a reset, not a counter
@@ -621,14 +629,14 @@ func windowLost(quota, inFlight int) int {
 }
 
 func newWindowModel(quota, inFlight, before int, startSent, startRecv time.Time, lo, lead time.Duration) *windowModel {
-	w := &windowModel{quota: quota, inFlight: inFlight, before: before, startSent: startSent, lo: lo,
+	w := &windowModel{quota: quota, inFlight: inFlight, before: before, startSent: startSent, startRecv: startRecv, lo: lo,
 		rtt: startRecv.Sub(startSent), lead: lead}
-	w.startRecv = arrived(startSent, startRecv, lead)
-	w.pacer.open = w.startRecv
+	w.startAt = arrived(startSent, startRecv, lead)
+	w.pacer.open = w.startAt
 	w.left, w.leftSent, w.leftRecv = quota-before, startSent, startRecv
 	w.pacer.sent = before
 	w.lastIn = startSent
-	w.grid = []gridWindow{{to: startRecv, last: startSent}}
+	w.grid = []gridWindow{{to: w.startAt, last: startSent}}
 	w.plan()
 	return w
 }
@@ -712,7 +720,7 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 		if early {
 			// The first request of the window we took another for: the
 			// window cannot have ended this soon.
-			w.startSent, w.startRecv, w.whole = sent, arrived(sent, recv, w.lead), true
+			w.startSent, w.startRecv, w.startAt, w.whole = sent, recv, arrived(sent, recv, w.lead), true
 			return true
 		}
 		w.opened(sent, recv, remaining, second)
@@ -989,12 +997,15 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int, second time.Ti
 		// This window ended sooner after our first request in it than
 		// windows last, or than the server states they last where a
 		// request counted near that end bore it out (trusted): it
-		// opened before that request. Taken for a window from our
-		// request, shorter than stated, the stated one was dropped and
-		// the pool paced by the short one: on a clock's grid behind a
-		// long path (express-rate-limit's headers, 15 per 150ms, 50ms
-		// round trips), where our openers drift through the server's
-		// windows, 10-17 429s and 0.42 of the ideal for 200 rows.
+		// opened before that request, and from here only brackets a
+		// window apart bound the length (the stated one is put aside
+		// as on any grid: checkPolicy). Taken for a window from our
+		// request, shorter than stated, the pool was paced by the short
+		// one: on a clock's grid behind a long path (express-rate-
+		// limit's headers, 15 per 150ms, 50ms round trips), where our
+		// openers drift through the server's windows, 10-17 429s and
+		// 0.42 of the ideal for 200 rows; the parent's openers, timed
+		// a round trip later, hid it.
 		w.aligned = true
 		w.hi = 0
 	}
@@ -1022,7 +1033,7 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int, second time.Ti
 		w.refusals = 0
 	}
 	w.refusedNow = false
-	w.startSent, w.startRecv, w.whole, w.claim, w.claimSecond = sent, at, true, 0, false
+	w.startSent, w.startRecv, w.startAt, w.whole, w.claim, w.claimSecond = sent, recv, at, true, 0, false
 	w.left, w.leftSent, w.leftRecv = remaining, sent, recv
 	// Ours sent a round trip before the opener or later count in the new
 	// window: sent in the same breath, they may have arrived after it.
@@ -1169,7 +1180,7 @@ func (w *windowModel) throttled(now, sent time.Time) bool {
 		w.refusals--
 		w.refusedNow = refusedNow
 		if w.hi > 0 {
-			w.pacer.restart(w.startRecv, w.quota)
+			w.pacer.restart(w.startAt, w.quota)
 		} else if end := w.claimEnd(); end.After(now) && (w.rounding == roundsUp || w.rounding == roundsUnknown && !w.claimSecond) {
 			w.alignedEnd = end
 		}
@@ -1533,10 +1544,10 @@ func (w *windowModel) plan() {
 		if w.aligned && !w.prevLast.IsZero() {
 			// The next boundary is a window after this one, which lies
 			// between the latest request known in the last window and
-			// the answer the pacer's window is timed from: probe evenly
-			// across where it may fall, and each probe narrows its
-			// bracket.
-			lo = max(w.lo-w.startRecv.Sub(w.prevLast), w.rtt, time.Millisecond)
+			// the answer (less lead) the pacer's window is timed from:
+			// probe evenly across where it may fall, and each probe
+			// narrows its bracket.
+			lo = max(w.lo-w.startAt.Sub(w.prevLast), w.rtt, time.Millisecond)
 			for i := range n {
 				p.probes = append(p.probes, lo+(w.hi-lo)*time.Duration(i+1)/time.Duration(n+1))
 			}
@@ -1700,6 +1711,20 @@ func (w *windowModel) anchorGrid(sent, recv time.Time) {
 	w.anchor = gridWindow{from: from, to: to, last: sent}
 }
 
+// setLead takes the Limiter's lead (Limiter.lead) as the answers come.
+// A model formed before it showed anchored its grid a millisecond before
+// the first answer: the first time it shows, the anchor is taken again
+// (anchorGrid) and the grids scanned afresh.
+func (w *windowModel) setLead(d time.Duration) {
+	again := d > 0 && w.lead == 0 && !w.anchor.to.IsZero()
+	w.lead = d
+	if again {
+		w.anchorGrid(w.anchor.last, w.anchor.to)
+		w.gridHi, w.gridOff = 0, false
+		w.scanGrid()
+	}
+}
+
 // priorWindow records the window before the model's first, whose first
 // answer came at recv and in which a request sent at last was counted:
 // the model's first window began after that request.
@@ -1741,14 +1766,16 @@ func (w *windowModel) unproven() bool {
 // grid; one it named to the millisecond is the least learned.
 func (w *windowModel) learned() time.Duration {
 	l := w.length()
-	if w.lead > 0 && !w.trusted && !w.aligned && w.hiAnswered > l {
+	if w.lead > 0 && !w.trusted && !w.aligned && !w.gridOff && w.hiAnswered > l {
 		// Timed from when the server had each window's first request
 		// (lead), a window from a late opener on a grid (go-limiter's)
 		// ends sooner than one from that opener would, and the length
 		// measured so may be short: go-limiter at 100 per 1s behind
 		// 50ms, learned 100 per 962ms, and its pinned flags were
 		// refused. Measured to the answers it is a round trip longer,
-		// which the grid's lateness does not reach.
+		// which the grid's lateness does not reach. Not once no grid
+		// from the first request fits (gridOff): the windows open at
+		// our openers.
 		l = w.hiAnswered
 	}
 	if !w.trusted && !w.gridOff && w.gridHi > l && (len(w.grid) >= gridMinWindows || w.truncWaited) {

@@ -25,25 +25,52 @@ func TestFixedWindowLongPath(t *testing.T) {
 		mk            func() simServer
 		// The least efficiency adaptive and pinned (the parent's,
 		// timed from the answers: 0.881 and 0.881, 0.817 and 0.881,
-		// 0.866 and 0.863, 0.841 and 0.842), and the longest window
-		// learned (1s, 1.2s, 150ms, 1s).
+		// 0.866 and 0.863, 0.841 and 0.842; now 0.913 and 0.913, 0.928
+		// and 0.913, 0.916 and 0.915, 0.854 and 0.854), and the longest
+		// window learned (the parent's 1s, 1.2s, 150ms, 1s; go-limiter's
+		// now 1.049-1.051s, measured to the answers: learned).
 		adaptive, pinned float64
 		longest          time.Duration
+		// out is the wire's share on the way out (half if 0), dial how
+		// much longer each worker's first request may take on its way
+		// (a new connection's dial and TLS handshake); most the 429s an
+		// adaptive run may draw.
+		out  float64
+		dial time.Duration
+		most int
 	}{
 		{"express-rate-limit 10 per 1s, 100ms", 10, time.Second, 100 * ms, 8, 100,
 			func() simServer {
 				return &simFixed{limit: 10, window: time.Second, countRefused: true, style: styleExpress}
-			}, 0.91, 0.91, time.Second},
+			}, 0.9, 0.9, time.Second, 0, 0, 1},
 		{"go-limiter 10 per 1s, 100ms", 10, time.Second, 100 * ms, 8, 100,
-			func() simServer { return &simGoLimiter{limit: 10, window: time.Second} }, 0.86, 0.91, 1050 * ms},
+			func() simServer { return &simGoLimiter{limit: 10, window: time.Second} }, 0.91, 0.91, 1100 * ms, 0, 0, 1},
 		{"express-rate-limit 15 per 150ms, 20ms", 15, 150 * ms, 20 * ms, 8, 400,
 			func() simServer {
 				return &simFixed{limit: 15, window: 150 * ms, countRefused: true, style: styleExpress}
-			}, 0.91, 0.91, 150 * ms},
+			}, 0.91, 0.91, 150 * ms, 0, 0, 1},
 		{"express-rate-limit 100 per 1s, 50ms", 100, time.Second, 50 * ms, 16, 400,
 			func() simServer {
 				return &simFixed{limit: 100, window: time.Second, countRefused: true, style: styleExpress}
-			}, 0.85, 0.85, time.Second},
+			}, 0.85, 0.85, time.Second, 0, 0, 1},
+		// The way out four times the way back: half the shortest round
+		// trip (lead) is longer than the way back, and only the next
+		// window's first request's way out is the margin. The parent:
+		// 0.881 and 0.881, 0.817 and 0.881; now 0.913 and 0.913,
+		// 0.956-0.958 (learned 1.017-1.019s) and 0.913.
+		{"express-rate-limit 10 per 1s, 100ms, 80ms of it out", 10, time.Second, 100 * ms, 8, 100,
+			func() simServer {
+				return &simFixed{limit: 10, window: time.Second, countRefused: true, style: styleExpress}
+			}, 0.9, 0.9, time.Second, 0.8, 0, 1},
+		{"go-limiter 10 per 1s, 100ms, 80ms of it out", 10, time.Second, 100 * ms, 8, 100,
+			func() simServer { return &simGoLimiter{limit: 10, window: time.Second} }, 0.91, 0.9, 1100 * ms, 0.8, 0, 1},
+		// New connections: each worker's first request up to 200ms
+		// longer on its way. The parent: 0.808-0.873 and 0.870-0.872,
+		// no 429s; now 0.835-0.938 and 0.900-0.902, one seed's grid
+		// window measured short from a late opener (987ms) until two
+		// refusals (learned, from the answers: 1.05s).
+		{"go-limiter 10 per 1s, 100ms, dialled", 10, time.Second, 100 * ms, 8, 100,
+			func() simServer { return &simGoLimiter{limit: 10, window: time.Second} }, 0.83, 0.9, 1100 * ms, 0, 200 * ms, 2},
 	} {
 		ideal := idealFixedN(tc.rows, tc.limit, tc.window)
 		for seed := uint64(1); seed <= 3; seed++ {
@@ -52,7 +79,7 @@ func TestFixedWindowLongPath(t *testing.T) {
 					clk := &simClock{now: simEpoch}
 					cfg.Clock, cfg.Rand, cfg.InFlight, cfg.InFlightPinned = clk, rand.New(rand.NewPCG(seed, 2)).Float64, tc.workers, true
 					s := &simulation{l: New(cfg), clk: clk, srv: tc.mk(), left: tc.rows, ws: make([]simWorker, tc.workers),
-						rnd: rand.New(rand.NewPCG(seed, 11)), until: time.Hour, lateWake: 2 * ms, wire: tc.wire}
+						rnd: rand.New(rand.NewPCG(seed, 11)), until: time.Hour, lateWake: 2 * ms, wire: tc.wire, wireOut: tc.out, dialEach: tc.dial}
 					s.stall, s.stallMax = 0.05, 10*ms
 					return s.run(tc.rows)
 				}
@@ -67,8 +94,8 @@ func TestFixedWindowLongPath(t *testing.T) {
 				if ad.stats.LearnedModel != ModelFixedWindow || ad.stats.LearnedWindow < tc.window || ad.stats.LearnedWindow > tc.longest {
 					t.Errorf("learned %s of %v, want a fixed window of %v to %v", ad.stats.LearnedModel, ad.stats.LearnedWindow, tc.window, tc.longest)
 				}
-				if effA < tc.adaptive || ad.throttled > 1 {
-					t.Errorf("adaptive efficiency %.3f with %d 429s, want at least %.2f with at most one", effA, ad.throttled, tc.adaptive)
+				if effA < tc.adaptive || ad.throttled > tc.most {
+					t.Errorf("adaptive efficiency %.3f with %d 429s, want at least %.2f with at most %d", effA, ad.throttled, tc.adaptive, tc.most)
 				}
 				if effP < tc.pinned || pin.throttled > 0 {
 					t.Errorf("pinned efficiency %.3f with %d 429s, want at least %.2f with none", effP, pin.throttled, tc.pinned)
