@@ -400,6 +400,9 @@ func (l *Limiter) admit(now time.Time) (time.Duration, *slot, chan struct{}) {
 			l.adapt.win.sent(now)
 		}
 		let = windowAdmit{p: w, gen: w.gen, at: now, tried: w.tried.Equal(now) && !wasTried}
+		if m := l.adapt; let.tried && m != nil && m.win != nil && &m.win.pacer == w {
+			m.win.triedSent = now
+		}
 	}
 	r := l.lim.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
@@ -417,6 +420,9 @@ func (l *Limiter) admit(now time.Time) (time.Duration, *slot, chan struct{}) {
 func (l *Limiter) unadmit(a windowAdmit) {
 	a.p.unadmit(a)
 	if m := l.adapt; m != nil && m.win != nil && &m.win.pacer == a.p {
+		if a.tried && m.win.triedSent.Equal(a.at) {
+			m.win.triedSent = time.Time{}
+		}
 		m.win.unsend(a.at)
 	}
 }
@@ -898,7 +904,7 @@ func (l *Limiter) success(sent, now time.Time, q Quota, ok bool) {
 			// afresh, unpaced.
 			off := l.adapt.fitOff
 			l.adapt = newAdaptive(l.adapt.ceiling, l.adaptBurst, l.adapt.inFlight)
-			l.adapt.fitOff = off
+			l.adapt.fitOff, l.adapt.lead = off, l.lead()
 			l.lim = newPacer(l.adapt.limit(), 1)
 			l.pauseUntil, l.drain = time.Time{}, false
 			l.wakeWaiters()

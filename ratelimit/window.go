@@ -287,11 +287,11 @@ func (p *windowPacer) end() time.Time {
 }
 
 // answered moves the open window's start to the first answer from it,
-// received at recv for a request sent at sent, less ahead (lead): the server's
-// window began when it had the first of them, before any answer came
-// back (arrived). Timing the window from there keeps a slow first request
-// from making the next window open early. The adaptive model does the
-// same with restart.
+// received at recv for a request sent at sent, less ahead (lead): the
+// server's window began when it had the first of them, before any answer
+// came back (arrived). Timing the window from there keeps a slow first
+// request from making the next window open early. The adaptive model
+// does the same with restart.
 func (p *windowPacer) answered(sent, recv time.Time, ahead time.Duration) {
 	if p.anchored || p.open.IsZero() || sent.Before(p.open) {
 		return
@@ -300,10 +300,10 @@ func (p *windowPacer) answered(sent, recv time.Time, ahead time.Duration) {
 }
 
 // lead is how long before its answer the server had a request at the
-// latest, by the shortest round trip seen: half of it. A window
-// the server opened with a request began no later than that request's
-// answer less lead, and the next window's first request, sent a window
-// after that, arrives after it ends. Timed from the answer itself, every
+// latest, by the shortest round trip seen: half of it. A window the
+// server opened with a request began no later than that request's answer
+// less lead, and the next window's first request, sent a window after
+// that, arrives after it ends. Timed from the answer itself, every
 // window waited a round trip more than it lasts, and a bound on its
 // length measured to an answer was a round trip long: over a path of
 // 100ms a fixed window of 10 per 1s was paced at one per 1.2s, two round
@@ -522,9 +522,12 @@ type windowModel struct {
 	before int // and how many went before the log began
 	// unsure is how many of those counted in the window at its opening
 	// (sends and before) left before its opener: they may have reached
-	// the old window first.
-	unsure int
-	pacer  windowPacer
+	// the old window first. triedSent is when the pacer let the next
+	// window's first request go early (windowPacer.try), until a window
+	// opens or the try's answer is read; zero none.
+	unsure    int
+	triedSent time.Time
+	pacer     windowPacer
 
 	// second is the whole-second reset instant (X-RateLimit-Reset:
 	// 1764763200) the current window's answers name, on the local clock;
@@ -730,19 +733,22 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 		w.opened(sent, recv, remaining, second)
 		return true
 	}
-	if p := &w.pacer; !p.tried.IsZero() && sent.Equal(p.tried) && remaining < w.unsure {
+	if !w.triedSent.IsZero() && sent.Equal(w.triedSent) && remaining < w.unsure {
 		// The next window's first request, tried between the length's
-		// bounds (windowPacer.try), was taken in this window, with no
-		// more places left than our count may have given to requests
-		// the window before had (those sent within a round trip before
-		// its opener, which opened counts in the new one: unsure): the
-		// window lasts longer than the try's send after its start, as
-		// a refused try says (triedRefused). Read as a request past
-		// the quota, it handed the window back as a sliding one:
-		// go-limiter's headers at 50 per 500ms behind 50ms round
-		// trips, 8 workers, paced at 160/s in 5 runs of 10, its flags
-		// refused 22-26 times. More places left than that, a log gave
-		// them back, as below.
+		// bounds (windowPacer.try, triedSent: the pacer's own tried is
+		// cleared when it opens the next window, which may come before
+		// the try's answer), was taken in this window, with fewer places
+		// left after it than our count may have given to requests the
+		// window before had (those sent within a round trip before its
+		// opener, or still in flight then, which opened counts in the
+		// new one: unsure): the window lasts longer than the try's send
+		// after its start, as a refused try says (triedRefused). Read as
+		// a request past the quota, it handed the window back as a
+		// sliding one: go-limiter's headers at 50 per 500ms behind 50ms
+		// round trips, 8 workers, paced at 160/s in 5 runs of 10, its
+		// flags refused 22-26 times. More places left than that, a log
+		// gave them back, as below.
+		w.triedSent = time.Time{}
 		w.counted = append(w.counted, sent)
 		w.noteLast(sent, recv, remaining, true)
 		if lo := sent.Sub(w.startRecv); lo > w.lo {
@@ -1082,6 +1088,7 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int, second time.Ti
 	}
 	w.sends, w.before, w.counted = keep, late, w.counted[:0]
 	w.unsure += late
+	w.triedSent = time.Time{}
 	w.pacer.restart(at, len(keep)+late)
 	w.narrow(w.lo, hi)
 }
