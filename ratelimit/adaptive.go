@@ -956,9 +956,8 @@ func (a *adaptive) fixedWindowShows(sent time.Time, remaining int) bool {
 		// three intervals: not a reset.
 		return false
 	}
-	a.setWindow(newWindowModel(burst, a.inFlight, burst-remaining, sent, a.lastRecv, 0, a.lead))
-	a.win.reset, a.win.sawReset, a.win.fromOrder = true, true, together
-	a.win.anchorGrid(a.firstSent, a.firstRecv)
+	a.openWindow(sent, a.lastRecv, remaining)
+	a.win.fromOrder = together
 	if lo, hi, ok := a.windowBounds(sent, a.lastRecv); ok {
 		last := a.wholeSent
 		if a.countedSent.After(last) && a.countedSent.Before(sent) {
@@ -1053,11 +1052,19 @@ func (a *adaptive) unmodelled() bool {
 // at sent (answered at now, remaining left) its window's first, the
 // window at least lo long.
 func (a *adaptive) openAtReset(sent, now time.Time, remaining int, lo time.Duration) {
+	a.openWindow(sent, now, remaining)
+	a.win.narrow(lo, 0)
+}
+
+// openWindow puts the fixed window model in force at a reset: the
+// request sent at sent, answered at now with remaining left, found the
+// counter whole and is its window's first; the grid from the run's first
+// request anchored.
+func (a *adaptive) openWindow(sent, now time.Time, remaining int) {
 	burst := a.burstSize()
 	a.setWindow(newWindowModel(burst, a.inFlight, burst-remaining, sent, now, 0, a.lead))
 	a.win.reset, a.win.sawReset = true, true
 	a.win.anchorGrid(a.firstSent, a.firstRecv)
-	a.win.narrow(lo, 0)
 }
 
 // stillReset looks for a fixed window's reset in the counter read while

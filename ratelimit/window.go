@@ -751,9 +751,7 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 		w.triedSent = time.Time{}
 		w.counted = append(w.counted, sent)
 		w.noteLast(sent, recv, remaining, true)
-		if lo := sent.Sub(w.startRecv); lo > w.lo {
-			w.narrow(lo, w.hi)
-		}
+		w.openPast(sent)
 		return true
 	}
 	// Where this request stands among our sends since the window's first.
@@ -1647,10 +1645,17 @@ func (w *windowModel) triedRefused(sent time.Time) bool {
 	if sent.After(w.lastIn) {
 		w.lastIn = sent
 	}
+	w.openPast(sent)
+	return true
+}
+
+// openPast reads a window still open when the request sent at sent
+// reached the server (a try refused, or taken in it): the length is more
+// than that send after the window's first answer.
+func (w *windowModel) openPast(sent time.Time) {
 	if lo := sent.Sub(w.startRecv); lo > w.lo {
 		w.narrow(lo, w.hi)
 	}
-	return true
 }
 
 // claims is when the server says the window ends, from startSent (0
