@@ -631,7 +631,7 @@ func (l *Limiter) done(sent, now time.Time, o Outcome) {
 		if a := l.adapt; a != nil {
 			a.lead = l.lead()
 			if a.win != nil {
-				a.win.setLead(a.lead)
+				a.win.lead = a.lead
 			}
 		}
 	}

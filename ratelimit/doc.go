@@ -253,13 +253,13 @@
 // eight more answers came back) from half that round trip before the
 // answer, never before the send (lead: the server had the request by then
 // where the way back takes at least half the trip, and the next window's
-// first request's way out is the margin where it does not), and the bound a
-// reset puts on the length is measured to that instant too: from the answer
-// itself, each window of a remote API lasted two round trips more than the
-// server's (10 per 1s behind 100ms: 0.88 of the ideal, now 0.91; go-limiter
-// 0.82, now 0.93). What is learned stays the bound measured to the answers
-// while a grid may explain the windows (from a late opener a grid's window
-// measures short). That request goes alone and the rest of the quota with
+// first request's way out is the margin where it does not): from the
+// answer itself, each window of a remote API lasted a round trip more than
+// the server's (10 per 1s behind 100ms: 0.88 of the ideal, now 0.91;
+// go-limiter 0.82, now 0.85). The bounds on the length keep to the answers:
+// measured to that instant, a grid's window from a late opener came out
+// short (go-limiter behind a 60ms backend on a loaded machine, learned as
+// 10 per 946ms, 36 429s). That request goes alone and the rest of the quota with
 // its answer (or two round trips later, at most a tenth of the window,
 // without one), since a
 // server answers a lone request sooner than one among a burst (Node.js
@@ -275,10 +275,7 @@
 // holds none of its quota back to bisect: the whole quota goes at its
 // start, and the next window's first request goes alone at a point
 // between the bounds (their geometric mean). Taken, it opens the next
-// window there and brings the upper bound down to it (taken in the old
-// window instead, with fewer places left after it than requests of ours
-// may have been counted in the wrong window at its opening, it says what
-// a refusal does); refused, it costs
+// window there and brings the upper bound down to it; refused, it costs
 // one 429, the bound below goes up to it, and the pool waits only to the
 // upper bound, where the pacer would have opened the window anyway, not
 // the whole-second Retry-After the server may state. That refusal is no

@@ -400,9 +400,6 @@ func (l *Limiter) admit(now time.Time) (time.Duration, *slot, chan struct{}) {
 			l.adapt.win.sent(now)
 		}
 		let = windowAdmit{p: w, gen: w.gen, at: now, tried: w.tried.Equal(now) && !wasTried}
-		if m := l.adapt; let.tried && m != nil && m.win != nil && &m.win.pacer == w {
-			m.win.triedSent = now
-		}
 	}
 	r := l.lim.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
@@ -420,9 +417,6 @@ func (l *Limiter) admit(now time.Time) (time.Duration, *slot, chan struct{}) {
 func (l *Limiter) unadmit(a windowAdmit) {
 	a.p.unadmit(a)
 	if m := l.adapt; m != nil && m.win != nil && &m.win.pacer == a.p {
-		if a.tried && m.win.triedSent.Equal(a.at) {
-			m.win.triedSent = time.Time{}
-		}
 		m.win.unsend(a.at)
 	}
 }

@@ -304,10 +304,13 @@ func (p *windowPacer) answered(sent, recv time.Time, ahead time.Duration) {
 // server opened with a request began no later than that request's answer
 // less lead, and the next window's first request, sent a window after
 // that, arrives after it ends. Timed from the answer itself, every
-// window waited a round trip more than it lasts, and a bound on its
-// length measured to an answer was a round trip long: over a path of
-// 100ms a fixed window of 10 per 1s was paced at one per 1.2s, two round
-// trips a window.
+// window waited a round trip more than it lasts: over a path of 100ms a
+// fixed window of 10 per 1s was paced at one per 1.2s (the bound on its
+// length, measured to an answer, a round trip long too). The bounds keep
+// to the answers: measured to when the server had the next window's
+// first request, a grid's window from a late opener came out short
+// (go-limiter behind a 60ms backend on a loaded machine, 10 per 946ms),
+// and its tries, a round trip sooner, were taken in the old window.
 //
 // Half holds wherever the way back takes at least half of the shortest
 // round trip: a path about as long each way (a remote API), or a server
@@ -478,11 +481,6 @@ type windowModel struct {
 	// claim of the window's end opened the next window (opened): the
 	// window most likely ends just before it. 0 none.
 	claimHi time.Duration
-	// hiAnswered is the least length from a window's first request to
-	// the answer of the next window's (or to a claim it confirmed): what
-	// bounded the length before lead, and what the flags are given
-	// (learned).
-	hiAnswered time.Duration
 
 	// The server's current window: send and answer time of its first
 	// request, and the latest the server can have had it (arrived: the
@@ -520,14 +518,7 @@ type windowModel struct {
 	// window's opener may reach the server after it (opened).
 	open   []time.Time
 	before int // and how many went before the log began
-	// unsure is how many of those counted in the window at its opening
-	// (sends and before) left before its opener: they may have reached
-	// the old window first. triedSent is when the pacer let the next
-	// window's first request go early (windowPacer.try), until a window
-	// opens or the try's answer is read; zero none.
-	unsure    int
-	triedSent time.Time
-	pacer     windowPacer
+	pacer  windowPacer
 
 	// second is the whole-second reset instant (X-RateLimit-Reset:
 	// 1764763200) the current window's answers name, on the local clock;
@@ -643,7 +634,7 @@ func newWindowModel(quota, inFlight, before int, startSent, startRecv time.Time,
 	w.left, w.leftSent, w.leftRecv = quota-before, startSent, startRecv
 	w.pacer.sent = before
 	w.lastIn = startSent
-	w.grid = []gridWindow{{to: w.startAt, last: startSent}}
+	w.grid = []gridWindow{{to: startRecv, last: startSent}}
 	w.plan()
 	return w
 }
@@ -731,27 +722,6 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 			return true
 		}
 		w.opened(sent, recv, remaining, second)
-		return true
-	}
-	if !w.triedSent.IsZero() && sent.Equal(w.triedSent) && remaining < w.unsure {
-		// The next window's first request, tried between the length's
-		// bounds (windowPacer.try, triedSent: the pacer's own tried is
-		// cleared when it opens the next window, which may come before
-		// the try's answer), was taken in this window, with fewer places
-		// left after it than our count may have given to requests the
-		// window before had (those sent within a round trip before its
-		// opener, or still in flight then, which opened counts in the
-		// new one: unsure): the window lasts longer than the try's send
-		// after its start, as a refused try says (triedRefused). Read as
-		// a request past the quota, it handed the window back as a
-		// sliding one: go-limiter's headers at 50 per 500ms behind 50ms
-		// round trips, 8 workers, paced at 160/s in 5 runs of 10, its
-		// flags refused 22-26 times. More places left than that, a log
-		// gave them back, as below.
-		w.triedSent = time.Time{}
-		w.counted = append(w.counted, sent)
-		w.noteLast(sent, recv, remaining, true)
-		w.openPast(sent)
 		return true
 	}
 	// Where this request stands among our sends since the window's first.
@@ -990,11 +960,10 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int, second time.Ti
 			w.lastIn = t
 		}
 	}
-	// The server had the opener no later than at, which is also when
-	// the pacer's next window starts.
+	// The pacer's next window starts at at, when the server had the
+	// opener at the latest (lead); the bounds keep to the answer.
 	at := arrived(sent, recv, w.lead)
-	hi, edge := at.Sub(w.startSent), at
-	answeredHi := recv.Sub(w.startSent)
+	hi, edge := recv.Sub(w.startSent), recv
 	off := sent.Sub(w.startSent)
 	claimed := false
 	for _, c := range planned {
@@ -1008,11 +977,9 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int, second time.Ti
 			// the claim holds, and bounds the length tighter than the
 			// probe.
 			hi = min(hi, c+w.rtt)
-			answeredHi = min(answeredHi, c+w.rtt)
 			edge = minTime(edge, w.startSent.Add(c+w.rtt))
 		}
 	}
-	w.hiAnswered = least(w.hiAnswered, answeredHi)
 	for i, lo := range w.brackets {
 		k := time.Duration(len(w.brackets) - i)
 		w.safeHi = least(w.safeHi, edge.Sub(lo)/k)
@@ -1066,13 +1033,9 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int, second time.Ti
 	// Ours sent a round trip before the opener or later count in the new
 	// window: sent in the same breath, they may have arrived after it.
 	keep := w.sends[:0]
-	w.unsure = 0
 	for _, t := range w.sends {
 		if !t.Before(sent.Add(-w.rtt)) {
 			keep = append(keep, t)
-			if t.Before(sent) {
-				w.unsure++
-			}
 		}
 	}
 	// So may those sent earlier and still in flight: on a loaded
@@ -1085,8 +1048,6 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int, second time.Ti
 		}
 	}
 	w.sends, w.before, w.counted = keep, late, w.counted[:0]
-	w.unsure += late
-	w.triedSent = time.Time{}
 	w.pacer.restart(at, len(keep)+late)
 	w.narrow(w.lo, hi)
 }
@@ -1733,37 +1694,13 @@ func (w *windowModel) claimList() []time.Duration {
 
 // anchorGrid records the run's first request, sent and answered at the
 // given times: a grid of the server's from it starts within a
-// millisecond before the answer (less lead: arrived). The server had the
-// request by then, and a start as early as the send spans a cold
-// server's late first answer (40-60ms for a fresh Node.js), which let
-// grids fit that were as much longer than a window from each opener
-// (flexible at 100 per 1s, cold: 1.025-1.108s in the simulation, where
-// 1.020-1.058s from the openers). Over a long path (lead) the request
-// reached the server anywhere on its way, which no millisecond bounds:
-// the start lies after the send (go-limiter at 10 per 1s behind 100ms,
-// anchored a millisecond before the answer less lead, was learned as 10
-// per 998ms).
+// millisecond before the answer. The server had the request by then, and
+// a start as early as the send spans a cold server's late first answer
+// (40-60ms for a fresh Node.js), which let grids fit that were as much
+// longer than a window from each opener (flexible at 100 per 1s, cold:
+// 1.025-1.108s in the simulation, where 1.020-1.058s from the openers).
 func (w *windowModel) anchorGrid(sent, recv time.Time) {
-	to := arrived(sent, recv, w.lead)
-	from := maxTime(sent, to.Add(-time.Millisecond))
-	if w.lead > 0 {
-		from = sent
-	}
-	w.anchor = gridWindow{from: from, to: to, last: sent}
-}
-
-// setLead takes the Limiter's lead (Limiter.lead) as the answers come.
-// A model formed before it showed anchored its grid a millisecond before
-// the first answer: the first time it shows, the anchor is taken again
-// (anchorGrid) and the grids scanned afresh.
-func (w *windowModel) setLead(d time.Duration) {
-	again := d > 0 && w.lead == 0 && !w.anchor.to.IsZero()
-	w.lead = d
-	if again {
-		w.anchorGrid(w.anchor.last, w.anchor.to)
-		w.gridHi, w.gridOff = 0, false
-		w.scanGrid()
-	}
+	w.anchor = gridWindow{from: maxTime(sent, recv.Add(-time.Millisecond)), to: recv, last: sent}
 }
 
 // priorWindow records the window before the model's first, whose first
@@ -1807,18 +1744,6 @@ func (w *windowModel) unproven() bool {
 // grid; one it named to the millisecond is the least learned.
 func (w *windowModel) learned() time.Duration {
 	l := w.length()
-	if w.lead > 0 && !w.trusted && !w.aligned && !w.gridOff && w.hiAnswered > l {
-		// Timed from when the server had each window's first request
-		// (lead), a window from a late opener on a grid (go-limiter's)
-		// ends sooner than one from that opener would, and the length
-		// measured so may be short: go-limiter at 100 per 1s behind
-		// 50ms, learned 100 per 962ms, and its pinned flags were
-		// refused. Measured to the answers it is a round trip longer,
-		// which the grid's lateness does not reach. Not once no grid
-		// from the first request fits (gridOff): the windows open at
-		// our openers.
-		l = w.hiAnswered
-	}
 	if !w.trusted && !w.gridOff && w.gridHi > l && (len(w.grid) >= gridMinWindows || w.truncWaited) {
 		// (After a truncated claim was waited out, at once: the window
 		// found then began up to a second before its opener, and on

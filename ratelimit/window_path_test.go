@@ -25,10 +25,10 @@ func TestFixedWindowLongPath(t *testing.T) {
 		mk            func() simServer
 		// The least efficiency adaptive and pinned (the parent's,
 		// timed from the answers: 0.881 and 0.881, 0.817 and 0.881,
-		// 0.866 and 0.863, 0.841 and 0.842; now 0.913 and 0.913, 0.928
+		// 0.866 and 0.863, 0.841 and 0.842; now 0.913 and 0.913, 0.851
 		// and 0.913, 0.916 and 0.915, 0.854 and 0.854), and the longest
 		// window learned (the parent's 1s, 1.2s, 150ms, 1s; go-limiter's
-		// now 1.049-1.051s, measured to the answers: learned).
+		// now 1.150-1.152s: the bounds keep to the answers).
 		adaptive, pinned float64
 		longest          time.Duration
 		// out is the wire's share on the way out (half if 0), dial how
@@ -44,7 +44,7 @@ func TestFixedWindowLongPath(t *testing.T) {
 				return &simFixed{limit: 10, window: time.Second, countRefused: true, style: styleExpress}
 			}, 0.9, 0.9, time.Second, 0, 0, 1},
 		{"go-limiter 10 per 1s, 100ms", 10, time.Second, 100 * ms, 8, 100,
-			func() simServer { return &simGoLimiter{limit: 10, window: time.Second} }, 0.91, 0.91, 1100 * ms, 0, 0, 1},
+			func() simServer { return &simGoLimiter{limit: 10, window: time.Second} }, 0.84, 0.91, 1200 * ms, 0, 0, 1},
 		{"express-rate-limit 15 per 150ms, 20ms", 15, 150 * ms, 20 * ms, 8, 400,
 			func() simServer {
 				return &simFixed{limit: 15, window: 150 * ms, countRefused: true, style: styleExpress}
@@ -56,30 +56,30 @@ func TestFixedWindowLongPath(t *testing.T) {
 		// The way out four times the way back: half the shortest round
 		// trip (lead) is longer than the way back, and only the next
 		// window's first request's way out is the margin. The parent:
-		// 0.881 and 0.881, 0.817 and 0.881; now 0.913 and 0.913,
-		// 0.956-0.958 (learned 1.017-1.019s) and 0.913.
+		// 0.881 and 0.881, 0.817 and 0.881; now 0.913 and 0.913, 0.851
+		// and 0.913.
 		{"express-rate-limit 10 per 1s, 100ms, 80ms of it out", 10, time.Second, 100 * ms, 8, 100,
 			func() simServer {
 				return &simFixed{limit: 10, window: time.Second, countRefused: true, style: styleExpress}
 			}, 0.9, 0.9, time.Second, 0.8, 0, 1},
 		{"go-limiter 10 per 1s, 100ms, 80ms of it out", 10, time.Second, 100 * ms, 8, 100,
-			func() simServer { return &simGoLimiter{limit: 10, window: time.Second} }, 0.91, 0.9, 1100 * ms, 0.8, 0, 1},
-		// go-limiter's headers on a window from the first request: the
-		// try between the bounds, a round trip sooner, was taken in the
-		// old window where our count had misplaced a request, and the
-		// window was handed back as a sliding one (160/s, its flags
-		// refused 22-26 times) in 5 seeds of 10 of the sweep.
+			func() simServer { return &simGoLimiter{limit: 10, window: time.Second} }, 0.84, 0.9, 1200 * ms, 0.8, 0, 1},
+		// go-limiter's headers on a window from the first request: with
+		// the bound above measured to when the server had the opener,
+		// the try between the bounds, a round trip sooner, was taken in
+		// the old window where our count had misplaced a request, and
+		// the window was handed back as a sliding one (160/s, its flags
+		// refused 22-26 times) in 5 seeds of 10 of the sweep; the bounds
+		// keep to the answers now.
 		{"go-limiter's headers 50 per 500ms, 50ms", 50, 500 * ms, 50 * ms, 8, 200,
 			func() simServer {
 				return &simFixed{limit: 50, window: 500 * ms, phase: 500 * ms / 3, style: styleGoLimiter}
 			}, 0.58, 0.7, 600 * ms, 0, 0, 2},
 		// New connections: each worker's first request up to 200ms
 		// longer on its way. The parent: 0.808-0.873 and 0.870-0.872,
-		// no 429s; now 0.835-0.938 and 0.900-0.902, one seed's grid
-		// window measured short from a late opener (987ms) until two
-		// refusals (learned, from the answers: 1.05s).
+		// no 429s; now 0.797-0.873 and 0.900-0.902, one 429.
 		{"go-limiter 10 per 1s, 100ms, dialled", 10, time.Second, 100 * ms, 8, 100,
-			func() simServer { return &simGoLimiter{limit: 10, window: time.Second} }, 0.83, 0.9, 1100 * ms, 0, 200 * ms, 2},
+			func() simServer { return &simGoLimiter{limit: 10, window: time.Second} }, 0.79, 0.9, 1200 * ms, 0, 200 * ms, 1},
 	} {
 		ideal := idealFixedN(tc.rows, tc.limit, tc.window)
 		for seed := uint64(1); seed <= 3; seed++ {
