@@ -373,13 +373,12 @@
 // .333 past each second, 200 rows from .600: 2.5s -> 1.76s in 3 seeds of
 // 10, TestWindowAlignedClaimCut). Where the length is bounded, the pool
 // waits no longer than to when the window surely ended (its first answer,
-// less lead, plus the bound above), nor than to the end it claimed where
-// claims are taken so, the pacer held to the same: go-fiber's window of
-// 100 per 1s, on a ticker of whole seconds, answers a 429 with
-// "Retry-After: 1" up to a second before the window ends (the simulation,
-// 400 rows: 4.21s -> 3.78s at two phases of 34, the least of them 0.591
-// -> 0.735 of the ideal, TestAlignedRefusalWaitsToBound). Refusals during
-// that pause are held to the same end.
+// less lead, plus the bound above), whatever the server's rounding:
+// go-fiber's window of 100 per 1s, on a ticker of whole seconds, answers
+// a 429 with "Retry-After: 1" up to a second before the window ends (the
+// simulation, 400 rows: 4.21s -> 3.96s at two phases of 34, the least of
+// them 0.591 -> 0.676 of the ideal, TestAlignedRefusalWaitsToBound).
+// Refusals during that pause are held to the same end.
 //
 // A window on a grid from the client's first request (sethvargo/go-limiter:
 // start + k x L, kept through idle spells) is the hard case: the first
