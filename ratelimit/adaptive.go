@@ -266,9 +266,9 @@ type adaptive struct {
 
 	// The first answer: when the server's counting began.
 	firstSent, firstRecv time.Time
-	// lead is the Limiter's (Limiter.lead), for the fixed-window models
-	// it starts.
-	lead time.Duration
+	// rtts is the Limiter's round trips (their lead), for the fixed-window
+	// models it starts; nil for none.
+	rtts *roundTrips
 	// claimEnd is the earliest end of the quota's period its reset
 	// headers stated, for the window model to try; claimSecond when
 	// they gave it to the whole second (windowModel.claims).
@@ -719,7 +719,7 @@ func (a *adaptive) refill(sent, now time.Time, remaining int, reset time.Duratio
 			// Nothing came back in the spell: not a bucket that refills
 			// as time passes, but a window that has not ended yet.
 			a.idleUntil = time.Time{}
-			a.setWindow(newWindowModel(a.burstSize(), a.inFlight, a.burstSize()-remaining, a.firstSent, a.firstRecv, sent.Sub(a.firstRecv), a.lead))
+			a.setWindow(newWindowModel(a.burstSize(), a.inFlight, a.burstSize()-remaining, a.firstSent, a.firstRecv, sent.Sub(a.firstRecv), a.rtts))
 			a.win.anchorGrid(a.firstSent, a.firstRecv)
 			if !a.claimEnd.IsZero() {
 				a.win.claim, a.win.claimSecond = a.claimEnd.Sub(a.firstSent), a.claimSecond
@@ -1062,7 +1062,7 @@ func (a *adaptive) openAtReset(sent, now time.Time, remaining int, lo time.Durat
 // request anchored.
 func (a *adaptive) openWindow(sent, now time.Time, remaining int) {
 	burst := a.burstSize()
-	a.setWindow(newWindowModel(burst, a.inFlight, burst-remaining, sent, now, 0, a.lead))
+	a.setWindow(newWindowModel(burst, a.inFlight, burst-remaining, sent, now, 0, a.rtts))
 	a.win.reset, a.win.sawReset = true, true
 	a.win.anchorGrid(a.firstSent, a.firstRecv)
 }

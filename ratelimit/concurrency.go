@@ -627,13 +627,7 @@ func (l *Limiter) done(sent, now time.Time, o Outcome) {
 		return
 	}
 	if rtt := now.Sub(sent); o != Failed && rtt > 0 {
-		l.rttLeast, l.rttSeen = least(l.rttLeast, rtt), l.rttSeen+1
-		if a := l.adapt; a != nil {
-			a.lead = l.lead()
-			if a.win != nil {
-				a.win.lead = a.lead
-			}
-		}
+		l.rtts.note(rtt)
 	}
 	if l.log != nil && l.log.done(sent, now, o) {
 		// A place of the log's comes free at a time now known.

@@ -141,11 +141,9 @@ type Limiter struct {
 	stats    Stats
 	adapt    *adaptive
 	fixed    *windowPacer // --window fixed
-	// rttLeast is the shortest round trip of the rttSeen answers so far
-	// (0: none yet), which times a fixed window's start before its first
-	// answer (lead).
-	rttLeast time.Duration
-	rttSeen  int
+	// rtts is the shortest round trip so far, which times a fixed
+	// window's start before its first answer (lead).
+	rtts roundTrips
 	// log paces by place: --window sliding, or the adaptive rate's once
 	// it told a sliding window for a log (tryLog).
 	log *logPacer
@@ -202,6 +200,7 @@ func New(cfg Config) *Limiter {
 		changed:   make(chan struct{}),
 		ceiling:   cfg.Rate.Limit(),
 		fl:        flights{pinned: cfg.InFlightPinned, pool: cfg.InFlight},
+		rtts:      roundTrips{pool: cfg.InFlight},
 		rowsLeft:  -1,
 		burstLeft: -1,
 	}
@@ -226,6 +225,7 @@ func New(cfg Config) *Limiter {
 		// is a pace, the server's own burst is spent, and sending it again
 		// would only be refused.
 		l.adapt = newAdaptive(l.ceiling, cfg.Burst, cfg.InFlight)
+		l.adapt.rtts = &l.rtts
 		// On the real clock the bare fit (0.1s or more on a busy
 		// machine) runs off the lock, so the answers meanwhile are
 		// read at the time they came; under a test's clock it runs at
@@ -886,7 +886,7 @@ func (l *Limiter) success(sent, now time.Time, q Quota, ok bool) {
 		}
 	}()
 	if l.fixed != nil {
-		l.fixed.answered(sent, now, l.lead())
+		l.fixed.answered(sent, now, l.rtts.lead())
 	}
 	if l.adapt == nil {
 		return
@@ -898,7 +898,7 @@ func (l *Limiter) success(sent, now time.Time, q Quota, ok bool) {
 			// afresh, unpaced.
 			off := l.adapt.fitOff
 			l.adapt = newAdaptive(l.adapt.ceiling, l.adaptBurst, l.adapt.inFlight)
-			l.adapt.fitOff, l.adapt.lead = off, l.lead()
+			l.adapt.fitOff, l.adapt.rtts = off, &l.rtts
 			l.lim = newPacer(l.adapt.limit(), 1)
 			l.pauseUntil, l.drain = time.Time{}, false
 			l.wakeWaiters()

@@ -336,7 +336,7 @@ const leadMin = 2 * time.Millisecond
 
 // leadAnswers is how many answers, past the pool's first one each, the
 // Limiter's shortest round trip is taken from before it times a window
-// (Limiter.lead): a request's send is taken when it is let go, so each
+// (roundTrips.lead): a request's send is taken when it is let go, so each
 // worker's first round trip holds its connection's dial (and TLS
 // handshake), which would make half of it longer than the way back; and
 // the least of a few may be one held up on its way out on a busy
@@ -344,13 +344,29 @@ const leadMin = 2 * time.Millisecond
 // 10ms late, set a pinned window of 15 per 150ms 2ms early so).
 const leadAnswers = 8
 
+// roundTrips is the shortest round trip the Limiter has seen, which
+// times a fixed window's start before its first answer (lead). The
+// Limiter keeps it; the adaptive rate and the window models it starts
+// read the same one.
+type roundTrips struct {
+	least time.Duration // 0: none yet
+	seen  int           // answers it is the least of
+	pool  int           // the pool's size: each worker's first answer holds its dial
+}
+
+// note counts an answer that came rtt after its request left.
+func (r *roundTrips) note(rtt time.Duration) {
+	r.least, r.seen = least(r.least, rtt), r.seen+1
+}
+
 // lead is lead of the shortest round trip, once the pool's size and
-// leadAnswers more answers showed it; 0 before.
-func (l *Limiter) lead() time.Duration {
-	if l.rttSeen < l.fl.pool+leadAnswers {
+// leadAnswers more answers showed it; 0 before, and for none (a model
+// made alone, as tests do).
+func (r *roundTrips) lead() time.Duration {
+	if r == nil || r.seen < r.pool+leadAnswers {
 		return 0
 	}
-	return lead(l.rttLeast)
+	return lead(r.least)
 }
 
 // arrived is the latest the server can have had a request sent at sent
@@ -500,7 +516,7 @@ type windowModel struct {
 	// read again after a pause that took little from it.
 	reset   bool
 	rtt     time.Duration // longest recent round trip
-	lead    time.Duration // the least an answer comes after the server had its request (lead)
+	rtts    *roundTrips   // the Limiter's, whose lead is the least an answer comes after the server had its request
 	sends   []time.Time   // our sends since startSent
 	counted []time.Time   // those whose answers showed them counted in its window
 	// suspect is the send time of a request whose counter came back part
@@ -628,10 +644,10 @@ func windowLost(quota, inFlight int) int {
 	return 2*max(inFlight, quota) + windowBlind
 }
 
-func newWindowModel(quota, inFlight, before int, startSent, startRecv time.Time, lo, lead time.Duration) *windowModel {
+func newWindowModel(quota, inFlight, before int, startSent, startRecv time.Time, lo time.Duration, rtts *roundTrips) *windowModel {
 	w := &windowModel{quota: quota, inFlight: inFlight, before: before, startSent: startSent, startRecv: startRecv, lo: lo,
-		rtt: startRecv.Sub(startSent), lead: lead}
-	w.startAt = arrived(startSent, startRecv, lead)
+		rtt: startRecv.Sub(startSent), rtts: rtts}
+	w.startAt = arrived(startSent, startRecv, rtts.lead())
 	w.pacer.open = w.startAt
 	w.left, w.leftSent, w.leftRecv = quota-before, startSent, startRecv
 	w.pacer.sent = before
@@ -720,7 +736,7 @@ func (w *windowModel) answered(sent, recv time.Time, remaining int, reset time.D
 		if early {
 			// The first request of the window we took another for: the
 			// window cannot have ended this soon.
-			w.startSent, w.startRecv, w.startAt, w.whole = sent, recv, arrived(sent, recv, w.lead), true
+			w.startSent, w.startRecv, w.startAt, w.whole = sent, recv, arrived(sent, recv, w.rtts.lead()), true
 			return true
 		}
 		w.opened(sent, recv, remaining, second)
@@ -964,7 +980,7 @@ func (w *windowModel) opened(sent, recv time.Time, remaining int, second time.Ti
 	}
 	// The pacer's next window starts at at, when the server had the
 	// opener at the latest (lead); the bounds keep to the answer.
-	at := arrived(sent, recv, w.lead)
+	at := arrived(sent, recv, w.rtts.lead())
 	hi, edge := recv.Sub(w.startSent), recv
 	off := sent.Sub(w.startSent)
 	claimed := false
@@ -1628,17 +1644,10 @@ func (w *windowModel) triedRefused(sent time.Time) bool {
 	if sent.After(w.lastIn) {
 		w.lastIn = sent
 	}
-	w.openPast(sent)
-	return true
-}
-
-// openPast reads a window still open when the request sent at sent
-// reached the server (a try refused, or taken in it): the length is more
-// than that send after the window's first answer.
-func (w *windowModel) openPast(sent time.Time) {
 	if lo := sent.Sub(w.startRecv); lo > w.lo {
 		w.narrow(lo, w.hi)
 	}
+	return true
 }
 
 // claims is when the server says the window ends, from startSent (0

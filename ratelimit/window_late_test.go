@@ -26,7 +26,7 @@ func newLateRig(t *testing.T, lo time.Duration) *lateRig {
 	l := New(Config{Adaptive: true, InFlight: 8, Clock: clk})
 	// The counter is a quota's, not the slots of requests in hand.
 	l.fl.quota = true
-	l.adapt.win = newWindowModel(15, 8, 15, simEpoch, simEpoch.Add(time.Millisecond), lo, 0)
+	l.adapt.win = newWindowModel(15, 8, 15, simEpoch, simEpoch.Add(time.Millisecond), lo, nil)
 	return &lateRig{t: t, l: l, clk: clk, t0: simEpoch}
 }
 

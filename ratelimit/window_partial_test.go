@@ -26,7 +26,7 @@ func TestWindowModelPartialComebackIsSliding(t *testing.T) {
 	t0 := simEpoch
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
 	read := func(mod func(w *windowModel)) bool {
-		w := newWindowModel(15, 8, 10, t0, at(ms), 0, 0)
+		w := newWindowModel(15, 8, 10, t0, at(ms), 0, nil)
 		for _, s := range []time.Duration{101 * ms, 102 * ms} {
 			w.sent(at(s))
 		}
@@ -67,7 +67,7 @@ func TestWindowModelPartialComebackOpenerUnsent(t *testing.T) {
 	const ms = time.Millisecond
 	t0 := simEpoch
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
-	w := newWindowModel(10, 8, 6, t0, at(ms), 99*ms, 0)
+	w := newWindowModel(10, 8, 6, t0, at(ms), 99*ms, nil)
 	steps := []struct {
 		sent, recv time.Duration
 		left       int

@@ -71,7 +71,7 @@ func TestRoundAbove(t *testing.T) {
 // order, none past the claim's.
 func TestWindowPlanRoundProbes(t *testing.T) {
 	at := func(ms int) time.Time { return simEpoch.Add(time.Duration(ms) * time.Millisecond) }
-	w := newWindowModel(100, 8, 0, at(0), at(1), 0, 0)
+	w := newWindowModel(100, 8, 0, at(0), at(1), 0, nil)
 	w.rtt = time.Millisecond
 	w.claim = time.Second
 	w.left, w.leftSent = 3, at(110)

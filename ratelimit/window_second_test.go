@@ -37,7 +37,7 @@ func TestWindowWholeSecondReset(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newWindowModel(10, 8, 9, t0, t0.Add(ms), 0, 0)
+			w := newWindowModel(10, 8, 9, t0, t0.Add(ms), 0, nil)
 			// The window's ninth request, counted: one left.
 			recv := t0.Add(6 * ms)
 			if !w.answered(t0.Add(5*ms), recv, 1, tc.second.Sub(date), tc.second) {

@@ -63,7 +63,7 @@ func TestWindowModelTellsSlidingFromFixed(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t0 := simEpoch
-			w := newWindowModel(15, 8, 8, t0, t0.Add(ms), 0, 0)
+			w := newWindowModel(15, 8, 8, t0, t0.Add(ms), 0, nil)
 			for _, a := range tail {
 				w.sent(t0.Add(a.sent))
 			}
@@ -98,7 +98,7 @@ func TestWindowModelCountsLastRequest(t *testing.T) {
 			// The window's first request is sent at t0 and answered 1ms
 			// later, before the model began; 13 more go at once and the
 			// last, its 15th, 120ms later.
-			w := newWindowModel(15, 8, 1, t0, t0.Add(ms), 0, 0)
+			w := newWindowModel(15, 8, 1, t0, t0.Add(ms), 0, nil)
 			offsets := []time.Duration{}
 			for i := range 13 {
 				offsets = append(offsets, 2*ms+time.Duration(i)*ms/10)
@@ -174,7 +174,7 @@ func TestWindowModelGivesUpBlind(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newWindowModel(15, 8, 15, start, start.Add(time.Millisecond), 100*time.Millisecond, 0)
+			w := newWindowModel(15, 8, 15, start, start.Add(time.Millisecond), 100*time.Millisecond, nil)
 			got := true
 			at := start.Add(110 * time.Millisecond)
 			for i := range tc.refusals {
