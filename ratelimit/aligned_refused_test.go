@@ -1,7 +1,6 @@
 package ratelimit
 
 import (
-	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -28,12 +27,8 @@ func TestAlignedRefusalWaitsToBound(t *testing.T) {
 	worst := 1.0
 	for ph := time.Duration(0); ph < time.Second; ph += 30 * ms {
 		for seed := uint64(1); seed <= 2; seed++ {
-			clk := &simClock{now: simEpoch}
-			cfg := Config{Adaptive: true, InFlight: 8, InFlightPinned: true, Clock: clk, Rand: rand.New(rand.NewPCG(seed, 2)).Float64}
-			s := &simulation{l: New(cfg), clk: clk, srv: &simFixed{limit: 100, window: time.Second, aligned: true, phase: ph, countRefused: true, style: styleFastify},
-				left: 400, ws: make([]simWorker, 8), rnd: rand.New(rand.NewPCG(seed, 11)), until: time.Hour, lateWake: 2 * ms}
-			s.stall, s.stallMax = 0.05, 10*ms
-			r := s.run(400)
+			srv := &simFixed{limit: 100, window: time.Second, aligned: true, phase: ph, countRefused: true, style: styleFastify}
+			r := simRunSeeded(srv, Config{Adaptive: true, InFlightPinned: true}, 8, 400, seed, time.Hour, true)
 			if r.delivered != 400 {
 				t.Fatalf("phase %v seed %d: delivered %d of 400", ph, seed, r.delivered)
 			}

@@ -131,8 +131,9 @@ func simRun(l *Limiter, clk *simClock, srv simServer, n, workers int, seed uint6
 // simRunSeeded sends rows through a Limiter made from cfg (its Clock,
 // Rand and InFlight set here from seed and conc) to srv with conc workers,
 // for at most until of virtual time, its timers up to 2ms late and, when
-// loaded, one answer in 20 up to 10ms late (a busy machine).
-func simRunSeeded(srv simServer, cfg Config, conc, rows int, seed uint64, until time.Duration, loaded bool) simResult {
+// loaded, one answer in 20 up to 10ms late (a busy machine); each of opts
+// then sets the simulation's path or server further (wire, dialEach).
+func simRunSeeded(srv simServer, cfg Config, conc, rows int, seed uint64, until time.Duration, loaded bool, opts ...func(*simulation)) simResult {
 	clk := &simClock{now: simEpoch}
 	cfg.Clock, cfg.Rand, cfg.InFlight = clk, rand.New(rand.NewPCG(seed, 2)).Float64, conc
 	s := &simulation{l: New(cfg), clk: clk, srv: srv, left: rows, ws: make([]simWorker, conc),
@@ -141,6 +142,9 @@ func simRunSeeded(srv simServer, cfg Config, conc, rows int, seed uint64, until 
 		s.stall, s.stallMax = 0.05, 10*time.Millisecond
 	}
 	s.wire = simRunWire
+	for _, o := range opts {
+		o(s)
+	}
 	return s.run(rows)
 }
 

@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -85,12 +84,10 @@ func TestFixedWindowLongPath(t *testing.T) {
 		for seed := uint64(1); seed <= 3; seed++ {
 			t.Run(fmt.Sprintf("%s, seed %d", tc.name, seed), func(t *testing.T) {
 				run := func(cfg Config) simResult {
-					clk := &simClock{now: simEpoch}
-					cfg.Clock, cfg.Rand, cfg.InFlight, cfg.InFlightPinned = clk, rand.New(rand.NewPCG(seed, 2)).Float64, tc.workers, true
-					s := &simulation{l: New(cfg), clk: clk, srv: tc.mk(), left: tc.rows, ws: make([]simWorker, tc.workers),
-						rnd: rand.New(rand.NewPCG(seed, 11)), until: time.Hour, lateWake: 2 * ms, wire: tc.wire, wireOut: tc.out, dialEach: tc.dial}
-					s.stall, s.stallMax = 0.05, 10*ms
-					return s.run(tc.rows)
+					cfg.InFlightPinned = true
+					return simRunSeeded(tc.mk(), cfg, tc.workers, tc.rows, seed, time.Hour, true, func(s *simulation) {
+						s.wire, s.wireOut, s.dialEach = tc.wire, tc.out, tc.dial
+					})
 				}
 				ad := run(Config{Adaptive: true})
 				pin := run(Config{Rate: Rate{Count: float64(tc.limit), Per: tc.window}, FixedWindow: true})
