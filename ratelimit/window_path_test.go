@@ -9,11 +9,12 @@ import (
 // TestFixedWindowLongPath: a fixed window behind a long path (a remote
 // API, every round trip 20-100ms) is timed from when the server had each
 // window's first request, not from its answer (lead): timed from the
-// answer, every window waited a round trip more than it lasts, and the
-// bound on its length measured to an answer was a round trip long, so
-// the pool sent a window's quota at most every W plus two round trips.
-// Adaptive and pinned to the server's true window (--rate L/W --window
-// fixed) alike; no more refusals for it.
+// answer, every window waited a round trip more than it lasts, and with
+// the bound on its length measured to an answer, a round trip long (as
+// it still is: the bounds keep to the answers), the pool sent a window's
+// quota at most every W plus two round trips. Adaptive and pinned to the
+// server's true window (--rate L/W --window fixed) alike; no more
+// refusals for it.
 func TestFixedWindowLongPath(t *testing.T) {
 	const ms = time.Millisecond
 	for _, tc := range []struct {
