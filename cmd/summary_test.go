@@ -63,13 +63,17 @@ func TestSummaryJSONPinnedEvenly(t *testing.T) {
 	}
 }
 
-// TestSmallerPool: a pool that could spend the server's learned quota at
-// once gets a smaller one suggested, a request under the quota (one for a
-// quota of one), and the summary says so; not where the pool is under
-// the quota, nothing was learned, or the server limits requests in
-// flight (--concurrency is then among the flags to pin), nor where so
-// few in flight would not carry the learned rate at the run's latency.
+// TestSmallerPool: a server whose learned quota the pool could spend at
+// once gets a smaller pool suggested to learn it again with, a request
+// under the quota (one for a quota of one), and the summary says so; not
+// a concurrency limit, not where the pool is under the quota or nothing was learned, and not
+// where so few in flight would not carry four times the learned rate at
+// the run's p95 latency, or no latency was measured.
 func TestSmallerPool(t *testing.T) {
+	const ms2 = 2 * time.Millisecond
+	bucket := func(burst int, rate float64) ratelimit.Stats {
+		return ratelimit.Stats{LearnedModel: ratelimit.ModelBucket, LearnedBurst: burst, LearnedRate: rate}
+	}
 	tests := []struct {
 		name string
 		st   ratelimit.Stats
@@ -77,31 +81,33 @@ func TestSmallerPool(t *testing.T) {
 		p95  time.Duration
 		want int
 	}{
-		{"sliding counter of 5, pool 8", ratelimit.Stats{LearnedModel: ratelimit.ModelBucket, LearnedBurst: 5, LearnedRate: 2.6}, 8, 2 * time.Millisecond, 4},
-		{"sliding counter of 5 behind 300ms", ratelimit.Stats{LearnedModel: ratelimit.ModelBucket, LearnedBurst: 5, LearnedRate: 4.6}, 8, 300 * time.Millisecond, 4},
-		{"fixed window of 8, pool 8", ratelimit.Stats{LearnedModel: ratelimit.ModelFixedWindow, LearnedBurst: 8, LearnedWindow: time.Second, LearnedRate: 8}, 8, 2 * time.Millisecond, 7},
-		{"bucket of one, pool 8", ratelimit.Stats{LearnedModel: ratelimit.ModelBucket, LearnedBurst: 1, LearnedRate: 5}, 8, 2 * time.Millisecond, 1},
-		{"bucket of one at 100/s behind 100ms", ratelimit.Stats{LearnedModel: ratelimit.ModelBucket, LearnedBurst: 1, LearnedRate: 100}, 8, 100 * time.Millisecond, 0},
-		{"bucket of 6 at 100/s behind 20ms", ratelimit.Stats{LearnedModel: ratelimit.ModelBucket, LearnedBurst: 6, LearnedRate: 100}, 8, 20 * time.Millisecond, 5},
-		{"bucket of 6 at 100/s behind 40ms", ratelimit.Stats{LearnedModel: ratelimit.ModelBucket, LearnedBurst: 6, LearnedRate: 100}, 8, 40 * time.Millisecond, 0},
-		{"bucket of one, pool 1", ratelimit.Stats{LearnedModel: ratelimit.ModelBucket, LearnedBurst: 1, LearnedRate: 5}, 1, 2 * time.Millisecond, 0},
-		{"quota of 2, pool 2", ratelimit.Stats{LearnedModel: ratelimit.ModelFixedWindow, LearnedBurst: 2, LearnedWindow: time.Second, LearnedRate: 2}, 2, 2 * time.Millisecond, 1},
-		{"quota over the pool", ratelimit.Stats{LearnedModel: ratelimit.ModelFixedWindow, LearnedBurst: 15, LearnedWindow: 150 * time.Millisecond, LearnedRate: 100}, 8, 2 * time.Millisecond, 0},
-		{"nothing learned", ratelimit.Stats{}, 8, 2 * time.Millisecond, 0},
-		{"concurrency limit", ratelimit.Stats{LearnedModel: ratelimit.ModelConcurrency, LearnedBurst: 4, LearnedInFlight: 4}, 8, 2 * time.Millisecond, 0},
+		{"sliding counter taken for a bucket of 5, pool 8", bucket(5, 2.6), 8, ms2, 4},
+		{"sliding window of 8, pool 8", ratelimit.Stats{LearnedModel: ratelimit.ModelSlidingWindow, LearnedBurst: 8, LearnedRate: 7.5}, 8, ms2, 7},
+		{"sliding counter of 5 behind 300ms", bucket(5, 2.6), 8, 300 * time.Millisecond, 4},
+		{"bucket of one, pool 8", bucket(1, 5), 8, ms2, 1},
+		{"bucket of one, pool 1", bucket(1, 5), 1, ms2, 0},
+		{"bucket of 2, pool 2", bucket(2, 2), 2, ms2, 1},
+		{"bucket of one at 100/s behind 100ms", bucket(1, 100), 8, 100 * time.Millisecond, 0},
+		{"bucket of 6 at 100/s, 12.5ms: 5 in flight carry it", bucket(6, 100), 8, 12500 * time.Microsecond, 5},
+		{"bucket of 6 at 100/s, 13ms: 5 do not", bucket(6, 100), 8, 13 * time.Millisecond, 0},
+		{"no latency measured", bucket(5, 2.6), 8, 0, 0},
+		{"quota over the pool", bucket(15, 100), 8, ms2, 0},
+		{"fixed window of 3, pool 8", ratelimit.Stats{LearnedModel: ratelimit.ModelFixedWindow, LearnedBurst: 3, LearnedWindow: time.Second, LearnedRate: 3}, 8, ms2, 2},
+		{"nothing learned", ratelimit.Stats{}, 8, ms2, 0},
+		{"concurrency limit", ratelimit.Stats{LearnedModel: ratelimit.ModelConcurrency, LearnedInFlight: 4}, 8, ms2, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := smallerPool(tc.st, tc.pool, tc.p95); got != tc.want {
-				t.Errorf("smallerPool(burst %d, pool %d, p95 %v) = %d, want %d", tc.st.LearnedBurst, tc.pool, tc.p95, got, tc.want)
+				t.Errorf("smallerPool(%s burst %d at %.3g/s, pool %d, p95 %v) = %d, want %d", tc.st.LearnedModel, tc.st.LearnedBurst, tc.st.LearnedRate, tc.pool, tc.p95, got, tc.want)
 			}
 		})
 	}
 	s := &runSummary{Rows: 20, Sent: 20, LearnedModel: ratelimit.ModelBucket, LearnedBurst: 5, LearnedRate: 2.6,
-		SuggestedFlags: "--rate 2.55/s --burst 4", SmallerPool: 4}
+		SuggestedFlags: "--rate 2.55/s --burst 4", SuggestedConcurrency: 4}
 	var b strings.Builder
 	printSummary(&b, s)
-	if want := "  the pool could spend the server's quota of 5 at once: a smaller one learns it better; next time try --concurrency 4\n"; !strings.Contains(b.String(), want) {
+	if want := "  the pool could spend the server's quota of 5 at once: learned so, the limits above may be low and cost 429s; learn them again with --concurrency 4\n"; !strings.Contains(b.String(), want) {
 		t.Errorf("summary:\n%s\nwant the line %q", b.String(), want)
 	}
 	b.Reset()
@@ -111,10 +117,17 @@ func TestSmallerPool(t *testing.T) {
 	if !strings.Contains(b.String(), `"suggested_concurrency": 4`) {
 		t.Errorf("--json: %s\nwant suggested_concurrency 4", b.String())
 	}
-	s.SmallerPool = 0
+	s.SuggestedConcurrency = 0
 	b.Reset()
 	printSummary(&b, s)
-	if strings.Contains(b.String(), "smaller one") {
-		t.Errorf("summary without a smaller pool to suggest:\n%s", b.String())
+	if strings.Contains(b.String(), "learn them again") {
+		t.Errorf("summary without a pool to suggest:\n%s", b.String())
+	}
+	b.Reset()
+	if err := writeJSON(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "suggested_concurrency") {
+		t.Errorf("--json without a pool to suggest: %s", b.String())
 	}
 }
