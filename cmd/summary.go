@@ -255,11 +255,11 @@ func printSummary(w io.Writer, s *runSummary) {
 // at --concurrency 2 0.99 with 4 of 64), and a sliding counter may be
 // taken for one (httprate in the simulation). BENCHMARKS.md, "Small
 // quotas under the pool, session 40". Not for a concurrency limit, whose
-// flags name --concurrency. Not where so few
-// would not carry the server's rate: four times the learned rate (which
-// may be half the server's) times the run's p95 latency in flight (a
-// bucket of one at 100/s behind 100ms round trips needs 10, where a pool
-// of one would pace it at 10/s), and not without a latency to judge by.
+// flags name --concurrency. Not where so few would not carry the server's
+// rate: four times the learned rate (which may be half the server's)
+// times the run's p95 latency in flight (a bucket of one at 100/s behind
+// 100ms round trips needs 10, where a pool of one would pace it at 10/s),
+// and not without a latency to judge by.
 func smallerPool(ls ratelimit.Stats, pool int, p95 time.Duration) int {
 	if ls.LearnedModel == ratelimit.ModelConcurrency || ls.LearnedBurst <= 0 || ls.LearnedBurst > pool || p95 <= 0 {
 		return 0

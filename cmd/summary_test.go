@@ -66,9 +66,9 @@ func TestSummaryJSONPinnedEvenly(t *testing.T) {
 // TestSmallerPool: a server whose learned quota the pool could spend at
 // once gets a smaller pool suggested to learn it again with, a request
 // under the quota (one for a quota of one), and the summary says so; not
-// a concurrency limit, not where the pool is under the quota or nothing was learned, and not
-// where so few in flight would not carry four times the learned rate at
-// the run's p95 latency, or no latency was measured.
+// a concurrency limit, not where the pool is under the quota or nothing
+// was learned, and not where so few in flight would not carry four times
+// the learned rate at the run's p95 latency, or no latency was measured.
 func TestSmallerPool(t *testing.T) {
 	const ms2 = 2 * time.Millisecond
 	bucket := func(burst int, rate float64) ratelimit.Stats {
