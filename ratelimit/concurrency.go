@@ -655,7 +655,9 @@ func (l *Limiter) done(sent, now time.Time, o Outcome) {
 	}
 	// The first burst's counter holds the pool to what is in flight
 	// (burstHeld): one fewer may let one go.
-	wake := capped || l.burstLeft >= 0 && !l.burstOver
+	// So does the run's first request (openingAlone), should it end
+	// without an answer to read.
+	wake := capped || l.burstLeft >= 0 && !l.burstOver || l.alone && !l.opened
 	if r := l.adapt.retryAfter(); o == Failed && r != nil && !r.opener.IsZero() && !sent.Before(r.opener) {
 		// The Retry-After window's opener got no answer: the next
 		// request opens instead of the pool waiting for it.

@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -91,25 +90,9 @@ func TestConcurrencyCap(t *testing.T) {
 			t.Fatalf("Wait: %v", err)
 		}
 	}
-	// held says whether Wait holds a request back (it gives up when its
-	// context ends, and then holds no slot).
 	held := func() bool {
 		t.Helper()
-		before := l.InFlight()
-		c, cancel := context.WithCancel(ctx)
-		cancel()
-		err := l.Wait(c)
-		if err == nil {
-			l.Done(clk.Now(), Failed)
-			return false
-		}
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("Wait: %v", err)
-		}
-		if got := l.InFlight(); got != before {
-			t.Fatalf("a cancelled waiter left %d in flight, want %d", got, before)
-		}
-		return true
+		return waitHeld(t, l, clk)
 	}
 
 	t0 := clk.Now()
