@@ -390,6 +390,9 @@ func (c *concModel) holds(open int) bool {
 func (l *Limiter) begin(now time.Time) {
 	l.seen = latest(l.seen, now)
 	l.fl.begin(now)
+	if l.alone && l.firstSent.IsZero() {
+		l.firstSent = now
+	}
 	if l.adapt != nil && l.adapt.conc != nil {
 		l.adapt.conc.concBegun(now, len(l.fl.open))
 	}
@@ -655,9 +658,12 @@ func (l *Limiter) done(sent, now time.Time, o Outcome) {
 	}
 	// The first burst's counter holds the pool to what is in flight
 	// (burstHeld): one fewer may let one go.
-	// So does the run's first request (openingAlone), should it end
-	// without an answer to read.
-	wake := capped || l.burstLeft >= 0 && !l.burstOver || l.alone && !l.opened
+	wake := capped || l.burstLeft >= 0 && !l.burstOver
+	if l.alone && !l.opened && o == Failed && sent.Equal(l.firstSent) {
+		// The run's first request ended without an answer to read
+		// (openingAlone): the pool goes.
+		l.opened, wake = true, true
+	}
 	if r := l.adapt.retryAfter(); o == Failed && r != nil && !r.opener.IsZero() && !sent.Before(r.opener) {
 		// The Retry-After window's opener got no answer: the next
 		// request opens instead of the pool waiting for it.

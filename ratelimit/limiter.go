@@ -176,8 +176,10 @@ type Limiter struct {
 	burstFrom time.Time
 	burstOver bool
 	// alone: the run's first request goes alone (openingAlone); opened
-	// is set once the first answer was read.
+	// is set once its answer was read, it failed, or aloneMax passed;
+	// firstSent is when it left (zero before).
 	alone, opened bool
+	firstSent     time.Time
 	// reservedAt is the slowest pace the places the waiters hold may
 	// have been taken at: the pace when they were last woken to reserve
 	// again (wakeRequeued), or a slower one set since; 0 none yet.
@@ -995,10 +997,14 @@ func (l *Limiter) success(sent, now time.Time, q Quota, ok bool) {
 const aloneMax = time.Second
 
 // openingAlone is how long the pool waits at now, with l.mu held, for the
-// run's first answer while its first request is in flight, under the
-// adaptive rate with the pool's size not given (Config.OpeningAlone, and
-// InFlightPinned false: bulksend without --concurrency); 0 once that
-// answer was read, or aloneMax after the request left. A quota of a few a window met by the
+// answer to the run's first request, under the adaptive rate with the
+// pool's size not given (Config.OpeningAlone, and InFlightPinned false:
+// bulksend without --concurrency); 0 before it left and for good once its
+// answer (an acceptance or a refusal) was read, it ended without one
+// (Failed), or aloneMax after it left. Its Done comes before the answer is
+// read, and the pool waits for that reading too; a lookup's answer is
+// read by no Success (--resume settling unknown rows), and the pool then
+// waits aloneMax once. A quota of a few a window met by the
 // whole pool at once refuses part of its opening burst before any answer
 // could say the quota: the models then learn the server from a burst it
 // mostly refused (a sliding counter taken for a bucket at half its rate),
@@ -1013,12 +1019,13 @@ const aloneMax = time.Second
 // a first request alone delays, and that TestSweep lost (140 worse, 73
 // better, 429s 60022 -> 65121). It costs the run one round trip.
 func (l *Limiter) openingAlone(now time.Time) time.Duration {
-	if !l.alone || l.adapt == nil || l.opened || len(l.fl.open) == 0 {
+	if !l.alone || l.adapt == nil || l.opened || l.firstSent.IsZero() {
 		return 0
 	}
-	if d := aloneMax - now.Sub(l.fl.open[0]); d > 0 {
+	if d := aloneMax - now.Sub(l.firstSent); d > 0 {
 		return d
 	}
+	l.opened = true
 	return 0
 }
 

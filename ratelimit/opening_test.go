@@ -11,9 +11,10 @@ import (
 
 // TestOpeningAlone: with OpeningAlone (bulksend without --concurrency)
 // the adaptive rate lets the run's first request go alone and the pool
-// follows once its answer is read, a refusal's too, or once the request
-// ended without one, or aloneMax after it left; never with the pool's size
-// given (InFlightPinned), nor without the option.
+// follows, together, once its answer is read (not at its Done, which comes
+// first), a refusal's too, once the request ended without one, or aloneMax
+// after it left, and a waiter asleep meanwhile wakes; never with the
+// pool's size given (InFlightPinned), nor without the option.
 func TestOpeningAlone(t *testing.T) {
 	ctx := context.Background()
 	newLimiter := func(cfg Config) (*Limiter, *testkit.Clock) {
@@ -49,6 +50,41 @@ func TestOpeningAlone(t *testing.T) {
 			}
 		}
 	})
+	t.Run("through its Done until its answer is read", func(t *testing.T) {
+		l, clk := newLimiter(Config{OpeningAlone: true})
+		sent := first(t, l, clk)
+		clk.Advance(2 * time.Millisecond)
+		l.Done(sent, Accepted)
+		if !held(t, l, clk) {
+			t.Fatal("a request left between the first one's Done and its answer's reading")
+		}
+		l.Success(sent, Quota{Remaining: -1}, false)
+		if held(t, l, clk) {
+			t.Fatal("held after the first answer was read")
+		}
+	})
+	t.Run("a waiter asleep wakes when the answer is read", func(t *testing.T) {
+		l, clk := newLimiter(Config{OpeningAlone: true})
+		sent := first(t, l, clk)
+		woke := make(chan error, 1)
+		go func() { woke <- l.Wait(ctx) }()
+		for deadline := time.Now().Add(5 * time.Second); clk.Pending() == 0; {
+			if time.Now().After(deadline) {
+				t.Fatal("the second request neither left nor slept")
+			}
+			time.Sleep(time.Millisecond)
+		}
+		l.Done(sent, Accepted)
+		l.Success(sent, Quota{Remaining: -1}, false)
+		select {
+		case err := <-woke:
+			if err != nil {
+				t.Fatalf("Wait: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the waiter slept on after the first answer was read")
+		}
+	})
 	t.Run("until a refusal is read", func(t *testing.T) {
 		l, clk := newLimiter(Config{OpeningAlone: true})
 		sent := first(t, l, clk)
@@ -67,8 +103,13 @@ func TestOpeningAlone(t *testing.T) {
 		sent := first(t, l, clk)
 		clk.Advance(2 * time.Millisecond)
 		l.Done(sent, Failed)
-		if held(t, l, clk) {
-			t.Fatal("the pool held after the first request failed")
+		// The pool goes together: no later request goes alone.
+		for i := range 3 {
+			c, cancel := context.WithCancel(ctx)
+			cancel()
+			if err := l.Wait(c); err != nil {
+				t.Fatalf("request %d held after the first request failed (%d in flight): %v", i+2, l.InFlight(), err)
+			}
 		}
 	})
 	t.Run("at most aloneMax", func(t *testing.T) {
@@ -79,8 +120,12 @@ func TestOpeningAlone(t *testing.T) {
 			t.Fatal("the pool left before aloneMax with the first request unanswered")
 		}
 		clk.Advance(time.Millisecond)
-		if held(t, l, clk) {
-			t.Fatal("the pool still held aloneMax after the first request left")
+		for i := range 3 {
+			c, cancel := context.WithCancel(ctx)
+			cancel()
+			if err := l.Wait(c); err != nil {
+				t.Fatalf("request %d held aloneMax after the first request left (%d in flight): %v", i+2, l.InFlight(), err)
+			}
 		}
 	})
 	for _, tc := range []struct {
