@@ -41,14 +41,7 @@ func TestOpeningAlone(t *testing.T) {
 		clk.Advance(2 * time.Millisecond)
 		l.Done(sent, Accepted)
 		l.Success(sent, Quota{Remaining: 99, Limit: 100}, true)
-		for i := range 8 {
-			// Each stays in flight: the pool goes together.
-			c, cancel := context.WithCancel(ctx)
-			cancel()
-			if err := l.Wait(c); err != nil {
-				t.Fatalf("request %d of the pool held after the first answer was read (%d in flight): %v", i+2, l.InFlight(), err)
-			}
-		}
+		poolGoes(t, l, 8, "after the first answer was read")
 	})
 	t.Run("through its Done until its answer is read", func(t *testing.T) {
 		l, clk := newLimiter(Config{OpeningAlone: true})
@@ -103,14 +96,8 @@ func TestOpeningAlone(t *testing.T) {
 		sent := first(t, l, clk)
 		clk.Advance(2 * time.Millisecond)
 		l.Done(sent, Failed)
-		// The pool goes together: no later request goes alone.
-		for i := range 3 {
-			c, cancel := context.WithCancel(ctx)
-			cancel()
-			if err := l.Wait(c); err != nil {
-				t.Fatalf("request %d held after the first request failed (%d in flight): %v", i+2, l.InFlight(), err)
-			}
-		}
+		// No later request goes alone.
+		poolGoes(t, l, 3, "after the first request failed")
 	})
 	t.Run("at most aloneMax", func(t *testing.T) {
 		l, clk := newLimiter(Config{OpeningAlone: true})
@@ -120,13 +107,7 @@ func TestOpeningAlone(t *testing.T) {
 			t.Fatal("the pool left before aloneMax with the first request unanswered")
 		}
 		clk.Advance(time.Millisecond)
-		for i := range 3 {
-			c, cancel := context.WithCancel(ctx)
-			cancel()
-			if err := l.Wait(c); err != nil {
-				t.Fatalf("request %d held aloneMax after the first request left (%d in flight): %v", i+2, l.InFlight(), err)
-			}
-		}
+		poolGoes(t, l, 3, "aloneMax after the first request left")
 	})
 	for _, tc := range []struct {
 		name string
@@ -167,4 +148,18 @@ func waitHeld(t *testing.T, l *Limiter, clk *testkit.Clock) bool {
 		t.Fatalf("a cancelled waiter left %d in flight, want %d", got, before)
 	}
 	return true
+}
+
+// poolGoes fails t unless n requests leave l at once, each staying in
+// flight with those before it: the pool goes together (when says after
+// what).
+func poolGoes(t *testing.T, l *Limiter, n int, when string) {
+	t.Helper()
+	for i := range n {
+		c, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := l.Wait(c); err != nil {
+			t.Fatalf("request %d of the pool held %s (%d in flight): %v", i+2, when, l.InFlight(), err)
+		}
+	}
 }
