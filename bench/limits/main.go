@@ -12,13 +12,14 @@
 // tollbooth, started through
 // internal/limiters) at 15 per 150ms and 100 per second, bulksend adaptive
 // and pinned to the flags its summary suggests, beside xargs -P 8 curl
-// --retry 5.
+// --retry 5; -modes default adds bulksend as first typed, without
+// --concurrency (its own pool, the first request alone).
 //
 // Usage:
 //
 //	go run ./bench/limits [-bin PATH] [-rows 400] [-scenarios a,b] [-modes adaptive,fixed,naive]
 //	                      [-repeat N] [-out FILE] [-json] [-strict]
-//	go run ./bench/limits -real [-limiters a,b] [-custom KIND:LIMIT/WINDOW[:opt...],...] [-modes adaptive,pinned,curl] [-repeat 3] ...
+//	go run ./bench/limits -real [-limiters a,b] [-custom KIND:LIMIT/WINDOW[:opt...],...] [-modes adaptive,default,pinned,curl] [-repeat 3] ...
 //
 // Runs are strictly sequential, because timing is what is measured. The
 // process exits 0 whatever the numbers are, unless -strict is given (then a

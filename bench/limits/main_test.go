@@ -26,6 +26,7 @@ func TestParseOptions(t *testing.T) {
 		{"defaults", nil, len(sandbox.Styles()) + 7, allModes, ""},
 		{"real defaults", []string{"-real"}, 0, defaultRealModes, ""},
 		{"real with probe", []string{"-real", "-modes", "probe,adaptive"}, 0, []string{modeAdaptive, modeProbe}, ""},
+		{"real default mode", []string{"-real", "-modes", "pinned,default,adaptive"}, 0, []string{modeAdaptive, modeDefault, modePinned}, ""},
 		{"real picks", []string{"-real", "-limiters", "express-1s,nginx", "-modes", "curl"}, 0, []string{modeCurl}, ""},
 		{"real unknown limiter", []string{"-real", "-limiters", "envoy"}, 0, nil, `unknown limiter "envoy"`},
 		{"real pinned needs adaptive", []string{"-real", "-modes", "pinned,curl"}, 0, nil, "name adaptive too"},

@@ -19,18 +19,23 @@ import (
 	"github.com/bulksend/bulksend/internal/limiters"
 	"github.com/bulksend/bulksend/internal/testkit/sandboxtest"
 	"github.com/bulksend/bulksend/sandbox"
+	"github.com/bulksend/bulksend/sender"
 )
 
 // The modes of the real-limiter table (-real).
 const (
-	modePinned = "pinned" // bulksend with the flags the adaptive run's summary suggested
-	modeCurl   = "curl"   // xargs -P 8 curl --retry 5, one curl per row
+	// modeDefault is the adaptive run as a user first types it, without
+	// --concurrency: bulksend's own pool, whose first request goes alone
+	// (ratelimit.Config.OpeningAlone); a row's :conc=N does not apply.
+	modeDefault = "default"
+	modePinned  = "pinned" // bulksend with the flags the adaptive run's summary suggested
+	modeCurl    = "curl"   // xargs -P 8 curl --retry 5, one curl per row
 )
 
 // realModes are the modes -real knows; defaultRealModes those it runs
 // unless -modes says otherwise.
 var (
-	realModes        = []string{modeAdaptive, modePinned, modeCurl, modeProbe}
+	realModes        = []string{modeAdaptive, modeDefault, modePinned, modeCurl, modeProbe}
 	defaultRealModes = []string{modeAdaptive, modePinned, modeCurl}
 )
 
@@ -86,7 +91,19 @@ func (sc realScenario) rows(def int) int {
 	return def
 }
 
-// concurrency is the --concurrency both bulksend runs through sc use.
+// sendArgs is bulksend's command line in mode (adaptive, default or
+// pinned) through sc: the sandbox table's adaptive one, the pool's size
+// but in the default mode, then flags (pinned: the suggested ones).
+func (sc realScenario) sendArgs(mode, input, base, report string, flags []string) []string {
+	args := sendArgs(modeAdaptive, input, base, report)
+	if mode != modeDefault {
+		args = append(args, "--concurrency", fmt.Sprint(sc.concurrency()))
+	}
+	return append(args, flags...)
+}
+
+// concurrency is the --concurrency the adaptive and pinned runs through
+// sc use.
 func (sc realScenario) concurrency() int {
 	if sc.Concurrency > 0 {
 		return sc.Concurrency
@@ -202,7 +219,7 @@ func (sc realScenario) atOnce() float64 {
 // for curl, the baseline.
 func (sc realScenario) target(mode string) (tg target, judged bool) {
 	switch mode {
-	case modeAdaptive:
+	case modeAdaptive, modeDefault:
 		return target{MinEfficiency: 0.85, MaxThrottledShare: 0.03}, true
 	case modePinned:
 		if sc.Algorithm == algoFixed {
@@ -298,7 +315,7 @@ func realRun(ctx context.Context, o options, sc realScenario, bin, input, bodies
 		}
 		defer stop()
 		t, err := sendOnce(ctx, bin, ep, mode, input, rows, realSendTimeout, ideal, o.keep, func(report string) []string {
-			return append(append(sendArgs(modeAdaptive, input, ep.base, report), "--concurrency", fmt.Sprint(sc.concurrency())), flags...)
+			return sc.sendArgs(mode, input, ep.base, report, flags)
 		})
 		if err != nil {
 			return err
@@ -309,6 +326,11 @@ func realRun(ctx context.Context, o options, sc realScenario, bin, input, bodies
 	}
 	if slices.Contains(o.modes, modeAdaptive) {
 		if err := send(modeAdaptive, nil); err != nil {
+			return nil, err
+		}
+	}
+	if slices.Contains(o.modes, modeDefault) {
+		if err := send(modeDefault, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -524,7 +546,7 @@ type realResult struct {
 // every mode, each on a freshly started limiter.
 func benchReal(ctx context.Context, o options, progress io.Writer) (*realResult, error) {
 	began := time.Now()
-	build := slices.Contains(o.modes, modeAdaptive) || slices.Contains(o.modes, modePinned) || slices.Contains(o.modes, modeProbe)
+	build := slices.ContainsFunc(o.modes, func(m string) bool { return m != modeCurl })
 	dir, bin, cleanup, err := benchcli.Workspace(ctx, "limits", o.bin, build, progress)
 	if err != nil {
 		return nil, err
@@ -677,7 +699,10 @@ func (r *realResult) markdown() string {
 	b.WriteString("Command line: `" + r.Command + "`\n\n")
 	adaptive := append(sendArgs(modeAdaptive, "$ROWS", "$URL", "$REPORT"), "--concurrency", fmt.Sprint(sendConcurrency))
 	b.WriteString("- adaptive: `" + benchcli.ShellJoin(append([]string{"bulksend"}, adaptive...)...) + "` (a row's own --concurrency in its place)\n")
-	b.WriteString("- pinned: the same plus the adaptive run's `suggested_flags`\n")
+	if slices.Contains(r.Modes, modeDefault) {
+		b.WriteString("- default: the same without `--concurrency` (bulksend's own pool of " + fmt.Sprint(sender.DefaultConcurrency) + ", its first request alone), a row's own too\n")
+	}
+	b.WriteString("- pinned: the adaptive command plus the adaptive run's `suggested_flags`\n")
 	b.WriteString("- curl: `" + benchcli.ShellJoin(curlArgs("$URL/send")...) + " < bodies.jsonl > /dev/null`\n")
 	if slices.Contains(r.Modes, modeProbe) {
 		b.WriteString("- probe: `bulksend probe $URL/send --json`, default flags; right when it names the model, a window's limit within 10% and length within 20% (a bucket's rate within 10%); the row shows the first run that was wrong\n")
@@ -759,7 +784,7 @@ func (c *realCell) detail(conc int) string {
 		return strings.Join(parts, "; ")
 	}
 	t := c.Trials[c.Representative]
-	if s := t.Summary; s != nil && c.Mode == modeAdaptive {
+	if s := t.Summary; s != nil && (c.Mode == modeAdaptive || c.Mode == modeDefault) {
 		if s.LearnedModel != "" {
 			learned := "learned " + s.LearnedModel
 			if s.LearnedWindow > 0 {

@@ -63,6 +63,7 @@ func TestRealTargets(t *testing.T) {
 		judged    bool
 	}{
 		{"adaptive", algoFixed, modeAdaptive, target{MinEfficiency: 0.85, MaxThrottledShare: 0.03}, true},
+		{"default as adaptive", algoSliding, modeDefault, target{MinEfficiency: 0.85, MaxThrottledShare: 0.03}, true},
 		{"pinned bucket", algoLeaky, modePinned, target{MinEfficiency: 0.95}, true},
 		{"pinned sliding", algoSliding, modePinned, target{MinEfficiency: 0.95}, true},
 		{"pinned fixed", algoFixed, modePinned, target{MinEfficiency: 0.9, MaxThrottledShare: 1}, true},
@@ -90,21 +91,25 @@ func TestRealMarkdown(t *testing.T) {
 	cu.Acked = int(cu.Server.Distinct)
 	cu.finish(400, 5e9, sc.idealSeconds(400))
 	sc.measureBest(&cu, 400, time.Time{})
-	r := &realResult{Rows: 400, Repeat: 1, Concurrency: 8, Modes: []string{modeAdaptive, modeCurl}}
+	de := ad
+	de.Mode, de.Summary = modeDefault, &summary{LearnedModel: "bucket", SuggestedFlags: "--rate 100/s --burst 16"}
+	r := &realResult{Rows: 400, Repeat: 1, Concurrency: 8, Modes: []string{modeAdaptive, modeDefault, modeCurl}}
 	sr := realScenarioResult{realScenario: sc, Desc: describeReal(sc), IdealSeconds: sc.idealSeconds(400)}
-	for _, tr := range []trial{ad, cu} {
+	for _, tr := range []trial{ad, de, cu} {
 		tg, judged := sc.target(tr.Mode)
 		sr.Cells = append(sr.Cells, newRealCell(tr.Mode, []trial{tr}, 400, tg, judged))
 	}
 	zero := 0
 	sr.Probes = []probeRun{{ExitCode: &zero, WallSeconds: 0.5, Right: true, Output: map[string]any{"model": "bucket"}}}
 	r.Scenarios = []realScenarioResult{sr}
-	r.Pass, r.PassVsBest = 1, 1
+	r.Pass, r.PassVsBest = 2, 2
 	md := r.markdown()
 	for _, want := range []string{
 		"| nginx: burst 15, 100/s | leaky bucket | adaptive | yes | 0 | 10 (2.4%) | 4.00 | 3.85 | 0.96 | PASS | 3.84 | 0.96 | PASS | learned bucket; suggests `--rate 101/s --burst 17` |",
 		"| nginx: burst 15, 100/s | leaky bucket | curl | **no**: 390/400 | 0 | 70 (15.2%) | 5.00 | 3.85 | 0.77 | - | 3.84 | 0.77 | - | 10 rows never delivered |",
-		"1 PASS, 0 MISS against issue 11's ideal (1 PASS, 0 MISS against the server's best)",
+		"| nginx: burst 15, 100/s | leaky bucket | default | yes | 0 | 10 (2.4%) | 4.00 | 3.85 | 0.96 | PASS | 3.84 | 0.96 | PASS | learned bucket; suggests `--rate 100/s --burst 16` |",
+		"2 PASS, 0 MISS against issue 11's ideal (2 PASS, 0 MISS against the server's best)",
+		"- default: the same without `--concurrency` (bulksend's own pool of 8, its first request alone), a row's own too",
 		"| nginx: burst 15, 100/s | leaky bucket | probe | - | - | 0 (0.0%) | 0.50 | - | - | PASS 1/1 | - | - | - | model bucket",
 		"xargs -d '\\n' -P 8",
 	} {
@@ -152,6 +157,36 @@ func TestPinnedDetailConcurrency(t *testing.T) {
 	c := newRealCell(modePinned, []trial{tr}, 400, target{MinEfficiency: 0.95}, true)
 	if got, want := c.detail(32), "`--rate 100/s --burst 100`"; got != want {
 		t.Errorf("detail(32) = %q, want %q", got, want)
+	}
+}
+
+// TestRealSendArgs: the adaptive and pinned runs give the pool's size,
+// the scenario's own or the table's, and pinned its flags after it; the
+// default run gives no --concurrency, not even a scenario's own.
+func TestRealSendArgs(t *testing.T) {
+	table, own := realScenario{}, realScenario{Concurrency: 32}
+	pinned := []string{"--rate", "100/s", "--burst", "15"}
+	tests := []struct {
+		name  string
+		sc    realScenario
+		mode  string
+		flags []string
+		want  string
+	}{
+		{"adaptive", table, modeAdaptive, nil, " --concurrency 8"},
+		{"adaptive, own pool", own, modeAdaptive, nil, " --concurrency 32"},
+		{"pinned", own, modePinned, pinned, " --concurrency 32 --rate 100/s --burst 15"},
+		{"default", table, modeDefault, nil, ""},
+		{"default ignores own pool", own, modeDefault, nil, ""},
+	}
+	base := strings.Join(sendArgs(modeAdaptive, "rows.csv", "http://127.0.0.1:1", "r.csv"), " ")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := strings.Join(tt.sc.sendArgs(tt.mode, "rows.csv", "http://127.0.0.1:1", "r.csv", tt.flags), " ")
+			if got != base+tt.want {
+				t.Errorf("args = %q, want %q", got, base+tt.want)
+			}
+		})
 	}
 }
 
