@@ -721,7 +721,7 @@ func (p *plan) send(ctx context.Context) error {
 	opts := p.opts
 	lim, closeLim, err := buildLimiter(ctx, opts.Limiter,
 		ratelimit.Config{Rate: p.rate, Burst: opts.Burst, Adaptive: p.adaptive, FixedWindow: p.fixedWindow, SlidingWindow: p.slidingWindow,
-			InFlight: opts.Concurrency, InFlightPinned: opts.ConcurrencyGiven, OpeningAlone: !opts.ConcurrencyGiven},
+			InFlight: opts.Concurrency, InFlightPinned: opts.ConcurrencyGiven, OpeningAlone: true},
 		opts.IO.ErrOut, opts.Quiet)
 	if err != nil {
 		return err

@@ -149,7 +149,11 @@
 // the burst's answers said remained (the latest may have been decided
 // first), until the burst's first refusal is read or its last
 // answer came (Limiter.burstHeld); the burst's answers no longer send
-// their workers' next rows into a window already spent. Held, the
+// their workers' next rows into a window already spent. The run's first
+// request goes alone (Limiter.openingAlone), and where its counter is
+// held so, a second: a count fallen by it with nothing else in flight
+// proves a quota before the pool goes, and one back where it was holds
+// the burst from its start to what the two said remained. Held, the
 // counter made no sign, and the first refusal was read as a bare
 // server's: the first counter read after a row of refusals, before any
 // reached the counter models, opens a fixed window where it came back

@@ -50,10 +50,11 @@ type Config struct {
 	// quota counter that our requests in flight explain on every answer
 	// counts a concurrency limit's slots and is not read as a quota.
 	InFlightPinned bool
-	// OpeningAlone has the adaptive rate, with InFlightPinned false, send
-	// the run's first request alone and read its answer before the pool
-	// follows (Limiter.openingAlone); bulksend sets it when --concurrency
-	// is not given.
+	// OpeningAlone has the adaptive rate send the run's first request
+	// alone and read its answer before the pool follows, and with
+	// InFlightPinned a second one where the first one's counter could
+	// count slots or a quota under the pool (Limiter.openingAlone);
+	// bulksend sets it.
 	OpeningAlone bool
 	// Clock and Rand are injected by tests; nil means the real ones.
 	Clock Clock
@@ -177,9 +178,10 @@ type Limiter struct {
 	burstOver bool
 	// alone: the run's first request goes alone (openingAlone); opened
 	// is set once its answer was read, it failed, or aloneMax passed;
-	// firstSent is when it left (zero before).
-	alone, opened bool
-	firstSent     time.Time
+	// firstSent is when it left (zero before); again is set once a
+	// second went alone (aloneAgain).
+	alone, opened, again bool
+	firstSent            time.Time
 	// reservedAt is the slowest pace the places the waiters hold may
 	// have been taken at: the pace when they were last woken to reserve
 	// again (wakeRequeued), or a slower one set since; 0 none yet.
@@ -210,7 +212,7 @@ func New(cfg Config) *Limiter {
 		changed:   make(chan struct{}),
 		ceiling:   cfg.Rate.Limit(),
 		fl:        flights{pinned: cfg.InFlightPinned, pool: cfg.InFlight},
-		alone:     cfg.OpeningAlone && cfg.Adaptive && !cfg.InFlightPinned,
+		alone:     cfg.OpeningAlone && cfg.Adaptive,
 		rtts:      roundTrips{pool: cfg.InFlight},
 		rowsLeft:  -1,
 		burstLeft: -1,
@@ -869,6 +871,8 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 }
 
 func (l *Limiter) success(sent, now time.Time, q Quota, ok bool) {
+	// A request that went alone (openingAlone): the pool has not gone.
+	lone := l.alone && !l.opened
 	l.firstRead()
 	now = l.stamp(now)
 	l.zeroSaid, l.dry = 0, l.dry/2
@@ -923,16 +927,24 @@ func (l *Limiter) success(sent, now time.Time, q Quota, ok bool) {
 		}
 		switch {
 		case slots && !l.fl.slots:
-			// Held for the pool the user gave, until a refusal says
-			// whether it counts slots or a quota.
+			// Held for the pool the user gave, until a refusal, or a
+			// count fallen by more than ours in flight (the second
+			// request alone: aloneAgain), says whether it counts slots
+			// or a quota.
 			l.heldMax = max(l.heldMax, q.Remaining+1)
-			if q.Limit < l.fl.pool && !l.burstOver && (l.burstLeft < 0 || q.Remaining < l.burstLeft) {
-				// The least it said: answers come in any order, and
-				// within the burst a quota's count only falls.
-				if l.burstLeft < 0 {
+			if q.Limit < l.fl.pool && !l.burstOver {
+				if lone {
+					// Before the pool's first burst, which starts
+					// with its first answer.
+					l.aloneAgain()
+				} else if l.burstFrom.IsZero() {
 					l.burstFrom = now
 				}
-				l.burstLeft = q.Remaining
+				if l.burstLeft < 0 || q.Remaining < l.burstLeft {
+					// The least it said: answers come in any order, and
+					// within the burst a quota's count only falls.
+					l.burstLeft = q.Remaining
+				}
 			}
 		case !slots && q.Remaining >= 0 && l.heldMax > 0:
 			// A quota's after all (a refusal came): what it showed
@@ -997,27 +1009,37 @@ func (l *Limiter) success(sent, now time.Time, q Quota, ok bool) {
 const aloneMax = time.Second
 
 // openingAlone is how long the pool waits at now, with l.mu held, for the
-// answer to the run's first request, under the adaptive rate with the
-// pool's size not given (Config.OpeningAlone, and InFlightPinned false:
-// bulksend without --concurrency); 0 before it left and for good once its
-// answer (an acceptance or a refusal) was read, it ended without one
-// (Failed), or aloneMax after it left. Its Done comes before the answer is
-// read, and the pool waits for that reading too; a lookup's answer is
-// read by no Success (--resume settling unknown rows), and the pool then
-// waits aloneMax once. A quota of a few a window met by the
+// answer to the run's first request, under the adaptive rate with
+// Config.OpeningAlone (bulksend sets it); 0 before it left and for good
+// once its answer (an acceptance or a refusal) was read, it ended without
+// one (Failed), or aloneMax after it left. Its Done comes before the
+// answer is read, and the pool waits for that reading too; a lookup's
+// answer is read by no Success (--resume settling unknown rows), and the
+// pool then waits aloneMax once. A quota of a few a window met by the
 // whole pool at once refuses part of its opening burst before any answer
 // could say the quota: the models then learn the server from a burst it
 // mostly refused (a sliding counter taken for a bucket at half its rate),
 // and the burst's refusals cost a 429 each. Read first, a counter that
 // says the pool would spend it opens the idle spell that measures its
 // refill with nothing refused, and a bare server's first refusal comes
-// from a smaller burst. In the simulation (TestSweep, 10 seeds) 171 cells
-// better, 77 worse, 429s 61577 -> 51698; HAProxy-style counters at 5 per
-// 1s with httprate's headers and 8 workers 0.62 -> 0.75, their 429s 38 ->
-// 9. Not with the pool given: a counter whose limit is under it is held
-// as a concurrency limit's free slots until a refusal (burstHeld), which
-// a first request alone delays, and that TestSweep lost (140 worse, 73
-// better, 429s 60022 -> 65121). It costs the run one round trip.
+// from a smaller burst. In the simulation (TestSweep, 10 seeds, the
+// pool's size not given) 171 cells better, 77 worse, 429s 61577 ->
+// 51698; HAProxy-style counters at 5 per 1s with httprate's headers and 8
+// workers 0.62 -> 0.75, their 429s 38 -> 9. It costs the run one round
+// trip.
+//
+// With the pool's size given (InFlightPinned) a counter whose limit is
+// under it is held as a concurrency limit's free slots until something
+// tells them from a quota (flights.countsSlots): one request alone cannot
+// (its count is ours in flight either way), and the pool after it went as
+// before, into a quota it overran (TestSweep pinned lost so: 140 cells
+// worse, 73 better, 429s +8%). So a second request goes alone after such
+// an answer (aloneAgain): a quota's count falls by one with nothing else
+// in flight, which proves it one, and the counter models read it from
+// there; slots come back. The burst that follows is held to the least the
+// lone answers said remained (burstHeld). With --concurrency 8 on the
+// real limiters that state a counter, at 5 per 1s, 7-8% of the requests
+// refused -> 1-2%; go-chi/httprate 0.48 -> 0.70.
 func (l *Limiter) openingAlone(now time.Time) time.Duration {
 	if !l.alone || l.adapt == nil || l.opened || l.firstSent.IsZero() {
 		return 0
@@ -1027,6 +1049,17 @@ func (l *Limiter) openingAlone(now time.Time) time.Duration {
 	}
 	l.opened = true
 	return 0
+}
+
+// aloneAgain lets a second request go alone, with l.mu held, once the
+// first one's answer showed a counter held as free slots under the
+// pool's size (openingAlone): the pool waits for its answer as it did for
+// the first one's. Once a run.
+func (l *Limiter) aloneAgain() {
+	if l.again {
+		return
+	}
+	l.again, l.opened, l.firstSent = true, false, time.Time{}
 }
 
 // firstRead notes, with l.mu held, that an answer was read: the pool
@@ -1061,10 +1094,19 @@ func (l *Limiter) firstRead() {
 // reach spread out, a bucket that refills faster than they come) sends
 // no refusal to end it, and the pool, admitting one request as one
 // ends, is never empty: held to the least the burst showed, 2 of 8 in
-// flight for a whole run, 2.5-4 times its time.
+// flight for a whole run, 2.5-4 times its time. Where requests went
+// alone first (openingAlone), what their answers said remained holds the
+// pool from the start, and the burst begins with its first answer read.
 func (l *Limiter) burstHeld() bool {
 	if l.burstLeft < 0 || l.burstOver {
 		return false
+	}
+	if l.burstFrom.IsZero() && !l.fl.quota && !l.fl.slots && l.fl.firstRefused.IsZero() {
+		// Only requests that went alone were read (openingAlone): the
+		// burst has not begun, and what they said remained goes. One
+		// at least, or a counter they left at 0 holds the pool with
+		// nothing in flight whose answer could end it.
+		return len(l.fl.open) > 0 && len(l.fl.open) >= l.burstLeft
 	}
 	if l.fl.quota || l.fl.slots || !l.fl.firstRefused.IsZero() || len(l.fl.open) == 0 || !l.fl.open[0].Before(l.burstFrom) {
 		l.burstOver = true

@@ -3,18 +3,22 @@ package ratelimit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/bulksend/bulksend/internal/testkit"
 )
 
-// TestOpeningAlone: with OpeningAlone (bulksend without --concurrency)
-// the adaptive rate lets the run's first request go alone and the pool
-// follows, together, once its answer is read (not at its Done, which comes
-// first), a refusal's too, once the request ended without one, or aloneMax
-// after it left, and a waiter asleep meanwhile wakes; never with the
-// pool's size given (InFlightPinned), nor without the option.
+// TestOpeningAlone: with OpeningAlone (bulksend sets it) the adaptive
+// rate lets the run's first request go alone and the pool follows,
+// together, once its answer is read (not at its Done, which comes first),
+// a refusal's too, once the request ended without one, or aloneMax after
+// it left, and a waiter asleep meanwhile wakes; never without the option.
+// With the pool's size given (InFlightPinned) too, and where the first
+// answer's counter is held as free slots under the pool's size, a second
+// request goes alone, once: a count fallen by it proves a quota, one back
+// where it was holds the pool to what it said remained (TestPinnedAlone).
 func TestOpeningAlone(t *testing.T) {
 	ctx := context.Background()
 	newLimiter := func(cfg Config) (*Limiter, *testkit.Clock) {
@@ -113,8 +117,8 @@ func TestOpeningAlone(t *testing.T) {
 		name string
 		cfg  Config
 	}{
-		{"not with the pool's size given", Config{OpeningAlone: true, InFlightPinned: true}},
 		{"not without the option", Config{}},
+		{"not without the option, the pool's size given", Config{InFlightPinned: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l, clk := newLimiter(tc.cfg)
@@ -161,5 +165,73 @@ func poolGoes(t *testing.T, l *Limiter, n int, when string) {
 		if err := l.Wait(c); err != nil {
 			t.Fatalf("request %d of the pool held %s (%d in flight): %v", i+2, when, l.InFlight(), err)
 		}
+	}
+}
+
+// TestPinnedAlone: with the pool's size given (InFlightPinned, 8) the
+// first request goes alone as without it. Its answer's counter over the
+// pool lets the pool follow together; one under it, which one request in
+// flight explains as slots or a quota alike, sends a second alone (once):
+// its count fallen by one with nothing else in flight is a quota's, and
+// one back where it was holds the pool to what it said remained, a
+// counter at 0 one request at a time.
+func TestPinnedAlone(t *testing.T) {
+	newLimiter := func() (*Limiter, *testkit.Clock) {
+		clk := testkit.NewClock(limiterT0)
+		return New(Config{Adaptive: true, InFlight: 8, InFlightPinned: true, OpeningAlone: true, Clock: clk, Rand: func() float64 { return 0.5 }}), clk
+	}
+	// alone sends a request, which may leave at once, holding the next
+	// back until its answer, q, is read.
+	alone := func(t *testing.T, l *Limiter, clk *testkit.Clock, q Quota) {
+		t.Helper()
+		sent := clk.Now()
+		c, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := l.Wait(c); err != nil {
+			t.Fatalf("a request that should go alone was held (%d in flight): %v", l.InFlight(), err)
+		}
+		if !waitHeld(t, l, clk) {
+			t.Fatalf("a request left beside one that went alone (%d in flight)", l.InFlight())
+		}
+		clk.Advance(2 * time.Millisecond)
+		l.Done(sent, Accepted)
+		l.Success(sent, q, true)
+	}
+	t.Run("a counter over the pool lets the pool follow", func(t *testing.T) {
+		l, clk := newLimiter()
+		alone(t, l, clk, Quota{Remaining: 99, Limit: 100})
+		poolGoes(t, l, 8, "after the first answer, its counter over the pool")
+	})
+	t.Run("a count fallen by the second proves a quota", func(t *testing.T) {
+		l, clk := newLimiter()
+		alone(t, l, clk, Quota{Remaining: 4, Limit: 5})
+		alone(t, l, clk, Quota{Remaining: 3, Limit: 5})
+		l.mu.Lock()
+		quota, opened := l.fl.quota, l.opened
+		l.mu.Unlock()
+		if !quota || !opened {
+			t.Fatalf("after a count fallen by one with nothing else in flight: quota %v, opened %v; want both", quota, opened)
+		}
+	})
+	// A count back where it was (slots, or a bucket refilled as fast):
+	// once, then the pool goes no further than it said, a counter at 0
+	// one request at a time.
+	for _, tc := range []struct {
+		name string
+		q    Quota
+		goes int
+	}{
+		{"a count back where it was holds the pool to it", Quota{Remaining: 4, Limit: 5}, 4},
+		{"a counter at 0 lets one go at a time", Quota{Remaining: 0, Limit: 1}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l, clk := newLimiter()
+			alone(t, l, clk, tc.q)
+			alone(t, l, clk, tc.q)
+			poolGoes(t, l, tc.goes, fmt.Sprintf("after two answers said %d remained", tc.q.Remaining))
+			if !waitHeld(t, l, clk) {
+				t.Fatalf("request %d left where the lone answers said %d remained", tc.goes+1, tc.q.Remaining)
+			}
+		})
 	}
 }

@@ -28,8 +28,8 @@ import (
 // that names instants to the second (go-limiter's dates) behaves
 // differently at each, and go-limiter's storm after an early pause showed
 // at every start but the whole second (TestWindowEarlyResumeAlone).
-// Unpinned, the runs send their first request alone (OpeningAlone), as
-// the CLI does without --concurrency.
+// The runs send their first request alone (OpeningAlone), as the CLI
+// does.
 // BULKSEND_SWEEP_PINNED=1 runs the adaptive rate with the pool's size
 // given (InFlightPinned), as --concurrency N gives it: what the CLI and
 // bench/limits run. A counter whose limit is no more than the pool is
@@ -193,7 +193,7 @@ func TestSweep(t *testing.T) {
 	for _, c := range cells {
 		for _, conc := range []int{1, 2, 8, 16} {
 			for seed := uint64(1); seed <= seeds; seed++ {
-				ad := run(c, Config{Adaptive: true, InFlightPinned: pinned, OpeningAlone: !pinned}, conc, seed)
+				ad := run(c, Config{Adaptive: true, InFlightPinned: pinned, OpeningAlone: true}, conc, seed)
 				st := ad.stats
 				learned := fmt.Sprintf("%s %.3g/s b%d w%v", st.LearnedModel, st.LearnedRate, st.LearnedBurst, st.LearnedWindow.Round(time.Millisecond))
 				pin, ok := st.Pinned()
