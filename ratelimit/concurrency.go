@@ -656,6 +656,13 @@ func (l *Limiter) done(sent, now time.Time, o Outcome) {
 			l.adapt.refusedAt = append(l.adapt.refusedAt, refusal{sent: sent, recv: now})
 		}
 	}
+	if l.burstLeft >= 0 && l.burstFrom.IsZero() && !(l.alone && !l.opened) {
+		// The first request of the pool to end after lone answers set
+		// burstLeft (openingAlone): the burst began, whatever this
+		// one's answer carries (a counter, none, a failure), so the
+		// hold lasts its round trip and no longer (burstHeld).
+		l.burstFrom = now
+	}
 	// The first burst's counter holds the pool to what is in flight
 	// (burstHeld): one fewer may let one go.
 	wake := capped || l.burstLeft >= 0 && !l.burstOver

@@ -170,9 +170,10 @@ type Limiter struct {
 	heldMax int
 	// burstLeft is the least a counter held as free slots, its limit
 	// under the pool's size, said remained while the pool's first burst
-	// was out, -1 before one was read; burstFrom is when the first of
-	// them was read; burstOver is set once that burst is over
-	// (burstHeld).
+	// was out or in the lone answers before it (openingAlone), -1 before
+	// one was read; burstFrom is when the burst's first answer was read
+	// (after lone answers: when its first request ended, done); burstOver
+	// is set once that burst is over (burstHeld).
 	burstLeft int
 	burstFrom time.Time
 	burstOver bool
@@ -1010,12 +1011,13 @@ const aloneMax = time.Second
 
 // openingAlone is how long the pool waits at now, with l.mu held, for the
 // answer to the run's first request, under the adaptive rate with
-// Config.OpeningAlone (bulksend sets it); 0 before it left and for good
-// once its answer (an acceptance or a refusal) was read, it ended without
-// one (Failed), or aloneMax after it left. Its Done comes before the
-// answer is read, and the pool waits for that reading too; a lookup's
-// answer is read by no Success (--resume settling unknown rows), and the
-// pool then waits aloneMax once. A quota of a few a window met by the
+// Config.OpeningAlone (bulksend sets it); 0 before it left and once its
+// answer (an acceptance or a refusal) was read, it ended without one
+// (Failed), or aloneMax after it left (for good, unless that answer sent
+// a second alone: aloneAgain, below). Its Done comes before the answer is
+// read, and the pool waits for that reading too; a lookup's answer is
+// read by no Success (--resume settling unknown rows), and the pool then
+// waits aloneMax (twice at most, where the second lone request is one). A quota of a few a window met by the
 // whole pool at once refuses part of its opening burst before any answer
 // could say the quota: the models then learn the server from a burst it
 // mostly refused (a sliding counter taken for a bucket at half its rate),
@@ -1026,7 +1028,7 @@ const aloneMax = time.Second
 // pool's size not given) 171 cells better, 77 worse, 429s 61577 ->
 // 51698; HAProxy-style counters at 5 per 1s with httprate's headers and 8
 // workers 0.62 -> 0.75, their 429s 38 -> 9. It costs the run one round
-// trip.
+// trip, two where a second goes alone.
 //
 // With the pool's size given (InFlightPinned) a counter whose limit is
 // under it is held as a concurrency limit's free slots until something
@@ -1088,8 +1090,9 @@ func (l *Limiter) firstRead() {
 // second where 9-10 are left (the burst's 6 and the refusals' own
 // probes). It holds for at most the burst's round trip: until the first
 // refusal is read, the counter shows a quota or slots, or every request
-// that left before the first held answer was read is answered (the
-// oldest in flight left after it), after which it never applies again.
+// that left before the first held answer was read (after lone answers:
+// before the burst's first request ended) is answered (the oldest in
+// flight left after it), after which it never applies again.
 // A counter the burst did not spend (a concurrency limit its requests
 // reach spread out, a bucket that refills faster than they come) sends
 // no refusal to end it, and the pool, admitting one request as one

@@ -212,6 +212,42 @@ func TestPinnedAlone(t *testing.T) {
 		if !quota || !opened {
 			t.Fatalf("after a count fallen by one with nothing else in flight: quota %v, opened %v; want both", quota, opened)
 		}
+		l.mu.Lock()
+		held := l.burstHeld()
+		l.mu.Unlock()
+		if held {
+			t.Fatal("the pool held to the lone answers' count once it was proved a quota's")
+		}
+	})
+	t.Run("a refused second request ends the hold", func(t *testing.T) {
+		l, clk := newLimiter()
+		alone(t, l, clk, Quota{Remaining: 4, Limit: 5})
+		sent := clk.Now()
+		poolGoes(t, l, 1, "the second request, alone")
+		clk.Advance(2 * time.Millisecond)
+		l.Done(sent, Refused)
+		l.ThrottleFor(sent, clk.Now(), 0, true)
+		// The refusal's own pause may hold the pool; the lone answer's
+		// count no longer does.
+		l.mu.Lock()
+		held, opened := l.burstHeld(), l.opened
+		l.mu.Unlock()
+		if held || !opened {
+			t.Fatalf("after the second request alone was refused: held to the count %v, opened %v", held, opened)
+		}
+	})
+	t.Run("the hold lasts the burst's round trip, its answers counted or not", func(t *testing.T) {
+		l, clk := newLimiter()
+		alone(t, l, clk, Quota{Remaining: 4, Limit: 5})
+		alone(t, l, clk, Quota{Remaining: 4, Limit: 5})
+		burst := clk.Now()
+		poolGoes(t, l, 4, "after two answers said 4 remained")
+		clk.Advance(2 * time.Millisecond)
+		for range 4 {
+			l.Done(burst, Accepted)
+			l.Success(burst, Quota{Remaining: -1}, false)
+		}
+		poolGoes(t, l, 8, "once the burst's answers, without a counter, came")
 	})
 	// A count back where it was (slots, or a bucket refilled as fast):
 	// once, then the pool goes no further than it said, a counter at 0

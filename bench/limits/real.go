@@ -25,8 +25,9 @@ import (
 // The modes of the real-limiter table (-real).
 const (
 	// modeDefault is the adaptive run as a user first types it, without
-	// --concurrency: bulksend's own pool, whose first request goes alone
-	// (ratelimit.Config.OpeningAlone); a row's :conc=N does not apply.
+	// --concurrency: bulksend's own pool, not pinned
+	// (ratelimit.Config.InFlightPinned false); a row's :conc=N does not
+	// apply.
 	modeDefault = "default"
 	modePinned  = "pinned" // bulksend with the flags the adaptive run's summary suggested
 	modeCurl    = "curl"   // xargs -P 8 curl --retry 5, one curl per row
@@ -700,7 +701,7 @@ func (r *realResult) markdown() string {
 	adaptive := append(sendArgs(modeAdaptive, "$ROWS", "$URL", "$REPORT"), "--concurrency", fmt.Sprint(sendConcurrency))
 	b.WriteString("- adaptive: `" + benchcli.ShellJoin(append([]string{"bulksend"}, adaptive...)...) + "` (a row's own --concurrency in its place)\n")
 	if slices.Contains(r.Modes, modeDefault) {
-		b.WriteString("- default: the same without `--concurrency` (bulksend's own pool of " + fmt.Sprint(sender.DefaultConcurrency) + ", its first request alone), a row's own too\n")
+		b.WriteString("- default: the same without `--concurrency` (bulksend's own pool of " + fmt.Sprint(sender.DefaultConcurrency) + ", not pinned), a row's own too\n")
 	}
 	b.WriteString("- pinned: the adaptive command plus the adaptive run's `suggested_flags`\n")
 	b.WriteString("- curl: `" + benchcli.ShellJoin(curlArgs("$URL/send")...) + " < bodies.jsonl > /dev/null`\n")

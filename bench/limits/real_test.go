@@ -109,7 +109,7 @@ func TestRealMarkdown(t *testing.T) {
 		"| nginx: burst 15, 100/s | leaky bucket | curl | **no**: 390/400 | 0 | 70 (15.2%) | 5.00 | 3.85 | 0.77 | - | 3.84 | 0.77 | - | 10 rows never delivered |",
 		"| nginx: burst 15, 100/s | leaky bucket | default | yes | 0 | 10 (2.4%) | 4.00 | 3.85 | 0.96 | PASS | 3.84 | 0.96 | PASS | learned bucket; suggests `--rate 100/s --burst 16` |",
 		"2 PASS, 0 MISS against issue 11's ideal (2 PASS, 0 MISS against the server's best)",
-		"- default: the same without `--concurrency` (bulksend's own pool of 8, its first request alone), a row's own too",
+		"- default: the same without `--concurrency` (bulksend's own pool of 8, not pinned), a row's own too",
 		"| nginx: burst 15, 100/s | leaky bucket | probe | - | - | 0 (0.0%) | 0.50 | - | - | PASS 1/1 | - | - | - | model bucket",
 		"xargs -d '\\n' -P 8",
 	} {
