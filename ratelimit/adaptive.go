@@ -11,8 +11,9 @@ import (
 // The adaptive rate, for when nobody knows the server's limit.
 //
 // It starts unpaced (only the concurrency limit holds the pool back, and
-// with Config.OpeningAlone the run's first request goes alone until its
-// answer is read: Limiter.openingAlone), so a server with a generous limit
+// with Config.OpeningAlone the run's first request, and with the pool's
+// size given sometimes a second, goes alone until its answer is read:
+// Limiter.openingAlone), so a server with a generous limit
 // is never slowed down. What follows depends on
 // what the server says.
 //

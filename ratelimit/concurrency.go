@@ -656,7 +656,7 @@ func (l *Limiter) done(sent, now time.Time, o Outcome) {
 			l.adapt.refusedAt = append(l.adapt.refusedAt, refusal{sent: sent, recv: now})
 		}
 	}
-	if l.burstLeft >= 0 && l.burstFrom.IsZero() && !(l.alone && !l.opened) {
+	if l.burstLeft >= 0 && l.burstFrom.IsZero() && !l.aloneOut() {
 		// The first request of the pool to end after lone answers set
 		// burstLeft (openingAlone): the burst began, whatever this
 		// one's answer carries (a counter, none, a failure), so the
@@ -666,7 +666,7 @@ func (l *Limiter) done(sent, now time.Time, o Outcome) {
 	// The first burst's counter holds the pool to what is in flight
 	// (burstHeld): one fewer may let one go.
 	wake := capped || l.burstLeft >= 0 && !l.burstOver
-	if l.alone && !l.opened && o == Failed && sent.Equal(l.firstSent) {
+	if l.aloneOut() && o == Failed && sent.Equal(l.firstSent) {
 		// The run's first request ended without an answer to read
 		// (openingAlone): the pool goes.
 		l.opened, wake = true, true

@@ -872,8 +872,7 @@ func (l *Limiter) Success(sent time.Time, q Quota, ok bool) {
 }
 
 func (l *Limiter) success(sent, now time.Time, q Quota, ok bool) {
-	// A request that went alone (openingAlone): the pool has not gone.
-	lone := l.alone && !l.opened
+	lone := l.aloneOut()
 	l.firstRead()
 	now = l.stamp(now)
 	l.zeroSaid, l.dry = 0, l.dry/2
@@ -936,7 +935,7 @@ func (l *Limiter) success(sent, now time.Time, q Quota, ok bool) {
 			if q.Limit < l.fl.pool && !l.burstOver {
 				if lone {
 					// Before the pool's first burst, which starts
-					// with its first answer.
+					// when its first request ends (done).
 					l.aloneAgain()
 				} else if l.burstFrom.IsZero() {
 					l.burstFrom = now
@@ -1017,7 +1016,8 @@ const aloneMax = time.Second
 // a second alone: aloneAgain, below). Its Done comes before the answer is
 // read, and the pool waits for that reading too; a lookup's answer is
 // read by no Success (--resume settling unknown rows), and the pool then
-// waits aloneMax (twice at most, where the second lone request is one). A quota of a few a window met by the
+// waits aloneMax (twice at most, where the second lone request is one).
+// A quota of a few a window met by the
 // whole pool at once refuses part of its opening burst before any answer
 // could say the quota: the models then learn the server from a burst it
 // mostly refused (a sliding counter taken for a bucket at half its rate),
@@ -1064,10 +1064,15 @@ func (l *Limiter) aloneAgain() {
 	l.again, l.opened, l.firstSent = true, false, time.Time{}
 }
 
+// aloneOut says, with l.mu held, whether a request that went alone is
+// out and the pool waits for its answer (openingAlone): an answer read
+// now is that request's.
+func (l *Limiter) aloneOut() bool { return l.alone && !l.opened }
+
 // firstRead notes, with l.mu held, that an answer was read: the pool
 // waiting on the first one (openingAlone) goes.
 func (l *Limiter) firstRead() {
-	if l.alone && !l.opened {
+	if l.aloneOut() {
 		l.opened = true
 		l.wakeWaiters()
 	}
@@ -1099,19 +1104,23 @@ func (l *Limiter) firstRead() {
 // ends, is never empty: held to the least the burst showed, 2 of 8 in
 // flight for a whole run, 2.5-4 times its time. Where requests went
 // alone first (openingAlone), what their answers said remained holds the
-// pool from the start, and the burst begins with its first answer read.
+// pool from the start, and the burst begins when its first request ends.
 func (l *Limiter) burstHeld() bool {
 	if l.burstLeft < 0 || l.burstOver {
 		return false
 	}
-	if l.burstFrom.IsZero() && !l.fl.quota && !l.fl.slots && l.fl.firstRefused.IsZero() {
+	if l.fl.quota || l.fl.slots || !l.fl.firstRefused.IsZero() {
+		l.burstOver = true
+		return false
+	}
+	if l.burstFrom.IsZero() {
 		// Only requests that went alone were read (openingAlone): the
 		// burst has not begun, and what they said remained goes. One
 		// at least, or a counter they left at 0 holds the pool with
 		// nothing in flight whose answer could end it.
 		return len(l.fl.open) > 0 && len(l.fl.open) >= l.burstLeft
 	}
-	if l.fl.quota || l.fl.slots || !l.fl.firstRefused.IsZero() || len(l.fl.open) == 0 || !l.fl.open[0].Before(l.burstFrom) {
+	if len(l.fl.open) == 0 || !l.fl.open[0].Before(l.burstFrom) {
 		l.burstOver = true
 		return false
 	}

@@ -38,20 +38,23 @@ func TestOpeningAlone(t *testing.T) {
 		}
 		return sent
 	}
-
-	t.Run("until its answer is read", func(t *testing.T) {
+	// ended sends the first request alone and ends it as o 2ms later.
+	ended := func(t *testing.T, o Outcome) (*Limiter, *testkit.Clock, time.Time) {
+		t.Helper()
 		l, clk := newLimiter(Config{OpeningAlone: true})
 		sent := first(t, l, clk)
 		clk.Advance(2 * time.Millisecond)
-		l.Done(sent, Accepted)
+		l.Done(sent, o)
+		return l, clk, sent
+	}
+
+	t.Run("until its answer is read", func(t *testing.T) {
+		l, _, sent := ended(t, Accepted)
 		l.Success(sent, Quota{Remaining: 99, Limit: 100}, true)
 		poolGoes(t, l, 8, "after the first answer was read")
 	})
 	t.Run("through its Done until its answer is read", func(t *testing.T) {
-		l, clk := newLimiter(Config{OpeningAlone: true})
-		sent := first(t, l, clk)
-		clk.Advance(2 * time.Millisecond)
-		l.Done(sent, Accepted)
+		l, clk, sent := ended(t, Accepted)
 		if !held(t, l, clk) {
 			t.Fatal("a request left between the first one's Done and its answer's reading")
 		}
@@ -83,10 +86,7 @@ func TestOpeningAlone(t *testing.T) {
 		}
 	})
 	t.Run("until a refusal is read", func(t *testing.T) {
-		l, clk := newLimiter(Config{OpeningAlone: true})
-		sent := first(t, l, clk)
-		clk.Advance(2 * time.Millisecond)
-		l.Done(sent, Refused)
+		l, clk, sent := ended(t, Refused)
 		l.ThrottleFor(sent, clk.Now(), time.Second, true)
 		l.mu.Lock()
 		opened := l.opened
@@ -96,10 +96,7 @@ func TestOpeningAlone(t *testing.T) {
 		}
 	})
 	t.Run("until it ends without an answer", func(t *testing.T) {
-		l, clk := newLimiter(Config{OpeningAlone: true})
-		sent := first(t, l, clk)
-		clk.Advance(2 * time.Millisecond)
-		l.Done(sent, Failed)
+		l, _, _ := ended(t, Failed)
 		// No later request goes alone.
 		poolGoes(t, l, 3, "after the first request failed")
 	})
