@@ -251,7 +251,16 @@
 // agrees with q= and w=, it is also the first window's claim from its
 // first request's answer, before any reset (policyClaim), and the least
 // length learned (an aligned window measured from late openers reads
-// shorter). A window is timed from its first request's answer, when the
+// shorter). Before any reset it also bounds a refusal's wait, to its end
+// by that length from the first answer rather than a Retry-After in whole
+// seconds (a request sent a round trip past that end and refused puts the
+// name aside), and a first window ending well short of it is one on the
+// clock's grid (namedShort). Until the first reset, what goes at once is
+// the counter's count less every request still in flight, not only those
+// sent after the answered one: the pacer lets a burst go before the
+// sender stamps any of it sent, and a pool of 16 went over the count by
+// what it had in flight (plan).
+// A window is timed from its first request's answer, when the
 // server surely had it, so slow answers never make it early; over a long
 // path (its shortest round trip 2ms or more, taken once the pool's size and
 // eight more answers came back) from half that round trip before the

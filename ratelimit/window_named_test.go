@@ -1,0 +1,149 @@
+package ratelimit
+
+import (
+	"testing"
+	"time"
+)
+
+// TestWindowNamedPolicy runs the adaptive rate against express-rate-
+// limit's shape (a draft-8 policy that names the window to the
+// millisecond, "15-in-0.15sec", and a reset and Retry-After in whole
+// seconds rounded up), the pool's size given as --concurrency gives it
+// and the first requests sent alone, as the CLI runs:
+//   - a window from the first request, 15 per 150ms, 16 workers: the
+//     lone requests leave the first window's count at 12 and the pool
+//     follows with most of its 16 in flight when the first of them is
+//     answered. It went over what the counter said by what it had in
+//     flight, and waited the refusals' Retry-After of 1s (0.66 of the
+//     ideal, 5-6 429s): what goes at once is now held to the count less
+//     every request in flight (windowModel.plan), and a refusal while
+//     no reset was seen waits to the named window's end, not the
+//     whole second (windowModel.throttled).
+//   - a window on the clock's grid, 50 per 500ms, 8 workers: the first
+//     window, begun before the run, ended 337ms after its first
+//     request, taken for the length; the pool went a window early into
+//     429s (0.59). A window ending well short of the named length is
+//     one on a grid (namedShort).
+func TestWindowNamedPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		srv     func() simServer
+		workers int
+		minEff  float64
+		max429  int
+	}{
+		{"15 per 150ms from the first request, 16 workers", func() simServer {
+			return &simFixed{limit: 15, window: 150 * time.Millisecond, phase: 50 * time.Millisecond, style: styleExpress}
+		}, 16, 0.85, 3},
+		{"50 per 500ms on the clock, 8 workers", func() simServer {
+			return &simFixed{limit: 50, window: 500 * time.Millisecond, aligned: true, phase: 500 * time.Millisecond / 3, style: styleExpress}
+		}, 8, 0.70, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := tc.srv().(*simFixed)
+			ideal := idealFixedN(200, srv.limit, srv.window)
+			for seed := uint64(1); seed <= 5; seed++ {
+				res := simRunSeeded(tc.srv(), Config{Adaptive: true, InFlightPinned: true, OpeningAlone: true}, tc.workers, 200, seed, time.Hour, true)
+				eff := ideal.Seconds() / res.wall.Seconds()
+				t.Logf("seed %d: eff %.2f, 429s %d, learned %s %v", seed, eff, res.throttled, res.stats.LearnedModel, res.stats.LearnedWindow)
+				if res.delivered != 200 {
+					t.Fatalf("seed %d: %d of 200 rows delivered", seed, res.delivered)
+				}
+				if eff < tc.minEff || res.throttled > tc.max429 {
+					t.Errorf("seed %d: efficiency %.2f with %d 429s, want at least %.2f with at most %d", seed, eff, res.throttled, tc.minEff, tc.max429)
+				}
+			}
+		})
+	}
+}
+
+// TestWindowPlanCountsInFlight checks what the window model lets go at
+// once while no reset was seen: the counter's count less every request
+// still in flight, not only less those sent after the answered one. The
+// pacer let nine go at once, the sender stamped each a little later, and
+// the first answer said 11 left with eight of them still in flight:
+// three more may go (left 11 less the 3 held to time the end is 8,
+// less the 8 the counter may not have seen is 3), where counting the
+// sends after the answered one's stamp (none) let eight go.
+func TestWindowPlanCountsInFlight(t *testing.T) {
+	const ms = time.Millisecond
+	t0 := simEpoch
+	// Three of ours counted, the window still open after 100ms.
+	w := newWindowModel(15, 16, 3, t0, t0.Add(ms), 100*ms, nil)
+	let := t0.Add(103 * ms)
+	var open []time.Time
+	for range 9 {
+		w.sent(let)
+		open = append(open, let)
+	}
+	w.open = open[1:]
+	w.answered(let.Add(ms/10), let.Add(ms), 11, 0, time.Time{})
+	w.open = nil
+	now := let.Add(ms)
+	n := 0
+	for w.pacer.reserve(now) == 0 {
+		n++
+		if n > 16 {
+			break
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d more let go at once, want 3: 11 left, 3 held back, 8 in flight", n)
+	}
+}
+
+// TestWindowNamedRefusalWait checks a refusal's wait while no reset was
+// seen and the server's policy names the window to the millisecond: cut
+// from a whole second's Retry-After to the named window's end from its
+// first answer; a request refused past that end puts the name aside and
+// the wait stands.
+func TestWindowNamedRefusalWait(t *testing.T) {
+	const ms = time.Millisecond
+	t0 := simEpoch
+	for _, tc := range []struct {
+		name      string
+		sent, now time.Duration
+		want      time.Duration
+		off       bool
+	}{
+		{"refused within the named window", 120 * ms, 122 * ms, 29 * ms, false},
+		{"refused within a round trip of its end, answered past it", 151*ms + ms/2, 151*ms + 8*ms/10, time.Second, false},
+		{"refused past it", 300 * ms, 302 * ms, time.Second, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWindowModel(15, 16, 3, t0, t0.Add(ms), 100*ms, nil)
+			w.statePolicy(150*ms, true)
+			now := t0.Add(tc.now)
+			if !w.throttled(now, t0.Add(tc.sent)) {
+				t.Fatal("the refusal gave the window model up")
+			}
+			if got := w.alignedWait(now, time.Second); got != tc.want {
+				t.Errorf("wait %v, want %v", got, tc.want)
+			}
+			if w.policyOff != tc.off {
+				t.Errorf("policy put aside %v, want %v", w.policyOff, tc.off)
+			}
+		})
+	}
+}
+
+// TestWindowNamedShortIsAligned checks the first window's end against a
+// length the policy names to the millisecond: ended well short of it
+// (337ms of 500ms), the window began before our first request, on the
+// clock's grid, and its length is left to brackets a window apart; ended
+// near it (470ms, within a tenth), it is taken as measured.
+func TestWindowNamedShortIsAligned(t *testing.T) {
+	const ms = time.Millisecond
+	t0 := simEpoch
+	for _, tc := range []struct {
+		end     time.Duration
+		aligned bool
+	}{{337 * ms, true}, {470 * ms, false}} {
+		w := newWindowModel(50, 8, 50, t0, t0.Add(ms), 100*ms, nil)
+		w.statePolicy(500*ms, true)
+		w.answered(t0.Add(tc.end), t0.Add(tc.end+ms), 49, 0, time.Time{})
+		if w.aligned != tc.aligned {
+			t.Errorf("first window ended at %v of a named 500ms: aligned %v, want %v (bounds %v-%v)", tc.end, w.aligned, tc.aligned, w.lo, w.hi)
+		}
+	}
+}
