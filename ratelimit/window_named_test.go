@@ -147,3 +147,39 @@ func TestWindowNamedShortIsAligned(t *testing.T) {
 		}
 	}
 }
+
+// TestWindowPlanLeastCount checks that what goes at once follows the
+// least count the window's answers showed, whatever their order: a
+// request sent later but taken by the server sooner reads more left
+// (9 after 6), and counting from it let four more go where one fits.
+func TestWindowPlanLeastCount(t *testing.T) {
+	const ms = time.Millisecond
+	t0 := simEpoch
+	w := newWindowModel(15, 16, 3, t0, t0.Add(ms), 100*ms, nil)
+	let := t0.Add(103 * ms)
+	var open []time.Time
+	for range 9 {
+		w.sent(let)
+		open = append(open, let)
+	}
+	answer := func(stamp time.Duration, recv time.Duration, remaining, inFlight int) {
+		w.open = open[:inFlight]
+		if !w.answered(let.Add(stamp), let.Add(recv), remaining, 0, time.Time{}) {
+			t.Fatalf("the answer of %d left gave the window model up", remaining)
+		}
+		w.open = nil
+	}
+	answer(ms/10, 2*ms, 6, 7)
+	answer(ms/2, 2*ms+ms/10, 9, 5)
+	now := let.Add(3 * ms)
+	n := 0
+	for w.pacer.reserve(now) == 0 {
+		n++
+		if n > 16 {
+			break
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d more let go at once, want 1: 6 left at least, 5 in flight", n)
+	}
+}
