@@ -412,7 +412,7 @@ type windowModel struct {
 	claimSecond bool
 	refusals    int       // throttle answers in windows after a reset was seen, in a row
 	refusedNow  bool      // one came in the current window
-	left        int       // the least the counter showed left in this window
+	left        int       // what the counter showed left in this window: its least reading, or a later send's
 	leftSent    time.Time // the send time of the request that answer was for
 	leftRecv    time.Time // and when that answer came
 	// least is the least the counter showed in this window whatever the
