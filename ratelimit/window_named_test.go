@@ -183,3 +183,22 @@ func TestWindowPlanLeastCount(t *testing.T) {
 		t.Errorf("%d more let go at once, want 1: 6 left at least, 5 in flight", n)
 	}
 }
+
+// TestWindowLeastSkipsStragglers checks that an answer to a request sent
+// before the window's first answer (one the old window may have counted,
+// answered late) does not hold the least count down: the counter's later
+// reading, from a request sent after, says what goes at once.
+func TestWindowLeastSkipsStragglers(t *testing.T) {
+	const ms = time.Millisecond
+	t0 := simEpoch
+	w := newWindowModel(15, 16, 3, t0, t0.Add(ms), 100*ms, nil)
+	// The straggler, sent with the window's first request, read 1 left;
+	// one sent just after that first answer, 10.
+	w.answered(t0.Add(ms/2), t0.Add(2*ms), 1, 0, time.Time{})
+	if !w.answered(t0.Add(ms+ms/5), t0.Add(2*ms+ms/2), 10, 0, time.Time{}) {
+		t.Fatal("the reading of 10 gave the window model up")
+	}
+	if w.least != 10 {
+		t.Errorf("least %d, want 10: the straggler's 1 is the old window's", w.least)
+	}
+}
