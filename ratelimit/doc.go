@@ -260,7 +260,8 @@
 // sent after the answered one: the pacer lets a burst go before the
 // sender stamps any of it sent, and a pool of 16 went over the count by
 // what it had in flight (plan). The count is the least any of the
-// window's answers showed, in whatever order they came.
+// window's answers showed: a later request's higher reading, one the
+// server took sooner, does not raise it.
 // A window is timed from its first request's answer, when the
 // server surely had it, so slow answers never make it early; over a long
 // path (its shortest round trip 2ms or more, taken once the pool's size and
