@@ -250,19 +250,19 @@ func printSummary(w io.Writer, s *runSummary) {
 // request went alone, ratelimit.Config.OpeningAlone, which reads a stated
 // counter first: go-chi/httprate 0.48 -> 0.70; a bare server's quota is
 // still met by the whole pool): on the real go-chi/httprate and HAProxy
-// sliding counters at 5 per 1s (100 rows) --concurrency 8 ran at 0.52 and 0.59 of
-// the ideal time, learned as buckets of 2.6/s and 2.2/s (their flags 0.50
-// and 0.43); --concurrency 4 at 0.75 and 0.83, learned as sliding windows
-// of 4.2/s and 4.6/s (flags 0.77 and 0.86). Fixed windows were learned
-// right but drew 7-12% 429s (go-limiter at 3 per 1s: 0.86 with 15 of 75,
-// at --concurrency 2 0.99 with 4 of 64), and a sliding counter may be
-// taken for one (httprate in the simulation). BENCHMARKS.md, "Small
-// quotas under the pool, session 40". Not for a concurrency limit, whose
-// flags name --concurrency. Not where so few would not carry the server's
-// rate: four times the learned rate (which may be half the server's)
-// times the run's p95 latency in flight (a bucket of one at 100/s behind
-// 100ms round trips needs 10, where a pool of one would pace it at 10/s),
-// and not without a latency to judge by.
+// sliding counters at 5 per 1s (100 rows) --concurrency 8 ran at 0.52
+// and 0.59 of the ideal time, learned as buckets of 2.6/s and 2.2/s
+// (their flags 0.50 and 0.43); --concurrency 4 at 0.75 and 0.83, learned
+// as sliding windows of 4.2/s and 4.6/s (flags 0.77 and 0.86). Fixed
+// windows were learned right but drew 7-12% 429s (go-limiter at 3 per
+// 1s: 0.86 with 15 of 75, at --concurrency 2 0.99 with 4 of 64), and a
+// sliding counter may be taken for one (httprate in the simulation).
+// BENCHMARKS.md, "Small quotas under the pool, session 40". Not for a
+// concurrency limit, whose flags name --concurrency. Not where so few
+// would not carry the server's rate: four times the learned rate (which
+// may be half the server's) times the run's p95 latency in flight (a
+// bucket of one at 100/s behind 100ms round trips needs 10, where a pool
+// of one would pace it at 10/s), and not without a latency to judge by.
 func smallerPool(ls ratelimit.Stats, pool int, p95 time.Duration) int {
 	if ls.LearnedModel == ratelimit.ModelConcurrency || ls.LearnedBurst <= 0 || ls.LearnedBurst > pool || p95 <= 0 {
 		return 0

@@ -35,8 +35,9 @@ import (
 // bench/limits run. A counter whose limit is no more than the pool is
 // then held from the counter models as a concurrency limit's free slots
 // until a refusal or a second request alone proves a quota, and those
-// cells (16 workers at 15, 10 and 3 a window; 8 at 3) fare differently: go-limiter at 10 per 1s with 16 workers 0.94
-// of the ideal unpinned, 0.63 pinned, before refusedReset.
+// cells (16 workers at 15, 10 and 3 a window; 8 at 3) fare differently:
+// go-limiter at 10 per 1s with 16 workers 0.94 of the ideal unpinned,
+// 0.63 pinned, before refusedReset.
 // BULKSEND_SWEEP_WIRE=50ms makes every round trip that much longer, half
 // each way (simulation.wire): a remote API, where each window's timing
 // costs round trips that loopback hides.

@@ -67,29 +67,50 @@ func TestWindowNamedPolicy(t *testing.T) {
 // sends after the answered one's stamp (none) let eight go.
 func TestWindowPlanCountsInFlight(t *testing.T) {
 	const ms = time.Millisecond
-	t0 := simEpoch
-	// Three of ours counted, the window still open after 100ms.
-	w := newWindowModel(15, 16, 3, t0, t0.Add(ms), 100*ms, nil)
-	let := t0.Add(103 * ms)
-	var open []time.Time
-	for range 9 {
-		w.sent(let)
-		open = append(open, let)
-	}
-	w.open = open[1:]
-	w.answered(let.Add(ms/10), let.Add(ms), 11, 0, time.Time{})
-	w.open = nil
-	now := let.Add(ms)
-	n := 0
-	for w.pacer.reserve(now) == 0 {
-		n++
-		if n > 16 {
-			break
-		}
-	}
-	if n != 3 {
+	w, let := burstLetGo()
+	answerBurst(t, w, let, ms/10, ms, 11, 8)
+	if n := letGoNow(w, let.Add(ms)); n != 3 {
 		t.Errorf("%d more let go at once, want 3: 11 left, 3 held back, 8 in flight", n)
 	}
+}
+
+// burstLetGo is a window model no reset was seen in: three of ours
+// counted, the window still open after 100ms, and nine more let go at
+// once at the time it returns.
+func burstLetGo() (*windowModel, time.Time) {
+	const ms = time.Millisecond
+	t0 := simEpoch
+	w := newWindowModel(15, 16, 3, t0, t0.Add(ms), 100*ms, nil)
+	let := t0.Add(103 * ms)
+	for range 9 {
+		w.sent(let)
+	}
+	return w, let
+}
+
+// answerBurst reads an answer to one of burstLetGo's requests, stamped
+// sent stamp after it was let go and answered recv after, with inFlight
+// of the burst still in flight.
+func answerBurst(t *testing.T, w *windowModel, let time.Time, stamp, recv time.Duration, remaining, inFlight int) {
+	t.Helper()
+	w.open = make([]time.Time, inFlight)
+	for i := range w.open {
+		w.open[i] = let
+	}
+	if !w.answered(let.Add(stamp), let.Add(recv), remaining, 0, time.Time{}) {
+		t.Fatalf("the answer of %d left gave the window model up", remaining)
+	}
+	w.open = nil
+}
+
+// letGoNow is how many requests w's pacer lets go at now, one after
+// another (at most 17).
+func letGoNow(w *windowModel, now time.Time) int {
+	n := 0
+	for n <= 16 && w.pacer.reserve(now) == 0 {
+		n++
+	}
+	return n
 }
 
 // TestWindowNamedRefusalWait checks a refusal's wait while no reset was
@@ -154,32 +175,10 @@ func TestWindowNamedShortIsAligned(t *testing.T) {
 // (9 after 6), and counting from it let four more go where one fits.
 func TestWindowPlanLeastCount(t *testing.T) {
 	const ms = time.Millisecond
-	t0 := simEpoch
-	w := newWindowModel(15, 16, 3, t0, t0.Add(ms), 100*ms, nil)
-	let := t0.Add(103 * ms)
-	var open []time.Time
-	for range 9 {
-		w.sent(let)
-		open = append(open, let)
-	}
-	answer := func(stamp time.Duration, recv time.Duration, remaining, inFlight int) {
-		w.open = open[:inFlight]
-		if !w.answered(let.Add(stamp), let.Add(recv), remaining, 0, time.Time{}) {
-			t.Fatalf("the answer of %d left gave the window model up", remaining)
-		}
-		w.open = nil
-	}
-	answer(ms/10, 2*ms, 6, 7)
-	answer(ms/2, 2*ms+ms/10, 9, 5)
-	now := let.Add(3 * ms)
-	n := 0
-	for w.pacer.reserve(now) == 0 {
-		n++
-		if n > 16 {
-			break
-		}
-	}
-	if n != 1 {
+	w, let := burstLetGo()
+	answerBurst(t, w, let, ms/10, 2*ms, 6, 7)
+	answerBurst(t, w, let, ms/2, 2*ms+ms/10, 9, 5)
+	if n := letGoNow(w, let.Add(3*ms)); n != 1 {
 		t.Errorf("%d more let go at once, want 1: 6 left at least, 5 in flight", n)
 	}
 }
