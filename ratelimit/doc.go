@@ -187,7 +187,10 @@
 // quota that comes back within a round trip of its refusals still
 // passes it (concurrency.go).
 // The bucket's size is the most the counter ever showed, never more than a
-// stated limit. A fixed window's quota is the counter's most; its length L
+// stated limit; a counter that showed more than the stated limit says the
+// limit is a rate (tollbooth states its refill per second, 25, beside a
+// bucket of 50), and what the summary learns is then the counter's most
+// (adaptive.learned). A fixed window's quota is the counter's most; its length L
 // lies between the latest request still counted in a window and the first
 // counted in the next, both measured from the window's first request (the
 // one whose counter reads quota-1): lo < L <= hi. When the window shows

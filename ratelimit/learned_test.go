@@ -18,13 +18,19 @@ func TestLearnedBurstLessRefill(t *testing.T) {
 		last      time.Duration // the burst's last counted send, after its first
 		measured  float64
 		limitSaid int
-		sliding   bool
-		want      int
+		// counterMax is the most the counter showed left, plus one.
+		counterMax int
+		sliding    bool
+		want       int
 	}{
 		{name: "quick burst: nothing refilled", seen: 16, last: 2 * time.Millisecond, measured: 100, want: 16},
 		{name: "slow burst: three refilled", seen: 19, last: 30 * time.Millisecond, measured: 100, want: 16},
 		{name: "never below one", seen: 3, last: time.Second, measured: 100, want: 1},
 		{name: "a stated limit is kept", seen: 19, last: 30 * time.Millisecond, measured: 100, limitSaid: 15, want: 15},
+		{name: "a counter under the stated limit is the bucket", seen: 19, last: 30 * time.Millisecond, measured: 100, limitSaid: 100, counterMax: 15, want: 15},
+		// tollbooth at 50 per 2s: X-Rate-Limit-Limit 25 (per second),
+		// its counter at 49 after the first request.
+		{name: "a counter over the stated limit is the bucket", seen: 8, last: 2 * time.Millisecond, measured: 25, limitSaid: 25, counterMax: 50, want: 50},
 		{name: "a sliding window is not a bucket", seen: 19, last: 30 * time.Millisecond, measured: 100, sliding: true, want: 19},
 		{name: "nothing measured", seen: 19, last: 30 * time.Millisecond, want: 19},
 	}
@@ -32,7 +38,7 @@ func TestLearnedBurstLessRefill(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			a := newAdaptive(1e9, 0, 8)
 			a.burstSeen, a.firstSent, a.burstLast = tt.seen, t0, t0.Add(tt.last)
-			a.measured, a.limitSaid, a.sliding = tt.measured, tt.limitSaid, tt.sliding
+			a.measured, a.limitSaid, a.counterMax, a.sliding = tt.measured, tt.limitSaid, tt.counterMax, tt.sliding
 			if got, _ := a.learned(); got != tt.want {
 				t.Errorf("learned burst = %d, want %d", got, tt.want)
 			}
