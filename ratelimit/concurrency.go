@@ -208,6 +208,18 @@ func (f *flights) countsSlots(sent time.Time, q Quota) (slots, confirmed bool) {
 	if f.quota || q.Limit <= 0 || q.Remaining < 0 {
 		return false, false
 	}
+	if q.Remaining > q.Limit {
+		// Free slots never number more than the limit: a counter over
+		// its stated limit counts a quota
+		// whose limit is a rate (tollbooth at 30 per 3s states 10, its
+		// refill per second, its counter at 29). Taken for slots once
+		// twice the limit's answers agreed, its 30 was dropped with the
+		// counter models' restart and the first refusal began the
+		// Retry-After model as on a server that shows no counter: a
+		// bucket of 11 learned, pinned --burst 10.
+		f.quota, f.slots = true, false
+		return false, false
+	}
 	for i := len(f.log) - 1; i >= 0; i-- {
 		if e := f.log[i]; !e.refused && e.asked.Equal(sent) {
 			if q.Limit-q.Remaining > f.overlapping(i, e.end)+1 {

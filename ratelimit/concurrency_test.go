@@ -502,3 +502,38 @@ func TestConcurrencyTrialLearnsLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestCountsSlotsOverLimit: a counter over its stated limit is a quota's,
+// whatever our requests in flight explain (tollbooth's limit is its rate
+// per second: 10, its counter at 29 for a bucket of 30), while one under
+// it agrees with slots until twice the limit's answers take it for them.
+func TestCountsSlotsOverLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		limit, max int // the counter's stated limit, and its first reading
+		wantQuota  bool
+	}{
+		{"over the limit: a quota", 10, 29, true},
+		{"under the limit: slots", 10, 9, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &flights{pool: 8}
+			at := simEpoch
+			var confirmed bool
+			for i := range 2 * tc.limit {
+				f.begin(at)
+				f.end(at, at.Add(time.Millisecond), Accepted)
+				rem := max(tc.max-i, 0)
+				if tc.max < tc.limit {
+					rem = tc.max // slots: back as each answer comes
+				}
+				_, c := f.countsSlots(at, Quota{Limit: tc.limit, Remaining: rem})
+				confirmed = confirmed || c
+				at = at.Add(2 * time.Millisecond)
+			}
+			if f.quota != tc.wantQuota || confirmed == tc.wantQuota {
+				t.Errorf("quota %v, confirmed slots %v; want quota %v", f.quota, confirmed, tc.wantQuota)
+			}
+		})
+	}
+}
