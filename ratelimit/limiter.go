@@ -1424,6 +1424,10 @@ func (l *Limiter) Stats() Stats {
 				if r, ok := pinRate(l.adapt.seen, s.LearnedBurst, cfg.Rate.PerSecond()); ok && r < cfg.Rate.PerSecond() {
 					// What is learned, too: the counter's refill.
 					s.seenRate, s.LearnedRate = r, math.Min(s.LearnedRate, r/pinnedMargin)
+				} else if r, ok := bucketRefill(l.adapt.seen, s.LearnedBurst, s.LearnedRate); ok {
+					// Or a little over it: the pace the equation
+					// measured lags the refill the counter shows.
+					s.LearnedRate = r
 				}
 			}
 		}

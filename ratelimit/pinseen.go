@@ -142,8 +142,41 @@ func pinRate(seen []seenSend, size int, perSecond float64) (float64, bool) {
 	if perSecond <= 0 || size < 2 {
 		return perSecond, false
 	}
-	got, all, n, chains := 0, 0, 0, 0
-	var d, dAll time.Duration
+	most, all, dAll, ok := counterRefill(seen, size, perSecond)
+	if !ok || most*dAll.Seconds() < float64(all) || perSecond <= pinRateOver*pinnedMargin*most {
+		return perSecond, false
+	}
+	return pinnedMargin * most, true
+}
+
+// bucketRefill is a bucket's refill as its counter showed it (pinRate's
+// chains), where that is over perSecond, the rate learned, by no more than
+// bucketRefillOver: the bucket equation's measure lags a long window's
+// refill (throttled at 60 per 3s learned at 19.1/s of 20, tollbooth at
+// 50 per 2s at 23.2-24.2/s of 25), and the pin, a further pinnedMargin
+// under it, made 0.89-0.93 of the ideal. Further over, the counter says
+// something else than a bucket's refill (a sliding counter taken for a
+// bucket shows what it counted a window before) and is not taken. ok is
+// false, the rate left as learned, where the counter showed too little,
+// no bucket, or no more.
+func bucketRefill(seen []seenSend, size int, perSecond float64) (float64, bool) {
+	if perSecond <= 0 || size < 2 {
+		return perSecond, false
+	}
+	most, all, dAll, ok := counterRefill(seen, size, perSecond)
+	if !ok || most*dAll.Seconds() < float64(all) || most <= perSecond || most > bucketRefillOver*perSecond {
+		return perSecond, false
+	}
+	return most, true
+}
+
+// counterRefill reads a bucket's refill off its counter: most, over the
+// chains of answers pinRate describes, half a request a chain added; all
+// is what every pair of answers read gained, over dAll. ok is false
+// where the chains are too few or too short (pinRate).
+func counterRefill(seen []seenSend, size int, perSecond float64) (most float64, all int, dAll time.Duration, ok bool) {
+	got, n, chains := 0, 0, 0
+	var d time.Duration
 	chained := false
 	for i := 1; i < len(seen); i++ {
 		p, q := seen[i-1], seen[i]
@@ -170,18 +203,18 @@ func pinRate(seen []seenSend, size int, perSecond float64) (float64, bool) {
 		n++
 	}
 	if n < pinRateMin || d.Seconds() < 2*float64(size)/perSecond {
-		return perSecond, false
+		return 0, 0, 0, false
 	}
-	most := (float64(got) + 0.5*float64(chains)) / d.Seconds()
-	if most*dAll.Seconds() < float64(all) || perSecond <= pinRateOver*pinnedMargin*most {
-		return perSecond, false
-	}
-	return pinnedMargin * most, true
+	return (float64(got) + 0.5*float64(chains)) / d.Seconds(), all, dAll, true
 }
 
 // pinRateMin is how many pairs of answers the refill pinRate reads must
 // rest on.
 const pinRateMin = 20
+
+// bucketRefillOver is how far over the rate learned the refill a bucket's
+// counter showed may raise it (bucketRefill).
+const bucketRefillOver = 1.1
 
 // pinRateOver is how far over the refill its counter showed a bucket's
 // learned rate is before pinRate bounds its pin: the refill read over a
