@@ -1818,8 +1818,10 @@ func (a *adaptive) learned() (burst int, perSecond float64) {
 		// per second beside its bucket: 25 with a bucket of 50, its
 		// counter at 49 after the first request), and the bucket holds
 		// at least what the counter showed. Learned at the claim, the
-		// pinned flags kept --burst 24 and ran at 0.91 of the ideal
-		// where the adaptive run made 0.99.
+		// pinned flags kept --burst 24 and ran at 0.86-0.90 of the
+		// ideal where the adaptive run made 0.99. Only the bucket's
+		// size: a sliding window's period is read with the stated
+		// quota (counterWindow, below).
 		burst = a.counterMax
 	}
 	if a.limitSaid == 0 && !a.sliding && a.measured > 0 && !a.burstLast.IsZero() {
@@ -1845,9 +1847,9 @@ func (a *adaptive) learned() (burst int, perSecond float64) {
 		// Nor less than a counter's period found by its readings shows
 		// (counterWindow): the refill a refusal's steering slowed is
 		// what we sent a window ago, not what the window holds.
-		m := a.measured
-		if w, ok := counterWindow(a.seen, burst, a.measured, r); ok {
-			m = math.Max(m, (float64(burst)-bareSpare)/w.Seconds())
+		m, q := a.measured, a.burstSize()
+		if w, ok := counterWindow(a.seen, q, a.measured, r); ok {
+			m = math.Max(m, (float64(q)-bareSpare)/w.Seconds())
 		}
 		return burst, a.waitCap(math.Min(m, r))
 	}

@@ -203,20 +203,21 @@ func (f *flights) since(t time.Time) {
 // and once twice its count of answers came, all explained by our
 // requests in flight and none refused, the counter is taken for slots
 // (confirmed: the counter models start afresh, what they learned from it
-// was wrong).
+// was wrong). A counter over its stated limit is a quota's from its first
+// answer: free slots never number more.
 func (f *flights) countsSlots(sent time.Time, q Quota) (slots, confirmed bool) {
 	if f.quota || q.Limit <= 0 || q.Remaining < 0 {
 		return false, false
 	}
 	if q.Remaining > q.Limit {
 		// Free slots never number more than the limit: a counter over
-		// its stated limit counts a quota
-		// whose limit is a rate (tollbooth at 30 per 3s states 10, its
-		// refill per second, its counter at 29). Taken for slots once
-		// twice the limit's answers agreed, its 30 was dropped with the
-		// counter models' restart and the first refusal began the
-		// Retry-After model as on a server that shows no counter: a
-		// bucket of 11 learned, pinned --burst 10.
+		// it counts a quota, its limit something else (tollbooth at 30
+		// per 3s states 10, its refill per second, its counter at 29).
+		// Taken for slots once twice the limit's answers agreed, its
+		// 30 was dropped with the counter models' restart, and the
+		// first refusal began the Retry-After model as on a server
+		// that shows no counter: a bucket of 11 learned, pinned at
+		// 12.2/s for its 10/s.
 		f.quota, f.slots = true, false
 		return false, false
 	}

@@ -189,8 +189,9 @@
 // The bucket's size is the most the counter ever showed, never more than a
 // stated limit; a counter that showed more than the stated limit says the
 // limit is a rate (tollbooth states its refill per second, 25, beside a
-// bucket of 50), and what the summary learns is then the counter's most
-// (adaptive.learned). A fixed window's quota is the counter's most; its length L
+// bucket of 50): the bucket the summary learns is then the counter's most
+// (adaptive.learned), and no concurrency limit's free slots count so
+// (flights.countsSlots). A fixed window's quota is the counter's most; its length L
 // lies between the latest request still counted in a window and the first
 // counted in the next, both measured from the window's first request (the
 // one whose counter reads quota-1): lo < L <= hi. When the window shows

@@ -142,8 +142,9 @@ func pinRate(seen []seenSend, size int, perSecond float64) (float64, bool) {
 	if perSecond <= 0 || size < 2 {
 		return perSecond, false
 	}
-	most, all, dAll, ok := counterRefill(seen, size, perSecond)
-	if !ok || most*dAll.Seconds() < float64(all) || perSecond <= pinRateOver*pinnedMargin*most {
+	c, ok := counterRefill(seen, size, perSecond)
+	most := c.most(c.chains)
+	if !ok || most*c.dAll.Seconds() < float64(c.all) || perSecond <= pinRateOver*pinnedMargin*most {
 		return perSecond, false
 	}
 	return pinnedMargin * most, true
@@ -163,20 +164,42 @@ func bucketRefill(seen []seenSend, size int, perSecond float64) (float64, bool) 
 	if perSecond <= 0 || size < 2 {
 		return perSecond, false
 	}
-	most, all, dAll, ok := counterRefill(seen, size, perSecond)
-	if !ok || most*dAll.Seconds() < float64(all) || most <= perSecond || most > bucketRefillOver*perSecond {
+	c, ok := counterRefill(seen, size, perSecond)
+	if !ok || c.most(c.chains)*c.dAll.Seconds() < float64(c.all) {
 		return perSecond, false
 	}
-	return most, true
+	// The counter's rounding down costs a chain half a request on
+	// average where it starts at a full bucket, whose level is whole,
+	// and nothing where it starts after a refusal or an answer without
+	// a counter, at any level: counted for every chain (pinRate's
+	// bound), a bucket of 10 at 10/s with a refusal every tenth answer
+	// read 10.54/s, and raised so, its pin would go over the refill.
+	r := c.most(c.whole)
+	if r <= perSecond || r > bucketRefillOver*perSecond {
+		return perSecond, false
+	}
+	return r, true
 }
 
-// counterRefill reads a bucket's refill off its counter: most, over the
-// chains of answers pinRate describes, half a request a chain added; all
-// is what every pair of answers read gained, over dAll. ok is false
-// where the chains are too few or too short (pinRate).
-func counterRefill(seen []seenSend, size int, perSecond float64) (most float64, all int, dAll time.Duration, ok bool) {
-	got, n, chains := 0, 0, 0
-	var d time.Duration
+// refillRead is what counterRefill read off a bucket's counter: got
+// requests regained over d in chains of answers (whole of them starting
+// at a full bucket), and all regained over dAll across every pair.
+type refillRead struct {
+	got, chains, whole, all int
+	d, dAll                 time.Duration
+}
+
+// most is the refill the chains show, half a request added for each of
+// the first rounded of them.
+func (c refillRead) most(rounded int) float64 {
+	return (float64(c.got) + 0.5*float64(rounded)) / c.d.Seconds()
+}
+
+// counterRefill reads a bucket's refill off its counter over the chains
+// of answers pinRate describes. ok is false where the chains are too few
+// or too short.
+func counterRefill(seen []seenSend, size int, perSecond float64) (c refillRead, ok bool) {
+	n := 0
 	chained := false
 	for i := 1; i < len(seen); i++ {
 		p, q := seen[i-1], seen[i]
@@ -185,8 +208,8 @@ func counterRefill(seen []seenSend, size int, perSecond float64) (most float64, 
 			continue
 		}
 		gap := q.at.Sub(p.at)
-		all += 1 + q.left - p.left
-		dAll += gap
+		c.all += 1 + q.left - p.left
+		c.dAll += gap
 		if q.left > size-2 || q.refusedBefore {
 			// Full when q came, so it lost refill in between; or a
 			// refused request came between, which may have taken
@@ -195,17 +218,20 @@ func counterRefill(seen []seenSend, size int, perSecond float64) (most float64, 
 			continue
 		}
 		if !chained {
-			chains++
+			c.chains++
+			if p.left > size-2 {
+				c.whole++
+			}
 			chained = true
 		}
-		got += 1 + q.left - p.left
-		d += gap
+		c.got += 1 + q.left - p.left
+		c.d += gap
 		n++
 	}
-	if n < pinRateMin || d.Seconds() < 2*float64(size)/perSecond {
-		return 0, 0, 0, false
+	if n < pinRateMin || c.d.Seconds() < 2*float64(size)/perSecond {
+		return refillRead{}, false
 	}
-	return (float64(got) + 0.5*float64(chains)) / d.Seconds(), all, dAll, true
+	return c, true
 }
 
 // pinRateMin is how many pairs of answers the refill pinRate reads must

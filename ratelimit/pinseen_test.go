@@ -335,7 +335,8 @@ func bucketSeen(size int, perSecond float64, step time.Duration, n int) []seenSe
 // one to: a bucket of 60 at 20/s drained by a pace of 22/s shows its
 // refill, which lifts a rate learned a little under it (19.1/s, as
 // throttled at 60 per 3s was learned), not one learned far under it (a
-// counter read so is no bucket's refill), nor one already over it.
+// counter that far off is not trusted: a sliding counter taken for a
+// bucket reads so), nor one already over it.
 func TestBucketRefill(t *testing.T) {
 	seen := bucketSeen(60, 20, time.Second/22, 200)
 	for _, tc := range []struct {
@@ -361,6 +362,17 @@ func TestBucketRefill(t *testing.T) {
 				t.Errorf("rate %.2f/s, want the learned %.2f/s kept", got, tc.learned)
 			}
 		})
+	}
+	// Chains that start after a refusal start at any level: half a
+	// request added for each (pinRate's bound) read a bucket of 10 at
+	// 10/s at 10.54/s, and a rate learned at 9.9/s raised to it would
+	// pin over the refill.
+	refused := bucketSeen(10, 10, time.Second*10/105, 150)
+	for i := 10; i < len(refused); i += 10 {
+		refused[i].refusedBefore = true
+	}
+	if got, ok := bucketRefill(refused, 10, 9.9); ok && got > 10 {
+		t.Errorf("after refusals: bucketRefill = %.2f/s, over the refill of 10/s", got)
 	}
 }
 
