@@ -191,13 +191,14 @@
 // limit is a rate (tollbooth states its refill per second, 25, beside a
 // bucket of 50): the bucket the summary learns is then the counter's most
 // (adaptive.learned), and no concurrency limit's free slots count so
-// (flights.countsSlots). A fixed window's quota is the counter's most; its length L
-// lies between the latest request still counted in a window and the first
-// counted in the next, both measured from the window's first request (the
-// one whose counter reads quota-1): lo < L <= hi. When the window shows
-// only after the counter was taken for a bucket's (it came back whole
-// between two requests in a row), the latest earlier answer that showed
-// the counter whole opened the window just ended and bounds L at once.
+// (flights.countsSlots). A fixed window's quota is the counter's most; its
+// length L lies between the latest request still counted in a window and
+// the first counted in the next, both measured from the window's first
+// request (the one whose counter reads quota-1): lo < L <= hi. When the
+// window shows only after the counter was taken for a bucket's (it came
+// back whole between two requests in a row), the latest earlier answer
+// that showed the counter whole opened the window just ended and bounds L
+// at once.
 // Whole there allows for ours that a reset could have counted first, and
 // no more: those sent since a round trip before the earlier reading
 // (answered, or ended with their answers still to be read), and those in
@@ -1165,8 +1166,12 @@
 // LearnedRate and LearnedWindow; Stats.Pinned turns them into the Config
 // (--rate, --burst, --window fixed) that paces a later run the same way,
 // a little under the learned rate, never throttled more than the adaptive
-// run. A program such as probe can run a Limiter with Adaptive set against
-// a server and read the same Stats.
+// run. A bucket's learned rate is no more than the refill its counter
+// showed where that is well under it (pinRate), and rises to that refill
+// where it is a little over, a tenth at most (bucketRefill): the
+// equation's measure lags a long window's refill (throttled at 60 per 3s
+// learned at 19.1/s of 20). A program such as probe can run a Limiter with
+// Adaptive set against a server and read the same Stats.
 //
 // A bucket of one is learned no faster than its refusals left it: a
 // request refused g after the latest it took says its interval is over g,
