@@ -364,9 +364,9 @@ func TestBucketRefill(t *testing.T) {
 		})
 	}
 	// Chains that start after a refusal start at any level: half a
-	// request added for each (pinRate's bound) read a bucket of 10 at
-	// 10/s at 10.54/s, and a rate learned at 9.9/s raised to it would
-	// pin over the refill.
+	// request added for each (pinRate's bound) reads this bucket of 10
+	// at 10/s at 10.46/s, and a rate learned at 9.9/s raised to it
+	// would pin over the refill.
 	refused := bucketSeen(10, 10, time.Second*10/105, 150)
 	for i := 10; i < len(refused); i += 10 {
 		refused[i].refusedBefore = true
