@@ -143,8 +143,11 @@ func pinRate(seen []seenSend, size int, perSecond float64) (float64, bool) {
 		return perSecond, false
 	}
 	c, ok := counterRefill(seen, size, perSecond)
+	if !ok {
+		return perSecond, false
+	}
 	most := c.most(c.chains)
-	if !ok || most*c.dAll.Seconds() < float64(c.all) || perSecond <= pinRateOver*pinnedMargin*most {
+	if most*c.dAll.Seconds() < float64(c.all) || perSecond <= pinRateOver*pinnedMargin*most {
 		return perSecond, false
 	}
 	return pinnedMargin * most, true

@@ -320,15 +320,11 @@ func TestPinnedUnprovenWindow(t *testing.T) {
 // to n requests sent one every step from full: each answer's counter,
 // floored.
 func bucketSeen(size int, perSecond float64, step time.Duration, n int) []seenSend {
-	var out []seenSend
-	tokens, last := float64(size), simEpoch
-	for i := range n {
-		at := simEpoch.Add(time.Duration(i) * step)
-		tokens = math.Min(float64(size), tokens+perSecond*at.Sub(last).Seconds()) - 1
-		last = at
-		out = append(out, seenSend{at: at, left: int(tokens), said: true})
-	}
-	return out
+	tokens := float64(size) + perSecond*step.Seconds() // full at the first
+	return counted(step, time.Duration(n-1)*step, func(int) int {
+		tokens = math.Min(float64(size), tokens+perSecond*step.Seconds()) - 1
+		return int(tokens)
+	})
 }
 
 // TestBucketRefill checks the rate a bucket's counter raises the learned
