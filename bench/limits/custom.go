@@ -42,6 +42,7 @@ var customAlgorithms = map[string]string{
 //	haproxy:100/1s:conc=32    bulksend --concurrency 32 (adaptive and pinned)
 //	nginx:5/1s:noburst:latency=150ms  the backend takes 150ms to answer what the limiter lets through
 //	haproxy:100/1s:wire=50ms  every round trip 50ms longer: a proxy on loopback holds each direction 25ms (a remote API)
+//	httprate:15/150ms:after=380ms  the job starts 380ms after the limiter did: httprate's periods are aligned to its start, so its first request comes that far (and a process start) into one; a D under the limiter's own start (about 150ms) moves nothing
 //
 // The other kinds of internal/limiters (fastify, flexible, rolling, ulule,
 // golimiter, throttled, tollbooth) take LIMIT/WINDOW and rows; fastify,
@@ -186,8 +187,14 @@ func (sc *realScenario) setCustomOption(opt string) error {
 			err = fmt.Errorf("option %q: want a duration above 0 and at most 1m, such as 50ms", opt)
 		}
 		sc.WireSeconds = d.Seconds()
+	case "after":
+		var d time.Duration
+		if d, err = time.ParseDuration(val); err != nil || d <= 0 || d > time.Minute {
+			err = fmt.Errorf("option %q: want a duration above 0 and at most 1m, such as 70ms", opt)
+		}
+		sc.AfterSeconds = d.Seconds()
 	default:
-		err = fmt.Errorf("unknown option %q (burst, noburst, queue, delay, status, style, rows, conc, latency, wire)", key)
+		err = fmt.Errorf("unknown option %q (burst, noburst, queue, delay, status, style, rows, conc, latency, wire, after)", key)
 	}
 	return err
 }

@@ -42,6 +42,9 @@ func TestParseCustom(t *testing.T) {
 			{Name: "express:100/1s:style=none:wire=20ms", Kind: "express", Algorithm: algoFixed, Limit: 100, WindowSeconds: 1, Style: "none", WireSeconds: 0.02}}, ""},
 		{"wire not a duration", "haproxy:5/1s:wire=50", nil, "want a duration above 0"},
 		{"wire zero", "haproxy:5/1s:wire=0s", nil, "want a duration above 0"},
+		{"a phase into httprate's window", "httprate:15/150ms:after=380ms", []realScenario{
+			{Name: "httprate:15/150ms:after=380ms", Kind: "httprate", Algorithm: algoSliding, Limit: 15, WindowSeconds: 0.15, AfterSeconds: 0.38}}, ""},
+		{"after not a duration", "httprate:15/150ms:after=70", nil, "want a duration above 0"},
 		{"empty", " , ", nil, "name at least one"},
 		{"unknown limiter", "envoy:5/1s", nil, `unknown limiter "envoy"`},
 		{"nginx queueing its burst", "nginx:10/1s:burst=10:queue", []realScenario{

@@ -81,7 +81,12 @@ type realScenario struct {
 	// WireSeconds is how much longer every round trip to the limiter is
 	// (a delaying proxy in front of it: wire.go); 0: loopback.
 	WireSeconds float64 `json:"wire_seconds,omitempty"`
-	Notes       string  `json:"notes"`
+	// AfterSeconds is how long after the limiter started the job does:
+	// where its windows are aligned to its start (httprate), how far into
+	// a window the first request comes (its phase, a process start
+	// later). 0: as soon as it listens.
+	AfterSeconds float64 `json:"after_seconds,omitempty"`
+	Notes        string  `json:"notes"`
 }
 
 // rows is how many rows go through sc: its own count, else def (-rows).
@@ -306,6 +311,9 @@ func realRun(ctx context.Context, o options, sc realScenario, bin, input, bodies
 		ep, _, stop, err = startReal(ctx, sc, run, bins)
 		if err != nil {
 			return endpoint{}, began, nil, err
+		}
+		if sc.AfterSeconds > 0 {
+			time.Sleep(time.Until(began.Add(time.Duration(sc.AfterSeconds * float64(time.Second)))))
 		}
 		return ep, began, stop, nil
 	}
@@ -672,6 +680,9 @@ func describeReal(sc realScenario) string {
 	}
 	if sc.WireSeconds > 0 {
 		d += fmt.Sprintf(", every round trip %v longer", time.Duration(sc.WireSeconds*float64(time.Second)))
+	}
+	if sc.AfterSeconds > 0 {
+		d += fmt.Sprintf(", the job %v after the limiter started", time.Duration(sc.AfterSeconds*float64(time.Second)))
 	}
 	return d
 }
