@@ -320,12 +320,14 @@ func simCases() []simCase {
 		{"fixed window 15/150ms aligned, counters", func() simServer {
 			return &simFixed{limit: 15, window: w150, aligned: true, style: styleExpress}
 		}, idealFixed(15, w150), 0.50, 0.03, 0, 0.95, 0},
-		// Here the counter never shows the sliding window (the idle spell
-		// catches it mid-refill, as a bucket), so the flags keep a burst
-		// of 15 that the window refuses once: a known gap.
+		// The idle spell catches the counter mid-refill, as a bucket's;
+		// a second spell shows the sliding window (spellAgain). It is
+		// paced as one from 0.3s, at 75/s, where slideCheck found it at
+		// 1.2s and 97/s: 0.80 -> 0.78 at this phase, and better at most
+		// others (TestSpellAgainWeighedCounter).
 		{"sliding counter 15/150ms (httprate)", func() simServer {
 			return &simSliding{limit: 15, window: w150, counter: true, style: styleHTTPRate}
-		}, idealSliding(15, w150), 0.79, 0.03, 0, 0.69, 1},
+		}, idealSliding(15, w150), 0.77, 0.03, 0, 0.69, 1},
 		{"sliding counter 100/1s (httprate)", func() simServer {
 			return &simSliding{limit: 100, window: w1, counter: true, style: styleHTTPRate}
 		}, idealSliding(100, w1), 0.77, 0.03, 0, 0.70, 0},

@@ -62,9 +62,11 @@ func TestSlidingWindowSweep(t *testing.T) {
 		// sends its quota at once; with the late client the window is
 		// learned at 2s since 8005f7a (0.46 before, 1.13s).
 		{"log", false, false, 100, time.Second, 0.41, 0},
-		// Taken for a bucket (the idle spell catches it mid-refill), so
-		// the flags keep a burst of 15 that the window refuses once.
-		{"aligned counter", true, false, 15, 150 * time.Millisecond, 0.79, 1},
+		// The idle spell catches it mid-refill; a second spell shows it
+		// (spellAgain), paced as a sliding window from 0.3s at 75/s
+		// where slideCheck found it at 1.2s and 97/s: 0.80 -> 0.78 at
+		// this phase, +0.02 on average over ten phases (spellAgain).
+		{"aligned counter", true, false, 15, 150 * time.Millisecond, 0.77, 1},
 		{"aligned counter", true, false, 40, 500 * time.Millisecond, 0.90, 0},
 		{"aligned counter", true, false, 100, time.Second, 0.77, 0},
 		{"counter from the first request", false, true, 15, 150 * time.Millisecond, 0.85, 0},
