@@ -801,7 +801,7 @@ func (a *adaptive) refill(sent, now time.Time, remaining int, reset time.Duratio
 // workers, its first request 60-85% into a period, was paced as a
 // bucket of 15 at 10-30/s for up to two seconds. A bucket regains as
 // much again at its rate over the second spell (refill compares the
-// rates, a request of rounding at either end of each); such a counter
+// rates, give or take spellSlack); such a counter
 // gives its previous period back steadily through the current one, so
 // more, and is paced as a sliding window from there. Once a run, and
 // only where the first spell regained under half of what the burst took
@@ -833,7 +833,7 @@ const (
 	// waiting an interval of the spell's pace for its request, is about
 	// twice the first: 2 is tight against the worst of that rounding (a
 	// bucket of 15 at 20/s regains 2 and 4; the real httprate that
-	// regained 3 and 8 was told from one by a fifth of a request), and
+	// regained 3 and 8 was told from one by a tenth of a request), and
 	// the worst case's (gained+1) x d2/d1 + 1 missed it every time.
 	spellSlack = 2
 	// spellMinUsed is the least the burst before the spell must have
