@@ -267,16 +267,10 @@ type adaptive struct {
 	pace      float64   // requests/second; +Inf unpaced
 	probed    time.Time
 
-	// againGained and againLen are what the first spell regained and over
-	// how long, where it regained too few to measure by and a second
-	// spell measures again (spellAgain), againUsed what the burst
-	// before it took and againSent the first spell's idleSent; againHold
-	// is the second spell's pause, for succeeded to return.
-	againGained float64
-	againLen    time.Duration
-	againHold   time.Duration
-	againUsed   int
-	againSent   time.Time
+	// firstSpell is the first idle spell's reading where it regained too
+	// few to measure by and a second spell measures again (spellAgain);
+	// nil otherwise.
+	firstSpell *spellRead
 
 	// The first answer: when the server's counting began.
 	firstSent, firstRecv time.Time
@@ -552,10 +546,7 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 		return 0
 	}
 	if !a.idleUntil.IsZero() {
-		a.refill(sent, now, remaining, reset, second)
-		hold := a.againHold
-		a.againHold = 0
-		return hold
+		return a.refill(sent, now, remaining, reset, second)
 	}
 	if !a.idleAt.IsZero() && remaining >= 0 && a.limitSaid > 0 {
 		a.track(sent, remaining)
@@ -608,13 +599,7 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 		// the limit that costs no 429.
 		if a.signs == 0 && a.limitSaid > 0 {
 			a.sign(sent, adaptiveIdle, float64(remaining))
-			a.idleUntil = now.Add(adaptiveIdle)
-			a.segStart = a.idleUntil
-			a.idleLeft, a.idleSent = remaining, sent
-			// One request after the spell, so its answer alone shows the
-			// refill; the measurement then sets the pace.
-			a.pace = 0.5 / adaptiveIdle.Seconds()
-			return adaptiveIdle
+			return a.spell(sent, now, remaining)
 		}
 		a.sign(sent, 0, float64(remaining))
 		if remaining == 0 && a.signs > 1 && a.pace > 0 && !math.IsInf(a.pace, 1) {
@@ -715,17 +700,39 @@ func (a *adaptive) succeeded(sent, now time.Time, remaining, limit int, reset ti
 	return 0
 }
 
+// spell starts an idle spell at now, after the answer to the request
+// sent at sent, which said remaining were left, and returns the pause.
+func (a *adaptive) spell(sent, now time.Time, remaining int) time.Duration {
+	a.idleUntil = now.Add(adaptiveIdle)
+	a.segStart = a.idleUntil
+	a.idleLeft, a.idleSent = remaining, sent
+	// One request after the spell, so its answer alone shows the
+	// refill; the measurement then sets the pace.
+	a.pace = 0.5 / adaptiveIdle.Seconds()
+	return adaptiveIdle
+}
+
+// spellRead is what an idle spell regained (gained, over d from sent)
+// after a burst that took used.
+type spellRead struct {
+	gained float64
+	d      time.Duration
+	sent   time.Time
+	used   int
+}
+
 // refill handles answers around the idle spell: those to requests sent
 // before it tell what the server had left when sending stopped; the first one
-// sent after it tells how much the server refilled meanwhile. It reports
-// whether the answer was used up here.
-func (a *adaptive) refill(sent, now time.Time, remaining int, reset time.Duration, second time.Time) bool {
+// sent after it tells how much the server refilled meanwhile. It returns
+// the pause a second spell (spellAgain) begins with, else 0.
+func (a *adaptive) refill(sent, now time.Time, remaining int, reset time.Duration, second time.Time) time.Duration {
+	first := a.firstSpell
 	if sent.Before(a.idleUntil) {
-		if a.againLen > 0 {
+		if first != nil {
 			// Sent before the second spell: the counter has regained
 			// since the first spell's low, and its reading then would
 			// add to what the second spell seems to regain.
-			return true
+			return 0
 		}
 		if remaining >= 0 {
 			a.idleLeft = min(a.idleLeft, remaining)
@@ -733,21 +740,17 @@ func (a *adaptive) refill(sent, now time.Time, remaining int, reset time.Duratio
 				a.idleSent = sent
 			}
 		}
-		return true
+		return 0
 	}
 	if remaining >= 0 && sent.After(a.idleSent) {
 		gained := float64(remaining + 1 - a.idleLeft)
 		d := sent.Sub(a.idleSent)
 		if a.spellAgain(gained) {
-			a.againGained, a.againLen, a.againHold = gained, d, adaptiveIdle
-			a.againUsed, a.againSent = a.burstSize()-a.idleLeft, a.idleSent
-			a.idleUntil = now.Add(adaptiveIdle)
-			a.segStart = a.idleUntil
-			a.idleLeft, a.idleSent = remaining, sent
-			return true
+			a.firstSpell = &spellRead{gained: gained, d: d, sent: a.idleSent, used: a.burstSize() - a.idleLeft}
+			return a.spell(sent, now, remaining)
 		}
-		if a.againLen > 0 {
-			if gained > a.againGained*d.Seconds()/a.againLen.Seconds()+spellSlack {
+		if first != nil {
+			if gained > first.gained*d.Seconds()/first.d.Seconds()+spellSlack {
 				// The second spell regained more than the first did at
 				// its rate, give or take spellSlack: no bucket, whose
 				// refill is steady, but a counter that weighs its
@@ -763,15 +766,15 @@ func (a *adaptive) refill(sent, now time.Time, remaining int, reset time.Duratio
 					// at once, and the rate reads less). At what it
 					// regained alone, 40/s for 15 per 150ms, the pace
 					// took seconds to climb.
-					a.measured *= float64(a.burstSize()) / float64(a.againUsed)
+					a.measured *= float64(a.burstSize()) / float64(first.used)
 					a.pace = math.Max(math.Min(a.measured*adaptiveMargin, float64(a.ceiling)), adaptiveFloor)
 				}
-				return true
+				return 0
 			}
-			if both := a.againGained + gained; both > 0 {
+			if both := first.gained + gained; both > 0 {
 				// A bucket: measured over both spells together, what
 				// each regained added up.
-				a.idleLeft, a.idleSent = remaining+1-int(both), a.againSent
+				a.idleLeft, a.idleSent = remaining+1-int(both), first.sent
 				gained = both
 			}
 		}
@@ -785,11 +788,11 @@ func (a *adaptive) refill(sent, now time.Time, remaining int, reset time.Duratio
 				a.win.claim, a.win.claimSecond = a.claimEnd.Sub(a.firstSent), a.claimSecond
 			}
 			a.win.answered(sent, now, remaining, reset, second)
-			return true
+			return 0
 		}
 	}
 	a.measureRefill(sent, remaining, 0)
-	return true
+	return 0
 }
 
 // spellAgain reports whether the idle spell's first measurement, gained
@@ -801,9 +804,9 @@ func (a *adaptive) refill(sent, now time.Time, remaining int, reset time.Duratio
 // workers, its first request 60-85% into a period, was paced as a
 // bucket of 15 at 10-30/s for up to two seconds. A bucket regains as
 // much again at its rate over the second spell (refill compares the
-// rates, give or take spellSlack); such a counter
-// gives its previous period back steadily through the current one, so
-// more, and is paced as a sliding window from there. Once a run, and
+// rates, give or take spellSlack); such a counter gives its previous
+// period back steadily through the current one, so more, and is paced as
+// a sliding window from there. Once a run, and
 // only where the first spell regained under half of what the burst took
 // and no more than spellFew: a bucket that regains more is measured well
 // enough (without the spellFew bound, buckets of 50 and 100 at 100/s,
@@ -818,7 +821,7 @@ func (a *adaptive) refill(sent, now time.Time, remaining int, reset time.Duratio
 // TestBucketAnswersOutOfOrder).
 func (a *adaptive) spellAgain(gained float64) bool {
 	used := float64(a.burstSize() - a.idleLeft)
-	return a.againLen == 0 && gained > 0 && gained <= spellFew && gained < used/2 && used >= spellMinUsed && !a.poolOverQuota()
+	return a.firstSpell == nil && gained > 0 && gained <= spellFew && gained < used/2 && used >= spellMinUsed && !a.poolOverQuota()
 }
 
 const (

@@ -190,7 +190,7 @@ func (sc *realScenario) setCustomOption(opt string) error {
 	case "after":
 		var d time.Duration
 		if d, err = time.ParseDuration(val); err != nil || d <= 0 || d > time.Minute {
-			err = fmt.Errorf("option %q: want a duration above 0 and at most 1m, such as 70ms", opt)
+			err = fmt.Errorf("option %q: want a duration above 0 and at most 1m, such as 380ms", opt)
 		}
 		sc.AfterSeconds = d.Seconds()
 	default:

@@ -313,7 +313,14 @@ func realRun(ctx context.Context, o options, sc realScenario, bin, input, bodies
 			return endpoint{}, began, nil, err
 		}
 		if sc.AfterSeconds > 0 {
-			time.Sleep(time.Until(began.Add(time.Duration(sc.AfterSeconds * float64(time.Second)))))
+			t := time.NewTimer(time.Until(began.Add(time.Duration(sc.AfterSeconds * float64(time.Second)))))
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				stop()
+				return endpoint{}, began, nil, ctx.Err()
+			}
 		}
 		return ep, began, stop, nil
 	}
